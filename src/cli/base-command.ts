@@ -1,0 +1,34 @@
+// The one place where library results and errors become terminal output and exit codes. Commands extend this,
+// parse their flags, call the library and return a result object: with --json that object is the output.
+import {Command} from '@oclif/core'
+import {AirlockError, toAirlockError} from '../errors.ts'
+
+export abstract class BaseCommand extends Command {
+  static override enableJsonFlag = true
+
+  /** Prints a human line to stderr (progress, warnings), silent under --json so stdout stays machine-readable. */
+  protected note(line: string): void {
+    if (!this.jsonEnabled()) process.stderr.write(line + '\n')
+  }
+
+  protected override async catch(error: Error & {exitCode?: number; oclif?: {exit?: number}}): Promise<unknown> {
+    // oclif's own parse errors (unknown flag, missing arg) are usage errors: exit 2 with oclif's message.
+    if (!(error instanceof AirlockError) && (error.oclif?.exit !== undefined || error.name?.includes('Parse') || /flag|argument/i.test(error.constructor?.name ?? ''))) {
+      if (error.oclif?.exit === 0) throw error
+      const first = (error.message ?? String(error)).split('\n').find((l) => l.trim().length > 0) ?? 'invalid usage'
+      return this.fail(new AirlockError('USAGE', first.trim(), {hint: `see: airlock ${this.id ?? ''} --help`}))
+    }
+    return this.fail(toAirlockError(error))
+  }
+
+  private fail(error: AirlockError): never {
+    if (this.jsonEnabled()) {
+      process.stdout.write(JSON.stringify({error: {code: error.code, message: error.message, hint: error.hint, details: error.details}}, null, 2) + '\n')
+    } else {
+      process.stderr.write(`airlock: error: ${error.message}\n`)
+      if (error.hint) process.stderr.write(`airlock: hint: ${error.hint}\n`)
+      if (process.env.AIRLOCK_DEBUG && error.cause) process.stderr.write(String((error.cause as Error).stack ?? error.cause) + '\n')
+    }
+    this.exit(error.exitCode)
+  }
+}
