@@ -1,0 +1,93 @@
+// Temporary files that become real only when complete: write to `<target>.partial-<random>` in the same
+// directory (so rename is atomic on one file system), fsync, then rename. Anything left behind by a failure or a
+// signal is removed by the cleanup registry below.
+import {randomBytes} from 'node:crypto'
+import {rmSync} from 'node:fs'
+import {mkdir, open, rename, rm, stat} from 'node:fs/promises'
+import {dirname, basename, join} from 'node:path'
+import {AirlockError, toAirlockError} from '../errors.ts'
+
+export function partialName(target: string): string {
+  return join(dirname(target), `.${basename(target)}.partial-${randomBytes(6).toString('hex')}`)
+}
+
+export async function exists(path: string): Promise<boolean> {
+  try {
+    await stat(path)
+    return true
+  } catch {
+    return false
+  }
+}
+
+/** fsyncs a directory so a rename inside it survives a crash (best effort: not every file system allows it). */
+export async function fsyncDir(dir: string): Promise<void> {
+  try {
+    const fh = await open(dir, 'r')
+    try {
+      await fh.sync()
+    } finally {
+      await fh.close()
+    }
+  } catch {
+    // Some file systems refuse to open or sync directories; the data itself is already synced.
+  }
+}
+
+/** Renames `from` to `to`, refusing to replace an existing `to` unless `force`. */
+export async function commitFile(from: string, to: string, force: boolean): Promise<void> {
+  if (!force && (await exists(to)))
+    throw new AirlockError('IO_ERROR', `${to} already exists`, {hint: 'choose another output path or pass --force to overwrite it'})
+  try {
+    await rename(from, to)
+  } catch (error) {
+    throw toAirlockError(error, 'IO_ERROR')
+  }
+  await fsyncDir(dirname(to))
+}
+
+export async function ensureDir(dir: string): Promise<void> {
+  await mkdir(dir, {recursive: true})
+}
+
+// Paths to delete if the process is interrupted. SIGINT/SIGTERM handlers are installed once, lazily, and only
+// while something is registered, so library users that never write files see no handlers.
+const pending = new Set<string>()
+let handlersInstalled = false
+
+function onSignal(signal: NodeJS.Signals): void {
+  for (const path of pending) {
+    try {
+      // Synchronous on purpose: we are about to exit and async work would not finish.
+      rmSync(path, {force: true, recursive: true})
+    } catch {
+      // keep going: remove what we can
+    }
+  }
+  pending.clear()
+  process.exitCode = signal === 'SIGINT' ? 130 : 143
+  process.stderr.write(`airlock: error: interrupted (${signal}); temporary files removed\n`)
+  process.exit()
+}
+
+/** Registers a temporary path for removal on SIGINT/SIGTERM; returns a function that unregisters it. */
+export function removeOnSignal(path: string): () => void {
+  if (!handlersInstalled) {
+    process.once('SIGINT', onSignal)
+    process.once('SIGTERM', onSignal)
+    handlersInstalled = true
+  }
+  pending.add(path)
+  return () => {
+    pending.delete(path)
+    if (pending.size === 0 && handlersInstalled) {
+      process.removeListener('SIGINT', onSignal)
+      process.removeListener('SIGTERM', onSignal)
+      handlersInstalled = false
+    }
+  }
+}
+
+export async function removeQuiet(path: string): Promise<void> {
+  await rm(path, {force: true, recursive: true}).catch(() => undefined)
+}
