@@ -1,0 +1,220 @@
+// Pushing content graphs into mirror repositories: HEAD-skip, cross-repository mount, upload, in that order of
+// preference; blobs in parallel (bounded), manifests strictly after their children, tags after the content.
+// The registry client does retries, auth and chunked uploads; this module decides what to send and in which order.
+import {Readable} from 'node:stream'
+import {AirlockError, toAirlockError} from '../errors.ts'
+import type {Descriptor} from '../oci/descriptor.ts'
+import {parseManifest, type RawManifest} from '../oci/manifest.ts'
+import type {Fetcher, Target} from '../store/types.ts'
+import {Limiter} from '../util/concurrency.ts'
+import type {PushGraph} from './graph.ts'
+import {fallbackTag, mergeReferrersIndex, referrerDescriptor} from './referrers.ts'
+
+/** One repository of the mirror, as push needs it. `mount` is optional: not every client or registry has it. */
+export interface PushDestination extends Target {
+  /** Cross-repository mount; resolves false when the registry did not mount (it then wants an upload). */
+  mount?(descriptor: Descriptor, fromRepository: string): Promise<boolean>
+}
+
+export interface PushCounters {
+  blobs: {pushed: number; mounted: number; skipped: number; bytes: number}
+  manifests: {pushed: number; skipped: number}
+  tags: {written: string[]; unchanged: string[]}
+  referrers: {pushed: number; skipped: number}
+  fallbackTags: string[]
+}
+
+export function emptyCounters(): PushCounters {
+  return {
+    blobs: {pushed: 0, mounted: 0, skipped: 0, bytes: 0},
+    manifests: {pushed: 0, skipped: 0},
+    tags: {written: [], unchanged: []},
+    referrers: {pushed: 0, skipped: 0},
+    fallbackTags: [],
+  }
+}
+
+export type PushEvent =
+  | {type: 'blob'; repository: string; descriptor: Descriptor; action: 'pushed' | 'mounted' | 'skipped'}
+  | {type: 'blob-start'; repository: string; descriptor: Descriptor}
+  | {type: 'manifest'; repository: string; descriptor: Descriptor; action: 'pushed' | 'skipped'}
+  | {type: 'tag'; repository: string; tag: string; action: 'written' | 'unchanged'}
+
+export interface EngineOptions {
+  /** Blob transfers in flight at once, across all repositories. */
+  concurrency?: number
+  onEvent?: (event: PushEvent) => void
+}
+
+/**
+ * State shared by every push of one run: which repository already holds which blob (the mount source), and the
+ * blob transfers in flight (a blob shared by two images is sent once; the second waits and then mounts).
+ */
+export class PushEngine {
+  private readonly source: Fetcher
+  private readonly limiter: Limiter
+  private readonly onEvent: (event: PushEvent) => void
+  /** digest -> repositories of this registry known to hold it (seen by HEAD, pushed or mounted in this run). */
+  private readonly holders = new Map<string, Set<string>>()
+  /** `${repository}@${digest}` -> the transfer in progress. */
+  private readonly inflight = new Map<string, Promise<void>>()
+  /** digest -> the first transfer of that blob in this run, whatever the repository. */
+  private readonly firstUpload = new Map<string, Promise<void>>()
+  /** Set once the registry answers a mount with an upload session: stop trying (capability detection). */
+  private mountUnsupported = false
+
+  constructor(source: Fetcher, options: EngineOptions = {}) {
+    this.source = source
+    this.limiter = new Limiter(options.concurrency ?? 4)
+    this.onEvent = options.onEvent ?? (() => {})
+  }
+
+  /** Whether cross-repository mount worked at least once or was never tried; false once the registry refused it. */
+  get mountAvailable(): boolean {
+    return !this.mountUnsupported
+  }
+
+  /** Pushes every blob and then every manifest of `graph` (children first) into `repository`; no tag. */
+  async pushGraph(dst: PushDestination, repository: string, graph: PushGraph, counters: PushCounters): Promise<void> {
+    await Promise.all(graph.blobs.map((blob) => this.pushBlob(dst, repository, blob, counters)))
+    for (const {descriptor, manifest} of graph.manifests) await this.pushManifest(dst, repository, descriptor, manifest, counters)
+  }
+
+  private async pushBlob(dst: PushDestination, repository: string, descriptor: Descriptor, counters: PushCounters): Promise<void> {
+    const key = `${repository}@${descriptor.digest}`
+    const running = this.inflight.get(key)
+    if (running) return running
+    // Another repository already sending this blob: wait for it (outside the limiter, so waiting holds no slot),
+    // then this one finds a holder and mounts instead of sending the bytes again.
+    const first = this.firstUpload.get(descriptor.digest)
+    const task = (async () => {
+      if (first) await first.catch(() => undefined)
+      await this.limiter.run(() => this.transferBlob(dst, repository, descriptor, counters))
+    })()
+    this.inflight.set(key, task)
+    if (!first) this.firstUpload.set(descriptor.digest, task)
+    try {
+      await task
+    } finally {
+      this.inflight.delete(key)
+      if (this.firstUpload.get(descriptor.digest) === task) this.firstUpload.delete(descriptor.digest)
+    }
+  }
+
+  private async transferBlob(dst: PushDestination, repository: string, descriptor: Descriptor, counters: PushCounters): Promise<void> {
+    const holders = this.holders.get(descriptor.digest) ?? new Set<string>()
+    this.holders.set(descriptor.digest, holders)
+    if (holders.has(repository) || (await dst.exists(descriptor))) {
+      holders.add(repository)
+      counters.blobs.skipped++
+      this.onEvent({type: 'blob', repository, descriptor, action: 'skipped'})
+      return
+    }
+    // A blob another repository of this registry got in this run can be mounted instead of sent again.
+    const from = [...holders][0]
+    if (from !== undefined && dst.mount && !this.mountUnsupported) {
+      if (await dst.mount(descriptor, from)) {
+        holders.add(repository)
+        counters.blobs.mounted++
+        this.onEvent({type: 'blob', repository, descriptor, action: 'mounted'})
+        return
+      }
+      this.mountUnsupported = true
+    }
+    this.onEvent({type: 'blob-start', repository, descriptor})
+    const stream = await this.source.fetch(descriptor)
+    await pushStream(dst, descriptor, stream, `blob ${descriptor.digest} to ${repository}`)
+    holders.add(repository)
+    counters.blobs.pushed++
+    counters.blobs.bytes += descriptor.size
+    this.onEvent({type: 'blob', repository, descriptor, action: 'pushed'})
+  }
+
+  /** Pushes a manifest's exact bytes (never re-serialized) unless the repository already has that digest. */
+  async pushManifest(dst: PushDestination, repository: string, descriptor: Descriptor, manifest: RawManifest, counters: PushCounters): Promise<boolean> {
+    if (await dst.exists(descriptor)) {
+      counters.manifests.skipped++
+      this.onEvent({type: 'manifest', repository, descriptor, action: 'skipped'})
+      return false
+    }
+    await pushStream(dst, descriptor, Readable.from([manifest.bytes]), `manifest ${descriptor.digest} to ${repository}`)
+    counters.manifests.pushed++
+    this.onEvent({type: 'manifest', repository, descriptor, action: 'pushed'})
+    return true
+  }
+
+  /** Points `tag` at `descriptor`, unless it already does (a rerun rewrites nothing). */
+  async tag(dst: PushDestination, repository: string, descriptor: Descriptor, tag: string, counters: PushCounters): Promise<void> {
+    const current = await resolveOptional(dst, tag)
+    if (current?.digest === descriptor.digest) {
+      counters.tags.unchanged.push(tag)
+      this.onEvent({type: 'tag', repository, tag, action: 'unchanged'})
+      return
+    }
+    await dst.tag(descriptor, tag)
+    counters.tags.written.push(tag)
+    this.onEvent({type: 'tag', repository, tag, action: 'written'})
+  }
+
+  /**
+   * Lists `referrers` of `subject` in its fallback tag (registries without the referrers API): reads the index
+   * there, merges, and writes it back only if something is new.
+   */
+  async updateFallbackTag(dst: PushDestination, repository: string, subject: Descriptor, referrers: RawManifest[], counters: PushCounters): Promise<void> {
+    const tag = fallbackTag(subject.digest)
+    const current = await resolveOptional(dst, tag)
+    let existing: RawManifest | undefined
+    if (current) {
+      const stream = await dst.fetch(current)
+      existing = parseManifest(await readAll(stream, current.size), current.mediaType, `fallback tag ${repository}:${tag}`)
+      if (existing.parsed.kind !== 'index')
+        throw new AirlockError('REGISTRY_ERROR', `${repository}:${tag} is not an image index; refusing to overwrite another tool's tag`)
+    }
+    const merged = mergeReferrersIndex(existing, referrers.map(referrerDescriptor))
+    if (!merged.changed) {
+      counters.tags.unchanged.push(tag)
+      return
+    }
+    const index = parseManifest(merged.bytes, undefined, `fallback index ${tag}`)
+    const descriptor: Descriptor = {mediaType: index.mediaType, digest: index.digest, size: index.bytes.length}
+    await this.pushManifest(dst, repository, descriptor, index, counters)
+    await dst.tag(descriptor, tag)
+    counters.fallbackTags.push(tag)
+    this.onEvent({type: 'tag', repository, tag, action: 'written'})
+  }
+}
+
+async function pushStream(dst: PushDestination, descriptor: Descriptor, stream: Readable, what: string): Promise<void> {
+  try {
+    await dst.push(descriptor, stream)
+  } catch (error) {
+    stream.destroy()
+    const e = toAirlockError(error, 'REGISTRY_ERROR')
+    if (e.message.includes(descriptor.digest)) throw e
+    throw new AirlockError(e.code, `push ${what}: ${e.message}`, {cause: error, ...(e.hint ? {hint: e.hint} : {})})
+  }
+}
+
+/** resolve() that answers undefined for a tag that does not exist (and only then). */
+export async function resolveOptional(dst: Target, reference: string): Promise<Descriptor | undefined> {
+  try {
+    return await dst.resolve(reference)
+  } catch (error) {
+    if (error instanceof AirlockError && error.code === 'NOT_FOUND') return undefined
+    throw error
+  }
+}
+
+async function readAll(stream: Readable, limit: number): Promise<Buffer> {
+  const chunks: Buffer[] = []
+  let size = 0
+  for await (const chunk of stream as AsyncIterable<Buffer>) {
+    size += chunk.length
+    if (size > limit) {
+      stream.destroy()
+      throw new AirlockError('SIZE_MISMATCH', `content is larger than its declared ${limit} bytes`)
+    }
+    chunks.push(chunk)
+  }
+  return Buffer.concat(chunks)
+}
