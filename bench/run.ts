@@ -1,0 +1,415 @@
+// airlock benchmark (issue 7): `node bench/run.ts [--scale N] [--quick] [--runs R] [--only export,verify,push,sigs]`
+//
+// Generates a workload in a local Distribution registry (bench/lib/workload.ts), then measures on that same data,
+// each step R times (default 3, median reported, tools interleaved run by run):
+//   export   airlock export                      vs skopeo copy --all to oci: and to oci-archive:
+//   verify   airlock verify                      vs a Node sha256 pass (1 MiB reads) and openssl dgst -sha256
+//   push     airlock push (into a fresh registry) vs skopeo copy --all oci: -> registry (fresh registry per run)
+//            and a second airlock push of the same archive into the same registry
+//   sigs     offline verification of 1,000 legacy signatures through src/sigstore (signatures per second)
+// Peak RSS of every process comes from GNU time (-f %M). Prints a table and writes bench/RESULTS.md (machine,
+// workload, results, target ratios, cost growth over every scale measured so far, profiles of missed targets).
+import {execFileSync} from 'node:child_process'
+import {existsSync, mkdirSync, readFileSync, rmSync, statSync, writeFileSync, readdirSync} from 'node:fs'
+import {cpus, loadavg, totalmem} from 'node:os'
+import {dirname, join, resolve} from 'node:path'
+import {fileURLToPath} from 'node:url'
+import {startBenchRegistry, freePort, type BenchRegistry} from './lib/registry.ts'
+import {generateWorkload, planWorkload, type LegacySigner, type Workload} from './lib/workload.ts'
+import {median, step, timed, type RunResult} from './lib/measure.ts'
+import {summarizeProfiles, type ProfileSummary} from './lib/cpuprofile.ts'
+import {renderResults, type BenchResults, type Measurement, type Target} from './lib/report.ts'
+import {setupSigstore, type BenchSigstore} from './lib/sigstore.ts'
+
+const BENCH = dirname(fileURLToPath(import.meta.url))
+const ROOT = resolve(BENCH, '..')
+const WORK = join(BENCH, 'work')
+const NODE = process.execPath
+
+// ---- arguments ----
+function argValue(name: string): string | undefined {
+  const i = process.argv.indexOf(name)
+  return i > 0 ? process.argv[i + 1] : undefined
+}
+const scale = Number(argValue('--scale') ?? 1)
+const quick = process.argv.includes('--quick')
+const runs = Number(argValue('--runs') ?? 3)
+const only = new Set((argValue('--only') ?? 'export,verify,push,sigs').split(','))
+const keep = process.argv.includes('--keep') // keep bench/work/ (workload and outputs) for another run
+const forceProfile = process.argv.includes('--profile')
+const sigCount = Number(argValue('--signatures') ?? 1000)
+if (!(scale >= 1) || !Number.isInteger(scale) || !(runs >= 1)) {
+  process.stderr.write('usage: node bench/run.ts [--scale N] [--quick] [--runs R] [--only export,verify,push,sigs] [--keep] [--profile]\n')
+  process.exit(2)
+}
+const label = `scale-${scale}${quick ? '-quick' : ''}`
+
+const log = (line: string) => process.stdout.write(`${line}\n`)
+const LOG = join(WORK, 'commands.log')
+
+function machine(): Record<string, string> {
+  const sh = (cmd: string, args: string[]) => {
+    try {
+      return execFileSync(cmd, args, {encoding: 'utf8'}).trim()
+    } catch {
+      return '?'
+    }
+  }
+  const df = sh('df', ['-h', '--output=source,fstype,size,avail', WORK]).split('\n').pop() ?? '?'
+  const dev = df.split(/\s+/)[0]?.replace('/dev/', '') ?? ''
+  const rota = dev ? sh('cat', [`/sys/block/${dev}/queue/rotational`]) : '?'
+  return {
+    cpu: `${cpus()[0]?.model ?? '?'}, nproc ${sh('nproc', [])}`,
+    memory: `${(totalmem() / 2 ** 30).toFixed(1)} GiB`,
+    disk: `${df} (rotational=${rota})`,
+    kernel: sh('uname', ['-sr']),
+    node: process.version,
+    skopeo: sh('skopeo', ['--version']),
+    openssl: sh('openssl', ['version']),
+    registry: sh('/usr/bin/docker-registry', ['--version']),
+  }
+}
+
+// ---- airlock command lines (the one place that knows airlock's flags) ----
+function airlock(args: string[], profileDir?: string): string[] {
+  const prof = profileDir ? ['--cpu-prof', `--cpu-prof-dir=${profileDir}`] : []
+  return [NODE, ...prof, join(ROOT, 'bin', 'run.js'), ...args]
+}
+function airlockAvailable(command: string): boolean {
+  return existsSync(join(ROOT, 'dist', 'commands', `${command}.js`))
+}
+
+interface Ctx {
+  workload: Workload
+  source: BenchRegistry
+  sigstore: BenchSigstore | undefined
+  imagesFile: string
+}
+
+function exportArgs(ctx: Ctx, out: string): string[] {
+  return ['export', '-f', ctx.imagesFile, '-o', out, ...(ctx.sigstore?.exportFlags ?? [])]
+}
+function verifyArgs(ctx: Ctx, archive: string): string[] {
+  return ['verify', archive, ...(ctx.sigstore?.verifyFlags ?? [])]
+}
+function pushArgs(ctx: Ctx, archive: string, target: string): string[] {
+  return ['push', archive, `${target}/mirror`, ...(ctx.sigstore?.pushFlags ?? [])]
+}
+
+// ---- steps ----
+function measurement(name: string, tool: string, bytes: number, results: RunResult[], note = ''): Measurement {
+  const seconds = median(results.map((r) => r.seconds))
+  return {
+    name,
+    tool,
+    bytes,
+    runs: results.map((r) => r.seconds),
+    seconds,
+    mbps: bytes / 1e6 / seconds,
+    maxRssKiB: Math.max(...results.map((r) => r.maxRssKiB)),
+    note,
+  }
+}
+
+function fresh(path: string): string {
+  rmSync(path, {recursive: true, force: true})
+  mkdirSync(dirname(path), {recursive: true})
+  return path
+}
+
+function sync(): void {
+  execFileSync('sync')
+}
+
+async function benchExport(ctx: Ctx, out: Measurement[]): Promise<string | undefined> {
+  const bytes = ctx.workload.imageBytes
+  const refs = ctx.workload.images.map((i) => i.reference)
+  const skopeoOci = join(WORK, 'out', 'skopeo-oci')
+  const airlockTar = join(WORK, 'out', 'airlock.tar')
+  const have = airlockAvailable('export')
+  const r: Record<string, RunResult[]> = {airlock: [], oci: [], ociArchive: []}
+  for (let i = 0; i < runs; i++) {
+    log(`  export run ${i + 1}/${runs} (load ${loadavg()[0]!.toFixed(2)})`)
+    if (have) {
+      fresh(airlockTar)
+      r.airlock!.push(await timed(airlock(exportArgs(ctx, airlockTar)), {log: LOG}))
+      sync()
+    }
+    fresh(skopeoOci)
+    r.oci!.push(
+      await step(
+        refs.map((ref) => ['skopeo', 'copy', '-q', '--all', '--preserve-digests', '--src-tls-verify=false', `docker://${ref}`, `oci:${skopeoOci}:${ref}`]),
+        {log: LOG},
+      ),
+    )
+    sync()
+    const arch = fresh(join(WORK, 'out', 'skopeo-archives'))
+    mkdirSync(arch, {recursive: true})
+    r.ociArchive!.push(
+      await step(
+        refs.map((ref, n) => ['skopeo', 'copy', '-q', '--all', '--preserve-digests', '--src-tls-verify=false', `docker://${ref}`, `oci-archive:${arch}/${n}.tar`]),
+        {log: LOG},
+      ),
+    )
+    rmSync(arch, {recursive: true, force: true})
+    sync()
+  }
+  if (have) out.push(measurement('export', 'airlock export', bytes, r.airlock!, 'registry -> one archive, with signatures'))
+  out.push(measurement('export', 'skopeo copy --all -> oci:', bytes, r.oci!, `${refs.length} invocations, one layout dir`))
+  out.push(measurement('export', 'skopeo copy --all -> oci-archive:', bytes, r.ociArchive!, `${refs.length} invocations, one archive each`))
+  return have ? airlockTar : undefined
+}
+
+async function benchVerify(ctx: Ctx, archive: string | undefined, out: Measurement[]): Promise<void> {
+  // the hashing baselines run over the airlock archive; without one (export not landed yet), over a tar of the
+  // skopeo layout of the same images
+  let file = archive
+  if (!file || !existsSync(file)) {
+    file = join(WORK, 'out', 'skopeo-oci.tar')
+    if (!existsSync(file)) execFileSync('tar', ['-cf', file, '-C', join(WORK, 'out', 'skopeo-oci'), '.'])
+  }
+  const bytes = statSync(file).size
+  const have = archive !== undefined && airlockAvailable('verify')
+  const r: Record<string, RunResult[]> = {airlock: [], node: [], openssl: []}
+  for (let i = 0; i < runs; i++) {
+    log(`  verify run ${i + 1}/${runs} (load ${loadavg()[0]!.toFixed(2)})`)
+    if (have) r.airlock!.push(await timed(airlock(verifyArgs(ctx, archive)), {log: LOG}))
+    r.node!.push(await timed([NODE, join(BENCH, 'sha256.ts'), file], {log: LOG}))
+    r.openssl!.push(await timed(['openssl', 'dgst', '-sha256', file], {log: LOG}))
+  }
+  if (have) out.push(measurement('verify', 'airlock verify', bytes, r.airlock!, 'archive on disk (page cache warm)'))
+  out.push(measurement('verify', 'node sha256, 1 MiB reads', bytes, r.node!, 'one stream'))
+  out.push(measurement('verify', 'openssl dgst -sha256', bytes, r.openssl!, 'one stream'))
+}
+
+async function benchPush(ctx: Ctx, archive: string | undefined, out: Measurement[]): Promise<void> {
+  const bytes = ctx.workload.imageBytes
+  const skopeoOci = join(WORK, 'out', 'skopeo-oci')
+  const have = archive !== undefined && airlockAvailable('push')
+  const r: Record<string, RunResult[]> = {airlock: [], again: [], skopeo: []}
+  for (let i = 0; i < runs; i++) {
+    log(`  push run ${i + 1}/${runs} (load ${loadavg()[0]!.toFixed(2)})`)
+    if (have) {
+      const reg = await startBenchRegistry(fresh(join(WORK, 'push-registry')))
+      try {
+        r.airlock!.push(await timed(airlock(pushArgs(ctx, archive, reg.host)), {log: LOG}))
+        sync()
+        r.again!.push(await timed(airlock(pushArgs(ctx, archive, reg.host)), {log: LOG}))
+      } finally {
+        await reg.stop()
+        rmSync(reg.dataDir, {recursive: true, force: true})
+      }
+    }
+    const reg = await startBenchRegistry(fresh(join(WORK, 'push-registry')))
+    try {
+      r.skopeo!.push(
+        await step(
+          ctx.workload.images.map((img) => [
+            'skopeo', 'copy', '-q', '--all', '--preserve-digests', '--dest-tls-verify=false',
+            `oci:${skopeoOci}:${img.reference}`, `docker://${reg.host}/mirror/${img.repo}:${img.tag}`,
+          ]),
+          {log: LOG},
+        ),
+      )
+      sync()
+    } finally {
+      await reg.stop()
+      rmSync(reg.dataDir, {recursive: true, force: true})
+    }
+  }
+  if (have) {
+    out.push(measurement('push', 'airlock push', bytes, r.airlock!, 'archive -> empty registry'))
+    out.push(measurement('push', 'airlock push (again)', bytes, r.again!, 'same archive, same registry'))
+  }
+  out.push(measurement('push', 'skopeo copy --all oci: -> registry', bytes, r.skopeo!, `${ctx.workload.images.length} invocations, from the skopeo layout`))
+}
+
+async function benchSignatures(ctx: Ctx, out: Measurement[]): Promise<void> {
+  if (!ctx.sigstore?.sigverifyArgs) return
+  const r: RunResult[] = []
+  for (let i = 0; i < runs; i++) {
+    log(`  signatures run ${i + 1}/${runs} (load ${loadavg()[0]!.toFixed(2)})`)
+    r.push(await timed([NODE, join(BENCH, 'sigverify.ts'), ...ctx.sigstore.sigverifyArgs, '--count', String(sigCount)], {log: LOG}))
+  }
+  // sigverify.ts prints the seconds spent verifying (excluding process start and signing) on its last line
+  const verifySeconds = r.map((x) => Number(x.stdout.trim().split('\n').pop()?.split(/\s+/)[0]))
+  const m = measurement('signatures', `verify ${sigCount} legacy signatures`, 0, r, 'src/sigstore, offline, one process')
+  m.sigsPerSecond = sigCount / median(verifySeconds)
+  out.push(m)
+}
+
+// ---- targets ----
+function find(ms: Measurement[], tool: string): Measurement | undefined {
+  return ms.find((m) => m.tool === tool)
+}
+
+function targets(ms: Measurement[]): Target[] {
+  const t: Target[] = []
+  const ratio = (name: string, a: string, b: string, min: number) => {
+    const x = find(ms, a)
+    const y = find(ms, b)
+    if (x && y) t.push({name, value: y.seconds / x.seconds, unit: 'x', goal: `>= ${min}x`, pass: y.seconds / x.seconds >= min, command: x.name})
+  }
+  ratio('export vs skopeo -> oci:', 'airlock export', 'skopeo copy --all -> oci:', 1.5)
+  ratio('export vs skopeo -> oci-archive:', 'airlock export', 'skopeo copy --all -> oci-archive:', 3.0)
+  ratio('verify vs node sha256 (1 stream)', 'airlock verify', 'node sha256, 1 MiB reads', 1.0)
+  ratio('verify vs openssl sha256', 'airlock verify', 'openssl dgst -sha256', 1.0)
+  ratio('push vs skopeo', 'airlock push', 'skopeo copy --all oci: -> registry', 1.5)
+  const p1 = find(ms, 'airlock push')
+  const p2 = find(ms, 'airlock push (again)')
+  if (p1 && p2) t.push({name: 'second push / first push', value: (100 * p2.seconds) / p1.seconds, unit: '%', goal: '< 5%', pass: p2.seconds / p1.seconds < 0.05, command: 'push'})
+  for (const m of ms.filter((x) => x.tool.startsWith('airlock'))) {
+    t.push({name: `peak RSS ${m.tool}`, value: m.maxRssKiB / 1024, unit: 'MiB', goal: '< 200 MiB', pass: m.maxRssKiB < 200 * 1024, command: m.name})
+  }
+  const s = ms.find((m) => m.sigsPerSecond !== undefined)
+  if (s) t.push({name: 'legacy signature verification', value: s.sigsPerSecond!, unit: 'sig/s', goal: '>= 200 sig/s', pass: s.sigsPerSecond! >= 200, command: 'signatures'})
+  return t
+}
+
+// ---- profiles of missed targets ----
+async function profileMisses(ctx: Ctx, ts: Target[], archive: string | undefined): Promise<Record<string, ProfileSummary>> {
+  const missed = new Set(ts.filter((t) => !t.pass || forceProfile).map((t) => t.command))
+  const out: Record<string, ProfileSummary> = {}
+  for (const command of ['export', 'verify', 'push']) {
+    if (!missed.has(command) || !archive || !airlockAvailable(command)) continue
+    const dir = fresh(join(WORK, 'prof', command))
+    log(`  profiling airlock ${command}`)
+    if (command === 'export') {
+      const tmp = join(WORK, 'out', 'airlock-prof.tar')
+      await timed(airlock(exportArgs(ctx, fresh(tmp)), dir), {log: LOG})
+      rmSync(tmp, {force: true})
+    } else if (command === 'verify') {
+      await timed(airlock(verifyArgs(ctx, archive), dir), {log: LOG})
+    } else {
+      const reg = await startBenchRegistry(fresh(join(WORK, 'push-registry')))
+      try {
+        await timed(airlock(pushArgs(ctx, archive, reg.host), dir), {log: LOG})
+      } finally {
+        await reg.stop()
+        rmSync(reg.dataDir, {recursive: true, force: true})
+      }
+    }
+    if (existsSync(dir)) out[command] = summarizeProfiles(dir)
+  }
+  if (missed.has('signatures') && ctx.sigstore?.sigverifyArgs) {
+    const dir = fresh(join(WORK, 'prof', 'signatures'))
+    await timed([NODE, '--cpu-prof', `--cpu-prof-dir=${dir}`, join(BENCH, 'sigverify.ts'), ...ctx.sigstore.sigverifyArgs, '--count', String(sigCount)], {log: LOG})
+    out.signatures = summarizeProfiles(dir)
+  }
+  return out
+}
+
+// ---- main ----
+async function main(): Promise<void> {
+  mkdirSync(WORK, {recursive: true})
+  writeFileSync(LOG, '')
+  log(`airlock bench ${label}: ${runs} runs per step, work dir ${WORK}`)
+  if (!existsSync(join(ROOT, 'dist', 'commands')) || process.argv.includes('--build')) {
+    log('building (npm run build)')
+    execFileSync('npm', ['run', 'build'], {cwd: ROOT, stdio: 'inherit'})
+  }
+  const loadStart = loadavg()
+
+  // the source registry and its workload are reused by a later run of the same size (bench/work/source.json)
+  const stateFile = join(WORK, 'source.json')
+  const sourceDir = join(WORK, 'source-registry')
+  let state: {label: string; port: number; workload: Workload; trust?: unknown} | undefined
+  try {
+    state = JSON.parse(readFileSync(stateFile, 'utf8'))
+  } catch {
+    state = undefined
+  }
+  const reuse = state !== undefined && state.label === label && existsSync(sourceDir)
+  const source = await startBenchRegistry(sourceDir, reuse ? state!.port : await freePort()).catch(async () => {
+    state = undefined
+    return startBenchRegistry(fresh(sourceDir))
+  })
+  let sigstore: BenchSigstore | undefined
+  let workload: Workload
+  if (reuse && state && source.host.endsWith(`:${state.port}`)) {
+    workload = state.workload
+    sigstore = await setupSigstore(join(WORK, 'sigstore'), state.trust)
+    log(`reusing the workload in ${sourceDir} (${(workload.imageBytes / 1e9).toFixed(2)} GB)`)
+  } else {
+    await source.stop()
+    rmSync(sourceDir, {recursive: true, force: true})
+    const port = await freePort()
+    const reg = await startBenchRegistry(sourceDir, port)
+    Object.assign(source, reg)
+    sigstore = await setupSigstore(fresh(join(WORK, 'sigstore')), undefined)
+    log(`generating the workload (${label}) in ${sourceDir}${sigstore ? '' : ' (no signatures: test/support/sigstore not available yet)'}`)
+    const signer: LegacySigner | undefined = sigstore?.signer
+    workload = await generateWorkload(source.url, source.host, planWorkload(scale, quick), signer, () => {})
+    log(`  ${workload.images.length} images, ${workload.imageObjects} blobs+manifests, ${(workload.imageBytes / 1e9).toFixed(2)} GB, ${workload.signatures} signatures, ${workload.generateSeconds.toFixed(1)} s`)
+    writeFileSync(stateFile, JSON.stringify({label, port, workload, trust: sigstore?.state}))
+  }
+  const imagesFile = join(WORK, 'images.txt')
+  writeFileSync(imagesFile, workload.images.map((i) => i.reference).join('\n') + '\n')
+  const ctx: Ctx = {workload, source, sigstore, imagesFile}
+
+  const measurements: Measurement[] = []
+  let archive: string | undefined
+  let profiles: Record<string, ProfileSummary> = {}
+  try {
+    if (only.has('export') || only.has('verify') || only.has('push')) {
+      log('export')
+      archive = await benchExport(ctx, measurements)
+    }
+    if (only.has('verify')) {
+      log('verify')
+      await benchVerify(ctx, archive, measurements)
+    }
+    if (only.has('push')) {
+      log('push')
+      await benchPush(ctx, archive, measurements)
+    }
+    if (only.has('sigs')) {
+      log('signatures')
+      await benchSignatures(ctx, measurements)
+    }
+    const ts = targets(measurements)
+    profiles = await profileMisses(ctx, ts, archive)
+    const results: BenchResults = {
+      label,
+      scale,
+      quick,
+      runs,
+      date: new Date().toISOString(),
+      machine: machine(),
+      load: {start: loadStart, end: loadavg()},
+      workload: {
+        images: workload.images.length,
+        indexes: workload.images.filter((i) => i.manifests > 1).length,
+        manifests: workload.images.reduce((n, i) => n + i.manifests, 0),
+        objects: workload.imageObjects,
+        bytes: workload.imageBytes,
+        signatures: workload.signatures,
+        archiveBytes: archive && existsSync(archive) ? statSync(archive).size : 0,
+      },
+      measurements,
+      targets: ts,
+      profiles,
+    }
+    mkdirSync(join(BENCH, 'results'), {recursive: true})
+    writeFileSync(join(BENCH, 'results', `${label}.json`), JSON.stringify(results, null, 1) + '\n')
+    const all = readdirSync(join(BENCH, 'results'))
+      .filter((f) => f.endsWith('.json'))
+      .map((f) => JSON.parse(readFileSync(join(BENCH, 'results', f), 'utf8')) as BenchResults)
+    const {table, markdown} = renderResults(results, all, existsSync(join(BENCH, 'RESULTS.md')) ? readFileSync(join(BENCH, 'RESULTS.md'), 'utf8') : '')
+    log('')
+    log(table)
+    writeFileSync(join(BENCH, 'RESULTS.md'), markdown)
+    log(`\nwrote bench/RESULTS.md and bench/results/${label}.json`)
+  } finally {
+    await source.stop()
+    await sigstore?.close()
+    if (!keep) {
+      rmSync(join(WORK, 'out'), {recursive: true, force: true})
+      rmSync(join(WORK, 'push-registry'), {recursive: true, force: true})
+      rmSync(sourceDir, {recursive: true, force: true})
+      rmSync(stateFile, {force: true})
+    }
+  }
+}
+
+await main()
