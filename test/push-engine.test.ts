@@ -160,18 +160,18 @@ describe('push engine', () => {
     const counters = emptyCounters()
     const theirsRaw = parseManifest(c.store.get(theirs.digest)!)
     await engine.pushGraph(dst, 'r', await collectGraph(c.source, theirs), counters)
-    await engine.updateFallbackTag(dst, 'r', subject, [theirsRaw], counters)
+    await engine.updateFallbackTag(dst, 'r', subject.digest, [theirsRaw], counters)
 
     const mineRaw = parseManifest(c.store.get(mine.digest)!)
     await engine.pushGraph(dst, 'r', await collectGraph(c.source, mine), counters)
-    await engine.updateFallbackTag(dst, 'r', subject, [mineRaw], counters)
+    await engine.updateFallbackTag(dst, 'r', subject.digest, [mineRaw], counters)
     const tagged = await dst.resolve(fallbackTag(subject.digest))
     const index = parseManifest(await readAll(await dst.fetch(tagged)))
     assert.equal(index.parsed.kind, 'index')
     if (index.parsed.kind === 'index') assert.deepEqual(index.parsed.manifests.map((m) => m.digest), [theirs.digest, mine.digest])
 
     const before = reg.log.length
-    await engine.updateFallbackTag(dst, 'r', subject, [mineRaw, theirsRaw], counters)
+    await engine.updateFallbackTag(dst, 'r', subject.digest, [mineRaw, theirsRaw], counters)
     assert.deepEqual(reg.log.slice(before).filter((l) => !l.startsWith('HEAD')), [], 'nothing new: tag untouched')
   })
 })

@@ -4,6 +4,7 @@
 import {Readable} from 'node:stream'
 import {AirlockError, toAirlockError} from '../errors.ts'
 import type {Descriptor} from '../oci/descriptor.ts'
+import type {Digest} from '../oci/digest.ts'
 import {parseManifest, type RawManifest} from '../oci/manifest.ts'
 import type {Fetcher, Target} from '../store/types.ts'
 import {Limiter} from '../util/concurrency.ts'
@@ -160,8 +161,8 @@ export class PushEngine {
    * Lists `referrers` of `subject` in its fallback tag (registries without the referrers API): reads the index
    * there, merges, and writes it back only if something is new.
    */
-  async updateFallbackTag(dst: PushDestination, repository: string, subject: Descriptor, referrers: RawManifest[], counters: PushCounters): Promise<void> {
-    const tag = fallbackTag(subject.digest)
+  async updateFallbackTag(dst: PushDestination, repository: string, subject: Digest, referrers: RawManifest[], counters: PushCounters): Promise<void> {
+    const tag = fallbackTag(subject)
     const current = await resolveOptional(dst, tag)
     let existing: RawManifest | undefined
     if (current) {

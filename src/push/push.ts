@@ -1,0 +1,132 @@
+// `airlock push`: copy(archive -> mirror). For each image: its whole graph by digest, then its signature artifacts
+// (legacy `.sig/.att/.sbom` tags, referrers and, without the referrers API, the merged fallback tag), and only
+// then its tag, so a node that can pull the tag also finds the signatures its verifier will ask for.
+import type {Descriptor} from '../oci/descriptor.ts'
+import type {Digest} from '../oci/digest.ts'
+import type {RawManifest} from '../oci/manifest.ts'
+import {parseReference} from '../reference/index.ts'
+import type {Fetcher} from '../store/types.ts'
+import {emptyCounters, PushEngine, type PushCounters, type PushDestination, type PushEvent} from './engine.ts'
+import {collectGraph} from './graph.ts'
+import {checkCollisions, mapRepository, type MirrorTarget} from './mapping.ts'
+
+/** An image of the archive, as push needs it. */
+export interface PushImage {
+  /** Full source reference (`ghcr.io/siderolabs/installer:v1.4.0`). */
+  reference: string
+  root: Descriptor
+  tag?: string
+}
+
+/** A signature artifact of the archive, attached to a subject (the image index or one of its manifests). */
+export type PushArtifact =
+  | {kind: 'tag'; image: string; subject: Digest; tag: string; root: Descriptor}
+  | {kind: 'referrer'; image: string; subject: Digest; root: Descriptor}
+
+/** The mirror as push sees it: repositories by path, and whether the registry serves the referrers API. */
+export interface MirrorRegistry {
+  repository(path: string): PushDestination
+  /**
+   * Detects (never assumes) the referrers API: `GET /v2/<repo>/referrers/<digest>` answering an index. Called once
+   * per run, on a repository and subject that exist.
+   */
+  supportsReferrers(repository: string, subject: Descriptor): Promise<boolean>
+}
+
+export interface PushOptions {
+  target: MirrorTarget
+  keepHost?: boolean
+  concurrency?: number
+  onEvent?: (event: PushEvent & {image?: string}) => void
+}
+
+export interface ImagePushResult extends PushCounters {
+  source: string
+  target: string
+  digest: Digest
+}
+
+export interface PushResult {
+  registry: string
+  prefix: string
+  keepHost: boolean
+  capabilities: {referrersApi?: boolean; mount: boolean}
+  images: ImagePushResult[]
+  totals: {blobsPushed: number; blobsMounted: number; blobsSkipped: number; bytesPushed: number; manifestsPushed: number; tagsWritten: number}
+}
+
+export async function pushImages(
+  source: Fetcher,
+  images: PushImage[],
+  artifacts: PushArtifact[],
+  mirror: MirrorRegistry,
+  options: PushOptions,
+): Promise<PushResult> {
+  const refs = images.map((image) => ({image, ref: parseReference(image.reference)}))
+  // Fail before the first byte if two source repositories would share a mirror repository.
+  checkCollisions(
+    refs.map(({ref}) => ref),
+    options.target,
+    {keepHost: options.keepHost ?? false},
+  )
+  const engine = new PushEngine(source, {
+    concurrency: options.concurrency ?? 4,
+    ...(options.onEvent ? {onEvent: options.onEvent} : {}),
+  })
+  let referrersApi: boolean | undefined
+  const results: ImagePushResult[] = []
+  for (const {image, ref} of refs) {
+    const repository = mapRepository(ref, options.target, {keepHost: options.keepHost ?? false})
+    const dst = mirror.repository(repository)
+    const counters = emptyCounters()
+    await engine.pushGraph(dst, repository, await collectGraph(source, image.root), counters)
+
+    const mine = artifacts.filter((a) => a.image === image.reference)
+    for (const artifact of mine.filter((a) => a.kind === 'tag')) {
+      await engine.pushGraph(dst, repository, await collectGraph(source, artifact.root), counters)
+      await engine.tag(dst, repository, artifact.root, artifact.tag, counters)
+    }
+    const referrers = mine.filter((a) => a.kind === 'referrer')
+    if (referrers.length > 0) {
+      const bySubject = new Map<Digest, RawManifest[]>()
+      for (const referrer of referrers) {
+        const before = counters.manifests.pushed
+        const graph = await collectGraph(source, referrer.root)
+        await engine.pushGraph(dst, repository, graph, counters)
+        if (counters.manifests.pushed > before) counters.referrers.pushed++
+        else counters.referrers.skipped++
+        const list = bySubject.get(referrer.subject) ?? []
+        list.push(graph.manifests.at(-1)!.manifest)
+        bySubject.set(referrer.subject, list)
+      }
+      // Ask the registry once, after a referrer has landed, so the probe has something real to list.
+      referrersApi ??= await mirror.supportsReferrers(repository, image.root)
+      if (!referrersApi) {
+        for (const [subject, manifests] of bySubject) {
+          await engine.updateFallbackTag(dst, repository, subject, manifests, counters)
+        }
+      }
+    }
+    if (image.tag) await engine.tag(dst, repository, image.root, image.tag, counters)
+    results.push({source: image.reference, target: `${options.target.registry}/${repository}${image.tag ? `:${image.tag}` : ''}@${image.root.digest}`, digest: image.root.digest, ...counters})
+  }
+  return {
+    registry: options.target.registry,
+    prefix: options.target.prefix,
+    keepHost: options.keepHost ?? false,
+    capabilities: {...(referrersApi === undefined ? {} : {referrersApi}), mount: engine.mountAvailable},
+    images: results,
+    totals: {
+      blobsPushed: sum(results, (r) => r.blobs.pushed),
+      blobsMounted: sum(results, (r) => r.blobs.mounted),
+      blobsSkipped: sum(results, (r) => r.blobs.skipped),
+      bytesPushed: sum(results, (r) => r.blobs.bytes),
+      manifestsPushed: sum(results, (r) => r.manifests.pushed),
+      tagsWritten: sum(results, (r) => r.tags.written.length + r.fallbackTags.length),
+    },
+  }
+}
+
+function sum<T>(items: T[], pick: (item: T) => number): number {
+  return items.reduce((n, item) => n + pick(item), 0)
+}
