@@ -1,0 +1,87 @@
+// The registry client's front door: options in, Repository objects out. It owns what is shared across
+// repositories: one transport (connections, TLS trust, retries), one auth session per registry host, and the
+// semaphore that bounds concurrent blob transfers.
+import {AirlockError} from '../errors.ts'
+import type {ImageReference} from '../reference/reference.ts'
+import {Repository} from './repository.ts'
+import {Semaphore} from './semaphore.ts'
+import {RegistrySession} from './session.ts'
+import {Transport} from './transport.ts'
+
+export interface RegistryOptions {
+  /** host:port of registries spoken to over plain HTTP (`--insecure-registry`). Never implied. */
+  insecure?: string[]
+  /** PEM file with extra CA certificates for TLS. */
+  caFile?: string
+  /** Explicit credentials, used for every registry this client talks to, before any docker config. */
+  username?: string
+  password?: string
+  /** Directory holding docker's config.json (default $DOCKER_CONFIG or ~/.docker). */
+  dockerConfigDir?: string
+  /** Blob transfers at once across all repositories (default 4). */
+  concurrency?: number
+  /** Retries of transient failures per request, and resumes per interrupted blob (default 4). */
+  retries?: number
+  userAgent?: string
+  /** Idle timeout of one request in milliseconds (default 60 s). */
+  timeoutMs?: number
+  /** Blobs up to this size are uploaded in one PUT, bigger ones in PATCH chunks of this size (default 16 MiB). */
+  chunkSize?: number
+  /** First backoff step in milliseconds (default 250). */
+  retryBaseMs?: number
+  /** Page size asked for when listing tags (default: the registry's choice). */
+  tagPageSize?: number
+}
+
+const DEFAULT_CHUNK_SIZE = 16 * 1024 * 1024
+
+export class RegistryClient {
+  private readonly options: RegistryOptions
+  private readonly transport: Transport
+  private readonly semaphore: Semaphore
+  private readonly sessions = new Map<string, RegistrySession>()
+
+  constructor(options: RegistryOptions = {}) {
+    if (options.chunkSize !== undefined && (!Number.isSafeInteger(options.chunkSize) || options.chunkSize < 1))
+      throw new AirlockError('USAGE', `chunk size must be a positive integer, got ${options.chunkSize}`)
+    this.options = options
+    this.transport = new Transport({
+      ...(options.insecure ? {insecure: options.insecure} : {}),
+      ...(options.caFile ? {caFile: options.caFile} : {}),
+      ...(options.retries !== undefined ? {retries: options.retries} : {}),
+      ...(options.timeoutMs !== undefined ? {timeoutMs: options.timeoutMs} : {}),
+      ...(options.retryBaseMs !== undefined ? {retryBaseMs: options.retryBaseMs} : {}),
+      userAgent: options.userAgent ?? 'airlock',
+    })
+    this.semaphore = new Semaphore(options.concurrency ?? 4)
+  }
+
+  /** A repository of a registry; the reference's tag and digest are ignored. */
+  repository(ref: ImageReference): Repository {
+    return new Repository(this.session(ref.registry), ref, {
+      semaphore: this.semaphore,
+      chunkSize: this.options.chunkSize ?? DEFAULT_CHUNK_SIZE,
+      resumeAttempts: this.options.retries ?? 4,
+      retryBaseMs: this.options.retryBaseMs ?? 250,
+      tagPageSize: this.options.tagPageSize,
+    })
+  }
+
+  /** Closes idle keep-alive connections. */
+  close(): void {
+    this.transport.close()
+  }
+
+  private session(registry: string): RegistrySession {
+    let session = this.sessions.get(registry)
+    if (!session) {
+      session = new RegistrySession(this.transport, registry, {
+        username: this.options.username,
+        password: this.options.password,
+        dockerConfigDir: this.options.dockerConfigDir,
+      })
+      this.sessions.set(registry, session)
+    }
+    return session
+  }
+}

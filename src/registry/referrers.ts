@@ -1,0 +1,73 @@
+// OCI 1.1 referrers: the registry API (`GET /v2/<name>/referrers/<digest>`) where it exists, and the referrers
+// tag schema (an index tagged `sha256-<hex>`) where it does not. A registry without the API answers 404 (or
+// something that is not an index); a registry with it answers an index even for unknown subjects.
+import {AirlockError} from '../errors.ts'
+import type {Descriptor} from '../oci/descriptor.ts'
+import {digestHex, type Digest} from '../oci/digest.ts'
+import {parseManifest} from '../oci/manifest.ts'
+import {MAX_MANIFEST_BYTES, MediaType} from '../oci/media-types.ts'
+import {repositoryScope} from './auth.ts'
+import {contentType, readLimited} from './body.ts'
+import {describeErrorBody, readErrorBody, statusError} from './errors.ts'
+import {getManifest} from './manifests.ts'
+import {MAX_PAGES, nextPage} from './pagination.ts'
+import type {RegistrySession} from './session.ts'
+import {discard} from './transport.ts'
+
+/** 'api': the registry serves the referrers API. 'tag-schema': it does not; referrers live in `sha256-<hex>` tags. */
+export type ReferrersCapability = 'api' | 'tag-schema'
+
+/** The fallback tag of the referrers tag schema for a subject digest. */
+export function referrersTag(subject: Digest): string {
+  return `sha256-${digestHex(subject)}`
+}
+
+function filterByType(descriptors: Descriptor[], artifactType: string | undefined): Descriptor[] {
+  return artifactType === undefined ? descriptors : descriptors.filter((d) => d.artifactType === artifactType)
+}
+
+/** Lists referrers through the API; undefined when the registry does not have the API. */
+export async function listReferrersApi(session: RegistrySession, repository: string, subject: Digest, artifactType?: string): Promise<Descriptor[] | undefined> {
+  const what = `list referrers of ${session.registry}/${repository}@${subject}`
+  let url: URL | undefined = session.url(`/v2/${repository}/referrers/${subject}`)
+  if (artifactType) url.searchParams.set('artifactType', artifactType)
+  const referrers: Descriptor[] = []
+  for (let page = 0; url; page++) {
+    if (page >= MAX_PAGES) throw new AirlockError('REGISTRY_ERROR', `${what}: more than ${MAX_PAGES} pages`)
+    const response = await session.request({method: 'GET', url, headers: {Accept: MediaType.OciIndex}}, [repositoryScope(repository, 'pull')], what)
+    if (response.status === 404) {
+      const body = await readErrorBody(response.body)
+      // An unknown repository says nothing about the API; anything else at 404 means the route does not exist.
+      if (/NAME_UNKNOWN/.test(describeErrorBody(body))) throw statusError(what, 404, body, session.registry)
+      if (page === 0) return undefined
+      throw statusError(what, 404, body, session.registry)
+    }
+    if (response.status !== 200) throw statusError(what, response.status, await readErrorBody(response.body), session.registry)
+    if (contentType(response.body) !== MediaType.OciIndex) {
+      discard(response.body)
+      if (page === 0) return undefined
+      throw new AirlockError('REGISTRY_ERROR', `${what}: page ${page + 1} is not an OCI index`)
+    }
+    const bytes = await readLimited(response.body, MAX_MANIFEST_BYTES, what)
+    const index = parseManifest(bytes, MediaType.OciIndex, `referrers index of ${subject}`)
+    if (index.parsed.kind !== 'index') throw new AirlockError('REGISTRY_ERROR', `${what}: the answer is not an index`)
+    referrers.push(...index.parsed.manifests)
+    url = nextPage(response, what)
+  }
+  // Registries may ignore the filter (they say so in OCI-Filters-Applied); filtering again costs nothing.
+  return filterByType(referrers, artifactType)
+}
+
+/** Lists referrers from the fallback tag; no tag means no referrers. */
+export async function listReferrersByTag(session: RegistrySession, repository: string, subject: Digest, artifactType?: string): Promise<Descriptor[]> {
+  let index
+  try {
+    index = await getManifest(session, repository, referrersTag(subject))
+  } catch (error) {
+    if (error instanceof AirlockError && error.code === 'NOT_FOUND') return []
+    throw error
+  }
+  if (index.parsed.kind !== 'index')
+    throw new AirlockError('MANIFEST_INVALID', `${session.registry}/${repository}:${referrersTag(subject)} is not an index, so it is not a referrers tag`)
+  return filterByType(index.parsed.manifests, artifactType)
+}

@@ -1,0 +1,177 @@
+// HTTP for the registry client, on node:http/https so that bodies stay streams, TLS trust can be extended with a
+// CA file, and redirects are followed by rules we choose (S3-style blob redirects must not carry our credentials).
+// Retries live here too: 5xx, 429 (honouring Retry-After) and broken connections are retried with backoff, but
+// only for requests whose body can be sent again.
+import {readFileSync} from 'node:fs'
+import http, {type IncomingHttpHeaders, type IncomingMessage} from 'node:http'
+import https from 'node:https'
+import type {Readable} from 'node:stream'
+import {rootCertificates} from 'node:tls'
+import {AirlockError} from '../errors.ts'
+import {backoffDelay, retryAfterMs, sleep} from './backoff.ts'
+import {isRetryableNetworkError, isRetryableStatus, networkError} from './errors.ts'
+
+export interface TransportOptions {
+  /** host:port names that are spoken to over plain HTTP. Everything else is HTTPS, always. */
+  insecure?: string[]
+  /** PEM file of extra CA certificates, trusted in addition to the system's. */
+  caFile?: string
+  /** Attempts after the first one for transient failures (default 4). */
+  retries?: number
+  /** Idle socket timeout in milliseconds (default 60 s). */
+  timeoutMs?: number
+  userAgent?: string
+  /** First backoff step in milliseconds (default 250); tests make it small. */
+  retryBaseMs?: number
+  /** Upper bound for any single wait, backoff or Retry-After (default 30 s). */
+  maxRetryDelayMs?: number
+}
+
+export interface HttpRequest {
+  method: string
+  url: URL
+  headers?: Record<string, string>
+  /** A Buffer can be re-sent on retry; a stream cannot, so streamed requests get exactly one attempt. */
+  body?: Buffer | Readable
+  /** Follow 3xx redirects (default: for GET and HEAD). */
+  followRedirects?: boolean
+}
+
+export interface HttpResponse {
+  status: number
+  headers: IncomingHttpHeaders
+  /** The URL that answered, after redirects: relative Location headers resolve against it. */
+  url: URL
+  body: IncomingMessage
+}
+
+const MAX_REDIRECTS = 5
+const REDIRECT_STATUSES = new Set([301, 302, 303, 307, 308])
+
+export function header(headers: IncomingHttpHeaders, name: string): string | undefined {
+  const value = headers[name.toLowerCase()]
+  return Array.isArray(value) ? value[0] : value
+}
+
+/** Discards a response body we do not need, so the connection can be reused. */
+export function discard(body: IncomingMessage): void {
+  body.on('error', () => {})
+  body.resume()
+}
+
+export class Transport {
+  private readonly insecure: Set<string>
+  private readonly retries: number
+  private readonly timeoutMs: number
+  private readonly userAgent: string
+  private readonly retryBaseMs: number
+  private readonly maxRetryDelayMs: number
+  private readonly httpAgent: http.Agent
+  private readonly httpsAgent: https.Agent
+
+  constructor(options: TransportOptions = {}) {
+    this.insecure = new Set((options.insecure ?? []).map((h) => h.toLowerCase()))
+    this.retries = options.retries ?? 4
+    this.timeoutMs = options.timeoutMs ?? 60_000
+    this.userAgent = options.userAgent ?? 'airlock'
+    this.retryBaseMs = options.retryBaseMs ?? 250
+    this.maxRetryDelayMs = options.maxRetryDelayMs ?? 30_000
+    this.httpAgent = new http.Agent({keepAlive: true})
+    let ca: string[] | undefined
+    if (options.caFile) {
+      try {
+        ca = [...rootCertificates, readFileSync(options.caFile, 'utf8')]
+      } catch (error) {
+        throw new AirlockError('IO_ERROR', `cannot read CA file ${options.caFile}: ${(error as Error).message}`, {cause: error})
+      }
+    }
+    this.httpsAgent = new https.Agent({keepAlive: true, ...(ca ? {ca} : {})})
+  }
+
+  /** Base URL for a registry host: http:// only for hosts the user listed as insecure. */
+  baseUrl(host: string): URL {
+    return new URL(`${this.isInsecure(host) ? 'http' : 'https'}://${host}`)
+  }
+
+  isInsecure(host: string): boolean {
+    return this.insecure.has(host.toLowerCase())
+  }
+
+  /** Sends a request, retrying transient failures and following redirects; returns whatever status came last. */
+  async send(request: HttpRequest, what: string): Promise<HttpResponse> {
+    const replayable = request.body === undefined || Buffer.isBuffer(request.body)
+    const attempts = replayable ? this.retries + 1 : 1
+    for (let attempt = 0; ; attempt++) {
+      let response: HttpResponse
+      try {
+        response = await this.followRedirects(request, what)
+      } catch (error) {
+        if (error instanceof AirlockError) throw error
+        if (attempt + 1 < attempts && isRetryableNetworkError(error)) {
+          await sleep(backoffDelay(attempt, this.retryBaseMs, this.maxRetryDelayMs))
+          continue
+        }
+        throw networkError(what, error)
+      }
+      if (attempt + 1 < attempts && isRetryableStatus(response.status)) {
+        const wait = retryAfterMs(response.headers['retry-after'], this.maxRetryDelayMs) ?? backoffDelay(attempt, this.retryBaseMs, this.maxRetryDelayMs)
+        discard(response.body)
+        await sleep(wait)
+        continue
+      }
+      return response
+    }
+  }
+
+  private async followRedirects(request: HttpRequest, what: string): Promise<HttpResponse> {
+    const follow = request.followRedirects ?? (request.method === 'GET' || request.method === 'HEAD')
+    let current = request
+    for (let hop = 0; ; hop++) {
+      const response = await this.once(current)
+      const location = header(response.headers, 'location')
+      if (!follow || !REDIRECT_STATUSES.has(response.status) || !location) return response
+      discard(response.body)
+      if (hop >= MAX_REDIRECTS) throw new AirlockError('REGISTRY_ERROR', `${what}: more than ${MAX_REDIRECTS} redirects`)
+      const next = new URL(location, response.url)
+      if (next.protocol !== 'https:' && !(next.protocol === 'http:' && this.isInsecure(next.host)))
+        throw new AirlockError('REGISTRY_ERROR', `${what}: refusing redirect to ${next.protocol}//${next.host} (not HTTPS and not listed as insecure)`)
+      const headers = {...current.headers}
+      // Credentials are for the registry only: a redirect to object storage carries its own signed URL.
+      if (next.host !== current.url.host) delete headers.Authorization
+      const method = response.status === 303 && current.method !== 'HEAD' ? 'GET' : current.method
+      current = {...current, method, url: next, headers}
+    }
+  }
+
+  private once(request: HttpRequest): Promise<HttpResponse> {
+    return new Promise((resolve, reject) => {
+      const isHttps = request.url.protocol === 'https:'
+      if (!isHttps && !this.isInsecure(request.url.host)) {
+        reject(new AirlockError('REGISTRY_ERROR', `refusing plain HTTP to ${request.url.host}: it is not listed as insecure`))
+        return
+      }
+      const headers: Record<string, string> = {'User-Agent': this.userAgent, ...request.headers}
+      if (Buffer.isBuffer(request.body)) headers['Content-Length'] = String(request.body.length)
+      const lib = isHttps ? https : http
+      const req = lib.request(request.url, {method: request.method, headers, agent: isHttps ? this.httpsAgent : this.httpAgent}, (res) => {
+        resolve({status: res.statusCode ?? 0, headers: res.headers, url: request.url, body: res})
+      })
+      req.setTimeout(this.timeoutMs, () => {
+        req.destroy(Object.assign(new Error(`no answer from ${request.url.host} in ${this.timeoutMs} ms`), {code: 'ETIMEDOUT'}))
+      })
+      req.on('error', reject)
+      const body = request.body
+      if (body === undefined) req.end()
+      else if (Buffer.isBuffer(body)) req.end(body)
+      else {
+        body.on('error', (error) => req.destroy(error))
+        body.pipe(req)
+      }
+    })
+  }
+
+  close(): void {
+    this.httpAgent.destroy()
+    this.httpsAgent.destroy()
+  }
+}
