@@ -25,7 +25,7 @@ describe('TUF export over HTTP and offline verification of the exported files', 
     dirs.push(d)
     return {dir: d}
   }
-  const copy = (e: TufExport) => new Map([...e.files].map(([k, v]) => [k, Buffer.from(v)]))
+  const copy = (e: TufExport): Map<string, Buffer> => new Map<string, Buffer>([...e.files].map(([k, v]) => [k, Buffer.from(v)]))
   const verify = (files: Map<string, Buffer>, extra: Partial<Parameters<typeof verifyTufOffline>[0]> = {}) =>
     verifyTufOffline({files, pinnedRoot: repo.pinnedRoot(), mirrorId: A.mirrorId, state: false, ...extra})
 
@@ -135,7 +135,7 @@ describe('TUF export over HTTP and offline verification of the exported files', 
   it('refuses a tampered target file', () => {
     const files = copy(B)
     const bytes = files.get('targets/trusted_root.json') as Buffer
-    bytes[bytes.length - 3] ^= 1
+    bytes[bytes.length - 3] = (bytes[bytes.length - 3] as number) ^ 1
     assert.throws(() => verify(files), {code: 'TRUST_INVALID', message: /target trusted_root\.json sha256 [0-9a-f]{16}\.\.\. does not match the hash targets v2 lists/})
   })
 
