@@ -115,18 +115,21 @@ export class Authenticator {
 
   /**
    * Learns from a 401 answer. Returns true when a retry with new authorization can succeed, false when it cannot
-   * (no credentials for Basic, unknown scheme, or the same challenge again after we already answered it).
+   * (no credentials for Basic, or Basic credentials already sent, or an unknown scheme). `sent` is the
+   * Authorization header the refused request carried.
    */
-  async onUnauthorized(response: HttpResponse, scopes: string[]): Promise<boolean> {
+  async onUnauthorized(response: HttpResponse, scopes: string[], sent: string | undefined): Promise<boolean> {
     const value = header(response.headers, 'www-authenticate')
     if (!value) return false
     const challenges = parseChallenges(value)
     const challenge = challenges.find((c) => c.scheme === 'bearer') ?? challenges.find((c) => c.scheme === 'basic')
     if (!challenge) return false
     if (challenge.scheme === 'basic') {
-      const already = this.challenge?.scheme === 'basic'
       this.challenge = challenge
-      return !already && (await this.getCredentials())?.kind === 'basic'
+      // Worth a retry only if we have credentials and did not send them already (concurrent first requests all
+      // meet the challenge; each of them retries once).
+      const credentials = await this.getCredentials()
+      return credentials?.kind === 'basic' && sent !== basicHeader(credentials.username, credentials.password)
     }
     if (!challenge.params.realm) return false
     this.challenge = challenge

@@ -32,16 +32,17 @@ export class RegistrySession {
    * that stream make a small authenticated request first (upload sessions start with a POST).
    */
   async request(request: HttpRequest, scopes: string[], what: string): Promise<HttpResponse> {
+    let sent: string | undefined
     const send = async (): Promise<HttpResponse> => {
-      const authorization = await this.auth.authorization(scopes)
+      sent = await this.auth.authorization(scopes)
       const headers = {...request.headers}
-      if (authorization) headers.Authorization = authorization
+      if (sent) headers.Authorization = sent
       return this.transport.send({...request, headers}, what)
     }
     const response = await send()
     const replayable = request.body === undefined || Buffer.isBuffer(request.body)
     if (response.status !== 401 || !replayable) return response
-    if (!(await this.auth.onUnauthorized(response, scopes))) return response
+    if (!(await this.auth.onUnauthorized(response, scopes, sent))) return response
     discard(response.body)
     return send()
   }

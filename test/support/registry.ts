@@ -1,0 +1,181 @@
+// A real registry for tests: Debian's Docker Distribution 2.8 (`/usr/bin/docker-registry serve CONFIG`) on a free
+// loopback port, with its own temporary storage, in one of three auth setups:
+//   none       plain HTTP, no auth (clients list the host as insecure)
+//   basic-tls  HTTPS with a self-signed CA made here by openssl, htpasswd (bcrypt) Basic auth
+//   bearer     plain HTTP with Distribution's token auth, backed by test/support/token-server.ts
+// It is stopped by PID (and killed if the test process exits first); its directory is removed on stop.
+import {execFileSync, spawn, type ChildProcess} from 'node:child_process'
+import {mkdtempSync, rmSync, writeFileSync} from 'node:fs'
+import http from 'node:http'
+import https from 'node:https'
+import net, {type AddressInfo} from 'node:net'
+import {tmpdir} from 'node:os'
+import {join} from 'node:path'
+import {startTokenServer, type TokenServer} from './token-server.ts'
+
+export const REGISTRY_BINARY = '/usr/bin/docker-registry'
+
+export type RegistryAuth = 'none' | 'basic-tls' | 'bearer'
+
+export interface StartedRegistry {
+  /** 127.0.0.1:PORT, what references and `insecure` lists use. */
+  host: string
+  /** http(s)://127.0.0.1:PORT */
+  url: string
+  auth: RegistryAuth
+  /** PEM of the CA that signed the TLS certificate (basic-tls). */
+  caFile?: string
+  username?: string
+  password?: string
+  /** Hosts a client must list as insecure to talk to this setup (registry and token server on plain HTTP). */
+  insecure: string[]
+  tokenServer?: TokenServer
+  /** The temporary directory of this registry (config, storage, certificates). */
+  dir: string
+  stop(): Promise<void>
+}
+
+export const TEST_USER = 'airlock'
+export const TEST_PASSWORD = 'correct horse battery staple'
+const TOKEN_ISSUER = 'airlock-test-issuer'
+const TOKEN_SERVICE = 'airlock-test-registry'
+
+export async function freePort(): Promise<number> {
+  const server = net.createServer()
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve))
+  const {port} = server.address() as AddressInfo
+  await new Promise<void>((resolve) => server.close(() => resolve()))
+  return port
+}
+
+function openssl(args: string[], cwd: string): void {
+  execFileSync('openssl', args, {cwd, stdio: ['ignore', 'ignore', 'pipe']})
+}
+
+/**
+ * Makes a CA and one leaf certificate signed by it (RSA 2048, one day). The leaf has SAN IP 127.0.0.1 and
+ * localhost for TLS, and keyUsage digitalSignature so it can also sign tokens.
+ */
+export function makeCertificates(dir: string, name: string): {caFile: string; certFile: string; keyFile: string} {
+  openssl(['req', '-x509', '-newkey', 'rsa:2048', '-nodes', '-keyout', `${name}-ca.key`, '-out', `${name}-ca.crt`, '-days', '1', '-subj', `/CN=airlock test ${name} CA`,
+    '-addext', 'basicConstraints=critical,CA:TRUE', '-addext', 'keyUsage=critical,keyCertSign,cRLSign'], dir)
+  openssl(['req', '-newkey', 'rsa:2048', '-nodes', '-keyout', `${name}.key`, '-out', `${name}.csr`, '-subj', '/CN=127.0.0.1'], dir)
+  writeFileSync(join(dir, `${name}.ext`), [
+    'basicConstraints=CA:FALSE',
+    'keyUsage=critical,digitalSignature,keyEncipherment',
+    'extendedKeyUsage=serverAuth',
+    'subjectAltName=IP:127.0.0.1,DNS:localhost',
+  ].join('\n') + '\n')
+  openssl(['x509', '-req', '-in', `${name}.csr`, '-CA', `${name}-ca.crt`, '-CAkey', `${name}-ca.key`, '-CAcreateserial', '-out', `${name}.crt`, '-days', '1', '-sha256', '-extfile', `${name}.ext`], dir)
+  return {caFile: join(dir, `${name}-ca.crt`), certFile: join(dir, `${name}.crt`), keyFile: join(dir, `${name}.key`)}
+}
+
+/** Polls GET /v2/ until the registry answers at all (200 or 401 both mean it is up). */
+async function waitUntilServing(url: string, child: ChildProcess, output: () => string, timeoutMs = 15_000): Promise<void> {
+  const deadline = Date.now() + timeoutMs
+  for (;;) {
+    if (child.exitCode !== null) throw new Error(`docker-registry exited with ${child.exitCode}: ${output()}`)
+    const status = await new Promise<number | undefined>((resolve) => {
+      const lib = url.startsWith('https:') ? https : http
+      const req = lib.get(`${url}/v2/`, {rejectUnauthorized: false, agent: false}, (res) => {
+        res.resume()
+        resolve(res.statusCode)
+      })
+      req.on('error', () => resolve(undefined))
+      req.setTimeout(1000, () => req.destroy())
+    })
+    if (status === 200 || status === 401) return
+    if (Date.now() > deadline) throw new Error(`docker-registry did not answer on ${url} within ${timeoutMs} ms: ${output()}`)
+    await new Promise((resolve) => setTimeout(resolve, 50))
+  }
+}
+
+export async function startRegistry(options: {auth?: RegistryAuth} = {}): Promise<StartedRegistry> {
+  const auth = options.auth ?? 'none'
+  const dir = mkdtempSync(join(tmpdir(), 'airlock-registry-'))
+  const port = await freePort()
+  const host = `127.0.0.1:${port}`
+  let url = `http://${host}`
+  const insecure = [host]
+  const extra: Partial<StartedRegistry> = {}
+  const config: string[] = [
+    'version: 0.1',
+    'log:',
+    '  level: error',
+    '  accesslog:',
+    '    disabled: true',
+    'storage:',
+    '  filesystem:',
+    `    rootdirectory: ${join(dir, 'storage')}`,
+    '  delete:',
+    '    enabled: true',
+    '  maintenance:',
+    '    uploadpurging:',
+    '      enabled: false',
+    'http:',
+    `  addr: ${host}`,
+    `  secret: ${Math.random().toString(36).slice(2)}`,
+  ]
+  let tokenServer: TokenServer | undefined
+  try {
+    if (auth === 'basic-tls') {
+      const tls = makeCertificates(dir, 'tls')
+      const htpasswd = execFileSync('htpasswd', ['-Bbn', TEST_USER, TEST_PASSWORD], {encoding: 'utf8'})
+      writeFileSync(join(dir, 'htpasswd'), htpasswd)
+      config.push('  tls:', `    certificate: ${tls.certFile}`, `    key: ${tls.keyFile}`)
+      config.push('auth:', '  htpasswd:', '    realm: airlock-test', `    path: ${join(dir, 'htpasswd')}`)
+      url = `https://${host}`
+      insecure.length = 0
+      Object.assign(extra, {caFile: tls.caFile, username: TEST_USER, password: TEST_PASSWORD})
+    } else if (auth === 'bearer') {
+      const signing = makeCertificates(dir, 'token')
+      tokenServer = await startTokenServer({
+        keyFile: signing.keyFile,
+        certFile: signing.certFile,
+        issuer: TOKEN_ISSUER,
+        service: TOKEN_SERVICE,
+        username: TEST_USER,
+        password: TEST_PASSWORD,
+      })
+      config.push('auth:', '  token:', `    realm: ${tokenServer.realm}`, `    service: ${TOKEN_SERVICE}`, `    issuer: ${TOKEN_ISSUER}`, `    rootcertbundle: ${signing.caFile}`)
+      insecure.push(tokenServer.host)
+      Object.assign(extra, {username: TEST_USER, password: TEST_PASSWORD, tokenServer})
+    }
+    const configFile = join(dir, 'config.yml')
+    writeFileSync(configFile, config.join('\n') + '\n')
+
+    const child = spawn(REGISTRY_BINARY, ['serve', configFile], {stdio: ['ignore', 'ignore', 'pipe']})
+    let output = ''
+    child.stderr!.on('data', (chunk: Buffer) => {
+      if (output.length < 20_000) output += chunk.toString('utf8')
+    })
+    const killOnExit = (): void => {
+      if (child.exitCode === null) child.kill('SIGKILL')
+    }
+    process.on('exit', killOnExit)
+    try {
+      await waitUntilServing(url, child, () => output.trim().split('\n').slice(-3).join(' | '))
+    } catch (error) {
+      killOnExit()
+      throw error
+    }
+
+    const stop = async (): Promise<void> => {
+      process.off('exit', killOnExit)
+      if (child.exitCode === null && child.signalCode === null) {
+        const exited = new Promise<void>((resolve) => child.once('exit', () => resolve()))
+        child.kill('SIGTERM')
+        const timer = setTimeout(() => child.kill('SIGKILL'), 5000)
+        await exited
+        clearTimeout(timer)
+      }
+      await tokenServer?.stop()
+      rmSync(dir, {recursive: true, force: true})
+    }
+    return {host, url, auth, insecure, dir, stop, ...extra}
+  } catch (error) {
+    await tokenServer?.stop()
+    rmSync(dir, {recursive: true, force: true})
+    throw error
+  }
+}
