@@ -1,0 +1,36 @@
+// The policy flags, cosign-compatible, as oclif flag objects commands spread into their own flags.
+import {readFileSync} from 'node:fs'
+import {Flags} from '@oclif/core'
+
+/** Identity and key flags (no policy file): what verify-blob takes. */
+export const identityFlags = {
+  'certificate-identity': Flags.string({summary: 'Exact signer identity (certificate SAN) required.', helpGroup: 'POLICY'}),
+  'certificate-identity-regexp': Flags.string({summary: 'Signer identity regexp (Go syntax, unanchored search, as cosign).', helpGroup: 'POLICY'}),
+  'certificate-oidc-issuer': Flags.string({summary: 'Exact OIDC issuer required in the certificate.', helpGroup: 'POLICY'}),
+  'certificate-oidc-issuer-regexp': Flags.string({summary: 'OIDC issuer regexp (Go syntax, unanchored search).', helpGroup: 'POLICY'}),
+  key: Flags.string({summary: 'PEM public key for key-signed artifacts (instead of a keyless identity).', helpGroup: 'POLICY'}),
+  'insecure-ignore-tlog': Flags.boolean({summary: 'Skip transparency log checks (SET, inclusion proof, checkpoint). Insecure; reported loudly.', helpGroup: 'POLICY', default: false}),
+}
+
+/** Everything policy-related: identity flags, a rules file, and an attestation requirement (export, verify, push). */
+export const policyFlags = {
+  ...identityFlags,
+  policy: Flags.string({summary: 'Policy file (YAML or JSON, the shape of Talos ImageVerificationConfig).', helpGroup: 'POLICY'}),
+  'attestation-type': Flags.string({summary: 'Also require a valid attestation of this predicate type (slsaprovenance, spdx, cyclonedx, or a URI).', helpGroup: 'POLICY'}),
+}
+
+export interface PolicyFlagValues {
+  'certificate-identity'?: string | undefined
+  'certificate-identity-regexp'?: string | undefined
+  'certificate-oidc-issuer'?: string | undefined
+  'certificate-oidc-issuer-regexp'?: string | undefined
+  key?: string | undefined
+  'insecure-ignore-tlog'?: boolean | undefined
+  policy?: string | undefined
+  'attestation-type'?: string | undefined
+}
+
+/** Reads a --key file (the one file read in this module; policy files are read by file.ts). */
+export function readKeyFile(path: string): string {
+  return readFileSync(path, 'utf8')
+}

@@ -1,0 +1,29 @@
+// A verification policy is plain data: ordered rules by image glob, the first match wins (Talos
+// ImageVerificationConfig semantics), plus the options that apply to every rule.
+import type {KeylessIdentity} from './identity.ts'
+
+interface RuleBase {
+  /** Glob over the normalized `registry/repository` (no tag or digest): `*` within a path segment, `**` across. */
+  image: string
+  /** Where the rule came from, for messages: `flags`, or `policy.yaml rules[2]`. */
+  origin: string
+}
+
+export type PolicyRule =
+  | (RuleBase & {action: 'keyless'; identities: KeylessIdentity[]})
+  | (RuleBase & {action: 'public-key'; publicKeyPem: string})
+  | (RuleBase & {action: 'skip'})
+  | (RuleBase & {action: 'deny'})
+
+export interface Policy {
+  /** `flags` or the policy file path. */
+  source: string
+  rules: PolicyRule[]
+  /** Skip transparency log checks everywhere (loud in every report). */
+  insecureIgnoreTlog: boolean
+  /** `--attestation-type`: an image must also carry a valid attestation of this predicate type. */
+  attestationType?: string
+}
+
+/** A rule before its origin is known (as parsed from a file). */
+export type RuleSpec = PolicyRule extends infer R ? (R extends PolicyRule ? Omit<R, 'origin'> : never) : never
