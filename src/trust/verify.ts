@@ -391,17 +391,16 @@ export function verifyTufOffline(options: TufVerifyOptions): TufVerifyResult {
   if (stateOpt) {
     const mergedDelegated: Record<string, number> = {...(floor?.delegated ?? {})}
     for (const [role, v] of Object.entries(delegatedVersions)) mergedDelegated[role] = Math.max(v, mergedDelegated[role] ?? 0)
-    const keepOld = floor && floor.root > rootVersion
     report.stateFile = writeTufState(stateOpt.dir, {
       format: 1,
       mirror: mirrorId,
-      root: Math.max(rootVersion, floor?.root ?? 0),
+      root: rootVersion, // never below floor.root: that failed above
       timestamp: Math.max(timestamp.signed.version, floor?.timestamp ?? 0),
       snapshot: Math.max(snapshot.signed.version, floor?.snapshot ?? 0),
       targets: Math.max(targets.signed.version, floor?.targets ?? 0),
       delegated: mergedDelegated,
-      timestampKeyids: keepOld && floor ? floor.timestampKeyids : keyidsOf('timestamp'),
-      snapshotKeyids: keepOld && floor ? floor.snapshotKeyids : keyidsOf('snapshot'),
+      timestampKeyids: keyidsOf('timestamp'),
+      snapshotKeyids: keyidsOf('snapshot'),
       updatedAt: new Date().toISOString(),
     })
   }
