@@ -14,8 +14,8 @@ import {existsSync, mkdirSync, readFileSync, rmSync, statSync, writeFileSync, re
 import {cpus, loadavg, totalmem} from 'node:os'
 import {dirname, join, resolve} from 'node:path'
 import {fileURLToPath} from 'node:url'
-import {startBenchRegistry, freePort, type BenchRegistry} from './lib/registry.ts'
-import {generateWorkload, planWorkload, type LegacySigner, type Workload} from './lib/workload.ts'
+import {startRegistry, type StartedRegistry} from '../test/support/registry.ts'
+import {generateWorkload, planWorkload, type Workload} from './lib/workload.ts'
 import {median, step, timed, type RunResult} from './lib/measure.ts'
 import {summarizeProfiles, type ProfileSummary} from './lib/cpuprofile.ts'
 import {renderResults, type BenchResults, type Measurement, type Target} from './lib/report.ts'
@@ -35,7 +35,7 @@ const scale = Number(argValue('--scale') ?? 1)
 const quick = process.argv.includes('--quick')
 const runs = Number(argValue('--runs') ?? 3)
 const only = new Set((argValue('--only') ?? 'export,verify,push,sigs').split(','))
-const keep = process.argv.includes('--keep') // keep bench/work/ (workload and outputs) for another run
+const keep = process.argv.includes('--keep') // keep bench/work/out (the archives and layouts) to look at
 const forceProfile = process.argv.includes('--profile')
 const sigCount = Number(argValue('--signatures') ?? 1000)
 if (!(scale >= 1) || !Number.isInteger(scale) || !(runs >= 1)) {
@@ -81,7 +81,7 @@ function airlockAvailable(command: string): boolean {
 
 interface Ctx {
   workload: Workload
-  source: BenchRegistry
+  source: StartedRegistry
   sigstore: BenchSigstore | undefined
   imagesFile: string
 }
@@ -190,17 +190,16 @@ async function benchPush(ctx: Ctx, archive: string | undefined, out: Measurement
   for (let i = 0; i < runs; i++) {
     log(`  push run ${i + 1}/${runs} (load ${loadavg()[0]!.toFixed(2)})`)
     if (have) {
-      const reg = await startBenchRegistry(fresh(join(WORK, 'push-registry')))
+      const reg = await startRegistry({auth: 'none'})
       try {
         r.airlock!.push(await timed(airlock(pushArgs(ctx, archive, reg.host)), {log: LOG}))
         sync()
         r.again!.push(await timed(airlock(pushArgs(ctx, archive, reg.host)), {log: LOG}))
       } finally {
         await reg.stop()
-        rmSync(reg.dataDir, {recursive: true, force: true})
       }
     }
-    const reg = await startBenchRegistry(fresh(join(WORK, 'push-registry')))
+    const reg = await startRegistry({auth: 'none'})
     try {
       r.skopeo!.push(
         await step(
@@ -214,7 +213,6 @@ async function benchPush(ctx: Ctx, archive: string | undefined, out: Measurement
       sync()
     } finally {
       await reg.stop()
-      rmSync(reg.dataDir, {recursive: true, force: true})
     }
   }
   if (have) {
@@ -281,12 +279,11 @@ async function profileMisses(ctx: Ctx, ts: Target[], archive: string | undefined
     } else if (command === 'verify') {
       await timed(airlock(verifyArgs(ctx, archive), dir), {log: LOG})
     } else {
-      const reg = await startBenchRegistry(fresh(join(WORK, 'push-registry')))
+      const reg = await startRegistry({auth: 'none'})
       try {
         await timed(airlock(pushArgs(ctx, archive, reg.host), dir), {log: LOG})
       } finally {
         await reg.stop()
-        rmSync(reg.dataDir, {recursive: true, force: true})
       }
     }
     if (existsSync(dir)) out[command] = summarizeProfiles(dir)
@@ -310,39 +307,15 @@ async function main(): Promise<void> {
   }
   const loadStart = loadavg()
 
-  // the source registry and its workload are reused by a later run of the same size (bench/work/source.json)
-  const stateFile = join(WORK, 'source.json')
-  const sourceDir = join(WORK, 'source-registry')
-  let state: {label: string; port: number; workload: Workload; trust?: unknown} | undefined
-  try {
-    state = JSON.parse(readFileSync(stateFile, 'utf8'))
-  } catch {
-    state = undefined
-  }
-  const reuse = state !== undefined && state.label === label && existsSync(sourceDir)
-  const source = await startBenchRegistry(sourceDir, reuse ? state!.port : await freePort()).catch(async () => {
-    state = undefined
-    return startBenchRegistry(fresh(sourceDir))
-  })
-  let sigstore: BenchSigstore | undefined
-  let workload: Workload
-  if (reuse && state && source.host.endsWith(`:${state.port}`)) {
-    workload = state.workload
-    sigstore = await setupSigstore(join(WORK, 'sigstore'), state.trust)
-    log(`reusing the workload in ${sourceDir} (${(workload.imageBytes / 1e9).toFixed(2)} GB)`)
-  } else {
-    await source.stop()
-    rmSync(sourceDir, {recursive: true, force: true})
-    const port = await freePort()
-    const reg = await startBenchRegistry(sourceDir, port)
-    Object.assign(source, reg)
-    sigstore = await setupSigstore(fresh(join(WORK, 'sigstore')), undefined)
-    log(`generating the workload (${label}) in ${sourceDir}${sigstore ? '' : ' (no signatures: test/support/sigstore not available yet)'}`)
-    const signer: LegacySigner | undefined = sigstore?.signer
-    workload = await generateWorkload(source.url, source.host, planWorkload(scale, quick), signer, () => {})
-    log(`  ${workload.images.length} images, ${workload.imageObjects} blobs+manifests, ${(workload.imageBytes / 1e9).toFixed(2)} GB, ${workload.signatures} signatures, ${workload.generateSeconds.toFixed(1)} s`)
-    writeFileSync(stateFile, JSON.stringify({label, port, workload, trust: sigstore?.state}))
-  }
+  // registries (test/support/registry.ts) keep their storage under os.tmpdir(): bench/work/tmp, removed on stop
+  process.env.TMPDIR = join(WORK, 'tmp')
+  mkdirSync(process.env.TMPDIR, {recursive: true})
+  const source = await startRegistry({auth: 'none'})
+  const sigstore = await setupSigstore(fresh(join(WORK, 'sigstore')))
+  log(`generating the workload (${label}) in ${source.dir}${sigstore ? '' : ' (no signatures: test/support/sigstore not available yet)'}`)
+  const workload = await generateWorkload(source.url, source.host, planWorkload(scale, quick), sigstore?.signer, () => {})
+  log(`  ${workload.images.length} images, ${workload.imageObjects} blobs+manifests, ${(workload.imageBytes / 1e9).toFixed(2)} GB, ${workload.signatures} signatures, ${workload.generateSeconds.toFixed(1)} s`)
+  sync()
   const imagesFile = join(WORK, 'images.txt')
   writeFileSync(imagesFile, workload.images.map((i) => i.reference).join('\n') + '\n')
   const ctx: Ctx = {workload, source, sigstore, imagesFile}
@@ -403,12 +376,7 @@ async function main(): Promise<void> {
   } finally {
     await source.stop()
     await sigstore?.close()
-    if (!keep) {
-      rmSync(join(WORK, 'out'), {recursive: true, force: true})
-      rmSync(join(WORK, 'push-registry'), {recursive: true, force: true})
-      rmSync(sourceDir, {recursive: true, force: true})
-      rmSync(stateFile, {force: true})
-    }
+    if (!keep) rmSync(join(WORK, 'out'), {recursive: true, force: true})
   }
 }
 

@@ -5,8 +5,6 @@ import type {LegacySigner} from './workload.ts'
 
 export interface BenchSigstore {
   signer: LegacySigner
-  /** Serializable state to rebuild the same instance when the workload is reused. */
-  state: unknown
   exportFlags: string[]
   verifyFlags: string[]
   pushFlags: string[]
@@ -15,6 +13,6 @@ export interface BenchSigstore {
   close(): Promise<void>
 }
 
-export async function setupSigstore(_dir: string, _state: unknown): Promise<BenchSigstore | undefined> {
+export async function setupSigstore(_dir: string): Promise<BenchSigstore | undefined> {
   return undefined
 }
