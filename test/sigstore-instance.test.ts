@@ -107,16 +107,16 @@ const postJson = (url: string, body: unknown) =>
 describe('test Sigstore instance', () => {
   it('issues a Fulcio-style leaf: chain, 10 min validity, SAN, issuer .1.1 and .1.8, EKU, embedded SCT', () => {
     const leaf = ss.issueLeaf({ identity: IDENTITY, issuer: ISSUER });
-    const cert = X509Certificate.parse(leaf.der);
+    const cert = X509Certificate.parse(Buffer.from(leaf.der));
     assert.equal(cert.subjectAltName, IDENTITY);
     assert.equal(cert.notAfter.getTime() - cert.notBefore.getTime(), 600_000);
     assert.equal(cert.extension('1.3.6.1.4.1.57264.1.1')?.value.toString(), ISSUER);
     assert.equal(cert.extension('1.3.6.1.4.1.57264.1.8')?.valueObj.subs[0]?.value.toString(), ISSUER);
     assert.ok(cert.extKeyUsage?.digitalSignature);
     assert.ok(cert.extSCT && cert.extSCT.signedCertificateTimestamps.length === 1);
-    assert.ok(cert.verify(X509Certificate.parse(ss.ca.intermediate.der)));
+    assert.ok(cert.verify(X509Certificate.parse(Buffer.from(ss.ca.intermediate.der))));
     const uri = X509Certificate.parse(
-      ss.issueLeaf({ identity: 'https://github.com/o/r/.github/workflows/release.yml@refs/tags/v1', issuer: ISSUER }).der,
+      Buffer.from(ss.issueLeaf({ identity: "https://github.com/o/r/.github/workflows/release.yml@refs/tags/v1", issuer: ISSUER }).der),
     );
     assert.equal(uri.subjectAltName, 'https://github.com/o/r/.github/workflows/release.yml@refs/tags/v1');
     // Independent cross-check with OpenSSL: chain and code-signing purpose.
