@@ -1,0 +1,96 @@
+import {readFileSync, writeFileSync} from 'node:fs'
+import {Args, Flags} from '@oclif/core'
+import {BaseCommand} from '../cli/base-command.ts'
+import {AirlockError} from '../errors.ts'
+import {loadPolicy, policyFlags, type PolicyFlagValues} from '../policy/index.ts'
+import {parseMirrorTarget, pushArchive, type PushArchiveResult} from '../push/index.ts'
+import {verifyIntegrity} from '../push/preflight.ts'
+import {verifyMirror, type MirrorCheckResult} from '../push/check.ts'
+import {RegistryClient} from '../registry/index.ts'
+
+export default class Push extends BaseCommand {
+  static override summary = 'Push a verified archive into a mirror registry, signatures and referrers included.'
+  static override description =
+    'Verifies the archive first and pushes nothing if that fails. Images land at REGISTRY/PREFIX/<repository> ' +
+    '(--keep-host: REGISTRY/PREFIX/<source host>/<repository>); manifests are pushed byte for byte after their children, tags last.'
+  static override examples = [
+    '<%= config.bin %> push talos-1.11.tar registry.dc.local/mirror --certificate-identity-regexp \'@siderolabs\\.com$\' --certificate-oidc-issuer https://accounts.google.com',
+    '<%= config.bin %> push talos-1.11.tar registry.dc.local:5000 --policy policy.yaml --emit-talos-config talos-mirror.yaml',
+  ]
+  static override args = {
+    archive: Args.string({description: 'airlock archive (tar)', required: true}),
+    target: Args.string({description: 'REGISTRY[/PREFIX] of the mirror', required: true}),
+  }
+  static override flags = {
+    ...policyFlags,
+    'keep-host': Flags.boolean({summary: 'Keep the source registry host in the mirror path (REGISTRY/PREFIX/ghcr.io/...).', default: false}),
+    'skip-verify': Flags.boolean({summary: 'Push WITHOUT verifying the archive first. Insecure; warned about and recorded in the output.', default: false}),
+    check: Flags.boolean({summary: 'After pushing, re-read images, signatures and referrers from the mirror and check them against the archive.', default: false}),
+    'emit-talos-config': Flags.string({summary: 'Write Talos RegistryMirrorConfig (+ ImageVerificationConfig from the policy) to FILE ("-" for stdout).'}),
+    concurrency: Flags.integer({summary: 'Blob transfers at once.', default: 4, min: 1, max: 64}),
+    'insecure-registry': Flags.string({summary: 'host:port spoken to over plain HTTP (never implied).', multiple: true}),
+    'ca-file': Flags.string({summary: 'PEM file with CA certificates for the mirror\'s TLS.'}),
+    username: Flags.string({summary: 'Username for the mirror (else docker config / credential helpers).'}),
+    'password-stdin': Flags.boolean({summary: 'Read the password from stdin.', default: false}),
+  }
+
+  async run(): Promise<PushArchiveResult & {check?: MirrorCheckResult}> {
+    const {args, flags} = await this.parse(Push)
+    const target = parseMirrorTarget(args.target)
+    const policyGiven = ['policy', 'key', 'certificate-identity', 'certificate-identity-regexp', 'certificate-oidc-issuer', 'certificate-oidc-issuer-regexp'].some(
+      (f) => (flags as Record<string, unknown>)[f] !== undefined,
+    )
+    const policy = policyGiven ? loadPolicy(flags as PolicyFlagValues) : undefined
+    if (!policy && !flags['skip-verify'])
+      throw new AirlockError('USAGE', 'push verifies the archive first and needs the same policy flags as airlock verify', {
+        hint: 'give --certificate-identity[-regexp] with --certificate-oidc-issuer, --key, or --policy FILE (or --skip-verify, insecure)',
+      })
+    if (flags['skip-verify']) process.stderr.write('airlock: WARNING: --skip-verify: pushing content that has NOT been verified; this is recorded in the output\n')
+    if (flags['password-stdin'] && !flags.username) throw new AirlockError('USAGE', '--password-stdin needs --username')
+    const password = flags['password-stdin'] ? readFileSync(0, 'utf8').replace(/\r?\n$/, '') : undefined
+    const client = new RegistryClient({
+      concurrency: flags.concurrency,
+      ...(flags['insecure-registry'] ? {insecure: flags['insecure-registry']} : {}),
+      ...(flags['ca-file'] ? {caFile: flags['ca-file']} : {}),
+      ...(flags.username ? {username: flags.username, password: password ?? ''} : {}),
+    })
+    const plainHttp = (flags['insecure-registry'] ?? []).includes(target.registry)
+    try {
+      const result = await pushArchive({
+        archive: args.archive,
+        target,
+        client,
+        keepHost: flags['keep-host'],
+        concurrency: flags.concurrency,
+        skipVerify: flags['skip-verify'],
+        verify: (source) => verifyIntegrity(source, source.airlock.images.map((i) => ({reference: i.reference, root: {mediaType: i.mediaType, digest: i.digest, size: i.size}}))),
+        ...(policy ? {policy} : {}),
+        ...(flags['emit-talos-config'] ? {talos: {plainHttp}} : {}),
+        onEvent: (event) => {
+          if (event.type === 'tag' && event.action === 'written') this.note(`tagged ${target.registry}/${event.repository}:${event.tag}`)
+        },
+      })
+      this.note(`verification: ${result.verification.summary}`)
+      for (const image of result.images)
+        this.note(
+          `${image.source} -> ${image.target}: ${image.blobs.pushed} blobs pushed (${(image.blobs.bytes / 1e6).toFixed(1)} MB), ${image.blobs.mounted} mounted, ${image.blobs.skipped} already there; ${image.manifests.pushed} manifests; tags ${image.tags.written.join(', ') || '(unchanged)'}${image.fallbackTags.length ? `; fallback tags ${image.fallbackTags.join(', ')}` : ''}`,
+        )
+      this.note(`pushed ${(result.totals.bytesPushed / 1e6).toFixed(1)} MB in ${result.seconds.toFixed(1)} s (${result.megabytesPerSecond.toFixed(1)} MB/s)`)
+      if (flags['emit-talos-config'] && result.talosConfig) {
+        if (flags['emit-talos-config'] === '-') process.stderr.write(result.talosConfig)
+        else {
+          writeFileSync(flags['emit-talos-config'], result.talosConfig)
+          this.note(`Talos config written to ${flags['emit-talos-config']} (review before applying):`)
+          this.note(result.talosConfig.trimEnd())
+        }
+      }
+      if (!flags.check) return result
+      const check = await verifyMirror({archive: args.archive, target, client, keepHost: flags['keep-host']})
+      this.note(`check: ${check.summary}`)
+      if (!check.passed) throw new AirlockError('DIGEST_MISMATCH', `mirror check failed: ${check.problems[0] ?? check.summary}`, {details: {check}})
+      return {...result, check}
+    } finally {
+      client.close()
+    }
+  }
+}
