@@ -23,6 +23,10 @@ export interface Fault {
   setHeaders?: Record<string, string>
   /** Rewrite the forwarded body (buffered: for small answers such as manifests). Content-Length follows. */
   rewriteBody?: (body: Buffer) => Buffer
+  /** With cutAfterBytes: break the connection with a TCP RST (ECONNRESET at the client) instead of a clean FIN. */
+  reset?: boolean
+  /** Hold the request this long without answering anything (a stalled registry or a dead middlebox), then close. */
+  stallMs?: number
 }
 
 export interface FaultProxy {
@@ -31,6 +35,10 @@ export interface FaultProxy {
   /** Every request seen, in order. */
   requests: FaultRequest[]
   add(fault: Fault): void
+  /** Drops every fault not yet used up. */
+  clearFaults(): void
+  /** How many requests so far satisfied `match` (e.g. blob GETs, to prove a cache was reused). */
+  count(match: (request: FaultRequest) => boolean): number
   stop(): Promise<void>
 }
 
@@ -44,6 +52,12 @@ export async function startFaultProxy(upstream: string, options: {hostname?: str
     const fault = faults.find((f) => f.left > 0 && f.match(request))
     if (fault) fault.left--
 
+    if (fault?.stallMs !== undefined) {
+      req.resume()
+      const timer = setTimeout(() => req.socket.destroy(), fault.stallMs)
+      req.socket.once('close', () => clearTimeout(timer))
+      return
+    }
     if (fault?.respond) {
       req.resume()
       const body = fault.respond.body ?? ''
@@ -84,7 +98,8 @@ export async function startFaultProxy(upstream: string, options: {hostname?: str
         if (sent >= limit) {
           upstreamRes.destroy()
           // Let the bytes reach the client, then break the connection mid-body.
-          res.socket?.end(() => res.socket?.destroy())
+          if (fault.reset) setTimeout(() => res.socket?.resetAndDestroy(), 20)
+          else res.socket?.end(() => res.socket?.destroy())
         }
       })
       upstreamRes.on('end', () => res.end())
@@ -100,6 +115,10 @@ export async function startFaultProxy(upstream: string, options: {hostname?: str
     url: `http://${host}`,
     requests,
     add: (fault) => faults.push({...fault, left: fault.times ?? 1}),
+    clearFaults: () => {
+      faults.length = 0
+    },
+    count: (match) => requests.filter(match).length,
     stop: () =>
       new Promise<void>((resolve) => {
         server.closeAllConnections()
