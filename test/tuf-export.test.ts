@@ -217,6 +217,10 @@ describe('TUF export over HTTP and offline verification of the exported files', 
     }
   })
 
+  it('export reports an unreachable mirror as a network error', async () => {
+    await assert.rejects(exportTufRepository({mirrorUrl: 'http://127.0.0.1:9', pinnedRoot: repo.pinnedRoot(), cacheDir}), {code: 'NETWORK_ERROR', message: /TUF 127\.0\.0\.1_9: refresh from .*2\.root\.json/})
+  })
+
   it('exports and verifies several mirrors at once', async () => {
     const second = new TestTufRepo({rootVersions: 2})
     const server2 = await startStaticServer(second.dir)
