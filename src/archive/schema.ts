@@ -36,6 +36,11 @@ export interface ArchiveImage {
   platforms?: ExportedPlatform[]
   /** True when a --platform filter left some children of the index out of the archive on purpose. */
   filtered?: boolean
+  /**
+   * More graphs carried for this image (signature, attestation and referrer manifests), not listed in index.json.
+   * verify walks them like the image, so their blobs are checked and count as referenced.
+   */
+  attached?: Array<{mediaType: string; digest: Digest; size: number}>
 }
 
 export interface FileRecord {
@@ -97,6 +102,14 @@ export function parseAirlockJson(bytes: Buffer): AirlockJson {
       out.platforms = image.platforms.map((p, j) => {
         if (!isObject(p) || typeof p.platform !== 'string') fail(`${what}.platforms[${j}] must be {platform, digest}`)
         return {platform: p.platform, digest: parseDigest(p.digest, `airlock.json ${what}.platforms[${j}].digest`)}
+      })
+    }
+    if (image.attached !== undefined) {
+      if (!Array.isArray(image.attached)) fail(`${what}.attached must be an array`)
+      out.attached = image.attached.map((d, j) => {
+        if (!isObject(d) || typeof d.mediaType !== 'string' || typeof d.size !== 'number' || !Number.isSafeInteger(d.size) || d.size < 0)
+          fail(`${what}.attached[${j}] must be {mediaType, digest, size}`)
+        return {mediaType: d.mediaType, digest: parseDigest(d.digest, `airlock.json ${what}.attached[${j}].digest`), size: d.size}
       })
     }
     if (image.filtered !== undefined) {

@@ -1,0 +1,242 @@
+// The read side of the archive: one forward pass over the tar that checks every entry's type and name (the
+// archive is hostile until proven otherwise), optionally hashes every entry while streaming, and remembers where
+// each entry's bytes are. Afterwards content is read back with positional reads, hashed again on every read (the
+// file could change between the pass and the read). Memory holds one record per entry plus the small JSON files,
+// never blob bodies.
+import {createHash, type Hash} from 'node:crypto'
+import type {FileHandle} from 'node:fs/promises'
+import {open} from 'node:fs/promises'
+import {AirlockError, toAirlockError} from '../errors.ts'
+import type {Descriptor} from '../oci/descriptor.ts'
+import type {Digest} from '../oci/digest.ts'
+import {parseManifest, type ImageIndex, type RawManifest} from '../oci/manifest.ts'
+import {MAX_MANIFEST_BYTES} from '../oci/media-types.ts'
+import {parseLayoutIndex} from '../store/layout-index.ts'
+import {
+  AIRLOCK_JSON,
+  type AirlockJson,
+  blobPath,
+  digestFromBlobPath,
+  extraFilePathProblem,
+  INDEX_JSON,
+  MAX_AIRLOCK_JSON_BYTES,
+  OCI_LAYOUT,
+  parseAirlockJson,
+} from './schema.ts'
+import {scanTar, type TarBodySink, type TarEntry} from './tar.ts'
+
+export interface EntryRecord {
+  name: string
+  size: number
+  dataOffset: number
+  /** sha256 of the content, when the pass hashed it. */
+  digest?: Digest
+}
+
+export interface ScanOptions {
+  /** Hash every entry during the pass (verify). Without it, bodies are skipped by seeking (inspect). */
+  hash?: boolean
+  onBytes?: (n: number) => void
+}
+
+const SMALL_FILES: Record<string, number> = {[OCI_LAYOUT]: 1024, [INDEX_JSON]: MAX_MANIFEST_BYTES, [AIRLOCK_JSON]: MAX_AIRLOCK_JSON_BYTES}
+const DIRECTORY_SEGMENT = /^[A-Za-z0-9._@+=,-]+$/
+
+function invalid(name: string, reason: string, code: 'ARCHIVE_INVALID' | 'UNSUPPORTED' = 'ARCHIVE_INVALID'): AirlockError {
+  return new AirlockError(code, `entry ${JSON.stringify(name)}: ${reason}`)
+}
+
+/** Why an entry may not be in an airlock archive, or undefined when it may. Checked before any byte is read. */
+export function entryProblem(entry: TarEntry): AirlockError | undefined {
+  const name = entry.name
+  if (name.includes('\uFFFD')) return invalid(name, 'name is not valid UTF-8')
+  // eslint-disable-next-line no-control-regex
+  if (/[\u0000-\u001f\u007f\\]/.test(name)) return invalid(name, 'name has control characters or backslashes')
+  if (name.startsWith('/')) return invalid(name, 'absolute paths are not allowed')
+  if (name.split('/').some((s) => s === '..' || s === '.')) return invalid(name, 'names with "." or ".." segments are not allowed')
+  switch (entry.type) {
+    case 'File':
+    case 'OldFile':
+      break
+    case 'Directory': {
+      if (entry.size !== 0) return invalid(name, 'directory entry with content')
+      const path = name.replace(/\/$/, '')
+      if (path === 'blobs' || path === 'blobs/sha256') return undefined
+      if ((path === 'sigstore' || path.startsWith('sigstore/')) && path.split('/').every((s) => DIRECTORY_SEGMENT.test(s))) return undefined
+      return invalid(name, 'unexpected directory')
+    }
+    case 'SymbolicLink':
+    case 'Link':
+      return invalid(name, `${entry.type === 'Link' ? 'hard links' : 'symbolic links'} are not allowed (target ${JSON.stringify(entry.linkpath ?? '')})`)
+    default:
+      return invalid(name, `${entry.type} entries are not allowed; only regular files and directories`)
+  }
+  if (name in SMALL_FILES) {
+    const limit = SMALL_FILES[name]!
+    return entry.size > limit ? new AirlockError('TOO_LARGE', `entry ${JSON.stringify(name)} is ${entry.size} bytes, over the ${limit} byte limit`) : undefined
+  }
+  if (name.startsWith('blobs/')) {
+    if (digestFromBlobPath(name)) return undefined
+    const algorithm = /^blobs\/([^/]+)\//.exec(name)?.[1]
+    if (algorithm && algorithm !== 'sha256') return invalid(name, `unsupported digest algorithm ${JSON.stringify(algorithm)}; only sha256 is accepted`, 'UNSUPPORTED')
+    return invalid(name, 'not a valid blob name (blobs/sha256/<64 lowercase hex>)')
+  }
+  if (name.startsWith('sigstore/')) {
+    const problem = extraFilePathProblem(name)
+    return problem ? invalid(name, problem) : undefined
+  }
+  return invalid(name, 'unexpected entry (not part of an airlock archive)')
+}
+
+class HashSink implements TarBodySink {
+  private readonly hash: Hash = createHash('sha256')
+  private readonly keep: Buffer[] | undefined
+  private readonly done: (digest: Digest, kept: Buffer | undefined) => void
+  private readonly onBytes: ((n: number) => void) | undefined
+
+  constructor(keep: boolean, done: (digest: Digest, kept: Buffer | undefined) => void, onBytes?: (n: number) => void) {
+    this.keep = keep ? [] : undefined
+    this.done = done
+    this.onBytes = onBytes
+  }
+
+  write(chunk: Buffer): void {
+    this.hash.update(chunk)
+    this.keep?.push(Buffer.from(chunk)) // the reader reuses its buffer
+    this.onBytes?.(chunk.length)
+  }
+
+  end(): void {
+    this.done(`sha256:${this.hash.digest('hex')}`, this.keep ? Buffer.concat(this.keep) : undefined)
+  }
+}
+
+class KeepSink implements TarBodySink {
+  private readonly parts: Buffer[] = []
+  private readonly done: (kept: Buffer) => void
+  constructor(done: (kept: Buffer) => void) {
+    this.done = done
+  }
+  write(chunk: Buffer): void {
+    this.parts.push(Buffer.from(chunk))
+  }
+  end(): void {
+    this.done(Buffer.concat(this.parts))
+  }
+}
+
+export class ArchiveReader {
+  readonly path: string
+  readonly entries = new Map<string, EntryRecord>()
+  readonly totalBytes: number
+  readonly entryCount: number
+  readonly index: ImageIndex
+  readonly airlock: AirlockJson
+  /** Whether the pass hashed every entry (then `entries[].digest` is set). */
+  readonly hashed: boolean
+  private readonly manifests = new Map<string, RawManifest>()
+  private fh: FileHandle | undefined
+
+  private constructor(path: string, init: {entries: Map<string, EntryRecord>; bytes: number; count: number; index: ImageIndex; airlock: AirlockJson; hashed: boolean}) {
+    this.path = path
+    this.entries = init.entries
+    this.totalBytes = init.bytes
+    this.entryCount = init.count
+    this.index = init.index
+    this.airlock = init.airlock
+    this.hashed = init.hashed
+  }
+
+  /** One pass over the archive. Throws on any structural problem; content problems are left for checks. */
+  static async open(path: string, options: ScanOptions = {}): Promise<ArchiveReader> {
+    const entries = new Map<string, EntryRecord>()
+    const small = new Map<string, Buffer>()
+    const seen = new Set<string>()
+    const hash = options.hash ?? false
+    const scan = await scanTar(path, (entry) => {
+      const problem = entryProblem(entry)
+      if (problem) throw problem
+      const key = entry.name.replace(/\/$/, '')
+      if (seen.has(key)) throw invalid(entry.name, 'appears more than once in the archive')
+      seen.add(key)
+      if (entry.type === 'Directory') return undefined
+      const record: EntryRecord = {name: entry.name, size: entry.size, dataOffset: entry.dataOffset}
+      entries.set(entry.name, record)
+      const keep = entry.name in SMALL_FILES
+      if (hash)
+        return new HashSink(
+          keep,
+          (digest, kept) => {
+            record.digest = digest
+            if (kept) small.set(entry.name, kept)
+          },
+          options.onBytes,
+        )
+      return keep ? new KeepSink((kept) => small.set(entry.name, kept)) : undefined
+    }).catch((error: unknown) => {
+      const e = toAirlockError(error, 'ARCHIVE_INVALID')
+      throw new AirlockError(e.code, `${path}: ${e.message}`, {cause: error, ...(e.hint ? {hint: e.hint} : {})})
+    })
+    const need = (name: string): Buffer => {
+      const bytes = small.get(name)
+      if (!bytes) throw new AirlockError('ARCHIVE_INVALID', `${path}: ${name} is missing`, {hint: name === AIRLOCK_JSON ? 'this is not an archive written by airlock export' : 'this is not an OCI archive'})
+      return bytes
+    }
+    const layout = need(OCI_LAYOUT).toString('utf8')
+    let layoutVersion: unknown
+    try {
+      layoutVersion = (JSON.parse(layout) as {imageLayoutVersion?: unknown}).imageLayoutVersion
+    } catch {
+      throw new AirlockError('ARCHIVE_INVALID', `${path}: oci-layout is not valid JSON`)
+    }
+    if (layoutVersion !== '1.0.0') throw new AirlockError('UNSUPPORTED', `${path}: unsupported OCI layout version ${JSON.stringify(layoutVersion)}`)
+    const wrap = <T>(f: () => T): T => {
+      try {
+        return f()
+      } catch (error) {
+        const e = toAirlockError(error, 'ARCHIVE_INVALID')
+        throw new AirlockError(e.code, `${path}: ${e.message}`, {cause: error})
+      }
+    }
+    const index = wrap(() => parseLayoutIndex(need(INDEX_JSON), ''))
+    const airlock = wrap(() => parseAirlockJson(need(AIRLOCK_JSON)))
+    return new ArchiveReader(path, {entries, bytes: scan.bytes, count: scan.entries, index, airlock, hashed: hash})
+  }
+
+  blob(digest: Digest): EntryRecord | undefined {
+    return this.entries.get(blobPath(digest))
+  }
+
+  /** Reads a whole entry (bounded by `limit`), checking that it still hashes to what the pass saw or `expected`. */
+  async readEntry(name: string, limit: number, expected?: Digest): Promise<Buffer> {
+    const record = this.entries.get(name)
+    if (!record) throw new AirlockError('ARCHIVE_INCOMPLETE', `${name} is not in the archive`)
+    if (record.size > limit) throw new AirlockError('TOO_LARGE', `${name} is ${record.size} bytes, over the ${limit} byte limit`)
+    this.fh ??= await open(this.path, 'r')
+    const buf = Buffer.alloc(record.size)
+    const {bytesRead} = await this.fh.read(buf, 0, record.size, record.dataOffset)
+    if (bytesRead !== record.size) throw new AirlockError('ARCHIVE_INVALID', `${name} is truncated`)
+    const want = expected ?? record.digest
+    if (want) {
+      const got = `sha256:${createHash('sha256').update(buf).digest('hex')}`
+      if (got !== want) throw new AirlockError('DIGEST_MISMATCH', `${name}: content hashes to ${got}, expected ${want}`)
+    }
+    return buf
+  }
+
+  /** A manifest blob, read, verified against its name and parsed (cached: manifests are small and few). */
+  async manifest(descriptor: Descriptor): Promise<RawManifest> {
+    const cached = this.manifests.get(descriptor.digest)
+    if (cached) return cached
+    const name = blobPath(descriptor.digest)
+    const bytes = await this.readEntry(name, MAX_MANIFEST_BYTES, descriptor.digest)
+    const raw = parseManifest(bytes, descriptor.mediaType, name)
+    this.manifests.set(descriptor.digest, raw)
+    return raw
+  }
+
+  async close(): Promise<void> {
+    await this.fh?.close()
+    this.fh = undefined
+  }
+}

@@ -1,0 +1,124 @@
+// Export: for each source, copy its graph into one ArchiveWriter, record the image, let hooks add more (signature
+// discovery adds roots per image), then commit the archive. Any failure aborts the archive: nothing appears at
+// the output path, and an existing file there is left untouched.
+import {join, dirname, basename} from 'node:path'
+import {randomBytes} from 'node:crypto'
+import type {Descriptor} from '../oci/descriptor.ts'
+import {AirlockError} from '../errors.ts'
+import {ArchiveWriter} from '../archive/writer.ts'
+import type {ArchiveImage} from '../archive/schema.ts'
+import {GraphCopier, type CopyEvent} from '../copy/copy.ts'
+import {parsePlatform, type PlatformSpec} from '../copy/platform.ts'
+import {StagingFetcher} from '../copy/staging.ts'
+import {openSource, parseSource, type RegistryOpener, type Source} from '../store/source.ts'
+import type {Fetcher} from '../store/types.ts'
+import {removeOnSignal, removeQuiet} from '../util/files.ts'
+
+export interface ExportHookContext {
+  source: Source
+  /** The image as recorded so far (root digest, platforms carried). */
+  image: ArchiveImage
+  /** Root plus the platform manifests carried: the subjects whose signatures belong in the archive. */
+  subjects: Descriptor[]
+  writer: ArchiveWriter
+}
+
+/**
+ * Extension points for modules that carry more than images. Both run after an image's graph is in the archive.
+ * - extraRoots: more graphs to copy from the same source (signature/attestation manifests, referrers); they are
+ *   copied with the same dedup and concurrency, but are not listed as images in index.json.
+ * - afterImage: record metadata (writer.setSection) or files (writer.addFile) about the image.
+ * - beforeCommit: last chance to add archive-wide files and sections (TUF metadata, proofs, policy).
+ */
+export interface ExportHooks {
+  extraRoots?: (context: ExportHookContext) => Promise<Descriptor[]>
+  afterImage?: (context: ExportHookContext & {extra: Descriptor[]}) => Promise<void>
+  beforeCommit?: (writer: ArchiveWriter) => Promise<void>
+}
+
+export type ExportEvent =
+  | {type: 'image-start'; source: string; index: number; total: number}
+  | {type: 'image-done'; source: string; image: ArchiveImage; index: number; total: number}
+  | {type: 'blob'; event: CopyEvent}
+  | {type: 'bytes'; n: number}
+
+export interface ExportOptions {
+  sources: string[]
+  output: string
+  force?: boolean
+  platforms?: string[]
+  concurrency?: number
+  /** Keep downloaded blobs here (an OCI layout) and reuse them on a re-run. */
+  cacheDir?: string
+  openRegistry?: RegistryOpener
+  hooks?: ExportHooks
+  policy?: unknown
+  onEvent?: (event: ExportEvent) => void
+}
+
+export interface ExportResult {
+  archive: string
+  bytes: number
+  blobs: number
+  images: ArchiveImage[]
+  reusedFromCache: number
+  seconds: number
+}
+
+export async function exportImages(options: ExportOptions): Promise<ExportResult> {
+  const started = performance.now()
+  if (options.sources.length === 0) throw new AirlockError('USAGE', 'no images to export', {hint: 'name images as arguments or with -f FILE'})
+  const specs = options.sources.map(parseSource) // every source is checked before any work starts
+  const platforms: PlatformSpec[] = (options.platforms ?? []).map(parsePlatform)
+  const onEvent = options.onEvent
+  const writer = await ArchiveWriter.create(options.output, {force: options.force ?? false, onBytes: onEvent ? (n) => onEvent({type: 'bytes', n}) : undefined})
+  // Without --cache, staged blobs go to a scratch dir next to the output (same file system, removed at the end).
+  const scratch = options.cacheDir ? undefined : join(dirname(options.output), `.${basename(options.output)}.staging-${randomBytes(6).toString('hex')}`)
+  const unregisterScratch = scratch ? removeOnSignal(scratch) : () => undefined
+  const copier = new GraphCopier(writer, {concurrency: options.concurrency ?? 4})
+  const images: ArchiveImage[] = []
+  let reused = 0
+  const stagers: StagingFetcher[] = []
+  try {
+    for (const [i, spec] of specs.entries()) {
+      onEvent?.({type: 'image-start', source: spec.input, index: i, total: specs.length})
+      const source = await openSource(spec, options.openRegistry ? {openRegistry: options.openRegistry} : {})
+      let fetcher: Fetcher = source.store
+      if (!source.store.isLocal) {
+        const stager = await StagingFetcher.create(source.store, options.cacheDir ?? scratch!, options.cacheDir !== undefined)
+        stagers.push(stager)
+        fetcher = stager
+      }
+      const root = await source.store.resolve(source.reference)
+      const copyOptions = {platforms, ...(onEvent ? {onEvent: (event: CopyEvent) => onEvent({type: 'blob', event})} : {})}
+      const copied = await copier.copy(fetcher, root, copyOptions)
+      const image: ArchiveImage = {reference: source.name, source: spec.input, digest: root.digest, mediaType: root.mediaType, size: root.size}
+      if (source.tag) image.tag = source.tag
+      if (copied.platforms) image.platforms = copied.platforms.map(({platform, digest}) => ({platform, digest}))
+      if (copied.filtered) image.filtered = true
+      const subjects = [root, ...(copied.platforms ?? []).map((p) => p.descriptor)]
+      const context: ExportHookContext = {source, image, subjects, writer}
+      const extra = (await options.hooks?.extraRoots?.(context)) ?? []
+      for (const d of extra) await copier.copy(fetcher, d, copyOptions)
+      if (extra.length) image.attached = extra.map((d) => ({mediaType: d.mediaType, digest: d.digest, size: d.size}))
+      await options.hooks?.afterImage?.({...context, extra})
+      // The same reference twice on the command line is one image.
+      if (!images.some((x) => x.reference === image.reference && x.digest === image.digest)) {
+        images.push(image)
+        writer.addImage(image)
+      }
+      onEvent?.({type: 'image-done', source: spec.input, image, index: i, total: specs.length})
+    }
+    if (options.policy !== undefined) writer.setSection('policy', options.policy)
+    await options.hooks?.beforeCommit?.(writer)
+    const summary = await writer.commit()
+    reused = stagers.reduce((n, s) => n + s.reused, 0)
+    return {archive: summary.path, bytes: summary.bytes, blobs: summary.blobs, images, reusedFromCache: reused, seconds: (performance.now() - started) / 1000}
+  } catch (error) {
+    await writer.abort()
+    throw error
+  } finally {
+    if (scratch) await removeQuiet(scratch)
+    unregisterScratch()
+  }
+}

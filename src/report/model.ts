@@ -1,0 +1,75 @@
+// One result model for verify and inspect; the command layer renders it as text or returns it as --json.
+import type {ErrorCode} from '../errors.ts'
+import type {Digest} from '../oci/digest.ts'
+
+export interface Problem {
+  code: ErrorCode
+  /** The archive entry concerned, when there is one. */
+  entry?: string
+  message: string
+}
+
+export interface CheckReport {
+  /** 'integrity', 'signatures', 'trust', ... */
+  name: string
+  ok: boolean
+  /** One line each, naming the entry or object concerned. */
+  reasons: string[]
+  /** Set when the check did not run (e.g. signatures are not checked on an image that failed integrity). */
+  skipped?: string
+  details?: unknown
+}
+
+export interface NodeInfo {
+  digest: Digest
+  mediaType: string
+  size: number
+}
+
+export interface PlatformTree {
+  platform: string
+  manifest: NodeInfo
+  config?: NodeInfo
+  layers: NodeInfo[]
+  /** Manifest + config + layers. */
+  bytes: number
+}
+
+export interface ImageReport {
+  reference: string
+  digest: Digest
+  mediaType: string
+  ok: boolean
+  platforms: PlatformTree[]
+  /** Platforms of the index that were left out on purpose at export (--platform). */
+  omittedPlatforms: string[]
+  /** Bytes of every distinct blob of the image (shared ones counted once per image). */
+  bytes: number
+  checks: CheckReport[]
+}
+
+export interface VerifyReport {
+  archive: string
+  ok: boolean
+  entries: number
+  bytes: number
+  blobs: number
+  seconds: number
+  /** Archive-level findings (unexpected entries, corrupt blobs, airlock.json inconsistencies). */
+  problems: Problem[]
+  /** Archive-level checks added by other modules (e.g. trust). */
+  checks: CheckReport[]
+  images: ImageReport[]
+}
+
+export interface InspectReport {
+  archive: string
+  formatVersion: number
+  tool: {name: string; version: string}
+  exportedAt?: string
+  entries: number
+  bytes: number
+  blobs: number
+  files: string[]
+  images: Array<Omit<ImageReport, 'ok' | 'checks'> & {source: string; tag?: string; attached: number}>
+}

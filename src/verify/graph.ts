@@ -1,0 +1,121 @@
+// Walks one image's content graph inside an opened archive: every descriptor reachable from the root must be
+// present with the right size (and, after a hashing pass, the right digest), every manifest must parse, and no
+// manifest may lead back to itself. Produces the tree inspect shows and the reasons verify reports.
+import {blobPath} from '../archive/schema.ts'
+import type {ArchiveReader} from '../archive/reader.ts'
+import {toAirlockError} from '../errors.ts'
+import type {Descriptor} from '../oci/descriptor.ts'
+import {platformString} from '../oci/descriptor.ts'
+import {parseJsonStrict} from '../oci/manifest.ts'
+import {isManifestType} from '../oci/media-types.ts'
+import type {NodeInfo, PlatformTree} from '../report/model.ts'
+
+const MAX_DEPTH = 8
+const MAX_CONFIG_BYTES = 1024 * 1024
+
+export interface GraphWalk {
+  reasons: string[]
+  /** Every digest reached (present or not): what makes a blob "referenced". */
+  reached: Set<string>
+  platforms: PlatformTree[]
+  omittedPlatforms: string[]
+  bytes: number
+}
+
+function info(d: Descriptor): NodeInfo {
+  return {digest: d.digest, mediaType: d.mediaType, size: d.size}
+}
+
+/**
+ * `carried`: for an index exported with --platform, the children that were meant to be carried (from
+ * airlock.json); other children are expected to be absent. Undefined means every child must be present.
+ */
+export async function walkImage(reader: ArchiveReader, root: Descriptor, carried?: ReadonlySet<string>): Promise<GraphWalk> {
+  const walk: GraphWalk = {reasons: [], reached: new Set(), platforms: [], omittedPlatforms: [], bytes: 0}
+  const counted = new Set<string>()
+
+  /** Checks presence, size and digest; returns false (with a reason) when the blob cannot be used. */
+  const present = (d: Descriptor, what: string): boolean => {
+    walk.reached.add(d.digest)
+    const name = blobPath(d.digest)
+    const record = reader.blob(d.digest)
+    if (!record) {
+      walk.reasons.push(`${name} is missing (${what})`)
+      return false
+    }
+    if (record.size !== d.size) {
+      walk.reasons.push(`${name} is ${record.size} bytes but ${what} says ${d.size}`)
+      return false
+    }
+    if (record.digest && record.digest !== d.digest) {
+      walk.reasons.push(`${name} is corrupt: content hashes to ${record.digest} (${what})`)
+      return false
+    }
+    if (!counted.has(d.digest)) {
+      counted.add(d.digest)
+      walk.bytes += d.size
+    }
+    return true
+  }
+
+  const visit = async (d: Descriptor, what: string, ancestors: ReadonlySet<string>, platform: string | undefined): Promise<void> => {
+    if (ancestors.has(d.digest)) {
+      walk.reasons.push(`${blobPath(d.digest)} refers to itself (a cycle in the content graph)`)
+      return
+    }
+    if (ancestors.size >= MAX_DEPTH) {
+      walk.reasons.push(`${blobPath(d.digest)}: manifests nest deeper than ${MAX_DEPTH} levels`)
+      return
+    }
+    if (!present(d, what)) return
+    if (!isManifestType(d.mediaType)) return
+    let raw
+    try {
+      raw = await reader.manifest(d)
+    } catch (error) {
+      walk.reasons.push(toAirlockError(error, 'MANIFEST_INVALID').message)
+      return
+    }
+    const path = new Set(ancestors).add(d.digest)
+    const manifest = raw.parsed
+    if (manifest.kind === 'index') {
+      for (const [i, child] of manifest.manifests.entries()) {
+        const childPlatform = platformString(child.platform)
+        if (carried && ancestors.size === 0 && !carried.has(child.digest)) {
+          walk.omittedPlatforms.push(childPlatform)
+          continue
+        }
+        await visit(child, `${what} -> manifests[${i}] ${childPlatform}`, path, child.platform ? childPlatform : platform)
+      }
+      return
+    }
+    const tree: PlatformTree = {platform: platform ?? 'unknown', manifest: info(d), layers: [], bytes: d.size}
+    if (present(manifest.config, `config of ${what}`)) {
+      tree.config = info(manifest.config)
+      tree.bytes += manifest.config.size
+      if (!platform && manifest.config.size <= MAX_CONFIG_BYTES) tree.platform = await configPlatform(reader, manifest.config)
+    }
+    for (const [i, layer] of manifest.layers.entries()) {
+      if (present(layer, `layers[${i}] of ${what}`)) {
+        tree.layers.push(info(layer))
+        tree.bytes += layer.size
+      }
+    }
+    walk.platforms.push(tree)
+  }
+
+  await visit(root, `image ${root.digest}`, new Set(), undefined)
+  return walk
+}
+
+/** A single-platform image names its platform only in its config. Best effort: 'unknown' if unreadable. */
+async function configPlatform(reader: ArchiveReader, config: Descriptor): Promise<string> {
+  try {
+    const json = parseJsonStrict(await reader.readEntry(blobPath(config.digest), MAX_CONFIG_BYTES, config.digest), 'config') as Record<string, unknown>
+    if (typeof json?.os === 'string' && typeof json.architecture === 'string')
+      return platformString({os: json.os, architecture: json.architecture, ...(typeof json.variant === 'string' ? {variant: json.variant} : {})})
+  } catch {
+    // not an image config (an artifact) or unreadable: the integrity walk reports real problems
+  }
+  return 'unknown'
+}
