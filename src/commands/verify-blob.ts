@@ -53,12 +53,8 @@ export default class VerifyBlob extends BaseCommand {
     }
     const failure = report.failure!
     const code = failure.category === 'policy' ? 'POLICY_DENIED' : 'SIGNATURE_INVALID'
-    if (this.jsonEnabled()) {
-      // The full report is the JSON output, with the error beside it; exit 1.
-      process.stdout.write(JSON.stringify({...result, error: {code, message: `${failure.check}: ${failure.reason}`}}, null, 2) + '\n')
-      this.exit(1)
-    }
-    throw new AirlockError(code, `verification failed: ${failure.check}: ${failure.reason}`)
+    // Exit 1; under --json the full report rides in error.details.report.
+    throw new AirlockError(code, `verification failed: ${failure.check}: ${failure.reason}`, {details: {report: result}})
   }
 }
 
