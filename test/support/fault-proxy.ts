@@ -19,7 +19,7 @@ export interface Fault {
   respond?: {status: number; headers?: Record<string, string>; body?: string}
   /** Forward the answer, but destroy the connection after this many body bytes. */
   cutAfterBytes?: number
-  /** Replace (or add) response headers of the forwarded answer. */
+  /** Replace (or add) response headers of the forwarded answer; an empty value removes the header. */
   setHeaders?: Record<string, string>
   /** Rewrite the forwarded body (buffered: for small answers such as manifests). Content-Length follows. */
   rewriteBody?: (body: Buffer) => Buffer
@@ -42,6 +42,15 @@ export interface FaultProxy {
   stop(): Promise<void>
 }
 
+/** Sets headers case-insensitively (HTTP names are); an empty value removes the header. */
+function mergeHeaders(target: Record<string, string | string[]>, changes: Record<string, string> | undefined): Record<string, string | string[]> {
+  for (const [name, value] of Object.entries(changes ?? {})) {
+    for (const existing of Object.keys(target)) if (existing.toLowerCase() === name.toLowerCase()) delete target[existing]
+    if (value !== '') target[name.toLowerCase()] = value
+  }
+  return target
+}
+
 export async function startFaultProxy(upstream: string, options: {hostname?: string} = {}): Promise<FaultProxy> {
   const faults: Array<Fault & {left: number}> = []
   const requests: FaultRequest[] = []
@@ -61,7 +70,7 @@ export async function startFaultProxy(upstream: string, options: {hostname?: str
     if (fault?.respond) {
       req.resume()
       const body = fault.respond.body ?? ''
-      res.writeHead(fault.respond.status, {'Content-Length': String(Buffer.byteLength(body)), ...fault.respond.headers})
+      res.writeHead(fault.respond.status, mergeHeaders({'content-length': String(Buffer.byteLength(body))}, fault.respond.headers))
       res.end(body)
       return
     }
@@ -71,7 +80,7 @@ export async function startFaultProxy(upstream: string, options: {hostname?: str
       for (const [k, v] of Object.entries(upstreamRes.headers)) if (v !== undefined) responseHeaders[k] = v
       // Locations the registry makes absolute point at itself; keep the client talking to the proxy.
       if (typeof responseHeaders.location === 'string') responseHeaders.location = responseHeaders.location.replace(`//${upstream}`, `//${req.headers.host}`)
-      Object.assign(responseHeaders, fault?.setHeaders ?? {})
+      mergeHeaders(responseHeaders, fault?.setHeaders)
       if (fault?.rewriteBody) {
         const chunks: Buffer[] = []
         upstreamRes.on('data', (c: Buffer) => chunks.push(c))

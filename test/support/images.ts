@@ -53,7 +53,7 @@ export async function randomLayerFile(dir: string, size: number, mediaType: stri
     const chunk = randomBytes(Math.min(WRITE_CHUNK, size - written))
     hash.update(chunk)
     written += chunk.length
-    if (!out.write(chunk)) await new Promise((resolve) => out.once('drain', resolve))
+    if (!out.write(chunk)) await new Promise<void>((resolve) => out.once('drain', () => resolve()))
   }
   out.end()
   await finished(out)
