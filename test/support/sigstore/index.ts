@@ -47,6 +47,15 @@
  *   ss.requests                             every request the server saw ("GET /api/v1/log/entries/...")
  *   ss.tlog                                 TransparencyLog: entries, tree, checkpoint(), inclusionProof(), ...
  *   ss.stop()                               closes the server
+ *
+ * Notes
+ *   - Legacy `.att` entries are logged as intoto/0.0.2 by default (opts.tlogKind 'dsse' for dsse/0.0.1); bundles
+ *     use dsse/0.0.1. Legacy annotations carry a SET only, never a proof, like real cosign signatures; the proof
+ *     comes from the HTTP API (GET /api/v1/log/entries/<sha256(0x00||body) hex>).
+ *   - POST /api/v1/log/entries checks DSSE signatures but not hashedrekord ones (node:crypto cannot verify ECDSA
+ *     over a pre-hashed digest).
+ *   - createTestSigstore({listen: false}) makes an offline instance (Rekor baseUrl https://rekor.airlock.test);
+ *     make-fixtures.ts uses it to regenerate fixtures/example-signatures/.
  */
 import { TrustedRoot } from '@sigstore/protobuf-specs';
 import { bundleFromJSON } from '@sigstore/bundle';
