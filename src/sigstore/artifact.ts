@@ -9,7 +9,11 @@ import {AirlockError} from '../errors.ts'
 import {verifyPrehashed} from './prehashed.ts'
 import {INTOTO_PAYLOAD_TYPE, parseStatement} from './payload.ts'
 
-export type ArtifactInput = {kind: 'bytes'; bytes: Buffer} | {kind: 'digest'; algorithm: 'sha256'; digest: Buffer}
+/**
+ * The artifact a bundle must cover: its bytes, its sha256 digest, or `embedded` for a DSSE bundle verified on its
+ * own (the statement is inside the envelope; the caller then checks its subjects itself).
+ */
+export type ArtifactInput = {kind: 'bytes'; bytes: Buffer} | {kind: 'digest'; algorithm: 'sha256'; digest: Buffer} | {kind: 'embedded'}
 
 /** Reads `sha256:<64 hex>` into a digest artifact; anything else is a usage error. */
 export function parseDigestArtifact(value: string): ArtifactInput {
@@ -18,14 +22,15 @@ export function parseDigestArtifact(value: string): ArtifactInput {
   return {kind: 'digest', algorithm: 'sha256', digest: Buffer.from(match[1], 'hex')}
 }
 
-export function artifactSha256(artifact: ArtifactInput): Buffer {
+export function artifactSha256(artifact: {kind: 'bytes'; bytes: Buffer} | {kind: 'digest'; digest: Buffer}): Buffer {
   return artifact.kind === 'digest' ? artifact.digest : createHash('sha256').update(artifact.bytes).digest()
 }
 
 /** Outcome of binding a bundle to the artifact: undefined when it is bound, else a one-line reason. */
 export function checkArtifactBinding(bundle: Bundle, artifact: ArtifactInput): string | undefined {
-  const want = artifactSha256(artifact)
   const content = bundle.content
+  if (artifact.kind === 'embedded') return content.$case === 'dsseEnvelope' ? undefined : 'a message signature needs the artifact (file or sha256 digest)'
+  const want = artifactSha256(artifact)
   if (content.$case === 'messageSignature') {
     const {algorithm, digest} = content.messageSignature.messageDigest ?? {algorithm: HashAlgorithm.HASH_ALGORITHM_UNSPECIFIED, digest: Buffer.alloc(0)}
     if (algorithm !== HashAlgorithm.SHA2_256 && algorithm !== HashAlgorithm.HASH_ALGORITHM_UNSPECIFIED)
@@ -39,6 +44,10 @@ export function checkArtifactBinding(bundle: Bundle, artifact: ArtifactInput): s
     if (typeof statement === 'string') return statement
     const hex = want.toString('hex')
     if (statement.subject.some((s) => s.digest['sha256']?.toLowerCase() === hex)) return undefined
+    if (artifact.kind === 'bytes') {
+      const sha512 = createHash('sha512').update(artifact.bytes).digest('hex')
+      if (statement.subject.some((s) => s.digest['sha512']?.toLowerCase() === sha512)) return undefined
+    }
     return `no in-toto subject has the artifact's digest sha256:${hex}`
   }
   const payloadDigest = createHash('sha256').update(envelope.payload).digest()

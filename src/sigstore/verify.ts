@@ -60,6 +60,7 @@ export function verifyBundle(bundle: Bundle, artifact: ArtifactInput, options: V
 
   const bindingProblem = checkArtifactBinding(bundle, artifact)
   if (bindingProblem) fail('subject-digest', 'verification', bindingProblem)
+  else if (artifact.kind === 'embedded') set('subject-digest', 'not-applicable', 'no external artifact: the signed statement is the envelope payload')
   else set('subject-digest', 'pass')
 
   const info = describeBundle(bundle)
