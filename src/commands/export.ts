@@ -1,0 +1,91 @@
+import {readFileSync} from 'node:fs'
+import {Args, Flags} from '@oclif/core'
+import {BaseCommand} from '../cli/base-command.ts'
+import {AirlockError} from '../errors.ts'
+import {exportImages, type ExportResult} from '../export/export.ts'
+import {parseReference} from '../reference/index.ts'
+import {RegistryClient} from '../registry/index.ts'
+import {formatBytes, Progress} from '../util/progress.ts'
+
+export default class Export extends BaseCommand {
+  static override summary = 'Copy images (and everything they reference) into one archive: an OCI layout tar.'
+  static override description =
+    'Sources are registry references (alpine, ghcr.io/org/app:1.0, ...@sha256:...), OCI layout directories (oci:DIR[:NAME]) or OCI archives (oci-archive:FILE[:NAME]). The archive is written to a temporary name and appears at OUT only when complete.'
+  static override examples = [
+    '<%= config.bin %> export -o images.tar ghcr.io/siderolabs/kubelet:v1.33.0',
+    'talosctl images default | <%= config.bin %> export -f - -o talos.tar --platform linux/amd64',
+    '<%= config.bin %> export -o example.tar oci:fixtures/example:example.com/demo/hello:1.0',
+  ]
+  static override strict = false
+  static override args = {image: Args.string({description: 'images to export (repeatable)', required: false})}
+  static override flags = {
+    file: Flags.string({char: 'f', summary: 'Read image references from FILE, one per line ("-" for stdin; # comments).'}),
+    output: Flags.string({char: 'o', summary: 'Archive to write.', required: true}),
+    platform: Flags.string({summary: 'Only this platform of multi-arch images (os/arch[/variant]); repeatable. Default: all.', multiple: true}),
+    force: Flags.boolean({summary: 'Replace an existing archive at the output path (only once the new one is complete).', default: false}),
+    cache: Flags.string({summary: 'Keep downloaded blobs in DIR and reuse them on the next run (resumes an interrupted export).'}),
+    concurrency: Flags.integer({summary: 'Blob downloads at once.', default: 4, min: 1, max: 64}),
+    'insecure-registry': Flags.string({summary: 'host:port spoken to over plain HTTP (never implied).', multiple: true}),
+    'ca-file': Flags.string({summary: 'PEM file with extra CA certificates for registry TLS.'}),
+    username: Flags.string({summary: 'Registry username (else docker config / credential helpers).'}),
+    'password-stdin': Flags.boolean({summary: 'Read the registry password from stdin.', default: false}),
+  }
+
+  async run(): Promise<ExportResult> {
+    const {argv, flags} = await this.parse(Export)
+    const sources = (argv as string[]).slice()
+    if (flags['password-stdin'] && flags.file === '-') throw new AirlockError('USAGE', '--password-stdin and -f - both want stdin')
+    if (flags['password-stdin'] && !flags.username) throw new AirlockError('USAGE', '--password-stdin needs --username')
+    if (flags.file) {
+      let text: string
+      try {
+        text = readFileSync(flags.file === '-' ? 0 : flags.file, 'utf8')
+      } catch (error) {
+        throw new AirlockError('USAGE', `cannot read image list ${flags.file}: ${(error as Error).message}`)
+      }
+      for (const line of text.split('\n')) {
+        const entry = line.replace(/#.*/, '').trim()
+        if (entry) sources.push(entry)
+      }
+    }
+    if (flags.output === '-') throw new AirlockError('USAGE', 'the archive must be a file (-o -): it is written to a temporary name and renamed when complete')
+    if (sources.length === 0) throw new AirlockError('USAGE', 'no images to export', {hint: 'name images as arguments or with -f FILE'})
+    const password = flags['password-stdin'] ? readFileSync(0, 'utf8').replace(/\r?\n$/, '') : undefined
+    let client: RegistryClient | undefined
+    const progress = new Progress({enabled: !this.jsonEnabled()})
+    try {
+      const result = await exportImages({
+        sources,
+        output: flags.output,
+        force: flags.force,
+        ...(flags.platform ? {platforms: flags.platform} : {}),
+        concurrency: flags.concurrency,
+        ...(flags.cache ? {cacheDir: flags.cache} : {}),
+        openRegistry: async (reference) => {
+          client ??= new RegistryClient({
+            concurrency: flags.concurrency,
+            ...(flags['insecure-registry'] ? {insecure: flags['insecure-registry']} : {}),
+            ...(flags['ca-file'] ? {caFile: flags['ca-file']} : {}),
+            ...(flags.username ? {username: flags.username, password: password ?? ''} : {}),
+          })
+          const ref = parseReference(reference)
+          return {store: client.repository(ref), name: ref.toString(), reference: ref.reference, ...(ref.tag ? {tag: ref.tag} : {})}
+        },
+        onEvent: (event) => {
+          if (event.type === 'bytes') progress.add(event.n)
+          else if (event.type === 'image-start') progress.setLabel(`[${event.index + 1}/${event.total}] ${event.source}`)
+          else if (event.type === 'image-done') {
+            const platforms = event.image.platforms?.map((p) => p.platform).join(', ') ?? 'single platform'
+            progress.line(`exported ${event.image.reference}  ${event.image.digest.slice(0, 19)}  [${platforms}]`)
+          }
+        },
+      })
+      progress.finish()
+      this.note(`wrote ${result.archive}: ${result.images.length} image(s), ${result.blobs} blobs, ${formatBytes(result.bytes)} in ${result.seconds.toFixed(1)} s (${formatBytes(result.bytes / Math.max(result.seconds, 0.001))}/s)`)
+      return result
+    } finally {
+      progress.finish()
+      client?.close()
+    }
+  }
+}

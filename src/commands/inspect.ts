@@ -1,0 +1,18 @@
+import {Args} from '@oclif/core'
+import {BaseCommand} from '../cli/base-command.ts'
+import {inspectArchive} from '../report/inspect.ts'
+import type {InspectReport} from '../report/model.ts'
+import {renderInspect} from '../report/text.ts'
+
+export default class Inspect extends BaseCommand {
+  static override summary = 'Show what an archive holds: images, their platforms, layers and sizes (does not verify blob contents).'
+  static override examples = ['<%= config.bin %> inspect images.tar', '<%= config.bin %> inspect images.tar --json']
+  static override args = {archive: Args.string({description: 'archive written by airlock export', required: true})}
+
+  async run(): Promise<InspectReport> {
+    const {args} = await this.parse(Inspect)
+    const report = await inspectArchive(args.archive)
+    for (const line of renderInspect(report)) this.log(line)
+    return report
+  }
+}

@@ -1,0 +1,47 @@
+// inspect: what an archive holds, without hashing blobs (bodies are skipped by seeking, so this is fast on a
+// huge archive). Names and types are still checked and manifests are verified as they are read: inspect is as
+// careful with a hostile archive as verify, it just does not vouch for layer contents.
+import {ArchiveReader} from '../archive/reader.ts'
+import {digestFromBlobPath, REF_NAME_ANNOTATION} from '../archive/schema.ts'
+import {walkImage} from '../verify/graph.ts'
+import type {InspectReport} from './model.ts'
+
+export async function inspectArchive(path: string): Promise<InspectReport> {
+  const archive = await ArchiveReader.open(path, {hash: false})
+  try {
+    const records = new Map(archive.airlock.images.map((r) => [r.reference, r]))
+    const images: InspectReport['images'] = []
+    for (const [i, root] of archive.index.manifests.entries()) {
+      const reference = root.annotations?.[REF_NAME_ANNOTATION] ?? `index.json manifests[${i}]`
+      const record = records.get(reference)
+      const carried = record?.filtered ? new Set((record.platforms ?? []).map((p) => p.digest)) : undefined
+      const walk = await walkImage(archive, root, carried)
+      images.push({
+        reference,
+        source: record?.source ?? reference,
+        ...(record?.tag ? {tag: record.tag} : {}),
+        digest: root.digest,
+        mediaType: root.mediaType,
+        platforms: walk.platforms,
+        omittedPlatforms: walk.omittedPlatforms,
+        bytes: walk.bytes,
+        attached: record?.attached?.length ?? 0,
+      })
+    }
+    let blobs = 0
+    for (const name of archive.entries.keys()) if (digestFromBlobPath(name)) blobs++
+    return {
+      archive: path,
+      formatVersion: archive.airlock.formatVersion,
+      tool: archive.airlock.tool,
+      ...(archive.airlock.exportedAt ? {exportedAt: archive.airlock.exportedAt} : {}),
+      entries: archive.entryCount,
+      bytes: archive.totalBytes,
+      blobs,
+      files: Object.keys(archive.airlock.files).sort(),
+      images,
+    }
+  } finally {
+    await archive.close()
+  }
+}
