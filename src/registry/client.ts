@@ -25,7 +25,7 @@ export interface RegistryOptions {
   userAgent?: string
   /** Idle timeout of one request in milliseconds (default 60 s). */
   timeoutMs?: number
-  /** Blobs up to this size are uploaded in one PUT, bigger ones in PATCH chunks of this size (default 16 MiB). */
+  /** Blobs up to this size are uploaded in one PUT, bigger ones in PATCH chunks of this size, one in memory at a time (default 8 MiB). */
   chunkSize?: number
   /** First backoff step in milliseconds (default 250). */
   retryBaseMs?: number
@@ -33,7 +33,7 @@ export interface RegistryOptions {
   tagPageSize?: number
 }
 
-const DEFAULT_CHUNK_SIZE = 16 * 1024 * 1024
+const DEFAULT_CHUNK_SIZE = 8 * 1024 * 1024
 
 export class RegistryClient {
   private readonly options: RegistryOptions
