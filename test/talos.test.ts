@@ -74,7 +74,7 @@ describe('Talos installer v1.4.0 legacy cosign signature', () => {
   it('fails with a tampered SET', () => {
     const bundle = JSON.parse(annotations['dev.sigstore.cosign/bundle']!) as {SignedEntryTimestamp: string}
     const set = Buffer.from(bundle.SignedEntryTimestamp, 'base64')
-    set[set.length - 3] ^= 1
+    set.writeUInt8(set.readUInt8(set.length - 3) ^ 1, set.length - 3)
     const report = verify(SIDEROLABS, payload, digest, {'dev.sigstore.cosign/bundle': JSON.stringify({...bundle, SignedEntryTimestamp: set.toString('base64')})})
     assert.equal(report.ok, false)
     assert.equal(status(report, 'set'), 'fail')
