@@ -22,6 +22,8 @@ export interface ProfileSummary {
   totalMs: number
   byFunction: {name: string; ms: number; pct: number}[]
   byFile: {name: string; ms: number; pct: number}[]
+  /** Inclusive (total) time per function: itself and everything it called. */
+  inclusive: {name: string; ms: number; pct: number}[]
 }
 
 function shortUrl(url: string): string {
@@ -36,12 +38,19 @@ function shortUrl(url: string): string {
 export function summarizeProfiles(dir: string, top = 15): ProfileSummary {
   const fnMs = new Map<string, number>()
   const fileMs = new Map<string, number>()
+  const inclMs = new Map<string, number>()
   let totalMs = 0
   let files = 0
   for (const f of readdirSync(dir).filter((n) => n.endsWith('.cpuprofile'))) {
     files++
     const p = JSON.parse(readFileSync(join(dir, f), 'utf8')) as Profile
     const byId = new Map(p.nodes.map((n) => [n.id, n]))
+    const parent = new Map<number, number>()
+    for (const n of p.nodes) for (const c of n.children ?? []) parent.set(c, n.id)
+    const key = (n: ProfileNode) => {
+      const cf = n.callFrame
+      return `${cf.functionName || '(anonymous)'} ${cf.url ? `${shortUrl(cf.url)}:${cf.lineNumber + 1}` : ''}`.trim()
+    }
     const selfMs = new Map<number, number>()
     if (p.samples && p.timeDeltas) {
       for (let i = 0; i < p.samples.length; i++) {
@@ -59,6 +68,15 @@ export function summarizeProfiles(dir: string, top = 15): ProfileSummary {
       const fn = `${cf.functionName || '(anonymous)'} ${cf.url ? `${file}:${cf.lineNumber + 1}` : ''}`.trim()
       fnMs.set(fn, (fnMs.get(fn) ?? 0) + ms)
       fileMs.set(file, (fileMs.get(file) ?? 0) + ms)
+      const seen = new Set<string>()
+      for (let at: number | undefined = id; at !== undefined; at = parent.get(at)) {
+        const node = byId.get(at)
+        if (!node || node.callFrame.functionName === '(root)') break
+        const k = key(node)
+        if (seen.has(k)) continue
+        seen.add(k)
+        inclMs.set(k, (inclMs.get(k) ?? 0) + ms)
+      }
     }
   }
   const rank = (m: Map<string, number>) =>
@@ -66,5 +84,5 @@ export function summarizeProfiles(dir: string, top = 15): ProfileSummary {
       .sort((a, b) => b[1] - a[1])
       .slice(0, top)
       .map(([name, ms]) => ({name, ms: Math.round(ms), pct: totalMs ? Math.round((1000 * ms) / totalMs) / 10 : 0}))
-  return {files, totalMs: Math.round(totalMs), byFunction: rank(fnMs), byFile: rank(fileMs)}
+  return {files, totalMs: Math.round(totalMs), byFunction: rank(fnMs), byFile: rank(fileMs), inclusive: rank(inclMs)}
 }
