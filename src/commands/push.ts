@@ -4,7 +4,7 @@ import {BaseCommand} from '../cli/base-command.ts'
 import {AirlockError} from '../errors.ts'
 import {loadPolicy, policyFlags, type PolicyFlagValues} from '../policy/index.ts'
 import {parseMirrorTarget, pushArchive, type PushArchiveResult} from '../push/index.ts'
-import {verifyIntegrity} from '../push/preflight.ts'
+import {firstFailure, verifyArchive} from '../verify/verify.ts'
 import {verifyMirror, type MirrorCheckResult} from '../push/check.ts'
 import {RegistryClient} from '../registry/index.ts'
 
@@ -63,7 +63,12 @@ export default class Push extends BaseCommand {
         keepHost: flags['keep-host'],
         concurrency: flags.concurrency,
         skipVerify: flags['skip-verify'],
-        verify: (source) => verifyIntegrity(source, source.airlock.images.map((i) => ({reference: i.reference, root: {mediaType: i.mediaType, digest: i.digest, size: i.size}}))),
+        // The same library call as `airlock verify` (integrity pass; signature checks join when verify wires them).
+        verify: async () => {
+          const report = await verifyArchive(args.archive)
+          const summary = report.ok ? `verified ${report.images.length} image(s), ${report.blobs} blobs, ${report.bytes} bytes` : (firstFailure(report) ?? 'verification failed')
+          return {passed: report.ok, summary, report}
+        },
         ...(policy ? {policy} : {}),
         ...(flags['emit-talos-config'] ? {talos: {plainHttp}} : {}),
         onEvent: (event) => {
