@@ -1,0 +1,79 @@
+// CLI tests over the built CLI (npm run build first; `npm test` does it): exit codes, --json, one-line errors.
+import assert from 'node:assert/strict'
+import {spawnSync} from 'node:child_process'
+import {copyFile, open} from 'node:fs/promises'
+import {join} from 'node:path'
+import {after, before, describe, it} from 'node:test'
+import {fileURLToPath} from 'node:url'
+import {tempDir} from './support/layouts.ts'
+
+const root = fileURLToPath(new URL('..', import.meta.url))
+function airlock(...args: string[]): {status: number | null; stdout: string; stderr: string} {
+  const r = spawnSync(process.execPath, [join(root, 'bin/run.js'), ...args], {encoding: 'utf8', cwd: root})
+  return {status: r.status, stdout: r.stdout, stderr: r.stderr}
+}
+const example = (name: string) => `oci:fixtures/example:example.com/demo/${name}:1.0`
+
+describe('CLI: export, verify, inspect', () => {
+  let dir: string
+  let cleanup: () => Promise<void>
+  let archive: string
+  before(async () => {
+    ;({dir, cleanup} = await tempDir())
+    archive = join(dir, 'example.tar')
+  })
+  after(() => cleanup())
+
+  it('exports the example fixture (exit 0) and refuses to overwrite it (exit 1, one line)', () => {
+    const ok = airlock('export', '-o', archive, example('hello'), example('multi'))
+    assert.equal(ok.status, 0, ok.stderr)
+    const again = airlock('export', '-o', archive, example('hello'))
+    assert.equal(again.status, 1)
+    assert.match(again.stderr, /^airlock: error: .*already exists\nairlock: hint: .*--force.*\n$/)
+  })
+
+  it('verifies (exit 0) with a human report and with --json', () => {
+    const text = airlock('verify', archive)
+    assert.equal(text.status, 0, text.stderr)
+    assert.match(text.stdout, /^ok {4}example.com\/demo\/hello:1.0/m)
+    const json = airlock('verify', archive, '--json')
+    assert.equal(json.status, 0)
+    const report = JSON.parse(json.stdout) as {ok: boolean; images: Array<{reference: string}>}
+    assert.equal(report.ok, true)
+    assert.deepEqual(report.images.map((i) => i.reference), ['example.com/demo/hello:1.0', 'example.com/demo/multi:1.0'])
+  })
+
+  it('fails verify of a damaged archive with exit 1 and one error line, no stack trace', async () => {
+    const bad = join(dir, 'bad.tar')
+    await copyFile(archive, bad)
+    const fh = await open(bad, 'r+')
+    await fh.write(Buffer.from('X'), 0, 1, 512 * 7 + 10) // inside an early blob body
+    await fh.close()
+    const r = airlock('verify', bad)
+    assert.equal(r.status, 1)
+    const errors = r.stderr.split('\n').filter((l) => l.startsWith('airlock: error:'))
+    assert.equal(errors.length, 1, r.stderr)
+    assert.doesNotMatch(r.stderr, /    at /)
+    const json = airlock('verify', bad, '--json')
+    assert.equal(json.status, 1)
+    assert.equal((JSON.parse(json.stdout) as {ok: boolean}).ok, false)
+  })
+
+  it('inspects as a tree and as JSON', () => {
+    const text = airlock('inspect', archive)
+    assert.equal(text.status, 0, text.stderr)
+    assert.match(text.stdout, /linux\/arm64/)
+    assert.match(text.stdout, /└─ layer sha256:/)
+    const json = JSON.parse(airlock('inspect', archive, '--json').stdout) as {images: Array<{platforms: unknown[]}>}
+    assert.equal(json.images[1]!.platforms.length, 2)
+  })
+
+  it('uses exit 2 for usage errors and exit 1 for a missing archive', () => {
+    assert.equal(airlock('verify').status, 2)
+    assert.equal(airlock('export', '-o', join(dir, 'x.tar')).status, 2)
+    assert.equal(airlock('export', '-o', join(dir, 'x.tar'), '--platform', 'linux', example('multi')).status, 2)
+    const missing = airlock('verify', join(dir, 'nope.tar'))
+    assert.equal(missing.status, 1)
+    assert.match(missing.stderr, /^airlock: error: /)
+  })
+})
