@@ -19,7 +19,8 @@ export interface Target {
   value: number
   unit: string
   goal: string
-  pass: boolean
+  /** undefined: shown for information only */
+  pass: boolean | undefined
   command: string
 }
 
@@ -64,7 +65,7 @@ function measurementTable(r: BenchResults): string {
 function targetTable(r: BenchResults): string {
   return table(
     ['target', 'measured', 'goal', 'met'],
-    r.targets.map((t) => [t.name, `${t.value.toFixed(t.unit === 'x' ? 2 : t.unit === '%' ? 1 : 0)} ${t.unit}`, t.goal, t.pass ? 'yes' : '**NO**']),
+    r.targets.map((t) => [t.name, `${t.value.toFixed(t.unit === 'x' ? 2 : t.unit === '%' ? 1 : 0)} ${t.unit}`, t.goal, t.pass === undefined ? '-' : t.pass ? 'yes' : '**NO**']),
   )
 }
 

@@ -1,18 +1,35 @@
-// The benchmark's Sigstore side: the test Sigstore instance (test/support/sigstore) that signs the workload's
-// legacy `.sig` signatures, and the flags airlock needs to trust it. Returns undefined while the test instance
-// is not available, so the transfer benchmarks can run without signatures.
+// The benchmark's Sigstore side: the test Sigstore instance (test/support/sigstore, Rekor API on loopback) signs
+// the workload's legacy `.sig` signatures; its trusted_root.json and identity are what airlock is told to trust.
+// The flags each airlock command gets are decided here, in one place, as the commands grow them.
+import {mkdirSync, writeFileSync} from 'node:fs'
+import {join} from 'node:path'
+import {createTestSigstore, DEFAULT_IDENTITY, DEFAULT_ISSUER} from '../../test/support/sigstore/index.ts'
 import type {LegacySigner} from './workload.ts'
 
 export interface BenchSigstore {
   signer: LegacySigner
+  trustedRootFile: string
   exportFlags: string[]
   verifyFlags: string[]
   pushFlags: string[]
-  /** Arguments of bench/sigverify.ts (after the script name), or undefined when it cannot run yet. */
-  sigverifyArgs?: string[]
+  /** Arguments of bench/sigverify.ts (after the script name). */
+  sigverifyArgs: string[]
   close(): Promise<void>
 }
 
-export async function setupSigstore(_dir: string): Promise<BenchSigstore | undefined> {
-  return undefined
+export async function setupSigstore(dir: string): Promise<BenchSigstore> {
+  const ss = await createTestSigstore()
+  mkdirSync(dir, {recursive: true})
+  const trustedRootFile = join(dir, 'trusted_root.json')
+  writeFileSync(trustedRootFile, ss.trustedRootJSON())
+  const policy = ['--certificate-identity', DEFAULT_IDENTITY, '--certificate-oidc-issuer', DEFAULT_ISSUER]
+  return {
+    signer: async (payload) => ss.signCosignLegacy(payload).annotations,
+    trustedRootFile,
+    exportFlags: [],
+    verifyFlags: [],
+    pushFlags: [...policy],
+    sigverifyArgs: [],
+    close: () => ss.stop(),
+  }
 }
