@@ -145,12 +145,16 @@ async function benchExport(ctx: Ctx, out: Measurement[]): Promise<string | undef
     sync()
     const arch = fresh(join(WORK, 'out', 'skopeo-archives'))
     mkdirSync(arch, {recursive: true})
-    r.ociArchive!.push(
-      await step(
-        refs.map((ref, n) => ['skopeo', 'copy', '-q', '--all', '--preserve-digests', '--src-tls-verify=false', `docker://${ref}`, `oci-archive:${arch}/${n}.tar`]),
-        {log: LOG},
-      ),
-    )
+    // one archive per image (oci-archive: holds one image); each is removed after its run (untimed) to bound disk use
+    const archiveRun: RunResult = {seconds: 0, maxRssKiB: 0, stdout: ''}
+    for (const [n, ref] of refs.entries()) {
+      const file = `${arch}/${n}.tar`
+      const x = await timed(['skopeo', 'copy', '-q', '--all', '--preserve-digests', '--src-tls-verify=false', `docker://${ref}`, `oci-archive:${file}`], {log: LOG})
+      archiveRun.seconds += x.seconds
+      archiveRun.maxRssKiB = Math.max(archiveRun.maxRssKiB, x.maxRssKiB)
+      rmSync(file, {force: true})
+    }
+    r.ociArchive!.push(archiveRun)
     rmSync(arch, {recursive: true, force: true})
     sync()
   }
