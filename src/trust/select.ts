@@ -2,6 +2,7 @@
 import {AirlockError, isAirlockError} from '../errors.ts'
 import {mirrorIdFor, pinnedPublicGoodRoot, PUBLIC_GOOD_MIRROR} from './pinned.ts'
 import {type TrustedRootFileReport, loadTrustedRootFile} from './trusted-root-file.ts'
+import type {TufState} from './state.ts'
 import {type Grace, type TufReport, verifyTufOffline} from './verify.ts'
 
 export interface TrustSource {
@@ -10,6 +11,8 @@ export interface TrustSource {
   name: string
   trustedRoot: Buffer
   report: TufReport | TrustedRootFileReport
+  /** TUF sources: the state to record once the whole verification passed (when `state.write === false`) */
+  nextState?: TufState
 }
 
 export interface SelectTrustOptions {
@@ -21,7 +24,7 @@ export interface SelectTrustOptions {
   trustedRootFiles?: string[]
   grace?: Grace
   now?: Date
-  state?: {dir: string} | false
+  state?: {dir: string; write?: boolean} | false
 }
 
 export interface TrustSelection {
@@ -49,8 +52,8 @@ export function selectTrustedRoots(options: SelectTrustOptions): TrustSelection 
       if (options.grace !== undefined) verifyOptions.grace = options.grace
       if (options.now !== undefined) verifyOptions.now = options.now
       if (options.state !== undefined) verifyOptions.state = options.state
-      const {trustedRoot, report} = verifyTufOffline(verifyOptions)
-      sources.push({kind: 'tuf', name: mirrorId, trustedRoot, report})
+      const {trustedRoot, report, nextState} = verifyTufOffline(verifyOptions)
+      sources.push({kind: 'tuf', name: mirrorId, trustedRoot, report, ...(nextState ? {nextState} : {})})
     } catch (error) {
       if (manual.length === 0 || !isAirlockError(error) || error.code !== 'TRUST_INVALID') throw error
       skipped.push({mirror: mirrorId, reason: error.message})

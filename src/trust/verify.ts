@@ -4,7 +4,7 @@ import {createHash} from 'node:crypto'
 import {Metadata, MetadataKind, type MetaFile, type Root, type Snapshot, type TargetFile, type Targets, type Timestamp} from '@tufjs/models'
 import {AirlockError} from '../errors.ts'
 import {assertMirrorId} from './pinned.ts'
-import {defaultStateDir, readTufState, type TufState, writeTufState} from './state.ts'
+import {defaultStateDir, readTufState, stateFilePath, type TufState, writeTufState} from './state.ts'
 import {validateTrustedRoot} from './trusted-root-file.ts'
 
 export const DEFAULT_GRACE_MS = 30 * 24 * 60 * 60 * 1000
@@ -24,8 +24,10 @@ export interface TufVerifyOptions {
   grace?: Grace
   /** the reference time (default: the wall clock) */
   now?: Date
-  /** rollback memory across imports; default `{dir: defaultStateDir()}`, `false` to skip */
-  state?: {dir: string} | false
+  /** rollback memory across imports; default `{dir: defaultStateDir()}`, `false` to skip. With `write: false` the
+   * state is read and enforced but not written: the caller writes `nextState` (writeTufState) once everything else
+   * passed too. */
+  state?: {dir: string; write?: boolean} | false
 }
 
 export interface TufReport {
@@ -59,6 +61,8 @@ export interface TufVerifyResult {
   /** every verified target file in the archive, by target path */
   targets: Map<string, Buffer>
   report: TufReport
+  /** the state to record for this mirror (written already unless `state.write === false`) */
+  nextState?: TufState
 }
 
 type AnyMetadata = Metadata<Root | Timestamp | Snapshot | Targets>
@@ -388,10 +392,11 @@ export function verifyTufOffline(options: TufVerifyOptions): TufVerifyResult {
     now: now.toISOString(),
   }
 
+  let nextState: TufState | undefined
   if (stateOpt) {
     const mergedDelegated: Record<string, number> = {...(floor?.delegated ?? {})}
     for (const [role, v] of Object.entries(delegatedVersions)) mergedDelegated[role] = Math.max(v, mergedDelegated[role] ?? 0)
-    report.stateFile = writeTufState(stateOpt.dir, {
+    nextState = {
       format: 1,
       mirror: mirrorId,
       root: rootVersion, // never below floor.root: that failed above
@@ -402,7 +407,8 @@ export function verifyTufOffline(options: TufVerifyOptions): TufVerifyResult {
       timestampKeyids: keyidsOf('timestamp'),
       snapshotKeyids: keyidsOf('snapshot'),
       updatedAt: new Date().toISOString(),
-    })
+    }
+    report.stateFile = stateOpt.write === false ? stateFilePath(stateOpt.dir, mirrorId) : writeTufState(stateOpt.dir, nextState)
   }
-  return {trustedRoot, targets: verifiedTargets, report}
+  return {trustedRoot, targets: verifiedTargets, report, ...(nextState ? {nextState} : {})}
 }

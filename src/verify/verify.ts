@@ -112,6 +112,10 @@ export async function verifyArchive(path: string, options: VerifyOptions = {}): 
       })
     }
 
+    // Archive-wide checks first (trust: the signatures image check takes its trusted roots from it).
+    const checks: CheckReport[] = []
+    for (const check of options.archiveChecks ?? []) checks.push(await runCheck(check.name, () => check.run(archive)))
+
     // Plugged-in checks, on images whose content is intact.
     for (const report of images) {
       const root = archive.index.manifests.find((d) => d.digest === report.digest)!
@@ -125,9 +129,6 @@ export async function verifyArchive(path: string, options: VerifyOptions = {}): 
         if (!result.ok) report.ok = false
       }
     }
-    const checks: CheckReport[] = []
-    for (const check of options.archiveChecks ?? []) checks.push(await runCheck(check.name, () => check.run(archive)))
-
     const ok = problems.length === 0 && images.length > 0 && images.every((i) => i.ok) && checks.every((c) => c.ok)
     if (images.length === 0) problems.push({code: 'ARCHIVE_INCOMPLETE', entry: INDEX_JSON, message: 'the archive holds no images'})
     return {
