@@ -6,6 +6,12 @@ import {exportImages, type ExportResult} from '../export/export.ts'
 import {parseReference} from '../reference/index.ts'
 import {RegistryClient} from '../registry/index.ts'
 import {formatBytes, Progress} from '../util/progress.ts'
+import {loadPolicy, policyFlags, type PolicyFlagValues} from '../policy/index.ts'
+import {signatureExportHooks, type SignatureMode} from '../sigstore/export-hook.ts'
+import {DEFAULT_REKOR_URL} from '../sigstore/proofs.ts'
+import {loadTrustedRootFiles} from '../verify/signatures.ts'
+
+const POLICY_FLAG_NAMES = ['policy', 'key', 'certificate-identity', 'certificate-identity-regexp', 'certificate-oidc-issuer', 'certificate-oidc-issuer-regexp'] as const
 
 export default class Export extends BaseCommand {
   static override summary = 'Copy images (and everything they reference) into one archive: an OCI layout tar.'
@@ -29,6 +35,15 @@ export default class Export extends BaseCommand {
     'ca-file': Flags.string({summary: 'PEM file with extra CA certificates for registry TLS.'}),
     username: Flags.string({summary: 'Registry username (else docker config / credential helpers).'}),
     'password-stdin': Flags.boolean({summary: 'Read the registry password from stdin.', default: false}),
+    signatures: Flags.string({
+      summary: 'required (default): an image without a signature fails the export; optional: carry unsigned images too; skip: carry no signatures.',
+      options: ['required', 'optional', 'skip'],
+      default: 'required',
+    }),
+    'rekor-url': Flags.string({summary: `Rekor API to fetch inclusion proofs from for SET-only signatures (default: the trusted root's log, else ${DEFAULT_REKOR_URL}).`}),
+    rekor: Flags.boolean({summary: 'Fetch inclusion proofs from Rekor (--no-rekor: offline export, SETs only).', default: true, allowNo: true}),
+    'trusted-root': Flags.string({summary: 'trusted_root.json for checking the policy at export (repeatable).', multiple: true, helpGroup: 'TRUST'}),
+    ...policyFlags,
   }
 
   async run(): Promise<ExportResult> {
@@ -53,6 +68,21 @@ export default class Export extends BaseCommand {
     const password = flags['password-stdin'] ? readFileSync(0, 'utf8').replace(/\r?\n$/, '') : undefined
     let client: RegistryClient | undefined
     const progress = new Progress({enabled: !this.jsonEnabled()})
+    const policyGiven = POLICY_FLAG_NAMES.some((f) => (flags as Record<string, unknown>)[f] !== undefined)
+    const policy = policyGiven ? loadPolicy(flags as PolicyFlagValues) : undefined
+    const trustedRoots = loadTrustedRootFiles(flags['trusted-root'] ?? [])
+    if (policy && flags.signatures === 'skip') throw new AirlockError('USAGE', '--signatures skip cannot be combined with a policy (nothing would be checked)')
+    if (policy?.rules.some((r) => r.action === 'keyless') && trustedRoots.length === 0)
+      throw new AirlockError('USAGE', 'checking a keyless policy at export needs a trusted root', {hint: 'pass --trusted-root trusted_root.json'})
+    const signatures = signatureExportHooks({
+      mode: flags.signatures as SignatureMode,
+      fetchProofs: flags.rekor,
+      ...(flags['rekor-url'] ? {rekorUrl: flags['rekor-url']} : {}),
+      ...(policy ? {policy} : {}),
+      trustedRoots,
+      onWarning: (message) => progress.line(`warning: ${message}`),
+      onJudgement: (image, judgement) => progress.line(`signatures ${judgement.ok ? 'ok' : 'FAILED'}: ${image}: ${judgement.reason}`),
+    })
     try {
       const result = await exportImages({
         sources,
@@ -61,6 +91,8 @@ export default class Export extends BaseCommand {
         ...(flags.platform ? {platforms: flags.platform} : {}),
         concurrency: flags.concurrency,
         ...(flags.cache ? {cacheDir: flags.cache} : {}),
+        hooks: signatures.hooks,
+        ...(policy ? {policy: {source: policy.source, rules: policy.rules, insecureIgnoreTlog: policy.insecureIgnoreTlog, ...(policy.attestationType ? {attestationType: policy.attestationType} : {})}} : {}),
         openRegistry: async (reference) => {
           client ??= new RegistryClient({
             concurrency: flags.concurrency,
@@ -82,7 +114,10 @@ export default class Export extends BaseCommand {
       })
       progress.finish()
       this.note(`wrote ${result.archive}: ${result.images.length} image(s), ${result.blobs} blobs, ${formatBytes(result.bytes)} in ${result.seconds.toFixed(1)} s (${formatBytes(result.bytes / Math.max(result.seconds, 0.001))}/s)`)
-      return result
+      const found = signatures.state.section.subjects.reduce((n, s) => n + s.entries.length, 0)
+      const proofs = Object.keys(signatures.state.section.proofs ?? {}).length
+      if (flags.signatures !== 'skip') this.note(`signatures: ${found} artifact(s) carried, ${proofs} inclusion proof(s) stored${policy ? ', policy checked before writing' : ''}`)
+      return {...result, signatures: {artifacts: found, proofs, warnings: signatures.state.warnings}} as ExportResult
     } finally {
       progress.finish()
       client?.close()

@@ -1,37 +1,66 @@
-import {Args} from '@oclif/core'
+import {Args, Flags} from '@oclif/core'
 import {BaseCommand} from '../cli/base-command.ts'
+import {loadPolicy, policyFlags, type PolicyFlagValues} from '../policy/index.ts'
 import type {VerifyReport} from '../report/model.ts'
 import {renderVerify} from '../report/text.ts'
 import {Progress} from '../util/progress.ts'
+import {loadTrustedRootFiles, signatureSetup, type VerifySignatureMode} from '../verify/signatures.ts'
 import {firstFailure, verifyArchive, type VerifyOptions} from '../verify/verify.ts'
 
-export default class Verify extends BaseCommand {
-  static override summary = 'Check an archive offline: every blob hashes to its name, every image is complete, nothing unexpected.'
-  static override examples = ['<%= config.bin %> verify images.tar', '<%= config.bin %> verify images.tar --json']
-  static override args = {archive: Args.string({description: 'archive written by airlock export', required: true})}
-  static override flags = {}
+const POLICY_FLAG_NAMES = ['policy', 'key', 'certificate-identity', 'certificate-identity-regexp', 'certificate-oidc-issuer', 'certificate-oidc-issuer-regexp'] as const
 
-  /** Where signature, policy and trust checks plug in (subclasses or later flags fill these). */
-  protected async checks(): Promise<Pick<VerifyOptions, 'imageChecks' | 'archiveChecks'>> {
-    return {}
+export default class Verify extends BaseCommand {
+  static override summary = 'Check an archive offline: integrity of every blob and image, then every image\'s signatures against a policy.'
+  static override description =
+    'Opens no network connection. Signatures (legacy .sig/.att tags and Sigstore bundle referrers carried in the archive) are verified against the trusted root(s) and judged by the policy (cosign-style flags or --policy FILE); an image passes when one signature satisfies its rule. Without any policy flag only integrity is checked, and the output says so.'
+  static override examples = [
+    '<%= config.bin %> verify images.tar --trusted-root trusted_root.json --certificate-identity-regexp \'@siderolabs\\.com$\' --certificate-oidc-issuer https://accounts.google.com',
+    '<%= config.bin %> verify images.tar --key cosign.pub',
+    '<%= config.bin %> verify images.tar --policy policy.yaml --trusted-root trusted_root.json --json',
+    '<%= config.bin %> verify images.tar --signatures skip',
+  ]
+  static override args = {archive: Args.string({description: 'archive written by airlock export', required: true})}
+  static override flags = {
+    ...policyFlags,
+    'trusted-root': Flags.string({summary: 'Sigstore trusted_root.json to verify keyless signatures with (repeatable; several instances at once).', multiple: true, helpGroup: 'TRUST'}),
+    signatures: Flags.string({summary: 'required: every image needs a signature satisfying the policy (default when a policy is given); skip: integrity only.', options: ['required', 'skip']}),
   }
 
-  async run(): Promise<VerifyReport> {
-    const {args} = await this.parse(Verify)
+  private parsedFlags: Record<string, unknown> = {}
+  private notes: string[] = []
+
+  /** Where signature, policy and trust checks plug in. */
+  protected async checks(): Promise<Pick<VerifyOptions, 'imageChecks' | 'archiveChecks'>> {
+    const flags = this.parsedFlags
+    const policyGiven = POLICY_FLAG_NAMES.some((f) => flags[f] !== undefined)
+    const setup = signatureSetup({
+      mode: flags['signatures'] as VerifySignatureMode | undefined,
+      policy: policyGiven && flags['signatures'] !== 'skip' ? loadPolicy(flags as PolicyFlagValues) : undefined,
+      trustedRoots: loadTrustedRootFiles((flags['trusted-root'] as string[] | undefined) ?? []),
+    })
+    this.notes = setup.notes
+    return {imageChecks: setup.imageChecks}
+  }
+
+  async run(): Promise<VerifyReport & {notes?: string[]}> {
+    const {args, flags} = await this.parse(Verify)
+    this.parsedFlags = flags as Record<string, unknown>
+    const checks = await this.checks()
     const progress = new Progress({enabled: !this.jsonEnabled()})
     progress.setLabel(`verifying ${args.archive}`)
     let report: VerifyReport
     try {
-      report = await verifyArchive(args.archive, {...(await this.checks()), onBytes: (n) => progress.add(n)})
+      report = await verifyArchive(args.archive, {...checks, onBytes: (n) => progress.add(n)})
     } finally {
       progress.finish()
     }
     for (const line of renderVerify(report)) this.log(line)
+    for (const note of this.notes) this.log(note)
     if (!report.ok) {
       // The report is the output (also under --json); the exit status says it failed.
       process.stderr.write(`airlock: error: verification failed: ${firstFailure(report) ?? 'see above'}\n`)
       process.exitCode = 1
     }
-    return report
+    return this.notes.length ? {...report, notes: this.notes} : report
   }
 }

@@ -6,6 +6,7 @@ import {parseReference} from '../reference/index.ts'
 import type {RegistryClient} from '../registry/index.ts'
 import {renderTalosYaml, talosConfig} from '../talos/config.ts'
 import {talosRulesFromPolicy} from '../talos/policy.ts'
+import {parseSignaturesSection} from '../sigstore/section.ts'
 import {ArchiveSource} from './archive-source.ts'
 import type {PushEvent} from './engine.ts'
 import type {MirrorTarget} from './mapping.ts'
@@ -114,8 +115,12 @@ function talosYaml(options: PushArchiveOptions, images: PushImage[]): string {
  * An archive without the section carries images only.
  */
 export function archiveArtifacts(source: ArchiveSource): PushArtifact[] {
-  // The section's shape belongs to src/sigstore's export hook, which has not landed yet: until it does, archives
-  // carry images only and push has no signatures to carry.
-  void source.airlock.signatures
-  return []
+  const section = parseSignaturesSection(source.airlock.signatures)
+  const artifacts: PushArtifact[] = []
+  for (const subject of section?.subjects ?? [])
+    for (const entry of subject.entries) {
+      if (entry.kind === 'legacy-tag' && entry.tag) artifacts.push({kind: 'tag', image: subject.image, subject: subject.digest, tag: entry.tag, root: entry.descriptor})
+      else if (entry.kind === 'referrer') artifacts.push({kind: 'referrer', image: subject.image, subject: subject.digest, root: entry.descriptor})
+    }
+  return artifacts
 }

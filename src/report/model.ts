@@ -17,6 +17,8 @@ export interface CheckReport {
   reasons: string[]
   /** Set when the check did not run (e.g. signatures are not checked on an image that failed integrity). */
   skipped?: string
+  /** Lines shown for a passing check (e.g. the signatures verified and who signed them). */
+  info?: string[]
   details?: unknown
 }
 

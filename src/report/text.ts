@@ -12,6 +12,7 @@ export function renderVerify(report: VerifyReport): string[] {
     if (image.omittedPlatforms.length) lines.push(`      not carried (--platform at export): ${image.omittedPlatforms.join(', ')}`)
     for (const check of image.checks) {
       if (check.skipped) lines.push(`      ${check.name}: skipped (${check.skipped})`)
+      for (const info of check.info ?? []) lines.push(`      ${check.name}: ${info}`)
       for (const reason of check.reasons) lines.push(`      ${check.name}: ${reason}`)
     }
   }

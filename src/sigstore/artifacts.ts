@@ -1,0 +1,56 @@
+// From signature manifests (as stored: legacy `.sig`/`.att` images, bundle referrers) to SignatureArtifact values
+// for verifyImageSignatures. The same code reads the archive at verify and the source at export, through a small
+// content reader, so a bad signature is judged the same way on both sides of the air gap.
+import type {Descriptor} from '../oci/descriptor.ts'
+import type {RawManifest} from '../oci/manifest.ts'
+import {COSIGN_ANNOTATIONS, type RekorInclusionProof} from './cosign-legacy.ts'
+import type {SignatureArtifact} from './image.ts'
+import type {SignatureEntry} from './section.ts'
+
+export const SIMPLESIGNING_MEDIA_TYPE = 'application/vnd.dev.cosign.simplesigning.v1+json'
+export const DSSE_MEDIA_TYPE = 'application/vnd.dsse.envelope.v1+json'
+
+export interface ContentReader {
+  manifest(descriptor: Descriptor): Promise<RawManifest>
+  blob(descriptor: Descriptor): Promise<Buffer>
+  /** The inclusion proof stored for a log index, if any. */
+  proof?(logIndex: string): Promise<RekorInclusionProof | undefined>
+}
+
+/** The Rekor log index named by a legacy layer's `dev.sigstore.cosign/bundle` annotation, if it has one. */
+export function legacyLogIndex(annotations: Record<string, string> | undefined): string | undefined {
+  const text = annotations?.[COSIGN_ANNOTATIONS.bundle]
+  if (!text) return undefined
+  try {
+    const value = JSON.parse(text) as {Payload?: {logIndex?: unknown}}
+    const index = value.Payload?.logIndex
+    return Number.isSafeInteger(index) && (index as number) >= 0 ? String(index) : undefined
+  } catch {
+    return undefined
+  }
+}
+
+/** Signature and attestation artifacts of the entries (SBOMs and other referrers are carried, not verified). */
+export async function collectArtifacts(entries: SignatureEntry[], reader: ContentReader): Promise<SignatureArtifact[]> {
+  const artifacts: SignatureArtifact[] = []
+  for (const entry of entries) {
+    if (entry.role !== 'signature' && entry.role !== 'attestation') continue
+    const manifest = await reader.manifest(entry.descriptor)
+    if (manifest.parsed.kind !== 'manifest') continue
+    const where = entry.tag ?? `referrer ${entry.descriptor.digest.slice(0, 19)}`
+    for (const [i, layer] of manifest.parsed.layers.entries()) {
+      const source = `${where} layer ${i}`
+      const annotations = layer.annotations ?? {}
+      if (layer.mediaType === SIMPLESIGNING_MEDIA_TYPE || layer.mediaType === DSSE_MEDIA_TYPE) {
+        const bytes = await reader.blob(layer)
+        const logIndex = legacyLogIndex(annotations)
+        const proof = logIndex !== undefined ? await reader.proof?.(logIndex) : undefined
+        const common = {annotations, source, ...(proof ? {inclusionProof: proof} : {})}
+        artifacts.push(layer.mediaType === SIMPLESIGNING_MEDIA_TYPE ? {kind: 'cosign-signature', payload: bytes, ...common} : {kind: 'cosign-attestation', envelope: bytes, ...common})
+      } else if (layer.mediaType.startsWith('application/vnd.dev.sigstore.bundle')) {
+        artifacts.push({kind: 'bundle', bundle: await reader.blob(layer), source})
+      }
+    }
+  }
+  return artifacts
+}
