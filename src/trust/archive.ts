@@ -19,7 +19,7 @@ import {tmpdir} from 'node:os'
 import {basename, join} from 'node:path'
 import {createHash} from 'node:crypto'
 import {Metadata, MetadataKind, type Root} from '@tufjs/models'
-import type {ArchiveReader} from '../archive/reader.ts'
+import {ArchiveReader} from '../archive/reader.ts'
 import type {ArchiveWriter} from '../archive/writer.ts'
 import {AirlockError, isAirlockError, toAirlockError} from '../errors.ts'
 import type {CheckReport, VerifyReport} from '../report/model.ts'
@@ -398,6 +398,7 @@ export class ArchiveTrust {
   readonly options: ArchiveTrustOptions
   private readonly results = new WeakMap<ArchiveReader, Promise<TrustResolution>>()
   private last: {resolution?: TrustResolution} = {}
+  private preloaded: Promise<TrustResolution> | undefined
   readonly check: ArchiveCheck
 
   constructor(flags: TrustFlagValues, options: ArchiveTrustOptions = {}) {
@@ -406,10 +407,37 @@ export class ArchiveTrust {
     this.check = {name: 'trust', run: (archive) => this.runCheck(archive)}
   }
 
+  /**
+   * For callers that need the roots before verifyArchive starts (a signatures check built with a fixed list): reads
+   * the trust files with a quick seek pass (no hashing: TUF verifies their content) and resolves trust once; the
+   * 'trust' check then reports this same result. Never throws: on failure it returns [] and the check (or
+   * `trustedRoots`) gives the reason.
+   */
+  async preload(path: string): Promise<Buffer[]> {
+    const resolution = (async () => {
+      const archive = await ArchiveReader.open(path)
+      try {
+        return resolveArchiveTrust(await readArchiveTrustFiles(archive), this.flags, this.options.now ? {now: this.options.now} : {})
+      } finally {
+        await archive.close()
+      }
+    })()
+    this.preloaded = resolution
+    resolution.then(
+      (r) => (this.last.resolution = r),
+      () => undefined,
+    )
+    try {
+      return (await resolution).trustedRoots
+    } catch {
+      return []
+    }
+  }
+
   /** Resolves (once per archive) and remembers the result; throws the trust error. */
   resolve(archive: ArchiveReader): Promise<TrustResolution> {
     registry.set(archive, this)
-    let result = this.results.get(archive)
+    let result = this.results.get(archive) ?? this.preloaded
     if (!result) {
       result = readArchiveTrustFiles(archive).then((files) => resolveArchiveTrust(files, this.flags, this.options.now ? {now: this.options.now} : {}))
       result.then(
