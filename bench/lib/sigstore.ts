@@ -22,12 +22,12 @@ export async function setupSigstore(dir: string): Promise<BenchSigstore> {
   mkdirSync(dir, {recursive: true})
   const trustedRootFile = join(dir, 'trusted_root.json')
   writeFileSync(trustedRootFile, ss.trustedRootJSON())
-  const policy = ['--certificate-identity', DEFAULT_IDENTITY, '--certificate-oidc-issuer', DEFAULT_ISSUER]
+  const policy = ['--certificate-identity', DEFAULT_IDENTITY, '--certificate-oidc-issuer', DEFAULT_ISSUER, '--trusted-root', trustedRootFile]
   return {
     signer: async (payload) => ss.signCosignLegacy(payload).annotations,
     trustedRootFile,
-    exportFlags: [],
-    verifyFlags: [],
+    exportFlags: [...policy],
+    verifyFlags: [...policy],
     pushFlags: [...policy],
     sigverifyArgs: [],
     close: () => ss.stop(),
