@@ -10,6 +10,8 @@ import {loadPolicy, policyFlags, type PolicyFlagValues} from '../policy/index.ts
 import {signatureExportHooks, type SignatureMode} from '../sigstore/export-hook.ts'
 import {DEFAULT_REKOR_URL} from '../sigstore/proofs.ts'
 import {loadTrustedRootFiles} from '../verify/signatures.ts'
+import {describeExportedTrust, fetchedTrustedRoots, fetchTrust, withTrustHooks} from '../trust/archive.ts'
+import {exportTrustFlags} from '../trust/flags.ts'
 
 const POLICY_FLAG_NAMES = ['policy', 'key', 'certificate-identity', 'certificate-identity-regexp', 'certificate-oidc-issuer', 'certificate-oidc-issuer-regexp'] as const
 
@@ -42,7 +44,7 @@ export default class Export extends BaseCommand {
     }),
     'rekor-url': Flags.string({summary: `Rekor API to fetch inclusion proofs from for SET-only signatures (default: the trusted root's log, else ${DEFAULT_REKOR_URL}).`}),
     rekor: Flags.boolean({summary: 'Fetch inclusion proofs from Rekor (--no-rekor: offline export, SETs only).', default: true, allowNo: true}),
-    'trusted-root': Flags.string({summary: 'trusted_root.json for checking the policy at export (repeatable).', multiple: true, helpGroup: 'TRUST'}),
+    ...exportTrustFlags,
     ...policyFlags,
   }
 
@@ -70,7 +72,9 @@ export default class Export extends BaseCommand {
     const progress = new Progress({enabled: !this.jsonEnabled()})
     const policyGiven = POLICY_FLAG_NAMES.some((f) => (flags as Record<string, unknown>)[f] !== undefined)
     const policy = policyGiven ? loadPolicy(flags as PolicyFlagValues) : undefined
-    const trustedRoots = loadTrustedRootFiles(flags['trusted-root'] ?? [])
+    // TUF first: an unreachable mirror fails before any image is downloaded; its roots also check the policy here.
+    const trust = await fetchTrust(flags)
+    const trustedRoots = [...loadTrustedRootFiles(flags['trusted-root'] ?? []), ...fetchedTrustedRoots(trust)]
     if (policy && flags.signatures === 'skip') throw new AirlockError('USAGE', '--signatures skip cannot be combined with a policy (nothing would be checked)')
     if (policy?.rules.some((r) => r.action === 'keyless') && trustedRoots.length === 0)
       throw new AirlockError('USAGE', 'checking a keyless policy at export needs a trusted root', {hint: 'pass --trusted-root trusted_root.json'})
@@ -91,7 +95,7 @@ export default class Export extends BaseCommand {
         ...(flags.platform ? {platforms: flags.platform} : {}),
         concurrency: flags.concurrency,
         ...(flags.cache ? {cacheDir: flags.cache} : {}),
-        hooks: signatures.hooks,
+        hooks: withTrustHooks(signatures.hooks, trust, (section) => describeExportedTrust(section).forEach((line) => progress.line(line))),
         ...(policy ? {policy: {source: policy.source, rules: policy.rules, insecureIgnoreTlog: policy.insecureIgnoreTlog, ...(policy.attestationType ? {attestationType: policy.attestationType} : {})}} : {}),
         openRegistry: async (reference) => {
           client ??= new RegistryClient({

@@ -21,6 +21,9 @@ import {createHash} from 'node:crypto'
 import {Metadata, MetadataKind, type Root} from '@tufjs/models'
 import {ArchiveReader} from '../archive/reader.ts'
 import type {ArchiveWriter} from '../archive/writer.ts'
+import type {ExportHooks} from '../export/export.ts'
+import type {TrustedRoot} from '@sigstore/protobuf-specs'
+import {parseTrustedRoot} from '../sigstore/trust.ts'
 import {AirlockError, isAirlockError, toAirlockError} from '../errors.ts'
 import type {CheckReport, VerifyReport} from '../report/model.ts'
 import type {ArchiveCheck} from '../verify/verify.ts'
@@ -413,7 +416,7 @@ export class ArchiveTrust {
    * 'trust' check then reports this same result. Never throws: on failure it returns [] and the check (or
    * `trustedRoots`) gives the reason.
    */
-  async preload(path: string): Promise<Buffer[]> {
+  async preload(path: string, options: {throwIfNone?: boolean} = {}): Promise<Buffer[]> {
     const resolution = (async () => {
       const archive = await ArchiveReader.open(path)
       try {
@@ -429,9 +432,15 @@ export class ArchiveTrust {
     )
     try {
       return (await resolution).trustedRoots
-    } catch {
+    } catch (error) {
+      if (options.throwIfNone) throw error
       return []
     }
+  }
+
+  /** The resolution preload produced (sources name each root), if it succeeded. */
+  get resolution(): TrustResolution | undefined {
+    return this.last.resolution
   }
 
   /** Resolves (once per archive) and remembers the result; throws the trust error. */
@@ -494,4 +503,35 @@ export async function trustedRootsFor(context: {archive: ArchiveReader}): Promis
   const trust = registry.get(context.archive)
   if (!trust) throw new AirlockError('INTERNAL', "no 'trust' archive check is registered for this verification (add ArchiveTrust.check to archiveChecks)")
   return trust.trustedRoots(context.archive)
+}
+
+// ---------------------------------------------------------------- command glue (keeps the commands thin)
+
+/** Export: the trusted roots fetched through TUF, parsed, so a keyless policy can be checked at export too. */
+export function fetchedTrustedRoots(fetched: FetchedTrust): TrustedRoot[] {
+  return fetched.tuf.map((t) => parseTrustedRoot(t.files.get('targets/trusted_root.json') as Buffer, `TUF ${t.mirrorId} trusted_root.json`))
+}
+
+/** Export: the hooks with the trust files written just before the archive is committed. */
+export function withTrustHooks(hooks: ExportHooks, fetched: FetchedTrust, onSection?: (section: TrustSection) => void): ExportHooks {
+  return {
+    ...hooks,
+    beforeCommit: async (writer) => {
+      await hooks.beforeCommit?.(writer)
+      const section = await writeTrust(writer, fetched)
+      onSection?.(section)
+    },
+  }
+}
+
+/**
+ * Verify / push: resolves the archive's trust before verifyArchive (a quick seek pass) so the signatures check can
+ * be built with a fixed list of trusted roots. With `keyless` (the policy has a keyless rule) a missing or broken
+ * trust root throws its reason right away; otherwise the 'trust' check reports it.
+ */
+export async function prepareVerifyTrust(archivePath: string, flags: TrustFlagValues, options: {keyless: boolean; now?: Date}): Promise<{trust: ArchiveTrust; trustedRoots: TrustedRoot[]}> {
+  const trust = new ArchiveTrust(flags, {required: options.keyless, ...(options.now ? {now: options.now} : {})})
+  const roots = await trust.preload(archivePath, {throwIfNone: options.keyless})
+  const sources = trust.resolution?.sources ?? []
+  return {trust, trustedRoots: roots.map((bytes, i) => parseTrustedRoot(bytes, sources[i] ? `${sources[i].kind === 'tuf' ? 'TUF' : 'file'} ${sources[i].name}` : 'trusted root'))}
 }

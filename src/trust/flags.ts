@@ -20,12 +20,14 @@ export interface TrustFlagValues {
 
 const tufRoot = Flags.string({
   multiple: true,
+  helpGroup: 'TRUST',
   summary:
     'Pinned TUF root.json of a private Sigstore instance: [MIRROR=]FILE, MIRROR = mirror URL or its archive name; a bare FILE goes to the only mirror that is not the public good one. Repeatable.',
 })
 
 const trustedRoot = Flags.string({
   multiple: true,
+  helpGroup: 'TRUST',
   summary: 'trusted_root.json managed by hand (no TUF: reported as not verified through TUF). Repeatable; merged with the TUF roots.',
 })
 
@@ -34,25 +36,30 @@ export const trustFlags = {
   'tuf-root': tufRoot,
   'trusted-root': trustedRoot,
   'tuf-grace': Flags.string({
+    helpGroup: 'TRUST',
     summary: 'Accept TUF metadata up to this long after its signed expiry (e.g. 30d, 12h; 0 = strict; unlimited).',
     default: '30d',
   }),
-  state: Flags.string({summary: 'Directory of the TUF rollback memory (default $XDG_STATE_HOME/airlock, else ~/.local/state/airlock).'}),
-  'no-state': Flags.boolean({summary: 'Neither read nor write the TUF rollback memory (a replayed older archive is then not detected).', default: false}),
+  state: Flags.string({helpGroup: 'TRUST', summary: 'Directory of the TUF rollback memory (default $XDG_STATE_HOME/airlock, else ~/.local/state/airlock).'}),
+  'no-state': Flags.boolean({helpGroup: 'TRUST', summary: 'Neither read nor write the TUF rollback memory (a replayed older archive is then not detected).', default: false}),
 }
 
 /** export: which TUF repositories to carry into the archive. */
 export const exportTrustFlags = {
   'tuf-mirror': Flags.string({
+    helpGroup: 'TRUST',
     multiple: true,
     summary: 'TUF repository to carry (metadata base URL). Repeatable. Default: the Sigstore public good one (https://tuf-repo-cdn.sigstore.dev).',
   }),
   'tuf-root': tufRoot,
   'trusted-root': Flags.string({
     multiple: true,
-    summary: 'Also copy this trusted_root.json into the archive (sigstore/trusted_root/), for convenience only: verify trusts it only if given --trusted-root again.',
+    summary:
+      'trusted_root.json managed by hand: checks a keyless policy at export, and is copied into the archive (sigstore/trusted_root/) for convenience only: verify trusts it only if given --trusted-root again. Repeatable.',
+    helpGroup: 'TRUST',
   }),
   'no-tuf': Flags.boolean({
+    helpGroup: 'TRUST',
     summary: 'Do not carry a TUF repository (key-signed images, or the mirror is unreachable here); verify then needs --trusted-root or --key.',
     default: false,
   }),
