@@ -11,7 +11,7 @@
 // workload, results, target ratios, cost growth over every scale measured so far, profiles of missed targets).
 import {execFileSync} from 'node:child_process'
 import {existsSync, mkdirSync, readFileSync, rmSync, statSync, writeFileSync, readdirSync} from 'node:fs'
-import {cpus, loadavg, totalmem} from 'node:os'
+import {availableParallelism, cpus, loadavg, totalmem} from 'node:os'
 import {dirname, join, resolve} from 'node:path'
 import {fileURLToPath} from 'node:url'
 import {startRegistry, type StartedRegistry} from '../test/support/registry.ts'
@@ -174,16 +174,18 @@ async function benchVerify(ctx: Ctx, archive: string | undefined, out: Measureme
   }
   const bytes = statSync(file).size
   const have = archive !== undefined && airlockAvailable('verify')
-  const r: Record<string, RunResult[]> = {airlock: [], node: [], openssl: []}
+  const r: Record<string, RunResult[]> = {airlock: [], node: [], openssl: [], parallel: []}
   for (let i = 0; i < runs; i++) {
     log(`  verify run ${i + 1}/${runs} (load ${loadavg()[0]!.toFixed(2)})`)
     if (have) r.airlock!.push(await timed(airlock(verifyArgs(ctx, archive)), {log: LOG}))
     r.node!.push(await timed([NODE, join(BENCH, 'sha256.ts'), file], {log: LOG}))
     r.openssl!.push(await timed(['openssl', 'dgst', '-sha256', file], {log: LOG}))
+    r.parallel!.push(await timed([NODE, join(BENCH, 'sha256-parallel.ts'), file, '--workers', String(availableParallelism())], {log: LOG}))
   }
   if (have) out.push(measurement('verify', 'airlock verify', bytes, r.airlock!, 'archive on disk (page cache warm)'))
   out.push(measurement('verify', 'node sha256, 1 MiB reads', bytes, r.node!, 'one stream'))
   out.push(measurement('verify', 'openssl dgst -sha256', bytes, r.openssl!, 'one stream'))
+  out.push(measurement('verify', `node sha256, ${availableParallelism()} workers`, bytes, r.parallel!, 'tar header pass + entries hashed by worker threads (bench/sha256-parallel.ts)'))
 }
 
 async function benchPush(ctx: Ctx, archive: string | undefined, out: Measurement[]): Promise<void> {
@@ -262,6 +264,7 @@ function targets(ms: Measurement[]): Target[] {
   ratio('export vs skopeo -> oci-archive:', 'airlock export', 'skopeo copy --all -> oci-archive:')
   ratio('verify vs node sha256 (1 stream)', 'airlock verify', 'node sha256, 1 MiB reads', 1.0)
   ratio('verify vs openssl dgst -sha256', 'airlock verify', 'openssl dgst -sha256')
+  ratio(`verify vs node sha256, ${availableParallelism()} workers`, 'airlock verify', `node sha256, ${availableParallelism()} workers`)
   ratio('push vs skopeo', 'airlock push', 'skopeo copy --all oci: -> registry', 1.5)
   const p1 = find(ms, 'airlock push')
   const p2 = find(ms, 'airlock push (again)')
