@@ -71,7 +71,8 @@ export interface RunOptions {
  * before and after. The sandbox is removed afterwards; the caller also checks `escapeTarget` and the work root.
  */
 export async function runCase(work: string, c: HostileCase, ctx: CaseContext, command: string, options: RunOptions = {}): Promise<Outcome> {
-  const box = mkdtempSync(join(work, `${c.id.replace(/[^a-z0-9@-]/gi, '_')}-${command}-`))
+  // The sandbox name must not contain the case id: the archive path appears in messages and would match them.
+  const box = mkdtempSync(join(work, `run-`))
   const dirs = {archive: join(box, 'archive'), cwd: join(box, 'cwd'), tmp: join(box, 'tmp'), home: join(box, 'home')}
   for (const d of Object.values(dirs)) mkdirSync(d)
   const archive = join(dirs.archive, 'bundle.tar')
@@ -87,6 +88,8 @@ export async function runCase(work: string, c: HostileCase, ctx: CaseContext, co
       cwd: dirs.cwd,
       env: {...process.env, TMPDIR: dirs.tmp, HOME: dirs.home, XDG_CACHE_HOME: join(dirs.home, '.cache'), AIRLOCK_DEBUG: '', NO_COLOR: '1', ...options.env},
       stdio: ['ignore', 'pipe', 'pipe'],
+      // Own process group, so a timeout kills node and not just /usr/bin/time in front of it.
+      detached: true,
     })
     let stdout = ''
     let stderr = ''
@@ -96,7 +99,11 @@ export async function runCase(work: string, c: HostileCase, ctx: CaseContext, co
     // The bound is enforced here: a hang is a failure of the case, never of the test run.
     const timer = setTimeout(() => {
       timedOut = true
-      child.kill('SIGKILL')
+      try {
+        process.kill(-child.pid!, 'SIGKILL')
+      } catch {
+        child.kill('SIGKILL')
+      }
     }, timeoutMs + 2000)
     child.on('close', (exit, signal) => {
       clearTimeout(timer)
@@ -121,7 +128,8 @@ export async function runCase(work: string, c: HostileCase, ctx: CaseContext, co
     ...(rssKb !== undefined ? {rssKb} : {}),
     stdout: result.stdout,
     stderr: result.stderr,
-    ...(errorLine ? {error: errorLine.slice('airlock: error: '.length)} : {}),
+    // The archive's path is replaced so that expectations match what the message says about the content.
+    ...(errorLine ? {error: errorLine.slice('airlock: error: '.length).split(archive).join('<archive>')} : {}),
     fsChanges,
     timedOut: result.timedOut,
   }
