@@ -4,8 +4,10 @@ import {loadPolicy, policyFlags, type PolicyFlagValues} from '../policy/index.ts
 import type {VerifyReport} from '../report/model.ts'
 import {renderVerify} from '../report/text.ts'
 import {Progress} from '../util/progress.ts'
-import {loadTrustedRootFiles, signatureSetup, type VerifySignatureMode} from '../verify/signatures.ts'
+import {signatureSetup, type VerifySignatureMode} from '../verify/signatures.ts'
 import {firstFailure, verifyArchive, type VerifyOptions} from '../verify/verify.ts'
+import {type ArchiveTrust, prepareVerifyTrust} from '../trust/archive.ts'
+import {type TrustFlagValues, trustFlags} from '../trust/flags.ts'
 
 const POLICY_FLAG_NAMES = ['policy', 'key', 'certificate-identity', 'certificate-identity-regexp', 'certificate-oidc-issuer', 'certificate-oidc-issuer-regexp'] as const
 
@@ -22,29 +24,32 @@ export default class Verify extends BaseCommand {
   static override args = {archive: Args.string({description: 'archive written by airlock export', required: true})}
   static override flags = {
     ...policyFlags,
-    'trusted-root': Flags.string({summary: 'Sigstore trusted_root.json to verify keyless signatures with (repeatable; several instances at once).', multiple: true, helpGroup: 'TRUST'}),
+    ...trustFlags,
     signatures: Flags.string({summary: 'required: every image needs a signature satisfying the policy (default when a policy is given); skip: integrity only.', options: ['required', 'skip']}),
   }
 
   private parsedFlags: Record<string, unknown> = {}
   private notes: string[] = []
+  private archivePath = ''
+  private trust: ArchiveTrust | undefined
 
   /** Where signature, policy and trust checks plug in. */
   protected async checks(): Promise<Pick<VerifyOptions, 'imageChecks' | 'archiveChecks'>> {
     const flags = this.parsedFlags
     const policyGiven = POLICY_FLAG_NAMES.some((f) => flags[f] !== undefined)
-    const setup = signatureSetup({
-      mode: flags['signatures'] as VerifySignatureMode | undefined,
-      policy: policyGiven && flags['signatures'] !== 'skip' ? loadPolicy(flags as PolicyFlagValues) : undefined,
-      trustedRoots: loadTrustedRootFiles((flags['trusted-root'] as string[] | undefined) ?? []),
-    })
+    const policy = policyGiven && flags['signatures'] !== 'skip' ? loadPolicy(flags as PolicyFlagValues) : undefined
+    // Trusted roots: the archive's TUF data verified from pinned roots, plus --trusted-root (src/trust/archive.ts).
+    const {trust, trustedRoots} = await prepareVerifyTrust(this.archivePath, flags as TrustFlagValues, {keyless: policy?.rules.some((r) => r.action === 'keyless') ?? false})
+    this.trust = trust
+    const setup = signatureSetup({mode: flags['signatures'] as VerifySignatureMode | undefined, policy, trustedRoots})
     this.notes = setup.notes
-    return {imageChecks: setup.imageChecks}
+    return {imageChecks: setup.imageChecks, archiveChecks: [trust.check]}
   }
 
   async run(): Promise<VerifyReport & {notes?: string[]}> {
     const {args, flags} = await this.parse(Verify)
     this.parsedFlags = flags as Record<string, unknown>
+    this.archivePath = args.archive
     const checks = await this.checks()
     const progress = new Progress({enabled: !this.jsonEnabled()})
     progress.setLabel(`verifying ${args.archive}`)
@@ -56,6 +61,7 @@ export default class Verify extends BaseCommand {
     }
     for (const line of renderVerify(report)) this.log(line)
     for (const note of this.notes) this.log(note)
+    for (const file of this.trust?.commitState(report) ?? []) this.log(`TUF state recorded in ${file}`)
     if (!report.ok) {
       // The report is the output (also under --json); the exit status says it failed.
       process.stderr.write(`airlock: error: verification failed: ${firstFailure(report) ?? 'see above'}\n`)
