@@ -7,7 +7,9 @@ import {parseMirrorTarget, pushArchive, type PushArchiveResult} from '../push/in
 import {firstFailure, verifyArchive} from '../verify/verify.ts'
 import {verifyMirror, type MirrorCheckResult} from '../push/check.ts'
 import {RegistryClient} from '../registry/index.ts'
-import {loadTrustedRootFiles, signatureSetup} from '../verify/signatures.ts'
+import {signatureSetup} from '../verify/signatures.ts'
+import {prepareVerifyTrust} from '../trust/archive.ts'
+import {type TrustFlagValues, trustFlags} from '../trust/flags.ts'
 
 export default class Push extends BaseCommand {
   static override summary = 'Push a verified archive into a mirror registry, signatures and referrers included.'
@@ -28,7 +30,7 @@ export default class Push extends BaseCommand {
     'skip-verify': Flags.boolean({summary: 'Push WITHOUT verifying the archive first. Insecure; warned about and recorded in the output.', default: false}),
     check: Flags.boolean({summary: 'After pushing, re-read images, signatures and referrers from the mirror and check them against the archive.', default: false}),
     'emit-talos-config': Flags.string({summary: 'Write Talos RegistryMirrorConfig (+ ImageVerificationConfig from the policy) to FILE ("-" for stdout).'}),
-    'trusted-root': Flags.string({summary: 'Sigstore trusted_root.json to verify keyless signatures with (repeatable).', multiple: true, helpGroup: 'TRUST'}),
+    ...trustFlags,
     concurrency: Flags.integer({summary: 'Blob transfers at once.', default: 4, min: 1, max: 64}),
     'insecure-registry': Flags.string({summary: 'host:port spoken to over plain HTTP (never implied).', multiple: true}),
     'ca-file': Flags.string({summary: 'PEM file with CA certificates for the mirror\'s TLS.'}),
@@ -48,7 +50,9 @@ export default class Push extends BaseCommand {
         hint: 'give --certificate-identity[-regexp] with --certificate-oidc-issuer, --key, or --policy FILE (or --skip-verify, insecure)',
       })
     // The same signature check as `airlock verify`: push refuses unsigned or unverified content.
-    const signatures = flags['skip-verify'] ? undefined : signatureSetup({mode: 'required', policy, trustedRoots: loadTrustedRootFiles(flags['trusted-root'] ?? [])})
+    const keyless = policy?.rules.some((r) => r.action === 'keyless') ?? false
+    const trust = flags['skip-verify'] ? undefined : await prepareVerifyTrust(args.archive, flags as TrustFlagValues, {keyless})
+    const signatures = trust ? signatureSetup({mode: 'required', policy, trustedRoots: trust.trustedRoots}) : undefined
     if (flags['skip-verify']) process.stderr.write('airlock: WARNING: --skip-verify: pushing content that has NOT been verified; this is recorded in the output\n')
     if (flags['password-stdin'] && !flags.username) throw new AirlockError('USAGE', '--password-stdin needs --username')
     const password = flags['password-stdin'] ? readFileSync(0, 'utf8').replace(/\r?\n$/, '') : undefined
@@ -69,7 +73,8 @@ export default class Push extends BaseCommand {
         skipVerify: flags['skip-verify'],
         // The same library call and checks as `airlock verify` (integrity, then signatures against the policy).
         verify: async () => {
-          const report = await verifyArchive(args.archive, {imageChecks: signatures?.imageChecks ?? []})
+          const report = await verifyArchive(args.archive, {imageChecks: signatures?.imageChecks ?? [], archiveChecks: trust ? [trust.trust.check] : []})
+          trust?.trust.commitState(report)
           const summary = report.ok ? `verified ${report.images.length} image(s), ${report.blobs} blobs, ${report.bytes} bytes` : (firstFailure(report) ?? 'verification failed')
           return {passed: report.ok, summary, report}
         },
