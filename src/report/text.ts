@@ -18,6 +18,7 @@ export function renderVerify(report: VerifyReport): string[] {
   }
   for (const check of report.checks) {
     lines.push(`${check.ok ? 'ok  ' : 'FAIL'}  ${check.name}`)
+    for (const info of check.info ?? []) lines.push(`      ${info}`)
     for (const reason of check.reasons) lines.push(`      ${reason}`)
   }
   for (const problem of report.problems) lines.push(`FAIL  ${problem.message}`)
