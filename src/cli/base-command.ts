@@ -3,6 +3,16 @@
 import {Command} from '@oclif/core'
 import {AirlockError, toAirlockError} from '../errors.ts'
 
+const MAX_MESSAGE = 400
+
+/** Escapes control characters and shortens over-long text (keeping its start and end, where names and causes are). */
+export function oneLine(text: string): string {
+  // eslint-disable-next-line no-control-regex
+  const clean = text.replace(/[\u0000-\u001f\u007f-\u009f\u2028\u2029]/g, (c) => (c === '\n' ? ' ' : `\\x${c.charCodeAt(0).toString(16).padStart(2, '0')}`))
+  if (clean.length <= MAX_MESSAGE) return clean
+  return `${clean.slice(0, MAX_MESSAGE / 2)}...(${clean.length - MAX_MESSAGE} characters elided)...${clean.slice(-MAX_MESSAGE / 2 + 40)}`
+}
+
 export abstract class BaseCommand extends Command {
   static override enableJsonFlag = true
 
@@ -22,6 +32,9 @@ export abstract class BaseCommand extends Command {
   }
 
   private fail(error: AirlockError): never {
+    // Messages can carry names taken from hostile input (tar entry names, registry error bodies): keep them to
+    // one printable line of bounded length so they cannot flood a terminal or forge extra output lines.
+    error = new AirlockError(error.code, oneLine(error.message), {hint: error.hint === undefined ? undefined : oneLine(error.hint), details: error.details, cause: error.cause})
     if (this.jsonEnabled()) {
       process.stdout.write(JSON.stringify({error: {code: error.code, message: error.message, hint: error.hint, details: error.details}}, null, 2) + '\n')
     } else {

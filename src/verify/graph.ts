@@ -11,6 +11,9 @@ import {isManifestType} from '../oci/media-types.ts'
 import type {NodeInfo, PlatformTree} from '../report/model.ts'
 
 const MAX_DEPTH = 8
+/** Manifests one image may expand. A DAG that lists the same child thousands of times at each level has
+ * astronomically many paths; each manifest is therefore expanded once, and the node count is capped. */
+const MAX_MANIFEST_NODES = 50_000
 const MAX_CONFIG_BYTES = 1024 * 1024
 
 export interface GraphWalk {
@@ -33,6 +36,7 @@ function info(d: Descriptor): NodeInfo {
 export async function walkImage(reader: ArchiveReader, root: Descriptor, carried?: ReadonlySet<string>): Promise<GraphWalk> {
   const walk: GraphWalk = {reasons: [], reached: new Set(), platforms: [], omittedPlatforms: [], bytes: 0}
   const counted = new Set<string>()
+  const expanded = new Set<string>()
 
   /** Checks presence, size and digest; returns false (with a reason) when the blob cannot be used. */
   const present = (d: Descriptor, what: string): boolean => {
@@ -69,6 +73,12 @@ export async function walkImage(reader: ArchiveReader, root: Descriptor, carried
     }
     if (!present(d, what)) return
     if (!isManifestType(d.mediaType)) return
+    if (expanded.has(d.digest)) return // already walked through another path: same bytes, same children
+    expanded.add(d.digest)
+    if (expanded.size > MAX_MANIFEST_NODES) {
+      if (expanded.size === MAX_MANIFEST_NODES + 1) walk.reasons.push(`image ${root.digest}: content graph has more than ${MAX_MANIFEST_NODES} manifests`)
+      return
+    }
     let raw
     try {
       raw = await reader.manifest(d)
