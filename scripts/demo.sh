@@ -9,7 +9,7 @@ trap 'rm -rf "$work"' EXIT
 airlock() { node bin/run.js "$@"; }
 
 echo "== airlock export"
-airlock export --signatures optional -o "$work/example.tar" \
+airlock export --no-tuf --signatures optional -o "$work/example.tar" \
   oci:fixtures/example:example.com/demo/hello:1.0 \
   oci:fixtures/example:example.com/demo/multi:1.0
 echo "== airlock verify"
@@ -25,7 +25,7 @@ echo
 echo "== signed example: export from oci: (signature, attestation, bundle referrer), no network (--no-rekor)"
 sig=fixtures/example-signatures
 policy=(--trusted-root "$sig/trusted_root.json" --certificate-identity release@example.test --certificate-oidc-issuer https://accounts.example.test)
-airlock export --no-rekor -o "$work/signed.tar" "${policy[@]}" \
+airlock export --no-tuf --no-rekor -o "$work/signed.tar" "${policy[@]}" \
   "oci:$sig/oci-layout:registry.example.test/airlock/hello:v1"
 echo "== airlock verify (offline, identity policy)"
 airlock verify "$work/signed.tar" "${policy[@]}"

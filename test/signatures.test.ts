@@ -284,7 +284,7 @@ describe('signatures: export, verify, push with a real registry and the test Sig
     const cli = (...args: string[]) => execFileSync('node', ['bin/run.js', ...args], {encoding: 'utf8', stdio: ['ignore', 'pipe', 'pipe']})
     const out = join(work.dir, 'cli.tar')
     const policyArgs = ['--trusted-root', trustedRootFile, '--certificate-identity', ID, '--certificate-oidc-issuer', ISSUER]
-    cli('export', '-o', out, '--insecure-registry', registry.host, '--rekor-url', ss.url, ...policyArgs, refs['legacy']!, refs['multi']!)
+    cli('export', '-o', out, '--no-tuf', '--insecure-registry', registry.host, '--rekor-url', ss.url, ...policyArgs, refs['legacy']!, refs['multi']!)
     const text = cli('verify', out, ...policyArgs)
     assert.match(text, /signatures: +ok +signature .*identity release@airlock\.test, issuer https:\/\/accounts\.airlock\.test, log index \d+, integrated /)
     const json = JSON.parse(cli('verify', out, '--json', ...policyArgs)) as VerifyReport
