@@ -1,0 +1,71 @@
+// verify never touches the network: the built CLI runs under a preload that makes every socket, DNS lookup,
+// http(s)/tls request and fetch throw and records the attempt; verify of a signed archive must pass with nothing
+// recorded. The preload is proven to work by letting an export that wants Rekor try (and get recorded).
+import assert from 'node:assert/strict'
+import {spawnSync} from 'node:child_process'
+import {existsSync, readFileSync, writeFileSync} from 'node:fs'
+import {join} from 'node:path'
+import {after, before, describe, it} from 'node:test'
+import {tempDir} from './support/layouts.ts'
+
+const FIX = 'fixtures/example-signatures'
+const POLICY = ['--trusted-root', `${FIX}/trusted_root.json`, '--certificate-identity', 'release@example.test', '--certificate-oidc-issuer', 'https://accounts.example.test']
+
+describe('verify opens no network connection', () => {
+  let dir: string
+  let cleanup: () => Promise<void>
+  let archive: string
+  const run = (log: string, ...args: string[]) =>
+    spawnSync(process.execPath, ['--import', './test/support/no-network.ts', 'bin/run.js', ...args], {
+      encoding: 'utf8',
+      env: {...process.env, AIRLOCK_NETWORK_LOG: log},
+    })
+  const attempts = (log: string): string[] => (existsSync(log) ? readFileSync(log, 'utf8').split('\n').filter(Boolean) : [])
+
+  before(async () => {
+    ;({dir, cleanup} = await tempDir())
+    archive = join(dir, 'signed.tar')
+    const log = join(dir, 'export.log')
+    // Export from oci: with Rekor wanted: the preload must catch the attempt, and export goes on with the SET only.
+    const r = run(log, 'export', '--no-tuf', '--rekor-url', 'https://rekor.airlock.test', '-o', archive, `oci:${FIX}/oci-layout:registry.example.test/airlock/hello:v1`)
+    assert.equal(r.status, 0, r.stderr)
+    assert.ok(attempts(log).length > 0, 'the preload records network attempts (export wanted Rekor)')
+    assert.match(r.stderr, /warning: .*Rekor|SET/)
+  })
+  after(() => cleanup())
+
+  it('verify passes a signed archive with no network attempt at all', () => {
+    const log = join(dir, 'verify.log')
+    const r = run(log, 'verify', archive, ...POLICY)
+    assert.equal(r.status, 0, r.stderr + r.stdout)
+    assert.match(r.stdout, /signatures: +ok +signature/)
+    assert.deepEqual(attempts(log), [])
+  })
+
+  it('a rejected identity is also decided offline', () => {
+    const log = join(dir, 'verify-bad.log')
+    const r = run(log, 'verify', archive, '--trusted-root', `${FIX}/trusted_root.json`, '--certificate-identity', 'someone@evil.test', '--certificate-oidc-issuer', 'https://accounts.example.test')
+    assert.equal(r.status, 1)
+    assert.deepEqual(attempts(log), [])
+  })
+
+  it('no socket file descriptor is ever open in the verify process (Linux /proc)', { skip: !existsSync('/proc/self/fd') }, () => {
+    // A sampler preload: list the process's fds every millisecond and record any socket.
+    const log = join(dir, 'fds.log')
+    const sampler = join(dir, 'sampler.mjs')
+    const code = `import {readdirSync, readlinkSync, appendFileSync} from 'node:fs'
+const seen = new Set(); const tick = () => { for (const fd of readdirSync('/proc/self/fd')) { try { const l = readlinkSync('/proc/self/fd/' + fd); if (l.startsWith('socket:') && !seen.has(l)) { seen.add(l); appendFileSync(process.env.AIRLOCK_FD_LOG, l + '\\n') } } catch {} } }
+setInterval(tick, 1).unref(); process.on('exit', tick)`
+    writeFileSync(sampler, code)
+    const r = spawnSync(process.execPath, ['--import', sampler, 'bin/run.js', 'verify', archive, ...POLICY], {encoding: 'utf8', env: {...process.env, AIRLOCK_FD_LOG: log}})
+    assert.equal(r.status, 0, r.stderr)
+    // Node itself may hold an internal socketpair for stdio; none may be created by airlock (inet sockets are what
+    // matter, and the no-network preload above already proves none was requested).
+    const sockets = existsSync(log) ? readFileSync(log, 'utf8').split('\n').filter(Boolean) : []
+    const baseline = spawnSync(process.execPath, ['--import', sampler, '-e', 'setTimeout(()=>{},50)'], {encoding: 'utf8', env: {...process.env, AIRLOCK_FD_LOG: join(dir, 'base.log')}})
+    assert.equal(baseline.status, 0)
+    const base = existsSync(join(dir, 'base.log')) ? readFileSync(join(dir, 'base.log'), 'utf8').split('\n').filter(Boolean).length : 0
+    assert.ok(sockets.length <= base, `verify opened sockets: ${sockets.join(', ')} (baseline ${base})`)
+  })
+})
+
