@@ -114,6 +114,32 @@ export async function scanTar(path: string, onEntry: (entry: TarEntry) => TarBod
   }
 }
 
+/** pax keys an airlock archive may use. Anything else (or a malformed value) is refused rather than ignored,
+ * because a record one reader ignores and another honours makes them see different archives. */
+const PAX_KEYS = new Set(['path', 'size', 'mtime', 'atime', 'ctime', 'uid', 'gid', 'uname', 'gname', 'linkpath'])
+
+function checkPaxRecords(body: Buffer, offset: number): void {
+  const text = body.toString('utf8')
+  if (!Buffer.from(text, 'utf8').equals(body)) throw invalid(`pax header at offset ${offset} is not valid UTF-8`)
+  let at = 0
+  while (at < text.length) {
+    const space = text.indexOf(' ', at)
+    const length = Number(text.slice(at, space))
+    if (space < 0 || !/^[1-9][0-9]*$/.test(text.slice(at, space)) || at + length > text.length || text[at + length - 1] !== '\n')
+      throw invalid(`pax header at offset ${offset} has a malformed record`)
+    const record = text.slice(space + 1, at + length - 1)
+    const eq = record.indexOf('=')
+    const key = record.slice(0, eq)
+    const value = record.slice(eq + 1)
+    if (eq <= 0 || !PAX_KEYS.has(key)) throw invalid(`pax header at offset ${offset} has an unsupported record ${JSON.stringify(key.slice(0, 40))}`)
+    if ((key === 'path' || key === 'linkpath') && (value.length === 0 || value.includes('\0')))
+      throw invalid(`pax header at offset ${offset} has an invalid ${key} ${JSON.stringify(value.slice(0, 200))} (empty or containing NUL)`)
+    if ((key === 'size' || key === 'uid' || key === 'gid') && !/^[0-9]{1,15}$/.test(value))
+      throw invalid(`pax header at offset ${offset} has an invalid ${key} ${JSON.stringify(value.slice(0, 40))}`)
+    at += length
+  }
+}
+
 async function walk(reader: BlockReader, onEntry: (entry: TarEntry) => TarBodySink | undefined): Promise<ScanResult> {
   let pos = 0
   let entries = 0
@@ -152,6 +178,7 @@ async function walk(reader: BlockReader, onEntry: (entry: TarEntry) => TarBodySi
       if (pax) throw invalid(`two pax headers in a row at offset ${pos}`)
       if (size > MAX_PAX_BYTES) throw invalid(`pax header at offset ${pos} is ${size} bytes, over the ${MAX_PAX_BYTES} byte limit`)
       const body = await reader.exact(dataOffset, size, () => `pax header at offset ${pos}`)
+      checkPaxRecords(body, pos)
       pax = Pax.parse(body.toString('utf8'), undefined, false)
       paxOffset = pos
       pos = dataOffset + padded(size)
