@@ -108,10 +108,28 @@ export async function scanTar(path: string, onEntry: (entry: TarEntry) => TarBod
   try {
     const size = (await fh.stat()).size
     const reader = new BlockReader(fh, size)
+    await refuseCompressed(reader)
     return await walk(reader, onEntry)
   } finally {
     await fh.close()
   }
+}
+
+/** Magic numbers of compressed files. airlock archives are plain tar (blobs are already compressed, and a plain
+ * tar can be read by offset); a compressed file is named as such instead of failing as a "bad header". */
+const COMPRESSION_MAGIC: Array<[string, Buffer]> = [
+  ['gzip', Buffer.from([0x1f, 0x8b])],
+  ['zstd', Buffer.from([0x28, 0xb5, 0x2f, 0xfd])],
+  ['xz', Buffer.from([0xfd, 0x37, 0x7a, 0x58, 0x5a, 0x00])],
+  ['bzip2', Buffer.from('BZh')],
+]
+
+async function refuseCompressed(reader: BlockReader): Promise<void> {
+  if (reader.size < 6) return
+  const head = await reader.exact(0, 6, () => 'archive header')
+  for (const [kind, magic] of COMPRESSION_MAGIC)
+    if (head.subarray(0, magic.length).equals(magic))
+      throw invalid(`archive is ${kind}-compressed; airlock reads plain tar archives only`, `decompress it first (it is not decompressed automatically, to rule out decompression bombs)`)
 }
 
 /** pax keys an airlock archive may use. Anything else (or a malformed value) is refused rather than ignored,

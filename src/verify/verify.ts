@@ -158,10 +158,15 @@ async function runCheck(name: string, run: () => Promise<CheckReport>): Promise<
 
 /** The first line to print when verification fails: the most specific reason there is. */
 export function firstFailure(report: VerifyReport): string | undefined {
-  const problem = report.problems[0]
+  // An unreferenced blob is usually the symptom of a broken reference (an edited index.json or manifest), so the
+  // image's own failure, which names the cause, is reported before it.
+  const isSymptom = (message: string) => message.startsWith('unexpected entry')
+  const problem = report.problems.find((p) => !isSymptom(p.message))
   if (problem) return problem.message
   for (const image of report.images)
     for (const check of image.checks) if (!check.ok && check.reasons[0]) return `${image.reference}: ${check.reasons[0]}`
+  const symptom = report.problems[0]
+  if (symptom) return symptom.message
   for (const check of report.checks) if (!check.ok) return `${check.name}: ${check.reasons[0] ?? 'failed'}`
   return undefined
 }
