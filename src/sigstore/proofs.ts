@@ -4,6 +4,8 @@
 // legacy -> bundle adapter as `inclusionProof`, so @sigstore/verify checks the Merkle path and the checkpoint
 // signature too. This is the only network use in src/sigstore, and it happens at export only; no Rekor reachable
 // means a warning and the SET alone.
+import {get as httpGet} from 'node:http'
+import {get as httpsGet} from 'node:https'
 import {AirlockError} from '../errors.ts'
 import {COSIGN_ANNOTATIONS, type RekorInclusionProof} from './cosign-legacy.ts'
 import {PROOFS_DIR} from './section.ts'
@@ -47,15 +49,15 @@ export function setPayload(annotations: Record<string, string>): SetPayload | un
  */
 export async function fetchInclusionProof(rekorUrl: string, set: SetPayload, options: {timeoutMs?: number} = {}): Promise<StoredProof> {
   const url = new URL(`/api/v1/log/entries?logIndex=${set.logIndex}`, rekorUrl)
-  let response: Response
+  let response: {status: number; text: string}
   try {
-    response = await fetch(url, {headers: {accept: 'application/json'}, signal: AbortSignal.timeout(options.timeoutMs ?? 15_000)})
+    response = await getText(url, options.timeoutMs ?? 15_000)
   } catch (error) {
+    if (error instanceof AirlockError) throw error
     throw new AirlockError('NETWORK_ERROR', `no route to the Rekor log at ${rekorUrl}: ${(error as Error).message}`, {cause: error})
   }
-  if (!response.ok) throw new AirlockError('REGISTRY_ERROR', `Rekor ${url.href}: HTTP ${response.status}`)
-  const text = await response.text()
-  if (text.length > 1024 * 1024) throw new AirlockError('TOO_LARGE', `Rekor ${url.href}: answer over 1 MiB`)
+  if (response.status !== 200) throw new AirlockError('REGISTRY_ERROR', `Rekor ${url.href}: HTTP ${response.status}`)
+  const text = response.text
   let entries: Record<string, {body?: unknown; logID?: unknown; logIndex?: unknown; verification?: {inclusionProof?: Partial<RekorInclusionProof>}}>
   try {
     entries = JSON.parse(text)
@@ -78,6 +80,29 @@ export async function fetchInclusionProof(rekorUrl: string, set: SetPayload, opt
   }
   if (proof.logIndex !== String(set.logIndex)) throw new AirlockError('SIGNATURE_INVALID', `Rekor proof is for entry ${proof.logIndex}, not ${set.logIndex}`)
   return {logIndex: String(set.logIndex), logID: set.logID, inclusionProof: proof}
+}
+
+/** One GET without keep-alive (a pooled socket would hold the CLI process open after export), bounded at 1 MiB. */
+function getText(url: URL, timeoutMs: number): Promise<{status: number; text: string}> {
+  const get = url.protocol === 'https:' ? httpsGet : url.protocol === 'http:' ? httpGet : undefined
+  if (!get) return Promise.reject(new AirlockError('USAGE', `--rekor-url must be http(s): ${url.href}`))
+  return new Promise((resolve, reject) => {
+    const request = get(url, {agent: false, headers: {accept: 'application/json', connection: 'close'}, timeout: timeoutMs}, (response) => {
+      const chunks: Buffer[] = []
+      let size = 0
+      response.on('data', (chunk: Buffer) => {
+        size += chunk.length
+        if (size > 1024 * 1024) {
+          request.destroy()
+          reject(new AirlockError('TOO_LARGE', `Rekor ${url.href}: answer over 1 MiB`))
+        } else chunks.push(chunk)
+      })
+      response.on('end', () => resolve({status: response.statusCode ?? 0, text: Buffer.concat(chunks).toString('utf8')}))
+      response.on('error', reject)
+    })
+    request.on('timeout', () => request.destroy(new Error(`timed out after ${timeoutMs} ms`)))
+    request.on('error', reject)
+  })
 }
 
 /** Reads a stored proof from untrusted archive bytes (the checks that matter are @sigstore/verify's). */
