@@ -25,9 +25,9 @@ describe('CLI: export, verify, inspect', () => {
   after(() => cleanup())
 
   it('exports the example fixture (exit 0) and refuses to overwrite it (exit 1, one line)', () => {
-    const ok = airlock('export', '--signatures', 'optional', '-o', archive, example('hello'), example('multi'))
+    const ok = airlock('export', '--no-tuf', '--signatures', 'optional', '-o', archive, example('hello'), example('multi'))
     assert.equal(ok.status, 0, ok.stderr)
-    const again = airlock('export', '--signatures', 'optional', '-o', archive, example('hello'))
+    const again = airlock('export', '--no-tuf', '--signatures', 'optional', '-o', archive, example('hello'))
     assert.equal(again.status, 1)
     assert.match(again.stderr, /^airlock: error: .*already exists\nairlock: hint: .*--force.*\n$/)
   })
