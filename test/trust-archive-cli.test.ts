@@ -1,0 +1,96 @@
+// The trust flags through the built CLI (npm run build): export carries a TUF repository served on loopback,
+// verify/push resolve the trusted root from it, --no-tuf says what it means, and a keyless policy without any
+// trusted root fails with the reason.
+import assert from 'node:assert/strict'
+import {spawnSync} from 'node:child_process'
+import {existsSync, mkdtempSync, rmSync, writeFileSync} from 'node:fs'
+import {tmpdir} from 'node:os'
+import {join} from 'node:path'
+import {after, before, describe, it} from 'node:test'
+import {fileURLToPath} from 'node:url'
+import {mirrorIdFor} from '../src/trust/index.ts'
+import {startStaticServer, type StaticServer} from './support/static-server.ts'
+import {TestTufRepo} from './support/tuf-repo.ts'
+
+const ROOT = fileURLToPath(new URL('..', import.meta.url))
+const BUILT = existsSync(join(ROOT, 'dist/trust/archive.js'))
+const FIXTURE = 'oci:fixtures/example:example.com/demo/hello:1.0'
+const KEYLESS = ['--certificate-identity', 'someone@example.com', '--certificate-oidc-issuer', 'https://issuer.example.com']
+
+function airlock(...args: string[]) {
+  return spawnSync(process.execPath, [join(ROOT, 'bin/run.js'), ...args], {encoding: 'utf8', cwd: ROOT, timeout: 60_000})
+}
+
+describe('trust flags through the CLI', {skip: !BUILT && 'run npm run build first'}, () => {
+  let repo: TestTufRepo
+  let server: StaticServer
+  let work: string
+  let rootFile: string
+  let archive: string
+
+  before(async () => {
+    work = mkdtempSync(join(tmpdir(), 'airlock-trust-cli-'))
+    repo = new TestTufRepo({rootVersions: 2})
+    server = await startStaticServer(repo.dir)
+    rootFile = join(work, 'root.json')
+    writeFileSync(rootFile, repo.pinnedRoot())
+    archive = join(work, 'a.tar')
+  })
+  after(async () => {
+    await server?.stop()
+    repo?.remove()
+    if (work) rmSync(work, {recursive: true, force: true})
+  })
+
+  it('export --tuf-mirror --tuf-root carries the repository and says so; verify --tuf-root reports the trust source', async () => {
+    // the CLI fetches from the server in this process: run it asynchronously
+    const {spawn} = await import('node:child_process')
+    const run = (args: string[]) =>
+      new Promise<{status: number | null; stdout: string; stderr: string}>((ok) => {
+        const child = spawn(process.execPath, [join(ROOT, 'bin/run.js'), ...args], {cwd: ROOT})
+        let stdout = ''
+        let stderr = ''
+        child.stdout.on('data', (d) => (stdout += d))
+        child.stderr.on('data', (d) => (stderr += d))
+        child.on('close', (status) => ok({status, stdout, stderr}))
+      })
+    const e = await run(['export', '--signatures', 'optional', '--tuf-mirror', server.url, '--tuf-root', rootFile, '-o', archive, FIXTURE])
+    assert.equal(e.status, 0, e.stderr)
+    assert.match(e.stderr + e.stdout, new RegExp(`trust: TUF ${server.url.replace(/[.]/g, '\\.')}: root v2 \\(from pinned v1, --tuf-root `))
+
+    const state = join(work, 'state')
+    const v = airlock('verify', archive, '--tuf-root', rootFile, '--state', state)
+    assert.equal(v.status, 0, v.stderr + v.stdout)
+    assert.match(v.stdout, /ok {4}trust/)
+    assert.match(v.stdout, new RegExp(`TUF ${mirrorIdFor(server.url)}: root v2 from pinned v1 \\(--tuf-root .*\\), timestamp v1, .*trusted_root\\.json sha256:[0-9a-f]{64}; all metadata current`))
+    assert.match(v.stdout, /TUF state recorded in /)
+    assert.ok(existsSync(join(state, 'tuf', `${mirrorIdFor(server.url)}.json`)))
+
+    const j = airlock('verify', archive, '--tuf-root', rootFile, '--no-state', '--json')
+    assert.equal(j.status, 0)
+    const trust = (JSON.parse(j.stdout) as {checks: Array<{name: string; ok: boolean; details: {sources: Array<{kind: string; name: string}>}}>}).checks.find((c) => c.name === 'trust')!
+    assert.deepEqual(trust.details.sources.map((s) => [s.kind, s.name]), [['tuf', mirrorIdFor(server.url)]])
+
+    const noRoot = airlock('verify', archive, '--no-state')
+    assert.equal(noRoot.status, 1)
+    assert.match(noRoot.stderr, /trust: TUF .*: no pinned root for this mirror/)
+  })
+
+  it('export --no-tuf says the archive carries no trust root; verify with a keyless policy then fails with the reason', () => {
+    const out = join(work, 'no-tuf.tar')
+    const e = airlock('export', '--no-tuf', '--signatures', 'optional', '-o', out, FIXTURE)
+    assert.equal(e.status, 0, e.stderr)
+    assert.match(e.stderr + e.stdout, /--no-tuf: the archive carries no TUF repository; verify will need --trusted-root FILE/)
+    const v = airlock('verify', out, '--no-state', ...KEYLESS)
+    assert.notEqual(v.status, 0)
+    assert.match(v.stderr, /no trusted root: the archive carries no TUF data \(sigstore\/tuf\/\) and no --trusted-root was given/)
+  })
+
+  it('export: an unreachable mirror is a clear error naming it', () => {
+    const e = airlock('export', '--signatures', 'optional', '--tuf-mirror', 'http://127.0.0.1:9', '--tuf-root', rootFile, '-o', join(work, 'x.tar'), FIXTURE)
+    assert.notEqual(e.status, 0)
+    assert.match(e.stderr, /cannot reach TUF mirror http:\/\/127\.0\.0\.1:9/)
+    assert.match(e.stderr, /--no-tuf/)
+    assert.equal(existsSync(join(work, 'x.tar')), false)
+  })
+})
