@@ -127,7 +127,8 @@ async function benchExport(ctx: Ctx, out: Measurement[]): Promise<string | undef
   const skopeoOci = join(WORK, 'out', 'skopeo-oci')
   const airlockTar = join(WORK, 'out', 'airlock.tar')
   const have = airlockAvailable('export')
-  const r: Record<string, RunResult[]> = {airlock: [], oci: [], ociArchive: []}
+  const r: Record<string, RunResult[]> = {airlock: [], oci: [], ociArchive: [], get: [], write: []}
+  const repos = [...new Set(ctx.workload.images.map((i) => i.repo))]
   for (let i = 0; i < runs; i++) {
     log(`  export run ${i + 1}/${runs} (load ${loadavg()[0]!.toFixed(2)})`)
     if (have) {
@@ -143,6 +144,11 @@ async function benchExport(ctx: Ctx, out: Measurement[]): Promise<string | undef
       ),
     )
     sync()
+    // floors: the registry read side (4 streams, no hashing) and the disk (one file, 1 MiB writes, fsync)
+    r.get!.push(await timed([NODE, join(BENCH, 'floor.ts'), 'get', skopeoOci, ctx.source.url, ...repos, '--streams', '4'], {log: LOG}))
+    const floorFile = join(WORK, 'out', 'floor.bin')
+    r.write!.push(await timed([NODE, join(BENCH, 'floor.ts'), 'write', skopeoOci, floorFile], {log: LOG}))
+    rmSync(floorFile, {force: true})
     const arch = fresh(join(WORK, 'out', 'skopeo-archives'))
     mkdirSync(arch, {recursive: true})
     // one archive per image (oci-archive: holds one image); each is removed after its run (untimed) to bound disk use
@@ -161,6 +167,8 @@ async function benchExport(ctx: Ctx, out: Measurement[]): Promise<string | undef
   if (have) out.push(measurement('export', 'airlock export', bytes, r.airlock!, 'registry -> one archive, with signatures'))
   out.push(measurement('export', 'skopeo copy --all -> oci:', bytes, r.oci!, `${refs.length} invocations, one layout dir`))
   out.push(measurement('export', 'skopeo copy --all -> oci-archive:', bytes, r.ociArchive!, `${refs.length} invocations, one archive each`))
+  out.push(measurement('export', 'floor: raw GET x4, discarded', bytes, r.get!, 'registry read side, no hashing, no disk (bench/floor.ts)'))
+  out.push(measurement('export', 'floor: write 1 file + fsync', bytes, r.write!, 'disk: the same bytes from page cache to one file (bench/floor.ts)'))
   return have ? airlockTar : undefined
 }
 
@@ -192,7 +200,7 @@ async function benchPush(ctx: Ctx, archive: string | undefined, out: Measurement
   const bytes = ctx.workload.imageBytes
   const skopeoOci = join(WORK, 'out', 'skopeo-oci')
   const have = archive !== undefined && airlockAvailable('push')
-  const r: Record<string, RunResult[]> = {airlock: [], again: [], againSkip: [], skopeo: []}
+  const r: Record<string, RunResult[]> = {airlock: [], again: [], againSkip: [], skopeo: [], put: []}
   for (let i = 0; i < runs; i++) {
     log(`  push run ${i + 1}/${runs} (load ${loadavg()[0]!.toFixed(2)})`)
     if (have) {
@@ -222,6 +230,13 @@ async function benchPush(ctx: Ctx, archive: string | undefined, out: Measurement
     } finally {
       await reg.stop()
     }
+    const floorReg = await startRegistry({auth: 'none'})
+    try {
+      r.put!.push(await timed([NODE, join(BENCH, 'floor.ts'), 'put', skopeoOci, floorReg.url, '--streams', '4'], {log: LOG}))
+      sync()
+    } finally {
+      await floorReg.stop()
+    }
   }
   if (have) {
     out.push(measurement('push', 'airlock push', bytes, r.airlock!, 'archive -> empty registry, verify pass included'))
@@ -229,6 +244,7 @@ async function benchPush(ctx: Ctx, archive: string | undefined, out: Measurement
     out.push(measurement('push', 'airlock push (again, --skip-verify)', bytes, r.againSkip!, 'the same without the verify pass'))
   }
   out.push(measurement('push', 'skopeo copy --all oci: -> registry', bytes, r.skopeo!, `${ctx.workload.images.length} invocations, from the skopeo layout`))
+  out.push(measurement('push', 'floor: raw PUT x4', bytes, r.put!, 'registry write side: monolithic streamed PUTs, no client hashing (bench/floor.ts)'))
 }
 
 async function benchSignatures(ctx: Ctx, out: Measurement[]): Promise<void> {
