@@ -41,3 +41,18 @@ export {selectTrustedRoots, type SelectTrustOptions, type TrustSelection, type T
 export {defaultStateDir, readTufState, stateFilePath, type TufState, writeTufState} from './state.ts'
 export {loadTrustedRootFile, type TrustedRootFileReport, validateTrustedRoot} from './trusted-root-file.ts'
 export {DEFAULT_GRACE_MS, formatDuration, type Grace, parseGrace, type TufReport, type TufVerifyOptions, type TufVerifyResult, verifyTufOffline} from './verify.ts'
+export {
+  ArchiveTrust,
+  commitTrustState,
+  exportTrust,
+  fetchTrust,
+  type FetchedTrust,
+  prepareVerifyTrust,
+  readArchiveTrustFiles,
+  resolveArchiveTrust,
+  trustedRootsFor,
+  type TrustResolution,
+  type TrustSection,
+  writeTrust,
+} from './archive.ts'
+export {exportTrustFlags, type TrustFlagValues, trustFlags} from './flags.ts'
