@@ -13,7 +13,7 @@ airlock export --no-tuf --signatures optional -o "$work/example.tar" \
   oci:fixtures/example:example.com/demo/hello:1.0 \
   oci:fixtures/example:example.com/demo/multi:1.0
 echo "== airlock verify"
-airlock verify "$work/example.tar"
+airlock verify "$work/example.tar" --signatures skip
 echo "== airlock inspect"
 airlock inspect "$work/example.tar"
 if command -v skopeo >/dev/null; then

@@ -33,10 +33,10 @@ describe('CLI: export, verify, inspect', () => {
   })
 
   it('verifies (exit 0) with a human report and with --json', () => {
-    const text = airlock('verify', archive)
+    const text = airlock('verify', '--signatures', 'skip', archive)
     assert.equal(text.status, 0, text.stderr)
     assert.match(text.stdout, /^ok {4}example.com\/demo\/hello:1.0/m)
-    const json = airlock('verify', archive, '--json')
+    const json = airlock('verify', '--signatures', 'skip', archive, '--json')
     assert.equal(json.status, 0)
     const report = JSON.parse(json.stdout) as {ok: boolean; images: Array<{reference: string}>}
     assert.equal(report.ok, true)
@@ -49,12 +49,12 @@ describe('CLI: export, verify, inspect', () => {
     const fh = await open(bad, 'r+')
     await fh.write(Buffer.from('X'), 0, 1, 512 * 7 + 10) // inside an early blob body
     await fh.close()
-    const r = airlock('verify', bad)
+    const r = airlock('verify', '--signatures', 'skip', bad)
     assert.equal(r.status, 1)
     const errors = r.stderr.split('\n').filter((l) => l.startsWith('airlock: error:'))
     assert.equal(errors.length, 1, r.stderr)
     assert.doesNotMatch(r.stderr, /    at /)
-    const json = airlock('verify', bad, '--json')
+    const json = airlock('verify', '--signatures', 'skip', bad, '--json')
     assert.equal(json.status, 1)
     assert.equal((JSON.parse(json.stdout) as {ok: boolean}).ok, false)
   })
@@ -72,7 +72,7 @@ describe('CLI: export, verify, inspect', () => {
     assert.equal(airlock('verify').status, 2)
     assert.equal(airlock('export', '-o', join(dir, 'x.tar')).status, 2)
     assert.equal(airlock('export', '-o', join(dir, 'x.tar'), '--platform', 'linux', example('multi')).status, 2)
-    const missing = airlock('verify', join(dir, 'nope.tar'))
+    const missing = airlock('verify', '--signatures', 'skip', join(dir, 'nope.tar'))
     assert.equal(missing.status, 1)
     assert.match(missing.stderr, /^airlock: error: /)
   })

@@ -83,13 +83,12 @@ export interface SignatureSetup {
  */
 export function signatureSetup(input: {mode: VerifySignatureMode | undefined; policy: Policy | undefined; trustedRoots: TrustedRoot[]}): SignatureSetup {
   if (input.mode === 'skip') return {imageChecks: [], notes: ['WARNING: --signatures skip: signatures and policy were NOT checked (integrity only)']}
-  if (!input.policy) {
-    if (input.mode === 'required')
-      throw new AirlockError('USAGE', '--signatures required needs a verification policy', {
-        hint: 'give --certificate-identity[-regexp] with --certificate-oidc-issuer[-regexp], or --key, or --policy FILE',
-      })
-    return {imageChecks: [], notes: ['WARNING: no policy given: signatures were NOT checked (integrity only); pass policy flags, or --signatures skip to say so']}
-  }
+  // Like cosign, no policy is not "accept any signer": an integrity-only pass must be asked for by name, so a
+  // forgotten flag can never turn into an exit 0 that looks like a full verification.
+  if (!input.policy)
+    throw new AirlockError('USAGE', 'no signature policy given', {
+      hint: 'give --certificate-identity[-regexp] with --certificate-oidc-issuer[-regexp], or --key, or --policy FILE; or --signatures skip to check integrity only',
+    })
   const keyless = input.policy.rules.some((r) => r.action === 'keyless')
   if (keyless && input.trustedRoots.length === 0)
     throw new AirlockError('USAGE', 'keyless verification needs a trusted root', {hint: 'pass --trusted-root trusted_root.json (repeatable), or use --key for key-signed images'})

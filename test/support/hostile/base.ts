@@ -161,7 +161,7 @@ export function makeBaseArchive(workDir: string): {bytes: Buffer; origin: 'airlo
     const src = join(workDir, 'source-layout')
     writeSourceLayout(layout, src)
     const out = join(workDir, 'base.tar')
-    const args = [join(ROOT, 'bin/run.js'), 'export', ...layout.images.map((i) => `oci:${src}:${i.tag}`), '-o', out]
+    const args = [join(ROOT, 'bin/run.js'), 'export', '--no-tuf', '--signatures', 'optional', ...layout.images.map((i) => `oci:${src}:${i.tag}`), '-o', out]
     const run = spawnSync(process.execPath, args, {encoding: 'utf8', cwd: workDir, timeout: 60_000})
     if (run.status === 0 && existsSync(out)) return {bytes: readFileSync(out), origin: 'airlock export', layout}
     process.stderr.write(`hostile corpus: airlock export failed (${run.status}): ${(run.stderr || run.stdout).trim().split('\n')[0]}; using the crafted base\n`)

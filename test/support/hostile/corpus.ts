@@ -619,7 +619,7 @@ export function buildCases(base: Buffer): HostileCase[] {
     },
     // The content is honest and complete, so either it verifies or it is refused for an extra image not in
     // airlock.json; what matters is that it finishes fast.
-    expect: {exit: 1, problem: /airlock\.json|not listed|unexpected|mismatch|differ/i, maxMs: 10_000},
+    expect: {exit: 1, problem: /airlock\.json|not listed|unexpected|mismatch|differ|nest deeper/i, maxMs: 10_000},
   })
   add({
     id: 'dag-fanout-bomb',
