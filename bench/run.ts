@@ -37,12 +37,16 @@ const runs = Number(argValue('--runs') ?? 3)
 const only = new Set((argValue('--only') ?? 'export,verify,push,sigs').split(','))
 const keep = process.argv.includes('--keep') // keep bench/work/out (the archives and layouts) to look at
 const forceProfile = process.argv.includes('--profile')
+const noProfile = process.argv.includes('--no-profile')
 const sigCount = Number(argValue('--signatures') ?? 1000)
 if (!(scale >= 1) || !Number.isInteger(scale) || !(runs >= 1)) {
-  process.stderr.write('usage: node bench/run.ts [--scale N] [--quick] [--runs R] [--only export,verify,push,sigs] [--keep] [--profile]\n')
+  process.stderr.write('usage: node bench/run.ts [--scale N] [--quick] [--runs R] [--only export,verify,push,sigs] [--keep] [--profile|--no-profile]\n')
   process.exit(2)
 }
-const label = `scale-${scale}${quick ? '-quick' : ''}`
+const allSteps = ['export', 'verify', 'push', 'sigs']
+const partial = allSteps.some((x) => !only.has(x))
+// a partial run (--only) is saved under its own name, so it never replaces a full run in the growth table
+const label = `scale-${scale}${quick ? '-quick' : ''}${partial ? `-only-${[...only].join('-')}` : ''}`
 
 const log = (line: string) => process.stdout.write(`${line}\n`)
 const LOG = join(WORK, 'commands.log')
@@ -297,7 +301,7 @@ function targets(ms: Measurement[]): Target[] {
 
 // ---- profiles of missed targets ----
 async function profileMisses(ctx: Ctx, ts: Target[], archive: string | undefined): Promise<Record<string, ProfileSummary>> {
-  const missed = new Set(ts.filter((t) => t.pass === false || forceProfile).map((t) => t.command))
+  const missed = new Set(noProfile ? [] : ts.filter((t) => t.pass === false || forceProfile).map((t) => t.command))
   const out: Record<string, ProfileSummary> = {}
   for (const command of ['export', 'verify', 'push']) {
     if (!missed.has(command) || !archive || !airlockAvailable(command)) continue

@@ -79,10 +79,10 @@ export function summarizeProfiles(dir: string, top = 15): ProfileSummary {
       }
     }
   }
-  const rank = (m: Map<string, number>) =>
+  const rank = (m: Map<string, number>, n = top) =>
     [...m.entries()]
       .sort((a, b) => b[1] - a[1])
-      .slice(0, top)
+      .slice(0, n)
       .map(([name, ms]) => ({name, ms: Math.round(ms), pct: totalMs ? Math.round((1000 * ms) / totalMs) / 10 : 0}))
-  return {files, totalMs: Math.round(totalMs), byFunction: rank(fnMs), byFile: rank(fileMs), inclusive: rank(inclMs)}
+  return {files, totalMs: Math.round(totalMs), byFunction: rank(fnMs), byFile: rank(fileMs), inclusive: rank(inclMs, 40)}
 }

@@ -70,7 +70,7 @@ function targetTable(r: BenchResults): string {
 }
 
 function growthTable(all: BenchResults[]): string {
-  const full = all.filter((r) => !r.quick).sort((a, b) => a.scale - b.scale)
+  const full = all.filter((r) => !r.quick && !r.label.includes('-only-')).sort((a, b) => a.scale - b.scale)
   if (full.length < 2) return '_Only one scale measured so far: run `node bench/run.ts --scale 2` (or more) to fill this table._'
   const base = full[0]!
   const rows: string[][] = []
@@ -104,6 +104,11 @@ function profileSection(r: BenchResults): string {
     parts.push(table(['file', 'ms', '%'], p.byFile.map((f) => [f.name, String(f.ms), String(f.pct)])))
     parts.push('\nSelf time by function:\n')
     parts.push(table(['function', 'ms', '%'], p.byFunction.map((f) => [f.name, String(f.ms), String(f.pct)])))
+    const own = (p.inclusive ?? []).filter((f) => /(dist|src|bench|test)\/|node_modules\//.test(f.name))
+    if (own.length) {
+      parts.push('\nInclusive time of airlock and library functions (itself and all it calls):\n')
+      parts.push(table(['function', 'ms', '%'], own.map((f) => [f.name, String(f.ms), String(f.pct)])))
+    }
     parts.push('')
   }
   return parts.length ? parts.join('\n') : '_No target missed in this run, so no profile was taken (`--profile` forces one)._'
