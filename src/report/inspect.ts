@@ -4,12 +4,14 @@
 import {ArchiveReader} from '../archive/reader.ts'
 import {digestFromBlobPath, REF_NAME_ANNOTATION} from '../archive/schema.ts'
 import {walkImage} from '../verify/graph.ts'
+import {parseSignaturesSection, type SignatureEntry} from '../sigstore/section.ts'
 import type {InspectReport} from './model.ts'
 
 export async function inspectArchive(path: string): Promise<InspectReport> {
   const archive = await ArchiveReader.open(path, {hash: false})
   try {
     const records = new Map(archive.airlock.images.map((r) => [r.reference, r]))
+    const signatures = parseSignaturesSection(archive.airlock['signatures'])
     const images: InspectReport['images'] = []
     for (const [i, root] of archive.index.manifests.entries()) {
       const reference = root.annotations?.[REF_NAME_ANNOTATION] ?? `index.json manifests[${i}]`
@@ -26,6 +28,7 @@ export async function inspectArchive(path: string): Promise<InspectReport> {
         omittedPlatforms: walk.omittedPlatforms,
         bytes: walk.bytes,
         attached: record?.attached?.length ?? 0,
+        signatures: (signatures?.subjects ?? []).filter((s) => s.image === reference).flatMap((s) => s.entries.map((e) => describeEntry(s.digest, e))),
       })
     }
     let blobs = 0
@@ -44,4 +47,10 @@ export async function inspectArchive(path: string): Promise<InspectReport> {
   } finally {
     await archive.close()
   }
+}
+
+/** One carried signature artifact, as airlock.json claims it (inspect does not verify signatures; verify does). */
+function describeEntry(subject: string, entry: SignatureEntry): {subject: string; kind: string; role: string; name: string; digest: string} {
+  const name = entry.kind === 'legacy-tag' ? (entry.tag ?? '').replace(/^sha256-[0-9a-f]{64}/, '') : (entry.artifactType ?? entry.descriptor.mediaType)
+  return {subject, kind: entry.kind, role: entry.role, name, digest: entry.descriptor.digest}
 }

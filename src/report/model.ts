@@ -73,5 +73,14 @@ export interface InspectReport {
   bytes: number
   blobs: number
   files: string[]
-  images: Array<Omit<ImageReport, 'ok' | 'checks'> & {source: string; tag?: string; attached: number}>
+  images: Array<Omit<ImageReport, 'ok' | 'checks'> & {source: string; tag?: string; attached: number; signatures: CarriedSignature[]}>
+}
+
+/** A signature artifact the archive says it carries for an image (a claim until verify checks it). */
+export interface CarriedSignature {
+  subject: string
+  kind: string
+  role: string
+  name: string
+  digest: string
 }

@@ -44,6 +44,8 @@ export function renderInspect(report: InspectReport): string[] {
       for (const [k, leaf] of leaves.entries()) lines.push(`${pad2}${k === leaves.length - 1 ? '└─' : '├─'} ${leaf.kind} ${short(leaf.digest)}  ${formatBytes(leaf.size)}`)
     }
     for (const line of omitted) lines.push(`${pad}└─ ${line}`)
+    for (const sig of image.signatures)
+      lines.push(`${pad}   ${sig.role} (${sig.kind === 'legacy-tag' ? 'tag' : 'referrer'}) ${sig.name}  ${short(sig.digest)}  for ${short(sig.subject)}  [not verified by inspect]`)
   }
   if (report.files.length) lines.push(`files: ${report.files.length} (${report.files.slice(0, 3).join(', ')}${report.files.length > 3 ? ', ...' : ''})`)
   return lines
