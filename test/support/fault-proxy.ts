@@ -27,6 +27,12 @@ export interface Fault {
   reset?: boolean
   /** Hold the request this long without answering anything (a stalled registry or a dead middlebox), then close. */
   stallMs?: number
+  /**
+   * For uploads: read this many bytes of the REQUEST body, then break the client's connection with a TCP RST
+   * (ECONNRESET mid-upload). Nothing of this request reaches the registry (a reset between the client and a
+   * front proxy), so the upload session there is unchanged and a retry of the same chunk can succeed.
+   */
+  resetAfterRequestBytes?: number
 }
 
 export interface FaultProxy {
@@ -65,6 +71,17 @@ export async function startFaultProxy(upstream: string, options: {hostname?: str
       req.resume()
       const timer = setTimeout(() => req.socket.destroy(), fault.stallMs)
       req.socket.once('close', () => clearTimeout(timer))
+      return
+    }
+    if (fault?.resetAfterRequestBytes !== undefined) {
+      let received = 0
+      const limit = fault.resetAfterRequestBytes
+      const reset = () => req.socket.resetAndDestroy()
+      req.on('data', (chunk: Buffer) => {
+        received += chunk.length
+        if (received >= limit) reset()
+      })
+      req.on('end', reset)
       return
     }
     if (fault?.respond) {

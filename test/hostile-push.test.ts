@@ -1,0 +1,202 @@
+// Issue 6, "the archive is attacker-controlled" for `push`: a sample of the hostile corpus covering every family
+// (test/support/hostile/corpus.ts) goes through the built CLI `airlock push ARCHIVE HOST/prefix` against a real
+// registry, in the two ways push can be asked to run:
+//   (a) with a key policy (`--key`): push verifies first, so every hostile archive must be refused before anything
+//       reaches the registry: exit 1, one error line, no stack trace, `GET /v2/_catalog` still empty.
+//   (b) with `--skip-verify`: nothing is verified up front, but the archive is still read strictly and every blob
+//       is hashed while it streams, so damaged content must be refused (exit 1) and nothing may ever be stored
+//       under a digest it does not match, nor a tag left pointing at content the registry does not have.
+// Both modes keep the corpus-wide safety properties (run.ts: bounded time and memory, no file written anywhere).
+import assert from 'node:assert/strict'
+import {generateKeyPairSync, createHash} from 'node:crypto'
+import {existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync} from 'node:fs'
+import {tmpdir} from 'node:os'
+import {join} from 'node:path'
+import {after, before, describe, it} from 'node:test'
+import {Archive, makeBaseArchive, ROOT} from './support/hostile/base.ts'
+import {buildCases, type CaseContext, type HostileCase} from './support/hostile/corpus.ts'
+import {runCase, safetyProblems, verdictProblems, type Outcome} from './support/hostile/run.ts'
+import {startRegistry, type StartedRegistry} from './support/registry.ts'
+
+const built = existsSync(join(ROOT, 'dist/commands/push.js'))
+const ESCAPE_TARGET = '/tmp/airlock-hostile-escape'
+
+/** The sample: every family, a few truncation points (mid-header, a layer's body, between entries, end marker). */
+export const PUSH_SAMPLE = [
+  'control-valid',
+  'path-dotdot', 'path-absolute', 'path-blobs-dotdot', 'path-pax-dotdot', 'path-pax-nul',
+  'path-gnu-longname', 'path-global-pax',
+  'symlink-blob', 'hardlink-host', 'hardlink-internal', 'chardev-blob', 'fifo-index', 'directory-as-blob',
+  'name-not-digest', 'name-non-utf8', 'name-very-long', 'algo-sha512-descriptor', 'tar-in-tar-wrapped',
+  'dup-blob-different', 'dup-index-json', 'dup-airlock-json',
+  'size-header-bigger', 'size-header-huge', 'pax-size-negative', 'header-bad-checksum', 'trailing-archive',
+  'truncate-mid-header@5', 'truncate-mid-body@4', 'truncate-after-entry@10', 'truncate-before-end-blocks',
+  'gzip-archive', 'gzip-bomb', 'zstd-bomb',
+  'manifest-over-4mib', 'manifest-deep-json', 'index-json-huge', 'airlock-json-garbage',
+  'index-missing-manifest', 'manifest-missing-layer', 'cycle-index-self', 'cycle-manifest-subject-self', 'dag-fanout-bomb',
+  'flip-manifest-blob', 'flip-config-blob', 'flip-layer-first', 'flip-layer-last', 'flip-index-json', 'blob-renamed', 'descriptor-size-lie',
+  'many-tiny-entries', 'empty-file', 'not-a-tar-random',
+]
+
+/**
+ * Under --skip-verify nothing checks airlock.json against the content or looks for unreferenced entries, and push
+ * reads the archive through src/store/oci-archive.ts (one header pass, then only the byte ranges of referenced
+ * blobs), not through the strict entry-name rules of src/archive/reader.ts. So an archive whose only fault is an
+ * entry push never reads (a traversal name, a non-digest name, 20 000 unreferenced blobs) or an honest graph
+ * (dag-fanout-bomb) may be pushed: what reaches the registry is still only content that matches its digest, which
+ * is checked below for every case. Everything else in the sample damages what push reads, and must be refused.
+ * (docs/SECURITY.md lists the lenient reader as an open finding.)
+ */
+const SKIP_VERIFY_MAY_PUSH = new Set([
+  'control-valid', 'dag-fanout-bomb', 'flip-index-json', 'index-missing-manifest', 'cycle-index-self', 'cycle-manifest-subject-self', 'algo-sha512-descriptor',
+  'path-dotdot', 'path-absolute', 'path-blobs-dotdot', 'path-pax-dotdot', 'name-not-digest', 'name-non-utf8', 'name-very-long', 'many-tiny-entries',
+  // the lying descriptor names a layer the mirror already holds (pushed for the other image), so it is skipped by HEAD
+  'descriptor-size-lie',
+])
+
+/**
+ * Known broken in src/ (reported in docs/SECURITY.md, open findings): a blob whose bytes do not match its digest
+ * makes `push --skip-verify` hang instead of failing (src/registry/uploads.ts pushBlob pipes an already-destroyed
+ * VerifyingStream into the PUT; the request then waits for the 60 s socket timeout and its retries). Run with a
+ * short bound as `todo`, so the suite stays fast and the case turns green when the bug is fixed.
+ */
+const SKIP_VERIFY_HANGS = new Set(['flip-config-blob', 'flip-layer-first', 'flip-layer-last'])
+
+/**
+ * With --key, push opens the archive (src/push/archive-source.ts -> OciArchiveStore.open) before it verifies, so a
+ * few archives are refused by that lenient reader with a symptom ("is not an OCI archive (no index.json)") instead
+ * of verify's cause (a FIFO index.json, a wrapped archive). Safe (nothing is pushed) but the message is weaker.
+ */
+const KEY_MESSAGE_GAPS = new Set(['fifo-index', 'tar-in-tar-wrapped'])
+
+const top = mkdtempSync(join(tmpdir(), 'airlock-hostile-push-'))
+const work = join(top, 'a', 'b')
+mkdirSync(work, {recursive: true})
+const base = makeBaseArchive(join(top, 'base'))
+const ctx: CaseContext = {base: Archive.parse(base.bytes), bytes: base.bytes, layout: base.layout, escapeTarget: ESCAPE_TARGET}
+const all = buildCases(base.bytes)
+const cases = PUSH_SAMPLE.map((id) => all.find((c) => c.id === id)).filter((c): c is HostileCase => c !== undefined)
+const keyFile = join(top, 'cosign.pub')
+writeFileSync(keyFile, generateKeyPairSync('ec', {namedCurve: 'P-256'}).publicKey.export({type: 'spki', format: 'pem'}))
+
+/** GET url as JSON (plain HTTP to the test registry). */
+async function getJson(url: string, accept?: string): Promise<{status: number; body: any; headers: Headers}> {
+  const res = await fetch(url, accept ? {headers: {accept}} : {})
+  const text = await res.text()
+  let body: any
+  try {
+    body = JSON.parse(text)
+  } catch {
+    body = text
+  }
+  return {status: res.status, body, headers: res.headers}
+}
+
+async function catalog(registry: StartedRegistry): Promise<string[]> {
+  const r = await getJson(`${registry.url}/v2/_catalog?n=1000`)
+  assert.equal(r.status, 200, `catalog: ${JSON.stringify(r.body)}`)
+  return r.body.repositories ?? []
+}
+
+/** Every blob in the registry's storage hashes to the digest it is stored under (read from disk, not over HTTP). */
+function misfiledBlobs(registry: StartedRegistry): string[] {
+  const root = join(registry.dir, 'storage', 'docker', 'registry', 'v2', 'blobs', 'sha256')
+  if (!existsSync(root)) return []
+  const bad: string[] = []
+  for (const prefix of readdirSync(root))
+    for (const hex of readdirSync(join(root, prefix))) {
+      const data = join(root, prefix, hex, 'data')
+      if (existsSync(data) && createHash('sha256').update(readFileSync(data)).digest('hex') !== hex) bad.push(hex)
+    }
+  return bad
+}
+
+const MANIFEST_TYPES = [
+  'application/vnd.oci.image.index.v1+json',
+  'application/vnd.oci.image.manifest.v1+json',
+  'application/vnd.docker.distribution.manifest.list.v2+json',
+  'application/vnd.docker.distribution.manifest.v2+json',
+].join(', ')
+
+/** Tags (in repositories under `prefix`) whose manifest graph references something the registry does not have. */
+async function danglingTags(registry: StartedRegistry, prefix: string): Promise<string[]> {
+  const problems: string[] = []
+  const exists = async (repo: string, kind: 'blobs' | 'manifests', digest: string) =>
+    (await fetch(`${registry.url}/v2/${repo}/${kind}/${digest}`, {method: 'HEAD', headers: {accept: MANIFEST_TYPES}})).status === 200
+  const walk = async (repo: string, ref: string, where: string, depth: number): Promise<void> => {
+    const m = await getJson(`${registry.url}/v2/${repo}/manifests/${ref}`, MANIFEST_TYPES)
+    if (m.status !== 200) return void problems.push(`${where}: manifest ${ref} is missing (${m.status})`)
+    if (depth > 4 || typeof m.body !== 'object') return
+    for (const d of m.body.manifests ?? []) await walk(repo, d.digest, where, depth + 1)
+    for (const d of [m.body.config, ...(m.body.layers ?? [])].filter(Boolean))
+      if (!(await exists(repo, 'blobs', d.digest))) problems.push(`${where}: blob ${d.digest} is missing`)
+  }
+  for (const repo of (await catalog(registry)).filter((r) => r.startsWith(prefix + '/'))) {
+    const tags = await getJson(`${registry.url}/v2/${repo}/tags/list`)
+    for (const tag of tags.body?.tags ?? []) await walk(repo, tag, `${repo}:${tag}`, 0)
+  }
+  return problems
+}
+
+/**
+ * run.ts allows only the error and hint lines on a failure; --skip-verify adds its (intended) warning line, and an
+ * archive with several images may have tagged the complete ones (progress notes) before one fails.
+ */
+function withoutPushNotes(o: Outcome): Outcome {
+  return {...o, stderr: o.stderr.split('\n').filter((l) => !l.startsWith('airlock: WARNING: --skip-verify') && !/^tagged \S+$/.test(l)).join('\n')}
+}
+
+let registryA: StartedRegistry
+let registryB: StartedRegistry
+before(async () => {
+  rmSync(ESCAPE_TARGET, {force: true})
+  ;[registryA, registryB] = await Promise.all([startRegistry({auth: 'none'}), startRegistry({auth: 'none'})])
+})
+after(async () => {
+  await Promise.all([registryA?.stop(), registryB?.stop()])
+  rmSync(top, {recursive: true, force: true})
+  assert.ok(!existsSync(ESCAPE_TARGET), 'a traversal entry was written outside the sandbox')
+})
+
+describe('push: the hostile sample', () => {
+  it('covers every family of the corpus, and every sampled id exists', () => {
+    assert.deepEqual(PUSH_SAMPLE.filter((id) => !all.some((c) => c.id === id)), [], 'sampled ids missing from the corpus')
+    const families = new Set(all.map((c) => c.family))
+    assert.deepEqual([...families].filter((f) => !cases.some((c) => c.family === f)), [])
+  })
+})
+
+describe('push --key refuses every hostile archive before anything reaches the registry', {skip: !built && 'dist/commands/push.js not built', concurrency: 4}, () => {
+  for (const c of cases)
+    it(`${c.id}`, async () => {
+      const o = await runCase(work, c, ctx, 'push', {extraArgs: [`${registryA.host}/key`, '--insecure-registry', registryA.host, '--key', keyFile]})
+      const problems = safetyProblems(o, c.expect.maxMs)
+      // The base archive carries no signature, so with a key policy even the control is refused (for that reason).
+      if (o.exit !== 1) problems.push(`exit ${o.exit}, expected 1`)
+      if (c.id === 'control-valid') assert.match(o.error ?? '', /no signature/i)
+      // A hostile archive should be refused for what is wrong with it. With an unsigned base, verify may report the
+      // missing signature of the first image before a problem in a later one (firstFailure goes image by image):
+      // that refusal is equally safe, so the message is checked only when it is not the signature refusal.
+      else if (!/no signature found/.test(o.error ?? '') && !KEY_MESSAGE_GAPS.has(c.id))
+        problems.push(...verdictProblems({...c, expect: {...c.expect, exit: 1}}, o).filter((p) => !p.startsWith('exit ')))
+      assert.deepEqual(problems, [], `${c.id}: ${c.attack}\nstderr: ${o.stderr.trim()}`)
+      assert.deepEqual(await catalog(registryA), [], `${c.id}: something reached the registry`)
+    })
+})
+
+describe('push --skip-verify: damaged content is refused and never stored under a digest it does not match', {skip: !built && 'dist/commands/push.js not built', concurrency: 4}, () => {
+  cases.forEach((c, i) => {
+    const hangs = SKIP_VERIFY_HANGS.has(c.id)
+    it(`${c.id}`, hangs ? {todo: 'src/registry/uploads.ts pushBlob hangs on a blob that fails its digest (docs/SECURITY.md)'} : {}, async () => {
+      const prefix = `skip${i}`
+      const args = [`${registryB.host}/${prefix}`, '--insecure-registry', registryB.host, '--skip-verify']
+      const o = withoutPushNotes(await runCase(work, c, ctx, 'push', {extraArgs: args, ...(hangs ? {timeoutMs: 1000} : {})}))
+      const problems = safetyProblems(o, c.expect.maxMs)
+      if (!SKIP_VERIFY_MAY_PUSH.has(c.id) && o.exit !== 1) problems.push(`exit ${o.exit}: pushed an archive that is damaged where push reads it`)
+      if (c.id === 'control-valid' && o.exit !== 0) problems.push(`the valid base was not pushed: ${o.error}`)
+      problems.push(...misfiledBlobs(registryB).map((hex) => `registry holds sha256:${hex} with other content`))
+      problems.push(...(await danglingTags(registryB, prefix)))
+      assert.deepEqual(problems, [], `${c.id}: ${c.attack}\nexit ${o.exit}\nstderr: ${o.stderr.trim()}`)
+    })
+  })
+})
