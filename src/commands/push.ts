@@ -1,12 +1,13 @@
-import {readFileSync, writeFileSync} from 'node:fs'
+import {writeFileSync} from 'node:fs'
 import {Args, Flags} from '@oclif/core'
 import {BaseCommand} from '../cli/base-command.ts'
 import {AirlockError} from '../errors.ts'
 import {loadPolicy, policyFlags, type PolicyFlagValues} from '../policy/index.ts'
 import {parseMirrorTarget, pushArchive, type PushArchiveResult} from '../push/index.ts'
 import {firstFailure, verifyArchive} from '../verify/verify.ts'
-import {verifyMirror, type MirrorCheckResult} from '../push/check.ts'
-import {RegistryClient} from '../registry/index.ts'
+import {mirrorCheckError, verifyMirror, type MirrorCheckResult} from '../push/check.ts'
+import {renderMirrorCheck} from '../report/mirror.ts'
+import {keepHostFlag, mirrorClient, mirrorRegistryFlags} from '../push/flags.ts'
 import {signatureSetup} from '../verify/signatures.ts'
 import {prepareVerifyTrust} from '../trust/archive.ts'
 import {type TrustFlagValues, trustFlags} from '../trust/flags.ts'
@@ -26,16 +27,16 @@ export default class Push extends BaseCommand {
   }
   static override flags = {
     ...policyFlags,
-    'keep-host': Flags.boolean({summary: 'Keep the source registry host in the mirror path (REGISTRY/PREFIX/ghcr.io/...).', default: false}),
+    ...keepHostFlag,
     'skip-verify': Flags.boolean({summary: 'Push WITHOUT verifying the archive first. Insecure; warned about and recorded in the output.', default: false}),
-    check: Flags.boolean({summary: 'After pushing, re-read images, signatures and referrers from the mirror and check them against the archive.', default: false}),
+    check: Flags.boolean({
+      summary: "After pushing, re-read images, signatures and referrers from the mirror and verify them with the archive's trust material and the policy (as `airlock verify --registry`).",
+      default: false,
+    }),
     'emit-talos-config': Flags.string({summary: 'Write Talos RegistryMirrorConfig (+ ImageVerificationConfig from the policy) to FILE ("-" for stdout).'}),
     ...trustFlags,
     concurrency: Flags.integer({summary: 'Blob transfers at once.', default: 4, min: 1, max: 64}),
-    'insecure-registry': Flags.string({summary: 'host:port spoken to over plain HTTP (never implied).', multiple: true}),
-    'ca-file': Flags.string({summary: 'PEM file with CA certificates for the mirror\'s TLS.'}),
-    username: Flags.string({summary: 'Username for the mirror (else docker config / credential helpers).'}),
-    'password-stdin': Flags.boolean({summary: 'Read the password from stdin.', default: false}),
+    ...mirrorRegistryFlags,
   }
 
   async run(): Promise<PushArchiveResult & {check?: MirrorCheckResult}> {
@@ -54,14 +55,7 @@ export default class Push extends BaseCommand {
     const trust = flags['skip-verify'] ? undefined : await prepareVerifyTrust(args.archive, flags as TrustFlagValues, {keyless})
     const signatures = trust ? signatureSetup({mode: 'required', policy, trustedRoots: trust.trustedRoots}) : undefined
     if (flags['skip-verify']) process.stderr.write('airlock: WARNING: --skip-verify: pushing content that has NOT been verified; this is recorded in the output\n')
-    if (flags['password-stdin'] && !flags.username) throw new AirlockError('USAGE', '--password-stdin needs --username')
-    const password = flags['password-stdin'] ? readFileSync(0, 'utf8').replace(/\r?\n$/, '') : undefined
-    const client = new RegistryClient({
-      concurrency: flags.concurrency,
-      ...(flags['insecure-registry'] ? {insecure: flags['insecure-registry']} : {}),
-      ...(flags['ca-file'] ? {caFile: flags['ca-file']} : {}),
-      ...(flags.username ? {username: flags.username, password: password ?? ''} : {}),
-    })
+    const client = mirrorClient(flags, {concurrency: flags.concurrency})
     const plainHttp = (flags['insecure-registry'] ?? []).includes(target.registry)
     try {
       const result = await pushArchive({
@@ -99,9 +93,17 @@ export default class Push extends BaseCommand {
         }
       }
       if (!flags.check) return result
-      const check = await verifyMirror({archive: args.archive, target, client, keepHost: flags['keep-host']})
-      this.note(`check: ${check.summary}`)
-      if (!check.passed) throw new AirlockError('DIGEST_MISMATCH', `mirror check failed: ${check.problems[0] ?? check.summary}`, {details: {check}})
+      // The same mirror check as `airlock verify --registry`: signatures verified from the mirror when a policy
+      // and trust were used to verify the archive (not with --skip-verify, which checked nothing).
+      const check = await verifyMirror({
+        archive: args.archive,
+        target,
+        client,
+        keepHost: flags['keep-host'],
+        ...(policy && trust ? {signatures: {policy, trustedRoots: trust.trustedRoots}} : {}),
+      })
+      for (const line of renderMirrorCheck(check)) this.note(`check: ${line}`)
+      if (!check.passed) throw mirrorCheckError(check)
       return {...result, check}
     } finally {
       client.close()

@@ -2,15 +2,22 @@
 // in-cluster verifier will see it: each tag resolves to the archive's digest, every manifest of the graph comes
 // back byte-identical (fetched by digest, verified), every blob is there with its size, every legacy signature tag
 // points at the archive's signature manifest, and every referrer is listed (referrers API or fallback tag).
+// With a policy, each image's signatures are then discovered and verified from the mirror alone
+// (check-signatures.ts), with the archive's trust material: what an in-cluster verifier will conclude.
+import {ArchiveReader} from '../archive/reader.ts'
 import {AirlockError} from '../errors.ts'
 import type {Descriptor} from '../oci/descriptor.ts'
+import type {Digest} from '../oci/digest.ts'
+import {isManifestType} from '../oci/media-types.ts'
 import {parseReference} from '../reference/index.ts'
 import type {RegistryClient} from '../registry/index.ts'
-import {ArchiveSource} from './archive-source.ts'
+import {judgeMirrorImage, type MirrorSignatureOptions, type MirrorSignatureResult} from './check-signatures.ts'
 import {collectGraph} from './graph.ts'
 import {archiveArtifacts} from './index.ts'
 import {mapRepository, type MirrorTarget} from './mapping.ts'
 import {RegistryMirror} from './mirror.ts'
+
+export type {MirrorSignatureOptions, MirrorSignatureResult} from './check-signatures.ts'
 
 export interface MirrorCheckOptions {
   archive: string
@@ -19,47 +26,87 @@ export interface MirrorCheckOptions {
   keepHost?: boolean
   /** Download every blob and check its sha256 (default: HEAD, digest and size only). */
   deep?: boolean
+  /**
+   * Verify every image's signatures from what the mirror serves, with this policy and these trusted roots (the
+   * archive's TUF-verified roots plus --trusted-root). Without it only their presence is checked.
+   */
+  signatures?: MirrorSignatureOptions
 }
 
 export interface ImageCheck {
   source: string
+  /** The mirror repository (and tag) the image was pushed to. */
   target: string
+  digest: Digest
+  /** The mirror's tag, resolved: ok when it names the archive's digest. */
+  tag?: {name: string; digest?: Digest; ok: boolean}
   manifests: number
   blobs: number
+  /** Legacy signature tags of the archive found pointing at the archive's signature manifests. */
   signatures: number
+  /** Referrers of the archive listed by the mirror (referrers API or fallback tag). */
   referrers: number
+  /** Signatures discovered on the mirror and verified against the policy (with `signatures` only). */
+  verification?: MirrorSignatureResult
   problems: string[]
 }
 
 export interface MirrorCheckResult {
   passed: boolean
   summary: string
+  /** Whether signatures were verified from the mirror (a policy was given), or only their presence checked. */
+  signaturesVerified: boolean
   images: ImageCheck[]
   problems: string[]
 }
 
 export async function verifyMirror(options: MirrorCheckOptions): Promise<MirrorCheckResult> {
-  const source = await ArchiveSource.open(options.archive)
+  // One header pass (no hashing): airlock.json and the positions of sigstore/proofs/*, read back by digest.
+  const archive = await ArchiveReader.open(options.archive)
+  try {
+    return await checkImages(archive, options)
+  } finally {
+    await archive.close()
+  }
+}
+
+async function checkImages(archive: ArchiveReader, options: MirrorCheckOptions): Promise<MirrorCheckResult> {
   const mirror = new RegistryMirror(options.client, options.target)
-  const artifacts = archiveArtifacts(source)
+  const artifacts = archiveArtifacts(archive)
   const images: ImageCheck[] = []
-  for (const image of source.airlock.images) {
+  for (const image of archive.airlock.images) {
     const ref = parseReference(image.reference)
     const path = mapRepository(ref, options.target, {keepHost: options.keepHost ?? false})
     const repo = mirror.repository(path)
     const root: Descriptor = {mediaType: image.mediaType, digest: image.digest, size: image.size}
-    const check: ImageCheck = {source: image.reference, target: `${options.target.registry}/${path}`, manifests: 0, blobs: 0, signatures: 0, referrers: 0, problems: []}
+    const check: ImageCheck = {
+      source: image.reference,
+      target: `${options.target.registry}/${path}${image.tag ? `:${image.tag}` : ''}`,
+      digest: image.digest,
+      manifests: 0,
+      blobs: 0,
+      signatures: 0,
+      referrers: 0,
+      problems: [],
+    }
     images.push(check)
     const problem = (text: string) => check.problems.push(`${check.target}: ${text}`)
+    let platforms: Descriptor[] = []
     try {
       if (image.tag) {
         const tagged = await repo.resolve(image.tag).catch(notFound)
+        check.tag = {name: image.tag, ...(tagged ? {digest: tagged.digest} : {}), ok: tagged?.digest === image.digest}
         if (!tagged) problem(`tag ${image.tag} is missing`)
         else if (tagged.digest !== image.digest) problem(`tag ${image.tag} points at ${tagged.digest}, the archive has ${image.digest}`)
       }
       // Walking the graph on the mirror fetches every manifest by digest: the client verifies the bytes.
       const graph = await collectGraph(repo, root)
       check.manifests = graph.manifests.length
+      const top = graph.manifests.at(-1)?.manifest.parsed
+      if (top?.kind === 'index') {
+        const carried = image.filtered ? new Set((image.platforms ?? []).map((p) => p.digest)) : undefined
+        platforms = top.manifests.filter((d) => isManifestType(d.mediaType) && (!carried || carried.has(d.digest)))
+      }
       for (const blob of graph.blobs) {
         const present = options.deep ? await drain(repo, blob) : await repo.exists(blob)
         if (!present) problem(`blob ${blob.digest} is missing`)
@@ -68,7 +115,7 @@ export async function verifyMirror(options: MirrorCheckOptions): Promise<MirrorC
       for (const artifact of artifacts.filter((a) => a.image === image.reference)) {
         if (artifact.kind === 'tag') {
           const tagged = await repo.resolve(artifact.tag).catch(notFound)
-          if (tagged?.digest !== artifact.root.digest) problem(`signature tag ${artifact.tag} ${tagged ? `points at ${tagged.digest}` : 'is missing'}`)
+          if (tagged?.digest !== artifact.root.digest) problem(`signature tag ${artifact.tag} ${tagged ? `points at ${tagged.digest}, the archive has ${artifact.root.digest}` : 'is missing'}`)
           else check.signatures++
         } else {
           const listed = await repo.referrers({mediaType: root.mediaType, digest: artifact.subject, size: 0})
@@ -79,15 +126,37 @@ export async function verifyMirror(options: MirrorCheckOptions): Promise<MirrorC
     } catch (error) {
       problem(error instanceof Error ? error.message : String(error))
     }
+    if (options.signatures) {
+      // Judged on its own: a broken graph above must not hide what a verifier would conclude about the signatures.
+      try {
+        const verification = await judgeMirrorImage({repo, image: image.reference, root, platforms, archive, options: options.signatures})
+        check.verification = verification
+        if (!verification.ok) problem(`signatures: ${verification.reason}`)
+      } catch (error) {
+        problem(`signatures: ${error instanceof Error ? error.message : String(error)}`)
+      }
+    }
   }
   const problems = images.flatMap((i) => i.problems)
   const ok = images.length - images.filter((i) => i.problems.length > 0).length
+  const where = `${options.target.registry}${options.target.prefix ? `/${options.target.prefix}` : ''}`
   return {
-    passed: problems.length === 0,
-    summary: `${ok}/${images.length} image(s) intact on ${options.target.registry}${options.target.prefix ? `/${options.target.prefix}` : ''}${problems.length ? `, ${problems.length} problem(s)` : ''}`,
+    passed: problems.length === 0 && images.length > 0,
+    summary: `${ok}/${images.length} image(s) intact on ${where}${options.signatures ? ', signatures verified from the mirror' : ' (signature presence only: no policy given)'}${problems.length ? `, ${problems.length} problem(s)` : ''}`,
+    signaturesVerified: options.signatures !== undefined,
     images,
     problems,
   }
+}
+
+/** The error a failed mirror check is reported with: the signature verdict when that failed, else DIGEST_MISMATCH. */
+export function mirrorCheckError(result: MirrorCheckResult): AirlockError {
+  const bad = result.images.find((i) => i.problems.length > 0)
+  const code = bad?.verification?.errorCode ?? 'DIGEST_MISMATCH'
+  return new AirlockError(code, `mirror check failed: ${result.problems[0] ?? result.summary}`, {
+    hint: result.problems.length > 1 ? `${result.problems.length} problems in all; see the report (--json for details)` : undefined,
+    details: {check: result},
+  })
 }
 
 function notFound(error: unknown): undefined {

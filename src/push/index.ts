@@ -7,6 +7,7 @@ import type {RegistryClient} from '../registry/index.ts'
 import {renderTalosYaml, talosConfig} from '../talos/config.ts'
 import {talosRulesFromPolicy} from '../talos/policy.ts'
 import {parseSignaturesSection} from '../sigstore/section.ts'
+import type {AirlockJson} from '../archive/schema.ts'
 import {ArchiveSource} from './archive-source.ts'
 import type {PushEvent} from './engine.ts'
 import type {MirrorTarget} from './mapping.ts'
@@ -114,7 +115,7 @@ function talosYaml(options: PushArchiveOptions, images: PushImage[]): string {
  * The signature artifacts recorded in airlock.json by export's signature discovery (section `signatures`).
  * An archive without the section carries images only.
  */
-export function archiveArtifacts(source: ArchiveSource): PushArtifact[] {
+export function archiveArtifacts(source: {airlock: AirlockJson}): PushArtifact[] {
   const section = parseSignaturesSection(source.airlock.signatures)
   const artifacts: PushArtifact[] = []
   for (const subject of section?.subjects ?? [])

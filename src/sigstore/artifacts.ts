@@ -1,20 +1,38 @@
 // From signature manifests (as stored: legacy `.sig`/`.att` images, bundle referrers) to SignatureArtifact values
-// for verifyImageSignatures. The same code reads the archive at verify and the source at export, through a small
-// content reader, so a bad signature is judged the same way on both sides of the air gap.
+// for verifyImageSignatures. The same code reads the archive at verify, the source at export and the mirror after
+// push, through a small content reader, so a bad signature is judged the same way on every side of the air gap.
 import type {Descriptor} from '../oci/descriptor.ts'
 import type {RawManifest} from '../oci/manifest.ts'
+import type {Fetcher} from '../store/types.ts'
 import {COSIGN_ANNOTATIONS, type RekorInclusionProof} from './cosign-legacy.ts'
+import {readBlob, readManifest} from './discover.ts'
 import type {SignatureArtifact} from './image.ts'
 import type {SignatureEntry} from './section.ts'
 
 export const SIMPLESIGNING_MEDIA_TYPE = 'application/vnd.dev.cosign.simplesigning.v1+json'
 export const DSSE_MEDIA_TYPE = 'application/vnd.dsse.envelope.v1+json'
 
+/** Signature layers, envelopes and bundles are small; anything bigger is not read whole. */
+export const MAX_SIGNATURE_BLOB = 16 * 1024 * 1024
+
 export interface ContentReader {
   manifest(descriptor: Descriptor): Promise<RawManifest>
   blob(descriptor: Descriptor): Promise<Buffer>
   /** The inclusion proof stored for a log index, if any. */
   proof?(logIndex: string): Promise<RekorInclusionProof | undefined>
+}
+
+/**
+ * A content reader over any store (a registry repository, an OCI layout): manifests strictly parsed under the
+ * manifest limit, blobs under MAX_SIGNATURE_BLOB, both verified by digest while streaming. Inclusion proofs come
+ * from `proof` (export: fetched from Rekor; mirror check: the archive's sigstore/proofs/).
+ */
+export function fetcherContentReader(store: Fetcher, proof?: ContentReader['proof']): ContentReader {
+  return {
+    manifest: (d) => readManifest(store, d),
+    blob: (d) => readBlob(store, d, MAX_SIGNATURE_BLOB),
+    ...(proof ? {proof} : {}),
+  }
 }
 
 /** The Rekor log index named by a legacy layer's `dev.sigstore.cosign/bundle` annotation, if it has one. */

@@ -22,7 +22,8 @@ const LEGACY_SUFFIXES: Array<[string, SignatureRole]> = [
   ['.sbom', 'sbom'],
 ]
 
-interface RegistryLike {
+/** A registry repository as discovery needs it (src/registry Repository implements it). */
+export interface RegistryLike {
   resolve(reference: string): Promise<Descriptor>
   referrers(subject: Descriptor): Promise<Descriptor[]>
   tags?(): Promise<string[]>
@@ -75,10 +76,21 @@ export async function discoverSignatures(source: Source, subjects: Descriptor[],
     const index = await store.index()
     for (const subject of subjects) out.push({image, digest: subject.digest, entries: await fromLayout(store, index, source.name, subject)})
   } else if (typeof store.referrers === 'function') {
-    let tags: Set<string> | undefined
-    if (typeof store.tags === 'function') tags = new Set(await store.tags().catch(() => [] as string[]))
-    for (const subject of subjects) out.push({image, digest: subject.digest, entries: await fromRegistry(store as unknown as RegistryLike, tags, subject)})
+    return discoverInRegistry(store as unknown as RegistryLike, subjects, image)
   }
+  return out.filter((s) => s.entries.length > 0)
+}
+
+/**
+ * Discovery in a registry repository, the way cosign and in-cluster verifiers look: the legacy tags (one tag list,
+ * else a resolve per tag) and the referrers (API, else the fallback tag). Used at export on the source and after
+ * push on the mirror.
+ */
+export async function discoverInRegistry(repo: RegistryLike, subjects: Descriptor[], image: string): Promise<SubjectSignatures[]> {
+  let tags: Set<string> | undefined
+  if (typeof repo.tags === 'function') tags = new Set(await repo.tags().catch(() => [] as string[]))
+  const out: SubjectSignatures[] = []
+  for (const subject of subjects) out.push({image, digest: subject.digest, entries: await fromRegistry(repo, tags, subject)})
   return out.filter((s) => s.entries.length > 0)
 }
 

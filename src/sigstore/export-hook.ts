@@ -8,7 +8,8 @@ import type {Descriptor} from '../oci/descriptor.ts'
 import type {Digest} from '../oci/digest.ts'
 import type {Policy} from '../policy/index.ts'
 import type {RekorInclusionProof} from './cosign-legacy.ts'
-import {discoverSignatures, readBlob, readManifest} from './discover.ts'
+import {fetcherContentReader} from './artifacts.ts'
+import {discoverSignatures, readManifest} from './discover.ts'
 import {judgeImage, type ImageJudgement} from './judge.ts'
 import {DEFAULT_REKOR_URL, fetchInclusionProof, proofPath, setPayload} from './proofs.ts'
 import {SIGNATURES_SECTION, type SignaturesSection} from './section.ts'
@@ -92,11 +93,7 @@ export function signatureExportHooks(options: SignatureExportOptions): {hooks: E
           root: {mediaType: image.mediaType, digest: image.digest, size: image.size},
           platforms: subjects.slice(1),
           entriesFor: (d) => found.filter((s) => s.digest === d).flatMap((s) => s.entries),
-          reader: {
-            manifest: (d) => readManifest(source.store, d),
-            blob: (d) => readBlob(source.store, d, 16 * 1024 * 1024),
-            proof: async (logIndex) => proofs.get(logIndex),
-          },
+          reader: fetcherContentReader(source.store, async (logIndex) => proofs.get(logIndex)),
           policy: options.policy,
           trustedRoots: options.trustedRoots ?? [],
         })

@@ -8,14 +8,11 @@ import {loadTrustedRoot} from '../sigstore/trust.ts'
 import type {ArchiveReader} from '../archive/reader.ts'
 import type {Descriptor} from '../oci/descriptor.ts'
 import type {Policy} from '../policy/index.ts'
-import type {ContentReader} from '../sigstore/artifacts.ts'
+import {MAX_SIGNATURE_BLOB, type ContentReader} from '../sigstore/artifacts.ts'
 import {judgeImage} from '../sigstore/judge.ts'
 import {parseStoredProof, proofPath} from '../sigstore/proofs.ts'
 import {parseSignaturesSection, type SignaturesSection} from '../sigstore/section.ts'
 import type {ImageCheck} from './verify.ts'
-
-/** Signature layers, envelopes and bundles are small; anything bigger is not read whole. */
-const MAX_SIGNATURE_BLOB = 16 * 1024 * 1024
 
 export interface SignatureCheckOptions {
   policy: Policy
