@@ -1,0 +1,176 @@
+// Issue 6, "the network fails" for push: the built CLI pushes an archive into a real registry through
+// test/support/fault-proxy.ts (the proxy is the push TARGET). Where a retry can succeed the push completes and the
+// project's registry client, reading the registry directly, confirms the tag resolves to the archive's digest and
+// every blob is there; otherwise it fails with one line, and no tag points at content the registry lacks; a rerun
+// then completes without sending again the blobs that already landed (upload requests counted at the proxy).
+import assert from 'node:assert/strict'
+import {spawn} from 'node:child_process'
+import {existsSync} from 'node:fs'
+import {join} from 'node:path'
+import {after, before, describe, it} from 'node:test'
+import {exportImages} from '../src/export/export.ts'
+import {parseReference} from '../src/reference/index.ts'
+import {RegistryClient} from '../src/registry/index.ts'
+import {startFaultProxy, type Fault, type FaultProxy, type FaultRequest} from './support/fault-proxy.ts'
+import {buildImage, makeWorkDir, pushImage, type TestImage} from './support/images.ts'
+import {startRegistry, type StartedRegistry} from './support/registry.ts'
+import {ROOT} from './support/hostile/base.ts'
+
+const CLI = join(ROOT, 'bin/run.js')
+const built = existsSync(join(ROOT, 'dist/commands/push.js'))
+
+interface Run {
+  exit: number | null
+  stderr: string
+  ms: number
+}
+
+function run(args: string[], timeoutMs = 30_000): Promise<Run> {
+  return new Promise((resolve) => {
+    const t = Date.now()
+    const child = spawn(process.execPath, [CLI, ...args], {env: {...process.env, AIRLOCK_DEBUG: ''}, stdio: ['ignore', 'pipe', 'pipe']})
+    let stderr = ''
+    child.stderr.on('data', (d) => (stderr += d))
+    child.stdout.resume()
+    const timer = setTimeout(() => child.kill('SIGKILL'), timeoutMs)
+    child.on('close', (exit) => {
+      clearTimeout(timer)
+      resolve({exit, stderr, ms: Date.now() - t})
+    })
+  })
+}
+
+const errorLines = (stderr: string) => stderr.split('\n').filter((l) => l.startsWith('airlock: error: '))
+
+describe('push under network faults (fault proxy in front of the mirror registry)', {skip: !built && 'dist/commands/push.js not built'}, () => {
+  let source: StartedRegistry
+  let mirror: StartedRegistry
+  let proxy: FaultProxy
+  let image: TestImage
+  let archive: string
+  let client: RegistryClient
+  const work = makeWorkDir('airlock-faults-push-')
+  let n = 0
+  /** Each test pushes under its own prefix, so "already there" only ever comes from that test's earlier runs. */
+  const prefix = () => `p${n++}`
+  const big = () => image.layers[0]!.descriptor.digest
+  const small = () => image.layers[1]!.descriptor.digest
+  const config = () => image.config.descriptor.digest
+  const isUpload = (r: FaultRequest) => (r.method === 'POST' || r.method === 'PATCH' || r.method === 'PUT') && r.path.includes('/blobs/uploads/')
+  /** The request that sends (PATCH) or commits (PUT ?digest=) content; for a chunked blob, the PATCHes carry it. */
+  const isBlobCommit = (digest: string) => (r: FaultRequest) => r.method === 'PUT' && r.path.includes('/blobs/uploads/') && decodeURIComponent(r.path).includes(`digest=${digest}`)
+  const isPatch = (r: FaultRequest) => r.method === 'PATCH' && r.path.includes('/blobs/uploads/')
+  const isTagPut = (r: FaultRequest) => r.method === 'PUT' && /\/manifests\/[^/]+$/.test(r.path) && !r.path.includes('/manifests/sha256:')
+
+  const push = (p: string, extra: string[] = []) => run(['push', archive, `${proxy.host}/${p}`, '--insecure-registry', proxy.host, '--skip-verify', ...extra])
+
+  /** Read back from the registry itself (not through the proxy): the tag resolves to the archive's root and every blob is there. */
+  async function confirm(p: string): Promise<void> {
+    const repo = client.repository(parseReference(`${mirror.host}/${p}/faults/app:1`))
+    const root = await repo.resolve('1')
+    assert.equal(root.digest, image.descriptor.digest, 'the tag does not point at the archive\'s manifest')
+    for (const d of [config(), big(), small()]) {
+      const res = await fetch(`${mirror.url}/v2/${p}/faults/app/blobs/${d}`, {method: 'HEAD'})
+      assert.equal(res.status, 200, `blob ${d} missing in the mirror`)
+    }
+  }
+
+  async function tags(p: string): Promise<string[]> {
+    const res = await fetch(`${mirror.url}/v2/${p}/faults/app/tags/list`)
+    if (res.status === 404) return []
+    return ((await res.json()) as {tags?: string[] | null}).tags ?? []
+  }
+
+  before(async () => {
+    ;[source, mirror] = await Promise.all([startRegistry({auth: 'none'}), startRegistry({auth: 'none'})])
+    client = new RegistryClient({insecure: [source.host, mirror.host]})
+    // 10 MiB: pushed in two PATCH chunks (8 MiB default chunk size) + a closing PUT, so "mid-upload" is mid-upload.
+    image = await buildImage(work.dir, {layerSizes: [10 * 1024 * 1024, 64 * 1024]})
+    await pushImage(client.repository(parseReference(`${source.host}/faults/app`)), image, '1')
+    archive = join(work.dir, 'app.tar')
+    await exportImages({
+      sources: [`${source.host}/faults/app:1`],
+      output: archive,
+      openRegistry: async (reference) => {
+        const ref = parseReference(reference)
+        return {store: client.repository(ref), name: ref.toString(), reference: ref.reference, ...(ref.tag ? {tag: ref.tag} : {})}
+      },
+    })
+    proxy = await startFaultProxy(mirror.host)
+  })
+  after(async () => {
+    client?.close()
+    await proxy?.stop()
+    await Promise.all([source?.stop(), mirror?.stop()])
+    work.cleanup()
+  })
+
+  const recovers: {name: string; fault: () => Fault; hit: (r: FaultRequest) => boolean}[] = [
+    {name: '503 burst on upload starts', fault: () => ({match: (r) => r.method === 'POST' && isUpload(r), times: 2, respond: {status: 503}}), hit: (r) => r.method === 'POST' && isUpload(r)},
+    {name: '429 with Retry-After: 1 on a chunk', fault: () => ({match: isPatch, times: 1, respond: {status: 429, headers: {'Retry-After': '1'}}}), hit: isPatch},
+    {name: 'connection reset (RST) 1 MiB into a chunk', fault: () => ({match: isPatch, times: 1, resetAfterRequestBytes: 1024 * 1024}), hit: isPatch},
+    {name: '503 on the manifest PUT', fault: () => ({match: (r) => r.method === 'PUT' && r.path.includes('/manifests/'), times: 1, respond: {status: 503}}), hit: (r) => r.method === 'PUT' && r.path.includes('/manifests/')},
+    {name: 'a stall of 2 s, then a dropped connection, on a blob HEAD', fault: () => ({match: (r) => r.method === 'HEAD' && r.path.includes('/blobs/'), times: 1, stallMs: 2000}), hit: (r) => r.method === 'HEAD' && r.path.includes('/blobs/')},
+  ]
+  for (const c of recovers)
+    it(`completes despite: ${c.name}`, async () => {
+      proxy.clearFaults()
+      const p = prefix()
+      const mark = proxy.requests.length
+      proxy.add(c.fault())
+      const r = await push(p)
+      proxy.clearFaults()
+      assert.equal(r.exit, 0, `push failed: ${r.stderr}`)
+      assert.ok(proxy.requests.slice(mark).filter(c.hit).length >= 2, 'the fault was not hit and retried')
+      await confirm(p)
+    })
+
+  it('persistent 503 on one blob: one-line error, no tag written; a rerun sends only what is missing', async () => {
+    proxy.clearFaults()
+    const p = prefix()
+    // The big layer never gets in (its chunks are refused); the config and the small layer go in one PUT each.
+    proxy.add({match: isBlobCommit(big()), times: 1000, respond: {status: 503}})
+    proxy.add({match: isPatch, times: 1000, respond: {status: 503}})
+    const mark0 = proxy.requests.length
+    const first = await push(p)
+    proxy.clearFaults()
+    assert.equal(first.exit, 1, first.stderr)
+    assert.equal(errorLines(first.stderr).length, 1, first.stderr)
+    assert.ok(!/^\s+at /m.test(first.stderr), 'stack trace')
+    assert.match(errorLines(first.stderr)[0]!, /503|unavailable/i)
+    assert.ok(first.ms < 30_000, `gave up only after ${first.ms} ms`)
+    assert.deepEqual(await tags(p), [], 'a tag was written although content is missing')
+    assert.equal(proxy.requests.slice(mark0).filter(isTagPut).length, 0, 'a tag PUT was attempted before all content was in')
+    const landed = [config(), small()].filter((d) => proxy.requests.slice(mark0).some(isBlobCommit(d)))
+    assert.ok(landed.length > 0, 'nothing landed before the failure: the rerun check proves nothing')
+
+    const mark = proxy.requests.length
+    const second = await push(p)
+    assert.equal(second.exit, 0, second.stderr)
+    const again = proxy.requests.slice(mark)
+    for (const d of landed) assert.equal(again.filter(isBlobCommit(d)).length, 0, `${d} was uploaded again`)
+    assert.ok(again.some(isBlobCommit(big())), 'the missing layer was not sent on the rerun')
+    await confirm(p)
+    // And a third run sends nothing at all.
+    const mark3 = proxy.requests.length
+    const third = await push(p)
+    assert.equal(third.exit, 0, third.stderr)
+    assert.equal(proxy.requests.slice(mark3).filter(isUpload).length, 0, 'a complete mirror got uploads again')
+  })
+
+  it('persistent connection resets mid-upload: fails clearly within bounds, no tag, then a rerun completes', async () => {
+    proxy.clearFaults()
+    const p = prefix()
+    proxy.add({match: isPatch, times: 1000, resetAfterRequestBytes: 256 * 1024})
+    const first = await push(p)
+    proxy.clearFaults()
+    assert.equal(first.exit, 1, first.stderr)
+    assert.equal(errorLines(first.stderr).length, 1, first.stderr)
+    assert.ok(!/^\s+at /m.test(first.stderr), 'stack trace')
+    assert.ok(first.ms < 30_000, `gave up only after ${first.ms} ms`)
+    assert.deepEqual(await tags(p), [])
+    const second = await push(p)
+    assert.equal(second.exit, 0, second.stderr)
+    await confirm(p)
+  })
+})
