@@ -257,4 +257,15 @@ describe('verify --registry / push --check: signatures verified from the mirror'
     await repush()
     assert.equal((await check()).passed, true)
   })
+
+  it('--keep-host: the check maps repositories exactly as push did', async () => {
+    const kh = parseMirrorTarget(`${mirror.host}/kh`)
+    await pushArchive({archive, target: kh, client: mirrorClient, keepHost: true, skipVerify: true})
+    const ok = await verifyMirror({archive, target: kh, client: mirrorClient, keepHost: true, signatures: {policy: policy(), trustedRoots}})
+    assert.equal(ok.passed, true, ok.problems.join('\n'))
+    assert.equal(ok.images[0]!.target, `${mirror.host}/kh/${source.host.replace(':', '-')}/t/legacy:v1`)
+    const unmapped = await verifyMirror({archive, target: kh, client: mirrorClient, signatures: {policy: policy(), trustedRoots}})
+    assert.equal(unmapped.passed, false)
+    assert.match(unmapped.problems[0]!, new RegExp(`^${mirror.host}/kh/t/legacy:v1: tag v1 is missing$`))
+  })
 })
