@@ -398,16 +398,22 @@ async function main(): Promise<void> {
       targets: ts,
       profiles,
     }
-    mkdirSync(join(BENCH, 'results'), {recursive: true})
-    writeFileSync(join(BENCH, 'results', `${label}.json`), JSON.stringify(results, null, 1) + '\n')
+    // only full runs (every step, full size) are the record: bench/results/<label>.json and bench/RESULTS.md;
+    // a --quick or --only run writes its report under bench/work/
+    const official = !quick && !partial
+    const resultsDir = official ? join(BENCH, 'results') : WORK
+    const resultsMd = official ? join(BENCH, 'RESULTS.md') : join(WORK, `RESULTS-${label}.md`)
+    mkdirSync(resultsDir, {recursive: true})
+    writeFileSync(join(resultsDir, `${label}.json`), JSON.stringify(results, null, 1) + '\n')
     const all = readdirSync(join(BENCH, 'results'))
       .filter((f) => f.endsWith('.json'))
       .map((f) => JSON.parse(readFileSync(join(BENCH, 'results', f), 'utf8')) as BenchResults)
-    const {table, markdown} = renderResults(results, all, existsSync(join(BENCH, 'RESULTS.md')) ? readFileSync(join(BENCH, 'RESULTS.md'), 'utf8') : '')
+    const previous = existsSync(join(BENCH, 'RESULTS.md')) ? readFileSync(join(BENCH, 'RESULTS.md'), 'utf8') : ''
+    const {table, markdown} = renderResults(results, all, previous)
     log('')
     log(table)
-    writeFileSync(join(BENCH, 'RESULTS.md'), markdown)
-    log(`\nwrote bench/RESULTS.md and bench/results/${label}.json`)
+    writeFileSync(resultsMd, markdown)
+    log(`\nwrote ${resultsMd} and ${join(resultsDir, `${label}.json`)}`)
   } finally {
     await source.stop()
     await sigstore.close()
