@@ -164,6 +164,12 @@ export class Transport {
       if (body === undefined) req.end()
       else if (Buffer.isBuffer(body)) req.end(body)
       else {
+        // A body that already failed (e.g. its digest check fired while the upload session was being opened)
+        // emits no further events: without this the request would wait for the socket timeout.
+        if (body.destroyed || body.errored) {
+          req.destroy(body.errored ?? new Error('request body was closed before it was sent'))
+          return
+        }
         body.on('error', (error) => req.destroy(error))
         body.pipe(req)
       }

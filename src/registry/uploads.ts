@@ -52,6 +52,8 @@ export async function pushBlob(session: RegistrySession, repository: string, des
     discard(start.body)
     location = uploadLocation(session, start, what)
 
+    // The content may already have failed its check (a small blob is read whole while POST is in flight).
+    if (contentError) throw contentError
     if (descriptor.size <= options.chunkSize) {
       content.pipe(verified)
       const put = await session
