@@ -1,11 +1,13 @@
-// The read side of the archive: one forward pass over the tar that checks every entry's type and name (the
-// archive is hostile until proven otherwise), optionally hashes every entry while streaming, and remembers where
-// each entry's bytes are. Afterwards content is read back with positional reads, hashed again on every read (the
-// file could change between the pass and the read). Memory holds one record per entry plus the small JSON files,
-// never blob bodies.
-import {createHash, type Hash} from 'node:crypto'
+// The read side of the archive: one forward pass over the tar headers that checks every entry's type and name
+// (the archive is hostile until proven otherwise) and its structure (truncation, lying sizes, end marker, trailing
+// data), skipping bodies by seeking, and remembers where each entry's bytes are. When asked to hash (verify), the
+// bodies are then hashed on every core by worker threads over positional reads (src/archive/hash-pool.ts), so
+// verifying costs what hashing costs. Afterwards content is read back with positional reads, hashed again on every
+// read (the file could change between the pass and the read). Memory holds one record per entry plus the small
+// JSON files, never blob bodies.
+import {createHash} from 'node:crypto'
 import type {FileHandle} from 'node:fs/promises'
-import {open} from 'node:fs/promises'
+import {open, stat} from 'node:fs/promises'
 import {AirlockError, toAirlockError} from '../errors.ts'
 import type {Descriptor} from '../oci/descriptor.ts'
 import type {Digest} from '../oci/digest.ts'
@@ -23,6 +25,7 @@ import {
   OCI_LAYOUT,
   parseAirlockJson,
 } from './schema.ts'
+import {HashPool, hashInThread, WORKER_THRESHOLD_BYTES, type RangeToHash} from './hash-pool.ts'
 import {scanTar, type TarBodySink, type TarEntry} from './tar.ts'
 
 export interface EntryRecord {
@@ -31,11 +34,21 @@ export interface EntryRecord {
   dataOffset: number
   /** sha256 of the content, when the pass hashed it. */
   digest?: Digest
+  /** A blob whose hashing the caller waived (`ScanOptions.skipHash`): `digest` stays unset. */
+  hashSkipped?: boolean
 }
 
 export interface ScanOptions {
   /** Hash every entry during the pass (verify). Without it, bodies are skipped by seeking (inspect). */
   hash?: boolean
+  /**
+   * Blob digests whose bodies the hashing pass leaves out (push: the mirror already holds content under that
+   * digest, so the archive's copy is never sent and cannot affect what the mirror serves). Everything else about
+   * such an entry is still checked; reads of it (readEntry) are still verified against its name.
+   */
+  skipHash?: ReadonlySet<string>
+  /** Hashing threads: 0 hashes in this thread; default: every core, or this thread for small archives. */
+  workers?: number
   onBytes?: (n: number) => void
 }
 
@@ -88,29 +101,6 @@ export function entryProblem(entry: TarEntry): AirlockError | undefined {
   return invalid(name, 'unexpected entry (not part of an airlock archive)')
 }
 
-class HashSink implements TarBodySink {
-  private readonly hash: Hash = createHash('sha256')
-  private readonly keep: Buffer[] | undefined
-  private readonly done: (digest: Digest, kept: Buffer | undefined) => void
-  private readonly onBytes: ((n: number) => void) | undefined
-
-  constructor(keep: boolean, done: (digest: Digest, kept: Buffer | undefined) => void, onBytes?: (n: number) => void) {
-    this.keep = keep ? [] : undefined
-    this.done = done
-    this.onBytes = onBytes
-  }
-
-  write(chunk: Buffer): void {
-    this.hash.update(chunk)
-    this.keep?.push(Buffer.from(chunk)) // the reader reuses its buffer
-    this.onBytes?.(chunk.length)
-  }
-
-  end(): void {
-    this.done(`sha256:${this.hash.digest('hex')}`, this.keep ? Buffer.concat(this.keep) : undefined)
-  }
-}
-
 class KeepSink implements TarBodySink {
   private readonly parts: Buffer[] = []
   private readonly done: (kept: Buffer) => void
@@ -153,30 +143,54 @@ export class ArchiveReader {
     const small = new Map<string, Buffer>()
     const seen = new Set<string>()
     const hash = options.hash ?? false
-    const scan = await scanTar(path, (entry) => {
-      const problem = entryProblem(entry)
-      if (problem) throw problem
-      const key = entry.name.replace(/\/$/, '')
-      if (seen.has(key)) throw invalid(entry.name, 'appears more than once in the archive')
-      seen.add(key)
-      if (entry.type === 'Directory') return undefined
-      const record: EntryRecord = {name: entry.name, size: entry.size, dataOffset: entry.dataOffset}
-      entries.set(entry.name, record)
-      const keep = entry.name in SMALL_FILES
-      if (hash)
-        return new HashSink(
-          keep,
-          (digest, kept) => {
-            record.digest = digest
-            if (kept) small.set(entry.name, kept)
-          },
-          options.onBytes,
-        )
-      return keep ? new KeepSink((kept) => small.set(entry.name, kept)) : undefined
-    }).catch((error: unknown) => {
+    /** Bodies to hash after the header pass, and the records their digests go to. */
+    const ranges: RangeToHash[] = []
+    const hashed: EntryRecord[] = []
+    // Workers start now, so their start-up overlaps the header pass; small archives stay in this thread.
+    const pool = hash ? await startPool(path, options.workers) : undefined
+    let scan: {entries: number; bytes: number}
+    try {
+      scan = await scanTar(path, (entry) => {
+        const problem = entryProblem(entry)
+        if (problem) throw problem
+        const key = entry.name.replace(/\/$/, '')
+        if (seen.has(key)) throw invalid(entry.name, 'appears more than once in the archive')
+        seen.add(key)
+        if (entry.type === 'Directory') return undefined
+        const record: EntryRecord = {name: entry.name, size: entry.size, dataOffset: entry.dataOffset}
+        entries.set(entry.name, record)
+        // The layout files are small (limits checked by entryProblem) and needed whole: read them in this pass.
+        if (entry.name in SMALL_FILES)
+          return new KeepSink((kept) => {
+            small.set(entry.name, kept)
+            if (hash) {
+              record.digest = sha256(kept)
+              options.onBytes?.(kept.length)
+            }
+          })
+        if (!hash) return undefined
+        const blob = digestFromBlobPath(entry.name)
+        if (blob && options.skipHash?.has(blob)) record.hashSkipped = true
+        else {
+          ranges.push({name: entry.name, offset: entry.dataOffset, size: entry.size})
+          hashed.push(record)
+        }
+        return undefined
+      })
+      if (hash) {
+        const digests = pool ? await pool.hash(ranges, options.onBytes) : await hashInThread(path, ranges, options.onBytes)
+        digests.forEach((digest, i) => (hashed[i]!.digest = digest as Digest))
+      }
+    } catch (error) {
       const e = toAirlockError(error, 'ARCHIVE_INVALID')
       throw new AirlockError(e.code, `${path}: ${e.message}`, {cause: error, ...(e.hint ? {hint: e.hint} : {})})
-    })
+    } finally {
+      await pool?.close()
+    }
+    return ArchiveReader.fromPass(path, entries, small, {bytes: scan.bytes, count: scan.entries, hashed: hash})
+  }
+
+  private static fromPass(path: string, entries: Map<string, EntryRecord>, small: Map<string, Buffer>, scan: {bytes: number; count: number; hashed: boolean}): ArchiveReader {
     const need = (name: string): Buffer => {
       const bytes = small.get(name)
       if (!bytes) throw new AirlockError('ARCHIVE_INVALID', `${path}: ${name} is missing`, {hint: name === AIRLOCK_JSON ? 'this is not an archive written by airlock export' : 'this is not an OCI archive'})
@@ -200,7 +214,7 @@ export class ArchiveReader {
     }
     const index = wrap(() => parseLayoutIndex(need(INDEX_JSON), ''))
     const airlock = wrap(() => parseAirlockJson(need(AIRLOCK_JSON)))
-    return new ArchiveReader(path, {entries, bytes: scan.bytes, count: scan.entries, index, airlock, hashed: hash})
+    return new ArchiveReader(path, {entries, bytes: scan.bytes, count: scan.count, index, airlock, hashed: scan.hashed})
   }
 
   blob(digest: Digest): EntryRecord | undefined {
@@ -216,7 +230,8 @@ export class ArchiveReader {
     const buf = Buffer.alloc(record.size)
     const {bytesRead} = await this.fh.read(buf, 0, record.size, record.dataOffset)
     if (bytesRead !== record.size) throw new AirlockError('ARCHIVE_INVALID', `${name} is truncated`)
-    const want = expected ?? record.digest
+    // A blob the pass did not hash (skipHash) is still checked against its name when read.
+    const want = expected ?? record.digest ?? digestFromBlobPath(name)
     if (want) {
       const got = `sha256:${createHash('sha256').update(buf).digest('hex')}`
       if (got !== want) throw new AirlockError('DIGEST_MISMATCH', `${name}: content hashes to ${got}, expected ${want}`)
@@ -239,4 +254,22 @@ export class ArchiveReader {
     await this.fh?.close()
     this.fh = undefined
   }
+}
+
+async function startPool(path: string, workers: number | undefined): Promise<HashPool | undefined> {
+  if (workers === 0) return undefined
+  if (workers === undefined) {
+    let size: number
+    try {
+      size = (await stat(path)).size
+    } catch {
+      return undefined // scanTar reports the unreadable file
+    }
+    if (size < WORKER_THRESHOLD_BYTES) return undefined
+  }
+  return HashPool.start(path, workers)
+}
+
+function sha256(bytes: Buffer): Digest {
+  return `sha256:${createHash('sha256').update(bytes).digest('hex')}`
 }

@@ -56,6 +56,8 @@ export interface VerifyReport {
   entries: number
   bytes: number
   blobs: number
+  /** Blobs whose bodies were not hashed, and why (push: the mirror already holds them under their digest). */
+  hashSkipped?: {blobs: number; bytes: number; reason: string}
   seconds: number
   /** Archive-level findings (unexpected entries, corrupt blobs, airlock.json inconsistencies). */
   problems: Problem[]

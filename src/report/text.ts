@@ -22,6 +22,8 @@ export function renderVerify(report: VerifyReport): string[] {
     for (const reason of check.reasons) lines.push(`      ${reason}`)
   }
   for (const problem of report.problems) lines.push(`FAIL  ${problem.message}`)
+  if (report.hashSkipped?.blobs)
+    lines.push(`not re-hashed: ${report.hashSkipped.blobs} blob(s), ${formatBytes(report.hashSkipped.bytes)} (${report.hashSkipped.reason})`)
   const rate = report.seconds > 0 ? `, ${formatBytes(report.bytes / report.seconds)}/s` : ''
   lines.push(
     `${report.ok ? 'verified' : 'NOT verified'}: ${report.images.length} image(s), ${report.blobs} blobs, ${formatBytes(report.bytes)} in ${report.seconds.toFixed(1)} s${rate}`,

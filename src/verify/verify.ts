@@ -33,6 +33,14 @@ export interface VerifyOptions {
   imageChecks?: ImageCheck[]
   archiveChecks?: ArchiveCheck[]
   onBytes?: (n: number) => void
+  /**
+   * Push only: blob digests the mirror already holds. Their bodies are not hashed (the archive's copy is never
+   * sent, and the registry serves its own content under that digest); names, sizes, structure, manifests,
+   * signatures and policy are checked as always, and the report counts them in `hashSkipped`.
+   */
+  skipHash?: {digests: ReadonlySet<string>; reason: string}
+  /** Hashing threads (see ScanOptions.workers). */
+  workers?: number
 }
 
 const LAYOUT_FILES = new Set([OCI_LAYOUT, INDEX_JSON, AIRLOCK_JSON])
@@ -40,17 +48,28 @@ const LAYOUT_FILES = new Set([OCI_LAYOUT, INDEX_JSON, AIRLOCK_JSON])
 export async function verifyArchive(path: string, options: VerifyOptions = {}): Promise<VerifyReport> {
   const started = performance.now()
   // Structural damage (bad names, links, truncation, missing layout files) throws: nothing else can be trusted.
-  const archive = await ArchiveReader.open(path, {hash: true, ...(options.onBytes ? {onBytes: options.onBytes} : {})})
+  const archive = await ArchiveReader.open(path, {
+    hash: true,
+    ...(options.onBytes ? {onBytes: options.onBytes} : {}),
+    ...(options.skipHash ? {skipHash: options.skipHash.digests} : {}),
+    ...(options.workers !== undefined ? {workers: options.workers} : {}),
+  })
   try {
     const problems: Problem[] = []
     const referenced = new Set<string>()
     let blobs = 0
+    const skipped = {blobs: 0, bytes: 0}
 
-    // Every blob must hash to its name, whether or not anything refers to it.
+    // Every blob must hash to its name, whether or not anything refers to it (unless push waived it: see skipHash).
     for (const record of archive.entries.values()) {
       const digest = digestFromBlobPath(record.name)
       if (!digest) continue
       blobs++
+      if (record.hashSkipped) {
+        skipped.blobs++
+        skipped.bytes += record.size
+        continue
+      }
       if (record.digest !== digest) problems.push({code: 'DIGEST_MISMATCH', entry: record.name, message: `${record.name}: content hashes to ${record.digest}, not to its name`})
     }
 
@@ -137,6 +156,7 @@ export async function verifyArchive(path: string, options: VerifyOptions = {}): 
       entries: archive.entryCount,
       bytes: archive.totalBytes,
       blobs,
+      ...(options.skipHash ? {hashSkipped: {...skipped, reason: options.skipHash.reason}} : {}),
       seconds: (performance.now() - started) / 1000,
       problems,
       checks,

@@ -1,0 +1,35 @@
+// A verify worker thread: opens the archive once (its own FileHandle, its own read buffer) and hashes the batches
+// of byte ranges the main thread sends, one batch at a time, posting back {type: 'done', results} per batch and
+// {type: 'progress', bytes} on the way. Batches are queued here, so the main thread can keep one in reserve per
+// worker and the worker never waits for a message round trip between batches.
+import {open} from 'node:fs/promises'
+import {parentPort, workerData} from 'node:worker_threads'
+import {HASH_READ_BYTES, hashRanges, RangeTruncatedError, type HashJob} from './hash-ranges.ts'
+
+const port = parentPort!
+const {file} = workerData as {file: string}
+const fh = await open(file, 'r')
+const buf = Buffer.allocUnsafe(HASH_READ_BYTES)
+const queue: HashJob[][] = []
+let running = false
+
+async function drain(): Promise<void> {
+  running = true
+  while (queue.length > 0) {
+    const jobs = queue.shift()!
+    try {
+      const results = await hashRanges(fh, jobs, buf, (bytes) => port.postMessage({type: 'progress', bytes}))
+      port.postMessage({type: 'done', results})
+    } catch (error) {
+      const id = error instanceof RangeTruncatedError ? error.id : undefined
+      port.postMessage({type: 'error', id, message: (error as Error).message})
+    }
+  }
+  running = false
+}
+
+port.on('message', (jobs: HashJob[]) => {
+  queue.push(jobs)
+  if (!running) void drain()
+})
+port.postMessage({type: 'ready'})
