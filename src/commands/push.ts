@@ -66,10 +66,15 @@ export default class Push extends BaseCommand {
         concurrency: flags.concurrency,
         skipVerify: flags['skip-verify'],
         // The same library call and checks as `airlock verify` (integrity, then signatures against the policy).
-        verify: async () => {
-          const report = await verifyArchive(args.archive, {imageChecks: signatures?.imageChecks ?? [], archiveChecks: trust ? [trust.trust.check] : []})
+        verify: async (_source, hints) => {
+          const report = await verifyArchive(args.archive, {
+            imageChecks: signatures?.imageChecks ?? [],
+            archiveChecks: trust ? [trust.trust.check] : [],
+            ...(hints.skipHash ? {skipHash: hints.skipHash} : {}),
+          })
           trust?.trust.commitState(report)
-          const summary = report.ok ? `verified ${report.images.length} image(s), ${report.blobs} blobs, ${report.bytes} bytes` : (firstFailure(report) ?? 'verification failed')
+          const skipped = report.hashSkipped?.blobs ? ` (${report.hashSkipped.blobs} blobs, ${report.hashSkipped.bytes} bytes, not re-hashed: ${report.hashSkipped.reason})` : ''
+          const summary = report.ok ? `verified ${report.images.length} image(s), ${report.blobs} blobs, ${report.bytes} bytes${skipped}` : (firstFailure(report) ?? 'verification failed')
           return {passed: report.ok, summary, report}
         },
         ...(policy ? {policy} : {}),

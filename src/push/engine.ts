@@ -75,6 +75,13 @@ export class PushEngine {
     return !this.mountUnsupported
   }
 
+  /** Records that `repository` holds `digest` (seen by an earlier HEAD): the blob is skipped without asking again. */
+  markHeld(repository: string, digest: string): void {
+    const holders = this.holders.get(digest) ?? new Set<string>()
+    holders.add(repository)
+    this.holders.set(digest, holders)
+  }
+
   /** Pushes every blob and then every manifest of `graph` (children first) into `repository`; no tag. */
   async pushGraph(dst: PushDestination, repository: string, graph: PushGraph, counters: PushCounters): Promise<void> {
     await Promise.all(graph.blobs.map((blob) => this.pushBlob(dst, repository, blob, counters)))

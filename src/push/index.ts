@@ -1,5 +1,11 @@
 // `airlock push` as a library: verify first (or record loudly that it was skipped), compute the Talos config
 // (so a policy Talos cannot express fails before the first byte moves), then copy archive -> mirror.
+//
+// Before verifying, push asks the mirror (HEAD) which blobs it already holds in the repositories they are going
+// to. Registries are content-addressed: a blob the mirror holds under its digest is never sent, so the archive's
+// copy of it cannot change what the mirror serves, and verification skips hashing it (structure, manifests,
+// signatures and policy are still checked in full). A second push of the same archive then costs HEADs instead
+// of hashing gigabytes. The HEAD answers are handed on to the copy, which does not ask again.
 import {AirlockError, type ErrorCode} from '../errors.ts'
 import type {Policy} from '../policy/index.ts'
 import {parseReference} from '../reference/index.ts'
@@ -12,7 +18,11 @@ import {ArchiveSource} from './archive-source.ts'
 import type {PushEvent} from './engine.ts'
 import type {MirrorTarget} from './mapping.ts'
 import {RegistryMirror} from './mirror.ts'
-import {pushImages, type PushArtifact, type PushImage, type PushResult} from './push.ts'
+import {collectGraph} from './graph.ts'
+import {mapRepository} from './mapping.ts'
+import {pushImages, type MirrorRegistry, type PushArtifact, type PushImage, type PushResult} from './push.ts'
+import {Limiter} from '../util/concurrency.ts'
+import type {Descriptor} from '../oci/descriptor.ts'
 
 export {parseMirrorTarget, mapRepository, type MirrorTarget} from './mapping.ts'
 export {pushImages, type PushResult, type ImagePushResult, type MirrorRegistry, type PushArtifact, type PushImage} from './push.ts'
@@ -33,8 +43,11 @@ export interface PushArchiveOptions {
   client: RegistryClient
   keepHost?: boolean
   concurrency?: number
-  /** Runs the same verification as `airlock verify`; absent only with skipVerify. */
-  verify?: (source: ArchiveSource) => Promise<VerificationOutcome>
+  /**
+   * Runs the same verification as `airlock verify`; absent only with skipVerify. `skipHash` lists the blobs the
+   * mirror already holds where they are going (verify need not hash them; see the top of this file).
+   */
+  verify?: (source: ArchiveSource, hints: {skipHash?: {digests: ReadonlySet<string>; reason: string}}) => Promise<VerificationOutcome>
   skipVerify?: boolean
   /** The policy verified against (becomes the Talos ImageVerificationConfig). */
   policy?: Policy
@@ -56,12 +69,22 @@ export interface PushArchiveResult extends PushResult {
 export async function pushArchive(options: PushArchiveOptions): Promise<PushArchiveResult> {
   const started = performance.now()
   const source = await ArchiveSource.open(options.archive)
+  const images: PushImage[] = source.airlock.images.map((image) => ({
+    reference: image.reference,
+    root: {mediaType: image.mediaType, digest: image.digest, size: image.size},
+    ...(image.tag ? {tag: image.tag} : {}),
+  }))
+  const mirror = new RegistryMirror(options.client, options.target)
   let verification: PushArchiveResult['verification']
+  let held: Holdings | undefined
   if (options.skipVerify) {
     verification = {status: 'skipped', summary: 'verification SKIPPED (--skip-verify): content was pushed without checking it'}
   } else {
     if (!options.verify) throw new AirlockError('INTERNAL', 'push needs a verification step or --skip-verify')
-    const outcome = await options.verify(source)
+    // Best effort: an archive too broken to walk, or a mirror that does not answer, just means everything is hashed
+    // (verification then reports the archive's problem; the copy reports the mirror's).
+    held = await mirrorHoldings(source, images, archiveArtifacts(source), mirror, options).catch(() => undefined)
+    const outcome = await options.verify(source, held && held.digests.size > 0 ? {skipHash: {digests: held.digests, reason: 'the mirror already holds them under their digest'}} : {})
     if (!outcome.passed)
       throw new AirlockError(outcome.code ?? 'SIGNATURE_INVALID', `verification failed, nothing was pushed: ${outcome.summary}`, {
         hint: `run airlock verify ${options.archive} with the same policy flags for the full report`,
@@ -70,16 +93,12 @@ export async function pushArchive(options: PushArchiveOptions): Promise<PushArch
     verification = {status: 'passed', summary: outcome.summary, ...(outcome.report === undefined ? {} : {report: outcome.report})}
   }
 
-  const images: PushImage[] = source.airlock.images.map((image) => ({
-    reference: image.reference,
-    root: {mediaType: image.mediaType, digest: image.digest, size: image.size},
-    ...(image.tag ? {tag: image.tag} : {}),
-  }))
   const artifacts = archiveArtifacts(source)
   const talos = options.talos ? talosYaml(options, images) : undefined
 
-  const result = await pushImages(source, images, artifacts, new RegistryMirror(options.client, options.target), {
+  const result = await pushImages(source, images, artifacts, mirror, {
     target: options.target,
+    ...(held ? {held: held.pairs} : {}),
     keepHost: options.keepHost ?? false,
     ...(options.concurrency ? {concurrency: options.concurrency} : {}),
     ...(options.onEvent ? {onEvent: options.onEvent} : {}),
@@ -124,4 +143,38 @@ export function archiveArtifacts(source: {airlock: AirlockJson}): PushArtifact[]
       else if (entry.kind === 'referrer') artifacts.push({kind: 'referrer', image: subject.image, subject: subject.digest, root: entry.descriptor})
     }
   return artifacts
+}
+
+interface Holdings {
+  /** Blob digests present in every repository that needs them. */
+  digests: Set<string>
+  /** Every (repository, digest) the mirror answered "present" for. */
+  pairs: Array<{repository: string; digest: string}>
+}
+
+/** HEADs every blob of every image (and its signature artifacts) in the repository it maps to. */
+async function mirrorHoldings(source: ArchiveSource, images: PushImage[], artifacts: PushArtifact[], mirror: MirrorRegistry, options: PushArchiveOptions): Promise<Holdings> {
+  const wanted = new Map<string, Map<string, Descriptor>>() // repository -> digest -> descriptor
+  for (const image of images) {
+    const repository = mapRepository(parseReference(image.reference), options.target, {keepHost: options.keepHost ?? false})
+    const blobs = wanted.get(repository) ?? new Map<string, Descriptor>()
+    wanted.set(repository, blobs)
+    const roots = [image.root, ...artifacts.filter((a) => a.image === image.reference).map((a) => a.root)]
+    for (const root of roots) for (const blob of (await collectGraph(source, root)).blobs) blobs.set(blob.digest, blob)
+  }
+  const limiter = new Limiter(8) // HEADs are tiny: more in flight than blob transfers
+  const present = new Map<string, boolean>() // digest -> held in every repository asked so far
+  const pairs: Holdings['pairs'] = []
+  await Promise.all(
+    [...wanted].flatMap(([repository, blobs]) =>
+      [...blobs.values()].map((blob) =>
+        limiter.run(async () => {
+          const has = await mirror.repository(repository).exists(blob)
+          if (has) pairs.push({repository, digest: blob.digest})
+          present.set(blob.digest, (present.get(blob.digest) ?? true) && has)
+        }),
+      ),
+    ),
+  )
+  return {digests: new Set([...present].filter(([, has]) => has).map(([digest]) => digest)), pairs}
 }

