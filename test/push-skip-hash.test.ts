@@ -1,0 +1,90 @@
+// push asks the mirror what it already holds before verifying, and verification hashes only the blobs that will
+// be sent (issue 7: a second push of the same archive costs HEADs, not a hashing pass over gigabytes). Blobs the
+// mirror holds are not re-hashed and the report counts them; a corrupt blob that would be sent still fails
+// verification and nothing is pushed.
+import assert from 'node:assert/strict'
+import {copyFile, open} from 'node:fs/promises'
+import {join} from 'node:path'
+import {after, before, describe, it} from 'node:test'
+import {scanTar} from '../src/archive/tar.ts'
+import {exportImages} from '../src/export/export.ts'
+import {parseMirrorTarget, pushArchive} from '../src/push/index.ts'
+import {RegistryClient} from '../src/registry/index.ts'
+import type {VerifyReport} from '../src/report/model.ts'
+import {firstFailure, verifyArchive} from '../src/verify/verify.ts'
+import {standardLayout, tempDir} from './support/layouts.ts'
+import {startRegistry, type StartedRegistry} from './support/registry.ts'
+
+describe('push: verification hashes only what the mirror lacks', () => {
+  let dir: string
+  let cleanup: () => Promise<void>
+  let archive: string
+  let registry: StartedRegistry
+
+  before(async () => {
+    ;({dir, cleanup} = await tempDir())
+    await standardLayout(join(dir, 'layout'))
+    archive = join(dir, 'bundle.tar')
+    await exportImages({sources: [`oci:${dir}/layout:example.com/test/single:1.0`, `oci:${dir}/layout:example.com/test/multi:1.0`], output: archive})
+    registry = await startRegistry()
+  })
+  after(async () => {
+    await registry?.stop()
+    await cleanup()
+  })
+
+  const push = async (file: string, target: string, reports: VerifyReport[]) => {
+    const client = new RegistryClient({insecure: [registry.host]})
+    try {
+      return await pushArchive({
+        archive: file,
+        target: parseMirrorTarget(target),
+        client,
+        verify: async (_source, hints) => {
+          const report = await verifyArchive(file, hints.skipHash ? {skipHash: hints.skipHash} : {})
+          reports.push(report)
+          return {passed: report.ok, summary: report.ok ? 'ok' : (firstFailure(report) ?? 'failed'), code: 'DIGEST_MISMATCH', report}
+        },
+      })
+    } finally {
+      client.close()
+    }
+  }
+
+  it('hashes everything into an empty mirror, nothing the second time, and says so', async () => {
+    const reports: VerifyReport[] = []
+    const first = await push(archive, `${registry.host}/m1`, reports)
+    assert.ok(first.totals.blobsPushed > 0)
+    assert.equal(reports[0]!.hashSkipped, undefined)
+    const second = await push(archive, `${registry.host}/m1`, reports)
+    assert.equal(second.totals.blobsPushed, 0)
+    assert.equal(second.totals.manifestsPushed, 0)
+    const skipped = reports[1]!.hashSkipped
+    assert.ok(skipped && skipped.blobs >= first.totals.blobsPushed, JSON.stringify(skipped))
+    assert.match(skipped.reason, /mirror already holds/)
+  })
+
+  it('a corrupt blob the mirror lacks fails verification and nothing is pushed', async () => {
+    const layers: Array<{name: string; dataOffset: number; size: number}> = []
+    await scanTar(archive, (e) => {
+      if (e.name.startsWith('blobs/sha256/') && e.size > 1000) layers.push(e)
+      return undefined
+    })
+    const layer = layers[0]!
+    const bad = join(dir, 'bad.tar')
+    await copyFile(archive, bad)
+    const fh = await open(bad, 'r+')
+    await fh.write(Buffer.from('!'), 0, 1, layer.dataOffset + 10)
+    await fh.close()
+
+    const reports: VerifyReport[] = []
+    await assert.rejects(push(bad, `${registry.host}/fresh`, reports), /nothing was pushed/)
+    const catalog = (await fetch(`${registry.url}/v2/_catalog`).then((r) => r.json())) as {repositories: string[]}
+    assert.ok(!catalog.repositories.some((r) => r.startsWith('fresh/')), JSON.stringify(catalog))
+
+    // into the mirror that already holds that layer (m1), the archive's bad copy is never sent: push succeeds
+    const again = await push(bad, `${registry.host}/m1`, reports)
+    assert.equal(again.totals.blobsPushed, 0)
+    assert.ok(reports.at(-1)!.hashSkipped!.blobs > 0)
+  })
+})
