@@ -1,21 +1,26 @@
 // ArchiveWriter: the write side of the archive (GUIDE section 3). It is a Storage (exists + push) so the one graph
 // copy can target it like any store, plus addFile/setSection for the modules that carry signatures and trust data.
 //
+// Blobs are written in parallel: push() reserves the blob's whole tar entry at once (its size is in the
+// descriptor) and the download streams straight into that region with positional writes, so there is no staging
+// copy and no serialization of downloads behind one tar stream (see TarWriter in tar.ts).
+//
 // Safety properties:
 // - bytes go to `.<out>.partial-<random>` in the output directory, and are renamed to `out` only by commit(),
 //   after the end marker and an fsync; abort(), an error or SIGINT/SIGTERM remove the partial file;
 // - an existing file at `out` is never replaced unless `force` (checked before any work and again at rename);
-// - every blob is verified against its descriptor while it streams in; a blob that fails verification leaves the
-//   tar unusable, so the writer refuses all further work and the export must abort.
+// - every blob is verified against its descriptor while it streams in, and its tar header is written only after
+//   that; a blob that fails leaves a hole in the tar, so the writer refuses all further work (commit included)
+//   and the export must abort;
+// - commit() waits for every reserved region, so a committed archive has no hole.
 import type {FileHandle} from 'node:fs/promises'
 import {open} from 'node:fs/promises'
 import {Readable} from 'node:stream'
 import {AirlockError, toAirlockError} from '../errors.ts'
 import type {Descriptor} from '../oci/descriptor.ts'
-import {sha256, VerifyingStream} from '../oci/digest.ts'
+import {isVerifying, sha256, VerifyingStream} from '../oci/digest.ts'
 import {MediaType} from '../oci/media-types.ts'
 import type {ExistenceChecker, Pusher} from '../store/types.ts'
-import {Mutex} from '../util/concurrency.ts'
 import {commitFile, exists, partialName, removeOnSignal, removeQuiet} from '../util/files.ts'
 import {TOOL_VERSION} from '../version.ts'
 import {
@@ -54,8 +59,10 @@ export class ArchiveWriter implements ExistenceChecker, Pusher {
   readonly tempPath: string
   private readonly tar: TarWriter
   private readonly fh: FileHandle
-  private readonly mutex = new Mutex()
+  /** Blobs complete and verified in the archive. */
   private readonly blobs = new Set<string>()
+  /** Blobs being written (region reserved, body streaming), by digest. */
+  private readonly writing = new Map<string, Promise<void>>()
   private readonly images: ArchiveImage[] = []
   private readonly files: Record<string, FileRecord> = {}
   private readonly sections: Record<string, unknown> = {}
@@ -87,7 +94,7 @@ export class ArchiveWriter implements ExistenceChecker, Pusher {
       throw toAirlockError(error, 'IO_ERROR')
     }
     const writer = new ArchiveWriter(path, temp, fh, options, unregister)
-    await writer.exclusive(async () => {
+    await writer.guarded(async () => {
       await writer.tar.addBuffer(OCI_LAYOUT, OCI_LAYOUT_BYTES)
       await writer.tar.addDirectory('blobs/')
       await writer.tar.addDirectory('blobs/sha256/')
@@ -109,20 +116,40 @@ export class ArchiveWriter implements ExistenceChecker, Pusher {
   }
 
   /**
-   * Appends a blob, verifying digest and size while it streams. Concurrent calls are serialized in call order;
-   * a second push of a digest already written is a no-op (the stream is discarded).
+   * Adds a blob, verifying digest and size while it streams. Concurrent calls write concurrently, each into its
+   * own reserved region; a push of a digest already written (or being written) is a no-op once that one is done
+   * (the stream is discarded).
    */
   async push(descriptor: Descriptor, content: Readable): Promise<void> {
-    await this.exclusive(async () => {
-      if (this.blobs.has(descriptor.digest)) {
-        content.destroy()
-        return
+    const digest = descriptor.digest
+    const running = this.writing.get(digest)
+    if (this.blobs.has(digest) || running) {
+      content.destroy()
+      return running
+    }
+    const work = this.guarded(async () => {
+      let body: Readable = content
+      if (!isVerifying(content, descriptor)) {
+        body = content.pipe(new VerifyingStream(descriptor, `blob ${digest}`))
+        content.once('error', (error) => body.destroy(error))
       }
-      const verified = content.pipe(new VerifyingStream(descriptor, `blob ${descriptor.digest}`))
-      content.once('error', (error) => verified.destroy(error))
-      await this.tar.addStream(blobPath(descriptor.digest), descriptor.size, verified, this.options.onBytes)
-      this.blobs.add(descriptor.digest)
+      const region = this.tar.reserve(blobPath(digest), descriptor.size)
+      try {
+        await this.tar.fill(region, body as AsyncIterable<Buffer>, this.options.onBytes)
+      } catch (error) {
+        content.destroy()
+        throw error
+      }
+      // The body ended without error, so the VerifyingStream matched digest and size: only now the entry exists.
+      await this.tar.writeHeader(region)
+      this.blobs.add(digest)
     })
+    this.writing.set(digest, work)
+    try {
+      await work
+    } finally {
+      this.writing.delete(digest)
+    }
   }
 
   /** Adds a non-blob file (e.g. `sigstore/tuf/...`), recorded with its sha256 and size in airlock.json. */
@@ -130,7 +157,7 @@ export class ArchiveWriter implements ExistenceChecker, Pusher {
     const problem = extraFilePathProblem(path)
     if (problem) throw new AirlockError('USAGE', `cannot add ${JSON.stringify(path)} to the archive: ${problem}`)
     if (this.files[path]) throw new AirlockError('USAGE', `cannot add ${JSON.stringify(path)} to the archive twice`)
-    await this.exclusive(async () => {
+    await this.guarded(async () => {
       this.files[path] = {digest: sha256(bytes), size: bytes.length}
       await this.tar.addBuffer(path, bytes)
     })
@@ -175,9 +202,12 @@ export class ArchiveWriter implements ExistenceChecker, Pusher {
 
   /** Writes index.json and airlock.json, the end marker, fsyncs and renames into place. */
   async commit(): Promise<ArchiveSummary> {
+    // Every reserved region must be complete before the end marker: wait for writes still running (a failed one
+    // breaks the writer, and guarded() below then refuses to commit).
+    while (this.writing.size) await Promise.allSettled([...this.writing.values()])
     for (const image of this.images)
       if (!this.blobs.has(image.digest)) throw new AirlockError('INTERNAL', `image ${image.reference} was recorded but its manifest was not written`)
-    await this.exclusive(async () => {
+    await this.guarded(async () => {
       await this.tar.addBuffer(INDEX_JSON, this.indexJson())
       await this.tar.addBuffer(AIRLOCK_JSON, Buffer.from(JSON.stringify(this.airlockJson(), null, 2) + '\n'))
       await this.tar.finish()
@@ -205,18 +235,18 @@ export class ArchiveWriter implements ExistenceChecker, Pusher {
     this.unregister()
   }
 
-  private async exclusive<T>(task: () => Promise<T>): Promise<T> {
-    return this.mutex.lock(async () => {
-      if (this.broken) throw this.broken
-      if (this.closed) throw new AirlockError('INTERNAL', 'archive writer is closed')
-      try {
-        return await task()
-      } catch (error) {
-        // Whatever failed mid-entry left a half-written entry: nothing more may be appended.
-        this.broken = toAirlockError(error, 'IO_ERROR')
-        throw this.broken
-      }
-    })
+  /** Runs one piece of writing work (several may run at once); the first failure breaks the writer for good. */
+  private async guarded<T>(task: () => Promise<T>): Promise<T> {
+    if (this.broken) throw this.broken
+    if (this.closed) throw new AirlockError('INTERNAL', 'archive writer is closed')
+    try {
+      return await task()
+    } catch (error) {
+      // Whatever failed mid-entry left a hole (a reserved region never completed): nothing may be committed.
+      const failure = toAirlockError(error, 'IO_ERROR')
+      this.broken ??= failure
+      throw failure
+    }
   }
 }
 

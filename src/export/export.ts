@@ -1,8 +1,6 @@
 // Export: for each source, copy its graph into one ArchiveWriter, record the image, let hooks add more (signature
 // discovery adds roots per image), then commit the archive. Any failure aborts the archive: nothing appears at
 // the output path, and an existing file there is left untouched.
-import {join, dirname, basename} from 'node:path'
-import {randomBytes} from 'node:crypto'
 import type {Descriptor} from '../oci/descriptor.ts'
 import {AirlockError} from '../errors.ts'
 import {ArchiveWriter} from '../archive/writer.ts'
@@ -12,7 +10,11 @@ import {parsePlatform, type PlatformSpec} from '../copy/platform.ts'
 import {StagingFetcher} from '../copy/staging.ts'
 import {openSource, parseSource, type RegistryOpener, type Source} from '../store/source.ts'
 import type {Fetcher} from '../store/types.ts'
-import {removeOnSignal, removeQuiet} from '../util/files.ts'
+
+/** Blob downloads at once (the CLI's --concurrency default too). */
+export const DEFAULT_CONCURRENCY = 4
+/** Images whose graphs are copied ahead of the one being finished (see exportImages). */
+const LOOKAHEAD_IMAGES = 4
 
 export interface ExportHookContext {
   source: Source
@@ -72,26 +74,48 @@ export async function exportImages(options: ExportOptions): Promise<ExportResult
   const platforms: PlatformSpec[] = (options.platforms ?? []).map(parsePlatform)
   const onEvent = options.onEvent
   const writer = await ArchiveWriter.create(options.output, {force: options.force ?? false, onBytes: onEvent ? (n) => onEvent({type: 'bytes', n}) : undefined})
-  // Without --cache, staged blobs go to a scratch dir next to the output (same file system, removed at the end).
-  const scratch = options.cacheDir ? undefined : join(dirname(options.output), `.${basename(options.output)}.staging-${randomBytes(6).toString('hex')}`)
-  const unregisterScratch = scratch ? removeOnSignal(scratch) : () => undefined
-  const copier = new GraphCopier(writer, {concurrency: options.concurrency ?? 4})
+  const copier = new GraphCopier(writer, {concurrency: options.concurrency ?? DEFAULT_CONCURRENCY})
   const images: ArchiveImage[] = []
   let reused = 0
   const stagers: StagingFetcher[] = []
-  try {
-    for (const [i, spec] of specs.entries()) {
-      onEvent?.({type: 'image-start', source: spec.input, index: i, total: specs.length})
+  const copyOptions = {platforms, ...(onEvent ? {onEvent: (event: CopyEvent) => onEvent({type: 'blob', event})} : {})}
+
+  // The image graphs of the next few sources are copied ahead, concurrently, while hooks run image by image in
+  // order: the writer takes blobs in parallel, and one image rarely has enough blobs (or one big layer has enough
+  // bytes) to keep every download slot busy. Blob downloads stay bounded by the copier's limiter; the window only
+  // bounds how many manifests and sources are open at once.
+  interface Copied {
+    source: Source
+    fetcher: Fetcher
+    root: Descriptor
+    copied: Awaited<ReturnType<GraphCopier['copy']>>
+  }
+  const copies: Array<Promise<Copied>> = []
+  // The first failure of any copy ahead fails the export now, not when its image's turn comes.
+  let fail: (error: unknown) => void = () => undefined
+  const failed = new Promise<never>((_, reject) => (fail = reject))
+  failed.catch(() => undefined)
+  const startCopy = (i: number): void => {
+    const spec = specs[i]!
+    const work = (async (): Promise<Copied> => {
       const source = await openSource(spec, options.openRegistry ? {openRegistry: options.openRegistry} : {})
       let fetcher: Fetcher = source.store
-      if (!source.store.isLocal) {
-        const stager = await StagingFetcher.create(source.store, options.cacheDir ?? scratch!, options.cacheDir !== undefined)
+      if (!source.store.isLocal && options.cacheDir) {
+        const stager = await StagingFetcher.create(source.store, options.cacheDir)
         stagers.push(stager)
         fetcher = stager
       }
       const root = await source.store.resolve(source.reference)
-      const copyOptions = {platforms, ...(onEvent ? {onEvent: (event: CopyEvent) => onEvent({type: 'blob', event})} : {})}
-      const copied = await copier.copy(fetcher, root, copyOptions)
+      return {source, fetcher, root, copied: await copier.copy(fetcher, root, copyOptions)}
+    })()
+    work.catch(fail)
+    copies[i] = work
+  }
+  try {
+    for (const [i, spec] of specs.entries()) {
+      for (let j = copies.length; j < Math.min(specs.length, i + LOOKAHEAD_IMAGES); j++) startCopy(j)
+      onEvent?.({type: 'image-start', source: spec.input, index: i, total: specs.length})
+      const {source, fetcher, root, copied} = await Promise.race([copies[i]!, failed])
       const image: ArchiveImage = {reference: source.name, source: spec.input, digest: root.digest, mediaType: root.mediaType, size: root.size}
       if (source.tag) image.tag = source.tag
       if (copied.platforms) image.platforms = copied.platforms.map(({platform, digest}) => ({platform, digest}))
@@ -117,8 +141,5 @@ export async function exportImages(options: ExportOptions): Promise<ExportResult
   } catch (error) {
     await writer.abort()
     throw error
-  } finally {
-    if (scratch) await removeQuiet(scratch)
-    unregisterScratch()
   }
 }

@@ -76,3 +76,14 @@ export class VerifyingStream extends Transform {
     callback()
   }
 }
+
+/**
+ * True when `content` is itself a verification of `expected` in progress: a VerifyingStream for the same digest
+ * and size hashes every byte that flows through it and errors at its end unless they match, so a consumer that
+ * treats the bytes as provisional until the stream ends (as it must anyway) gains nothing by hashing them again.
+ * This is the in-memory "verified" fact travelling with the stream; a store that re-reads from disk hands out a
+ * fresh VerifyingStream over what it read, so bytes another process could have changed are still checked.
+ */
+export function isVerifying(content: unknown, expected: {digest: Digest; size: number}): content is VerifyingStream {
+  return content instanceof VerifyingStream && content.expectedDigest === expected.digest && content.expectedSize === expected.size
+}

@@ -8,7 +8,7 @@ import type {Readable} from 'node:stream'
 import {pipeline} from 'node:stream/promises'
 import {AirlockError, toAirlockError} from '../errors.ts'
 import type {Descriptor} from '../oci/descriptor.ts'
-import {digestHex, VerifyingStream} from '../oci/digest.ts'
+import {digestHex, isVerifying, VerifyingStream} from '../oci/digest.ts'
 import type {ImageIndex} from '../oci/manifest.ts'
 import {MediaType} from '../oci/media-types.ts'
 import {OCI_LAYOUT_BYTES, REF_NAME_ANNOTATION} from '../archive/schema.ts'
@@ -79,7 +79,10 @@ export class OciLayoutStore implements Target {
     }
     const temp = partialName(target)
     try {
-      await pipeline(content, new VerifyingStream(descriptor, `blob ${descriptor.digest}`), createWriteStream(temp, {flags: 'wx', mode: 0o644}))
+      const out = createWriteStream(temp, {flags: 'wx', mode: 0o644, highWaterMark: READ_CHUNK})
+      // A stream that is already verifying this descriptor (a registry download) is not hashed a second time.
+      if (isVerifying(content, descriptor)) await pipeline(content, out)
+      else await pipeline(content, new VerifyingStream(descriptor, `blob ${descriptor.digest}`), out)
       // Durable before it becomes visible under its digest (a crash must not leave a short blob with a good name).
       const fh = await open(temp, 'r+')
       try {
