@@ -253,6 +253,13 @@ const MTIME = new Date(0) // fixed, so the same content gives the same archive b
 /** Large writes: one syscall per MiB instead of one per 64 KiB socket read, and fewer thread-pool round trips. */
 export const WRITE_CHUNK = 1024 * 1024
 const ZEROS = Buffer.alloc(BLOCK)
+/**
+ * Start flushing to disk in the background after this many bytes. With plenty of RAM the kernel would otherwise
+ * keep the whole archive dirty in the page cache until the final fsync, which then writes gigabytes while nothing
+ * else happens (0.8 s of a 5 s export of 2 GB here); flushing as we go overlaps that with the downloads, and the
+ * final fsync (still the one that makes the archive durable before the rename) only has the tail left.
+ */
+const EARLY_SYNC_BYTES = 256 * 1024 * 1024
 
 /** The place of one file entry in the archive: [headerOffset, end) is reserved for it and nothing else. */
 export interface TarRegion {
@@ -289,6 +296,9 @@ export class TarWriter {
   private next = 0
   private readonly fh: FileHandle
   private readonly pool = new BufferPool(16)
+  private unsynced = 0
+  private syncing: Promise<void> | undefined
+  private syncError: unknown
 
   constructor(fh: FileHandle) {
     this.fh = fh
@@ -324,6 +334,19 @@ export class TarWriter {
       const {bytesWritten} = await this.fh.write(buf, off, length - off, position + off)
       if (bytesWritten === 0) throw new AirlockError('IO_ERROR', 'write made no progress')
       off += bytesWritten
+    }
+    this.unsynced += length
+    if (this.unsynced >= EARLY_SYNC_BYTES && !this.syncing) {
+      this.unsynced = 0
+      // An early flush is an optimisation, never the durability guarantee; its failure (EIO) still fails the
+      // archive, at finish().
+      this.syncing = this.fh.datasync().then(
+        () => (this.syncing = undefined),
+        (error: unknown) => {
+          this.syncError ??= error
+          this.syncing = undefined
+        },
+      )
     }
   }
 
@@ -411,6 +434,8 @@ export class TarWriter {
     const region = this.next
     this.next += 2 * BLOCK
     await this.writeAt(Buffer.alloc(2 * BLOCK), 2 * BLOCK, region)
+    while (this.syncing) await this.syncing
+    if (this.syncError) throw this.syncError
     await this.fh.sync()
   }
 }
