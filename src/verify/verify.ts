@@ -183,8 +183,11 @@ export function firstFailure(report: VerifyReport): string | undefined {
   const isSymptom = (message: string) => message.startsWith('unexpected entry')
   const problem = report.problems.find((p) => !isSymptom(p.message))
   if (problem) return problem.message
-  for (const image of report.images)
-    for (const check of image.checks) if (!check.ok && check.reasons[0]) return `${image.reference}: ${check.reasons[0]}`
+  // Integrity before signatures: damaged content in any image outranks a signature verdict in an earlier one
+  // (a signature check is skipped or meaningless on content that does not hold together).
+  const failures = report.images.flatMap((image) => image.checks.filter((c) => !c.ok && c.reasons[0]).map((check) => ({image, check})))
+  const first = failures.find((f) => f.check.name === 'integrity') ?? failures[0]
+  if (first) return `${first.image.reference}: ${first.check.reasons[0]}`
   const symptom = report.problems[0]
   if (symptom) return symptom.message
   for (const check of report.checks) if (!check.ok) return `${check.name}: ${check.reasons[0] ?? 'failed'}`
