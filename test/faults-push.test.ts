@@ -57,7 +57,7 @@ describe('push under network faults (fault proxy in front of the mirror registry
   const small = () => image.layers[1]!.descriptor.digest
   const config = () => image.config.descriptor.digest
   const isUpload = (r: FaultRequest) => (r.method === 'POST' || r.method === 'PATCH' || r.method === 'PUT') && r.path.includes('/blobs/uploads/')
-  /** The request that sends (PATCH) or commits (PUT ?digest=) content; for a chunked blob, the PATCHes carry it. */
+  /** The request that commits content (PUT ?digest=); push sends each blob of the archive as that PUT's streamed body. */
   const isBlobCommit = (digest: string) => (r: FaultRequest) => r.method === 'PUT' && r.path.includes('/blobs/uploads/') && decodeURIComponent(r.path).includes(`digest=${digest}`)
   const isPatch = (r: FaultRequest) => r.method === 'PATCH' && r.path.includes('/blobs/uploads/')
   const isTagPut = (r: FaultRequest) => r.method === 'PUT' && /\/manifests\/[^/]+$/.test(r.path) && !r.path.includes('/manifests/sha256:')
@@ -84,7 +84,8 @@ describe('push under network faults (fault proxy in front of the mirror registry
   before(async () => {
     ;[source, mirror] = await Promise.all([startRegistry({auth: 'none'}), startRegistry({auth: 'none'})])
     client = new RegistryClient({insecure: [source.host, mirror.host]})
-    // 10 MiB: pushed in two PATCH chunks (8 MiB default chunk size) + a closing PUT, so "mid-upload" is mid-upload.
+    // 10 MiB: pushed as one streamed PUT (POST, then PUT ?digest= with the body), so "mid-upload" is 1 MiB into
+    // that body; a retry re-reads the blob's region of the archive into a new upload session.
     image = await buildImage(work.dir, {layerSizes: [10 * 1024 * 1024, 64 * 1024]})
     await pushImage(client.repository(parseReference(`${source.host}/faults/app`)), image, '1')
     archive = join(work.dir, 'app.tar')
@@ -105,10 +106,23 @@ describe('push under network faults (fault proxy in front of the mirror registry
     work.cleanup()
   })
 
+  it('sends every blob as POST + one streamed PUT (no PATCH round trips)', async () => {
+    proxy.clearFaults()
+    const p = prefix()
+    const mark = proxy.requests.length
+    const r = await push(p)
+    assert.equal(r.exit, 0, r.stderr)
+    const uploads = proxy.requests.slice(mark).filter(isUpload)
+    assert.deepEqual(uploads.filter((u) => u.method === 'PATCH'), [])
+    assert.equal(uploads.filter((u) => u.method === 'POST').length, 3)
+    for (const d of [config(), big(), small()]) assert.equal(uploads.filter(isBlobCommit(d)).length, 1, d)
+    await confirm(p)
+  })
+
   const recovers: {name: string; fault: () => Fault; hit: (r: FaultRequest) => boolean}[] = [
     {name: '503 burst on upload starts', fault: () => ({match: (r) => r.method === 'POST' && isUpload(r), times: 2, respond: {status: 503}}), hit: (r) => r.method === 'POST' && isUpload(r)},
-    {name: '429 with Retry-After: 1 on a chunk', fault: () => ({match: isPatch, times: 1, respond: {status: 429, headers: {'Retry-After': '1'}}}), hit: isPatch},
-    {name: 'connection reset (RST) 1 MiB into a chunk', fault: () => ({match: isPatch, times: 1, resetAfterRequestBytes: 1024 * 1024}), hit: isPatch},
+    {name: '429 with Retry-After: 1 on the big layer\'s upload', fault: () => ({match: isBlobCommit(big()), times: 1, respond: {status: 429, headers: {'Retry-After': '1'}}}), hit: (r) => isBlobCommit(big())(r)},
+    {name: 'connection reset (RST) 1 MiB into the big layer\'s body', fault: () => ({match: isBlobCommit(big()), times: 1, resetAfterRequestBytes: 1024 * 1024}), hit: (r) => isBlobCommit(big())(r)},
     {name: '503 on the manifest PUT', fault: () => ({match: (r) => r.method === 'PUT' && r.path.includes('/manifests/'), times: 1, respond: {status: 503}}), hit: (r) => r.method === 'PUT' && r.path.includes('/manifests/')},
     {name: 'a stall of 2 s, then a dropped connection, on a blob HEAD', fault: () => ({match: (r) => r.method === 'HEAD' && r.path.includes('/blobs/'), times: 1, stallMs: 2000}), hit: (r) => r.method === 'HEAD' && r.path.includes('/blobs/')},
   ]
@@ -128,7 +142,8 @@ describe('push under network faults (fault proxy in front of the mirror registry
   it('persistent 503 on one blob: one-line error, no tag written; a rerun sends only what is missing', async () => {
     proxy.clearFaults()
     const p = prefix()
-    // The big layer never gets in (its chunks are refused); the config and the small layer go in one PUT each.
+    // The big layer never gets in (its upload is refused, PATCH chunks too should it fall back to them); the config
+    // and the small layer go in one PUT each.
     proxy.add({match: isBlobCommit(big()), times: 1000, respond: {status: 503}})
     proxy.add({match: isPatch, times: 1000, respond: {status: 503}})
     const mark0 = proxy.requests.length
@@ -161,7 +176,7 @@ describe('push under network faults (fault proxy in front of the mirror registry
   it('persistent connection resets mid-upload: fails clearly within bounds, no tag, then a rerun completes', async () => {
     proxy.clearFaults()
     const p = prefix()
-    proxy.add({match: isPatch, times: 1000, resetAfterRequestBytes: 256 * 1024})
+    proxy.add({match: isBlobCommit(big()), times: 1000, resetAfterRequestBytes: 256 * 1024})
     const first = await push(p)
     proxy.clearFaults()
     assert.equal(first.exit, 1, first.stderr)

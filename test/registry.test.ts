@@ -2,6 +2,7 @@
 // tags with pagination, referrers API detection and the fallback tag, mounts, chunked uploads.
 import assert from 'node:assert/strict'
 import {createHash} from 'node:crypto'
+import {createReadStream} from 'node:fs'
 import {Readable} from 'node:stream'
 import {buffer} from 'node:stream/consumers'
 import {after, before, describe, it} from 'node:test'
@@ -117,6 +118,75 @@ describe('registry client on Distribution 2.8', () => {
     } finally {
       viaProxy.close()
       await proxy.stop()
+    }
+  })
+
+  /** A file region as pushFrom takes it; `opens` counts the reads (a retry re-reads). */
+  const region = (path: string, size: number) => {
+    const opens: Array<[number, number]> = []
+    return {opens, source: {size, open: (offset: number, length: number) => (opens.push([offset, length]), createReadStream(path, {start: offset, end: offset + length - 1}))}}
+  }
+
+  it('pushes a re-readable blob in one streamed PUT, and a reset mid-body is retried by re-reading', async () => {
+    const proxy = await startFaultProxy(registry.host)
+    const viaProxy = new RegistryClient({insecure: [proxy.host], retryBaseMs: 10})
+    try {
+      const repository = viaProxy.repository(parseReference(`${proxy.host}/whole/one`))
+      const big = await randomLayerFile(work.dir, 3 * 1024 * 1024 + 5)
+      const first = region(big.path, big.descriptor.size)
+      await repository.pushFrom(big.descriptor, first.source)
+      assert.deepEqual(proxy.requests.filter((r) => r.path.includes('/blobs/uploads/')).map((r) => r.method), ['POST', 'PUT'])
+      assert.deepEqual(first.opens, [[0, big.descriptor.size]])
+      assert.deepEqual(await digestOf(await repository.fetch(big.descriptor)), {digest: big.descriptor.digest, size: big.descriptor.size})
+
+      const other = await randomLayerFile(work.dir, 3 * 1024 * 1024)
+      const isPut = (r: {method: string; path: string}) => r.method === 'PUT' && r.path.includes('/blobs/uploads/')
+      proxy.add({match: isPut, times: 1, resetAfterRequestBytes: 1024 * 1024})
+      const second = region(other.path, other.descriptor.size)
+      await repository.pushFrom(other.descriptor, second.source)
+      assert.equal(second.opens.length, 2, 'the reset upload was not re-read')
+      assert.deepEqual(await digestOf(await repository.fetch(other.descriptor)), {digest: other.descriptor.digest, size: other.descriptor.size})
+    } finally {
+      viaProxy.close()
+      await proxy.stop()
+    }
+  })
+
+  it('pushes a re-readable blob over the monolithic limit in streamed PATCH chunks, retrying a reset chunk', async () => {
+    const proxy = await startFaultProxy(registry.host)
+    const viaProxy = new RegistryClient({insecure: [proxy.host], chunkSize: 64 * 1024, monolithicMax: 100 * 1024, retryBaseMs: 10})
+    try {
+      const repository = viaProxy.repository(parseReference(`${proxy.host}/chunked/ranges`))
+      const big = await randomLayerFile(work.dir, 200 * 1024 + 17)
+      const isPatch = (r: {method: string}) => r.method === 'PATCH'
+      proxy.add({match: isPatch, times: 1, resetAfterRequestBytes: 16 * 1024})
+      const mark = proxy.requests.length
+      await repository.pushFrom(big.descriptor, region(big.path, big.descriptor.size).source)
+      const patches = proxy.requests.slice(mark).filter(isPatch)
+      // the first PATCH was reset: the blob is sent again in a new session, chunk by chunk
+      assert.deepEqual(patches.slice(1).map((p) => p.headers['content-range']), ['0-65535', '65536-131071', '131072-196607', '196608-204816'])
+      assert.deepEqual(await digestOf(await repository.fetch(big.descriptor)), {digest: big.descriptor.digest, size: big.descriptor.size})
+    } finally {
+      viaProxy.close()
+      await proxy.stop()
+    }
+  })
+
+  it('refuses a re-readable blob whose bytes do not match, at once and without storing it', async () => {
+    const repository = repo('whole/lies')
+    const blob = await randomLayerFile(work.dir, 300 * 1024)
+    const wrong: Descriptor = {...blob.descriptor, digest: sha256('not this')}
+    const started = Date.now()
+    await assert.rejects(repository.pushFrom(wrong, region(blob.path, blob.descriptor.size).source), {code: 'DIGEST_MISMATCH'})
+    assert.ok(Date.now() - started < 5000)
+    assert.equal(await repository.exists(wrong), false)
+    const chunkedClient = new RegistryClient({insecure: registry.insecure, chunkSize: 64 * 1024, monolithicMax: 64 * 1024, retryBaseMs: 10})
+    try {
+      const chunked = chunkedClient.repository(parseReference(`${registry.host}/chunked/lies`))
+      await assert.rejects(chunked.pushFrom(wrong, region(blob.path, blob.descriptor.size).source), {code: 'DIGEST_MISMATCH'})
+      assert.equal(await chunked.exists(wrong), false)
+    } finally {
+      chunkedClient.close()
     }
   })
 

@@ -1,49 +1,75 @@
-// The archive as a push source: blobs come from the OCI-archive store (one header pass, then each blob streamed
-// from its byte range through a VerifyingStream, so nothing is held in memory and a blob changed on disk since
-// `verify` still fails its digest check), and airlock.json says which images and signatures the archive carries.
+// The archive as a push source. It is opened through the same strict header pass as `verify`
+// (src/archive/reader.ts: entry types and names, duplicates, truncation, sizes, end marker), with or without
+// --skip-verify, so an archive verify would refuse for its structure is refused by push with verify's message.
+// Blobs are then served from their byte ranges: as verified streams (fetch: manifests, small reads) or as
+// re-readable file regions (rereadable: uploads, which hash what they send and re-read on a retry), so nothing is
+// held in memory and a blob changed on disk since `verify` still fails its digest check.
+import {createReadStream} from 'node:fs'
 import type {Readable} from 'node:stream'
 import {AirlockError} from '../errors.ts'
 import type {Descriptor} from '../oci/descriptor.ts'
-import {AIRLOCK_JSON, type AirlockJson, MAX_AIRLOCK_JSON_BYTES, parseAirlockJson} from '../archive/schema.ts'
-import {scanTar} from '../archive/tar.ts'
-import {OciArchiveStore} from '../store/oci-archive.ts'
-import type {ExistenceChecker, Fetcher} from '../store/types.ts'
+import {VerifyingStream} from '../oci/digest.ts'
+import type {AirlockJson} from '../archive/schema.ts'
+import {ArchiveReader, type EntryRecord} from '../archive/reader.ts'
+import type {ExistenceChecker, RangeFetcher, RereadableBlob} from '../store/types.ts'
 
-export class ArchiveSource implements Fetcher, ExistenceChecker {
+const READ_CHUNK = 1024 * 1024
+
+export class ArchiveSource implements RangeFetcher, ExistenceChecker {
   readonly path: string
   readonly airlock: AirlockJson
-  readonly store: OciArchiveStore
+  readonly reader: ArchiveReader
 
-  private constructor(path: string, airlock: AirlockJson, store: OciArchiveStore) {
+  private constructor(path: string, reader: ArchiveReader) {
     this.path = path
-    this.airlock = airlock
-    this.store = store
+    this.reader = reader
+    this.airlock = reader.airlock
   }
 
+  /** The strict header pass of verify (no hashing: verify, when it runs, hashes; uploads hash what they send). */
   static async open(path: string): Promise<ArchiveSource> {
-    const store = await OciArchiveStore.open(path)
-    return new ArchiveSource(path, await readAirlockJson(path), store)
+    return new ArchiveSource(path, await ArchiveReader.open(path, {hash: false}))
   }
 
   exists(descriptor: Descriptor): Promise<boolean> {
-    return this.store.exists(descriptor)
+    return Promise.resolve(this.reader.blob(descriptor.digest)?.size === descriptor.size)
   }
 
-  fetch(descriptor: Descriptor): Promise<Readable> {
-    return this.store.fetch(descriptor)
+  private record(descriptor: Descriptor): EntryRecord {
+    const record = this.reader.blob(descriptor.digest)
+    if (!record) throw new AirlockError('NOT_FOUND', `${this.path}: blob ${descriptor.digest} not found`)
+    if (record.size !== descriptor.size)
+      throw new AirlockError('SIZE_MISMATCH', `${this.path}: blob ${descriptor.digest} is ${record.size} bytes, expected ${descriptor.size}`)
+    return record
   }
-}
 
-/** airlock.json's bytes, read during a header-only pass (every other body is skipped by seeking). */
-async function readAirlockJson(path: string): Promise<AirlockJson> {
-  let chunks: Buffer[] | undefined
-  await scanTar(path, (entry) => {
-    if (entry.name.replace(/^(\.\/)+/, '') !== AIRLOCK_JSON) return undefined
-    if (chunks) throw new AirlockError('ARCHIVE_INVALID', `${path}: airlock.json appears twice`)
-    if (entry.size > MAX_AIRLOCK_JSON_BYTES) throw new AirlockError('TOO_LARGE', `${path}: airlock.json is over ${MAX_AIRLOCK_JSON_BYTES} bytes`)
-    const into: Buffer[] = (chunks = [])
-    return {write: (chunk) => void into.push(Buffer.from(chunk)), end: () => {}}
-  })
-  if (!chunks) throw new AirlockError('ARCHIVE_INVALID', `${path} has no airlock.json`, {hint: 'is this an airlock archive?'})
-  return parseAirlockJson(Buffer.concat(chunks))
+  async fetch(descriptor: Descriptor): Promise<Readable> {
+    const record = this.record(descriptor)
+    const verified = new VerifyingStream(descriptor, `${this.path}: blob ${descriptor.digest}`)
+    if (record.size === 0) {
+      verified.end()
+      return verified
+    }
+    const stream = createReadStream(this.path, {start: record.dataOffset, end: record.dataOffset + record.size - 1, highWaterMark: READ_CHUNK})
+    stream.once('error', (error) => verified.destroy(error))
+    return stream.pipe(verified)
+  }
+
+  /** The blob's region of the archive file, raw: the uploader hashes the bytes it sends. */
+  async rereadable(descriptor: Descriptor): Promise<RereadableBlob> {
+    const record = this.record(descriptor)
+    const path = this.path
+    return {
+      size: record.size,
+      open(offset: number, length: number): Readable {
+        if (offset < 0 || length <= 0 || offset + length > record.size) throw new AirlockError('INTERNAL', `range ${offset}+${length} outside blob ${descriptor.digest}`)
+        const start = record.dataOffset + offset
+        return createReadStream(path, {start, end: start + length - 1, highWaterMark: READ_CHUNK})
+      },
+    }
+  }
+
+  async close(): Promise<void> {
+    await this.reader.close()
+  }
 }

@@ -6,7 +6,7 @@ import {AirlockError, toAirlockError} from '../errors.ts'
 import type {Descriptor} from '../oci/descriptor.ts'
 import type {Digest} from '../oci/digest.ts'
 import {parseManifest, type RawManifest} from '../oci/manifest.ts'
-import type {Fetcher, Target} from '../store/types.ts'
+import type {Fetcher, RangeFetcher, RereadableBlob, Target} from '../store/types.ts'
 import {Limiter} from '../util/concurrency.ts'
 import type {PushGraph} from './graph.ts'
 import {fallbackTag, mergeReferrersIndex, referrerDescriptor} from './referrers.ts'
@@ -15,6 +15,10 @@ import {fallbackTag, mergeReferrersIndex, referrerDescriptor} from './referrers.
 export interface PushDestination extends Target {
   /** Cross-repository mount; resolves false when the registry did not mount (it then wants an upload). */
   mount?(descriptor: Descriptor, fromRepository: string): Promise<boolean>
+  /** Upload from a re-readable region (one streamed request, retried by re-reading); optional. */
+  pushFrom?(descriptor: Descriptor, source: RereadableBlob): Promise<void>
+  /** HEAD of a blob with the size the registry states (-1: present, size not stated); optional, else exists(). */
+  blobSize?(descriptor: Descriptor): Promise<number | undefined>
 }
 
 export interface PushCounters {
@@ -57,6 +61,8 @@ export class PushEngine {
   private readonly onEvent: (event: PushEvent) => void
   /** digest -> repositories of this registry known to hold it (seen by HEAD, pushed or mounted in this run). */
   private readonly holders = new Map<string, Set<string>>()
+  /** digest -> the size the registry holds under it (HEAD Content-Length, or what this run pushed). */
+  private readonly heldSizes = new Map<string, number>()
   /** `${repository}@${digest}` -> the transfer in progress. */
   private readonly inflight = new Map<string, Promise<void>>()
   /** digest -> the first transfer of that blob in this run, whatever the repository. */
@@ -75,11 +81,39 @@ export class PushEngine {
     return !this.mountUnsupported
   }
 
-  /** Records that `repository` holds `digest` (seen by an earlier HEAD): the blob is skipped without asking again. */
-  markHeld(repository: string, digest: string): void {
+  /**
+   * Records that `repository` holds `digest` (seen by an earlier HEAD, with the size it stated): the blob is
+   * skipped without asking again, once its size is checked against the descriptor that wants it.
+   */
+  markHeld(repository: string, digest: string, size?: number): void {
     const holders = this.holders.get(digest) ?? new Set<string>()
     holders.add(repository)
     this.holders.set(digest, holders)
+    if (size !== undefined && size >= 0) this.heldSizes.set(digest, size)
+  }
+
+  /**
+   * A blob is skipped (held) or mounted only when what the registry holds under its digest has the descriptor's
+   * size: a manifest whose descriptor states another size (a lying descriptor) would otherwise be pushed pointing
+   * at content that no client can pull as described. Checked with verification on or off.
+   */
+  private checkHeldSize(repository: string, descriptor: Descriptor): void {
+    const size = this.heldSizes.get(descriptor.digest)
+    if (size !== undefined && size !== descriptor.size)
+      throw new AirlockError(
+        'SIZE_MISMATCH',
+        `blob ${descriptor.digest} for ${repository}: the registry holds ${size} bytes under this digest, but the descriptor says ${descriptor.size}`,
+        {hint: 'the archive describes this blob with the wrong size; airlock verify refuses it'},
+      )
+  }
+
+  /** Whether `repository` holds the blob (HEAD), remembering the size the registry stated. */
+  private async held(dst: PushDestination, repository: string, descriptor: Descriptor): Promise<boolean> {
+    if (!dst.blobSize) return dst.exists(descriptor)
+    const size = await dst.blobSize(descriptor)
+    if (size === undefined) return false
+    if (size >= 0) this.heldSizes.set(descriptor.digest, size)
+    return true
   }
 
   /** Pushes every blob and then every manifest of `graph` (children first) into `repository`; no tag. */
@@ -112,7 +146,8 @@ export class PushEngine {
   private async transferBlob(dst: PushDestination, repository: string, descriptor: Descriptor, counters: PushCounters): Promise<void> {
     const holders = this.holders.get(descriptor.digest) ?? new Set<string>()
     this.holders.set(descriptor.digest, holders)
-    if (holders.has(repository) || (await dst.exists(descriptor))) {
+    if (holders.has(repository) || (await this.held(dst, repository, descriptor))) {
+      this.checkHeldSize(repository, descriptor)
       holders.add(repository)
       counters.blobs.skipped++
       this.onEvent({type: 'blob', repository, descriptor, action: 'skipped'})
@@ -121,6 +156,7 @@ export class PushEngine {
     // A blob another repository of this registry got in this run can be mounted instead of sent again.
     const from = [...holders][0]
     if (from !== undefined && dst.mount && !this.mountUnsupported) {
+      this.checkHeldSize(repository, descriptor)
       if (await dst.mount(descriptor, from)) {
         holders.add(repository)
         counters.blobs.mounted++
@@ -130,8 +166,10 @@ export class PushEngine {
       this.mountUnsupported = true
     }
     this.onEvent({type: 'blob-start', repository, descriptor})
-    const stream = await this.source.fetch(descriptor)
-    await pushStream(dst, descriptor, stream, `blob ${descriptor.digest} to ${repository}`)
+    const region = dst.pushFrom && isRangeFetcher(this.source) ? await this.source.rereadable(descriptor) : undefined
+    if (region && dst.pushFrom) await pushRegion(dst.pushFrom.bind(dst), descriptor, region, `blob ${descriptor.digest} to ${repository}`)
+    else await pushStream(dst, descriptor, await this.source.fetch(descriptor), `blob ${descriptor.digest} to ${repository}`)
+    this.heldSizes.set(descriptor.digest, descriptor.size)
     holders.add(repository)
     counters.blobs.pushed++
     counters.blobs.bytes += descriptor.size
@@ -197,6 +235,20 @@ async function pushStream(dst: PushDestination, descriptor: Descriptor, stream: 
     await dst.push(descriptor, stream)
   } catch (error) {
     stream.destroy()
+    const e = toAirlockError(error, 'REGISTRY_ERROR')
+    if (e.message.includes(descriptor.digest)) throw e
+    throw new AirlockError(e.code, `push ${what}: ${e.message}`, {cause: error, ...(e.hint ? {hint: e.hint} : {})})
+  }
+}
+
+function isRangeFetcher(source: Fetcher): source is RangeFetcher {
+  return typeof (source as Partial<RangeFetcher>).rereadable === 'function'
+}
+
+async function pushRegion(push: (d: Descriptor, r: RereadableBlob) => Promise<void>, descriptor: Descriptor, region: RereadableBlob, what: string): Promise<void> {
+  try {
+    await push(descriptor, region)
+  } catch (error) {
     const e = toAirlockError(error, 'REGISTRY_ERROR')
     if (e.message.includes(descriptor.digest)) throw e
     throw new AirlockError(e.code, `push ${what}: ${e.message}`, {cause: error, ...(e.hint ? {hint: e.hint} : {})})

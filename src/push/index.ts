@@ -148,8 +148,8 @@ export function archiveArtifacts(source: {airlock: AirlockJson}): PushArtifact[]
 interface Holdings {
   /** Blob digests present in every repository that needs them. */
   digests: Set<string>
-  /** Every (repository, digest) the mirror answered "present" for. */
-  pairs: Array<{repository: string; digest: string}>
+  /** Every (repository, digest) the mirror answered "present" for, with the size it stated. */
+  pairs: Array<{repository: string; digest: string; size?: number}>
 }
 
 /** HEADs every blob of every image (and its signature artifacts) in the repository it maps to. */
@@ -169,8 +169,10 @@ async function mirrorHoldings(source: ArchiveSource, images: PushImage[], artifa
     [...wanted].flatMap(([repository, blobs]) =>
       [...blobs.values()].map((blob) =>
         limiter.run(async () => {
-          const has = await mirror.repository(repository).exists(blob)
-          if (has) pairs.push({repository, digest: blob.digest})
+          const dst = mirror.repository(repository)
+          const size = dst.blobSize ? await dst.blobSize(blob) : (await dst.exists(blob)) ? -1 : undefined
+          const has = size !== undefined
+          if (has) pairs.push({repository, digest: blob.digest, ...(size >= 0 ? {size} : {})})
           present.set(blob.digest, (present.get(blob.digest) ?? true) && has)
         }),
       ),

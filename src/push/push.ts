@@ -38,7 +38,7 @@ export interface PushOptions {
   keepHost?: boolean
   concurrency?: number
   /** Blobs the caller already saw in the mirror (HEAD before verification): not asked about again. */
-  held?: Array<{repository: string; digest: string}>
+  held?: Array<{repository: string; digest: string; size?: number}>
   onEvent?: (event: PushEvent & {image?: string}) => void
 }
 
@@ -75,7 +75,7 @@ export async function pushImages(
     concurrency: options.concurrency ?? 4,
     ...(options.onEvent ? {onEvent: options.onEvent} : {}),
   })
-  for (const {repository, digest} of options.held ?? []) engine.markHeld(repository, digest)
+  for (const {repository, digest, size} of options.held ?? []) engine.markHeld(repository, digest, size)
   let referrersApi: boolean | undefined
   const results: ImagePushResult[] = []
   for (const {image, ref} of refs) {

@@ -27,6 +27,8 @@ export interface RegistryOptions {
   timeoutMs?: number
   /** Blobs up to this size are uploaded in one PUT, bigger ones in PATCH chunks of this size, one in memory at a time (default 8 MiB). */
   chunkSize?: number
+  /** Re-readable blobs up to this size are pushed in one streamed PUT; bigger ones in chunks of chunkSize (default 1 GiB). */
+  monolithicMax?: number
   /** First backoff step in milliseconds (default 250). */
   retryBaseMs?: number
   /** Page size asked for when listing tags (default: the registry's choice). */
@@ -34,6 +36,12 @@ export interface RegistryOptions {
 }
 
 const DEFAULT_CHUNK_SIZE = 8 * 1024 * 1024
+/**
+ * Re-readable blobs (push from an archive) up to this size go in one streamed PUT: one round trip per blob and no
+ * per-chunk copies, retried by re-reading. Bigger ones go in chunks so a failure late in a huge layer does not
+ * restart the whole request stream from zero bytes acknowledged by a proxy with a body limit.
+ */
+const DEFAULT_MONOLITHIC_MAX = 1024 * 1024 * 1024
 
 export class RegistryClient {
   private readonly options: RegistryOptions
@@ -61,6 +69,7 @@ export class RegistryClient {
     return new Repository(this.session(ref.registry), ref, {
       semaphore: this.semaphore,
       chunkSize: this.options.chunkSize ?? DEFAULT_CHUNK_SIZE,
+      monolithicMax: this.options.monolithicMax ?? DEFAULT_MONOLITHIC_MAX,
       resumeAttempts: this.options.retries ?? 4,
       retryBaseMs: this.options.retryBaseMs ?? 250,
       tagPageSize: this.options.tagPageSize,

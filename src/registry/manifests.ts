@@ -96,3 +96,17 @@ export async function contentExists(session: RegistrySession, repository: string
   if (response.status !== 200) throw statusError(what, response.status, '', session.registry)
   return true
 }
+
+/**
+ * HEAD of a blob: its size as the registry states it (Content-Length), or undefined when it is absent. A registry
+ * that answers 200 without a usable Content-Length is taken at its word that it holds the blob (-1).
+ */
+export async function blobSize(session: RegistrySession, repository: string, descriptor: Descriptor): Promise<number | undefined> {
+  const what = `HEAD blob ${session.registry}/${repository}@${descriptor.digest}`
+  const response = await session.request({method: 'HEAD', url: session.url(`/v2/${repository}/blobs/${descriptor.digest}`)}, [repositoryScope(repository, 'pull')], what)
+  discard(response.body)
+  if (response.status === 404) return undefined
+  if (response.status !== 200) throw statusError(what, response.status, '', session.registry)
+  const length = Number(header(response.headers, 'content-length'))
+  return Number.isSafeInteger(length) && length >= 0 ? length : -1
+}

@@ -9,16 +9,19 @@ import {isManifestType, MAX_MANIFEST_BYTES} from '../oci/media-types.ts'
 import type {ImageReference} from '../reference/reference.ts'
 import type {ReferrerLister, TagLister, Target} from '../store/types.ts'
 import {fetchBlob} from './blobs.ts'
-import {contentExists, getManifest, headManifest, putManifest} from './manifests.ts'
+import {blobSize, contentExists, getManifest, headManifest, putManifest} from './manifests.ts'
 import {listReferrersApi, listReferrersByTag, type ReferrersCapability} from './referrers.ts'
 import type {Semaphore} from './semaphore.ts'
 import type {RegistrySession} from './session.ts'
 import {listTags} from './tags.ts'
-import {mountBlob, pushBlob} from './uploads.ts'
+import {mountBlob, pushBlob, pushBlobFrom} from './uploads.ts'
+import type {RereadableBlob} from '../store/types.ts'
 
 export interface RepositorySettings {
   semaphore: Semaphore
   chunkSize: number
+  /** Re-readable blobs up to this size go in one streamed PUT (pushFrom). */
+  monolithicMax: number
   resumeAttempts: number
   retryBaseMs: number
   tagPageSize: number | undefined
@@ -87,6 +90,27 @@ export class Repository implements Target, ReferrerLister, TagLister {
     }
     const bytes = await readManifestStream(content, descriptor)
     await putManifest(this.session, this.path, descriptor.digest, descriptor.mediaType, bytes)
+  }
+
+  /**
+   * Pushes a blob from a re-readable source (a file region) in one streamed PUT, or in streamed PATCH chunks when
+   * it is over the monolithic limit or the registry refuses it whole; a transient failure re-reads and re-sends.
+   */
+  async pushFrom(descriptor: Descriptor, source: RereadableBlob): Promise<void> {
+    if (isManifestType(descriptor.mediaType)) return this.push(descriptor, source.open(0, source.size))
+    await this.settings.semaphore.run(() =>
+      pushBlobFrom(this.session, this.path, descriptor, source, {
+        monolithicMax: this.settings.monolithicMax,
+        chunkSize: this.settings.chunkSize,
+        retries: this.settings.resumeAttempts,
+        retryBaseMs: this.settings.retryBaseMs,
+      }),
+    )
+  }
+
+  /** Size of a blob the registry holds under `descriptor`'s digest (HEAD Content-Length), undefined when absent. */
+  blobSize(descriptor: Descriptor): Promise<number | undefined> {
+    return blobSize(this.session, this.path, descriptor)
   }
 
   /** Points a tag at a manifest already in the repository, re-sending its exact bytes as the API requires. */

@@ -3,18 +3,34 @@
 // the whole blob (small blobs) or PATCHes of fixed-size chunks and a closing PUT (large ones, so one failure does
 // not cost the whole layer and proxies with body limits still pass). The content is checked against the
 // descriptor while it is sent; the registry checks it again when it commits `?digest=`.
-import type {Readable} from 'node:stream'
+import {createHash, type Hash} from 'node:crypto'
+import {Transform, type Readable, type TransformCallback} from 'node:stream'
 import {AirlockError} from '../errors.ts'
 import type {Descriptor} from '../oci/descriptor.ts'
 import {VerifyingStream} from '../oci/digest.ts'
+import type {RereadableBlob} from '../store/types.ts'
 import {repositoryScope} from './auth.ts'
-import {readErrorBody, statusError} from './errors.ts'
+import {backoffDelay, retryAfterMs, sleep} from './backoff.ts'
+import {isRetryableError, isRetryableStatus, readErrorBody, statusError} from './errors.ts'
 import type {RegistrySession} from './session.ts'
 import {discard, header, type HttpResponse} from './transport.ts'
 
 export interface UploadOptions {
   /** Blobs up to this size go in one streamed PUT; bigger ones in PATCH chunks of this size (one reused buffer per upload). */
   chunkSize: number
+}
+
+export interface RereadableUploadOptions {
+  /**
+   * Blobs up to this size go in ONE streamed PUT (POST, then PUT ?digest= with the body); bigger ones, or any blob
+   * the registry refuses in one request (413), in PATCH chunks of `chunkSize`, each streamed from the file.
+   */
+  monolithicMax: number
+  chunkSize: number
+  /** Attempts after the first for a transient failure (5xx, 429, broken connection); each re-reads the blob. */
+  retries: number
+  retryBaseMs: number
+  maxRetryDelayMs?: number
 }
 
 function uploadLocation(session: RegistrySession, response: HttpResponse, what: string): URL {
@@ -108,6 +124,173 @@ export async function pushBlob(session: RegistrySession, repository: string, des
   } finally {
     // An abandoned session holds space on the registry until it is purged: cancel it, best effort.
     if (location) await cancelUpload(session, location, scopes)
+  }
+}
+
+/**
+ * Pushes one blob whose bytes can be read again (a region of the archive file). The bytes are streamed from the
+ * file into the request, hashed once on the way (the registry checks `?digest=` again when it commits), so there
+ * is no copy into chunk buffers, no per-chunk round trip for blobs up to `monolithicMax`, and memory stays at a
+ * read buffer per upload. A transient failure (reset mid-body, 5xx, 429) abandons that upload session and sends
+ * the blob again from a fresh read in a new one: a half-received body is never continued, so nothing depends on
+ * how much of it the registry kept. Content that fails its own check (the file changed) fails at once.
+ */
+export async function pushBlobFrom(session: RegistrySession, repository: string, descriptor: Descriptor, source: RereadableBlob, options: RereadableUploadOptions): Promise<void> {
+  const what = `push blob ${session.registry}/${repository}@${descriptor.digest}`
+  if (source.size !== descriptor.size)
+    throw new AirlockError('SIZE_MISMATCH', `${what}: the source holds ${source.size} bytes, the descriptor says ${descriptor.size}`)
+  let chunked = descriptor.size > options.monolithicMax
+  for (let attempt = 0; ; attempt++) {
+    const outcome = await uploadAttempt(session, repository, descriptor, source, chunked, options.chunkSize, what)
+    if (outcome.ok) return
+    // A registry (or a proxy in front of it) that will not take the whole blob in one request gets chunks.
+    if (!chunked && outcome.status === 413) {
+      chunked = true
+      continue
+    }
+    if (attempt >= options.retries || !outcome.retryable) throw outcome.error
+    await sleep(outcome.retryAfterMs ?? backoffDelay(attempt, options.retryBaseMs, options.maxRetryDelayMs ?? 30_000))
+  }
+}
+
+type Attempt = {ok: true} | {ok: false; error: Error; retryable: boolean; status?: number; retryAfterMs?: number}
+
+async function uploadAttempt(session: RegistrySession, repository: string, descriptor: Descriptor, source: RereadableBlob, chunked: boolean, chunkSize: number, what: string): Promise<Attempt> {
+  const scopes = [repositoryScope(repository, 'pull,push')]
+  const failed = (error: unknown): Attempt => {
+    const e = error instanceof Error ? error : new Error(String(error))
+    return {ok: false, error: e, retryable: isRetryableError(e)}
+  }
+  const refused = async (response: HttpResponse, at: string): Promise<Attempt> => {
+    const error = statusError(at, response.status, await readErrorBody(response.body), session.registry)
+    const wait = retryAfterMs(response.headers['retry-after'], 30_000)
+    return {ok: false, error, retryable: isRetryableStatus(response.status), status: response.status, ...(wait === undefined ? {} : {retryAfterMs: wait})}
+  }
+  // The session start is a small request: the transport retries it and meets the auth challenge here.
+  let location: URL | undefined
+  try {
+    const start = await session.request({method: 'POST', url: session.url(`/v2/${repository}/blobs/uploads/`), headers: {'Content-Length': '0'}}, scopes, what)
+    if (start.status !== 202) return await refused(start, what)
+    discard(start.body)
+    location = uploadLocation(session, start, what)
+  } catch (error) {
+    return failed(error)
+  }
+  try {
+    const hash = createHash('sha256')
+    if (!chunked) {
+      const sent = await sendRange(session, scopes, what, {method: 'PUT', url: withDigest(location, descriptor), contentRange: undefined}, source, 0, descriptor.size, hash, descriptor)
+      if ('error' in sent) return sent.content ? {ok: false, error: sent.error, retryable: false} : failed(sent.error)
+      if (sent.response.status !== 201) return await refused(sent.response, what)
+      discard(sent.response.body)
+      location = undefined
+      return {ok: true}
+    }
+    for (let offset = 0; offset < descriptor.size; ) {
+      const length = Math.min(chunkSize, descriptor.size - offset)
+      const at = `${what} (chunk at ${offset})`
+      const sent = await sendRange(session, scopes, at, {method: 'PATCH', url: location, contentRange: `${offset}-${offset + length - 1}`}, source, offset, length, hash, undefined)
+      if ('error' in sent) return sent.content ? {ok: false, error: sent.error, retryable: false} : failed(sent.error)
+      if (sent.response.status !== 202) return await refused(sent.response, at)
+      discard(sent.response.body)
+      location = uploadLocation(session, sent.response, what)
+      offset += length
+    }
+    // Checked before the commit: content that changed since it was verified is never committed, not even by
+    // a registry that would accept it under the digest it really has.
+    const actual = `sha256:${hash.digest('hex')}`
+    if (actual !== descriptor.digest)
+      return {ok: false, error: new AirlockError('DIGEST_MISMATCH', `blob ${descriptor.digest}: content hashes to ${actual}, expected ${descriptor.digest}`), retryable: false}
+    let put: HttpResponse
+    try {
+      put = await session.request({method: 'PUT', url: withDigest(location, descriptor), headers: {'Content-Length': '0'}, body: Buffer.alloc(0)}, scopes, what)
+    } catch (error) {
+      return failed(error)
+    }
+    if (put.status !== 201) return await refused(put, what)
+    discard(put.body)
+    location = undefined
+    return {ok: true}
+  } finally {
+    if (location) await cancelUpload(session, location, scopes)
+  }
+}
+
+/** Hashes what passes through into a shared hash; with `expected`, checks size and digest at the end (last request). */
+class HashingStream extends Transform {
+  private readonly hash: Hash
+  private readonly expected: Descriptor | undefined
+  private readonly length: number
+  private seen = 0
+  failure: AirlockError | undefined
+
+  constructor(hash: Hash, length: number, expected: Descriptor | undefined) {
+    super()
+    this.hash = hash
+    this.length = length
+    this.expected = expected
+  }
+
+  override _transform(chunk: Buffer, _encoding: BufferEncoding, callback: TransformCallback): void {
+    this.seen += chunk.length
+    if (this.seen > this.length) return callback((this.failure = new AirlockError('SIZE_MISMATCH', `blob: more than the expected ${this.length} bytes`)))
+    this.hash.update(chunk)
+    callback(null, chunk)
+  }
+
+  override _flush(callback: TransformCallback): void {
+    if (this.seen !== this.length) return callback((this.failure = new AirlockError('SIZE_MISMATCH', `blob: read ${this.seen} bytes, expected ${this.length}`)))
+    if (this.expected) {
+      const actual = `sha256:${this.hash.digest('hex')}`
+      if (actual !== this.expected.digest)
+        return callback((this.failure = new AirlockError('DIGEST_MISMATCH', `blob ${this.expected.digest}: content hashes to ${actual}, expected ${this.expected.digest}`)))
+    }
+    callback()
+  }
+}
+
+/** One request whose body is `length` bytes of `source` from `offset`, hashed into `hash` on the way. */
+async function sendRange(
+  session: RegistrySession,
+  scopes: string[],
+  what: string,
+  request: {method: 'PUT' | 'PATCH'; url: URL; contentRange: string | undefined},
+  source: RereadableBlob,
+  offset: number,
+  length: number,
+  hash: Hash,
+  expected: Descriptor | undefined,
+): Promise<{response: HttpResponse} | {error: Error; content: boolean}> {
+  const body = new HashingStream(hash, length, expected)
+  const file = length > 0 ? source.open(offset, length) : undefined
+  let readError: Error | undefined
+  if (file) {
+    file.once('error', (error) => {
+      readError = error
+      body.destroy(error)
+    })
+    file.pipe(body)
+  } else body.end()
+  body.on('error', () => {}) // the transport sees it through the request; the cause is read from `failure`
+  const headers: Record<string, string> = {'Content-Type': 'application/octet-stream', 'Content-Length': String(length)}
+  if (request.contentRange) headers['Content-Range'] = request.contentRange
+  try {
+    const response = await session.request({method: request.method, url: request.url, headers, body}, scopes, what)
+    if (body.failure) {
+      discard(response.body)
+      return {error: body.failure, content: true}
+    }
+    return {response}
+  } catch (error) {
+    if (body.failure) return {error: body.failure, content: true}
+    if (readError) return {error: new AirlockError('IO_ERROR', `${what}: reading the blob: ${readError.message}`, {cause: readError}), content: true}
+    return {error: error instanceof Error ? error : new Error(String(error)), content: false}
+  } finally {
+    if (file && !file.destroyed) {
+      file.unpipe(body)
+      file.destroy()
+    }
+    if (!body.destroyed) body.destroy()
   }
 }
 

@@ -14,6 +14,21 @@ export interface Fetcher {
   fetch(descriptor: Descriptor): Promise<Readable>
 }
 
+/**
+ * A blob's bytes that can be read again from any offset (a file region): an upload can send it as one streamed
+ * request and, after a failure, retry by re-reading instead of holding the bytes in memory. The streams carry raw
+ * bytes, not verified ones: the reader of them hashes what it sends.
+ */
+export interface RereadableBlob {
+  size: number
+  open(offset: number, length: number): Readable
+}
+
+/** A Fetcher that can also hand out a blob as a re-readable region (undefined when it cannot). */
+export interface RangeFetcher extends Fetcher {
+  rereadable(descriptor: Descriptor): Promise<RereadableBlob | undefined>
+}
+
 export interface ExistenceChecker {
   exists(descriptor: Descriptor): Promise<boolean>
 }
