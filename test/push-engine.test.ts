@@ -175,3 +175,39 @@ describe('push engine', () => {
     assert.deepEqual(reg.log.slice(before).filter((l) => !l.startsWith('HEAD')), [], 'nothing new: tag untouched')
   })
 })
+
+describe('push engine: a skipped or mounted blob must have the size its descriptor states (lying descriptor)', () => {
+  const layer = Buffer.from('the layer the mirror already holds')
+  const honest: Descriptor = {mediaType: MediaType.OciLayerGzip, digest: sha256(layer), size: layer.length}
+  const lying: Descriptor = {...honest, size: layer.length + 10}
+  const graph = (d: Descriptor) => ({root: d, blobs: [d], manifests: []})
+  const source: Fetcher = {fetch: async () => Readable.from([layer])}
+  const sized = (reg: MemoryRegistry, name: string): PushDestination => {
+    const dst = reg.repo(name)
+    return {...dst, blobSize: async (d) => reg.repos.get(name)?.blobs.get(d.digest)?.length}
+  }
+
+  it('HEAD-skip: the registry holds the digest with another size -> SIZE_MISMATCH', async () => {
+    const reg = new MemoryRegistry()
+    const dst = sized(reg, 'r')
+    reg.repos.get('r')!.blobs.set(honest.digest, layer)
+    const engine = new PushEngine(source)
+    await assert.rejects(engine.pushGraph(dst, 'r', graph(lying), emptyCounters()), (e: AirlockError) => e.code === 'SIZE_MISMATCH' && /descriptor says/.test(e.message))
+    await engine.pushGraph(dst, 'r', graph(honest), emptyCounters())
+  })
+
+  it('held (HEAD before verify, size recorded): refused without asking again', async () => {
+    const reg = new MemoryRegistry()
+    const engine = new PushEngine(source)
+    engine.markHeld('r', honest.digest, honest.size)
+    await assert.rejects(engine.pushGraph(reg.repo('r'), 'r', graph(lying), emptyCounters()), {code: 'SIZE_MISMATCH'})
+  })
+
+  it('mount: a blob pushed for one repository is not mounted into another under a lying descriptor', async () => {
+    const reg = new MemoryRegistry()
+    const engine = new PushEngine(source)
+    await engine.pushGraph(sized(reg, 'a'), 'a', graph(honest), emptyCounters())
+    await assert.rejects(engine.pushGraph(sized(reg, 'b'), 'b', graph(lying), emptyCounters()), {code: 'SIZE_MISMATCH'})
+    assert.equal(reg.log.filter((l) => l.startsWith('MOUNT b')).length, 0)
+  })
+})
