@@ -75,12 +75,31 @@ function machine(): Record<string, string> {
 }
 
 // ---- airlock command lines (the one place that knows airlock's flags) ----
+// airlock is measured from a private build of the committed tree (git HEAD, or the working tree with
+// --worktree): dist/ is shared with everyone building in this checkout, so a run could otherwise measure
+// someone's half-finished change, or see dist/ rebuilt under it.
+const SNAP = join(WORK, 'airlock')
+let airlockCommit = 'working tree'
+function buildSnapshot(): void {
+  rmSync(SNAP, {recursive: true, force: true})
+  mkdirSync(SNAP, {recursive: true})
+  const paths = ['bin', 'src', 'scripts/manifest.js', 'package.json', 'tsconfig.json']
+  if (process.argv.includes('--worktree')) {
+    for (const p of paths) execFileSync('cp', ['-r', join(ROOT, p), join(SNAP, p.includes('/') ? p.split('/')[0]! : '')], {stdio: 'ignore'})
+  } else {
+    airlockCommit = execFileSync('git', ['rev-parse', '--short', 'HEAD'], {cwd: ROOT, encoding: 'utf8'}).trim()
+    execFileSync('sh', ['-c', `git archive HEAD ${paths.join(' ')} | tar -x -C '${SNAP}'`], {cwd: ROOT})
+  }
+  execFileSync('ln', ['-s', join(ROOT, 'node_modules'), join(SNAP, 'node_modules')])
+  execFileSync(NODE, [join(ROOT, 'node_modules', 'typescript', 'bin', 'tsc'), '-p', join(SNAP, 'tsconfig.json')], {cwd: SNAP, stdio: 'inherit'})
+  execFileSync(NODE, [join(SNAP, 'scripts', 'manifest.js')], {cwd: SNAP, stdio: 'inherit'})
+}
 function airlock(args: string[], profileDir?: string): string[] {
   const prof = profileDir ? ['--cpu-prof', `--cpu-prof-dir=${profileDir}`] : []
-  return [NODE, ...prof, join(ROOT, 'bin', 'run.js'), ...args]
+  return [NODE, ...prof, join(SNAP, 'bin', 'run.js'), ...args]
 }
 function airlockAvailable(command: string): boolean {
-  return existsSync(join(ROOT, 'dist', 'commands', `${command}.js`))
+  return existsSync(join(SNAP, 'dist', 'commands', `${command}.js`))
 }
 
 interface Ctx {
@@ -336,10 +355,8 @@ async function main(): Promise<void> {
   mkdirSync(WORK, {recursive: true})
   writeFileSync(LOG, '')
   log(`airlock bench ${label}: ${runs} runs per step, work dir ${WORK}`)
-  if (!existsSync(join(ROOT, 'dist', 'commands')) || process.argv.includes('--build')) {
-    log('building (npm run build)')
-    execFileSync('npm', ['run', 'build'], {cwd: ROOT, stdio: 'inherit'})
-  }
+  buildSnapshot()
+  log(`airlock built from ${airlockCommit} into ${SNAP}`)
   const loadStart = loadavg()
 
   // registries (test/support/registry.ts) keep their storage under os.tmpdir(): bench/work/tmp, removed on stop
@@ -383,6 +400,7 @@ async function main(): Promise<void> {
       quick,
       runs,
       date: new Date().toISOString(),
+      airlockCommit,
       machine: machine(),
       load: {start: loadStart, end: loadavg()},
       workload: {

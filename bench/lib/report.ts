@@ -30,6 +30,7 @@ export interface BenchResults {
   quick: boolean
   runs: number
   date: string
+  airlockCommit?: string
   machine: Record<string, string>
   load: {start: number[]; end: number[]}
   workload: {images: number; indexes: number; manifests: number; objects: number; bytes: number; signatures: number; archiveBytes: number}
@@ -120,7 +121,8 @@ export function renderResults(r: BenchResults, all: BenchResults[], previous: st
   const w = r.workload
   const md = `# airlock benchmark results
 
-Produced by \`node bench/run.ts --scale ${r.scale}${r.quick ? ' --quick' : ''}\` (${r.date}); \`npm run bench\` runs it at
+Produced by \`node bench/run.ts --scale ${r.scale}${r.quick ? ' --quick' : ''}\` (${r.date}, airlock at commit ${r.airlockCommit ?? '?'},
+built privately under bench/work/airlock); \`npm run bench\` runs it at
 scale 1. Each step ran ${r.runs} times, tools interleaved run by run; the table gives the median and every run.
 The raw numbers of every scale measured are in \`bench/results/*.json\`.
 
