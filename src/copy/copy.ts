@@ -8,9 +8,10 @@ import {Readable} from 'node:stream'
 import {AirlockError} from '../errors.ts'
 import type {Descriptor} from '../oci/descriptor.ts'
 import {platformString} from '../oci/descriptor.ts'
-import {children, parseManifest, type RawManifest} from '../oci/manifest.ts'
-import {isManifestType, MAX_MANIFEST_BYTES} from '../oci/media-types.ts'
+import {children, type RawManifest} from '../oci/manifest.ts'
+import {isManifestType} from '../oci/media-types.ts'
 import type {ExistenceChecker, Fetcher, Pusher} from '../store/types.ts'
+import {fetchManifest} from '../store/read-manifest.ts'
 import {Limiter} from '../util/concurrency.ts'
 import {matchesPlatform, type PlatformSpec} from './platform.ts'
 
@@ -43,25 +44,7 @@ export interface CopyGraphResult {
   filtered: boolean
 }
 
-/** Reads a whole manifest from `source`, within the size limit, verified against its descriptor. */
-export async function fetchManifest(source: Fetcher, descriptor: Descriptor): Promise<RawManifest> {
-  if (descriptor.size > MAX_MANIFEST_BYTES)
-    throw new AirlockError('TOO_LARGE', `manifest ${descriptor.digest} is ${descriptor.size} bytes, over the ${MAX_MANIFEST_BYTES} byte limit`)
-  const stream = await source.fetch(descriptor)
-  const chunks: Buffer[] = []
-  let size = 0
-  for await (const chunk of stream as AsyncIterable<Buffer>) {
-    size += chunk.length
-    if (size > descriptor.size) {
-      stream.destroy()
-      throw new AirlockError('SIZE_MISMATCH', `manifest ${descriptor.digest}: more than the expected ${descriptor.size} bytes`)
-    }
-    chunks.push(chunk)
-  }
-  const raw = parseManifest(Buffer.concat(chunks), descriptor.mediaType, `manifest ${descriptor.digest}`)
-  if (raw.digest !== descriptor.digest) throw new AirlockError('DIGEST_MISMATCH', `manifest ${descriptor.digest} hashes to ${raw.digest}`)
-  return raw
-}
+export {fetchManifest} from '../store/read-manifest.ts'
 
 /**
  * Copies graphs into one destination. Keep one instance per destination for a whole export: its memory of what

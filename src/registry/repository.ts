@@ -3,10 +3,11 @@
 import {Readable} from 'node:stream'
 import {AirlockError} from '../errors.ts'
 import type {Descriptor} from '../oci/descriptor.ts'
-import {isDigest, sha256} from '../oci/digest.ts'
+import {sha256} from '../oci/digest.ts'
 import type {RawManifest} from '../oci/manifest.ts'
-import {isManifestType, MAX_MANIFEST_BYTES} from '../oci/media-types.ts'
+import {isManifestType} from '../oci/media-types.ts'
 import type {ImageReference} from '../reference/reference.ts'
+import {readManifestBytes} from '../store/read-manifest.ts'
 import type {ReferrerLister, TagLister, Target} from '../store/types.ts'
 import {fetchBlob} from './blobs.ts'
 import {blobSize, contentExists, getManifest, headManifest, putManifest} from './manifests.ts'
@@ -88,7 +89,7 @@ export class Repository implements Target, ReferrerLister, TagLister {
       await this.settings.semaphore.run(() => pushBlob(this.session, this.path, descriptor, content, {chunkSize: this.settings.chunkSize}))
       return
     }
-    const bytes = await readManifestStream(content, descriptor)
+    const bytes = await readManifestBytes(content, descriptor)
     await putManifest(this.session, this.path, descriptor.digest, descriptor.mediaType, bytes)
   }
 
@@ -161,25 +162,4 @@ export class Repository implements Target, ReferrerLister, TagLister {
     if (isManifestType(descriptor.mediaType)) return Promise.resolve(false)
     return mountBlob(this.session, this.path, descriptor, fromRepository)
   }
-}
-
-/** Reads a manifest to be pushed (it must be sent whole) under the manifest limit, checking it against its descriptor. */
-async function readManifestStream(content: Readable, descriptor: Descriptor): Promise<Buffer> {
-  if (!isDigest(descriptor.digest)) throw new AirlockError('MANIFEST_INVALID', `invalid digest ${descriptor.digest}`)
-  if (descriptor.size > MAX_MANIFEST_BYTES) throw new AirlockError('TOO_LARGE', `manifest ${descriptor.digest} is ${descriptor.size} bytes, over the ${MAX_MANIFEST_BYTES} byte limit`)
-  const chunks: Buffer[] = []
-  let size = 0
-  for await (const chunk of content as AsyncIterable<Buffer>) {
-    size += chunk.length
-    if (size > descriptor.size) {
-      content.destroy()
-      throw new AirlockError('SIZE_MISMATCH', `manifest ${descriptor.digest}: more than the expected ${descriptor.size} bytes`)
-    }
-    chunks.push(chunk)
-  }
-  const bytes = Buffer.concat(chunks, size)
-  if (size !== descriptor.size) throw new AirlockError('SIZE_MISMATCH', `manifest ${descriptor.digest}: got ${size} bytes, expected ${descriptor.size}`)
-  const actual = sha256(bytes)
-  if (actual !== descriptor.digest) throw new AirlockError('DIGEST_MISMATCH', `manifest content hashes to ${actual}, expected ${descriptor.digest}`)
-  return bytes
 }
