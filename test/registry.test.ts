@@ -122,7 +122,8 @@ describe('registry client on Distribution 2.8', () => {
   })
 
   /** A file region as pushFrom takes it; `opens` counts the reads (a retry re-reads). */
-  const region = (path: string, size: number) => {
+  const region = (file: string | undefined, size: number) => {
+    const path = file!
     const opens: Array<[number, number]> = []
     return {opens, source: {size, open: (offset: number, length: number) => (opens.push([offset, length]), createReadStream(path, {start: offset, end: offset + length - 1}))}}
   }

@@ -146,8 +146,10 @@ export class ArchiveReader {
     /** Bodies to hash after the header pass, and the records their digests go to. */
     const ranges: RangeToHash[] = []
     const hashed: EntryRecord[] = []
-    // Workers start now, so their start-up overlaps the header pass; small archives stay in this thread.
-    const pool = hash ? await startPool(path, options.workers) : undefined
+    // Workers start now, so their start-up overlaps the header pass; small archives stay in this thread. With
+    // skipHash (push: the mirror holds some blobs) how much is left to hash is known only after the pass, and a
+    // second push may have nothing to hash at all: the pool then starts after the pass, only if it pays.
+    let pool = hash && !options.skipHash ? await startPool(path, options.workers) : undefined
     let scan: {entries: number; bytes: number}
     try {
       scan = await scanTar(path, (entry) => {
@@ -177,6 +179,10 @@ export class ArchiveReader {
         }
         return undefined
       })
+      if (hash && options.skipHash && options.workers !== 0) {
+        const bytes = ranges.reduce((n, r) => n + r.size, 0)
+        if (options.workers !== undefined || bytes >= WORKER_THRESHOLD_BYTES) pool = HashPool.start(path, options.workers)
+      }
       if (hash) {
         const digests = pool ? await pool.hash(ranges, options.onBytes) : await hashInThread(path, ranges, options.onBytes)
         digests.forEach((digest, i) => (hashed[i]!.digest = digest as Digest))
