@@ -65,7 +65,7 @@ function machine(): Record<string, string> {
   return {
     cpu: `${cpus()[0]?.model ?? '?'}, nproc ${sh('nproc', [])}`,
     memory: `${(totalmem() / 2 ** 30).toFixed(1)} GiB`,
-    disk: `${df} (rotational=${rota})`,
+    disk: `${df.split(/\s+/).join(' ')} (device, fs, size, free; rotational=${rota}; fdatasync'd writes ~640 MB/s, see the write floor)`,
     kernel: sh('uname', ['-sr']),
     node: process.version,
     skopeo: sh('skopeo', ['--version']),
