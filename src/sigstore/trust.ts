@@ -6,6 +6,7 @@ import {createPublicKey, type KeyObject} from 'node:crypto'
 import {TrustedRoot} from '@sigstore/protobuf-specs'
 import {toTrustMaterial, VerificationError, type TrustMaterial} from '@sigstore/verify'
 import {AirlockError} from '../errors.ts'
+import {installDerCache} from './der-cache.ts'
 
 /** What the verifier trusts: trusted roots (merged) and, for key-signed artifacts, the operator's public key. */
 export interface TrustInput {
@@ -103,7 +104,23 @@ export const EMPTY_TRUSTED_ROOT: TrustedRoot = {
 }
 
 /** Builds @sigstore/verify trust material. With a public key, every key hint resolves to it (as cosign --key). */
+/**
+ * Trust material per (trusted roots, key): building it parses every CA certificate and key of the roots, so it is
+ * built once per verification run and shared by every image and signature (the roots array is the run's identity).
+ */
+const materialCache = new WeakMap<readonly TrustedRoot[], Map<string, {material: TrustMaterial; publicKey?: KeyObject}>>()
+
 export function buildTrustMaterial(trust: TrustInput): {material: TrustMaterial; publicKey?: KeyObject} {
+  installDerCache()
+  let byKey = materialCache.get(trust.trustedRoots)
+  if (!byKey) materialCache.set(trust.trustedRoots, (byKey = new Map()))
+  const key = trust.publicKeyPem ?? ''
+  let built = byKey.get(key)
+  if (!built) byKey.set(key, (built = buildTrustMaterialUncached(trust)))
+  return built
+}
+
+function buildTrustMaterialUncached(trust: TrustInput): {material: TrustMaterial; publicKey?: KeyObject} {
   const root = trust.trustedRoots.length > 0 ? mergeTrustedRoots(trust.trustedRoots) : EMPTY_TRUSTED_ROOT
   const publicKey = trust.publicKeyPem === undefined ? undefined : parsePublicKeyPem(trust.publicKeyPem)
   const material = toTrustMaterial(root, (hint: string) => {
