@@ -5,7 +5,7 @@
 //   bearer     plain HTTP with Distribution's token auth, backed by test/support/token-server.ts
 // It is stopped by PID (and killed if the test process exits first); its directory is removed on stop.
 import {execFileSync, spawn, type ChildProcess} from 'node:child_process'
-import {mkdtempSync, rmSync, writeFileSync} from 'node:fs'
+import {closeSync, mkdtempSync, openSync, readFileSync, rmSync, writeFileSync} from 'node:fs'
 import http from 'node:http'
 import https from 'node:https'
 import net, {type AddressInfo} from 'node:net'
@@ -144,17 +144,26 @@ export async function startRegistry(options: {auth?: RegistryAuth} = {}): Promis
     const configFile = join(dir, 'config.yml')
     writeFileSync(configFile, config.join('\n') + '\n')
 
-    const child = spawn(REGISTRY_BINARY, ['serve', configFile], {stdio: ['ignore', 'ignore', 'pipe']})
-    let output = ''
-    child.stderr!.on('data', (chunk: Buffer) => {
-      if (output.length < 20_000) output += chunk.toString('utf8')
-    })
+    // The registry's log goes to a file, not a pipe: a test that blocks its event loop (spawnSync of the CLI) would
+    // otherwise stop draining the pipe, and once 64 KiB of error-level lines (one per 404) fill it, the registry
+    // blocks on its next log write and every request hangs.
+    const logFile = join(dir, 'registry.log')
+    const logFd = openSync(logFile, 'w')
+    const child = spawn(REGISTRY_BINARY, ['serve', configFile], {stdio: ['ignore', 'ignore', logFd]})
+    closeSync(logFd)
+    const tail = (): string => {
+      try {
+        return readFileSync(logFile, 'utf8').slice(-20_000)
+      } catch {
+        return ''
+      }
+    }
     const killOnExit = (): void => {
       if (child.exitCode === null) child.kill('SIGKILL')
     }
     process.on('exit', killOnExit)
     try {
-      await waitUntilServing(url, child, () => output.trim().split('\n').slice(-3).join(' | '))
+      await waitUntilServing(url, child, () => tail().trim().split('\n').slice(-3).join(' | '))
     } catch (error) {
       killOnExit()
       throw error
