@@ -16,7 +16,6 @@ import {verifyArchive} from '../src/verify/verify.ts'
 import {startStaticServer, type StaticServer} from './support/static-server.ts'
 import {fakeTrustedRoot, TestTufRepo} from './support/tuf-repo.ts'
 
-const DAY = 86_400_000
 const FIXTURE = 'oci:fixtures/example:example.com/demo/hello:1.0'
 const CORPUS = '/work/shared/corpora/sigstore+root-signing'
 

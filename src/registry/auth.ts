@@ -80,7 +80,6 @@ const MAX_TOKEN_RESPONSE = 1024 * 1024
 export class Authenticator {
   private readonly transport: Transport
   private readonly registry: string
-  private readonly host: string
   private readonly credentialOptions: CredentialOptions
   private credentials: Promise<Credentials | undefined> | undefined
   private challenge: Challenge | undefined
@@ -88,11 +87,10 @@ export class Authenticator {
   private readonly pending = new Map<string, Promise<CachedToken>>()
   private readonly extraScopes = new Map<string, string[]>()
 
-  /** `registry` is the user-facing name credentials are stored under; `host` is where requests go. */
+  /** `registry` is the user-facing name credentials are stored under; `host` is where requests go (the transport's concern). */
   constructor(transport: Transport, registry: string, host: string, credentialOptions: CredentialOptions) {
     this.transport = transport
     this.registry = registry
-    this.host = host
     this.credentialOptions = credentialOptions
   }
 

@@ -4,7 +4,7 @@
 // time, so the fixtures stay valid for the 10-year lifetime of the generated CA.
 import fs from 'node:fs';
 import path from 'node:path';
-import { createTestSigstore, cosignSimpleSigningPayload, digestTag, referrersIndex, sampleImage, type OciImage } from './index.ts';
+import { createTestSigstore, digestTag, referrersIndex, sampleImage, type OciImage } from './index.ts';
 
 export const FIXTURE_IDENTITY = 'release@example.test';
 export const FIXTURE_ISSUER = 'https://accounts.example.test';
