@@ -85,7 +85,10 @@ function buildSnapshot(): void {
   mkdirSync(SNAP, {recursive: true})
   const paths = ['bin', 'src', 'scripts/manifest.js', 'package.json', 'tsconfig.json']
   if (process.argv.includes('--worktree')) {
-    for (const p of paths) execFileSync('cp', ['-r', join(ROOT, p), join(SNAP, p.includes('/') ? p.split('/')[0]! : '')], {stdio: 'ignore'})
+    for (const p of paths) {
+      mkdirSync(dirname(join(SNAP, p)), {recursive: true})
+      execFileSync('cp', ['-r', join(ROOT, p), join(SNAP, p)], {stdio: 'ignore'})
+    }
   } else {
     airlockCommit = execFileSync('git', ['rev-parse', '--short', 'HEAD'], {cwd: ROOT, encoding: 'utf8'}).trim()
     execFileSync('sh', ['-c', `git archive HEAD ${paths.join(' ')} | tar -x -C '${SNAP}'`], {cwd: ROOT})
