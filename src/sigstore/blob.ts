@@ -4,7 +4,7 @@ import {AirlockError} from '../errors.ts'
 import type {ArtifactInput} from './artifact.ts'
 import {parseBundle} from './bundle.ts'
 import {buildTrustMaterial, type TrustInput} from './trust.ts'
-import {verifyBundle, type SignatureResult, type SignerRequirement} from './verify.ts'
+import {unusable, verifyBundle, type SignatureResult, type SignerRequirement} from './verify.ts'
 
 export interface VerifyBlobInput {
   /** The serialized bundle (JSON bytes or text, or its parsed value). */
@@ -28,16 +28,7 @@ export function verifyBlob(input: VerifyBlobInput): BlobVerificationReport {
   try {
     bundle = parseBundle(input.bundle)
   } catch (error) {
-    const reason = error instanceof Error ? error.message : String(error)
-    return {
-      ok: false,
-      checks: [{name: 'verification', status: 'fail', reason}],
-      failure: {check: 'verification', category: 'verification', reason},
-      signer: {keyed: false},
-      tlog: [],
-      insecureIgnoreTlog: input.insecureIgnoreTlog === true,
-      warnings: [],
-    }
+    return unusable(error, input.insecureIgnoreTlog === true)
   }
   const result = verifyBundle(bundle, input.artifact, {trust, signer: input.signer, insecureIgnoreTlog: input.insecureIgnoreTlog === true})
   return {...result, bundleMediaType: bundle.mediaType}

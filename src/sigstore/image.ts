@@ -12,7 +12,7 @@ import {parseBundle} from './bundle.ts'
 import {cosignAttestationToBundle, cosignSignatureToBundle, type RekorInclusionProof} from './cosign-legacy.ts'
 import {COSIGN_SIGN_PREDICATE, INTOTO_PAYLOAD_TYPE, parseSimpleSigning, parseStatement, predicateMatches, predicateTypesFor, SIMPLESIGNING_TYPE} from './payload.ts'
 import {buildTrustMaterial} from './trust.ts'
-import {INSECURE_TLOG_WARNING, verifyBundle, type SignatureResult, type SignerRequirement} from './verify.ts'
+import {INSECURE_TLOG_WARNING, unusable, verifyBundle, type SignatureResult, type SignerRequirement} from './verify.ts'
 
 /** One signature artifact found for an image, as stored (bytes untouched). `source` names it in reports. */
 export type SignatureArtifact =
@@ -146,18 +146,6 @@ function failCheck(result: SignatureResult, check: ArtifactResult['checks'][numb
   return {...result, ok: false, checks, failure}
 }
 
-function unusable(error: unknown, ignoreTlog: boolean): SignatureResult {
-  const reason = error instanceof Error ? error.message : String(error)
-  return {
-    ok: false,
-    checks: [{name: 'verification', status: 'fail', reason}],
-    failure: {check: 'verification', category: 'verification', reason},
-    signer: {keyed: false},
-    tlog: [],
-    insecureIgnoreTlog: ignoreTlog,
-    warnings: [],
-  }
-}
 
 function describeRule(rule: PolicyRule): string {
   switch (rule.action) {

@@ -45,6 +45,20 @@ export interface SignatureResult {
 export const INSECURE_TLOG_WARNING = 'WARNING: --insecure-ignore-tlog: transparency log checks (SET, inclusion proof, checkpoint, log body) were NOT performed'
 
 /** Verifies one bundle against an artifact (bytes or digest) and a signer requirement. Never throws for bad input. */
+/** The result for an artifact that cannot even be read as a signature (malformed bundle, annotations, envelope). */
+export function unusable(error: unknown, ignoreTlog: boolean): SignatureResult {
+  const reason = error instanceof Error ? error.message : String(error)
+  return {
+    ok: false,
+    checks: [{name: 'verification', status: 'fail', reason}],
+    failure: {check: 'verification', category: 'verification', reason},
+    signer: {keyed: false},
+    tlog: [],
+    insecureIgnoreTlog: ignoreTlog,
+    warnings: [],
+  }
+}
+
 export function verifyBundle(bundle: Bundle, artifact: ArtifactInput, options: VerifyOptions): SignatureResult {
   const ignoreTlog = options.insecureIgnoreTlog === true
   const warnings = ignoreTlog ? [INSECURE_TLOG_WARNING] : []
