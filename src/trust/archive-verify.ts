@@ -1,0 +1,269 @@
+// Verify side of the archive's trust roots: the archive's TUF bytes plus roots pinned OUTSIDE the archive become
+// the trusted_root.json documents signatures are checked against; the 'trust' ArchiveCheck reports the source.
+import {ArchiveReader} from '../archive/reader.ts'
+import type {TrustedRoot} from '@sigstore/protobuf-specs'
+import {parseTrustedRoot} from '../sigstore/trust.ts'
+import {AirlockError, isAirlockError, toAirlockError} from '../errors.ts'
+import type {CheckReport, VerifyReport} from '../report/model.ts'
+import type {ArchiveCheck} from '../verify/verify.ts'
+import type {TrustFlagValues} from './flags.ts'
+import {assertMirrorId} from './pinned.ts'
+import {selectTrustedRoots, type TrustSource} from './select.ts'
+import {defaultStateDir, writeTufState} from './state.ts'
+import {formatDuration, type Grace, parseGrace, type TufReport} from './verify.ts'
+import {PUBLIC_GOOD_ID, sha256hex, TRUSTED_ROOT_COPY_PREFIX, TUF_PREFIX, pairTufRoots} from './pinned-roots.ts'
+
+const MAX_TRUST_FILE = 16 * 1024 * 1024
+const MAX_TRUST_TOTAL = 128 * 1024 * 1024
+
+export interface ResolveTrustOptions {
+  now?: Date
+}
+
+export interface TrustResolution {
+  /** the trusted_root.json documents to verify signatures against (TUF-verified targets, then --trusted-root files) */
+  trustedRoots: Buffer[]
+  sources: TrustSource[]
+  /** TUF mirrors not used (only possible when --trusted-root was given) */
+  skipped: Array<{mirror: string; reason: string}>
+  /** one line per source, naming mirror, root version, target hash, metadata age and grace */
+  reports: string[]
+  /** informational trusted_root copies found in the archive (never trusted) */
+  ignoredCopies: string[]
+  grace: Grace
+  /** state directory read (and to be written by commitTrustState), unless --no-state */
+  stateDir?: string
+}
+
+function graceText(grace: Grace): string {
+  return grace === 'unlimited' ? 'unlimited' : grace === 0 ? '0 (strict)' : formatDuration(grace)
+}
+
+function describeSource(source: TrustSource, pinnedOrigin: Map<string, string>): string {
+  if (source.kind === 'file') return `trusted root ${source.name} (sha256:${sha256hex(source.trustedRoot).slice(0, 12)}…): from --trusted-root, NOT verified through TUF`
+  const r = source.report as TufReport
+  const pinned = pinnedOrigin.get(source.name) ?? 'pinned'
+  const hash = r.targetHashes['trusted_root.json'] ?? sha256hex(source.trustedRoot)
+  return (
+    `TUF ${r.mirror}: root v${r.rootVersion} from pinned v${r.pinnedRootVersion} (${pinned}), timestamp v${r.timestampVersion}, snapshot v${r.snapshotVersion}, targets v${r.targetsVersion}; ` +
+    `trusted_root.json sha256:${hash}; ${r.ageNote}; grace ${graceText(r.grace)}${r.graceUsed ? ', USED' : ', not needed'}`
+  )
+}
+
+/**
+ * Offline: verifies the archive's TUF data (`files`: archive paths under `sigstore/tuf/`, other paths ignored) from
+ * roots pinned outside the archive and returns the trusted roots to verify signatures with. Throws AirlockError
+ * TRUST_INVALID naming the mirror and the failed step; or when there is no TUF data and no --trusted-root.
+ */
+export function resolveArchiveTrust(files: Map<string, Buffer>, flags: TrustFlagValues, options: ResolveTrustOptions = {}): TrustResolution {
+  const mirrors = new Map<string, Map<string, Buffer>>()
+  const ignoredCopies: string[] = []
+  for (const [path, bytes] of files) {
+    if (path.startsWith(TRUSTED_ROOT_COPY_PREFIX)) ignoredCopies.push(path)
+    if (!path.startsWith(TUF_PREFIX)) continue
+    const rest = path.slice(TUF_PREFIX.length)
+    const slash = rest.indexOf('/')
+    if (slash <= 0) throw new AirlockError('TRUST_INVALID', `unexpected TUF file ${path}: not under sigstore/tuf/<mirror>/`)
+    const id = rest.slice(0, slash)
+    assertMirrorId(id)
+    let m = mirrors.get(id)
+    if (!m) mirrors.set(id, (m = new Map()))
+    m.set(rest.slice(slash + 1), bytes)
+  }
+  const manual = flags['trusted-root'] ?? []
+  const grace = parseGrace(flags['tuf-grace'] ?? '30d')
+  const {pinned, unknown} = pairTufRoots(flags['tuf-root'] ?? [], [...mirrors.keys()])
+  const skippedUnknown = unknown.map((mirror) => ({mirror, reason: `--tuf-root was given for ${mirror}, but the archive carries no TUF data for it`}))
+  if (skippedUnknown.length && manual.length === 0)
+    throw new AirlockError('TRUST_INVALID', (skippedUnknown[0] as {reason: string}).reason, {
+      hint: mirrors.size ? `the archive carries: ${[...mirrors.keys()].join(', ')}` : 'the archive was exported without TUF data (--no-tuf?): pass --trusted-root FILE',
+    })
+  const pinnedOrigin = new Map<string, string>()
+  for (const id of mirrors.keys()) pinnedOrigin.set(id, pinned.get(id)?.origin ?? (id === PUBLIC_GOOD_ID ? 'shipped with airlock (@sigstore/tuf)' : 'none'))
+  const stateDir = flags['no-state'] ? undefined : (flags.state ?? defaultStateDir())
+  let selection
+  try {
+    selection = selectTrustedRoots({
+      mirrors,
+      pinnedRoots: new Map([...pinned].map(([id, p]) => [id, p.bytes])),
+      trustedRootFiles: manual,
+      grace,
+      ...(options.now ? {now: options.now} : {}),
+      state: stateDir ? {dir: stateDir, write: false} : false,
+    })
+  } catch (error) {
+    if (isAirlockError(error) && error.code === 'TRUST_INVALID' && mirrors.size === 0 && manual.length === 0)
+      throw new AirlockError('TRUST_INVALID', 'no trusted root: the archive carries no TUF data (sigstore/tuf/) and no --trusted-root was given', {
+        hint: 'export with TUF (the default; not --no-tuf), or pass --trusted-root FILE to verify with a trusted root managed by hand',
+      })
+    throw error
+  }
+  const skipped = [...selection.skipped, ...skippedUnknown]
+  const reports = selection.sources.map((s) => describeSource(s, pinnedOrigin))
+  for (const s of skipped) reports.push(`TUF ${s.mirror} NOT used (--trusted-root given): ${s.reason}`)
+  for (const c of ignoredCopies) reports.push(`${c}: copy made at export, informational only, not trusted`)
+  return {
+    trustedRoots: selection.sources.map((s) => s.trustedRoot),
+    sources: selection.sources,
+    skipped,
+    reports,
+    ignoredCopies,
+    grace,
+    ...(stateDir ? {stateDir} : {}),
+  }
+}
+
+/** Records the accepted TUF versions (rollback memory). Call only after the whole verification passed. */
+export function commitTrustState(resolution: TrustResolution): string[] {
+  if (!resolution.stateDir) return []
+  const written: string[] = []
+  for (const source of resolution.sources) if (source.nextState) written.push(writeTufState(resolution.stateDir, source.nextState))
+  return written
+}
+
+/** Reads the archive's trust files (`sigstore/tuf/**` and the informational `sigstore/trusted_root/*`), bounded. */
+export async function readArchiveTrustFiles(archive: ArchiveReader): Promise<Map<string, Buffer>> {
+  const files = new Map<string, Buffer>()
+  let total = 0
+  for (const name of [...archive.entries.keys()].sort()) {
+    if (!name.startsWith(TUF_PREFIX) && !name.startsWith(TRUSTED_ROOT_COPY_PREFIX)) continue
+    const record = archive.entries.get(name)!
+    total += record.size
+    if (total > MAX_TRUST_TOTAL) throw new AirlockError('TOO_LARGE', `the archive's trust files exceed ${MAX_TRUST_TOTAL} bytes`)
+    files.set(name, await archive.readEntry(name, MAX_TRUST_FILE))
+  }
+  return files
+}
+
+export interface ArchiveTrustOptions {
+  now?: Date
+  /** fail the 'trust' check when the archive yields no trusted root (default: only when a check asks for roots) */
+  required?: boolean
+}
+
+const registry = new WeakMap<ArchiveReader, ArchiveTrust>()
+
+/**
+ * Trust of one verify run. `check` is the 'trust' ArchiveCheck; `trustedRoots(archive)` is what the signatures
+ * check calls (same memoized resolution); `commitState(report)` writes the rollback memory if the report passed.
+ */
+export class ArchiveTrust {
+  readonly flags: TrustFlagValues
+  readonly options: ArchiveTrustOptions
+  private readonly results = new WeakMap<ArchiveReader, Promise<TrustResolution>>()
+  private last: {resolution?: TrustResolution} = {}
+  private preloaded: Promise<TrustResolution> | undefined
+  readonly check: ArchiveCheck
+
+  constructor(flags: TrustFlagValues, options: ArchiveTrustOptions = {}) {
+    this.flags = flags
+    this.options = options
+    this.check = {name: 'trust', run: (archive) => this.runCheck(archive)}
+  }
+
+  /**
+   * For callers that need the roots before verifyArchive starts (a signatures check built with a fixed list): reads
+   * the trust files with a quick seek pass (no hashing: TUF verifies their content) and resolves trust once; the
+   * 'trust' check then reports this same result. Never throws: on failure it returns [] and the check (or
+   * `trustedRoots`) gives the reason.
+   */
+  async preload(path: string, options: {throwIfNone?: boolean} = {}): Promise<Buffer[]> {
+    const resolution = (async () => {
+      const archive = await ArchiveReader.open(path)
+      try {
+        return resolveArchiveTrust(await readArchiveTrustFiles(archive), this.flags, this.options.now ? {now: this.options.now} : {})
+      } finally {
+        await archive.close()
+      }
+    })()
+    this.preloaded = resolution
+    resolution.then(
+      (r) => (this.last.resolution = r),
+      () => undefined,
+    )
+    try {
+      return (await resolution).trustedRoots
+    } catch (error) {
+      if (options.throwIfNone) throw error
+      return []
+    }
+  }
+
+  /** The resolution preload produced (sources name each root), if it succeeded. */
+  get resolution(): TrustResolution | undefined {
+    return this.last.resolution
+  }
+
+  /** Resolves (once per archive) and remembers the result; throws the trust error. */
+  resolve(archive: ArchiveReader): Promise<TrustResolution> {
+    registry.set(archive, this)
+    let result = this.results.get(archive) ?? this.preloaded
+    if (!result) {
+      result = readArchiveTrustFiles(archive).then((files) => resolveArchiveTrust(files, this.flags, this.options.now ? {now: this.options.now} : {}))
+      result.then(
+        (r) => (this.last.resolution = r),
+        () => undefined,
+      )
+      this.results.set(archive, result)
+    }
+    return result
+  }
+
+  /** The trusted_root.json documents to verify signatures with. Throws when there are none (clear message). */
+  async trustedRoots(archive: ArchiveReader): Promise<Buffer[]> {
+    return (await this.resolve(archive)).trustedRoots
+  }
+
+  private async runCheck(archive: ArchiveReader): Promise<CheckReport> {
+    const hasTrustData = [...archive.entries.keys()].some((n) => n.startsWith(TUF_PREFIX))
+    if (!hasTrustData && !this.options.required && !(this.flags['trusted-root']?.length)) {
+      // Nothing to judge: fine for unsigned or key-signed content; a check needing roots fails with the reason.
+      registry.set(archive, this)
+      return {name: 'trust', ok: true, reasons: [], info: ['no TUF data in the archive and no --trusted-root: keyless signatures cannot be verified'], details: {sources: []}}
+    }
+    try {
+      const r = await this.resolve(archive)
+      return {
+        name: 'trust',
+        ok: true,
+        reasons: [],
+        info: r.reports,
+        details: {
+          sources: r.sources.map((s) => ({kind: s.kind, name: s.name, report: s.report})),
+          skipped: r.skipped,
+          ignoredCopies: r.ignoredCopies,
+          grace: r.grace,
+          ...(r.stateDir ? {stateDir: r.stateDir} : {}),
+        },
+      }
+    } catch (error) {
+      const e = toAirlockError(error, 'TRUST_INVALID')
+      return {name: 'trust', ok: false, reasons: [e.hint ? `${e.message} (${e.hint})` : e.message], details: {code: e.code}}
+    }
+  }
+
+  /** Writes the rollback memory when `report.ok`; returns the files written. */
+  commitState(report: Pick<VerifyReport, 'ok'>): string[] {
+    if (!report.ok || !this.last.resolution) return []
+    return commitTrustState(this.last.resolution)
+  }
+}
+
+/** For the signatures ImageCheck: the trusted roots resolved by the 'trust' check registered for this archive. */
+export async function trustedRootsFor(context: {archive: ArchiveReader}): Promise<Buffer[]> {
+  const trust = registry.get(context.archive)
+  if (!trust) throw new AirlockError('INTERNAL', "no 'trust' archive check is registered for this verification (add ArchiveTrust.check to archiveChecks)")
+  return trust.trustedRoots(context.archive)
+}
+
+/**
+ * Verify / push: resolves the archive's trust before verifyArchive (a quick seek pass) so the signatures check can
+ * be built with a fixed list of trusted roots. With `keyless` (the policy has a keyless rule) a missing or broken
+ * trust root throws its reason right away; otherwise the 'trust' check reports it.
+ */
+export async function prepareVerifyTrust(archivePath: string, flags: TrustFlagValues, options: {keyless: boolean; now?: Date}): Promise<{trust: ArchiveTrust; trustedRoots: TrustedRoot[]}> {
+  const trust = new ArchiveTrust(flags, {required: options.keyless, ...(options.now ? {now: options.now} : {})})
+  const roots = await trust.preload(archivePath, {throwIfNone: options.keyless})
+  const sources = trust.resolution?.sources ?? []
+  return {trust, trustedRoots: roots.map((bytes, i) => parseTrustedRoot(bytes, sources[i] ? `${sources[i].kind === 'tuf' ? 'TUF' : 'file'} ${sources[i].name}` : 'trusted root'))}
+}
