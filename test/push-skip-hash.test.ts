@@ -7,12 +7,11 @@ import {copyFile, open} from 'node:fs/promises'
 import {join} from 'node:path'
 import {after, before, describe, it} from 'node:test'
 import {scanTar} from '../src/archive/tar.ts'
-import {exportImages} from '../src/export/export.ts'
 import {parseMirrorTarget, pushArchive} from '../src/push/index.ts'
 import {RegistryClient} from '../src/registry/index.ts'
 import type {VerifyReport} from '../src/report/model.ts'
 import {firstFailure, verifyArchive} from '../src/verify/verify.ts'
-import {standardLayout, tempDir} from './support/layouts.ts'
+import {standardArchive, tempDir} from './support/layouts.ts'
 import {startRegistry, type StartedRegistry} from './support/registry.ts'
 
 describe('push: verification hashes only what the mirror lacks', () => {
@@ -23,9 +22,8 @@ describe('push: verification hashes only what the mirror lacks', () => {
 
   before(async () => {
     ;({dir, cleanup} = await tempDir())
-    await standardLayout(join(dir, 'layout'))
     archive = join(dir, 'bundle.tar')
-    await exportImages({sources: [`oci:${dir}/layout:example.com/test/single:1.0`, `oci:${dir}/layout:example.com/test/multi:1.0`], output: archive})
+    await standardArchive(dir, archive)
     registry = await startRegistry()
   })
   after(async () => {

@@ -6,10 +6,9 @@ import {join} from 'node:path'
 import {after, before, describe, it} from 'node:test'
 import {ArchiveReader} from '../src/archive/reader.ts'
 import {scanTar} from '../src/archive/tar.ts'
-import {exportImages} from '../src/export/export.ts'
 import {isManifestType} from '../src/oci/media-types.ts'
 import {verifyArchive} from '../src/verify/verify.ts'
-import {standardLayout, tempDir} from './support/layouts.ts'
+import {standardArchive, tempDir} from './support/layouts.ts'
 
 async function blobEntries(file: string): Promise<Array<{name: string; dataOffset: number; size: number}>> {
   const out: Array<{name: string; dataOffset: number; size: number}> = []
@@ -37,9 +36,8 @@ describe('verify: parallel hashing and skipped digests', () => {
 
   before(async () => {
     ;({dir, cleanup} = await tempDir())
-    await standardLayout(join(dir, 'layout'))
     good = join(dir, 'good.tar')
-    await exportImages({sources: [`oci:${dir}/layout:example.com/test/single:1.0`, `oci:${dir}/layout:example.com/test/multi:1.0`], output: good})
+    await standardArchive(dir, good)
   })
   after(() => cleanup())
 

@@ -4,9 +4,8 @@ import {join} from 'node:path'
 import {after, before, describe, it} from 'node:test'
 import {Header} from 'tar'
 import {scanTar} from '../src/archive/tar.ts'
-import {exportImages} from '../src/export/export.ts'
 import {verifyArchive, firstFailure} from '../src/verify/verify.ts'
-import {standardLayout, tempDir} from './support/layouts.ts'
+import {standardArchive, tempDir} from './support/layouts.ts'
 
 /** Entry name -> {dataOffset, size} of an archive, from the strict reader. */
 async function entries(file: string): Promise<Map<string, {dataOffset: number; size: number; headerOffset: number}>> {
@@ -43,9 +42,8 @@ describe('verify (integrity)', () => {
 
   before(async () => {
     ;({dir, cleanup} = await tempDir())
-    await standardLayout(join(dir, 'layout'))
     good = join(dir, 'good.tar')
-    await exportImages({sources: [`oci:${dir}/layout:example.com/test/single:1.0`, `oci:${dir}/layout:example.com/test/multi:1.0`], output: good})
+    await standardArchive(dir, good)
   })
   after(() => cleanup())
 

@@ -11,6 +11,7 @@ import type {Descriptor, Platform} from '../../src/oci/descriptor.ts'
 import type {Digest} from '../../src/oci/digest.ts'
 import {sha256} from '../../src/oci/digest.ts'
 import {MediaType} from '../../src/oci/media-types.ts'
+import {exportImages} from '../../src/export/export.ts'
 import {OciLayoutStore} from '../../src/store/oci-layout.ts'
 
 export async function tempDir(prefix = 'airlock-test-'): Promise<{dir: string; cleanup: () => Promise<void>}> {
@@ -94,6 +95,13 @@ export async function standardLayout(dir: string): Promise<{builder: LayoutBuild
   await b.tag(single, 'example.com/test/single:1.0')
   await b.tag(multi, 'example.com/test/multi:1.0')
   return {builder: b, single, multi, shared}
+}
+
+/** The standard layout under DIR/layout, exported (both images) into OUT: the archive most integrity tests start from. */
+export async function standardArchive(dir: string, out: string): Promise<Awaited<ReturnType<typeof standardLayout>>> {
+  const layout = await standardLayout(join(dir, 'layout'))
+  await exportImages({sources: [`oci:${dir}/layout:example.com/test/single:1.0`, `oci:${dir}/layout:example.com/test/multi:1.0`], output: out})
+  return layout
 }
 
 export {writeFile}
