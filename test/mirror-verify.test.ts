@@ -8,30 +8,25 @@ import {execFileSync, spawnSync} from 'node:child_process'
 import {readFileSync, writeFileSync} from 'node:fs'
 import https from 'node:https'
 import {join} from 'node:path'
-import {Readable} from 'node:stream'
 import {after, before, describe, it} from 'node:test'
 import {TrustedRoot} from '@sigstore/protobuf-specs'
 import {exportImages} from '../src/export/export.ts'
-import type {Descriptor} from '../src/oci/descriptor.ts'
 import {loadPolicy} from '../src/policy/index.ts'
 import {mirrorCheckError, verifyMirror, type MirrorCheckResult} from '../src/push/check.ts'
 import {parseMirrorTarget, pushArchive} from '../src/push/index.ts'
 import {parseReference} from '../src/reference/index.ts'
-import {RegistryClient, type Repository} from '../src/registry/index.ts'
+import {RegistryClient} from '../src/registry/index.ts'
 import {signatureExportHooks} from '../src/sigstore/export-hook.ts'
 import {makeWorkDir} from './support/images.ts'
 import {startRegistry, type StartedRegistry} from './support/registry.ts'
-import {createTestSigstore, referrersIndex, sampleImage, sampleIndex, type OciImage, type TestSigstore} from './support/sigstore/index.ts'
+import {createTestSigstore, sampleImage, type TestSigstore} from './support/sigstore/index.ts'
+import {pushBundleSignedIndex, putImage} from './support/sigstore/registry-images.ts'
 
 const ROOT = join(import.meta.dirname, '..')
 const ID = 'release@airlock.test'
 const ISSUER = 'https://accounts.airlock.test'
 const id = {identity: ID, issuer: ISSUER}
 
-async function putImage(repo: Repository, img: OciImage, tag?: string): Promise<void> {
-  for (const b of [img.config, ...img.layers]) await repo.push(b.descriptor as Descriptor, Readable.from([b.bytes]))
-  await repo.pushManifest(img.manifest, img.manifestDescriptor.mediaType, tag ?? img.manifestDescriptor.digest)
-}
 
 describe('verify --registry / push --check: signatures verified from the mirror', () => {
   let source: StartedRegistry
@@ -98,21 +93,7 @@ describe('verify --registry / push --check: signatures verified from the mirror'
     {
       const ref = `${source.host}/t/multi`
       const repo = open(ref)
-      const amd = sampleImage('mirror-amd64')
-      const arm = sampleImage('mirror-arm64', {architecture: 'arm64', os: 'linux'})
-      await putImage(repo, amd)
-      await putImage(repo, arm)
-      const index = sampleIndex([
-        {image: amd, platform: {architecture: 'amd64', os: 'linux'}},
-        {image: arm, platform: {architecture: 'arm64', os: 'linux'}},
-      ])
-      await repo.pushManifest(index.bytes, index.descriptor.mediaType, 'v1')
-      const sig = ss.signImageBundle(index.descriptor, ref, id)
-      const att = ss.attestImageBundle(index.descriptor, ref, id)
-      await putImage(repo, sig)
-      await putImage(repo, att)
-      const fallback = referrersIndex([sig, att])
-      await repo.pushManifest(fallback.bytes, fallback.descriptor.mediaType, index.descriptor.digest.replace(':', '-'))
+      const {index, att} = await pushBundleSignedIndex(repo, ss, ref, 'mirror', id)
       digests['multi'] = index.descriptor.digest
       digests['multi-att'] = att.manifestDescriptor.digest
       digests['multi-att-size'] = String(att.manifest.length)

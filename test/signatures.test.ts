@@ -5,7 +5,6 @@ import assert from 'node:assert/strict'
 import {execFileSync} from 'node:child_process'
 import {existsSync, mkdirSync, readdirSync, readFileSync, writeFileSync} from 'node:fs'
 import {join} from 'node:path'
-import {Readable} from 'node:stream'
 import {after, before, describe, it} from 'node:test'
 import {TrustedRoot} from '@sigstore/protobuf-specs'
 import {exportImages} from '../src/export/export.ts'
@@ -13,7 +12,7 @@ import type {Descriptor} from '../src/oci/descriptor.ts'
 import {loadPolicy, type Policy} from '../src/policy/index.ts'
 import {parseMirrorTarget, pushArchive} from '../src/push/index.ts'
 import {parseReference} from '../src/reference/index.ts'
-import {RegistryClient, type Repository} from '../src/registry/index.ts'
+import {RegistryClient} from '../src/registry/index.ts'
 import type {ImageJudgement} from '../src/sigstore/judge.ts'
 import {signatureExportHooks} from '../src/sigstore/export-hook.ts'
 import {parseSignaturesSection} from '../src/sigstore/section.ts'
@@ -22,20 +21,13 @@ import {verifyArchive} from '../src/verify/verify.ts'
 import type {VerifyReport} from '../src/report/model.ts'
 import {makeWorkDir} from './support/images.ts'
 import {startRegistry, type StartedRegistry} from './support/registry.ts'
-import {createTestSigstore, referrersIndex, sampleImage, sampleIndex, type OciImage, type TestSigstore} from './support/sigstore/index.ts'
+import {createTestSigstore, referrersIndex, sampleImage, type TestSigstore} from './support/sigstore/index.ts'
+import {pushBundleSignedIndex, putImage} from './support/sigstore/registry-images.ts'
 
 const ID = 'release@airlock.test'
 const ISSUER = 'https://accounts.airlock.test'
 const id = {identity: ID, issuer: ISSUER}
 
-async function putBlob(repo: Repository, bytes: Buffer, d: Descriptor): Promise<void> {
-  await repo.push(d, Readable.from([bytes]))
-}
-async function putImage(repo: Repository, img: OciImage, tag?: string): Promise<void> {
-  await putBlob(repo, img.config.bytes, img.config.descriptor as Descriptor)
-  for (const l of img.layers) await putBlob(repo, l.bytes, l.descriptor as Descriptor)
-  await repo.pushManifest(img.manifest, img.manifestDescriptor.mediaType, tag ?? img.manifestDescriptor.digest)
-}
 
 describe('signatures: export, verify, push with a real registry and the test Sigstore instance', () => {
   let registry: StartedRegistry
@@ -105,21 +97,7 @@ describe('signatures: export, verify, push with a real registry and the test Sig
     {
       const ref = `${registry.host}/t/multi:v1`
       const repo = open(ref)
-      const amd = sampleImage('multi-amd64')
-      const arm = sampleImage('multi-arm64', {architecture: 'arm64', os: 'linux'})
-      await putImage(repo, amd)
-      await putImage(repo, arm)
-      const index = sampleIndex([
-        {image: amd, platform: {architecture: 'amd64', os: 'linux'}},
-        {image: arm, platform: {architecture: 'arm64', os: 'linux'}},
-      ])
-      await repo.pushManifest(index.bytes, index.descriptor.mediaType, 'v1')
-      const sig = ss.signImageBundle(index.descriptor, ref.replace(/:v1$/, ''), id)
-      const att = ss.attestImageBundle(index.descriptor, ref.replace(/:v1$/, ''), id)
-      await putImage(repo, sig)
-      await putImage(repo, att)
-      const fallback = referrersIndex([sig, att])
-      await repo.pushManifest(fallback.bytes, fallback.descriptor.mediaType, index.descriptor.digest.replace(':', '-'))
+      const {index} = await pushBundleSignedIndex(repo, ss, ref.replace(/:v1$/, ''), 'multi', id)
       refs['multi'] = ref
       digests['multi'] = index.descriptor.digest
     }
