@@ -19,6 +19,7 @@ export type ErrorCode =
   | 'SIGNATURE_INVALID' // a signature, certificate, log entry or proof that does not verify
   | 'POLICY_DENIED' // valid signatures, but none satisfies the policy
   | 'TRUST_INVALID' // TUF metadata or trusted root that does not verify
+  | 'TAG_CONFLICT' // a mirror tag already points at other content (push moves it only with --force)
   | 'IO_ERROR' // local file system failure (ENOSPC, permissions ...)
   | 'INTERRUPTED' // SIGINT/SIGTERM
   | 'INTERNAL'

@@ -12,13 +12,14 @@ import {after, before, describe, it} from 'node:test'
 import {TrustedRoot} from '@sigstore/protobuf-specs'
 import {exportImages} from '../src/export/export.ts'
 import {loadPolicy} from '../src/policy/index.ts'
-import {mirrorCheckError, verifyMirror, type MirrorCheckResult} from '../src/push/check.ts'
+import {mirrorCheckError, type MirrorCheckResult} from '../src/push/check.ts'
 import {parseMirrorTarget, pushArchive} from '../src/push/index.ts'
 import {parseReference} from '../src/reference/index.ts'
 import {RegistryClient} from '../src/registry/index.ts'
 import {signatureExportHooks} from '../src/sigstore/export-hook.ts'
 import {makeWorkDir} from './support/images.ts'
 import {startRegistry, type StartedRegistry} from './support/registry.ts'
+import {checkMirrorOf} from './support/mirror-check.ts'
 import {createTestSigstore, sampleImage, type TestSigstore} from './support/sigstore/index.ts'
 import {pushBundleSignedIndex, putImage} from './support/sigstore/registry-images.ts'
 
@@ -44,8 +45,9 @@ describe('verify --registry / push --check: signatures verified from the mirror'
   const mirrorRepo = (name: string) => mirrorClient.repository(parseReference(`${mirror.host}/dc/t/${name}`))
   const legacyTarget = () => `${mirror.host}/dc/t/legacy:v1`
   const multiTarget = () => `${mirror.host}/dc/t/multi:v1`
-  const check = (): Promise<MirrorCheckResult> => verifyMirror({archive, target: target(), client: mirrorClient, signatures: {policy: policy(), trustedRoots}})
-  const repush = () => pushArchive({archive, target: target(), client: mirrorClient, skipVerify: true})
+  const check = (): Promise<MirrorCheckResult> => checkMirrorOf(archive, {target: target(), client: mirrorClient, signatures: {policy: policy(), trustedRoots}})
+  // Repairing a mirror whose tags were moved is an explicit --force (issue 10, finding 1: tags never move silently).
+  const repush = () => pushArchive({archive, target: target(), client: mirrorClient, skipVerify: true, force: true})
   const cli = (args: string[], input?: string) => {
     const r = spawnSync('node', ['bin/run.js', ...args], {cwd: ROOT, encoding: 'utf8', input: input ?? '', timeout: 60_000})
     return {status: r.status, stdout: r.stdout, stderr: r.stderr}
@@ -231,7 +233,7 @@ describe('verify --registry / push --check: signatures verified from the mirror'
     assert.equal(mirrorCheckError(result).code, 'POLICY_DENIED')
 
     // Without a policy (integrity-only push) the check still sees the swapped tag, and says signatures were not judged.
-    const presence = await verifyMirror({archive, target: target(), client: mirrorClient})
+    const presence = await checkMirrorOf(archive, {target: target(), client: mirrorClient})
     assert.equal(presence.passed, false)
     assert.equal(presence.signaturesVerified, false)
     assert.match(presence.summary, /signature presence only/)
@@ -242,10 +244,10 @@ describe('verify --registry / push --check: signatures verified from the mirror'
   it('--keep-host: the check maps repositories exactly as push did', async () => {
     const kh = parseMirrorTarget(`${mirror.host}/kh`)
     await pushArchive({archive, target: kh, client: mirrorClient, keepHost: true, skipVerify: true})
-    const ok = await verifyMirror({archive, target: kh, client: mirrorClient, keepHost: true, signatures: {policy: policy(), trustedRoots}})
+    const ok = await checkMirrorOf(archive, {target: kh, client: mirrorClient, keepHost: true, signatures: {policy: policy(), trustedRoots}})
     assert.equal(ok.passed, true, ok.problems.join('\n'))
     assert.equal(ok.images[0]!.target, `${mirror.host}/kh/${source.host.replace(':', '-')}/t/legacy:v1`)
-    const unmapped = await verifyMirror({archive, target: kh, client: mirrorClient, signatures: {policy: policy(), trustedRoots}})
+    const unmapped = await checkMirrorOf(archive, {target: kh, client: mirrorClient, signatures: {policy: policy(), trustedRoots}})
     assert.equal(unmapped.passed, false)
     assert.match(unmapped.problems[0]!, new RegExp(`^${mirror.host}/kh/t/legacy:v1: tag v1 is missing$`))
   })

@@ -13,14 +13,14 @@ import {parseManifest} from '../src/oci/manifest.ts'
 import {MediaType} from '../src/oci/media-types.ts'
 import {parseReference} from '../src/reference/index.ts'
 import {RegistryClient} from '../src/registry/index.ts'
-import {verifyMirror} from '../src/push/check.ts'
 import {parseMirrorTarget, pushArchive} from '../src/push/index.ts'
-import {verifyIntegrity} from '../src/push/preflight.ts'
 import {RegistryMirror} from '../src/push/mirror.ts'
 import {PushEngine, emptyCounters} from '../src/push/engine.ts'
 import {fallbackTag} from '../src/push/referrers.ts'
 import {makeWorkDir, pushMultiPlatformImage} from './support/images.ts'
 import {startRegistry, type StartedRegistry} from './support/registry.ts'
+import {checkMirrorOf} from './support/mirror-check.ts'
+import {denyAllPolicy, skipAllPolicy} from './support/policies.ts'
 
 describe('push to a real registry', () => {
   let source: StartedRegistry
@@ -29,8 +29,7 @@ describe('push to a real registry', () => {
   let archive: string
   let sourceClient: RegistryClient
   let mirrorClient: () => RegistryClient
-  const verify = (s: Parameters<typeof verifyIntegrity>[0] & {airlock: {images: Array<{reference: string; mediaType: string; digest: `sha256:${string}`; size: number}>}}) =>
-    verifyIntegrity(s, s.airlock.images.map((i) => ({reference: i.reference, root: {mediaType: i.mediaType, digest: i.digest, size: i.size}})))
+  const policy = skipAllPolicy()
 
   before(async () => {
     ;[source, mirror] = await Promise.all([startRegistry(), startRegistry({auth: 'basic-tls'})])
@@ -62,7 +61,7 @@ describe('push to a real registry', () => {
   it('pushes an exported archive over TLS + auth, a second push sends nothing, and the mirror checks out', async () => {
     const target = parseMirrorTarget(`${mirror.host}/mirror`)
     const client = mirrorClient()
-    const first = await pushArchive({archive, target, client, verify, talos: {}})
+    const first = await pushArchive({archive, target, client, policy, talos: {}})
     assert.equal(first.verification.status, 'passed')
     assert.equal(first.images.length, 2)
     assert.equal(first.images[0]!.target.startsWith(`${mirror.host}/mirror/team/app:v1@sha256:`), true)
@@ -72,13 +71,13 @@ describe('push to a real registry', () => {
     assert.match(first.talosConfig!, new RegExp(`url: https://${mirror.host.replace(/\./g, '\\.')}/v2/mirror`))
     console.log(`push: ${(first.totals.bytesPushed / 1e6).toFixed(1)} MB in ${first.seconds.toFixed(2)} s = ${first.megabytesPerSecond.toFixed(1)} MB/s`)
 
-    const second = await pushArchive({archive, target, client: mirrorClient(), verify})
+    const second = await pushArchive({archive, target, client: mirrorClient(), policy})
     assert.equal(second.totals.blobsPushed, 0, 'no blob uploaded the second time')
     assert.equal(second.totals.blobsMounted, 0)
     assert.equal(second.totals.manifestsPushed, 0)
     assert.equal(second.totals.tagsWritten, 0)
 
-    const check = await verifyMirror({archive, target, client: mirrorClient(), deep: true})
+    const check = await checkMirrorOf(archive, {target, client: mirrorClient(), deep: true})
     assert.equal(check.passed, true, check.problems.join('; '))
     assert.equal(check.images[0]!.manifests, 3)
     client.close()
@@ -103,7 +102,7 @@ describe('push to a real registry', () => {
     try {
       const client = new RegistryClient({insecure: empty.insecure})
       await assert.rejects(
-        pushArchive({archive, target: parseMirrorTarget(empty.host), client, verify: async () => ({passed: false, summary: 'policy denied', code: 'POLICY_DENIED'})}),
+        pushArchive({archive, target: parseMirrorTarget(empty.host), client, policy: denyAllPolicy()}),
         {code: 'POLICY_DENIED', message: /nothing was pushed/},
       )
       // A corrupted archive fails the integrity preflight the same way.
@@ -121,7 +120,7 @@ describe('push to a real registry', () => {
       const at = buf.indexOf(Buffer.from('layer'))
       buf[at + 2] = 'z'.charCodeAt(0)
       ;(await import('node:fs')).writeFileSync(bad, buf)
-      await assert.rejects(pushArchive({archive: bad, target: parseMirrorTarget(empty.host), client, verify}), {code: 'DIGEST_MISMATCH'})
+      await assert.rejects(pushArchive({archive: bad, target: parseMirrorTarget(empty.host), client, policy}), {code: 'DIGEST_MISMATCH'})
       const catalog = (await fetch(`${empty.url}/v2/_catalog`).then((r) => r.json())) as {repositories: string[]}
       assert.deepEqual(catalog.repositories, [], 'registry catalog is empty')
       client.close()

@@ -10,7 +10,7 @@ import {scanTar} from '../src/archive/tar.ts'
 import {parseMirrorTarget, pushArchive} from '../src/push/index.ts'
 import {RegistryClient} from '../src/registry/index.ts'
 import type {VerifyReport} from '../src/report/model.ts'
-import {firstFailure, verifyArchive} from '../src/verify/verify.ts'
+import {skipAllPolicy} from './support/policies.ts'
 import {standardArchive, tempDir} from './support/layouts.ts'
 import {startRegistry, type StartedRegistry} from './support/registry.ts'
 
@@ -19,6 +19,7 @@ describe('push: verification hashes only what the mirror lacks', () => {
   let cleanup: () => Promise<void>
   let archive: string
   let registry: StartedRegistry
+  const policy = skipAllPolicy()
 
   before(async () => {
     ;({dir, cleanup} = await tempDir())
@@ -34,16 +35,14 @@ describe('push: verification hashes only what the mirror lacks', () => {
   const push = async (file: string, target: string, reports: VerifyReport[]) => {
     const client = new RegistryClient({insecure: [registry.host]})
     try {
-      return await pushArchive({
+      const result = await pushArchive({
         archive: file,
         target: parseMirrorTarget(target),
         client,
-        verify: async (_source, hints) => {
-          const report = await verifyArchive(file, hints.skipHash ? {skipHash: hints.skipHash} : {})
-          reports.push(report)
-          return {passed: report.ok, summary: report.ok ? 'ok' : (firstFailure(report) ?? 'failed'), code: 'DIGEST_MISMATCH', report}
-        },
+        policy,
       })
+      reports.push(result.verification.report!)
+      return result
     } finally {
       client.close()
     }

@@ -21,6 +21,7 @@ import {verifyArchive} from '../src/verify/verify.ts'
 import type {VerifyReport} from '../src/report/model.ts'
 import {makeWorkDir} from './support/images.ts'
 import {startRegistry, type StartedRegistry} from './support/registry.ts'
+import {denyAllPolicy} from './support/policies.ts'
 import {createTestSigstore, referrersIndex, sampleImage, type TestSigstore} from './support/sigstore/index.ts'
 import {pushBundleSignedIndex, putImage} from './support/sigstore/registry-images.ts'
 
@@ -285,10 +286,8 @@ describe('signatures: export, verify, push with a real registry and the test Sig
       archive: out,
       target,
       client,
-      verify: async () => {
-        const report = await verifyWith(out, good())
-        return {passed: report.ok, summary: report.ok ? 'ok' : 'failed', report}
-      },
+      policy: good(),
+      trust: {'trusted-root': [trustedRootFile]},
     })
     assert.ok(result.signatures.legacyTags >= 2 && result.signatures.referrers >= 2, JSON.stringify(result.signatures))
     const mirrored = open(`${registry.host}/mirror/t/legacy:v1`)
@@ -307,7 +306,7 @@ describe('signatures: export, verify, push with a real registry and the test Sig
     assert.equal(report.ok, true, JSON.stringify(report.images.map((i) => i.checks)))
     // Pushing an archive whose verification fails pushes nothing.
     await assert.rejects(
-      pushArchive({archive: out, target: parseMirrorTarget(`${registry.host}/never`), client, verify: async () => ({passed: false, summary: 'no'})}),
+      pushArchive({archive: out, target: parseMirrorTarget(`${registry.host}/never`), client, policy: denyAllPolicy()}),
       /nothing was pushed/,
     )
     assert.equal(readFileSync(out).length > 0, true)

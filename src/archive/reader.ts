@@ -6,8 +6,12 @@
 // read (the file could change between the pass and the read). Memory holds one record per entry plus the small
 // JSON files, never blob bodies.
 import {createHash} from 'node:crypto'
+import type {Stats} from 'node:fs'
 import type {FileHandle} from 'node:fs/promises'
 import {open, stat} from 'node:fs/promises'
+import {Readable} from 'node:stream'
+import {VerifyingStream} from '../oci/digest.ts'
+import type {ExistenceChecker, RangeFetcher, RereadableBlob} from '../store/types.ts'
 import {AirlockError, toAirlockError} from '../errors.ts'
 import type {Descriptor} from '../oci/descriptor.ts'
 import type {Digest} from '../oci/digest.ts'
@@ -115,26 +119,58 @@ class KeepSink implements TarBodySink {
   }
 }
 
-export class ArchiveReader {
+/** What identifies the archive file: the same device, inode, size and modification time, or it is another file. */
+export interface FileIdentity {
+  dev: number
+  ino: number
+  size: number
+  mtimeMs: number
+}
+
+function identityOf(st: Stats): FileIdentity {
+  return {dev: st.dev, ino: st.ino, size: st.size, mtimeMs: st.mtimeMs}
+}
+
+function sameIdentity(a: FileIdentity, b: FileIdentity): boolean {
+  return a.dev === b.dev && a.ino === b.ino && a.size === b.size && a.mtimeMs === b.mtimeMs
+}
+
+const READ_CHUNK = 1024 * 1024
+
+/**
+ * The archive opened once: the file handle taken at open serves the header pass and every later read (manifests,
+ * signature blobs, the blobs push uploads), and the file's identity (device, inode, size, mtime) recorded then is
+ * checked again after hashing and around push (checkUnchanged), so a file replaced or rewritten between the
+ * verification and the push is refused. It implements the store's read interfaces (fetch, rereadable, exists).
+ */
+export class ArchiveReader implements RangeFetcher, ExistenceChecker {
   readonly path: string
   readonly entries = new Map<string, EntryRecord>()
   readonly totalBytes: number
   readonly entryCount: number
   readonly index: ImageIndex
   readonly airlock: AirlockJson
-  /** Whether the pass hashed every entry (then `entries[].digest` is set). */
-  readonly hashed: boolean
+  /** Whether every entry was hashed (then `entries[].digest` is set, except for waived blobs). */
+  hashed: boolean
+  /** The file as it was when opened. */
+  readonly identity: FileIdentity
   private readonly manifests = new Map<string, RawManifest>()
   private fh: FileHandle | undefined
 
-  private constructor(path: string, init: {entries: Map<string, EntryRecord>; bytes: number; count: number; index: ImageIndex; airlock: AirlockJson; hashed: boolean}) {
+  private constructor(
+    path: string,
+    fh: FileHandle,
+    init: {entries: Map<string, EntryRecord>; bytes: number; count: number; index: ImageIndex; airlock: AirlockJson; hashed: boolean; identity: FileIdentity},
+  ) {
     this.path = path
+    this.fh = fh
     this.entries = init.entries
     this.totalBytes = init.bytes
     this.entryCount = init.count
     this.index = init.index
     this.airlock = init.airlock
     this.hashed = init.hashed
+    this.identity = init.identity
   }
 
   /** One pass over the archive. Throws on any structural problem; content problems are left for checks. */
@@ -149,10 +185,20 @@ export class ArchiveReader {
     // Workers start now, so their start-up overlaps the header pass; small archives stay in this thread. With
     // skipHash (push: the mirror holds some blobs) how much is left to hash is known only after the pass, and a
     // second push may have nothing to hash at all: the pool then starts after the pass, only if it pays.
-    let pool = hash && !options.skipHash ? await startPool(path, options.workers) : undefined
+    let fh: FileHandle
+    try {
+      fh = await open(path, 'r')
+    } catch (error) {
+      const e = toAirlockError(error, 'IO_ERROR')
+      throw new AirlockError(e.code, `${path}: ${e.message}`, {cause: error})
+    }
+    let identity: FileIdentity
+    let pool: HashPool | undefined
     let scan: {entries: number; bytes: number}
     try {
-      scan = await scanTar(path, (entry) => {
+      identity = identityOf(await fh.stat())
+      pool = hash && !options.skipHash ? await startPool(path, options.workers) : undefined
+      scan = await scanTar(fh, (entry) => {
         const problem = entryProblem(entry)
         if (problem) throw problem
         const key = entry.name.replace(/\/$/, '')
@@ -187,16 +233,70 @@ export class ArchiveReader {
         const digests = pool ? await pool.hash(ranges, options.onBytes) : await hashInThread(path, ranges, options.onBytes)
         digests.forEach((digest, i) => (hashed[i]!.digest = digest as Digest))
       }
+      // The hashing threads read the file by its path: it must still be the file the handle holds.
+      if (hash) await checkIdentity(path, fh, identity)
     } catch (error) {
+      await fh.close()
       const e = toAirlockError(error, 'ARCHIVE_INVALID')
       throw new AirlockError(e.code, `${path}: ${e.message}`, {cause: error, ...(e.hint ? {hint: e.hint} : {})})
     } finally {
       await pool?.close()
     }
-    return ArchiveReader.fromPass(path, entries, small, {bytes: scan.bytes, count: scan.entries, hashed: hash})
+    try {
+      return ArchiveReader.fromPass(path, fh, entries, small, {bytes: scan.bytes, count: scan.entries, hashed: hash, identity})
+    } catch (error) {
+      await fh.close()
+      throw error
+    }
   }
 
-  private static fromPass(path: string, entries: Map<string, EntryRecord>, small: Map<string, Buffer>, scan: {bytes: number; count: number; hashed: boolean}): ArchiveReader {
+  /**
+   * Hashes every entry the pass did not (an archive opened with `hash: false`), leaving out `skip` (see
+   * ScanOptions.skipHash). Push opens without hashing, asks the mirror what it holds, then hashes the rest here.
+   */
+  async hashPending(options: Omit<ScanOptions, 'hash'> = {}): Promise<void> {
+    const ranges: RangeToHash[] = []
+    const records: EntryRecord[] = []
+    for (const record of this.entries.values()) {
+      if (record.digest || record.hashSkipped) continue
+      const blob = digestFromBlobPath(record.name)
+      if (blob && options.skipHash?.has(blob)) {
+        record.hashSkipped = true
+        continue
+      }
+      ranges.push({name: record.name, offset: record.dataOffset, size: record.size})
+      records.push(record)
+    }
+    const bytes = ranges.reduce((n, r) => n + r.size, 0)
+    const pool = options.workers !== 0 && (options.workers !== undefined || bytes >= WORKER_THRESHOLD_BYTES) ? HashPool.start(this.path, options.workers) : undefined
+    try {
+      const digests = pool ? await pool.hash(ranges, options.onBytes) : await hashInThread(this.path, ranges, options.onBytes)
+      digests.forEach((digest, i) => (records[i]!.digest = digest as Digest))
+    } finally {
+      await pool?.close()
+    }
+    // Small layout files were read whole by the pass: hash the bytes that were parsed, not a re-read.
+    for (const [name, bytes] of this.layoutBytes) {
+      const record = this.entries.get(name)
+      if (record && !record.digest) record.digest = sha256(bytes)
+    }
+    this.hashed = true
+    await this.checkUnchanged()
+  }
+
+  /** Throws when the file at `path` or behind the handle is no longer the file opened (replaced, grown, rewritten). */
+  async checkUnchanged(): Promise<void> {
+    if (!this.fh) throw new AirlockError('INTERNAL', `${this.path}: the archive is closed`)
+    await checkIdentity(this.path, this.fh, this.identity)
+  }
+
+  private static fromPass(
+    path: string,
+    fh: FileHandle,
+    entries: Map<string, EntryRecord>,
+    small: Map<string, Buffer>,
+    scan: {bytes: number; count: number; hashed: boolean; identity: FileIdentity},
+  ): ArchiveReader {
     const need = (name: string): Buffer => {
       const bytes = small.get(name)
       if (!bytes) throw new AirlockError('ARCHIVE_INVALID', `${path}: ${name} is missing`, {hint: name === AIRLOCK_JSON ? 'this is not an archive written by airlock export' : 'this is not an OCI archive'})
@@ -220,8 +320,13 @@ export class ArchiveReader {
     }
     const index = wrap(() => parseLayoutIndex(need(INDEX_JSON), ''))
     const airlock = wrap(() => parseAirlockJson(need(AIRLOCK_JSON)))
-    return new ArchiveReader(path, {entries, bytes: scan.bytes, count: scan.count, index, airlock, hashed: scan.hashed})
+    const reader = new ArchiveReader(path, fh, {entries, bytes: scan.bytes, count: scan.count, index, airlock, hashed: scan.hashed, identity: scan.identity})
+    reader.layoutBytes = small
+    return reader
   }
+
+  /** The layout files' bytes as the pass read them. */
+  private layoutBytes = new Map<string, Buffer>()
 
   blob(digest: Digest): EntryRecord | undefined {
     return this.entries.get(blobPath(digest))
@@ -232,9 +337,9 @@ export class ArchiveReader {
     const record = this.entries.get(name)
     if (!record) throw new AirlockError('ARCHIVE_INCOMPLETE', `${name} is not in the archive`)
     if (record.size > limit) throw new AirlockError('TOO_LARGE', `${name} is ${record.size} bytes, over the ${limit} byte limit`)
-    this.fh ??= await open(this.path, 'r')
+    const fh = this.handle()
     const buf = Buffer.alloc(record.size)
-    const {bytesRead} = await this.fh.read(buf, 0, record.size, record.dataOffset)
+    const {bytesRead} = await fh.read(buf, 0, record.size, record.dataOffset)
     if (bytesRead !== record.size) throw new AirlockError('ARCHIVE_INVALID', `${name} is truncated`)
     // A blob the pass did not hash (skipHash) is still checked against its name when read.
     const want = expected ?? record.digest ?? digestFromBlobPath(name)
@@ -256,10 +361,83 @@ export class ArchiveReader {
     return raw
   }
 
+  private handle(): FileHandle {
+    if (!this.fh) throw new AirlockError('INTERNAL', `${this.path}: the archive is closed`)
+    return this.fh
+  }
+
+  exists(descriptor: Descriptor): Promise<boolean> {
+    return Promise.resolve(this.blob(descriptor.digest)?.size === descriptor.size)
+  }
+
+  private blobRecord(descriptor: Descriptor): EntryRecord {
+    const record = this.blob(descriptor.digest)
+    if (!record) throw new AirlockError('NOT_FOUND', `${this.path}: blob ${descriptor.digest} not found`)
+    if (record.size !== descriptor.size)
+      throw new AirlockError('SIZE_MISMATCH', `${this.path}: blob ${descriptor.digest} is ${record.size} bytes, expected ${descriptor.size}`)
+    return record
+  }
+
+  /** A blob's bytes from the open handle, verified against the descriptor as they stream (errors at the end). */
+  async fetch(descriptor: Descriptor): Promise<Readable> {
+    const record = this.blobRecord(descriptor)
+    const verified = new VerifyingStream(descriptor, `${this.path}: blob ${descriptor.digest}`)
+    const raw = this.region(record.dataOffset, record.size)
+    raw.once('error', (error) => verified.destroy(error))
+    return raw.pipe(verified)
+  }
+
+  /** The blob's region of the archive, raw, re-readable from any offset: the uploader hashes the bytes it sends. */
+  async rereadable(descriptor: Descriptor): Promise<RereadableBlob> {
+    const record = this.blobRecord(descriptor)
+    return {
+      size: record.size,
+      open: (offset: number, length: number): Readable => {
+        if (offset < 0 || length <= 0 || offset + length > record.size) throw new AirlockError('INTERNAL', `range ${offset}+${length} outside blob ${descriptor.digest}`)
+        return this.region(record.dataOffset + offset, length)
+      },
+    }
+  }
+
+  /** `length` bytes at `start` through the one handle (positional reads: concurrent regions do not interfere). */
+  private region(start: number, length: number): Readable {
+    const fh = this.handle()
+    const path = this.path
+    return Readable.from(
+      (async function* () {
+        let pos = start
+        const end = start + length
+        while (pos < end) {
+          const buf = Buffer.allocUnsafe(Math.min(READ_CHUNK, end - pos))
+          const {bytesRead} = await fh.read(buf, 0, buf.length, pos)
+          if (bytesRead === 0) throw new AirlockError('ARCHIVE_INVALID', `${path}: truncated at offset ${pos} (the file changed since it was opened)`)
+          pos += bytesRead
+          yield bytesRead === buf.length ? buf : buf.subarray(0, bytesRead)
+        }
+      })(),
+      {objectMode: false},
+    )
+  }
+
   async close(): Promise<void> {
     await this.fh?.close()
     this.fh = undefined
   }
+}
+
+async function checkIdentity(path: string, fh: FileHandle, identity: FileIdentity): Promise<void> {
+  let held: FileIdentity
+  let named: FileIdentity
+  try {
+    held = identityOf(await fh.stat())
+    named = identityOf(await stat(path))
+  } catch (error) {
+    throw new AirlockError('ARCHIVE_INVALID', `${path}: the archive can no longer be read (${toAirlockError(error).message})`, {cause: error})
+  }
+  if (!sameIdentity(held, identity) || !sameIdentity(named, identity))
+    throw new AirlockError('ARCHIVE_INVALID', `${path}: the archive file changed while airlock was reading it (size, modification time or inode differ)`, {
+      hint: 'copy the archive to local storage that nothing else writes to, then run again',
+    })
 }
 
 async function startPool(path: string, workers: number | undefined): Promise<HashPool | undefined> {

@@ -97,10 +97,11 @@ function padded(size: number): number {
  * Walks every entry of the tar file at `path` in one forward pass. `onEntry` returns a sink to receive the body, or
  * undefined to skip it without reading (a seek). Throws ARCHIVE_INVALID on any structural damage, naming the entry.
  */
-export async function scanTar(path: string, onEntry: (entry: TarEntry) => TarBodySink | undefined): Promise<ScanResult> {
+export async function scanTar(file: string | FileHandle, onEntry: (entry: TarEntry) => TarBodySink | undefined): Promise<ScanResult> {
+  // A handle the caller opened stays open (the archive reader keeps reading through it); a path is opened here.
   let fh: FileHandle
   try {
-    fh = await open(path, 'r')
+    fh = typeof file === 'string' ? await open(file, 'r') : file
   } catch (error) {
     throw toAirlockError(error, 'IO_ERROR')
   }
@@ -110,7 +111,7 @@ export async function scanTar(path: string, onEntry: (entry: TarEntry) => TarBod
     await refuseCompressed(reader)
     return await walk(reader, onEntry)
   } finally {
-    await fh.close()
+    if (typeof file === 'string') await fh.close()
   }
 }
 

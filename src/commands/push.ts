@@ -4,12 +4,9 @@ import {BaseCommand} from '../cli/base-command.ts'
 import {AirlockError} from '../errors.ts'
 import {loadPolicy, policyFlags, type PolicyFlagValues} from '../policy/index.ts'
 import {parseMirrorTarget, pushArchive, type PushArchiveResult} from '../push/index.ts'
-import {firstFailure, verifyArchive} from '../verify/verify.ts'
-import {mirrorCheckError, verifyMirror, type MirrorCheckResult} from '../push/check.ts'
+import type {MirrorCheckResult} from '../push/check.ts'
 import {renderMirrorCheck} from '../report/mirror.ts'
 import {keepHostFlag, mirrorClient, mirrorRegistryFlags} from '../push/flags.ts'
-import {signatureSetup} from '../verify/signatures.ts'
-import {prepareVerifyTrust} from '../trust/archive.ts'
 import {type TrustFlagValues, trustFlags} from '../trust/flags.ts'
 
 export default class Push extends BaseCommand {
@@ -28,6 +25,7 @@ export default class Push extends BaseCommand {
   static override flags = {
     ...policyFlags,
     ...keepHostFlag,
+    force: Flags.boolean({summary: 'Move mirror tags that already point at other content (refused otherwise, naming the old digest).', default: false}),
     'skip-verify': Flags.boolean({summary: 'Push WITHOUT verifying the archive first. Insecure; warned about and recorded in the output.', default: false}),
     check: Flags.boolean({
       summary: "After pushing, re-read images, signatures and referrers from the mirror and verify them with the archive's trust material and the policy (as `airlock verify --registry`).",
@@ -39,7 +37,7 @@ export default class Push extends BaseCommand {
     ...mirrorRegistryFlags,
   }
 
-  async run(): Promise<PushArchiveResult & {check?: MirrorCheckResult}> {
+  async run(): Promise<PushArchiveResult> {
     const {args, flags} = await this.parse(Push)
     const target = parseMirrorTarget(args.target)
     const policyGiven = ['policy', 'key', 'certificate-identity', 'certificate-identity-regexp', 'certificate-oidc-issuer', 'certificate-oidc-issuer-regexp'].some(
@@ -50,34 +48,22 @@ export default class Push extends BaseCommand {
       throw new AirlockError('USAGE', 'push verifies the archive first and needs the same policy flags as airlock verify', {
         hint: 'give --certificate-identity[-regexp] with --certificate-oidc-issuer, --key, or --policy FILE (or --skip-verify, insecure)',
       })
-    // The same signature check as `airlock verify`: push refuses unsigned or unverified content.
-    const keyless = policy?.rules.some((r) => r.action === 'keyless') ?? false
-    const trust = flags['skip-verify'] ? undefined : await prepareVerifyTrust(args.archive, flags as TrustFlagValues, {keyless})
-    const signatures = trust ? signatureSetup({mode: 'required', policy, trustedRoots: trust.trustedRoots}) : undefined
     if (flags['skip-verify']) process.stderr.write('airlock: WARNING: --skip-verify: pushing content that has NOT been verified; this is recorded in the output\n')
     const client = mirrorClient(flags, {concurrency: flags.concurrency})
     const plainHttp = (flags['insecure-registry'] ?? []).includes(target.registry)
     try {
+      // One library call: verify (the same checks as `airlock verify`), push exactly the verdict, check the mirror.
       const result = await pushArchive({
         archive: args.archive,
         target,
         client,
         keepHost: flags['keep-host'],
+        force: flags.force,
         concurrency: flags.concurrency,
         skipVerify: flags['skip-verify'],
-        // The same library call and checks as `airlock verify` (integrity, then signatures against the policy).
-        verify: async (_source, hints) => {
-          const report = await verifyArchive(args.archive, {
-            imageChecks: signatures?.imageChecks ?? [],
-            archiveChecks: trust ? [trust.trust.check] : [],
-            ...(hints.skipHash ? {skipHash: hints.skipHash} : {}),
-          })
-          trust?.trust.commitState(report)
-          const skipped = report.hashSkipped?.blobs ? ` (${report.hashSkipped.blobs} blobs, ${report.hashSkipped.bytes} bytes, not re-hashed: ${report.hashSkipped.reason})` : ''
-          const summary = report.ok ? `verified ${report.images.length} image(s), ${report.blobs} blobs, ${report.bytes} bytes${skipped}` : (firstFailure(report) ?? 'verification failed')
-          return {passed: report.ok, summary, report}
-        },
         ...(policy ? {policy} : {}),
+        trust: flags as TrustFlagValues,
+        check: flags.check,
         ...(flags['emit-talos-config'] ? {talos: {plainHttp}} : {}),
         onEvent: (event) => {
           if (event.type === 'tag' && event.action === 'written') this.note(`tagged ${target.registry}/${event.repository}:${event.tag}`)
@@ -97,19 +83,12 @@ export default class Push extends BaseCommand {
           this.note(result.talosConfig.trimEnd())
         }
       }
-      if (!flags.check) return result
-      // The same mirror check as `airlock verify --registry`: signatures verified from the mirror when a policy
-      // and trust were used to verify the archive (not with --skip-verify, which checked nothing).
-      const check = await verifyMirror({
-        archive: args.archive,
-        target,
-        client,
-        keepHost: flags['keep-host'],
-        ...(policy && trust ? {signatures: {policy, trustedRoots: trust.trustedRoots}} : {}),
-      })
-      for (const line of renderMirrorCheck(check)) this.note(`check: ${line}`)
-      if (!check.passed) throw mirrorCheckError(check)
-      return {...result, check}
+      if (result.check) for (const line of renderMirrorCheck(result.check)) this.note(`check: ${line}`)
+      return result
+    } catch (error) {
+      const check = error instanceof AirlockError ? (error.details?.['check'] as MirrorCheckResult | undefined) : undefined
+      if (check) for (const line of renderMirrorCheck(check)) this.note(`check: ${line}`)
+      throw error
     } finally {
       client.close()
     }

@@ -5,13 +5,13 @@ import type {VerifyReport} from '../report/model.ts'
 import {renderVerify} from '../report/text.ts'
 import {renderMirrorCheck} from '../report/mirror.ts'
 import {AirlockError} from '../errors.ts'
-import {mirrorCheckError, verifyMirror, type MirrorCheckResult, type MirrorSignatureOptions} from '../push/check.ts'
+import {mirrorCheckError, verifyMirror, type MirrorCheckResult} from '../push/check.ts'
 import {keepHostFlag, mirrorClient, mirrorRegistryFlags, type MirrorRegistryFlagValues} from '../push/flags.ts'
 import {parseMirrorTarget} from '../push/mapping.ts'
 import {Progress} from '../util/progress.ts'
-import {signatureSetup, type VerifySignatureMode} from '../verify/signatures.ts'
-import {firstFailure, verifyArchive, type VerifyOptions} from '../verify/verify.ts'
-import {type ArchiveTrust, prepareVerifyTrust} from '../trust/archive.ts'
+import type {VerifySignatureMode} from '../verify/signatures.ts'
+import {openVerifiedArchive, type VerifiedArchive} from '../verify/open.ts'
+import {firstFailure} from '../verify/verify.ts'
 import {type TrustFlagValues, trustFlags} from '../trust/flags.ts'
 
 const POLICY_FLAG_NAMES = ['policy', 'key', 'certificate-identity', 'certificate-identity-regexp', 'certificate-oidc-issuer', 'certificate-oidc-issuer-regexp'] as const
@@ -37,75 +37,65 @@ export default class Verify extends BaseCommand {
     ...mirrorRegistryFlags,
   }
 
-  private parsedFlags: Record<string, unknown> = {}
-  private notes: string[] = []
-  private archivePath = ''
-  private trust: ArchiveTrust | undefined
-  /** What the mirror check verifies signatures with: the archive's policy and trusted roots (none: presence only). */
-  private mirrorSignatures: MirrorSignatureOptions | undefined
-
-  /** Where signature, policy and trust checks plug in. */
-  protected async checks(): Promise<Pick<VerifyOptions, 'imageChecks' | 'archiveChecks'>> {
-    const flags = this.parsedFlags
-    const policyGiven = POLICY_FLAG_NAMES.some((f) => flags[f] !== undefined)
-    const policy = policyGiven && flags['signatures'] !== 'skip' ? loadPolicy(flags as PolicyFlagValues) : undefined
-    // Trusted roots: the archive's TUF data verified from pinned roots, plus --trusted-root (src/trust/archive.ts).
-    const {trust, trustedRoots} = await prepareVerifyTrust(this.archivePath, flags as TrustFlagValues, {keyless: policy?.rules.some((r) => r.action === 'keyless') ?? false})
-    this.trust = trust
-    const setup = signatureSetup({mode: flags['signatures'] as VerifySignatureMode | undefined, policy, trustedRoots})
-    this.notes = setup.notes
-    if (policy) this.mirrorSignatures = {policy, trustedRoots}
-    return {imageChecks: setup.imageChecks, archiveChecks: [trust.check]}
-  }
-
   async run(): Promise<VerifyReport & {notes?: string[]; mirror?: MirrorCheckResult}> {
     const {args, flags} = await this.parse(Verify)
-    this.parsedFlags = flags as Record<string, unknown>
-    this.archivePath = args.archive
     const mirrorOnly = (['keep-host', 'insecure-registry', 'ca-file', 'username', 'password-stdin'] as const).filter((f) => flags[f] !== undefined && flags[f] !== false)
     if (!flags.registry && mirrorOnly.length > 0) throw new AirlockError('USAGE', `--${mirrorOnly[0]} needs --registry REGISTRY[/PREFIX]`)
     const target = flags.registry ? parseMirrorTarget(flags.registry) : undefined
-    const checks = await this.checks()
+    const policyGiven = POLICY_FLAG_NAMES.some((f) => flags[f] !== undefined)
+    const policy = policyGiven && flags.signatures !== 'skip' ? loadPolicy(flags as PolicyFlagValues) : undefined
     const progress = new Progress({enabled: !this.jsonEnabled()})
     progress.setLabel(`verifying ${args.archive}`)
-    let report: VerifyReport
+    let verified: VerifiedArchive
     try {
-      report = await verifyArchive(args.archive, {...checks, onBytes: (n) => progress.add(n)})
+      // One library call: open once, trust, signatures, integrity, the verdict, the TUF state after full success.
+      verified = await openVerifiedArchive(args.archive, {
+        signatures: flags.signatures as VerifySignatureMode | undefined,
+        policy,
+        trust: flags as TrustFlagValues,
+        onBytes: (n) => progress.add(n),
+      })
     } finally {
       progress.finish()
     }
-    for (const line of renderVerify(report)) this.log(line)
-    for (const note of this.notes) this.log(note)
-    for (const file of this.trust?.commitState(report) ?? []) this.log(`TUF state recorded in ${file}`)
-    if (!report.ok) {
-      // The report is the output (also under --json); the exit status says it failed.
-      process.stderr.write(`airlock: error: verification failed: ${firstFailure(report) ?? 'see above'}\n`)
-      process.exitCode = 1
-    }
-    const result: VerifyReport & {notes?: string[]; mirror?: MirrorCheckResult} = this.notes.length ? {...report, notes: this.notes} : {...report}
-    if (!target) return result
-    if (!report.ok) {
-      // The archive's digests and trust material are what the mirror is judged by: not from a failed archive.
-      this.log(`mirror: not checked (${target.registry}${target.prefix ? `/${target.prefix}` : ''}): the archive failed verification`)
-      return result
-    }
-    const client = mirrorClient(flags as MirrorRegistryFlagValues)
     try {
-      const mirror = await verifyMirror({
-        archive: args.archive,
-        target,
-        client,
-        keepHost: flags['keep-host'],
-        ...(this.mirrorSignatures ? {signatures: this.mirrorSignatures} : {}),
-      })
-      for (const line of renderMirrorCheck(mirror)) this.log(line)
-      if (!mirror.passed) {
-        process.stderr.write(`airlock: error: ${mirrorCheckError(mirror).message}\n`)
+      const {report, notes} = verified
+      for (const line of renderVerify(report)) this.log(line)
+      for (const note of notes) this.log(note)
+      for (const file of verified.stateFiles) this.log(`TUF state recorded in ${file}`)
+      if (!report.ok) {
+        // The report is the output (also under --json); the exit status says it failed.
+        process.stderr.write(`airlock: error: verification failed: ${firstFailure(report) ?? 'see above'}\n`)
         process.exitCode = 1
       }
-      return {...result, ok: report.ok && mirror.passed, mirror}
+      const result: VerifyReport & {notes?: string[]; mirror?: MirrorCheckResult} = notes.length ? {...report, notes} : {...report}
+      if (!target) return result
+      if (!verified.verdict) {
+        // The archive's digests and trust material are what the mirror is judged by: not from a failed archive.
+        this.log(`mirror: not checked (${target.registry}${target.prefix ? `/${target.prefix}` : ''}): the archive failed verification`)
+        return result
+      }
+      const client = mirrorClient(flags as MirrorRegistryFlagValues)
+      try {
+        const mirror = await verifyMirror({
+          verdict: verified.verdict,
+          archive: verified.archive,
+          target,
+          client,
+          keepHost: flags['keep-host'],
+          ...(policy ? {signatures: {policy, trustedRoots: verified.trustedRoots}} : {}),
+        })
+        for (const line of renderMirrorCheck(mirror)) this.log(line)
+        if (!mirror.passed) {
+          process.stderr.write(`airlock: error: ${mirrorCheckError(mirror).message}\n`)
+          process.exitCode = 1
+        }
+        return {...result, ok: report.ok && mirror.passed, mirror}
+      } finally {
+        client.close()
+      }
     } finally {
-      client.close()
+      await verified.close()
     }
   }
 }

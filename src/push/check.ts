@@ -4,23 +4,26 @@
 // points at the archive's signature manifest, and every referrer is listed (referrers API or fallback tag).
 // With a policy, each image's signatures are then discovered and verified from the mirror alone
 // (check-signatures.ts), with the archive's trust material: what an in-cluster verifier will conclude.
-import {ArchiveReader} from '../archive/reader.ts'
+import type {ArchiveReader} from '../archive/reader.ts'
 import {AirlockError} from '../errors.ts'
 import type {Descriptor} from '../oci/descriptor.ts'
 import type {Digest} from '../oci/digest.ts'
 import {isManifestType} from '../oci/media-types.ts'
 import {parseReference} from '../reference/index.ts'
 import type {RegistryClient} from '../registry/index.ts'
+import {fetchManifest} from '../store/read-manifest.ts'
+import type {Verdict} from '../verify/verdict.ts'
 import {judgeMirrorImage, type MirrorSignatureOptions, type MirrorSignatureResult} from './check-signatures.ts'
-import {collectGraph} from './graph.ts'
-import {archiveArtifacts} from './index.ts'
 import {mapRepository, type MirrorTarget} from './mapping.ts'
 import {RegistryMirror} from './mirror.ts'
 
 export type {MirrorSignatureOptions, MirrorSignatureResult} from './check-signatures.ts'
 
 export interface MirrorCheckOptions {
-  archive: string
+  /** What verification judged: the images, graphs, children and signature artifacts the mirror must serve. */
+  verdict: Verdict
+  /** The archive the verdict came from (inclusion proofs for the signature check). */
+  archive: ArchiveReader
   target: MirrorTarget
   client: RegistryClient
   keepHost?: boolean
@@ -61,28 +64,17 @@ export interface MirrorCheckResult {
 }
 
 export async function verifyMirror(options: MirrorCheckOptions): Promise<MirrorCheckResult> {
-  // One header pass (no hashing): airlock.json and the positions of sigstore/proofs/*, read back by digest.
-  const archive = await ArchiveReader.open(options.archive)
-  try {
-    return await checkImages(archive, options)
-  } finally {
-    await archive.close()
-  }
-}
-
-async function checkImages(archive: ArchiveReader, options: MirrorCheckOptions): Promise<MirrorCheckResult> {
   const mirror = new RegistryMirror(options.client, options.target)
-  const artifacts = archiveArtifacts(archive)
   const images: ImageCheck[] = []
-  for (const image of archive.airlock.images) {
+  for (const image of options.verdict.images) {
     const ref = parseReference(image.reference)
     const path = mapRepository(ref, options.target, {keepHost: options.keepHost ?? false})
     const repo = mirror.repository(path)
-    const root: Descriptor = {mediaType: image.mediaType, digest: image.digest, size: image.size}
+    const root = image.root
     const check: ImageCheck = {
       source: image.reference,
       target: `${options.target.registry}/${path}${image.tag ? `:${image.tag}` : ''}`,
-      digest: image.digest,
+      digest: root.digest as Digest,
       manifests: 0,
       blobs: 0,
       signatures: 0,
@@ -91,35 +83,34 @@ async function checkImages(archive: ArchiveReader, options: MirrorCheckOptions):
     }
     images.push(check)
     const problem = (text: string) => check.problems.push(`${check.target}: ${text}`)
-    let platforms: Descriptor[] = []
+    // The children verify judged, and only those (a platform left out of a filtered index is not expected).
+    const platforms: Descriptor[] = image.children.filter((d) => isManifestType(d.mediaType))
     try {
       if (image.tag) {
         const tagged = await repo.resolve(image.tag).catch(notFound)
-        check.tag = {name: image.tag, ...(tagged ? {digest: tagged.digest} : {}), ok: tagged?.digest === image.digest}
+        check.tag = {name: image.tag, ...(tagged ? {digest: tagged.digest} : {}), ok: tagged?.digest === root.digest}
         if (!tagged) problem(`tag ${image.tag} is missing`)
-        else if (tagged.digest !== image.digest) problem(`tag ${image.tag} points at ${tagged.digest}, the archive has ${image.digest}`)
+        else if (tagged.digest !== root.digest) problem(`tag ${image.tag} points at ${tagged.digest}, the archive has ${root.digest}`)
       }
-      // Walking the graph on the mirror fetches every manifest by digest: the client verifies the bytes.
-      const graph = await collectGraph(repo, root)
-      check.manifests = graph.manifests.length
-      const top = graph.manifests.at(-1)?.manifest.parsed
-      if (top?.kind === 'index') {
-        const carried = image.filtered ? new Set((image.platforms ?? []).map((p) => p.digest)) : undefined
-        platforms = top.manifests.filter((d) => isManifestType(d.mediaType) && (!carried || carried.has(d.digest)))
+      // Every judged manifest fetched from the mirror by digest (the bytes are verified), every judged blob present.
+      for (const {descriptor} of image.graph.manifests) {
+        const fetched = await fetchManifest(repo, descriptor).catch(notFound)
+        if (!fetched) problem(`manifest ${descriptor.digest} is missing`)
+        else check.manifests++
       }
-      for (const blob of graph.blobs) {
+      for (const {descriptor: blob} of image.graph.blobs) {
         const present = options.deep ? await drain(repo, blob) : await repo.exists(blob)
         if (!present) problem(`blob ${blob.digest} is missing`)
         else check.blobs++
       }
-      for (const artifact of artifacts.filter((a) => a.image === image.reference)) {
-        if (artifact.kind === 'tag') {
+      for (const artifact of image.artifacts) {
+        if (artifact.kind === 'tag' && artifact.tag) {
           const tagged = await repo.resolve(artifact.tag).catch(notFound)
-          if (tagged?.digest !== artifact.root.digest) problem(`signature tag ${artifact.tag} ${tagged ? `points at ${tagged.digest}, the archive has ${artifact.root.digest}` : 'is missing'}`)
+          if (tagged?.digest !== artifact.graph.root.digest) problem(`signature tag ${artifact.tag} ${tagged ? `points at ${tagged.digest}, the archive has ${artifact.graph.root.digest}` : 'is missing'}`)
           else check.signatures++
         } else {
           const listed = await repo.referrers({mediaType: root.mediaType, digest: artifact.subject, size: 0})
-          if (!listed.some((d) => d.digest === artifact.root.digest)) problem(`referrer ${artifact.root.digest} of ${artifact.subject} is not listed`)
+          if (!listed.some((d) => d.digest === artifact.graph.root.digest)) problem(`referrer ${artifact.graph.root.digest} of ${artifact.subject} is not listed`)
           else check.referrers++
         }
       }
@@ -129,7 +120,7 @@ async function checkImages(archive: ArchiveReader, options: MirrorCheckOptions):
     if (options.signatures) {
       // Judged on its own: a broken graph above must not hide what a verifier would conclude about the signatures.
       try {
-        const verification = await judgeMirrorImage({repo, image: image.reference, root, platforms, archive, options: options.signatures})
+        const verification = await judgeMirrorImage({repo, image: image.reference, root, platforms, archive: options.archive, options: options.signatures})
         check.verification = verification
         if (!verification.ok) problem(`signatures: ${verification.reason}`)
       } catch (error) {

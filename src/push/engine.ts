@@ -48,6 +48,8 @@ export type PushEvent =
 export interface EngineOptions {
   /** Blob transfers in flight at once, across all repositories. */
   concurrency?: number
+  /** Move a tag that points at other content; without it such a tag is refused (issue 10, finding 1). */
+  force?: boolean
   onEvent?: (event: PushEvent) => void
 }
 
@@ -69,9 +71,11 @@ export class PushEngine {
   private readonly firstUpload = new Map<string, Promise<void>>()
   /** Set once the registry answers a mount with an upload session: stop trying (capability detection). */
   private mountUnsupported = false
+  private readonly force: boolean
 
   constructor(source: Fetcher, options: EngineOptions = {}) {
     this.source = source
+    this.force = options.force ?? false
     this.limiter = new Limiter(options.concurrency ?? 4)
     this.onEvent = options.onEvent ?? (() => {})
   }
@@ -197,6 +201,10 @@ export class PushEngine {
       this.onEvent({type: 'tag', repository, tag, action: 'unchanged'})
       return
     }
+    if (current && !this.force)
+      throw new AirlockError('TAG_CONFLICT', `${repository}:${tag} already points at ${current.digest}, not at ${descriptor.digest}; refusing to move it`, {
+        hint: 'pass --force to move the tag (the mirror then serves the archive\'s content under it)',
+      })
     await dst.tag(descriptor, tag)
     counters.tags.written.push(tag)
     this.onEvent({type: 'tag', repository, tag, action: 'written'})

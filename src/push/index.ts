@@ -1,41 +1,34 @@
-// `airlock push` as a library: verify first (or record loudly that it was skipped), compute the Talos config
-// (so a policy Talos cannot express fails before the first byte moves), then copy archive -> mirror.
+// `airlock push` as a library: verify the archive itself (src/verify/open.ts: one open, one reader, one verdict) or
+// record loudly that it was skipped, compute the Talos config (so a policy Talos cannot express fails before the
+// first byte moves), then copy exactly the verdict into the mirror, from the same open file.
 //
-// Before verifying, push asks the mirror (HEAD) which blobs it already holds in the repositories they are going
-// to. Registries are content-addressed: a blob the mirror holds under its digest is never sent, so the archive's
-// copy of it cannot change what the mirror serves, and verification skips hashing it (structure, manifests,
-// signatures and policy are still checked in full). A second push of the same archive then costs HEADs instead
-// of hashing gigabytes. The HEAD answers are handed on to the copy, which does not ask again.
-import {AirlockError, type ErrorCode} from '../errors.ts'
+// Before hashing, push asks the mirror (HEAD) which blobs it already holds in the repositories they are going to.
+// Registries are content-addressed: a blob the mirror holds under its digest is never sent, so the archive's copy
+// of it cannot change what the mirror serves, and verification skips hashing it (structure, manifests, signatures
+// and policy are still checked in full). A second push of the same archive then costs HEADs instead of hashing
+// gigabytes. The HEAD answers are handed on to the copy, which does not ask again.
+import {AirlockError} from '../errors.ts'
+import type {Descriptor} from '../oci/descriptor.ts'
 import type {Policy} from '../policy/index.ts'
 import {parseReference} from '../reference/index.ts'
 import type {RegistryClient} from '../registry/index.ts'
+import type {VerifyReport} from '../report/model.ts'
 import {renderTalosYaml, talosConfig} from '../talos/config.ts'
 import {talosRulesFromPolicy} from '../talos/policy.ts'
-import {parseSignaturesSection} from '../sigstore/section.ts'
-import type {AirlockJson} from '../archive/schema.ts'
-import {ArchiveSource} from './archive-source.ts'
-import type {PushEvent} from './engine.ts'
-import type {MirrorTarget} from './mapping.ts'
-import {RegistryMirror} from './mirror.ts'
-import {collectGraph} from './graph.ts'
-import {mapRepository} from './mapping.ts'
-import {pushImages, type MirrorRegistry, type PushArtifact, type PushImage, type PushResult} from './push.ts'
+import type {TrustFlagValues} from '../trust/flags.ts'
 import {Limiter} from '../util/concurrency.ts'
-import type {Descriptor} from '../oci/descriptor.ts'
+import {openVerifiedArchive, type VerifiedArchive} from '../verify/open.ts'
+import type {Verdict} from '../verify/verdict.ts'
+import {firstFailure} from '../verify/verify.ts'
+import {mirrorCheckError, verifyMirror, type MirrorCheckResult} from './check.ts'
+import type {PushEvent} from './engine.ts'
+import {mapRepository, type MirrorTarget} from './mapping.ts'
+import {RegistryMirror} from './mirror.ts'
+import {pushVerdict, type MirrorRegistry, type PushResult} from './push.ts'
 
 export {parseMirrorTarget, mapRepository, type MirrorTarget} from './mapping.ts'
-export {pushImages, type PushResult, type ImagePushResult, type MirrorRegistry, type PushArtifact, type PushImage} from './push.ts'
-export {ArchiveSource} from './archive-source.ts'
+export {pushVerdict, type PushResult, type ImagePushResult, type MirrorRegistry} from './push.ts'
 export {RegistryMirror} from './mirror.ts'
-
-/** What the verification step reports; a failure carries the verify error's code and one-line message. */
-export interface VerificationOutcome {
-  passed: boolean
-  summary: string
-  code?: ErrorCode
-  report?: unknown
-}
 
 export interface PushArchiveOptions {
   archive: string
@@ -43,14 +36,16 @@ export interface PushArchiveOptions {
   client: RegistryClient
   keepHost?: boolean
   concurrency?: number
-  /**
-   * Runs the same verification as `airlock verify`; absent only with skipVerify. `skipHash` lists the blobs the
-   * mirror already holds where they are going (verify need not hash them; see the top of this file).
-   */
-  verify?: (source: ArchiveSource, hints: {skipHash?: {digests: ReadonlySet<string>; reason: string}}) => Promise<VerificationOutcome>
+  /** Push WITHOUT verifying (insecure): structure, sizes and bindings are still checked; recorded in the result. */
   skipVerify?: boolean
-  /** The policy verified against (becomes the Talos ImageVerificationConfig). */
+  /** The policy to verify against (required unless skipVerify; also the Talos ImageVerificationConfig). */
   policy?: Policy
+  /** Trust flags (--tuf-root, --trusted-root, --tuf-grace, --no-state...). */
+  trust?: TrustFlagValues
+  /** Move a mirror tag that points at other content (else refused, naming the old digest). */
+  force?: boolean
+  /** After pushing, re-read the verdict from the mirror and verify its signatures there (`push --check`). */
+  check?: boolean
   /** Build the Talos machine-config documents (--emit-talos-config). */
   talos?: {plainHttp?: boolean}
   onEvent?: (event: PushEvent) => void
@@ -58,65 +53,99 @@ export interface PushArchiveOptions {
 
 export interface PushArchiveResult extends PushResult {
   archive: string
-  verification: {status: 'passed' | 'skipped'; summary: string; report?: unknown}
-  /** Signature artifacts in the archive that were pushed with the images. */
+  verification: {status: 'passed' | 'skipped'; summary: string; report?: VerifyReport}
+  /** Signature artifacts of the verdict that were pushed with the images. */
   signatures: {legacyTags: number; referrers: number}
   talosConfig?: string
+  check?: MirrorCheckResult
   seconds: number
   megabytesPerSecond: number
 }
 
 export async function pushArchive(options: PushArchiveOptions): Promise<PushArchiveResult> {
   const started = performance.now()
-  const source = await ArchiveSource.open(options.archive)
-  const images: PushImage[] = source.airlock.images.map((image) => ({
-    reference: image.reference,
-    root: {mediaType: image.mediaType, digest: image.digest, size: image.size},
-    ...(image.tag ? {tag: image.tag} : {}),
-  }))
+  if (!options.skipVerify && !options.policy)
+    throw new AirlockError('USAGE', 'push verifies the archive first and needs a policy', {hint: 'give --certificate-identity[-regexp] with --certificate-oidc-issuer, --key, or --policy FILE'})
   const mirror = new RegistryMirror(options.client, options.target)
-  let verification: PushArchiveResult['verification']
   let held: Holdings | undefined
-  if (options.skipVerify) {
-    verification = {status: 'skipped', summary: 'verification SKIPPED (--skip-verify): content was pushed without checking it'}
-  } else {
-    if (!options.verify) throw new AirlockError('INTERNAL', 'push needs a verification step or --skip-verify')
-    // Best effort: an archive too broken to walk, or a mirror that does not answer, just means everything is hashed
-    // (verification then reports the archive's problem; the copy reports the mirror's).
-    held = await mirrorHoldings(source, images, archiveArtifacts(source), mirror, options).catch(() => undefined)
-    const outcome = await options.verify(source, held && held.digests.size > 0 ? {skipHash: {digests: held.digests, reason: 'the mirror already holds them under their digest'}} : {})
-    if (!outcome.passed)
-      throw new AirlockError(outcome.code ?? 'SIGNATURE_INVALID', `verification failed, nothing was pushed: ${outcome.summary}`, {
-        hint: `run airlock verify ${options.archive} with the same policy flags for the full report`,
-        details: {report: outcome.report},
-      })
-    verification = {status: 'passed', summary: outcome.summary, ...(outcome.report === undefined ? {} : {report: outcome.report})}
-  }
-
-  const artifacts = archiveArtifacts(source)
-  const talos = options.talos ? talosYaml(options, images) : undefined
-
-  const result = await pushImages(source, images, artifacts, mirror, {
-    target: options.target,
-    ...(held ? {held: held.pairs} : {}),
-    keepHost: options.keepHost ?? false,
-    ...(options.concurrency ? {concurrency: options.concurrency} : {}),
-    ...(options.onEvent ? {onEvent: options.onEvent} : {}),
+  const verified: VerifiedArchive = await openVerifiedArchive(options.archive, {
+    ...(options.skipVerify ? {structuralOnly: true} : {signatures: 'required', policy: options.policy, trust: options.trust ?? {}}),
+    heldBlobs: async (plan) => {
+      held = await mirrorHoldings(plan, mirror, options).catch(() => undefined)
+      return held && held.digests.size > 0 ? {digests: held.digests, reason: 'the mirror already holds them under their digest'} : undefined
+    },
   })
-  const seconds = (performance.now() - started) / 1000
-  return {
-    archive: options.archive,
-    verification,
-    ...result,
-    signatures: {legacyTags: artifacts.filter((a) => a.kind === 'tag').length, referrers: artifacts.filter((a) => a.kind === 'referrer').length},
-    ...(talos === undefined ? {} : {talosConfig: talos}),
-    seconds,
-    megabytesPerSecond: seconds > 0 ? result.totals.bytesPushed / 1e6 / seconds : 0,
+  try {
+    const {report, verdict} = verified
+    if (!verdict) {
+      const code = report.images.flatMap((i) => i.checks).find((c) => !c.ok && c.name === 'signatures')?.details as {subjects?: Array<{errorCode?: string}>} | undefined
+      throw new AirlockError(failureCode(report, code), `verification failed, nothing was pushed: ${firstFailure(report) ?? 'see the report'}`, {
+        hint: `run airlock verify ${options.archive} with the same policy flags for the full report`,
+        details: {report},
+      })
+    }
+    const verification: PushArchiveResult['verification'] = options.skipVerify
+      ? {status: 'skipped', summary: 'verification SKIPPED (--skip-verify): content was pushed without checking it'}
+      : {status: 'passed', summary: summary(report), report}
+    const talos = options.talos ? talosYaml(options, verdict) : undefined
+
+    // The file must still be the one judged before anything is written, and after (issue 10, finding 6).
+    await verified.archive.checkUnchanged()
+    const result = await pushVerdict(verdict, verified.archive, mirror, {
+      target: options.target,
+      ...(held ? {held: held.pairs} : {}),
+      keepHost: options.keepHost ?? false,
+      force: options.force ?? false,
+      ...(options.concurrency ? {concurrency: options.concurrency} : {}),
+      ...(options.onEvent ? {onEvent: options.onEvent} : {}),
+    })
+    await verified.archive.checkUnchanged()
+    const artifacts = verdict.images.flatMap((i) => i.artifacts)
+    const seconds = (performance.now() - started) / 1000
+    const out: PushArchiveResult = {
+      archive: options.archive,
+      verification,
+      ...result,
+      signatures: {legacyTags: artifacts.filter((a) => a.kind === 'tag').length, referrers: artifacts.filter((a) => a.kind === 'referrer').length},
+      ...(talos === undefined ? {} : {talosConfig: talos}),
+      seconds,
+      megabytesPerSecond: seconds > 0 ? result.totals.bytesPushed / 1e6 / seconds : 0,
+    }
+    if (!options.check) return out
+    // The same mirror check as `airlock verify --registry`, on the same verdict; signatures verified from the
+    // mirror when a policy was verified against (not with --skip-verify, which checked nothing).
+    const check = await verifyMirror({
+      verdict,
+      archive: verified.archive,
+      target: options.target,
+      client: options.client,
+      keepHost: options.keepHost ?? false,
+      ...(options.policy && !options.skipVerify ? {signatures: {policy: options.policy, trustedRoots: verified.trustedRoots}} : {}),
+    })
+    if (!check.passed) {
+      const error = mirrorCheckError(check)
+      throw new AirlockError(error.code, error.message, {...(error.hint ? {hint: error.hint} : {}), details: {check, push: out}})
+    }
+    return {...out, check}
+  } finally {
+    await verified.close()
   }
 }
 
-function talosYaml(options: PushArchiveOptions, images: PushImage[]): string {
-  const refs = images.map((image) => parseReference(image.reference))
+function failureCode(report: VerifyReport, signatures: {subjects?: Array<{errorCode?: string}>} | undefined): AirlockError['code'] {
+  const integrity = report.problems.length > 0 || report.images.some((i) => i.checks.some((c) => c.name === 'integrity' && !c.ok))
+  if (integrity) return report.problems[0]?.code ?? 'ARCHIVE_INVALID'
+  const code = signatures?.subjects?.find((s) => s.errorCode)?.errorCode
+  return (code as AirlockError['code'] | undefined) ?? (report.checks.some((c) => !c.ok) ? 'TRUST_INVALID' : 'SIGNATURE_INVALID')
+}
+
+function summary(report: VerifyReport): string {
+  const skipped = report.hashSkipped?.blobs ? ` (${report.hashSkipped.blobs} blobs, ${report.hashSkipped.bytes} bytes, not re-hashed: ${report.hashSkipped.reason})` : ''
+  return `verified ${report.images.length} image(s), ${report.blobs} blobs, ${report.bytes} bytes${skipped}`
+}
+
+function talosYaml(options: PushArchiveOptions, verdict: Verdict): string {
+  const refs = verdict.images.map((image) => parseReference(image.reference))
   const conversion = options.policy ? talosRulesFromPolicy(options.policy, refs.map((r) => r.name)) : undefined
   const config = talosConfig({
     target: options.target,
@@ -130,21 +159,6 @@ function talosYaml(options: PushArchiveOptions, images: PushImage[]): string {
   return renderTalosYaml(config)
 }
 
-/**
- * The signature artifacts recorded in airlock.json by export's signature discovery (section `signatures`).
- * An archive without the section carries images only.
- */
-export function archiveArtifacts(source: {airlock: AirlockJson}): PushArtifact[] {
-  const section = parseSignaturesSection(source.airlock.signatures)
-  const artifacts: PushArtifact[] = []
-  for (const subject of section?.subjects ?? [])
-    for (const entry of subject.entries) {
-      if (entry.kind === 'legacy-tag' && entry.tag) artifacts.push({kind: 'tag', image: subject.image, subject: subject.digest, tag: entry.tag, root: entry.descriptor})
-      else if (entry.kind === 'referrer') artifacts.push({kind: 'referrer', image: subject.image, subject: subject.digest, root: entry.descriptor})
-    }
-  return artifacts
-}
-
 interface Holdings {
   /** Blob digests present in every repository that needs them. */
   digests: Set<string>
@@ -152,15 +166,14 @@ interface Holdings {
   pairs: Array<{repository: string; digest: string; size?: number}>
 }
 
-/** HEADs every blob of every image (and its signature artifacts) in the repository it maps to. */
-async function mirrorHoldings(source: ArchiveSource, images: PushImage[], artifacts: PushArtifact[], mirror: MirrorRegistry, options: PushArchiveOptions): Promise<Holdings> {
+/** HEADs every planned blob of every image in the repository it maps to (bounded: the plan walk has a node budget). */
+async function mirrorHoldings(plan: Array<{reference: string; blobs: Descriptor[]}>, mirror: MirrorRegistry, options: PushArchiveOptions): Promise<Holdings> {
   const wanted = new Map<string, Map<string, Descriptor>>() // repository -> digest -> descriptor
-  for (const image of images) {
+  for (const image of plan) {
     const repository = mapRepository(parseReference(image.reference), options.target, {keepHost: options.keepHost ?? false})
     const blobs = wanted.get(repository) ?? new Map<string, Descriptor>()
     wanted.set(repository, blobs)
-    const roots = [image.root, ...artifacts.filter((a) => a.image === image.reference).map((a) => a.root)]
-    for (const root of roots) for (const blob of (await collectGraph(source, root)).blobs) blobs.set(blob.digest, blob)
+    for (const blob of image.blobs) blobs.set(blob.digest, blob)
   }
   const limiter = new Limiter(8) // HEADs are tiny: more in flight than blob transfers
   const present = new Map<string, boolean>() // digest -> held in every repository asked so far

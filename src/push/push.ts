@@ -6,22 +6,10 @@ import type {Digest} from '../oci/digest.ts'
 import type {RawManifest} from '../oci/manifest.ts'
 import {parseReference} from '../reference/index.ts'
 import type {Fetcher} from '../store/types.ts'
+import type {JudgedGraph, Verdict} from '../verify/verdict.ts'
 import {emptyCounters, PushEngine, type PushCounters, type PushDestination, type PushEvent} from './engine.ts'
-import {collectGraph} from './graph.ts'
+import type {PushGraph} from './graph.ts'
 import {checkCollisions, mapRepository, type MirrorTarget} from './mapping.ts'
-
-/** An image of the archive, as push needs it. */
-export interface PushImage {
-  /** Full source reference (`ghcr.io/siderolabs/installer:v1.4.0`). */
-  reference: string
-  root: Descriptor
-  tag?: string
-}
-
-/** A signature artifact of the archive, attached to a subject (the image index or one of its manifests). */
-export type PushArtifact =
-  | {kind: 'tag'; image: string; subject: Digest; tag: string; root: Descriptor}
-  | {kind: 'referrer'; image: string; subject: Digest; root: Descriptor}
 
 /** The mirror as push sees it: repositories by path, and whether the registry serves the referrers API. */
 export interface MirrorRegistry {
@@ -36,6 +24,8 @@ export interface MirrorRegistry {
 export interface PushOptions {
   target: MirrorTarget
   keepHost?: boolean
+  /** Move a tag that points at other content (else refused, naming the old digest). */
+  force?: boolean
   concurrency?: number
   /** Blobs the caller already saw in the mirror (HEAD before verification): not asked about again. */
   held?: Array<{repository: string; digest: string; size?: number}>
@@ -57,14 +47,18 @@ export interface PushResult {
   totals: {blobsPushed: number; blobsMounted: number; blobsSkipped: number; bytesPushed: number; manifestsPushed: number; tagsWritten: number}
 }
 
-export async function pushImages(
-  source: Fetcher,
-  images: PushImage[],
-  artifacts: PushArtifact[],
-  mirror: MirrorRegistry,
-  options: PushOptions,
-): Promise<PushResult> {
-  const refs = images.map((image) => ({image, ref: parseReference(image.reference)}))
+/** A judged graph in the engine's terms: leaf blobs, then manifests children-first (the root last). */
+function pushGraphOf(graph: JudgedGraph): PushGraph {
+  return {root: graph.root, blobs: graph.blobs.map((b) => b.descriptor), manifests: graph.manifests.map((m) => ({descriptor: m.descriptor, manifest: m.raw}))}
+}
+
+/**
+ * Writes the verdict, and only the verdict, into the mirror: per image its judged graph, then the signature
+ * artifacts that passed the binding checks (legacy tags, referrers and their fallback tag), then the image's tag.
+ * `source` is the archive the verdict was judged from (blobs are streamed from it and hashed as they go).
+ */
+export async function pushVerdict(verdict: Verdict, source: Fetcher, mirror: MirrorRegistry, options: PushOptions): Promise<PushResult> {
+  const refs = verdict.images.map((image) => ({image, ref: parseReference(image.reference)}))
   // Fail before the first byte if two source repositories would share a mirror repository.
   checkCollisions(
     refs.map(({ref}) => ref),
@@ -73,6 +67,7 @@ export async function pushImages(
   )
   const engine = new PushEngine(source, {
     concurrency: options.concurrency ?? 4,
+    force: options.force ?? false,
     ...(options.onEvent ? {onEvent: options.onEvent} : {}),
   })
   for (const {repository, digest, size} of options.held ?? []) engine.markHeld(repository, digest, size)
@@ -82,24 +77,22 @@ export async function pushImages(
     const repository = mapRepository(ref, options.target, {keepHost: options.keepHost ?? false})
     const dst = mirror.repository(repository)
     const counters = emptyCounters()
-    await engine.pushGraph(dst, repository, await collectGraph(source, image.root), counters)
+    await engine.pushGraph(dst, repository, pushGraphOf(image.graph), counters)
 
-    const mine = artifacts.filter((a) => a.image === image.reference)
-    for (const artifact of mine.filter((a) => a.kind === 'tag')) {
-      await engine.pushGraph(dst, repository, await collectGraph(source, artifact.root), counters)
-      await engine.tag(dst, repository, artifact.root, artifact.tag, counters)
+    for (const artifact of image.artifacts.filter((a) => a.kind === 'tag')) {
+      await engine.pushGraph(dst, repository, pushGraphOf(artifact.graph), counters)
+      await engine.tag(dst, repository, artifact.graph.root, artifact.tag!, counters)
     }
-    const referrers = mine.filter((a) => a.kind === 'referrer')
+    const referrers = image.artifacts.filter((a) => a.kind === 'referrer')
     if (referrers.length > 0) {
       const bySubject = new Map<Digest, RawManifest[]>()
       for (const referrer of referrers) {
         const before = counters.manifests.pushed
-        const graph = await collectGraph(source, referrer.root)
-        await engine.pushGraph(dst, repository, graph, counters)
+        await engine.pushGraph(dst, repository, pushGraphOf(referrer.graph), counters)
         if (counters.manifests.pushed > before) counters.referrers.pushed++
         else counters.referrers.skipped++
         const list = bySubject.get(referrer.subject) ?? []
-        list.push(graph.manifests.at(-1)!.manifest)
+        list.push(referrer.graph.manifests.at(-1)!.raw)
         bySubject.set(referrer.subject, list)
       }
       // Ask the registry once, after a referrer has landed, so the probe has something real to list.
@@ -111,7 +104,7 @@ export async function pushImages(
       }
     }
     if (image.tag) await engine.tag(dst, repository, image.root, image.tag, counters)
-    results.push({source: image.reference, target: `${options.target.registry}/${repository}${image.tag ? `:${image.tag}` : ''}@${image.root.digest}`, digest: image.root.digest, ...counters})
+    results.push({source: image.reference, target: `${options.target.registry}/${repository}${image.tag ? `:${image.tag}` : ''}@${image.root.digest}`, digest: image.root.digest as Digest, ...counters})
   }
   return {
     registry: options.target.registry,

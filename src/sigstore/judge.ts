@@ -16,6 +16,11 @@ export interface JudgeInput {
   root: Descriptor
   /** Platform manifests carried, for an index. */
   platforms: Descriptor[]
+  /**
+   * For an index: how many children it lists and how many were carried. An unsigned index passes through its
+   * platform signatures only when every listed child is carried (and signed): a platform left out was never judged.
+   */
+  children?: {listed: number; carried: number}
   entriesFor(digest: Digest): SignatureEntry[]
   reader: ContentReader
   policy: Policy
@@ -50,7 +55,10 @@ export async function judgeImage(input: JudgeInput): Promise<ImageJudgement> {
   let reason = root.reason
   let coveredBy: ImageJudgement['coveredBy'] = 'root'
   const rootUnsigned = root.results.filter((r) => r.role === 'signature').length === 0
-  if (!ok && rootUnsigned && root.errorCode === 'SIGNATURE_MISSING' && input.platforms.length > 0) {
+  const partial = input.children !== undefined && input.children.carried < input.children.listed
+  if (!ok && rootUnsigned && root.errorCode === 'SIGNATURE_MISSING' && input.platforms.length > 0 && partial) {
+    reason = `the index is not signed and only ${input.children!.carried} of its ${input.children!.listed} platforms are carried: without a signature on the index, every platform must be carried and signed`
+  } else if (!ok && rootUnsigned && root.errorCode === 'SIGNATURE_MISSING' && input.platforms.length > 0) {
     const perPlatform = []
     for (const p of input.platforms) perPlatform.push(await judge(p.digest))
     if (perPlatform.every((r) => r.results.length > 0)) {

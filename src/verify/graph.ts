@@ -6,7 +6,7 @@ import type {ArchiveReader} from '../archive/reader.ts'
 import {toAirlockError} from '../errors.ts'
 import type {Descriptor} from '../oci/descriptor.ts'
 import {platformString} from '../oci/descriptor.ts'
-import {parseJsonStrict} from '../oci/manifest.ts'
+import {parseJsonStrict, type RawManifest} from '../oci/manifest.ts'
 import {isManifestType} from '../oci/media-types.ts'
 import type {NodeInfo, PlatformTree} from '../report/model.ts'
 
@@ -15,6 +15,17 @@ const MAX_DEPTH = 8
  * astronomically many paths; each manifest is therefore expanded once, and the node count is capped. */
 const MAX_MANIFEST_NODES = 50_000
 const MAX_CONFIG_BYTES = 1024 * 1024
+/** Descriptors (manifests, configs, layers, repeats included) one archive may name across all its walks. */
+export const MAX_ARCHIVE_NODES = 200_000
+
+/** One node budget shared by every walk of an archive: a hostile archive cannot multiply work by repeating roots. */
+export interface NodeBudget {
+  left: number
+}
+
+export function archiveBudget(nodes = MAX_ARCHIVE_NODES): NodeBudget {
+  return {left: nodes}
+}
 
 export interface GraphWalk {
   reasons: string[]
@@ -23,6 +34,14 @@ export interface GraphWalk {
   platforms: PlatformTree[]
   omittedPlatforms: string[]
   bytes: number
+  /** Leaf blobs present with the right size (configs, layers), each once, with where their bytes are. */
+  blobs: Map<string, {descriptor: Descriptor; offset: number}>
+  /** Manifests present and parsed, each once, children before parents (the root last). */
+  manifests: Array<{descriptor: Descriptor; raw: RawManifest}>
+  /** The root index's children that were walked (the carried ones); empty for a single manifest. */
+  children: Descriptor[]
+  /** How many children the root index lists (carried or not). */
+  listedChildren: number
 }
 
 function info(d: Descriptor): NodeInfo {
@@ -33,8 +52,8 @@ function info(d: Descriptor): NodeInfo {
  * `carried`: for an index exported with --platform, the children that were meant to be carried (from
  * airlock.json); other children are expected to be absent. Undefined means every child must be present.
  */
-export async function walkImage(reader: ArchiveReader, root: Descriptor, carried?: ReadonlySet<string>): Promise<GraphWalk> {
-  const walk: GraphWalk = {reasons: [], reached: new Set(), platforms: [], omittedPlatforms: [], bytes: 0}
+export async function walkImage(reader: ArchiveReader, root: Descriptor, carried?: ReadonlySet<string>, budget: NodeBudget = archiveBudget()): Promise<GraphWalk> {
+  const walk: GraphWalk = {reasons: [], reached: new Set(), platforms: [], omittedPlatforms: [], bytes: 0, blobs: new Map(), manifests: [], children: [], listedChildren: 0}
   const counted = new Set<string>()
   const expanded = new Set<string>()
 
@@ -62,7 +81,27 @@ export async function walkImage(reader: ArchiveReader, root: Descriptor, carried
     return true
   }
 
+  let overBudget = false
+  const keepLeaf = (d: Descriptor): void => {
+    if (!walk.blobs.has(d.digest)) walk.blobs.set(d.digest, {descriptor: {mediaType: d.mediaType, digest: d.digest, size: d.size}, offset: reader.blob(d.digest)!.dataOffset})
+  }
+  /** A config or layer: counted against the budget, checked, kept. False when over budget or unusable. */
+  const leaf = (d: Descriptor, what: string): boolean => {
+    if (--budget.left < 0) {
+      if (!overBudget) walk.reasons.push(`image ${root.digest}: the archive names more than ${MAX_ARCHIVE_NODES} content descriptors in all; refusing to walk further`)
+      overBudget = true
+      return false
+    }
+    if (!present(d, what)) return false
+    keepLeaf(d)
+    return true
+  }
   const visit = async (d: Descriptor, what: string, ancestors: ReadonlySet<string>, platform: string | undefined): Promise<void> => {
+    if (--budget.left < 0) {
+      if (!overBudget) walk.reasons.push(`image ${root.digest}: the archive names more than ${MAX_ARCHIVE_NODES} content descriptors in all; refusing to walk further`)
+      overBudget = true
+      return
+    }
     if (ancestors.has(d.digest)) {
       walk.reasons.push(`${blobPath(d.digest)} refers to itself (a cycle in the content graph)`)
       return
@@ -72,7 +111,7 @@ export async function walkImage(reader: ArchiveReader, root: Descriptor, carried
       return
     }
     if (!present(d, what)) return
-    if (!isManifestType(d.mediaType)) return
+    if (!isManifestType(d.mediaType)) return void keepLeaf(d)
     if (expanded.has(d.digest)) return // already walked through another path: same bytes, same children
     expanded.add(d.digest)
     if (expanded.size > MAX_MANIFEST_NODES) {
@@ -88,30 +127,38 @@ export async function walkImage(reader: ArchiveReader, root: Descriptor, carried
     }
     const path = new Set(ancestors).add(d.digest)
     const manifest = raw.parsed
+    const done = () => walk.manifests.push({descriptor: {mediaType: raw.mediaType, digest: d.digest, size: d.size}, raw})
     if (manifest.kind === 'index') {
+      if (ancestors.size === 0) walk.listedChildren = manifest.manifests.length
       for (const [i, child] of manifest.manifests.entries()) {
         const childPlatform = platformString(child.platform)
         if (carried && ancestors.size === 0 && !carried.has(child.digest)) {
           walk.omittedPlatforms.push(childPlatform)
+          // Said not carried, yet there: content nobody judged must not ride along (issue 10, finding 3).
+          if (reader.blob(child.digest)) walk.reasons.push(`${blobPath(child.digest)} (${childPlatform}) is in the archive, but airlock.json says that platform was not carried`)
           continue
         }
+        if (ancestors.size === 0) walk.children.push({mediaType: child.mediaType, digest: child.digest, size: child.size, ...(child.platform ? {platform: child.platform} : {})})
         await visit(child, `${what} -> manifests[${i}] ${childPlatform}`, path, child.platform ? childPlatform : platform)
       }
+      done()
       return
     }
     const tree: PlatformTree = {platform: platform ?? 'unknown', manifest: info(d), layers: [], bytes: d.size}
-    if (present(manifest.config, `config of ${what}`)) {
+    if (leaf(manifest.config, `config of ${what}`)) {
       tree.config = info(manifest.config)
       tree.bytes += manifest.config.size
       if (!platform && manifest.config.size <= MAX_CONFIG_BYTES) tree.platform = await configPlatform(reader, manifest.config)
     }
     for (const [i, layer] of manifest.layers.entries()) {
-      if (present(layer, `layers[${i}] of ${what}`)) {
+      if (overBudget) break
+      if (leaf(layer, `layers[${i}] of ${what}`)) {
         tree.layers.push(info(layer))
         tree.bytes += layer.size
       }
     }
     walk.platforms.push(tree)
+    done()
   }
 
   await visit(root, `image ${root.digest}`, new Set(), undefined)

@@ -36,7 +36,7 @@ export function signatureCheck(options: SignatureCheckOptions): ImageCheck {
   let section: SignaturesSection | undefined | null = null
   return {
     name: 'signatures',
-    async run({archive, root, report}) {
+    async run({archive, root, report, children, listedChildren}) {
       if (section === null) section = parseSignaturesSection(archive.airlock['signatures'])
       const subjects = section?.subjects.filter((s) => s.image === report.reference) ?? []
       const platforms = report.platforms.map((p) => p.manifest).filter((m) => m.digest !== root.digest)
@@ -44,6 +44,7 @@ export function signatureCheck(options: SignatureCheckOptions): ImageCheck {
         image: report.reference,
         root,
         platforms,
+        ...(listedChildren > 0 ? {children: {listed: listedChildren, carried: children.length}} : {}),
         entriesFor: (digest) => subjects.filter((s) => s.digest === digest).flatMap((s) => s.entries),
         reader: archiveContentReader(archive),
         policy: options.policy,

@@ -1,15 +1,19 @@
 // verify, integrity part: one hashing pass over the archive (ArchiveReader.open), then the graph of every image
 // is walked and airlock.json is checked against what is really there. Other modules plug in more checks
 // (signatures and policy per image, TUF trust per archive) through `imageChecks` / `archiveChecks`; they run only
-// on content that passed integrity, so they never have to consider a corrupt blob.
+// on content that passed integrity, so they never have to consider a corrupt blob. When everything passed, the
+// result carries the verdict (verdict.ts): exactly what was judged, the only thing push writes.
 import {ArchiveReader} from '../archive/reader.ts'
 import {digestFromBlobPath, type ArchiveImage, AIRLOCK_JSON, INDEX_JSON, OCI_LAYOUT, REF_NAME_ANNOTATION} from '../archive/schema.ts'
 import {toAirlockError} from '../errors.ts'
 import type {Descriptor} from '../oci/descriptor.ts'
+import type {Digest} from '../oci/digest.ts'
 import {isManifestType} from '../oci/media-types.ts'
 import type {CheckReport, ImageReport, Problem, VerifyReport} from '../report/model.ts'
-import {walkImage} from './graph.ts'
-
+import {parseSignaturesSection} from '../sigstore/section.ts'
+import {artifactBindingProblem, recordProblems} from './bindings.ts'
+import {archiveBudget, walkImage, type GraphWalk, type NodeBudget} from './graph.ts'
+import {freezeVerdict, type JudgedArtifact, type JudgedGraph, type Verdict, type VerifiedImage} from './verdict.ts'
 export interface ImageCheckContext {
   archive: ArchiveReader
   /** The index.json entry of the image. */
@@ -17,6 +21,9 @@ export interface ImageCheckContext {
   /** Its airlock.json record (platforms carried, attached signature manifests, ...). */
   record: ArchiveImage | undefined
   report: ImageReport
+  /** The root index's carried children (what a signature on them must cover) and how many it lists. */
+  children: readonly Descriptor[]
+  listedChildren: number
 }
 
 export interface ImageCheck {
@@ -55,50 +62,118 @@ export async function verifyArchive(path: string, options: VerifyOptions = {}): 
     ...(options.workers !== undefined ? {workers: options.workers} : {}),
   })
   try {
-    const problems: Problem[] = []
-    const referenced = new Set<string>()
-    let blobs = 0
-    const skipped = {blobs: 0, bytes: 0}
+    return (await judgeArchive(archive, options, started)).report
+  } finally {
+    await archive.close()
+  }
+}
 
-    // Every blob must hash to its name, whether or not anything refers to it (unless push waived it: see skipHash).
-    for (const record of archive.entries.values()) {
-      const digest = digestFromBlobPath(record.name)
-      if (!digest) continue
-      blobs++
-      if (record.hashSkipped) {
-        skipped.blobs++
-        skipped.bytes += record.size
-        continue
-      }
-      if (record.digest !== digest) problems.push({code: 'DIGEST_MISMATCH', entry: record.name, message: `${record.name}: content hashes to ${record.digest}, not to its name`})
+interface ImageWork {
+  report: ImageReport
+  root: Descriptor
+  record: ArchiveImage | undefined
+  walk: GraphWalk
+  artifacts: JudgedArtifact[]
+}
+
+/**
+ * Judges an opened archive: integrity (every entry hashed, unless the reader was opened without hashing: then
+ * only structure, sizes and bindings, for push --skip-verify), the plugged-in checks, and, when all passed, the
+ * frozen verdict. The reader stays open (the caller pushes from it).
+ */
+export async function judgeArchive(archive: ArchiveReader, options: Pick<VerifyOptions, 'imageChecks' | 'archiveChecks' | 'skipHash'> = {}, started = performance.now()): Promise<{report: VerifyReport; verdict?: Verdict}> {
+  const problems: Problem[] = []
+  const referenced = new Set<string>()
+  let blobs = 0
+  const skipped = {blobs: 0, bytes: 0}
+
+  // Every blob must hash to its name, whether or not anything refers to it (unless push waived it: see skipHash).
+  for (const record of archive.entries.values()) {
+    const digest = digestFromBlobPath(record.name)
+    if (!digest) continue
+    blobs++
+    if (record.hashSkipped) {
+      skipped.blobs++
+      skipped.bytes += record.size
+      continue
     }
+    if (!archive.hashed) continue
+    if (record.digest !== digest) problems.push({code: 'DIGEST_MISMATCH', entry: record.name, message: `${record.name}: content hashes to ${record.digest}, not to its name`})
+  }
 
-    // airlock.json and index.json must describe the same images.
-    const records = new Map(archive.airlock.images.map((r) => [r.reference, r]))
-    const indexNames = new Set<string>()
-    const images: ImageReport[] = []
-    for (const [i, root] of archive.index.manifests.entries()) {
-      const reference = root.annotations?.[REF_NAME_ANNOTATION] ?? `index.json manifests[${i}]`
-      indexNames.add(reference)
-      const record = records.get(reference)
-      const reasons: string[] = []
-      if (!isManifestType(root.mediaType)) reasons.push(`index.json entry ${reference} has media type ${root.mediaType}, not a manifest or index`)
-      if (!record) reasons.push(`index.json entry ${reference} is not listed in airlock.json`)
-      else if (record.digest !== root.digest) reasons.push(`airlock.json says ${reference} is ${record.digest} but index.json says ${root.digest}`)
-      const carried = record?.filtered ? new Set((record.platforms ?? []).map((p) => p.digest)) : undefined
-      const walk = await walkImage(archive, root, carried)
-      reasons.push(...walk.reasons)
-      walk.reached.forEach((d) => referenced.add(d))
-      for (const [j, attached] of (record?.attached ?? []).entries()) {
-        const extra = await walkImage(archive, attached)
-        extra.reached.forEach((d) => referenced.add(d))
-        reasons.push(...extra.reasons.map((r) => `attached[${j}]: ${r}`))
+  // airlock.json and index.json must describe the same images, entry for entry, each once (issue 10, finding 2).
+  const records = new Map<string, ArchiveImage>()
+  for (const record of archive.airlock.images) {
+    if (records.has(record.reference)) problems.push({code: 'ARCHIVE_INVALID', entry: AIRLOCK_JSON, message: `airlock.json lists ${record.reference} more than once`})
+    else records.set(record.reference, record)
+  }
+  let section
+  try {
+    section = parseSignaturesSection(archive.airlock['signatures'])
+  } catch (error) {
+    problems.push({code: 'ARCHIVE_INVALID', entry: AIRLOCK_JSON, message: toAirlockError(error).message})
+  }
+  const indexNames = new Set<string>()
+  const work: ImageWork[] = []
+  // One node budget across the archive, and one walk per distinct (root, carried set): repeating a large index in
+  // index.json costs nothing more (issue 10, finding 8).
+  const budget = archiveBudget()
+  const walks = new Map<string, Promise<GraphWalk>>()
+  const walkOnce = (root: Descriptor, carried?: ReadonlySet<string>): Promise<GraphWalk> => {
+    const key = `${root.digest} ${root.size} ${root.mediaType} ${carried ? [...carried].sort().join(',') : '*'}`
+    let walk = walks.get(key)
+    if (!walk) walks.set(key, (walk = walkImage(archive, root, carried, budget)))
+    return walk
+  }
+  for (const [i, root] of archive.index.manifests.entries()) {
+    const reference = root.annotations?.[REF_NAME_ANNOTATION] ?? `index.json manifests[${i}]`
+    const duplicate = indexNames.has(reference)
+    indexNames.add(reference)
+    const record = records.get(reference)
+    const reasons: string[] = []
+    if (duplicate) problems.push({code: 'ARCHIVE_INVALID', entry: INDEX_JSON, message: `index.json lists ${reference} more than once`})
+    if (!isManifestType(root.mediaType)) reasons.push(`index.json entry ${reference} has media type ${root.mediaType}, not a manifest or index`)
+    if (!record) reasons.push(`index.json entry ${reference} is not listed in airlock.json`)
+    else reasons.push(...recordProblems(reference, root, record))
+    const carried = record?.filtered ? new Set((record.platforms ?? []).map((p) => p.digest)) : undefined
+    const walk = await walkOnce(root, carried)
+    reasons.push(...walk.reasons)
+    walk.reached.forEach((d) => referenced.add(d))
+    for (const [j, attached] of (record?.attached ?? []).entries()) {
+      const extra = await walkOnce(attached)
+      extra.reached.forEach((d) => referenced.add(d))
+      reasons.push(...extra.reasons.map((r) => `attached[${j}]: ${r}`))
+    }
+    if (record?.platforms) {
+      const carriedNow = new Set(walk.platforms.map((p) => p.manifest.digest))
+      for (const p of record.platforms) if (!carriedNow.has(p.digest)) reasons.push(`airlock.json lists platform ${p.platform} (${p.digest}) but the index does not carry it`)
+    }
+    // Signature artifacts: bound to a subject of this image, walked like any content (issue 10, finding 4).
+    const subjects = new Set<string>(walk.manifests.map((m) => m.descriptor.digest))
+    subjects.add(root.digest)
+    const artifacts: JudgedArtifact[] = []
+    for (const subject of section?.subjects.filter((s) => s.image === reference) ?? []) {
+      for (const entry of subject.entries) {
+        const graph = await walkOnce(entry.descriptor)
+        graph.reached.forEach((d) => referenced.add(d))
+        if (graph.reasons.length > 0) {
+          reasons.push(...graph.reasons.map((r) => `signature ${entry.descriptor.digest}: ${r}`))
+          continue
+        }
+        const problem = artifactBindingProblem(subject.digest, subjects, entry, graph.manifests.at(-1)?.raw)
+        if (problem) {
+          reasons.push(problem)
+          continue
+        }
+        artifacts.push({kind: entry.kind === 'legacy-tag' ? 'tag' : 'referrer', role: entry.role, subject: subject.digest, ...(entry.tag ? {tag: entry.tag} : {}), graph: judgedGraph(entry.descriptor, graph)})
       }
-      if (record?.platforms) {
-        const carriedNow = new Set(walk.platforms.map((p) => p.manifest.digest))
-        for (const p of record.platforms) if (!carriedNow.has(p.digest)) reasons.push(`airlock.json lists platform ${p.platform} (${p.digest}) but the index does not carry it`)
-      }
-      images.push({
+    }
+    work.push({
+      root,
+      record,
+      walk,
+      artifacts,
+      report: {
         reference,
         digest: root.digest,
         mediaType: root.mediaType,
@@ -107,64 +182,99 @@ export async function verifyArchive(path: string, options: VerifyOptions = {}): 
         omittedPlatforms: walk.omittedPlatforms,
         bytes: walk.bytes,
         checks: [{name: 'integrity', ok: reasons.length === 0, reasons}],
-      })
-    }
-    for (const record of archive.airlock.images)
-      if (!indexNames.has(record.reference))
-        problems.push({code: 'ARCHIVE_INCOMPLETE', entry: INDEX_JSON, message: `airlock.json lists ${record.reference} but index.json has no entry for it`})
-
-    // Files listed in airlock.json, and only those, besides the layout and the blobs.
-    const listed = archive.airlock.files
-    for (const [name, expected] of Object.entries(listed)) {
-      const record = archive.entries.get(name)
-      if (!record) problems.push({code: 'ARCHIVE_INCOMPLETE', entry: name, message: `${name} is listed in airlock.json but missing`})
-      else if (record.size !== expected.size || record.digest !== expected.digest)
-        problems.push({code: 'DIGEST_MISMATCH', entry: name, message: `${name} does not match airlock.json (${record.size} bytes, ${record.digest})`})
-    }
-    for (const record of archive.entries.values()) {
-      const digest = digestFromBlobPath(record.name)
-      if (digest ? referenced.has(digest) : LAYOUT_FILES.has(record.name) || record.name in listed) continue
-      problems.push({
-        code: 'ARCHIVE_INVALID',
-        entry: record.name,
-        message: digest ? `unexpected entry ${record.name}: not referenced by any image` : `unexpected entry ${record.name}: not listed in airlock.json`,
-      })
-    }
-
-    // Archive-wide checks first (trust: the signatures image check takes its trusted roots from it).
-    const checks: CheckReport[] = []
-    for (const check of options.archiveChecks ?? []) checks.push(await runCheck(check.name, () => check.run(archive)))
-
-    // Plugged-in checks, on images whose content is intact.
-    for (const report of images) {
-      const root = archive.index.manifests.find((d) => d.digest === report.digest)!
-      for (const check of options.imageChecks ?? []) {
-        if (!report.ok) {
-          report.checks.push({name: check.name, ok: false, reasons: [], skipped: 'integrity failed'})
-          continue
-        }
-        const result = await runCheck(check.name, () => check.run({archive, root, record: records.get(report.reference), report}))
-        report.checks.push(result)
-        if (!result.ok) report.ok = false
-      }
-    }
-    const ok = problems.length === 0 && images.length > 0 && images.every((i) => i.ok) && checks.every((c) => c.ok)
-    if (images.length === 0) problems.push({code: 'ARCHIVE_INCOMPLETE', entry: INDEX_JSON, message: 'the archive holds no images'})
-    return {
-      archive: path,
-      ok,
-      entries: archive.entryCount,
-      bytes: archive.totalBytes,
-      blobs,
-      ...(options.skipHash ? {hashSkipped: {...skipped, reason: options.skipHash.reason}} : {}),
-      seconds: (performance.now() - started) / 1000,
-      problems,
-      checks,
-      images,
-    }
-  } finally {
-    await archive.close()
+      },
+    })
   }
+  for (const reference of records.keys())
+    if (!indexNames.has(reference)) problems.push({code: 'ARCHIVE_INCOMPLETE', entry: INDEX_JSON, message: `airlock.json lists ${reference} but index.json has no entry for it`})
+  for (const subject of section?.subjects ?? [])
+    if (!records.has(subject.image)) problems.push({code: 'ARCHIVE_INVALID', entry: AIRLOCK_JSON, message: `airlock.json signatures name ${subject.image}, which is not an image of the archive`})
+
+  // Files listed in airlock.json, and only those, besides the layout and the blobs.
+  const listed = archive.airlock.files
+  for (const [name, expected] of Object.entries(listed)) {
+    const record = archive.entries.get(name)
+    if (!record) problems.push({code: 'ARCHIVE_INCOMPLETE', entry: name, message: `${name} is listed in airlock.json but missing`})
+    else if (record.size !== expected.size || (archive.hashed && record.digest !== expected.digest))
+      problems.push({code: 'DIGEST_MISMATCH', entry: name, message: `${name} does not match airlock.json (${record.size} bytes, ${record.digest})`})
+  }
+  for (const record of archive.entries.values()) {
+    const digest = digestFromBlobPath(record.name)
+    if (digest ? referenced.has(digest) : LAYOUT_FILES.has(record.name) || record.name in listed) continue
+    problems.push({
+      code: 'ARCHIVE_INVALID',
+      entry: record.name,
+      message: digest ? `unexpected entry ${record.name}: not referenced by any image` : `unexpected entry ${record.name}: not listed in airlock.json`,
+    })
+  }
+
+  // Archive-wide checks first (trust: the signatures image check takes its trusted roots from it).
+  const checks: CheckReport[] = []
+  for (const check of options.archiveChecks ?? []) checks.push(await runCheck(check.name, () => check.run(archive)))
+
+  // Plugged-in checks, on images whose content is intact.
+  for (const {report, root, record, walk} of work) {
+    for (const check of options.imageChecks ?? []) {
+      if (!report.ok) {
+        report.checks.push({name: check.name, ok: false, reasons: [], skipped: 'integrity failed'})
+        continue
+      }
+      const result = await runCheck(check.name, () => check.run({archive, root, record, report, children: walk.children, listedChildren: walk.listedChildren}))
+      report.checks.push(result)
+      if (!result.ok) report.ok = false
+    }
+  }
+  const images = work.map((w) => w.report)
+  const ok = problems.length === 0 && images.length > 0 && images.every((i) => i.ok) && checks.every((c) => c.ok)
+  if (images.length === 0) problems.push({code: 'ARCHIVE_INCOMPLETE', entry: INDEX_JSON, message: 'the archive holds no images'})
+  const report: VerifyReport = {
+    archive: archive.path,
+    ok,
+    entries: archive.entryCount,
+    bytes: archive.totalBytes,
+    blobs,
+    ...(options.skipHash ? {hashSkipped: {...skipped, reason: options.skipHash.reason}} : {}),
+    seconds: (performance.now() - started) / 1000,
+    problems,
+    checks,
+    images,
+  }
+  if (!ok) return {report}
+  const verified: VerifiedImage[] = work.map(({root, record, walk, artifacts}) => ({
+    reference: record!.reference,
+    ...(record!.tag === undefined ? {} : {tag: record!.tag}),
+    root: {mediaType: root.mediaType, digest: root.digest, size: root.size},
+    graph: judgedGraph(root, walk),
+    children: walk.children,
+    artifacts,
+  }))
+  return {report, verdict: freezeVerdict({archive: archive.path, verified: archive.hashed && (options.imageChecks?.length ?? 0) > 0, images: verified, report})}
+}
+
+function judgedGraph(root: Descriptor, walk: GraphWalk): JudgedGraph {
+  return {root: {mediaType: root.mediaType, digest: root.digest as Digest, size: root.size}, blobs: [...walk.blobs.values()], manifests: [...walk.manifests]}
+}
+
+/** Every blob each image would need, from an unhashed reader (push asks the mirror which it holds before hashing). */
+export async function plannedBlobs(archive: ArchiveReader): Promise<Array<{reference: string; blobs: Descriptor[]}>> {
+  const budget: NodeBudget = archiveBudget()
+  let section
+  try {
+    section = parseSignaturesSection(archive.airlock['signatures'])
+  } catch {
+    section = undefined // judgeArchive reports it
+  }
+  const plan: Array<{reference: string; blobs: Descriptor[]}> = []
+  for (const [i, root] of archive.index.manifests.entries()) {
+    const reference = root.annotations?.[REF_NAME_ANNOTATION] ?? `index.json manifests[${i}]`
+    const record = archive.airlock.images.find((r) => r.reference === reference)
+    const carried = record?.filtered ? new Set((record.platforms ?? []).map((p) => p.digest)) : undefined
+    const roots = [{root, carried}, ...(section?.subjects.filter((s) => s.image === reference).flatMap((s) => s.entries.map((e) => ({root: e.descriptor, carried: undefined}))) ?? [])]
+    const blobs = new Map<string, Descriptor>()
+    for (const r of roots) for (const b of (await walkImage(archive, r.root, r.carried, budget)).blobs.values()) blobs.set(b.descriptor.digest, b.descriptor)
+    plan.push({reference, blobs: [...blobs.values()]})
+  }
+  return plan
 }
 
 /** A check that throws fails with its error's message: one broken check must not hide the others' results. */

@@ -1,0 +1,102 @@
+// The one composition of verification, used by `airlock verify` and by push: open the archive once, resolve trust
+// from that same reader, build the signature checks, judge everything, and commit the TUF rollback state only
+// after the whole verification passed. The result keeps the archive open: push streams the blobs it writes from
+// the same file handle, at the offsets the verdict names, after checking the file is still the one verified.
+import {ArchiveReader} from '../archive/reader.ts'
+import {AirlockError, toAirlockError} from '../errors.ts'
+import type {Descriptor} from '../oci/descriptor.ts'
+import type {Policy} from '../policy/index.ts'
+import type {VerifyReport} from '../report/model.ts'
+import {parseTrustedRoot} from '../sigstore/trust.ts'
+import {ArchiveTrust} from '../trust/archive.ts'
+import type {TrustFlagValues} from '../trust/flags.ts'
+import {signatureSetup, type VerifySignatureMode} from './signatures.ts'
+import type {Verdict} from './verdict.ts'
+import {judgeArchive, plannedBlobs} from './verify.ts'
+
+export interface VerifyRequest {
+  /** 'skip': integrity only (said loudly in `notes`); otherwise a policy is required. */
+  signatures?: VerifySignatureMode | undefined
+  policy?: Policy | undefined
+  trust?: TrustFlagValues
+  /**
+   * push --skip-verify: nothing is hashed or judged up front; structure, sizes and bindings are still checked, and
+   * the verdict says `verified: false`. (Uploads still hash what they send.)
+   */
+  structuralOnly?: boolean
+  /**
+   * push: given every image's blobs (walked before hashing, bounded), answers which digests the mirror already holds
+   * where they are going; those bodies are not hashed (the registry serves its own content under that digest).
+   */
+  heldBlobs?: (plan: Array<{reference: string; blobs: Descriptor[]}>) => Promise<{digests: ReadonlySet<string>; reason: string} | undefined>
+  onBytes?: (n: number) => void
+  workers?: number
+}
+
+export interface VerifiedArchive {
+  report: VerifyReport
+  /** Present only when the report passed: the one input push may write from. */
+  verdict: Verdict | undefined
+  /** The open archive the verdict was judged from (push reads blobs through it). */
+  archive: ArchiveReader
+  notes: string[]
+  /** The trusted roots signatures were checked with (the mirror check uses the same). */
+  trustedRoots: ReturnType<typeof parseTrustedRoot>[]
+  /** TUF state files written (after full success only). */
+  stateFiles: string[]
+  close(): Promise<void>
+}
+
+export async function openVerifiedArchive(path: string, request: VerifyRequest): Promise<VerifiedArchive> {
+  const started = performance.now()
+  const structural = request.structuralOnly === true
+  const mode = structural ? 'skip' : request.signatures
+  // Usage errors before the file is read.
+  if (!structural && mode !== 'skip' && !request.policy) signatureSetup({mode, policy: undefined, trustedRoots: []})
+  const keyless = request.policy?.rules.some((r) => r.action === 'keyless') ?? false
+  const hashNow = !structural && !request.heldBlobs
+  const archive = await ArchiveReader.open(path, {
+    hash: hashNow,
+    ...(hashNow && request.onBytes ? {onBytes: request.onBytes} : {}),
+    ...(hashNow && request.workers !== undefined ? {workers: request.workers} : {}),
+  })
+  try {
+    // Trust from this same reader (TUF verifies the bytes it reads; the integrity pass checks them against airlock.json).
+    const trust = structural ? undefined : new ArchiveTrust(request.trust ?? {}, {required: keyless})
+    let trustedRoots: ReturnType<typeof parseTrustedRoot>[] = []
+    if (trust && mode !== 'skip') {
+      try {
+        const resolution = await trust.resolve(archive)
+        trustedRoots = resolution.trustedRoots.map((bytes, i) => {
+          const source = resolution.sources[i]
+          return parseTrustedRoot(bytes, source ? `${source.kind === 'tuf' ? 'TUF' : 'file'} ${source.name}` : 'trusted root')
+        })
+      } catch (error) {
+        if (keyless) throw error
+        // Not needed for key-signed content: the 'trust' check reports the reason.
+      }
+    }
+    const setup = structural ? {imageChecks: [], notes: []} : signatureSetup({mode, policy: request.policy, trustedRoots})
+    let skipHash: {digests: ReadonlySet<string>; reason: string} | undefined
+    if (!structural && !archive.hashed) {
+      if (request.heldBlobs) skipHash = await request.heldBlobs(await plannedBlobs(archive)).catch(() => undefined)
+      await archive.hashPending({
+        ...(skipHash ? {skipHash: skipHash.digests} : {}),
+        ...(request.onBytes ? {onBytes: request.onBytes} : {}),
+        ...(request.workers !== undefined ? {workers: request.workers} : {}),
+      })
+    }
+    const {report, verdict} = await judgeArchive(
+      archive,
+      {imageChecks: setup.imageChecks, archiveChecks: trust ? [trust.check] : [], ...(skipHash && skipHash.digests.size > 0 ? {skipHash} : {})},
+      started,
+    )
+    if (verdict) await archive.checkUnchanged()
+    // The rollback memory moves forward only when everything passed.
+    const stateFiles = verdict && trust ? trust.commitState(report) : []
+    return {report, verdict, archive, notes: setup.notes, trustedRoots, stateFiles, close: () => archive.close()}
+  } catch (error) {
+    await archive.close()
+    throw error instanceof AirlockError ? error : toAirlockError(error)
+  }
+}
