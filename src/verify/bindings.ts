@@ -13,8 +13,9 @@ import type {SignatureEntry, SignatureRole} from '../sigstore/section.ts'
 export function expectedTag(reference: string): {tag: string | undefined; digest: Digest | undefined} | {error: string} {
   try {
     const ref = parseReference(reference)
+    // A bare layout name is its own tag (export's reading); otherwise the reference's tag, `latest` included.
     const bare = !/[/:@]/.test(reference)
-    return {tag: ref.tag ?? (bare ? reference : undefined), digest: ref.digest}
+    return {tag: bare ? reference : ref.tag, digest: ref.digest}
   } catch (error) {
     return {error: `reference ${JSON.stringify(reference)} is not a valid image reference (${(error as Error).message})`}
   }
