@@ -25,7 +25,11 @@ describe('mirror target and repository mapping', () => {
     assert.equal(mapRepository({registry: 'docker.io', repository: 'library/alpine'}, parseMirrorTarget('r.local')), 'library/alpine')
     assert.equal(mapRepository({registry: 'index.docker.io', repository: 'library/alpine'}, parseMirrorTarget('r.local'), {keepHost: true}), 'docker.io/library/alpine')
     // ':' is not legal in a repository path: the port is joined with '-'.
-    assert.equal(mapRepository({registry: '127.0.0.1:5000', repository: 'a/b'}, parseMirrorTarget('r.local/p'), {keepHost: true}), 'p/127.0.0.1-5000/a/b')
+    assert.equal(mapRepository({registry: '127.0.0.1:5000', repository: 'a/b'}, parseMirrorTarget('r.local/p'), {keepHost: true}), 'p/127.0.0.1_5000/a/b')
+    // Injective (issue 10, finding 1): a port and a host name with a dash never share a path.
+    const kh = (registry: string) => mapRepository({registry, repository: 'a/b'}, parseMirrorTarget('r.local/p'), {keepHost: true})
+    assert.notEqual(kh('reg.example:5000'), kh('reg.example-5000'))
+    assert.throws(() => kh('[::1]:5000'), /IPv6/)
   })
 
   it('refuses two source repositories landing in one mirror repository', () => {

@@ -4,6 +4,7 @@
 // registry must stay empty. Then the tag-move rule (finding 1) and the file identity check (finding 6).
 import assert from 'node:assert/strict'
 import {spawnSync} from 'node:child_process'
+import {generateKeyPairSync} from 'node:crypto'
 import {mkdirSync, mkdtempSync, rmSync, utimesSync, writeFileSync} from 'node:fs'
 import {tmpdir} from 'node:os'
 import {join} from 'node:path'
@@ -187,5 +188,34 @@ describe('finding 6: the archive is opened once and must stay the file that was 
     } finally {
       await verified.close()
     }
+  })
+})
+
+describe('finding 1: the host dropped from the mirror path cannot pick a weaker rule', () => {
+  it('refuses an image whose rule depends on its host without --keep-host, and pushes it with --keep-host', async () => {
+    const policy = join(top, 'hosts.yaml')
+    const pem = generateKeyPairSync('ec', {namedCurve: 'P-256'}).publicKey.export({type: 'spki', format: 'pem'}).toString()
+    writeFileSync(
+      policy,
+      `rules:\n  - image: ghcr.io/siderolabs/**\n    publicKey:\n      certificate: |\n${pem.trim().split('\n').map((l) => `        ${l}`).join('\n')}\n  - image: "**"\n    skip: true\n`,
+    )
+    const renamed = edit((a) => {
+      const index = a.json('index.json')
+      const doc = a.json('airlock.json')
+      index.manifests[0].annotations['org.opencontainers.image.ref.name'] = 'quay.io/siderolabs/installer:v1'
+      doc.images[0] = {...doc.images[0], reference: 'quay.io/siderolabs/installer:v1', tag: 'v1'}
+      a.set('index.json', Buffer.from(JSON.stringify(index)))
+      a.set('airlock.json', Buffer.from(JSON.stringify(doc)))
+    })
+    const file = write('quay', renamed.reseal())
+    const args = ['--policy', policy, '--insecure-registry', registry.host]
+    const dropped = cli('push', file, `${registry.host}/hosts`, ...args)
+    assert.equal(dropped.status, 1, dropped.stderr)
+    assert.match(dropped.stderr, /also answers pulls of ghcr\.io\/siderolabs\/installer:v1/)
+    assert.match(dropped.stderr, /--keep-host/)
+    assert.ok(!(await catalog()).some((r) => r.startsWith('hosts/')), 'nothing may be written')
+    const kept = cli('push', file, `${registry.host}/hosts`, ...args, '--keep-host')
+    assert.equal(kept.status, 0, kept.stderr)
+    assert.ok((await catalog()).includes('hosts/quay.io/siderolabs/installer'))
   })
 })

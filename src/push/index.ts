@@ -22,6 +22,7 @@ import type {Verdict} from '../verify/verdict.ts'
 import {firstFailure} from '../verify/verify.ts'
 import {mirrorCheckError, verifyMirror, type MirrorCheckResult} from './check.ts'
 import type {PushEvent} from './engine.ts'
+import {checkHostIndependentRule} from './host-rules.ts'
 import {mapRepository, type MirrorTarget} from './mapping.ts'
 import {RegistryMirror} from './mirror.ts'
 import {pushVerdict, type MirrorRegistry, type PushResult} from './push.ts'
@@ -89,6 +90,12 @@ export async function pushArchive(options: PushArchiveOptions): Promise<PushArch
       : {status: 'passed', summary: summary(report), report}
     const talos = options.talos ? talosYaml(options, verdict) : undefined
 
+    // Without --keep-host the mirror path answers for every source host: the rule must not depend on the host.
+    if (options.policy && !options.skipVerify && !options.keepHost)
+      for (const image of verdict.images) {
+        const path = mapRepository(parseReference(image.reference), options.target, {keepHost: false})
+        checkHostIndependentRule(image.reference, options.policy, `${options.target.registry}/${path}`)
+      }
     // The file must still be the one judged before anything is written, and after (issue 10, finding 6).
     await verified.archive.checkUnchanged()
     const result = await pushVerdict(verdict, verified.archive, mirror, {

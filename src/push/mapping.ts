@@ -67,11 +67,18 @@ export function mapRepository(source: SourceRepository, target: MirrorTarget, op
 }
 
 /**
- * A registry host as a repository path component: `localhost:5000` is not a legal component (':' is not allowed),
- * so the port is joined with '-' (`localhost-5000`) and the host is lower-cased. Talos config uses the same function.
+ * A registry host as a repository path component, injectively: `localhost:5000` is not a legal component (':' is
+ * not allowed), so the port is joined with '_' (`localhost_5000`), a character no host name can contain, so that
+ * `reg.example:5000` and the host `reg.example-5000` never share a mirror path (issue 10, finding 1). IPv6 literals
+ * have no injective spelling in the path grammar and are refused. Talos config uses the same function.
  */
 export function hostAsPath(host: string): string {
-  return host.toLowerCase().replace(/^\[|\]$/g, '').replace(/[:]/g, '-')
+  const lower = host.toLowerCase()
+  if (lower.startsWith('['))
+    throw new AirlockError('USAGE', `--keep-host cannot spell the IPv6 registry ${host} as a repository path`, {hint: 'name the source registry by a host name'})
+  const m = /^([a-z0-9.-]+)(?::(\d+))?$/.exec(lower)
+  if (!m) throw new AirlockError('USAGE', `registry host ${JSON.stringify(host)} cannot be kept in a repository path`)
+  return m[2] === undefined ? m[1]! : `${m[1]}_${m[2]}`
 }
 
 /**
