@@ -10,6 +10,7 @@ import type {Descriptor} from '../oci/descriptor.ts'
 import type {Digest} from '../oci/digest.ts'
 import {isManifestType} from '../oci/media-types.ts'
 import type {CheckReport, ImageReport, Problem, VerifyReport} from '../report/model.ts'
+import {MAX_ARTIFACTS_PER_SUBJECT} from '../sigstore/artifacts.ts'
 import {parseSignaturesSection} from '../sigstore/section.ts'
 import {artifactBindingProblem, recordProblems} from './bindings.ts'
 import {archiveBudget, walkImage, type GraphWalk, type NodeBudget} from './graph.ts'
@@ -51,6 +52,8 @@ export interface VerifyOptions {
 }
 
 const LAYOUT_FILES = new Set([OCI_LAYOUT, INDEX_JSON, AIRLOCK_JSON])
+/** Images one archive may carry (a Talos release is about 50). */
+export const MAX_ARCHIVE_IMAGES = 5000
 
 export async function verifyArchive(path: string, options: VerifyOptions = {}): Promise<VerifyReport> {
   const started = performance.now()
@@ -125,7 +128,10 @@ export async function judgeArchive(archive: ArchiveReader, options: Pick<VerifyO
     if (!walk) walks.set(key, (walk = walkImage(archive, root, carried, budget)))
     return walk
   }
-  for (const [i, root] of archive.index.manifests.entries()) {
+  // Bounded before anything is walked or judged (issue 10, finding 8).
+  const tooMany = archive.index.manifests.length > MAX_ARCHIVE_IMAGES
+  if (tooMany) problems.push({code: 'TOO_LARGE', entry: INDEX_JSON, message: `index.json lists ${archive.index.manifests.length} images, more than the ${MAX_ARCHIVE_IMAGES} one archive may carry`})
+  for (const [i, root] of (tooMany ? [] : archive.index.manifests).entries()) {
     const reference = root.annotations?.[REF_NAME_ANNOTATION] ?? `index.json manifests[${i}]`
     const duplicate = indexNames.has(reference)
     indexNames.add(reference)
@@ -152,12 +158,20 @@ export async function judgeArchive(archive: ArchiveReader, options: Pick<VerifyO
     const subjects = new Set<string>(walk.manifests.map((m) => m.descriptor.digest))
     subjects.add(root.digest)
     const artifacts: JudgedArtifact[] = []
-    for (const subject of section?.subjects.filter((s) => s.image === reference) ?? []) {
+    const mine = section?.subjects.filter((s) => s.image === reference) ?? []
+    const entries = mine.reduce((n, s) => n + s.entries.length, 0)
+    if (entries > MAX_ARTIFACTS_PER_SUBJECT) reasons.push(`airlock.json lists ${entries} signature artifacts for ${reference}, more than ${MAX_ARTIFACTS_PER_SUBJECT}`)
+    for (const subject of entries > MAX_ARTIFACTS_PER_SUBJECT ? [] : mine) {
       for (const entry of subject.entries) {
         const graph = await walkOnce(entry.descriptor)
         graph.reached.forEach((d) => referenced.add(d))
         if (graph.reasons.length > 0) {
           reasons.push(...graph.reasons.map((r) => `signature ${entry.descriptor.digest}: ${r}`))
+          continue
+        }
+        const top = graph.manifests.at(-1)?.raw.parsed
+        if (top?.kind === 'manifest' && top.layers.length > MAX_ARTIFACTS_PER_SUBJECT) {
+          reasons.push(`signature ${entry.descriptor.digest} has ${top.layers.length} layers, more than ${MAX_ARTIFACTS_PER_SUBJECT}`)
           continue
         }
         const problem = artifactBindingProblem(subject.digest, subjects, entry, graph.manifests.at(-1)?.raw)
@@ -265,6 +279,7 @@ export async function plannedBlobs(archive: ArchiveReader): Promise<Array<{refer
     section = undefined // judgeArchive reports it
   }
   const plan: Array<{reference: string; blobs: Descriptor[]}> = []
+  if (archive.index.manifests.length > MAX_ARCHIVE_IMAGES) return plan // judgeArchive refuses it
   for (const [i, root] of archive.index.manifests.entries()) {
     const reference = root.annotations?.[REF_NAME_ANNOTATION] ?? `index.json manifests[${i}]`
     const record = archive.airlock.images.find((r) => r.reference === reference)

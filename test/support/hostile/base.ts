@@ -252,7 +252,10 @@ export class Archive {
     this.set('index.json', Buffer.from(JSON.stringify(index)))
     if (this.find('airlock.json')) {
       const doc = this.json('airlock.json')
-      if (Array.isArray(doc.images)) doc.images.push({reference, source: reference, digest: root.digest, mediaType: root.mediaType, size: root.size})
+      // With the tag export would record for that reference (verify requires them to agree).
+      const tag = /:([A-Za-z0-9_][A-Za-z0-9_.-]*)$/.exec(reference.split('@')[0]!.split('/').pop()!)?.[1] ?? (/[/:@]/.test(reference) ? 'latest' : reference)
+      const pinned = reference.includes('@') && !/:[^/]*@/.test(reference)
+      if (Array.isArray(doc.images)) doc.images.push({reference, source: reference, digest: root.digest, mediaType: root.mediaType, size: root.size, ...(pinned ? {} : {tag})})
       this.set('airlock.json', Buffer.from(JSON.stringify(doc)))
     }
     return this.reseal()

@@ -791,6 +791,106 @@ export function buildCases(base: Buffer): HostileCase[] {
     expect: {exit: 1, problem: /not a tar|checksum|header|truncat/i},
   })
 
+  // --- issue 10: what push writes must be what verify judged -----------------------------------------------------
+  const editJson = (a: Archive, name: string, fn: (doc: any) => void): Archive => {
+    const doc = a.json(name)
+    fn(doc)
+    a.set(name, Buffer.from(JSON.stringify(doc)))
+    return a.reseal()
+  }
+  add({
+    id: 'dup-airlock-record',
+    family: 'duplicates',
+    attack: 'airlock.json lists the genuine reference twice: first with another image\'s digest (verify read the last, push the first)',
+    build: (ctx) =>
+      editJson(ctx.base.clone(), 'airlock.json', (doc) => {
+        const [single, multi] = doc.images
+        doc.images.unshift({...single, digest: multi.digest, mediaType: multi.mediaType, size: multi.size})
+      }).toTar(),
+    expect: {exit: 1, problem: /more than once/, entry: 'airlock.json'},
+  })
+  add({
+    id: 'dup-index-entry',
+    family: 'duplicates',
+    attack: 'index.json lists one reference twice, for two different images',
+    build: (ctx) =>
+      editJson(ctx.base.clone(), 'index.json', (index) => {
+        index.manifests.push({...index.manifests[1], annotations: {...index.manifests[1].annotations, 'org.opencontainers.image.ref.name': index.manifests[0].annotations['org.opencontainers.image.ref.name']}})
+      }).toTar(),
+    expect: {exit: 1, problem: /more than once/, entry: 'index.json'},
+  })
+  add({
+    id: 'record-tag-mismatch',
+    family: 'json',
+    attack: 'a record whose tag is not its reference\'s tag (report says one tag, push writes another)',
+    build: (ctx) => editJson(ctx.base.clone(), 'airlock.json', (doc) => (doc.images[0].tag = 'latest')).toTar(),
+    expect: {exit: 1, problem: /tag "latest", but its reference says/},
+  })
+  add({
+    id: 'filtered-index-extra-child',
+    family: 'graph',
+    attack: 'an index marked --platform filtered carries a child it says it did not carry (never judged, pushed anyway)',
+    build: (ctx) =>
+      editJson(ctx.base.clone(), 'airlock.json', (doc) => {
+        doc.images[1].filtered = true
+        doc.images[1].platforms = doc.images[1].platforms.slice(0, 1)
+      }).toTar(),
+    expect: {exit: 1, problem: /not carried/, entry: short(ctx0().manifestArm64)},
+  })
+  add({
+    id: 'signature-tag-unbound',
+    family: 'graph',
+    attack: 'a .sig tag named after another image\'s digest, attached to this one (repoints that image\'s signature)',
+    build: (ctx) => {
+      const a = ctx.base.clone()
+      const doc = a.json('airlock.json')
+      const config = a.addBlob('application/vnd.oci.image.config.v1+json', Buffer.from('{"unbound":true}'))
+      const sig = a.addBlob(OCI_MANIFEST, Buffer.from(JSON.stringify({schemaVersion: 2, mediaType: OCI_MANIFEST, config, layers: []})))
+      const other = String(doc.images[1].digest).slice(7)
+      return editJson(a, 'airlock.json', (d) => {
+        d.signatures = {version: 1, subjects: [{image: d.images[0].reference, digest: d.images[0].digest, entries: [{kind: 'legacy-tag', tag: `sha256-${other}.sig`, role: 'signature', descriptor: sig}]}]}
+      }).toTar()
+    },
+    expect: {exit: 1, problem: /does not name its subject/, entry: '.sig'},
+  })
+  add({
+    id: 'signature-layers-repeat',
+    family: 'volume',
+    attack: 'a signature manifest with 5 000 layers naming one payload blob (verify held every copy: 1.5 MB -> 3 GB)',
+    build: (ctx) => {
+      const a = ctx.base.clone()
+      const doc = a.json('airlock.json')
+      const payload = a.addBlob('application/vnd.dev.cosign.simplesigning.v1+json', Buffer.alloc(64 * 1024, 0x20))
+      const config = a.addBlob('application/vnd.oci.image.config.v1+json', Buffer.from('{"repeat":true}'))
+      const sig = a.addBlob(OCI_MANIFEST, Buffer.from(JSON.stringify({schemaVersion: 2, mediaType: OCI_MANIFEST, config, layers: Array.from({length: 5000}, () => payload)})))
+      const subject = String(doc.images[0].digest)
+      return editJson(a, 'airlock.json', (d) => {
+        d.signatures = {version: 1, subjects: [{image: d.images[0].reference, digest: subject, entries: [{kind: 'legacy-tag', tag: `sha256-${subject.slice(7)}.sig`, role: 'signature', descriptor: sig}]}]}
+      }).toTar()
+    },
+    expect: {exit: 1, problem: /more than 1000/, entry: 'layers'},
+  })
+  add({
+    id: 'index-repeats-images',
+    family: 'volume',
+    attack: '6000 index.json entries (distinct names) naming one index: every one re-walked and re-judged',
+    build: (ctx) => {
+      const a = ctx.base.clone()
+      const index = a.json('index.json')
+      const doc = a.json('airlock.json')
+      const [, multiRoot] = index.manifests
+      const [, multi] = doc.images
+      for (let i = 0; i < 6000; i++) {
+        index.manifests.push({...multiRoot, annotations: {'org.opencontainers.image.ref.name': `example.test/repeat${i}:v1`}})
+        doc.images.push({...multi, reference: `example.test/repeat${i}:v1`, tag: 'v1'})
+      }
+      a.set('index.json', Buffer.from(JSON.stringify(index)))
+      a.set('airlock.json', Buffer.from(JSON.stringify(doc)))
+      return a.reseal().toTar()
+    },
+    expect: {exit: 1, problem: /more than the 5000/, entry: 'index.json'},
+  })
+
   for (const c of cases) if (c.expect.entry === '__ROOT__') delete c.expect.entry // the extra root's digest varies: checked by problem only
   return cases
 }
