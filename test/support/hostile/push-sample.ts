@@ -22,11 +22,15 @@ export const PUSH_SAMPLE = [
   'index-missing-manifest', 'manifest-missing-layer', 'cycle-index-self', 'cycle-manifest-subject-self', 'dag-fanout-bomb',
   'flip-manifest-blob', 'flip-config-blob', 'flip-layer-first', 'flip-layer-last', 'flip-index-json', 'blob-renamed', 'descriptor-size-lie',
   'many-tiny-entries', 'empty-file', 'not-a-tar-random',
+  // issue 10: push writes only what verify judged
+  'dup-airlock-record', 'dup-index-entry', 'record-tag-mismatch', 'filtered-index-extra-child', 'signature-tag-unbound',
+  'signature-layers-repeat', 'index-repeats-images',
 ]
 
 /**
- * Under --skip-verify nothing checks airlock.json against the content or looks for unreferenced entries, but push
- * still opens the archive through the strict header pass of src/archive/reader.ts (entry types, the entry-name
+ * Under --skip-verify nothing is hashed or judged up front, but push still builds its verdict through verify's
+ * structural checks (airlock.json equal to index.json entry for entry, tags bound to references, signature
+ * artifacts bound to their subjects, unreferenced entries, the bounds), and opens the archive through the strict header pass of src/archive/reader.ts (entry types, the entry-name
  * grammar, duplicates, sizes, truncation), so an archive with a traversal, absolute, non-digest or non-UTF-8 name
  * is refused as verify refuses it. What may still be pushed is an archive whose fault lies only in what verify's
  * later checks see: unreferenced blobs (many-tiny-entries), an airlock.json that disagrees with index.json, a

@@ -3,16 +3,16 @@
 // the content as fetched from the source, before the archive is committed (a bad bundle never travels).
 import type {TrustedRoot} from '@sigstore/protobuf-specs'
 import {AirlockError, toAirlockError} from '../errors.ts'
-import type {ExportHooks} from '../export/export.ts'
+import type {ExportHooks} from './export.ts'
 import type {Descriptor} from '../oci/descriptor.ts'
 import type {Digest} from '../oci/digest.ts'
 import type {Policy} from '../policy/index.ts'
-import type {RekorInclusionProof} from './cosign-legacy.ts'
-import {fetcherContentReader} from './artifacts.ts'
-import {discoverSignatures, readManifest} from './discover.ts'
-import {judgeImage, type ImageJudgement} from './judge.ts'
-import {DEFAULT_REKOR_URL, fetchInclusionProof, proofPath, setPayload} from './proofs.ts'
-import {SIGNATURES_SECTION, type SignaturesSection} from './section.ts'
+import type {RekorInclusionProof} from '../sigstore/cosign-legacy.ts'
+import {fetcherContentReader} from '../sigstore/artifacts.ts'
+import {discoverSignatures, readManifest} from '../sigstore/discover.ts'
+import {judgeImage, type ImageJudgement} from '../sigstore/judge.ts'
+import {DEFAULT_REKOR_URL, fetchInclusionProof, proofPath, setPayload} from '../sigstore/proofs.ts'
+import {SIGNATURES_SECTION, type SignaturesSection} from '../sigstore/section.ts'
 
 export type SignatureMode = 'required' | 'optional' | 'skip'
 
