@@ -11,7 +11,7 @@ import {ArchiveReader} from '../src/archive/reader.ts'
 import {exportImages} from '../src/export/export.ts'
 import {ArchiveTrust, fetchTrust, type FetchedTrust, resolveArchiveTrust, trustedRootsFor, writeTrust} from '../src/trust/archive.ts'
 import type {TrustFlagValues} from '../src/trust/flags.ts'
-import {mirrorIdFor, PUBLIC_GOOD_MIRROR, readTufState} from '../src/trust/index.ts'
+import {mirrorIdFor, pinnedRootFingerprint, PUBLIC_GOOD_MIRROR, readTufState} from '../src/trust/index.ts'
 import {verifyArchive} from '../src/verify/verify.ts'
 import {startStaticServer, type StaticServer} from './support/static-server.ts'
 import {fakeTrustedRoot, TestTufRepo} from './support/tuf-repo.ts'
@@ -114,9 +114,11 @@ describe('trust roots in the archive', () => {
     assert.match(line, /trusted_root\.json sha256:[0-9a-f]{64}/)
     assert.match(line, /grace 30d, not needed/)
     // the state is written only by commitState, after the whole verification passed
-    assert.equal(existsSync(join(state, 'tuf', `${mirrorId}.json`)), false)
-    assert.deepEqual(trust.commitState(report), [join(state, 'tuf', `${mirrorId}.json`)])
-    assert.equal(readTufState(state, mirrorId)?.timestamp, 2)
+    // keyed by the pinned root, never by the mirror name the archive chose (issue 10, finding 5)
+    const stateFile = join(state, 'tuf', `root-${pinnedRootFingerprint(repo.pinnedRoot())}.json`)
+    assert.equal(existsSync(stateFile), false)
+    assert.deepEqual(trust.commitState(report), [stateFile])
+    assert.equal(readTufState(state, pinnedRootFingerprint(repo.pinnedRoot()))?.timestamp, 2)
   })
 
   it('a bare --tuf-root FILE goes to the only non-public-good mirror; a root for a mirror the archive lacks fails', async () => {
