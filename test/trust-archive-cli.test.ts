@@ -8,7 +8,7 @@ import {tmpdir} from 'node:os'
 import {join} from 'node:path'
 import {after, before, describe, it} from 'node:test'
 import {fileURLToPath} from 'node:url'
-import {mirrorIdFor} from '../src/trust/index.ts'
+import {mirrorIdFor, pinnedRootFingerprint} from '../src/trust/index.ts'
 import {startStaticServer, type StaticServer} from './support/static-server.ts'
 import {readTar, writeTar} from './support/hostile/tar.ts'
 import {TestTufRepo} from './support/tuf-repo.ts'
@@ -78,7 +78,7 @@ describe('trust flags through the CLI', {skip: !BUILT && 'run npm run build firs
     assert.match(v.stdout, /ok {4}trust/)
     assert.match(v.stdout, new RegExp(`TUF ${mirrorIdFor(server.url)}: root v2 from pinned v1 \\(--tuf-root .*\\), timestamp v1, .*trusted_root\\.json sha256:[0-9a-f]{64}; all metadata current`))
     assert.match(v.stdout, /TUF state recorded in /)
-    assert.ok(existsSync(join(state, 'tuf', `${mirrorIdFor(server.url)}.json`)))
+    assert.ok(existsSync(join(state, 'tuf', `root-${pinnedRootFingerprint(repo.pinnedRoot())}.json`)))
 
     const j = airlock('verify', archive, '--signatures', 'skip', '--tuf-root', rootFile, '--no-state', '--json')
     assert.equal(j.status, 0)
