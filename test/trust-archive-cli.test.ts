@@ -14,7 +14,7 @@ import {readTar, writeTar} from './support/hostile/tar.ts'
 import {TestTufRepo} from './support/tuf-repo.ts'
 
 const ROOT = fileURLToPath(new URL('..', import.meta.url))
-const BUILT = existsSync(join(ROOT, 'dist/trust/archive.js'))
+const BUILT = existsSync(join(ROOT, 'dist/verify/trust.js'))
 const FIXTURE = 'oci:fixtures/example:example.com/demo/hello:1.0'
 const KEYLESS = ['--certificate-identity', 'someone@example.com', '--certificate-oidc-issuer', 'https://issuer.example.com']
 

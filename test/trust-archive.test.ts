@@ -9,7 +9,8 @@ import {join} from 'node:path'
 import {after, before, describe, it} from 'node:test'
 import {ArchiveReader} from '../src/archive/reader.ts'
 import {exportImages} from '../src/export/export.ts'
-import {ArchiveTrust, fetchTrust, type FetchedTrust, resolveArchiveTrust, trustedRootsFor, writeTrust} from '../src/trust/archive.ts'
+import {fetchTrust, type FetchedTrust, writeTrust} from '../src/export/trust.ts'
+import {ArchiveTrust, resolveArchiveTrust} from '../src/verify/trust.ts'
 import type {TrustFlagValues} from '../src/trust/flags.ts'
 import {mirrorIdFor, pinnedRootFingerprint, PUBLIC_GOOD_MIRROR, readTufState} from '../src/trust/index.ts'
 import {verifyArchive} from '../src/verify/verify.ts'
@@ -104,7 +105,7 @@ describe('trust roots in the archive', () => {
     let seen: Buffer[] = []
     const report = await verifyArchive(archiveB, {
       archiveChecks: [trust.check],
-      imageChecks: [{name: 'signatures', run: async (context) => ((seen = await trustedRootsFor(context)), {name: 'signatures', ok: true, reasons: []})}],
+      imageChecks: [{name: 'signatures', run: async (context) => ((seen = await trust.trustedRoots(context.archive)), {name: 'signatures', ok: true, reasons: []})}],
     })
     assert.equal(report.ok, true, JSON.stringify(report.checks))
     assert.deepEqual(seen, [repo.targetFiles.get('trusted_root.json')])
@@ -185,7 +186,7 @@ describe('trust roots in the archive', () => {
     const trust = new ArchiveTrust({'no-state': true})
     const report = await verifyArchive(bare, {
       archiveChecks: [trust.check],
-      imageChecks: [{name: 'signatures', run: async (context) => (await trustedRootsFor(context), {name: 'signatures', ok: true, reasons: []})}],
+      imageChecks: [{name: 'signatures', run: async (context) => (await trust.trustedRoots(context.archive), {name: 'signatures', ok: true, reasons: []})}],
     })
     assert.equal(report.ok, false)
     assert.match(report.images[0]!.checks.find((c) => c.name === 'signatures')!.reasons[0]!, /no trusted root: the archive carries no TUF data \(sigstore\/tuf\/\) and no --trusted-root was given/)

@@ -9,7 +9,7 @@ import {mirrorCheckError, verifyMirror, type MirrorCheckResult} from '../push/ch
 import {renderMirrorCheck} from '../report/mirror.ts'
 import {keepHostFlag, mirrorClient, mirrorRegistryFlags} from '../push/flags.ts'
 import {signatureSetup} from '../verify/signatures.ts'
-import {prepareVerifyTrust} from '../trust/archive.ts'
+import {prepareVerifyTrust} from '../verify/trust.ts'
 import {type TrustFlagValues, trustFlags} from '../trust/flags.ts'
 
 export default class Push extends BaseCommand {

@@ -11,7 +11,7 @@ import {parseMirrorTarget} from '../push/mapping.ts'
 import {Progress} from '../util/progress.ts'
 import {signatureSetup, type VerifySignatureMode} from '../verify/signatures.ts'
 import {firstFailure, verifyArchive, type VerifyOptions} from '../verify/verify.ts'
-import {type ArchiveTrust, prepareVerifyTrust} from '../trust/archive.ts'
+import {type ArchiveTrust, prepareVerifyTrust} from '../verify/trust.ts'
 import {type TrustFlagValues, trustFlags} from '../trust/flags.ts'
 
 const POLICY_FLAG_NAMES = ['policy', 'key', 'certificate-identity', 'certificate-identity-regexp', 'certificate-oidc-issuer', 'certificate-oidc-issuer-regexp'] as const

@@ -1,5 +1,5 @@
 // Trust-root flags shared by export, verify and push (GUIDE section 2). Commands spread them into their flags and
-// hand the parsed values to src/trust/archive.ts; nothing here does any work.
+// hand the parsed values to src/export/trust.ts or src/verify/trust.ts; nothing here does any work.
 //
 // Pairing of pinned roots with mirrors (`--tuf-root [MIRROR=]FILE`): MIRROR is a mirror URL
 // (`https://tuf.example.com`) or its name in the archive (`tuf.example.com`, see mirrorIdFor). A bare FILE belongs
