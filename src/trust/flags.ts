@@ -37,7 +37,8 @@ export const trustFlags = {
   'trusted-root': trustedRoot,
   'tuf-grace': Flags.string({
     helpGroup: 'TRUST',
-    summary: 'Accept TUF metadata up to this long after its signed expiry (e.g. 30d, 12h; 0 = strict; unlimited).',
+    summary:
+      'Accept TUF timestamp and snapshot metadata up to this long after their signed expiry (e.g. 30d, 12h; 0 = strict; unlimited, which needs a rollback state). Root and targets metadata are always judged strictly.',
     default: '30d',
   }),
   state: Flags.string({helpGroup: 'TRUST', summary: 'Directory of the TUF rollback memory (default $XDG_STATE_HOME/airlock, else ~/.local/state/airlock).'}),

@@ -45,6 +45,6 @@ export {assertMirrorId, mirrorIdFor, pinnedPublicGoodRoot, PUBLIC_GOOD_MIRROR} f
 export {selectTrustedRoots, type SelectTrustOptions, type TrustSelection, type TrustSource} from './select.ts'
 export {defaultStateDir, legacyStateFilePath, readTufState, stateFilePath, type TufState, writeTufState} from './state.ts'
 export {keyFingerprint, pinnedRootFingerprint} from './keys.ts'
-export {loadTrustedRootFile, type TrustedRootFileReport, validateTrustedRoot} from './trusted-root-file.ts'
+export {loadTrustedRootFile, type TrustedRootFileReport} from './trusted-root-file.ts'
 export {DEFAULT_GRACE_MS, formatDuration, type Grace, parseGrace, type TufReport, type TufVerifyOptions, type TufVerifyResult, verifyTufOffline} from './verify.ts'
 export {exportTrustFlags, type TrustFlagValues, trustFlags} from './flags.ts'

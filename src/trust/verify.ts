@@ -4,11 +4,11 @@
 // except the optional state file, keyed by the pinned root (src/trust/state.ts).
 import {MetadataKind, type Metadata, type Root, type Snapshot, type TargetFile, type Targets, type Timestamp} from '@tufjs/models'
 import {AirlockError, isAirlockError} from '../errors.ts'
+import {parseTrustedRoot} from '../sigstore/trust.ts'
 import {DEFAULT_GRACE_MS, ExpiryJudge, type Grace} from './expiry.ts'
 import {pinnedRootFingerprint, roleKeyFingerprints} from './keys.ts'
 import {assertMirrorId} from './pinned.ts'
 import {defaultStateDir, readLegacyTufState, readTufState, stateFilePath, type TufState, writeTufState} from './state.ts'
-import {validateTrustedRoot} from './trusted-root-file.ts'
 import {checkMetaFile, checkTargetFile, checkVersion, type Fail, own, parseMetadata, requireThreshold, sha} from './tuf-metadata.ts'
 
 export {DEFAULT_GRACE_MS, formatDuration, type Grace, parseGrace} from './expiry.ts'
@@ -371,7 +371,7 @@ function verifyMirror(options: TufVerifyOptions, fail: Fail): TufVerifyResult {
   delegations.loadAll()
   const verifiedTargets = verifyTargetFiles(s, delegations)
   const trustedRoot = verifiedTargets.get('trusted_root.json') ?? fail('trusted_root.json is missing from the archive')
-  validateTrustedRoot(trustedRoot, `TUF ${mirrorId}: target trusted_root.json`)
+  parseTrustedRoot(trustedRoot, `TUF ${mirrorId}: target trusted_root.json`) // its shape, as every trusted root
 
   const targetHashes: Record<string, string> = {}
   for (const [path, bytes] of verifiedTargets) targetHashes[path] = sha('sha256', bytes)
