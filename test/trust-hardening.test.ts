@@ -291,7 +291,7 @@ describe('issue 19.6: smaller deviations from the spec', () => {
       run(repo, files, {state: {dir}, now: new Date(expires + 12 * HOUR), grace: DAY})
       assert.throws(() => run(repo, files, {state: {dir}, now: new Date(expires - HOUR), grace: 0}), {
         code: 'TRUST_INVALID',
-        message: /timestamp v1 expired .* \(12h ago\) and expiry is strict/,
+        message: /timestamp v1 expired .* \(12h ago\) \(judged at .*, the time of the last accepted import: the clock says .*\) and expiry is strict/,
       })
     } finally {
       repo.remove()

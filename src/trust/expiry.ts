@@ -48,10 +48,15 @@ export class ExpiryJudge {
   private stalest: {label: string; expires: string; past: number} | undefined
   private readonly fail: (message: string) => never
 
-  constructor(now: Date, grace: Grace, fail: (message: string) => never) {
+  private readonly clockNote: string
+
+  /** `clock`: the wall clock, when `now` was raised to the time of the last accepted import (the clock was behind). */
+  constructor(now: Date, grace: Grace, fail: (message: string) => never, clock?: Date) {
     this.now = now
     this.grace = grace
     this.fail = fail
+    this.clockNote =
+      clock && clock.getTime() < now.getTime() ? ` (judged at ${now.toISOString()}, the time of the last accepted import: the clock says ${clock.toISOString()})` : ''
   }
 
   /** `kind` is the role's type (root, timestamp, snapshot, targets); delegated roles are `targets`. */
@@ -62,7 +67,7 @@ export class ExpiryJudge {
     const past = this.now.getTime() - t
     if (!this.stalest || past > this.stalest.past) this.stalest = {label, expires, past}
     if (past < 0) return // `expires == now` is expired, as tuf-js's isExpired
-    const ago = `${label} expired ${expires} (${formatDuration(past)} ago)`
+    const ago = `${label} expired ${expires} (${formatDuration(past)} ago)${this.clockNote}`
     if (!GRACE_ROLES.has(kind)) this.fail(`${ago}; root and targets metadata are judged strictly (the grace period covers timestamp and snapshot only)`)
     if (this.grace !== 'unlimited' && past >= this.grace)
       this.fail(this.grace === 0 ? `${ago} and expiry is strict (grace 0)` : `${ago}, beyond the ${formatDuration(this.grace)} grace period`)
@@ -77,6 +82,7 @@ export class ExpiryJudge {
     if (s && s.past >= 0)
       note = `${s.label} expired ${s.expires} (${formatDuration(s.past)} before ${this.now.toISOString()}); accepted within the ${graceText(this.grace)} grace period`
     else if (s) note = `all metadata current; first expiry: ${s.label} at ${s.expires} (in ${formatDuration(-s.past)})`
+    note += this.clockNote
     if (this.grace === 'unlimited')
       note = `WARNING: unlimited grace: the freshness of timestamp and snapshot is not judged, only the rollback state stops a replayed older repository; ${note}`
     return note

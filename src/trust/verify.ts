@@ -332,6 +332,36 @@ function verifyTargetFiles(s: Session, delegations: Delegations): Map<string, Bu
   return verified
 }
 
+/** The state to record after success: the new trusted metadata replaces the old (none went back or vanished: checked). */
+function stateAfter(
+  pinnedFp: string,
+  mirrorId: string,
+  root: Metadata<Root>,
+  ts: {timestamp: Metadata<Timestamp>; sha256: string},
+  snapshot: Metadata<Snapshot>,
+  targets: Metadata<Targets>,
+  now: Date,
+): TufState {
+  // every role the snapshot lists, carried or not, so that none may vanish from a later one (5.5.5)
+  const listed: Record<string, number> = Object.create(null)
+  for (const [name, meta] of Object.entries(snapshot.signed.meta))
+    if (name !== 'targets.json' && name !== 'root.json') listed[name.replace(/\.json$/, '')] = meta.version
+  return {
+    format: 2,
+    pinnedRoot: pinnedFp,
+    mirror: mirrorId,
+    root: root.signed.version,
+    timestamp: ts.timestamp.signed.version,
+    timestampSha256: ts.sha256,
+    snapshot: snapshot.signed.version,
+    targets: targets.signed.version,
+    delegated: listed,
+    timestampKeys: roleKeys(root, MetadataKind.Timestamp, false),
+    snapshotKeys: roleKeys(root, MetadataKind.Snapshot, false),
+    updatedAt: now.toISOString(),
+  }
+}
+
 export function verifyTufOffline(options: TufVerifyOptions): TufVerifyResult {
   const {mirrorId} = options
   assertMirrorId(mirrorId)
@@ -358,9 +388,9 @@ function verifyMirror(options: TufVerifyOptions, fail: Fail): TufVerifyResult {
   if (grace === 'unlimited' && !floor)
     fail('unlimited grace needs the rollback state of an earlier import from this pinned root (--state; not --no-state): verify a current archive first, or give a finite --tuf-grace')
   // a clock set back behind the last accepted import cannot revive metadata
-  const clock = (options.now ?? new Date()).getTime()
-  const now = new Date(Math.max(clock, floor?.updatedAt ?? clock))
-  const s: Session = {mirrorId, files, fail, expiry: new ExpiryJudge(now, grace, fail), floor}
+  const clock = options.now ?? new Date()
+  const now = new Date(Math.max(clock.getTime(), floor?.updatedAt ?? 0))
+  const s: Session = {mirrorId, files, fail, expiry: new ExpiryJudge(now, grace, fail, clock), floor}
 
   checkFileNames(s)
   const root = updateRoot(s, pinned)
@@ -397,25 +427,7 @@ function verifyMirror(options: TufVerifyOptions, fail: Fail): TufVerifyResult {
     now: now.toISOString(),
   }
   if (!stateOpt) return {trustedRoot, targets: verifiedTargets, report}
-
-  // the new trusted snapshot replaces the old one: every role it lists (none vanished, none went back: checked)
-  const listed: Record<string, number> = Object.create(null)
-  for (const [name, meta] of Object.entries(snap.snapshot.signed.meta))
-    if (name !== 'targets.json' && name !== 'root.json') listed[name.replace(/\.json$/, '')] = meta.version
-  const nextState: TufState = {
-    format: 2,
-    pinnedRoot: pinnedFp,
-    mirror: mirrorId,
-    root: root.signed.version,
-    timestamp: ts.timestamp.signed.version,
-    timestampSha256: ts.sha256,
-    snapshot: snap.snapshot.signed.version,
-    targets: targets.md.signed.version,
-    delegated: listed,
-    timestampKeys: roleKeys(root, MetadataKind.Timestamp, false),
-    snapshotKeys: roleKeys(root, MetadataKind.Snapshot, false),
-    updatedAt: now.toISOString(),
-  }
+  const nextState = stateAfter(pinnedFp, mirrorId, root, ts, snap.snapshot, targets.md, now)
   report.stateFile = stateOpt.write === false ? stateFilePath(stateOpt.dir, pinnedFp) : writeTufState(stateOpt.dir, nextState)
   return {trustedRoot, targets: verifiedTargets, report, nextState}
 }
