@@ -13,7 +13,7 @@ import type {ArchiveCheck} from './verify.ts'
 import type {TrustFlagValues} from '../trust/flags.ts'
 import {assertMirrorId} from '../trust/pinned.ts'
 import {selectTrustedRoots, type TrustSource} from '../trust/select.ts'
-import {defaultStateDir, writeTufState} from '../trust/state.ts'
+import {defaultStateDir, type TufState, writeTufState} from '../trust/state.ts'
 import {graceText, type Grace, parseGrace} from '../trust/expiry.ts'
 import type {TufReport} from '../trust/verify.ts'
 import {PUBLIC_GOOD_ID, sha256hex, TRUSTED_ROOT_COPY_PREFIX, TUF_PREFIX, pairTufRoots} from '../trust/pinned-roots.ts'
@@ -117,9 +117,21 @@ export function resolveArchiveTrust(files: Map<string, Buffer>, flags: TrustFlag
 /** Records the accepted TUF versions (rollback memory). Call only after the whole verification passed. */
 export function commitTrustState(resolution: TrustResolution): string[] {
   if (!resolution.stateDir) return []
-  const written: string[] = []
-  for (const source of resolution.sources) if (source.nextState) written.push(writeTufState(resolution.stateDir, source.nextState))
-  return written
+  // Two mirror directories verified from the same pinned root share one state: keep the newest, so the one that
+  // happens to be written last cannot lower the floor.
+  const newest = new Map<string, TufState>()
+  const rank = (t: TufState) => [t.root, t.timestamp, t.snapshot, t.targets]
+  const newer = (a: TufState, b: TufState) => {
+    const [x, y] = [rank(a), rank(b)]
+    const i = x.findIndex((v, k) => v !== y[k])
+    return i >= 0 && (x[i] as number) > (y[i] as number)
+  }
+  for (const {nextState} of resolution.sources) {
+    if (!nextState) continue
+    const had = newest.get(nextState.pinnedRoot)
+    if (!had || newer(nextState, had)) newest.set(nextState.pinnedRoot, nextState)
+  }
+  return [...newest.values()].map((state) => writeTufState(resolution.stateDir as string, state))
 }
 
 /** Reads the archive's trust files (`sigstore/tuf/**` and the informational `sigstore/trusted_root/*`), bounded. */
