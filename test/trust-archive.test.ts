@@ -166,6 +166,19 @@ describe('trust roots in the archive', () => {
     assert.equal(readTufState(state, pinnedRootFingerprint(repo.pinnedRoot()))?.timestamp, 2)
   })
 
+  it('--tuf-grace unlimited: refused without a rollback state; over one, accepted with a WARNING naming the roles that needed it', async () => {
+    const later = new Date(Date.now() + 60 * 86_400_000) // timestamp and snapshot long expired; root and targets current
+    const none = await verifyWith(archiveB, {'tuf-root': [rootFile], 'tuf-grace': 'unlimited', 'no-state': true}, {now: later})
+    assert.equal(none.check.ok, false)
+    assert.match(none.check.reasons[0]!, /unlimited grace needs the rollback state of an earlier import/)
+    const state = tmp('state-')
+    const first = await verifyWith(archiveB, {'tuf-root': [rootFile], state})
+    first.trust.commitState(first.report)
+    const r = await verifyWith(archiveB, {'tuf-root': [rootFile], 'tuf-grace': 'unlimited', state}, {now: later})
+    assert.equal(r.check.ok, true, JSON.stringify(r.check))
+    assert.match(r.check.info![0]!, /WARNING: unlimited grace: .*grace unlimited, USED by timestamp v2, snapshot v2$/)
+  })
+
   it('a replayed older archive fails once the state has seen a newer one; without state it would pass', async () => {
     const state = tmp('state-')
     const newer = await verifyWith(archiveB, {'tuf-root': [rootFile], state})
