@@ -189,6 +189,15 @@ describe('issue 19.5: versions are safe integers, the state never fails open', (
     assert.throws(() => run(repo, files, {state: {dir: tmp()}}), {code: 'TRUST_INVALID', message: /timestamp version 9007199254740994 is not a safe integer/})
   })
 
+  it('refuses a second spelling of a root version in a file name, and a root version above 2^53', () => {
+    const files = filesOf(repo)
+    files.set('metadata/02.root.json', files.get('metadata/2.root.json') as Buffer)
+    assert.throws(() => run(repo, files), {code: 'TRUST_INVALID', message: /metadata\/02\.root\.json: a root file is named by its version, without leading zeros/})
+    const huge = filesOf(repo)
+    huge.set('metadata/99999999999999999999.root.json', huge.get('metadata/2.root.json') as Buffer)
+    assert.throws(() => run(repo, huge), {code: 'TRUST_INVALID', message: /root version 100000000000000000000 is not a safe integer/})
+  })
+
   it('a corrupt field in the state file is an error naming the file, not a reset of the floor', () => {
     const dir = tmp()
     const {report} = run(repo, filesOf(repo), {state: {dir}})

@@ -145,8 +145,9 @@ function updateRoot(s: Session, pinned: Metadata<Root>): Metadata<Root> {
   requireThreshold(s.fail, pinned, MetadataKind.Root, pinned, `the pinned root v${pinnedVersion}`, 'its own')
   const roots = new Map<number, Buffer>()
   for (const [name, bytes] of s.files) {
-    const m = /^metadata\/(\d+)\.root\.json$/.exec(name)
+    const m = /^metadata\/([1-9]\d*)\.root\.json$/.exec(name)
     if (m) roots.set(checkVersion(s.fail, `${name}: root version`, Number(m[1])), bytes)
+    else if (/^metadata\/\d+\.root\.json$/.test(name)) s.fail(`${name}: a root file is named by its version, without leading zeros`)
   }
   const newest = roots.size ? Math.max(...roots.keys()) : pinnedVersion
   if (newest < pinnedVersion) s.fail(`the archive's newest root is v${newest}, older than the pinned root v${pinnedVersion} (rollback)`)
