@@ -3,22 +3,36 @@
 // trusted root fails with the reason.
 import assert from 'node:assert/strict'
 import {spawnSync} from 'node:child_process'
-import {existsSync, mkdtempSync, rmSync, writeFileSync} from 'node:fs'
+import {existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync} from 'node:fs'
 import {tmpdir} from 'node:os'
 import {join} from 'node:path'
 import {after, before, describe, it} from 'node:test'
 import {fileURLToPath} from 'node:url'
-import {mirrorIdFor} from '../src/trust/index.ts'
+import {mirrorIdFor, pinnedRootFingerprint} from '../src/trust/index.ts'
 import {startStaticServer, type StaticServer} from './support/static-server.ts'
+import {readTar, writeTar} from './support/hostile/tar.ts'
 import {TestTufRepo} from './support/tuf-repo.ts'
 
 const ROOT = fileURLToPath(new URL('..', import.meta.url))
-const BUILT = existsSync(join(ROOT, 'dist/trust/archive.js'))
+const BUILT = existsSync(join(ROOT, 'dist/verify/trust.js'))
 const FIXTURE = 'oci:fixtures/example:example.com/demo/hello:1.0'
 const KEYLESS = ['--certificate-identity', 'someone@example.com', '--certificate-oidc-issuer', 'https://issuer.example.com']
 
 function airlock(...args: string[]) {
   return spawnSync(process.execPath, [join(ROOT, 'bin/run.js'), ...args], {encoding: 'utf8', cwd: ROOT, timeout: 60_000})
+}
+
+/** The CLI in a child process, asynchronously: the TUF mirror it fetches from is served by this process. */
+async function airlockAsync(args: string[]): Promise<{status: number | null; stdout: string; stderr: string}> {
+  const {spawn} = await import('node:child_process')
+  return new Promise((ok) => {
+    const child = spawn(process.execPath, [join(ROOT, 'bin/run.js'), ...args], {cwd: ROOT})
+    let stdout = ''
+    let stderr = ''
+    child.stdout.on('data', (d) => (stdout += d))
+    child.stderr.on('data', (d) => (stderr += d))
+    child.on('close', (status) => ok({status, stdout, stderr}))
+  })
 }
 
 describe('trust flags through the CLI', {skip: !BUILT && 'run npm run build first'}, () => {
@@ -64,7 +78,7 @@ describe('trust flags through the CLI', {skip: !BUILT && 'run npm run build firs
     assert.match(v.stdout, /ok {4}trust/)
     assert.match(v.stdout, new RegExp(`TUF ${mirrorIdFor(server.url)}: root v2 from pinned v1 \\(--tuf-root .*\\), timestamp v1, .*trusted_root\\.json sha256:[0-9a-f]{64}; all metadata current`))
     assert.match(v.stdout, /TUF state recorded in /)
-    assert.ok(existsSync(join(state, 'tuf', `${mirrorIdFor(server.url)}.json`)))
+    assert.ok(existsSync(join(state, 'tuf', `root-${pinnedRootFingerprint(repo.pinnedRoot())}.json`)))
 
     const j = airlock('verify', archive, '--signatures', 'skip', '--tuf-root', rootFile, '--no-state', '--json')
     assert.equal(j.status, 0)
@@ -92,5 +106,43 @@ describe('trust flags through the CLI', {skip: !BUILT && 'run npm run build firs
     assert.match(e.stderr, /cannot reach TUF mirror http:\/\/127\.0\.0\.1:9/)
     assert.match(e.stderr, /--no-tuf/)
     assert.equal(existsSync(join(work, 'x.tar')), false)
+  })
+
+  it('renaming the mirror directory inside an older archive does not replay it against an empty state (bare --tuf-root, issue 10 finding 5)', async () => {
+    const older = join(work, 'older.tar')
+    const newer = join(work, 'newer.tar')
+    const state = join(work, 'state-rename')
+    const exportTo = (out: string) => airlockAsync(['export', '--signatures', 'optional', '--tuf-mirror', server.url, '--tuf-root', rootFile, '-o', out, FIXTURE])
+    const e1 = await exportTo(older)
+    assert.equal(e1.status, 0, e1.stderr)
+    repo.publish() // timestamp, snapshot, targets v+1
+    const e2 = await exportTo(newer)
+    assert.equal(e2.status, 0, e2.stderr)
+    const v = airlock('verify', newer, '--signatures', 'skip', '--tuf-root', rootFile, '--state', state)
+    assert.equal(v.status, 0, v.stderr + v.stdout)
+    const replay = airlock('verify', older, '--signatures', 'skip', '--tuf-root', rootFile, '--state', state)
+    assert.equal(replay.status, 1, replay.stdout)
+    assert.match(replay.stderr + replay.stdout, /older than .* accepted on an earlier import/)
+
+    // the same older archive with its mirror directory renamed (and airlock.json re-listed to match, as the
+    // attacker would): the bare --tuf-root now pairs with the new name
+    const prefix = `sigstore/tuf/${mirrorIdFor(server.url)}/`
+    const renamedPrefix = 'sigstore/tuf/renamed.example/'
+    const {entries} = readTar(readFileSync(older))
+    assert.ok(entries.some((e) => e.name.startsWith(prefix)))
+    const renamed = join(work, 'renamed.tar')
+    writeFileSync(
+      renamed,
+      writeTar(
+        entries.map((e) => ({
+          name: e.name.startsWith(prefix) ? renamedPrefix + e.name.slice(prefix.length) : e.name,
+          type: e.type as 'File',
+          body: e.name === 'airlock.json' ? Buffer.from(e.body.toString('utf8').split(prefix).join(renamedPrefix)) : e.body,
+        })),
+      ),
+    )
+    const r = airlock('verify', renamed, '--signatures', 'skip', '--tuf-root', rootFile, '--state', state)
+    assert.equal(r.status, 1, r.stdout)
+    assert.match(r.stderr + r.stdout, /TUF renamed\.example: .* older than .* accepted on an earlier import \(rollback or replayed archive\)/)
   })
 })

@@ -9,9 +9,10 @@ import {join} from 'node:path'
 import {after, before, describe, it} from 'node:test'
 import {ArchiveReader} from '../src/archive/reader.ts'
 import {exportImages} from '../src/export/export.ts'
-import {ArchiveTrust, fetchTrust, type FetchedTrust, resolveArchiveTrust, trustedRootsFor, writeTrust} from '../src/trust/archive.ts'
+import {fetchTrust, type FetchedTrust, writeTrust} from '../src/export/trust.ts'
+import {ArchiveTrust, resolveArchiveTrust} from '../src/verify/trust.ts'
 import type {TrustFlagValues} from '../src/trust/flags.ts'
-import {mirrorIdFor, PUBLIC_GOOD_MIRROR, readTufState} from '../src/trust/index.ts'
+import {mirrorIdFor, pinnedRootFingerprint, PUBLIC_GOOD_MIRROR, readTufState} from '../src/trust/index.ts'
 import {verifyArchive} from '../src/verify/verify.ts'
 import {startStaticServer, type StaticServer} from './support/static-server.ts'
 import {fakeTrustedRoot, TestTufRepo} from './support/tuf-repo.ts'
@@ -104,7 +105,7 @@ describe('trust roots in the archive', () => {
     let seen: Buffer[] = []
     const report = await verifyArchive(archiveB, {
       archiveChecks: [trust.check],
-      imageChecks: [{name: 'signatures', run: async (context) => ((seen = await trustedRootsFor(context)), {name: 'signatures', ok: true, reasons: []})}],
+      imageChecks: [{name: 'signatures', run: async (context) => ((seen = await trust.trustedRoots(context.archive)), {name: 'signatures', ok: true, reasons: []})}],
     })
     assert.equal(report.ok, true, JSON.stringify(report.checks))
     assert.deepEqual(seen, [repo.targetFiles.get('trusted_root.json')])
@@ -114,9 +115,11 @@ describe('trust roots in the archive', () => {
     assert.match(line, /trusted_root\.json sha256:[0-9a-f]{64}/)
     assert.match(line, /grace 30d, not needed/)
     // the state is written only by commitState, after the whole verification passed
-    assert.equal(existsSync(join(state, 'tuf', `${mirrorId}.json`)), false)
-    assert.deepEqual(trust.commitState(report), [join(state, 'tuf', `${mirrorId}.json`)])
-    assert.equal(readTufState(state, mirrorId)?.timestamp, 2)
+    // keyed by the pinned root, never by the mirror name the archive chose (issue 10, finding 5)
+    const stateFile = join(state, 'tuf', `root-${pinnedRootFingerprint(repo.pinnedRoot())}.json`)
+    assert.equal(existsSync(stateFile), false)
+    assert.deepEqual(trust.commitState(report), [stateFile])
+    assert.equal(readTufState(state, pinnedRootFingerprint(repo.pinnedRoot()))?.timestamp, 2)
   })
 
   it('a bare --tuf-root FILE goes to the only non-public-good mirror; a root for a mirror the archive lacks fails', async () => {
@@ -153,6 +156,29 @@ describe('trust roots in the archive', () => {
     assert.match(r.check.reasons[0]!, /root v2 is missing from the archive \(the chain would skip from v1 to v3\)/)
   })
 
+  it('two mirror directories pinned to the same root share one state, and the older one cannot lower it', async () => {
+    const state = tmp('state-')
+    const both: FetchedTrust = {...B, tuf: [{...B.tuf[0]!, mirrorId: 'a.example'}, {...A.tuf[0]!, mirrorId: 'b.example'}]}
+    const path = await archiveWith(both)
+    const {report, trust} = await verifyWith(path, {'tuf-root': [`a.example=${rootFile}`, `b.example=${rootFile}`], state})
+    assert.equal(report.ok, true, JSON.stringify(report.checks))
+    assert.equal(trust.commitState(report).length, 1)
+    assert.equal(readTufState(state, pinnedRootFingerprint(repo.pinnedRoot()))?.timestamp, 2)
+  })
+
+  it('--tuf-grace unlimited: refused without a rollback state; over one, accepted with a WARNING naming the roles that needed it', async () => {
+    const later = new Date(Date.now() + 60 * 86_400_000) // timestamp and snapshot long expired; root and targets current
+    const none = await verifyWith(archiveB, {'tuf-root': [rootFile], 'tuf-grace': 'unlimited', 'no-state': true}, {now: later})
+    assert.equal(none.check.ok, false)
+    assert.match(none.check.reasons[0]!, /unlimited grace needs the rollback state of an earlier import/)
+    const state = tmp('state-')
+    const first = await verifyWith(archiveB, {'tuf-root': [rootFile], state})
+    first.trust.commitState(first.report)
+    const r = await verifyWith(archiveB, {'tuf-root': [rootFile], 'tuf-grace': 'unlimited', state}, {now: later})
+    assert.equal(r.check.ok, true, JSON.stringify(r.check))
+    assert.match(r.check.info![0]!, /WARNING: unlimited grace: .*grace unlimited, USED by timestamp v2, snapshot v2$/)
+  })
+
   it('a replayed older archive fails once the state has seen a newer one; without state it would pass', async () => {
     const state = tmp('state-')
     const newer = await verifyWith(archiveB, {'tuf-root': [rootFile], state})
@@ -183,7 +209,7 @@ describe('trust roots in the archive', () => {
     const trust = new ArchiveTrust({'no-state': true})
     const report = await verifyArchive(bare, {
       archiveChecks: [trust.check],
-      imageChecks: [{name: 'signatures', run: async (context) => (await trustedRootsFor(context), {name: 'signatures', ok: true, reasons: []})}],
+      imageChecks: [{name: 'signatures', run: async (context) => (await trust.trustedRoots(context.archive), {name: 'signatures', ok: true, reasons: []})}],
     })
     assert.equal(report.ok, false)
     assert.match(report.images[0]!.checks.find((c) => c.name === 'signatures')!.reasons[0]!, /no trusted root: the archive carries no TUF data \(sigstore\/tuf\/\) and no --trusted-root was given/)
@@ -255,7 +281,7 @@ describe('trust roots in the archive: the real public-good corpus', () => {
     assert.match(r.reports[0]!, /^TUF tuf-repo-cdn\.sigstore\.dev: root v15 from pinned v12 \(--tuf-root .*12\.root\.json\), timestamp v762/)
     assert.match(r.reports[0]!, /trusted_root\.json sha256:6494e21ea73fa7ee769f85f57d5a3e6a08725eae1e38c755fc3517c9e6bc0b66/)
     assert.match(r.reports[0]!, /timestamp v762 expired 2026-08-28T19:25:56Z \(10d before/)
-    assert.match(r.reports[0]!, /grace 30d, USED/)
+    assert.match(r.reports[0]!, /grace 30d, USED by timestamp v762$/)
   })
 
   it('fails with --tuf-grace 0 (strict)', () => {

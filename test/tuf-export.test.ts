@@ -5,7 +5,8 @@ import {mkdtempSync, rmSync} from 'node:fs'
 import {tmpdir} from 'node:os'
 import {join} from 'node:path'
 import {after, before, describe, it} from 'node:test'
-import {exportTufRepository, type TufExport, validateTrustedRoot, verifyTufOffline} from '../src/trust/index.ts'
+import {parseTrustedRoot} from '../src/sigstore/trust.ts'
+import {exportTufRepository, type TufExport, verifyTufOffline} from '../src/trust/index.ts'
 import {startStaticServer, type StaticServer} from './support/static-server.ts'
 import {fakeTrustedRoot, generateKey, signMetadata, TestTufRepo} from './support/tuf-repo.ts'
 
@@ -145,7 +146,7 @@ describe('TUF export over HTTP and offline verification of the exported files', 
     const genuine = files.get('targets/trusted_root.json') as Buffer
     const padded = Buffer.concat([evil.subarray(0, evil.length - 1), Buffer.alloc(genuine.length - evil.length, ' '), Buffer.from('\n')])
     assert.equal(padded.length, genuine.length)
-    validateTrustedRoot(padded, 'substitute') // it really does look like a trusted root
+    parseTrustedRoot(padded, 'substitute') // it really does look like a trusted root
     files.set('targets/trusted_root.json', padded)
     assert.throws(() => verify(files), {code: 'TRUST_INVALID', message: /target trusted_root\.json sha256 .* does not match the hash targets v2 lists/})
     const shorter = copy(B)

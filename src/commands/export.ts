@@ -10,7 +10,7 @@ import {loadPolicy, policyFlags, type PolicyFlagValues} from '../policy/index.ts
 import {signatureExportHooks, type SignatureMode} from '../export/signature-hook.ts'
 import {DEFAULT_REKOR_URL} from '../sigstore/proofs.ts'
 import {loadTrustedRootFiles} from '../verify/signatures.ts'
-import {describeExportedTrust, fetchedTrustedRoots, fetchTrust, withTrustHooks} from '../trust/archive.ts'
+import {describeExportedTrust, fetchedTrustedRoots, fetchTrust, withTrustHooks} from '../export/trust.ts'
 import {exportTrustFlags} from '../trust/flags.ts'
 
 const POLICY_FLAG_NAMES = ['policy', 'key', 'certificate-identity', 'certificate-identity-regexp', 'certificate-oidc-issuer', 'certificate-oidc-issuer-regexp'] as const

@@ -15,7 +15,12 @@ export interface TrustInput {
   publicKeyPem?: string
 }
 
-/** Parses a trusted_root.json document (bytes or text); `source` names it in errors. */
+const TRUSTED_ROOT_MEDIA_TYPE = /^application\/vnd\.dev\.sigstore\.trustedroot(\.v\d+(\.\d+)*)?\+json(;\s*version=[\d.]+)?$/
+
+/**
+ * Parses and validates a trusted_root.json document (bytes or text); `source` names it in errors. The one check of
+ * a trusted root's shape: `--trusted-root` files and TUF-verified targets (src/trust/) go through it too.
+ */
 export function parseTrustedRoot(json: string | Uint8Array, source = 'trusted root'): TrustedRoot {
   let value: unknown
   try {
@@ -25,7 +30,7 @@ export function parseTrustedRoot(json: string | Uint8Array, source = 'trusted ro
   }
   if (typeof value !== 'object' || value === null || Array.isArray(value)) throw new AirlockError('TRUST_INVALID', `${source} is not a JSON object`)
   const mediaType = (value as {mediaType?: unknown}).mediaType
-  if (typeof mediaType !== 'string' || !mediaType.startsWith('application/vnd.dev.sigstore.trustedroot'))
+  if (typeof mediaType !== 'string' || !TRUSTED_ROOT_MEDIA_TYPE.test(mediaType))
     throw new AirlockError('TRUST_INVALID', `${source} has no sigstore trusted root mediaType (got ${JSON.stringify(mediaType)})`)
   let root: TrustedRoot
   try {
@@ -44,6 +49,8 @@ export function parseTrustedRoot(json: string | Uint8Array, source = 'trusted ro
  */
 export function validateTrustedRoot(root: TrustedRoot): string[] {
   const problems: string[] = []
+  if (root.tlogs.length + root.certificateAuthorities.length + root.timestampAuthorities.length === 0)
+    problems.push('no tlogs, certificateAuthorities or timestampAuthorities')
   for (const [kind, logs] of [['tlog', root.tlogs], ['ctlog', root.ctlogs]] as const) {
     logs.forEach((log, i) => {
       const name = `${kind} ${log.baseUrl || i}`

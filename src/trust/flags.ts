@@ -1,5 +1,5 @@
 // Trust-root flags shared by export, verify and push (GUIDE section 2). Commands spread them into their flags and
-// hand the parsed values to src/trust/archive.ts; nothing here does any work.
+// hand the parsed values to src/export/trust.ts or src/verify/trust.ts; nothing here does any work.
 //
 // Pairing of pinned roots with mirrors (`--tuf-root [MIRROR=]FILE`): MIRROR is a mirror URL
 // (`https://tuf.example.com`) or its name in the archive (`tuf.example.com`, see mirrorIdFor). A bare FILE belongs
@@ -37,7 +37,8 @@ export const trustFlags = {
   'trusted-root': trustedRoot,
   'tuf-grace': Flags.string({
     helpGroup: 'TRUST',
-    summary: 'Accept TUF metadata up to this long after its signed expiry (e.g. 30d, 12h; 0 = strict; unlimited).',
+    summary:
+      'Accept TUF timestamp and snapshot metadata up to this long after their signed expiry (e.g. 30d, 12h; 0 = strict; unlimited, which needs a rollback state). Root and targets metadata are always judged strictly.',
     default: '30d',
   }),
   state: Flags.string({helpGroup: 'TRUST', summary: 'Directory of the TUF rollback memory (default $XDG_STATE_HOME/airlock, else ~/.local/state/airlock).'}),

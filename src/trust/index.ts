@@ -16,16 +16,21 @@
 //   pinned one (rollback). The chain from the pinned root must not skip a version; each new root must be signed
 //   by a threshold of the previous root's keys and of its own.
 // - Grace (`--tuf-grace`, default 30 days): offline, the wall clock cannot tell whether metadata that was fresh at
-//   export is stale. Every role actually used (the final root, timestamp, snapshot, targets, delegated roles
-//   present) is accepted only if its signed `expires` lies less than `grace` before `now`. 0 = strict,
-//   'unlimited' = never judge expiry (long-term archives). Intermediate roots may be expired (normal for a chain).
-//   The report gives every expiry, the stalest role and how far past its expiry it is, and whether the grace was
-//   needed. No creation or export time written in the archive is ever read.
-// - Signatures, thresholds, versions, lengths and hashes fail outright, whatever the grace.
-// - Rollback across imports: verify records the newest versions it accepted per mirror in
-//   `<state dir>/tuf/<mirrorId>.json` (default `$XDG_STATE_HOME/airlock`, else `~/.local/state/airlock`) and refuses
-//   older ones later (a replayed old archive). After a rotation of the timestamp or snapshot keys the recorded
-//   timestamp/snapshot versions are forgotten (TUF 5.3.11, fast-forward attack recovery). Written only on success.
+//   export is stale. The grace covers the short-lived online roles only: timestamp and snapshot are accepted if their
+//   signed `expires` lies less than `grace` before the reference time; the final root and every targets role
+//   (delegated ones included) are judged strictly, so an archive cannot keep a revoked key alive by leaving out the
+//   newer root. `expires == now` is expired; `expires` must be UTC (`Z`). 'unlimited' is refused without a rollback
+//   state for the pinned root, and reported with a WARNING. The reference time is the later of the clock and the
+//   state's last import. The report names every role that needed the grace (`graceRoles`). Intermediate roots may
+//   be expired (normal for a chain). No creation or export time written in the archive is ever read.
+// - Signatures, thresholds (distinct key material, src/trust/keys.ts), versions (safe integers >= 1), lengths and
+//   hashes fail outright, whatever the grace.
+// - Rollback across imports: verify records the newest versions it accepted in `<state dir>/tuf/root-<fingerprint of
+//   the pinned root>.json` (default `$XDG_STATE_HOME/airlock`, else `~/.local/state/airlock`), never under a name
+//   from the archive, and refuses older ones later (a replayed old archive), a different timestamp under the same
+//   version, and a snapshot from which a role listed before vanished. After a rotation of the timestamp or snapshot
+//   keys (by key material) the timestamp, snapshot and targets floors are forgotten (TUF 5.3.11, fast-forward attack
+//   recovery). A corrupt state file is an error naming it. Written only on success.
 // - Every file under `targets/` must be a target of the verified metadata (found by the TUF preorder search
 //   through delegations, path patterns and terminating flags); an unlisted file fails verification. Only a verified
 //   `trusted_root.json` target is ever returned as the trusted root.
@@ -38,21 +43,8 @@
 export {exportTufRepository, type TufExport, type TufExportOptions} from './export.ts'
 export {assertMirrorId, mirrorIdFor, pinnedPublicGoodRoot, PUBLIC_GOOD_MIRROR} from './pinned.ts'
 export {selectTrustedRoots, type SelectTrustOptions, type TrustSelection, type TrustSource} from './select.ts'
-export {defaultStateDir, readTufState, stateFilePath, type TufState, writeTufState} from './state.ts'
-export {loadTrustedRootFile, type TrustedRootFileReport, validateTrustedRoot} from './trusted-root-file.ts'
+export {defaultStateDir, legacyStateFilePath, readTufState, stateFilePath, type TufState, writeTufState} from './state.ts'
+export {keyFingerprint, pinnedRootFingerprint} from './keys.ts'
+export {loadTrustedRootFile, type TrustedRootFileReport} from './trusted-root-file.ts'
 export {DEFAULT_GRACE_MS, formatDuration, type Grace, parseGrace, type TufReport, type TufVerifyOptions, type TufVerifyResult, verifyTufOffline} from './verify.ts'
-export {
-  ArchiveTrust,
-  commitTrustState,
-  exportTrust,
-  fetchTrust,
-  type FetchedTrust,
-  prepareVerifyTrust,
-  readArchiveTrustFiles,
-  resolveArchiveTrust,
-  trustedRootsFor,
-  type TrustResolution,
-  type TrustSection,
-  writeTrust,
-} from './archive.ts'
 export {exportTrustFlags, type TrustFlagValues, trustFlags} from './flags.ts'

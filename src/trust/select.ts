@@ -55,8 +55,10 @@ export function selectTrustedRoots(options: SelectTrustOptions): TrustSelection 
       const {trustedRoot, report, nextState} = verifyTufOffline(verifyOptions)
       sources.push({kind: 'tuf', name: mirrorId, trustedRoot, report, ...(nextState ? {nextState} : {})})
     } catch (error) {
-      if (manual.length === 0 || !isAirlockError(error) || error.code !== 'TRUST_INVALID') throw error
-      skipped.push({mirror: mirrorId, reason: error.message})
+      // anything unforeseen is a refusal of this mirror too: it must not defeat the --trusted-root fallback
+      const e = isAirlockError(error) ? error : new AirlockError('TRUST_INVALID', `TUF ${mirrorId}: cannot verify the metadata: ${(error as Error).message}`, {cause: error})
+      if (manual.length === 0 || e.code !== 'TRUST_INVALID') throw e
+      skipped.push({mirror: mirrorId, reason: e.message})
     }
   }
   for (const path of manual) {

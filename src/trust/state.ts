@@ -1,23 +1,37 @@
-// Memory across imports: the newest TUF versions accepted per mirror, so a replayed older archive is refused.
+// Memory across imports: the newest TUF versions accepted per pinned root, so a replayed older archive is refused.
+// The file is keyed by the pinned root's fingerprint (src/trust/keys.ts), never by a name from the archive: renaming
+// the mirror directory inside an archive must not give it an empty state (issue 10, finding 5).
 import {mkdirSync, readFileSync, renameSync, writeFileSync} from 'node:fs'
 import {homedir} from 'node:os'
 import {join} from 'node:path'
 import {AirlockError} from '../errors.ts'
 
 export interface TufState {
-  format: 1
+  format: 2
+  /** fingerprint of the pinned root this state belongs to (also the file name) */
+  pinnedRoot: string
+  /** mirror name the last accepted archive used (informational: never used to find the state) */
   mirror: string
   root: number
   timestamp: number
+  /** sha256 of the accepted timestamp: the same version with other content is refused (TUF 5.4.3) */
+  timestampSha256?: string
   snapshot: number
   targets: number
-  /** delegated targets roles by name */
+  /** every other role the accepted snapshot lists, by role name: none may vanish or go back (TUF 5.5.5) */
   delegated: Record<string, number>
-  /** keyids of the timestamp and snapshot roles in the accepted root, to detect key rotation (TUF 5.3.11) */
+  /** fingerprints of the timestamp and snapshot keys of the accepted root, to detect their rotation (TUF 5.3.11) */
+  timestampKeys: string[]
+  snapshotKeys: string[]
+  /** the reference time of the import that wrote this: expiry is never judged at an earlier time (clock set back) */
+  updatedAt: string
+}
+
+/** What a format-1 state (keyed by mirror name) contributes: its floors, and key ids instead of key fingerprints. */
+export interface LegacyTufState extends Omit<TufState, 'format' | 'timestampKeys' | 'snapshotKeys'> {
+  format: 1
   timestampKeyids: string[]
   snapshotKeyids: string[]
-  /** wall-clock time of the import that wrote this (informational only) */
-  updatedAt: string
 }
 
 /** `$XDG_STATE_HOME/airlock`, else `~/.local/state/airlock`. */
@@ -26,12 +40,18 @@ export function defaultStateDir(env: NodeJS.ProcessEnv = process.env): string {
   return xdg && xdg.startsWith('/') ? join(xdg, 'airlock') : join(homedir(), '.local', 'state', 'airlock')
 }
 
-export function stateFilePath(dir: string, mirrorId: string): string {
+/** `<dir>/tuf/root-<fingerprint>.json` */
+export function stateFilePath(dir: string, pinnedRoot: string): string {
+  if (!/^[0-9a-f]{64}$/.test(pinnedRoot)) throw new AirlockError('INTERNAL', `not a pinned root fingerprint: ${pinnedRoot}`)
+  return join(dir, 'tuf', `root-${pinnedRoot}.json`)
+}
+
+/** Format 1 (before the state was keyed by the pinned root): `<dir>/tuf/<mirror name>.json`. */
+export function legacyStateFilePath(dir: string, mirrorId: string): string {
   return join(dir, 'tuf', `${mirrorId}.json`)
 }
 
-export function readTufState(dir: string, mirrorId: string): TufState | undefined {
-  const file = stateFilePath(dir, mirrorId)
+function readJson(file: string): Record<string, unknown> | undefined {
   let text: string
   try {
     text = readFileSync(file, 'utf8')
@@ -39,33 +59,100 @@ export function readTufState(dir: string, mirrorId: string): TufState | undefine
     if ((error as NodeJS.ErrnoException).code === 'ENOENT') return undefined
     throw new AirlockError('IO_ERROR', `cannot read TUF state ${file}: ${(error as Error).message}`, {cause: error})
   }
-  let data: Partial<TufState>
+  let data: unknown
   try {
-    data = JSON.parse(text) as Partial<TufState>
+    data = JSON.parse(text)
   } catch (error) {
-    throw new AirlockError('TRUST_INVALID', `TUF state file ${file} is not valid JSON`, {cause: error, hint: 'remove it only if you know why it is corrupt'})
+    throw corrupt(file, 'is not valid JSON', error)
   }
-  const num = (v: unknown): number => (typeof v === 'number' && Number.isSafeInteger(v) && v >= 0 ? v : 0)
-  const strings = (v: unknown): string[] => (Array.isArray(v) ? v.filter((x): x is string => typeof x === 'string') : [])
-  const delegated: Record<string, number> = {}
-  if (data.delegated && typeof data.delegated === 'object') for (const [k, v] of Object.entries(data.delegated)) delegated[k] = num(v)
+  if (!data || typeof data !== 'object' || Array.isArray(data)) throw corrupt(file, 'is not a JSON object')
+  return data as Record<string, unknown>
+}
+
+function corrupt(file: string, what: string, cause?: unknown): AirlockError {
+  return new AirlockError('TRUST_INVALID', `TUF state file ${file} ${what}`, {
+    ...(cause ? {cause} : {}),
+    hint: 'the rollback memory is never reset silently: restore the file from a backup, or remove it only if you know why it is corrupt',
+  })
+}
+
+/** A field reader that refuses, naming the file, anything but the expected type: a corrupt floor is never 0. */
+function fields(file: string, data: Record<string, unknown>) {
+  const version = (name: string, v: unknown, min = 0): number => {
+    if (typeof v !== 'number' || !Number.isSafeInteger(v) || v < min) throw corrupt(file, `has an invalid ${name} ${JSON.stringify(v)} (want a safe integer >= ${min})`)
+    return v
+  }
+  const string = (name: string, optional = false): string | undefined => {
+    const v = data[name]
+    if (v === undefined && optional) return undefined
+    if (typeof v !== 'string') throw corrupt(file, `has an invalid ${name} ${JSON.stringify(v)}`)
+    return v
+  }
+  const strings = (name: string): string[] => {
+    const v = data[name] ?? []
+    if (!Array.isArray(v) || v.some((x) => typeof x !== 'string')) throw corrupt(file, `has an invalid ${name}`)
+    return v as string[]
+  }
+  const delegated = (): Record<string, number> => {
+    const v = data.delegated ?? {}
+    if (!v || typeof v !== 'object' || Array.isArray(v)) throw corrupt(file, 'has an invalid delegated map')
+    const out: Record<string, number> = Object.create(null)
+    for (const [role, n] of Object.entries(v)) out[role] = version(`delegated ${role}`, n)
+    return out
+  }
+  return {version: (name: string) => version(name, data[name]), string, strings, delegated}
+}
+
+/** Reads the state of a pinned root; undefined when there is none. A corrupt file is an error naming it. */
+export function readTufState(dir: string, pinnedRoot: string): TufState | undefined {
+  const file = stateFilePath(dir, pinnedRoot)
+  const data = readJson(file)
+  if (!data) return undefined
+  if (data.format !== 2) throw corrupt(file, `has format ${JSON.stringify(data.format)}, not 2`)
+  const f = fields(file, data)
+  if (f.string('pinnedRoot') !== pinnedRoot) throw corrupt(file, 'belongs to another pinned root')
+  const timestampSha256 = f.string('timestampSha256', true)
+  return {
+    format: 2,
+    pinnedRoot,
+    mirror: f.string('mirror') as string,
+    root: f.version('root'),
+    timestamp: f.version('timestamp'),
+    ...(timestampSha256 !== undefined ? {timestampSha256} : {}),
+    snapshot: f.version('snapshot'),
+    targets: f.version('targets'),
+    delegated: f.delegated(),
+    timestampKeys: f.strings('timestampKeys'),
+    snapshotKeys: f.strings('snapshotKeys'),
+    updatedAt: f.string('updatedAt') as string,
+  }
+}
+
+/** Reads a format-1 state (keyed by mirror name), for migration: its floors still bind. */
+export function readLegacyTufState(dir: string, mirrorId: string): LegacyTufState | undefined {
+  const file = legacyStateFilePath(dir, mirrorId)
+  const data = readJson(file)
+  if (!data) return undefined
+  if (data.format !== 1) throw corrupt(file, `has format ${JSON.stringify(data.format)}, not 1`)
+  const f = fields(file, data)
   return {
     format: 1,
-    mirror: typeof data.mirror === 'string' ? data.mirror : mirrorId,
-    root: num(data.root),
-    timestamp: num(data.timestamp),
-    snapshot: num(data.snapshot),
-    targets: num(data.targets),
-    delegated,
-    timestampKeyids: strings(data.timestampKeyids),
-    snapshotKeyids: strings(data.snapshotKeyids),
-    updatedAt: typeof data.updatedAt === 'string' ? data.updatedAt : '',
+    pinnedRoot: '',
+    mirror: (f.string('mirror', true) ?? mirrorId) as string,
+    root: f.version('root'),
+    timestamp: f.version('timestamp'),
+    snapshot: f.version('snapshot'),
+    targets: f.version('targets'),
+    delegated: f.delegated(),
+    timestampKeyids: f.strings('timestampKeyids'),
+    snapshotKeyids: f.strings('snapshotKeyids'),
+    updatedAt: (f.string('updatedAt', true) ?? '') as string,
   }
 }
 
 /** Writes atomically (temp file + rename). */
 export function writeTufState(dir: string, state: TufState): string {
-  const file = stateFilePath(dir, state.mirror)
+  const file = stateFilePath(dir, state.pinnedRoot)
   try {
     mkdirSync(join(dir, 'tuf'), {recursive: true, mode: 0o700})
     const tmp = `${file}.${process.pid}.${Date.now()}.tmp`

@@ -1,28 +1,32 @@
 // Offline TUF client workflow (TUF specification section 5, without the network): everything is checked against the
-// pinned root and the in-memory files of one mirror. No I/O except the optional state file.
-import {createHash} from 'node:crypto'
-import {Metadata, MetadataKind, type MetaFile, type Root, type Snapshot, type TargetFile, type Targets, type Timestamp} from '@tufjs/models'
-import {AirlockError} from '../errors.ts'
+// pinned root and the in-memory files of one mirror. One function per step, as tuf-js's TrustedMetadataStore:
+// root (5.3), timestamp (5.4), snapshot (5.5), targets (5.6), delegations and target files (5.6.7, 5.7). No I/O
+// except the optional state file, keyed by the pinned root (src/trust/state.ts).
+import {MetadataKind, type Metadata, type Root, type Snapshot, type TargetFile, type Targets, type Timestamp} from '@tufjs/models'
+import {AirlockError, isAirlockError} from '../errors.ts'
+import {parseTrustedRoot} from '../sigstore/trust.ts'
+import {DEFAULT_GRACE_MS, ExpiryJudge, type Grace} from './expiry.ts'
+import {pinnedRootFingerprint, roleKeyFingerprints} from './keys.ts'
 import {assertMirrorId} from './pinned.ts'
-import {defaultStateDir, readTufState, stateFilePath, type TufState, writeTufState} from './state.ts'
-import {validateTrustedRoot} from './trusted-root-file.ts'
+import {defaultStateDir, readLegacyTufState, readTufState, stateFilePath, type TufState, writeTufState} from './state.ts'
+import {checkMetaFile, checkTargetFile, checkVersion, type Fail, own, parseMetadata, requireThreshold, sha} from './tuf-metadata.ts'
 
-export const DEFAULT_GRACE_MS = 30 * 24 * 60 * 60 * 1000
+export {DEFAULT_GRACE_MS, formatDuration, type Grace, parseGrace} from './expiry.ts'
+
 const MAX_ROOT_ROTATIONS = 1024
 const MAX_DELEGATIONS = 32
-const HASHES: Record<string, string> = {sha256: 'sha256', sha384: 'sha384', sha512: 'sha512'}
-
-export type Grace = number | 'unlimited'
 
 export interface TufVerifyOptions {
   /** the mirror's files, keyed by path relative to `sigstore/tuf/<mirrorId>/` (`metadata/13.root.json`, `targets/trusted_root.json`) */
   files: Map<string, Buffer>
   /** root.json pinned outside the archive (the public-good root shipped with airlock, or `--tuf-root`) */
   pinnedRoot: Buffer
+  /** the archive's name for the mirror: reports only, never the key of the state */
   mirrorId: string
-  /** how long after its signed expiry a role is still accepted, in ms; 0 = strict, default 30 days */
+  /** how long after its signed expiry timestamp and snapshot are still accepted, in ms; 0 = strict, default 30 days.
+   * Root and targets are always judged strictly. 'unlimited' needs a rollback state for this pinned root. */
   grace?: Grace
-  /** the reference time (default: the wall clock) */
+  /** the reference time (default: the wall clock); the state's last import time if that is later */
   now?: Date
   /** rollback memory across imports; default `{dir: defaultStateDir()}`, `false` to skip. With `write: false` the
    * state is read and enforced but not written: the caller writes `nextState` (writeTufState) once everything else
@@ -34,6 +38,8 @@ export interface TufReport {
   source: 'tuf'
   mirror: string
   pinnedRootVersion: number
+  /** fingerprint of the pinned root (the key of the rollback state) */
+  pinnedRootFingerprint: string
   rootVersion: number
   timestampVersion: number
   snapshotVersion: number
@@ -47,9 +53,12 @@ export interface TufReport {
   ageNote: string
   /** true when at least one role was accepted only thanks to the grace period */
   graceUsed: boolean
+  /** the roles accepted only thanks to the grace period (timestamp and snapshot only), e.g. ["timestamp v762"] */
+  graceRoles: string[]
   grace: Grace
   /** largest time past expiry among accepted roles, in ms (0 if none expired) */
   maxExpiredMs: number
+  /** the reference time expiry was judged at */
   now: string
   /** the state file read and updated, if any */
   stateFile?: string
@@ -61,278 +70,245 @@ export interface TufVerifyResult {
   /** every verified target file in the archive, by target path */
   targets: Map<string, Buffer>
   report: TufReport
-  /** the state to record for this mirror (written already unless `state.write === false`) */
+  /** the state to record for this pinned root (written already unless `state.write === false`) */
   nextState?: TufState
 }
 
-type AnyMetadata = Metadata<Root | Timestamp | Snapshot | Targets>
-
-export function formatDuration(ms: number): string {
-  const abs = Math.abs(ms)
-  const d = Math.floor(abs / 86_400_000)
-  const h = Math.floor((abs % 86_400_000) / 3_600_000)
-  const m = Math.floor((abs % 3_600_000) / 60_000)
-  if (d > 0) return h > 0 ? `${d}d ${h}h` : `${d}d`
-  if (h > 0) return m > 0 ? `${h}h ${m}m` : `${h}h`
-  return `${Math.max(m, abs > 0 ? 1 : 0)}m`
+/** The versions accepted before (the previous trusted metadata, in spec terms). Legacy states name keys by id. */
+interface Floor {
+  root: number
+  timestamp: number
+  timestampSha256?: string
+  snapshot: number
+  targets: number
+  delegated: Record<string, number>
+  keys: {timestamp: string[]; snapshot: string[]; byKeyId: boolean}
+  updatedAt?: number
 }
 
-/** Parses `--tuf-grace`: `0`, `unlimited`, or a duration like `30d`, `12h`, `90m`, `1w`. */
-export function parseGrace(text: string): Grace {
-  const t = text.trim().toLowerCase()
-  if (t === 'unlimited' || t === 'inf' || t === 'infinity') return 'unlimited'
-  const m = /^(\d+(?:\.\d+)?)\s*(ms|s|m|h|d|w)?$/.exec(t)
-  if (!m) throw new AirlockError('USAGE', `invalid TUF grace period ${JSON.stringify(text)} (use e.g. 30d, 12h, 0 or unlimited)`)
-  const unit = {ms: 1, s: 1000, m: 60_000, h: 3_600_000, d: 86_400_000, w: 604_800_000}[(m[2] ?? 'd') as 'd']
-  return Math.round(Number(m[1]) * unit)
+/** One verification: the mirror's files, the failure helper, the expiry judge and the floor. */
+interface Session {
+  mirrorId: string
+  files: Map<string, Buffer>
+  fail: Fail
+  expiry: ExpiryJudge
+  floor: Floor | undefined
 }
 
-function sha(alg: string, data: Buffer): string {
-  return createHash(alg).update(data).digest('hex')
+interface Role {
+  md: Metadata<Targets>
+  label: string
 }
 
-export function verifyTufOffline(options: TufVerifyOptions): TufVerifyResult {
-  const {files, pinnedRoot, mirrorId} = options
-  assertMirrorId(mirrorId)
-  const grace: Grace = options.grace ?? DEFAULT_GRACE_MS
-  if (grace !== 'unlimited' && (!Number.isFinite(grace) || grace < 0)) throw new AirlockError('USAGE', `invalid TUF grace period ${grace}`)
-  const now = options.now ?? new Date()
-  const stateOpt = options.state === undefined ? {dir: defaultStateDir()} : options.state
+const replay = (s: Session, what: string, got: number, had: number, role: string): never =>
+  s.fail(`${what} v${got} is older than ${role} v${had} accepted on an earlier import (rollback or replayed archive)`)
 
-  const fail = (message: string): never => {
-    throw new AirlockError('TRUST_INVALID', `TUF ${mirrorId}: ${message}`, {details: {mirror: mirrorId}})
-  }
-
-  for (const name of files.keys()) {
+function checkFileNames(s: Session): void {
+  for (const name of s.files.keys()) {
     const parts = name.split('/')
     if (name.startsWith('/') || parts.some((p) => p === '' || p === '.' || p === '..') || name.includes('\\'))
-      fail(`unsafe file name in the archive: ${JSON.stringify(name)}`)
+      s.fail(`unsafe file name in the archive: ${JSON.stringify(name)}`)
   }
+}
 
-  const parse = <K extends MetadataKind>(kind: K, bytes: Buffer, label: string) => {
-    let json: unknown
-    try {
-      json = JSON.parse(bytes.toString('utf8'))
-    } catch {
-      return fail(`${label} is not valid JSON`)
-    }
-    try {
-      return Metadata.fromJSON(kind as MetadataKind.Root, json as never) as unknown as Metadata<
-        K extends MetadataKind.Root ? Root : K extends MetadataKind.Timestamp ? Timestamp : K extends MetadataKind.Snapshot ? Snapshot : Targets
-      >
-    } catch (error) {
-      return fail(`${label} is not valid TUF ${kind} metadata: ${(error as Error).message}`)
-    }
+function readFloor(stateOpt: {dir: string} | false, pinnedFp: string, mirrorId: string): Floor | undefined {
+  if (!stateOpt) return undefined
+  const current = readTufState(stateOpt.dir, pinnedFp)
+  const legacy = current ? undefined : readLegacyTufState(stateOpt.dir, mirrorId)
+  const state = current ?? legacy
+  if (!state) return undefined
+  const updatedAt = Date.parse(state.updatedAt)
+  return {
+    root: state.root,
+    timestamp: state.timestamp,
+    ...(state.timestampSha256 ? {timestampSha256: state.timestampSha256} : {}),
+    snapshot: state.snapshot,
+    targets: state.targets,
+    delegated: {...state.delegated},
+    keys: current
+      ? {timestamp: current.timestampKeys, snapshot: current.snapshotKeys, byKeyId: false}
+      : {timestamp: [...(legacy?.timestampKeyids ?? [])].sort(), snapshot: [...(legacy?.snapshotKeyids ?? [])].sort(), byKeyId: true},
+    ...(Number.isNaN(updatedAt) ? {} : {updatedAt}),
   }
+}
 
-  /** Threshold check through @tufjs/models' verifyDelegate; on failure, counts the valid signatures for the message. */
-  const requireThreshold = (delegator: Metadata<Root> | Metadata<Targets>, role: string, delegate: AnyMetadata, what: string, by: string) => {
-    try {
-      delegator.verifyDelegate(role, delegate)
-      return
-    } catch {
-      // fall through to count
-    }
-    let keyids: string[] = []
-    let threshold = 0
-    let keys: Record<string, {verifySignature(m: AnyMetadata): void}> = {}
-    if (delegator.signed.type === MetadataKind.Root) {
-      const r = (delegator.signed as Root).roles[role]
-      keyids = r?.keyIDs ?? []
-      threshold = r?.threshold ?? 0
-      keys = (delegator.signed as Root).keys
-    } else {
-      const d = (delegator.signed as Targets).delegations
-      const r = d?.roles?.[role]
-      keyids = r?.keyIDs ?? []
-      threshold = r?.threshold ?? 0
-      keys = d?.keys ?? {}
-    }
-    let valid = 0
-    for (const id of new Set(keyids)) {
-      try {
-        keys[id]?.verifySignature(delegate)
-        if (keys[id]) valid++
-      } catch {
-        // not signed by this key
-      }
-    }
-    fail(`${what} is not signed by a threshold of ${by} keys (${valid}/${threshold})`)
-  }
+const sameList = (a: string[], b: string[]) => a.length === b.length && a.every((x, i) => x === b[i])
 
-  const checkMeta = (bytes: Buffer, meta: MetaFile, what: string, by: string) => {
-    if (meta.length !== undefined && bytes.length !== meta.length) fail(`${what} is ${bytes.length} bytes, ${by} lists ${meta.length}`)
-    for (const [alg, want] of Object.entries(meta.hashes ?? {})) {
-      const node = HASHES[alg]
-      if (!node) fail(`${what}: ${by} lists an unsupported hash algorithm ${alg}`)
-      const got = sha(node as string, bytes)
-      if (got !== want.toLowerCase()) fail(`${what} ${alg} ${got.slice(0, 16)}... does not match ${by} (${want.slice(0, 16)}...)`)
-    }
-  }
+function roleKeys(root: Metadata<Root>, role: string, byKeyId: boolean): string[] {
+  const ids = own(root.signed.roles, role)?.keyIDs ?? []
+  return byKeyId ? [...ids].sort() : roleKeyFingerprints(root.signed.keys, ids)
+}
 
-  let graceUsed = false
-  let maxExpiredMs = 0
-  let stalest: {label: string; expires: string; past: number} | undefined
-  const expiries: Record<string, string> = {}
-  const checkExpiry = (label: string, expires: string) => {
-    const t = Date.parse(expires)
-    if (Number.isNaN(t)) fail(`${label} has an invalid expiry ${JSON.stringify(expires)}`)
-    expiries[label] = expires
-    const past = now.getTime() - t
-    if (!stalest || past > stalest.past) stalest = {label, expires, past}
-    if (past <= 0) return
-    if (grace !== 'unlimited' && past >= grace)
-      fail(
-        grace === 0
-          ? `${label} expired ${expires} (${formatDuration(past)} ago) and expiry is strict (grace 0)`
-          : `${label} expired ${expires} (${formatDuration(past)} ago), beyond the ${formatDuration(grace)} grace period`,
-      )
-    graceUsed = true
-    maxExpiredMs = Math.max(maxExpiredMs, past)
-  }
-
-  // --- state (rollback memory across imports) ---
-  const previous: TufState | undefined = stateOpt ? readTufState(stateOpt.dir, mirrorId) : undefined
-  const replay = (what: string, got: number, had: number, role: string) =>
-    fail(`${what} v${got} is older than ${role} v${had} accepted on an earlier import (rollback or replayed archive)`)
-
-  // --- 5.3 root chain, version by version from the pinned root ---
-  const pinned = parse(MetadataKind.Root, pinnedRoot, 'the pinned root')
+/** 5.3: the root chain, version by version from the pinned root; then the floor, reset on key rotation (5.3.11). */
+function updateRoot(s: Session, pinned: Metadata<Root>): Metadata<Root> {
   const pinnedVersion = pinned.signed.version
-  requireThreshold(pinned, MetadataKind.Root, pinned, `the pinned root v${pinnedVersion}`, 'its own')
+  requireThreshold(s.fail, pinned, MetadataKind.Root, pinned, `the pinned root v${pinnedVersion}`, 'its own')
   const roots = new Map<number, Buffer>()
-  for (const [name, bytes] of files) {
-    const m = /^metadata\/(\d+)\.root\.json$/.exec(name)
-    if (m) roots.set(Number(m[1]), bytes)
+  for (const [name, bytes] of s.files) {
+    const m = /^metadata\/([1-9]\d*)\.root\.json$/.exec(name)
+    if (m) roots.set(checkVersion(s.fail, `${name}: root version`, Number(m[1])), bytes)
+    else if (/^metadata\/\d+\.root\.json$/.test(name)) s.fail(`${name}: a root file is named by its version, without leading zeros`)
   }
   const newest = roots.size ? Math.max(...roots.keys()) : pinnedVersion
-  if (newest < pinnedVersion) fail(`the archive's newest root is v${newest}, older than the pinned root v${pinnedVersion} (rollback)`)
-  if (newest - pinnedVersion > MAX_ROOT_ROTATIONS) fail(`root chain from v${pinnedVersion} to v${newest} is too long`)
+  if (newest < pinnedVersion) s.fail(`the archive's newest root is v${newest}, older than the pinned root v${pinnedVersion} (rollback)`)
+  if (newest - pinnedVersion > MAX_ROOT_ROTATIONS) s.fail(`root chain from v${pinnedVersion} to v${newest} is too long`)
   const samePinned = roots.get(pinnedVersion)
-  if (samePinned && !parse(MetadataKind.Root, samePinned, `root v${pinnedVersion}`).signed.equals(pinned.signed))
-    fail(`root v${pinnedVersion} in the archive differs from the pinned root v${pinnedVersion}`)
+  if (samePinned && !parseMetadata(s.fail, MetadataKind.Root, samePinned, `root v${pinnedVersion}`).signed.equals(pinned.signed))
+    s.fail(`root v${pinnedVersion} in the archive differs from the pinned root v${pinnedVersion}`)
   let root = pinned
   for (let v = pinnedVersion + 1; v <= newest; v++) {
     const bytes = roots.get(v)
     if (!bytes) {
       const next = [...roots.keys()].filter((x) => x > v).sort((a, b) => a - b)[0]
-      fail(`root v${v} is missing from the archive (the chain would skip from v${v - 1} to v${next})`)
+      s.fail(`root v${v} is missing from the archive (the chain would skip from v${v - 1} to v${next})`)
     }
-    const candidate = parse(MetadataKind.Root, bytes as Buffer, `root v${v}`)
-    if (candidate.signed.version !== v) fail(`metadata/${v}.root.json holds root v${candidate.signed.version}, not v${v}`)
-    requireThreshold(root, MetadataKind.Root, candidate, `root v${v}`, `root v${v - 1}'s`)
-    requireThreshold(candidate, MetadataKind.Root, candidate, `root v${v}`, 'its own')
+    const candidate = parseMetadata(s.fail, MetadataKind.Root, bytes as Buffer, `root v${v}`)
+    if (candidate.signed.version !== v) s.fail(`metadata/${v}.root.json holds root v${candidate.signed.version}, not v${v}`)
+    requireThreshold(s.fail, root, MetadataKind.Root, candidate, `root v${v}`, `root v${v - 1}'s`)
+    requireThreshold(s.fail, candidate, MetadataKind.Root, candidate, `root v${v}`, 'its own')
     root = candidate
   }
   const rootVersion = root.signed.version
-  const rootLabel = `root v${rootVersion}`
-  checkExpiry(rootLabel, root.signed.expires)
-
-  const keyidsOf = (role: string) => [...(root.signed.roles[role]?.keyIDs ?? [])].sort()
-  const sameIds = (a: string[], b: string[]) => a.length === b.length && a.every((x, i) => x === b[i])
-  let floor = previous ? {...previous, delegated: {...previous.delegated}} : undefined
+  s.expiry.check(MetadataKind.Root, `root v${rootVersion}`, root.signed.expires)
+  const floor = s.floor
   if (floor) {
-    if (rootVersion < floor.root) replay('root', rootVersion, floor.root, 'root')
-    // TUF 5.3.11: after a rotation of the timestamp or snapshot keys, forget their versions (fast-forward recovery).
-    if (rootVersion > floor.root && (!sameIds(keyidsOf('timestamp'), floor.timestampKeyids) || !sameIds(keyidsOf('snapshot'), floor.snapshotKeyids))) {
-      floor = {...floor, timestamp: 0, snapshot: 0}
-    }
+    if (rootVersion < floor.root) replay(s, 'root', rootVersion, floor.root, 'root')
+    // 5.3.11: after a rotation of the timestamp or snapshot keys the trusted timestamp and snapshot are deleted, and
+    // with the snapshot every targets version it vouched for (fast-forward attack recovery). Rotation is judged by
+    // key material: the same key under a new id is no rotation.
+    const rotated =
+      !sameList(roleKeys(root, MetadataKind.Timestamp, floor.keys.byKeyId), floor.keys.timestamp) ||
+      !sameList(roleKeys(root, MetadataKind.Snapshot, floor.keys.byKeyId), floor.keys.snapshot)
+    if (rootVersion > floor.root && rotated) s.floor = {root: floor.root, timestamp: 0, snapshot: 0, targets: 0, delegated: {}, keys: floor.keys, ...(floor.updatedAt ? {updatedAt: floor.updatedAt} : {})}
   }
+  return root
+}
 
-  // --- 5.4 timestamp ---
-  const tsBytes = files.get('metadata/timestamp.json') ?? fail('timestamp.json is missing from the archive')
-  const timestamp = parse(MetadataKind.Timestamp, tsBytes, 'timestamp.json')
-  const tsLabel = `timestamp v${timestamp.signed.version}`
-  requireThreshold(root, MetadataKind.Timestamp, timestamp, tsLabel, `${rootLabel}'s timestamp`)
+/** 5.4: the timestamp, signed by the root's timestamp keys, never older than (or, at the same version, different from) the one accepted before. */
+function updateTimestamp(s: Session, root: Metadata<Root>): {timestamp: Metadata<Timestamp>; sha256: string; label: string} {
+  const bytes = s.files.get('metadata/timestamp.json') ?? s.fail('timestamp.json is missing from the archive')
+  const timestamp = parseMetadata(s.fail, MetadataKind.Timestamp, bytes, 'timestamp.json')
+  const label = `timestamp v${timestamp.signed.version}`
+  requireThreshold(s.fail, root, MetadataKind.Timestamp, timestamp, label, `root v${root.signed.version}'s timestamp`)
+  const digest = sha('sha256', bytes)
   const snapshotMeta = timestamp.signed.snapshotMeta
-  if (floor && timestamp.signed.version < floor.timestamp) replay('timestamp', timestamp.signed.version, floor.timestamp, 'timestamp')
-  if (floor && snapshotMeta.version < floor.snapshot)
-    fail(`${tsLabel} lists snapshot v${snapshotMeta.version}, older than snapshot v${floor.snapshot} accepted on an earlier import (rollback or replayed archive)`)
-  checkExpiry(tsLabel, timestamp.signed.expires)
-
-  // --- 5.5 snapshot ---
-  const snapBytes = files.get('metadata/snapshot.json') ?? fail('snapshot.json is missing from the archive')
-  checkMeta(snapBytes, snapshotMeta, 'snapshot.json', tsLabel)
-  const snapshot = parse(MetadataKind.Snapshot, snapBytes, 'snapshot.json')
-  const snapLabel = `snapshot v${snapshot.signed.version}`
-  requireThreshold(root, MetadataKind.Snapshot, snapshot, snapLabel, `${rootLabel}'s snapshot`)
-  if (snapshot.signed.version !== snapshotMeta.version)
-    fail(`${snapLabel} is not the version ${tsLabel} lists (v${snapshotMeta.version}): snapshot/timestamp mix-and-match`)
+  checkVersion(s.fail, `${label} lists snapshot version`, snapshotMeta.version)
+  const floor = s.floor
   if (floor) {
-    if (snapshot.signed.version < floor.snapshot) replay('snapshot', snapshot.signed.version, floor.snapshot, 'snapshot')
-    const recorded: Record<string, number> = {'targets.json': floor.targets}
-    for (const [role, v] of Object.entries(floor.delegated)) recorded[`${role}.json`] = v
-    for (const [name, v] of Object.entries(recorded)) {
-      const now = snapshot.signed.meta[name]
-      if (now && now.version < v) fail(`${snapLabel} lists ${name} v${now.version}, older than v${v} accepted on an earlier import (rollback)`)
+    if (timestamp.signed.version < floor.timestamp) replay(s, 'timestamp', timestamp.signed.version, floor.timestamp, 'timestamp')
+    if (timestamp.signed.version === floor.timestamp && floor.timestampSha256 && floor.timestampSha256 !== digest)
+      s.fail(`${label} differs from the timestamp v${floor.timestamp} accepted on an earlier import (same version, other content)`)
+    if (snapshotMeta.version < floor.snapshot)
+      s.fail(`${label} lists snapshot v${snapshotMeta.version}, older than snapshot v${floor.snapshot} accepted on an earlier import (rollback or replayed archive)`)
+  }
+  s.expiry.check(MetadataKind.Timestamp, label, timestamp.signed.expires)
+  return {timestamp, sha256: digest, label}
+}
+
+/** 5.5: the snapshot the timestamp lists; no role the previous snapshot listed may vanish or go back (5.5.5). */
+function updateSnapshot(s: Session, root: Metadata<Root>, ts: {timestamp: Metadata<Timestamp>; label: string}): {snapshot: Metadata<Snapshot>; label: string} {
+  const snapshotMeta = ts.timestamp.signed.snapshotMeta
+  const bytes = s.files.get('metadata/snapshot.json') ?? s.fail('snapshot.json is missing from the archive')
+  checkMetaFile(s.fail, bytes, snapshotMeta, 'snapshot.json', ts.label)
+  const snapshot = parseMetadata(s.fail, MetadataKind.Snapshot, bytes, 'snapshot.json')
+  const label = `snapshot v${snapshot.signed.version}`
+  requireThreshold(s.fail, root, MetadataKind.Snapshot, snapshot, label, `root v${root.signed.version}'s snapshot`)
+  if (snapshot.signed.version !== snapshotMeta.version)
+    s.fail(`${label} is not the version ${ts.label} lists (v${snapshotMeta.version}): snapshot/timestamp mix-and-match`)
+  for (const [name, meta] of Object.entries(snapshot.signed.meta)) checkVersion(s.fail, `${label} lists ${name} version`, meta.version)
+  const floor = s.floor
+  if (floor) {
+    if (snapshot.signed.version < floor.snapshot) replay(s, 'snapshot', snapshot.signed.version, floor.snapshot, 'snapshot')
+    const recorded: Array<[string, number]> = [['targets.json', floor.targets], ...Object.entries(floor.delegated).map(([role, v]): [string, number] => [`${role}.json`, v])]
+    for (const [name, v] of recorded) {
+      if (v === 0) continue
+      const listed = own(snapshot.signed.meta, name) ?? s.fail(`${label} no longer lists ${name}, listed (v${v}) by the snapshot accepted on an earlier import (rollback)`)
+      if (listed.version < v) s.fail(`${label} lists ${name} v${listed.version}, older than v${v} accepted on an earlier import (rollback)`)
     }
   }
-  checkExpiry(snapLabel, snapshot.signed.expires)
+  s.expiry.check(MetadataKind.Snapshot, label, snapshot.signed.expires)
+  return {snapshot, label}
+}
 
-  // --- 5.6 targets ---
-  const targetsMeta = snapshot.signed.meta['targets.json'] ?? fail(`${snapLabel} does not list targets.json`)
-  const tgBytes = files.get('metadata/targets.json') ?? fail('targets.json is missing from the archive')
-  checkMeta(tgBytes, targetsMeta, 'targets.json', snapLabel)
-  const targets = parse(MetadataKind.Targets, tgBytes, 'targets.json')
-  const tgLabel = `targets v${targets.signed.version}`
-  requireThreshold(root, MetadataKind.Targets, targets, tgLabel, `${rootLabel}'s targets`)
-  if (targets.signed.version !== targetsMeta.version)
-    fail(`${tgLabel} is not the version ${snapLabel} lists (v${targetsMeta.version}): snapshot/targets mix-and-match`)
-  checkExpiry(tgLabel, targets.signed.expires)
+/** 5.6: the top-level targets the snapshot lists, at exactly that version. */
+function updateTargets(s: Session, root: Metadata<Root>, snap: {snapshot: Metadata<Snapshot>; label: string}): Role {
+  const meta = own(snap.snapshot.signed.meta, 'targets.json') ?? s.fail(`${snap.label} does not list targets.json`)
+  const bytes = s.files.get('metadata/targets.json') ?? s.fail('targets.json is missing from the archive')
+  checkMetaFile(s.fail, bytes, meta, 'targets.json', snap.label)
+  const md = parseMetadata(s.fail, MetadataKind.Targets, bytes, 'targets.json')
+  const label = `targets v${md.signed.version}`
+  requireThreshold(s.fail, root, MetadataKind.Targets, md, label, `root v${root.signed.version}'s targets`)
+  if (md.signed.version !== meta.version) s.fail(`${label} is not the version ${snap.label} lists (v${meta.version}): snapshot/targets mix-and-match`)
+  s.expiry.check(MetadataKind.Targets, label, md.signed.expires)
+  return {md, label}
+}
 
-  // --- 5.6.7 delegated targets: every delegated role present in the archive is verified; missing ones only
-  // matter when a target search has to go through them ---
-  const delegated = new Map<string, {md: Metadata<Targets>; label: string}>()
-  const loadDelegated = (role: string, parent: Metadata<Targets>, parentLabel: string): {md: Metadata<Targets>; label: string} | undefined => {
-    const cached = delegated.get(role)
+/**
+ * 5.6.7: delegated targets roles. Every role present in the archive is verified (`loadAll`); a missing one only
+ * matters when a target search has to go through it (`find`, the preorder depth-first search of tuf-js's Updater).
+ */
+class Delegations {
+  readonly loaded = new Map<string, Role>()
+  private readonly s: Session
+  private readonly snap: {snapshot: Metadata<Snapshot>; label: string}
+  private readonly top: Role
+
+  constructor(s: Session, snap: {snapshot: Metadata<Snapshot>; label: string}, top: Role) {
+    this.s = s
+    this.snap = snap
+    this.top = top
+  }
+
+  load(role: string, parent: Role): Role | undefined {
+    const s = this.s
+    const cached = this.loaded.get(role)
     if (cached) {
-      requireThreshold(parent, role, cached.md, cached.label, `${parentLabel}'s ${role}`)
+      requireThreshold(s.fail, parent.md, role, cached.md, cached.label, `${parent.label}'s ${role}`)
       return cached
     }
-    const bytes = files.get(`metadata/${encodeURIComponent(role)}.json`)
+    const bytes = s.files.get(`metadata/${encodeURIComponent(role)}.json`)
     if (!bytes) return undefined
-    const meta = snapshot.signed.meta[`${role}.json`] ?? fail(`delegated role ${role} is not listed in ${snapLabel}`)
-    checkMeta(bytes, meta, `${role}.json`, snapLabel)
-    const md = parse(MetadataKind.Targets, bytes, `${role}.json`)
+    const meta = own(this.snap.snapshot.signed.meta, `${role}.json`) ?? s.fail(`delegated role ${role} is not listed in ${this.snap.label}`)
+    checkMetaFile(s.fail, bytes, meta, `${role}.json`, this.snap.label)
+    const md = parseMetadata(s.fail, MetadataKind.Targets, bytes, `${role}.json`)
     const label = `${role} v${md.signed.version}`
-    requireThreshold(parent, role, md, label, `${parentLabel}'s ${role}`)
-    if (md.signed.version !== meta.version) fail(`${label} is not the version ${snapLabel} lists (v${meta.version}): snapshot/targets mix-and-match`)
-    checkExpiry(label, md.signed.expires)
+    requireThreshold(s.fail, parent.md, role, md, label, `${parent.label}'s ${role}`)
+    if (md.signed.version !== meta.version) s.fail(`${label} is not the version ${this.snap.label} lists (v${meta.version}): snapshot/targets mix-and-match`)
+    s.expiry.check(MetadataKind.Targets, label, md.signed.expires)
     const entry = {md, label}
-    delegated.set(role, entry)
+    this.loaded.set(role, entry)
     return entry
   }
-  {
-    const queue: Array<{md: Metadata<Targets>; label: string}> = [{md: targets, label: tgLabel}]
+
+  loadAll(): void {
+    const queue: Role[] = [this.top]
     const seen = new Set<string>([MetadataKind.Targets])
     while (queue.length) {
-      const {md, label} = queue.shift() as {md: Metadata<Targets>; label: string}
-      for (const role of Object.keys(md.signed.delegations?.roles ?? {})) {
+      const parent = queue.shift() as Role
+      for (const role of Object.keys(parent.md.signed.delegations?.roles ?? {})) {
         if (seen.has(role)) continue
         seen.add(role)
-        if (seen.size > MAX_DELEGATIONS + 1) fail(`too many delegated roles (over ${MAX_DELEGATIONS})`)
-        const entry = loadDelegated(role, md, label)
+        if (seen.size > MAX_DELEGATIONS + 1) this.s.fail(`too many delegated roles (over ${MAX_DELEGATIONS})`)
+        const entry = this.load(role, parent)
         if (entry) queue.push(entry)
       }
     }
   }
 
-  /** Preorder depth-first search for a target (TUF 5.6.7.2), as tuf-js's Updater does. */
-  const findTarget = (path: string): {info: TargetFile; by: string} | undefined => {
-    const stack: Array<{role: string; parent?: {md: Metadata<Targets>; label: string}}> = [{role: MetadataKind.Targets}]
+  find(path: string): {info: TargetFile; by: string} | undefined {
+    const stack: Array<{role: string; parent?: Role}> = [{role: MetadataKind.Targets}]
     const visited = new Set<string>()
     while (stack.length && visited.size <= MAX_DELEGATIONS) {
-      const {role, parent} = stack.pop() as {role: string; parent?: {md: Metadata<Targets>; label: string}}
+      const {role, parent} = stack.pop() as {role: string; parent?: Role}
       if (visited.has(role)) continue
-      const entry = parent ? loadDelegated(role, parent.md, parent.label) : {md: targets, label: tgLabel}
-      if (!entry) fail(`delegated role ${role}, needed to resolve target ${path}, is missing from the archive`)
-      const {md, label} = entry as {md: Metadata<Targets>; label: string}
-      const info = md.signed.targets[path]
-      if (info) return {info, by: label}
+      const entry = parent ? this.load(role, parent) : this.top
+      if (!entry) return this.s.fail(`delegated role ${role}, needed to resolve target ${path}, is missing from the archive`)
+      const info = own(entry.md.signed.targets, path)
+      if (info) return {info, by: entry.label}
       visited.add(role)
-      const children: Array<{role: string; parent: {md: Metadata<Targets>; label: string}}> = []
-      for (const {role: child, terminating} of md.signed.delegations?.rolesForTarget(path) ?? []) {
-        children.push({role: child, parent: {md, label}})
+      const children: Array<{role: string; parent: Role}> = []
+      for (const {role: child, terminating} of entry.md.signed.delegations?.rolesForTarget(path) ?? []) {
+        children.push({role: child, parent: entry})
         if (terminating) {
           stack.splice(0)
           break
@@ -342,73 +318,117 @@ export function verifyTufOffline(options: TufVerifyOptions): TufVerifyResult {
     }
     return undefined
   }
+}
 
-  // --- 5.7 target files ---
-  const verifiedTargets = new Map<string, Buffer>()
-  const targetHashes: Record<string, string> = {}
-  for (const [name, bytes] of files) {
+/** 5.7: every file under `targets/` must be a target of the verified metadata, with its listed length and hashes. */
+function verifyTargetFiles(s: Session, delegations: Delegations): Map<string, Buffer> {
+  const verified = new Map<string, Buffer>()
+  for (const [name, bytes] of s.files) {
     if (!name.startsWith('targets/')) continue
     const path = name.slice('targets/'.length)
-    const found = findTarget(path) ?? fail(`targets/${path} is not listed in the TUF targets metadata (unverified file)`)
-    const {info, by} = found as {info: TargetFile; by: string}
-    if (bytes.length !== info.length) fail(`target ${path} is ${bytes.length} bytes, ${by} lists ${info.length}`)
-    const algs = Object.entries(info.hashes)
-    if (algs.length === 0) fail(`target ${path}: ${by} lists no hashes`)
-    for (const [alg, want] of algs) {
-      const node = HASHES[alg] ?? fail(`target ${path}: ${by} lists an unsupported hash algorithm ${alg}`)
-      const got = sha(node, bytes)
-      if (got !== want.toLowerCase()) fail(`target ${path} ${alg} ${got.slice(0, 16)}... does not match the hash ${by} lists (${want.slice(0, 16)}...)`)
-    }
-    verifiedTargets.set(path, bytes)
-    targetHashes[path] = sha('sha256', bytes)
+    const found = delegations.find(path) ?? s.fail(`targets/${path} is not listed in the TUF targets metadata (unverified file)`)
+    checkTargetFile(s.fail, path, bytes, found.info, found.by)
+    verified.set(path, bytes)
   }
+  return verified
+}
+
+/** The state to record after success: the new trusted metadata replaces the old (none went back or vanished: checked). */
+function stateAfter(
+  pinnedFp: string,
+  mirrorId: string,
+  root: Metadata<Root>,
+  ts: {timestamp: Metadata<Timestamp>; sha256: string},
+  snapshot: Metadata<Snapshot>,
+  targets: Metadata<Targets>,
+  now: Date,
+): TufState {
+  // every role the snapshot lists, carried or not, so that none may vanish from a later one (5.5.5)
+  const listed: Record<string, number> = Object.create(null)
+  for (const [name, meta] of Object.entries(snapshot.signed.meta))
+    if (name !== 'targets.json' && name !== 'root.json') listed[name.replace(/\.json$/, '')] = meta.version
+  return {
+    format: 2,
+    pinnedRoot: pinnedFp,
+    mirror: mirrorId,
+    root: root.signed.version,
+    timestamp: ts.timestamp.signed.version,
+    timestampSha256: ts.sha256,
+    snapshot: snapshot.signed.version,
+    targets: targets.signed.version,
+    delegated: listed,
+    timestampKeys: roleKeys(root, MetadataKind.Timestamp, false),
+    snapshotKeys: roleKeys(root, MetadataKind.Snapshot, false),
+    updatedAt: now.toISOString(),
+  }
+}
+
+export function verifyTufOffline(options: TufVerifyOptions): TufVerifyResult {
+  const {mirrorId} = options
+  assertMirrorId(mirrorId)
+  const fail: Fail = (message) => {
+    throw new AirlockError('TRUST_INVALID', `TUF ${mirrorId}: ${message}`, {details: {mirror: mirrorId}})
+  }
+  try {
+    return verifyMirror(options, fail)
+  } catch (error) {
+    // a bug or a shape nobody foresaw is still a refusal of this mirror, never a crash past the --trusted-root fallback
+    if (isAirlockError(error)) throw error
+    throw new AirlockError('TRUST_INVALID', `TUF ${mirrorId}: cannot verify the metadata: ${(error as Error).message}`, {cause: error, details: {mirror: mirrorId}})
+  }
+}
+
+function verifyMirror(options: TufVerifyOptions, fail: Fail): TufVerifyResult {
+  const {files, mirrorId} = options
+  const grace: Grace = options.grace ?? DEFAULT_GRACE_MS
+  if (grace !== 'unlimited' && (!Number.isFinite(grace) || grace < 0)) throw new AirlockError('USAGE', `invalid TUF grace period ${grace}`)
+  const stateOpt = options.state === undefined ? {dir: defaultStateDir()} : options.state
+  const pinned = parseMetadata(fail, MetadataKind.Root, options.pinnedRoot, 'the pinned root')
+  const pinnedFp = pinnedRootFingerprint(pinned)
+  const floor = readFloor(stateOpt, pinnedFp, mirrorId)
+  if (grace === 'unlimited' && !floor)
+    fail('unlimited grace needs the rollback state of an earlier import from this pinned root (--state; not --no-state): verify a current archive first, or give a finite --tuf-grace')
+  // a clock set back behind the last accepted import cannot revive metadata
+  const clock = options.now ?? new Date()
+  const now = new Date(Math.max(clock.getTime(), floor?.updatedAt ?? 0))
+  const s: Session = {mirrorId, files, fail, expiry: new ExpiryJudge(now, grace, fail, clock), floor}
+
+  checkFileNames(s)
+  const root = updateRoot(s, pinned)
+  const ts = updateTimestamp(s, root)
+  const snap = updateSnapshot(s, root, ts)
+  const targets = updateTargets(s, root, snap)
+  const delegations = new Delegations(s, snap, targets)
+  delegations.loadAll()
+  const verifiedTargets = verifyTargetFiles(s, delegations)
   const trustedRoot = verifiedTargets.get('trusted_root.json') ?? fail('trusted_root.json is missing from the archive')
-  validateTrustedRoot(trustedRoot, `TUF ${mirrorId}: target trusted_root.json`)
+  parseTrustedRoot(trustedRoot, `TUF ${mirrorId}: target trusted_root.json`) // its shape, as every trusted root
 
+  const targetHashes: Record<string, string> = {}
+  for (const [path, bytes] of verifiedTargets) targetHashes[path] = sha('sha256', bytes)
   const delegatedVersions: Record<string, number> = {}
-  for (const [role, {md}] of delegated) delegatedVersions[role] = md.signed.version
-
-  const s = stalest as {label: string; expires: string; past: number} | undefined
-  let ageNote = 'no expiry to report'
-  if (s && s.past > 0)
-    ageNote = `${s.label} expired ${s.expires} (${formatDuration(s.past)} before ${now.toISOString()}); accepted within the ${grace === 'unlimited' ? 'unlimited' : formatDuration(grace)} grace period`
-  else if (s) ageNote = `all metadata current; first expiry: ${s.label} at ${s.expires} (in ${formatDuration(-s.past)})`
-
+  for (const [role, {md}] of delegations.loaded) delegatedVersions[role] = md.signed.version
   const report: TufReport = {
     source: 'tuf',
     mirror: mirrorId,
-    pinnedRootVersion: pinnedVersion,
-    rootVersion,
-    timestampVersion: timestamp.signed.version,
-    snapshotVersion: snapshot.signed.version,
-    targetsVersion: targets.signed.version,
+    pinnedRootVersion: pinned.signed.version,
+    pinnedRootFingerprint: pinnedFp,
+    rootVersion: root.signed.version,
+    timestampVersion: ts.timestamp.signed.version,
+    snapshotVersion: snap.snapshot.signed.version,
+    targetsVersion: targets.md.signed.version,
     delegatedVersions,
     targetHashes,
-    expiries,
-    ageNote,
-    graceUsed,
+    expiries: s.expiry.expiries,
+    ageNote: s.expiry.note(),
+    graceUsed: s.expiry.graceRoles.length > 0,
+    graceRoles: s.expiry.graceRoles,
     grace,
-    maxExpiredMs,
+    maxExpiredMs: s.expiry.maxExpiredMs,
     now: now.toISOString(),
   }
-
-  let nextState: TufState | undefined
-  if (stateOpt) {
-    const mergedDelegated: Record<string, number> = {...(floor?.delegated ?? {})}
-    for (const [role, v] of Object.entries(delegatedVersions)) mergedDelegated[role] = Math.max(v, mergedDelegated[role] ?? 0)
-    nextState = {
-      format: 1,
-      mirror: mirrorId,
-      root: rootVersion, // never below floor.root: that failed above
-      timestamp: Math.max(timestamp.signed.version, floor?.timestamp ?? 0),
-      snapshot: Math.max(snapshot.signed.version, floor?.snapshot ?? 0),
-      targets: Math.max(targets.signed.version, floor?.targets ?? 0),
-      delegated: mergedDelegated,
-      timestampKeyids: keyidsOf('timestamp'),
-      snapshotKeyids: keyidsOf('snapshot'),
-      updatedAt: new Date().toISOString(),
-    }
-    report.stateFile = stateOpt.write === false ? stateFilePath(stateOpt.dir, mirrorId) : writeTufState(stateOpt.dir, nextState)
-  }
-  return {trustedRoot, targets: verifiedTargets, report, ...(nextState ? {nextState} : {})}
+  if (!stateOpt) return {trustedRoot, targets: verifiedTargets, report}
+  const nextState = stateAfter(pinnedFp, mirrorId, root, ts, snap.snapshot, targets.md, now)
+  report.stateFile = stateOpt.write === false ? stateFilePath(stateOpt.dir, pinnedFp) : writeTufState(stateOpt.dir, nextState)
+  return {trustedRoot, targets: verifiedTargets, report, nextState}
 }

@@ -1,18 +1,22 @@
-// Export side of the archive's trust roots: refresh every TUF mirror before any image is copied, then write the
-// files under `sigstore/tuf/<mirrorId>/` (and informational `sigstore/trusted_root/` copies) just before commit.
+// Export side of the archive's trust roots: refresh every TUF mirror before any image is copied (fetchTrust), so an
+// unreachable mirror fails in seconds, then write the files under `sigstore/tuf/<mirrorId>/` (and informational
+// `sigstore/trusted_root/` copies) in the export's beforeCommit hook (writeTrust). The `trust` section of
+// airlock.json is a description for people and `inspect`; verify never reads it. `--trusted-root FILE` at export is
+// copied to `sigstore/trusted_root/<n>.json` for convenience only: verify trusts it only when given again.
+// The TUF client itself lives in src/trust/ (a leaf: it imports nothing of export, verify, push or report).
 import {mkdtempSync, rmSync} from 'node:fs'
 import {tmpdir} from 'node:os'
 import {basename, join} from 'node:path'
 import type {ArchiveWriter} from '../archive/writer.ts'
-import type {ExportHooks} from '../export/export.ts'
+import type {ExportHooks} from './export.ts'
 import type {TrustedRoot} from '@sigstore/protobuf-specs'
 import {parseTrustedRoot} from '../sigstore/trust.ts'
 import {AirlockError, toAirlockError} from '../errors.ts'
-import {exportTufRepository, type TufExport} from './export.ts'
-import type {TrustFlagValues} from './flags.ts'
-import {mirrorIdFor, PUBLIC_GOOD_MIRROR} from './pinned.ts'
-import {loadTrustedRootFile} from './trusted-root-file.ts'
-import {PUBLIC_GOOD_ID, readRootFile, sha256hex, TRUSTED_ROOT_COPY_PREFIX, TUF_PREFIX, pairTufRoots} from './pinned-roots.ts'
+import {exportTufRepository, type TufExport} from '../trust/export.ts'
+import type {TrustFlagValues} from '../trust/flags.ts'
+import {mirrorIdFor, PUBLIC_GOOD_MIRROR} from '../trust/pinned.ts'
+import {loadTrustedRootFile} from '../trust/trusted-root-file.ts'
+import {PUBLIC_GOOD_ID, readRootFile, sha256hex, TRUSTED_ROOT_COPY_PREFIX, TUF_PREFIX, pairTufRoots} from '../trust/pinned-roots.ts'
 
 export interface TrustExportOptions {
   /** scratch space for the TUF client (a fresh subdirectory is used and removed); default a temp dir */
@@ -136,11 +140,6 @@ export async function writeTrust(writer: ArchiveWriter, fetched: FetchedTrust): 
   }
   writer.setSection('trust', section)
   return section
-}
-
-/** fetchTrust + writeTrust, for callers that already hold the writer. */
-export async function exportTrust(writer: ArchiveWriter, flags: TrustFlagValues, options: TrustExportOptions = {}): Promise<TrustSection> {
-  return writeTrust(writer, await fetchTrust(flags, options))
 }
 
 /** One line per mirror for the export output. */

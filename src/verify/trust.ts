@@ -1,17 +1,22 @@
 // Verify side of the archive's trust roots: the archive's TUF bytes plus roots pinned OUTSIDE the archive become
 // the trusted_root.json documents signatures are checked against; the 'trust' ArchiveCheck reports the source.
+// Trust is resolved once per archive (ArchiveTrust, memoized per ArchiveReader). An archive without TUF data is an
+// error only when roots are needed (a keyless policy, or `required`), so key-signed archives exported with --no-tuf
+// verify with --key alone. The rollback state is read and enforced during the check, but written only by
+// `commitState`, after the whole verification passed. The TUF client itself lives in src/trust/.
 import {ArchiveReader} from '../archive/reader.ts'
 import type {TrustedRoot} from '@sigstore/protobuf-specs'
 import {parseTrustedRoot} from '../sigstore/trust.ts'
 import {AirlockError, isAirlockError, toAirlockError} from '../errors.ts'
 import type {CheckReport, VerifyReport} from '../report/model.ts'
-import type {ArchiveCheck} from '../verify/verify.ts'
-import type {TrustFlagValues} from './flags.ts'
-import {assertMirrorId} from './pinned.ts'
-import {selectTrustedRoots, type TrustSource} from './select.ts'
-import {defaultStateDir, writeTufState} from './state.ts'
-import {formatDuration, type Grace, parseGrace, type TufReport} from './verify.ts'
-import {PUBLIC_GOOD_ID, sha256hex, TRUSTED_ROOT_COPY_PREFIX, TUF_PREFIX, pairTufRoots} from './pinned-roots.ts'
+import type {ArchiveCheck} from './verify.ts'
+import type {TrustFlagValues} from '../trust/flags.ts'
+import {assertMirrorId} from '../trust/pinned.ts'
+import {selectTrustedRoots, type TrustSource} from '../trust/select.ts'
+import {defaultStateDir, type TufState, writeTufState} from '../trust/state.ts'
+import {graceText, type Grace, parseGrace} from '../trust/expiry.ts'
+import type {TufReport} from '../trust/verify.ts'
+import {PUBLIC_GOOD_ID, sha256hex, TRUSTED_ROOT_COPY_PREFIX, TUF_PREFIX, pairTufRoots} from '../trust/pinned-roots.ts'
 
 const MAX_TRUST_FILE = 16 * 1024 * 1024
 const MAX_TRUST_TOTAL = 128 * 1024 * 1024
@@ -35,10 +40,6 @@ export interface TrustResolution {
   stateDir?: string
 }
 
-function graceText(grace: Grace): string {
-  return grace === 'unlimited' ? 'unlimited' : grace === 0 ? '0 (strict)' : formatDuration(grace)
-}
-
 function describeSource(source: TrustSource, pinnedOrigin: Map<string, string>): string {
   if (source.kind === 'file') return `trusted root ${source.name} (sha256:${sha256hex(source.trustedRoot).slice(0, 12)}…): from --trusted-root, NOT verified through TUF`
   const r = source.report as TufReport
@@ -46,7 +47,7 @@ function describeSource(source: TrustSource, pinnedOrigin: Map<string, string>):
   const hash = r.targetHashes['trusted_root.json'] ?? sha256hex(source.trustedRoot)
   return (
     `TUF ${r.mirror}: root v${r.rootVersion} from pinned v${r.pinnedRootVersion} (${pinned}), timestamp v${r.timestampVersion}, snapshot v${r.snapshotVersion}, targets v${r.targetsVersion}; ` +
-    `trusted_root.json sha256:${hash}; ${r.ageNote}; grace ${graceText(r.grace)}${r.graceUsed ? ', USED' : ', not needed'}`
+    `trusted_root.json sha256:${hash}; ${r.ageNote}; grace ${graceText(r.grace)}${r.graceUsed ? `, USED by ${r.graceRoles.join(', ')}` : ', not needed'}`
   )
 }
 
@@ -116,9 +117,21 @@ export function resolveArchiveTrust(files: Map<string, Buffer>, flags: TrustFlag
 /** Records the accepted TUF versions (rollback memory). Call only after the whole verification passed. */
 export function commitTrustState(resolution: TrustResolution): string[] {
   if (!resolution.stateDir) return []
-  const written: string[] = []
-  for (const source of resolution.sources) if (source.nextState) written.push(writeTufState(resolution.stateDir, source.nextState))
-  return written
+  // Two mirror directories verified from the same pinned root share one state: keep the newest, so the one that
+  // happens to be written last cannot lower the floor.
+  const newest = new Map<string, TufState>()
+  const rank = (t: TufState) => [t.root, t.timestamp, t.snapshot, t.targets]
+  const newer = (a: TufState, b: TufState) => {
+    const [x, y] = [rank(a), rank(b)]
+    const i = x.findIndex((v, k) => v !== y[k])
+    return i >= 0 && (x[i] as number) > (y[i] as number)
+  }
+  for (const {nextState} of resolution.sources) {
+    if (!nextState) continue
+    const had = newest.get(nextState.pinnedRoot)
+    if (!had || newer(nextState, had)) newest.set(nextState.pinnedRoot, nextState)
+  }
+  return [...newest.values()].map((state) => writeTufState(resolution.stateDir as string, state))
 }
 
 /** Reads the archive's trust files (`sigstore/tuf/**` and the informational `sigstore/trusted_root/*`), bounded. */
@@ -140,8 +153,6 @@ export interface ArchiveTrustOptions {
   /** fail the 'trust' check when the archive yields no trusted root (default: only when a check asks for roots) */
   required?: boolean
 }
-
-const registry = new WeakMap<ArchiveReader, ArchiveTrust>()
 
 /**
  * Trust of one verify run. `check` is the 'trust' ArchiveCheck; `trustedRoots(archive)` is what the signatures
@@ -196,7 +207,6 @@ export class ArchiveTrust {
 
   /** Resolves (once per archive) and remembers the result; throws the trust error. */
   resolve(archive: ArchiveReader): Promise<TrustResolution> {
-    registry.set(archive, this)
     let result = this.results.get(archive) ?? this.preloaded
     if (!result) {
       result = readArchiveTrustFiles(archive).then((files) => resolveArchiveTrust(files, this.flags, this.options.now ? {now: this.options.now} : {}))
@@ -218,7 +228,6 @@ export class ArchiveTrust {
     const hasTrustData = [...archive.entries.keys()].some((n) => n.startsWith(TUF_PREFIX))
     if (!hasTrustData && !this.options.required && !(this.flags['trusted-root']?.length)) {
       // Nothing to judge: fine for unsigned or key-signed content; a check needing roots fails with the reason.
-      registry.set(archive, this)
       return {name: 'trust', ok: true, reasons: [], info: ['no TUF data in the archive and no --trusted-root: keyless signatures cannot be verified'], details: {sources: []}}
     }
     try {
@@ -247,13 +256,6 @@ export class ArchiveTrust {
     if (!report.ok || !this.last.resolution) return []
     return commitTrustState(this.last.resolution)
   }
-}
-
-/** For the signatures ImageCheck: the trusted roots resolved by the 'trust' check registered for this archive. */
-export async function trustedRootsFor(context: {archive: ArchiveReader}): Promise<Buffer[]> {
-  const trust = registry.get(context.archive)
-  if (!trust) throw new AirlockError('INTERNAL', "no 'trust' archive check is registered for this verification (add ArchiveTrust.check to archiveChecks)")
-  return trust.trustedRoots(context.archive)
 }
 
 /**
