@@ -1,11 +1,11 @@
 // Policy: from flags or a rules file, and the rule that applies to an image.
 import {AirlockError} from '../errors.ts'
+import {predicateTypesFor} from './attestation-type.ts'
 import {readPolicyFile} from './file.ts'
 import {readKeyFile, type PolicyFlagValues} from './flags.ts'
 import {globMatches} from './glob.ts'
 import {validateIdentity, type KeylessIdentity} from './identity.ts'
 import type {Policy, PolicyRule} from './types.ts'
-import {predicateTypesFor} from '../sigstore/payload.ts'
 
 export type {Policy, PolicyRule} from './types.ts'
 export type {KeylessIdentity, SignerIdentity} from './identity.ts'
@@ -13,6 +13,7 @@ export {matchIdentity, validateIdentity, describeIdentity} from './identity.ts'
 export {compileGoRegExp} from './go-regexp.ts'
 export {parsePolicy, readPolicyFile} from './file.ts'
 export {compileGlob, globMatches, repositoryName} from './glob.ts'
+export {predicateMatches, predicateTypesFor} from './attestation-type.ts'
 export {identityFlags, policyFlags, type PolicyFlagValues} from './flags.ts'
 
 const IDENTITY_FLAGS = ['certificate-identity', 'certificate-identity-regexp', 'certificate-oidc-issuer', 'certificate-oidc-issuer-regexp'] as const
