@@ -3,7 +3,7 @@ import {AirlockError} from '../errors.ts'
 import {predicateTypesFor} from './attestation-type.ts'
 import {readPolicyFile} from './file.ts'
 import {readKeyFile, type PolicyFlagValues} from './flags.ts'
-import {globMatches} from './glob.ts'
+import {matchGlob} from './glob.ts'
 import {validateIdentity, type KeylessIdentity} from './identity.ts'
 import type {Policy, PolicyRule} from './types.ts'
 
@@ -12,7 +12,7 @@ export type {KeylessIdentity, SignerIdentity} from './identity.ts'
 export {matchIdentity, validateIdentity, describeIdentity} from './identity.ts'
 export {compileGoRegExp} from './go-regexp.ts'
 export {parsePolicy, readPolicyFile} from './file.ts'
-export {compileGlob, globMatches, repositoryName} from './glob.ts'
+export {globMatches, goGlob, matchGlob, normalizePattern, repositoryName, talosRepositoryName, validateGlob} from './glob.ts'
 export {predicateMatches, predicateTypesFor} from './attestation-type.ts'
 export {identityFlags, policyFlags, type PolicyFlagValues} from './flags.ts'
 
@@ -54,8 +54,15 @@ export function loadPolicy(flags: PolicyFlagValues): Policy {
   return {source: 'flags', rules: [{image: '**', origin: 'flags', action: 'keyless', identities: [identity]}], ...common}
 }
 
-/** The first rule whose glob matches the image; an image no rule covers is denied (nothing passes by omission). */
+/**
+ * The first rule whose glob matches the image; an image no rule covers is denied (nothing passes by omission), and
+ * so is one that a rule's glob covers in one Talos release and not in another (glob.ts).
+ */
 export function ruleFor(policy: Policy, imageReference: string): PolicyRule {
-  for (const rule of policy.rules) if (globMatches(rule.image, imageReference)) return rule
+  for (const rule of policy.rules) {
+    const result = matchGlob(rule.image, imageReference)
+    if ('conflict' in result) return {image: rule.image, origin: `${rule.origin} (${result.conflict}; denied)`, action: 'deny'}
+    if (result.matches) return rule
+  }
   return {image: imageReference, origin: `${policy.source} (no rule matches; denied)`, action: 'deny'}
 }

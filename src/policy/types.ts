@@ -3,7 +3,7 @@
 import type {KeylessIdentity} from './identity.ts'
 
 interface RuleBase {
-  /** Glob over the normalized `registry/repository` (no tag or digest): `*` within a path segment, `**` across. */
+  /** Talos imagePattern over `registry/repository` (no tag or digest): `*` is any run of characters (glob.ts). */
   image: string
   /** Where the rule came from, for messages: `flags`, or `policy.yaml rules[2]`. */
   origin: string
