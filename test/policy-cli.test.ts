@@ -53,4 +53,13 @@ describe('verify --policy: rules read as Talos reads them', () => {
     const ok = verify([`image: 'registry.example.test/*'\n    ${KEYLESS}`])
     assert.equal(ok.status, 0, ok.stdout + ok.stderr)
   })
+
+  it('identity regexps mean what they mean in Go: \\x{40} is "@", \\Z is refused (JavaScript would read a literal Z)', () => {
+    const flags = (regexp: string) => run('verify', archive, '--trusted-root', `${FIX}/trusted_root.json`, '--certificate-oidc-issuer', 'https://accounts.example.test', '--certificate-identity-regexp', regexp)
+    const hex = flags('^release\\x{40}example\\.test$')
+    assert.equal(hex.status, 0, hex.stdout + hex.stderr)
+    const z = flags('release@example\\.test\\Z')
+    assert.equal(z.status, 2, z.stdout + z.stderr)
+    assert.match(z.stderr, /\\Z is not RE2 syntax/)
+  })
 })
