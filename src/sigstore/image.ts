@@ -101,6 +101,9 @@ export function verifyImageSignatures(input: VerifyImageInput): ImageSignatureRe
       }
     }
     let result = verifyBundle(bundle, digestArtifact, {trust, signer, insecureIgnoreTlog: ignoreTlog})
+    const notImage = imageBundleProblem(bundle)
+    // The shape is the first reason: whatever else failed, this bundle could never be an image signature.
+    if (notImage) result = {...failCheck(result, 'subject-digest', notImage), failure: {check: 'subject-digest', category: 'verification', reason: notImage}}
     if (role === 'attestation' && accepted) {
       if (predicateType !== undefined && predicateMatches(predicateType, accepted)) result = {...result, checks: [...result.checks, {name: 'attestation-type', status: 'pass'}]}
       else result = failCheck(result, 'attestation-type', `predicate type ${predicateType ?? '(none)'} is not ${input.attestationType}`, 'policy')
@@ -129,6 +132,21 @@ export function verifyImageSignatures(input: VerifyImageInput): ImageSignatureRe
     errorCode: policyOnly ? 'POLICY_DENIED' : 'SIGNATURE_INVALID',
     results,
   }
+}
+
+/**
+ * What cosign accepts as a bundle about an image (pkg/cosign/verify.go verifyImageAttestationsSigstoreBundle): a DSSE
+ * envelope (a message signature is refused: it signs bytes, and a sign-blob of the manifest is no statement about
+ * the image) holding an in-toto statement (sigstore-go reads statements under that payload type only). The subject
+ * digest itself is checked by verifyBundle.
+ */
+function imageBundleProblem(bundle: Bundle): string | undefined {
+  const content = bundle.content
+  if (content.$case === 'messageSignature')
+    return 'a message signature signs bytes, not an image: it is not an image signature (cosign verify accepts only DSSE in-toto bundles for images)'
+  if (content.dsseEnvelope.payloadType !== INTOTO_PAYLOAD_TYPE)
+    return `DSSE payload type ${content.dsseEnvelope.payloadType} is not ${INTOTO_PAYLOAD_TYPE}: not an image signature or attestation (as cosign)`
+  return undefined
 }
 
 /** cosign semantics for a simplesigning payload: its type, and the manifest digest it names. */
