@@ -21,7 +21,8 @@ const IDENTITY_FLAGS = ['certificate-identity', 'certificate-identity-regexp', '
 /** Builds the policy from flags: `--policy FILE`, or `--key`, or the keyless identity flags (one rule for every image). */
 export function loadPolicy(flags: PolicyFlagValues): Policy {
   const identityGiven = IDENTITY_FLAGS.filter((f) => flags[f] !== undefined)
-  const common: Pick<Policy, 'insecureIgnoreTlog' | 'attestationType'> = {insecureIgnoreTlog: flags['insecure-ignore-tlog'] === true}
+  const common: Pick<Policy, 'insecureIgnoreTlog' | 'attestationType' | 'requireContainerIdentity'> = {insecureIgnoreTlog: flags['insecure-ignore-tlog'] === true}
+  if (flags['require-container-identity'] === true) common.requireContainerIdentity = true
   if (flags['attestation-type'] !== undefined) {
     predicateTypesFor(flags['attestation-type'])
     common.attestationType = flags['attestation-type']

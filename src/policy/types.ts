@@ -23,6 +23,8 @@ export interface Policy {
   insecureIgnoreTlog: boolean
   /** `--attestation-type`: an image must also carry a valid attestation of this predicate type. */
   attestationType?: string
+  /** `--require-container-identity`: the signed payload must name the image's repository (opt-in, as in cosign). */
+  requireContainerIdentity?: boolean
 }
 
 /** A rule before its origin is known (as parsed from a file). */
