@@ -111,10 +111,12 @@ describe('globs that can never match, or that Talos releases read differently, a
     ['docker.io*', /write index\.docker\.io\*/],
     ['GHCR.IO/siderolabs/*', /lower-case: ghcr\.io\/siderolabs\/\*/],
     ['ghcr.io/siderolabs/Installer', /lower-case/],
-    ['ghcr.io/siderolabs/installer:v1', /write ghcr\.io\/siderolabs\/installer/],
+    ['ghcr.io/siderolabs/installer:v1', /after the registry.*ghcr\.io\/siderolabs\/installer/],
     ['ghcr.io/siderolabs/installer@sha256:*', /characters no registry/],
     ['ghcr.io/?iderolabs/*', /characters no registry/],
     ['ghcr.io/{a,b}/*', /characters no registry/],
+    ['ghcr.io/[s]iderolabs/*', /after the registry/],
+    ['ghcr.io/siderolabs/*:v1', /after the registry/],
   ]
   for (const [glob, hint] of refused)
     it(`refuses ${glob}`, () =>

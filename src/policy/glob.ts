@@ -80,6 +80,9 @@ export function validateGlob(glob: string): void {
     refuse('has upper-case letters, which no normalized image name has', `write it lower-case: ${glob.toLowerCase()}`)
   if (!NAME_CHARACTERS.test(glob))
     refuse('has characters no registry/repository name has (tags and digests are never matched)', "the only wildcard is * (any run of characters, '/' included), as in Talos")
+  const slash = glob.indexOf('/')
+  if (slash !== -1 && /[[\]:]/.test(glob.slice(slash + 1)))
+    refuse('has ":", "[" or "]" after the registry, which no repository name has (tags and digests are never matched)', 'match the repository only: ghcr.io/siderolabs/installer')
   if (!glob.includes('*')) {
     let name: string
     try {
