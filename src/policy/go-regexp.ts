@@ -102,7 +102,9 @@ function translate(source: string, flags: {i: boolean; m: boolean; s: boolean}, 
     }
     if (c === '{') {
       const repeat = /^\{(\d+)(,(\d*))?\}/.exec(source.slice(i))
-      if (repeat && atomEnd) {
+      // Go: a `{n}`, `{n,}` or `{n,m}` is always a repeat, an error after nothing or after another repeat.
+      if (repeat && !atomEnd) reject('missing argument to repetition operator, or a nested repetition (Go refuses it)')
+      if (repeat) {
         const low = Number(repeat[1])
         const high = repeat[3] ? Number(repeat[3]) : low
         if (low > MAX_REPEAT || high > MAX_REPEAT) reject(`repeat count over ${MAX_REPEAT} (Go refuses it)`)
