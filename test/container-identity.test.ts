@@ -95,3 +95,21 @@ describe('--require-container-identity binds the signed name to the image reposi
     assert.match(r.stderr, /airlock: error: .*--require-container-identity.*--policy/)
   })
 })
+
+describe('container identity comparison', async () => {
+  const {containerIdentityProblem} = await import('../src/sigstore/container-identity.ts')
+  it('compares normalized repositories; Docker Hub as go-containerregistry spells it binds', () => {
+    assert.equal(containerIdentityProblem('index.docker.io/library/alpine', 'alpine:3.20'), undefined)
+    assert.equal(containerIdentityProblem('ghcr.io/siderolabs/installer', 'ghcr.io/siderolabs/installer:v1.9.0'), undefined)
+    assert.match(containerIdentityProblem('ghcr.io/siderolabs/installer', 'ghcr.io/siderolabs/kubelet:v1.9.0') ?? '', /signed for ghcr\.io\/siderolabs\/installer, not for ghcr\.io\/siderolabs\/kubelet/)
+  })
+  it('a tag the signer wrote must be the image tag (containers-policy matchRepoDigestOrExact)', () => {
+    assert.equal(containerIdentityProblem('ghcr.io/x/app:v2', 'ghcr.io/x/app:v2'), undefined)
+    assert.match(containerIdentityProblem('ghcr.io/x/app:v1', 'ghcr.io/x/app:v2') ?? '', /signed for tag v1, not v2/)
+    assert.equal(containerIdentityProblem('localhost:5000/app', 'localhost:5000/app:v2'), undefined, 'a port is not a tag')
+  })
+  it('no name, or a name that is not a reference, does not bind', () => {
+    assert.match(containerIdentityProblem(undefined, 'ghcr.io/x/app:v2') ?? '', /names no repository/)
+    assert.match(containerIdentityProblem('not a reference', 'ghcr.io/x/app:v2') ?? '', /not an image reference/)
+  })
+})
