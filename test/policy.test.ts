@@ -15,7 +15,7 @@ rules:
     keyless:
       issuer: https://accounts.google.com
       subjectRegex: '@siderolabs\\.com$'
-  - image: docker.io/library/*
+  - image: index.docker.io/library/*
     skip: true
   - image: registry.example.com/**
     publicKey:
@@ -31,11 +31,12 @@ describe('policy rules file', () => {
     assert.equal(ruleFor(policy, 'ghcr.io/siderolabs/installer:v1.4.0').action, 'deny')
     assert.equal(ruleFor(policy, 'ghcr.io/siderolabs/kubelet:v1.30.0').action, 'keyless')
   })
-  it('globs match registry/repository only, normalized: * stays in a segment, ** crosses', () => {
+  it('globs match registry/repository only, as Talos does: * is any run of characters, / included', () => {
     assert.equal(ruleFor(policy, 'nginx:latest').action, 'skip')
     assert.equal(ruleFor(policy, 'index.docker.io/library/nginx@sha256:' + 'a'.repeat(64)).action, 'skip')
     assert.equal(ruleFor(policy, 'registry.example.com/a/b/c:1').action, 'public-key')
-    const unmatched = ruleFor(policy, 'ghcr.io/siderolabs/sub/image:1')
+    assert.equal(ruleFor(policy, 'ghcr.io/siderolabs/sub/image:1').action, 'keyless')
+    const unmatched = ruleFor(policy, 'quay.io/siderolabs/image:1')
     assert.equal(unmatched.action, 'deny')
     assert.match(unmatched.origin, /no rule matches/)
   })
@@ -81,7 +82,7 @@ describe('identity matching (cosign semantics)', () => {
     assert.ok(compileGoRegExp('(?i)@SIDEROLABS\\.com$').test(signer.subject))
     assert.ok(compileGoRegExp('(?P<user>[a-z.]+)@').test(signer.subject))
     assert.ok(compileGoRegExp('\\Aandrey').test(signer.subject))
-    for (const bad of ['(?=a)', '(?<!a)b', '(a)\\1', '[[:alpha:]]', '\\pL', '(?U)a*']) assert.throws(() => compileGoRegExp(bad), {code: 'USAGE'}, bad)
+    for (const bad of ['(?=a)', '(?<!a)b', '(a)\\1', '[[:^alpha:]]', '\\pL', '(?U)a*']) assert.throws(() => compileGoRegExp(bad), {code: 'USAGE'}, bad)
   })
 })
 

@@ -25,7 +25,9 @@ export abstract class BaseCommand extends Command {
     // oclif's own parse errors (unknown flag, missing arg) are usage errors: exit 2 with oclif's message.
     if (!(error instanceof AirlockError) && (error.oclif?.exit !== undefined || error.name?.includes('Parse') || /flag|argument/i.test(error.constructor?.name ?? ''))) {
       if (error.oclif?.exit === 0) throw error
-      const first = (error.message ?? String(error)).split('\n').find((l) => l.trim().length > 0) ?? 'invalid usage'
+      // Flag relationship errors open with a header line ("The following error occurred:"): show the reason after it.
+      const lines = (error.message ?? String(error)).split('\n').filter((l) => l.trim().length > 0 && !/^The following errors? occurred:?$/.test(l.trim()))
+      const first = lines[0] ?? 'invalid usage'
       return this.fail(new AirlockError('USAGE', first.trim(), {hint: `see: airlock ${this.id ?? ''} --help`}))
     }
     return this.fail(toAirlockError(error))

@@ -6,11 +6,11 @@
 //   rules:
 //     - image: ghcr.io/siderolabs/*
 //       keyless: {issuer: https://accounts.google.com, subjectRegex: '@siderolabs\.com$'}
-//     - image: registry.example.com/**
+//     - image: registry.example.com/*
 //       publicKey: {certificate: "-----BEGIN PUBLIC KEY-----..."}
-//     - image: "docker.io/library/*"
+//     - image: "index.docker.io/library/*"   # Docker Hub as Talos matches it
 //       skip: true
-//     - image: "**"
+//     - image: "*"
 //       deny: true
 //
 // keyless takes issuer or issuerRegex (airlock extension), and subject or subjectRegex; regexps are unanchored
@@ -19,7 +19,7 @@ import {readFileSync} from 'node:fs'
 import {parseAllDocuments} from 'yaml'
 import {AirlockError} from '../errors.ts'
 import {compileGoRegExp} from './go-regexp.ts'
-import {compileGlob} from './glob.ts'
+import {validateGlob} from './glob.ts'
 import {validateIdentity, type KeylessIdentity} from './identity.ts'
 import type {PolicyRule, RuleSpec} from './types.ts'
 
@@ -84,9 +84,10 @@ function validateRule(rule: unknown, where: string, problems: string[]): RuleSpe
   if (typeof image !== 'string' || image.length === 0) problems.push(`${where}.image: required, a glob over registry/repository`)
   else
     try {
-      compileGlob(image)
+      validateGlob(image)
     } catch (error) {
-      problems.push(`${where}.image: ${(error as Error).message}`)
+      const hint = (error as AirlockError).hint
+      problems.push(`${where}.image: ${(error as Error).message}${hint ? ` (${hint})` : ''}`)
     }
   const actions = ['keyless', 'publicKey', 'skip', 'deny'].filter((k) => rule[k] !== undefined && rule[k] !== false)
   if (actions.length !== 1) problems.push(`${where}: exactly one of keyless, publicKey, skip: true, deny: true is required${actions.length > 1 ? ` (got ${actions.join(', ')})` : ''}`)

@@ -17,6 +17,12 @@ export const policyFlags = {
   ...identityFlags,
   policy: Flags.string({summary: 'Policy file (YAML or JSON, the shape of Talos ImageVerificationConfig).', helpGroup: 'POLICY'}),
   'attestation-type': Flags.string({summary: 'Also require a valid attestation of this predicate type (slsaprovenance, spdx, cyclonedx, or a URI).', helpGroup: 'POLICY'}),
+  'require-container-identity': Flags.boolean({
+    summary: "Also require the signed payload to name the image's repository (simple-signing critical.identity.docker-reference, or the in-toto subject name), as written by cosign sign --sign-container-identity.",
+    description: 'Off by default, as in cosign: without it a signed image can be carried under another repository name that the same signer and policy rule cover.',
+    helpGroup: 'POLICY',
+    relationships: [{type: 'some', flags: ['policy', 'key', 'certificate-identity', 'certificate-identity-regexp']}],
+  }),
 }
 
 export interface PolicyFlagValues {
@@ -28,6 +34,7 @@ export interface PolicyFlagValues {
   'insecure-ignore-tlog'?: boolean | undefined
   policy?: string | undefined
   'attestation-type'?: string | undefined
+  'require-container-identity'?: boolean | undefined
 }
 
 /** Reads a --key file (the one file read in this module; policy files are read by file.ts). */

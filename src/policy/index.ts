@@ -1,18 +1,19 @@
 // Policy: from flags or a rules file, and the rule that applies to an image.
 import {AirlockError} from '../errors.ts'
+import {predicateTypesFor} from './attestation-type.ts'
 import {readPolicyFile} from './file.ts'
 import {readKeyFile, type PolicyFlagValues} from './flags.ts'
-import {globMatches} from './glob.ts'
+import {matchGlob} from './glob.ts'
 import {validateIdentity, type KeylessIdentity} from './identity.ts'
 import type {Policy, PolicyRule} from './types.ts'
-import {predicateTypesFor} from '../sigstore/payload.ts'
 
 export type {Policy, PolicyRule} from './types.ts'
 export type {KeylessIdentity, SignerIdentity} from './identity.ts'
 export {matchIdentity, validateIdentity, describeIdentity} from './identity.ts'
 export {compileGoRegExp} from './go-regexp.ts'
 export {parsePolicy, readPolicyFile} from './file.ts'
-export {compileGlob, globMatches, repositoryName} from './glob.ts'
+export {globMatches, goGlob, matchGlob, normalizePattern, repositoryName, talosRepositoryName, validateGlob} from './glob.ts'
+export {predicateMatches, predicateTypesFor} from './attestation-type.ts'
 export {identityFlags, policyFlags, type PolicyFlagValues} from './flags.ts'
 
 const IDENTITY_FLAGS = ['certificate-identity', 'certificate-identity-regexp', 'certificate-oidc-issuer', 'certificate-oidc-issuer-regexp'] as const
@@ -20,7 +21,8 @@ const IDENTITY_FLAGS = ['certificate-identity', 'certificate-identity-regexp', '
 /** Builds the policy from flags: `--policy FILE`, or `--key`, or the keyless identity flags (one rule for every image). */
 export function loadPolicy(flags: PolicyFlagValues): Policy {
   const identityGiven = IDENTITY_FLAGS.filter((f) => flags[f] !== undefined)
-  const common: Pick<Policy, 'insecureIgnoreTlog' | 'attestationType'> = {insecureIgnoreTlog: flags['insecure-ignore-tlog'] === true}
+  const common: Pick<Policy, 'insecureIgnoreTlog' | 'attestationType' | 'requireContainerIdentity'> = {insecureIgnoreTlog: flags['insecure-ignore-tlog'] === true}
+  if (flags['require-container-identity'] === true) common.requireContainerIdentity = true
   if (flags['attestation-type'] !== undefined) {
     predicateTypesFor(flags['attestation-type'])
     common.attestationType = flags['attestation-type']
@@ -53,8 +55,15 @@ export function loadPolicy(flags: PolicyFlagValues): Policy {
   return {source: 'flags', rules: [{image: '**', origin: 'flags', action: 'keyless', identities: [identity]}], ...common}
 }
 
-/** The first rule whose glob matches the image; an image no rule covers is denied (nothing passes by omission). */
+/**
+ * The first rule whose glob matches the image; an image no rule covers is denied (nothing passes by omission), and
+ * so is one that a rule's glob covers in one Talos release and not in another (glob.ts).
+ */
 export function ruleFor(policy: Policy, imageReference: string): PolicyRule {
-  for (const rule of policy.rules) if (globMatches(rule.image, imageReference)) return rule
+  for (const rule of policy.rules) {
+    const result = matchGlob(rule.image, imageReference)
+    if ('conflict' in result) return {image: rule.image, origin: `${rule.origin} (${result.conflict}; denied)`, action: 'deny'}
+    if (result.matches) return rule
+  }
   return {image: imageReference, origin: `${policy.source} (no rule matches; denied)`, action: 'deny'}
 }

@@ -3,7 +3,7 @@
 import type {KeylessIdentity} from './identity.ts'
 
 interface RuleBase {
-  /** Glob over the normalized `registry/repository` (no tag or digest): `*` within a path segment, `**` across. */
+  /** Talos imagePattern over `registry/repository` (no tag or digest): `*` is any run of characters (glob.ts). */
   image: string
   /** Where the rule came from, for messages: `flags`, or `policy.yaml rules[2]`. */
   origin: string
@@ -23,6 +23,8 @@ export interface Policy {
   insecureIgnoreTlog: boolean
   /** `--attestation-type`: an image must also carry a valid attestation of this predicate type. */
   attestationType?: string
+  /** `--require-container-identity`: the signed payload must name the image's repository (opt-in, as in cosign). */
+  requireContainerIdentity?: boolean
 }
 
 /** A rule before its origin is known (as parsed from a file). */

@@ -16,6 +16,7 @@ export type CheckName =
   | 'signature' // the signature verifies over the payload with the verified key
   | 'identity-policy' // the signer's identity and issuer satisfy the policy
   | 'attestation-type' // the attestation's predicate type is the one required
+  | 'container-identity' // --require-container-identity: the signed payload names the image's repository
   | 'verification' // anything else that stopped verification (malformed input)
 
 export type CheckStatus = 'pass' | 'fail' | 'skipped' | 'not-applicable' | 'not-run'

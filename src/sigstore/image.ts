@@ -10,7 +10,9 @@ import {describeIdentity} from '../policy/identity.ts'
 import type {ArtifactInput} from './artifact.ts'
 import {parseBundle} from './bundle.ts'
 import {cosignAttestationToBundle, cosignSignatureToBundle, type RekorInclusionProof} from './cosign-legacy.ts'
-import {COSIGN_SIGN_PREDICATE, INTOTO_PAYLOAD_TYPE, parseSimpleSigning, parseStatement, predicateMatches, predicateTypesFor, SIMPLESIGNING_TYPE} from './payload.ts'
+import {predicateMatches, predicateTypesFor} from '../policy/attestation-type.ts'
+import {COSIGN_SIGN_PREDICATE, INTOTO_PAYLOAD_TYPE, parseSimpleSigning, parseStatement, SIMPLESIGNING_TYPE} from './payload.ts'
+import {containerIdentityProblem, signedNameOf} from './container-identity.ts'
 import {buildTrustMaterial} from './trust.ts'
 import {INSECURE_TLOG_WARNING, unusable, verifyBundle, type SignatureResult, type SignerRequirement} from './verify.ts'
 
@@ -51,6 +53,8 @@ export interface VerifyImageInput {
   insecureIgnoreTlog?: boolean
   /** `--attestation-type`: also require a valid attestation with this predicate type. */
   attestationType?: string
+  /** `--require-container-identity`: the image reference whose repository every signed payload must name. */
+  containerIdentity?: string
 }
 
 export function verifyImageSignatures(input: VerifyImageInput): ImageSignatureReport {
@@ -72,6 +76,14 @@ export function verifyImageSignatures(input: VerifyImageInput): ImageSignatureRe
   const accepted = input.attestationType === undefined ? undefined : predicateTypesFor(input.attestationType)
   const digestArtifact: ArtifactInput = {kind: 'digest', algorithm: 'sha256', digest: Buffer.from(subjectHex, 'hex')}
 
+  /** With --require-container-identity, a signature that verified must also name the image's repository. */
+  const bindName = (result: SignatureResult, claimed: () => string | undefined): SignatureResult => {
+    if (input.containerIdentity === undefined || !result.ok) return result
+    const problem = containerIdentityProblem(claimed(), input.containerIdentity)
+    if (problem) return failCheck(result, 'container-identity', problem, 'policy')
+    return {...result, checks: [...result.checks, {name: 'container-identity', status: 'pass'}]}
+  }
+
   const results = input.artifacts.map((artifact): ArtifactResult => {
     const meta = {kind: artifact.kind, ...(artifact.source === undefined ? {} : {source: artifact.source})}
     let bundle: Bundle
@@ -89,7 +101,8 @@ export function verifyImageSignatures(input: VerifyImageInput): ImageSignatureRe
     if (artifact.kind === 'cosign-signature') {
       const result = verifyBundle(bundle, {kind: 'bytes', bytes: artifact.payload}, {trust, signer, insecureIgnoreTlog: ignoreTlog})
       const problem = simpleSigningProblem(artifact.payload, input.subjectDigest)
-      return {...meta, role, ...(problem ? failCheck(result, 'subject-digest', problem) : result)}
+      if (problem) return {...meta, role, ...failCheck(result, 'subject-digest', problem)}
+      return {...meta, role, ...bindName(result, () => signedNameOf(artifact.payload, 'simple-signing', subjectHex))}
     }
     let predicateType: string | undefined
     if (bundle.content.$case === 'dsseEnvelope' && bundle.content.dsseEnvelope.payloadType === INTOTO_PAYLOAD_TYPE) {
@@ -100,9 +113,16 @@ export function verifyImageSignatures(input: VerifyImageInput): ImageSignatureRe
       }
     }
     let result = verifyBundle(bundle, digestArtifact, {trust, signer, insecureIgnoreTlog: ignoreTlog})
+    const notImage = imageBundleProblem(bundle)
+    // The shape is the first reason: whatever else failed, this bundle could never be an image signature.
+    if (notImage) result = {...failCheck(result, 'subject-digest', notImage), failure: {check: 'subject-digest', category: 'verification', reason: notImage}}
     if (role === 'attestation' && accepted) {
       if (predicateType !== undefined && predicateMatches(predicateType, accepted)) result = {...result, checks: [...result.checks, {name: 'attestation-type', status: 'pass'}]}
       else result = failCheck(result, 'attestation-type', `predicate type ${predicateType ?? '(none)'} is not ${input.attestationType}`, 'policy')
+    }
+    if (bundle.content.$case === 'dsseEnvelope') {
+      const payload = Buffer.from(bundle.content.dsseEnvelope.payload)
+      result = bindName(result, () => signedNameOf(payload, 'in-toto', subjectHex))
     }
     return {...meta, role, ...(predicateType === undefined ? {} : {predicateType}), ...result}
   })
@@ -128,6 +148,21 @@ export function verifyImageSignatures(input: VerifyImageInput): ImageSignatureRe
     errorCode: policyOnly ? 'POLICY_DENIED' : 'SIGNATURE_INVALID',
     results,
   }
+}
+
+/**
+ * What cosign accepts as a bundle about an image (pkg/cosign/verify.go verifyImageAttestationsSigstoreBundle): a DSSE
+ * envelope (a message signature is refused: it signs bytes, and a sign-blob of the manifest is no statement about
+ * the image) holding an in-toto statement (sigstore-go reads statements under that payload type only). The subject
+ * digest itself is checked by verifyBundle.
+ */
+function imageBundleProblem(bundle: Bundle): string | undefined {
+  const content = bundle.content
+  if (content.$case === 'messageSignature')
+    return 'a message signature signs bytes, not an image: it is not an image signature (cosign verify accepts only DSSE in-toto bundles for images)'
+  if (content.dsseEnvelope.payloadType !== INTOTO_PAYLOAD_TYPE)
+    return `DSSE payload type ${content.dsseEnvelope.payloadType} is not ${INTOTO_PAYLOAD_TYPE}: not an image signature or attestation (as cosign)`
+  return undefined
 }
 
 /** cosign semantics for a simplesigning payload: its type, and the manifest digest it names. */

@@ -7,5 +7,5 @@ export {parseDigestArtifact, artifactSha256, type ArtifactInput} from './artifac
 export {parseBundle} from './bundle.ts'
 export {cosignSignatureToBundle, cosignAttestationToBundle, COSIGN_ANNOTATIONS, type RekorInclusionProof} from './cosign-legacy.ts'
 export {loadTrustedRoot, parseTrustedRoot, mergeTrustedRoots, validateTrustedRoot, buildTrustMaterial, type TrustInput} from './trust.ts'
-export {predicateTypesFor, SIMPLESIGNING_TYPE, INTOTO_PAYLOAD_TYPE, COSIGN_SIGN_PREDICATE} from './payload.ts'
+export {SIMPLESIGNING_TYPE, INTOTO_PAYLOAD_TYPE, COSIGN_SIGN_PREDICATE} from './payload.ts'
 export type {CheckName, CheckResult, CheckStatus} from './checks.ts'

@@ -48,6 +48,7 @@ export async function judgeImage(input: JudgeInput): Promise<ImageJudgement> {
       trust: {trustedRoots: input.trustedRoots},
       insecureIgnoreTlog: input.policy.insecureIgnoreTlog,
       ...(input.policy.attestationType === undefined ? {} : {attestationType: input.policy.attestationType}),
+      ...(input.policy.requireContainerIdentity === true ? {containerIdentity: input.image} : {}),
     })
   const root = await judge(input.root.digest)
   let subjects = [root]

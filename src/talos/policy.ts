@@ -2,7 +2,7 @@
 // over image globs, so most rules carry over as they are; where Talos cannot say what airlock's policy says, this
 // refuses (UNSUPPORTED) or warns, but never emits a weaker policy silently.
 import {AirlockError} from '../errors.ts'
-import type {KeylessIdentity, Policy, PolicyRule} from '../policy/index.ts'
+import {talosRepositoryName, type KeylessIdentity, type Policy, type PolicyRule} from '../policy/index.ts'
 import {rulesForRepositories, type VerificationRule} from './config.ts'
 
 export interface PolicyConversion {
@@ -12,8 +12,9 @@ export interface PolicyConversion {
 
 /**
  * Converts `policy`. `repositories` are the archive's normalized image names (`ghcr.io/siderolabs/installer`):
- * a flags policy (one `**` rule) becomes one exact rule per repository, which does not depend on Talos's glob
- * dialect and covers exactly the images that were verified.
+ * a flags policy (one `**` rule) becomes one exact rule per repository, covering exactly the images that were
+ * verified, spelled as every Talos release matches them (Docker Hub as index.docker.io/library/NAME). File rules
+ * carry over as written: airlock reads globs exactly as Talos does and refuses the ones Talos releases disagree on.
  */
 export function talosRulesFromPolicy(policy: Policy, repositories: string[]): PolicyConversion {
   const warnings: string[] = []
@@ -21,11 +22,9 @@ export function talosRulesFromPolicy(policy: Policy, repositories: string[]): Po
   for (const rule of policy.rules) {
     const verifier = verifierOf(rule)
     if (rule.origin === 'flags' && rule.image === '**') {
-      rules.push(...rulesForRepositories(repositories, verifier))
+      rules.push(...rulesForRepositories(repositories.map(talosRepositoryName), verifier))
       continue
     }
-    if (rule.image.includes('**'))
-      warnings.push(`${rule.origin}: image glob ${rule.image} uses '**' (any depth); check that Talos's glob matching agrees before relying on it`)
     rules.push({image: rule.image, ...verifier})
   }
   // airlock denies images no rule covers; Talos lets them through. Say so instead of guessing a catch-all glob.
