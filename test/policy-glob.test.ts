@@ -152,5 +152,7 @@ describe('Talos ImageVerificationConfig emission', () => {
     const converted = talosRulesFromPolicy(file, [])
     assert.deepEqual(converted.rules.map((r) => r.image), ['ghcr.io/siderolabs/**', '*'])
     assert.deepEqual(converted.warnings, [])
+    const bound = talosRulesFromPolicy({...file, requireContainerIdentity: true}, [])
+    assert.match(bound.warnings.join('\n'), /Talos does not compare the signed repository name/)
   })
 })

@@ -31,6 +31,8 @@ export function talosRulesFromPolicy(policy: Policy, repositories: string[]): Po
   const last = policy.rules.at(-1)
   if (!last || last.action !== 'deny')
     warnings.push('airlock denies images that no rule matches, Talos allows them: add a final deny rule to the Talos config for a closed policy')
+  if (policy.requireContainerIdentity)
+    warnings.push('--require-container-identity: Talos does not compare the signed repository name; on the cluster any repository a rule covers accepts the signature')
   if (policy.insecureIgnoreTlog) warnings.push('the policy ignores the transparency log (--insecure-ignore-tlog); Talos rules always check it')
   return {rules, warnings}
 }
