@@ -5,8 +5,6 @@
 // verify with --key alone. The rollback state is read and enforced during the check, but written only by
 // `commitState`, after the whole verification passed. The TUF client itself lives in src/trust/.
 import {ArchiveReader} from '../archive/reader.ts'
-import type {TrustedRoot} from '@sigstore/protobuf-specs'
-import {parseTrustedRoot} from '../sigstore/trust.ts'
 import {AirlockError, isAirlockError, toAirlockError} from '../errors.ts'
 import type {CheckReport, VerifyReport} from '../report/model.ts'
 import type {ArchiveCheck} from './verify.ts'
@@ -163,7 +161,6 @@ export class ArchiveTrust {
   readonly options: ArchiveTrustOptions
   private readonly results = new WeakMap<ArchiveReader, Promise<TrustResolution>>()
   private last: {resolution?: TrustResolution} = {}
-  private preloaded: Promise<TrustResolution> | undefined
   readonly check: ArchiveCheck
 
   constructor(flags: TrustFlagValues, options: ArchiveTrustOptions = {}) {
@@ -172,42 +169,14 @@ export class ArchiveTrust {
     this.check = {name: 'trust', run: (archive) => this.runCheck(archive)}
   }
 
-  /**
-   * For callers that need the roots before verifyArchive starts (a signatures check built with a fixed list): reads
-   * the trust files with a quick seek pass (no hashing: TUF verifies their content) and resolves trust once; the
-   * 'trust' check then reports this same result. Never throws: on failure it returns [] and the check (or
-   * `trustedRoots`) gives the reason.
-   */
-  async preload(path: string, options: {throwIfNone?: boolean} = {}): Promise<Buffer[]> {
-    const resolution = (async () => {
-      const archive = await ArchiveReader.open(path)
-      try {
-        return resolveArchiveTrust(await readArchiveTrustFiles(archive), this.flags, this.options.now ? {now: this.options.now} : {})
-      } finally {
-        await archive.close()
-      }
-    })()
-    this.preloaded = resolution
-    resolution.then(
-      (r) => (this.last.resolution = r),
-      () => undefined,
-    )
-    try {
-      return (await resolution).trustedRoots
-    } catch (error) {
-      if (options.throwIfNone) throw error
-      return []
-    }
-  }
-
-  /** The resolution preload produced (sources name each root), if it succeeded. */
+  /** The last resolution that succeeded (sources name each root). */
   get resolution(): TrustResolution | undefined {
     return this.last.resolution
   }
 
   /** Resolves (once per archive) and remembers the result; throws the trust error. */
   resolve(archive: ArchiveReader): Promise<TrustResolution> {
-    let result = this.results.get(archive) ?? this.preloaded
+    let result = this.results.get(archive)
     if (!result) {
       result = readArchiveTrustFiles(archive).then((files) => resolveArchiveTrust(files, this.flags, this.options.now ? {now: this.options.now} : {}))
       result.then(
@@ -256,16 +225,4 @@ export class ArchiveTrust {
     if (!report.ok || !this.last.resolution) return []
     return commitTrustState(this.last.resolution)
   }
-}
-
-/**
- * Verify / push: resolves the archive's trust before verifyArchive (a quick seek pass) so the signatures check can
- * be built with a fixed list of trusted roots. With `keyless` (the policy has a keyless rule) a missing or broken
- * trust root throws its reason right away; otherwise the 'trust' check reports it.
- */
-export async function prepareVerifyTrust(archivePath: string, flags: TrustFlagValues, options: {keyless: boolean; now?: Date}): Promise<{trust: ArchiveTrust; trustedRoots: TrustedRoot[]}> {
-  const trust = new ArchiveTrust(flags, {required: options.keyless, ...(options.now ? {now: options.now} : {})})
-  const roots = await trust.preload(archivePath, {throwIfNone: options.keyless})
-  const sources = trust.resolution?.sources ?? []
-  return {trust, trustedRoots: roots.map((bytes, i) => parseTrustedRoot(bytes, sources[i] ? `${sources[i].kind === 'tuf' ? 'TUF' : 'file'} ${sources[i].name}` : 'trusted root'))}
 }
