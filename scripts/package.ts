@@ -1,6 +1,6 @@
 // npm run package: airlock as one self-contained executable per platform (Node.js single executable application).
 //
-//   node scripts/package.ts [--platform amd64,arm64] [--out DIR] [--key KEY.pem] [--json]
+//   node scripts/package.ts [--platform amd64,arm64] [--out DIR] [--key KEY.pem] [--json] [--no-measure]
 //
 // 1. esbuild bundles src/archive/hash-worker.ts (an ES module, started from a data: URL) and then the whole CLI
 //    (scripts/sea/entry.ts, commands imported statically, @sigstore/tuf's seeds.json and the worker inlined) into one
@@ -162,16 +162,17 @@ function seaBlob(work: string, code: Buffer): Buffer {
   const codeHash = sha256(code)
   writeFileSync(join(work, BUNDLE_ASSET), code)
   writeFileSync(join(work, 'loader.cjs'), loaderSource(codeHash))
+  // relative names, read from `work`: the blob records the main script's path, which must not depend on --out
   const config = {
-    main: join(work, 'loader.cjs'),
-    output: join(work, 'sea.blob'),
+    main: 'loader.cjs',
+    output: 'sea.blob',
     disableExperimentalSEAWarning: true,
     useSnapshot: false,
     useCodeCache: false,
-    assets: {[BUNDLE_ASSET]: join(work, BUNDLE_ASSET)},
+    assets: {[BUNDLE_ASSET]: BUNDLE_ASSET},
   }
   writeFileSync(join(work, 'sea-config.json'), JSON.stringify(config))
-  const r = spawnSync(join(ROOT, 'node_modules/node/bin/node'), ['--experimental-sea-config', join(work, 'sea-config.json')], {encoding: 'utf8'})
+  const r = spawnSync(join(ROOT, 'node_modules/node/bin/node'), ['--experimental-sea-config', 'sea-config.json'], {cwd: work, encoding: 'utf8'})
   if (r.status !== 0) fail(`node --experimental-sea-config failed: ${r.stderr.trim()}`)
   return readFileSync(join(work, 'sea.blob'))
 }
@@ -327,11 +328,13 @@ if (import.meta.main) {
       out: {type: 'string', default: join(ROOT, 'release')},
       key: {type: 'string'},
       json: {type: 'boolean', default: false},
+      measure: {type: 'boolean', default: true},
     },
+    allowNegative: true,
   })
   const platforms = values.platform.split(',').map((p) => p.trim()) as Platform[]
   for (const p of platforms) if (!(p in PLATFORMS)) fail(`unknown platform ${p}`, `one or more of ${Object.keys(PLATFORMS).join(', ')}`)
-  const result = await packageAirlock({platforms, out: values.out, ...(values.key ? {keyFile: values.key} : {})})
+  const result = await packageAirlock({platforms, out: values.out, measure: values.measure, ...(values.key ? {keyFile: values.key} : {})})
   if (values.json) process.stdout.write(JSON.stringify(result, null, 2) + '\n')
   else for (const line of report(result)) console.log(line)
   if (result.executables.some((e) => e.bytes >= SIZE_BUDGET_BYTES)) fail('an executable is over the size budget')
