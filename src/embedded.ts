@@ -19,3 +19,8 @@ export interface Embedded {
 export function embedded(): Embedded | undefined {
   return (globalThis as {__airlockEmbedded?: Embedded}).__airlockEmbedded
 }
+
+/** The running single-file executable's path, or undefined when airlock runs on a separate Node. */
+export function packagedExecutable(): string | undefined {
+  return embedded() ? process.execPath : undefined
+}

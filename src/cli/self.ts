@@ -2,11 +2,9 @@
 // executable (scripts/package.ts), that executable's path and sha256, so an operator can compare it with the value
 // they carried on paper. The sha256 is computed from the file on disk, streamed.
 import {createHash} from 'node:crypto'
-import {createReadStream} from 'node:fs'
-import {pipeline} from 'node:stream/promises'
-import {embedded} from '../embedded.ts'
-import {AirlockError} from '../errors.ts'
+import {embedded, packagedExecutable} from '../embedded.ts'
 import {pinnedPublicGoodRoot} from '../trust/pinned.ts'
+import {fileSha256} from '../util/file-sha256.ts'
 import {TOOL_VERSION} from '../version.ts'
 
 export interface SelfDescription {
@@ -23,21 +21,6 @@ export interface SelfDescription {
   embeddedCodeSha256: string | null
   /** the public-good TUF root this airlock pins (verify's trust anchor for the public-good mirror) */
   publicGoodTufRoot: {version: number; sha256: string}
-}
-
-export async function fileSha256(path: string): Promise<string> {
-  const hash = createHash('sha256')
-  try {
-    await pipeline(createReadStream(path), hash)
-  } catch (error) {
-    throw new AirlockError('IO_ERROR', `cannot read ${path}: ${(error as Error).message}`, {cause: error})
-  }
-  return hash.digest('hex')
-}
-
-/** The running single-file executable's path, or undefined when airlock runs on a separate Node. */
-export function packagedExecutable(): string | undefined {
-  return embedded() ? process.execPath : undefined
 }
 
 export async function describeSelf(): Promise<SelfDescription> {
