@@ -222,6 +222,26 @@ describe('the amd64 executable on the disconnected side (no Node, empty HOME, no
     assert.equal(bad.status, 1, bad.stderr)
   })
 
+  it('export --include-airlock carries both executables of its own directory; the one taken out of the archive is the same', () => {
+    // the release directory as the operator holds it: both executables and SHA256SUMS (the box has amd64 already)
+    copyFileSync(join(buildA, exeName('arm64')), join(box, exeName('arm64')))
+    copyFileSync(join(buildA, 'SHA256SUMS'), join(box, 'SHA256SUMS'))
+    const exported = airlock('export', '--no-tuf', '--signatures', 'skip', '--include-airlock', '-o', 'carried.tar', `oci:${SIG}/oci-layout:registry.example.test/airlock/hello:v1`)
+    assert.equal(exported.status, 0, exported.stderr)
+    const inspected = airlock('inspect', 'carried.tar')
+    for (const platform of ['amd64', 'arm64']) assert.match(inspected.stdout, new RegExp(`^airlock: airlock/${exeName(platform)} `, 'm'))
+    const verified = airlock('verify', 'carried.tar', '--signatures', 'skip')
+    assert.equal(verified.status, 0, verified.stderr)
+    const out = join(box, 'unpacked')
+    mkdirSync(out, {recursive: true})
+    execFileSync('tar', ['-xf', join(box, 'carried.tar'), '-C', out, `airlock/${exeName('amd64')}`])
+    const unpacked = join(out, 'airlock', exeName('amd64'))
+    chmodSync(unpacked, 0o755)
+    const self = JSON.parse(inNs([unpacked, 'version', '--json']).stdout) as {executable: {sha256: string}}
+    assert.equal(self.executable.sha256, sha256(readFileSync(exe)))
+    rmSync(join(box, exeName('arm64')))
+  })
+
   it('hashes a large archive on worker threads, and shows oclif help', () => {
     const exported = airlock('export', '--no-tuf', '--signatures', 'skip', '-o', 'big.tar', `oci:${join(box, 'big-layout')}:example.test/big:1`)
     assert.equal(exported.status, 0, exported.stderr)
