@@ -77,7 +77,7 @@ describe('export --include-airlock', () => {
   it('--airlock-platform carries only the named one', () => {
     const r = airlock('export', '--no-tuf', '--signatures', 'skip', '-o', 'amd64-only.tar', '--include-airlock', '--airlock-dir', good, '--airlock-platform', 'amd64', source)
     assert.equal(r.status, 0, r.stderr)
-    const names = Archive.parse(readFileSync(join(work, 'amd64-only.tar'))).entries.map((e) => e.name).filter((n) => n.startsWith('airlock/'))
+    const names = Archive.parse(readFileSync(join(work, 'amd64-only.tar'))).entries.map((e) => String(e.name)).filter((n) => n.startsWith('airlock/'))
     assert.deepEqual(names.sort(), [`airlock/${name('amd64')}`, `airlock/${name('amd64')}.sigstore.json`])
   })
 
