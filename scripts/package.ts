@@ -14,13 +14,13 @@
 //    `--version` start-up time budgets.
 import {execFileSync, spawnSync} from 'node:child_process'
 import {createHash, createPrivateKey, createPublicKey, sign as signData} from 'node:crypto'
-import {chmodSync, copyFileSync, existsSync, mkdirSync, readdirSync, readFileSync, rmSync, statSync, writeFileSync} from 'node:fs'
+import {chmodSync, existsSync, mkdirSync, readdirSync, readFileSync, rmSync, statSync, writeFileSync} from 'node:fs'
 import {createRequire} from 'node:module'
 import {arch, availableParallelism, loadavg} from 'node:os'
 import {join, relative} from 'node:path'
 import {fileURLToPath} from 'node:url'
 import {parseArgs} from 'node:util'
-import {build, type Plugin} from 'esbuild'
+import {build, type BuildOptions, type Plugin} from 'esbuild'
 import * as tar from 'tar'
 
 const ROOT = fileURLToPath(new URL('..', import.meta.url))
@@ -117,7 +117,7 @@ const esbuildCommon = {
   // oclif reads tsconfig.json with `typescript` only when it runs from TypeScript sources (never in the executable);
   // bundling it would add 4 MB of code to compile at every start
   external: ['typescript'],
-} as const
+} satisfies BuildOptions
 
 /** The bundled JavaScript (same bytes for every platform). */
 export async function bundle(commit: string): Promise<{code: Buffer; commands: string[]}> {
@@ -134,9 +134,9 @@ export async function bundle(commit: string): Promise<{code: Buffer; commands: s
     ...esbuildCommon,
     entryPoints: ['scripts/sea/entry.ts'],
     format: 'cjs',
-    plugins: [virtualModules({pjson, build: {version: pkg.version, commit, tufSeeds: seeds, hashWorker: worker.outputFiles[0]!.text}})],
+    plugins: [virtualModules({pjson, build: {version: pkg.version, commit, tufSeeds: seeds, hashWorker: worker.outputFiles![0]!.text}})],
   })
-  return {code: Buffer.from(main.outputFiles[0]!.contents), commands: commandModules().map((c) => c.id)}
+  return {code: Buffer.from(main.outputFiles![0]!.contents), commands: commandModules().map((c) => c.id)}
 }
 
 /** The SEA main script: check the embedded bundle's sha256, then run it. Builtins are all it can require. */
@@ -348,7 +348,7 @@ function report(result: Awaited<ReturnType<typeof packageAirlock>>): string[] {
       lines.push(
         `    start-up ${e.startupSeconds.toFixed(3)} s for --version, best of 7 (budget < ${STARTUP_BUDGET_SECONDS} s) ${e.startupSeconds < STARTUP_BUDGET_SECONDS ? 'ok' : 'OVER BUDGET'}; CPU ${e.startupCpuSeconds?.toFixed(3)} s; ${e.helpSeconds?.toFixed(3)} s for \`verify --help\` (every command loaded); load average ${loadavg()[0]!.toFixed(1)} on ${availableParallelism()} cores`,
       )
-    else lines.push(`    start-up not measured (cannot run ${e.platform} on ${arch()})`)
+    else lines.push(`    start-up not measured (${PLATFORMS[e.platform].nodeArch === arch() ? '--no-measure' : `cannot run ${e.platform} on ${arch()}`})`)
     if (e.bundle) lines.push(`    bundle   ${relative(process.cwd(), e.bundle) || e.bundle}`)
   }
   lines.push(`  SHA256SUMS written; packaging took ${result.seconds.toFixed(1)} s`)
