@@ -1,4 +1,4 @@
 import {createRequire} from 'node:module'
+import {embedded} from './embedded.ts'
 
-const require = createRequire(import.meta.url)
-export const TOOL_VERSION: string = (require('../package.json') as {version: string}).version
+export const TOOL_VERSION: string = embedded()?.version ?? (createRequire(import.meta.url)('../package.json') as {version: string}).version

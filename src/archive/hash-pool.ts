@@ -7,6 +7,7 @@
 import {open} from 'node:fs/promises'
 import {availableParallelism} from 'node:os'
 import {Worker} from 'node:worker_threads'
+import {embedded} from '../embedded.ts'
 import {AirlockError} from '../errors.ts'
 import {HASH_READ_BYTES, hashRanges, RangeTruncatedError, type HashJob, type HashResult} from './hash-ranges.ts'
 
@@ -25,7 +26,17 @@ const BATCH_ENTRIES = 256
 /** Batches queued per worker: one being hashed and one waiting, so a worker never idles on a round trip. */
 const IN_FLIGHT = 2
 
-const WORKER_URL = new URL(import.meta.url.endsWith('.ts') ? './hash-worker.ts' : './hash-worker.js', import.meta.url)
+let workerUrl: URL | undefined
+/** hash-worker next to this module, or (in the single-file executable, which has no files) its embedded bundle. */
+function hashWorkerUrl(): URL {
+  if (!workerUrl) {
+    const code = embedded()?.hashWorker
+    workerUrl = code
+      ? new URL(`data:text/javascript;base64,${Buffer.from(code).toString('base64')}`)
+      : new URL(import.meta.url.endsWith('.ts') ? './hash-worker.ts' : './hash-worker.js', import.meta.url)
+  }
+  return workerUrl
+}
 
 function truncated(name: string | undefined): AirlockError {
   return new AirlockError('ARCHIVE_INVALID', `archive is truncated inside entry ${JSON.stringify(name ?? '?')} (the file changed while it was verified)`)
@@ -66,7 +77,7 @@ export class HashPool {
 
   static start(file: string, size = availableParallelism()): HashPool {
     // Callers close() the pool in a finally: a live worker keeps the process running.
-    const workers = Array.from({length: Math.max(1, size)}, () => new Worker(WORKER_URL, {workerData: {file}}))
+    const workers = Array.from({length: Math.max(1, size)}, () => new Worker(hashWorkerUrl(), {workerData: {file}}))
     return new HashPool(file, workers)
   }
 

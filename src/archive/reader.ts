@@ -80,6 +80,7 @@ export function entryProblem(entry: TarEntry): AirlockError | undefined {
       const path = name.replace(/\/$/, '')
       if (path === 'blobs' || path === 'blobs/sha256') return undefined
       if ((path === 'sigstore' || path.startsWith('sigstore/')) && path.split('/').every((s) => DIRECTORY_SEGMENT.test(s))) return undefined
+      if (path === 'airlock') return undefined
       return invalid(name, 'unexpected directory')
     }
     case 'SymbolicLink':
@@ -98,7 +99,7 @@ export function entryProblem(entry: TarEntry): AirlockError | undefined {
     if (algorithm && algorithm !== 'sha256') return invalid(name, `unsupported digest algorithm ${JSON.stringify(algorithm)}; only sha256 is accepted`, 'UNSUPPORTED')
     return invalid(name, 'not a valid blob name (blobs/sha256/<64 lowercase hex>)')
   }
-  if (name.startsWith('sigstore/')) {
+  if (name.startsWith('sigstore/') || name.startsWith('airlock/')) {
     const problem = extraFilePathProblem(name)
     return problem ? invalid(name, problem) : undefined
   }

@@ -133,7 +133,12 @@ export function parseAirlockJson(bytes: Buffer): AirlockJson {
 
 const BLOB_NAME = /^blobs\/sha256\/([a-f0-9]{64})$/
 /** Extra files live under these top-level directories only (GUIDE section 3). */
-export const EXTRA_FILE_ROOTS = ['sigstore/']
+export const EXTRA_FILE_ROOTS = ['sigstore/', 'airlock/']
+/**
+ * `export --include-airlock` carries airlock's single-file executables, and their Sigstore bundles when the build
+ * signed them, under airlock/ with exactly these names and nothing else there (docs/DECISIONS.md).
+ */
+export const AIRLOCK_EXECUTABLE_ENTRY = /^airlock\/airlock-[0-9]+\.[0-9]+\.[0-9]+(?:-[0-9A-Za-z.-]+)?-linux-(amd64|arm64)(\.sigstore\.json)?$/
 const SAFE_SEGMENT = /^[A-Za-z0-9._@+=,-]+$/
 
 export function blobPath(digest: Digest): string {
@@ -152,6 +157,8 @@ export function digestFromBlobPath(name: string): Digest | undefined {
 export function extraFilePathProblem(path: string): string | undefined {
   if (path.length > 1024) return 'path is too long'
   if (!EXTRA_FILE_ROOTS.some((root) => path.startsWith(root))) return `path must be under ${EXTRA_FILE_ROOTS.join(' or ')}`
+  if (path.startsWith('airlock/') && !AIRLOCK_EXECUTABLE_ENTRY.test(path))
+    return 'only airlock executables (airlock/airlock-<version>-linux-<amd64|arm64>[.sigstore.json]) may be under airlock/'
   const segments = path.split('/')
   for (const segment of segments) {
     if (segment === '' || segment === '.' || segment === '..') return 'path has an empty, "." or ".." segment'

@@ -163,6 +163,24 @@ export class ArchiveWriter implements ExistenceChecker, Pusher {
     })
   }
 
+  /**
+   * Adds a non-blob file streamed from `content` (an airlock executable: too big to hold in memory), recorded in
+   * airlock.json like addFile. The entry is written only if the stream is exactly `expected` (sha256 and size).
+   */
+  async addFileStream(path: string, expected: FileRecord, content: Readable): Promise<void> {
+    const problem = extraFilePathProblem(path)
+    if (problem) throw new AirlockError('USAGE', `cannot add ${JSON.stringify(path)} to the archive: ${problem}`)
+    if (this.files[path]) throw new AirlockError('USAGE', `cannot add ${JSON.stringify(path)} to the archive twice`)
+    await this.guarded(async () => {
+      const body = content.pipe(new VerifyingStream(expected, path))
+      content.once('error', (error) => body.destroy(error))
+      const region = this.tar.reserve(path, expected.size)
+      await this.tar.fill(region, body as AsyncIterable<Buffer>, this.options.onBytes)
+      await this.tar.writeHeader(region)
+      this.files[path] = {digest: expected.digest, size: expected.size}
+    })
+  }
+
   /** Records an exported image: an index.json entry plus its airlock.json record. Its blobs must be pushed. */
   addImage(image: ArchiveImage): void {
     this.images.push(image)

@@ -1,4 +1,5 @@
 import {readFileSync} from 'node:fs'
+import {dirname} from 'node:path'
 import {Args, Flags} from '@oclif/core'
 import {BaseCommand} from '../cli/base-command.ts'
 import {AirlockError} from '../errors.ts'
@@ -12,6 +13,8 @@ import {DEFAULT_REKOR_URL} from '../sigstore/proofs.ts'
 import {loadTrustedRootFiles} from '../verify/signatures.ts'
 import {describeExportedTrust, fetchedTrustedRoots, fetchTrust, withTrustHooks} from '../export/trust.ts'
 import {exportTrustFlags} from '../trust/flags.ts'
+import {embedded, packagedExecutable} from '../embedded.ts'
+import {AIRLOCK_PLATFORMS, describeCarried, locateExecutables, withAirlockExecutables, type AirlockPlatform} from '../export/include-airlock.ts'
 
 const POLICY_FLAG_NAMES = ['policy', 'key', 'certificate-identity', 'certificate-identity-regexp', 'certificate-oidc-issuer', 'certificate-oidc-issuer-regexp'] as const
 
@@ -44,6 +47,12 @@ export default class Export extends BaseCommand {
     }),
     'rekor-url': Flags.string({summary: `Rekor API to fetch inclusion proofs from for SET-only signatures (default: the trusted root's log, else ${DEFAULT_REKOR_URL}).`}),
     rekor: Flags.boolean({summary: 'Fetch inclusion proofs from Rekor (--no-rekor: offline export, SETs only).', default: true, allowNo: true}),
+    'include-airlock': Flags.boolean({
+      summary: 'Carry airlock itself in the archive: the single-file executables airlock/airlock-<version>-linux-<arch> (and their Sigstore bundles), checked before any download.',
+      default: false,
+    }),
+    'airlock-platform': Flags.string({summary: 'With --include-airlock: which executables to carry (repeatable). Default: amd64 and arm64.', options: [...AIRLOCK_PLATFORMS], multiple: true, multipleNonGreedy: true, dependsOn: ['include-airlock']}),
+    'airlock-dir': Flags.string({summary: "With --include-airlock: the directory holding the executables and their SHA256SUMS (default: the running executable's).", dependsOn: ['include-airlock']}),
     ...exportTrustFlags,
     ...policyFlags,
   }
@@ -67,6 +76,11 @@ export default class Export extends BaseCommand {
     }
     if (flags.output === '-') throw new AirlockError('USAGE', 'the archive must be a file (-o -): it is written to a temporary name and renamed when complete')
     if (sources.length === 0) throw new AirlockError('USAGE', 'no images to export', {hint: 'name images as arguments or with -f FILE'})
+    // airlock's own executables are checked before anything is fetched: a missing one fails here, not after the download
+    const airlockDir = flags['airlock-dir'] ?? (embedded() ? dirname(packagedExecutable()!) : undefined)
+    if (flags['include-airlock'] && !airlockDir)
+      throw new AirlockError('USAGE', '--include-airlock: this airlock is not the single-file executable, so there is none to carry', {hint: 'run the executable built by "npm run package", or pass --airlock-dir DIR'})
+    const carried = flags['include-airlock'] ? await locateExecutables(airlockDir!, (flags['airlock-platform'] ?? AIRLOCK_PLATFORMS) as AirlockPlatform[]) : []
     const password = flags['password-stdin'] ? readFileSync(0, 'utf8').replace(/\r?\n$/, '') : undefined
     let client: RegistryClient | undefined
     const progress = new Progress({enabled: !this.jsonEnabled()})
@@ -87,6 +101,7 @@ export default class Export extends BaseCommand {
       onWarning: (message) => progress.line(`warning: ${message}`),
       onJudgement: (image, judgement) => progress.line(`signatures ${judgement.ok ? 'ok' : 'FAILED'}: ${image}: ${judgement.reason}`),
     })
+    for (const line of describeCarried(carried)) progress.line(line)
     try {
       const result = await exportImages({
         sources,
@@ -95,7 +110,10 @@ export default class Export extends BaseCommand {
         ...(flags.platform ? {platforms: flags.platform} : {}),
         concurrency: flags.concurrency,
         ...(flags.cache ? {cacheDir: flags.cache} : {}),
-        hooks: withTrustHooks(signatures.hooks, trust, (section) => describeExportedTrust(section).forEach((line) => progress.line(line))),
+        hooks: withAirlockExecutables(
+          withTrustHooks(signatures.hooks, trust, (section) => describeExportedTrust(section).forEach((line) => progress.line(line))),
+          carried,
+        ),
         ...(policy ? {policy: {source: policy.source, rules: policy.rules, insecureIgnoreTlog: policy.insecureIgnoreTlog, ...(policy.attestationType ? {attestationType: policy.attestationType} : {})}} : {}),
         openRegistry: async (reference) => {
           client ??= new RegistryClient({

@@ -43,6 +43,10 @@ export async function inspectArchive(path: string): Promise<InspectReport> {
       blobs,
       files: Object.keys(archive.airlock.files).sort(),
       images,
+      airlock: Object.entries(archive.airlock.files)
+        .filter(([name]) => name.startsWith('airlock/'))
+        .sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0))
+        .map(([entry, record]) => ({entry, size: record.size, digest: record.digest})),
     }
   } finally {
     await archive.close()

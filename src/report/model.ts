@@ -76,6 +76,8 @@ export interface InspectReport {
   blobs: number
   files: string[]
   images: Array<Omit<ImageReport, 'ok' | 'checks'> & {source: string; tag?: string; attached: number; signatures: CarriedSignature[]}>
+  /** airlock executables carried by export --include-airlock (and their Sigstore bundles), as airlock.json lists them */
+  airlock: Array<{entry: string; size: number; digest: string}>
 }
 
 /** A signature artifact the archive says it carries for an image (a claim until verify checks it). */

@@ -49,6 +49,7 @@ export function renderInspect(report: InspectReport): string[] {
     for (const sig of image.signatures)
       lines.push(`${pad}   ${sig.role} (${sig.kind === 'legacy-tag' ? 'tag' : 'referrer'}) ${sig.name}  ${short(sig.digest)}  for ${short(sig.subject)}  [not verified by inspect]`)
   }
+  for (const exe of report.airlock ?? []) lines.push(`airlock: ${exe.entry}  ${formatBytes(exe.size)}  ${exe.digest}  [not verified by inspect]`)
   if (report.files.length) lines.push(`files: ${report.files.length} (${report.files.slice(0, 3).join(', ')}${report.files.length > 3 ? ', ...' : ''})`)
   return lines
 }

@@ -2,6 +2,7 @@
 // airlock ships the Sigstore public-good root (from @sigstore/tuf's seeds.json), operators may pin their own.
 import {readFileSync} from 'node:fs'
 import {createRequire} from 'node:module'
+import {embedded} from '../embedded.ts'
 import {AirlockError} from '../errors.ts'
 
 /** The Sigstore public-good TUF repository (metadata at its root, targets under /targets). */
@@ -12,9 +13,9 @@ type Seeds = Record<string, {'root.json': string; targets?: Record<string, strin
 let seedsCache: Seeds | undefined
 function seeds(): Seeds {
   if (!seedsCache) {
-    const require = createRequire(import.meta.url)
-    const file = require.resolve('@sigstore/tuf/seeds.json')
-    seedsCache = JSON.parse(readFileSync(file, 'utf8')) as Seeds
+    // the single-file executable carries seeds.json inside itself (src/embedded.ts)
+    const text = embedded()?.tufSeeds ?? readFileSync(createRequire(import.meta.url).resolve('@sigstore/tuf/seeds.json'), 'utf8')
+    seedsCache = JSON.parse(text) as Seeds
   }
   return seedsCache
 }
