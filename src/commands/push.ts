@@ -55,7 +55,7 @@ export default class Push extends BaseCommand {
     const trust = flags['skip-verify'] ? undefined : await prepareVerifyTrust(args.archive, flags as TrustFlagValues, {keyless})
     const signatures = trust ? signatureSetup({mode: 'required', policy, trustedRoots: trust.trustedRoots}) : undefined
     if (flags['skip-verify']) process.stderr.write('airlock: WARNING: --skip-verify: pushing content that has NOT been verified; this is recorded in the output\n')
-    const client = mirrorClient(flags, {concurrency: flags.concurrency})
+    const client = mirrorClient(flags, {concurrency: flags.concurrency, registry: target.registry})
     const plainHttp = (flags['insecure-registry'] ?? []).includes(target.registry)
     try {
       const result = await pushArchive({

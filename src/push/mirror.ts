@@ -1,5 +1,6 @@
 // The mirror registry behind push's MirrorRegistry seam, built on the project's registry client.
 import type {Descriptor} from '../oci/descriptor.ts'
+import type {Digest} from '../oci/digest.ts'
 import {parseReference} from '../reference/index.ts'
 import type {RegistryClient, Repository} from '../registry/index.ts'
 import type {MirrorTarget} from './mapping.ts'
@@ -25,7 +26,7 @@ export class RegistryMirror implements MirrorRegistry {
     return repository
   }
 
-  async supportsReferrers(path: string, _subject: Descriptor): Promise<boolean> {
-    return (await this.repository(path).referrersCapability()) === 'api'
+  async supportsReferrers(path: string, subject: Descriptor, referrers: Digest[] = []): Promise<boolean> {
+    return (await this.repository(path).referrersCapability(subject, referrers)) === 'api'
   }
 }
