@@ -1,6 +1,5 @@
 // The mirror registry behind push's MirrorRegistry seam, built on the project's registry client.
 import type {Descriptor} from '../oci/descriptor.ts'
-import type {Digest} from '../oci/digest.ts'
 import {parseReference} from '../reference/index.ts'
 import type {RegistryClient, Repository} from '../registry/index.ts'
 import type {MirrorTarget} from './mapping.ts'
@@ -26,7 +25,7 @@ export class RegistryMirror implements MirrorRegistry {
     return repository
   }
 
-  async supportsReferrers(path: string, subject: Descriptor, referrers: Digest[] = []): Promise<boolean> {
+  async supportsReferrers(path: string, subject: Descriptor, referrers: Array<Pick<Descriptor, 'digest' | 'size'>> = []): Promise<boolean> {
     return (await this.repository(path).referrersCapability(subject, referrers)) === 'api'
   }
 }

@@ -60,7 +60,8 @@ export class Repository implements Target, ReferrerLister, TagLister {
         resumeAttempts: this.settings.resumeAttempts,
         retryBaseMs: this.settings.retryBaseMs,
       })
-    const raw = await this.fetchManifestByDigest(descriptor.digest)
+    const held = this.session.manifestBytes.get(`${this.path}@${descriptor.digest}`)
+    const raw = held && sha256(held) === descriptor.digest ? {bytes: held} : await this.fetchManifestByDigest(descriptor.digest)
     if (raw.bytes.length !== descriptor.size)
       throw new AirlockError('SIZE_MISMATCH', `manifest ${this.name}@${descriptor.digest}: ${raw.bytes.length} bytes, descriptor says ${descriptor.size}`)
     return Readable.from([raw.bytes])
@@ -172,10 +173,11 @@ export class Repository implements Target, ReferrerLister, TagLister {
    */
   async referrers(subject: Descriptor, artifactType?: string): Promise<Descriptor[]> {
     if (this.session.referrersApi !== false) {
-      const viaApi = await listReferrersApi(this.session, this.path, subject.digest, artifactType)
+      const viaApi = await listReferrersApi(this.session, this.path, subject.digest)
       if (viaApi) {
         this.session.referrersApi = true
-        return viaApi
+        const described = await Promise.all(viaApi.map((d) => this.describeReferrer(d)))
+        return artifactType === undefined ? described : described.filter((d) => d.artifactType === artifactType)
       }
       this.session.referrersApi = false
     }
@@ -183,15 +185,31 @@ export class Repository implements Target, ReferrerLister, TagLister {
   }
 
   /**
+   * A referrer as its own manifest describes it, not as the listing does: Harbor 2.8-2.10 lists the config media
+   * type as artifactType and a wrong size. The manifest is read (verified against its digest) and kept for the copy.
+   */
+  private async describeReferrer(listed: Descriptor): Promise<Descriptor> {
+    if (!isManifestType(listed.mediaType)) return listed
+    const raw = await this.fetchManifestByDigest(listed.digest)
+    this.session.rememberManifest(this.path, raw.digest, raw.bytes)
+    const parsed = raw.parsed
+    const described: Descriptor = {mediaType: raw.mediaType, digest: raw.digest, size: raw.bytes.length}
+    const type = parsed.artifactType ?? (parsed.kind === 'manifest' ? parsed.config.mediaType : undefined)
+    if (type) described.artifactType = type
+    if (parsed.annotations && Object.keys(parsed.annotations).length > 0) described.annotations = {...parsed.annotations}
+    return described
+  }
+
+  /**
    * Whether this registry serves the referrers API, probed on a real `subject` that exists (a made-up one gets 400
    * from Quay >= 3.12 and `{}` from Harbor 2.10) and, when `expect` is given, only if the referrers just pushed are
    * listed (Harbor 2.8-2.10 lists them wrongly): otherwise the caller writes the fallback tag. Remembered per host.
    */
-  async referrersCapability(subject?: Descriptor, expect: string[] = []): Promise<ReferrersCapability> {
+  async referrersCapability(subject?: Descriptor, expect: Array<Pick<Descriptor, 'digest' | 'size'>> = []): Promise<ReferrersCapability> {
     if (this.session.referrersApi === undefined || (this.session.referrersApi && expect.length > 0)) {
       const probe = await listReferrersApi(this.session, this.path, (subject?.digest ?? sha256(Buffer.alloc(0))) as Digest)
-      const listed = new Set((probe ?? []).map((d) => d.digest))
-      this.session.referrersApi = probe !== undefined && expect.every((digest) => listed.has(digest as Digest))
+      const listed = new Set((probe ?? []).map((d) => `${d.digest}/${d.size}`))
+      this.session.referrersApi = probe !== undefined && expect.every((d) => listed.has(`${d.digest}/${d.size}`))
     }
     this.capability = this.session.referrersApi ? 'api' : 'tag-schema'
     return this.capability
