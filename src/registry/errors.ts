@@ -96,6 +96,7 @@ export function statusError(what: string, status: number, body: string, host: st
     code = 'NOT_FOUND'
     if (/NAME_UNKNOWN/.test(detail)) hint = `the repository does not exist on ${host}: check its name`
     else if (/MANIFEST_UNKNOWN/.test(detail)) hint = `${host} has no such tag or digest in that repository: check the tag`
+    else if (!detail) hint = `${host} has no such repository, tag or digest: check the name and the tag`
   } else if (status === 429) {
     const limits = rateLimitDetail(headers)
     hint = `${host} is rate limiting${limits.text ? ` (${limits.text})` : ''}: try again ${limits.resetAt ? `after ${limits.resetAt}` : 'later'} or log in for a higher limit`
