@@ -4,6 +4,8 @@
 import assert from 'node:assert/strict'
 import {execFileSync, spawn} from 'node:child_process'
 import {existsSync, writeFileSync} from 'node:fs'
+import http from 'node:http'
+import type {AddressInfo} from 'node:net'
 import {join} from 'node:path'
 import {after, before, describe, it} from 'node:test'
 import {parseReference} from '../src/reference/index.ts'
@@ -171,5 +173,37 @@ describe('network errors, proxies and timeouts', () => {
       assert.equal(r.status, 2)
       assert.match(r.stderr, /--timeout "soon"/)
     })
+  })
+})
+
+describe('a 401 from a redirect target', () => {
+  it('is not taken as the registry challenge: later requests to the registry stay anonymous', async () => {
+    const registry = await startRegistry()
+    const work = makeWorkDir('airlock-redirect-401-')
+    const storage = http.createServer((_req, res) => {
+      res.writeHead(401, {'WWW-Authenticate': 'Bearer realm="http://127.0.0.1:9/token",service="storage"', 'Content-Length': '0'})
+      res.end()
+    })
+    await new Promise<void>((resolve) => storage.listen(0, '127.0.0.1', resolve))
+    const storageHost = `127.0.0.1:${(storage.address() as AddressInfo).port}`
+    const front = await startFaultProxy(registry.host)
+    const client = new RegistryClient({insecure: [front.host, storageHost], retries: 0})
+    try {
+      const image = await buildImage(work.dir, {layerSizes: [512]})
+      const repo = client.repository(parseReference(`${front.host}/r/app`))
+      await pushImage(repo, image, '1')
+      front.add({match: (r) => r.method === 'GET' && /\/blobs\//.test(r.path), respond: {status: 307, headers: {Location: `http://${storageHost}/bucket/blob`}}})
+      const layer = image.layers[0]!.descriptor
+      await assert.rejects(async () => {
+        for await (const _ of await repo.fetch(layer)) void _
+      }, {code: 'UNAUTHORIZED'})
+      assert.deepEqual(await repo.tags(), ['1'], 'the registry itself still answers without a token')
+    } finally {
+      client.close()
+      await front.stop()
+      await new Promise<void>((resolve) => storage.close(() => resolve()))
+      await registry.stop()
+      work.cleanup()
+    }
   })
 })

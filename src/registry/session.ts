@@ -69,6 +69,8 @@ export class RegistrySession {
     const response = await send()
     const replayable = request.body === undefined || Buffer.isBuffer(request.body)
     if (response.status !== 401 || !replayable) return this.checkRejected(response, sent, what)
+    // A 401 from a redirect target (object storage, another host) is not this registry's challenge.
+    if (response.url.host !== this.base.host) return response
     if (!(await this.auth.onUnauthorized(response, scopes, sent))) return this.checkRejected(response, sent, what)
     discard(response.body)
     return this.checkRejected(await send(), sent, what)
