@@ -96,6 +96,15 @@ function readCertsDir(dir: string): {ca: string[]; cert?: string; key?: string; 
   return {ca, files, ...(cert ? {cert} : {}), ...(key ? {key} : {})}
 }
 
+/** Reads the files the flags name, so a missing CA file or a half client certificate fails before any request. */
+export function checkTlsFiles(options: TlsOptions): void {
+  if ((options.clientCert === undefined) !== (options.clientKey === undefined))
+    throw new AirlockError('USAGE', 'a client certificate needs its key and a key needs its certificate', {hint: 'pass both --client-cert and --client-key'})
+  if (options.caFile) readPem(options.caFile, 'CA file')
+  if (options.clientCert) readPem(options.clientCert, 'client certificate')
+  if (options.clientKey) readPem(options.clientKey, 'client key')
+}
+
 /** The TLS material for one host (host:port): the trust store always includes the system's and Node's defaults. */
 export function hostTls(host: string, options: TlsOptions): HostTls {
   if ((options.clientCert === undefined) !== (options.clientKey === undefined))

@@ -10,7 +10,7 @@ import type {Readable} from 'node:stream'
 import {AirlockError} from '../errors.ts'
 import {backoffDelay, retryAfterMs, sleep} from './backoff.ts'
 import {isRetryableNetworkError, isRetryableStatus, networkError} from './errors.ts'
-import {hostTls, type TlsOptions} from './tls.ts'
+import {checkTlsFiles, hostTls, type TlsOptions} from './tls.ts'
 
 export interface TransportOptions extends TlsOptions {
   /** host:port names that are spoken to over plain HTTP. Everything else is HTTPS, always. */
@@ -111,7 +111,7 @@ export class Transport {
     this.proxyEnv = options.proxyEnv ?? process.env
     this.httpAgent = new http.Agent({keepAlive: true, ...proxyOption(this.proxyEnv)})
     // Read the flags' files now: a missing CA file or a half client certificate is a usage error before any request.
-    hostTls('', {...this.tls, certsDirs: []})
+    checkTlsFiles(this.tls)
   }
 
   private httpsAgent(host: string): https.Agent {
