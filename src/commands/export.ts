@@ -2,6 +2,7 @@ import {readFileSync} from 'node:fs'
 import {dirname} from 'node:path'
 import {Args, Flags} from '@oclif/core'
 import {BaseCommand} from '../cli/base-command.ts'
+import {registryClientOptions, registryFlags} from '../cli/registry-flags.ts'
 import {AirlockError} from '../errors.ts'
 import {exportImages, type ExportResult} from '../export/export.ts'
 import {parseReference} from '../reference/index.ts'
@@ -36,10 +37,7 @@ export default class Export extends BaseCommand {
     force: Flags.boolean({summary: 'Replace an existing archive at the output path (only once the new one is complete).', default: false}),
     cache: Flags.string({summary: 'Keep downloaded blobs in DIR and reuse them on the next run (resumes an interrupted export).'}),
     concurrency: Flags.integer({summary: 'Blob downloads at once.', default: 4, min: 1, max: 64}),
-    'insecure-registry': Flags.string({summary: 'host:port spoken to over plain HTTP (never implied).', multiple: true}),
-    'ca-file': Flags.string({summary: 'PEM file with extra CA certificates for registry TLS.'}),
-    username: Flags.string({summary: 'Registry username (else docker config / credential helpers).'}),
-    'password-stdin': Flags.boolean({summary: 'Read the registry password from stdin.', default: false}),
+    ...registryFlags,
     signatures: Flags.string({
       summary: 'required (default): an image without a signature fails the export; optional: carry unsigned images too; skip: carry no signatures.',
       options: ['required', 'optional', 'skip'],
@@ -60,8 +58,6 @@ export default class Export extends BaseCommand {
   async run(): Promise<ExportResult> {
     const {argv, flags} = await this.parse(Export)
     const sources = (argv as string[]).slice()
-    if (flags['password-stdin'] && flags.file === '-') throw new AirlockError('USAGE', '--password-stdin and -f - both want stdin')
-    if (flags['password-stdin'] && !flags.username) throw new AirlockError('USAGE', '--password-stdin needs --username')
     if (flags.file) {
       let text: string
       try {
@@ -81,7 +77,11 @@ export default class Export extends BaseCommand {
     if (flags['include-airlock'] && !airlockDir)
       throw new AirlockError('USAGE', '--include-airlock: this airlock is not the single-file executable, so there is none to carry', {hint: 'run the executable built by "npm run package", or pass --airlock-dir DIR'})
     const carried = flags['include-airlock'] ? await locateExecutables(airlockDir!, (flags['airlock-platform'] ?? AIRLOCK_PLATFORMS) as AirlockPlatform[]) : []
-    const password = flags['password-stdin'] ? readFileSync(0, 'utf8').replace(/\r?\n$/, '') : undefined
+    const registryOptions = registryClientOptions(flags, {
+      concurrency: flags.concurrency,
+      stdinTaken: flags.file === '-' ? '-f -' : undefined,
+      defaultCredentialsRegistry: registryOfFirst(sources),
+    })
     let client: RegistryClient | undefined
     const progress = new Progress({enabled: !this.jsonEnabled()})
     const policyGiven = POLICY_FLAG_NAMES.some((f) => (flags as Record<string, unknown>)[f] !== undefined)
@@ -116,12 +116,7 @@ export default class Export extends BaseCommand {
         ),
         ...(policy ? {policy: {source: policy.source, rules: policy.rules, insecureIgnoreTlog: policy.insecureIgnoreTlog, ...(policy.attestationType ? {attestationType: policy.attestationType} : {})}} : {}),
         openRegistry: async (reference) => {
-          client ??= new RegistryClient({
-            concurrency: flags.concurrency,
-            ...(flags['insecure-registry'] ? {insecure: flags['insecure-registry']} : {}),
-            ...(flags['ca-file'] ? {caFile: flags['ca-file']} : {}),
-            ...(flags.username ? {username: flags.username, password: password ?? ''} : {}),
-          })
+          client ??= new RegistryClient(registryOptions)
           const ref = parseReference(reference)
           return {store: client.repository(ref), name: ref.toString(), reference: ref.reference, ...(ref.tag ? {tag: ref.tag} : {})}
         },
@@ -145,4 +140,17 @@ export default class Export extends BaseCommand {
       client?.close()
     }
   }
+}
+
+/** The registry of the first registry reference among the sources (explicit credentials go there by default). */
+function registryOfFirst(sources: string[]): string | undefined {
+  for (const source of sources) {
+    if (/^oci(-archive)?:/.test(source)) continue
+    try {
+      return parseReference(source).registry
+    } catch {
+      return undefined
+    }
+  }
+  return undefined
 }

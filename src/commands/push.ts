@@ -49,7 +49,7 @@ export default class Push extends BaseCommand {
         hint: 'give --certificate-identity[-regexp] with --certificate-oidc-issuer, --key, or --policy FILE (or --skip-verify, insecure)',
       })
     if (flags['skip-verify']) process.stderr.write('airlock: WARNING: --skip-verify: pushing content that has NOT been verified; this is recorded in the output\n')
-    const client = mirrorClient(flags, {concurrency: flags.concurrency})
+    const client = mirrorClient(flags, {concurrency: flags.concurrency, registry: target.registry})
     const plainHttp = (flags['insecure-registry'] ?? []).includes(target.registry)
     try {
       // One library call: verify (the same checks as `airlock verify`), push exactly the verdict, check the mirror.

@@ -39,7 +39,7 @@ export default class Verify extends BaseCommand {
 
   async run(): Promise<VerifyReport & {notes?: string[]; mirror?: MirrorCheckResult}> {
     const {args, flags} = await this.parse(Verify)
-    const mirrorOnly = (['keep-host', 'insecure-registry', 'ca-file', 'username', 'password-stdin'] as const).filter((f) => flags[f] !== undefined && flags[f] !== false)
+    const mirrorOnly = (['keep-host', 'insecure-registry', 'ca-file', 'client-cert', 'client-key', 'authfile', 'username', 'password-stdin', 'creds-for', 'timeout'] as const).filter((f) => flags[f] !== undefined && flags[f] !== false)
     if (!flags.registry && mirrorOnly.length > 0) throw new AirlockError('USAGE', `--${mirrorOnly[0]} needs --registry REGISTRY[/PREFIX]`)
     const target = flags.registry ? parseMirrorTarget(flags.registry) : undefined
     const policyGiven = POLICY_FLAG_NAMES.some((f) => flags[f] !== undefined)
@@ -75,7 +75,7 @@ export default class Verify extends BaseCommand {
         this.log(`mirror: not checked (${target.registry}${target.prefix ? `/${target.prefix}` : ''}): the archive failed verification`)
         return result
       }
-      const client = mirrorClient(flags as MirrorRegistryFlagValues)
+      const client = mirrorClient(flags as MirrorRegistryFlagValues, {registry: target.registry})
       try {
         const mirror = await verifyMirror({
           verdict: verified.verdict,

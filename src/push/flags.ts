@@ -1,36 +1,19 @@
 // The mirror's command-line flags, shared by `push` and `verify --registry` (one definition, one client builder),
-// so both talk to the mirror the same way.
-import {readFileSync} from 'node:fs'
+// so both talk to the mirror the same way. The registry connection flags themselves live in
+// src/cli/registry-flags.ts, shared with export.
 import {Flags} from '@oclif/core'
-import {AirlockError} from '../errors.ts'
+import {registryClientOptions, registryFlags, type RegistryFlagValues} from '../cli/registry-flags.ts'
 import {RegistryClient} from '../registry/index.ts'
 
 export const keepHostFlag = {
   'keep-host': Flags.boolean({summary: 'Keep the source registry host in the mirror path (REGISTRY/PREFIX/ghcr.io/...).', default: false}),
 }
 
-export const mirrorRegistryFlags = {
-  'insecure-registry': Flags.string({summary: 'host:port spoken to over plain HTTP (never implied).', multiple: true}),
-  'ca-file': Flags.string({summary: "PEM file with CA certificates for the mirror's TLS."}),
-  username: Flags.string({summary: 'Username for the mirror (else docker config / credential helpers).'}),
-  'password-stdin': Flags.boolean({summary: 'Read the password from stdin.', default: false}),
-}
+export const mirrorRegistryFlags = registryFlags
 
-export interface MirrorRegistryFlagValues {
-  'insecure-registry'?: string[]
-  'ca-file'?: string
-  username?: string
-  'password-stdin'?: boolean
-}
+export type MirrorRegistryFlagValues = RegistryFlagValues
 
-/** The registry client for the mirror from its flags (reads the password from stdin with --password-stdin). */
-export function mirrorClient(flags: MirrorRegistryFlagValues, options: {concurrency?: number} = {}): RegistryClient {
-  if (flags['password-stdin'] && !flags.username) throw new AirlockError('USAGE', '--password-stdin needs --username')
-  const password = flags['password-stdin'] ? readFileSync(0, 'utf8').replace(/\r?\n$/, '') : undefined
-  return new RegistryClient({
-    ...(options.concurrency ? {concurrency: options.concurrency} : {}),
-    ...(flags['insecure-registry'] ? {insecure: flags['insecure-registry']} : {}),
-    ...(flags['ca-file'] ? {caFile: flags['ca-file']} : {}),
-    ...(flags.username ? {username: flags.username, password: password ?? ''} : {}),
-  })
+/** The registry client for the mirror from its flags; explicit credentials belong to the mirror `registry`. */
+export function mirrorClient(flags: MirrorRegistryFlagValues, options: {concurrency?: number; registry?: string} = {}): RegistryClient {
+  return new RegistryClient(registryClientOptions(flags, {concurrency: options.concurrency, defaultCredentialsRegistry: options.registry}))
 }

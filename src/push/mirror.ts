@@ -25,7 +25,7 @@ export class RegistryMirror implements MirrorRegistry {
     return repository
   }
 
-  async supportsReferrers(path: string, _subject: Descriptor): Promise<boolean> {
-    return (await this.repository(path).referrersCapability()) === 'api'
+  async supportsReferrers(path: string, subject: Descriptor, referrers: Array<Pick<Descriptor, 'digest' | 'size'>> = []): Promise<boolean> {
+    return (await this.repository(path).referrersCapability(subject, referrers)) === 'api'
   }
 }

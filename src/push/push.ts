@@ -18,7 +18,7 @@ export interface MirrorRegistry {
    * Detects (never assumes) the referrers API: `GET /v2/<repo>/referrers/<digest>` answering an index. Called once
    * per run, on a repository and subject that exist.
    */
-  supportsReferrers(repository: string, subject: Descriptor): Promise<boolean>
+  supportsReferrers(repository: string, subject: Descriptor, referrers?: Array<Pick<Descriptor, 'digest' | 'size'>>): Promise<boolean>
 }
 
 export interface PushOptions {
@@ -96,7 +96,9 @@ export async function pushVerdict(verdict: Verdict, source: Fetcher, mirror: Mir
         bySubject.set(referrer.subject, list)
       }
       // Ask the registry once, after a referrer has landed, so the probe has something real to list.
-      referrersApi ??= await mirror.supportsReferrers(repository, image.root)
+      // Probe on a subject that has a referrer now, and count the API only if it lists what was just pushed.
+      const [probeSubject, probeReferrers] = [...bySubject][0]!
+      referrersApi ??= await mirror.supportsReferrers(repository, {mediaType: image.root.mediaType, digest: probeSubject, size: 0}, probeReferrers.map((m) => ({digest: m.digest, size: m.bytes.length})))
       if (!referrersApi) {
         for (const [subject, manifests] of bySubject) {
           await engine.updateFallbackTag(dst, repository, subject, manifests, counters)

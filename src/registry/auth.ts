@@ -94,6 +94,11 @@ export class Authenticator {
     this.credentialOptions = credentialOptions
   }
 
+  /** Whether we hold credentials for this registry (they were offered when a 401 still comes back). */
+  async hasCredentials(): Promise<boolean> {
+    return (await this.getCredentials()) !== undefined
+  }
+
   private getCredentials(): Promise<Credentials | undefined> {
     this.credentials ??= findCredentials(this.registry, this.credentialOptions)
     return this.credentials
@@ -185,6 +190,7 @@ export class Authenticator {
       const error = statusError(`get ${what}`, response.status, await readErrorBody(response.body), this.registry)
       if (error.code === 'UNAUTHORIZED' && !credentials)
         throw new AirlockError('UNAUTHORIZED', error.message, {hint: `${this.registry} needs credentials: docker login ${this.registry}, or --username/--password-stdin`, details: error.details ?? {}})
+      if (response.status === 401 && credentials) throw rejectedCredentials(this.registry, error.message)
       throw error
     }
     const body = (await readLimited(response.body, MAX_TOKEN_RESPONSE, what)).toString('utf8')
@@ -199,6 +205,13 @@ export class Authenticator {
     const lifetime = typeof json.expires_in === 'number' && json.expires_in > 0 ? json.expires_in : DEFAULT_TOKEN_LIFETIME_S
     return {value, expiresAt: Date.now() + lifetime * 1000}
   }
+}
+
+export function rejectedCredentials(registry: string, message: string): AirlockError {
+  return new AirlockError('UNAUTHORIZED', `${message}: ${registry} rejected the credentials`, {
+    hint: `check the username and password for ${registry} (--username/--password-stdin, --authfile, docker login ${registry})`,
+    details: {status: 401, retryable: false, registry},
+  })
 }
 
 function basicHeader(username: string, password: string): string {

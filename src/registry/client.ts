@@ -11,13 +11,24 @@ import {Transport} from './transport.ts'
 export interface RegistryOptions {
   /** host:port of registries spoken to over plain HTTP (`--insecure-registry`). Never implied. */
   insecure?: string[]
-  /** PEM file with extra CA certificates for TLS. */
+  /** PEM file with CA certificates added to the trust store (Node's defaults, the system's, certs.d). */
   caFile?: string
-  /** Explicit credentials, used for every registry this client talks to, before any docker config. */
+  /** PEM client certificate and key for registries that ask for one (mTLS). */
+  clientCert?: string
+  clientKey?: string
+  /** certs.d roots (default $AIRLOCK_CERTS_D, else /etc/containers/certs.d and /etc/docker/certs.d). */
+  certsDirs?: string[]
+  /** Explicit credentials, before any auth file: for `credentialsFor` only, or for every registry when it is unset. */
   username?: string
   password?: string
+  /** The one registry (as in references: docker.io, host:port) the explicit credentials belong to. */
+  credentialsFor?: string
   /** Directory holding docker's config.json (default $DOCKER_CONFIG or ~/.docker). */
   dockerConfigDir?: string
+  /** containers auth.json (`--authfile`; default $REGISTRY_AUTH_FILE, else podman's default locations). */
+  authFile?: string
+  /** Environment proxies are read from (default process.env). */
+  proxyEnv?: NodeJS.ProcessEnv
   /** Blob transfers at once across all repositories (default 4). */
   concurrency?: number
   /** Retries of transient failures per request, and resumes per interrupted blob (default 4). */
@@ -56,6 +67,10 @@ export class RegistryClient {
     this.transport = new Transport({
       ...(options.insecure ? {insecure: options.insecure} : {}),
       ...(options.caFile ? {caFile: options.caFile} : {}),
+      ...(options.clientCert ? {clientCert: options.clientCert} : {}),
+      ...(options.clientKey ? {clientKey: options.clientKey} : {}),
+      ...(options.certsDirs ? {certsDirs: options.certsDirs} : {}),
+      ...(options.proxyEnv ? {proxyEnv: options.proxyEnv} : {}),
       ...(options.retries !== undefined ? {retries: options.retries} : {}),
       ...(options.timeoutMs !== undefined ? {timeoutMs: options.timeoutMs} : {}),
       ...(options.retryBaseMs !== undefined ? {retryBaseMs: options.retryBaseMs} : {}),
@@ -84,13 +99,21 @@ export class RegistryClient {
   private session(registry: string): RegistrySession {
     let session = this.sessions.get(registry)
     if (!session) {
+      const mine = this.options.credentialsFor === undefined || sameRegistry(this.options.credentialsFor, registry)
       session = new RegistrySession(this.transport, registry, {
-        username: this.options.username,
-        password: this.options.password,
+        ...(mine ? {username: this.options.username, password: this.options.password} : {}),
         dockerConfigDir: this.options.dockerConfigDir,
+        authFile: this.options.authFile,
       })
       this.sessions.set(registry, session)
     }
     return session
   }
+}
+
+/** Registry names compare without case, and Docker Hub's aliases are one registry. */
+function sameRegistry(a: string, b: string): boolean {
+  const hub = new Set(['docker.io', 'index.docker.io', 'registry-1.docker.io'])
+  const norm = (name: string): string => (hub.has(name.toLowerCase()) ? 'docker.io' : name.toLowerCase())
+  return norm(a) === norm(b)
 }

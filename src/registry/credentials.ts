@@ -1,5 +1,7 @@
-// Where credentials come from, in Docker's order: explicit flags first, then ~/.docker/config.json (`credHelpers`
-// for the registry, else `auths`, else the `credsStore` helper). Helpers are run as `docker-credential-<name> get`
+// Where credentials come from: explicit flags first (for the one registry they were given for), then the containers
+// auth file as skopeo and podman read it (`--authfile`, else $REGISTRY_AUTH_FILE, else
+// $XDG_RUNTIME_DIR/containers/auth.json and ~/.config/containers/auth.json), then ~/.docker/config.json. In each
+// file, Docker's order: `credHelpers` for the registry, else `auths`, else the `credsStore` helper. Helpers are run as `docker-credential-<name> get`
 // with the server name on stdin, exactly as docker and oras do, so existing logins keep working.
 import {execFile} from 'node:child_process'
 import {readFile} from 'node:fs/promises'
@@ -18,6 +20,8 @@ export interface CredentialOptions {
   password?: string | undefined
   /** Directory holding config.json; default $DOCKER_CONFIG or ~/.docker. */
   dockerConfigDir?: string | undefined
+  /** containers auth.json given explicitly (`--authfile`); default $REGISTRY_AUTH_FILE. It must exist. */
+  authFile?: string | undefined
 }
 
 interface DockerConfig {
@@ -37,8 +41,28 @@ export async function findCredentials(registry: string, options: CredentialOptio
       throw new AirlockError('USAGE', 'a username needs a password and a password needs a username', {hint: 'pass both --username and --password-stdin'})
     return {kind: 'basic', username: options.username, password: options.password}
   }
-  const config = await readDockerConfig(options.dockerConfigDir)
-  if (!config) return undefined
+  for (const file of authFiles(options)) {
+    const config = await readConfigFile(file.path, file.required)
+    if (!config) continue
+    const found = await fromConfig(config, registry)
+    if (found) return found
+  }
+  return undefined
+}
+
+function authFiles(options: CredentialOptions): Array<{path: string; required: boolean}> {
+  const files: Array<{path: string; required: boolean}> = []
+  const explicit = options.authFile ?? process.env.REGISTRY_AUTH_FILE
+  if (explicit) files.push({path: explicit, required: true})
+  else {
+    if (process.env.XDG_RUNTIME_DIR) files.push({path: join(process.env.XDG_RUNTIME_DIR, 'containers', 'auth.json'), required: false})
+    files.push({path: join(homedir(), '.config', 'containers', 'auth.json'), required: false})
+  }
+  files.push({path: join(options.dockerConfigDir ?? process.env.DOCKER_CONFIG ?? join(homedir(), '.docker'), 'config.json'), required: false})
+  return files
+}
+
+async function fromConfig(config: DockerConfig, registry: string): Promise<Credentials | undefined> {
   const serverKey = registry === DOCKER_HUB ? DOCKER_HUB_CONFIG_KEY : registry
 
   const helper = config.credHelpers?.[registry] ?? (registry === DOCKER_HUB ? config.credHelpers?.[DOCKER_HUB_CONFIG_KEY] : undefined)
@@ -57,20 +81,19 @@ export async function findCredentials(registry: string, options: CredentialOptio
   return undefined
 }
 
-async function readDockerConfig(dir: string | undefined): Promise<DockerConfig | undefined> {
-  const path = join(dir ?? process.env.DOCKER_CONFIG ?? join(homedir(), '.docker'), 'config.json')
+async function readConfigFile(path: string, required: boolean): Promise<DockerConfig | undefined> {
   let text: string
   try {
     text = await readFile(path, 'utf8')
   } catch (error) {
-    if ((error as NodeJS.ErrnoException).code === 'ENOENT') return undefined
-    throw new AirlockError('IO_ERROR', `cannot read docker config ${path}: ${(error as Error).message}`, {cause: error})
+    if ((error as NodeJS.ErrnoException).code === 'ENOENT' && !required) return undefined
+    throw new AirlockError(required ? 'USAGE' : 'IO_ERROR', `cannot read auth file ${path}: ${(error as Error).message}`, {cause: error})
   }
   try {
     const json = JSON.parse(text) as unknown
     return typeof json === 'object' && json !== null ? (json as DockerConfig) : undefined
   } catch (error) {
-    throw new AirlockError('USAGE', `docker config ${path} is not valid JSON: ${(error as Error).message.split('\n')[0]}`)
+    throw new AirlockError('USAGE', `auth file ${path} is not valid JSON: ${(error as Error).message.split('\n')[0]}`)
   }
 }
 

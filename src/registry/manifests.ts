@@ -19,6 +19,8 @@ function manifestUrl(session: RegistrySession, repository: string, reference: st
 /** Checks a Docker-Content-Digest header against the digest of the bytes (or the digest that HEAD answered for). */
 function checkDigestHeader(value: string | undefined, actual: Digest, what: string): void {
   if (value === undefined) return
+  // Some registries send the bare hex without the algorithm: that is still a sha256 claim we can check.
+  if (/^[a-f0-9]{64}$/.test(value)) value = `sha256:${value}`
   if (!isDigest(value)) {
     // A registry that names content with another algorithm tells us nothing we can check; say so, do not guess.
     if (/^[a-z0-9]+:/.test(value) && !value.startsWith('sha256:')) return
@@ -35,7 +37,7 @@ export async function getManifest(session: RegistrySession, repository: string, 
     [repositoryScope(repository, 'pull')],
     what,
   )
-  if (response.status !== 200) throw statusError(what, response.status, await readErrorBody(response.body), session.registry)
+  if (response.status !== 200) throw statusError(what, response.status, await readErrorBody(response.body), session.registry, response.headers)
   const bytes = await readLimited(response.body, MAX_MANIFEST_BYTES, what)
   const actual = sha256(bytes)
   if (isDigest(reference) && actual !== reference) throw new AirlockError('DIGEST_MISMATCH', `${what}: content hashes to ${actual}`)
@@ -57,6 +59,7 @@ export async function headManifest(session: RegistrySession, repository: string,
   )
   discard(response.body)
   if (response.status === 404 || response.status === 401 || response.status === 403) throw statusError(what, response.status, '', session.registry)
+  if (response.status === 429) throw statusError(what, response.status, '', session.registry, response.headers)
   if (response.status !== 200) return undefined
   const digest = header(response.headers, 'docker-content-digest')
   const size = Number(header(response.headers, 'content-length'))
@@ -76,7 +79,7 @@ export async function putManifest(session: RegistrySession, repository: string, 
     [repositoryScope(repository, 'pull,push')],
     what,
   )
-  if (response.status !== 201 && response.status !== 200) throw statusError(what, response.status, await readErrorBody(response.body), session.registry)
+  if (response.status !== 201 && response.status !== 200) throw manifestRefused(what, response.status, await readErrorBody(response.body), session.registry, bytes)
   discard(response.body)
   checkDigestHeader(header(response.headers, 'docker-content-digest'), sha256(bytes), what)
 }
@@ -109,4 +112,18 @@ export async function blobSize(session: RegistrySession, repository: string, des
   if (response.status !== 200) throw statusError(what, response.status, '', session.registry)
   const length = Number(header(response.headers, 'content-length'))
   return Number.isSafeInteger(length) && length >= 0 ? length : -1
+}
+
+/**
+ * Quay <= 3.11 refuses manifests whose config and layer media types its admin has not allowed: Sigstore bundles
+ * (empty config, bundle layer) are not in its defaults (quay/quay#877). Say which setting, not just "invalid".
+ */
+function manifestRefused(what: string, status: number, body: string, registry: string, bytes: Buffer): AirlockError {
+  const error = statusError(what, status, body, registry)
+  const bundle = bytes.includes('application/vnd.dev.sigstore.bundle')
+  if (!bundle || (status !== 400 && status !== 415) || !/MANIFEST_INVALID|UNSUPPORTED|media ?type/i.test(body)) return error
+  return new AirlockError('REGISTRY_ERROR', `${error.message}: ${registry} does not accept Sigstore bundle manifests`, {
+    hint: `on Quay, the admin sets FEATURE_GENERAL_OCI_SUPPORT: true and adds "application/vnd.oci.empty.v1+json": ["application/vnd.dev.sigstore.bundle.v0.3+json"] to ALLOWED_OCI_ARTIFACT_TYPES`,
+    details: error.details ?? {},
+  })
 }

@@ -1,6 +1,5 @@
 // OCI 1.1 referrers: the registry API (`GET /v2/<name>/referrers/<digest>`) where it exists, and the referrers
-// tag schema (an index tagged `sha256-<hex>`) where it does not. A registry without the API answers 404 (or
-// something that is not an index); a registry with it answers an index even for unknown subjects.
+// tag schema (an index tagged `sha256-<hex>`) where it does not. Anything but a 200 OCI index means "no API".
 import {AirlockError} from '../errors.ts'
 import type {Descriptor} from '../oci/descriptor.ts'
 import {digestHex, type Digest} from '../oci/digest.ts'
@@ -26,7 +25,14 @@ function filterByType(descriptors: Descriptor[], artifactType: string | undefine
   return artifactType === undefined ? descriptors : descriptors.filter((d) => d.artifactType === artifactType)
 }
 
-/** Lists referrers through the API; undefined when the registry does not have the API. */
+/**
+ * Lists referrers through the API; undefined when the registry does not have it. Only a 200 answer that is an OCI
+ * index counts as the API, as go-containerregistry and regclient decide: 404, 400 (Quay >= 3.12 for an unknown
+ * subject, quay/quay#3071), 401 without a challenge (Harbor <= 2.7), 405/406 (Artifactory), 501, a 200 `{}`
+ * (Harbor 2.10, goharbor/harbor#18430) and a redirect off the registry (GHCR sends this route to github.com, which
+ * answers 429, artifacthub/hub#4785) all mean "use the fallback tag". Redirects are not followed here for that
+ * reason. A later page that fails is still an error: the API exists and broke mid-listing.
+ */
 export async function listReferrersApi(session: RegistrySession, repository: string, subject: Digest, artifactType?: string): Promise<Descriptor[] | undefined> {
   const what = `list referrers of ${session.registry}/${repository}@${subject}`
   let url: URL | undefined = session.url(`/v2/${repository}/referrers/${subject}`)
@@ -34,23 +40,32 @@ export async function listReferrersApi(session: RegistrySession, repository: str
   const referrers: Descriptor[] = []
   for (let page = 0; url; page++) {
     if (page >= MAX_PAGES) throw new AirlockError('REGISTRY_ERROR', `${what}: more than ${MAX_PAGES} pages`)
-    const response = await session.request({method: 'GET', url, headers: {Accept: MediaType.OciIndex}}, [repositoryScope(repository, 'pull')], what)
-    if (response.status === 404) {
+    const response = await session.request({method: 'GET', url, headers: {Accept: MediaType.OciIndex}, followRedirects: false}, [repositoryScope(repository, 'pull')], what)
+    if (response.status !== 200) {
       const body = await readErrorBody(response.body)
-      // An unknown repository says nothing about the API; anything else at 404 means the route does not exist.
-      if (/NAME_UNKNOWN/.test(describeErrorBody(body))) throw statusError(what, 404, body, session.registry)
+      // An unknown repository says nothing about the API; it is an error whatever the API.
+      if (response.status === 404 && /NAME_UNKNOWN/.test(describeErrorBody(body))) throw statusError(what, 404, body, session.registry)
       if (page === 0) return undefined
-      throw statusError(what, 404, body, session.registry)
+      throw statusError(what, response.status, body, session.registry)
     }
-    if (response.status !== 200) throw statusError(what, response.status, await readErrorBody(response.body), session.registry)
     if (contentType(response.body) !== MediaType.OciIndex) {
       discard(response.body)
       if (page === 0) return undefined
       throw new AirlockError('REGISTRY_ERROR', `${what}: page ${page + 1} is not an OCI index`)
     }
     const bytes = await readLimited(response.body, MAX_MANIFEST_BYTES, what)
-    const index = parseManifest(bytes, MediaType.OciIndex, `referrers index of ${subject}`)
-    if (index.parsed.kind !== 'index') throw new AirlockError('REGISTRY_ERROR', `${what}: the answer is not an index`)
+    let index
+    try {
+      index = parseManifest(bytes, MediaType.OciIndex, `referrers index of ${subject}`)
+    } catch (error) {
+      // `{}` or another body that is not an index, under the right content type: no usable API.
+      if (page === 0) return undefined
+      throw error
+    }
+    if (index.parsed.kind !== 'index') {
+      if (page === 0) return undefined
+      throw new AirlockError('REGISTRY_ERROR', `${what}: the answer is not an index`)
+    }
     referrers.push(...index.parsed.manifests)
     url = nextPage(response, what)
   }

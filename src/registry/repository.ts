@@ -3,7 +3,7 @@
 import {Readable} from 'node:stream'
 import {AirlockError} from '../errors.ts'
 import type {Descriptor} from '../oci/descriptor.ts'
-import {sha256} from '../oci/digest.ts'
+import {isDigest, sha256, type Digest} from '../oci/digest.ts'
 import type {RawManifest} from '../oci/manifest.ts'
 import {isManifestType} from '../oci/media-types.ts'
 import type {ImageReference} from '../reference/reference.ts'
@@ -60,21 +60,47 @@ export class Repository implements Target, ReferrerLister, TagLister {
         resumeAttempts: this.settings.resumeAttempts,
         retryBaseMs: this.settings.retryBaseMs,
       })
-    const raw = await this.fetchManifest(descriptor.digest)
+    const held = this.session.manifestBytes.get(`${this.path}@${descriptor.digest}`)
+    const raw = held && sha256(held) === descriptor.digest ? {bytes: held} : await this.fetchManifestByDigest(descriptor.digest)
     if (raw.bytes.length !== descriptor.size)
       throw new AirlockError('SIZE_MISMATCH', `manifest ${this.name}@${descriptor.digest}: ${raw.bytes.length} bytes, descriptor says ${descriptor.size}`)
     return Readable.from([raw.bytes])
   }
 
-  /** Fetches and parses a manifest by tag or digest, verified against the digest (asked for or announced). */
-  fetchManifest(reference: string): Promise<RawManifest> {
-    return getManifest(this.session, this.path, reference)
+  /**
+   * Fetches and parses a manifest by tag or digest, verified against the digest (asked for or announced). By
+   * digest, a 404 is retried by the tag that resolved to that digest in this run (registry.k8s.io's regional
+   * backends lack what its canonical one serves by tag, siderolabs/talos#13342); the bytes must hash to the digest.
+   */
+  async fetchManifest(reference: string): Promise<RawManifest> {
+    const raw = isDigest(reference) ? await this.fetchManifestByDigest(reference) : await getManifest(this.session, this.path, reference)
+    if (!isDigest(reference)) this.session.tagOf.set(`${this.path}@${raw.digest}`, reference)
+    this.session.rememberManifest(this.path, raw.digest, raw.bytes)
+    return raw
+  }
+
+  private async fetchManifestByDigest(digest: string): Promise<RawManifest> {
+    try {
+      return await getManifest(this.session, this.path, digest)
+    } catch (error) {
+      const tag = this.session.tagOf.get(`${this.path}@${digest}`)
+      if (!(error instanceof AirlockError) || error.code !== 'NOT_FOUND' || !tag) throw error
+      const raw = await getManifest(this.session, this.path, tag)
+      if (raw.digest !== digest)
+        throw new AirlockError('DIGEST_MISMATCH', `${this.name}@${digest} is missing by digest, and tag ${tag} now names ${raw.digest}`, {
+          hint: 'the tag moved since it was resolved: run the export again',
+        })
+      return raw
+    }
   }
 
   /** The root descriptor a tag or digest names: HEAD first (cheap, no rate-limit cost on Hub), GET if HEAD is not enough. */
   async resolve(reference: string): Promise<Descriptor> {
     const head = await headManifest(this.session, this.path, reference)
-    if (head) return head
+    if (head) {
+      if (!isDigest(reference)) this.session.tagOf.set(`${this.path}@${head.digest}`, reference)
+      return head
+    }
     const raw = await this.fetchManifest(reference)
     return {mediaType: raw.mediaType, digest: raw.digest, size: raw.bytes.length}
   }
@@ -91,6 +117,7 @@ export class Repository implements Target, ReferrerLister, TagLister {
     }
     const bytes = await readManifestBytes(content, descriptor)
     await putManifest(this.session, this.path, descriptor.digest, descriptor.mediaType, bytes)
+    this.session.rememberManifest(this.path, descriptor.digest, bytes)
   }
 
   /**
@@ -114,18 +141,24 @@ export class Repository implements Target, ReferrerLister, TagLister {
     return blobSize(this.session, this.path, descriptor)
   }
 
-  /** Points a tag at a manifest already in the repository, re-sending its exact bytes as the API requires. */
+  /**
+   * Points a tag at a manifest already in the repository, re-sending its exact bytes as the API requires: the bytes
+   * pushed or read in this run when we have them (Harbor's content-trust and vulnerability policies answer 412 to a
+   * GET of an unscanned or unsigned manifest), else a GET.
+   */
   async tag(descriptor: Descriptor, reference: string): Promise<void> {
     if (!TAG.test(reference)) throw new AirlockError('REFERENCE_INVALID', `invalid tag ${JSON.stringify(reference)}`)
     if (!isManifestType(descriptor.mediaType)) throw new AirlockError('UNSUPPORTED', `cannot tag ${descriptor.digest}: ${descriptor.mediaType} is not a manifest`)
-    const raw = await this.fetchManifest(descriptor.digest)
-    await putManifest(this.session, this.path, reference, descriptor.mediaType, raw.bytes)
+    const held = this.session.manifestBytes.get(`${this.path}@${descriptor.digest}`)
+    const bytes = held && sha256(held) === descriptor.digest ? held : (await this.fetchManifestByDigest(descriptor.digest)).bytes
+    await putManifest(this.session, this.path, reference, descriptor.mediaType, bytes)
   }
 
   /** Pushes manifest bytes under a tag directly (no fetch back), for callers that hold the verified bytes. */
   async pushManifest(bytes: Buffer, mediaType: string, reference?: string): Promise<Descriptor> {
     const digest = sha256(bytes)
     await putManifest(this.session, this.path, reference ?? digest, mediaType, bytes)
+    this.session.rememberManifest(this.path, digest, bytes)
     return {mediaType, digest, size: bytes.length}
   }
 
@@ -134,26 +167,51 @@ export class Repository implements Target, ReferrerLister, TagLister {
     return listTags(this.session, this.path, this.settings.tagPageSize)
   }
 
-  /** Referrers of a subject: the API when the registry has it, else the `sha256-<hex>` fallback tag. */
+  /**
+   * Referrers of a subject: the API when the registry has it (a 200 OCI index; anything else means no API, for
+   * the rest of the run on this host), else the `sha256-<hex>` fallback tag.
+   */
   async referrers(subject: Descriptor, artifactType?: string): Promise<Descriptor[]> {
-    if (this.capability !== 'tag-schema') {
-      const viaApi = await listReferrersApi(this.session, this.path, subject.digest, artifactType)
+    if (this.session.referrersApi !== false) {
+      const viaApi = await listReferrersApi(this.session, this.path, subject.digest)
       if (viaApi) {
-        this.capability = 'api'
-        return viaApi
+        this.session.referrersApi = true
+        const described = await Promise.all(viaApi.map((d) => this.describeReferrer(d)))
+        return artifactType === undefined ? described : described.filter((d) => d.artifactType === artifactType)
       }
-      this.capability = 'tag-schema'
+      this.session.referrersApi = false
     }
     return listReferrersByTag(this.session, this.path, subject.digest, artifactType)
   }
 
-  /** Whether this repository's registry serves the referrers API; probed once, then remembered. */
-  async referrersCapability(): Promise<ReferrersCapability> {
-    if (!this.capability) {
-      // Any digest will do: a registry with the API answers an (empty) index even for an unknown subject.
-      const probe = await listReferrersApi(this.session, this.path, sha256(''))
-      this.capability = probe ? 'api' : 'tag-schema'
+  /**
+   * A referrer as its own manifest describes it, not as the listing does: Harbor 2.8-2.10 lists the config media
+   * type as artifactType and a wrong size. The manifest is read (verified against its digest) and kept for the copy.
+   */
+  private async describeReferrer(listed: Descriptor): Promise<Descriptor> {
+    if (!isManifestType(listed.mediaType)) return listed
+    const raw = await this.fetchManifestByDigest(listed.digest)
+    this.session.rememberManifest(this.path, raw.digest, raw.bytes)
+    const parsed = raw.parsed
+    const described: Descriptor = {mediaType: raw.mediaType, digest: raw.digest, size: raw.bytes.length}
+    const type = parsed.artifactType ?? (parsed.kind === 'manifest' ? parsed.config.mediaType : undefined)
+    if (type) described.artifactType = type
+    if (parsed.annotations && Object.keys(parsed.annotations).length > 0) described.annotations = {...parsed.annotations}
+    return described
+  }
+
+  /**
+   * Whether this registry serves the referrers API, probed on a real `subject` that exists (a made-up one gets 400
+   * from Quay >= 3.12 and `{}` from Harbor 2.10) and, when `expect` is given, only if the referrers just pushed are
+   * listed (Harbor 2.8-2.10 lists them wrongly): otherwise the caller writes the fallback tag. Remembered per host.
+   */
+  async referrersCapability(subject?: Descriptor, expect: Array<Pick<Descriptor, 'digest' | 'size'>> = []): Promise<ReferrersCapability> {
+    if (this.session.referrersApi === undefined || (this.session.referrersApi && expect.length > 0)) {
+      const probe = await listReferrersApi(this.session, this.path, (subject?.digest ?? sha256(Buffer.alloc(0))) as Digest)
+      const listed = new Set((probe ?? []).map((d) => `${d.digest}/${d.size}`))
+      this.session.referrersApi = probe !== undefined && expect.every((d) => listed.has(`${d.digest}/${d.size}`))
     }
+    this.capability = this.session.referrersApi ? 'api' : 'tag-schema'
     return this.capability
   }
 

@@ -1,9 +1,9 @@
 // One registry host as the rest of the client sees it: URLs under /v2/, and requests that carry the right
 // authorization and answer a 401 challenge once (then the 401 stands, and becomes UNAUTHORIZED upstream).
 import {registryEndpoint} from '../reference/reference.ts'
-import {Authenticator} from './auth.ts'
+import {Authenticator, rejectedCredentials} from './auth.ts'
 import type {CredentialOptions} from './credentials.ts'
-import {discard, type HttpRequest, type HttpResponse, type Transport} from './transport.ts'
+import {discard, header, type HttpRequest, type HttpResponse, type Transport} from './transport.ts'
 
 export class RegistrySession {
   /** User-facing registry name (docker.io, host:port). */
@@ -13,6 +13,20 @@ export class RegistrySession {
   readonly transport: Transport
   private readonly base: URL
   private readonly auth: Authenticator
+  /**
+   * Whether this host serves the referrers API, once known: learned from a real answer (a 200 OCI index) or its
+   * absence, and kept for the run so a registry that answers oddly is asked once, not per subject.
+   */
+  referrersApi: boolean | undefined
+  /**
+   * Tags that resolved to a digest in this run (`repository@digest` -> tag). registry.k8s.io serves tags from its
+   * canonical backend but digests from regional ones that may not have new signatures yet (siderolabs/talos#13342):
+   * a 404 by digest is retried by the tag it came from, and the bytes are checked against the digest.
+   */
+  readonly tagOf = new Map<string, string>()
+  /** Manifest bytes pushed or fetched in this run, by `repository@digest`: tagging re-sends them without a GET. */
+  readonly manifestBytes = new Map<string, Buffer>()
+  private manifestBytesTotal = 0
 
   constructor(transport: Transport, registry: string, credentialOptions: CredentialOptions) {
     this.transport = transport
@@ -20,6 +34,19 @@ export class RegistrySession {
     this.host = registryEndpoint(registry)
     this.base = transport.baseUrl(this.host)
     this.auth = new Authenticator(transport, registry, this.host, credentialOptions)
+  }
+
+  /** Keeps manifest bytes for tagging later, up to 64 MiB per registry (then the oldest go). */
+  rememberManifest(repository: string, digest: string, bytes: Buffer): void {
+    const key = `${repository}@${digest}`
+    if (this.manifestBytes.has(key)) return
+    this.manifestBytes.set(key, bytes)
+    this.manifestBytesTotal += bytes.length
+    for (const [oldest, old] of this.manifestBytes) {
+      if (this.manifestBytesTotal <= 64 * 1024 * 1024) break
+      this.manifestBytes.delete(oldest)
+      this.manifestBytesTotal -= old.length
+    }
   }
 
   /** A URL on this registry; `path` starts with /v2/. */
@@ -41,9 +68,22 @@ export class RegistrySession {
     }
     const response = await send()
     const replayable = request.body === undefined || Buffer.isBuffer(request.body)
-    if (response.status !== 401 || !replayable) return response
-    if (!(await this.auth.onUnauthorized(response, scopes, sent))) return response
+    if (response.status !== 401 || !replayable) return this.checkRejected(response, sent, what)
+    // A 401 from a redirect target (object storage, another host) is not this registry's challenge.
+    if (response.url.host !== this.base.host) return response
+    if (!(await this.auth.onUnauthorized(response, scopes, sent))) return this.checkRejected(response, sent, what)
     discard(response.body)
-    return send()
+    return this.checkRejected(await send(), sent, what)
+  }
+
+  /**
+   * A 401 that challenges again after our credentials were sent means they were refused: say that, not "log in".
+   * A 401 without a challenge (Harbor's answer on routes it does not serve) is left to the caller.
+   */
+  private async checkRejected(response: HttpResponse, sent: string | undefined, what: string): Promise<HttpResponse> {
+    if (response.status !== 401 || !sent?.startsWith('Basic ') || !header(response.headers, 'www-authenticate')) return response
+    if (!(await this.auth.hasCredentials())) return response
+    discard(response.body)
+    throw rejectedCredentials(this.registry, `${what}: HTTP 401`)
   }
 }

@@ -1,21 +1,27 @@
-// HTTP for the registry client, on node:http/https so that bodies stay streams, TLS trust can be extended with a
-// CA file, and redirects are followed by rules we choose (S3-style blob redirects must not carry our credentials).
+// HTTP for the registry client, on node:http/https so that bodies stay streams, TLS trust can be extended (CA file,
+// certs.d, client certificates: src/registry/tls.ts), proxies come from the environment as for skopeo and cosign
+// (HTTPS_PROXY, HTTP_PROXY, NO_PROXY in either case, through Node's own agent support), and redirects are followed
+// by rules we choose (S3-style blob redirects must not carry our credentials).
 // Retries live here too: 5xx, 429 (honouring Retry-After) and broken connections are retried with backoff, but
 // only for requests whose body can be sent again.
-import {readFileSync} from 'node:fs'
 import http, {type IncomingHttpHeaders, type IncomingMessage} from 'node:http'
 import https from 'node:https'
 import type {Readable} from 'node:stream'
-import {rootCertificates} from 'node:tls'
 import {AirlockError} from '../errors.ts'
 import {backoffDelay, retryAfterMs, sleep} from './backoff.ts'
 import {isRetryableNetworkError, isRetryableStatus, networkError} from './errors.ts'
+import {checkTlsFiles, hostTls, type TlsOptions} from './tls.ts'
 
-export interface TransportOptions {
+export interface TransportOptions extends TlsOptions {
   /** host:port names that are spoken to over plain HTTP. Everything else is HTTPS, always. */
   insecure?: string[]
-  /** PEM file of extra CA certificates, trusted in addition to the system's. */
-  caFile?: string
+  /** Environment the proxy settings are read from (default process.env). */
+  proxyEnv?: NodeJS.ProcessEnv
+  /**
+   * How long the registry may take to answer once a committing request's body is sent (the final `PUT ?digest=`:
+   * S3-backed registries copy the blob before they answer). Default: ten times the idle timeout, at least 10 min.
+   */
+  commitTimeoutMs?: number
   /** Attempts after the first one for transient failures (default 4). */
   retries?: number
   /** Idle socket timeout in milliseconds (default 60 s). */
@@ -35,6 +41,8 @@ export interface HttpRequest {
   body?: Buffer | Readable
   /** Follow 3xx redirects (default: for GET and HEAD). */
   followRedirects?: boolean
+  /** The request commits content: once its body is sent, wait up to the commit timeout for the answer. */
+  commit?: boolean
 }
 
 export interface HttpResponse {
@@ -59,33 +67,66 @@ export function discard(body: IncomingMessage): void {
   body.resume()
 }
 
+/**
+ * `--insecure-registry` as users write it: `host:port`, `host`, or a URL `http://host:port[/]` (normalized to
+ * host:port). An https:// URL or a path is refused: it cannot mean "speak plain HTTP to this host".
+ */
+export function normalizeInsecureHost(value: string): string {
+  const trimmed = value.trim()
+  let host = trimmed
+  const scheme = /^([a-z][a-z0-9+.-]*):\/\//i.exec(trimmed)
+  if (scheme) {
+    if (scheme[1]!.toLowerCase() !== 'http')
+      throw new AirlockError('USAGE', `--insecure-registry ${value}: only http:// or a bare host:port can name a plain-HTTP registry`, {hint: 'an https:// registry is not insecure: drop it from --insecure-registry'})
+    host = trimmed.slice(scheme[0].length).replace(/\/+$/, '')
+  }
+  if (!/^[a-z0-9.-]+(?::\d{1,5})?$|^\[[0-9a-f:.]+\](?::\d{1,5})?$/i.test(host))
+    throw new AirlockError('USAGE', `--insecure-registry ${JSON.stringify(value)} is not a host or host:port`, {hint: 'write it as host:port, e.g. --insecure-registry registry.local:5000'})
+  return host.toLowerCase()
+}
+
 export class Transport {
   private readonly insecure: Set<string>
   private readonly retries: number
   private readonly timeoutMs: number
+  private readonly commitTimeoutMs: number
   private readonly userAgent: string
   private readonly retryBaseMs: number
   private readonly maxRetryDelayMs: number
+  private readonly tls: TlsOptions
+  private readonly proxyEnv: NodeJS.ProcessEnv
   private readonly httpAgent: http.Agent
-  private readonly httpsAgent: https.Agent
+  /** One agent per HTTPS host: certs.d gives each host its own trust and client certificate. */
+  private readonly httpsAgents = new Map<string, https.Agent>()
 
   constructor(options: TransportOptions = {}) {
-    this.insecure = new Set((options.insecure ?? []).map((h) => h.toLowerCase()))
+    this.insecure = new Set((options.insecure ?? []).map(normalizeInsecureHost))
     this.retries = options.retries ?? 4
     this.timeoutMs = options.timeoutMs ?? 60_000
+    this.commitTimeoutMs = options.commitTimeoutMs ?? Math.max(10 * this.timeoutMs, 600_000)
     this.userAgent = options.userAgent ?? 'airlock'
     this.retryBaseMs = options.retryBaseMs ?? 250
     this.maxRetryDelayMs = options.maxRetryDelayMs ?? 30_000
-    this.httpAgent = new http.Agent({keepAlive: true})
-    let ca: string[] | undefined
-    if (options.caFile) {
-      try {
-        ca = [...rootCertificates, readFileSync(options.caFile, 'utf8')]
-      } catch (error) {
-        throw new AirlockError('IO_ERROR', `cannot read CA file ${options.caFile}: ${(error as Error).message}`, {cause: error})
-      }
+    this.tls = {caFile: options.caFile, clientCert: options.clientCert, clientKey: options.clientKey, certsDirs: options.certsDirs}
+    this.proxyEnv = options.proxyEnv ?? process.env
+    this.httpAgent = new http.Agent({keepAlive: true, ...proxyOption(this.proxyEnv)})
+    // Read the flags' files now: a missing CA file or a half client certificate is a usage error before any request.
+    checkTlsFiles(this.tls)
+  }
+
+  private httpsAgent(host: string): https.Agent {
+    let agent = this.httpsAgents.get(host)
+    if (!agent) {
+      const material = hostTls(host, this.tls)
+      agent = new https.Agent({keepAlive: true, ...proxyOption(this.proxyEnv), ca: material.ca, ...(material.cert ? {cert: material.cert, key: material.key} : {})})
+      this.httpsAgents.set(host, agent)
     }
-    this.httpsAgent = new https.Agent({keepAlive: true, ...(ca ? {ca} : {})})
+    return agent
+  }
+
+  /** The idle timeout in milliseconds, for messages. */
+  get idleTimeoutMs(): number {
+    return this.timeoutMs
   }
 
   /** Base URL for a registry host: http:// only for hosts the user listed as insecure. */
@@ -111,7 +152,7 @@ export class Transport {
           await sleep(backoffDelay(attempt, this.retryBaseMs, this.maxRetryDelayMs))
           continue
         }
-        throw networkError(what, error)
+        throw networkError(what, error, {host: request.url.host, insecure: this.isInsecure(request.url.host), timeoutMs: this.timeoutMs})
       }
       if (attempt + 1 < attempts && isRetryableStatus(response.status)) {
         const wait = retryAfterMs(response.headers['retry-after'], this.maxRetryDelayMs) ?? backoffDelay(attempt, this.retryBaseMs, this.maxRetryDelayMs)
@@ -153,12 +194,21 @@ export class Transport {
       const headers: Record<string, string> = {'User-Agent': this.userAgent, ...request.headers}
       if (Buffer.isBuffer(request.body)) headers['Content-Length'] = String(request.body.length)
       const lib = isHttps ? https : http
-      const req = lib.request(request.url, {method: request.method, headers, agent: isHttps ? this.httpsAgent : this.httpAgent}, (res) => {
+      const req = lib.request(request.url, {method: request.method, headers, agent: isHttps ? this.httpsAgent(request.url.host) : this.httpAgent}, (res) => {
         resolve({status: res.statusCode ?? 0, headers: res.headers, url: request.url, body: res})
       })
-      req.setTimeout(this.timeoutMs, () => {
-        req.destroy(Object.assign(new Error(`no answer from ${request.url.host} in ${this.timeoutMs} ms`), {code: 'ETIMEDOUT'}))
-      })
+      let limit = this.timeoutMs
+      const onTimeout = (): void => {
+        req.destroy(Object.assign(new Error(`${request.url.host} sent nothing for ${formatSeconds(limit)}`), {code: 'ETIMEDOUT', timeoutMs: limit}))
+      }
+      req.setTimeout(limit, onTimeout)
+      // Once a committing request's body is out, the registry may be busy copying it to object storage: silence
+      // then is work, not a stall, and gets the longer commit timeout.
+      if (request.commit)
+        req.once('finish', () => {
+          limit = this.commitTimeoutMs
+          req.setTimeout(limit, onTimeout)
+        })
       req.on('error', reject)
       const body = request.body
       if (body === undefined) req.end()
@@ -178,6 +228,18 @@ export class Transport {
 
   close(): void {
     this.httpAgent.destroy()
-    this.httpsAgent.destroy()
+    for (const agent of this.httpsAgents.values()) agent.destroy()
   }
+}
+
+/**
+ * Node's agents read HTTPS_PROXY/HTTP_PROXY/NO_PROXY (either case) from `proxyEnv` and tunnel with CONNECT
+ * (Node >= 22.21; not yet in @types/node, hence the loose type).
+ */
+function proxyOption(env: NodeJS.ProcessEnv): object {
+  return {proxyEnv: env}
+}
+
+function formatSeconds(ms: number): string {
+  return ms % 1000 === 0 ? `${ms / 1000} s` : `${(ms / 1000).toFixed(1)} s`
 }

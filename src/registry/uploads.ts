@@ -13,6 +13,7 @@ import {repositoryScope} from './auth.ts'
 import {backoffDelay, retryAfterMs, sleep} from './backoff.ts'
 import {isRetryableError, isRetryableStatus, readErrorBody, statusError} from './errors.ts'
 import type {RegistrySession} from './session.ts'
+import {blobSize} from './manifests.ts'
 import {discard, header, type HttpResponse} from './transport.ts'
 
 export interface UploadOptions {
@@ -79,6 +80,7 @@ export async function pushBlob(session: RegistrySession, repository: string, des
             url: withDigest(location, descriptor),
             headers: {'Content-Type': 'application/octet-stream', 'Content-Length': String(descriptor.size)},
             body: verified,
+            commit: true,
           },
           scopes,
           what,
@@ -106,13 +108,13 @@ export async function pushBlob(session: RegistrySession, repository: string, des
         scopes,
         what,
       )
-      if (patch.status !== 202) throw statusError(`${what} (chunk at ${offset})`, patch.status, await readErrorBody(patch.body), session.registry)
+      if (patch.status !== 202 && patch.status !== 201) throw statusError(`${what} (chunk at ${offset})`, patch.status, await readErrorBody(patch.body), session.registry)
       discard(patch.body)
       location = uploadLocation(session, patch, what)
       offset += chunk.length
     }
     if (contentError) throw contentError
-    const put = await session.request({method: 'PUT', url: withDigest(location, descriptor), headers: {'Content-Length': '0'}, body: Buffer.alloc(0)}, scopes, what)
+    const put = await session.request({method: 'PUT', url: withDigest(location, descriptor), headers: {'Content-Length': '0'}, body: Buffer.alloc(0), commit: true}, scopes, what)
     if (put.status !== 201) throw statusError(what, put.status, await readErrorBody(put.body), session.registry)
     discard(put.body)
     location = undefined
@@ -150,6 +152,8 @@ export async function pushBlobFrom(session: RegistrySession, repository: string,
     }
     if (attempt >= options.retries || !outcome.retryable) throw outcome.error
     await sleep(outcome.retryAfterMs ?? backoffDelay(attempt, options.retryBaseMs, options.maxRetryDelayMs ?? 30_000))
+    // A commit that outlived our patience may still have landed: ask before sending the whole blob again.
+    if ((await blobSize(session, repository, descriptor).catch(() => undefined)) === descriptor.size) return
   }
 }
 
@@ -179,7 +183,7 @@ async function uploadAttempt(session: RegistrySession, repository: string, descr
   try {
     const hash = createHash('sha256')
     if (!chunked) {
-      const sent = await sendRange(session, scopes, what, {method: 'PUT', url: withDigest(location, descriptor), contentRange: undefined}, source, 0, descriptor.size, hash, descriptor)
+      const sent = await sendRange(session, scopes, what, {method: 'PUT', url: withDigest(location, descriptor), contentRange: undefined, commit: true}, source, 0, descriptor.size, hash, descriptor)
       if ('error' in sent) return sent.content ? {ok: false, error: sent.error, retryable: false} : failed(sent.error)
       if (sent.response.status !== 201) return await refused(sent.response, what)
       discard(sent.response.body)
@@ -191,7 +195,8 @@ async function uploadAttempt(session: RegistrySession, repository: string, descr
       const at = `${what} (chunk at ${offset})`
       const sent = await sendRange(session, scopes, at, {method: 'PATCH', url: location, contentRange: `${offset}-${offset + length - 1}`}, source, offset, length, hash, undefined)
       if ('error' in sent) return sent.content ? {ok: false, error: sent.error, retryable: false} : failed(sent.error)
-      if (sent.response.status !== 202) return await refused(sent.response, at)
+      // ECR answers 201 to a chunk (jdx/mise#11376, aws/containers-roadmap#2831): the bytes were taken all the same.
+      if (sent.response.status !== 202 && sent.response.status !== 201) return await refused(sent.response, at)
       discard(sent.response.body)
       location = uploadLocation(session, sent.response, what)
       offset += length
@@ -203,7 +208,7 @@ async function uploadAttempt(session: RegistrySession, repository: string, descr
       return {ok: false, error: new AirlockError('DIGEST_MISMATCH', `blob ${descriptor.digest}: content hashes to ${actual}, expected ${descriptor.digest}`), retryable: false}
     let put: HttpResponse
     try {
-      put = await session.request({method: 'PUT', url: withDigest(location, descriptor), headers: {'Content-Length': '0'}, body: Buffer.alloc(0)}, scopes, what)
+      put = await session.request({method: 'PUT', url: withDigest(location, descriptor), headers: {'Content-Length': '0'}, body: Buffer.alloc(0), commit: true}, scopes, what)
     } catch (error) {
       return failed(error)
     }
@@ -254,7 +259,7 @@ async function sendRange(
   session: RegistrySession,
   scopes: string[],
   what: string,
-  request: {method: 'PUT' | 'PATCH'; url: URL; contentRange: string | undefined},
+  request: {method: 'PUT' | 'PATCH'; url: URL; contentRange: string | undefined; commit?: boolean},
   source: RereadableBlob,
   offset: number,
   length: number,
@@ -275,7 +280,7 @@ async function sendRange(
   const headers: Record<string, string> = {'Content-Type': 'application/octet-stream', 'Content-Length': String(length)}
   if (request.contentRange) headers['Content-Range'] = request.contentRange
   try {
-    const response = await session.request({method: request.method, url: request.url, headers, body}, scopes, what)
+    const response = await session.request({method: request.method, url: request.url, headers, body, ...(request.commit ? {commit: true} : {})}, scopes, what)
     if (body.failure) {
       discard(response.body)
       return {error: body.failure, content: true}

@@ -87,8 +87,9 @@ export async function discoverSignatures(source: Source, subjects: Descriptor[],
  * push on the mirror.
  */
 export async function discoverInRegistry(repo: RegistryLike, subjects: Descriptor[], image: string): Promise<SubjectSignatures[]> {
-  let tags: Set<string> | undefined
-  if (typeof repo.tags === 'function') tags = new Set(await repo.tags().catch(() => [] as string[]))
+  // The signature tags are asked for directly, never filtered through the tag list: registry.k8s.io lists tags
+  // from regional backends that may lack new signature tags the canonical one serves (siderolabs/talos#13342).
+  const tags: Set<string> | undefined = undefined
   const out: SubjectSignatures[] = []
   for (const subject of subjects) out.push({image, digest: subject.digest, entries: await fromRegistry(repo, tags, subject)})
   return out.filter((s) => s.entries.length > 0)

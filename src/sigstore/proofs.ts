@@ -7,6 +7,7 @@
 import {get as httpGet} from 'node:http'
 import {get as httpsGet} from 'node:https'
 import {AirlockError} from '../errors.ts'
+import {proxiedAgent} from '../registry/proxy.ts'
 import {COSIGN_ANNOTATIONS, type RekorInclusionProof} from './cosign-legacy.ts'
 import {PROOFS_DIR} from './section.ts'
 
@@ -87,7 +88,7 @@ function getText(url: URL, timeoutMs: number): Promise<{status: number; text: st
   const get = url.protocol === 'https:' ? httpsGet : url.protocol === 'http:' ? httpGet : undefined
   if (!get) return Promise.reject(new AirlockError('USAGE', `--rekor-url must be http(s): ${url.href}`))
   return new Promise((resolve, reject) => {
-    const request = get(url, {agent: false, headers: {accept: 'application/json', connection: 'close'}, timeout: timeoutMs}, (response) => {
+    const request = get(url, {agent: proxiedAgent(url.protocol), headers: {accept: 'application/json', connection: 'close'}, timeout: timeoutMs}, (response) => {
       const chunks: Buffer[] = []
       let size = 0
       response.on('data', (chunk: Buffer) => {

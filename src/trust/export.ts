@@ -6,6 +6,7 @@ import {Metadata, MetadataKind, type Root, type Targets} from '@tufjs/models'
 import {BaseFetcher, Updater} from 'tuf-js'
 import {DownloadHTTPError} from 'tuf-js/dist/error.js'
 import {AirlockError, toAirlockError} from '../errors.ts'
+import {proxiedFetch} from '../registry/proxy.ts'
 import {mirrorIdFor, pinnedPublicGoodRoot, PUBLIC_GOOD_MIRROR} from './pinned.ts'
 import {type TufReport, verifyTufOffline} from './verify.ts'
 
@@ -43,9 +44,9 @@ class RecordingFetcher extends BaseFetcher {
     this.timeout = timeout
   }
   override async fetch(url: string): Promise<ReadableStream<Uint8Array<ArrayBuffer>>> {
-    let response: Response
+    let response: Awaited<ReturnType<typeof proxiedFetch>>
     try {
-      response = await fetch(url, {signal: AbortSignal.timeout(this.timeout), headers: {'user-agent': 'airlock'}})
+      response = await proxiedFetch(url, {signal: AbortSignal.timeout(this.timeout), headers: {'user-agent': 'airlock'}})
     } catch (error) {
       throw new AirlockError('NETWORK_ERROR', `GET ${url}: ${(error as Error).message}`, {cause: error})
     }

@@ -3,6 +3,7 @@
 //   none       plain HTTP, no auth (clients list the host as insecure)
 //   basic-tls  HTTPS with a self-signed CA made here by openssl, htpasswd (bcrypt) Basic auth
 //   bearer     plain HTTP with Distribution's token auth, backed by test/support/token-server.ts
+//   mtls       HTTPS that requires a client certificate signed by a client CA made here (`http.tls.clientcas`)
 // It is stopped by PID (and killed if the test process exits first); its directory is removed on stop.
 import {execFileSync, spawn, type ChildProcess} from 'node:child_process'
 import {closeSync, mkdtempSync, openSync, readFileSync, rmSync, writeFileSync} from 'node:fs'
@@ -15,7 +16,7 @@ import {startTokenServer, type TokenServer} from './token-server.ts'
 
 export const REGISTRY_BINARY = '/usr/bin/docker-registry'
 
-export type RegistryAuth = 'none' | 'basic-tls' | 'bearer'
+export type RegistryAuth = 'none' | 'basic-tls' | 'bearer' | 'mtls'
 
 export interface StartedRegistry {
   /** 127.0.0.1:PORT, what references and `insecure` lists use. */
@@ -23,8 +24,11 @@ export interface StartedRegistry {
   /** http(s)://127.0.0.1:PORT */
   url: string
   auth: RegistryAuth
-  /** PEM of the CA that signed the TLS certificate (basic-tls). */
+  /** PEM of the CA that signed the TLS certificate (basic-tls, mtls). */
   caFile?: string
+  /** mtls: a client certificate and key the registry accepts. */
+  clientCertFile?: string
+  clientKeyFile?: string
   username?: string
   password?: string
   /** Hosts a client must list as insecure to talk to this setup (registry and token server on plain HTTP). */
@@ -70,14 +74,24 @@ export function makeCertificates(dir: string, name: string): {caFile: string; ce
   return {caFile: join(dir, `${name}-ca.crt`), certFile: join(dir, `${name}.crt`), keyFile: join(dir, `${name}.key`)}
 }
 
+/** A client CA and one client certificate (extendedKeyUsage clientAuth) signed by it, for mTLS. */
+export function makeClientCertificate(dir: string, name: string): {caFile: string; certFile: string; keyFile: string} {
+  openssl(['req', '-x509', '-newkey', 'rsa:2048', '-nodes', '-keyout', `${name}-ca.key`, '-out', `${name}-ca.crt`, '-days', '1', '-subj', `/CN=airlock test ${name} client CA`,
+    '-addext', 'basicConstraints=critical,CA:TRUE', '-addext', 'keyUsage=critical,keyCertSign,cRLSign'], dir)
+  openssl(['req', '-newkey', 'rsa:2048', '-nodes', '-keyout', `${name}.key`, '-out', `${name}.csr`, '-subj', '/CN=airlock test client'], dir)
+  writeFileSync(join(dir, `${name}.ext`), ['basicConstraints=CA:FALSE', 'keyUsage=critical,digitalSignature,keyEncipherment', 'extendedKeyUsage=clientAuth'].join('\n') + '\n')
+  openssl(['x509', '-req', '-in', `${name}.csr`, '-CA', `${name}-ca.crt`, '-CAkey', `${name}-ca.key`, '-CAcreateserial', '-out', `${name}.crt`, '-days', '1', '-sha256', '-extfile', `${name}.ext`], dir)
+  return {caFile: join(dir, `${name}-ca.crt`), certFile: join(dir, `${name}.crt`), keyFile: join(dir, `${name}.key`)}
+}
+
 /** Polls GET /v2/ until the registry answers at all (200 or 401 both mean it is up). */
-async function waitUntilServing(url: string, child: ChildProcess, output: () => string, timeoutMs = 15_000): Promise<void> {
+async function waitUntilServing(url: string, child: ChildProcess, output: () => string, client?: {cert: Buffer; key: Buffer}, timeoutMs = 15_000): Promise<void> {
   const deadline = Date.now() + timeoutMs
   for (;;) {
     if (child.exitCode !== null) throw new Error(`docker-registry exited with ${child.exitCode}: ${output()}`)
     const status = await new Promise<number | undefined>((resolve) => {
       const lib = url.startsWith('https:') ? https : http
-      const req = lib.get(`${url}/v2/`, {rejectUnauthorized: false, agent: false}, (res) => {
+      const req = lib.get(`${url}/v2/`, {rejectUnauthorized: false, agent: false, ...(client ?? {})}, (res) => {
         res.resume()
         resolve(res.statusCode)
       })
@@ -127,6 +141,13 @@ export async function startRegistry(options: {auth?: RegistryAuth} = {}): Promis
       url = `https://${host}`
       insecure.length = 0
       Object.assign(extra, {caFile: tls.caFile, username: TEST_USER, password: TEST_PASSWORD})
+    } else if (auth === 'mtls') {
+      const tls = makeCertificates(dir, 'tls')
+      const client = makeClientCertificate(dir, 'client')
+      config.push('  tls:', `    certificate: ${tls.certFile}`, `    key: ${tls.keyFile}`, '    clientcas:', `      - ${client.caFile}`)
+      url = `https://${host}`
+      insecure.length = 0
+      Object.assign(extra, {caFile: tls.caFile, clientCertFile: client.certFile, clientKeyFile: client.keyFile})
     } else if (auth === 'bearer') {
       const signing = makeCertificates(dir, 'token')
       tokenServer = await startTokenServer({
@@ -163,7 +184,8 @@ export async function startRegistry(options: {auth?: RegistryAuth} = {}): Promis
     }
     process.on('exit', killOnExit)
     try {
-      await waitUntilServing(url, child, () => tail().trim().split('\n').slice(-3).join(' | '))
+      const client = extra.clientCertFile ? {cert: readFileSync(extra.clientCertFile), key: readFileSync(extra.clientKeyFile!)} : undefined
+      await waitUntilServing(url, child, () => tail().trim().split('\n').slice(-3).join(' | '), client)
     } catch (error) {
       killOnExit()
       throw error
