@@ -246,7 +246,7 @@ describe('verify --registry / push --check: signatures verified from the mirror'
     await pushArchive({archive, target: kh, client: mirrorClient, keepHost: true, skipVerify: true})
     const ok = await checkMirrorOf(archive, {target: kh, client: mirrorClient, keepHost: true, signatures: {policy: policy(), trustedRoots}})
     assert.equal(ok.passed, true, ok.problems.join('\n'))
-    assert.equal(ok.images[0]!.target, `${mirror.host}/kh/${source.host.replace(':', '-')}/t/legacy:v1`)
+    assert.equal(ok.images[0]!.target, `${mirror.host}/kh/${source.host.replace(':', '_')}/t/legacy:v1`)
     const unmapped = await checkMirrorOf(archive, {target: kh, client: mirrorClient, signatures: {policy: policy(), trustedRoots}})
     assert.equal(unmapped.passed, false)
     assert.match(unmapped.problems[0]!, new RegExp(`^${mirror.host}/kh/t/legacy:v1: tag v1 is missing$`))

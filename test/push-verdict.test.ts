@@ -219,3 +219,19 @@ describe('finding 1: the host dropped from the mirror path cannot pick a weaker 
     assert.ok((await catalog()).includes('hosts/quay.io/siderolabs/installer'))
   })
 })
+
+describe('finding 3: an honest export --platform archive', () => {
+  it('verifies, pushes the carried platform and the index as they are, and a strict registry refusing the index is explained', async () => {
+    const out = join(top, 'filtered.tar')
+    const e = cli('export', '--no-tuf', '--signatures', 'optional', '--platform=linux/amd64', '-o', out, `oci:${join(top, 'base', 'source-layout')}:multi`)
+    assert.equal(e.status, 0, e.stderr)
+    assert.equal(cli('verify', out, '--signatures', 'skip').status, 0)
+    // Distribution 2.x requires every child of an index: the push fails at the index, with the reason and the way out,
+    // after the carried platform landed (by digest) and before any tag was written.
+    const r = cli('push', out, `${registry.host}/filtered`, '--policy', policyFile, '--insecure-registry', registry.host)
+    assert.equal(r.status, 1, r.stderr)
+    assert.match(r.stderr, /exported with --platform \(1 of 2 platforms carried\)/)
+    const tags = await fetch(`${registry.url}/v2/filtered/library/multi/tags/list`)
+    assert.ok(tags.status === 404 || ((await tags.json()) as {tags?: string[] | null}).tags?.length === undefined, 'no tag may be written')
+  })
+})

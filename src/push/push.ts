@@ -1,12 +1,13 @@
 // `airlock push`: copy(archive -> mirror). For each image: its whole graph by digest, then its signature artifacts
 // (legacy `.sig/.att/.sbom` tags, referrers and, without the referrers API, the merged fallback tag), and only
 // then its tag, so a node that can pull the tag also finds the signatures its verifier will ask for.
+import {AirlockError} from '../errors.ts'
 import type {Descriptor} from '../oci/descriptor.ts'
 import type {Digest} from '../oci/digest.ts'
 import type {RawManifest} from '../oci/manifest.ts'
 import {parseReference} from '../reference/index.ts'
 import type {Fetcher} from '../store/types.ts'
-import type {JudgedGraph, Verdict} from '../verify/verdict.ts'
+import type {JudgedGraph, Verdict, VerifiedImage} from '../verify/verdict.ts'
 import {emptyCounters, PushEngine, type PushCounters, type PushDestination, type PushEvent} from './engine.ts'
 import type {PushGraph} from './graph.ts'
 import {checkCollisions, mapRepository, type MirrorTarget} from './mapping.ts'
@@ -77,7 +78,11 @@ export async function pushVerdict(verdict: Verdict, source: Fetcher, mirror: Mir
     const repository = mapRepository(ref, options.target, {keepHost: options.keepHost ?? false})
     const dst = mirror.repository(repository)
     const counters = emptyCounters()
-    await engine.pushGraph(dst, repository, pushGraphOf(image.graph), counters)
+    try {
+      await engine.pushGraph(dst, repository, pushGraphOf(image.graph), counters)
+    } catch (error) {
+      throw filteredIndexHint(error, image)
+    }
 
     for (const artifact of image.artifacts.filter((a) => a.kind === 'tag')) {
       await engine.pushGraph(dst, repository, pushGraphOf(artifact.graph), counters)
@@ -127,4 +132,17 @@ export async function pushVerdict(verdict: Verdict, source: Fetcher, mirror: Mir
 
 function sum<T>(items: T[], pick: (item: T) => number): number {
   return items.reduce((n, item) => n + pick(item), 0)
+}
+
+/**
+ * An index exported with --platform is pushed as it is (its bytes are what was signed): carried children, then the
+ * index. Registries that require every child of an index (Distribution 2.x) refuse it; say why and what to do.
+ */
+function filteredIndexHint(error: unknown, image: VerifiedImage): unknown {
+  const top = image.graph.manifests.at(-1)?.raw.parsed
+  if (!(error instanceof AirlockError) || top?.kind !== 'index' || top.manifests.length === image.children.length) return error
+  return new AirlockError(error.code, error.message, {
+    cause: error,
+    hint: `${image.reference} was exported with --platform (${image.children.length} of ${top.manifests.length} platforms carried); this registry may require every platform of an index: export without --platform, or use a registry that accepts partial indexes (Zot, Distribution 3 with validation.indexes.platforms)`,
+  })
 }
