@@ -17,6 +17,10 @@ import {createTestSigstore, sampleImage, type TestSigstore} from './support/sigs
 import {putImage} from './support/sigstore/registry-images.ts'
 import {startStaticServer, type StaticServer} from './support/static-server.ts'
 import {TestTufRepo} from './support/tuf-repo.ts'
+import {assertFreshBuild} from './support/built.ts'
+
+// dist/ must be the current source: fail (never skip, never test old code) when it is not
+assertFreshBuild()
 
 const ROOT = new URL('..', import.meta.url).pathname
 const BIN = join(ROOT, 'bin/run.js')

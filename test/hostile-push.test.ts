@@ -13,13 +13,15 @@ import {existsSync, mkdirSync, mkdtempSync, rmSync, writeFileSync} from 'node:fs
 import {tmpdir} from 'node:os'
 import {join} from 'node:path'
 import {after, before, describe, it} from 'node:test'
-import {Archive, makeBaseArchive, ROOT} from './support/hostile/base.ts'
+import {Archive, makeBaseArchive} from './support/hostile/base.ts'
 import {buildCases, type CaseContext, type HostileCase} from './support/hostile/corpus.ts'
 import {runCase, safetyProblems, verdictProblems, type Outcome} from './support/hostile/run.ts'
 import {startRegistry, type StartedRegistry} from './support/registry.ts'
 import {catalog, getJson, KEY_MESSAGE_GAPS, misfiledBlobs, PUSH_SAMPLE, SKIP_VERIFY_HANGS, SKIP_VERIFY_MAY_PUSH} from './support/hostile/push-sample.ts'
+import {assertFreshBuild} from './support/built.ts'
 
-const built = existsSync(join(ROOT, 'dist/commands/push.js'))
+// dist/ must be the current source: fail (never skip, never test old code) when it is not
+assertFreshBuild()
 const ESCAPE_TARGET = '/tmp/airlock-hostile-escape'
 
 const top = mkdtempSync(join(tmpdir(), 'airlock-hostile-push-'))
@@ -87,7 +89,7 @@ describe('push: the hostile sample', () => {
   })
 })
 
-describe('push --key refuses every hostile archive before anything reaches the registry', {skip: !built && 'dist/commands/push.js not built', concurrency: 4}, () => {
+describe('push --key refuses every hostile archive before anything reaches the registry', {concurrency: 4}, () => {
   for (const c of cases)
     it(`${c.id}`, async () => {
       const o = await runCase(work, c, ctx, 'push', {extraArgs: [`${registryA.host}/key`, '--insecure-registry', registryA.host, '--key', keyFile]})
@@ -105,7 +107,7 @@ describe('push --key refuses every hostile archive before anything reaches the r
     })
 })
 
-describe('push --skip-verify: damaged content is refused and never stored under a digest it does not match', {skip: !built && 'dist/commands/push.js not built', concurrency: 4}, () => {
+describe('push --skip-verify: damaged content is refused and never stored under a digest it does not match', {concurrency: 4}, () => {
   cases.forEach((c, i) => {
     const hangs = SKIP_VERIFY_HANGS.has(c.id)
     it(`${c.id}`, hangs ? {todo: 'src/registry/uploads.ts pushBlob hangs on a blob that fails its digest (docs/SECURITY.md)'} : {}, async () => {

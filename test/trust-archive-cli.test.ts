@@ -11,9 +11,11 @@ import {fileURLToPath} from 'node:url'
 import {mirrorIdFor} from '../src/trust/index.ts'
 import {startStaticServer, type StaticServer} from './support/static-server.ts'
 import {TestTufRepo} from './support/tuf-repo.ts'
+import {assertFreshBuild} from './support/built.ts'
 
 const ROOT = fileURLToPath(new URL('..', import.meta.url))
-const BUILT = existsSync(join(ROOT, 'dist/trust/archive.js'))
+// dist/ must be the current source: fail (never skip, never test old code) when it is not
+assertFreshBuild()
 const FIXTURE = 'oci:fixtures/example:example.com/demo/hello:1.0'
 const KEYLESS = ['--certificate-identity', 'someone@example.com', '--certificate-oidc-issuer', 'https://issuer.example.com']
 
@@ -21,7 +23,7 @@ function airlock(...args: string[]) {
   return spawnSync(process.execPath, [join(ROOT, 'bin/run.js'), ...args], {encoding: 'utf8', cwd: ROOT, timeout: 60_000})
 }
 
-describe('trust flags through the CLI', {skip: !BUILT && 'run npm run build first'}, () => {
+describe('trust flags through the CLI', () => {
   let repo: TestTufRepo
   let server: StaticServer
   let work: string
