@@ -46,8 +46,9 @@ describe('export under network faults (real registry behind a fault proxy)', () 
   const work = makeWorkDir('airlock-faults-cli-')
   let n = 0
   const isBlob = (digest: string) => (r: FaultRequest) => r.method === 'GET' && r.path.endsWith(`/blobs/${digest}`)
-  const isManifest = (r: FaultRequest) => r.method === 'GET' && r.path.includes('/manifests/')
   const layer = () => image.layers[0]!.descriptor.digest
+  /** The image's own manifest, by tag or digest, HEAD or GET (not a signature-tag lookup). */
+  const isImageManifest = (r: FaultRequest) => (r.method === 'GET' || r.method === 'HEAD') && (r.path.endsWith('/faults/app/manifests/1') || r.path.endsWith(`/faults/app/manifests/${image.descriptor.digest}`))
   const ref = () => `${proxy.host}/faults/app:1`
 
   /** A fresh output dir and TMPDIR per run, so leftovers are attributable. */
@@ -98,8 +99,8 @@ describe('export under network faults (real registry behind a fault proxy)', () 
 
   const recovers: {name: string; fault: () => Parameters<FaultProxy['add']>[0]}[] = [
     {name: '503 burst on a blob', fault: () => ({match: isBlob(layer()), times: 2, respond: {status: 503}})},
-    // the image's own manifest (tag 1), not a signature-tag lookup whose failure optional signatures might excuse
-    {name: '502 on the manifest', fault: () => ({match: (r) => isManifest(r) && r.path.endsWith('/manifests/1'), times: 1, respond: {status: 502}})},
+    // the image's own manifest, not a signature-tag lookup whose failure optional signatures might excuse
+    {name: '502 on the manifest', fault: () => ({match: isImageManifest, times: 1, respond: {status: 502}})},
     {name: '500 on a blob', fault: () => ({match: isBlob(layer()), times: 1, respond: {status: 500}})},
     {name: '429 with Retry-After: 1', fault: () => ({match: isBlob(layer()), times: 1, respond: {status: 429, headers: {'Retry-After': '1'}}})},
     {name: 'connection reset (RST) mid-blob', fault: () => ({match: isBlob(layer()), times: 1, cutAfterBytes: 1024 * 1024, reset: true})},
