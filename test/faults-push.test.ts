@@ -5,7 +5,6 @@
 // then completes without sending again the blobs that already landed (upload requests counted at the proxy).
 import assert from 'node:assert/strict'
 import {spawn} from 'node:child_process'
-import {existsSync} from 'node:fs'
 import {join} from 'node:path'
 import {after, before, describe, it} from 'node:test'
 import {exportImages} from '../src/export/export.ts'
@@ -15,9 +14,11 @@ import {startFaultProxy, type Fault, type FaultProxy, type FaultRequest} from '.
 import {buildImage, makeWorkDir, pushImage, type TestImage} from './support/images.ts'
 import {startRegistry, type StartedRegistry} from './support/registry.ts'
 import {ROOT} from './support/hostile/base.ts'
+import {assertFreshBuild} from './support/built.ts'
 
 const CLI = join(ROOT, 'bin/run.js')
-const built = existsSync(join(ROOT, 'dist/commands/push.js'))
+// dist/ must be the current source: fail (never skip, never test old code) when it is not
+assertFreshBuild()
 
 interface Run {
   exit: number | null
@@ -42,7 +43,7 @@ function run(args: string[], timeoutMs = 30_000): Promise<Run> {
 
 const errorLines = (stderr: string) => stderr.split('\n').filter((l) => l.startsWith('airlock: error: '))
 
-describe('push under network faults (fault proxy in front of the mirror registry)', {skip: !built && 'dist/commands/push.js not built'}, () => {
+describe('push under network faults (fault proxy in front of the mirror registry)', () => {
   let source: StartedRegistry
   let mirror: StartedRegistry
   let proxy: FaultProxy

@@ -1,25 +1,27 @@
 // Issue 6, "the archive is attacker-controlled" for `push`: a sample of the hostile corpus covering every family
 // (test/support/hostile/corpus.ts) goes through the built CLI `airlock push ARCHIVE HOST/prefix` against a real
 // registry, in the two ways push can be asked to run:
-//   (a) with a key policy (`--key`): push verifies first, so every hostile archive must be refused before anything
+//   (a) with a key policy (`--key`, on a key-signed base): push verifies first, so every hostile archive must be refused before anything
 //       reaches the registry: exit 1, one error line, no stack trace, `GET /v2/_catalog` still empty.
 //   (b) with `--skip-verify`: nothing is verified up front, but the archive is still read strictly and every blob
 //       is hashed while it streams, so damaged content must be refused (exit 1) and nothing may ever be stored
 //       under a digest it does not match, nor a tag left pointing at content the registry does not have.
 // Both modes keep the corpus-wide safety properties (run.ts: bounded time and memory, no file written anywhere).
 import assert from 'node:assert/strict'
-import {generateKeyPairSync} from 'node:crypto'
 import {existsSync, mkdirSync, mkdtempSync, rmSync, writeFileSync} from 'node:fs'
 import {tmpdir} from 'node:os'
 import {join} from 'node:path'
 import {after, before, describe, it} from 'node:test'
-import {Archive, makeBaseArchive, ROOT} from './support/hostile/base.ts'
+import {Archive, makeBaseArchive, makeSignedBaseArchive} from './support/hostile/base.ts'
 import {buildCases, type CaseContext, type HostileCase} from './support/hostile/corpus.ts'
 import {runCase, safetyProblems, verdictProblems, type Outcome} from './support/hostile/run.ts'
 import {startRegistry, type StartedRegistry} from './support/registry.ts'
+import {createTestSigstore} from './support/sigstore/index.ts'
 import {catalog, getJson, KEY_MESSAGE_GAPS, misfiledBlobs, PUSH_SAMPLE, SKIP_VERIFY_HANGS, SKIP_VERIFY_MAY_PUSH} from './support/hostile/push-sample.ts'
+import {assertFreshBuild} from './support/built.ts'
 
-const built = existsSync(join(ROOT, 'dist/commands/push.js'))
+// dist/ must be the current source: fail (never skip, never test old code) when it is not
+assertFreshBuild()
 const ESCAPE_TARGET = '/tmp/airlock-hostile-escape'
 
 const top = mkdtempSync(join(tmpdir(), 'airlock-hostile-push-'))
@@ -29,8 +31,18 @@ const base = makeBaseArchive(join(top, 'base'))
 const ctx: CaseContext = {base: Archive.parse(base.bytes), bytes: base.bytes, layout: base.layout, escapeTarget: ESCAPE_TARGET}
 const all = buildCases(base.bytes)
 const cases = PUSH_SAMPLE.map((id) => all.find((c) => c.id === id)).filter((c): c is HostileCase => c !== undefined)
+// The --key half runs against a SIGNED base (every image root key-signed by the test Sigstore instance, offline):
+// the control is pushed, so every other refusal is the hostile mutation's, never "no signature found".
+const ss = await createTestSigstore({listen: false})
+const signed = makeSignedBaseArchive(join(top, 'signed'), (digest) => ss.signImageLegacy('example.test/hostile', digest, {key: true}))
+const signedCtx: CaseContext = {base: Archive.parse(signed.bytes), bytes: signed.bytes, layout: signed.layout, escapeTarget: ESCAPE_TARGET}
+const signedAll = buildCases(signed.bytes)
+const signedCases = PUSH_SAMPLE.map((id) => signedAll.find((c) => c.id === id)).filter((c): c is HostileCase => c !== undefined)
 const keyFile = join(top, 'cosign.pub')
-writeFileSync(keyFile, generateKeyPairSync('ec', {namedCurve: 'P-256'}).publicKey.export({type: 'spki', format: 'pem'}))
+writeFileSync(keyFile, ss.staticKeyPem)
+const trustedRootFile = join(top, 'trusted_root.json')
+writeFileSync(trustedRootFile, ss.trustedRootJSON())
+await ss.stop()
 
 const MANIFEST_TYPES = [
   'application/vnd.oci.image.index.v1+json',
@@ -87,25 +99,36 @@ describe('push: the hostile sample', () => {
   })
 })
 
-describe('push --key refuses every hostile archive before anything reaches the registry', {skip: !built && 'dist/commands/push.js not built', concurrency: 4}, () => {
-  for (const c of cases)
+describe('push --key refuses every hostile archive before anything reaches the registry', {concurrency: 4}, () => {
+  for (const c of signedCases)
     it(`${c.id}`, async () => {
-      const o = await runCase(work, c, ctx, 'push', {extraArgs: [`${registryA.host}/key`, '--insecure-registry', registryA.host, '--key', keyFile]})
-      const problems = safetyProblems(o, c.expect.maxMs)
-      // The base archive carries no signature, so with a key policy even the control is refused (for that reason).
-      if (o.exit !== 1) problems.push(`exit ${o.exit}, expected 1`)
-      if (c.id === 'control-valid') assert.match(o.error ?? '', /no signature/i)
-      // A hostile archive should be refused for what is wrong with it. With an unsigned base, verify may report the
-      // missing signature of the first image before a problem in a later one (firstFailure goes image by image):
-      // that refusal is equally safe, so the message is checked only when it is not the signature refusal.
-      else if (!/no signature found/.test(o.error ?? '') && !KEY_MESSAGE_GAPS.has(c.id))
-        problems.push(...verdictProblems({...c, expect: {...c.expect, exit: 1}}, o).filter((p) => !p.startsWith('exit ')))
+      const control = c.id === 'control-valid'
+      const args = [`${registryA.host}/${control ? 'control' : 'key'}`, '--insecure-registry', registryA.host, '--key', keyFile, '--trusted-root', trustedRootFile]
+      // the control really verifies and pushes two images: give it the time a loaded machine needs
+      const o = await runCase(work, c, signedCtx, 'push', {extraArgs: args, ...(control ? {timeoutMs: 120_000} : {})})
+      const problems = safetyProblems(o, control ? 120_000 : c.expect.maxMs)
+      if (control) {
+        assert.deepEqual(problems, [], o.stderr)
+        // the signed base passes verification and is pushed: the refusals below are caused by each mutation
+        assert.equal(o.exit, 0, `the signed base was not pushed: ${o.stderr}`)
+        assert.ok((await catalog(registryA)).some((r) => r.startsWith('control/')), 'the control reached the registry')
+        return
+      }
+      if (c.expect.exit === 0) {
+        // honest content that verify accepts (dag-fanout-bomb), but its extra root is not signed: that is the reason
+        if (o.exit !== 1) problems.push(`exit ${o.exit}, expected 1`)
+        assert.match(o.error ?? '', /example\.test\/hostile:extra: no signature found for this image/)
+      } else {
+        if (!KEY_MESSAGE_GAPS.has(c.id)) problems.push(...verdictProblems(c, o))
+        else if (o.exit !== 1) problems.push(`exit ${o.exit}, expected 1`)
+        assert.doesNotMatch(o.error ?? '', /no signature/i, 'the base is signed: a hostile archive must be refused for its mutation')
+      }
       assert.deepEqual(problems, [], `${c.id}: ${c.attack}\nstderr: ${o.stderr.trim()}`)
-      assert.deepEqual(await catalog(registryA), [], `${c.id}: something reached the registry`)
+      assert.deepEqual((await catalog(registryA)).filter((r) => !r.startsWith('control/')), [], `${c.id}: something reached the registry`)
     })
 })
 
-describe('push --skip-verify: damaged content is refused and never stored under a digest it does not match', {skip: !built && 'dist/commands/push.js not built', concurrency: 4}, () => {
+describe('push --skip-verify: damaged content is refused and never stored under a digest it does not match', {concurrency: 4}, () => {
   cases.forEach((c, i) => {
     const hangs = SKIP_VERIFY_HANGS.has(c.id)
     it(`${c.id}`, hangs ? {todo: 'src/registry/uploads.ts pushBlob hangs on a blob that fails its digest (docs/SECURITY.md)'} : {}, async () => {

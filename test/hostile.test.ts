@@ -8,11 +8,13 @@ import {existsSync, mkdirSync, mkdtempSync, readdirSync, rmSync} from 'node:fs'
 import {tmpdir} from 'node:os'
 import {join} from 'node:path'
 import {after, before, describe, it} from 'node:test'
-import {Archive, makeBaseArchive, ROOT} from './support/hostile/base.ts'
+import {Archive, makeBaseArchive} from './support/hostile/base.ts'
 import {buildCases, type CaseContext, type HostileCase} from './support/hostile/corpus.ts'
 import {HAVE_TIME, runCase, safetyProblems, verdictProblems} from './support/hostile/run.ts'
+import {assertFreshBuild} from './support/built.ts'
 
-const haveCommand = (name: string) => existsSync(join(ROOT, `dist/commands/${name}.js`))
+// dist/ must be the current source: fail (never skip, never test old code) when it is not
+assertFreshBuild()
 const ESCAPE_TARGET = '/tmp/airlock-hostile-escape'
 
 // The base archive and the case list are built at load time: node:test needs the list of `it`s up front.
@@ -60,7 +62,7 @@ const verifyCase = async (c: HostileCase) => {
   assert.deepEqual(problems, [], `${c.id}: ${c.attack}\nstderr: ${o.stderr.trim()}`)
 }
 
-describe('verify refuses every hostile archive', {skip: !haveCommand('verify') && 'dist/commands/verify.js not built yet', concurrency: 2}, () => {
+describe('verify refuses every hostile archive', {concurrency: 2}, () => {
   for (const c of cases) it(`${c.id}: ${c.attack}`, () => verifyCase(c))
 })
 
@@ -68,7 +70,7 @@ describe('verify refuses every hostile archive', {skip: !haveCommand('verify') &
 // layer byte); what it must never do is crash, hang, write, or print a stack trace. Truncations are sampled (one
 // per kind) to keep the corpus under the time budget; verify runs all of them.
 const sampled = cases.filter((c) => !/@\d+$/.test(c.id) || /@[13]$/.test(c.id))
-describe('inspect stays safe on every hostile archive', {skip: !haveCommand('inspect') && 'dist/commands/inspect.js not built yet', concurrency: 2}, () => {
+describe('inspect stays safe on every hostile archive', {concurrency: 2}, () => {
   for (const c of sampled)
     it(`${c.id}`, async () => {
       const o = await runCase(work, c, ctx, 'inspect')

@@ -12,9 +12,11 @@ import {mirrorIdFor, pinnedRootFingerprint} from '../src/trust/index.ts'
 import {startStaticServer, type StaticServer} from './support/static-server.ts'
 import {readTar, writeTar} from './support/hostile/tar.ts'
 import {TestTufRepo} from './support/tuf-repo.ts'
+import {assertFreshBuild} from './support/built.ts'
 
 const ROOT = fileURLToPath(new URL('..', import.meta.url))
-const BUILT = existsSync(join(ROOT, 'dist/verify/trust.js'))
+// dist/ must be the current source: fail (never skip, never test old code) when it is not
+assertFreshBuild()
 const FIXTURE = 'oci:fixtures/example:example.com/demo/hello:1.0'
 const KEYLESS = ['--certificate-identity', 'someone@example.com', '--certificate-oidc-issuer', 'https://issuer.example.com']
 
@@ -35,7 +37,7 @@ async function airlockAsync(args: string[]): Promise<{status: number | null; std
   })
 }
 
-describe('trust flags through the CLI', {skip: !BUILT && 'run npm run build first'}, () => {
+describe('trust flags through the CLI', () => {
   let repo: TestTufRepo
   let server: StaticServer
   let work: string

@@ -23,6 +23,13 @@ export interface TokenServer {
   host: string
   /** Token requests served (successful or not), for asserting caching. */
   requests: Array<{scopes: string[]; user: string | undefined}>
+  /**
+   * Scopes the server refuses to grant: `repository:NAME` (every action) or `repository:NAME:ACTION`. Like Docker's
+   * token services (docker/distribution registry/auth/token, Harbor's core token service), a request is still
+   * answered 200 with a token whose `access` claim simply omits what was denied; the registry then refuses the
+   * operation with 401 `insufficient_scope`.
+   */
+  denied: Set<string>
   stop(): Promise<void>
 }
 
@@ -42,6 +49,11 @@ export async function startTokenServer(options: TokenServerOptions): Promise<Tok
   const key = createPrivateKey(readFileSync(options.keyFile))
   const certDer = new X509Certificate(readFileSync(options.certFile)).raw
   const requests: TokenServer['requests'] = []
+  const denied = new Set<string>()
+  const grant = (scope: {type: string; name: string; actions: string[]}) => ({
+    ...scope,
+    actions: denied.has(`${scope.type}:${scope.name}`) ? [] : scope.actions.filter((a) => !denied.has(`${scope.type}:${scope.name}:${a}`)),
+  })
 
   const server = http.createServer((req, res) => {
     const url = new URL(req.url ?? '/', 'http://localhost')
@@ -69,7 +81,11 @@ export async function startTokenServer(options: TokenServerOptions): Promise<Tok
       nbf: now - 10,
       iat: now,
       jti: randomBytes(16).toString('hex'),
-      access: scopes.map(parseScope).filter((s) => s !== undefined),
+      access: scopes
+        .map(parseScope)
+        .filter((s) => s !== undefined)
+        .map(grant)
+        .filter((s) => s.actions.length > 0),
     }
     const header = {typ: 'JWT', alg: 'RS256', x5c: [certDer.toString('base64')]}
     const signingInput = `${base64url(JSON.stringify(header))}.${base64url(JSON.stringify(claims))}`
@@ -84,6 +100,7 @@ export async function startTokenServer(options: TokenServerOptions): Promise<Tok
     realm: `http://127.0.0.1:${port}/token`,
     host: `127.0.0.1:${port}`,
     requests,
+    denied,
     stop: () =>
       new Promise<void>((resolve) => {
         server.closeAllConnections()

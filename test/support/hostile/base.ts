@@ -289,3 +289,37 @@ export class Archive {
     return writeTar(this.entries, options)
   }
 }
+
+/** A signature image to add to the source layout (the test Sigstore instance's OciImage shape). */
+export interface LayoutImage {
+  manifest: Buffer
+  manifestDescriptor: {mediaType: string; digest: string; size: number}
+  config: {bytes: Buffer; descriptor: {digest: string}}
+  layers: Array<{bytes: Buffer; descriptor: {digest: string}}>
+}
+
+/**
+ * The base archive with every image root signed: `sign(digest)` returns a cosign legacy `.sig` image, which is put
+ * into the source layout under the bare tag `sha256-<hex>.sig` and carried by the real `airlock export` (SET only,
+ * --no-rekor: nothing leaves the machine). Push tests that verify with a policy run the corpus against this base,
+ * so a refusal cannot be the missing signature.
+ */
+export function makeSignedBaseArchive(workDir: string, sign: (digest: string) => LayoutImage): {bytes: Buffer; origin: 'airlock export'; layout: SourceLayout} {
+  const layout = buildSourceLayout()
+  const src = join(workDir, 'source-layout')
+  mkdirSync(workDir, {recursive: true})
+  writeSourceLayout(layout, src)
+  const index = JSON.parse(readFileSync(join(src, 'index.json'), 'utf8'))
+  for (const image of layout.images) {
+    const sig = sign(image.root.digest)
+    for (const b of [sig.config, ...sig.layers]) writeFileSync(join(src, 'blobs', 'sha256', b.descriptor.digest.slice(7)), b.bytes)
+    writeFileSync(join(src, 'blobs', 'sha256', sig.manifestDescriptor.digest.slice(7)), sig.manifest)
+    index.manifests.push({...sig.manifestDescriptor, annotations: {'org.opencontainers.image.ref.name': `${image.root.digest.replace(':', '-')}.sig`}})
+  }
+  writeFileSync(join(src, 'index.json'), JSON.stringify(index))
+  const out = join(workDir, 'signed-base.tar')
+  const args = [join(ROOT, 'bin/run.js'), 'export', '--no-tuf', '--no-rekor', '--signatures', 'required', ...layout.images.map((i) => `oci:${src}:${i.tag}`), '-o', out]
+  const run = spawnSync(process.execPath, args, {encoding: 'utf8', cwd: workDir, timeout: 60_000})
+  if (run.status !== 0) throw new Error(`signed base: airlock export failed (${run.status}): ${(run.stderr || run.stdout).trim()}`)
+  return {bytes: readFileSync(out), origin: 'airlock export', layout}
+}

@@ -5,6 +5,7 @@
 // Expectations are deliberately two-part: `problem` matches the kind of failure (so a truncated archive that is
 // refused for a "digest mismatch" by luck does not pass as handled), and `entry` must appear in the message (the
 // operator needs to know WHICH entry, issue 6).
+import {execFileSync} from 'node:child_process'
 import {createHash} from 'node:crypto'
 import {gzipSync, zstdCompressSync} from 'node:zlib'
 import {Archive, buildSourceLayout, OCI_INDEX, OCI_LAYER_GZIP, OCI_MANIFEST, sha256hex, type Desc, type SourceLayout} from './base.ts'
@@ -189,7 +190,7 @@ export function buildCases(base: Buffer): HostileCase[] {
       const name = Buffer.concat([Buffer.from('blobs/sha256/'), Buffer.from([0xff, 0xfe]), Buffer.from('a'.repeat(62))])
       return insertEntries(ctx.base.clone(), [{name, body: Buffer.from('x')}]).toTar()
     },
-    expect: {exit: 1, problem: /unexpected|invalid|name|utf/i, entry: 'blobs/sha256/'},
+    expect: {exit: 1, problem: /name is not valid UTF-8/, entry: 'blobs/sha256/'},
   })
   add({
     id: 'name-very-long',
@@ -432,6 +433,15 @@ export function buildCases(base: Buffer): HostileCase[] {
     build: () => gzipBomb(10),
     expect: {exit: 1, problem: /gzip|compress/i, entry: 'gzip', maxMs: 5000},
   })
+  // xz and bzip2 by the real compressors (xz-utils, bzip2): refused by name from their magic bytes, like gzip
+  for (const [kind, tool] of [['xz', 'xz'], ['bzip2', 'bzip2']] as const)
+    add({
+      id: `${kind}-archive`,
+      family: 'compression',
+      attack: `an ${kind}-compressed archive (valid inside): refused by name, never decompressed`,
+      build: (ctx) => execFileSync(tool, ['-c'], {input: ctx.bytes, maxBuffer: 1 << 30}),
+      expect: {exit: 1, problem: new RegExp(`archive is ${kind}-compressed`), entry: kind, maxMs: 5000},
+    })
   add({
     id: 'zstd-bomb',
     family: 'compression',
@@ -891,6 +901,15 @@ export function buildCases(base: Buffer): HostileCase[] {
     expect: {exit: 1, problem: /more than the 5000/, entry: 'index.json'},
   })
 
+  // Every refusal must come from the check that guards it, not from any error that happens to name the entry: the
+  // family-level `problem` above is replaced by the exact wording of that check (src/archive/tar.ts, reader.ts,
+  // verify). A new case without an entry here fails the corpus build.
+  for (const c of cases) {
+    if (c.expect.exit !== 1) continue
+    const reason = SPECIFIC_REASONS.find(([id]) => (/[@-]$/.test(id) ? c.id.startsWith(id) : c.id === id))?.[1]
+    if (!reason) throw new Error(`hostile corpus: case ${c.id} has no specific expected reason in SPECIFIC_REASONS`)
+    c.expect.problem = reason
+  }
   for (const c of cases) if (c.expect.entry === '__ROOT__') delete c.expect.entry // the extra root's digest varies: checked by problem only
   return cases
 }
@@ -950,3 +969,113 @@ export const TRUNCATION_KINDS: Record<string, (e: ParsedEntry) => number | undef
   'before-padding': (e) => (e.body.length % BLOCK ? e.bodyOffset + e.body.length : undefined),
   'after-entry': (e) => e.end,
 }
+
+/** Case id (or `prefix@` for a generated family) -> the wording of the one check that must refuse it. */
+const SEGMENTS = /names with "\." or "\.\." segments are not allowed/
+const CONTENT_HASH = /content hashes to sha256:[0-9a-f]{64}, not to its name/
+const NO_END_MARKER = /archive is truncated: no end-of-archive marker/
+const DECLARES = /archive is truncated: entry "[^"]+" declares \d+ bytes but only \d+ remain/
+const BLOB_NAME = /not a valid blob name \(blobs\/sha256\/<64 lowercase hex>\)/
+const UNEXPECTED = /unexpected entry \(not part of an airlock archive\)/
+const TWICE = /appears more than once in the archive/
+const DEEP = /nests JSON deeper than 32 levels/
+const OVER_4MIB = /is \d+ bytes, over the 4194304 byte limit/
+const AIRLOCK_VS_INDEX = /airlock\.json says \S+ is sha256:[0-9a-f]{64} but index\.json says sha256:[0-9a-f]{64}/
+export const SPECIFIC_REASONS: Array<[string, RegExp]> = [
+  ['path-dotdot', SEGMENTS],
+  ['path-blobs-dotdot', SEGMENTS],
+  ['path-pax-dotdot', SEGMENTS],
+  ['path-dot-alias', SEGMENTS],
+  ['path-absolute', /absolute paths are not allowed/],
+  ['path-backslash', /name has control characters or backslashes/],
+  ['path-pax-nul', /pax header at offset \d+ has an invalid path/],
+  ['path-gnu-longname', /unsupported tar extension \(NextFileHasLongPath\)/],
+  ['path-global-pax', /unsupported tar extension \(GlobalExtendedHeader\)/],
+  ['name-non-utf8', /name is not valid UTF-8/],
+  ['name-very-long', BLOB_NAME],
+  ['name-not-digest', BLOB_NAME],
+  ['name-uppercase-hex', BLOB_NAME],
+  ['name-short-hex', BLOB_NAME],
+  ['name-suffix', BLOB_NAME],
+  ['symlink-blob', /symbolic links are not allowed \(target "\/etc\/passwd"\)/],
+  ['symlink-index', /symbolic links are not allowed \(target "\.\.\/\.\.\/outside\/index\.json"\)/],
+  ['hardlink-host', /hard links are not allowed \(target "\/etc\/shadow"\)/],
+  ['hardlink-internal', /hard links are not allowed \(target "blobs\/sha256\/[0-9a-f]{64}"\)/],
+  ['chardev-blob', /CharacterDevice entries are not allowed; only regular files and directories/],
+  ['blockdev-blob', /BlockDevice entries are not allowed; only regular files and directories/],
+  ['fifo-index', /FIFO entries are not allowed; only regular files and directories/],
+  ['directory-as-blob', /: unexpected directory$/],
+  ['algo-md5-entry', /unsupported digest algorithm "md5"; only sha256 is accepted/],
+  ['algo-sha512-entry', /unsupported digest algorithm "sha512"; only sha256 is accepted/],
+  ['algo-sha512-descriptor', /unsupported digest algorithm "sha512"; only sha256 is accepted/],
+  ['unexpected-top-level', UNEXPECTED],
+  ['tar-in-tar-entry', UNEXPECTED],
+  ['tar-in-tar-wrapped', UNEXPECTED],
+  ['dup-blob-different', TWICE],
+  ['dup-index-json', TWICE],
+  ['dup-airlock-json', TWICE],
+  // a header claiming more bytes than the entry has: the next header is read from inside the body and fails its checksum
+  ['size-header-bigger', /(bad tar header checksum|unreadable tar header) at offset \d+/],
+  // a header claiming fewer: the next "header" is body bytes (which of the two header checks fires depends on them)
+  ['size-header-smaller', /(bad tar header checksum|unreadable tar header) at offset \d+/],
+  ['size-header-huge', /archive is truncated: entry "[^"]+" declares 1099511627776 bytes but only \d+ remain/],
+  ['pax-size-huge', /pax header at offset \d+ has an invalid size "9+"/],
+  ['pax-size-negative', /pax header at offset \d+ has an invalid size "-1"/],
+  ['pax-header-huge', /pax header at offset \d+ is \d+ bytes, over the 65536 byte limit/],
+  ['header-bad-checksum', /bad tar header checksum at offset \d+/],
+  ['trailing-archive', /unexpected data after the end-of-archive marker at offset \d+/],
+  ['truncate-mid-header@', NO_END_MARKER],
+  ['truncate-before-padding@', NO_END_MARKER],
+  ['truncate-after-entry@', NO_END_MARKER],
+  ['truncate-before-end-blocks', NO_END_MARKER],
+  ['truncate-after-header@', DECLARES],
+  ['truncate-mid-body@', DECLARES],
+  ['truncate-between-end-blocks', /archive is truncated: only one of the two end-of-archive blocks/],
+  ['gzip-archive', /archive is gzip-compressed; airlock reads plain tar archives only/],
+  ['gzip-bomb', /archive is gzip-compressed; airlock reads plain tar archives only/],
+  ['zstd-bomb', /archive is zstd-compressed; airlock reads plain tar archives only/],
+  ['xz-archive', /archive is xz-compressed; airlock reads plain tar archives only/],
+  ['bzip2-archive', /archive is bzip2-compressed; airlock reads plain tar archives only/],
+  ['manifest-over-4mib', OVER_4MIB],
+  ['index-json-huge', OVER_4MIB],
+  ['manifest-deep-json', DEEP],
+  ['index-json-deep', DEEP],
+  ['airlock-json-deep', DEEP],
+  ['manifest-huge-array', /\.layers has 20000 entries, over the limit of 10000/],
+  ['index-json-not-json', /index\.json is not valid JSON/],
+  ['airlock-json-version', /airlock\.json: format version 999 is not supported \(expected 1\)/],
+  ['airlock-json-garbage', /airlock\.json is not valid UTF-8/],
+  ['index-missing-manifest', /blobs\/sha256\/[0-9a-f]{64} is missing \(image sha256:/],
+  ['manifest-missing-config', /blobs\/sha256\/[0-9a-f]{64} is missing \(config of image sha256:/],
+  ['manifest-missing-layer', /blobs\/sha256\/[0-9a-f]{64} is missing \(layers\[1\] of image sha256:/],
+  ['missing-index-json', /index\.json is missing/],
+  ['missing-airlock-json', /airlock\.json is missing/],
+  ['missing-oci-layout', /oci-layout is missing/],
+  ['oci-layout-version', /unsupported OCI layout version "9\.9\.9"/],
+  // a blob that references its own digest cannot hash to its name: the hash check is what must refuse it
+  ['cycle-index-self', CONTENT_HASH],
+  ['cycle-manifest-subject-self', CONTENT_HASH],
+  ['cycle-honest-two-indexes', /manifests nest deeper than 8 levels/],
+  ['manifest-type-confusion', /blobs\/sha256\/[0-9a-f]{64} is not valid UTF-8/],
+  ['descriptor-size-lie', /is \d+ bytes but layers\[0\] of image sha256:[0-9a-f]{64}/],
+  ['flip-index-json', AIRLOCK_VS_INDEX],
+  ['flip-airlock-json-image', AIRLOCK_VS_INDEX],
+  ['flip-', CONTENT_HASH],
+  ['blob-renamed', CONTENT_HASH],
+  ['airlock-json-file-hash', /sigstore\/proofs\/extra\.json does not match airlock\.json/],
+  ['airlock-json-file-unlisted', /unexpected entry sigstore\/proofs\/smuggled\.json: not listed in airlock\.json/],
+  ['blob-unreferenced', /unexpected entry blobs\/sha256\/[0-9a-f]{64}: not referenced by any image/],
+  ['many-tiny-entries', /unexpected entry blobs\/sha256\/[0-9a-f]{64}: not referenced by any image/],
+  ['empty-file', /archive is truncated: no end-of-archive marker at the start of the archive/],
+  ['only-end-blocks', /archive has no entries/],
+  ['not-a-tar-text', /bad tar header checksum at offset 0 at the start of the archive/],
+  ['not-a-tar-random', /(unreadable|bad) tar header (checksum )?at offset 0 at the start of the archive/],
+  // issue 10: what push writes must be what verify judged (src/verify/verify.ts, bindings.ts, graph.ts)
+  ['dup-airlock-record', /lists .* more than once/],
+  ['dup-index-entry', /lists .* more than once/],
+  ['record-tag-mismatch', /tag "latest", but its reference says/],
+  ['filtered-index-extra-child', /not carried/],
+  ['signature-tag-unbound', /does not name its subject/],
+  ['signature-layers-repeat', /more than 1000/],
+  ['index-repeats-images', /more than the 5000/],
+]
