@@ -15,11 +15,11 @@ import {decryptPrivateKey} from './encrypted.ts'
 
 export const SIGSTORE_PRIVATE_KEY_PEM = 'ENCRYPTED SIGSTORE PRIVATE KEY'
 export const COSIGN_PRIVATE_KEY_PEM = 'ENCRYPTED COSIGN PRIVATE KEY'
-const PLAIN_TYPES = new Map([
+const PLAIN_TYPES = new Map<string, 'pkcs8' | 'sec1' | 'pkcs1'>([
   ['PRIVATE KEY', 'pkcs8'],
   ['EC PRIVATE KEY', 'sec1'],
   ['RSA PRIVATE KEY', 'pkcs1'],
-] as const)
+])
 
 export type KeyAlgorithm = 'ecdsa-p256' | 'ecdsa-p384' | 'ecdsa-p521' | 'ed25519' | 'rsa'
 
