@@ -11,6 +11,8 @@ import {keepHostFlag, mirrorClient, mirrorRegistryFlags} from '../push/flags.ts'
 import {signatureSetup} from '../verify/signatures.ts'
 import {prepareVerifyTrust} from '../trust/archive.ts'
 import {type TrustFlagValues, trustFlags} from '../trust/flags.ts'
+import {clusterConfigFlags, keyPasswordFlag, loadCountersignKey, renderCountersign, runCountersign, verificationRecord, writeClusterConfig, type CountersignReport} from '../countersign/index.ts'
+import type {VerifyReport} from '../report/model.ts'
 
 export default class Push extends BaseCommand {
   static override summary = 'Push a verified archive into a mirror registry, signatures and referrers included.'
@@ -33,15 +35,30 @@ export default class Push extends BaseCommand {
       summary: "After pushing, re-read images, signatures and referrers from the mirror and verify them with the archive's trust material and the policy (as `airlock verify --registry`).",
       default: false,
     }),
-    'emit-talos-config': Flags.string({summary: 'Write Talos RegistryMirrorConfig (+ ImageVerificationConfig from the policy) to FILE ("-" for stdout).'}),
+    'emit-talos-config': Flags.string({
+      summary:
+        'Write Talos RegistryMirrorConfig (+ ImageVerificationConfig from the policy; with --countersign-key: publicKey rules for the key, RegistryTLSConfig, RegistryAuthConfig, and a legacy machine.registries patch beside it) to FILE ("-" for stdout).',
+    }),
+    'countersign-key': Flags.string({
+      summary: 'After verification passed and the images landed, sign every verified image in the mirror with this private key (cosign.key or PEM) in every form Talos reads, with a signed receipt.',
+      helpGroup: 'COUNTERSIGN',
+    }),
+    ...keyPasswordFlag,
+    ...clusterConfigFlags,
     ...trustFlags,
     concurrency: Flags.integer({summary: 'Blob transfers at once.', default: 4, min: 1, max: 64}),
     ...mirrorRegistryFlags,
   }
 
-  async run(): Promise<PushArchiveResult & {check?: MirrorCheckResult}> {
+  async run(): Promise<PushArchiveResult & {check?: MirrorCheckResult; countersign?: CountersignReport}> {
     const {args, flags} = await this.parse(Push)
     const target = parseMirrorTarget(args.target)
+    if (flags['countersign-key'] && flags['skip-verify'])
+      throw new AirlockError('USAGE', '--countersign-key cannot be used with --skip-verify: airlock never signs what it did not verify')
+    if (!flags['countersign-key'] && (flags['emit-policy-controller'] || flags['key-password-stdin']))
+      throw new AirlockError('USAGE', `--${flags['emit-policy-controller'] ? 'emit-policy-controller' : 'key-password-stdin'} needs --countersign-key`)
+    // The key first: a wrong password or an unusable key stops here, with nothing pushed.
+    const countersignKey = flags['countersign-key'] ? await loadCountersignKey(flags['countersign-key'], flags) : undefined
     const policyGiven = ['policy', 'key', 'certificate-identity', 'certificate-identity-regexp', 'certificate-oidc-issuer', 'certificate-oidc-issuer-regexp'].some(
       (f) => (flags as Record<string, unknown>)[f] !== undefined,
     )
@@ -78,7 +95,7 @@ export default class Push extends BaseCommand {
           return {passed: report.ok, summary, report}
         },
         ...(policy ? {policy} : {}),
-        ...(flags['emit-talos-config'] ? {talos: {plainHttp}} : {}),
+        ...(flags['emit-talos-config'] && !countersignKey ? {talos: {plainHttp}} : {}),
         onEvent: (event) => {
           if (event.type === 'tag' && event.action === 'written') this.note(`tagged ${target.registry}/${event.repository}:${event.tag}`)
         },
@@ -89,6 +106,31 @@ export default class Push extends BaseCommand {
           `${image.source} -> ${image.target}: ${image.blobs.pushed} blobs pushed (${(image.blobs.bytes / 1e6).toFixed(1)} MB), ${image.blobs.mounted} mounted, ${image.blobs.skipped} already there; ${image.manifests.pushed} manifests; tags ${image.tags.written.join(', ') || '(unchanged)'}${image.fallbackTags.length ? `; fallback tags ${image.fallbackTags.join(', ')}` : ''}`,
         )
       this.note(`pushed ${(result.totals.bytesPushed / 1e6).toFixed(1)} MB in ${result.seconds.toFixed(1)} s (${result.megabytesPerSecond.toFixed(1)} MB/s)`)
+      // COUNTERSIGN CALL SITE (issue 14): the one place push hands verified images to countersigning. It runs only
+      // after verification passed (pushArchive throws otherwise) and the images landed; it signs only the images
+      // the verification report says a signature satisfied the policy for. Rewire onto the verify verdict here.
+      let countersign: CountersignReport | undefined
+      if (countersignKey && policy) {
+        countersign = await runCountersign({
+          report: result.verification.report as VerifyReport,
+          target,
+          client,
+          keepHost: flags['keep-host'],
+          key: countersignKey,
+          record: await verificationRecord({archive: args.archive, policy, policyFile: flags.policy, trust: trust?.trust.resolution}),
+        })
+        for (const line of renderCountersign(countersign)) this.note(line)
+        for (const file of writeClusterConfig(countersign, {
+          target,
+          keepHost: flags['keep-host'],
+          plainHttp,
+          caFile: flags['ca-file'],
+          username: flags.username,
+          talosFile: flags['emit-talos-config'],
+          policyControllerFile: flags['emit-policy-controller'],
+        }))
+          this.note(`written ${file} (review before applying)`)
+      }
       if (flags['emit-talos-config'] && result.talosConfig) {
         if (flags['emit-talos-config'] === '-') process.stderr.write(result.talosConfig)
         else {
@@ -97,7 +139,7 @@ export default class Push extends BaseCommand {
           this.note(result.talosConfig.trimEnd())
         }
       }
-      if (!flags.check) return result
+      if (!flags.check) return countersign ? {...result, countersign} : result
       // The same mirror check as `airlock verify --registry`: signatures verified from the mirror when a policy
       // and trust were used to verify the archive (not with --skip-verify, which checked nothing).
       const check = await verifyMirror({
@@ -109,7 +151,7 @@ export default class Push extends BaseCommand {
       })
       for (const line of renderMirrorCheck(check)) this.note(`check: ${line}`)
       if (!check.passed) throw mirrorCheckError(check)
-      return {...result, check}
+      return {...result, check, ...(countersign ? {countersign} : {})}
     } finally {
       client.close()
     }

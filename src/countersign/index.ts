@@ -4,3 +4,6 @@ export {attTag, BUNDLE_ARTIFACT_TYPE, referrersTag, sigTag, type FormOutcome} fr
 export {RECEIPT_PREDICATE, receiptStatement, signatureStatement, simpleSigningPayload} from './payloads.ts'
 export type {CountersignTarget} from './target.ts'
 export type {TrustRecord, UnsignedImage, UpstreamSigner, VerificationRecord, VerifiedImage} from './types.ts'
+export {planCountersign, policyDigest, fileSha256, trustRecord, type CountersignPlan, type PlannedImage} from './from-verify.ts'
+export {runCountersign, renderCountersign, type RunCountersignOptions} from './run.ts'
+export {clusterConfigFlags, keyPasswordFlag, loadCountersignKey, verificationRecord, writeClusterConfig} from './flags.ts'

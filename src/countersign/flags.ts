@@ -1,0 +1,90 @@
+// Command-line pieces shared by `push --countersign-key` and `airlock countersign`: the key and its password, the
+// receipt's verification record, and the cluster configuration written after countersigning.
+import {readFileSync, writeFileSync} from 'node:fs'
+import {Flags} from '@oclif/core'
+import {AirlockError} from '../errors.ts'
+import {keyPassword, loadSigningKey, type SigningKey} from '../keys/index.ts'
+import type {Policy} from '../policy/index.ts'
+import type {MirrorTarget} from '../push/mapping.ts'
+import {parseReference} from '../reference/index.ts'
+import {countersignTalosYaml, legacyRegistriesPatch, policyControllerYaml} from '../talos/countersign.ts'
+import type {TrustResolution} from '../trust/archive.ts'
+import {TOOL_VERSION} from '../version.ts'
+import type {CountersignReport} from './countersign.ts'
+import {fileSha256, policyDigest, trustRecord} from './from-verify.ts'
+import type {VerificationRecord} from './types.ts'
+
+export const keyPasswordFlag = {
+  'key-password-stdin': Flags.boolean({
+    summary: 'Read the signing key password from stdin (else COSIGN_PASSWORD; never from the command line).',
+    default: false,
+    helpGroup: 'COUNTERSIGN',
+  }),
+}
+
+export const clusterConfigFlags = {
+  'emit-policy-controller': Flags.string({summary: 'With countersigning: write a sigstore policy-controller ClusterImagePolicy for the key to FILE.', helpGroup: 'COUNTERSIGN'}),
+}
+
+/**
+ * Loads the signing key before anything else happens, so a wrong password or an unusable key stops the command
+ * with nothing pushed or signed. stdin can feed one secret only.
+ */
+export async function loadCountersignKey(file: string, flags: {'key-password-stdin'?: boolean; 'password-stdin'?: boolean}): Promise<SigningKey> {
+  if (flags['key-password-stdin'] && flags['password-stdin'])
+    throw new AirlockError('USAGE', '--key-password-stdin and --password-stdin both read stdin', {hint: 'give the key password in COSIGN_PASSWORD instead'})
+  return loadSigningKey(file, keyPassword({stdin: flags['key-password-stdin'] ?? false}))
+}
+
+export async function verificationRecord(input: {archive: string; policy: Policy; policyFile?: string | undefined; trust?: TrustResolution | undefined}): Promise<VerificationRecord> {
+  const policy = policyDigest(input.policy, input.policyFile)
+  return {
+    trust: trustRecord(input.trust),
+    policySha256: policy.sha256,
+    policySource: policy.source,
+    archiveSha256: await fileSha256(input.archive),
+    archive: input.archive,
+    airlockVersion: TOOL_VERSION,
+    verifiedAt: new Date().toISOString(),
+  }
+}
+
+export interface ClusterConfigOutput {
+  talos?: string
+  policyController?: string
+}
+
+/** Writes the Talos documents (+ the legacy patch beside them) and the policy-controller policy; returns the files. */
+export function writeClusterConfig(
+  report: CountersignReport,
+  options: {target: MirrorTarget; keepHost?: boolean; plainHttp?: boolean; caFile?: string | undefined; username?: string | undefined; talosFile?: string | undefined; policyControllerFile?: string | undefined},
+): string[] {
+  const repositories = report.signed.map((s) => parseReference(s.reference).name)
+  const input = {
+    target: options.target,
+    ...(options.keepHost ? {keepHost: true} : {}),
+    ...(options.plainHttp ? {plainHttp: true} : {}),
+    repositories,
+    sourceRegistries: report.signed.map((s) => parseReference(s.reference).registry),
+    publicKeyPem: report.publicKeyPem,
+    ...(options.caFile ? {caPem: readFileSync(options.caFile, 'utf8')} : {}),
+    ...(options.username ? {username: options.username} : {}),
+    notSigned: report.notSigned,
+  }
+  const written: string[] = []
+  if (options.talosFile) {
+    const yaml = countersignTalosYaml(input)
+    if (options.talosFile === '-') process.stdout.write(yaml)
+    else {
+      writeFileSync(options.talosFile, yaml)
+      const legacy = options.talosFile.replace(/(\.ya?ml)?$/, '.legacy.yaml')
+      writeFileSync(legacy, legacyRegistriesPatch(input))
+      written.push(options.talosFile, legacy)
+    }
+  }
+  if (options.policyControllerFile) {
+    writeFileSync(options.policyControllerFile, policyControllerYaml(input))
+    written.push(options.policyControllerFile)
+  }
+  return written
+}
