@@ -42,6 +42,8 @@ describe('push --countersign-key / airlock countersign (CLI)', () => {
   let keyFile: string
   let pubPem: string
   let otherPub: string
+  let pubFile: string
+  let otherPubFile: string
   const digests: Record<string, string[]> = {}
 
   // Asynchronous: the referrers front runs in this process and must keep answering while the CLI runs.
@@ -104,6 +106,10 @@ describe('push --countersign-key / airlock countersign (CLI)', () => {
     writeFileSync(keyFile, pair.privatePem)
     pubPem = pair.publicPem
     otherPub = (await generateKeyPair(Buffer.from('x'))).publicPem
+    pubFile = join(work.dir, 'cosign.pub')
+    writeFileSync(pubFile, pubPem)
+    otherPubFile = join(work.dir, 'other.pub')
+    writeFileSync(otherPubFile, otherPub)
     if (!readFileSync(join(ROOT, 'dist/commands/countersign.js'), {encoding: 'utf8', flag: 'a+'}).includes('countersign')) execFileSync('npm', ['run', 'build'], {cwd: ROOT, stdio: 'ignore'})
   })
 
@@ -171,7 +177,7 @@ describe('push --countersign-key / airlock countersign (CLI)', () => {
     assert.equal(cip.spec.authorities[0].key.data.trim(), pubPem.trim())
 
     // A re-run writes nothing new.
-    const again = await cli(['push', archive, `${plain.host}/dc`, '--insecure-registry', plain.host, ...policyArgs(), '--countersign-key', keyFile], {COSIGN_PASSWORD: 'gap-password'})
+    const again = await cli(['push', archive, `${plain.host}/dc`, '--insecure-registry', plain.host, ...policyArgs(), '--countersign-key', keyFile, '--check'], {COSIGN_PASSWORD: 'gap-password'})
     assert.equal(again.status, 0, again.stderr)
     // Push re-writes the archive's .sig manifest under its tag (the mirror's copy with our layer is replaced), so
     // countersign adds its .sig layer back once; every other form is left as it was, and nothing is duplicated.
@@ -179,6 +185,9 @@ describe('push --countersign-key / airlock countersign (CLI)', () => {
     assert.match(again.stderr, /multi: 3 digest\(s\) \(all already signed/)
     const sig = (await (await fetch(`${plain.url}/v2/dc/t/legacy/manifests/${digests['legacy']![0]!.replace(':', '-')}.sig`, {headers: {Accept: 'application/vnd.oci.image.manifest.v1+json'}})).json()) as {layers: unknown[]}
     assert.equal(sig.layers.length, 2, 'the upstream layer and one countersign layer')
+    // push --check looks the signatures up the Talos way under the countersign key: no referrers API here.
+    assert.match(again.stderr, /check: talos: ok +.*\/t\/multi:v1 @sha256:.*satisfied by the bundle under the sha256-<hex> tag/)
+    assert.match(again.stderr, /check: talos: ok: a Talos publicKey rule for this key accepts every digest of 2 image\(s\)/)
   })
 
   it('airlock countersign on a mirror with the referrers API: the countersign referrer is found first (the keyless one alone would fail)', async () => {
@@ -186,12 +195,23 @@ describe('push --countersign-key / airlock countersign (CLI)', () => {
     assert.equal(push.status, 0, `${push.stderr}`)
     const before = await new TalosChecker(front.url, pubPem).check('dc/t/multi', digests['multi']![0]!)
     assert.deepEqual([before.verified, before.form], [false, 'referrers'], 'the trap: upstream keyless bundle referrer alone')
+    // airlock's Talos view reports the trap in so many words.
+    const trap = await cli(['verify', archive, ...policyArgs(), '--registry', `${front.host}/dc`, '--insecure-registry', front.host, '--talos-key', pubFile])
+    assert.equal(trap.status, 1, trap.stderr)
+    assert.match(trap.stdout, /talos: FAILED .*\/t\/multi:v1 @sha256:.*bundle referrer\(s\) found through the referrers API and none verifies under the key, so Talos stops there/)
     const r = await cli(['countersign', archive, `${front.host}/dc`, '--insecure-registry', front.host, '--key', keyFile, ...policyArgs()], {COSIGN_PASSWORD: 'gap-password'})
     assert.equal(r.status, 0, r.stderr)
     for (const digest of digests['multi']!) {
       const after = await new TalosChecker(front.url, pubPem).check('dc/t/multi', digest)
       assert.deepEqual([after.verified, after.form], [true, 'referrers'], after.message)
     }
+    const view = await cli(['verify', archive, ...policyArgs(), '--registry', `${front.host}/dc`, '--insecure-registry', front.host, '--talos-key', pubFile])
+    assert.equal(view.status, 0, view.stdout + view.stderr)
+    assert.match(view.stdout, /talos: ok +.*\/t\/multi:v1 @sha256:.*satisfied by the bundle referrer \(referrers API\)/)
+    assert.match(view.stdout, new RegExp(`talos: +.*/t/multi:v1: receipt: verified at the gap .*upstream signer ${ID.replace('.', '\\.')} \\(issuer ${ISSUER.replace(/\./g, '\\.')}\\), log index`))
+    const otherKey = await cli(['verify', archive, ...policyArgs(), '--registry', `${front.host}/dc`, '--insecure-registry', front.host, '--talos-key', otherPubFile])
+    assert.equal(otherKey.status, 1)
+    assert.match(otherKey.stdout, /talos: FAILED: a Talos publicKey rule for this key would refuse 4 digest\(s\)/)
   })
 
   it('a skip rule image is reported and not signed; a mirror without the images is refused before any signature', async () => {

@@ -13,6 +13,8 @@ import {prepareVerifyTrust} from '../trust/archive.ts'
 import {type TrustFlagValues, trustFlags} from '../trust/flags.ts'
 import {clusterConfigFlags, keyPasswordFlag, loadCountersignKey, renderCountersign, runCountersign, verificationRecord, writeClusterConfig, type CountersignReport} from '../countersign/index.ts'
 import type {VerifyReport} from '../report/model.ts'
+import {renderTalosView, talosMirrorView, type TalosMirrorView} from '../countersign/index.ts'
+import {talosKeyFlag, readTalosKey} from '../countersign/flags.ts'
 
 export default class Push extends BaseCommand {
   static override summary = 'Push a verified archive into a mirror registry, signatures and referrers included.'
@@ -45,18 +47,20 @@ export default class Push extends BaseCommand {
     }),
     ...keyPasswordFlag,
     ...clusterConfigFlags,
+    ...talosKeyFlag,
     ...trustFlags,
     concurrency: Flags.integer({summary: 'Blob transfers at once.', default: 4, min: 1, max: 64}),
     ...mirrorRegistryFlags,
   }
 
-  async run(): Promise<PushArchiveResult & {check?: MirrorCheckResult; countersign?: CountersignReport}> {
+  async run(): Promise<PushArchiveResult & {check?: MirrorCheckResult; countersign?: CountersignReport; talos?: TalosMirrorView}> {
     const {args, flags} = await this.parse(Push)
     const target = parseMirrorTarget(args.target)
     if (flags['countersign-key'] && flags['skip-verify'])
       throw new AirlockError('USAGE', '--countersign-key cannot be used with --skip-verify: airlock never signs what it did not verify')
     if (!flags['countersign-key'] && (flags['emit-policy-controller'] || flags['key-password-stdin']))
       throw new AirlockError('USAGE', `--${flags['emit-policy-controller'] ? 'emit-policy-controller' : 'key-password-stdin'} needs --countersign-key`)
+    if (flags['talos-key'] && !flags.check) throw new AirlockError('USAGE', '--talos-key needs --check')
     // The key first: a wrong password or an unusable key stops here, with nothing pushed.
     const countersignKey = flags['countersign-key'] ? await loadCountersignKey(flags['countersign-key'], flags) : undefined
     const policyGiven = ['policy', 'key', 'certificate-identity', 'certificate-identity-regexp', 'certificate-oidc-issuer', 'certificate-oidc-issuer-regexp'].some(
@@ -151,7 +155,13 @@ export default class Push extends BaseCommand {
       })
       for (const line of renderMirrorCheck(check)) this.note(`check: ${line}`)
       if (!check.passed) throw mirrorCheckError(check)
-      return {...result, check, ...(countersign ? {countersign} : {})}
+      // The cluster's view under the countersign key (or --talos-key): Talos's lookup order and short-circuit.
+      const talosKey = flags['talos-key'] ? readTalosKey(flags['talos-key']) : countersignKey?.publicKey
+      if (!talosKey || !result.verification.report) return {...result, check, ...(countersign ? {countersign} : {})}
+      const talos = await talosMirrorView({report: result.verification.report as VerifyReport, target, client, keepHost: flags['keep-host'], publicKey: talosKey})
+      for (const line of renderTalosView(talos)) this.note(`check: ${line}`)
+      if (!talos.passed) throw new AirlockError('SIGNATURE_INVALID', 'check: a Talos publicKey rule for the key would refuse images from the mirror (see the talos: lines)')
+      return {...result, check, talos, ...(countersign ? {countersign} : {})}
     } finally {
       client.close()
     }

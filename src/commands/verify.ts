@@ -13,6 +13,8 @@ import {signatureSetup, type VerifySignatureMode} from '../verify/signatures.ts'
 import {firstFailure, verifyArchive, type VerifyOptions} from '../verify/verify.ts'
 import {type ArchiveTrust, prepareVerifyTrust} from '../trust/archive.ts'
 import {type TrustFlagValues, trustFlags} from '../trust/flags.ts'
+import {renderTalosView, talosMirrorView, type TalosMirrorView} from '../countersign/index.ts'
+import {talosKeyFlag, readTalosKey} from '../countersign/flags.ts'
 
 const POLICY_FLAG_NAMES = ['policy', 'key', 'certificate-identity', 'certificate-identity-regexp', 'certificate-oidc-issuer', 'certificate-oidc-issuer-regexp'] as const
 
@@ -35,6 +37,7 @@ export default class Verify extends BaseCommand {
     registry: Flags.string({summary: 'Then check the mirror REGISTRY[/PREFIX] the archive was pushed to: tags, content, and signatures verified from the mirror.'}),
     ...keepHostFlag,
     ...mirrorRegistryFlags,
+    ...talosKeyFlag,
   }
 
   private parsedFlags: Record<string, unknown> = {}
@@ -58,11 +61,11 @@ export default class Verify extends BaseCommand {
     return {imageChecks: setup.imageChecks, archiveChecks: [trust.check]}
   }
 
-  async run(): Promise<VerifyReport & {notes?: string[]; mirror?: MirrorCheckResult}> {
+  async run(): Promise<VerifyReport & {notes?: string[]; mirror?: MirrorCheckResult; talos?: TalosMirrorView}> {
     const {args, flags} = await this.parse(Verify)
     this.parsedFlags = flags as Record<string, unknown>
     this.archivePath = args.archive
-    const mirrorOnly = (['keep-host', 'insecure-registry', 'ca-file', 'username', 'password-stdin'] as const).filter((f) => flags[f] !== undefined && flags[f] !== false)
+    const mirrorOnly = (['keep-host', 'insecure-registry', 'ca-file', 'username', 'password-stdin', 'talos-key'] as const).filter((f) => flags[f] !== undefined && flags[f] !== false)
     if (!flags.registry && mirrorOnly.length > 0) throw new AirlockError('USAGE', `--${mirrorOnly[0]} needs --registry REGISTRY[/PREFIX]`)
     const target = flags.registry ? parseMirrorTarget(flags.registry) : undefined
     const checks = await this.checks()
@@ -103,7 +106,15 @@ export default class Verify extends BaseCommand {
         process.stderr.write(`airlock: error: ${mirrorCheckError(mirror).message}\n`)
         process.exitCode = 1
       }
-      return {...result, ok: report.ok && mirror.passed, mirror}
+      if (!flags['talos-key']) return {...result, ok: report.ok && mirror.passed, mirror}
+      // The cluster's view: each digest looked up as a Talos publicKey rule for this key does (issue 14).
+      const talos = await talosMirrorView({report, target, client, keepHost: flags['keep-host'], publicKey: readTalosKey(flags['talos-key'])})
+      for (const line of renderTalosView(talos)) this.log(line)
+      if (!talos.passed) {
+        process.stderr.write(`airlock: error: a Talos publicKey rule for ${flags['talos-key']} would refuse images from the mirror (see the talos: lines)\n`)
+        process.exitCode = 1
+      }
+      return {...result, ok: report.ok && mirror.passed && talos.passed, mirror, talos}
     } finally {
       client.close()
     }

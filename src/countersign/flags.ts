@@ -3,7 +3,8 @@
 import {readFileSync, writeFileSync} from 'node:fs'
 import {Flags} from '@oclif/core'
 import {AirlockError} from '../errors.ts'
-import {keyPassword, loadSigningKey, type SigningKey} from '../keys/index.ts'
+import type {KeyObject} from 'node:crypto'
+import {keyPassword, loadSigningKey, parsePublicKey, type SigningKey} from '../keys/index.ts'
 import type {Policy} from '../policy/index.ts'
 import type {MirrorTarget} from '../push/mapping.ts'
 import {parseReference} from '../reference/index.ts'
@@ -87,4 +88,22 @@ export function writeClusterConfig(
     written.push(options.policyControllerFile)
   }
   return written
+}
+
+export const talosKeyFlag = {
+  'talos-key': Flags.string({
+    summary:
+      "Check the mirror as a Talos node with a publicKey rule for this PUBLIC KEY (cosign.pub) would: each digest's signatures looked up in Talos's order with its short-circuit, the form that satisfied the rule named, the receipt shown.",
+    helpGroup: 'COUNTERSIGN',
+  }),
+}
+
+export function readTalosKey(file: string): KeyObject {
+  let text: string
+  try {
+    text = readFileSync(file, 'utf8')
+  } catch (error) {
+    throw new AirlockError('NOT_FOUND', `${file}: cannot read the public key (${(error as NodeJS.ErrnoException).code ?? 'error'})`)
+  }
+  return parsePublicKey(text, file)
 }

@@ -5,5 +5,6 @@ export {RECEIPT_PREDICATE, receiptStatement, signatureStatement, simpleSigningPa
 export type {CountersignTarget} from './target.ts'
 export type {TrustRecord, UnsignedImage, UpstreamSigner, VerificationRecord, VerifiedImage} from './types.ts'
 export {planCountersign, policyDigest, fileSha256, trustRecord, type CountersignPlan, type PlannedImage} from './from-verify.ts'
-export {runCountersign, renderCountersign, type RunCountersignOptions} from './run.ts'
+export {runCountersign, renderCountersign, renderTalosView, talosMirrorView, type RunCountersignOptions, type TalosMirrorView} from './run.ts'
+export {bundleFailure, readReceipt, talosView, type TalosForm, type TalosViewResult} from './talos-view.ts'
 export {clusterConfigFlags, keyPasswordFlag, loadCountersignKey, verificationRecord, writeClusterConfig} from './flags.ts'

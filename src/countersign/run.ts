@@ -4,13 +4,15 @@
 import {AirlockError} from '../errors.ts'
 import type {SigningKey} from '../keys/index.ts'
 import type {Descriptor} from '../oci/descriptor.ts'
-import type {MirrorTarget} from '../push/mapping.ts'
+import type {KeyObject} from 'node:crypto'
+import {mapRepository, type MirrorTarget} from '../push/mapping.ts'
 import {parseReference} from '../reference/index.ts'
 import type {RegistryClient} from '../registry/index.ts'
 import type {VerifyReport} from '../report/model.ts'
 import {countersignImages, type CountersignedImage, type CountersignJob, type CountersignReport} from './countersign.ts'
 import {planCountersign} from './from-verify.ts'
 import type {CountersignTarget} from './target.ts'
+import {readReceipt, talosView, type TalosViewResult} from './talos-view.ts'
 import type {VerificationRecord} from './types.ts'
 
 export interface RunCountersignOptions {
@@ -64,5 +66,54 @@ export function renderCountersign(report: CountersignReport): string[] {
   }
   for (const image of report.notSigned) lines.push(`NOT countersigned ${image.reference}: ${image.reason}`)
   lines.push(`countersign: ${report.signed.length} image(s) signed with key ${report.keyHint.slice(0, 16)}…, ${report.written} signature(s)/receipt(s) written, ${report.notSigned.length} not signed`)
+  return lines
+}
+
+export interface TalosMirrorView {
+  passed: boolean
+  images: Array<{reference: string; target: string; subjects: TalosViewResult[]; receipt: string}>
+}
+
+/**
+ * `verify --registry --talos-key` / `push --check`: every digest of every archived image (index and platform
+ * manifests) looked up on the mirror in Talos's order under the key, and the receipt read back.
+ */
+export async function talosMirrorView(options: {report: VerifyReport; target: MirrorTarget; client: RegistryClient; keepHost?: boolean; publicKey: KeyObject}): Promise<TalosMirrorView> {
+  const images: TalosMirrorView['images'] = []
+  for (const image of options.report.images) {
+    const ref = parseReference(image.reference)
+    const repository = mapRepository(ref, options.target, {keepHost: options.keepHost ?? false})
+    const target = options.client.repository(parseReference(`${options.target.registry}/${repository}`))
+    const digests = [image.digest, ...image.platforms.map((p) => p.manifest.digest).filter((d) => d !== image.digest)]
+    const subjects: TalosViewResult[] = []
+    let root: Descriptor | undefined
+    for (const digest of digests) {
+      let descriptor: Descriptor
+      try {
+        descriptor = await target.resolve(digest)
+      } catch (error) {
+        subjects.push({digest, verified: false, message: `not in the mirror (${(error as Error).message})`})
+        continue
+      }
+      root ??= descriptor
+      subjects.push(await talosView(target, descriptor, options.publicKey))
+    }
+    const receipt = root ? (await readReceipt(target, root, options.publicKey)).message : 'receipt: image not in the mirror'
+    images.push({reference: image.reference, target: target.name, subjects, receipt})
+  }
+  return {passed: images.every((i) => i.subjects.every((s) => s.verified)), images}
+}
+
+const FORM_NAMES: Record<string, string> = {referrers: 'bundle referrer (referrers API)', 'bundle-tag': 'bundle under the sha256-<hex> tag', 'legacy-sig': '.sig layer'}
+
+export function renderTalosView(view: TalosMirrorView): string[] {
+  const lines: string[] = []
+  for (const image of view.images) {
+    for (const s of image.subjects)
+      lines.push(`talos: ${s.verified ? 'ok    ' : 'FAILED'} ${image.reference} @${s.digest.slice(0, 19)}: ${s.verified ? `satisfied by the ${FORM_NAMES[s.form!]}` : s.message}`)
+    lines.push(`talos:        ${image.reference}: ${image.receipt}`)
+  }
+  const failed = view.images.flatMap((i) => i.subjects.filter((s) => !s.verified)).length
+  lines.push(failed === 0 ? `talos: ok: a Talos publicKey rule for this key accepts every digest of ${view.images.length} image(s)` : `talos: FAILED: a Talos publicKey rule for this key would refuse ${failed} digest(s)`)
   return lines
 }

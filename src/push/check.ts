@@ -8,6 +8,7 @@ import {ArchiveReader} from '../archive/reader.ts'
 import {AirlockError} from '../errors.ts'
 import type {Descriptor} from '../oci/descriptor.ts'
 import type {Digest} from '../oci/digest.ts'
+import type {RawManifest} from '../oci/manifest.ts'
 import {isManifestType} from '../oci/media-types.ts'
 import {parseReference} from '../reference/index.ts'
 import type {RegistryClient} from '../registry/index.ts'
@@ -115,7 +116,11 @@ async function checkImages(archive: ArchiveReader, options: MirrorCheckOptions):
       for (const artifact of artifacts.filter((a) => a.image === image.reference)) {
         if (artifact.kind === 'tag') {
           const tagged = await repo.resolve(artifact.tag).catch(notFound)
-          if (tagged?.digest !== artifact.root.digest) problem(`signature tag ${artifact.tag} ${tagged ? `points at ${tagged.digest}, the archive has ${artifact.root.digest}` : 'is missing'}`)
+          // Countersigning (issue 14) adds layers to the .sig/.att manifest: the archive's layers, in order, then
+          // others. That still carries every upstream signature; anything else does not.
+          const extended = tagged && tagged.digest !== artifact.root.digest && (await keepsLayers(repo, tagged, archive, artifact.root))
+          if (tagged?.digest !== artifact.root.digest && !extended)
+            problem(`signature tag ${artifact.tag} ${tagged ? `points at ${tagged.digest}, the archive has ${artifact.root.digest}` : 'is missing'}`)
           else check.signatures++
         } else {
           const listed = await repo.referrers({mediaType: root.mediaType, digest: artifact.subject, size: 0})
@@ -172,4 +177,13 @@ async function drain(repo: {fetch(d: Descriptor): Promise<NodeJS.ReadableStream>
   } catch (error) {
     return notFound(error) ?? false
   }
+}
+
+/** Whether the mirror's manifest at a signature tag keeps every layer of the archive's manifest, first and in order. */
+async function keepsLayers(repo: {fetchManifest(reference: string): Promise<RawManifest>}, mirrored: Descriptor, archive: ArchiveReader, original: Descriptor): Promise<boolean> {
+  const mine = await repo.fetchManifest(mirrored.digest)
+  const theirs = await archive.manifest(original)
+  if (mine.parsed.kind !== 'manifest' || theirs.parsed.kind !== 'manifest') return false
+  const ours = mine.parsed.layers
+  return theirs.parsed.layers.every((layer, i) => ours[i]?.digest === layer.digest && JSON.stringify(ours[i]?.annotations ?? {}) === JSON.stringify(layer.annotations ?? {}))
 }
