@@ -11,10 +11,12 @@ import {keepHostFlag, mirrorClient, mirrorRegistryFlags} from '../push/flags.ts'
 import {signatureSetup} from '../verify/signatures.ts'
 import {prepareVerifyTrust} from '../trust/archive.ts'
 import {type TrustFlagValues, trustFlags} from '../trust/flags.ts'
-import {clusterConfigFlags, keyPasswordFlag, loadCountersignKey, renderCountersign, runCountersign, verificationRecord, writeClusterConfig, type CountersignReport} from '../countersign/index.ts'
+import {clusterConfigFlags, keyPasswordFlag, talosKeyFlag} from '../countersign/cli-flags.ts'
+import type {CountersignReport, TalosMirrorView} from '../countersign/index.ts'
 import type {VerifyReport} from '../report/model.ts'
-import {renderTalosView, talosMirrorView, type TalosMirrorView} from '../countersign/index.ts'
-import {talosKeyFlag, readTalosKey} from '../countersign/flags.ts'
+
+/** The countersign library (sigstore-js and all) is loaded only when a countersign flag asks for it. */
+const countersignLib = () => import('../countersign/index.ts')
 
 export default class Push extends BaseCommand {
   static override summary = 'Push a verified archive into a mirror registry, signatures and referrers included.'
@@ -62,7 +64,7 @@ export default class Push extends BaseCommand {
       throw new AirlockError('USAGE', `--${flags['emit-policy-controller'] ? 'emit-policy-controller' : 'key-password-stdin'} needs --countersign-key`)
     if (flags['talos-key'] && !flags.check) throw new AirlockError('USAGE', '--talos-key needs --check')
     // The key first: a wrong password or an unusable key stops here, with nothing pushed.
-    const countersignKey = flags['countersign-key'] ? await loadCountersignKey(flags['countersign-key'], flags) : undefined
+    const countersignKey = flags['countersign-key'] ? await (await countersignLib()).loadCountersignKey(flags['countersign-key'], flags) : undefined
     const policyGiven = ['policy', 'key', 'certificate-identity', 'certificate-identity-regexp', 'certificate-oidc-issuer', 'certificate-oidc-issuer-regexp'].some(
       (f) => (flags as Record<string, unknown>)[f] !== undefined,
     )
@@ -115,6 +117,7 @@ export default class Push extends BaseCommand {
       // the verification report says a signature satisfied the policy for. Rewire onto the verify verdict here.
       let countersign: CountersignReport | undefined
       if (countersignKey && policy) {
+        const {runCountersign, renderCountersign, verificationRecord, writeClusterConfig} = await countersignLib()
         countersign = await runCountersign({
           report: result.verification.report as VerifyReport,
           target,
@@ -156,6 +159,8 @@ export default class Push extends BaseCommand {
       for (const line of renderMirrorCheck(check)) this.note(`check: ${line}`)
       if (!check.passed) throw mirrorCheckError(check)
       // The cluster's view under the countersign key (or --talos-key): Talos's lookup order and short-circuit.
+      if (!flags['talos-key'] && !countersignKey) return {...result, check, ...(countersign ? {countersign} : {})}
+      const {readTalosKey, renderTalosView, talosMirrorView} = await countersignLib()
       const talosKey = flags['talos-key'] ? readTalosKey(flags['talos-key']) : countersignKey?.publicKey
       if (!talosKey || !result.verification.report) return {...result, check, ...(countersign ? {countersign} : {})}
       const talos = await talosMirrorView({report: result.verification.report as VerifyReport, target, client, keepHost: flags['keep-host'], publicKey: talosKey})

@@ -13,8 +13,8 @@ import {signatureSetup, type VerifySignatureMode} from '../verify/signatures.ts'
 import {firstFailure, verifyArchive, type VerifyOptions} from '../verify/verify.ts'
 import {type ArchiveTrust, prepareVerifyTrust} from '../trust/archive.ts'
 import {type TrustFlagValues, trustFlags} from '../trust/flags.ts'
-import {renderTalosView, talosMirrorView, type TalosMirrorView} from '../countersign/index.ts'
-import {talosKeyFlag, readTalosKey} from '../countersign/flags.ts'
+import {talosKeyFlag} from '../countersign/cli-flags.ts'
+import type {TalosMirrorView} from '../countersign/index.ts'
 
 const POLICY_FLAG_NAMES = ['policy', 'key', 'certificate-identity', 'certificate-identity-regexp', 'certificate-oidc-issuer', 'certificate-oidc-issuer-regexp'] as const
 
@@ -108,6 +108,7 @@ export default class Verify extends BaseCommand {
       }
       if (!flags['talos-key']) return {...result, ok: report.ok && mirror.passed, mirror}
       // The cluster's view: each digest looked up as a Talos publicKey rule for this key does (issue 14).
+      const {readTalosKey, renderTalosView, talosMirrorView} = await import('../countersign/index.ts')
       const talos = await talosMirrorView({report, target, client, keepHost: flags['keep-host'], publicKey: readTalosKey(flags['talos-key'])})
       for (const line of renderTalosView(talos)) this.log(line)
       if (!talos.passed) {

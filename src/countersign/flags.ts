@@ -1,7 +1,6 @@
 // Command-line pieces shared by `push --countersign-key` and `airlock countersign`: the key and its password, the
 // receipt's verification record, and the cluster configuration written after countersigning.
 import {readFileSync, writeFileSync} from 'node:fs'
-import {Flags} from '@oclif/core'
 import {AirlockError} from '../errors.ts'
 import type {KeyObject} from 'node:crypto'
 import {keyPassword, loadSigningKey, parsePublicKey, type SigningKey} from '../keys/index.ts'
@@ -14,18 +13,6 @@ import {TOOL_VERSION} from '../version.ts'
 import type {CountersignReport} from './countersign.ts'
 import {fileSha256, policyDigest, trustRecord} from './from-verify.ts'
 import type {VerificationRecord} from './types.ts'
-
-export const keyPasswordFlag = {
-  'key-password-stdin': Flags.boolean({
-    summary: 'Read the signing key password from stdin (else COSIGN_PASSWORD; never from the command line).',
-    default: false,
-    helpGroup: 'COUNTERSIGN',
-  }),
-}
-
-export const clusterConfigFlags = {
-  'emit-policy-controller': Flags.string({summary: 'With countersigning: write a sigstore policy-controller ClusterImagePolicy for the key to FILE.', helpGroup: 'COUNTERSIGN'}),
-}
 
 /**
  * Loads the signing key before anything else happens, so a wrong password or an unusable key stops the command
@@ -88,14 +75,6 @@ export function writeClusterConfig(
     written.push(options.policyControllerFile)
   }
   return written
-}
-
-export const talosKeyFlag = {
-  'talos-key': Flags.string({
-    summary:
-      "Check the mirror as a Talos node with a publicKey rule for this PUBLIC KEY (cosign.pub) would: each digest's signatures looked up in Talos's order with its short-circuit, the form that satisfied the rule named, the receipt shown.",
-    helpGroup: 'COUNTERSIGN',
-  }),
 }
 
 export function readTalosKey(file: string): KeyObject {

@@ -7,4 +7,4 @@ export type {TrustRecord, UnsignedImage, UpstreamSigner, VerificationRecord, Ver
 export {planCountersign, policyDigest, fileSha256, trustRecord, type CountersignPlan, type PlannedImage} from './from-verify.ts'
 export {runCountersign, renderCountersign, renderTalosView, talosMirrorView, type RunCountersignOptions, type TalosMirrorView} from './run.ts'
 export {bundleFailure, readReceipt, talosView, type TalosForm, type TalosViewResult} from './talos-view.ts'
-export {clusterConfigFlags, keyPasswordFlag, loadCountersignKey, verificationRecord, writeClusterConfig} from './flags.ts'
+export {loadCountersignKey, readTalosKey, verificationRecord, writeClusterConfig} from './flags.ts'

@@ -1,27 +1,21 @@
-// Signing with the operator's key through sigstore-js: @sigstore/sign's DSSE bundle builder with a key signer and
-// no witnesses gives a Sigstore bundle v0.3 with a public key hint and no tlog entry (what a Talos publicKey rule
-// verifies offline). DSSE envelopes for `.att` layers come from the same bundle. Checking our own earlier
-// signatures (idempotency) uses node:crypto through src/keys.
-import {bundleToJSON, envelopeToJSON, type Bundle} from '@sigstore/bundle'
+// Signing with the operator's key, packaged by sigstore-js: the DSSE pre-authentication encoding from
+// @sigstore/core and the bundle from @sigstore/bundle's toDSSEBundle, exactly the steps of @sigstore/sign's
+// DSSEBundleBuilder with a key signer and no witnesses (that package is not loaded: its import costs seconds, for
+// Fulcio/Rekor clients airlock never uses). The result is a Sigstore bundle v0.3 with a public key hint and no
+// tlog entry, what a Talos publicKey rule verifies offline. DSSE envelopes for `.att` layers come from the same
+// bundle. Checking our own earlier signatures (idempotency) uses node:crypto through src/keys.
+import {bundleToJSON, envelopeToJSON, toDSSEBundle} from '@sigstore/bundle'
 import {dsse} from '@sigstore/core'
-import {DSSEBundleBuilder, type Signer} from '@sigstore/sign'
 import type {SigningKey} from '../keys/index.ts'
 import {signBytes, verifyBytes} from '../keys/index.ts'
 import {INTOTO_PAYLOAD_TYPE} from '../sigstore/payload.ts'
 
-function keySigner(key: SigningKey): Signer {
-  return {
-    sign: async (data: Buffer) => ({signature: signBytes(key, data), key: {$case: 'publicKey', publicKey: key.publicKeyPem, hint: key.hint}}),
-  }
-}
-
 /** A v0.3 bundle (JSON bytes) holding a DSSE envelope of an in-toto statement, signed with `key`. */
 export async function signStatementBundle(key: SigningKey, statement: Buffer): Promise<{bundle: Buffer; envelope: Buffer}> {
-  const builder = new DSSEBundleBuilder({signer: keySigner(key), witnesses: []})
-  const bundle: Bundle = await builder.create({data: statement, type: INTOTO_PAYLOAD_TYPE})
-  const json = bundleToJSON(bundle) as {dsseEnvelope?: unknown}
-  if (bundle.content.$case !== 'dsseEnvelope') throw new Error('sigstore-js built a bundle without a DSSE envelope')
-  return {bundle: Buffer.from(JSON.stringify(json)), envelope: Buffer.from(JSON.stringify(envelopeToJSON(bundle.content.dsseEnvelope)))}
+  const signature = signBytes(key, dsse.preAuthEncoding(INTOTO_PAYLOAD_TYPE, statement))
+  // certificateChain false: the v0.3 media type; no certificate: verification material is the public key hint.
+  const bundle = toDSSEBundle({artifact: statement, artifactType: INTOTO_PAYLOAD_TYPE, signature, keyHint: key.hint, certificateChain: false})
+  return {bundle: Buffer.from(JSON.stringify(bundleToJSON(bundle))), envelope: Buffer.from(JSON.stringify(envelopeToJSON(bundle.content.dsseEnvelope)))}
 }
 
 /** The raw signature of a legacy `.sig` layer: over the payload bytes, base64 in the layer annotation. */
