@@ -10,6 +10,7 @@ import {join} from 'node:path'
 import {after, before, describe, it} from 'node:test'
 import {parseReference} from '../src/reference/index.ts'
 import {RegistryClient} from '../src/registry/index.ts'
+import {pinnedRootFingerprint} from '../src/trust/index.ts'
 import {Archive} from './support/hostile/base.ts'
 import {makeWorkDir} from './support/images.ts'
 import {startRegistry, type StartedRegistry} from './support/registry.ts'
@@ -121,7 +122,8 @@ describe('default path: keyless verify against the trusted root carried by the a
 
   it('a failed verify records no TUF rollback state; a passing one does (src/commands/verify.ts)', () => {
     const state = join(work.dir, 'state')
-    const stateFile = join(state, 'tuf', `${good.server.url.replace(/^http:\/\//, '').replace(':', '_')}.json`)
+    // the state is keyed by the pinned root (issue 10 finding 5), not by a name from the archive
+    const stateFile = join(state, 'tuf', `root-${pinnedRootFingerprint(readFileSync(good.rootFile))}.json`)
     const failed = verify(good.archive, ['--tuf-root', good.rootFile, '--state', state, '--certificate-identity', 'mallory@evil.test', '--certificate-oidc-issuer', ISSUER])
     assert.equal(failed.status, 1, failed.stderr + failed.stdout)
     assert.match(failed.stdout, /ok +trust/, 'the TUF chain itself verified: only the verdict decides whether state is written')

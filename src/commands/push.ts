@@ -8,6 +8,12 @@ import type {MirrorCheckResult} from '../push/check.ts'
 import {renderMirrorCheck} from '../report/mirror.ts'
 import {keepHostFlag, mirrorClient, mirrorRegistryFlags} from '../push/flags.ts'
 import {type TrustFlagValues, trustFlags} from '../trust/flags.ts'
+import {clusterConfigFlags, keyPasswordFlag, talosKeyFlag} from '../countersign/cli-flags.ts'
+import type {CountersignReport, TalosMirrorView} from '../countersign/index.ts'
+import type {Verdict} from '../verify/verdict.ts'
+
+/** The countersign library (sigstore-js and all) is loaded only when a countersign flag asks for it. */
+const countersignLib = () => import('../countersign/index.ts')
 
 export default class Push extends BaseCommand {
   static override summary = 'Push a verified archive into a mirror registry, signatures and referrers included.'
@@ -31,15 +37,32 @@ export default class Push extends BaseCommand {
       summary: "After pushing, re-read images, signatures and referrers from the mirror and verify them with the archive's trust material and the policy (as `airlock verify --registry`).",
       default: false,
     }),
-    'emit-talos-config': Flags.string({summary: 'Write Talos RegistryMirrorConfig (+ ImageVerificationConfig from the policy) to FILE ("-" for stdout).'}),
+    'emit-talos-config': Flags.string({
+      summary:
+        'Write Talos RegistryMirrorConfig (+ ImageVerificationConfig from the policy; with --countersign-key: publicKey rules for the key, RegistryTLSConfig, RegistryAuthConfig, and a legacy machine.registries patch beside it) to FILE ("-" for stdout).',
+    }),
+    'countersign-key': Flags.string({
+      summary: 'After verification passed and the images landed, sign every verified image in the mirror with this private key (cosign.key or PEM) in every form Talos reads, with a signed receipt.',
+      helpGroup: 'COUNTERSIGN',
+    }),
+    ...keyPasswordFlag,
+    ...clusterConfigFlags,
+    ...talosKeyFlag,
     ...trustFlags,
     concurrency: Flags.integer({summary: 'Blob transfers at once.', default: 4, min: 1, max: 64}),
     ...mirrorRegistryFlags,
   }
 
-  async run(): Promise<PushArchiveResult> {
+  async run(): Promise<PushArchiveResult & {countersign?: CountersignReport; talos?: TalosMirrorView}> {
     const {args, flags} = await this.parse(Push)
     const target = parseMirrorTarget(args.target)
+    if (flags['countersign-key'] && flags['skip-verify'])
+      throw new AirlockError('USAGE', '--countersign-key cannot be used with --skip-verify: airlock never signs what it did not verify')
+    if (!flags['countersign-key'] && (flags['emit-policy-controller'] || flags['key-password-stdin']))
+      throw new AirlockError('USAGE', `--${flags['emit-policy-controller'] ? 'emit-policy-controller' : 'key-password-stdin'} needs --countersign-key`)
+    if (flags['talos-key'] && !flags.check) throw new AirlockError('USAGE', '--talos-key needs --check')
+    // The key first: a wrong password or an unusable key stops here, with nothing pushed.
+    const countersignKey = flags['countersign-key'] ? await (await countersignLib()).loadCountersignKey(flags['countersign-key'], flags) : undefined
     const policyGiven = ['policy', 'key', 'certificate-identity', 'certificate-identity-regexp', 'certificate-oidc-issuer', 'certificate-oidc-issuer-regexp'].some(
       (f) => (flags as Record<string, unknown>)[f] !== undefined,
     )
@@ -51,6 +74,8 @@ export default class Push extends BaseCommand {
     if (flags['skip-verify']) process.stderr.write('airlock: WARNING: --skip-verify: pushing content that has NOT been verified; this is recorded in the output\n')
     const client = mirrorClient(flags, {concurrency: flags.concurrency, registry: target.registry})
     const plainHttp = (flags['insecure-registry'] ?? []).includes(target.registry)
+    let countersign: CountersignReport | undefined
+    let pushed: Verdict | undefined
     try {
       // One library call: verify (the same checks as `airlock verify`), push exactly the verdict, check the mirror.
       const result = await pushArchive({
@@ -64,7 +89,31 @@ export default class Push extends BaseCommand {
         ...(policy ? {policy} : {}),
         trust: flags as TrustFlagValues,
         check: flags.check,
-        ...(flags['emit-talos-config'] ? {talos: {plainHttp}} : {}),
+        ...(flags['emit-talos-config'] && !countersignKey ? {talos: {plainHttp}} : {}),
+        // Countersigning signs exactly the verdict push just wrote, before the mirror check reads it back (issue 14).
+        ...((countersignKey || flags['talos-key']) && policy
+          ? {
+              afterPush: async (verified) => {
+                pushed = verified.verdict
+                if (!countersignKey) return
+                const {runCountersign, renderCountersign, verificationRecord, writeClusterConfig} = await countersignLib()
+                const record = await verificationRecord({archive: args.archive, policy, policyFile: flags.policy, trust: verified.trust})
+                await verified.archive.checkUnchanged() // the sha256 in the receipt is of the file that was judged
+                countersign = await runCountersign({verdict: verified.verdict, target, client, keepHost: flags['keep-host'], key: countersignKey, record})
+                for (const line of renderCountersign(countersign)) this.note(line)
+                for (const file of writeClusterConfig(countersign, {
+                  target,
+                  keepHost: flags['keep-host'],
+                  plainHttp,
+                  caFile: flags['ca-file'],
+                  username: flags.username,
+                  talosFile: flags['emit-talos-config'],
+                  policyControllerFile: flags['emit-policy-controller'],
+                }))
+                  this.note(`written ${file} (review before applying)`)
+              },
+            }
+          : {}),
         onEvent: (event) => {
           if (event.type === 'tag' && event.action === 'written') this.note(`tagged ${target.registry}/${event.repository}:${event.tag}`)
         },
@@ -84,7 +133,16 @@ export default class Push extends BaseCommand {
         }
       }
       if (result.check) for (const line of renderMirrorCheck(result.check)) this.note(`check: ${line}`)
-      return result
+      const out = countersign ? {...result, countersign} : result
+      // The cluster's view under the countersign key (or --talos-key): Talos's lookup order and short-circuit.
+      const talosKeyFile = flags['talos-key']
+      if (!result.check || !pushed || (!talosKeyFile && !countersignKey)) return out
+      const {readTalosKey, renderTalosView, talosMirrorView} = await countersignLib()
+      const publicKey = talosKeyFile ? readTalosKey(talosKeyFile) : countersignKey!.publicKey
+      const talos = await talosMirrorView({verdict: pushed, target, client, keepHost: flags['keep-host'], publicKey})
+      for (const line of renderTalosView(talos)) this.note(`check: ${line}`)
+      if (!talos.passed) throw new AirlockError('SIGNATURE_INVALID', 'check: a Talos publicKey rule for the key would refuse images from the mirror (see the talos: lines)')
+      return {...out, talos}
     } catch (error) {
       const check = error instanceof AirlockError ? (error.details?.['check'] as MirrorCheckResult | undefined) : undefined
       if (check) for (const line of renderMirrorCheck(check)) this.note(`check: ${line}`)

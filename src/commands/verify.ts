@@ -13,6 +13,8 @@ import type {VerifySignatureMode} from '../verify/signatures.ts'
 import {openVerifiedArchive, type VerifiedArchive} from '../verify/open.ts'
 import {firstFailure} from '../verify/verify.ts'
 import {type TrustFlagValues, trustFlags} from '../trust/flags.ts'
+import {talosKeyFlag} from '../countersign/cli-flags.ts'
+import type {TalosMirrorView} from '../countersign/index.ts'
 
 const POLICY_FLAG_NAMES = ['policy', 'key', 'certificate-identity', 'certificate-identity-regexp', 'certificate-oidc-issuer', 'certificate-oidc-issuer-regexp'] as const
 
@@ -35,11 +37,12 @@ export default class Verify extends BaseCommand {
     registry: Flags.string({summary: 'Then check the mirror REGISTRY[/PREFIX] the archive was pushed to: tags, content, and signatures verified from the mirror.'}),
     ...keepHostFlag,
     ...mirrorRegistryFlags,
+    ...talosKeyFlag,
   }
 
-  async run(): Promise<VerifyReport & {notes?: string[]; mirror?: MirrorCheckResult}> {
+  async run(): Promise<VerifyReport & {notes?: string[]; mirror?: MirrorCheckResult; talos?: TalosMirrorView}> {
     const {args, flags} = await this.parse(Verify)
-    const mirrorOnly = (['keep-host', 'insecure-registry', 'ca-file', 'client-cert', 'client-key', 'authfile', 'username', 'password-stdin', 'creds-for', 'timeout'] as const).filter((f) => flags[f] !== undefined && flags[f] !== false)
+    const mirrorOnly = (['keep-host', 'insecure-registry', 'ca-file', 'client-cert', 'client-key', 'authfile', 'username', 'password-stdin', 'creds-for', 'timeout', 'talos-key'] as const).filter((f) => flags[f] !== undefined && flags[f] !== false)
     if (!flags.registry && mirrorOnly.length > 0) throw new AirlockError('USAGE', `--${mirrorOnly[0]} needs --registry REGISTRY[/PREFIX]`)
     const target = flags.registry ? parseMirrorTarget(flags.registry) : undefined
     const policyGiven = POLICY_FLAG_NAMES.some((f) => flags[f] !== undefined)
@@ -90,7 +93,16 @@ export default class Verify extends BaseCommand {
           process.stderr.write(`airlock: error: ${mirrorCheckError(mirror).message}\n`)
           process.exitCode = 1
         }
-        return {...result, ok: report.ok && mirror.passed, mirror}
+        if (!flags['talos-key']) return {...result, ok: report.ok && mirror.passed, mirror}
+        // The cluster's view: each digest looked up as a Talos publicKey rule for this key does (issue 14).
+        const {readTalosKey, renderTalosView, talosMirrorView} = await import('../countersign/index.ts')
+        const talos = await talosMirrorView({verdict: verified.verdict, target, client, keepHost: flags['keep-host'], publicKey: readTalosKey(flags['talos-key'])})
+        for (const line of renderTalosView(talos)) this.log(line)
+        if (!talos.passed) {
+          process.stderr.write(`airlock: error: a Talos publicKey rule for ${flags['talos-key']} would refuse images from the mirror (see the talos: lines)\n`)
+          process.exitCode = 1
+        }
+        return {...result, ok: report.ok && mirror.passed && talos.passed, mirror, talos}
       } finally {
         client.close()
       }

@@ -16,6 +16,7 @@ import type {Verdict} from '../verify/verdict.ts'
 import {judgeMirrorImage, type MirrorSignatureOptions, type MirrorSignatureResult} from './check-signatures.ts'
 import {mapRepository, type MirrorTarget} from './mapping.ts'
 import {RegistryMirror} from './mirror.ts'
+import {extendsSignatureManifest} from './extended-signature.ts'
 
 export type {MirrorSignatureOptions, MirrorSignatureResult} from './check-signatures.ts'
 
@@ -106,7 +107,11 @@ export async function verifyMirror(options: MirrorCheckOptions): Promise<MirrorC
       for (const artifact of image.artifacts) {
         if (artifact.kind === 'tag' && artifact.tag) {
           const tagged = await repo.resolve(artifact.tag).catch(notFound)
-          if (tagged?.digest !== artifact.graph.root.digest) problem(`signature tag ${artifact.tag} ${tagged ? `points at ${tagged.digest}, the archive has ${artifact.graph.root.digest}` : 'is missing'}`)
+          const archived = artifact.graph.root
+          // Countersigning (issue 14) extends the .sig/.att manifest: the archive's layers first, then the operator's.
+          const extended = tagged && tagged.digest !== archived.digest && (await fetchManifest(repo, tagged).then((m) => extendsSignatureManifest(m, artifact.graph.manifests.at(-1)!.raw)).catch(() => false))
+          if (tagged?.digest !== archived.digest && !extended)
+            problem(`signature tag ${artifact.tag} ${tagged ? `points at ${tagged.digest}, the archive has ${archived.digest}` : 'is missing'}`)
           else check.signatures++
         } else {
           const listed = await repo.referrers({mediaType: root.mediaType, digest: artifact.subject, size: 0})
@@ -164,3 +169,4 @@ async function drain(repo: {fetch(d: Descriptor): Promise<NodeJS.ReadableStream>
     return notFound(error) ?? false
   }
 }
+

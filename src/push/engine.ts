@@ -194,9 +194,13 @@ export class PushEngine {
   }
 
   /** Points `tag` at `descriptor`, unless it already does (a rerun rewrites nothing). */
-  async tag(dst: PushDestination, repository: string, descriptor: Descriptor, tag: string, counters: PushCounters): Promise<void> {
+  /**
+   * Points `tag` at `descriptor`. `keep(current)` may say the content already there is to stay (a countersigned
+   * `.sig` that extends the archive's); otherwise a tag naming other content moves only with --force.
+   */
+  async tag(dst: PushDestination, repository: string, descriptor: Descriptor, tag: string, counters: PushCounters, keep?: (current: Descriptor) => Promise<boolean>): Promise<void> {
     const current = await resolveOptional(dst, tag)
-    if (current?.digest === descriptor.digest) {
+    if (current?.digest === descriptor.digest || (current && keep && (await keep(current)))) {
       counters.tags.unchanged.push(tag)
       this.onEvent({type: 'tag', repository, tag, action: 'unchanged'})
       return

@@ -50,6 +50,11 @@ export interface PushArchiveOptions {
   /** Build the Talos machine-config documents (--emit-talos-config). */
   talos?: {plainHttp?: boolean}
   onEvent?: (event: PushEvent) => void
+  /**
+   * After the verdict is in the mirror (every tag written), before the mirror check: countersigning (issue 14)
+   * signs exactly these images. Given only when verification passed (never with --skip-verify).
+   */
+  afterPush?: (verified: VerifiedArchive & {verdict: Verdict}) => Promise<void>
 }
 
 export interface PushArchiveResult extends PushResult {
@@ -107,6 +112,10 @@ export async function pushArchive(options: PushArchiveOptions): Promise<PushArch
       ...(options.onEvent ? {onEvent: options.onEvent} : {}),
     })
     await verified.archive.checkUnchanged()
+    if (options.afterPush) {
+      if (options.skipVerify || !verdict.verified) throw new AirlockError('USAGE', 'airlock never signs what it did not verify (--skip-verify)')
+      await options.afterPush({...verified, verdict})
+    }
     const artifacts = verdict.images.flatMap((i) => i.artifacts)
     const seconds = (performance.now() - started) / 1000
     const out: PushArchiveResult = {

@@ -11,6 +11,8 @@ import type {JudgedGraph, Verdict, VerifiedImage} from '../verify/verdict.ts'
 import {emptyCounters, PushEngine, type PushCounters, type PushDestination, type PushEvent} from './engine.ts'
 import type {PushGraph} from './graph.ts'
 import {checkCollisions, mapRepository, type MirrorTarget} from './mapping.ts'
+import {extendsSignatureManifest} from './extended-signature.ts'
+import {fetchManifest} from '../store/read-manifest.ts'
 
 /** The mirror as push sees it: repositories by path, and whether the registry serves the referrers API. */
 export interface MirrorRegistry {
@@ -86,7 +88,10 @@ export async function pushVerdict(verdict: Verdict, source: Fetcher, mirror: Mir
 
     for (const artifact of image.artifacts.filter((a) => a.kind === 'tag')) {
       await engine.pushGraph(dst, repository, pushGraphOf(artifact.graph), counters)
-      await engine.tag(dst, repository, artifact.graph.root, artifact.tag!, counters)
+      const archived = artifact.graph.manifests.at(-1)!.raw
+      await engine.tag(dst, repository, artifact.graph.root, artifact.tag!, counters, async (current) =>
+        extendsSignatureManifest(await fetchManifest(dst, current), archived),
+      )
     }
     const referrers = image.artifacts.filter((a) => a.kind === 'referrer')
     if (referrers.length > 0) {

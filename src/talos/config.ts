@@ -87,8 +87,10 @@ function talosRule(rule: VerificationRule, index: number, warnings: string[]): R
     return {image: rule.image, keyless: {issuer, ...(subject ? {subject} : {subjectRegex})}}
   }
   if (rule.publicKey) {
-    if (!/-----BEGIN CERTIFICATE-----/.test(rule.publicKey))
-      warnings.push(`${where}: Talos publicKey rules take a PEM certificate; this rule carries a bare public key`)
+    // Talos parses publicKey.certificate with cryptoutils.UnmarshalPEMToPublicKey (verify.go): a PUBLIC KEY PEM is
+    // what it expects, despite the field's name.
+    if (!/-----BEGIN PUBLIC KEY-----/.test(rule.publicKey))
+      warnings.push(`${where}: Talos publicKey rules take a PUBLIC KEY PEM (cosign.pub); this rule carries something else`)
     return {image: rule.image, publicKey: {certificate: rule.publicKey.trim()}}
   }
   throw new AirlockError('UNSUPPORTED', `${where} has no keyless, publicKey, skip or deny verifier`)

@@ -8,7 +8,7 @@ import type {Descriptor} from '../oci/descriptor.ts'
 import type {Policy} from '../policy/index.ts'
 import type {VerifyReport} from '../report/model.ts'
 import {parseTrustedRoot} from '../sigstore/trust.ts'
-import {ArchiveTrust} from './trust.ts'
+import {ArchiveTrust, type TrustResolution} from './trust.ts'
 import type {TrustFlagValues} from '../trust/flags.ts'
 import {signatureSetup, type VerifySignatureMode} from './signatures.ts'
 import type {Verdict} from './verdict.ts'
@@ -44,6 +44,8 @@ export interface VerifiedArchive {
   trustedRoots: ReturnType<typeof parseTrustedRoot>[]
   /** TUF state files written (after full success only). */
   stateFiles: string[]
+  /** How the trusted roots were reached (TUF mirror, root version, grace), for receipts and reports. */
+  trust: TrustResolution | undefined
   close(): Promise<void>
 }
 
@@ -94,7 +96,7 @@ export async function openVerifiedArchive(path: string, request: VerifyRequest):
     if (verdict) await archive.checkUnchanged()
     // The rollback memory moves forward only when everything passed.
     const stateFiles = verdict && trust ? trust.commitState(report) : []
-    return {report, verdict, archive, notes: setup.notes, trustedRoots, stateFiles, close: () => archive.close()}
+    return {report, verdict, archive, notes: setup.notes, trustedRoots, stateFiles, trust: trust?.resolution, close: () => archive.close()}
   } catch (error) {
     await archive.close()
     throw error instanceof AirlockError ? error : toAirlockError(error)

@@ -1,0 +1,88 @@
+// Command-line pieces shared by `push --countersign-key` and `airlock countersign`: the key and its password, the
+// receipt's verification record, and the cluster configuration written after countersigning.
+import {readFileSync, writeFileSync} from 'node:fs'
+import {AirlockError} from '../errors.ts'
+import type {KeyObject} from 'node:crypto'
+import {keyPassword, loadSigningKey, parsePublicKey, type SigningKey} from '../keys/index.ts'
+import type {Policy} from '../policy/index.ts'
+import type {MirrorTarget} from '../push/mapping.ts'
+import {parseReference} from '../reference/index.ts'
+import {countersignTalosYaml, legacyRegistriesPatch, policyControllerYaml} from '../talos/countersign.ts'
+import type {TrustResolution} from '../verify/trust.ts'
+import {TOOL_VERSION} from '../version.ts'
+import type {CountersignReport} from './countersign.ts'
+import {fileSha256, policyDigest, trustRecord} from './from-verify.ts'
+import type {VerificationRecord} from './types.ts'
+
+/**
+ * Loads the signing key before anything else happens, so a wrong password or an unusable key stops the command
+ * with nothing pushed or signed. stdin can feed one secret only.
+ */
+export async function loadCountersignKey(file: string, flags: {'key-password-stdin'?: boolean; 'password-stdin'?: boolean}): Promise<SigningKey> {
+  if (flags['key-password-stdin'] && flags['password-stdin'])
+    throw new AirlockError('USAGE', '--key-password-stdin and --password-stdin both read stdin', {hint: 'give the key password in COSIGN_PASSWORD instead'})
+  return loadSigningKey(file, keyPassword({stdin: flags['key-password-stdin'] ?? false}))
+}
+
+export async function verificationRecord(input: {archive: string; policy: Policy; policyFile?: string | undefined; trust?: TrustResolution | undefined}): Promise<VerificationRecord> {
+  const policy = policyDigest(input.policy, input.policyFile)
+  return {
+    trust: trustRecord(input.trust),
+    policySha256: policy.sha256,
+    policySource: policy.source,
+    archiveSha256: await fileSha256(input.archive),
+    archive: input.archive,
+    airlockVersion: TOOL_VERSION,
+    verifiedAt: new Date().toISOString(),
+  }
+}
+
+export interface ClusterConfigOutput {
+  talos?: string
+  policyController?: string
+}
+
+/** Writes the Talos documents (+ the legacy patch beside them) and the policy-controller policy; returns the files. */
+export function writeClusterConfig(
+  report: CountersignReport,
+  options: {target: MirrorTarget; keepHost?: boolean; plainHttp?: boolean; caFile?: string | undefined; username?: string | undefined; talosFile?: string | undefined; policyControllerFile?: string | undefined},
+): string[] {
+  const repositories = report.signed.map((s) => parseReference(s.reference).name)
+  const input = {
+    target: options.target,
+    ...(options.keepHost ? {keepHost: true} : {}),
+    ...(options.plainHttp ? {plainHttp: true} : {}),
+    repositories,
+    sourceRegistries: report.signed.map((s) => parseReference(s.reference).registry),
+    publicKeyPem: report.publicKeyPem,
+    ...(options.caFile ? {caPem: readFileSync(options.caFile, 'utf8')} : {}),
+    ...(options.username ? {username: options.username} : {}),
+    notSigned: report.notSigned,
+  }
+  const written: string[] = []
+  if (options.talosFile) {
+    const yaml = countersignTalosYaml(input)
+    if (options.talosFile === '-') process.stdout.write(yaml)
+    else {
+      writeFileSync(options.talosFile, yaml)
+      const legacy = options.talosFile.replace(/(\.ya?ml)?$/, '.legacy.yaml')
+      writeFileSync(legacy, legacyRegistriesPatch(input))
+      written.push(options.talosFile, legacy)
+    }
+  }
+  if (options.policyControllerFile) {
+    writeFileSync(options.policyControllerFile, policyControllerYaml(input))
+    written.push(options.policyControllerFile)
+  }
+  return written
+}
+
+export function readTalosKey(file: string): KeyObject {
+  let text: string
+  try {
+    text = readFileSync(file, 'utf8')
+  } catch (error) {
+    throw new AirlockError('NOT_FOUND', `${file}: cannot read the public key (${(error as NodeJS.ErrnoException).code ?? 'error'})`)
+  }
+  return parsePublicKey(text, file)
+}
