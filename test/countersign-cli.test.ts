@@ -228,12 +228,15 @@ describe('push --countersign-key / airlock countersign (CLI)', () => {
         `    keyless: {issuer: '${ISSUER}', subject: '${ID}'}`,
       ].join('\n'),
     )
-    const push = await cli(['push', archive, `${plain.host}/skip`, '--insecure-registry', plain.host, '--trusted-root', trustedRootFile, '--policy', policyFile, '--countersign-key', keyFile], {COSIGN_PASSWORD: 'gap-password'})
+    // rules name the source host, so the mirror path must keep it (issue 10 finding 1: no host-dependent rule
+    // may answer for a host-less path)
+    const push = await cli(['push', archive, `${plain.host}/skip`, '--keep-host', '--insecure-registry', plain.host, '--trusted-root', trustedRootFile, '--policy', policyFile, '--countersign-key', keyFile], {COSIGN_PASSWORD: 'gap-password'})
     assert.equal(push.status, 0, push.stderr)
     assert.match(push.stderr, /NOT countersigned .*\/t\/legacy:v1: policy rule .* says skip/)
-    const legacy = await new TalosChecker(plain.url, pubPem).check('skip/t/legacy', digests['legacy']![0]!)
+    const legacyPath = `skip/${source.host.replace(':', '_')}/t/legacy`
+    const legacy = await new TalosChecker(plain.url, pubPem).check(legacyPath, digests['legacy']![0]!)
     assert.equal(legacy.verified, false)
-    assert.ok(!(await tags(plain.url, 'skip/t/legacy')).some((t) => t.endsWith('.att')), 'no receipt for an unverified image')
+    assert.ok(!(await tags(plain.url, legacyPath)).some((t) => t.endsWith('.att')), 'no receipt for an unverified image')
 
     const missing = await cli(['countersign', archive, `${plain.host}/nowhere`, '--insecure-registry', plain.host, '--key', keyFile, ...policyArgs()], {COSIGN_PASSWORD: 'gap-password'})
     assert.equal(missing.status, 1)
