@@ -29,11 +29,11 @@ export default class Export extends BaseCommand {
   static override flags = {
     file: Flags.string({char: 'f', summary: 'Read image references from FILE, one per line ("-" for stdin; # comments).'}),
     output: Flags.string({char: 'o', summary: 'Archive to write.', required: true}),
-    platform: Flags.string({summary: 'Only this platform of multi-arch images (os/arch[/variant]); repeatable. Default: all.', multiple: true}),
+    platform: Flags.string({summary: 'Only this platform of multi-arch images (os/arch[/variant]); repeatable. Default: all.', multiple: true, multipleNonGreedy: true}),
     force: Flags.boolean({summary: 'Replace an existing archive at the output path (only once the new one is complete).', default: false}),
     cache: Flags.string({summary: 'Keep downloaded blobs in DIR and reuse them on the next run (resumes an interrupted export).'}),
     concurrency: Flags.integer({summary: 'Blob downloads at once.', default: 4, min: 1, max: 64}),
-    'insecure-registry': Flags.string({summary: 'host:port spoken to over plain HTTP (never implied).', multiple: true}),
+    'insecure-registry': Flags.string({summary: 'host:port spoken to over plain HTTP (never implied).', multiple: true, multipleNonGreedy: true}),
     'ca-file': Flags.string({summary: 'PEM file with extra CA certificates for registry TLS.'}),
     username: Flags.string({summary: 'Registry username (else docker config / credential helpers).'}),
     'password-stdin': Flags.boolean({summary: 'Read the registry password from stdin.', default: false}),

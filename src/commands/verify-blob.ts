@@ -21,7 +21,7 @@ export default class VerifyBlob extends BaseCommand {
   }
   static override flags = {
     bundle: Flags.string({required: true, summary: 'The Sigstore bundle (JSON) for the artifact.'}),
-    'trusted-root': Flags.string({multiple: true, summary: 'trusted_root.json to trust (repeatable: roots are merged, e.g. public good plus a private instance).'}),
+    'trusted-root': Flags.string({multiple: true, multipleNonGreedy: true, summary: 'trusted_root.json to trust (repeatable: roots are merged, e.g. public good plus a private instance).'}),
     ...identityFlags,
   }
 

@@ -10,7 +10,7 @@ export const keepHostFlag = {
 }
 
 export const mirrorRegistryFlags = {
-  'insecure-registry': Flags.string({summary: 'host:port spoken to over plain HTTP (never implied).', multiple: true}),
+  'insecure-registry': Flags.string({summary: 'host:port spoken to over plain HTTP (never implied).', multiple: true, multipleNonGreedy: true}),
   'ca-file': Flags.string({summary: "PEM file with CA certificates for the mirror's TLS."}),
   username: Flags.string({summary: 'Username for the mirror (else docker config / credential helpers).'}),
   'password-stdin': Flags.boolean({summary: 'Read the password from stdin.', default: false}),
