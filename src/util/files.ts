@@ -3,6 +3,7 @@
 // signal is removed by the cleanup registry below.
 import {randomBytes} from 'node:crypto'
 import {rmSync} from 'node:fs'
+import {constants as osConstants} from 'node:os'
 import {mkdir, open, rename, rm, stat} from 'node:fs/promises'
 import {dirname, basename, join} from 'node:path'
 import {AirlockError, toAirlockError} from '../errors.ts'
@@ -50,9 +51,10 @@ export async function ensureDir(dir: string): Promise<void> {
   await mkdir(dir, {recursive: true})
 }
 
-// Paths to delete if the process is interrupted. SIGINT/SIGTERM handlers are installed once, lazily, and only
+// Paths to delete if the process is interrupted. SIGINT/SIGTERM/SIGHUP handlers are installed once, lazily, and only
 // while something is registered, so library users that never write files see no handlers.
 const pending = new Set<string>()
+const INTERRUPTS = ['SIGINT', 'SIGTERM', 'SIGHUP'] as const
 let handlersInstalled = false
 
 function onSignal(signal: NodeJS.Signals): void {
@@ -65,24 +67,23 @@ function onSignal(signal: NodeJS.Signals): void {
     }
   }
   pending.clear()
-  process.exitCode = signal === 'SIGINT' ? 130 : 143
-  process.stderr.write(`airlock: error: interrupted (${signal}); temporary files removed\n`)
+  process.exitCode = 128 + (osConstants.signals[signal] ?? 0)
+  // Start on a new line: a progress line may be drawn without its newline.
+  process.stderr.write(`${process.stderr.isTTY ? '\r\x1b[K' : ''}airlock: error: interrupted (${signal}); temporary files removed\n`)
   process.exit()
 }
 
-/** Registers a temporary path for removal on SIGINT/SIGTERM; returns a function that unregisters it. */
+/** Registers a temporary path for removal on SIGINT/SIGTERM/SIGHUP; returns a function that unregisters it. */
 export function removeOnSignal(path: string): () => void {
   if (!handlersInstalled) {
-    process.once('SIGINT', onSignal)
-    process.once('SIGTERM', onSignal)
+    for (const signal of INTERRUPTS) process.once(signal, onSignal)
     handlersInstalled = true
   }
   pending.add(path)
   return () => {
     pending.delete(path)
     if (pending.size === 0 && handlersInstalled) {
-      process.removeListener('SIGINT', onSignal)
-      process.removeListener('SIGTERM', onSignal)
+      for (const signal of INTERRUPTS) process.removeListener(signal, onSignal)
       handlersInstalled = false
     }
   }
