@@ -22,7 +22,7 @@ export default class Export extends BaseCommand {
   static override examples = [
     '<%= config.bin %> export -o images.tar ghcr.io/siderolabs/kubelet:v1.33.0',
     'talosctl images default | <%= config.bin %> export -f - -o talos.tar --platform linux/amd64',
-    '<%= config.bin %> export -o example.tar oci:fixtures/example:example.com/demo/hello:1.0',
+    '<%= config.bin %> export -o example.tar --signatures optional oci:fixtures/example:example.com/demo/hello:1.0',
   ]
   static override strict = false
   static override args = {image: Args.string({description: 'images to export (repeatable)', required: false})}
