@@ -197,7 +197,7 @@ describe('every README and --help example runs', () => {
     mkdirSync(shim)
     writeFileSync(join(shim, 'airlock'), `#!/bin/sh\nexec "${process.execPath}" "${join(ROOT, 'bin/run.js')}" "$@"\n`)
     chmodSync(join(shim, 'airlock'), 0o755)
-    const env = {...process.env, PATH: `${shim}:${process.env.PATH}`, NODE_EXTRA_CA_CERTS: caBundle, DOCKER_CONFIG: docker, XDG_STATE_HOME: join(base, 'state'), XDG_CACHE_HOME: join(base, 'cache')}
+    const env: NodeJS.ProcessEnv = {...process.env, PATH: `${shim}:${process.env.PATH}`, NODE_EXTRA_CA_CERTS: caBundle, DOCKER_CONFIG: docker, XDG_STATE_HOME: join(base, 'state'), XDG_CACHE_HOME: join(base, 'cache')}
     delete env.NODE_TEST_CONTEXT
 
     const blob = Buffer.from('a release artifact\n')
