@@ -1,6 +1,7 @@
 import {writeFileSync} from 'node:fs'
 import {Args, Flags} from '@oclif/core'
 import {BaseCommand} from '../cli/base-command.ts'
+import {checkOutputFile} from '../cli/output-path.ts'
 import {AirlockError} from '../errors.ts'
 import {loadPolicy, policyFlags, type PolicyFlagValues} from '../policy/index.ts'
 import {parseMirrorTarget, pushArchive, type PushArchiveResult} from '../push/index.ts'
@@ -42,6 +43,8 @@ export default class Push extends BaseCommand {
   async run(): Promise<PushArchiveResult & {check?: MirrorCheckResult}> {
     const {args, flags} = await this.parse(Push)
     const target = parseMirrorTarget(args.target)
+    const talosFile = flags['emit-talos-config']
+    if (talosFile && talosFile !== '-') checkOutputFile(talosFile, '--emit-talos-config', {force: true})
     const policyGiven = ['policy', 'key', 'certificate-identity', 'certificate-identity-regexp', 'certificate-oidc-issuer', 'certificate-oidc-issuer-regexp'].some(
       (f) => (flags as Record<string, unknown>)[f] !== undefined,
     )
