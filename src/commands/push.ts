@@ -6,6 +6,8 @@ import {AirlockError} from '../errors.ts'
 import {loadPolicy, policyFlags, type PolicyFlagValues} from '../policy/index.ts'
 import {parseMirrorTarget, pushArchive, type PushArchiveResult} from '../push/index.ts'
 import {firstFailure, verifyArchive} from '../verify/verify.ts'
+import {failureSummary, plural} from '../report/text.ts'
+import {formatBytes} from '../util/progress.ts'
 import {mirrorCheckError, verifyMirror, type MirrorCheckResult} from '../push/check.ts'
 import {renderMirrorCheck} from '../report/mirror.ts'
 import {keepHostFlag, mirrorClient, mirrorRegistryFlags} from '../push/flags.ts'
@@ -76,8 +78,10 @@ export default class Push extends BaseCommand {
             ...(hints.skipHash ? {skipHash: hints.skipHash} : {}),
           })
           trust?.trust.commitState(report)
-          const skipped = report.hashSkipped?.blobs ? ` (${report.hashSkipped.blobs} blobs, ${report.hashSkipped.bytes} bytes, not re-hashed: ${report.hashSkipped.reason})` : ''
-          const summary = report.ok ? `verified ${report.images.length} image(s), ${report.blobs} blobs, ${report.bytes} bytes${skipped}` : (firstFailure(report) ?? 'verification failed')
+          const skipped = report.hashSkipped?.blobs ? ` (${plural(report.hashSkipped.blobs, 'blob')}, ${formatBytes(report.hashSkipped.bytes)}, not re-hashed: ${report.hashSkipped.reason})` : ''
+          const summary = report.ok ? `verified ${plural(report.images.length, 'image')}, ${plural(report.blobs, 'blob')}, ${formatBytes(report.bytes)}${skipped}` : failureSummary(report, firstFailure(report))
+          // Said when it happens: before the first upload and tag, never after them.
+          if (report.ok) this.note(`verification: ${summary}`)
           return {passed: report.ok, summary, report}
         },
         ...(policy ? {policy} : {}),
@@ -86,14 +90,16 @@ export default class Push extends BaseCommand {
           if (event.type === 'tag' && event.action === 'written') this.note(`tagged ${target.registry}/${event.repository}:${event.tag}`)
         },
       })
-      this.note(`verification: ${result.verification.summary}`)
       for (const image of result.images)
         this.note(
-          `${image.source} -> ${image.target}: ${image.blobs.pushed} blobs pushed (${(image.blobs.bytes / 1e6).toFixed(1)} MB), ${image.blobs.mounted} mounted, ${image.blobs.skipped} already there; ${image.manifests.pushed} manifests; tags ${image.tags.written.join(', ') || '(unchanged)'}${image.fallbackTags.length ? `; fallback tags ${image.fallbackTags.join(', ')}` : ''}`,
+          `${image.source} -> ${image.target}: ${plural(image.blobs.pushed, 'blob')} pushed (${formatBytes(image.blobs.bytes)}), ${image.blobs.mounted} mounted, ${image.blobs.skipped} already there; ${plural(image.manifests.pushed, 'manifest')} pushed; tags ${image.tags.written.join(', ') || '(unchanged)'}${image.fallbackTags.length ? `; fallback tags ${image.fallbackTags.join(', ')}` : ''}`,
         )
-      this.note(`pushed ${(result.totals.bytesPushed / 1e6).toFixed(1)} MB in ${result.seconds.toFixed(1)} s (${result.megabytesPerSecond.toFixed(1)} MB/s)`)
+      this.note(`pushed ${formatBytes(result.totals.bytesPushed)} in ${result.seconds.toFixed(1)} s (${formatBytes(result.totals.bytesPushed / Math.max(result.seconds, 0.001))}/s)`)
       if (flags['emit-talos-config'] && result.talosConfig) {
-        if (flags['emit-talos-config'] === '-') process.stderr.write(result.talosConfig)
+        // "-": the YAML alone on stdout (progress and notes are on stderr), ready for a pipe or a redirect.
+        if (flags['emit-talos-config'] === '-') {
+          if (!this.jsonEnabled()) process.stdout.write(result.talosConfig)
+        }
         else {
           writeFileSync(flags['emit-talos-config'], result.talosConfig)
           this.note(`Talos config written to ${flags['emit-talos-config']} (review before applying):`)

@@ -46,7 +46,8 @@ export default class VerifyBlob extends BaseCommand {
       this.log(`  ${mark(check.status)} ${check.name}${check.reason ? `: ${check.reason}` : ''}`)
     }
     const who = report.signer.identity ? `${report.signer.identity} (issuer ${report.signer.issuer ?? '?'})` : report.signer.keyed || rule.action === 'public-key' ? 'the given key' : '?'
-    const log = report.tlog[0] ? `, log index ${report.tlog[0].logIndex}${report.tlog[0].integratedTime ? ` at ${report.tlog[0].integratedTime}` : ''}` : ''
+    // A log entry that was not checked (--insecure-ignore-tlog) is not quoted as if it had been.
+    const log = report.tlog[0] && !policy.insecureIgnoreTlog ? `, log index ${report.tlog[0].logIndex}${report.tlog[0].integratedTime ? ` at ${report.tlog[0].integratedTime}` : ''}` : ''
     if (report.ok) {
       this.log(`Verified OK: ${args.artifact} signed by ${who}${log}`)
       return result

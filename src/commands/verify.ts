@@ -2,7 +2,8 @@ import {Args, Flags} from '@oclif/core'
 import {BaseCommand} from '../cli/base-command.ts'
 import {loadPolicy, policyFlags, type PolicyFlagValues} from '../policy/index.ts'
 import type {VerifyReport} from '../report/model.ts'
-import {renderVerify} from '../report/text.ts'
+import {failureSummary, renderVerify} from '../report/text.ts'
+import {oneLine} from '../cli/one-line.ts'
 import {renderMirrorCheck} from '../report/mirror.ts'
 import {AirlockError} from '../errors.ts'
 import {mirrorCheckError, verifyMirror, type MirrorCheckResult, type MirrorSignatureOptions} from '../push/check.ts'
@@ -74,12 +75,12 @@ export default class Verify extends BaseCommand {
     } finally {
       progress.finish()
     }
-    for (const line of renderVerify(report)) this.log(line)
+    for (const line of renderVerify(report, {signaturesChecked: flags.signatures !== 'skip'})) this.log(line)
     for (const note of this.notes) this.log(note)
     for (const file of this.trust?.commitState(report) ?? []) this.log(`TUF state recorded in ${file}`)
     if (!report.ok) {
       // The report is the output (also under --json); the exit status says it failed.
-      process.stderr.write(`airlock: error: verification failed: ${firstFailure(report) ?? 'see above'}\n`)
+      process.stderr.write(`airlock: error: verification failed: ${oneLine(failureSummary(report, firstFailure(report)))}\n`)
       process.exitCode = 1
     }
     const result: VerifyReport & {notes?: string[]; mirror?: MirrorCheckResult} = this.notes.length ? {...report, notes: this.notes} : {...report}
