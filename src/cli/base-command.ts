@@ -1,6 +1,7 @@
 // The one place where library results and errors become terminal output and exit codes. Commands extend this,
 // parse their flags, call the library and return a result object: with --json that object is the output.
-import {Command} from '@oclif/core'
+import {Command, Flags} from '@oclif/core'
+import {Progress} from '../util/progress.ts'
 import {AirlockError, toAirlockError} from '../errors.ts'
 import {oneLine} from './one-line.ts'
 import {usageError} from './usage.ts'
@@ -9,6 +10,15 @@ export {oneLine}
 
 export abstract class BaseCommand extends Command {
   static override enableJsonFlag = true
+  static override baseFlags = {
+    quiet: Flags.boolean({char: 'q', summary: 'No progress output (results, warnings and errors are still printed).', default: false, helpGroup: 'GLOBAL'}),
+  }
+
+  /** The progress display: off under --json and --quiet; `total` in bytes when known (percent and ETA). */
+  protected progress(total?: number): Progress {
+    const quiet = this.argv.includes('--quiet') || this.argv.includes('-q')
+    return new Progress({enabled: !this.jsonEnabled() && !quiet, ...(total !== undefined ? {total} : {})})
+  }
 
   /** Prints a human line to stderr (progress, warnings), silent under --json so stdout stays machine-readable. */
   protected note(line: string): void {

@@ -7,7 +7,7 @@ import {AirlockError} from '../errors.ts'
 import {exportImages, type ExportResult} from '../export/export.ts'
 import {parseReference} from '../reference/index.ts'
 import {RegistryClient} from '../registry/index.ts'
-import {formatBytes, Progress} from '../util/progress.ts'
+import {formatBytes} from '../util/progress.ts'
 import {loadPolicy, policyFlags, type PolicyFlagValues} from '../policy/index.ts'
 import {signatureExportHooks, type SignatureMode} from '../sigstore/export-hook.ts'
 import {DEFAULT_REKOR_URL} from '../sigstore/proofs.ts'
@@ -73,7 +73,7 @@ export default class Export extends BaseCommand {
     for (const platform of flags.platform ?? []) parsePlatform(platform) // a usage error before any network access
     const password = flags['password-stdin'] ? readFileSync(0, 'utf8').replace(/\r?\n$/, '') : undefined
     let client: RegistryClient | undefined
-    const progress = new Progress({enabled: !this.jsonEnabled()})
+    const progress = this.progress()
     const policyGiven = POLICY_FLAG_NAMES.some((f) => (flags as Record<string, unknown>)[f] !== undefined)
     const policy = policyGiven ? loadPolicy(flags as PolicyFlagValues) : undefined
     // TUF first: an unreachable mirror fails before any image is downloaded; its roots also check the policy here.

@@ -1,4 +1,5 @@
-import {writeFileSync} from 'node:fs'
+import {statSync, writeFileSync} from 'node:fs'
+import {constants as osConstants} from 'node:os'
 import {Args, Flags} from '@oclif/core'
 import {BaseCommand} from '../cli/base-command.ts'
 import {checkOutputFile} from '../cli/output-path.ts'
@@ -11,7 +12,7 @@ import {formatBytes} from '../util/progress.ts'
 import {mirrorCheckError, verifyMirror, type MirrorCheckResult} from '../push/check.ts'
 import {renderMirrorCheck} from '../report/mirror.ts'
 import {keepHostFlag, mirrorClient, mirrorRegistryFlags} from '../push/flags.ts'
-import {signatureSetup} from '../verify/signatures.ts'
+import {signatureSetup, type VerifySignatureMode} from '../verify/signatures.ts'
 import {prepareVerifyTrust} from '../trust/archive.ts'
 import {type TrustFlagValues, trustFlags} from '../trust/flags.ts'
 
@@ -31,6 +32,10 @@ export default class Push extends BaseCommand {
   static override flags = {
     ...policyFlags,
     ...keepHostFlag,
+    signatures: Flags.string({
+      summary: 'required (default): every image needs a signature satisfying the policy; skip: verify integrity only (like airlock verify --signatures skip; said so in the output).',
+      options: ['required', 'skip'],
+    }),
     'skip-verify': Flags.boolean({summary: 'Push WITHOUT verifying the archive first. Insecure; warned about and recorded in the output.', default: false}),
     check: Flags.boolean({
       summary: "After pushing, re-read images, signatures and referrers from the mirror and verify them with the archive's trust material and the policy (as `airlock verify --registry`).",
@@ -51,17 +56,36 @@ export default class Push extends BaseCommand {
       (f) => (flags as Record<string, unknown>)[f] !== undefined,
     )
     const policy = policyGiven ? loadPolicy(flags as PolicyFlagValues) : undefined
-    if (!policy && !flags['skip-verify'])
+    const signatureMode = (flags.signatures ?? 'required') as VerifySignatureMode
+    if (signatureMode === 'skip' && flags['skip-verify']) throw new AirlockError('USAGE', '--signatures skip and --skip-verify together: choose one (--signatures skip still checks integrity)')
+    if (signatureMode === 'skip' && policy) throw new AirlockError('USAGE', '--signatures skip cannot be combined with a policy (nothing would be checked)')
+    if (!policy && !flags['skip-verify'] && signatureMode !== 'skip')
       throw new AirlockError('USAGE', 'push verifies the archive first and needs the same policy flags as airlock verify', {
-        hint: 'give --certificate-identity[-regexp] with --certificate-oidc-issuer, --key, or --policy FILE (or --skip-verify, insecure)',
+        hint: 'give --certificate-identity[-regexp] with --certificate-oidc-issuer, --key, or --policy FILE; or --signatures skip to check integrity only (or --skip-verify, insecure)',
       })
     // The same signature check as `airlock verify`: push refuses unsigned or unverified content.
     const keyless = policy?.rules.some((r) => r.action === 'keyless') ?? false
     const trust = flags['skip-verify'] ? undefined : await prepareVerifyTrust(args.archive, flags as TrustFlagValues, {keyless})
-    const signatures = trust ? signatureSetup({mode: 'required', policy, trustedRoots: trust.trustedRoots}) : undefined
+    // The same verification options as `airlock verify` (integrity only under --signatures skip).
+    const signatures = trust ? signatureSetup({mode: signatureMode, policy, trustedRoots: trust.trustedRoots}) : undefined
+    for (const note of signatures?.notes ?? []) process.stderr.write(`airlock: ${note}\n`)
     if (flags['skip-verify']) process.stderr.write('airlock: WARNING: --skip-verify: pushing content that has NOT been verified; this is recorded in the output\n')
     const client = mirrorClient(flags, {concurrency: flags.concurrency})
     const plainHttp = (flags['insecure-registry'] ?? []).includes(target.registry)
+    const progress = this.progress()
+    const archiveBytes = fileSize(args.archive)
+    // What has landed so far, for the interrupt message (an interrupted push is resumed by running it again).
+    const landed = {blobs: 0, bytes: 0, tags: 0, manifests: 0}
+    const onInterrupt = (signal: NodeJS.Signals): void => {
+      progress.finish()
+      const what = `${plural(landed.blobs, 'blob')} (${formatBytes(landed.bytes)}), ${plural(landed.manifests, 'manifest')} and ${plural(landed.tags, 'tag')} were pushed`
+      process.stderr.write(`${process.stderr.isTTY ? '\r\x1b[K' : ''}airlock: error: push interrupted (${signal}): ${what}; no tag points at incomplete content\n`)
+      process.stderr.write('airlock: hint: run the same command again to resume: what is already on the mirror is not sent again\n')
+      process.exit(128 + (osConstants.signals[signal] ?? 0))
+    }
+    if (flags['skip-verify']) progress.phase(`push: uploading to ${target.registry}`)
+    const signals = ['SIGINT', 'SIGTERM', 'SIGHUP'] as const
+    for (const signal of signals) process.once(signal, onInterrupt)
     try {
       const result = await pushArchive({
         archive: args.archive,
@@ -72,7 +96,9 @@ export default class Push extends BaseCommand {
         skipVerify: flags['skip-verify'],
         // The same library call and checks as `airlock verify` (integrity, then signatures against the policy).
         verify: async (_source, hints) => {
+          progress.phase(`push: verifying ${args.archive}`, archiveBytes)
           const report = await verifyArchive(args.archive, {
+            onBytes: (n) => progress.add(n),
             imageChecks: signatures?.imageChecks ?? [],
             archiveChecks: trust ? [trust.trust.check] : [],
             ...(hints.skipHash ? {skipHash: hints.skipHash} : {}),
@@ -81,13 +107,23 @@ export default class Push extends BaseCommand {
           const skipped = report.hashSkipped?.blobs ? ` (${plural(report.hashSkipped.blobs, 'blob')}, ${formatBytes(report.hashSkipped.bytes)}, not re-hashed: ${report.hashSkipped.reason})` : ''
           const summary = report.ok ? `verified ${plural(report.images.length, 'image')}, ${plural(report.blobs, 'blob')}, ${formatBytes(report.bytes)}${skipped}` : failureSummary(report, firstFailure(report))
           // Said when it happens: before the first upload and tag, never after them.
+          progress.finish()
           if (report.ok) this.note(`verification: ${summary}`)
+          progress.phase(`push: uploading to ${target.registry}`, report.ok ? report.bytes : undefined)
           return {passed: report.ok, summary, report}
         },
         ...(policy ? {policy} : {}),
         ...(flags['emit-talos-config'] ? {talos: {plainHttp}} : {}),
         onEvent: (event) => {
-          if (event.type === 'tag' && event.action === 'written') this.note(`tagged ${target.registry}/${event.repository}:${event.tag}`)
+          if (event.type === 'blob-start') progress.setLabel(`push: ${event.repository}`)
+          else if (event.type === 'blob') {
+            if (event.action === 'pushed') (landed.blobs++, (landed.bytes += event.descriptor.size))
+            progress.add(event.descriptor.size)
+          } else if (event.type === 'manifest' && event.action === 'pushed') landed.manifests++
+          else if (event.type === 'tag' && event.action === 'written') {
+            landed.tags++
+            if (!this.jsonEnabled()) progress.line(`tagged ${target.registry}/${event.repository}:${event.tag}`)
+          }
         },
       })
       for (const image of result.images)
@@ -120,7 +156,17 @@ export default class Push extends BaseCommand {
       if (!check.passed) throw mirrorCheckError(check)
       return {...result, check}
     } finally {
+      progress.finish()
+      for (const signal of signals) process.removeListener(signal, onInterrupt)
       client.close()
     }
+  }
+}
+
+function fileSize(path: string): number | undefined {
+  try {
+    return statSync(path).size
+  } catch {
+    return undefined
   }
 }

@@ -9,7 +9,7 @@ import {AirlockError} from '../errors.ts'
 import {mirrorCheckError, verifyMirror, type MirrorCheckResult, type MirrorSignatureOptions} from '../push/check.ts'
 import {keepHostFlag, mirrorClient, mirrorRegistryFlags, type MirrorRegistryFlagValues} from '../push/flags.ts'
 import {parseMirrorTarget} from '../push/mapping.ts'
-import {Progress} from '../util/progress.ts'
+import {statSync} from 'node:fs'
 import {signatureSetup, type VerifySignatureMode} from '../verify/signatures.ts'
 import {firstFailure, verifyArchive, type VerifyOptions} from '../verify/verify.ts'
 import {type ArchiveTrust, prepareVerifyTrust} from '../trust/archive.ts'
@@ -67,7 +67,7 @@ export default class Verify extends BaseCommand {
     if (!flags.registry && mirrorOnly.length > 0) throw new AirlockError('USAGE', `--${mirrorOnly[0]} needs --registry REGISTRY[/PREFIX]`)
     const target = flags.registry ? parseMirrorTarget(flags.registry) : undefined
     const checks = await this.checks()
-    const progress = new Progress({enabled: !this.jsonEnabled()})
+    const progress = this.progress(archiveSize(args.archive))
     progress.setLabel(`verifying ${args.archive}`)
     let report: VerifyReport
     try {
@@ -108,5 +108,13 @@ export default class Verify extends BaseCommand {
     } finally {
       client.close()
     }
+  }
+}
+
+function archiveSize(path: string): number | undefined {
+  try {
+    return statSync(path).size
+  } catch {
+    return undefined
   }
 }
