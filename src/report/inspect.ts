@@ -29,6 +29,7 @@ export async function inspectArchive(path: string): Promise<InspectReport> {
         bytes: walk.bytes,
         attached: record?.attached?.length ?? 0,
         signatures: (signatures?.subjects ?? []).filter((s) => s.image === reference).flatMap((s) => s.entries.map((e) => describeEntry(s.digest, e))),
+        problems: walk.reasons,
       })
     }
     let blobs = 0
@@ -43,6 +44,7 @@ export async function inspectArchive(path: string): Promise<InspectReport> {
       blobs,
       files: Object.keys(archive.airlock.files).sort(),
       images,
+      problems: images.flatMap((image) => image.problems.map((p) => `${image.reference}: ${p}`)),
     }
   } finally {
     await archive.close()

@@ -80,6 +80,8 @@ export function renderInspect(report: InspectReport): string[] {
     for (const sig of image.signatures)
       lines.push(`${pad}   ${sig.role} (${sig.kind === 'legacy-tag' ? 'tag' : 'referrer'}) ${sig.name}  ${short(sig.digest)}  for ${short(sig.subject)}  [not verified by inspect]`)
   }
+  for (const problem of report.problems.slice(0, MAX_PROBLEM_LINES)) lines.push(`FAIL  ${problem}`)
+  if (report.problems.length > MAX_PROBLEM_LINES) lines.push(`FAIL  ... and ${report.problems.length - MAX_PROBLEM_LINES} more problem(s) (--json lists them all)`)
   if (report.files.length) lines.push(`files: ${report.files.length} (${report.files.slice(0, 3).join(', ')}${report.files.length > 3 ? ', ...' : ''})`)
   return lines
 }
