@@ -2,6 +2,7 @@ import {readFileSync} from 'node:fs'
 import {Args, Flags} from '@oclif/core'
 import {BaseCommand} from '../cli/base-command.ts'
 import {checkOutputFile} from '../cli/output-path.ts'
+import {removeStalePartials} from '../util/files.ts'
 import {parsePlatform} from '../copy/platform.ts'
 import {AirlockError} from '../errors.ts'
 import {exportImages, type ExportResult} from '../export/export.ts'
@@ -70,6 +71,7 @@ export default class Export extends BaseCommand {
     if (flags.output === '-') throw new AirlockError('USAGE', 'the archive must be a file (-o -): it is written to a temporary name and renamed when complete')
     if (sources.length === 0) throw new AirlockError('USAGE', 'no images to export', {hint: 'name images as arguments or with -f FILE'})
     checkOutputFile(flags.output, '-o', {force: flags.force})
+    for (const stale of removeStalePartials(flags.output)) this.note(`removed ${stale}: a partial archive left by an interrupted export (no process holds it)`)
     for (const platform of flags.platform ?? []) parsePlatform(platform) // a usage error before any network access
     const password = flags['password-stdin'] ? readFileSync(0, 'utf8').replace(/\r?\n$/, '') : undefined
     let client: RegistryClient | undefined

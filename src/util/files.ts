@@ -2,7 +2,7 @@
 // directory (so rename is atomic on one file system), fsync, then rename. Anything left behind by a failure or a
 // signal is removed by the cleanup registry below.
 import {randomBytes} from 'node:crypto'
-import {rmSync} from 'node:fs'
+import {readdirSync, readlinkSync, realpathSync, rmSync} from 'node:fs'
 import {constants as osConstants} from 'node:os'
 import {mkdir, open, rename, rm, stat} from 'node:fs/promises'
 import {dirname, basename, join} from 'node:path'
@@ -91,4 +91,68 @@ export function removeOnSignal(path: string): () => void {
 
 export async function removeQuiet(path: string): Promise<void> {
   await rm(path, {force: true, recursive: true}).catch(() => undefined)
+}
+
+/**
+ * Removes `.NAME.partial-*` files next to TARGET that no live process holds open: what an export killed by SIGKILL
+ * or a power loss left behind (its signal handler never ran). A partial file some process still writes is left
+ * alone. Returns the paths removed. Without /proc (not Linux) nothing is removed: liveness cannot be told.
+ */
+export function removeStalePartials(target: string): string[] {
+  const dir = dirname(target)
+  const prefix = `.${basename(target)}.partial-`
+  let names: string[]
+  try {
+    names = readdirSync(dir).filter((n) => n.startsWith(prefix) && /^[0-9a-f]+$/.test(n.slice(prefix.length)))
+  } catch {
+    return []
+  }
+  if (names.length === 0) return []
+  const held = openFiles()
+  if (!held) return []
+  const removed: string[] = []
+  for (const name of names) {
+    const path = join(dir, name)
+    let absolute: string
+    try {
+      absolute = realpathSync(path)
+    } catch {
+      continue
+    }
+    if (held.has(absolute)) continue
+    try {
+      rmSync(path, {force: true})
+      removed.push(path)
+    } catch {
+      // not ours to remove (permissions): leave it
+    }
+  }
+  return removed
+}
+
+/** Every file some process has open, from /proc/<pid>/fd; undefined where /proc is not available. */
+function openFiles(): Set<string> | undefined {
+  let pids: string[]
+  try {
+    pids = readdirSync('/proc').filter((p) => /^\d+$/.test(p))
+  } catch {
+    return undefined
+  }
+  const files = new Set<string>()
+  for (const pid of pids) {
+    let fds: string[]
+    try {
+      fds = readdirSync(`/proc/${pid}/fd`)
+    } catch {
+      continue
+    }
+    for (const fd of fds) {
+      try {
+        files.add(readlinkSync(`/proc/${pid}/fd/${fd}`))
+      } catch {
+        // closed meanwhile
+      }
+    }
+  }
+  return files
 }
