@@ -1,20 +1,53 @@
 #!/usr/bin/env node
 // airlock needs Node.js 22+. When started by an older system Node, hand over to the Node 22 that
 // the project's own devDependency `node` installed, so a fresh clone works with no manual setup.
-import {spawnSync} from 'node:child_process'
+//
+// The wrapper stays as thin as a shell `exec`: signals it receives (Ctrl-C, `kill`, a dropped ssh session) are
+// forwarded to the real process, the wrapper exits the way the real process did (128+n after a signal), and the
+// real process stops by itself if the wrapper disappears (SIGKILL), so no airlock keeps running unseen.
+import {spawn} from 'node:child_process'
 import {existsSync} from 'node:fs'
+import {constants} from 'node:os'
 import {fileURLToPath} from 'node:url'
 
+const FORWARDED = ['SIGINT', 'SIGTERM', 'SIGHUP']
 const major = Number(process.versions.node.split('.')[0])
+
 if (major < 22) {
   const local = fileURLToPath(new URL('../node_modules/node/bin/node', import.meta.url))
   if (!existsSync(local)) {
-    process.stderr.write(`airlock: Node.js >= 22 is required (this is ${process.version}); run "npm ci" in the project to install it\n`)
+    process.stderr.write(`airlock: error: Node.js >= 22 is required (this is ${process.version})\nairlock: hint: run "npm ci" in the project to install it\n`)
     process.exit(2)
   }
-  const result = spawnSync(local, [fileURLToPath(import.meta.url), ...process.argv.slice(2)], {stdio: 'inherit'})
-  process.exit(result.status ?? 1)
+  const child = spawn(local, [fileURLToPath(import.meta.url), ...process.argv.slice(2)], {
+    stdio: 'inherit',
+    env: {...process.env, AIRLOCK_WRAPPER_PID: String(process.pid)},
+  })
+  for (const signal of FORWARDED)
+    process.on(signal, () => {
+      // A terminal's Ctrl-C already reached the child (same process group); a second SIGINT is harmless.
+      if (child.exitCode === null && child.signalCode === null) child.kill(signal)
+    })
+  child.on('error', (error) => {
+    process.stderr.write(`airlock: error: cannot start ${local}: ${error.message}\n`)
+    process.exit(2)
+  })
+  child.on('exit', (code, signal) => {
+    process.exit(signal ? 128 + (constants.signals[signal] ?? 0) : (code ?? 1))
+  })
+} else {
+  const wrapper = Number(process.env.AIRLOCK_WRAPPER_PID)
+  delete process.env.AIRLOCK_WRAPPER_PID
+  if (wrapper > 0) {
+    // Started by the wrapper: if it dies without forwarding a signal (SIGKILL), stop as if told to.
+    const timer = setInterval(() => {
+      if (process.ppid !== wrapper) {
+        clearInterval(timer)
+        process.kill(process.pid, 'SIGTERM')
+      }
+    }, 500)
+    timer.unref()
+  }
+  const {execute} = await import('@oclif/core')
+  await execute({dir: import.meta.url})
 }
-
-const {execute} = await import('@oclif/core')
-await execute({dir: import.meta.url})

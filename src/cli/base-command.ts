@@ -1,20 +1,24 @@
 // The one place where library results and errors become terminal output and exit codes. Commands extend this,
 // parse their flags, call the library and return a result object: with --json that object is the output.
-import {Command} from '@oclif/core'
+import {Command, Flags} from '@oclif/core'
+import {Progress} from '../util/progress.ts'
 import {AirlockError, toAirlockError} from '../errors.ts'
+import {oneLine} from './one-line.ts'
+import {usageError} from './usage.ts'
 
-const MAX_MESSAGE = 400
-
-/** Escapes control characters and shortens over-long text (keeping its start and end, where names and causes are). */
-export function oneLine(text: string): string {
-  // eslint-disable-next-line no-control-regex
-  const clean = text.replace(/[\u0000-\u001f\u007f-\u009f\u2028\u2029]/g, (c) => (c === '\n' ? ' ' : `\\x${c.charCodeAt(0).toString(16).padStart(2, '0')}`))
-  if (clean.length <= MAX_MESSAGE) return clean
-  return `${clean.slice(0, MAX_MESSAGE / 2)}...(${clean.length - MAX_MESSAGE} characters elided)...${clean.slice(-MAX_MESSAGE / 2 + 40)}`
-}
+export {oneLine}
 
 export abstract class BaseCommand extends Command {
   static override enableJsonFlag = true
+  static override baseFlags = {
+    quiet: Flags.boolean({char: 'q', summary: 'No progress output (results, warnings and errors are still printed).', default: false, helpGroup: 'GLOBAL'}),
+  }
+
+  /** The progress display: off under --json and --quiet; `total` in bytes when known (percent and ETA). */
+  protected progress(total?: number): Progress {
+    const quiet = this.argv.includes('--quiet') || this.argv.includes('-q')
+    return new Progress({enabled: !this.jsonEnabled() && !quiet, ...(total !== undefined ? {total} : {})})
+  }
 
   /** Prints a human line to stderr (progress, warnings), silent under --json so stdout stays machine-readable. */
   protected note(line: string): void {
@@ -25,10 +29,8 @@ export abstract class BaseCommand extends Command {
     // oclif's own parse errors (unknown flag, missing arg) are usage errors: exit 2 with oclif's message.
     if (!(error instanceof AirlockError) && (error.oclif?.exit !== undefined || error.name?.includes('Parse') || /flag|argument/i.test(error.constructor?.name ?? ''))) {
       if (error.oclif?.exit === 0) throw error
-      // Flag relationship errors open with a header line ("The following error occurred:"): show the reason after it.
-      const lines = (error.message ?? String(error)).split('\n').filter((l) => l.trim().length > 0 && !/^The following errors? occurred:?$/.test(l.trim()))
-      const first = lines[0] ?? 'invalid usage'
-      return this.fail(new AirlockError('USAGE', first.trim(), {hint: `see: airlock ${this.id ?? ''} --help`}))
+      const ctor = this.constructor as unknown as {flags?: Record<string, {summary?: string}>; args?: Record<string, {name: string; description?: string}>}
+      return this.fail(usageError(error, {id: this.id ?? '', flags: ctor.flags ?? {}, args: ctor.args ?? {}}))
     }
     return this.fail(toAirlockError(error))
   }

@@ -8,7 +8,7 @@ import type {RegistryOptions} from '../registry/index.ts'
 import {normalizeInsecureHost} from '../registry/transport.ts'
 
 export const registryFlags = {
-  'insecure-registry': Flags.string({summary: 'host:port spoken to over plain HTTP (never implied); repeatable.', multiple: true}),
+  'insecure-registry': Flags.string({summary: 'host:port spoken to over plain HTTP (never implied); repeatable.', multiple: true, multipleNonGreedy: true}),
   'ca-file': Flags.string({summary: 'PEM file of CA certificates trusted in addition to the system store, NODE_EXTRA_CA_CERTS and certs.d.'}),
   'client-cert': Flags.string({summary: 'PEM client certificate for registries that require mTLS (with --client-key).'}),
   'client-key': Flags.string({summary: 'PEM private key of --client-cert.'}),

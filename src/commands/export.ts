@@ -3,11 +3,14 @@ import {dirname} from 'node:path'
 import {Args, Flags} from '@oclif/core'
 import {BaseCommand} from '../cli/base-command.ts'
 import {registryClientOptions, registryFlags} from '../cli/registry-flags.ts'
+import {checkOutputFile} from '../cli/output-path.ts'
+import {removeStalePartials} from '../util/files.ts'
+import {parsePlatform} from '../copy/platform.ts'
 import {AirlockError} from '../errors.ts'
 import {exportImages, type ExportResult} from '../export/export.ts'
 import {parseReference} from '../reference/index.ts'
 import {RegistryClient} from '../registry/index.ts'
-import {formatBytes, Progress} from '../util/progress.ts'
+import {formatBytes} from '../util/progress.ts'
 import {loadPolicy, policyFlags, type PolicyFlagValues} from '../policy/index.ts'
 import {signatureExportHooks, type SignatureMode} from '../export/signature-hook.ts'
 import {DEFAULT_REKOR_URL} from '../sigstore/proofs.ts'
@@ -26,14 +29,14 @@ export default class Export extends BaseCommand {
   static override examples = [
     '<%= config.bin %> export -o images.tar ghcr.io/siderolabs/kubelet:v1.33.0',
     'talosctl images default | <%= config.bin %> export -f - -o talos.tar --platform linux/amd64',
-    '<%= config.bin %> export -o example.tar oci:fixtures/example:example.com/demo/hello:1.0',
+    '<%= config.bin %> export -o example.tar --signatures optional oci:fixtures/example:example.com/demo/hello:1.0',
   ]
   static override strict = false
   static override args = {image: Args.string({description: 'images to export (repeatable)', required: false})}
   static override flags = {
     file: Flags.string({char: 'f', summary: 'Read image references from FILE, one per line ("-" for stdin; # comments).'}),
     output: Flags.string({char: 'o', summary: 'Archive to write.', required: true}),
-    platform: Flags.string({summary: 'Only this platform of multi-arch images (os/arch[/variant]); repeatable. Default: all.', multiple: true}),
+    platform: Flags.string({summary: 'Only this platform of multi-arch images (os/arch[/variant]); repeatable. Default: all.', multiple: true, multipleNonGreedy: true}),
     force: Flags.boolean({summary: 'Replace an existing archive at the output path (only once the new one is complete).', default: false}),
     cache: Flags.string({summary: 'Keep downloaded blobs in DIR and reuse them on the next run (resumes an interrupted export).'}),
     concurrency: Flags.integer({summary: 'Blob downloads at once.', default: 4, min: 1, max: 64}),
@@ -72,6 +75,9 @@ export default class Export extends BaseCommand {
     }
     if (flags.output === '-') throw new AirlockError('USAGE', 'the archive must be a file (-o -): it is written to a temporary name and renamed when complete')
     if (sources.length === 0) throw new AirlockError('USAGE', 'no images to export', {hint: 'name images as arguments or with -f FILE'})
+    checkOutputFile(flags.output, '-o', {force: flags.force})
+    for (const stale of removeStalePartials(flags.output)) this.note(`removed ${stale}: a partial archive left by an interrupted export (no process holds it)`)
+    for (const platform of flags.platform ?? []) parsePlatform(platform) // a usage error before any network access
     // airlock's own executables are checked before anything is fetched: a missing one fails here, not after the download
     const airlockDir = flags['airlock-dir'] ?? (embedded() ? dirname(packagedExecutable()!) : undefined)
     if (flags['include-airlock'] && !airlockDir)
@@ -83,7 +89,7 @@ export default class Export extends BaseCommand {
       defaultCredentialsRegistry: registryOfFirst(sources),
     })
     let client: RegistryClient | undefined
-    const progress = new Progress({enabled: !this.jsonEnabled()})
+    const progress = this.progress()
     const policyGiven = POLICY_FLAG_NAMES.some((f) => (flags as Record<string, unknown>)[f] !== undefined)
     const policy = policyGiven ? loadPolicy(flags as PolicyFlagValues) : undefined
     // TUF first: an unreachable mirror fails before any image is downloaded; its roots also check the policy here.

@@ -1,5 +1,6 @@
 import {Args} from '@oclif/core'
 import {BaseCommand} from '../cli/base-command.ts'
+import {oneLine} from '../cli/one-line.ts'
 import {inspectArchive} from '../report/inspect.ts'
 import type {InspectReport} from '../report/model.ts'
 import {renderInspect} from '../report/text.ts'
@@ -13,6 +14,11 @@ export default class Inspect extends BaseCommand {
     const {args} = await this.parse(Inspect)
     const report = await inspectArchive(args.archive)
     for (const line of renderInspect(report)) this.log(line)
+    if (report.problems.length > 0) {
+      // What could be read is printed (and is the --json output); the exit status says the archive is broken.
+      process.stderr.write(`airlock: error: ${oneLine(`the archive's content graph is broken (${report.problems.length} problem(s)): ${report.problems[0]}`)}\n`)
+      process.exitCode = 1
+    }
     return report
   }
 }

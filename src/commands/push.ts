@@ -1,6 +1,11 @@
-import {writeFileSync} from 'node:fs'
+import {statSync, writeFileSync} from 'node:fs'
+import {constants as osConstants} from 'node:os'
 import {Args, Flags} from '@oclif/core'
 import {BaseCommand} from '../cli/base-command.ts'
+import {checkOutputFile} from '../cli/output-path.ts'
+import {plural} from '../report/text.ts'
+import {formatBytes} from '../util/progress.ts'
+import type {VerifySignatureMode} from '../verify/signatures.ts'
 import {AirlockError} from '../errors.ts'
 import {loadPolicy, policyFlags, type PolicyFlagValues} from '../policy/index.ts'
 import {parseMirrorTarget, pushArchive, type PushArchiveResult} from '../push/index.ts'
@@ -31,6 +36,10 @@ export default class Push extends BaseCommand {
   static override flags = {
     ...policyFlags,
     ...keepHostFlag,
+    signatures: Flags.string({
+      summary: 'required (default): every image needs a signature satisfying the policy; skip: verify integrity only (like airlock verify --signatures skip; said so in the output).',
+      options: ['required', 'skip'],
+    }),
     force: Flags.boolean({summary: 'Move mirror tags that already point at other content (refused otherwise, naming the old digest).', default: false}),
     'skip-verify': Flags.boolean({summary: 'Push WITHOUT verifying the archive first. Insecure; warned about and recorded in the output.', default: false}),
     check: Flags.boolean({
@@ -61,21 +70,41 @@ export default class Push extends BaseCommand {
     if (!flags['countersign-key'] && (flags['emit-policy-controller'] || flags['key-password-stdin']))
       throw new AirlockError('USAGE', `--${flags['emit-policy-controller'] ? 'emit-policy-controller' : 'key-password-stdin'} needs --countersign-key`)
     if (flags['talos-key'] && !flags.check) throw new AirlockError('USAGE', '--talos-key needs --check')
+    const talosFile = flags['emit-talos-config']
+    if (talosFile && talosFile !== '-') checkOutputFile(talosFile, '--emit-talos-config', {force: true})
+    const signatureMode = (flags.signatures ?? 'required') as VerifySignatureMode
+    if (signatureMode === 'skip' && flags['skip-verify']) throw new AirlockError('USAGE', '--signatures skip and --skip-verify together: choose one (--signatures skip still checks integrity)')
+    if (signatureMode === 'skip' && flags['countersign-key']) throw new AirlockError('USAGE', '--countersign-key cannot be used with --signatures skip: airlock never signs what it did not verify')
     // The key first: a wrong password or an unusable key stops here, with nothing pushed.
     const countersignKey = flags['countersign-key'] ? await (await countersignLib()).loadCountersignKey(flags['countersign-key'], flags) : undefined
     const policyGiven = ['policy', 'key', 'certificate-identity', 'certificate-identity-regexp', 'certificate-oidc-issuer', 'certificate-oidc-issuer-regexp'].some(
       (f) => (flags as Record<string, unknown>)[f] !== undefined,
     )
     const policy = policyGiven ? loadPolicy(flags as PolicyFlagValues) : undefined
-    if (!policy && !flags['skip-verify'])
+    if (signatureMode === 'skip' && policy) throw new AirlockError('USAGE', '--signatures skip cannot be combined with a policy (nothing would be checked)')
+    if (!policy && !flags['skip-verify'] && signatureMode !== 'skip')
       throw new AirlockError('USAGE', 'push verifies the archive first and needs the same policy flags as airlock verify', {
-        hint: 'give --certificate-identity[-regexp] with --certificate-oidc-issuer, --key, or --policy FILE (or --skip-verify, insecure)',
+        hint: 'give --certificate-identity[-regexp] with --certificate-oidc-issuer, --key, or --policy FILE; or --signatures skip to check integrity only (or --skip-verify, insecure)',
       })
     if (flags['skip-verify']) process.stderr.write('airlock: WARNING: --skip-verify: pushing content that has NOT been verified; this is recorded in the output\n')
     const client = mirrorClient(flags, {concurrency: flags.concurrency, registry: target.registry})
     const plainHttp = (flags['insecure-registry'] ?? []).includes(target.registry)
     let countersign: CountersignReport | undefined
     let pushed: Verdict | undefined
+    const progress = this.progress()
+    // What has landed so far, for the interrupt message (an interrupted push is resumed by running it again).
+    const landed = {blobs: 0, bytes: 0, tags: 0, manifests: 0}
+    const onInterrupt = (signal: NodeJS.Signals): void => {
+      progress.finish()
+      const what = `${plural(landed.blobs, 'blob')} (${formatBytes(landed.bytes)}), ${plural(landed.manifests, 'manifest')} and ${plural(landed.tags, 'tag')} were pushed`
+      process.stderr.write(`${process.stderr.isTTY ? '\r\x1b[K' : ''}airlock: error: push interrupted (${signal}): ${what}; no tag points at incomplete content\n`)
+      process.stderr.write('airlock: hint: run the same command again to resume: what is already on the mirror is not sent again\n')
+      process.exit(128 + (osConstants.signals[signal] ?? 0))
+    }
+    const signals = ['SIGINT', 'SIGTERM', 'SIGHUP'] as const
+    for (const signal of signals) process.once(signal, onInterrupt)
+    if (flags['skip-verify']) progress.phase(`push: uploading to ${target.registry}`)
+    else progress.phase(`push: verifying ${args.archive}`, fileSize(args.archive))
     try {
       // One library call: verify (the same checks as `airlock verify`), push exactly the verdict, check the mirror.
       const result = await pushArchive({
@@ -87,7 +116,15 @@ export default class Push extends BaseCommand {
         concurrency: flags.concurrency,
         skipVerify: flags['skip-verify'],
         ...(policy ? {policy} : {}),
+        signatures: signatureMode,
         trust: flags as TrustFlagValues,
+        onBytes: (n) => progress.add(n),
+        // Said when it happens: before the first upload and tag, never after them.
+        onVerified: (verification, bytes) => {
+          progress.finish()
+          this.note(`verification: ${verification.summary}`)
+          progress.phase(`push: uploading to ${target.registry}`, bytes)
+        },
         check: flags.check,
         ...(flags['emit-talos-config'] && !countersignKey ? {talos: {plainHttp}} : {}),
         // Countersigning signs exactly the verdict push just wrote, before the mirror check reads it back (issue 14).
@@ -115,18 +152,28 @@ export default class Push extends BaseCommand {
             }
           : {}),
         onEvent: (event) => {
-          if (event.type === 'tag' && event.action === 'written') this.note(`tagged ${target.registry}/${event.repository}:${event.tag}`)
+          if (event.type === 'blob-start') progress.setLabel(`push: ${event.repository}`)
+          else if (event.type === 'blob') {
+            if (event.action === 'pushed') (landed.blobs++, (landed.bytes += event.descriptor.size))
+            progress.add(event.descriptor.size)
+          } else if (event.type === 'manifest' && event.action === 'pushed') landed.manifests++
+          else if (event.type === 'tag' && event.action === 'written') {
+            landed.tags++
+            if (!this.jsonEnabled()) progress.line(`tagged ${target.registry}/${event.repository}:${event.tag}`)
+          }
         },
       })
-      this.note(`verification: ${result.verification.summary}`)
+      progress.finish()
       for (const image of result.images)
         this.note(
-          `${image.source} -> ${image.target}: ${image.blobs.pushed} blobs pushed (${(image.blobs.bytes / 1e6).toFixed(1)} MB), ${image.blobs.mounted} mounted, ${image.blobs.skipped} already there; ${image.manifests.pushed} manifests; tags ${image.tags.written.join(', ') || '(unchanged)'}${image.fallbackTags.length ? `; fallback tags ${image.fallbackTags.join(', ')}` : ''}`,
+          `${image.source} -> ${image.target}: ${plural(image.blobs.pushed, 'blob')} pushed (${formatBytes(image.blobs.bytes)}), ${image.blobs.mounted} mounted, ${image.blobs.skipped} already there; ${plural(image.manifests.pushed, 'manifest')} pushed; tags ${image.tags.written.join(', ') || '(unchanged)'}${image.fallbackTags.length ? `; fallback tags ${image.fallbackTags.join(', ')}` : ''}`,
         )
-      this.note(`pushed ${(result.totals.bytesPushed / 1e6).toFixed(1)} MB in ${result.seconds.toFixed(1)} s (${result.megabytesPerSecond.toFixed(1)} MB/s)`)
+      this.note(`pushed ${formatBytes(result.totals.bytesPushed)} in ${result.seconds.toFixed(1)} s (${formatBytes(result.totals.bytesPushed / Math.max(result.seconds, 0.001))}/s)`)
       if (flags['emit-talos-config'] && result.talosConfig) {
-        if (flags['emit-talos-config'] === '-') process.stderr.write(result.talosConfig)
-        else {
+        // "-": the YAML alone on stdout (progress and notes are on stderr), ready for a pipe or a redirect.
+        if (flags['emit-talos-config'] === '-') {
+          if (!this.jsonEnabled()) process.stdout.write(result.talosConfig)
+        } else {
           writeFileSync(flags['emit-talos-config'], result.talosConfig)
           this.note(`Talos config written to ${flags['emit-talos-config']} (review before applying):`)
           this.note(result.talosConfig.trimEnd())
@@ -148,7 +195,17 @@ export default class Push extends BaseCommand {
       if (check) for (const line of renderMirrorCheck(check)) this.note(`check: ${line}`)
       throw error
     } finally {
+      progress.finish()
+      for (const signal of signals) process.removeListener(signal, onInterrupt)
       client.close()
     }
+  }
+}
+
+function fileSize(path: string): number | undefined {
+  try {
+    return statSync(path).size
+  } catch {
+    return undefined
   }
 }

@@ -21,7 +21,7 @@ export default class VerifyBlob extends BaseCommand {
   }
   static override flags = {
     bundle: Flags.string({required: true, summary: 'The Sigstore bundle (JSON) for the artifact.'}),
-    'trusted-root': Flags.string({multiple: true, summary: 'trusted_root.json to trust (repeatable: roots are merged, e.g. public good plus a private instance).'}),
+    'trusted-root': Flags.string({multiple: true, multipleNonGreedy: true, summary: 'trusted_root.json to trust (repeatable: roots are merged, e.g. public good plus a private instance).'}),
     ...identityFlags,
   }
 
@@ -46,7 +46,8 @@ export default class VerifyBlob extends BaseCommand {
       this.log(`  ${mark(check.status)} ${check.name}${check.reason ? `: ${check.reason}` : ''}`)
     }
     const who = report.signer.identity ? `${report.signer.identity} (issuer ${report.signer.issuer ?? '?'})` : report.signer.keyed || rule.action === 'public-key' ? 'the given key' : '?'
-    const log = report.tlog[0] ? `, log index ${report.tlog[0].logIndex}${report.tlog[0].integratedTime ? ` at ${report.tlog[0].integratedTime}` : ''}` : ''
+    // A log entry that was not checked (--insecure-ignore-tlog) is not quoted as if it had been.
+    const log = report.tlog[0] && !policy.insecureIgnoreTlog ? `, log index ${report.tlog[0].logIndex}${report.tlog[0].integratedTime ? ` at ${report.tlog[0].integratedTime}` : ''}` : ''
     if (report.ok) {
       this.log(`Verified OK: ${args.artifact} signed by ${who}${log}`)
       return result

@@ -2,13 +2,14 @@ import {Args, Flags} from '@oclif/core'
 import {BaseCommand} from '../cli/base-command.ts'
 import {loadPolicy, policyFlags, type PolicyFlagValues} from '../policy/index.ts'
 import type {VerifyReport} from '../report/model.ts'
-import {renderVerify} from '../report/text.ts'
+import {failureSummary, renderVerify} from '../report/text.ts'
+import {oneLine} from '../cli/one-line.ts'
 import {renderMirrorCheck} from '../report/mirror.ts'
 import {AirlockError} from '../errors.ts'
 import {mirrorCheckError, verifyMirror, type MirrorCheckResult} from '../push/check.ts'
 import {keepHostFlag, mirrorClient, mirrorRegistryFlags, type MirrorRegistryFlagValues} from '../push/flags.ts'
 import {parseMirrorTarget} from '../push/mapping.ts'
-import {Progress} from '../util/progress.ts'
+import {statSync} from 'node:fs'
 import type {VerifySignatureMode} from '../verify/signatures.ts'
 import {openVerifiedArchive, type VerifiedArchive} from '../verify/open.ts'
 import {firstFailure} from '../verify/verify.ts'
@@ -47,7 +48,7 @@ export default class Verify extends BaseCommand {
     const target = flags.registry ? parseMirrorTarget(flags.registry) : undefined
     const policyGiven = POLICY_FLAG_NAMES.some((f) => flags[f] !== undefined)
     const policy = policyGiven && flags.signatures !== 'skip' ? loadPolicy(flags as PolicyFlagValues) : undefined
-    const progress = new Progress({enabled: !this.jsonEnabled()})
+    const progress = this.progress(archiveSize(args.archive))
     progress.setLabel(`verifying ${args.archive}`)
     let verified: VerifiedArchive
     try {
@@ -63,12 +64,12 @@ export default class Verify extends BaseCommand {
     }
     try {
       const {report, notes} = verified
-      for (const line of renderVerify(report)) this.log(line)
+      for (const line of renderVerify(report, {signaturesChecked: flags.signatures !== 'skip'})) this.log(line)
       for (const note of notes) this.log(note)
       for (const file of verified.stateFiles) this.log(`TUF state recorded in ${file}`)
       if (!report.ok) {
         // The report is the output (also under --json); the exit status says it failed.
-        process.stderr.write(`airlock: error: verification failed: ${firstFailure(report) ?? 'see above'}\n`)
+        process.stderr.write(`airlock: error: verification failed: ${oneLine(failureSummary(report, firstFailure(report)))}\n`)
         process.exitCode = 1
       }
       const result: VerifyReport & {notes?: string[]; mirror?: MirrorCheckResult} = notes.length ? {...report, notes} : {...report}
@@ -109,5 +110,13 @@ export default class Verify extends BaseCommand {
     } finally {
       await verified.close()
     }
+  }
+}
+
+function archiveSize(path: string): number | undefined {
+  try {
+    return statSync(path).size
+  } catch {
+    return undefined
   }
 }

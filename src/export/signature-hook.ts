@@ -2,11 +2,12 @@
 // SET-only legacy entries (proofs.ts), and, when a policy is given, the same judgement verify will make, run on
 // the content as fetched from the source, before the archive is committed (a bad bundle never travels).
 import type {TrustedRoot} from '@sigstore/protobuf-specs'
-import {AirlockError, toAirlockError} from '../errors.ts'
+import {AirlockError, toAirlockError, type ErrorCode} from '../errors.ts'
 import type {ExportHooks} from './export.ts'
 import type {Descriptor} from '../oci/descriptor.ts'
 import type {Digest} from '../oci/digest.ts'
 import type {Policy} from '../policy/index.ts'
+import {globMatches} from '../policy/glob.ts'
 import type {RekorInclusionProof} from '../sigstore/cosign-legacy.ts'
 import {fetcherContentReader} from '../sigstore/artifacts.ts'
 import {discoverSignatures, readManifest} from '../sigstore/discover.ts'
@@ -48,17 +49,22 @@ export function signatureExportHooks(options: SignatureExportOptions): {hooks: E
   for (const root of options.trustedRoots ?? [])
     for (const tlog of root.tlogs) if (tlog.logId?.keyId && tlog.baseUrl) logUrls.set(Buffer.from(tlog.logId.keyId).toString('hex'), tlog.baseUrl)
 
+  const missing: string[] = []
+  const denied: Array<{reference: string; reason: string; code: string; judgement: unknown}> = []
   const hooks: ExportHooks = {
     extraRoots: async ({source, image, subjects, writer}) => {
       if (options.mode === 'skip') return []
       const found = await discoverSignatures(source, subjects, image.reference)
       const signed = (d: Digest): boolean => found.some((s) => s.digest === d && s.entries.some((e) => e.role === 'signature'))
       const covered = signed(image.digest) || (subjects.length > 1 && subjects.slice(1).every((s) => signed(s.digest)))
-      if (!covered && options.mode === 'required')
-        throw new AirlockError('SIGNATURE_MISSING', `${image.reference} (${image.digest}) has no signature: no sha256-<hex>.sig tag and no signature referrer for the image${subjects.length > 1 ? ` or its ${subjects.length - 1} platform manifest(s)` : ''}`, {
-          hint: 'export unsigned images on purpose with --signatures optional (or skip)',
-        })
-      if (!covered) warn(`${image.reference}: no signature found (carried unsigned: --signatures optional)`)
+      // A policy rule `skip: true` for this image relaxes --signatures required for it (first matching rule wins).
+      const rule = options.policy?.rules.find((r) => globMatches(r.image, image.reference))
+      if (!covered && options.mode === 'required' && rule?.action !== 'skip') {
+        // Every image is looked at before failing, so one run lists all the unsigned ones (beforeCommit throws).
+        missing.push(`${image.reference} (${image.digest})`)
+        return []
+      }
+      if (!covered) warn(`${image.reference}: no signature found (carried unsigned: ${rule?.action === 'skip' ? `policy rule ${rule.image} skip` : '--signatures optional'})`)
 
       // Log proofs for SET-only legacy entries.
       if (options.fetchProofs !== false) {
@@ -99,10 +105,10 @@ export function signatureExportHooks(options: SignatureExportOptions): {hooks: E
         })
         state.judgements[image.reference] = judgement
         options.onJudgement?.(image.reference, judgement)
-        if (!judgement.ok)
-          throw new AirlockError(judgement.subjects[0]?.errorCode ?? 'SIGNATURE_INVALID', `${image.reference}: signature policy not met, nothing written: ${judgement.reason}`, {
-            details: {judgement},
-          })
+        if (!judgement.ok) {
+          denied.push({reference: image.reference, reason: judgement.reason, code: judgement.subjects[0]?.errorCode ?? 'SIGNATURE_INVALID', judgement})
+          return []
+        }
       }
 
       state.section.subjects.push(...found)
@@ -110,6 +116,17 @@ export function signatureExportHooks(options: SignatureExportOptions): {hooks: E
       const roots = new Map<string, Descriptor>()
       for (const entry of found.flatMap((s) => s.entries)) roots.set(entry.descriptor.digest, entry.descriptor)
       return [...roots.values()]
+    },
+    beforeCommit: async () => {
+      if (missing.length > 0)
+        throw new AirlockError('SIGNATURE_MISSING', `${missing.length === 1 ? 'an image has' : `${missing.length} images have`} no signature, nothing written: ${missing.join(', ')}`, {
+          hint: 'export unsigned images on purpose with --signatures optional (or skip), or a policy rule with skip: true',
+          details: {unsigned: missing},
+        })
+      if (denied.length > 0)
+        throw new AirlockError(denied[0]!.code as ErrorCode, denied.length === 1 ? `${denied[0]!.reference}: signature policy not met, nothing written: ${denied[0]!.reason}` : `${denied.length} images: signature policy not met, nothing written: ${denied.map((d) => `${d.reference}: ${d.reason}`).join('; ')}`, {
+          details: {judgement: denied[0]!.judgement, denied: denied.map((d) => ({reference: d.reference, reason: d.reason}))},
+        })
     },
   }
   return {hooks, state}

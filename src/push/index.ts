@@ -13,11 +13,14 @@ import type {Policy} from '../policy/index.ts'
 import {parseReference} from '../reference/index.ts'
 import type {RegistryClient} from '../registry/index.ts'
 import type {VerifyReport} from '../report/model.ts'
+import {plural} from '../report/text.ts'
+import {formatBytes} from '../util/progress.ts'
 import {renderTalosYaml, talosConfig} from '../talos/config.ts'
 import {talosRulesFromPolicy} from '../talos/policy.ts'
 import type {TrustFlagValues} from '../trust/flags.ts'
 import {Limiter} from '../util/concurrency.ts'
 import {openVerifiedArchive, type VerifiedArchive} from '../verify/open.ts'
+import type {VerifySignatureMode} from '../verify/signatures.ts'
 import type {Verdict} from '../verify/verdict.ts'
 import {firstFailure} from '../verify/verify.ts'
 import {mirrorCheckError, verifyMirror, type MirrorCheckResult} from './check.ts'
@@ -50,6 +53,12 @@ export interface PushArchiveOptions {
   /** Build the Talos machine-config documents (--emit-talos-config). */
   talos?: {plainHttp?: boolean}
   onEvent?: (event: PushEvent) => void
+  /** 'skip': integrity only, as `airlock verify --signatures skip` (said so in the summary). Default 'required'. */
+  signatures?: VerifySignatureMode
+  /** Bytes hashed by the verification pass (progress). */
+  onBytes?: (n: number) => void
+  /** Verification passed (or was skipped): said before the first byte is written; `bytes` is what may be sent. */
+  onVerified?: (verification: PushArchiveResult['verification'], bytes: number) => void
   /**
    * After the verdict is in the mirror (every tag written), before the mirror check: countersigning (issue 14)
    * signs exactly these images. Given only when verification passed (never with --skip-verify).
@@ -70,12 +79,13 @@ export interface PushArchiveResult extends PushResult {
 
 export async function pushArchive(options: PushArchiveOptions): Promise<PushArchiveResult> {
   const started = performance.now()
-  if (!options.skipVerify && !options.policy)
+  if (!options.skipVerify && !options.policy && options.signatures !== 'skip')
     throw new AirlockError('USAGE', 'push verifies the archive first and needs a policy', {hint: 'give --certificate-identity[-regexp] with --certificate-oidc-issuer, --key, or --policy FILE'})
   const mirror = new RegistryMirror(options.client, options.target)
   let held: Holdings | undefined
   const verified: VerifiedArchive = await openVerifiedArchive(options.archive, {
-    ...(options.skipVerify ? {structuralOnly: true} : {signatures: 'required', policy: options.policy, trust: options.trust ?? {}}),
+    ...(options.skipVerify ? {structuralOnly: true} : {signatures: options.signatures ?? 'required', policy: options.policy, trust: options.trust ?? {}}),
+    ...(options.onBytes ? {onBytes: options.onBytes} : {}),
     heldBlobs: async (plan) => {
       held = await mirrorHoldings(plan, mirror, options).catch(() => undefined)
       return held && held.digests.size > 0 ? {digests: held.digests, reason: 'the mirror already holds them under their digest'} : undefined
@@ -92,7 +102,8 @@ export async function pushArchive(options: PushArchiveOptions): Promise<PushArch
     }
     const verification: PushArchiveResult['verification'] = options.skipVerify
       ? {status: 'skipped', summary: 'verification SKIPPED (--skip-verify): content was pushed without checking it'}
-      : {status: 'passed', summary: summary(report), report}
+      : {status: 'passed', summary: options.signatures === 'skip' ? `${summary(report)}; integrity only, signatures NOT checked (--signatures skip)` : summary(report), report}
+    options.onVerified?.(verification, verdict.images.reduce((n, image) => n + image.graph.blobs.reduce((m, b) => m + b.descriptor.size, 0), 0))
     const talos = options.talos ? talosYaml(options, verdict) : undefined
 
     // Without --keep-host the mirror path answers for every source host: the rule must not depend on the host.
@@ -156,8 +167,8 @@ function failureCode(report: VerifyReport, signatures: {subjects?: Array<{errorC
 }
 
 function summary(report: VerifyReport): string {
-  const skipped = report.hashSkipped?.blobs ? ` (${report.hashSkipped.blobs} blobs, ${report.hashSkipped.bytes} bytes, not re-hashed: ${report.hashSkipped.reason})` : ''
-  return `verified ${report.images.length} image(s), ${report.blobs} blobs, ${report.bytes} bytes${skipped}`
+  const skipped = report.hashSkipped?.blobs ? ` (${plural(report.hashSkipped.blobs, 'blob')}, ${formatBytes(report.hashSkipped.bytes)}, not re-hashed: ${report.hashSkipped.reason})` : ''
+  return `verified ${plural(report.images.length, 'image')}, ${plural(report.blobs, 'blob')}, ${formatBytes(report.bytes)}${skipped}`
 }
 
 function talosYaml(options: PushArchiveOptions, verdict: Verdict): string {

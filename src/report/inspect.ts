@@ -29,6 +29,7 @@ export async function inspectArchive(path: string): Promise<InspectReport> {
         bytes: walk.bytes,
         attached: record?.attached?.length ?? 0,
         signatures: (signatures?.subjects ?? []).filter((s) => s.image === reference).flatMap((s) => s.entries.map((e) => describeEntry(s.digest, e))),
+        problems: walk.reasons,
       })
     }
     let blobs = 0
@@ -47,6 +48,7 @@ export async function inspectArchive(path: string): Promise<InspectReport> {
         .filter(([name]) => name.startsWith('airlock/'))
         .sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0))
         .map(([entry, record]) => ({entry, size: record.size, digest: record.digest})),
+      problems: images.flatMap((image) => image.problems.map((p) => `${image.reference}: ${p}`)),
     }
   } finally {
     await archive.close()

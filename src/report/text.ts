@@ -4,7 +4,19 @@ import type {InspectReport, VerifyReport} from './model.ts'
 
 const short = (digest: string): string => digest.slice(0, 'sha256:'.length + 12)
 
-export function renderVerify(report: VerifyReport): string[] {
+/** Archive problems shown in text before the rest are counted (--json has them all). */
+export const MAX_PROBLEM_LINES = 20
+/** Failed images named in the one-line failure summary. */
+const MAX_NAMED_FAILURES = 5
+
+export const plural = (n: number, one: string, many = `${one}s`): string => `${n} ${n === 1 ? one : many}`
+
+export interface RenderVerifyOptions {
+  /** false under --signatures skip: the summary then says the signatures were not checked. */
+  signaturesChecked?: boolean
+}
+
+export function renderVerify(report: VerifyReport, options: RenderVerifyOptions = {}): string[] {
   const lines: string[] = []
   for (const image of report.images) {
     const platforms = image.platforms.map((p) => p.platform).join(', ')
@@ -17,18 +29,37 @@ export function renderVerify(report: VerifyReport): string[] {
     }
   }
   for (const check of report.checks) {
-    lines.push(`${check.ok ? 'ok  ' : 'FAIL'}  ${check.name}`)
+    // A check that passed with nothing to pass on (no trust source at all) is not "ok": it is "none".
+    const sources = (check.details as {sources?: unknown[]} | undefined)?.sources
+    const none = check.ok && Array.isArray(sources) && sources.length === 0
+    lines.push(`${none ? 'none' : check.ok ? 'ok  ' : 'FAIL'}  ${check.name}`)
     for (const info of check.info ?? []) lines.push(`      ${info}`)
     for (const reason of check.reasons) lines.push(`      ${reason}`)
   }
-  for (const problem of report.problems) lines.push(`FAIL  ${problem.message}`)
+  for (const problem of report.problems.slice(0, MAX_PROBLEM_LINES)) lines.push(`FAIL  ${problem.message}`)
+  if (report.problems.length > MAX_PROBLEM_LINES) lines.push(`FAIL  ... and ${report.problems.length - MAX_PROBLEM_LINES} more problem(s) (--json lists them all)`)
   if (report.hashSkipped?.blobs)
     lines.push(`not re-hashed: ${report.hashSkipped.blobs} blob(s), ${formatBytes(report.hashSkipped.bytes)} (${report.hashSkipped.reason})`)
   const rate = report.seconds > 0 ? `, ${formatBytes(report.bytes / report.seconds)}/s` : ''
-  lines.push(
-    `${report.ok ? 'verified' : 'NOT verified'}: ${report.images.length} image(s), ${report.blobs} blobs, ${formatBytes(report.bytes)} in ${report.seconds.toFixed(1)} s${rate}`,
-  )
+  const failed = report.images.filter((i) => !i.ok).length
+  const verdict = !report.ok ? `NOT verified${failed ? ` (${failed} of ${report.images.length} failed)` : ''}` : options.signaturesChecked === false ? 'integrity verified, signatures NOT checked' : 'verified'
+  lines.push(`${verdict}: ${plural(report.images.length, 'image')}, ${plural(report.blobs, 'blob')}, ${formatBytes(report.bytes)} in ${report.seconds.toFixed(1)} s${rate}`)
   return lines
+}
+
+/**
+ * The one-line reason a verification failed: the leading cause (`lead`, from verify's firstFailure), then every
+ * failed image by name (up to a few, then a count), so "4 images failed" never names only the first.
+ */
+export function failureSummary(report: VerifyReport, lead: string | undefined): string {
+  const failed = report.images.filter((i) => !i.ok)
+  const head = lead ?? 'verification failed'
+  if (failed.length <= 1 && report.problems.length <= 1) return head
+  const names = failed.slice(0, MAX_NAMED_FAILURES).map((i) => i.reference)
+  const more = failed.length > MAX_NAMED_FAILURES ? ` and ${failed.length - MAX_NAMED_FAILURES} more` : ''
+  const images = failed.length ? `${failed.length} of ${plural(report.images.length, 'image')} failed: ${names.join(', ')}${more}` : ''
+  const problems = report.problems.length > 1 ? `${plural(report.problems.length, 'archive problem')}` : ''
+  return [head, [images, problems].filter(Boolean).join('; ')].join(' (') + ')'
 }
 
 export function renderInspect(report: InspectReport): string[] {
@@ -50,6 +81,8 @@ export function renderInspect(report: InspectReport): string[] {
       lines.push(`${pad}   ${sig.role} (${sig.kind === 'legacy-tag' ? 'tag' : 'referrer'}) ${sig.name}  ${short(sig.digest)}  for ${short(sig.subject)}  [not verified by inspect]`)
   }
   for (const exe of report.airlock ?? []) lines.push(`airlock: ${exe.entry}  ${formatBytes(exe.size)}  ${exe.digest}  [not verified by inspect]`)
+  for (const problem of report.problems.slice(0, MAX_PROBLEM_LINES)) lines.push(`FAIL  ${problem}`)
+  if (report.problems.length > MAX_PROBLEM_LINES) lines.push(`FAIL  ... and ${report.problems.length - MAX_PROBLEM_LINES} more problem(s) (--json lists them all)`)
   if (report.files.length) lines.push(`files: ${report.files.length} (${report.files.slice(0, 3).join(', ')}${report.files.length > 3 ? ', ...' : ''})`)
   return lines
 }

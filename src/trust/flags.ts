@@ -20,6 +20,7 @@ export interface TrustFlagValues {
 
 const tufRoot = Flags.string({
   multiple: true,
+  multipleNonGreedy: true,
   helpGroup: 'TRUST',
   summary:
     'Pinned TUF root.json of a private Sigstore instance: [MIRROR=]FILE, MIRROR = mirror URL or its archive name; a bare FILE goes to the only mirror that is not the public good one. Repeatable.',
@@ -27,6 +28,7 @@ const tufRoot = Flags.string({
 
 const trustedRoot = Flags.string({
   multiple: true,
+  multipleNonGreedy: true,
   helpGroup: 'TRUST',
   summary: 'trusted_root.json managed by hand (no TUF: reported as not verified through TUF). Repeatable; merged with the TUF roots.',
 })
@@ -50,11 +52,13 @@ export const exportTrustFlags = {
   'tuf-mirror': Flags.string({
     helpGroup: 'TRUST',
     multiple: true,
+    multipleNonGreedy: true,
     summary: 'TUF repository to carry (metadata base URL). Repeatable. Default: the Sigstore public good one (https://tuf-repo-cdn.sigstore.dev).',
   }),
   'tuf-root': tufRoot,
   'trusted-root': Flags.string({
     multiple: true,
+    multipleNonGreedy: true,
     summary:
       'trusted_root.json managed by hand: checks a keyless policy at export, and is copied into the archive (sigstore/trusted_root/) for convenience only: verify trusts it only if given --trusted-root again. Repeatable.',
     helpGroup: 'TRUST',

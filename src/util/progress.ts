@@ -1,5 +1,6 @@
-// Progress on stderr: a single redrawn status line on a terminal (bytes, rate, what is being worked on), plain
-// lines otherwise (CI logs, pipes), nothing at all under --json or when disabled.
+// Progress on stderr. On a terminal: one redrawn line (what is being worked on, bytes done of the total, percent,
+// rate, ETA). Without a terminal (CI logs, pipes): a plain line every few seconds while long work runs, nothing for
+// short work. Nothing at all under --json or --quiet.
 import type {WriteStream} from 'node:tty'
 
 export function formatBytes(n: number): string {
@@ -13,18 +14,46 @@ export function formatBytes(n: number): string {
   return `${unit === 0 ? value : value.toFixed(1)} ${units[unit]}`
 }
 
+export function formatDuration(seconds: number): string {
+  if (!Number.isFinite(seconds) || seconds < 0) return '?'
+  const s = Math.round(seconds)
+  if (s < 60) return `${s}s`
+  if (s < 3600) return `${Math.floor(s / 60)}m${String(s % 60).padStart(2, '0')}s`
+  return `${Math.floor(s / 3600)}h${String(Math.floor((s % 3600) / 60)).padStart(2, '0')}m`
+}
+
+/** Width used when a terminal reports no size (0 columns: some serial consoles, `stty cols 0`). */
+const FALLBACK_COLUMNS = 80
+const REDRAW_MS = 200
+const PLAIN_EVERY_MS = 5000
+
+export interface ProgressOptions {
+  enabled: boolean
+  out?: NodeJS.WritableStream
+  /** Bytes expected in all, when known: percent and ETA are shown then. */
+  total?: number
+  /** How often a plain (non-terminal) line is written while work goes on. */
+  plainEveryMs?: number
+}
+
 export class Progress {
   private readonly out: NodeJS.WritableStream & Partial<Pick<WriteStream, 'isTTY' | 'columns'>>
   private readonly enabled: boolean
-  private readonly started = performance.now()
+  private readonly plainEveryMs: number
+  private started = performance.now()
   private done = 0
+  private total: number | undefined
   private label = ''
   private lastDraw = 0
+  private lastPlain: number
   private drawn = false
 
-  constructor(options: {enabled: boolean; out?: NodeJS.WritableStream}) {
+  constructor(options: ProgressOptions) {
     this.enabled = options.enabled
     this.out = (options.out ?? process.stderr) as Progress['out']
+    this.total = options.total
+    this.plainEveryMs = options.plainEveryMs ?? PLAIN_EVERY_MS
+    this.lastPlain = this.started
   }
 
   private get tty(): boolean {
@@ -36,8 +65,24 @@ export class Progress {
   }
 
   rate(): string {
+    return `${formatBytes(this.bytesPerSecond())}/s`
+  }
+
+  private bytesPerSecond(): number {
     const seconds = (performance.now() - this.started) / 1000
-    return `${formatBytes(seconds > 0 ? this.done / seconds : 0)}/s`
+    return seconds > 0 ? this.done / seconds : 0
+  }
+
+  /** Starts a new phase (push: verification, then uploads): counts restart from zero. */
+  phase(label: string, total?: number): void {
+    this.started = performance.now()
+    this.done = 0
+    this.total = total
+    this.setLabel(label)
+  }
+
+  setTotal(total: number | undefined): void {
+    this.total = total
   }
 
   setLabel(label: string): void {
@@ -48,6 +93,18 @@ export class Progress {
   add(n: number): void {
     this.done += n
     this.draw(false)
+  }
+
+  /** The status text: "LABEL  1.2 GB of 3.4 GB  35%  120.0 MB/s  ETA 18s". */
+  status(): string {
+    const parts = [this.label]
+    const total = this.total
+    if (total !== undefined && total > 0) {
+      const done = Math.min(this.done, total)
+      const rate = this.bytesPerSecond()
+      parts.push(`${formatBytes(done)} of ${formatBytes(total)}`, `${Math.floor((done / total) * 100)}%`, this.rate(), `ETA ${rate > 0 ? formatDuration((total - done) / rate) : '?'}`)
+    } else parts.push(formatBytes(this.done), this.rate())
+    return parts.filter(Boolean).join('  ')
   }
 
   /** A permanent line (an image finished, a warning). */
@@ -63,13 +120,20 @@ export class Progress {
   }
 
   private draw(force: boolean): void {
-    if (!this.enabled || !this.tty) return
+    if (!this.enabled) return
     const now = performance.now()
-    if (!force && now - this.lastDraw < 200) return
+    if (!this.tty) {
+      // Plain lines for logs: only for work long enough to need them, never more often than every few seconds.
+      if (now - this.lastPlain >= this.plainEveryMs) {
+        this.lastPlain = now
+        this.out.write(`progress: ${this.status()}\n`)
+      }
+      return
+    }
+    if (!force && now - this.lastDraw < REDRAW_MS) return
     this.lastDraw = now
-    const text = `${this.label}  ${formatBytes(this.done)}  ${this.rate()}`
-    const width = (this.out.columns ?? 100) - 1
-    this.out.write(`\r\x1b[K${text.slice(0, width)}`)
+    const columns = this.out.columns && this.out.columns > 0 ? this.out.columns : FALLBACK_COLUMNS
+    this.out.write(`\r\x1b[K${this.status().slice(0, Math.max(columns - 1, 1))}`)
     this.drawn = true
   }
 

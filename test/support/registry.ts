@@ -1,7 +1,7 @@
 // A real registry for tests: Debian's Docker Distribution 2.8 (`/usr/bin/docker-registry serve CONFIG`) on a free
 // loopback port, with its own temporary storage, in one of three auth setups:
 //   none       plain HTTP, no auth (clients list the host as insecure)
-//   basic-tls  HTTPS with a self-signed CA made here by openssl, htpasswd (bcrypt) Basic auth
+//   basic-tls  HTTPS with a self-signed CA made here by openssl, htpasswd file (bcrypt, by bcryptjs) Basic auth
 //   bearer     plain HTTP with Distribution's token auth, backed by test/support/token-server.ts
 //   mtls       HTTPS that requires a client certificate signed by a client CA made here (`http.tls.clientcas`)
 // It is stopped by PID (and killed if the test process exits first); its directory is removed on stop.
@@ -12,6 +12,7 @@ import https from 'node:https'
 import net, {type AddressInfo} from 'node:net'
 import {tmpdir} from 'node:os'
 import {join} from 'node:path'
+import bcrypt from 'bcryptjs'
 import {startTokenServer, type TokenServer} from './token-server.ts'
 
 export const REGISTRY_BINARY = '/usr/bin/docker-registry'
@@ -134,8 +135,8 @@ export async function startRegistry(options: {auth?: RegistryAuth} = {}): Promis
   try {
     if (auth === 'basic-tls') {
       const tls = makeCertificates(dir, 'tls')
-      const htpasswd = execFileSync('htpasswd', ['-Bbn', TEST_USER, TEST_PASSWORD], {encoding: 'utf8'})
-      writeFileSync(join(dir, 'htpasswd'), htpasswd)
+      // bcrypt, the only scheme Distribution's htpasswd accepts; made here rather than by apache2-utils' htpasswd.
+      writeFileSync(join(dir, 'htpasswd'), `${TEST_USER}:${bcrypt.hashSync(TEST_PASSWORD, 10)}\n`)
       config.push('  tls:', `    certificate: ${tls.certFile}`, `    key: ${tls.keyFile}`)
       config.push('auth:', '  htpasswd:', '    realm: airlock-test', `    path: ${join(dir, 'htpasswd')}`)
       url = `https://${host}`
@@ -172,6 +173,9 @@ export async function startRegistry(options: {auth?: RegistryAuth} = {}): Promis
     const logFd = openSync(logFile, 'w')
     const child = spawn(REGISTRY_BINARY, ['serve', configFile], {stdio: ['ignore', 'ignore', logFd]})
     closeSync(logFd)
+    // Never what keeps a test process alive: a file whose `before` hook failed after starting registries (and so
+    // never reached `after`) must still end; the exit handler below then kills them.
+    child.unref()
     const tail = (): string => {
       try {
         return readFileSync(logFile, 'utf8').slice(-20_000)

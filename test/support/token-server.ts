@@ -95,6 +95,7 @@ export async function startTokenServer(options: TokenServerOptions): Promise<Tok
     res.end(JSON.stringify({token, access_token: token, expires_in: 300, issued_at: new Date().toISOString()}))
   })
   await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve))
+  server.unref() // a failed `before` hook must not keep the test process alive
   const {port} = server.address() as AddressInfo
   return {
     realm: `http://127.0.0.1:${port}/token`,

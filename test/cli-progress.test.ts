@@ -1,0 +1,125 @@
+// Issue 12 item 8: progress people can read. On a terminal (a real pty from util-linux `script`), export, verify and
+// push redraw one line: bytes done of the total, percent, rate, ETA and what is being worked on; push shows its
+// verification pass and its uploads. --quiet silences it; a terminal reporting 0 columns still gets a line; without a
+// terminal, plain lines every few seconds; an interrupted push says what was pushed and that a re-run resumes.
+import assert from 'node:assert/strict'
+import {spawn} from 'node:child_process'
+import {join} from 'node:path'
+import {PassThrough} from 'node:stream'
+import {after, before, describe, it} from 'node:test'
+import {fileURLToPath} from 'node:url'
+import {exportImages} from '../src/export/export.ts'
+import {Progress} from '../src/util/progress.ts'
+import {LayoutBuilder, tempDir} from './support/layouts.ts'
+import {startRegistry, type StartedRegistry} from './support/registry.ts'
+
+const root = fileURLToPath(new URL('..', import.meta.url))
+const BIN = join(root, 'bin/run.js')
+const quote = (s: string) => `'${s.replaceAll("'", "'\\''")}'`
+
+/** Runs the CLI on a pty (`script`), returning everything the terminal received. */
+function onPty(args: string[], options: {columns?: number; signalAfter?: (out: string) => boolean} = {}): Promise<{out: string; status: number | null}> {
+  const cmd = `${options.columns !== undefined ? `stty cols ${options.columns}; ` : 'stty cols 120; '}exec ${quote(process.execPath)} ${quote(BIN)} ${args.map(quote).join(' ')}`
+  return new Promise((resolve) => {
+    const child = spawn('script', ['-q', '-e', '-c', cmd, '/dev/null'], {stdio: ['pipe', 'pipe', 'pipe']})
+    let out = ''
+    let signalled = false
+    child.stdout.on('data', (d) => {
+      out += d
+      if (!signalled && options.signalAfter?.(out)) {
+        signalled = true
+        // Ctrl-C typed on the terminal: the pty's line discipline sends SIGINT to the foreground process.
+        child.stdin.write('\x03')
+      }
+    })
+    child.stderr.resume()
+    child.on('close', (status) => resolve({out, status}))
+  })
+}
+
+const redraws = (out: string, pattern: RegExp) => out.split('\r\x1b[K').filter((frame) => pattern.test(frame.split('\n')[0]!)).length
+
+describe('progress', () => {
+  let dir: string
+  let cleanup: () => Promise<void>
+  let archive: string
+  let layout: string
+  let mirror: StartedRegistry
+  before(async () => {
+    ;({dir, cleanup} = await tempDir('airlock-progress-'))
+    layout = join(dir, 'layout')
+    const b = await LayoutBuilder.create(layout)
+    const layers = []
+    for (let i = 0; i < 4; i++) layers.push(await b.randomLayer(24 * 1024 * 1024))
+    await b.tag(await b.image(layers), 'example.com/big/app:1')
+    archive = join(dir, 'big.tar')
+    await exportImages({sources: [`oci:${layout}:example.com/big/app:1`], output: archive})
+    mirror = await startRegistry()
+  })
+  after(async () => {
+    await mirror?.stop()
+    await cleanup?.()
+  })
+
+  it('verify on a terminal: one redrawn line with bytes of total, percent, rate and ETA', async () => {
+    const r = await onPty(['verify', '--signatures', 'skip', archive])
+    assert.equal(r.status, 0, r.out)
+    const line = /^verifying .*big\.tar {2}[\d.]+ [KMG]?B of 100\.\d MB {2}\d{1,3}% {2}[\d.]+ [KMG]?B\/s {2}ETA (\d+s|\d+m\d\ds|\?)/
+    assert.ok(redraws(r.out, line) >= 2, `no redrawn progress line in: ${JSON.stringify(r.out.slice(0, 2000))}`)
+    assert.match(r.out, /integrity verified, signatures NOT checked/)
+  })
+
+  it('a terminal that reports 0 columns still gets a (bounded) line; --quiet gets none', async () => {
+    const zero = await onPty(['verify', '--signatures', 'skip', archive], {columns: 0})
+    assert.equal(zero.status, 0, zero.out)
+    assert.ok(redraws(zero.out, /^verifying .*%/) >= 1, JSON.stringify(zero.out.slice(0, 1000)))
+    for (const frame of zero.out.split('\r\x1b[K')) assert.ok(frame.split(/\r?\n/)[0]!.length < 80, frame)
+    const quiet = await onPty(['verify', '--quiet', '--signatures', 'skip', archive])
+    assert.equal(quiet.status, 0, quiet.out)
+    assert.doesNotMatch(quiet.out, /ETA|\x1b\[K/)
+  })
+
+  it('export on a terminal: the current image, bytes and rate', async () => {
+    const r = await onPty(['export', '--no-tuf', '--signatures', 'skip', '-o', join(dir, 'again.tar'), `oci:${layout}:example.com/big/app:1`])
+    assert.equal(r.status, 0, r.out)
+    assert.ok(redraws(r.out, /^\[1\/1\] oci:.*example\.com\/big\/app:1 {2}[\d.]+ [KMG]?B {2}[\d.]+ [KMG]?B\/s/) >= 2, JSON.stringify(r.out.slice(0, 2000)))
+  })
+
+  it('push on a terminal: its verification pass and its uploads, each with percent and ETA', async () => {
+    const r = await onPty(['push', '--insecure-registry', mirror.host, '--signatures', 'skip', archive, `${mirror.host}/p1`])
+    assert.equal(r.status, 0, r.out)
+    assert.ok(redraws(r.out, /^push: verifying .* of 100\.\d MB {2}\d+% .* ETA /) >= 1, JSON.stringify(r.out.slice(0, 3000)))
+    assert.ok(redraws(r.out, /^push: (uploading to|[\w./-]+) .* of [\d.]+ MB {2}\d+% .* ETA /) >= 1, JSON.stringify(r.out.slice(0, 3000)))
+  })
+
+  it('Ctrl-C during a push: the message starts on its own line, says what was pushed and that a re-run resumes', async () => {
+    const r = await onPty(['push', '--insecure-registry', mirror.host, '--signatures', 'skip', '--concurrency', '1', archive, `${mirror.host}/p2`], {
+      signalAfter: (out) => /push: (uploading|[\w./-]+\/big\/app)/.test(out),
+    })
+    assert.equal(r.status, 130, r.out)
+    assert.match(r.out, /(\r\x1b\[K|\n)airlock: error: push interrupted \(SIGINT\): \d+ blobs? \([\d.]+ [KMG]?B\), \d+ manifests? and \d+ tags? were pushed/)
+    assert.match(r.out, /airlock: hint: run the same command again to resume/)
+  })
+
+  it('without a terminal: a plain line every few seconds, nothing for short work', async () => {
+    const out = new PassThrough()
+    let text = ''
+    out.on('data', (d) => (text += d))
+    const quick = new Progress({enabled: true, out, total: 1000})
+    quick.setLabel('short')
+    quick.add(10)
+    quick.finish()
+    assert.equal(text, '')
+    const slow = new Progress({enabled: true, out, total: 1000, plainEveryMs: 50})
+    slow.setLabel('long work')
+    for (let i = 0; i < 3; i++) {
+      await new Promise((r) => setTimeout(r, 60))
+      slow.add(100)
+    }
+    slow.finish()
+    const lines = text.trimEnd().split('\n')
+    assert.ok(lines.length >= 2, text)
+    for (const line of lines) assert.match(line, /^progress: long work {2}\d+ B of 1\.0 KB {2}\d+% {2}.*\/s {2}ETA /)
+    assert.doesNotMatch(text, /\x1b/)
+  })
+})
