@@ -37,6 +37,17 @@ const NOT_RUN: Array<{match: RegExp; reason: string}> = [
   {match: /^PATH=.* node --test /, reason: 'development workflow: runs one test file'},
   {match: /^bash scripts\/fuzz-long\.sh/, reason: 'development workflow: the long fuzzing run (minutes)'},
   {match: /^talosctl images default > images\.txt$/, reason: 'talosctl needs a Talos release and its network; the test writes images.txt itself (the signed test images)'},
+  {match: /^talosctl /, reason: 'talosctl applies the emitted documents to a Talos node; test/walkthrough.test.ts parses them and checks the key they carry'},
+  // "Talos in a disconnected datacenter": steps that build on each other (key pair, push with countersign, the
+  // Talos view of the mirror), run in order by test/walkthrough.test.ts against its own registries.
+  {match: /dc-gap|talos-verify\.yaml/, reason: 'a step of the README walkthrough, run in order by test/walkthrough.test.ts'},
+  // "Install on the disconnected side": needs the executables of `npm run package`; test/package.test.ts builds them,
+  // checks SHA256SUMS with sha256sum -c and each bundle with airlock verify-blob --key.
+  {match: /^sha256sum -c SHA256SUMS/, reason: 'checks the release executables: run by test/package.test.ts after npm run package'},
+  {match: /verify-blob --key release\.pub/, reason: 'checks a release executable: run by test/package.test.ts against the built executables and their bundles'},
+  {match: /^cosign verify-blob/, reason: 'cosign is not installed here; the same bundle is checked with airlock verify-blob in test/package.test.ts'},
+  {match: /^chmod \+x airlock-|^tar -xf images\.tar airlock\//, reason: 'handles a release executable: run by test/package.test.ts (smoke test, --include-airlock)'},
+  {match: /^airlock countersign talos\.tar /, reason: 'needs a mirror that already holds the verified images: test/countersign-cli.test.ts runs airlock countersign ARCHIVE MIRROR --key on one'},
 ]
 
 /** Signers of the test images: the identities the examples' policies name. */
@@ -215,6 +226,7 @@ describe('every README and --help example runs', () => {
     writeFileSync(join(seed, 'public-root.json'), publicRepo.pinnedRoot())
     writeFileSync(join(seed, 'root.json'), internalRepo.pinnedRoot())
     writeFileSync(join(seed, 'cosign.pub'), ss.staticKeyPem)
+    writeFileSync(join(seed, 'password.txt'), 'gap-password\n')
     writeFileSync(join(seed, 'images.txt'), `# what talosctl images default would list\n${source.host}/siderolabs/kubelet:v1.33.0\n${source.host}/siderolabs/installer:v1.11.0\n`)
     writeFileSync(
       join(seed, 'policy.yaml'),
@@ -279,6 +291,8 @@ describe('every README and --help example runs', () => {
         // name for the verify and push examples).
         const output = /airlock export .*?(?:-o|--output)[ =](\S+)/.exec(command)?.[1]
         if (output) rmSync(join(cwd, output), {force: true})
+        // generate-key-pair refuses to overwrite a key: the seed's cosign.pub (for the --key examples) goes first.
+        if (/airlock generate-key-pair/.test(command)) for (const f of ['cosign.key', 'cosign.pub']) rmSync(join(cwd, f), {force: true})
         const r = await run(command, cwd, w.env)
         assert.equal(r.status, 0, `${command}\n--- stderr\n${r.stderr}\n--- stdout\n${r.stdout.slice(0, 4000)}`)
         rmSync(cwd, {recursive: true, force: true})

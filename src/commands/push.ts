@@ -122,7 +122,9 @@ export default class Push extends BaseCommand {
         // Said when it happens: before the first upload and tag, never after them.
         onVerified: (verification, bytes) => {
           progress.finish()
-          this.note(`verification: ${verification.summary}`)
+          for (const note of verification.notes ?? []) process.stderr.write(`airlock: ${note}\n`)
+          // --skip-verify was already said loudly (the WARNING line) and is recorded in the --json result
+          if (verification.status === 'passed') this.note(`verification: ${verification.summary}`)
           progress.phase(`push: uploading to ${target.registry}`, bytes)
         },
         check: flags.check,

@@ -68,7 +68,8 @@ export interface PushArchiveOptions {
 
 export interface PushArchiveResult extends PushResult {
   archive: string
-  verification: {status: 'passed' | 'skipped'; summary: string; report?: VerifyReport}
+  /** notes: what the verification did not check (`--signatures skip`), said before the summary. */
+  verification: {status: 'passed' | 'skipped'; summary: string; report?: VerifyReport; notes?: string[]}
   /** Signature artifacts of the verdict that were pushed with the images. */
   signatures: {legacyTags: number; referrers: number}
   talosConfig?: string
@@ -102,7 +103,7 @@ export async function pushArchive(options: PushArchiveOptions): Promise<PushArch
     }
     const verification: PushArchiveResult['verification'] = options.skipVerify
       ? {status: 'skipped', summary: 'verification SKIPPED (--skip-verify): content was pushed without checking it'}
-      : {status: 'passed', summary: options.signatures === 'skip' ? `${summary(report)}; integrity only, signatures NOT checked (--signatures skip)` : summary(report), report}
+      : {status: 'passed', summary: summary(report), report, ...(verified.notes.length ? {notes: verified.notes} : {})}
     options.onVerified?.(verification, verdict.images.reduce((n, image) => n + image.graph.blobs.reduce((m, b) => m + b.descriptor.size, 0), 0))
     const talos = options.talos ? talosYaml(options, verdict) : undefined
 
