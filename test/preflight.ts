@@ -16,6 +16,11 @@ export const TOOLS: Tool[] = [
   {command: 'skopeo', debian: 'skopeo'},
   {command: 'openssl', debian: 'openssl'},
   {command: '/usr/bin/time', debian: 'time'},
+  // test/package.test.ts: checks the executables and runs the smoke test in a network namespace
+  {command: 'sha256sum', debian: 'coreutils'},
+  {command: 'file', debian: 'file'},
+  {command: 'unshare', debian: 'util-linux'},
+  {command: 'nsenter', debian: 'util-linux'},
 ]
 
 function executable(path: string): boolean {

@@ -11,7 +11,7 @@ import {MediaType} from '../src/oci/media-types.ts'
 import {emptyCounters, PushEngine, type PushDestination} from '../src/push/engine.ts'
 import {collectGraph} from '../src/push/graph.ts'
 import {fallbackTag} from '../src/push/referrers.ts'
-import type {Fetcher} from '../src/store/types.ts'
+import type {Fetcher} from '../src/content/types.ts'
 
 async function readAll(stream: Readable): Promise<Buffer> {
   const chunks: Buffer[] = []

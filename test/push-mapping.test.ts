@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict'
 import {describe, it} from 'node:test'
-import {checkCollisions, mapRepository, parseMirrorTarget} from '../src/push/mapping.ts'
+import {checkCollisions, mapRepository, parseMirrorTarget} from '../src/reference/mirror-path.ts'
 import {fallbackTag, mergeReferrersIndex, referrerDescriptor} from '../src/push/referrers.ts'
 import {sha256} from '../src/oci/digest.ts'
 import {parseManifest} from '../src/oci/manifest.ts'

@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict'
 import {describe, it} from 'node:test'
 import {parseAllDocuments} from 'yaml'
-import {parseMirrorTarget} from '../src/push/mapping.ts'
+import {parseMirrorTarget} from '../src/reference/mirror-path.ts'
 import {mirrorEndpoint, renderTalosYaml, rulesForRepositories, talosConfig} from '../src/talos/config.ts'
 
 describe('Talos RegistryMirrorConfig', () => {

@@ -11,13 +11,13 @@ import type {FileHandle} from 'node:fs/promises'
 import {open, stat} from 'node:fs/promises'
 import {Readable} from 'node:stream'
 import {VerifyingStream} from '../oci/digest.ts'
-import type {ExistenceChecker, RangeFetcher, RereadableBlob} from '../store/types.ts'
+import type {ExistenceChecker, RangeFetcher, RereadableBlob} from '../content/types.ts'
 import {AirlockError, toAirlockError} from '../errors.ts'
 import type {Descriptor} from '../oci/descriptor.ts'
 import type {Digest} from '../oci/digest.ts'
 import {parseManifest, type ImageIndex, type RawManifest} from '../oci/manifest.ts'
 import {MAX_MANIFEST_BYTES} from '../oci/media-types.ts'
-import {parseLayoutIndex} from '../store/layout-index.ts'
+import {parseLayoutIndex} from '../content/layout-index.ts'
 import {
   AIRLOCK_JSON,
   type AirlockJson,

@@ -12,7 +12,7 @@ export const INDEX_JSON = 'index.json'
 export const OCI_LAYOUT = 'oci-layout'
 export const OCI_LAYOUT_BYTES = Buffer.from('{"imageLayoutVersion":"1.0.0"}')
 /** Annotation every OCI tool reads as the image's name inside a layout (skopeo `oci-archive:FILE:NAME`). */
-export const REF_NAME_ANNOTATION = 'org.opencontainers.image.ref.name'
+export {REF_NAME_ANNOTATION} from '../oci/media-types.ts'
 export const SOURCE_ANNOTATION = 'io.airlock.source'
 /** airlock.json may carry many signatures and file records, but it is read whole: bound it. */
 export const MAX_AIRLOCK_JSON_BYTES = 64 * 1024 * 1024

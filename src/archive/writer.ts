@@ -20,7 +20,7 @@ import {AirlockError, toAirlockError} from '../errors.ts'
 import type {Descriptor} from '../oci/descriptor.ts'
 import {isVerifying, sha256, VerifyingStream} from '../oci/digest.ts'
 import {MediaType} from '../oci/media-types.ts'
-import type {ExistenceChecker, Pusher} from '../store/types.ts'
+import type {ExistenceChecker, Pusher} from '../content/types.ts'
 import {commitFile, exists, partialName, removeOnSignal, removeQuiet} from '../util/files.ts'
 import {TOOL_VERSION} from '../version.ts'
 import {

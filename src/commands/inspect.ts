@@ -2,7 +2,7 @@ import {Args} from '@oclif/core'
 import {BaseCommand} from '../cli/base-command.ts'
 import {oneLine} from '../cli/one-line.ts'
 import {inspectArchive} from '../report/inspect.ts'
-import type {InspectReport} from '../report/model.ts'
+import type {InspectReport} from '../verify/report-model.ts'
 import {renderInspect} from '../report/text.ts'
 
 export default class Inspect extends BaseCommand {

@@ -10,8 +10,8 @@ import type {Descriptor} from '../oci/descriptor.ts'
 import {platformString} from '../oci/descriptor.ts'
 import {children, type RawManifest} from '../oci/manifest.ts'
 import {isManifestType} from '../oci/media-types.ts'
-import type {ExistenceChecker, Fetcher, Pusher} from '../store/types.ts'
-import {fetchManifest} from '../store/read-manifest.ts'
+import type {ExistenceChecker, Fetcher, Pusher} from '../content/types.ts'
+import {fetchManifest} from '../content/read-manifest.ts'
 import {Limiter} from '../util/concurrency.ts'
 import {matchesPlatform, type PlatformSpec} from './platform.ts'
 
@@ -44,7 +44,7 @@ export interface CopyGraphResult {
   filtered: boolean
 }
 
-export {fetchManifest} from '../store/read-manifest.ts'
+export {fetchManifest} from '../content/read-manifest.ts'
 
 /**
  * Copies graphs into one destination. Keep one instance per destination for a whole export: its memory of what

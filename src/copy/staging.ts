@@ -7,7 +7,7 @@
 import type {Readable} from 'node:stream'
 import type {Descriptor} from '../oci/descriptor.ts'
 import {OciLayoutStore} from '../store/oci-layout.ts'
-import type {Fetcher} from '../store/types.ts'
+import type {Fetcher} from '../content/types.ts'
 
 export class StagingFetcher implements Fetcher {
   private readonly source: Fetcher

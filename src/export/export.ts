@@ -9,7 +9,7 @@ import {GraphCopier, type CopyEvent} from '../copy/copy.ts'
 import {parsePlatform, type PlatformSpec} from '../copy/platform.ts'
 import {StagingFetcher} from '../copy/staging.ts'
 import {openSource, parseSource, type RegistryOpener, type Source} from '../store/source.ts'
-import type {Fetcher} from '../store/types.ts'
+import type {Fetcher} from '../content/types.ts'
 
 /** Blob downloads at once (the CLI's --concurrency default too). */
 export const DEFAULT_CONCURRENCY = 4

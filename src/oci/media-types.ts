@@ -35,3 +35,6 @@ export function isManifestType(mediaType: string | undefined): boolean {
 export function isIndexType(mediaType: string | undefined): boolean {
   return mediaType !== undefined && INDEX_TYPES.includes(mediaType)
 }
+
+/** The OCI image layout's name for an index.json entry (image-layout spec). */
+export const REF_NAME_ANNOTATION = 'org.opencontainers.image.ref.name'

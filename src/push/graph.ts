@@ -5,8 +5,8 @@ import {AirlockError} from '../errors.ts'
 import type {Descriptor} from '../oci/descriptor.ts'
 import {children, type RawManifest} from '../oci/manifest.ts'
 import {isManifestType} from '../oci/media-types.ts'
-import {fetchManifest} from '../store/read-manifest.ts'
-import type {Fetcher} from '../store/types.ts'
+import {fetchManifest} from '../content/read-manifest.ts'
+import type {Fetcher} from '../content/types.ts'
 
 export interface PushGraph {
   root: Descriptor

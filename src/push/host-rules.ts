@@ -7,7 +7,7 @@
 import {AirlockError} from '../errors.ts'
 import {ruleFor, type Policy} from '../policy/index.ts'
 import {parseReference} from '../reference/index.ts'
-import {canonicalHost} from './mapping.ts'
+import {canonicalHost} from '../reference/mirror-path.ts'
 
 const GLOB_CHARS = /[*?[\]{}]/
 

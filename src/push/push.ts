@@ -6,13 +6,13 @@ import type {Descriptor} from '../oci/descriptor.ts'
 import type {Digest} from '../oci/digest.ts'
 import type {RawManifest} from '../oci/manifest.ts'
 import {parseReference} from '../reference/index.ts'
-import type {Fetcher} from '../store/types.ts'
+import type {Fetcher} from '../content/types.ts'
 import type {JudgedGraph, Verdict, VerifiedImage} from '../verify/verdict.ts'
 import {emptyCounters, PushEngine, type PushCounters, type PushDestination, type PushEvent} from './engine.ts'
 import type {PushGraph} from './graph.ts'
-import {checkCollisions, mapRepository, type MirrorTarget} from './mapping.ts'
-import {extendsSignatureManifest} from './extended-signature.ts'
-import {fetchManifest} from '../store/read-manifest.ts'
+import {checkCollisions, mapRepository, type MirrorTarget} from '../reference/mirror-path.ts'
+import {extendsSignatureManifest} from '../oci/extended-signature.ts'
+import {fetchManifest} from '../content/read-manifest.ts'
 
 /** The mirror as push sees it: repositories by path, and whether the registry serves the referrers API. */
 export interface MirrorRegistry {

@@ -5,7 +5,7 @@ import {ArchiveReader} from '../archive/reader.ts'
 import {digestFromBlobPath, REF_NAME_ANNOTATION} from '../archive/schema.ts'
 import {walkImage} from '../verify/graph.ts'
 import {parseSignaturesSection, type SignatureEntry} from '../sigstore/section.ts'
-import type {InspectReport} from './model.ts'
+import type {InspectReport} from '../verify/report-model.ts'
 
 export async function inspectArchive(path: string): Promise<InspectReport> {
   const archive = await ArchiveReader.open(path, {hash: false})

@@ -1,5 +1,5 @@
 // Human rendering of a mirror check (`verify --registry`, `push --check`); --json returns the result itself.
-import type {ImageCheck as MirrorImageCheck, MirrorCheckResult} from '../push/check.ts'
+import type {ImageCheck as MirrorImageCheck, MirrorCheckResult} from '../verify/mirror-check.ts'
 
 /** A verified signer as one line: `identity (issuer ...)` or `the policy key`. */
 export function describeSigner(signer: {identity?: string; issuer?: string; keyed: boolean} | undefined): string | undefined {

@@ -1,6 +1,6 @@
 // Human renderings of the report model. Commands print these; --json returns the model itself.
 import {formatBytes} from '../util/progress.ts'
-import type {InspectReport, VerifyReport} from './model.ts'
+import type {InspectReport, VerifyReport} from '../verify/report-model.ts'
 
 const short = (digest: string): string => digest.slice(0, 'sha256:'.length + 12)
 
@@ -9,7 +9,8 @@ export const MAX_PROBLEM_LINES = 20
 /** Failed images named in the one-line failure summary. */
 const MAX_NAMED_FAILURES = 5
 
-export const plural = (n: number, one: string, many = `${one}s`): string => `${n} ${n === 1 ? one : many}`
+export {plural} from '../util/progress.ts'
+import {plural} from '../util/progress.ts'
 
 export interface RenderVerifyOptions {
   /** false under --signatures skip: the summary then says the signatures were not checked. */

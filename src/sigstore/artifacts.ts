@@ -4,7 +4,7 @@
 import {AirlockError} from '../errors.ts'
 import type {Descriptor} from '../oci/descriptor.ts'
 import type {RawManifest} from '../oci/manifest.ts'
-import type {Fetcher} from '../store/types.ts'
+import type {Fetcher} from '../content/types.ts'
 import {COSIGN_ANNOTATIONS, type RekorInclusionProof} from './cosign-legacy.ts'
 import {readBlob, readManifest} from './discover.ts'
 import type {SignatureArtifact} from './image.ts'

@@ -11,8 +11,8 @@ import type {ImageIndex} from '../oci/manifest.ts'
 import {MAX_MANIFEST_BYTES} from '../oci/media-types.ts'
 import {blobPath, INDEX_JSON} from '../archive/schema.ts'
 import {scanTar} from '../archive/tar.ts'
-import {parseLayoutIndex, resolveInIndex} from './layout-index.ts'
-import type {ReadOnlyTarget} from './types.ts'
+import {parseLayoutIndex, resolveInIndex} from '../content/layout-index.ts'
+import type {ReadOnlyTarget} from '../content/types.ts'
 
 interface Range {
   offset: number

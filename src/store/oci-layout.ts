@@ -13,8 +13,8 @@ import type {ImageIndex} from '../oci/manifest.ts'
 import {MediaType} from '../oci/media-types.ts'
 import {OCI_LAYOUT_BYTES, REF_NAME_ANNOTATION} from '../archive/schema.ts'
 import {partialName, removeQuiet} from '../util/files.ts'
-import {parseLayoutIndex, resolveInIndex} from './layout-index.ts'
-import type {Target} from './types.ts'
+import {parseLayoutIndex, resolveInIndex} from '../content/layout-index.ts'
+import type {Target} from '../content/types.ts'
 
 const READ_CHUNK = 1024 * 1024
 

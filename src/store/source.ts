@@ -4,24 +4,12 @@
 import {AirlockError} from '../errors.ts'
 import {isDigest} from '../oci/digest.ts'
 import {parseReference} from '../reference/index.ts'
-import type {ReadOnlyTarget} from './types.ts'
+import type {ReadOnlyTarget} from '../content/types.ts'
 import {OciArchiveStore} from './oci-archive.ts'
 import {OciLayoutStore} from './oci-layout.ts'
+import type {Source, SourceSpec} from '../content/source.ts'
 
-export type SourceSpec =
-  | {transport: 'oci'; input: string; path: string; ref?: string}
-  | {transport: 'oci-archive'; input: string; path: string; ref?: string}
-  | {transport: 'registry'; input: string; ref: string}
-
-export interface Source {
-  spec: SourceSpec
-  store: ReadOnlyTarget & {isLocal?: boolean}
-  /** What to pass to store.resolve(). */
-  reference: string
-  /** The full reference recorded in the archive (index.json ref.name, airlock.json images[].reference). */
-  name: string
-  tag?: string
-}
+export type {Source, SourceSpec} from '../content/source.ts'
 
 /** Opens a registry repository for a normalized reference; provided by the command layer. */
 export type RegistryOpener = (reference: string) => Promise<{store: ReadOnlyTarget; name: string; reference: string; tag?: string}>

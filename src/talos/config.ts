@@ -8,7 +8,7 @@
 //    transparent), so rule globs are the policy's globs, untouched; rules keep their order (first match wins).
 import {stringify} from 'yaml'
 import {AirlockError} from '../errors.ts'
-import {canonicalHost, hostAsPath, type MirrorTarget} from '../push/mapping.ts'
+import {canonicalHost, hostAsPath, type MirrorTarget} from '../reference/mirror-path.ts'
 
 /** One policy rule in the shape Talos and airlock's policy file share (GUIDE section 1). */
 export interface VerificationRule {

@@ -9,7 +9,7 @@
 //  - The older `machine.registries` patch, for clusters before those documents existed.
 //  - A sigstore policy-controller ClusterImagePolicy with the same key, for Kubernetes clusters that use it.
 import {stringify} from 'yaml'
-import {canonicalHost, type MirrorTarget} from '../push/mapping.ts'
+import {canonicalHost, type MirrorTarget} from '../reference/mirror-path.ts'
 import {mirrorEndpoint, renderTalosYaml, talosConfig, type TalosDocument} from './config.ts'
 
 export const TALOS_VERSION_NOTES = [

@@ -142,3 +142,6 @@ export class Progress {
     this.drawn = false
   }
 }
+
+/** `1 image`, `2 images`: a count with its noun. */
+export const plural = (n: number, one: string, many = `${one}s`): string => `${n} ${n === 1 ? one : many}`

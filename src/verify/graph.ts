@@ -8,7 +8,7 @@ import type {Descriptor} from '../oci/descriptor.ts'
 import {platformString} from '../oci/descriptor.ts'
 import {parseJsonStrict, type RawManifest} from '../oci/manifest.ts'
 import {isManifestType} from '../oci/media-types.ts'
-import type {NodeInfo, PlatformTree} from '../report/model.ts'
+import type {NodeInfo, PlatformTree} from './report-model.ts'
 
 const MAX_DEPTH = 8
 /** Manifests one image may expand. A DAG that lists the same child thousands of times at each level has

@@ -6,7 +6,7 @@
 // `commitState`, after the whole verification passed. The TUF client itself lives in src/trust/.
 import {ArchiveReader} from '../archive/reader.ts'
 import {AirlockError, isAirlockError, toAirlockError} from '../errors.ts'
-import type {CheckReport, VerifyReport} from '../report/model.ts'
+import type {CheckReport, VerifyReport} from './report-model.ts'
 import type {ArchiveCheck} from './verify.ts'
 import type {TrustFlagValues} from '../trust/flags.ts'
 import {assertMirrorId} from '../trust/pinned.ts'

@@ -7,7 +7,7 @@
 import type {Descriptor} from '../oci/descriptor.ts'
 import type {Digest} from '../oci/digest.ts'
 import type {RawManifest} from '../oci/manifest.ts'
-import type {VerifyReport} from '../report/model.ts'
+import type {VerifyReport} from './report-model.ts'
 import type {SignatureRole} from '../sigstore/section.ts'
 
 /** A content graph as walked: leaf blobs once each (where their bytes are), manifests children-first, root last. */

@@ -1,6 +1,6 @@
 // The mirror check of an archive file, for library tests: the archive is verified (integrity only: the check's own
 // signature verification, when asked, is the subject) and the mirror is checked against that verdict.
-import {verifyMirror, type MirrorCheckOptions, type MirrorCheckResult} from '../../src/push/check.ts'
+import {verifyMirror, type MirrorCheckOptions, type MirrorCheckResult} from '../../src/verify/mirror-check.ts'
 import {openVerifiedArchive} from '../../src/verify/open.ts'
 
 export async function checkMirrorOf(archive: string, options: Omit<MirrorCheckOptions, 'verdict' | 'archive'>): Promise<MirrorCheckResult> {

@@ -149,7 +149,8 @@ export function safetyProblems(o: Outcome, maxMs = MAX_MS): string[] {
   const lines = o.stderr.split('\n').filter((l) => l.trim() !== '')
   if (lines.some((l) => /^\s+at /.test(l))) p.push('stderr has a stack trace')
   const errors = lines.filter((l) => l.startsWith('airlock: error: '))
-  const others = lines.filter((l) => !l.startsWith('airlock: error: ') && !l.startsWith('airlock: hint: '))
+  // `progress:` lines are the documented non-TTY progress of long work (every few seconds), not extra errors
+  const others = lines.filter((l) => !l.startsWith('airlock: error: ') && !l.startsWith('airlock: hint: ') && !l.startsWith('progress: '))
   if (o.exit === 1 && errors.length !== 1) p.push(`stderr has ${errors.length} "airlock: error:" lines, expected exactly 1`)
   if (o.exit === 1 && others.length > 0) p.push(`stderr has lines besides the error and its hint: ${JSON.stringify(others.slice(0, 3))}`)
   if (o.error && o.error.length > 400) p.push(`error line is ${o.error.length} chars long (an attacker-chosen name must not flood the terminal)`)

@@ -17,7 +17,7 @@ import {fetcherContentReader} from '../sigstore/artifacts.ts'
 import {discoverInRegistry} from '../sigstore/discover.ts'
 import {judgeImage} from '../sigstore/judge.ts'
 import type {SignatureRole} from '../sigstore/section.ts'
-import {archiveContentReader} from '../verify/signatures.ts'
+import {archiveContentReader} from './signatures.ts'
 
 export interface MirrorSignatureOptions {
   policy: Policy

@@ -11,14 +11,14 @@ import type {Digest} from '../oci/digest.ts'
 import {isManifestType} from '../oci/media-types.ts'
 import {parseReference} from '../reference/index.ts'
 import type {RegistryClient} from '../registry/index.ts'
-import {fetchManifest} from '../store/read-manifest.ts'
-import type {Verdict} from '../verify/verdict.ts'
-import {judgeMirrorImage, type MirrorSignatureOptions, type MirrorSignatureResult} from './check-signatures.ts'
-import {mapRepository, type MirrorTarget} from './mapping.ts'
-import {RegistryMirror} from './mirror.ts'
-import {extendsSignatureManifest} from './extended-signature.ts'
+import {fetchManifest} from '../content/read-manifest.ts'
+import type {Verdict} from './verdict.ts'
+import {judgeMirrorImage, type MirrorSignatureOptions, type MirrorSignatureResult} from './mirror-signatures.ts'
+import {mapRepository, type MirrorTarget} from '../reference/mirror-path.ts'
+import {RegistryMirror} from '../registry/mirror.ts'
+import {extendsSignatureManifest} from '../oci/extended-signature.ts'
 
-export type {MirrorSignatureOptions, MirrorSignatureResult} from './check-signatures.ts'
+export type {MirrorSignatureOptions, MirrorSignatureResult} from './mirror-signatures.ts'
 
 export interface MirrorCheckOptions {
   /** What verification judged: the images, graphs, children and signature artifacts the mirror must serve. */

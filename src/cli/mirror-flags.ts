@@ -2,7 +2,7 @@
 // so both talk to the mirror the same way. The registry connection flags themselves live in
 // src/cli/registry-flags.ts, shared with export.
 import {Flags} from '@oclif/core'
-import {registryClientOptions, registryFlags, type RegistryFlagValues} from '../cli/registry-flags.ts'
+import {registryClientOptions, registryFlags, type RegistryFlagValues} from './registry-flags.ts'
 import {RegistryClient} from '../registry/index.ts'
 
 export const keepHostFlag = {

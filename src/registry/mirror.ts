@@ -1,11 +1,12 @@
-// The mirror registry behind push's MirrorRegistry seam, built on the project's registry client.
+// The mirror registry as push and the mirror check see it: repositories by path under REGISTRY/PREFIX.
 import type {Descriptor} from '../oci/descriptor.ts'
 import {parseReference} from '../reference/index.ts'
-import type {RegistryClient, Repository} from '../registry/index.ts'
-import type {MirrorTarget} from './mapping.ts'
-import type {MirrorRegistry} from './push.ts'
+import type {RegistryClient} from './client.ts'
+import type {Repository} from './repository.ts'
+import type {MirrorTarget} from '../reference/mirror-path.ts'
 
-export class RegistryMirror implements MirrorRegistry {
+/** Structurally push's MirrorRegistry (src/push/push.ts): repositories by mirror path, referrers API detection. */
+export class RegistryMirror {
   private readonly client: RegistryClient
   private readonly target: MirrorTarget
   private readonly repositories = new Map<string, Repository>()

@@ -4,7 +4,7 @@ import {AirlockError} from '../errors.ts'
 import type {Descriptor} from '../oci/descriptor.ts'
 import {isDigest} from '../oci/digest.ts'
 import {parseManifest, type ImageIndex} from '../oci/manifest.ts'
-import {REF_NAME_ANNOTATION} from '../archive/schema.ts'
+import {REF_NAME_ANNOTATION} from '../oci/media-types.ts'
 
 export function parseLayoutIndex(bytes: Buffer, where: string): ImageIndex {
   const raw = parseManifest(bytes, undefined, `${where} index.json`)
