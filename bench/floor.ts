@@ -19,15 +19,28 @@ if (!mode || !dir || !target) {
 }
 const agent = new Agent({keepAlive: true, maxSockets: streams})
 const blobDir = join(dir, 'blobs', 'sha256')
-const blobs = await Promise.all((await readdir(blobDir)).map(async (hex) => ({hex, size: (await stat(join(blobDir, hex))).size})))
+const blobs = await Promise.all(
+  (await readdir(blobDir)).map(async hex => ({hex, size: (await stat(join(blobDir, hex))).size})),
+)
 blobs.sort((a, b) => b.size - a.size)
 
-function call(method: string, url: string, headers: Record<string, string>, body?: NodeJS.ReadableStream): Promise<{status: number; location?: string; bytes: number}> {
+function call(
+  method: string,
+  url: string,
+  headers: Record<string, string>,
+  body?: NodeJS.ReadableStream,
+): Promise<{status: number; location?: string; bytes: number}> {
   return new Promise((resolve, reject) => {
-    const req = request(url, {method, headers, agent}, (res) => {
+    const req = request(url, {method, headers, agent}, res => {
       let bytes = 0
       res.on('data', (c: Buffer) => (bytes += c.length))
-      res.on('end', () => resolve({status: res.statusCode ?? 0, ...(res.headers.location ? {location: res.headers.location} : {}), bytes}))
+      res.on('end', () =>
+        resolve({
+          status: res.statusCode ?? 0,
+          ...(res.headers.location ? {location: res.headers.location} : {}),
+          bytes,
+        }),
+      )
       res.on('error', reject)
     })
     req.on('error', reject)
@@ -38,16 +51,18 @@ function call(method: string, url: string, headers: Record<string, string>, body
 
 async function pool<T>(items: T[], n: number, fn: (item: T) => Promise<void>): Promise<void> {
   const queue = [...items]
-  await Promise.all(Array.from({length: n}, async () => {
-    for (let item = queue.shift(); item !== undefined; item = queue.shift()) await fn(item)
-  }))
+  await Promise.all(
+    Array.from({length: n}, async () => {
+      for (let item = queue.shift(); item !== undefined; item = queue.shift()) await fn(item)
+    }),
+  )
 }
 
 const started = process.hrtime.bigint()
 let total = 0
 if (mode === 'get') {
   // a blob is fetched from the first repository that has it (404 elsewhere)
-  await pool(blobs, streams, async (b) => {
+  await pool(blobs, streams, async b => {
     for (const repo of repos) {
       const r = await call('GET', `${target}/v2/${repo}/blobs/sha256:${b.hex}`, {})
       if (r.status === 200) {
@@ -59,12 +74,17 @@ if (mode === 'get') {
     if (b.size > 64 * 1024) throw new Error(`blob ${b.hex} not found in ${repos.join(', ')}`)
   })
 } else if (mode === 'put') {
-  await pool(blobs, streams, async (b) => {
+  await pool(blobs, streams, async b => {
     const start = await call('POST', `${target}/v2/floor/blobs/uploads/`, {'content-length': '0'})
     if (start.status !== 202 || !start.location) throw new Error(`POST: ${start.status}`)
     const loc = new URL(start.location, target)
     loc.searchParams.set('digest', `sha256:${b.hex}`)
-    const put = await call('PUT', loc.toString(), {'content-type': 'application/octet-stream', 'content-length': String(b.size)}, createReadStream(join(blobDir, b.hex), {highWaterMark: 1024 * 1024}))
+    const put = await call(
+      'PUT',
+      loc.toString(),
+      {'content-type': 'application/octet-stream', 'content-length': String(b.size)},
+      createReadStream(join(blobDir, b.hex), {highWaterMark: 1024 * 1024}),
+    )
     if (put.status !== 201) throw new Error(`PUT: ${put.status}`)
     total += b.size
   })

@@ -40,11 +40,13 @@ const forceProfile = process.argv.includes('--profile')
 const noProfile = process.argv.includes('--no-profile')
 const sigCount = Number(argValue('--signatures') ?? 1000)
 if (!(scale >= 1) || !Number.isInteger(scale) || !(runs >= 1)) {
-  process.stderr.write('usage: node bench/run.ts [--scale N] [--quick] [--runs R] [--only export,verify,push,sigs] [--keep] [--profile|--no-profile]\n')
+  process.stderr.write(
+    'usage: node bench/run.ts [--scale N] [--quick] [--runs R] [--only export,verify,push,sigs] [--keep] [--profile|--no-profile]\n',
+  )
   process.exit(2)
 }
 const allSteps = ['export', 'verify', 'push', 'sigs']
-const partial = allSteps.some((x) => !only.has(x))
+const partial = allSteps.some(x => !only.has(x))
 // a partial run (--only) is saved under its own name, so it never replaces a full run in the growth table
 const label = `scale-${scale}${quick ? '-quick' : ''}${partial ? `-only-${[...only].join('-')}` : ''}`
 
@@ -94,7 +96,10 @@ function buildSnapshot(): void {
     execFileSync('sh', ['-c', `git archive HEAD ${paths.join(' ')} | tar -x -C '${SNAP}'`], {cwd: ROOT})
   }
   execFileSync('ln', ['-s', join(ROOT, 'node_modules'), join(SNAP, 'node_modules')])
-  execFileSync(NODE, [join(ROOT, 'node_modules', 'typescript', 'bin', 'tsc'), '-p', join(SNAP, 'tsconfig.json')], {cwd: SNAP, stdio: 'inherit'})
+  execFileSync(NODE, [join(ROOT, 'node_modules', 'typescript', 'bin', 'tsc'), '-p', join(SNAP, 'tsconfig.json')], {
+    cwd: SNAP,
+    stdio: 'inherit',
+  })
   execFileSync(NODE, [join(SNAP, 'scripts', 'manifest.js')], {cwd: SNAP, stdio: 'inherit'})
 }
 function airlock(args: string[], profileDir?: string): string[] {
@@ -113,7 +118,16 @@ interface Ctx {
 }
 
 function exportArgs(ctx: Ctx, out: string): string[] {
-  return ['export', '-f', ctx.imagesFile, '-o', out, '--insecure-registry', ctx.source.host, ...(ctx.sigstore.exportFlags ?? [])]
+  return [
+    'export',
+    '-f',
+    ctx.imagesFile,
+    '-o',
+    out,
+    '--insecure-registry',
+    ctx.source.host,
+    ...(ctx.sigstore.exportFlags ?? []),
+  ]
 }
 function verifyArgs(ctx: Ctx, archive: string): string[] {
   return ['verify', archive, ...(ctx.sigstore.verifyFlags ?? [])]
@@ -124,15 +138,15 @@ function pushArgs(ctx: Ctx, archive: string, target: string): string[] {
 
 // ---- steps ----
 function measurement(name: string, tool: string, bytes: number, results: RunResult[], note = ''): Measurement {
-  const seconds = median(results.map((r) => r.seconds))
+  const seconds = median(results.map(r => r.seconds))
   return {
     name,
     tool,
     bytes,
-    runs: results.map((r) => r.seconds),
+    runs: results.map(r => r.seconds),
     seconds,
     mbps: bytes / 1e6 / seconds,
-    maxRssKiB: Math.max(...results.map((r) => r.maxRssKiB)),
+    maxRssKiB: Math.max(...results.map(r => r.maxRssKiB)),
     note,
   }
 }
@@ -149,12 +163,12 @@ function sync(): void {
 
 async function benchExport(ctx: Ctx, out: Measurement[]): Promise<string | undefined> {
   const bytes = ctx.workload.imageBytes
-  const refs = ctx.workload.images.map((i) => i.reference)
+  const refs = ctx.workload.images.map(i => i.reference)
   const skopeoOci = join(WORK, 'out', 'skopeo-oci')
   const airlockTar = join(WORK, 'out', 'airlock.tar')
   const have = airlockAvailable('export')
   const r: Record<string, RunResult[]> = {airlock: [], oci: [], ociArchive: [], get: [], write: []}
-  const repos = [...new Set(ctx.workload.images.map((i) => i.repo))]
+  const repos = [...new Set(ctx.workload.images.map(i => i.repo))]
   for (let i = 0; i < runs; i++) {
     log(`  export run ${i + 1}/${runs} (load ${loadavg()[0]!.toFixed(2)})`)
     if (have) {
@@ -165,13 +179,26 @@ async function benchExport(ctx: Ctx, out: Measurement[]): Promise<string | undef
     fresh(skopeoOci)
     r.oci!.push(
       await step(
-        refs.map((ref) => ['skopeo', 'copy', '-q', '--all', '--preserve-digests', '--src-tls-verify=false', `docker://${ref}`, `oci:${skopeoOci}:${ref}`]),
+        refs.map(ref => [
+          'skopeo',
+          'copy',
+          '-q',
+          '--all',
+          '--preserve-digests',
+          '--src-tls-verify=false',
+          `docker://${ref}`,
+          `oci:${skopeoOci}:${ref}`,
+        ]),
         {log: LOG},
       ),
     )
     sync()
     // floors: the registry read side (4 streams, no hashing) and the disk (one file, 1 MiB writes, fsync)
-    r.get!.push(await timed([NODE, join(BENCH, 'floor.ts'), 'get', skopeoOci, ctx.source.url, ...repos, '--streams', '4'], {log: LOG}))
+    r.get!.push(
+      await timed([NODE, join(BENCH, 'floor.ts'), 'get', skopeoOci, ctx.source.url, ...repos, '--streams', '4'], {
+        log: LOG,
+      }),
+    )
     const floorFile = join(WORK, 'out', 'floor.bin')
     r.write!.push(await timed([NODE, join(BENCH, 'floor.ts'), 'write', skopeoOci, floorFile], {log: LOG}))
     rmSync(floorFile, {force: true})
@@ -181,7 +208,19 @@ async function benchExport(ctx: Ctx, out: Measurement[]): Promise<string | undef
     const archiveRun: RunResult = {seconds: 0, maxRssKiB: 0, stdout: ''}
     for (const [n, ref] of refs.entries()) {
       const file = `${arch}/${n}.tar`
-      const x = await timed(['skopeo', 'copy', '-q', '--all', '--preserve-digests', '--src-tls-verify=false', `docker://${ref}`, `oci-archive:${file}`], {log: LOG})
+      const x = await timed(
+        [
+          'skopeo',
+          'copy',
+          '-q',
+          '--all',
+          '--preserve-digests',
+          '--src-tls-verify=false',
+          `docker://${ref}`,
+          `oci-archive:${file}`,
+        ],
+        {log: LOG},
+      )
       archiveRun.seconds += x.seconds
       archiveRun.maxRssKiB = Math.max(archiveRun.maxRssKiB, x.maxRssKiB)
       rmSync(file, {force: true})
@@ -190,11 +229,38 @@ async function benchExport(ctx: Ctx, out: Measurement[]): Promise<string | undef
     rmSync(arch, {recursive: true, force: true})
     sync()
   }
-  if (have) out.push(measurement('export', 'airlock export', bytes, r.airlock!, 'registry -> one archive, with signatures'))
-  out.push(measurement('export', 'skopeo copy --all -> oci:', bytes, r.oci!, `${refs.length} invocations, one layout dir`))
-  out.push(measurement('export', 'skopeo copy --all -> oci-archive:', bytes, r.ociArchive!, `${refs.length} invocations, one archive each`))
-  out.push(measurement('export', 'floor: raw GET x4, discarded', bytes, r.get!, 'registry read side, no hashing, no disk (bench/floor.ts)'))
-  out.push(measurement('export', 'floor: write 1 file + fsync', bytes, r.write!, 'disk: the same bytes from page cache to one file (bench/floor.ts)'))
+  if (have)
+    out.push(measurement('export', 'airlock export', bytes, r.airlock!, 'registry -> one archive, with signatures'))
+  out.push(
+    measurement('export', 'skopeo copy --all -> oci:', bytes, r.oci!, `${refs.length} invocations, one layout dir`),
+  )
+  out.push(
+    measurement(
+      'export',
+      'skopeo copy --all -> oci-archive:',
+      bytes,
+      r.ociArchive!,
+      `${refs.length} invocations, one archive each`,
+    ),
+  )
+  out.push(
+    measurement(
+      'export',
+      'floor: raw GET x4, discarded',
+      bytes,
+      r.get!,
+      'registry read side, no hashing, no disk (bench/floor.ts)',
+    ),
+  )
+  out.push(
+    measurement(
+      'export',
+      'floor: write 1 file + fsync',
+      bytes,
+      r.write!,
+      'disk: the same bytes from page cache to one file (bench/floor.ts)',
+    ),
+  )
   return have ? airlockTar : undefined
 }
 
@@ -214,12 +280,24 @@ async function benchVerify(ctx: Ctx, archive: string | undefined, out: Measureme
     if (have) r.airlock!.push(await timed(airlock(verifyArgs(ctx, archive)), {log: LOG}))
     r.node!.push(await timed([NODE, join(BENCH, 'sha256.ts'), file], {log: LOG}))
     r.openssl!.push(await timed(['openssl', 'dgst', '-sha256', file], {log: LOG}))
-    r.parallel!.push(await timed([NODE, join(BENCH, 'sha256-parallel.ts'), file, '--workers', String(availableParallelism())], {log: LOG}))
+    r.parallel!.push(
+      await timed([NODE, join(BENCH, 'sha256-parallel.ts'), file, '--workers', String(availableParallelism())], {
+        log: LOG,
+      }),
+    )
   }
   if (have) out.push(measurement('verify', 'airlock verify', bytes, r.airlock!, 'archive on disk (page cache warm)'))
   out.push(measurement('verify', 'node sha256, 1 MiB reads', bytes, r.node!, 'one stream'))
   out.push(measurement('verify', 'openssl dgst -sha256', bytes, r.openssl!, 'one stream'))
-  out.push(measurement('verify', `node sha256, ${availableParallelism()} workers`, bytes, r.parallel!, 'tar header pass + entries hashed by worker threads (bench/sha256-parallel.ts)'))
+  out.push(
+    measurement(
+      'verify',
+      `node sha256, ${availableParallelism()} workers`,
+      bytes,
+      r.parallel!,
+      'tar header pass + entries hashed by worker threads (bench/sha256-parallel.ts)',
+    ),
+  )
 }
 
 async function benchPush(ctx: Ctx, archive: string | undefined, out: Measurement[]): Promise<void> {
@@ -245,9 +323,15 @@ async function benchPush(ctx: Ctx, archive: string | undefined, out: Measurement
     try {
       r.skopeo!.push(
         await step(
-          ctx.workload.images.map((img) => [
-            'skopeo', 'copy', '-q', '--all', '--preserve-digests', '--dest-tls-verify=false',
-            `oci:${skopeoOci}:${img.reference}`, `docker://${reg.host}/mirror/${img.repo}:${img.tag}`,
+          ctx.workload.images.map(img => [
+            'skopeo',
+            'copy',
+            '-q',
+            '--all',
+            '--preserve-digests',
+            '--dest-tls-verify=false',
+            `oci:${skopeoOci}:${img.reference}`,
+            `docker://${reg.host}/mirror/${img.repo}:${img.tag}`,
           ]),
           {log: LOG},
         ),
@@ -258,7 +342,9 @@ async function benchPush(ctx: Ctx, archive: string | undefined, out: Measurement
     }
     const floorReg = await startRegistry({auth: 'none'})
     try {
-      r.put!.push(await timed([NODE, join(BENCH, 'floor.ts'), 'put', skopeoOci, floorReg.url, '--streams', '4'], {log: LOG}))
+      r.put!.push(
+        await timed([NODE, join(BENCH, 'floor.ts'), 'put', skopeoOci, floorReg.url, '--streams', '4'], {log: LOG}),
+      )
       sync()
     } finally {
       await floorReg.stop()
@@ -267,28 +353,62 @@ async function benchPush(ctx: Ctx, archive: string | undefined, out: Measurement
   if (have) {
     out.push(measurement('push', 'airlock push', bytes, r.airlock!, 'archive -> empty registry, verify pass included'))
     out.push(measurement('push', 'airlock push (again)', bytes, r.again!, 'same archive, same registry'))
-    out.push(measurement('push', 'airlock push (again, --skip-verify)', bytes, r.againSkip!, 'the same without the verify pass'))
+    out.push(
+      measurement(
+        'push',
+        'airlock push (again, --skip-verify)',
+        bytes,
+        r.againSkip!,
+        'the same without the verify pass',
+      ),
+    )
   }
-  out.push(measurement('push', 'skopeo copy --all oci: -> registry', bytes, r.skopeo!, `${ctx.workload.images.length} invocations, from the skopeo layout`))
-  out.push(measurement('push', 'floor: raw PUT x4', bytes, r.put!, 'registry write side: monolithic streamed PUTs, no client hashing (bench/floor.ts)'))
+  out.push(
+    measurement(
+      'push',
+      'skopeo copy --all oci: -> registry',
+      bytes,
+      r.skopeo!,
+      `${ctx.workload.images.length} invocations, from the skopeo layout`,
+    ),
+  )
+  out.push(
+    measurement(
+      'push',
+      'floor: raw PUT x4',
+      bytes,
+      r.put!,
+      'registry write side: monolithic streamed PUTs, no client hashing (bench/floor.ts)',
+    ),
+  )
 }
 
 async function benchSignatures(ctx: Ctx, out: Measurement[]): Promise<void> {
   const r: RunResult[] = []
   for (let i = 0; i < runs; i++) {
     log(`  signatures run ${i + 1}/${runs} (load ${loadavg()[0]!.toFixed(2)})`)
-    r.push(await timed([NODE, join(BENCH, 'sigverify.ts'), ...ctx.sigstore.sigverifyArgs, '--count', String(sigCount)], {log: LOG}))
+    r.push(
+      await timed([NODE, join(BENCH, 'sigverify.ts'), ...ctx.sigstore.sigverifyArgs, '--count', String(sigCount)], {
+        log: LOG,
+      }),
+    )
   }
   // sigverify.ts prints the seconds spent verifying (excluding process start and signing) on its last line
-  const verifySeconds = r.map((x) => Number(x.stdout.trim().split('\n').pop()?.split(/\s+/)[0]))
-  const m = measurement('signatures', `verify ${sigCount} legacy signatures`, 0, r, 'src/sigstore, offline, one process')
+  const verifySeconds = r.map(x => Number(x.stdout.trim().split('\n').pop()?.split(/\s+/)[0]))
+  const m = measurement(
+    'signatures',
+    `verify ${sigCount} legacy signatures`,
+    0,
+    r,
+    'src/sigstore, offline, one process',
+  )
   m.sigsPerSecond = sigCount / median(verifySeconds)
   out.push(m)
 }
 
 // ---- targets ----
 function find(ms: Measurement[], tool: string): Measurement | undefined {
-  return ms.find((m) => m.tool === tool)
+  return ms.find(m => m.tool === tool)
 }
 
 function targets(ms: Measurement[]): Target[] {
@@ -299,31 +419,77 @@ function targets(ms: Measurement[]): Target[] {
     const y = find(ms, b)
     if (x && y) {
       const value = y.seconds / x.seconds
-      t.push({name, value, unit: 'x', goal: min === undefined ? '(info)' : `>= ${min}x`, pass: min === undefined ? undefined : value >= min, command: x.name})
+      t.push({
+        name,
+        value,
+        unit: 'x',
+        goal: min === undefined ? '(info)' : `>= ${min}x`,
+        pass: min === undefined ? undefined : value >= min,
+        command: x.name,
+      })
     }
   }
   ratio('export vs skopeo -> oci:', 'airlock export', 'skopeo copy --all -> oci:', 1.5)
   ratio('export vs skopeo -> oci-archive:', 'airlock export', 'skopeo copy --all -> oci-archive:')
   ratio('verify vs node sha256 (1 stream)', 'airlock verify', 'node sha256, 1 MiB reads', 1.0)
   ratio('verify vs openssl dgst -sha256', 'airlock verify', 'openssl dgst -sha256')
-  ratio(`verify vs node sha256, ${availableParallelism()} workers`, 'airlock verify', `node sha256, ${availableParallelism()} workers`)
+  ratio(
+    `verify vs node sha256, ${availableParallelism()} workers`,
+    'airlock verify',
+    `node sha256, ${availableParallelism()} workers`,
+  )
   ratio('push vs skopeo', 'airlock push', 'skopeo copy --all oci: -> registry', 1.5)
   const p1 = find(ms, 'airlock push')
   const p2 = find(ms, 'airlock push (again)')
-  if (p1 && p2) t.push({name: 'second push / first push', value: (100 * p2.seconds) / p1.seconds, unit: '%', goal: '< 5%', pass: p2.seconds / p1.seconds < 0.05, command: 'push'})
+  if (p1 && p2)
+    t.push({
+      name: 'second push / first push',
+      value: (100 * p2.seconds) / p1.seconds,
+      unit: '%',
+      goal: '< 5%',
+      pass: p2.seconds / p1.seconds < 0.05,
+      command: 'push',
+    })
   const p3 = find(ms, 'airlock push (again, --skip-verify)')
-  if (p1 && p3) t.push({name: 'second push --skip-verify / first push', value: (100 * p3.seconds) / p1.seconds, unit: '%', goal: '(info)', pass: undefined, command: 'push'})
-  for (const m of ms.filter((x) => x.tool.startsWith('airlock') && !x.tool.includes('skip-verify'))) {
-    t.push({name: `peak RSS ${m.tool}`, value: m.maxRssKiB / 1024, unit: 'MiB', goal: '< 200 MiB', pass: m.maxRssKiB < 200 * 1024, command: m.name})
+  if (p1 && p3)
+    t.push({
+      name: 'second push --skip-verify / first push',
+      value: (100 * p3.seconds) / p1.seconds,
+      unit: '%',
+      goal: '(info)',
+      pass: undefined,
+      command: 'push',
+    })
+  for (const m of ms.filter(x => x.tool.startsWith('airlock') && !x.tool.includes('skip-verify'))) {
+    t.push({
+      name: `peak RSS ${m.tool}`,
+      value: m.maxRssKiB / 1024,
+      unit: 'MiB',
+      goal: '< 200 MiB',
+      pass: m.maxRssKiB < 200 * 1024,
+      command: m.name,
+    })
   }
-  const s = ms.find((m) => m.sigsPerSecond !== undefined)
-  if (s) t.push({name: 'legacy signature verification', value: s.sigsPerSecond!, unit: 'sig/s', goal: '>= 200 sig/s', pass: s.sigsPerSecond! >= 200, command: 'signatures'})
+  const s = ms.find(m => m.sigsPerSecond !== undefined)
+  if (s)
+    t.push({
+      name: 'legacy signature verification',
+      value: s.sigsPerSecond!,
+      unit: 'sig/s',
+      goal: '>= 200 sig/s',
+      pass: s.sigsPerSecond! >= 200,
+      command: 'signatures',
+    })
   return t
 }
 
 // ---- profiles of missed targets ----
-async function profileMisses(ctx: Ctx, ts: Target[], archive: string | undefined): Promise<Record<string, ProfileSummary>> {
-  const missed = new Set(noProfile ? [] : ts.filter((t) => t.pass === false || forceProfile).map((t) => t.command))
+async function profileMisses(
+  ctx: Ctx,
+  ts: Target[],
+  archive: string | undefined,
+): Promise<Record<string, ProfileSummary>> {
+  const missed = new Set(noProfile ? [] : ts.filter(t => t.pass === false || forceProfile).map(t => t.command))
   const out: Record<string, ProfileSummary> = {}
   for (const command of ['export', 'verify', 'push']) {
     if (!missed.has(command) || !archive || !airlockAvailable(command)) continue
@@ -347,7 +513,18 @@ async function profileMisses(ctx: Ctx, ts: Target[], archive: string | undefined
   }
   if (missed.has('signatures')) {
     const dir = fresh(join(WORK, 'prof', 'signatures'))
-    await timed([NODE, '--cpu-prof', `--cpu-prof-dir=${dir}`, join(BENCH, 'sigverify.ts'), ...ctx.sigstore.sigverifyArgs, '--count', String(sigCount)], {log: LOG})
+    await timed(
+      [
+        NODE,
+        '--cpu-prof',
+        `--cpu-prof-dir=${dir}`,
+        join(BENCH, 'sigverify.ts'),
+        ...ctx.sigstore.sigverifyArgs,
+        '--count',
+        String(sigCount),
+      ],
+      {log: LOG},
+    )
     out.signatures = summarizeProfiles(dir)
   }
   return out
@@ -368,11 +545,19 @@ async function main(): Promise<void> {
   const source = await startRegistry({auth: 'none'})
   const sigstore = await setupSigstore(fresh(join(WORK, 'sigstore')))
   log(`generating the workload (${label}) in ${source.dir}`)
-  const workload = await generateWorkload(source.url, source.host, planWorkload(scale, quick), sigstore.signer, () => {})
-  log(`  ${workload.images.length} images, ${workload.imageObjects} blobs+manifests, ${(workload.imageBytes / 1e9).toFixed(2)} GB, ${workload.signatures} signatures, ${workload.generateSeconds.toFixed(1)} s`)
+  const workload = await generateWorkload(
+    source.url,
+    source.host,
+    planWorkload(scale, quick),
+    sigstore.signer,
+    () => {},
+  )
+  log(
+    `  ${workload.images.length} images, ${workload.imageObjects} blobs+manifests, ${(workload.imageBytes / 1e9).toFixed(2)} GB, ${workload.signatures} signatures, ${workload.generateSeconds.toFixed(1)} s`,
+  )
   sync()
   const imagesFile = join(WORK, 'images.txt')
-  writeFileSync(imagesFile, workload.images.map((i) => i.reference).join('\n') + '\n')
+  writeFileSync(imagesFile, workload.images.map(i => i.reference).join('\n') + '\n')
   const ctx: Ctx = {workload, source, sigstore, imagesFile}
 
   const measurements: Measurement[] = []
@@ -408,7 +593,7 @@ async function main(): Promise<void> {
       load: {start: loadStart, end: loadavg()},
       workload: {
         images: workload.images.length,
-        indexes: workload.images.filter((i) => i.manifests > 1).length,
+        indexes: workload.images.filter(i => i.manifests > 1).length,
         manifests: workload.images.reduce((n, i) => n + i.manifests, 0),
         objects: workload.imageObjects,
         bytes: workload.imageBytes,
@@ -427,8 +612,8 @@ async function main(): Promise<void> {
     mkdirSync(resultsDir, {recursive: true})
     writeFileSync(join(resultsDir, `${label}.json`), JSON.stringify(results, null, 1) + '\n')
     const all = readdirSync(join(BENCH, 'results'))
-      .filter((f) => f.endsWith('.json'))
-      .map((f) => JSON.parse(readFileSync(join(BENCH, 'results', f), 'utf8')) as BenchResults)
+      .filter(f => f.endsWith('.json'))
+      .map(f => JSON.parse(readFileSync(join(BENCH, 'results', f), 'utf8')) as BenchResults)
     const previous = existsSync(join(BENCH, 'RESULTS.md')) ? readFileSync(join(BENCH, 'RESULTS.md'), 'utf8') : ''
     const {table, markdown} = renderResults(results, all, previous)
     log('')

@@ -51,8 +51,9 @@ if (!isMainThread) {
   const workers = at > 0 ? Number(process.argv[at + 1]) : availableParallelism()
   const started = process.hrtime.bigint()
   const jobs: Job[] = []
-  await scanTar(file, (entry) => {
-    if (entry.type === 'File' && entry.size > 0) jobs.push({name: entry.name, offset: entry.dataOffset, size: entry.size})
+  await scanTar(file, entry => {
+    if (entry.type === 'File' && entry.size > 0)
+      jobs.push({name: entry.name, offset: entry.dataOffset, size: entry.size})
     return undefined
   })
   jobs.sort((a, b) => b.size - a.size)
@@ -64,7 +65,7 @@ if (!isMainThread) {
   }
   const totals = await Promise.all(
     shares.map(
-      (share) =>
+      share =>
         new Promise<number>((resolve, reject) => {
           const w = new Worker(new URL(import.meta.url), {workerData: {file, jobs: share.jobs}})
           w.once('message', resolve)

@@ -8,8 +8,21 @@
 //                  measure what removing the DER re-encoding in X509Certificate.equals/verify would buy
 //   --shared-trust experiment: build the trust material once and call verifyBundle per signature (what
 //                  verifyImageSignatures would do if it did not rebuild it, re-parsing the trusted root, per image)
-import {createTestSigstore, cosignSimpleSigningPayload, DEFAULT_IDENTITY, DEFAULT_ISSUER} from '../test/support/sigstore/index.ts'
-import {buildTrustMaterial, cosignSignatureToBundle, parseBundle, parseTrustedRoot, verifyBundle, verifyImageSignatures, type SignatureArtifact} from '../src/sigstore/index.ts'
+import {
+  createTestSigstore,
+  cosignSimpleSigningPayload,
+  DEFAULT_IDENTITY,
+  DEFAULT_ISSUER,
+} from '../test/support/sigstore/index.ts'
+import {
+  buildTrustMaterial,
+  cosignSignatureToBundle,
+  parseBundle,
+  parseTrustedRoot,
+  verifyBundle,
+  verifyImageSignatures,
+  type SignatureArtifact,
+} from '../src/sigstore/index.ts'
 import type {PolicyRule} from '../src/policy/types.ts'
 import {createHash} from 'node:crypto'
 import {ASN1Obj} from '@sigstore/core'
@@ -42,10 +55,26 @@ for (let i = 0; i < count; i++) {
 // proofs against the final tree, as export fetches them after all signing happened
 for (const {digest, sig} of signed) {
   const inclusionProof = withProof && sig.entry ? ss.tlog.inclusionProof(sig.entry) : undefined
-  images.push({digest, artifacts: [{kind: 'cosign-signature', payload: sig.payload, annotations: sig.annotations, ...(inclusionProof ? {inclusionProof} : {}), source: `sig ${digest}`}]})
+  images.push({
+    digest,
+    artifacts: [
+      {
+        kind: 'cosign-signature',
+        payload: sig.payload,
+        annotations: sig.annotations,
+        ...(inclusionProof ? {inclusionProof} : {}),
+        source: `sig ${digest}`,
+      },
+    ],
+  })
 }
 const trustedRoots = [parseTrustedRoot(ss.trustedRootJSON(), 'bench trusted root')]
-const rule: PolicyRule = {image: '**', origin: 'bench', action: 'keyless', identities: [{subject: DEFAULT_IDENTITY, issuer: DEFAULT_ISSUER}]}
+const rule: PolicyRule = {
+  image: '**',
+  origin: 'bench',
+  action: 'keyless',
+  identities: [{subject: DEFAULT_IDENTITY, issuer: DEFAULT_ISSUER}],
+}
 
 const sharedTrust = process.argv.includes('--shared-trust')
 const started = process.hrtime.bigint()
@@ -57,14 +86,23 @@ for (const image of images) {
     const a = image.artifacts[0]!
     if (a.kind !== 'cosign-signature') continue
     const bundle = parseBundle(cosignSignatureToBundle(a.payload, a.annotations, {inclusionProof: a.inclusionProof}))
-    const result = verifyBundle(bundle, {kind: 'bytes', bytes: a.payload}, {trust, signer: {kind: 'keyless', identities: rule.identities}})
+    const result = verifyBundle(
+      bundle,
+      {kind: 'bytes', bytes: a.payload},
+      {trust, signer: {kind: 'keyless', identities: rule.identities}},
+    )
     if (!result.ok) {
       failed++
       firstFailure ||= `${result.failure?.check}: ${result.failure?.reason}`
     }
     continue
   }
-  const report = verifyImageSignatures({subjectDigest: image.digest, artifacts: image.artifacts, policyRule: rule, trust: {trustedRoots}})
+  const report = verifyImageSignatures({
+    subjectDigest: image.digest,
+    artifacts: image.artifacts,
+    policyRule: rule,
+    trust: {trustedRoots},
+  })
   if (!report.ok) {
     failed++
     firstFailure ||= report.reason
@@ -76,4 +114,6 @@ if (failed) {
   process.stderr.write(`${failed} of ${count} signatures did not verify; first: ${firstFailure}\n`)
   process.exit(1)
 }
-process.stdout.write(`${seconds.toFixed(3)} s ${count} signatures ${(count / seconds).toFixed(0)} sig/s${withProof ? ' (SET + inclusion proof)' : ' (SET only)'}\n`)
+process.stdout.write(
+  `${seconds.toFixed(3)} s ${count} signatures ${(count / seconds).toFixed(0)} sig/s${withProof ? ' (SET + inclusion proof)' : ' (SET only)'}\n`,
+)

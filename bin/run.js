@@ -16,7 +16,9 @@ const major = Number(process.versions.node.split('.')[0])
 if (major < 22) {
   const local = fileURLToPath(new URL('../node_modules/node/bin/node', import.meta.url))
   if (!existsSync(local)) {
-    process.stderr.write(`airlock: error: Node.js >= 22 is required (this is ${process.version})\nairlock: hint: run "npm ci" in the project to install it\n`)
+    process.stderr.write(
+      `airlock: error: Node.js >= 22 is required (this is ${process.version})\nairlock: hint: run "npm ci" in the project to install it\n`,
+    )
     process.exit(2)
   }
   const child = spawn(local, [fileURLToPath(import.meta.url), ...process.argv.slice(2)], {
@@ -28,7 +30,7 @@ if (major < 22) {
       // A terminal's Ctrl-C already reached the child (same process group); a second SIGINT is harmless.
       if (child.exitCode === null && child.signalCode === null) child.kill(signal)
     })
-  child.on('error', (error) => {
+  child.on('error', error => {
     process.stderr.write(`airlock: error: cannot start ${local}: ${error.message}\n`)
     process.exit(2)
   })

@@ -19,7 +19,17 @@ const dir = new URL('../fixtures/example/', import.meta.url).pathname
 function layer(path: string, content: string): Buffer {
   const body = Buffer.from(content)
   const block = Buffer.alloc(512)
-  new Header({path, mode: 0o644, uid: 0, gid: 0, size: body.length, mtime: new Date(0), type: 'File', uname: '', gname: ''}).encode(block, 0)
+  new Header({
+    path,
+    mode: 0o644,
+    uid: 0,
+    gid: 0,
+    size: body.length,
+    mtime: new Date(0),
+    type: 'File',
+    uname: '',
+    gname: '',
+  }).encode(block, 0)
   const pad = Buffer.alloc((512 - (body.length % 512)) % 512)
   return gzipSync(Buffer.concat([block, body, pad, Buffer.alloc(1024)]), {level: 9})
 }
@@ -37,18 +47,33 @@ async function image(layers: Descriptor[], platform: Platform, cmd: string): Pro
       architecture: platform.architecture,
       os: platform.os,
       config: {Cmd: ['/bin/sh', '-c', cmd]},
-      rootfs: {type: 'layers', diff_ids: layers.map((l) => l.digest)},
+      rootfs: {type: 'layers', diff_ids: layers.map(l => l.digest)},
       created: '1970-01-01T00:00:00Z',
     }),
   )
   const c = await put(config, MediaType.OciConfig)
-  return put(Buffer.from(JSON.stringify({schemaVersion: 2, mediaType: MediaType.OciManifest, config: c, layers})), MediaType.OciManifest)
+  return put(
+    Buffer.from(JSON.stringify({schemaVersion: 2, mediaType: MediaType.OciManifest, config: c, layers})),
+    MediaType.OciManifest,
+  )
 }
 
 const base = await put(layer('etc/os-release', 'NAME="airlock example base"\n'), MediaType.OciLayerGzip)
-const hello = await image([base, await put(layer('hello.txt', 'hello from airlock\n'), MediaType.OciLayerGzip)], {os: 'linux', architecture: 'amd64'}, 'cat /hello.txt')
-const amd64 = await image([base, await put(layer('arch.txt', 'amd64\n'), MediaType.OciLayerGzip)], {os: 'linux', architecture: 'amd64'}, 'cat /arch.txt')
-const arm64 = await image([base, await put(layer('arch.txt', 'arm64\n'), MediaType.OciLayerGzip)], {os: 'linux', architecture: 'arm64'}, 'cat /arch.txt')
+const hello = await image(
+  [base, await put(layer('hello.txt', 'hello from airlock\n'), MediaType.OciLayerGzip)],
+  {os: 'linux', architecture: 'amd64'},
+  'cat /hello.txt',
+)
+const amd64 = await image(
+  [base, await put(layer('arch.txt', 'amd64\n'), MediaType.OciLayerGzip)],
+  {os: 'linux', architecture: 'amd64'},
+  'cat /arch.txt',
+)
+const arm64 = await image(
+  [base, await put(layer('arch.txt', 'arm64\n'), MediaType.OciLayerGzip)],
+  {os: 'linux', architecture: 'arm64'},
+  'cat /arch.txt',
+)
 const index = await put(
   Buffer.from(
     JSON.stringify({

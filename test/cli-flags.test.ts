@@ -28,7 +28,17 @@ describe('CLI: repeatable flags never swallow the arguments after them', () => {
 
     it(`export: --platform and --insecure-registry before the image (${form})`, () => {
       const out = join(dir, `platform-${form}.tar`)
-      const r = airlock('export', '--no-tuf', '--signatures', 'skip', '-o', out, ...flag('platform', 'linux/arm64'), ...flag('insecure-registry', '127.0.0.1:1'), hello)
+      const r = airlock(
+        'export',
+        '--no-tuf',
+        '--signatures',
+        'skip',
+        '-o',
+        out,
+        ...flag('platform', 'linux/arm64'),
+        ...flag('insecure-registry', '127.0.0.1:1'),
+        hello,
+      )
       assert.equal(r.status, 0, r.stderr)
       const inspect = airlock('inspect', out, '--json')
       assert.equal(inspect.status, 0, inspect.stderr)
@@ -37,8 +47,18 @@ describe('CLI: repeatable flags never swallow the arguments after them', () => {
 
     it(`verify-blob: --trusted-root (twice) before the artifact (${form})`, () => {
       const root1 = join(sig, 'trusted_root.json')
-      const r = airlock('verify-blob', '--bundle', join(sig, 'hello.txt.sigstore.json'), '--certificate-identity', 'release@example.test',
-        '--certificate-oidc-issuer', 'https://accounts.example.test', ...flag('trusted-root', root1), ...flag('trusted-root', root1), join(sig, 'hello.txt'))
+      const r = airlock(
+        'verify-blob',
+        '--bundle',
+        join(sig, 'hello.txt.sigstore.json'),
+        '--certificate-identity',
+        'release@example.test',
+        '--certificate-oidc-issuer',
+        'https://accounts.example.test',
+        ...flag('trusted-root', root1),
+        ...flag('trusted-root', root1),
+        join(sig, 'hello.txt'),
+      )
       assert.equal(r.status, 0, r.stderr + r.stdout)
       assert.match(r.stdout, /Verified OK/)
     })
@@ -46,7 +66,14 @@ describe('CLI: repeatable flags never swallow the arguments after them', () => {
     it(`verify: --trusted-root and --tuf-root before the archive (${form})`, () => {
       const out = join(dir, `verify-${form}.tar`)
       assert.equal(airlock('export', '--no-tuf', '--signatures', 'skip', '-o', out, hello).status, 0)
-      const r = airlock('verify', '--signatures', 'skip', ...flag('trusted-root', join(sig, 'trusted_root.json')), ...flag('tuf-root', `x.example=${join(sig, 'trusted_root.json')}`), out)
+      const r = airlock(
+        'verify',
+        '--signatures',
+        'skip',
+        ...flag('trusted-root', join(sig, 'trusted_root.json')),
+        ...flag('tuf-root', `x.example=${join(sig, 'trusted_root.json')}`),
+        out,
+      )
       // The archive was parsed as the archive: the run gets past usage (the tuf-root pairs with no mirror: one line).
       assert.doesNotMatch(r.stderr, /Missing 1 required arg/)
       assert.ok(r.status === 0 || /tuf-root|mirror/.test(r.stderr), r.stderr)
@@ -56,8 +83,10 @@ describe('CLI: repeatable flags never swallow the arguments after them', () => {
   it('every repeatable flag of every command is declared non-greedy', async () => {
     const greedy: string[] = []
     let repeatable = 0
-    for (const file of readdirSync(join(root, 'src/commands')).filter((f) => f.endsWith('.ts'))) {
-      const command = (await import(join(root, 'src/commands', file))).default as {flags?: Record<string, {multiple?: boolean; multipleNonGreedy?: boolean}>}
+    for (const file of readdirSync(join(root, 'src/commands')).filter(f => f.endsWith('.ts'))) {
+      const command = (await import(join(root, 'src/commands', file))).default as {
+        flags?: Record<string, {multiple?: boolean; multipleNonGreedy?: boolean}>
+      }
       for (const [name, flag] of Object.entries(command.flags ?? {})) {
         if (!flag.multiple) continue
         repeatable++

@@ -13,7 +13,11 @@ import {tempDir} from './support/layouts.ts'
 
 const root = fileURLToPath(new URL('..', import.meta.url))
 function airlock(...args: string[]) {
-  return spawnSync(process.execPath, [join(root, 'bin/run.js'), ...args], {encoding: 'utf8', cwd: root, timeout: 60_000})
+  return spawnSync(process.execPath, [join(root, 'bin/run.js'), ...args], {
+    encoding: 'utf8',
+    cwd: root,
+    timeout: 60_000,
+  })
 }
 
 describe('hostile-input leftovers', () => {
@@ -28,7 +32,9 @@ describe('hostile-input leftovers', () => {
   after(() => cleanup())
 
   it('inspect of an archive missing a platform manifest: prints what it read, names the missing blob, exits 1', () => {
-    const json = JSON.parse(airlock('inspect', archive, '--json').stdout) as {images: Array<{platforms: Array<{manifest: {digest: string}}>}>}
+    const json = JSON.parse(airlock('inspect', archive, '--json').stdout) as {
+      images: Array<{platforms: Array<{manifest: {digest: string}}>}>
+    }
     const victim = json.images[0]!.platforms[0]!.manifest.digest
     const broken = join(dir, 'broken.tar')
     execFileSync('cp', [archive, broken])
@@ -47,11 +53,15 @@ describe('hostile-input leftovers', () => {
 
   it('a verify report with 50,000 problems prints the first ones and a count', async () => {
     const report = await verifyArchive(archive, {})
-    for (let i = 0; i < 50_000; i++) report.problems.push({message: `unexpected entry "junk/${i}"`} as (typeof report.problems)[number])
+    for (let i = 0; i < 50_000; i++)
+      report.problems.push({message: `unexpected entry "junk/${i}"`} as (typeof report.problems)[number])
     report.ok = false
     const lines = renderVerify(report)
     assert.ok(lines.length < MAX_PROBLEM_LINES + 20, `${lines.length} lines`)
-    assert.equal(lines.filter((l) => l.startsWith('FAIL  unexpected entry')).length, MAX_PROBLEM_LINES)
-    assert.ok(lines.includes(`FAIL  ... and ${50_000 - MAX_PROBLEM_LINES} more problem(s) (--json lists them all)`), lines.join('\n'))
+    assert.equal(lines.filter(l => l.startsWith('FAIL  unexpected entry')).length, MAX_PROBLEM_LINES)
+    assert.ok(
+      lines.includes(`FAIL  ... and ${50_000 - MAX_PROBLEM_LINES} more problem(s) (--json lists them all)`),
+      lines.join('\n'),
+    )
   })
 })

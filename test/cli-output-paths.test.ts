@@ -22,10 +22,18 @@ describe('CLI: output paths are checked before any download', () => {
   after(() => cleanup())
 
   const cases: Array<[string, (d: string) => string, RegExp]> = [
-    ['a missing directory', () => 'no/such/dir/out.tar', /^airlock: error: -o no\/such\/dir\/out\.tar: directory no\/such\/dir does not exist$/],
-    ['an existing directory', (d) => (mkdirSync(join(d, 'sub')), 'sub'), /^airlock: error: -o sub is a directory$/],
+    [
+      'a missing directory',
+      () => 'no/such/dir/out.tar',
+      /^airlock: error: -o no\/such\/dir\/out\.tar: directory no\/such\/dir does not exist$/,
+    ],
+    ['an existing directory', d => (mkdirSync(join(d, 'sub')), 'sub'), /^airlock: error: -o sub is a directory$/],
     ['a directory with a trailing slash', () => 'sub2/', /^airlock: error: -o sub2\/ is a directory$/],
-    ['an existing file without --force', (d) => (writeFileSync(join(d, 'old.tar'), 'precious'), 'old.tar'), /^airlock: error: old\.tar already exists$/],
+    [
+      'an existing file without --force',
+      d => (writeFileSync(join(d, 'old.tar'), 'precious'), 'old.tar'),
+      /^airlock: error: old\.tar already exists$/,
+    ],
   ]
   for (const [what, make, message] of cases)
     it(`export -o ${what}: one line naming the given path, no network, nothing written`, () => {
@@ -42,7 +50,17 @@ describe('CLI: output paths are checked before any download', () => {
     })
 
   it('push --emit-talos-config into a missing directory fails before verifying or pushing', () => {
-    const r = airlock(dir, 'push', '--skip-verify', '--insecure-registry', '127.0.0.1:9', '--emit-talos-config', 'nope/talos.yaml', join(dir, 'missing.tar'), '127.0.0.1:9/m')
+    const r = airlock(
+      dir,
+      'push',
+      '--skip-verify',
+      '--insecure-registry',
+      '127.0.0.1:9',
+      '--emit-talos-config',
+      'nope/talos.yaml',
+      join(dir, 'missing.tar'),
+      '127.0.0.1:9/m',
+    )
     assert.equal(r.status, 2, r.stderr)
     assert.match(r.stderr, /^airlock: error: --emit-talos-config nope\/talos\.yaml: directory nope does not exist$/m)
   })

@@ -15,19 +15,33 @@ const root = fileURLToPath(new URL('..', import.meta.url))
 const SIG = join(root, 'fixtures/example-signatures')
 const SIGNED = `oci:${SIG}/oci-layout:registry.example.test/airlock/hello:v1`
 const UNSIGNED = `oci:${join(root, 'fixtures/example')}:example.com/demo/hello:1.0`
-const POLICY = ['--trusted-root', join(SIG, 'trusted_root.json'), '--certificate-identity', 'release@example.test', '--certificate-oidc-issuer', 'https://accounts.example.test']
+const POLICY = [
+  '--trusted-root',
+  join(SIG, 'trusted_root.json'),
+  '--certificate-identity',
+  'release@example.test',
+  '--certificate-oidc-issuer',
+  'https://accounts.example.test',
+]
 
 function airlock(...args: string[]) {
-  return spawnSync(process.execPath, [join(root, 'bin/run.js'), ...args], {encoding: 'utf8', cwd: root, timeout: 120_000})
+  return spawnSync(process.execPath, [join(root, 'bin/run.js'), ...args], {
+    encoding: 'utf8',
+    cwd: root,
+    timeout: 120_000,
+  })
 }
 function airlockAsync(...args: string[]): Promise<{status: number | null; stdout: string; stderr: string}> {
-  return new Promise((resolve) => {
-    const child = spawn(process.execPath, [join(root, 'bin/run.js'), ...args], {cwd: root, stdio: ['ignore', 'pipe', 'pipe']})
+  return new Promise(resolve => {
+    const child = spawn(process.execPath, [join(root, 'bin/run.js'), ...args], {
+      cwd: root,
+      stdio: ['ignore', 'pipe', 'pipe'],
+    })
     let stdout = ''
     let stderr = ''
-    child.stdout.on('data', (d) => (stdout += d))
-    child.stderr.on('data', (d) => (stderr += d))
-    child.on('close', (status) => resolve({status, stdout, stderr}))
+    child.stdout.on('data', d => (stdout += d))
+    child.stderr.on('data', d => (stderr += d))
+    child.on('close', status => resolve({status, stdout, stderr}))
   })
 }
 
@@ -65,13 +79,24 @@ describe('CLI: output never contradicts itself', () => {
     const r = airlock('verify', two, '--key', join(SIG, 'cosign.pub'), '--trusted-root', join(SIG, 'trusted_root.json'))
     assert.equal(r.status, 1)
     assert.match(r.stdout, /^NOT verified \(2 of 2 failed\): 2 images/m)
-    const error = r.stderr.split('\n').filter((l) => l.startsWith('airlock: error:'))
+    const error = r.stderr.split('\n').filter(l => l.startsWith('airlock: error:'))
     assert.equal(error.length, 1, r.stderr)
-    assert.match(error[0]!, /^airlock: error: verification failed: registry\.example\.test\/airlock\/hello:v1: .* \(2 of 2 images failed: registry\.example\.test\/airlock\/hello:v1, example\.com\/demo\/hello:1\.0\)$/)
+    assert.match(
+      error[0]!,
+      /^airlock: error: verification failed: registry\.example\.test\/airlock\/hello:v1: .* \(2 of 2 images failed: registry\.example\.test\/airlock\/hello:v1, example\.com\/demo\/hello:1\.0\)$/,
+    )
   })
 
   it('verify-blob --insecure-ignore-tlog does not quote the log index it did not check', () => {
-    const args = ['verify-blob', '--bundle', join(SIG, 'hello.txt.key.sigstore.json'), '--key', join(SIG, 'cosign.pub'), '--trusted-root', join(SIG, 'trusted_root.json')]
+    const args = [
+      'verify-blob',
+      '--bundle',
+      join(SIG, 'hello.txt.key.sigstore.json'),
+      '--key',
+      join(SIG, 'cosign.pub'),
+      '--trusted-root',
+      join(SIG, 'trusted_root.json'),
+    ]
     const checked = airlock(...args, join(SIG, 'hello.txt'))
     assert.equal(checked.status, 0, checked.stderr)
     assert.match(checked.stdout, /Verified OK: .* signed by the given key, log index \d+/)
@@ -82,17 +107,32 @@ describe('CLI: output never contradicts itself', () => {
   })
 
   it('push: verification before any tag, human sizes, singulars right, --emit-talos-config - is the YAML alone on stdout', async () => {
-    const r = await airlockAsync('push', signed, `${mirror.host}/m`, '--insecure-registry', mirror.host, ...POLICY, '--emit-talos-config', '-')
+    const r = await airlockAsync(
+      'push',
+      signed,
+      `${mirror.host}/m`,
+      '--insecure-registry',
+      mirror.host,
+      ...POLICY,
+      '--emit-talos-config',
+      '-',
+    )
     assert.equal(r.status, 0, r.stderr)
     const lines = r.stderr.split('\n')
-    const verification = lines.findIndex((l) => l.startsWith('verification: verified 1 image, '))
-    const tagged = lines.findIndex((l) => l.startsWith('tagged '))
+    const verification = lines.findIndex(l => l.startsWith('verification: verified 1 image, '))
+    const tagged = lines.findIndex(l => l.startsWith('tagged '))
     assert.ok(verification >= 0 && tagged > verification, r.stderr)
     assert.doesNotMatch(r.stderr, /\b\d{4,} bytes\b|\b1 (manifests|blobs|images)\b|\(\d+\.\d MB\/s\)|\d+ MB\b(?! )/)
     assert.match(r.stderr, /1 manifest pushed|\d+ manifests pushed/)
     assert.doesNotMatch(r.stderr, /RegistryMirrorConfig/)
-    const docs = r.stdout.split(/^---$/m).filter((d) => d.trim()).map((d) => parseYaml(d) as {kind?: string})
-    assert.ok(docs.length >= 1 && docs.every((d) => typeof d.kind === 'string'), r.stdout)
-    assert.ok(docs.some((d) => d.kind === 'RegistryMirrorConfig'), r.stdout)
+    const docs = r.stdout
+      .split(/^---$/m)
+      .filter(d => d.trim())
+      .map(d => parseYaml(d) as {kind?: string})
+    assert.ok(docs.length >= 1 && docs.every(d => typeof d.kind === 'string'), r.stdout)
+    assert.ok(
+      docs.some(d => d.kind === 'RegistryMirrorConfig'),
+      r.stdout,
+    )
   })
 })

@@ -18,13 +18,16 @@ const BIN = join(root, 'bin/run.js')
 const quote = (s: string) => `'${s.replaceAll("'", "'\\''")}'`
 
 /** Runs the CLI on a pty (`script`), returning everything the terminal received. */
-function onPty(args: string[], options: {columns?: number; signalAfter?: (out: string) => boolean} = {}): Promise<{out: string; status: number | null}> {
+function onPty(
+  args: string[],
+  options: {columns?: number; signalAfter?: (out: string) => boolean} = {},
+): Promise<{out: string; status: number | null}> {
   const cmd = `${options.columns !== undefined ? `stty cols ${options.columns}; ` : 'stty cols 120; '}exec ${quote(process.execPath)} ${quote(BIN)} ${args.map(quote).join(' ')}`
-  return new Promise((resolve) => {
+  return new Promise(resolve => {
     const child = spawn('script', ['-q', '-e', '-c', cmd, '/dev/null'], {stdio: ['pipe', 'pipe', 'pipe']})
     let out = ''
     let signalled = false
-    child.stdout.on('data', (d) => {
+    child.stdout.on('data', d => {
       out += d
       if (!signalled && options.signalAfter?.(out)) {
         signalled = true
@@ -33,11 +36,12 @@ function onPty(args: string[], options: {columns?: number; signalAfter?: (out: s
       }
     })
     child.stderr.resume()
-    child.on('close', (status) => resolve({out, status}))
+    child.on('close', status => resolve({out, status}))
   })
 }
 
-const redraws = (out: string, pattern: RegExp) => out.split('\r\x1b[K').filter((frame) => pattern.test(frame.split('\n')[0]!)).length
+const redraws = (out: string, pattern: RegExp) =>
+  out.split('\r\x1b[K').filter(frame => pattern.test(frame.split('\n')[0]!)).length
 
 describe('progress', () => {
   let dir: string
@@ -64,7 +68,8 @@ describe('progress', () => {
   it('verify on a terminal: one redrawn line with bytes of total, percent, rate and ETA', async () => {
     const r = await onPty(['verify', '--signatures', 'skip', archive])
     assert.equal(r.status, 0, r.out)
-    const line = /^verifying .*big\.tar {2}[\d.]+ [KMG]?B of 100\.\d MB {2}\d{1,3}% {2}[\d.]+ [KMG]?B\/s {2}ETA (\d+s|\d+m\d\ds|\?)/
+    const line =
+      /^verifying .*big\.tar {2}[\d.]+ [KMG]?B of 100\.\d MB {2}\d{1,3}% {2}[\d.]+ [KMG]?B\/s {2}ETA (\d+s|\d+m\d\ds|\?)/
     assert.ok(redraws(r.out, line) >= 2, `no redrawn progress line in: ${JSON.stringify(r.out.slice(0, 2000))}`)
     assert.match(r.out, /integrity verified, signatures NOT checked/)
   })
@@ -80,31 +85,72 @@ describe('progress', () => {
   })
 
   it('export on a terminal: the current image, bytes and rate', async () => {
-    const r = await onPty(['export', '--no-tuf', '--signatures', 'skip', '-o', join(dir, 'again.tar'), `oci:${layout}:example.com/big/app:1`])
+    const r = await onPty([
+      'export',
+      '--no-tuf',
+      '--signatures',
+      'skip',
+      '-o',
+      join(dir, 'again.tar'),
+      `oci:${layout}:example.com/big/app:1`,
+    ])
     assert.equal(r.status, 0, r.out)
-    assert.ok(redraws(r.out, /^\[1\/1\] oci:.*example\.com\/big\/app:1 {2}[\d.]+ [KMG]?B {2}[\d.]+ [KMG]?B\/s/) >= 2, JSON.stringify(r.out.slice(0, 2000)))
+    assert.ok(
+      redraws(r.out, /^\[1\/1\] oci:.*example\.com\/big\/app:1 {2}[\d.]+ [KMG]?B {2}[\d.]+ [KMG]?B\/s/) >= 2,
+      JSON.stringify(r.out.slice(0, 2000)),
+    )
   })
 
   it('push on a terminal: its verification pass and its uploads, each with percent and ETA', async () => {
-    const r = await onPty(['push', '--insecure-registry', mirror.host, '--signatures', 'skip', archive, `${mirror.host}/p1`])
+    const r = await onPty([
+      'push',
+      '--insecure-registry',
+      mirror.host,
+      '--signatures',
+      'skip',
+      archive,
+      `${mirror.host}/p1`,
+    ])
     assert.equal(r.status, 0, r.out)
-    assert.ok(redraws(r.out, /^push: verifying .* of 100\.\d MB {2}\d+% .* ETA /) >= 1, JSON.stringify(r.out.slice(0, 3000)))
-    assert.ok(redraws(r.out, /^push: (uploading to|[\w./-]+) .* of [\d.]+ MB {2}\d+% .* ETA /) >= 1, JSON.stringify(r.out.slice(0, 3000)))
+    assert.ok(
+      redraws(r.out, /^push: verifying .* of 100\.\d MB {2}\d+% .* ETA /) >= 1,
+      JSON.stringify(r.out.slice(0, 3000)),
+    )
+    assert.ok(
+      redraws(r.out, /^push: (uploading to|[\w./-]+) .* of [\d.]+ MB {2}\d+% .* ETA /) >= 1,
+      JSON.stringify(r.out.slice(0, 3000)),
+    )
   })
 
   it('Ctrl-C during a push: the message starts on its own line, says what was pushed and that a re-run resumes', async () => {
-    const r = await onPty(['push', '--insecure-registry', mirror.host, '--signatures', 'skip', '--concurrency', '1', archive, `${mirror.host}/p2`], {
-      signalAfter: (out) => /push: (uploading|[\w./-]+\/big\/app)/.test(out),
-    })
+    const r = await onPty(
+      [
+        'push',
+        '--insecure-registry',
+        mirror.host,
+        '--signatures',
+        'skip',
+        '--concurrency',
+        '1',
+        archive,
+        `${mirror.host}/p2`,
+      ],
+      {
+        signalAfter: out => /push: (uploading|[\w./-]+\/big\/app)/.test(out),
+      },
+    )
     assert.equal(r.status, 130, r.out)
-    assert.match(r.out, /(\r\x1b\[K|\n)airlock: error: push interrupted \(SIGINT\): \d+ blobs? \([\d.]+ [KMG]?B\), \d+ manifests? and \d+ tags? were pushed/)
+    assert.match(
+      r.out,
+      /(\r\x1b\[K|\n)airlock: error: push interrupted \(SIGINT\): \d+ blobs? \([\d.]+ [KMG]?B\), \d+ manifests? and \d+ tags? were pushed/,
+    )
     assert.match(r.out, /airlock: hint: run the same command again to resume/)
   })
 
   it('without a terminal: a plain line every few seconds, nothing for short work', async () => {
     const out = new PassThrough()
     let text = ''
-    out.on('data', (d) => (text += d))
+    out.on('data', d => (text += d))
     const quick = new Progress({enabled: true, out, total: 1000})
     quick.setLabel('short')
     quick.add(10)
@@ -113,7 +159,7 @@ describe('progress', () => {
     const slow = new Progress({enabled: true, out, total: 1000, plainEveryMs: 50})
     slow.setLabel('long work')
     for (let i = 0; i < 3; i++) {
-      await new Promise((r) => setTimeout(r, 60))
+      await new Promise(r => setTimeout(r, 60))
       slow.add(100)
     }
     slow.finish()

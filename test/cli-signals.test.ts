@@ -18,12 +18,18 @@ const BIN = join(root, 'bin/run.js')
 
 /** The first Node older than 22 on PATH (the wrapper path); the test fails, not skips, without one. */
 function systemOldNode(): string {
-  const candidates = spawnSync('sh', ['-c', 'which -a node nodejs; ls /usr/bin/node /usr/local/bin/node 2>/dev/null'], {encoding: 'utf8'}).stdout.split('\n').filter(Boolean)
+  const candidates = spawnSync('sh', ['-c', 'which -a node nodejs; ls /usr/bin/node /usr/local/bin/node 2>/dev/null'], {
+    encoding: 'utf8',
+  })
+    .stdout.split('\n')
+    .filter(Boolean)
   for (const candidate of new Set(candidates)) {
     const version = spawnSync(candidate, ['-p', 'process.versions.node'], {encoding: 'utf8'}).stdout.trim()
     if (version && Number(version.split('.')[0]) < 22) return candidate
   }
-  throw new Error(`no Node.js older than 22 found (${candidates.join(', ')}): the wrapper path of bin/run.js cannot be exercised`)
+  throw new Error(
+    `no Node.js older than 22 found (${candidates.join(', ')}): the wrapper path of bin/run.js cannot be exercised`,
+  )
 }
 
 function childrenOf(pid: number): number[] {
@@ -45,7 +51,7 @@ function alive(pid: number): boolean {
 
 function opens(pid: number, path: string): boolean {
   try {
-    return readdirSync(`/proc/${pid}/fd`).some((fd) => {
+    return readdirSync(`/proc/${pid}/fd`).some(fd => {
       try {
         return readlinkSync(`/proc/${pid}/fd/${fd}`) === path
       } catch {
@@ -62,7 +68,7 @@ async function until(condition: () => boolean, what: string, wrapper: ChildProce
   while (!condition()) {
     if (wrapper.exitCode !== null) throw new Error(`the command ended (exit ${wrapper.exitCode}) before ${what}`)
     if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`)
-    await new Promise((r) => setTimeout(r, 20))
+    await new Promise(r => setTimeout(r, 20))
   }
 }
 
@@ -93,10 +99,31 @@ describe('bin/run.js forwards signals to the Node 22 process it starts', () => {
   })
 
   const commands = {
-    export: (out: string) => ({args: ['export', '--no-tuf', '--signatures', 'skip', '-o', join(out, 'out.tar'), `oci:${layout}:example.com/big/app:1`], working: (pid: number) => readdirSync(out).some((f) => f.includes('.partial-')) && pid > 0}),
-    verify: (_out: string) => ({args: ['verify', '--signatures', 'skip', archive], working: (pid: number) => opens(pid, archive)}),
+    export: (out: string) => ({
+      args: [
+        'export',
+        '--no-tuf',
+        '--signatures',
+        'skip',
+        '-o',
+        join(out, 'out.tar'),
+        `oci:${layout}:example.com/big/app:1`,
+      ],
+      working: (pid: number) => readdirSync(out).some(f => f.includes('.partial-')) && pid > 0,
+    }),
+    verify: (_out: string) => ({
+      args: ['verify', '--signatures', 'skip', archive],
+      working: (pid: number) => opens(pid, archive),
+    }),
     push: (_out: string) => ({
-      args: ['push', '--skip-verify', '--insecure-registry', mirror.host, archive, `${mirror.host}/sig${Math.random().toString(36).slice(2, 8)}`],
+      args: [
+        'push',
+        '--skip-verify',
+        '--insecure-registry',
+        mirror.host,
+        archive,
+        `${mirror.host}/sig${Math.random().toString(36).slice(2, 8)}`,
+      ],
       working: (pid: number) => opens(pid, archive),
     }),
   }
@@ -110,18 +137,29 @@ describe('bin/run.js forwards signals to the Node 22 process it starts', () => {
         // A new session, as a shell job would be: the signal reaches only the wrapper, as with `kill PID`.
         const wrapper = spawn(node, [BIN, ...args], {cwd: out, stdio: ['ignore', 'pipe', 'pipe'], detached: true})
         let stderr = ''
-        wrapper.stderr!.on('data', (d) => (stderr += d))
+        wrapper.stderr!.on('data', d => (stderr += d))
         wrapper.stdout!.resume()
-        const exited = new Promise<{code: number | null; signal: string | null}>((resolve) => wrapper.on('exit', (code, sig) => resolve({code, signal: sig})))
+        const exited = new Promise<{code: number | null; signal: string | null}>(resolve =>
+          wrapper.on('exit', (code, sig) => resolve({code, signal: sig})),
+        )
         let real = 0
-        await until(() => (real = childrenOf(wrapper.pid!)[0] ?? 0) > 0 && working(real), `${name} to start working`, wrapper)
+        await until(
+          () => (real = childrenOf(wrapper.pid!)[0] ?? 0) > 0 && working(real),
+          `${name} to start working`,
+          wrapper,
+        )
         wrapper.kill(signal)
         const result = await exited
         assert.deepEqual(result, {code: 128 + constants.signals[signal], signal: null}, stderr)
-        await until(() => !alive(real), 'the real process to end', wrapper.exitCode === null ? wrapper : ({exitCode: null} as ChildProcess), 10_000)
+        await until(
+          () => !alive(real),
+          'the real process to end',
+          wrapper.exitCode === null ? wrapper : ({exitCode: null} as ChildProcess),
+          10_000,
+        )
         assert.deepEqual(readdirSync(out), [], `left in the working directory: ${stderr}`)
         // Nothing written later by a process that kept running.
-        await new Promise((r) => setTimeout(r, 300))
+        await new Promise(r => setTimeout(r, 300))
         assert.equal(existsSync(join(out, 'out.tar')), false)
       })
 
@@ -131,7 +169,11 @@ describe('bin/run.js forwards signals to the Node 22 process it starts', () => {
     const {args, working} = commands.export(out)
     const wrapper = spawn(node, [BIN, ...args], {cwd: out, stdio: ['ignore', 'ignore', 'ignore'], detached: true})
     let real = 0
-    await until(() => (real = childrenOf(wrapper.pid!)[0] ?? 0) > 0 && working(real), 'export to start working', wrapper)
+    await until(
+      () => (real = childrenOf(wrapper.pid!)[0] ?? 0) > 0 && working(real),
+      'export to start working',
+      wrapper,
+    )
     wrapper.kill('SIGKILL')
     await until(() => !alive(real), 'the orphaned real process to stop', {exitCode: null} as ChildProcess, 10_000)
     assert.deepEqual(readdirSync(out), [])

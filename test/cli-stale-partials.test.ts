@@ -31,10 +31,11 @@ describe('stale partial files', () => {
     const args = [BIN, 'export', '--no-tuf', '--signatures', 'skip', '-o', archive, source]
     const child = spawn(process.execPath, args, {stdio: 'ignore'})
     const deadline = Date.now() + 60_000
-    while (!readdirSync(out).some((n) => n.includes('.partial-')) && Date.now() < deadline && child.exitCode === null) await new Promise((r) => setTimeout(r, 20))
+    while (!readdirSync(out).some(n => n.includes('.partial-')) && Date.now() < deadline && child.exitCode === null)
+      await new Promise(r => setTimeout(r, 20))
     child.kill('SIGKILL')
-    await new Promise((r) => child.once('exit', r))
-    const left = readdirSync(out).filter((n) => n.startsWith('.a.tar.partial-'))
+    await new Promise(r => child.once('exit', r))
+    const left = readdirSync(out).filter(n => n.startsWith('.a.tar.partial-'))
     assert.equal(left.length, 1, `after SIGKILL: ${readdirSync(out).join(', ')}`)
 
     // Another partial of the same naming that a live process (this test) holds open must survive.
@@ -44,7 +45,10 @@ describe('stale partial files', () => {
     try {
       const r = spawnSync(process.execPath, args, {encoding: 'utf8', timeout: 120_000})
       assert.equal(r.status, 0, r.stderr)
-      assert.match(r.stderr, new RegExp(`removed .*${left[0]!.replace(/[.]/g, '\\.')}: a partial archive left by an interrupted export`))
+      assert.match(
+        r.stderr,
+        new RegExp(`removed .*${left[0]!.replace(/[.]/g, '\\.')}: a partial archive left by an interrupted export`),
+      )
       assert.ok(existsSync(archive))
       assert.ok(existsSync(held), 'a partial file held open by a live process was removed')
       assert.deepEqual(readdirSync(out).sort(), ['.a.tar.partial-0123456789ab', 'a.tar'])

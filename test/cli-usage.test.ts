@@ -9,7 +9,11 @@ import {fileURLToPath} from 'node:url'
 
 const root = fileURLToPath(new URL('..', import.meta.url))
 function airlock(...args: string[]): {status: number | null; stdout: string; stderr: string} {
-  const r = spawnSync(process.execPath, [join(root, 'bin/run.js'), ...args], {encoding: 'utf8', cwd: root, env: {...process.env, XDG_CACHE_HOME: join(root, 'node_modules/.cache/airlock-test')}})
+  const r = spawnSync(process.execPath, [join(root, 'bin/run.js'), ...args], {
+    encoding: 'utf8',
+    cwd: root,
+    env: {...process.env, XDG_CACHE_HOME: join(root, 'node_modules/.cache/airlock-test')},
+  })
   return {status: r.status, stdout: r.stdout, stderr: r.stderr}
 }
 
@@ -32,21 +36,36 @@ function usage(args: string[], message: RegExp): void {
 describe('CLI: usage errors name what is wrong and why', () => {
   it('a missing argument is named with its description', () => {
     usage(['verify'], /^airlock: error: missing required argument: ARCHIVE \(archive written by airlock export\)$/)
-    usage(['push', 'a.tar'], /^airlock: error: missing required argument: TARGET \(REGISTRY\[\/PREFIX\] of the mirror\)$/)
+    usage(
+      ['push', 'a.tar'],
+      /^airlock: error: missing required argument: TARGET \(REGISTRY\[\/PREFIX\] of the mirror\)$/,
+    )
   })
   it('a missing required flag is named with what it is for', () => {
     usage(['export', 'alpine'], /^airlock: error: missing required flag --output \(-o\): Archive to write$/)
   })
   it('a bad flag value says which flag and why', () => {
-    usage(['export', '-o', 'x.tar', '--concurrency', 'x', 'alpine'], /^airlock: error: invalid value for --concurrency: Expected an integer but received: x$/)
-    usage(['export', '-o', 'x.tar', '--concurrency', '0', 'alpine'], /^airlock: error: invalid value for --concurrency: Expected an integer greater than or equal to 1 but received: 0$/)
-    usage(['verify', 'a.tar', '--signatures', 'bogus'], /^airlock: error: Expected --signatures=bogus to be one of: required, skip$/)
+    usage(
+      ['export', '-o', 'x.tar', '--concurrency', 'x', 'alpine'],
+      /^airlock: error: invalid value for --concurrency: Expected an integer but received: x$/,
+    )
+    usage(
+      ['export', '-o', 'x.tar', '--concurrency', '0', 'alpine'],
+      /^airlock: error: invalid value for --concurrency: Expected an integer greater than or equal to 1 but received: 0$/,
+    )
+    usage(
+      ['verify', 'a.tar', '--signatures', 'bogus'],
+      /^airlock: error: Expected --signatures=bogus to be one of: required, skip$/,
+    )
   })
   it('unknown flags and extra arguments are named', () => {
     usage(['verify', '--concurrency', '3', 'a.tar'], /^airlock: error: unknown flag: --concurrency$/)
-    usage(['inspect', 'a.tar', 'b.tar'], /^airlock: error: Unexpected argument: b\.tar \(this command takes 1 argument\(s\): ARCHIVE\)$/)
+    usage(
+      ['inspect', 'a.tar', 'b.tar'],
+      /^airlock: error: Unexpected argument: b\.tar \(this command takes 1 argument\(s\): ARCHIVE\)$/,
+    )
   })
-  it('an unknown command: airlock\'s format, a suggestion, exit 2', () => {
+  it("an unknown command: airlock's format, a suggestion, exit 2", () => {
     usage(['expor', '-o', 'x.tar', 'alpine'], /^airlock: error: unknown command "expor"$/)
     const r = airlock('verfy', 'a.tar')
     assert.match(r.stderr, /^airlock: hint: did you mean "airlock verify"\?/m)
@@ -57,7 +76,8 @@ describe('CLI: usage errors name what is wrong and why', () => {
   it('airlock help [command] and shell completion', () => {
     const all = airlock('help')
     assert.equal(all.status, 0, all.stderr)
-    for (const command of ['export', 'verify', 'push', 'inspect', 'verify-blob', 'autocomplete']) assert.match(all.stdout, new RegExp(`^\\s+${command}\\s`, 'm'))
+    for (const command of ['export', 'verify', 'push', 'inspect', 'verify-blob', 'autocomplete'])
+      assert.match(all.stdout, new RegExp(`^\\s+${command}\\s`, 'm'))
     const one = airlock('help', 'verify')
     assert.equal(one.status, 0, one.stderr)
     assert.match(one.stdout, /USAGE\s+\$ airlock verify ARCHIVE/)

@@ -12,7 +12,8 @@ import {loadTrustedRoot, verifyBlob, type ArtifactInput, type SignerRequirement}
 const CORPORA = '/work/shared/corpora'
 const BASE = join(CORPORA, 'sigstore+sigstore-conformance/test/assets/bundle-verify')
 const PROD_ROOT = join(CORPORA, 'sigstore+root-signing/targets/trusted_root.json')
-const DEFAULT_IDENTITY = 'https://github.com/sigstore-conformance/extremely-dangerous-public-oidc-beacon/.github/workflows/extremely-dangerous-oidc-beacon.yml@refs/heads/main'
+const DEFAULT_IDENTITY =
+  'https://github.com/sigstore-conformance/extremely-dangerous-public-oidc-beacon/.github/workflows/extremely-dangerous-oidc-beacon.yml@refs/heads/main'
 const DEFAULT_ISSUER = 'https://token.actions.githubusercontent.com'
 const ROOT_DIR = new URL('..', import.meta.url).pathname
 
@@ -29,8 +30,8 @@ interface Case {
 
 function loadCases(): Case[] {
   return readdirSync(BASE, {withFileTypes: true})
-    .filter((d) => d.isDirectory())
-    .map((d) => {
+    .filter(d => d.isDirectory())
+    .map(d => {
       const dir = join(BASE, d.name)
       const read = (f: string) => readFileSync(join(dir, f), 'utf8').trim()
       const c: Case = {
@@ -51,11 +52,21 @@ function loadCases(): Case[] {
 /** Mirrors the harness: a throw (e.g. a malformed trusted root) is a failed verification. */
 function runInProcess(c: Case, form: 'artifact' | 'digest'): {ok: boolean; why: string} {
   const bytes = readFileSync(c.artifact)
-  const artifact: ArtifactInput = form === 'artifact' ? {kind: 'bytes', bytes} : {kind: 'digest', algorithm: 'sha256', digest: createHash('sha256').update(bytes).digest()}
-  const signer: SignerRequirement = c.key ? {kind: 'public-key'} : {kind: 'keyless', identities: [{subject: c.identity, issuer: c.issuer}]}
+  const artifact: ArtifactInput =
+    form === 'artifact'
+      ? {kind: 'bytes', bytes}
+      : {kind: 'digest', algorithm: 'sha256', digest: createHash('sha256').update(bytes).digest()}
+  const signer: SignerRequirement = c.key
+    ? {kind: 'public-key'}
+    : {kind: 'keyless', identities: [{subject: c.identity, issuer: c.issuer}]}
   try {
     const trustedRoots = [loadTrustedRoot(c.trustedRoot)]
-    const report = verifyBlob({bundle: readFileSync(c.bundle), artifact, trust: c.key ? {trustedRoots, publicKeyPem: c.key} : {trustedRoots}, signer})
+    const report = verifyBlob({
+      bundle: readFileSync(c.bundle),
+      artifact,
+      trust: c.key ? {trustedRoots, publicKeyPem: c.key} : {trustedRoots},
+      signer,
+    })
     return {ok: report.ok, why: report.failure ? `${report.failure.check}: ${report.failure.reason}` : 'ok'}
   } catch (error) {
     assert.ok(isAirlockError(error), `unexpected non-coded error in ${c.name}: ${String(error)}`)
@@ -68,7 +79,7 @@ const cases = loadCases()
 describe('sigstore-conformance bundle-verify (in-process)', () => {
   it('has all 70 cases (21 pass, 49 fail)', () => {
     assert.equal(cases.length, 70)
-    assert.equal(cases.filter((c) => c.expectPass).length, 21)
+    assert.equal(cases.filter(c => c.expectPass).length, 21)
   })
   for (const form of ['artifact', 'digest'] as const) {
     describe(`${form} form`, () => {
@@ -84,15 +95,28 @@ describe('sigstore-conformance bundle-verify (in-process)', () => {
 
 describe('sigstore-conformance bundle-verify (CLI)', () => {
   before(() => {
-    if (!existsSync(join(ROOT_DIR, 'dist/commands/verify-blob.js'))) execFileSync('npm', ['run', 'build'], {cwd: ROOT_DIR, stdio: 'ignore'})
+    if (!existsSync(join(ROOT_DIR, 'dist/commands/verify-blob.js')))
+      execFileSync('npm', ['run', 'build'], {cwd: ROOT_DIR, stdio: 'ignore'})
   })
-  const picked = ['happy-path-v0.1', 'happy-path-v0.3-new-mediaType', 'managed-key-happy-path', 'rekor2-happy-path', 'signature-mismatch_fail', 'checkpoint-wrong-roothash_fail', 'managed-key-no-key_fail', 'trust-root-tlog-missing-validity-start_fail']
+  const picked = [
+    'happy-path-v0.1',
+    'happy-path-v0.3-new-mediaType',
+    'managed-key-happy-path',
+    'rekor2-happy-path',
+    'signature-mismatch_fail',
+    'checkpoint-wrong-roothash_fail',
+    'managed-key-no-key_fail',
+    'trust-root-tlog-missing-validity-start_fail',
+  ]
   for (const name of picked) {
     for (const form of ['artifact', 'digest'] as const) {
       it(`${name} (${form})`, () => {
-        const c = cases.find((x) => x.name === name)
+        const c = cases.find(x => x.name === name)
         assert.ok(c, name)
-        const subject = form === 'artifact' ? c.artifact : `sha256:${createHash('sha256').update(readFileSync(c.artifact)).digest('hex')}`
+        const subject =
+          form === 'artifact'
+            ? c.artifact
+            : `sha256:${createHash('sha256').update(readFileSync(c.artifact)).digest('hex')}`
         const args = ['bin/run.js', 'verify-blob', '--bundle', c.bundle, '--trusted-root', c.trustedRoot, '--json']
         if (c.key) args.push('--key', join(BASE, c.name, 'key.pub'))
         else args.push('--certificate-identity', c.identity, '--certificate-oidc-issuer', c.issuer)
@@ -101,7 +125,11 @@ describe('sigstore-conformance bundle-verify (CLI)', () => {
         assert.equal(run.status, c.expectPass ? 0 : 1, `${name}: ${run.stdout}${run.stderr}`)
         const out = JSON.parse(run.stdout) as {ok?: boolean; error?: {code: string; details?: {report?: {ok: boolean}}}}
         if (c.expectPass) assert.equal(out.ok, true)
-        else assert.ok(out.error?.code && (out.error.code === "TRUST_INVALID" || out.error.details?.report?.ok === false), "a failure names its error code and carries the report")
+        else
+          assert.ok(
+            out.error?.code && (out.error.code === 'TRUST_INVALID' || out.error.details?.report?.ok === false),
+            'a failure names its error code and carries the report',
+          )
       })
     }
   }

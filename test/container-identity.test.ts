@@ -8,7 +8,14 @@ import {mkdirSync, writeFileSync} from 'node:fs'
 import {join} from 'node:path'
 import {after, before, describe, it} from 'node:test'
 import {tempDir} from './support/layouts.ts'
-import {createTestSigstore, digestTag, referrersIndex, sampleImage, type OciImage, type TestSigstore} from './support/sigstore/index.ts'
+import {
+  createTestSigstore,
+  digestTag,
+  referrersIndex,
+  sampleImage,
+  type OciImage,
+  type TestSigstore,
+} from './support/sigstore/index.ts'
 
 const REPO = 'registry.example.test/names'
 const id = {identity: 'release@example.test', issuer: 'https://accounts.example.test'}
@@ -19,11 +26,33 @@ describe('--require-container-identity binds the signed name to the image reposi
   let cleanup: () => Promise<void>
   let ss: TestSigstore
   let archive: string
-  const run = (...args: string[]) => spawnSync(process.execPath, ['--import', './test/support/no-network.ts', 'bin/run.js', ...args], {encoding: 'utf8', env: {...process.env, AIRLOCK_NETWORK_LOG: join(dir, 'net.log')}})
+  const run = (...args: string[]) =>
+    spawnSync(process.execPath, ['--import', './test/support/no-network.ts', 'bin/run.js', ...args], {
+      encoding: 'utf8',
+      env: {...process.env, AIRLOCK_NETWORK_LOG: join(dir, 'net.log')},
+    })
   const verify = (...extra: string[]) => {
-    const r = run('verify', archive, '--json', '--trusted-root', join(dir, 'trusted_root.json'), '--certificate-identity', id.identity, '--certificate-oidc-issuer', id.issuer, ...extra)
-    const json = JSON.parse(r.stdout) as {images: {reference: string; ok: boolean; checks: {name: string; reasons: string[]}[]}[]}
-    return new Map(json.images.map((i) => [i.reference.replace(`${REPO}/`, '').replace(/:v1$/, ''), {ok: i.ok, reasons: (i.checks.find((c) => c.name === 'signatures')?.reasons ?? []).join('\n')}]))
+    const r = run(
+      'verify',
+      archive,
+      '--json',
+      '--trusted-root',
+      join(dir, 'trusted_root.json'),
+      '--certificate-identity',
+      id.identity,
+      '--certificate-oidc-issuer',
+      id.issuer,
+      ...extra,
+    )
+    const json = JSON.parse(r.stdout) as {
+      images: {reference: string; ok: boolean; checks: {name: string; reasons: string[]}[]}[]
+    }
+    return new Map(
+      json.images.map(i => [
+        i.reference.replace(`${REPO}/`, '').replace(/:v1$/, ''),
+        {ok: i.ok, reasons: (i.checks.find(c => c.name === 'signatures')?.reasons ?? []).join('\n')},
+      ]),
+    )
   }
 
   before(async () => {
@@ -40,7 +69,8 @@ describe('--require-container-identity binds the signed name to the image reposi
       for (const l of img.layers) put(l.descriptor.digest, l.bytes)
     }
     const manifests: unknown[] = []
-    const named = (d: {mediaType: string; digest: string; size: number}, name: string) => manifests.push({...d, annotations: {'org.opencontainers.image.ref.name': name}})
+    const named = (d: {mediaType: string; digest: string; size: number}, name: string) =>
+      manifests.push({...d, annotations: {'org.opencontainers.image.ref.name': name}})
     /** `name` in the layout: an image signed (legacy .sig, or a cosign v3 bundle) for the repository `signedFor`. */
     const add = (name: string, signedFor: string, form: 'legacy' | 'bundle') => {
       const image = sampleImage(name)
@@ -65,9 +95,20 @@ describe('--require-container-identity binds the signed name to the image reposi
     // cosign spells the repository as go-containerregistry does; a different spelling of the same name still binds.
     add('hub-spelling', `REGISTRY.EXAMPLE.TEST/names/hub-spelling`, 'legacy')
     writeFileSync(join(layout, 'oci-layout'), '{"imageLayoutVersion":"1.0.0"}')
-    writeFileSync(join(layout, 'index.json'), JSON.stringify({schemaVersion: 2, mediaType: 'application/vnd.oci.image.index.v1+json', manifests}))
+    writeFileSync(
+      join(layout, 'index.json'),
+      JSON.stringify({schemaVersion: 2, mediaType: 'application/vnd.oci.image.index.v1+json', manifests}),
+    )
     archive = join(dir, 'names.tar')
-    const exported = run('export', '--no-tuf', '--rekor-url', 'https://rekor.airlock.test', '-o', archive, ...IMAGES.map((n) => `oci:${layout}:${REPO}/${n}:v1`))
+    const exported = run(
+      'export',
+      '--no-tuf',
+      '--rekor-url',
+      'https://rekor.airlock.test',
+      '-o',
+      archive,
+      ...IMAGES.map(n => `oci:${layout}:${REPO}/${n}:v1`),
+    )
     assert.equal(exported.status, 0, exported.stderr)
   })
   after(async () => {
@@ -82,10 +123,14 @@ describe('--require-container-identity binds the signed name to the image reposi
 
   it('with the flag, the signed name must be the repository: relabeled images fail naming both, the rest pass', () => {
     const report = verify('--require-container-identity')
-    for (const name of ['release', 'bundle-release', 'hub-spelling']) assert.equal(report.get(name)?.ok, true, `${name}: ${report.get(name)?.reasons}`)
+    for (const name of ['release', 'bundle-release', 'hub-spelling'])
+      assert.equal(report.get(name)?.ok, true, `${name}: ${report.get(name)?.reasons}`)
     for (const name of ['relabeled', 'bundle-relabeled']) {
       assert.equal(report.get(name)?.ok, false, name)
-      assert.match(report.get(name)!.reasons, new RegExp(`signed for ${REPO.replace(/\./g, '\\.')}/release, not for ${REPO.replace(/\./g, '\\.')}/${name}`))
+      assert.match(
+        report.get(name)!.reasons,
+        new RegExp(`signed for ${REPO.replace(/\./g, '\\.')}/release, not for ${REPO.replace(/\./g, '\\.')}/${name}`),
+      )
     }
   })
 
@@ -100,13 +145,23 @@ describe('container identity comparison', async () => {
   const {containerIdentityProblem} = await import('../src/sigstore/container-identity.ts')
   it('compares normalized repositories; Docker Hub as go-containerregistry spells it binds', () => {
     assert.equal(containerIdentityProblem('index.docker.io/library/alpine', 'alpine:3.20'), undefined)
-    assert.equal(containerIdentityProblem('ghcr.io/siderolabs/installer', 'ghcr.io/siderolabs/installer:v1.9.0'), undefined)
-    assert.match(containerIdentityProblem('ghcr.io/siderolabs/installer', 'ghcr.io/siderolabs/kubelet:v1.9.0') ?? '', /signed for ghcr\.io\/siderolabs\/installer, not for ghcr\.io\/siderolabs\/kubelet/)
+    assert.equal(
+      containerIdentityProblem('ghcr.io/siderolabs/installer', 'ghcr.io/siderolabs/installer:v1.9.0'),
+      undefined,
+    )
+    assert.match(
+      containerIdentityProblem('ghcr.io/siderolabs/installer', 'ghcr.io/siderolabs/kubelet:v1.9.0') ?? '',
+      /signed for ghcr\.io\/siderolabs\/installer, not for ghcr\.io\/siderolabs\/kubelet/,
+    )
   })
   it('a tag the signer wrote must be the image tag (containers-policy matchRepoDigestOrExact)', () => {
     assert.equal(containerIdentityProblem('ghcr.io/x/app:v2', 'ghcr.io/x/app:v2'), undefined)
     assert.match(containerIdentityProblem('ghcr.io/x/app:v1', 'ghcr.io/x/app:v2') ?? '', /signed for tag v1, not v2/)
-    assert.equal(containerIdentityProblem('localhost:5000/app', 'localhost:5000/app:v2'), undefined, 'a port is not a tag')
+    assert.equal(
+      containerIdentityProblem('localhost:5000/app', 'localhost:5000/app:v2'),
+      undefined,
+      'a port is not a tag',
+    )
   })
   it('no name, or a name that is not a reference, does not bind', () => {
     assert.match(containerIdentityProblem(undefined, 'ghcr.io/x/app:v2') ?? '', /names no repository/)

@@ -47,28 +47,44 @@ describe('push --countersign-key / airlock countersign (CLI)', () => {
   const digests: Record<string, string[]> = {}
 
   // Asynchronous: the referrers front runs in this process and must keep answering while the CLI runs.
-  const cli = (args: string[], env: Record<string, string> = {}, input = ''): Promise<{status: number | null; stdout: string; stderr: string}> =>
-    new Promise((resolve) => {
+  const cli = (
+    args: string[],
+    env: Record<string, string> = {},
+    input = '',
+  ): Promise<{status: number | null; stdout: string; stderr: string}> =>
+    new Promise(resolve => {
       const child = spawn('node', ['bin/run.js', ...args], {cwd: ROOT, env: {...process.env, ...env}})
       let stdout = ''
       let stderr = ''
       child.stdout.on('data', (c: Buffer) => (stdout += c.toString()))
       child.stderr.on('data', (c: Buffer) => (stderr += c.toString()))
       const timer = setTimeout(() => child.kill(), 120_000)
-      child.on('close', (status) => {
+      child.on('close', status => {
         clearTimeout(timer)
         resolve({status, stdout, stderr})
       })
       child.stdin.end(input)
     })
-  const policyArgs = () => ['--trusted-root', trustedRootFile, '--certificate-identity', ID, '--certificate-oidc-issuer', ISSUER]
+  const policyArgs = () => [
+    '--trusted-root',
+    trustedRootFile,
+    '--certificate-identity',
+    ID,
+    '--certificate-oidc-issuer',
+    ISSUER,
+  ]
   const tags = async (url: string, repository: string) => {
     const res = await fetch(`${url}/v2/${repository}/tags/list`)
     return res.status === 200 ? (((await res.json()) as {tags: string[] | null}).tags ?? []) : []
   }
 
   before(async () => {
-    ;[source, plain, backend, ss] = await Promise.all([startRegistry(), startRegistry(), startRegistry(), createTestSigstore()])
+    ;[source, plain, backend, ss] = await Promise.all([
+      startRegistry(),
+      startRegistry(),
+      startRegistry(),
+      createTestSigstore(),
+    ])
     front = await startReferrersFront(backend.host)
     work = makeWorkDir('airlock-countersign-cli-')
     trustedRootFile = join(work.dir, 'trusted_root.json')
@@ -88,17 +104,27 @@ describe('push --countersign-key / airlock countersign (CLI)', () => {
       const ref = `${source.host}/t/multi`
       const {index} = await pushBundleSignedIndex(open(ref), ss, ref, 'cs-cli', id)
       const manifests = (JSON.parse(index.bytes.toString()) as {manifests: Array<{digest: string}>}).manifests
-      digests['multi'] = [index.descriptor.digest, ...manifests.map((m) => m.digest)]
+      digests['multi'] = [index.descriptor.digest, ...manifests.map(m => m.digest)]
     }
     archive = join(work.dir, 'signed.tar')
     await exportImages({
       sources: [`${source.host}/t/legacy:v1`, `${source.host}/t/multi:v1`],
       output: archive,
-      openRegistry: async (reference) => {
+      openRegistry: async reference => {
         const ref = parseReference(reference)
-        return {store: sourceClient.repository(ref), name: ref.toString(), reference: ref.reference, ...(ref.tag ? {tag: ref.tag} : {})}
+        return {
+          store: sourceClient.repository(ref),
+          name: ref.toString(),
+          reference: ref.reference,
+          ...(ref.tag ? {tag: ref.tag} : {}),
+        }
       },
-      hooks: signatureExportHooks({mode: 'required', rekorUrl: ss.url, trustedRoots, policy: loadPolicy({'certificate-identity': ID, 'certificate-oidc-issuer': ISSUER})}).hooks,
+      hooks: signatureExportHooks({
+        mode: 'required',
+        rekorUrl: ss.url,
+        trustedRoots,
+        policy: loadPolicy({'certificate-identity': ID, 'certificate-oidc-issuer': ISSUER}),
+      }).hooks,
     })
     sourceClient.close()
     const pair = await generateKeyPair(Buffer.from('gap-password'))
@@ -110,7 +136,10 @@ describe('push --countersign-key / airlock countersign (CLI)', () => {
     writeFileSync(pubFile, pubPem)
     otherPubFile = join(work.dir, 'other.pub')
     writeFileSync(otherPubFile, otherPub)
-    if (!readFileSync(join(ROOT, 'dist/commands/countersign.js'), {encoding: 'utf8', flag: 'a+'}).includes('countersign')) execFileSync('npm', ['run', 'build'], {cwd: ROOT, stdio: 'ignore'})
+    if (
+      !readFileSync(join(ROOT, 'dist/commands/countersign.js'), {encoding: 'utf8', flag: 'a+'}).includes('countersign')
+    )
+      execFileSync('npm', ['run', 'build'], {cwd: ROOT, stdio: 'ignore'})
   })
 
   after(async () => {
@@ -120,9 +149,24 @@ describe('push --countersign-key / airlock countersign (CLI)', () => {
   })
 
   it('--countersign-key with --skip-verify is a usage error', async () => {
-    const r = await cli(['push', archive, `${plain.host}/dc`, '--insecure-registry', plain.host, '--skip-verify', '--countersign-key', keyFile], {COSIGN_PASSWORD: 'gap-password'})
+    const r = await cli(
+      [
+        'push',
+        archive,
+        `${plain.host}/dc`,
+        '--insecure-registry',
+        plain.host,
+        '--skip-verify',
+        '--countersign-key',
+        keyFile,
+      ],
+      {COSIGN_PASSWORD: 'gap-password'},
+    )
     assert.equal(r.status, 2)
-    assert.match(r.stderr, /--countersign-key cannot be used with --skip-verify: airlock never signs what it did not verify/)
+    assert.match(
+      r.stderr,
+      /--countersign-key cannot be used with --skip-verify: airlock never signs what it did not verify/,
+    )
   })
 
   it('bad keys fail in one line naming the file and the reason, with nothing pushed', async () => {
@@ -133,9 +177,21 @@ describe('push --countersign-key / airlock countersign (CLI)', () => {
       [join(VECTORS, 'plain-ec-p256.pub'), {}, /plain-ec-p256\.pub: this is a public key, not a private key/],
     ]
     for (const [file, env, message] of cases) {
-      const r = await cli(['push', archive, `${plain.host}/bad`, '--insecure-registry', plain.host, ...policyArgs(), '--countersign-key', file], env)
+      const r = await cli(
+        [
+          'push',
+          archive,
+          `${plain.host}/bad`,
+          '--insecure-registry',
+          plain.host,
+          ...policyArgs(),
+          '--countersign-key',
+          file,
+        ],
+        env,
+      )
       assert.notEqual(r.status, 0)
-      const errors = r.stderr.split('\n').filter((l) => l.startsWith('airlock: error:'))
+      const errors = r.stderr.split('\n').filter(l => l.startsWith('airlock: error:'))
       assert.equal(errors.length, 1, r.stderr)
       assert.match(errors[0]!, message)
       assert.doesNotMatch(r.stderr, /\n\s+at /) // no stack trace
@@ -148,7 +204,21 @@ describe('push --countersign-key / airlock countersign (CLI)', () => {
     const talosFile = join(work.dir, 'talos.yaml')
     const pcFile = join(work.dir, 'cip.yaml')
     const r = await cli(
-      ['push', archive, `${plain.host}/dc`, '--insecure-registry', plain.host, ...policyArgs(), '--countersign-key', keyFile, '--key-password-stdin', '--emit-talos-config', talosFile, '--emit-policy-controller', pcFile],
+      [
+        'push',
+        archive,
+        `${plain.host}/dc`,
+        '--insecure-registry',
+        plain.host,
+        ...policyArgs(),
+        '--countersign-key',
+        keyFile,
+        '--key-password-stdin',
+        '--emit-talos-config',
+        talosFile,
+        '--emit-policy-controller',
+        pcFile,
+      ],
       {},
       'gap-password\n',
     )
@@ -162,13 +232,13 @@ describe('push --countersign-key / airlock countersign (CLI)', () => {
         const wrong = await new TalosChecker(plain.url, otherPub).check(`dc/t/${name}`, digest)
         assert.equal(wrong.verified, false)
       }
-    const docs = parseAllDocuments(readFileSync(talosFile, 'utf8')).map((d) => d.toJSON())
-    const verification = docs.find((d) => d.kind === 'ImageVerificationConfig')
+    const docs = parseAllDocuments(readFileSync(talosFile, 'utf8')).map(d => d.toJSON())
+    const verification = docs.find(d => d.kind === 'ImageVerificationConfig')
     assert.equal(verification.rules.length, 3)
     assert.equal(verification.rules[0].image, `${source.host}/t/legacy`)
     assert.equal(verification.rules[0].publicKey.certificate.trim(), pubPem.trim())
     assert.deepEqual(verification.rules.at(-1), {image: '*', deny: true})
-    assert.ok(docs.some((d) => d.kind === 'RegistryMirrorConfig'))
+    assert.ok(docs.some(d => d.kind === 'RegistryMirrorConfig'))
     assert.match(readFileSync(talosFile, 'utf8'), /v1\.13\.8/)
     const legacy = parseAllDocuments(readFileSync(talosFile.replace(/\.yaml$/, '.legacy.yaml'), 'utf8'))[0]!.toJSON()
     assert.ok(legacy.machine.registries.mirrors[source.host].endpoints[0].includes(`${plain.host}/v2/dc`))
@@ -177,39 +247,119 @@ describe('push --countersign-key / airlock countersign (CLI)', () => {
     assert.equal(cip.spec.authorities[0].key.data.trim(), pubPem.trim())
 
     // A re-run writes nothing new.
-    const again = await cli(['push', archive, `${plain.host}/dc`, '--insecure-registry', plain.host, ...policyArgs(), '--countersign-key', keyFile, '--check'], {COSIGN_PASSWORD: 'gap-password'})
+    const again = await cli(
+      [
+        'push',
+        archive,
+        `${plain.host}/dc`,
+        '--insecure-registry',
+        plain.host,
+        ...policyArgs(),
+        '--countersign-key',
+        keyFile,
+        '--check',
+      ],
+      {COSIGN_PASSWORD: 'gap-password'},
+    )
     assert.equal(again.status, 0, again.stderr)
     // Push re-writes the archive's .sig manifest under its tag (the mirror's copy with our layer is replaced), so
     // countersign adds its .sig layer back once; every other form is left as it was, and nothing is duplicated.
-    assert.match(again.stderr, /countersign: 2 image\(s\) signed with key .*, [0-4] signature\(s\)\/receipt\(s\) written/)
+    assert.match(
+      again.stderr,
+      /countersign: 2 image\(s\) signed with key .*, [0-4] signature\(s\)\/receipt\(s\) written/,
+    )
     assert.match(again.stderr, /multi: 3 digest\(s\) \(all already signed/)
-    const sig = (await (await fetch(`${plain.url}/v2/dc/t/legacy/manifests/${digests['legacy']![0]!.replace(':', '-')}.sig`, {headers: {Accept: 'application/vnd.oci.image.manifest.v1+json'}})).json()) as {layers: unknown[]}
+    const sig = (await (
+      await fetch(`${plain.url}/v2/dc/t/legacy/manifests/${digests['legacy']![0]!.replace(':', '-')}.sig`, {
+        headers: {Accept: 'application/vnd.oci.image.manifest.v1+json'},
+      })
+    ).json()) as {layers: unknown[]}
     assert.equal(sig.layers.length, 2, 'the upstream layer and one countersign layer')
     // push --check looks the signatures up the Talos way under the countersign key: no referrers API here.
-    assert.match(again.stderr, /check: talos: ok +.*\/t\/multi:v1 @sha256:.*satisfied by the bundle under the sha256-<hex> tag/)
-    assert.match(again.stderr, /check: talos: ok: a Talos publicKey rule for this key accepts every digest of 2 image\(s\)/)
+    assert.match(
+      again.stderr,
+      /check: talos: ok +.*\/t\/multi:v1 @sha256:.*satisfied by the bundle under the sha256-<hex> tag/,
+    )
+    assert.match(
+      again.stderr,
+      /check: talos: ok: a Talos publicKey rule for this key accepts every digest of 2 image\(s\)/,
+    )
   })
 
   it('airlock countersign on a mirror with the referrers API: the countersign referrer is found first (the keyless one alone would fail)', async () => {
     const push = await cli(['push', archive, `${front.host}/dc`, '--insecure-registry', front.host, ...policyArgs()])
     assert.equal(push.status, 0, `${push.stderr}`)
     const before = await new TalosChecker(front.url, pubPem).check('dc/t/multi', digests['multi']![0]!)
-    assert.deepEqual([before.verified, before.form], [false, 'referrers'], 'the trap: upstream keyless bundle referrer alone')
+    assert.deepEqual(
+      [before.verified, before.form],
+      [false, 'referrers'],
+      'the trap: upstream keyless bundle referrer alone',
+    )
     // airlock's Talos view reports the trap in so many words.
-    const trap = await cli(['verify', archive, ...policyArgs(), '--registry', `${front.host}/dc`, '--insecure-registry', front.host, '--talos-key', pubFile])
+    const trap = await cli([
+      'verify',
+      archive,
+      ...policyArgs(),
+      '--registry',
+      `${front.host}/dc`,
+      '--insecure-registry',
+      front.host,
+      '--talos-key',
+      pubFile,
+    ])
     assert.equal(trap.status, 1, trap.stderr)
-    assert.match(trap.stdout, /talos: FAILED .*\/t\/multi:v1 @sha256:.*bundle referrer\(s\) found through the referrers API and none verifies under the key, so Talos stops there/)
-    const r = await cli(['countersign', archive, `${front.host}/dc`, '--insecure-registry', front.host, '--key', keyFile, ...policyArgs()], {COSIGN_PASSWORD: 'gap-password'})
+    assert.match(
+      trap.stdout,
+      /talos: FAILED .*\/t\/multi:v1 @sha256:.*bundle referrer\(s\) found through the referrers API and none verifies under the key, so Talos stops there/,
+    )
+    const r = await cli(
+      [
+        'countersign',
+        archive,
+        `${front.host}/dc`,
+        '--insecure-registry',
+        front.host,
+        '--key',
+        keyFile,
+        ...policyArgs(),
+      ],
+      {COSIGN_PASSWORD: 'gap-password'},
+    )
     assert.equal(r.status, 0, r.stderr)
     for (const digest of digests['multi']!) {
       const after = await new TalosChecker(front.url, pubPem).check('dc/t/multi', digest)
       assert.deepEqual([after.verified, after.form], [true, 'referrers'], after.message)
     }
-    const view = await cli(['verify', archive, ...policyArgs(), '--registry', `${front.host}/dc`, '--insecure-registry', front.host, '--talos-key', pubFile])
+    const view = await cli([
+      'verify',
+      archive,
+      ...policyArgs(),
+      '--registry',
+      `${front.host}/dc`,
+      '--insecure-registry',
+      front.host,
+      '--talos-key',
+      pubFile,
+    ])
     assert.equal(view.status, 0, view.stdout + view.stderr)
     assert.match(view.stdout, /talos: ok +.*\/t\/multi:v1 @sha256:.*satisfied by the bundle referrer \(referrers API\)/)
-    assert.match(view.stdout, new RegExp(`talos: +.*/t/multi:v1: receipt: verified at the gap .*upstream signer ${ID.replace('.', '\\.')} \\(issuer ${ISSUER.replace(/\./g, '\\.')}\\), log index`))
-    const otherKey = await cli(['verify', archive, ...policyArgs(), '--registry', `${front.host}/dc`, '--insecure-registry', front.host, '--talos-key', otherPubFile])
+    assert.match(
+      view.stdout,
+      new RegExp(
+        `talos: +.*/t/multi:v1: receipt: verified at the gap .*upstream signer ${ID.replace('.', '\\.')} \\(issuer ${ISSUER.replace(/\./g, '\\.')}\\), log index`,
+      ),
+    )
+    const otherKey = await cli([
+      'verify',
+      archive,
+      ...policyArgs(),
+      '--registry',
+      `${front.host}/dc`,
+      '--insecure-registry',
+      front.host,
+      '--talos-key',
+      otherPubFile,
+    ])
     assert.equal(otherKey.status, 1)
     assert.match(otherKey.stdout, /talos: FAILED: a Talos publicKey rule for this key would refuse 4 digest\(s\)/)
   })
@@ -230,15 +380,43 @@ describe('push --countersign-key / airlock countersign (CLI)', () => {
     )
     // rules name the source host, so the mirror path must keep it (issue 10 finding 1: no host-dependent rule
     // may answer for a host-less path)
-    const push = await cli(['push', archive, `${plain.host}/skip`, '--keep-host', '--insecure-registry', plain.host, '--trusted-root', trustedRootFile, '--policy', policyFile, '--countersign-key', keyFile], {COSIGN_PASSWORD: 'gap-password'})
+    const push = await cli(
+      [
+        'push',
+        archive,
+        `${plain.host}/skip`,
+        '--keep-host',
+        '--insecure-registry',
+        plain.host,
+        '--trusted-root',
+        trustedRootFile,
+        '--policy',
+        policyFile,
+        '--countersign-key',
+        keyFile,
+      ],
+      {COSIGN_PASSWORD: 'gap-password'},
+    )
     assert.equal(push.status, 0, push.stderr)
     assert.match(push.stderr, /NOT countersigned .*\/t\/legacy:v1: policy rule .* says skip/)
     const legacyPath = `skip/${source.host.replace(':', '_')}/t/legacy`
     const legacy = await new TalosChecker(plain.url, pubPem).check(legacyPath, digests['legacy']![0]!)
     assert.equal(legacy.verified, false)
-    assert.ok(!(await tags(plain.url, legacyPath)).some((t) => t.endsWith('.att')), 'no receipt for an unverified image')
+    assert.ok(!(await tags(plain.url, legacyPath)).some(t => t.endsWith('.att')), 'no receipt for an unverified image')
 
-    const missing = await cli(['countersign', archive, `${plain.host}/nowhere`, '--insecure-registry', plain.host, '--key', keyFile, ...policyArgs()], {COSIGN_PASSWORD: 'gap-password'})
+    const missing = await cli(
+      [
+        'countersign',
+        archive,
+        `${plain.host}/nowhere`,
+        '--insecure-registry',
+        plain.host,
+        '--key',
+        keyFile,
+        ...policyArgs(),
+      ],
+      {COSIGN_PASSWORD: 'gap-password'},
+    )
     assert.equal(missing.status, 1)
     assert.match(missing.stderr, /is not in the mirror; nothing was signed/)
   })

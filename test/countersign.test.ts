@@ -6,7 +6,12 @@
 // alone in the referrers API (or in the sha256-<hex> index) makes a publicKey rule fail until airlock adds its own.
 import assert from 'node:assert/strict'
 import {after, before, describe, it} from 'node:test'
-import {countersignImages, RECEIPT_PREDICATE, type VerificationRecord, type VerifiedImage} from '../src/countersign/index.ts'
+import {
+  countersignImages,
+  RECEIPT_PREDICATE,
+  type VerificationRecord,
+  type VerifiedImage,
+} from '../src/countersign/index.ts'
 import {generateKeyPair, parseSigningKey, type SigningKey} from '../src/keys/index.ts'
 import type {Descriptor} from '../src/oci/descriptor.ts'
 import {parseReference} from '../src/reference/index.ts'
@@ -49,7 +54,10 @@ async function del(url: string, repository: string, digest: string): Promise<voi
 }
 
 async function tagDigest(url: string, repository: string, tag: string): Promise<string | undefined> {
-  const res = await fetch(`${url}/v2/${repository}/manifests/${tag}`, {method: 'HEAD', headers: {Accept: 'application/vnd.oci.image.manifest.v1+json, application/vnd.oci.image.index.v1+json'}})
+  const res = await fetch(`${url}/v2/${repository}/manifests/${tag}`, {
+    method: 'HEAD',
+    headers: {Accept: 'application/vnd.oci.image.manifest.v1+json, application/vnd.oci.image.index.v1+json'},
+  })
   return res.status === 200 ? (res.headers.get('docker-content-digest') ?? undefined) : undefined
 }
 
@@ -75,17 +83,40 @@ describe('countersign: every form Talos reads, each alone enough', () => {
       url,
       host,
       repo,
-      multi: {root: index.descriptor as Descriptor, platforms: manifests.map((m) => ({mediaType: m.mediaType, digest: m.digest, size: m.size}))},
+      multi: {
+        root: index.descriptor as Descriptor,
+        platforms: manifests.map(m => ({mediaType: m.mediaType, digest: m.digest, size: m.size})),
+      },
       legacy: single.manifestDescriptor as Descriptor,
     }
   }
 
   const images = (m: Mirror): VerifiedImage[] => [
-    {repository: ORIGINAL, reference: `${ORIGINAL}:v1`, root: m.multi.root, platforms: m.multi.platforms, upstream: {identity: id.identity, issuer: id.issuer, keyed: false, logIndex: '7', integratedTime: '2026-12-01T00:00:00.000Z', subjects: [m.multi.root.digest]}},
-    {repository: ORIGINAL, reference: `${ORIGINAL}:legacy`, root: m.legacy, platforms: [], upstream: {identity: id.identity, issuer: id.issuer, keyed: false, subjects: [m.legacy.digest]}},
+    {
+      repository: ORIGINAL,
+      reference: `${ORIGINAL}:v1`,
+      root: m.multi.root,
+      platforms: m.multi.platforms,
+      upstream: {
+        identity: id.identity,
+        issuer: id.issuer,
+        keyed: false,
+        logIndex: '7',
+        integratedTime: '2026-12-01T00:00:00.000Z',
+        subjects: [m.multi.root.digest],
+      },
+    },
+    {
+      repository: ORIGINAL,
+      reference: `${ORIGINAL}:legacy`,
+      root: m.legacy,
+      platforms: [],
+      upstream: {identity: id.identity, issuer: id.issuer, keyed: false, subjects: [m.legacy.digest]},
+    },
   ]
-  const run = (m: Mirror) => countersignImages({key: operator, jobs: images(m).map((image) => ({image, target: m.repo})), record})
-  const subjects = (m: Mirror) => [m.multi.root.digest, ...m.multi.platforms.map((p) => p.digest), m.legacy.digest]
+  const run = (m: Mirror) =>
+    countersignImages({key: operator, jobs: images(m).map(image => ({image, target: m.repo})), record})
+  const subjects = (m: Mirror) => [m.multi.root.digest, ...m.multi.platforms.map(p => p.digest), m.legacy.digest]
 
   before(async () => {
     ;[plain, backend, ss] = await Promise.all([startRegistry(), startRegistry(), createTestSigstore({listen: false})])
@@ -103,12 +134,21 @@ describe('countersign: every form Talos reads, each alone enough', () => {
   })
 
   it('before countersigning, the upstream keyless bundle short-circuits a publicKey rule (the trap) in both mirrors', async () => {
-    const api = await new TalosChecker(mirrors.api.url, operator.publicKeyPem).check('acme/app', mirrors.api.multi.root.digest)
+    const api = await new TalosChecker(mirrors.api.url, operator.publicKeyPem).check(
+      'acme/app',
+      mirrors.api.multi.root.digest,
+    )
     assert.deepEqual([api.verified, api.form], [false, 'referrers'], api.message)
-    const tagged = await new TalosChecker(mirrors.plain.url, operator.publicKeyPem).check('acme/app', mirrors.plain.multi.root.digest)
+    const tagged = await new TalosChecker(mirrors.plain.url, operator.publicKeyPem).check(
+      'acme/app',
+      mirrors.plain.multi.root.digest,
+    )
     assert.deepEqual([tagged.verified, tagged.form], [false, 'bundle-tag'], tagged.message)
     // The legacy image: its .sig has only the keyless layer.
-    const legacy = await new TalosChecker(mirrors.plain.url, operator.publicKeyPem).check('acme/app', mirrors.plain.legacy.digest)
+    const legacy = await new TalosChecker(mirrors.plain.url, operator.publicKeyPem).check(
+      'acme/app',
+      mirrors.plain.legacy.digest,
+    )
     assert.deepEqual([legacy.verified, legacy.form], [false, 'legacy-sig'], legacy.message)
   })
 
@@ -133,12 +173,16 @@ describe('countersign: every form Talos reads, each alone enough', () => {
 
   it('a re-run adds nothing: no new signature, every tag unchanged', async () => {
     for (const m of Object.values(mirrors)) {
-      const tags = ['', '.sig', '.att'].flatMap((suffix) => subjects(m).map((d) => `${d.replace(':', '-')}${suffix}`))
-      const before = await Promise.all(tags.map((t) => tagDigest(m.url, 'acme/app', t)))
+      const tags = ['', '.sig', '.att'].flatMap(suffix => subjects(m).map(d => `${d.replace(':', '-')}${suffix}`))
+      const before = await Promise.all(tags.map(t => tagDigest(m.url, 'acme/app', t)))
       const report = await run(m)
       assert.equal(report.written, 0)
-      assert.ok(report.signed.every((s) => s.subjects.every((x) => x.referrer === 'present' && x.fallbackIndex === 'present' && x.sig === 'present')))
-      assert.deepEqual(await Promise.all(tags.map((t) => tagDigest(m.url, 'acme/app', t))), before)
+      assert.ok(
+        report.signed.every(s =>
+          s.subjects.every(x => x.referrer === 'present' && x.fallbackIndex === 'present' && x.sig === 'present'),
+        ),
+      )
+      assert.deepEqual(await Promise.all(tags.map(t => tagDigest(m.url, 'acme/app', t))), before)
     }
   })
 
@@ -201,12 +245,15 @@ describe('countersign: every form Talos reads, each alone enough', () => {
     const m = mirrors.plain
     const att = await m.repo.fetchManifest(`${m.multi.root.digest.replace(':', '-')}.att`)
     const layers = att.parsed.kind === 'manifest' ? att.parsed.layers : []
-    const ours = layers.filter((l) => l.annotations?.['predicateType'] === RECEIPT_PREDICATE)
+    const ours = layers.filter(l => l.annotations?.['predicateType'] === RECEIPT_PREDICATE)
     assert.equal(ours.length, 1)
     const envelope = JSON.parse((await readAll(await m.repo.fetch(ours[0]!))).toString())
     const statement = JSON.parse(Buffer.from(envelope.payload, 'base64').toString())
     assert.equal(statement.predicateType, RECEIPT_PREDICATE)
-    assert.deepEqual(statement.subject.map((s: {digest: {sha256: string}}) => `sha256:${s.digest.sha256}`), [m.multi.root.digest, ...m.multi.platforms.map((p) => p.digest)])
+    assert.deepEqual(
+      statement.subject.map((s: {digest: {sha256: string}}) => `sha256:${s.digest.sha256}`),
+      [m.multi.root.digest, ...m.multi.platforms.map(p => p.digest)],
+    )
     assert.equal(statement.predicate.upstreamSignature.identity, id.identity)
     assert.equal(statement.predicate.upstreamSignature.issuer, id.issuer)
     assert.equal(statement.predicate.upstreamSignature.logIndex, '7')
@@ -215,11 +262,20 @@ describe('countersign: every form Talos reads, each alone enough', () => {
     assert.equal(statement.predicate.archive.sha256, record.archiveSha256)
     // The receipt bundle referrer verifies under the operator key (an auditor's check).
     const checker = new TalosChecker(m.url, operator.publicKeyPem)
-    const listed = front.referrersOf('acme/app', mirrors.api.multi.root.digest).filter((d) => (d.annotations as Record<string, string> | undefined)?.['dev.sigstore.bundle.predicateType'] === RECEIPT_PREDICATE)
+    const listed = front
+      .referrersOf('acme/app', mirrors.api.multi.root.digest)
+      .filter(
+        d =>
+          (d.annotations as Record<string, string> | undefined)?.['dev.sigstore.bundle.predicateType'] ===
+          RECEIPT_PREDICATE,
+      )
     assert.equal(listed.length, 1)
     const manifest = await mirrors.api.repo.fetchManifest(listed[0]!.digest as string)
     const layer = manifest.parsed.kind === 'manifest' ? manifest.parsed.layers[0]! : assert.fail('not a manifest')
-    assert.equal(checker.verifyBundle(await readAll(await mirrors.api.repo.fetch(layer)), mirrors.api.multi.root.digest), undefined)
+    assert.equal(
+      checker.verifyBundle(await readAll(await mirrors.api.repo.fetch(layer)), mirrors.api.multi.root.digest),
+      undefined,
+    )
   })
 })
 

@@ -38,17 +38,17 @@ interface Run {
 
 /** export talks to servers living in this process: it must run asynchronously. */
 function exportAsync(args: string[]): Promise<Run> {
-  return new Promise((ok) => {
+  return new Promise(ok => {
     const child = spawn(process.execPath, [BIN, 'export', ...args], {cwd: ROOT})
     let stdout = ''
     let stderr = ''
-    child.stdout.on('data', (d) => (stdout += d))
-    child.stderr.on('data', (d) => (stderr += d))
-    child.on('close', (status) => ok({status, stdout, stderr}))
+    child.stdout.on('data', d => (stdout += d))
+    child.stderr.on('data', d => (stderr += d))
+    child.on('close', status => ok({status, stdout, stderr}))
   })
 }
 
-describe('default path: keyless verify against the trusted root carried by the archive\'s TUF chain (built CLI)', () => {
+describe("default path: keyless verify against the trusted root carried by the archive's TUF chain (built CLI)", () => {
   let registry: StartedRegistry
   let ss: TestSigstore
   let other: TestSigstore
@@ -60,7 +60,11 @@ describe('default path: keyless verify against the trusted root carried by the a
   /** verify through the built CLI under the no-network preload (and optionally a shifted clock); returns the attempts. */
   const verify = (archive: string, args: string[], clockOffsetMs = 0): Run & {attempts: string[]} => {
     const log = join(work.dir, `net-${Math.random().toString(36).slice(2)}.log`)
-    const preloads = ['--import', './test/support/no-network.ts', ...(clockOffsetMs ? ['--import', './test/support/clock.ts'] : [])]
+    const preloads = [
+      '--import',
+      './test/support/no-network.ts',
+      ...(clockOffsetMs ? ['--import', './test/support/clock.ts'] : []),
+    ]
     const r = spawnSync(process.execPath, [...preloads, BIN, 'verify', archive, ...args], {
       cwd: ROOT,
       encoding: 'utf8',
@@ -71,7 +75,10 @@ describe('default path: keyless verify against the trusted root carried by the a
   }
 
   /** A TUF repository whose trusted_root.json target is `trustedRoot`, served on loopback; the archive exported from it. */
-  async function exportWith(name: string, trustedRoot: Buffer): Promise<{archive: string; rootFile: string; repo: TestTufRepo; server: StaticServer}> {
+  async function exportWith(
+    name: string,
+    trustedRoot: Buffer,
+  ): Promise<{archive: string; rootFile: string; repo: TestTufRepo; server: StaticServer}> {
     const repo = new TestTufRepo({rootVersions: 2, trustedRoot})
     const server = await startStaticServer(repo.dir)
     repos.push(repo)
@@ -79,16 +86,33 @@ describe('default path: keyless verify against the trusted root carried by the a
     const rootFile = join(work.dir, `${name}.root.json`)
     writeFileSync(rootFile, repo.pinnedRoot())
     const archive = join(work.dir, `${name}.tar`)
-    const e = await exportAsync(['--tuf-mirror', server.url, '--tuf-root', rootFile, '--insecure-registry', registry.host, '-o', archive, ref])
+    const e = await exportAsync([
+      '--tuf-mirror',
+      server.url,
+      '--tuf-root',
+      rootFile,
+      '--insecure-registry',
+      registry.host,
+      '-o',
+      archive,
+      ref,
+    ])
     assert.equal(e.status, 0, e.stderr + e.stdout)
-    assert.ok(server.requests.some((p) => /^\/targets\/[0-9a-f]{64}\.trusted_root\.json$/.test(p)), 'export fetched the trusted_root.json target through TUF')
+    assert.ok(
+      server.requests.some(p => /^\/targets\/[0-9a-f]{64}\.trusted_root\.json$/.test(p)),
+      'export fetched the trusted_root.json target through TUF',
+    )
     return {archive, rootFile, repo, server}
   }
 
   let good: Awaited<ReturnType<typeof exportWith>>
 
   before(async () => {
-    ;[registry, ss, other] = await Promise.all([startRegistry(), createTestSigstore(), createTestSigstore({listen: false})])
+    ;[registry, ss, other] = await Promise.all([
+      startRegistry(),
+      createTestSigstore(),
+      createTestSigstore({listen: false}),
+    ])
     work = makeWorkDir('airlock-default-path-')
     const client = new RegistryClient({insecure: registry.insecure})
     ref = `${registry.host}/app/hello:v1`
@@ -96,7 +120,11 @@ describe('default path: keyless verify against the trusted root carried by the a
     const img = sampleImage('default-path')
     await putImage(repo, img, 'v1')
     const digest = img.manifestDescriptor.digest
-    await putImage(repo, ss.signImageLegacy(`${registry.host}/app/hello`, digest, {identity: ID, issuer: ISSUER}), `${digest.replace(':', '-')}.sig`)
+    await putImage(
+      repo,
+      ss.signImageLegacy(`${registry.host}/app/hello`, digest, {identity: ID, issuer: ISSUER}),
+      `${digest.replace(':', '-')}.sig`,
+    )
     good = await exportWith('good', Buffer.from(ss.trustedRootJSON()))
   })
   after(async () => {
@@ -110,12 +138,25 @@ describe('default path: keyless verify against the trusted root carried by the a
     const r = verify(good.archive, ['--tuf-root', good.rootFile, '--no-state', ...KEYLESS])
     assert.equal(r.status, 0, r.stderr + r.stdout)
     assert.match(r.stdout, /signatures: +ok +signature/)
-    assert.match(r.stdout, new RegExp(`TUF ${good.server.url.replace(/^http:\/\//, '').replace(/[.:]/g, (c) => (c === ':' ? '_' : '\\.'))}: root v2 from pinned v1 .*trusted_root\\.json sha256:[0-9a-f]{64}; all metadata current`))
+    assert.match(
+      r.stdout,
+      new RegExp(
+        `TUF ${good.server.url.replace(/^http:\/\//, '').replace(/[.:]/g, c => (c === ':' ? '_' : '\\.'))}: root v2 from pinned v1 .*trusted_root\\.json sha256:[0-9a-f]{64}; all metadata current`,
+      ),
+    )
     assert.deepEqual(r.attempts, [])
   })
 
   it('the same archive fails the policy for another identity (the trusted root alone proves nothing)', () => {
-    const r = verify(good.archive, ['--tuf-root', good.rootFile, '--no-state', '--certificate-identity', 'mallory@evil.test', '--certificate-oidc-issuer', ISSUER])
+    const r = verify(good.archive, [
+      '--tuf-root',
+      good.rootFile,
+      '--no-state',
+      '--certificate-identity',
+      'mallory@evil.test',
+      '--certificate-oidc-issuer',
+      ISSUER,
+    ])
     assert.equal(r.status, 1, r.stderr + r.stdout)
     assert.deepEqual(r.attempts, [])
   })
@@ -124,9 +165,22 @@ describe('default path: keyless verify against the trusted root carried by the a
     const state = join(work.dir, 'state')
     // the state is keyed by the pinned root (issue 10 finding 5), not by a name from the archive
     const stateFile = join(state, 'tuf', `root-${pinnedRootFingerprint(readFileSync(good.rootFile))}.json`)
-    const failed = verify(good.archive, ['--tuf-root', good.rootFile, '--state', state, '--certificate-identity', 'mallory@evil.test', '--certificate-oidc-issuer', ISSUER])
+    const failed = verify(good.archive, [
+      '--tuf-root',
+      good.rootFile,
+      '--state',
+      state,
+      '--certificate-identity',
+      'mallory@evil.test',
+      '--certificate-oidc-issuer',
+      ISSUER,
+    ])
     assert.equal(failed.status, 1, failed.stderr + failed.stdout)
-    assert.match(failed.stdout, /ok +trust/, 'the TUF chain itself verified: only the verdict decides whether state is written')
+    assert.match(
+      failed.stdout,
+      /ok +trust/,
+      'the TUF chain itself verified: only the verdict decides whether state is written',
+    )
     assert.doesNotMatch(failed.stdout, /TUF state recorded/)
     assert.equal(existsSync(stateFile), false, 'no rollback state after a failed verify')
     const passed = verify(good.archive, ['--tuf-root', good.rootFile, '--state', state, ...KEYLESS])
@@ -137,8 +191,10 @@ describe('default path: keyless verify against the trusted root carried by the a
 
   it('refuses the archive when its trusted_root.json target was tampered with (even with airlock.json resealed)', () => {
     const a = Archive.parse(readFileSync(good.archive))
-    const name = a.entries.map((e) => String(e.name)).find((n) => /^sigstore\/tuf\/[^/]+\/targets\/trusted_root\.json$/.test(n))
-    assert.ok(name, `the archive carries the TUF target: ${a.entries.map((e) => e.name).join(', ')}`)
+    const name = a.entries
+      .map(e => String(e.name))
+      .find(n => /^sigstore\/tuf\/[^/]+\/targets\/trusted_root\.json$/.test(n))
+    assert.ok(name, `the archive carries the TUF target: ${a.entries.map(e => e.name).join(', ')}`)
     // the attacker's edit: keep the real CA and log but add their own CA (a trusted root that would accept their certs)
     const doc = JSON.parse(a.get(name).toString('utf8'))
     doc.certificateAuthorities.push(...JSON.parse(other.trustedRootJSON()).certificateAuthorities)
@@ -162,7 +218,10 @@ describe('default path: keyless verify against the trusted root carried by the a
     writeFileSync(sameSize, b.toTar())
     const s = verify(sameSize, ['--tuf-root', good.rootFile, '--no-state', ...KEYLESS])
     assert.equal(s.status, 1, s.stderr + s.stdout)
-    assert.match(s.stderr + s.stdout, /target trusted_root\.json sha256 [0-9a-f]{16}\.\.\. does not match the hash targets v\d+ lists/)
+    assert.match(
+      s.stderr + s.stdout,
+      /target trusted_root\.json sha256 [0-9a-f]{16}\.\.\. does not match the hash targets v\d+ lists/,
+    )
     assert.deepEqual(s.attempts, [])
   })
 
@@ -191,7 +250,11 @@ describe('default path: keyless verify against the trusted root carried by the a
     assert.doesNotMatch(past.stdout, /signatures: +ok/)
     assert.deepEqual([...within.attempts, ...past.attempts], [])
     // and --tuf-grace 0 refuses what the default grace accepted
-    const strict = verify(good.archive, ['--tuf-root', good.rootFile, '--no-state', '--tuf-grace', '0', ...KEYLESS], 20 * DAY)
+    const strict = verify(
+      good.archive,
+      ['--tuf-root', good.rootFile, '--no-state', '--tuf-grace', '0', ...KEYLESS],
+      20 * DAY,
+    )
     assert.equal(strict.status, 1, strict.stderr + strict.stdout)
     assert.match(strict.stderr, /timestamp v1 expired \S+ \(19d ago\)/)
   })

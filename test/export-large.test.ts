@@ -24,18 +24,37 @@ describe('a 300 MB layer', () => {
   })
   after(() => cleanup())
 
-  async function run(...args: string[]): Promise<{status: number | null; stderr: string; rssKb: number; seconds: number}> {
+  async function run(
+    ...args: string[]
+  ): Promise<{status: number | null; stderr: string; rssKb: number; seconds: number}> {
     const rssFile = join(dir, `${args[0]}.rss`)
     const hook = `import {writeFileSync} from 'node:fs'; process.on('exit', () => writeFileSync(${JSON.stringify(rssFile)}, String(process.resourceUsage().maxRSS)))`
     const started = performance.now()
-    const r = spawnSync(process.execPath, ['--import', `data:text/javascript,${encodeURIComponent(hook)}`, join(root, 'bin/run.js'), ...args], {encoding: 'utf8', cwd: root})
+    const r = spawnSync(
+      process.execPath,
+      ['--import', `data:text/javascript,${encodeURIComponent(hook)}`, join(root, 'bin/run.js'), ...args],
+      {encoding: 'utf8', cwd: root},
+    )
     const seconds = (performance.now() - started) / 1000
-    return {status: r.status, stderr: r.stderr, seconds, rssKb: Number(await readFile(rssFile, 'utf8').catch(() => 'NaN'))}
+    return {
+      status: r.status,
+      stderr: r.stderr,
+      seconds,
+      rssKb: Number(await readFile(rssFile, 'utf8').catch(() => 'NaN')),
+    }
   }
 
   it('exports and verifies with peak RSS under 200 MB', async () => {
     const out = join(dir, 'big.tar')
-    const e = await run('export', '--no-tuf', '--signatures', 'optional', '-o', out, `oci:${dir}/layout:example.com/test/big:1.0`)
+    const e = await run(
+      'export',
+      '--no-tuf',
+      '--signatures',
+      'optional',
+      '-o',
+      out,
+      `oci:${dir}/layout:example.com/test/big:1.0`,
+    )
     assert.equal(e.status, 0, e.stderr)
     const exportRss = e.rssKb
     const v = await run('verify', '--signatures', 'skip', out)

@@ -30,7 +30,7 @@ describe('export', () => {
     const result = await exportImages({sources: [src('single'), src('multi')], output: out})
     assert.equal(result.images.length, 2)
     assert.deepEqual(
-      result.images.find((i) => i.reference === 'example.com/test/multi:1.0')?.platforms?.map((p) => p.platform),
+      result.images.find(i => i.reference === 'example.com/test/multi:1.0')?.platforms?.map(p => p.platform),
       ['linux/amd64', 'linux/arm64', 'linux/arm/v7'],
     )
     const report = await verifyArchive(out)
@@ -43,7 +43,7 @@ describe('export', () => {
     // The multi index twice (same ref), plus the single image: the shared layer is in all four manifests.
     await exportImages({sources: [src('single'), src('multi'), src('multi')], output: out})
     const reader = await ArchiveReader.open(out, {hash: true})
-    const names = [...reader.entries.keys()].filter((n) => n.startsWith('blobs/'))
+    const names = [...reader.entries.keys()].filter(n => n.startsWith('blobs/'))
     // single: manifest+config+2 layers = 4; multi: index + 3 x (manifest+config+own layer) = 10; shared layer once
     assert.equal(names.length, 4 + 10)
     assert.equal(reader.index.manifests.length, 2)
@@ -56,11 +56,17 @@ describe('export', () => {
     const image = result.images[0]!
     assert.equal(image.digest, layout.multi.digest)
     assert.equal(image.filtered, true)
-    assert.deepEqual(image.platforms?.map((p) => p.platform), ['linux/arm64'])
+    assert.deepEqual(
+      image.platforms?.map(p => p.platform),
+      ['linux/arm64'],
+    )
     const report = await verifyArchive(out)
     assert.equal(report.ok, true, JSON.stringify(report))
     assert.deepEqual(report.images[0]!.omittedPlatforms, ['linux/amd64', 'linux/arm/v7'])
-    await assert.rejects(exportImages({sources: [src('multi')], output: join(dir, 'none.tar'), platforms: ['windows/amd64']}), {code: 'NOT_FOUND'})
+    await assert.rejects(
+      exportImages({sources: [src('multi')], output: join(dir, 'none.tar'), platforms: ['windows/amd64']}),
+      {code: 'NOT_FOUND'},
+    )
   })
 
   it('never destroys an existing file at the output path, and leaves no temporary files after a failure', async () => {
@@ -68,9 +74,14 @@ describe('export', () => {
     await writeFile(out, 'precious')
     await assert.rejects(exportImages({sources: [src('single')], output: out}), /already exists/)
     // --force, but the export fails (a source that does not exist): the old file must survive.
-    await assert.rejects(exportImages({sources: [src('single'), `oci:${dir}/layout:nope`], output: out, force: true}), {code: 'NOT_FOUND'})
+    await assert.rejects(exportImages({sources: [src('single'), `oci:${dir}/layout:nope`], output: out, force: true}), {
+      code: 'NOT_FOUND',
+    })
     assert.equal(await readFile(out, 'utf8'), 'precious')
-    assert.deepEqual((await readdir(dir)).filter((n) => n.includes('.partial-') || n.includes('.staging-')), [])
+    assert.deepEqual(
+      (await readdir(dir)).filter(n => n.includes('.partial-') || n.includes('.staging-')),
+      [],
+    )
     await exportImages({sources: [src('single')], output: out, force: true})
     assert.equal((await verifyArchive(out)).ok, true)
   })
@@ -78,9 +89,13 @@ describe('export', () => {
   it('writes an archive skopeo reads by the full reference', async () => {
     const out = join(dir, 'skopeo.tar')
     await exportImages({sources: [src('single'), src('multi')], output: out})
-    const single = JSON.parse(execFileSync('skopeo', ['inspect', `oci-archive:${out}:example.com/test/single:1.0`], {encoding: 'utf8'})) as {Digest: string}
+    const single = JSON.parse(
+      execFileSync('skopeo', ['inspect', `oci-archive:${out}:example.com/test/single:1.0`], {encoding: 'utf8'}),
+    ) as {Digest: string}
     assert.equal(single.Digest, layout.single.digest)
-    const raw = JSON.parse(execFileSync('skopeo', ['inspect', '--raw', `oci-archive:${out}:example.com/test/multi:1.0`], {encoding: 'utf8'})) as {manifests: unknown[]}
+    const raw = JSON.parse(
+      execFileSync('skopeo', ['inspect', '--raw', `oci-archive:${out}:example.com/test/multi:1.0`], {encoding: 'utf8'}),
+    ) as {manifests: unknown[]}
     assert.equal(raw.manifests.length, 3)
   })
 
@@ -93,8 +108,17 @@ describe('export', () => {
   })
 
   it('parses skopeo-style source names', () => {
-    assert.deepEqual(parseSource('oci:/a/b:example.com/x:1'), {transport: 'oci', input: 'oci:/a/b:example.com/x:1', path: '/a/b', ref: 'example.com/x:1'})
-    assert.deepEqual(parseSource('oci-archive:f.tar'), {transport: 'oci-archive', input: 'oci-archive:f.tar', path: 'f.tar'})
+    assert.deepEqual(parseSource('oci:/a/b:example.com/x:1'), {
+      transport: 'oci',
+      input: 'oci:/a/b:example.com/x:1',
+      path: '/a/b',
+      ref: 'example.com/x:1',
+    })
+    assert.deepEqual(parseSource('oci-archive:f.tar'), {
+      transport: 'oci-archive',
+      input: 'oci-archive:f.tar',
+      path: 'f.tar',
+    })
     assert.equal(parseSource('docker://alpine').transport, 'registry')
   })
 })
@@ -111,7 +135,10 @@ describe('export from a registry', () => {
     client = new RegistryClient({insecure: registry.insecure})
     const layout = await standardLayout(join(dir, 'layout'))
     // Seed the registry with the one graph copy (layout -> registry), the same code push uses.
-    for (const [name, root] of [['single', layout.single], ['multi', layout.multi]] as const) {
+    for (const [name, root] of [
+      ['single', layout.single],
+      ['multi', layout.multi],
+    ] as const) {
       const repo = client.repository(parseReference(`${registry.host}/test/${name}:1.0`))
       await new GraphCopier(repo).copy(layout.builder.store, root)
       await repo.tag(root, '1.0')
@@ -125,7 +152,12 @@ describe('export from a registry', () => {
 
   const openRegistry = async (reference: string) => {
     const ref = parseReference(reference)
-    return {store: client.repository(ref), name: ref.toString(), reference: ref.reference, ...(ref.tag ? {tag: ref.tag} : {})}
+    return {
+      store: client.repository(ref),
+      name: ref.toString(),
+      reference: ref.reference,
+      ...(ref.tag ? {tag: ref.tag} : {}),
+    }
   }
 
   it('exports registry images with parallel staged downloads, and resumes from --cache', async () => {

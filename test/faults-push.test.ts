@@ -27,21 +27,24 @@ interface Run {
 }
 
 function run(args: string[], timeoutMs = 30_000): Promise<Run> {
-  return new Promise((resolve) => {
+  return new Promise(resolve => {
     const t = Date.now()
-    const child = spawn(process.execPath, [CLI, ...args], {env: {...process.env, AIRLOCK_DEBUG: ''}, stdio: ['ignore', 'pipe', 'pipe']})
+    const child = spawn(process.execPath, [CLI, ...args], {
+      env: {...process.env, AIRLOCK_DEBUG: ''},
+      stdio: ['ignore', 'pipe', 'pipe'],
+    })
     let stderr = ''
-    child.stderr.on('data', (d) => (stderr += d))
+    child.stderr.on('data', d => (stderr += d))
     child.stdout.resume()
     const timer = setTimeout(() => child.kill('SIGKILL'), timeoutMs)
-    child.on('close', (exit) => {
+    child.on('close', exit => {
       clearTimeout(timer)
       resolve({exit, stderr, ms: Date.now() - t})
     })
   })
 }
 
-const errorLines = (stderr: string) => stderr.split('\n').filter((l) => l.startsWith('airlock: error: '))
+const errorLines = (stderr: string) => stderr.split('\n').filter(l => l.startsWith('airlock: error: '))
 
 describe('push under network faults (fault proxy in front of the mirror registry)', () => {
   let source: StartedRegistry
@@ -57,19 +60,23 @@ describe('push under network faults (fault proxy in front of the mirror registry
   const big = () => image.layers[0]!.descriptor.digest
   const small = () => image.layers[1]!.descriptor.digest
   const config = () => image.config.descriptor.digest
-  const isUpload = (r: FaultRequest) => (r.method === 'POST' || r.method === 'PATCH' || r.method === 'PUT') && r.path.includes('/blobs/uploads/')
+  const isUpload = (r: FaultRequest) =>
+    (r.method === 'POST' || r.method === 'PATCH' || r.method === 'PUT') && r.path.includes('/blobs/uploads/')
   /** The request that commits content (PUT ?digest=); push sends each blob of the archive as that PUT's streamed body. */
-  const isBlobCommit = (digest: string) => (r: FaultRequest) => r.method === 'PUT' && r.path.includes('/blobs/uploads/') && decodeURIComponent(r.path).includes(`digest=${digest}`)
+  const isBlobCommit = (digest: string) => (r: FaultRequest) =>
+    r.method === 'PUT' && r.path.includes('/blobs/uploads/') && decodeURIComponent(r.path).includes(`digest=${digest}`)
   const isPatch = (r: FaultRequest) => r.method === 'PATCH' && r.path.includes('/blobs/uploads/')
-  const isTagPut = (r: FaultRequest) => r.method === 'PUT' && /\/manifests\/[^/]+$/.test(r.path) && !r.path.includes('/manifests/sha256:')
+  const isTagPut = (r: FaultRequest) =>
+    r.method === 'PUT' && /\/manifests\/[^/]+$/.test(r.path) && !r.path.includes('/manifests/sha256:')
 
-  const push = (p: string, extra: string[] = []) => run(['push', archive, `${proxy.host}/${p}`, '--insecure-registry', proxy.host, '--skip-verify', ...extra])
+  const push = (p: string, extra: string[] = []) =>
+    run(['push', archive, `${proxy.host}/${p}`, '--insecure-registry', proxy.host, '--skip-verify', ...extra])
 
   /** Read back from the registry itself (not through the proxy): the tag resolves to the archive's root and every blob is there. */
   async function confirm(p: string): Promise<void> {
     const repo = client.repository(parseReference(`${mirror.host}/${p}/faults/app:1`))
     const root = await repo.resolve('1')
-    assert.equal(root.digest, image.descriptor.digest, 'the tag does not point at the archive\'s manifest')
+    assert.equal(root.digest, image.descriptor.digest, "the tag does not point at the archive's manifest")
     for (const d of [config(), big(), small()]) {
       const res = await fetch(`${mirror.url}/v2/${p}/faults/app/blobs/${d}`, {method: 'HEAD'})
       assert.equal(res.status, 200, `blob ${d} missing in the mirror`)
@@ -93,9 +100,14 @@ describe('push under network faults (fault proxy in front of the mirror registry
     await exportImages({
       sources: [`${source.host}/faults/app:1`],
       output: archive,
-      openRegistry: async (reference) => {
+      openRegistry: async reference => {
         const ref = parseReference(reference)
-        return {store: client.repository(ref), name: ref.toString(), reference: ref.reference, ...(ref.tag ? {tag: ref.tag} : {})}
+        return {
+          store: client.repository(ref),
+          name: ref.toString(),
+          reference: ref.reference,
+          ...(ref.tag ? {tag: ref.tag} : {}),
+        }
       },
     })
     proxy = await startFaultProxy(mirror.host)
@@ -114,18 +126,45 @@ describe('push under network faults (fault proxy in front of the mirror registry
     const r = await push(p)
     assert.equal(r.exit, 0, r.stderr)
     const uploads = proxy.requests.slice(mark).filter(isUpload)
-    assert.deepEqual(uploads.filter((u) => u.method === 'PATCH'), [])
-    assert.equal(uploads.filter((u) => u.method === 'POST').length, 3)
+    assert.deepEqual(
+      uploads.filter(u => u.method === 'PATCH'),
+      [],
+    )
+    assert.equal(uploads.filter(u => u.method === 'POST').length, 3)
     for (const d of [config(), big(), small()]) assert.equal(uploads.filter(isBlobCommit(d)).length, 1, d)
     await confirm(p)
   })
 
   const recovers: {name: string; fault: () => Fault; hit: (r: FaultRequest) => boolean}[] = [
-    {name: '503 burst on upload starts', fault: () => ({match: (r) => r.method === 'POST' && isUpload(r), times: 2, respond: {status: 503}}), hit: (r) => r.method === 'POST' && isUpload(r)},
-    {name: '429 with Retry-After: 1 on the big layer\'s upload', fault: () => ({match: isBlobCommit(big()), times: 1, respond: {status: 429, headers: {'Retry-After': '1'}}}), hit: (r) => isBlobCommit(big())(r)},
-    {name: 'connection reset (RST) 1 MiB into the big layer\'s body', fault: () => ({match: isBlobCommit(big()), times: 1, resetAfterRequestBytes: 1024 * 1024}), hit: (r) => isBlobCommit(big())(r)},
-    {name: '503 on the manifest PUT', fault: () => ({match: (r) => r.method === 'PUT' && r.path.includes('/manifests/'), times: 1, respond: {status: 503}}), hit: (r) => r.method === 'PUT' && r.path.includes('/manifests/')},
-    {name: 'a stall of 2 s, then a dropped connection, on a blob HEAD', fault: () => ({match: (r) => r.method === 'HEAD' && r.path.includes('/blobs/'), times: 1, stallMs: 2000}), hit: (r) => r.method === 'HEAD' && r.path.includes('/blobs/')},
+    {
+      name: '503 burst on upload starts',
+      fault: () => ({match: r => r.method === 'POST' && isUpload(r), times: 2, respond: {status: 503}}),
+      hit: r => r.method === 'POST' && isUpload(r),
+    },
+    {
+      name: "429 with Retry-After: 1 on the big layer's upload",
+      fault: () => ({match: isBlobCommit(big()), times: 1, respond: {status: 429, headers: {'Retry-After': '1'}}}),
+      hit: r => isBlobCommit(big())(r),
+    },
+    {
+      name: "connection reset (RST) 1 MiB into the big layer's body",
+      fault: () => ({match: isBlobCommit(big()), times: 1, resetAfterRequestBytes: 1024 * 1024}),
+      hit: r => isBlobCommit(big())(r),
+    },
+    {
+      name: '503 on the manifest PUT',
+      fault: () => ({
+        match: r => r.method === 'PUT' && r.path.includes('/manifests/'),
+        times: 1,
+        respond: {status: 503},
+      }),
+      hit: r => r.method === 'PUT' && r.path.includes('/manifests/'),
+    },
+    {
+      name: 'a stall of 2 s, then a dropped connection, on a blob HEAD',
+      fault: () => ({match: r => r.method === 'HEAD' && r.path.includes('/blobs/'), times: 1, stallMs: 2000}),
+      hit: r => r.method === 'HEAD' && r.path.includes('/blobs/'),
+    },
   ]
   for (const c of recovers)
     it(`completes despite: ${c.name}`, async () => {
@@ -156,8 +195,12 @@ describe('push under network faults (fault proxy in front of the mirror registry
     assert.match(errorLines(first.stderr)[0]!, /503|unavailable/i)
     assert.ok(first.ms < 30_000, `gave up only after ${first.ms} ms`)
     assert.deepEqual(await tags(p), [], 'a tag was written although content is missing')
-    assert.equal(proxy.requests.slice(mark0).filter(isTagPut).length, 0, 'a tag PUT was attempted before all content was in')
-    const landed = [config(), small()].filter((d) => proxy.requests.slice(mark0).some(isBlobCommit(d)))
+    assert.equal(
+      proxy.requests.slice(mark0).filter(isTagPut).length,
+      0,
+      'a tag PUT was attempted before all content was in',
+    )
+    const landed = [config(), small()].filter(d => proxy.requests.slice(mark0).some(isBlobCommit(d)))
     assert.ok(landed.length > 0, 'nothing landed before the failure: the rerun check proves nothing')
 
     const mark = proxy.requests.length

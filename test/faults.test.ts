@@ -28,14 +28,15 @@ interface Run {
 }
 
 function errorLines(stderr: string): string[] {
-  return stderr.split('\n').filter((l) => l.startsWith('airlock: error: '))
+  return stderr.split('\n').filter(l => l.startsWith('airlock: error: '))
 }
 
 /** Files under dir (recursive), for "nothing left behind" checks. */
 function listFiles(dir: string): string[] {
   if (!existsSync(dir)) return []
   const out: string[] = []
-  for (const e of readdirSync(dir, {withFileTypes: true, recursive: true})) if (!e.isDirectory()) out.push(join(e.parentPath, e.name))
+  for (const e of readdirSync(dir, {withFileTypes: true, recursive: true}))
+    if (!e.isDirectory()) out.push(join(e.parentPath, e.name))
   return out
 }
 
@@ -48,7 +49,9 @@ describe('export under network faults (real registry behind a fault proxy)', () 
   const isBlob = (digest: string) => (r: FaultRequest) => r.method === 'GET' && r.path.endsWith(`/blobs/${digest}`)
   const layer = () => image.layers[0]!.descriptor.digest
   /** The image's own manifest, by tag or digest, HEAD or GET (not a signature-tag lookup). */
-  const isImageManifest = (r: FaultRequest) => (r.method === 'GET' || r.method === 'HEAD') && (r.path.endsWith('/faults/app/manifests/1') || r.path.endsWith(`/faults/app/manifests/${image.descriptor.digest}`))
+  const isImageManifest = (r: FaultRequest) =>
+    (r.method === 'GET' || r.method === 'HEAD') &&
+    (r.path.endsWith('/faults/app/manifests/1') || r.path.endsWith(`/faults/app/manifests/${image.descriptor.digest}`))
   const ref = () => `${proxy.host}/faults/app:1`
 
   /** A fresh output dir and TMPDIR per run, so leftovers are attributable. */
@@ -60,14 +63,18 @@ describe('export under network faults (real registry behind a fault proxy)', () 
   }
 
   const start = (args: string[], tmp: string) =>
-    spawn(process.execPath, [CLI, ...args], {cwd: tmp, env: {...process.env, TMPDIR: tmp, AIRLOCK_DEBUG: ''}, stdio: ['ignore', 'pipe', 'pipe']})
+    spawn(process.execPath, [CLI, ...args], {
+      cwd: tmp,
+      env: {...process.env, TMPDIR: tmp, AIRLOCK_DEBUG: ''},
+      stdio: ['ignore', 'pipe', 'pipe'],
+    })
 
   const run = (args: string[], tmp: string, timeoutMs = 60_000): Promise<Run> =>
-    new Promise((resolve) => {
+    new Promise(resolve => {
       const t = Date.now()
       const child = start(args, tmp)
       let stderr = ''
-      child.stderr.on('data', (d) => (stderr += d))
+      child.stderr.on('data', d => (stderr += d))
       child.stdout.resume()
       const timer = setTimeout(() => child.kill('SIGKILL'), timeoutMs)
       child.on('close', (exit, signal) => {
@@ -76,7 +83,18 @@ describe('export under network faults (real registry behind a fault proxy)', () 
       })
     })
 
-  const exportArgs = (archive: string, extra: string[] = []) => ['export', ref(), '-o', archive, '--insecure-registry', proxy.host, '--no-tuf', '--signatures', 'optional', ...extra]
+  const exportArgs = (archive: string, extra: string[] = []) => [
+    'export',
+    ref(),
+    '-o',
+    archive,
+    '--insecure-registry',
+    proxy.host,
+    '--no-tuf',
+    '--signatures',
+    'optional',
+    ...extra,
+  ]
 
   const verifies = (archive: string) => {
     const r = spawnSync(process.execPath, [CLI, 'verify', '--signatures', 'skip', archive], {encoding: 'utf8'})
@@ -102,10 +120,22 @@ describe('export under network faults (real registry behind a fault proxy)', () 
     // the image's own manifest, not a signature-tag lookup whose failure optional signatures might excuse
     {name: '502 on the manifest', fault: () => ({match: isImageManifest, times: 1, respond: {status: 502}})},
     {name: '500 on a blob', fault: () => ({match: isBlob(layer()), times: 1, respond: {status: 500}})},
-    {name: '429 with Retry-After: 1', fault: () => ({match: isBlob(layer()), times: 1, respond: {status: 429, headers: {'Retry-After': '1'}}})},
-    {name: 'connection reset (RST) mid-blob', fault: () => ({match: isBlob(layer()), times: 1, cutAfterBytes: 1024 * 1024, reset: true})},
-    {name: 'truncated body with a correct Content-Length', fault: () => ({match: isBlob(layer()), times: 1, cutAfterBytes: 1024 * 1024})},
-    {name: 'a stall of 2 s then a dropped connection', fault: () => ({match: isBlob(layer()), times: 1, stallMs: 2000})},
+    {
+      name: '429 with Retry-After: 1',
+      fault: () => ({match: isBlob(layer()), times: 1, respond: {status: 429, headers: {'Retry-After': '1'}}}),
+    },
+    {
+      name: 'connection reset (RST) mid-blob',
+      fault: () => ({match: isBlob(layer()), times: 1, cutAfterBytes: 1024 * 1024, reset: true}),
+    },
+    {
+      name: 'truncated body with a correct Content-Length',
+      fault: () => ({match: isBlob(layer()), times: 1, cutAfterBytes: 1024 * 1024}),
+    },
+    {
+      name: 'a stall of 2 s then a dropped connection',
+      fault: () => ({match: isBlob(layer()), times: 1, stallMs: 2000}),
+    },
   ]
   for (const c of recovers)
     it(`recovers from: ${c.name}`, async () => {
@@ -119,7 +149,10 @@ describe('export under network faults (real registry behind a fault proxy)', () 
       // The proxy applies a fault to the first `times` matching requests: at least one more proves it fired every
       // time and the request was retried to success (not served by luck from somewhere else).
       const seen = proxy.count(fault.match) - before
-      assert.ok(seen >= (fault.times ?? 1) + 1, `the fault fired and was retried: ${seen} matching request(s) for ${fault.times ?? 1} fault(s)`)
+      assert.ok(
+        seen >= (fault.times ?? 1) + 1,
+        `the fault fired and was retried: ${seen} matching request(s) for ${fault.times ?? 1} fault(s)`,
+      )
       verifies(d.archive)
       assert.deepEqual(listFiles(d.out), [d.archive], 'only the archive in the output directory')
     })
@@ -128,7 +161,11 @@ describe('export under network faults (real registry behind a fault proxy)', () 
     proxy.clearFaults()
     const d = dirs()
     const cache = join(d.tmp, '..', 'cache')
-    proxy.add({match: isBlob(layer()), times: 1000, rewriteBody: (b) => Buffer.concat([b.subarray(0, 10), Buffer.from([b[10]! ^ 1]), b.subarray(11)])})
+    proxy.add({
+      match: isBlob(layer()),
+      times: 1000,
+      rewriteBody: b => Buffer.concat([b.subarray(0, 10), Buffer.from([b[10]! ^ 1]), b.subarray(11)]),
+    })
     const r = await run(exportArgs(d.archive, ['--cache', cache]), d.tmp)
     proxy.clearFaults()
     assert.equal(r.exit, 1, r.stderr)
@@ -139,7 +176,12 @@ describe('export under network faults (real registry behind a fault proxy)', () 
     // Whatever the cache holds must hash to the digest in its name.
     for (const f of listFiles(cache)) {
       const m = /([a-f0-9]{64})/.exec(f)
-      if (m && statSync(f).size > 0 && !/partial|tmp|\.part/.test(f)) assert.equal(createHash('sha256').update(readFileSync(f)).digest('hex'), m[1], `cache stored ${f} with wrong content`)
+      if (m && statSync(f).size > 0 && !/partial|tmp|\.part/.test(f))
+        assert.equal(
+          createHash('sha256').update(readFileSync(f)).digest('hex'),
+          m[1],
+          `cache stored ${f} with wrong content`,
+        )
     }
   })
 
@@ -178,11 +220,13 @@ describe('export under network faults (real registry behind a fault proxy)', () 
       const t = Date.now()
       const child = start(exportArgs(d.archive), d.tmp)
       let stderr = ''
-      child.stderr.on('data', (x) => (stderr += x))
+      child.stderr.on('data', x => (stderr += x))
       child.stdout.resume()
-      const closed = new Promise<{exit: number | null; signal: string | null}>((resolve) => child.on('close', (exit, sig) => resolve({exit, signal: sig})))
+      const closed = new Promise<{exit: number | null; signal: string | null}>(resolve =>
+        child.on('close', (exit, sig) => resolve({exit, signal: sig})),
+      )
       // Wait until the export is stuck inside the layer download, then interrupt it.
-      while (proxy.count(isBlob(layer())) === 0 || Date.now() - t < 500) await new Promise((res) => setTimeout(res, 50))
+      while (proxy.count(isBlob(layer())) === 0 || Date.now() - t < 500) await new Promise(res => setTimeout(res, 50))
       assert.ok(!existsSync(d.archive), 'the archive must not be at its final path while incomplete')
       child.kill(signal)
       const result = await closed
@@ -193,7 +237,7 @@ describe('export under network faults (real registry behind a fault proxy)', () 
       assert.deepEqual(listFiles(d.tmp), [], `temporary files left after ${signal}`)
     })
 
-  it('ENOSPC on a small tmpfs: one-line error, no partial archive', async (t) => {
+  it('ENOSPC on a small tmpfs: one-line error, no partial archive', async t => {
     proxy.clearFaults()
     const d = dirs()
     const mnt = join(d.out, 'small')
@@ -208,7 +252,10 @@ describe('export under network faults (real registry behind a fault proxy)', () 
     }
     try {
       const archive = join(mnt, 'bundle.tar')
-      const r = await run(['export', ref(), '-o', archive, '--insecure-registry', proxy.host, '--no-tuf', '--signatures', 'optional'], d.tmp)
+      const r = await run(
+        ['export', ref(), '-o', archive, '--insecure-registry', proxy.host, '--no-tuf', '--signatures', 'optional'],
+        d.tmp,
+      )
       assert.equal(r.exit, 1, r.stderr)
       assert.equal(errorLines(r.stderr).length, 1, r.stderr)
       assert.match(errorLines(r.stderr)[0]!, /no space|ENOSPC|disk full/i)
@@ -233,13 +280,18 @@ describe('export under network faults (real registry behind a fault proxy)', () 
     proxy.clearFaults()
     assert.equal(first.exit, 1, first.stderr)
     // Only what this first run fetched (earlier tests fetched the same blobs without a cache).
-    const fetchedFirst = [small, config].filter((dg) => proxy.requests.slice(mark0).filter(isBlob(dg)).length > 0)
+    const fetchedFirst = [small, config].filter(dg => proxy.requests.slice(mark0).filter(isBlob(dg)).length > 0)
     assert.ok(fetchedFirst.length > 0, 'the first run fetched nothing before failing: the test proves nothing')
     const mark = proxy.requests.length
     const second = await run(exportArgs(d.archive, ['--cache', cache]), d.tmp)
     assert.equal(second.exit, 0, second.stderr)
     const again = proxy.requests.slice(mark)
-    for (const dg of fetchedFirst) assert.equal(again.filter(isBlob(dg)).length, 0, `${dg} (${dg === config ? 'config' : 'small layer'}) was downloaded again despite --cache`)
+    for (const dg of fetchedFirst)
+      assert.equal(
+        again.filter(isBlob(dg)).length,
+        0,
+        `${dg} (${dg === config ? 'config' : 'small layer'}) was downloaded again despite --cache`,
+      )
     assert.ok(again.filter(isBlob(layer())).length >= 1)
     verifies(d.archive)
   })

@@ -36,7 +36,7 @@ const layout = buildSourceLayout()
 const validTar = craftArchive(layout, 'example.test/fuzz')
 writeFileSync(join(dir, 'valid.tar'), validTar)
 const structure = readTar(validTar)
-const headerOffsets = structure.entries.map((e) => e.headerOffset)
+const headerOffsets = structure.entries.map(e => e.headerOffset)
 const validArchive = Archive.parse(validTar)
 const validManifest = validArchive.get(`blobs/sha256/${layout.parts.manifestA.digest.slice(7)}`)
 const validIndex = validArchive.get(`blobs/sha256/${layout.parts.index.digest.slice(7)}`)
@@ -44,7 +44,16 @@ const validAirlock = Buffer.from(
   JSON.stringify({
     formatVersion: 1,
     tool: {name: 'airlock', version: '0.1.0'},
-    images: [{reference: 'r/a:1', source: 'oci:x:a', digest: layout.parts.manifestA.digest, mediaType: layout.parts.manifestA.mediaType, size: layout.parts.manifestA.size, platforms: [{platform: 'linux/amd64', digest: layout.parts.manifestA.digest}]}],
+    images: [
+      {
+        reference: 'r/a:1',
+        source: 'oci:x:a',
+        digest: layout.parts.manifestA.digest,
+        mediaType: layout.parts.manifestA.mediaType,
+        size: layout.parts.manifestA.size,
+        platforms: [{platform: 'linux/amd64', digest: layout.parts.manifestA.digest}],
+      },
+    ],
     files: {'sigstore/x.json': {digest: layout.parts.configA.digest, size: 3}},
   }),
 )
@@ -58,8 +67,12 @@ async function holds(what: string, fn: () => unknown): Promise<void> {
   try {
     await Promise.race([Promise.resolve().then(fn), hang])
   } catch (error) {
-    if (!(error instanceof AirlockError)) throw new Error(`${what}: threw ${(error as Error)?.constructor?.name}: ${(error as Error)?.message ?? error}`, {cause: error})
-    if (error.message.includes('\n') || error.message.length === 0) throw new Error(`${what}: AirlockError message is not one line: ${JSON.stringify(error.message)}`)
+    if (!(error instanceof AirlockError))
+      throw new Error(`${what}: threw ${(error as Error)?.constructor?.name}: ${(error as Error)?.message ?? error}`, {
+        cause: error,
+      })
+    if (error.message.includes('\n') || error.message.length === 0)
+      throw new Error(`${what}: AirlockError message is not one line: ${JSON.stringify(error.message)}`)
   } finally {
     clearTimeout(timer)
   }
@@ -68,20 +81,44 @@ async function holds(what: string, fn: () => unknown): Promise<void> {
 // ---------------------------------------------------------------------------------------------------------------
 // byte mutations of a valid input
 
-type Mutation = {kind: 'flip'; at: number; xor: number} | {kind: 'truncate'; length: number} | {kind: 'insert'; at: number; bytes: Uint8Array} | {kind: 'delete'; at: number; length: number} | {kind: 'set'; at: number; value: number}
+type Mutation =
+  | {kind: 'flip'; at: number; xor: number}
+  | {kind: 'truncate'; length: number}
+  | {kind: 'insert'; at: number; bytes: Uint8Array}
+  | {kind: 'delete'; at: number; length: number}
+  | {kind: 'set'; at: number; value: number}
 
 function mutationArb(size: number, hotspots: number[]): fc.Arbitrary<Mutation> {
   // Half of the positions land in or near a tar header (name, size, checksum, type fields), where a reader's
   // decisions are made; the rest anywhere.
   const position = fc.oneof(
     fc.nat({max: size - 1}),
-    fc.tuple(fc.constantFrom(...hotspots), fc.constantFrom(0, 1, 99, 100, 124, 130, 135, 148, 155, 156, 157, 257, 345, 511)).map(([h, o]) => Math.min(size - 1, h + o)),
+    fc
+      .tuple(
+        fc.constantFrom(...hotspots),
+        fc.constantFrom(0, 1, 99, 100, 124, 130, 135, 148, 155, 156, 157, 257, 345, 511),
+      )
+      .map(([h, o]) => Math.min(size - 1, h + o)),
   )
   return fc.oneof(
     fc.record({kind: fc.constant('flip' as const), at: position, xor: fc.integer({min: 1, max: 255})}),
-    fc.record({kind: fc.constant('set' as const), at: position, value: fc.constantFrom(0, 0x20, 0x30, 0x37, 0x2f, 0x2e, 0xff, 0x80)}),
-    fc.record({kind: fc.constant('truncate' as const), length: fc.oneof(fc.nat({max: size}), fc.constantFrom(...hotspots.flatMap((h) => [h, h + 1, h + BLOCK - 1, h + BLOCK])))}),
-    fc.record({kind: fc.constant('insert' as const), at: position, bytes: fc.uint8Array({minLength: 1, maxLength: 1024})}),
+    fc.record({
+      kind: fc.constant('set' as const),
+      at: position,
+      value: fc.constantFrom(0, 0x20, 0x30, 0x37, 0x2f, 0x2e, 0xff, 0x80),
+    }),
+    fc.record({
+      kind: fc.constant('truncate' as const),
+      length: fc.oneof(
+        fc.nat({max: size}),
+        fc.constantFrom(...hotspots.flatMap(h => [h, h + 1, h + BLOCK - 1, h + BLOCK])),
+      ),
+    }),
+    fc.record({
+      kind: fc.constant('insert' as const),
+      at: position,
+      bytes: fc.uint8Array({minLength: 1, maxLength: 1024}),
+    }),
     fc.record({kind: fc.constant('delete' as const), at: position, length: fc.integer({min: 1, max: 2048})}),
   )
 }
@@ -106,23 +143,26 @@ describe(`fuzz (seed ${SEED})`, () => {
   it('scanTar: mutated archives are read or refused with a one-line AirlockError', async () => {
     let n = 0
     await fc.assert(
-      fc.asyncProperty(fc.array(mutationArb(validTar.length, headerOffsets), {minLength: 1, maxLength: 4}), async (mutations) => {
-        const path = join(dir, `scan-${n++ % 4}.tar`)
-        writeFileSync(path, apply(validTar, mutations))
-        await holds('scanTar', () =>
-          scanTar(path, () => ({
-            write() {},
-            end() {},
-          })),
-        )
-      }),
+      fc.asyncProperty(
+        fc.array(mutationArb(validTar.length, headerOffsets), {minLength: 1, maxLength: 4}),
+        async mutations => {
+          const path = join(dir, `scan-${n++ % 4}.tar`)
+          writeFileSync(path, apply(validTar, mutations))
+          await holds('scanTar', () =>
+            scanTar(path, () => ({
+              write() {},
+              end() {},
+            })),
+          )
+        },
+      ),
       params(400),
     )
   })
 
   it('scanTar: arbitrary bytes are refused with a one-line AirlockError', async () => {
     await fc.assert(
-      fc.asyncProperty(fc.uint8Array({maxLength: 4 * BLOCK}), async (bytes) => {
+      fc.asyncProperty(fc.uint8Array({maxLength: 4 * BLOCK}), async bytes => {
         const path = join(dir, 'random.tar')
         writeFileSync(path, bytes)
         await holds('scanTar', () => scanTar(path, () => undefined))
@@ -133,9 +173,18 @@ describe(`fuzz (seed ${SEED})`, () => {
 
   it('parseJsonStrict: any bytes or string', async () => {
     await fc.assert(
-      fc.asyncProperty(fc.oneof(fc.string({unit: 'binary', maxLength: 300}), fc.uint8Array({maxLength: 300}).map((a) => Buffer.from(a)), fc.json()), async (input) => {
-        await holds('parseJsonStrict', () => parseJsonStrict(typeof input === 'string' ? input : Buffer.from(input), 'fuzz input'))
-      }),
+      fc.asyncProperty(
+        fc.oneof(
+          fc.string({unit: 'binary', maxLength: 300}),
+          fc.uint8Array({maxLength: 300}).map(a => Buffer.from(a)),
+          fc.json(),
+        ),
+        async input => {
+          await holds('parseJsonStrict', () =>
+            parseJsonStrict(typeof input === 'string' ? input : Buffer.from(input), 'fuzz input'),
+          )
+        },
+      ),
       params(1000),
     )
   })
@@ -144,7 +193,7 @@ describe(`fuzz (seed ${SEED})`, () => {
     // The depth check is a hand-written scanner in front of JSON.parse: feed it the characters it tracks.
     const tokens = fc.constantFrom('[', ']', '{', '}', '"', '\\', '\\"', ':', ',', '1', 'null', '"a"', ' ')
     await fc.assert(
-      fc.asyncProperty(fc.array(tokens, {maxLength: 200}), async (parts) => {
+      fc.asyncProperty(fc.array(tokens, {maxLength: 200}), async parts => {
         await holds('parseJsonStrict', () => parseJsonStrict(Buffer.from(parts.join('')), 'fuzz input'))
       }),
       params(1000),
@@ -152,8 +201,22 @@ describe(`fuzz (seed ${SEED})`, () => {
   })
 
   it('parseManifest: mutated manifests and indexes, arbitrary JSON, wrong declared types', async () => {
-    const declared = fc.option(fc.constantFrom('application/vnd.oci.image.manifest.v1+json', 'application/vnd.oci.image.index.v1+json', 'application/vnd.docker.distribution.manifest.v2+json', 'text/plain', ''), {nil: undefined})
-    const mutatedJson = fc.tuple(fc.constantFrom(validManifest, validIndex), fc.array(mutationArb(validManifest.length, [0]), {minLength: 1, maxLength: 3})).map(([b, m]) => apply(b, m))
+    const declared = fc.option(
+      fc.constantFrom(
+        'application/vnd.oci.image.manifest.v1+json',
+        'application/vnd.oci.image.index.v1+json',
+        'application/vnd.docker.distribution.manifest.v2+json',
+        'text/plain',
+        '',
+      ),
+      {nil: undefined},
+    )
+    const mutatedJson = fc
+      .tuple(
+        fc.constantFrom(validManifest, validIndex),
+        fc.array(mutationArb(validManifest.length, [0]), {minLength: 1, maxLength: 3}),
+      )
+      .map(([b, m]) => apply(b, m))
     // Structurally plausible objects: the right keys with values of any type, so the validators see every shape.
     const anything = fc.jsonValue({maxDepth: 4})
     const plausible = fc
@@ -163,18 +226,29 @@ describe(`fuzz (seed ${SEED})`, () => {
           mediaType: fc.oneof(declared, anything),
           config: fc.oneof(fc.constant(layout.parts.configA), anything),
           layers: fc.oneof(fc.array(fc.oneof(fc.constant(layout.parts.layerA), anything), {maxLength: 4}), anything),
-          manifests: fc.oneof(fc.array(fc.oneof(fc.constant(layout.parts.manifestAmd64), anything), {maxLength: 4}), anything),
+          manifests: fc.oneof(
+            fc.array(fc.oneof(fc.constant(layout.parts.manifestAmd64), anything), {maxLength: 4}),
+            anything,
+          ),
           subject: anything,
           annotations: fc.oneof(fc.dictionary(fc.string(), fc.string()), anything),
           artifactType: anything,
         },
         {requiredKeys: []},
       )
-      .map((o) => Buffer.from(JSON.stringify(o)))
+      .map(o => Buffer.from(JSON.stringify(o)))
     await fc.assert(
-      fc.asyncProperty(fc.oneof(mutatedJson, plausible, anything.map((v) => Buffer.from(JSON.stringify(v) ?? 'null'))), declared, async (bytes, type) => {
-        await holds('parseManifest', () => parseManifest(bytes, type))
-      }),
+      fc.asyncProperty(
+        fc.oneof(
+          mutatedJson,
+          plausible,
+          anything.map(v => Buffer.from(JSON.stringify(v) ?? 'null')),
+        ),
+        declared,
+        async (bytes, type) => {
+          await holds('parseManifest', () => parseManifest(bytes, type))
+        },
+      ),
       params(2000),
     )
   })
@@ -186,15 +260,32 @@ describe(`fuzz (seed ${SEED})`, () => {
         {
           formatVersion: fc.oneof(fc.constant(1), anything),
           tool: fc.oneof(fc.constant({name: 'airlock', version: '1'}), anything),
-          images: fc.oneof(fc.array(fc.oneof(fc.constant(JSON.parse(validAirlock.toString()).images[0]), fc.dictionary(fc.constantFrom('reference', 'source', 'digest', 'mediaType', 'size', 'platforms', 'tag', 'filtered'), anything)), {maxLength: 3}), anything),
-          files: fc.oneof(fc.dictionary(fc.string(), fc.oneof(fc.constant({digest: layout.parts.configA.digest, size: 1}), anything)), anything),
+          images: fc.oneof(
+            fc.array(
+              fc.oneof(
+                fc.constant(JSON.parse(validAirlock.toString()).images[0]),
+                fc.dictionary(
+                  fc.constantFrom('reference', 'source', 'digest', 'mediaType', 'size', 'platforms', 'tag', 'filtered'),
+                  anything,
+                ),
+              ),
+              {maxLength: 3},
+            ),
+            anything,
+          ),
+          files: fc.oneof(
+            fc.dictionary(fc.string(), fc.oneof(fc.constant({digest: layout.parts.configA.digest, size: 1}), anything)),
+            anything,
+          ),
         },
         {requiredKeys: []},
       )
-      .map((o) => Buffer.from(JSON.stringify(o)))
-    const mutated = fc.array(mutationArb(validAirlock.length, [0]), {minLength: 1, maxLength: 3}).map((m) => apply(validAirlock, m))
+      .map(o => Buffer.from(JSON.stringify(o)))
+    const mutated = fc
+      .array(mutationArb(validAirlock.length, [0]), {minLength: 1, maxLength: 3})
+      .map(m => apply(validAirlock, m))
     await fc.assert(
-      fc.asyncProperty(fc.oneof(plausible, mutated), async (bytes) => {
+      fc.asyncProperty(fc.oneof(plausible, mutated), async bytes => {
         await holds('parseAirlockJson', () => parseAirlockJson(bytes))
       }),
       params(1500),
@@ -215,7 +306,8 @@ function contentDifference(mutated: Buffer): string | undefined {
   } catch (error) {
     return `the reference reader refuses it (${(error as Error).message})`
   }
-  if (mutated.length > got.endOffset + 2 * BLOCK && mutated.subarray(got.endOffset).some((b) => b !== 0)) return `data after the end-of-archive marker at ${got.endOffset}`
+  if (mutated.length > got.endOffset + 2 * BLOCK && mutated.subarray(got.endOffset).some(b => b !== 0))
+    return `data after the end-of-archive marker at ${got.endOffset}`
   const want = structure.entries
   if (got.entries.length !== want.length) return `${got.entries.length} entries instead of ${want.length}`
   for (const [i, e] of got.entries.entries()) {
@@ -230,32 +322,48 @@ function contentDifference(mutated: Buffer): string | undefined {
 
 describe('fuzz the streaming verifier', () => {
   it('verifyArchive: a mutated archive verifies only if its content is unchanged (ignored bytes); else a one-line AirlockError', async () => {
-    assert.equal((await verifyArchive(join(dir, 'valid.tar'))).ok, true, 'the unmutated archive verifies (else the oracle proves nothing)')
+    assert.equal(
+      (await verifyArchive(join(dir, 'valid.tar'))).ok,
+      true,
+      'the unmutated archive verifies (else the oracle proves nothing)',
+    )
     let n = 0
     let verified = 0
     let refused = 0
     await fc.assert(
-      fc.asyncProperty(fc.array(mutationArb(validTar.length, headerOffsets), {minLength: 1, maxLength: 3}), async (mutations) => {
-        const path = join(dir, `verify-${n++ % 4}.tar`)
-        const bytes = apply(validTar, mutations)
-        writeFileSync(path, bytes)
-        let ok = false
-        await holds('verifyArchive', async () => {
-          const report = await verifyArchive(path)
-          ok = report.ok
-          if (!report.ok) {
-            const line = firstFailure(report)
-            assert.ok(line && !line.includes('\n'), `failed report without a one-line reason: ${JSON.stringify(line)}`)
-          }
-        })
-        if (!ok) return void refused++
-        verified++
-        const difference = contentDifference(bytes)
-        assert.equal(difference, undefined, `a mutated archive verified although ${difference} (mutations ${JSON.stringify(mutations)})`)
-      }),
+      fc.asyncProperty(
+        fc.array(mutationArb(validTar.length, headerOffsets), {minLength: 1, maxLength: 3}),
+        async mutations => {
+          const path = join(dir, `verify-${n++ % 4}.tar`)
+          const bytes = apply(validTar, mutations)
+          writeFileSync(path, bytes)
+          let ok = false
+          await holds('verifyArchive', async () => {
+            const report = await verifyArchive(path)
+            ok = report.ok
+            if (!report.ok) {
+              const line = firstFailure(report)
+              assert.ok(
+                line && !line.includes('\n'),
+                `failed report without a one-line reason: ${JSON.stringify(line)}`,
+              )
+            }
+          })
+          if (!ok) return void refused++
+          verified++
+          const difference = contentDifference(bytes)
+          assert.equal(
+            difference,
+            undefined,
+            `a mutated archive verified although ${difference} (mutations ${JSON.stringify(mutations)})`,
+          )
+        },
+      ),
       params(300),
     )
-    process.stderr.write(`fuzz: verifyArchive ${verified} mutated archive(s) verified (ignored bytes, content checked), ${refused} refused\n`)
+    process.stderr.write(
+      `fuzz: verifyArchive ${verified} mutated archive(s) verified (ignored bytes, content checked), ${refused} refused\n`,
+    )
     assert.ok(refused > 0, 'no mutation was refused: the property was not exercised')
   })
 })

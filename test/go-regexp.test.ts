@@ -9,8 +9,14 @@ import {describe, it} from 'node:test'
 import {compileGoRegExp} from '../src/policy/index.ts'
 
 const DIR = join(import.meta.dirname, '..', 'fixtures', 'go-regexp')
-const {subjects, patterns: cases} = JSON.parse(readFileSync(join(DIR, 'cases.json'), 'utf8')) as {subjects: string[]; patterns: {pattern: string; refuse?: string}[]}
-const expected = JSON.parse(readFileSync(join(DIR, 'expected.json'), 'utf8')) as {go: string; results: {pattern: string; error?: string; matches?: boolean[]}[]}
+const {subjects, patterns: cases} = JSON.parse(readFileSync(join(DIR, 'cases.json'), 'utf8')) as {
+  subjects: string[]
+  patterns: {pattern: string; refuse?: string}[]
+}
+const expected = JSON.parse(readFileSync(join(DIR, 'expected.json'), 'utf8')) as {
+  go: string
+  results: {pattern: string; error?: string; matches?: boolean[]}[]
+}
 /** Syntax newer Go accepts that the Go of expected.json (1.19) did not: Go 1.22 added (?<name>re). */
 const NEWER_GO = new Set(['(?<user>[a-z.]+)@'])
 
@@ -40,12 +46,19 @@ describe(`identity regexps agree with Go's regexp (${expected.go})`, () => {
       }
       assert.ok(compiled, `refused: ${refusal?.message}`)
       if (NEWER_GO.has(c.pattern)) return
-      const disagreements = subjects.flatMap((s, i) => (compiled!.test(s) === go.matches![i] ? [] : [`${JSON.stringify(s)}: Go ${go.matches![i]}, airlock ${!go.matches![i]}`]))
+      const disagreements = subjects.flatMap((s, i) =>
+        compiled!.test(s) === go.matches![i]
+          ? []
+          : [`${JSON.stringify(s)}: Go ${go.matches![i]}, airlock ${!go.matches![i]}`],
+      )
       assert.deepEqual(disagreements, [])
     })
   }
   it('the named group Go 1.22 added matches as (?P<name>re) does', () => {
-    const reference = expected.results.find((r) => r.pattern === '(?P<user>[a-z.]+)@')!
-    assert.deepEqual(subjects.map((s) => compileGoRegExp('(?<user>[a-z.]+)@').test(s)), reference.matches)
+    const reference = expected.results.find(r => r.pattern === '(?P<user>[a-z.]+)@')!
+    assert.deepEqual(
+      subjects.map(s => compileGoRegExp('(?<user>[a-z.]+)@').test(s)),
+      reference.matches,
+    )
   })
 })

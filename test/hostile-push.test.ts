@@ -17,7 +17,15 @@ import {buildCases, type CaseContext, type HostileCase} from './support/hostile/
 import {runCase, safetyProblems, verdictProblems, type Outcome} from './support/hostile/run.ts'
 import {startRegistry, type StartedRegistry} from './support/registry.ts'
 import {createTestSigstore} from './support/sigstore/index.ts'
-import {catalog, getJson, KEY_MESSAGE_GAPS, misfiledBlobs, PUSH_SAMPLE, SKIP_VERIFY_HANGS, SKIP_VERIFY_MAY_PUSH} from './support/hostile/push-sample.ts'
+import {
+  catalog,
+  getJson,
+  KEY_MESSAGE_GAPS,
+  misfiledBlobs,
+  PUSH_SAMPLE,
+  SKIP_VERIFY_HANGS,
+  SKIP_VERIFY_MAY_PUSH,
+} from './support/hostile/push-sample.ts'
 import {assertFreshBuild} from './support/built.ts'
 
 // dist/ must be the current source: fail (never skip, never test old code) when it is not
@@ -28,16 +36,30 @@ const top = mkdtempSync(join(tmpdir(), 'airlock-hostile-push-'))
 const work = join(top, 'a', 'b')
 mkdirSync(work, {recursive: true})
 const base = makeBaseArchive(join(top, 'base'))
-const ctx: CaseContext = {base: Archive.parse(base.bytes), bytes: base.bytes, layout: base.layout, escapeTarget: ESCAPE_TARGET}
+const ctx: CaseContext = {
+  base: Archive.parse(base.bytes),
+  bytes: base.bytes,
+  layout: base.layout,
+  escapeTarget: ESCAPE_TARGET,
+}
 const all = buildCases(base.bytes)
-const cases = PUSH_SAMPLE.map((id) => all.find((c) => c.id === id)).filter((c): c is HostileCase => c !== undefined)
+const cases = PUSH_SAMPLE.map(id => all.find(c => c.id === id)).filter((c): c is HostileCase => c !== undefined)
 // The --key half runs against a SIGNED base (every image root key-signed by the test Sigstore instance, offline):
 // the control is pushed, so every other refusal is the hostile mutation's, never "no signature found".
 const ss = await createTestSigstore({listen: false})
-const signed = makeSignedBaseArchive(join(top, 'signed'), (digest) => ss.signImageLegacy('example.test/hostile', digest, {key: true}))
-const signedCtx: CaseContext = {base: Archive.parse(signed.bytes), bytes: signed.bytes, layout: signed.layout, escapeTarget: ESCAPE_TARGET}
+const signed = makeSignedBaseArchive(join(top, 'signed'), digest =>
+  ss.signImageLegacy('example.test/hostile', digest, {key: true}),
+)
+const signedCtx: CaseContext = {
+  base: Archive.parse(signed.bytes),
+  bytes: signed.bytes,
+  layout: signed.layout,
+  escapeTarget: ESCAPE_TARGET,
+}
 const signedAll = buildCases(signed.bytes)
-const signedCases = PUSH_SAMPLE.map((id) => signedAll.find((c) => c.id === id)).filter((c): c is HostileCase => c !== undefined)
+const signedCases = PUSH_SAMPLE.map(id => signedAll.find(c => c.id === id)).filter(
+  (c): c is HostileCase => c !== undefined,
+)
 const keyFile = join(top, 'cosign.pub')
 writeFileSync(keyFile, ss.staticKeyPem)
 const trustedRootFile = join(top, 'trusted_root.json')
@@ -55,7 +77,8 @@ const MANIFEST_TYPES = [
 async function danglingTags(registry: StartedRegistry, prefix: string): Promise<string[]> {
   const problems: string[] = []
   const exists = async (repo: string, kind: 'blobs' | 'manifests', digest: string) =>
-    (await fetch(`${registry.url}/v2/${repo}/${kind}/${digest}`, {method: 'HEAD', headers: {accept: MANIFEST_TYPES}})).status === 200
+    (await fetch(`${registry.url}/v2/${repo}/${kind}/${digest}`, {method: 'HEAD', headers: {accept: MANIFEST_TYPES}}))
+      .status === 200
   const walk = async (repo: string, ref: string, where: string, depth: number): Promise<void> => {
     const m = await getJson(`${registry.url}/v2/${repo}/manifests/${ref}`, MANIFEST_TYPES)
     if (m.status !== 200) return void problems.push(`${where}: manifest ${ref} is missing (${m.status})`)
@@ -64,7 +87,7 @@ async function danglingTags(registry: StartedRegistry, prefix: string): Promise<
     for (const d of [m.body.config, ...(m.body.layers ?? [])].filter(Boolean))
       if (!(await exists(repo, 'blobs', d.digest))) problems.push(`${where}: blob ${d.digest} is missing`)
   }
-  for (const repo of (await catalog(registry)).filter((r) => r.startsWith(prefix + '/'))) {
+  for (const repo of (await catalog(registry)).filter(r => r.startsWith(prefix + '/'))) {
     const tags = await getJson(`${registry.url}/v2/${repo}/tags/list`)
     for (const tag of tags.body?.tags ?? []) await walk(repo, tag, `${repo}:${tag}`, 0)
   }
@@ -76,7 +99,13 @@ async function danglingTags(registry: StartedRegistry, prefix: string): Promise<
  * archive with several images may have tagged the complete ones (progress notes) before one fails.
  */
 function withoutPushNotes(o: Outcome): Outcome {
-  return {...o, stderr: o.stderr.split('\n').filter((l) => !l.startsWith('airlock: WARNING: --skip-verify') && !/^tagged \S+$/.test(l)).join('\n')}
+  return {
+    ...o,
+    stderr: o.stderr
+      .split('\n')
+      .filter(l => !l.startsWith('airlock: WARNING: --skip-verify') && !/^tagged \S+$/.test(l))
+      .join('\n'),
+  }
 }
 
 let registryA: StartedRegistry
@@ -93,9 +122,16 @@ after(async () => {
 
 describe('push: the hostile sample', () => {
   it('covers every family of the corpus, and every sampled id exists', () => {
-    assert.deepEqual(PUSH_SAMPLE.filter((id) => !all.some((c) => c.id === id)), [], 'sampled ids missing from the corpus')
-    const families = new Set(all.map((c) => c.family))
-    assert.deepEqual([...families].filter((f) => !cases.some((c) => c.family === f)), [])
+    assert.deepEqual(
+      PUSH_SAMPLE.filter(id => !all.some(c => c.id === id)),
+      [],
+      'sampled ids missing from the corpus',
+    )
+    const families = new Set(all.map(c => c.family))
+    assert.deepEqual(
+      [...families].filter(f => !cases.some(c => c.family === f)),
+      [],
+    )
   })
 })
 
@@ -103,7 +139,15 @@ describe('push --key refuses every hostile archive before anything reaches the r
   for (const c of signedCases)
     it(`${c.id}`, async () => {
       const control = c.id === 'control-valid'
-      const args = [`${registryA.host}/${control ? 'control' : 'key'}`, '--insecure-registry', registryA.host, '--key', keyFile, '--trusted-root', trustedRootFile]
+      const args = [
+        `${registryA.host}/${control ? 'control' : 'key'}`,
+        '--insecure-registry',
+        registryA.host,
+        '--key',
+        keyFile,
+        '--trusted-root',
+        trustedRootFile,
+      ]
       // the control really verifies and pushes two images: give it the time a loaded machine needs
       const o = await runCase(work, c, signedCtx, 'push', {extraArgs: args, ...(control ? {timeoutMs: 120_000} : {})})
       const problems = safetyProblems(o, control ? 120_000 : c.expect.maxMs)
@@ -111,7 +155,10 @@ describe('push --key refuses every hostile archive before anything reaches the r
         assert.deepEqual(problems, [], o.stderr)
         // the signed base passes verification and is pushed: the refusals below are caused by each mutation
         assert.equal(o.exit, 0, `the signed base was not pushed: ${o.stderr}`)
-        assert.ok((await catalog(registryA)).some((r) => r.startsWith('control/')), 'the control reached the registry')
+        assert.ok(
+          (await catalog(registryA)).some(r => r.startsWith('control/')),
+          'the control reached the registry',
+        )
         return
       }
       if (c.expect.exit === 0) {
@@ -121,26 +168,43 @@ describe('push --key refuses every hostile archive before anything reaches the r
       } else {
         if (!KEY_MESSAGE_GAPS.has(c.id)) problems.push(...verdictProblems(c, o))
         else if (o.exit !== 1) problems.push(`exit ${o.exit}, expected 1`)
-        assert.doesNotMatch(o.error ?? '', /no signature/i, 'the base is signed: a hostile archive must be refused for its mutation')
+        assert.doesNotMatch(
+          o.error ?? '',
+          /no signature/i,
+          'the base is signed: a hostile archive must be refused for its mutation',
+        )
       }
       assert.deepEqual(problems, [], `${c.id}: ${c.attack}\nstderr: ${o.stderr.trim()}`)
-      assert.deepEqual((await catalog(registryA)).filter((r) => !r.startsWith('control/')), [], `${c.id}: something reached the registry`)
+      assert.deepEqual(
+        (await catalog(registryA)).filter(r => !r.startsWith('control/')),
+        [],
+        `${c.id}: something reached the registry`,
+      )
     })
 })
 
-describe('push --skip-verify: damaged content is refused and never stored under a digest it does not match', {concurrency: 4}, () => {
+describe('push --skip-verify: damaged content is refused and never stored under a digest it does not match', {
+  concurrency: 4,
+}, () => {
   cases.forEach((c, i) => {
     const hangs = SKIP_VERIFY_HANGS.has(c.id)
-    it(`${c.id}`, hangs ? {todo: 'src/registry/uploads.ts pushBlob hangs on a blob that fails its digest (docs/SECURITY.md)'} : {}, async () => {
-      const prefix = `skip${i}`
-      const args = [`${registryB.host}/${prefix}`, '--insecure-registry', registryB.host, '--skip-verify']
-      const o = withoutPushNotes(await runCase(work, c, ctx, 'push', {extraArgs: args, ...(hangs ? {timeoutMs: 1000} : {})}))
-      const problems = safetyProblems(o, c.expect.maxMs)
-      if (!SKIP_VERIFY_MAY_PUSH.has(c.id) && o.exit !== 1) problems.push(`exit ${o.exit}: pushed an archive that is damaged where push reads it`)
-      if (c.id === 'control-valid' && o.exit !== 0) problems.push(`the valid base was not pushed: ${o.error}`)
-      problems.push(...misfiledBlobs(registryB).map((hex) => `registry holds sha256:${hex} with other content`))
-      problems.push(...(await danglingTags(registryB, prefix)))
-      assert.deepEqual(problems, [], `${c.id}: ${c.attack}\nexit ${o.exit}\nstderr: ${o.stderr.trim()}`)
-    })
+    it(
+      `${c.id}`,
+      hangs ? {todo: 'src/registry/uploads.ts pushBlob hangs on a blob that fails its digest (docs/SECURITY.md)'} : {},
+      async () => {
+        const prefix = `skip${i}`
+        const args = [`${registryB.host}/${prefix}`, '--insecure-registry', registryB.host, '--skip-verify']
+        const o = withoutPushNotes(
+          await runCase(work, c, ctx, 'push', {extraArgs: args, ...(hangs ? {timeoutMs: 1000} : {})}),
+        )
+        const problems = safetyProblems(o, c.expect.maxMs)
+        if (!SKIP_VERIFY_MAY_PUSH.has(c.id) && o.exit !== 1)
+          problems.push(`exit ${o.exit}: pushed an archive that is damaged where push reads it`)
+        if (c.id === 'control-valid' && o.exit !== 0) problems.push(`the valid base was not pushed: ${o.error}`)
+        problems.push(...misfiledBlobs(registryB).map(hex => `registry holds sha256:${hex} with other content`))
+        problems.push(...(await danglingTags(registryB, prefix)))
+        assert.deepEqual(problems, [], `${c.id}: ${c.attack}\nexit ${o.exit}\nstderr: ${o.stderr.trim()}`)
+      },
+    )
   })
 })

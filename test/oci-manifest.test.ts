@@ -11,7 +11,9 @@ const config = {mediaType: MediaType.OciConfig, digest: sha256('{}'), size: 2}
 
 describe('parseManifest', () => {
   it('parses an OCI image manifest and keeps the raw bytes and their digest', () => {
-    const bytes = Buffer.from(JSON.stringify({schemaVersion: 2, mediaType: MediaType.OciManifest, config, layers: [layer]}))
+    const bytes = Buffer.from(
+      JSON.stringify({schemaVersion: 2, mediaType: MediaType.OciManifest, config, layers: [layer]}),
+    )
     const raw = parseManifest(bytes)
     assert.equal(raw.parsed.kind, 'manifest')
     assert.equal(raw.digest, sha256(bytes))
@@ -24,7 +26,10 @@ describe('parseManifest', () => {
   })
 
   it('rejects unknown digest algorithms and malformed digests', () => {
-    const bad = (digest: string) => Buffer.from(JSON.stringify({schemaVersion: 2, mediaType: MediaType.OciManifest, config: {...config, digest}, layers: []}))
+    const bad = (digest: string) =>
+      Buffer.from(
+        JSON.stringify({schemaVersion: 2, mediaType: MediaType.OciManifest, config: {...config, digest}, layers: []}),
+      )
     assert.throws(() => parseManifest(bad('md5:abcd')), {code: 'UNSUPPORTED'})
     assert.throws(() => parseManifest(bad('sha256:XYZ')), {code: 'MANIFEST_INVALID'})
   })
@@ -39,15 +44,37 @@ describe('VerifyingStream', () => {
   const data = Buffer.from('hello world')
   it('passes content that matches digest and size', async () => {
     const chunks: Buffer[] = []
-    await pipeline(Readable.from([data]), new VerifyingStream({digest: sha256(data), size: data.length}), async function* (source) {
-      for await (const c of source) chunks.push(c as Buffer)
-    })
+    await pipeline(
+      Readable.from([data]),
+      new VerifyingStream({digest: sha256(data), size: data.length}),
+      async function* (source) {
+        for await (const c of source) chunks.push(c as Buffer)
+      },
+    )
     assert.deepEqual(Buffer.concat(chunks), data)
   })
   it('fails on a flipped byte and on a short body', async () => {
     const flipped = Buffer.from(data)
     flipped[0] = flipped[0]! ^ 1
-    await assert.rejects(pipeline(Readable.from([flipped]), new VerifyingStream({digest: sha256(data), size: data.length}), async function* (s) { for await (const _ of s); }), {code: 'DIGEST_MISMATCH'})
-    await assert.rejects(pipeline(Readable.from([data.subarray(1)]), new VerifyingStream({digest: sha256(data), size: data.length}), async function* (s) { for await (const _ of s); }), {code: 'SIZE_MISMATCH'})
+    await assert.rejects(
+      pipeline(
+        Readable.from([flipped]),
+        new VerifyingStream({digest: sha256(data), size: data.length}),
+        async function* (s) {
+          for await (const _ of s);
+        },
+      ),
+      {code: 'DIGEST_MISMATCH'},
+    )
+    await assert.rejects(
+      pipeline(
+        Readable.from([data.subarray(1)]),
+        new VerifyingStream({digest: sha256(data), size: data.length}),
+        async function* (s) {
+          for await (const _ of s);
+        },
+      ),
+      {code: 'SIZE_MISMATCH'},
+    )
   })
 })

@@ -15,18 +15,30 @@ describe('verify --policy: rules read as Talos reads them', () => {
   let dir: string
   let cleanup: () => Promise<void>
   let archive: string
-  const run = (...args: string[]) => spawnSync(process.execPath, ['--import', './test/support/no-network.ts', 'bin/run.js', ...args], {encoding: 'utf8', env: {...process.env, AIRLOCK_NETWORK_LOG: join(dir, 'net.log')}})
+  const run = (...args: string[]) =>
+    spawnSync(process.execPath, ['--import', './test/support/no-network.ts', 'bin/run.js', ...args], {
+      encoding: 'utf8',
+      env: {...process.env, AIRLOCK_NETWORK_LOG: join(dir, 'net.log')},
+    })
   let n = 0
   const verify = (rules: string[], ...extra: string[]) => {
     const file = join(dir, `policy-${n++}.yaml`)
-    writeFileSync(file, ['rules:', ...rules.map((r) => `  - ${r}`)].join('\n') + '\n')
+    writeFileSync(file, ['rules:', ...rules.map(r => `  - ${r}`)].join('\n') + '\n')
     return run('verify', archive, '--trusted-root', `${FIX}/trusted_root.json`, '--policy', file, ...extra)
   }
 
   before(async () => {
     ;({dir, cleanup} = await tempDir())
     archive = join(dir, 'signed.tar')
-    const r = run('export', '--no-tuf', '--rekor-url', 'https://rekor.airlock.test', '-o', archive, `oci:${FIX}/oci-layout:registry.example.test/airlock/hello:v1`)
+    const r = run(
+      'export',
+      '--no-tuf',
+      '--rekor-url',
+      'https://rekor.airlock.test',
+      '-o',
+      archive,
+      `oci:${FIX}/oci-layout:registry.example.test/airlock/hello:v1`,
+    )
     assert.equal(r.status, 0, r.stderr)
   })
   after(() => cleanup())
@@ -34,7 +46,10 @@ describe('verify --policy: rules read as Talos reads them', () => {
   it('a deny rule written with an upper-case host is refused, not passed over for a later skip', () => {
     const r = verify(["image: 'REGISTRY.EXAMPLE.TEST/airlock/hello'\n    deny: true", "image: '*'\n    skip: true"])
     assert.equal(r.status, 2, r.stdout + r.stderr)
-    assert.match(r.stderr, /rules\[0\]\.image: image glob "REGISTRY\.EXAMPLE\.TEST\/airlock\/hello" has upper-case letters.*registry\.example\.test\/airlock\/hello/)
+    assert.match(
+      r.stderr,
+      /rules\[0\]\.image: image glob "REGISTRY\.EXAMPLE\.TEST\/airlock\/hello" has upper-case letters.*registry\.example\.test\/airlock\/hello/,
+    )
   })
 
   it('a Docker Hub rule spelled so that some Talos releases ignore it is refused with the spelling that works', () => {
@@ -55,7 +70,17 @@ describe('verify --policy: rules read as Talos reads them', () => {
   })
 
   it('identity regexps mean what they mean in Go: \\x{40} is "@", \\Z is refused (JavaScript would read a literal Z)', () => {
-    const flags = (regexp: string) => run('verify', archive, '--trusted-root', `${FIX}/trusted_root.json`, '--certificate-oidc-issuer', 'https://accounts.example.test', '--certificate-identity-regexp', regexp)
+    const flags = (regexp: string) =>
+      run(
+        'verify',
+        archive,
+        '--trusted-root',
+        `${FIX}/trusted_root.json`,
+        '--certificate-oidc-issuer',
+        'https://accounts.example.test',
+        '--certificate-identity-regexp',
+        regexp,
+      )
     const hex = flags('^release\\x{40}example\\.test$')
     assert.equal(hex.status, 0, hex.stdout + hex.stderr)
     const z = flags('release@example\\.test\\Z')

@@ -12,16 +12,43 @@ describe('goGlob is go-glob v1.0.0 (the version Talos pins)', () => {
     assert.equal(goGlob('', 'test'), false)
   })
   it('TestEmptySubject', () => {
-    for (const p of ['', '*', '**', '***', '*'.repeat(16), '*'.repeat(1000000)]) assert.equal(goGlob(p, ''), true, p.slice(0, 20))
+    for (const p of ['', '*', '**', '***', '*'.repeat(16), '*'.repeat(1000000)])
+      assert.equal(goGlob(p, ''), true, p.slice(0, 20))
     const star = '*'.repeat(1000000)
-    for (const p of ['test', '*test*', '*x', '*'.repeat(17) + 'x', star + 'x', 'x*', 'x' + '*'.repeat(17), 'x' + star, 'x*x', 'x' + '*'.repeat(16) + 'x', 'x' + star + 'x'])
+    for (const p of [
+      'test',
+      '*test*',
+      '*x',
+      '*'.repeat(17) + 'x',
+      star + 'x',
+      'x*',
+      'x' + '*'.repeat(17),
+      'x' + star,
+      'x*x',
+      'x' + '*'.repeat(16) + 'x',
+      'x' + star + 'x',
+    ])
       assert.equal(goGlob(p, ''), false, p.slice(0, 20))
   })
   it('TestPatternWithoutGlobs', () => assert.equal(goGlob('test', 'test'), true))
   it('TestGlob', () => {
-    for (const p of ['*test', 'this*', 'this*test', '*is *', '*is*a*', '**test**', '**is**a***test*', '* *', '*', '**********', '*Ѿ*', '*is a ϗѾ *'])
+    for (const p of [
+      '*test',
+      'this*',
+      'this*test',
+      '*is *',
+      '*is*a*',
+      '**test**',
+      '**is**a***test*',
+      '* *',
+      '*',
+      '**********',
+      '*Ѿ*',
+      '*is a ϗѾ *',
+    ])
       assert.equal(goGlob(p, 'this is a ϗѾ test'), true, p)
-    for (const p of ['test*', '*is', '*no*', ' ', '* ', ' *', '*ʤ*', 'this*this is a test']) assert.equal(goGlob(p, 'this is a test'), false, p)
+    for (const p of ['test*', '*is', '*no*', ' ', '* ', ' *', '*ʤ*', 'this*this is a test'])
+      assert.equal(goGlob(p, 'this is a test'), false, p)
   })
   it('* crosses "/"; nothing else is special', () => {
     assert.equal(goGlob('ghcr.io/siderolabs/*', 'ghcr.io/siderolabs/sub/image'), true)
@@ -56,7 +83,7 @@ describe("Talos's pattern normalization (imageref_test.go TestNormalizePattern)"
       assert.equal(normalizePattern(pattern), expected)
       assert.equal(normalizePattern(expected), expected)
     })
-  it("go-containerregistry spells Docker Hub index.docker.io (name.DefaultRegistry); other registries as they are", () => {
+  it('go-containerregistry spells Docker Hub index.docker.io (name.DefaultRegistry); other registries as they are', () => {
     assert.equal(talosRepositoryName('docker.io/library/alpine'), 'index.docker.io/library/alpine')
     assert.equal(talosRepositoryName('ghcr.io/siderolabs/installer'), 'ghcr.io/siderolabs/installer')
   })
@@ -67,8 +94,14 @@ describe('rules as Talos matches them (rules_test.go TestRuleMatcher), where eve
     source: 'p.yaml',
     insecureIgnoreTlog: false,
     rules: parsePolicy(
-      ['registry.k8s.io/*', 'index.docker.io/library/busybox*', 'index.docker.io/library/alpine*', 'ghcr.io/siderolabs/*', 'index.docker.io*']
-        .map((image) => `- image: '${image}'\n  deny: true`)
+      [
+        'registry.k8s.io/*',
+        'index.docker.io/library/busybox*',
+        'index.docker.io/library/alpine*',
+        'ghcr.io/siderolabs/*',
+        'index.docker.io*',
+      ]
+        .map(image => `- image: '${image}'\n  deny: true`)
         .join('\n')
         .replace(/^/, 'rules:\n')
         .replace(/\n/g, '\n  ')
@@ -128,14 +161,33 @@ describe('globs that can never match, or that Talos releases read differently, a
           return true
         },
       ))
-  for (const glob of ['ghcr.io/siderolabs/installer', 'index.docker.io/library/busybox', '*', '**', 'ghcr.io/siderolabs/*', '*/t/legacy', '[::1]:5000/*', 'localhost:5000/app'])
+  for (const glob of [
+    'ghcr.io/siderolabs/installer',
+    'index.docker.io/library/busybox',
+    '*',
+    '**',
+    'ghcr.io/siderolabs/*',
+    '*/t/legacy',
+    '[::1]:5000/*',
+    'localhost:5000/app',
+  ])
     it(`accepts ${glob}`, () => validateGlob(glob))
 
   it('a glob the two Talos readings disagree on denies the image, naming both readings', () => {
-    const policy = {source: 'p.yaml', insecureIgnoreTlog: false, rules: parsePolicy("rules:\n  - image: '*.docker.io/library/*'\n    skip: true\n  - image: '*'\n    skip: true\n", 'p.yaml')}
+    const policy = {
+      source: 'p.yaml',
+      insecureIgnoreTlog: false,
+      rules: parsePolicy(
+        "rules:\n  - image: '*.docker.io/library/*'\n    skip: true\n  - image: '*'\n    skip: true\n",
+        'p.yaml',
+      ),
+    }
     const rule = ruleFor(policy, 'alpine:3')
     assert.equal(rule.action, 'deny')
-    assert.match(rule.origin, /p\.yaml rules\[0\].*matches index\.docker\.io\/library\/alpine in older Talos releases but does not match docker\.io\/library\/alpine/)
+    assert.match(
+      rule.origin,
+      /p\.yaml rules\[0\].*matches index\.docker\.io\/library\/alpine in older Talos releases but does not match docker\.io\/library\/alpine/,
+    )
     assert.equal(ruleFor(policy, 'ghcr.io/x/y:1').action, 'skip')
   })
 })
@@ -143,14 +195,28 @@ describe('globs that can never match, or that Talos releases read differently, a
 describe('Talos ImageVerificationConfig emission', () => {
   it('a flags policy becomes exact rules spelled as every Talos release matches them; file globs carry over without a dialect warning', async () => {
     const {talosRulesFromPolicy} = await import('../src/talos/policy.ts')
-    const flags = {source: 'flags', insecureIgnoreTlog: false, rules: [{image: '**', origin: 'flags', action: 'skip' as const}]}
+    const flags = {
+      source: 'flags',
+      insecureIgnoreTlog: false,
+      rules: [{image: '**', origin: 'flags', action: 'skip' as const}],
+    }
     assert.deepEqual(
-      talosRulesFromPolicy(flags, ['docker.io/library/alpine', 'ghcr.io/siderolabs/installer']).rules.map((r) => r.image),
+      talosRulesFromPolicy(flags, ['docker.io/library/alpine', 'ghcr.io/siderolabs/installer']).rules.map(r => r.image),
       ['ghcr.io/siderolabs/installer', 'index.docker.io/library/alpine'],
     )
-    const file = {source: 'p.yaml', insecureIgnoreTlog: false, rules: parsePolicy("rules:\n  - image: 'ghcr.io/siderolabs/**'\n    skip: true\n  - image: '*'\n    deny: true\n", 'p.yaml')}
+    const file = {
+      source: 'p.yaml',
+      insecureIgnoreTlog: false,
+      rules: parsePolicy(
+        "rules:\n  - image: 'ghcr.io/siderolabs/**'\n    skip: true\n  - image: '*'\n    deny: true\n",
+        'p.yaml',
+      ),
+    }
     const converted = talosRulesFromPolicy(file, [])
-    assert.deepEqual(converted.rules.map((r) => r.image), ['ghcr.io/siderolabs/**', '*'])
+    assert.deepEqual(
+      converted.rules.map(r => r.image),
+      ['ghcr.io/siderolabs/**', '*'],
+    )
     assert.deepEqual(converted.warnings, [])
     const bound = talosRulesFromPolicy({...file, requireContainerIdentity: true}, [])
     assert.match(bound.warnings.join('\n'), /Talos does not compare the signed repository name/)

@@ -10,9 +10,10 @@ const ALLOWED = /^\.\.\/(errors|reference\/index|oci\/[\w-]+)\.ts$|^\.\/[\w-]+\.
 
 it('src/policy imports only itself, errors, reference and oci (never sigstore)', () => {
   const offending: string[] = []
-  for (const file of readdirSync(POLICY).filter((f) => f.endsWith('.ts'))) {
+  for (const file of readdirSync(POLICY).filter(f => f.endsWith('.ts'))) {
     const text = readFileSync(join(POLICY, file), 'utf8')
-    for (const match of text.matchAll(/from '(\.[^']+)'/g)) if (!ALLOWED.test(match[1]!)) offending.push(`${file} -> ${match[1]}`)
+    for (const match of text.matchAll(/from '(\.[^']+)'/g))
+      if (!ALLOWED.test(match[1]!)) offending.push(`${file} -> ${match[1]}`)
   }
   assert.deepEqual(offending, [])
 })

@@ -53,11 +53,14 @@ describe('policy rules file', () => {
       (error: Error & {code?: string; details?: {problems: string[]}}) => {
         assert.equal(error.code, 'USAGE')
         const problems = error.details?.problems ?? []
-        assert.ok(problems.some((p) => /rules\[0\].*exactly one/.test(p)), problems.join('\n'))
-        assert.ok(problems.some((p) => /rules\[1\]\.image/.test(p)))
-        assert.ok(problems.some((p) => /rules\[1\]\.keyless.*issuer/.test(p)))
-        assert.ok(problems.some((p) => /rules\[2\].*subjectRegex/.test(p)))
-        assert.ok(problems.some((p) => /rules\[3\]: unknown field "extra"/.test(p)))
+        assert.ok(
+          problems.some(p => /rules\[0\].*exactly one/.test(p)),
+          problems.join('\n'),
+        )
+        assert.ok(problems.some(p => /rules\[1\]\.image/.test(p)))
+        assert.ok(problems.some(p => /rules\[1\]\.keyless.*issuer/.test(p)))
+        assert.ok(problems.some(p => /rules\[2\].*subjectRegex/.test(p)))
+        assert.ok(problems.some(p => /rules\[3\]: unknown field "extra"/.test(p)))
         return true
       },
     )
@@ -82,30 +85,47 @@ describe('identity matching (cosign semantics)', () => {
     assert.ok(compileGoRegExp('(?i)@SIDEROLABS\\.com$').test(signer.subject))
     assert.ok(compileGoRegExp('(?P<user>[a-z.]+)@').test(signer.subject))
     assert.ok(compileGoRegExp('\\Aandrey').test(signer.subject))
-    for (const bad of ['(?=a)', '(?<!a)b', '(a)\\1', '[[:^alpha:]]', '\\pL', '(?U)a*']) assert.throws(() => compileGoRegExp(bad), {code: 'USAGE'}, bad)
+    for (const bad of ['(?=a)', '(?<!a)b', '(a)\\1', '[[:^alpha:]]', '\\pL', '(?U)a*'])
+      assert.throws(() => compileGoRegExp(bad), {code: 'USAGE'}, bad)
   })
 })
 
 describe('policy from flags', () => {
   it('builds one keyless rule for every image', () => {
-    const policy = loadPolicy({'certificate-identity-regexp': '@siderolabs\\.com$', 'certificate-oidc-issuer': 'https://accounts.google.com'})
+    const policy = loadPolicy({
+      'certificate-identity-regexp': '@siderolabs\\.com$',
+      'certificate-oidc-issuer': 'https://accounts.google.com',
+    })
     const rule = ruleFor(policy, 'ghcr.io/any/thing:1')
     assert.equal(rule.action, 'keyless')
-    assert.deepEqual(rule.action === 'keyless' && rule.identities, [{subjectRegExp: '@siderolabs\\.com$', issuer: 'https://accounts.google.com'}])
+    assert.deepEqual(rule.action === 'keyless' && rule.identities, [
+      {subjectRegExp: '@siderolabs\\.com$', issuer: 'https://accounts.google.com'},
+    ])
   })
   it('requires identity and issuer, and refuses contradictory flags', () => {
     assert.throws(() => loadPolicy({}), {code: 'USAGE'})
     assert.throws(() => loadPolicy({'certificate-identity': 'a'}), /issuer/)
-    assert.throws(() => loadPolicy({'certificate-identity': 'a', 'certificate-identity-regexp': 'b', 'certificate-oidc-issuer': 'i'}), /not both/)
+    assert.throws(
+      () =>
+        loadPolicy({'certificate-identity': 'a', 'certificate-identity-regexp': 'b', 'certificate-oidc-issuer': 'i'}),
+      /not both/,
+    )
     assert.throws(() => loadPolicy({policy: 'x.yaml', 'certificate-identity': 'a'}), /cannot be combined/)
-    assert.throws(() => loadPolicy({'certificate-identity': 'a', 'certificate-oidc-issuer': 'i', 'attestation-type': 'nonsense'}), {code: 'USAGE'})
+    assert.throws(
+      () => loadPolicy({'certificate-identity': 'a', 'certificate-oidc-issuer': 'i', 'attestation-type': 'nonsense'}),
+      {code: 'USAGE'},
+    )
   })
   it('reads --key and --policy files', () => {
     const dir = mkdtempSync(join(tmpdir(), 'airlock-policy-'))
     writeFileSync(join(dir, 'k.pub'), '-----BEGIN PUBLIC KEY-----\nX\n-----END PUBLIC KEY-----\n')
     writeFileSync(join(dir, 'p.yaml'), FILE)
     assert.equal(loadPolicy({key: join(dir, 'k.pub')}).rules[0]?.action, 'public-key')
-    const policy = loadPolicy({policy: join(dir, 'p.yaml'), 'insecure-ignore-tlog': true, 'attestation-type': 'slsaprovenance'})
+    const policy = loadPolicy({
+      policy: join(dir, 'p.yaml'),
+      'insecure-ignore-tlog': true,
+      'attestation-type': 'slsaprovenance',
+    })
     assert.equal(policy.rules.length, 4)
     assert.equal(policy.insecureIgnoreTlog, true)
     assert.equal(policy.attestationType, 'slsaprovenance')

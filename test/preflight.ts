@@ -33,16 +33,25 @@ function executable(path: string): boolean {
 }
 
 export function missingTools(path = process.env.PATH ?? ''): Tool[] {
-  return TOOLS.filter((tool) => (tool.command.startsWith('/') ? !executable(tool.command) : !path.split(delimiter).some((dir) => dir && executable(join(dir, tool.command)))))
+  return TOOLS.filter(tool =>
+    tool.command.startsWith('/')
+      ? !executable(tool.command)
+      : !path.split(delimiter).some(dir => dir && executable(join(dir, tool.command))),
+  )
 }
 
 if (import.meta.main) {
   const major = Number(process.versions.node.split('.')[0])
   const problems: string[] = []
-  if (major < 22) problems.push(`Node.js ${process.version} runs the tests (22 is needed: run them with "npm test", which puts node_modules/.bin first on PATH, after "npm ci")`)
+  if (major < 22)
+    problems.push(
+      `Node.js ${process.version} runs the tests (22 is needed: run them with "npm test", which puts node_modules/.bin first on PATH, after "npm ci")`,
+    )
   const missing = missingTools()
   if (missing.length > 0)
-    problems.push(`missing ${missing.map((t) => t.command).join(', ')}: run "sudo bash .ci/run" (installs them and runs the tests) or "sudo apt-get install ${missing.map((t) => t.debian).join(' ')}"`)
+    problems.push(
+      `missing ${missing.map(t => t.command).join(', ')}: run "sudo bash .ci/run" (installs them and runs the tests) or "sudo apt-get install ${missing.map(t => t.debian).join(' ')}"`,
+    )
   if (problems.length > 0) {
     process.stderr.write(`airlock tests cannot run: ${problems.join('; ')}\n`)
     process.exit(1)

@@ -74,18 +74,31 @@ function content() {
     store.set(d.digest, bytes)
     return d
   }
-  const source: Fetcher = {fetch: async (d) => Readable.from([store.get(d.digest)!])}
+  const source: Fetcher = {fetch: async d => Readable.from([store.get(d.digest)!])}
   const image = (layers: string[]) => {
     const config = add(Buffer.from(JSON.stringify({layers})), MediaType.OciConfig)
-    const ls = layers.map((l) => add(Buffer.from(l), MediaType.OciLayerGzip))
-    return add(Buffer.from(JSON.stringify({schemaVersion: 2, mediaType: MediaType.OciManifest, config, layers: ls})), MediaType.OciManifest)
+    const ls = layers.map(l => add(Buffer.from(l), MediaType.OciLayerGzip))
+    return add(
+      Buffer.from(JSON.stringify({schemaVersion: 2, mediaType: MediaType.OciManifest, config, layers: ls})),
+      MediaType.OciManifest,
+    )
   }
-  const index = (manifests: Descriptor[]) => add(Buffer.from(JSON.stringify({schemaVersion: 2, mediaType: MediaType.OciIndex, manifests})), MediaType.OciIndex)
+  const index = (manifests: Descriptor[]) =>
+    add(Buffer.from(JSON.stringify({schemaVersion: 2, mediaType: MediaType.OciIndex, manifests})), MediaType.OciIndex)
   const referrer = (subject: Descriptor, n: string) => {
     const config = add(Buffer.from('{}'), MediaType.OciEmpty)
     const layer = add(Buffer.from(`bundle ${n}`), MediaType.SigstoreBundle03)
     return add(
-      Buffer.from(JSON.stringify({schemaVersion: 2, mediaType: MediaType.OciManifest, artifactType: MediaType.SigstoreBundle03, config, layers: [layer], subject})),
+      Buffer.from(
+        JSON.stringify({
+          schemaVersion: 2,
+          mediaType: MediaType.OciManifest,
+          artifactType: MediaType.SigstoreBundle03,
+          config,
+          layers: [layer],
+          subject,
+        }),
+      ),
       MediaType.OciManifest,
     )
   }
@@ -100,7 +113,10 @@ describe('push engine', () => {
     const root = c.index([amd, arm])
     const graph = await collectGraph(c.source, root)
     assert.equal(graph.blobs.length, 5, 'config x2, three distinct layers')
-    assert.deepEqual(graph.manifests.map((m) => m.descriptor.digest), [amd.digest, arm.digest, root.digest])
+    assert.deepEqual(
+      graph.manifests.map(m => m.descriptor.digest),
+      [amd.digest, arm.digest, root.digest],
+    )
 
     const reg = new MemoryRegistry()
     const dst = reg.repo('m/app')
@@ -108,13 +124,18 @@ describe('push engine', () => {
     const counters = emptyCounters()
     await engine.pushGraph(dst, 'm/app', graph, counters)
     await engine.tag(dst, 'm/app', root, 'v1', counters)
-    const puts = reg.log.filter((l) => l.startsWith('PUT') || l.startsWith('TAG'))
+    const puts = reg.log.filter(l => l.startsWith('PUT') || l.startsWith('TAG'))
     const idx = (d: Descriptor) => puts.indexOf(`PUT m/app ${d.digest.slice(7, 15)}`)
-    const lastBlob = Math.max(...graph.blobs.map((b) => puts.indexOf(`PUT m/app ${b.digest.slice(7, 15)}`)))
+    const lastBlob = Math.max(...graph.blobs.map(b => puts.indexOf(`PUT m/app ${b.digest.slice(7, 15)}`)))
     assert.ok(Math.min(idx(amd), idx(arm)) > lastBlob, 'manifests after all blobs')
     assert.ok(idx(root) > idx(amd) && idx(root) > idx(arm))
     assert.equal(puts.at(-1), 'TAG m/app v1')
-    assert.deepEqual(counters.blobs, {pushed: 5, mounted: 0, skipped: 0, bytes: graph.blobs.reduce((n, b) => n + b.size, 0)})
+    assert.deepEqual(counters.blobs, {
+      pushed: 5,
+      mounted: 0,
+      skipped: 0,
+      bytes: graph.blobs.reduce((n, b) => n + b.size, 0),
+    })
     assert.deepEqual(counters.manifests, {pushed: 3, skipped: 0})
 
     reg.log.length = 0
@@ -122,7 +143,10 @@ describe('push engine', () => {
     const engine2 = new PushEngine(c.source)
     await engine2.pushGraph(dst, 'm/app', graph, again)
     await engine2.tag(dst, 'm/app', root, 'v1', again)
-    assert.deepEqual(reg.log.filter((l) => !l.startsWith('HEAD')), [])
+    assert.deepEqual(
+      reg.log.filter(l => !l.startsWith('HEAD')),
+      [],
+    )
     assert.deepEqual(again.tags, {written: [], unchanged: ['v1']})
     assert.equal(again.blobs.skipped, 5)
   })
@@ -134,9 +158,16 @@ describe('push engine', () => {
     const reg = new MemoryRegistry()
     const engine = new PushEngine(c.source)
     const counters = emptyCounters()
-    await Promise.all([engine.pushGraph(reg.repo('one'), 'one', one, counters), engine.pushGraph(reg.repo('two'), 'two', two, counters)])
+    await Promise.all([
+      engine.pushGraph(reg.repo('one'), 'one', one, counters),
+      engine.pushGraph(reg.repo('two'), 'two', two, counters),
+    ])
     assert.equal(counters.blobs.mounted, 1)
-    assert.equal(reg.log.filter((l) => l.startsWith('PUT') && l.includes(sha256('common').slice(7, 15))).length, 1, 'shared layer sent once')
+    assert.equal(
+      reg.log.filter(l => l.startsWith('PUT') && l.includes(sha256('common').slice(7, 15))).length,
+      1,
+      'shared layer sent once',
+    )
 
     const reg2 = new MemoryRegistry()
     reg2.mountSupported = false
@@ -168,11 +199,19 @@ describe('push engine', () => {
     const tagged = await dst.resolve(fallbackTag(subject.digest))
     const index = parseManifest(await readAll(await dst.fetch(tagged)))
     assert.equal(index.parsed.kind, 'index')
-    if (index.parsed.kind === 'index') assert.deepEqual(index.parsed.manifests.map((m) => m.digest), [theirs.digest, mine.digest])
+    if (index.parsed.kind === 'index')
+      assert.deepEqual(
+        index.parsed.manifests.map(m => m.digest),
+        [theirs.digest, mine.digest],
+      )
 
     const before = reg.log.length
     await engine.updateFallbackTag(dst, 'r', subject.digest, [mineRaw, theirsRaw], counters)
-    assert.deepEqual(reg.log.slice(before).filter((l) => !l.startsWith('HEAD')), [], 'nothing new: tag untouched')
+    assert.deepEqual(
+      reg.log.slice(before).filter(l => !l.startsWith('HEAD')),
+      [],
+      'nothing new: tag untouched',
+    )
   })
 })
 
@@ -184,7 +223,7 @@ describe('push engine: a skipped or mounted blob must have the size its descript
   const source: Fetcher = {fetch: async () => Readable.from([layer])}
   const sized = (reg: MemoryRegistry, name: string): PushDestination => {
     const dst = reg.repo(name)
-    return {...dst, blobSize: async (d) => reg.repos.get(name)?.blobs.get(d.digest)?.length}
+    return {...dst, blobSize: async d => reg.repos.get(name)?.blobs.get(d.digest)?.length}
   }
 
   it('HEAD-skip: the registry holds the digest with another size -> SIZE_MISMATCH', async () => {
@@ -192,7 +231,10 @@ describe('push engine: a skipped or mounted blob must have the size its descript
     const dst = sized(reg, 'r')
     reg.repos.get('r')!.blobs.set(honest.digest, layer)
     const engine = new PushEngine(source)
-    await assert.rejects(engine.pushGraph(dst, 'r', graph(lying), emptyCounters()), (e: AirlockError) => e.code === 'SIZE_MISMATCH' && /descriptor says/.test(e.message))
+    await assert.rejects(
+      engine.pushGraph(dst, 'r', graph(lying), emptyCounters()),
+      (e: AirlockError) => e.code === 'SIZE_MISMATCH' && /descriptor says/.test(e.message),
+    )
     await engine.pushGraph(dst, 'r', graph(honest), emptyCounters())
   })
 
@@ -208,6 +250,6 @@ describe('push engine: a skipped or mounted blob must have the size its descript
     const engine = new PushEngine(source)
     await engine.pushGraph(sized(reg, 'a'), 'a', graph(honest), emptyCounters())
     await assert.rejects(engine.pushGraph(sized(reg, 'b'), 'b', graph(lying), emptyCounters()), {code: 'SIZE_MISMATCH'})
-    assert.equal(reg.log.filter((l) => l.startsWith('MOUNT b')).length, 0)
+    assert.equal(reg.log.filter(l => l.startsWith('MOUNT b')).length, 0)
   })
 })

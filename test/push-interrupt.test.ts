@@ -23,14 +23,24 @@ describe('push interrupted mid-blob', () => {
     ;[source, mirror] = await Promise.all([startRegistry(), startRegistry()])
     work = makeWorkDir()
     const client = new RegistryClient({insecure: source.insecure})
-    await pushMultiPlatformImage(client.repository(parseReference(`${source.host}/big/app`)), work.dir, {tag: 'v1', platforms: [{os: 'linux', architecture: 'amd64'}], sharedLayerSize: 1024, layerSizes: [200_000_000]})
+    await pushMultiPlatformImage(client.repository(parseReference(`${source.host}/big/app`)), work.dir, {
+      tag: 'v1',
+      platforms: [{os: 'linux', architecture: 'amd64'}],
+      sharedLayerSize: 1024,
+      layerSizes: [200_000_000],
+    })
     archive = join(work.dir, 'big.tar')
     await exportImages({
       sources: [`${source.host}/big/app:v1`],
       output: archive,
-      openRegistry: async (reference) => {
+      openRegistry: async reference => {
         const ref = parseReference(reference)
-        return {store: client.repository(ref), name: ref.toString(), reference: ref.reference, ...(ref.tag ? {tag: ref.tag} : {})}
+        return {
+          store: client.repository(ref),
+          name: ref.toString(),
+          reference: ref.reference,
+          ...(ref.tag ? {tag: ref.tag} : {}),
+        }
       },
     })
     client.close()
@@ -42,20 +52,45 @@ describe('push interrupted mid-blob', () => {
   })
 
   it('completes on rerun after a kill, and the rerun is then a no-op', async () => {
-    const args = [BIN, 'push', archive, `${mirror.host}/m`, '--insecure-registry', mirror.host, '--skip-verify', '--json']
+    const args = [
+      BIN,
+      'push',
+      archive,
+      `${mirror.host}/m`,
+      '--insecure-registry',
+      mirror.host,
+      '--skip-verify',
+      '--json',
+    ]
     // Kill the CLI once the upload has started (it prints nothing before the tag, so wait on the registry's disk).
     const child = spawn(process.execPath, args, {stdio: ['ignore', 'pipe', 'pipe']})
-    const uploads = join(mirror.dir, 'storage', 'docker', 'registry', 'v2', 'repositories', 'm', 'big', 'app', '_uploads')
+    const uploads = join(
+      mirror.dir,
+      'storage',
+      'docker',
+      'registry',
+      'v2',
+      'repositories',
+      'm',
+      'big',
+      'app',
+      '_uploads',
+    )
     const {existsSync, readdirSync} = await import('node:fs')
     const deadline = Date.now() + 60_000
-    while (!(existsSync(uploads) && readdirSync(uploads).length > 0) && Date.now() < deadline && child.exitCode === null) await new Promise((r) => setTimeout(r, 20))
-    await new Promise((r) => setTimeout(r, 150))
+    while (
+      !(existsSync(uploads) && readdirSync(uploads).length > 0) &&
+      Date.now() < deadline &&
+      child.exitCode === null
+    )
+      await new Promise(r => setTimeout(r, 20))
+    await new Promise(r => setTimeout(r, 150))
     const killedMidway = child.exitCode === null
     child.kill('SIGKILL')
-    await new Promise((r) => child.once('exit', r))
+    await new Promise(r => child.once('exit', r))
     assert.ok(killedMidway, 'the push was still running when killed')
 
-    const tags = await fetch(`${mirror.url}/v2/m/big/app/tags/list`).then((r) => r.status)
+    const tags = await fetch(`${mirror.url}/v2/m/big/app/tags/list`).then(r => r.status)
     assert.notEqual(tags, 200, 'no tag after an interrupted push')
 
     const rerun = spawnSync(process.execPath, args, {encoding: 'utf8'})
@@ -64,7 +99,9 @@ describe('push interrupted mid-blob', () => {
     const result = JSON.parse(rerun.stdout)
     assert.equal(result.verification.status, 'skipped')
     assert.deepEqual(result.images[0].tags.written, ['v1'])
-    console.log(`rerun: ${result.totals.blobsPushed} blobs pushed, ${result.totals.blobsSkipped} skipped, ${result.megabytesPerSecond.toFixed(1)} MB/s`)
+    console.log(
+      `rerun: ${result.totals.blobsPushed} blobs pushed, ${result.totals.blobsSkipped} skipped, ${result.megabytesPerSecond.toFixed(1)} MB/s`,
+    )
 
     const again = JSON.parse(spawnSync(process.execPath, args, {encoding: 'utf8'}).stdout)
     assert.equal(again.totals.blobsPushed, 0)

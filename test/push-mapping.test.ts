@@ -9,7 +9,10 @@ import {MediaType} from '../src/oci/media-types.ts'
 describe('mirror target and repository mapping', () => {
   it('parses REGISTRY[/PREFIX]', () => {
     assert.deepEqual(parseMirrorTarget('registry.dc.local'), {registry: 'registry.dc.local', prefix: ''})
-    assert.deepEqual(parseMirrorTarget('Registry.DC.local:5000/mirror/talos/'), {registry: 'registry.dc.local:5000', prefix: 'mirror/talos'})
+    assert.deepEqual(parseMirrorTarget('Registry.DC.local:5000/mirror/talos/'), {
+      registry: 'registry.dc.local:5000',
+      prefix: 'mirror/talos',
+    })
     assert.deepEqual(parseMirrorTarget('localhost/m'), {registry: 'localhost', prefix: 'm'})
     assert.throws(() => parseMirrorTarget('https://registry.dc.local'), {code: 'USAGE'})
     assert.throws(() => parseMirrorTarget('mirror/x'), {code: 'USAGE'})
@@ -22,12 +25,24 @@ describe('mirror target and repository mapping', () => {
     const src = {registry: 'ghcr.io', repository: 'siderolabs/installer'}
     assert.equal(mapRepository(src, target), 'mirror/siderolabs/installer')
     assert.equal(mapRepository(src, target, {keepHost: true}), 'mirror/ghcr.io/siderolabs/installer')
-    assert.equal(mapRepository({registry: 'docker.io', repository: 'library/alpine'}, parseMirrorTarget('r.local')), 'library/alpine')
-    assert.equal(mapRepository({registry: 'index.docker.io', repository: 'library/alpine'}, parseMirrorTarget('r.local'), {keepHost: true}), 'docker.io/library/alpine')
+    assert.equal(
+      mapRepository({registry: 'docker.io', repository: 'library/alpine'}, parseMirrorTarget('r.local')),
+      'library/alpine',
+    )
+    assert.equal(
+      mapRepository({registry: 'index.docker.io', repository: 'library/alpine'}, parseMirrorTarget('r.local'), {
+        keepHost: true,
+      }),
+      'docker.io/library/alpine',
+    )
     // ':' is not legal in a repository path: the port is joined with '-'.
-    assert.equal(mapRepository({registry: '127.0.0.1:5000', repository: 'a/b'}, parseMirrorTarget('r.local/p'), {keepHost: true}), 'p/127.0.0.1_5000/a/b')
+    assert.equal(
+      mapRepository({registry: '127.0.0.1:5000', repository: 'a/b'}, parseMirrorTarget('r.local/p'), {keepHost: true}),
+      'p/127.0.0.1_5000/a/b',
+    )
     // Injective (issue 10, finding 1): a port and a host name with a dash never share a path.
-    const kh = (registry: string) => mapRepository({registry, repository: 'a/b'}, parseMirrorTarget('r.local/p'), {keepHost: true})
+    const kh = (registry: string) =>
+      mapRepository({registry, repository: 'a/b'}, parseMirrorTarget('r.local/p'), {keepHost: true})
     assert.notEqual(kh('reg.example:5000'), kh('reg.example-5000'))
     assert.throws(() => kh('[::1]:5000'), /IPv6/)
   })
@@ -77,14 +92,33 @@ describe('referrers fallback tag merge', () => {
   })
 
   it('keeps what another tool wrote, dedups by digest, and leaves an up-to-date tag alone', () => {
-    const foreign = {mediaType: MediaType.OciManifest, digest: sha256('foreign'), size: 3, artifactType: 'application/spdx+json', 'x-unknown': 1}
-    const existing = parseManifest(Buffer.from(JSON.stringify({schemaVersion: 2, mediaType: MediaType.OciIndex, manifests: [foreign], annotations: {by: 'oras'}})))
+    const foreign = {
+      mediaType: MediaType.OciManifest,
+      digest: sha256('foreign'),
+      size: 3,
+      artifactType: 'application/spdx+json',
+      'x-unknown': 1,
+    }
+    const existing = parseManifest(
+      Buffer.from(
+        JSON.stringify({
+          schemaVersion: 2,
+          mediaType: MediaType.OciIndex,
+          manifests: [foreign],
+          annotations: {by: 'oras'},
+        }),
+      ),
+    )
     const one = referrerDescriptor(referrer(1))
     const merged = mergeReferrersIndex(existing, [one, one])
     assert.equal(merged.changed, true)
     assert.equal(merged.added.length, 1)
     const json = JSON.parse(merged.bytes.toString())
-    assert.deepEqual(json.manifests[0], foreign, 'existing entry kept byte-for-byte in content, unknown fields included')
+    assert.deepEqual(
+      json.manifests[0],
+      foreign,
+      'existing entry kept byte-for-byte in content, unknown fields included',
+    )
     assert.equal(json.manifests[1].digest, one.digest)
     assert.deepEqual(json.annotations, {by: 'oras'})
     const again = mergeReferrersIndex(parseManifest(merged.bytes), [one])

@@ -36,27 +36,49 @@ describe('push mounts a blob shared by two images from the repository that recei
   it('uploads the shared layer once and mounts it into the second repository', async () => {
     const client = new RegistryClient({insecure: [proxy.host]})
     // concurrency 1: the two images go one after the other, so which repository uploads and which mounts is fixed
-    const result = await pushArchive({archive, target: parseMirrorTarget(`${proxy.host}/m`), client, skipVerify: true, concurrency: 1})
+    const result = await pushArchive({
+      archive,
+      target: parseMirrorTarget(`${proxy.host}/m`),
+      client,
+      skipVerify: true,
+      concurrency: 1,
+    })
     client.close()
     assert.equal(result.capabilities.mount, true)
     assert.equal(result.totals.blobsMounted, 1, JSON.stringify(result.totals))
 
     const hex = shared.slice('sha256:'.length)
-    const mounts = proxy.requests.filter((r) => r.method === 'POST' && new URL(r.path, 'http://x').searchParams.get('mount') === shared)
-    assert.equal(mounts.length, 1, `one mount request: ${proxy.requests.filter((r) => r.method === 'POST').map((r) => r.path).join(', ')}`)
+    const mounts = proxy.requests.filter(
+      r => r.method === 'POST' && new URL(r.path, 'http://x').searchParams.get('mount') === shared,
+    )
+    assert.equal(
+      mounts.length,
+      1,
+      `one mount request: ${proxy.requests
+        .filter(r => r.method === 'POST')
+        .map(r => r.path)
+        .join(', ')}`,
+    )
     const mount = new URL(mounts[0]!.path, 'http://x')
     const into = /^\/v2\/(.+)\/blobs\/uploads\/$/.exec(mount.pathname)?.[1]
     const from = mount.searchParams.get('from')
     assert.ok(into && from && into !== from, `mount names two repositories: ${mounts[0]!.path}`)
     assert.deepEqual([into, from].sort(), ['m/test/multi', 'm/test/single'])
     // the bytes went up once: one upload completed with ?digest=<shared>, into the repository mounted from
-    const uploads = proxy.requests.filter((r) => r.method === 'PUT' && new URL(r.path, 'http://x').searchParams.get('digest') === shared)
-    assert.equal(uploads.length, 1, uploads.map((r) => r.path).join(', '))
+    const uploads = proxy.requests.filter(
+      r => r.method === 'PUT' && new URL(r.path, 'http://x').searchParams.get('digest') === shared,
+    )
+    assert.equal(uploads.length, 1, uploads.map(r => r.path).join(', '))
     assert.ok(uploads[0]!.path.startsWith(`/v2/${from}/blobs/uploads/`), `uploaded into ${from}: ${uploads[0]!.path}`)
 
     // the registry really holds it in the mounted repository: same bytes, straight from the registry (no proxy)
     const res = await fetch(`${registry.url}/v2/${into}/blobs/${shared}`)
     assert.equal(res.status, 200)
-    assert.equal(createHash('sha256').update(Buffer.from(await res.arrayBuffer())).digest('hex'), hex)
+    assert.equal(
+      createHash('sha256')
+        .update(Buffer.from(await res.arrayBuffer()))
+        .digest('hex'),
+      hex,
+    )
   })
 })

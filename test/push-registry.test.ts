@@ -35,7 +35,8 @@ describe('push to a real registry', () => {
     ;[source, mirror] = await Promise.all([startRegistry(), startRegistry({auth: 'basic-tls'})])
     work = makeWorkDir()
     sourceClient = new RegistryClient({insecure: source.insecure})
-    mirrorClient = () => new RegistryClient({caFile: mirror.caFile!, username: mirror.username!, password: mirror.password!})
+    mirrorClient = () =>
+      new RegistryClient({caFile: mirror.caFile!, username: mirror.username!, password: mirror.password!})
     const app = sourceClient.repository(parseReference(`${source.host}/team/app`))
     await pushMultiPlatformImage(app, work.dir, {tag: 'v1', sharedLayerSize: 3_000_000, layerSizes: [2_000_000]})
     const tool = sourceClient.repository(parseReference(`${source.host}/team/tool`))
@@ -44,7 +45,7 @@ describe('push to a real registry', () => {
     await exportImages({
       sources: [`${source.host}/team/app:v1`, `${source.host}/team/tool:1.0`],
       output: archive,
-      openRegistry: async (reference) => {
+      openRegistry: async reference => {
         const ref = parseReference(reference)
         const store = sourceClient.repository(ref)
         return {store, name: ref.toString(), reference: ref.reference, ...(ref.tag ? {tag: ref.tag} : {})}
@@ -69,7 +70,9 @@ describe('push to a real registry', () => {
     assert.deepEqual(first.images[0]!.tags.written, ['v1'])
     assert.match(first.talosConfig!, new RegExp(`name: ${source.host.replace(/\./g, '\\.')}`))
     assert.match(first.talosConfig!, new RegExp(`url: https://${mirror.host.replace(/\./g, '\\.')}/v2/mirror`))
-    console.log(`push: ${(first.totals.bytesPushed / 1e6).toFixed(1)} MB in ${first.seconds.toFixed(2)} s = ${first.megabytesPerSecond.toFixed(1)} MB/s`)
+    console.log(
+      `push: ${(first.totals.bytesPushed / 1e6).toFixed(1)} MB in ${first.seconds.toFixed(2)} s = ${first.megabytesPerSecond.toFixed(1)} MB/s`,
+    )
 
     const second = await pushArchive({archive, target, client: mirrorClient(), policy})
     assert.equal(second.totals.blobsPushed, 0, 'no blob uploaded the second time')
@@ -89,11 +92,27 @@ describe('push to a real registry', () => {
     execFileSync('mkdir', ['-p', certDir])
     execFileSync('cp', [mirror.caFile!, join(certDir, 'ca.crt')])
     const inspect = JSON.parse(
-      execFileSync('skopeo', ['inspect', '--raw', '--cert-dir', certDir, '--creds', creds, `docker://${mirror.host}/mirror/team/app:v1`], {encoding: 'utf8'}),
+      execFileSync(
+        'skopeo',
+        ['inspect', '--raw', '--cert-dir', certDir, '--creds', creds, `docker://${mirror.host}/mirror/team/app:v1`],
+        {encoding: 'utf8'},
+      ),
     )
     assert.equal(inspect.mediaType, MediaType.OciIndex)
     const out = join(work.dir, 'copied')
-    execFileSync('skopeo', ['copy', '--src-cert-dir', certDir, '--src-creds', creds, `docker://${mirror.host}/mirror/team/tool:1.0`, `oci:${out}:tool`], {stdio: 'pipe'})
+    execFileSync(
+      'skopeo',
+      [
+        'copy',
+        '--src-cert-dir',
+        certDir,
+        '--src-creds',
+        creds,
+        `docker://${mirror.host}/mirror/team/tool:1.0`,
+        `oci:${out}:tool`,
+      ],
+      {stdio: 'pipe'},
+    )
     rmSync(out, {recursive: true, force: true})
   })
 
@@ -110,18 +129,38 @@ describe('push to a real registry', () => {
       const writer = await ArchiveWriter.create(bad)
       const layer = Buffer.from('layer')
       const config = Buffer.from('{}')
-      const manifest = Buffer.from(JSON.stringify({schemaVersion: 2, mediaType: MediaType.OciManifest, config: {mediaType: MediaType.OciConfig, digest: sha256(config), size: 2}, layers: [{mediaType: MediaType.OciLayer, digest: sha256(layer), size: 5}]}))
-      for (const [bytes, mediaType] of [[layer, MediaType.OciLayer], [config, MediaType.OciConfig], [manifest, MediaType.OciManifest]] as const)
+      const manifest = Buffer.from(
+        JSON.stringify({
+          schemaVersion: 2,
+          mediaType: MediaType.OciManifest,
+          config: {mediaType: MediaType.OciConfig, digest: sha256(config), size: 2},
+          layers: [{mediaType: MediaType.OciLayer, digest: sha256(layer), size: 5}],
+        }),
+      )
+      for (const [bytes, mediaType] of [
+        [layer, MediaType.OciLayer],
+        [config, MediaType.OciConfig],
+        [manifest, MediaType.OciManifest],
+      ] as const)
         await writer.push({mediaType, digest: sha256(bytes), size: bytes.length}, Readable.from([bytes]))
-      writer.addImage({reference: 'ghcr.io/x/y:1', source: 'ghcr.io/x/y:1', digest: sha256(manifest), mediaType: MediaType.OciManifest, size: manifest.length, tag: '1'})
+      writer.addImage({
+        reference: 'ghcr.io/x/y:1',
+        source: 'ghcr.io/x/y:1',
+        digest: sha256(manifest),
+        mediaType: MediaType.OciManifest,
+        size: manifest.length,
+        tag: '1',
+      })
       await writer.commit()
       // Flip the layer's bytes in place ("layer" -> "lazer"): same size, wrong digest.
       const buf = (await import('node:fs')).readFileSync(bad)
       const at = buf.indexOf(Buffer.from('layer'))
       buf[at + 2] = 'z'.charCodeAt(0)
       ;(await import('node:fs')).writeFileSync(bad, buf)
-      await assert.rejects(pushArchive({archive: bad, target: parseMirrorTarget(empty.host), client, policy}), {code: 'DIGEST_MISMATCH'})
-      const catalog = (await fetch(`${empty.url}/v2/_catalog`).then((r) => r.json())) as {repositories: string[]}
+      await assert.rejects(pushArchive({archive: bad, target: parseMirrorTarget(empty.host), client, policy}), {
+        code: 'DIGEST_MISMATCH',
+      })
+      const catalog = (await fetch(`${empty.url}/v2/_catalog`).then(r => r.json())) as {repositories: string[]}
       assert.deepEqual(catalog.repositories, [], 'registry catalog is empty')
       client.close()
     } finally {
@@ -134,25 +173,50 @@ describe('push to a real registry', () => {
     const target = parseMirrorTarget(`${mirror.host}/fallback`)
     const registry = new RegistryMirror(client, target)
     const repo = registry.repository('fallback/app')
-    const root = (await client.repository(parseReference(`${mirror.host}/mirror/team/app`)).resolve('v1'))
-    assert.equal(await registry.supportsReferrers('mirror/team/app', root), false, 'Distribution 2.8 has no referrers API')
+    const root = await client.repository(parseReference(`${mirror.host}/mirror/team/app`)).resolve('v1')
+    assert.equal(
+      await registry.supportsReferrers('mirror/team/app', root),
+      false,
+      'Distribution 2.8 has no referrers API',
+    )
     const subject = {mediaType: MediaType.OciManifest, digest: sha256('subject'), size: 7}
     const makeReferrer = (n: string) => {
       const blob = Buffer.from(`bundle ${n}`)
-      const bytes = Buffer.from(JSON.stringify({schemaVersion: 2, mediaType: MediaType.OciManifest, artifactType: MediaType.SigstoreBundle03, config: {mediaType: MediaType.OciEmpty, digest: sha256('{}'), size: 2}, layers: [{mediaType: MediaType.SigstoreBundle03, digest: sha256(blob), size: blob.length}], subject}))
+      const bytes = Buffer.from(
+        JSON.stringify({
+          schemaVersion: 2,
+          mediaType: MediaType.OciManifest,
+          artifactType: MediaType.SigstoreBundle03,
+          config: {mediaType: MediaType.OciEmpty, digest: sha256('{}'), size: 2},
+          layers: [{mediaType: MediaType.SigstoreBundle03, digest: sha256(blob), size: blob.length}],
+          subject,
+        }),
+      )
       return {blob, raw: parseManifest(bytes)}
     }
     const engine = new PushEngine({fetch: async () => Readable.from([])})
     const counters = emptyCounters()
     for (const n of ['theirs', 'mine']) {
       const {blob, raw} = makeReferrer(n)
-      await repo.push({mediaType: MediaType.OciEmpty, digest: sha256('{}'), size: 2}, Readable.from([Buffer.from('{}')]))
-      await repo.push({mediaType: MediaType.SigstoreBundle03, digest: sha256(blob), size: blob.length}, Readable.from([blob]))
-      await repo.push({mediaType: raw.mediaType, digest: raw.digest, size: raw.bytes.length}, Readable.from([raw.bytes]))
+      await repo.push(
+        {mediaType: MediaType.OciEmpty, digest: sha256('{}'), size: 2},
+        Readable.from([Buffer.from('{}')]),
+      )
+      await repo.push(
+        {mediaType: MediaType.SigstoreBundle03, digest: sha256(blob), size: blob.length},
+        Readable.from([blob]),
+      )
+      await repo.push(
+        {mediaType: raw.mediaType, digest: raw.digest, size: raw.bytes.length},
+        Readable.from([raw.bytes]),
+      )
       await engine.updateFallbackTag(repo, 'fallback/app', subject.digest, [raw], counters)
     }
     const listed = await repo.referrers(subject)
-    assert.deepEqual(listed.map((d) => d.digest), [makeReferrer('theirs').raw.digest, makeReferrer('mine').raw.digest])
+    assert.deepEqual(
+      listed.map(d => d.digest),
+      [makeReferrer('theirs').raw.digest, makeReferrer('mine').raw.digest],
+    )
     assert.deepEqual(counters.fallbackTags, [fallbackTag(subject.digest), fallbackTag(subject.digest)])
     client.close()
   })

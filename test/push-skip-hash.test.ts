@@ -63,7 +63,7 @@ describe('push: verification hashes only what the mirror lacks', () => {
 
   it('a corrupt blob the mirror lacks fails verification and nothing is pushed', async () => {
     const layers: Array<{name: string; dataOffset: number; size: number}> = []
-    await scanTar(archive, (e) => {
+    await scanTar(archive, e => {
       if (e.name.startsWith('blobs/sha256/') && e.size > 1000) layers.push(e)
       return undefined
     })
@@ -76,8 +76,8 @@ describe('push: verification hashes only what the mirror lacks', () => {
 
     const reports: VerifyReport[] = []
     await assert.rejects(push(bad, `${registry.host}/fresh`, reports), /nothing was pushed/)
-    const catalog = (await fetch(`${registry.url}/v2/_catalog`).then((r) => r.json())) as {repositories: string[]}
-    assert.ok(!catalog.repositories.some((r) => r.startsWith('fresh/')), JSON.stringify(catalog))
+    const catalog = (await fetch(`${registry.url}/v2/_catalog`).then(r => r.json())) as {repositories: string[]}
+    assert.ok(!catalog.repositories.some(r => r.startsWith('fresh/')), JSON.stringify(catalog))
 
     // into the mirror that already holds that layer (m1), the archive's bad copy is never sent: push succeeds
     const again = await push(bad, `${registry.host}/m1`, reports)

@@ -43,7 +43,8 @@ function setAirlock(a: Archive, fn: (doc: any) => void): void {
 }
 
 let registry: StartedRegistry
-const catalog = async (): Promise<string[]> => ((await (await fetch(`${registry.url}/v2/_catalog`)).json()) as {repositories: string[]}).repositories
+const catalog = async (): Promise<string[]> =>
+  ((await (await fetch(`${registry.url}/v2/_catalog`)).json()) as {repositories: string[]}).repositories
 
 before(async () => {
   registry = await startRegistry({auth: 'none'})
@@ -57,18 +58,26 @@ describe('push writes only what verify judged (issue 10)', () => {
   const refused = async (name: string, archive: Archive, message: RegExp) => {
     const file = write(name, archive)
     const prefix = `case-${name}`
-    const r = cli('push', file, `${registry.host}/${prefix}`, '--policy', policyFile, '--insecure-registry', registry.host)
+    const r = cli(
+      'push',
+      file,
+      `${registry.host}/${prefix}`,
+      '--policy',
+      policyFile,
+      '--insecure-registry',
+      registry.host,
+    )
     assert.equal(r.status, 1, `${name}: ${r.stderr}`)
     assert.match(r.stderr, message, name)
     assert.doesNotMatch(r.stderr, /\n\s+at /, 'no stack trace')
-    assert.ok(!(await catalog()).some((repo) => repo.startsWith(`${prefix}/`)), `${name}: something reached the registry`)
+    assert.ok(!(await catalog()).some(repo => repo.startsWith(`${prefix}/`)), `${name}: something reached the registry`)
     const v = cli('verify', file, '--signatures', 'skip')
     assert.equal(v.status, 1, `${name}: verify must refuse it too: ${v.stdout}`)
   }
 
   it('finding 2: a duplicate airlock.json record (first wins in push, last in verify) is refused', async () => {
-    const a = edit((a) =>
-      setAirlock(a, (doc) => {
+    const a = edit(a =>
+      setAirlock(a, doc => {
         const single = doc.images[0]
         const multi = doc.images[1]
         // The genuine reference with another image's digest and the tag, listed first.
@@ -79,26 +88,29 @@ describe('push writes only what verify judged (issue 10)', () => {
   })
 
   it('finding 2: a duplicate index.json entry is refused', async () => {
-    const a = edit((a) => {
+    const a = edit(a => {
       const index = a.json('index.json')
-      index.manifests.push({...index.manifests[1], annotations: {...index.manifests[1].annotations, 'org.opencontainers.image.ref.name': 'single'}})
+      index.manifests.push({
+        ...index.manifests[1],
+        annotations: {...index.manifests[1].annotations, 'org.opencontainers.image.ref.name': 'single'},
+      })
       a.set('index.json', Buffer.from(JSON.stringify(index)))
     })
     await refused('dup-index', a.reseal(), /index\.json lists single more than once|airlock\.json says single/)
   })
 
   it('finding 2: airlock.json must equal index.json entry for entry (media type, size)', async () => {
-    const a = edit((a) => setAirlock(a, (doc) => (doc.images[0].size += 1)))
+    const a = edit(a => setAirlock(a, doc => (doc.images[0].size += 1)))
     await refused('record-size', a.reseal(), /airlock\.json says single is \d+ bytes but index\.json says/)
   })
 
   it('finding 7: a record tag that disagrees with its reference is refused', async () => {
-    const a = edit((a) => setAirlock(a, (doc) => (doc.images[0].tag = 'latest')))
+    const a = edit(a => setAirlock(a, doc => (doc.images[0].tag = 'latest')))
     await refused('tag-mismatch', a.reseal(), /gives single the tag "latest", but its reference says "single"/)
   })
 
   it('finding 7: a reference pinned to another digest is refused', async () => {
-    const a = edit((a) => {
+    const a = edit(a => {
       const index = a.json('index.json')
       const doc = a.json('airlock.json')
       const other = doc.images[1].digest
@@ -113,8 +125,8 @@ describe('push writes only what verify judged (issue 10)', () => {
   })
 
   it('finding 3: a platform airlock.json says was not carried, but is in the archive, is refused', async () => {
-    const a = edit((a) =>
-      setAirlock(a, (doc) => {
+    const a = edit(a =>
+      setAirlock(a, doc => {
         doc.images[1].filtered = true
         doc.images[1].platforms = doc.images[1].platforms.slice(0, 1)
       }),
@@ -123,26 +135,50 @@ describe('push writes only what verify judged (issue 10)', () => {
   })
 
   it('finding 4: a signature tag that does not name its subject is refused', async () => {
-    const a = edit((a) => {
+    const a = edit(a => {
       const doc = a.json('airlock.json')
       const single = doc.images[0].digest as string
       const other = (doc.images[1].digest as string).replace('sha256:', '')
       const payload = a.addBlob('application/vnd.dev.cosign.simplesigning.v1+json', Buffer.from('{"critical":{}}'))
       const config = a.addBlob('application/vnd.oci.image.config.v1+json', Buffer.from('{}'))
-      const sig = a.addBlob(OCI_MANIFEST, Buffer.from(JSON.stringify({schemaVersion: 2, mediaType: OCI_MANIFEST, config, layers: [payload]})))
-      doc.signatures = {version: 1, subjects: [{image: 'single', digest: single, entries: [{kind: 'legacy-tag', tag: `sha256-${other}.sig`, role: 'signature', descriptor: sig}]}]}
+      const sig = a.addBlob(
+        OCI_MANIFEST,
+        Buffer.from(JSON.stringify({schemaVersion: 2, mediaType: OCI_MANIFEST, config, layers: [payload]})),
+      )
+      doc.signatures = {
+        version: 1,
+        subjects: [
+          {
+            image: 'single',
+            digest: single,
+            entries: [{kind: 'legacy-tag', tag: `sha256-${other}.sig`, role: 'signature', descriptor: sig}],
+          },
+        ],
+      }
       a.set('airlock.json', Buffer.from(JSON.stringify(doc)))
     })
     await refused('unbound-tag', a.reseal(), /signature tag sha256-[0-9a-f]{64}\.sig does not name its subject/)
   })
 
   it('finding 4: a signature attached to a subject outside the image is refused', async () => {
-    const a = edit((a) => {
+    const a = edit(a => {
       const doc = a.json('airlock.json')
       const multi = doc.images[1].digest as string
       const config = a.addBlob('application/vnd.oci.image.config.v1+json', Buffer.from('{"x":1}'))
-      const sig = a.addBlob(OCI_MANIFEST, Buffer.from(JSON.stringify({schemaVersion: 2, mediaType: OCI_MANIFEST, config, layers: []})))
-      doc.signatures = {version: 1, subjects: [{image: 'single', digest: multi, entries: [{kind: 'legacy-tag', tag: `sha256-${multi.slice(7)}.sig`, role: 'signature', descriptor: sig}]}]}
+      const sig = a.addBlob(
+        OCI_MANIFEST,
+        Buffer.from(JSON.stringify({schemaVersion: 2, mediaType: OCI_MANIFEST, config, layers: []})),
+      )
+      doc.signatures = {
+        version: 1,
+        subjects: [
+          {
+            image: 'single',
+            digest: multi,
+            entries: [{kind: 'legacy-tag', tag: `sha256-${multi.slice(7)}.sig`, role: 'signature', descriptor: sig}],
+          },
+        ],
+      }
       a.set('airlock.json', Buffer.from(JSON.stringify(doc)))
     })
     await refused('foreign-subject', a.reseal(), /neither the image nor one of its judged manifests/)
@@ -155,7 +191,7 @@ describe('finding 1: a mirror tag pointing at other content is not moved without
     const args = ['--policy', policyFile, '--insecure-registry', registry.host]
     assert.equal(cli('push', file, `${registry.host}/moves`, ...args).status, 0)
     // The same tag now names another image in the mirror (another push, another tool).
-    const other = edit((a) => {
+    const other = edit(a => {
       const index = a.json('index.json')
       const doc = a.json('airlock.json')
       // 'single' keeps its content under another name; the index takes the name 'single:single' (same mirror tag).
@@ -194,12 +230,18 @@ describe('finding 6: the archive is opened once and must stay the file that was 
 describe('finding 1: the host dropped from the mirror path cannot pick a weaker rule', () => {
   it('refuses an image whose rule depends on its host without --keep-host, and pushes it with --keep-host', async () => {
     const policy = join(top, 'hosts.yaml')
-    const pem = generateKeyPairSync('ec', {namedCurve: 'P-256'}).publicKey.export({type: 'spki', format: 'pem'}).toString()
+    const pem = generateKeyPairSync('ec', {namedCurve: 'P-256'})
+      .publicKey.export({type: 'spki', format: 'pem'})
+      .toString()
     writeFileSync(
       policy,
-      `rules:\n  - image: ghcr.io/siderolabs/**\n    publicKey:\n      certificate: |\n${pem.trim().split('\n').map((l) => `        ${l}`).join('\n')}\n  - image: "**"\n    skip: true\n`,
+      `rules:\n  - image: ghcr.io/siderolabs/**\n    publicKey:\n      certificate: |\n${pem
+        .trim()
+        .split('\n')
+        .map(l => `        ${l}`)
+        .join('\n')}\n  - image: "**"\n    skip: true\n`,
     )
-    const renamed = edit((a) => {
+    const renamed = edit(a => {
       const index = a.json('index.json')
       const doc = a.json('airlock.json')
       index.manifests[0].annotations['org.opencontainers.image.ref.name'] = 'quay.io/siderolabs/installer:v1'
@@ -213,7 +255,7 @@ describe('finding 1: the host dropped from the mirror path cannot pick a weaker 
     assert.equal(dropped.status, 1, dropped.stderr)
     assert.match(dropped.stderr, /also answers pulls of ghcr\.io\/siderolabs\/installer:v1/)
     assert.match(dropped.stderr, /--keep-host/)
-    assert.ok(!(await catalog()).some((r) => r.startsWith('hosts/')), 'nothing may be written')
+    assert.ok(!(await catalog()).some(r => r.startsWith('hosts/')), 'nothing may be written')
     const kept = cli('push', file, `${registry.host}/hosts`, ...args, '--keep-host')
     assert.equal(kept.status, 0, kept.stderr)
     assert.ok((await catalog()).includes('hosts/quay.io/siderolabs/installer'))
@@ -223,15 +265,35 @@ describe('finding 1: the host dropped from the mirror path cannot pick a weaker 
 describe('finding 3: an honest export --platform archive', () => {
   it('verifies, pushes the carried platform and the index as they are, and a strict registry refusing the index is explained', async () => {
     const out = join(top, 'filtered.tar')
-    const e = cli('export', '--no-tuf', '--signatures', 'optional', '--platform=linux/amd64', '-o', out, `oci:${join(top, 'base', 'source-layout')}:multi`)
+    const e = cli(
+      'export',
+      '--no-tuf',
+      '--signatures',
+      'optional',
+      '--platform=linux/amd64',
+      '-o',
+      out,
+      `oci:${join(top, 'base', 'source-layout')}:multi`,
+    )
     assert.equal(e.status, 0, e.stderr)
     assert.equal(cli('verify', out, '--signatures', 'skip').status, 0)
     // Distribution 2.x requires every child of an index: the push fails at the index, with the reason and the way out,
     // after the carried platform landed (by digest) and before any tag was written.
-    const r = cli('push', out, `${registry.host}/filtered`, '--policy', policyFile, '--insecure-registry', registry.host)
+    const r = cli(
+      'push',
+      out,
+      `${registry.host}/filtered`,
+      '--policy',
+      policyFile,
+      '--insecure-registry',
+      registry.host,
+    )
     assert.equal(r.status, 1, r.stderr)
     assert.match(r.stderr, /exported with --platform \(1 of 2 platforms carried\)/)
     const tags = await fetch(`${registry.url}/v2/filtered/library/multi/tags/list`)
-    assert.ok(tags.status === 404 || ((await tags.json()) as {tags?: string[] | null}).tags?.length === undefined, 'no tag may be written')
+    assert.ok(
+      tags.status === 404 || ((await tags.json()) as {tags?: string[] | null}).tags?.length === undefined,
+      'no tag may be written',
+    )
   })
 })

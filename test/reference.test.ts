@@ -7,19 +7,47 @@ const D = `sha256:${'a'.repeat(64)}`
 describe('parseReference', () => {
   const valid: Array<[string, string, {registry: string; repository: string; tag?: string; digest?: string}]> = [
     ['alpine', 'docker.io/library/alpine:latest', {registry: 'docker.io', repository: 'library/alpine', tag: 'latest'}],
-    ['alpine:3.20', 'docker.io/library/alpine:3.20', {registry: 'docker.io', repository: 'library/alpine', tag: '3.20'}],
+    [
+      'alpine:3.20',
+      'docker.io/library/alpine:3.20',
+      {registry: 'docker.io', repository: 'library/alpine', tag: '3.20'},
+    ],
     ['library/alpine', 'docker.io/library/alpine:latest', {registry: 'docker.io', repository: 'library/alpine'}],
     ['docker.io/alpine', 'docker.io/library/alpine:latest', {registry: 'docker.io', repository: 'library/alpine'}],
-    ['index.docker.io/library/alpine', 'docker.io/library/alpine:latest', {registry: 'docker.io', repository: 'library/alpine'}],
+    [
+      'index.docker.io/library/alpine',
+      'docker.io/library/alpine:latest',
+      {registry: 'docker.io', repository: 'library/alpine'},
+    ],
     ['bitnami/redis', 'docker.io/bitnami/redis:latest', {registry: 'docker.io', repository: 'bitnami/redis'}],
-    ['ghcr.io/siderolabs/kubelet:v1.31.0', 'ghcr.io/siderolabs/kubelet:v1.31.0', {registry: 'ghcr.io', repository: 'siderolabs/kubelet', tag: 'v1.31.0'}],
+    [
+      'ghcr.io/siderolabs/kubelet:v1.31.0',
+      'ghcr.io/siderolabs/kubelet:v1.31.0',
+      {registry: 'ghcr.io', repository: 'siderolabs/kubelet', tag: 'v1.31.0'},
+    ],
     ['localhost/foo', 'localhost/foo:latest', {registry: 'localhost', repository: 'foo'}],
-    ['localhost:5000/foo/bar:t', 'localhost:5000/foo/bar:t', {registry: 'localhost:5000', repository: 'foo/bar', tag: 't'}],
-    ['127.0.0.1:5000/a_b/c__d/e-f--g.h', '127.0.0.1:5000/a_b/c__d/e-f--g.h:latest', {registry: '127.0.0.1:5000', repository: 'a_b/c__d/e-f--g.h'}],
+    [
+      'localhost:5000/foo/bar:t',
+      'localhost:5000/foo/bar:t',
+      {registry: 'localhost:5000', repository: 'foo/bar', tag: 't'},
+    ],
+    [
+      '127.0.0.1:5000/a_b/c__d/e-f--g.h',
+      '127.0.0.1:5000/a_b/c__d/e-f--g.h:latest',
+      {registry: '127.0.0.1:5000', repository: 'a_b/c__d/e-f--g.h'},
+    ],
     ['[::1]:5000/foo', '[::1]:5000/foo:latest', {registry: '[::1]:5000', repository: 'foo'}],
-    ['Registry.Example.COM/foo', 'registry.example.com/foo:latest', {registry: 'registry.example.com', repository: 'foo'}],
+    [
+      'Registry.Example.COM/foo',
+      'registry.example.com/foo:latest',
+      {registry: 'registry.example.com', repository: 'foo'},
+    ],
     [`alpine@${D}`, `docker.io/library/alpine@${D}`, {registry: 'docker.io', repository: 'library/alpine', digest: D}],
-    [`alpine:3@${D}`, `docker.io/library/alpine:3@${D}`, {registry: 'docker.io', repository: 'library/alpine', tag: '3', digest: D}],
+    [
+      `alpine:3@${D}`,
+      `docker.io/library/alpine:3@${D}`,
+      {registry: 'docker.io', repository: 'library/alpine', tag: '3', digest: D},
+    ],
     [`host:1/x:y@${D}`, `host:1/x:y@${D}`, {registry: 'host:1', repository: 'x', tag: 'y', digest: D}],
   ]
   for (const [input, normalized, parts] of valid) {
@@ -60,12 +88,15 @@ describe('parseReference', () => {
   ]
   for (const [input, message] of invalid) {
     it(`refuses ${JSON.stringify(input.slice(0, 40))}`, () => {
-      assert.throws(() => parseReference(input), (error: Error & {code?: string}) => {
-        assert.equal(error.code, 'REFERENCE_INVALID')
-        assert.match(error.message, message)
-        assert.ok(!error.message.includes('\n'))
-        return true
-      })
+      assert.throws(
+        () => parseReference(input),
+        (error: Error & {code?: string}) => {
+          assert.equal(error.code, 'REFERENCE_INVALID')
+          assert.match(error.message, message)
+          assert.ok(!error.message.includes('\n'))
+          return true
+        },
+      )
     })
   }
 

@@ -35,10 +35,22 @@ function dockerConfig(content: unknown): string {
 
 describe('WWW-Authenticate parsing', () => {
   it('reads realm, service and scope, with commas inside quotes', () => {
-    const [bearer] = parseChallenges('Bearer realm="https://auth.example/token",service="registry.example",scope="repository:a/b:pull,push repository:c:pull"')
-    assert.deepEqual(bearer, {scheme: 'bearer', params: {realm: 'https://auth.example/token', service: 'registry.example', scope: 'repository:a/b:pull,push repository:c:pull'}})
+    const [bearer] = parseChallenges(
+      'Bearer realm="https://auth.example/token",service="registry.example",scope="repository:a/b:pull,push repository:c:pull"',
+    )
+    assert.deepEqual(bearer, {
+      scheme: 'bearer',
+      params: {
+        realm: 'https://auth.example/token',
+        service: 'registry.example',
+        scope: 'repository:a/b:pull,push repository:c:pull',
+      },
+    })
     const both = parseChallenges('Basic realm="x", Bearer realm="https://t/", error="invalid_token"')
-    assert.deepEqual(both.map((c) => c.scheme), ['basic', 'bearer'])
+    assert.deepEqual(
+      both.map(c => c.scheme),
+      ['basic', 'bearer'],
+    )
     assert.equal(both[1]!.params.error, 'invalid_token')
   })
 })
@@ -55,34 +67,49 @@ describe('Basic auth over TLS', () => {
 
   it('refuses anonymous access with UNAUTHORIZED and a hint', async () => {
     const client = new RegistryClient({caFile: registry.caFile!, dockerConfigDir: dockerConfig({})})
-    await assert.rejects(client.repository(parseReference(`${registry.host}/basic/explicit`)).resolve('v1'), (error: Error & {code?: string; hint?: string}) => {
-      assert.equal(error.code, 'UNAUTHORIZED')
-      assert.match(error.hint ?? '', /docker login/)
-      return true
-    })
+    await assert.rejects(
+      client.repository(parseReference(`${registry.host}/basic/explicit`)).resolve('v1'),
+      (error: Error & {code?: string; hint?: string}) => {
+        assert.equal(error.code, 'UNAUTHORIZED')
+        assert.match(error.hint ?? '', /docker login/)
+        return true
+      },
+    )
     client.close()
   })
 
   it('refuses a wrong password with UNAUTHORIZED', async () => {
     const client = new RegistryClient({caFile: registry.caFile!, username: TEST_USER, password: 'wrong'})
-    await assert.rejects(client.repository(parseReference(`${registry.host}/basic/explicit`)).tags(), {code: 'UNAUTHORIZED'})
+    await assert.rejects(client.repository(parseReference(`${registry.host}/basic/explicit`)).tags(), {
+      code: 'UNAUTHORIZED',
+    })
     client.close()
   })
 
   it('does not trust the certificate without the CA file, and never falls back to HTTP', async () => {
     const client = new RegistryClient({username: TEST_USER, password: TEST_PASSWORD})
-    await assert.rejects(client.repository(parseReference(`${registry.host}/basic/explicit`)).tags(), (error: Error & {code?: string}) => {
-      assert.equal(error.code, 'NETWORK_ERROR')
-      assert.match(error.message, /CERT|certificate/i)
-      return true
-    })
+    await assert.rejects(
+      client.repository(parseReference(`${registry.host}/basic/explicit`)).tags(),
+      (error: Error & {code?: string}) => {
+        assert.equal(error.code, 'NETWORK_ERROR')
+        assert.match(error.message, /CERT|certificate/i)
+        return true
+      },
+    )
     client.close()
   })
 
   it('uses base64 `auths` entries from docker config.json', () =>
     roundTrip(
       registry,
-      {caFile: registry.caFile!, dockerConfigDir: dockerConfig({auths: {[`https://${registry.host}`]: {auth: Buffer.from(`${TEST_USER}:${TEST_PASSWORD}`).toString('base64')}}})},
+      {
+        caFile: registry.caFile!,
+        dockerConfigDir: dockerConfig({
+          auths: {
+            [`https://${registry.host}`]: {auth: Buffer.from(`${TEST_USER}:${TEST_PASSWORD}`).toString('base64')},
+          },
+        }),
+      },
       'basic/config',
     ))
 
@@ -102,10 +129,22 @@ describe('Basic auth over TLS', () => {
     const path = process.env.PATH
     process.env.PATH = `${bin}:${path}`
     try {
-      await roundTrip(registry, {caFile: registry.caFile!, dockerConfigDir: dockerConfig({credHelpers: {[registry.host]: 'test'}, credsStore: 'empty'})}, 'basic/helper')
+      await roundTrip(
+        registry,
+        {
+          caFile: registry.caFile!,
+          dockerConfigDir: dockerConfig({credHelpers: {[registry.host]: 'test'}, credsStore: 'empty'}),
+        },
+        'basic/helper',
+      )
       // a credsStore that knows nothing means anonymous, which this registry refuses
-      const client = new RegistryClient({caFile: registry.caFile!, dockerConfigDir: dockerConfig({credsStore: 'empty'})})
-      await assert.rejects(client.repository(parseReference(`${registry.host}/basic/helper`)).tags(), {code: 'UNAUTHORIZED'})
+      const client = new RegistryClient({
+        caFile: registry.caFile!,
+        dockerConfigDir: dockerConfig({credsStore: 'empty'}),
+      })
+      await assert.rejects(client.repository(parseReference(`${registry.host}/basic/helper`)).tags(), {
+        code: 'UNAUTHORIZED',
+      })
       client.close()
     } finally {
       process.env.PATH = path
@@ -126,7 +165,7 @@ describe('Bearer token auth', () => {
     await roundTrip(registry, {insecure: registry.insecure, username: TEST_USER, password: TEST_PASSWORD}, 'bearer/app')
     const requests = registry.tokenServer!.requests
     // one token for pull+push (the push side), one for pull-only requests: not one per request
-    const scopes = new Set(requests.map((r) => r.scopes.join(' ')))
+    const scopes = new Set(requests.map(r => r.scopes.join(' ')))
     assert.deepEqual([...scopes].sort(), ['repository:bearer/app:pull', 'repository:bearer/app:pull,push'])
     assert.ok(requests.length <= 4, `token requests: ${requests.length}`)
   })
@@ -140,7 +179,13 @@ describe('Bearer token auth', () => {
       const target = client.repository(parseReference(`${registry.host}/bearer/target`))
       assert.equal(await target.mount(image.layers[0]!.descriptor, 'bearer/source'), true)
       assert.equal(await target.exists(image.layers[0]!.descriptor), true)
-      assert.ok(registry.tokenServer!.requests.some((r) => r.scopes.includes('repository:bearer/source:pull') && r.scopes.includes('repository:bearer/target:pull,push')))
+      assert.ok(
+        registry.tokenServer!.requests.some(
+          r =>
+            r.scopes.includes('repository:bearer/source:pull') &&
+            r.scopes.includes('repository:bearer/target:pull,push'),
+        ),
+      )
     } finally {
       client.close()
     }
@@ -148,11 +193,14 @@ describe('Bearer token auth', () => {
 
   it('refuses anonymous access with UNAUTHORIZED', async () => {
     const client = new RegistryClient({insecure: registry.insecure, dockerConfigDir: dockerConfig({})})
-    await assert.rejects(client.repository(parseReference(`${registry.host}/bearer/app`)).resolve('v1'), (error: Error & {code?: string; hint?: string}) => {
-      assert.equal(error.code, 'UNAUTHORIZED')
-      assert.match(error.hint ?? '', /credentials|login/)
-      return true
-    })
+    await assert.rejects(
+      client.repository(parseReference(`${registry.host}/bearer/app`)).resolve('v1'),
+      (error: Error & {code?: string; hint?: string}) => {
+        assert.equal(error.code, 'UNAUTHORIZED')
+        assert.match(error.hint ?? '', /credentials|login/)
+        return true
+      },
+    )
     client.close()
   })
 })

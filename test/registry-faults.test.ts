@@ -34,8 +34,10 @@ describe('registry faults', () => {
     clients.push(client)
     return client.repository(parseReference(`${proxy.host}/faults/app`))
   }
-  const isManifest = (method: string) => (r: {method: string; path: string}) => r.method === method && r.path.includes('/manifests/')
-  const isBlob = (digest: string) => (r: {method: string; path: string}) => r.method === 'GET' && r.path.endsWith(`/blobs/${digest}`)
+  const isManifest = (method: string) => (r: {method: string; path: string}) =>
+    r.method === method && r.path.includes('/manifests/')
+  const isBlob = (digest: string) => (r: {method: string; path: string}) =>
+    r.method === 'GET' && r.path.endsWith(`/blobs/${digest}`)
 
   before(async () => {
     registry = await startRegistry({auth: 'none'})
@@ -63,7 +65,11 @@ describe('registry faults', () => {
 
   it('refuses a manifest body that does not hash to the digest asked for', async () => {
     // the header is dropped too, so only the body check can catch it
-    proxy.add({match: isManifest('GET'), rewriteBody: (b) => Buffer.from(b.toString().replace('"schemaVersion": 2', '"schemaVersion":2')), setHeaders: {'Docker-Content-Digest': ''}})
+    proxy.add({
+      match: isManifest('GET'),
+      rewriteBody: b => Buffer.from(b.toString().replace('"schemaVersion": 2', '"schemaVersion":2')),
+      setHeaders: {'Docker-Content-Digest': ''},
+    })
     await assert.rejects(repo().fetchManifest(image.descriptor.digest), {code: 'DIGEST_MISMATCH'})
   })
 
@@ -83,7 +89,18 @@ describe('registry faults', () => {
     proxy.add({match: isManifest('GET'), rewriteBody: () => big})
     await assert.rejects(repo().fetchManifest('v1'), {code: 'TOO_LARGE'})
     // no Content-Length: the limit holds while reading
-    proxy.add({match: isManifest('GET'), respond: {status: 200, headers: {'Content-Type': 'application/vnd.oci.image.manifest.v1+json', 'Transfer-Encoding': 'chunked', 'Content-Length': ''}, body: big.toString()}})
+    proxy.add({
+      match: isManifest('GET'),
+      respond: {
+        status: 200,
+        headers: {
+          'Content-Type': 'application/vnd.oci.image.manifest.v1+json',
+          'Transfer-Encoding': 'chunked',
+          'Content-Length': '',
+        },
+        body: big.toString(),
+      },
+    })
     await assert.rejects(repo().fetchManifest('v1'), {code: 'TOO_LARGE'})
   })
 
@@ -111,7 +128,11 @@ describe('registry faults', () => {
 
   it('retries 503 answers with backoff', async () => {
     const seen = proxy.requests.length
-    proxy.add({match: isManifest('GET'), respond: {status: 503, body: '{"errors":[{"code":"UNAVAILABLE","message":"try later"}]}'}, times: 2})
+    proxy.add({
+      match: isManifest('GET'),
+      respond: {status: 503, body: '{"errors":[{"code":"UNAVAILABLE","message":"try later"}]}'},
+      times: 2,
+    })
     assert.equal((await repo().fetchManifest('v1')).digest, image.descriptor.digest)
     assert.equal(proxy.requests.slice(seen).filter(isManifest('GET')).length, 3)
   })
@@ -124,7 +145,11 @@ describe('registry faults', () => {
   })
 
   it('reports a registry that stays down as a retryable REGISTRY_ERROR with its error codes', async () => {
-    proxy.add({match: isManifest('GET'), respond: {status: 503, body: '{"errors":[{"code":"UNAVAILABLE","message":"maintenance"}]}'}, times: 3})
+    proxy.add({
+      match: isManifest('GET'),
+      respond: {status: 503, body: '{"errors":[{"code":"UNAVAILABLE","message":"maintenance"}]}'},
+      times: 3,
+    })
     await assert.rejects(repo({retries: 2}).fetchManifest('v1'), (error: Error & {code?: string}) => {
       assert.equal(error.code, 'REGISTRY_ERROR')
       assert.match(error.message, /HTTP 503 \(UNAVAILABLE: maintenance\)/)
@@ -138,8 +163,14 @@ describe('registry faults', () => {
     try {
       const layer = image.layers[0]!.descriptor
       // the front proxy asks for Basic auth once, so the client carries credentials from then on
-      proxy.add({match: (r) => !r.headers.authorization, respond: {status: 401, headers: {'WWW-Authenticate': 'Basic realm="test"'}}})
-      proxy.add({match: isBlob(layer.digest), respond: {status: 307, headers: {Location: `http://${storage.host}/v2/faults/app/blobs/${layer.digest}`}}})
+      proxy.add({
+        match: r => !r.headers.authorization,
+        respond: {status: 401, headers: {'WWW-Authenticate': 'Basic realm="test"'}},
+      })
+      proxy.add({
+        match: isBlob(layer.digest),
+        respond: {status: 307, headers: {Location: `http://${storage.host}/v2/faults/app/blobs/${layer.digest}`}},
+      })
       const repository = repo({username: 'u', password: 'p', insecure: [proxy.host, storage.host]})
       assert.equal(await hashStream(await repository.fetch(layer)), layer.digest)
       assert.ok(proxy.requests.filter(isBlob(layer.digest)).at(-1)!.headers.authorization?.startsWith('Basic '))
@@ -153,6 +184,8 @@ describe('registry faults', () => {
   it('refuses plain HTTP to a host not listed as insecure', async () => {
     const client = new RegistryClient({retries: 0})
     clients.push(client)
-    await assert.rejects(client.repository(parseReference(`${proxy.host}/faults/app`)).resolve('v1'), {code: 'NETWORK_ERROR'})
+    await assert.rejects(client.repository(parseReference(`${proxy.host}/faults/app`)).resolve('v1'), {
+      code: 'NETWORK_ERROR',
+    })
   })
 })

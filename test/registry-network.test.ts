@@ -19,10 +19,23 @@ import {startStaticServer, type StaticServer} from './support/static-server.ts'
 import {TestTufRepo} from './support/tuf-repo.ts'
 
 const ROOT = join(import.meta.dirname, '..')
-const PROXY_VARS = ['HTTPS_PROXY', 'https_proxy', 'HTTP_PROXY', 'http_proxy', 'NO_PROXY', 'no_proxy', 'ALL_PROXY', 'all_proxy']
+const PROXY_VARS = [
+  'HTTPS_PROXY',
+  'https_proxy',
+  'HTTP_PROXY',
+  'http_proxy',
+  'NO_PROXY',
+  'no_proxy',
+  'ALL_PROXY',
+  'all_proxy',
+]
 
-function cli(args: string[], env: Record<string, string> = {}, input = ''): Promise<{status: number | null; stdout: string; stderr: string}> {
-  return new Promise((resolve) => {
+function cli(
+  args: string[],
+  env: Record<string, string> = {},
+  input = '',
+): Promise<{status: number | null; stdout: string; stderr: string}> {
+  return new Promise(resolve => {
     const base: Record<string, string | undefined> = {...process.env, AIRLOCK_CERTS_D: ''}
     for (const v of PROXY_VARS) delete base[v]
     const child = spawn('node', ['bin/run.js', ...args], {cwd: ROOT, env: {...base, ...env} as NodeJS.ProcessEnv})
@@ -31,7 +44,7 @@ function cli(args: string[], env: Record<string, string> = {}, input = ''): Prom
     child.stdout.on('data', (d: Buffer) => (stdout += d))
     child.stderr.on('data', (d: Buffer) => (stderr += d))
     const timer = setTimeout(() => child.kill('SIGKILL'), 120_000)
-    child.on('close', (status) => {
+    child.on('close', status => {
       clearTimeout(timer)
       resolve({status, stdout, stderr})
     })
@@ -64,7 +77,8 @@ describe('network errors, proxies and timeouts', () => {
     tufServer = await startStaticServer(tuf.dir)
     rootFile = join(work.dir, 'root.json')
     writeFileSync(rootFile, tuf.pinnedRoot())
-    if (!existsSync(join(ROOT, 'dist/cli/registry-flags.js'))) execFileSync('npm', ['run', 'build'], {cwd: ROOT, stdio: 'ignore'})
+    if (!existsSync(join(ROOT, 'dist/cli/registry-flags.js')))
+      execFileSync('npm', ['run', 'build'], {cwd: ROOT, stdio: 'ignore'})
   })
 
   after(async () => {
@@ -77,21 +91,46 @@ describe('network errors, proxies and timeouts', () => {
     proxy.seen.length = 0
     const tufHost = new URL(tufServer.url).host
     const r = await cli(
-      ['export', `${tls.host}/net/app:1`, `${plain.host}/net/app:1`, '-o', out('proxied'), '--signatures', 'skip', '--force', '--tuf-mirror', tufServer.url, '--tuf-root', rootFile, '--ca-file', tls.caFile!,
-        '--username', TEST_USER, '--password-stdin', '--insecure-registry', plain.host],
+      [
+        'export',
+        `${tls.host}/net/app:1`,
+        `${plain.host}/net/app:1`,
+        '-o',
+        out('proxied'),
+        '--signatures',
+        'skip',
+        '--force',
+        '--tuf-mirror',
+        tufServer.url,
+        '--tuf-root',
+        rootFile,
+        '--ca-file',
+        tls.caFile!,
+        '--username',
+        TEST_USER,
+        '--password-stdin',
+        '--insecure-registry',
+        plain.host,
+      ],
       {HTTPS_PROXY: proxy.url, http_proxy: proxy.url, no_proxy: plain.host},
       `${TEST_PASSWORD}\n`,
     )
     assert.equal(r.status, 0, r.stderr)
     assert.ok(proxy.seen.includes(`CONNECT ${tls.host}`), proxy.seen.join('\n'))
     // undici tunnels plain HTTP through CONNECT as well; either way the TUF mirror was reached through the proxy.
-    assert.ok(proxy.seen.some((l) => l.startsWith(`GET http://${tufHost}/`) || l === `CONNECT ${tufHost}`), `TUF through the proxy: ${proxy.seen.join('\n')}`)
-    assert.ok(!proxy.seen.some((l) => l.includes(plain.host)), `NO_PROXY registry went direct: ${proxy.seen.join('\n')}`)
+    assert.ok(
+      proxy.seen.some(l => l.startsWith(`GET http://${tufHost}/`) || l === `CONNECT ${tufHost}`),
+      `TUF through the proxy: ${proxy.seen.join('\n')}`,
+    )
+    assert.ok(!proxy.seen.some(l => l.includes(plain.host)), `NO_PROXY registry went direct: ${proxy.seen.join('\n')}`)
   })
 
   it('a proxy that is down is named in the error (nothing silently bypasses it)', async () => {
     const dead = `http://127.0.0.1:${await freePort()}`
-    const r = await cli(['export', `${plain.host}/net/app:1`, '-o', out('deadproxy'), ...skip, '--insecure-registry', plain.host], {HTTP_PROXY: dead})
+    const r = await cli(
+      ['export', `${plain.host}/net/app:1`, '-o', out('deadproxy'), ...skip, '--insecure-registry', plain.host],
+      {HTTP_PROXY: dead},
+    )
     assert.equal(r.status, 1)
     assert.match(r.stderr, /NETWORK_ERROR|nothing is listening|proxy/i)
   })
@@ -101,12 +140,17 @@ describe('network errors, proxies and timeouts', () => {
     const saved = process.env.HTTP_PROXY
     process.env.HTTP_PROXY = proxy.url
     try {
-      await fetchInclusionProof(plain.url, {body: '', logIndex: 7, logID: 'x'}, {timeoutMs: 5000}).catch(() => undefined)
+      await fetchInclusionProof(plain.url, {body: '', logIndex: 7, logID: 'x'}, {timeoutMs: 5000}).catch(
+        () => undefined,
+      )
     } finally {
       if (saved === undefined) delete process.env.HTTP_PROXY
       else process.env.HTTP_PROXY = saved
     }
-    assert.ok(proxy.seen.some((l) => l.startsWith(`GET ${plain.url}/api/v1/log/entries?logIndex=7`)), proxy.seen.join('\n'))
+    assert.ok(
+      proxy.seen.some(l => l.startsWith(`GET ${plain.url}/api/v1/log/entries?logIndex=7`)),
+      proxy.seen.join('\n'),
+    )
   })
 
   it('nothing listening: one line naming the host, with a hint', async () => {
@@ -125,13 +169,29 @@ describe('network errors, proxies and timeouts', () => {
   })
 
   it('an HTTPS registry listed as insecure: drop it from --insecure-registry', async () => {
-    const r = await cli(['export', `${tls.host}/net/app:1`, '-o', out('https-as-http'), ...skip, '--insecure-registry', tls.host])
+    const r = await cli([
+      'export',
+      `${tls.host}/net/app:1`,
+      '-o',
+      out('https-as-http'),
+      ...skip,
+      '--insecure-registry',
+      tls.host,
+    ])
     assert.equal(r.status, 1)
     assert.match(r.stderr, /serves HTTPS: drop it from --insecure-registry|drop it from --insecure-registry/)
   })
 
   it('a missing tag says which one and what to check', async () => {
-    const r = await cli(['export', `${plain.host}/net/app:nope`, '-o', out('notag'), ...skip, '--insecure-registry', plain.host])
+    const r = await cli([
+      'export',
+      `${plain.host}/net/app:nope`,
+      '-o',
+      out('notag'),
+      ...skip,
+      '--insecure-registry',
+      plain.host,
+    ])
     assert.equal(r.status, 1)
     assert.match(r.stderr, /net\/app:nope: HTTP 404/)
     assert.match(r.stderr, /hint: .*tag/)
@@ -145,9 +205,25 @@ describe('network errors, proxies and timeouts', () => {
   })
 
   it('--insecure-registry http://host:port is normalized; https:// is refused', async () => {
-    const ok = await cli(['export', `${plain.host}/net/app:1`, '-o', out('url'), ...skip, '--insecure-registry', `http://${plain.host}/`])
+    const ok = await cli([
+      'export',
+      `${plain.host}/net/app:1`,
+      '-o',
+      out('url'),
+      ...skip,
+      '--insecure-registry',
+      `http://${plain.host}/`,
+    ])
     assert.equal(ok.status, 0, ok.stderr)
-    const bad = await cli(['export', `${plain.host}/net/app:1`, '-o', out('https-url'), ...skip, '--insecure-registry', `https://${plain.host}`])
+    const bad = await cli([
+      'export',
+      `${plain.host}/net/app:1`,
+      '-o',
+      out('https-url'),
+      ...skip,
+      '--insecure-registry',
+      `https://${plain.host}`,
+    ])
     assert.equal(bad.status, 2)
     assert.match(bad.stderr, /only http:\/\/ or a bare host:port/)
   })
@@ -160,12 +236,25 @@ describe('network errors, proxies and timeouts', () => {
     after(() => stall?.stop())
 
     it('a connection that stops sending is abandoned after --timeout and retried like a reset', async () => {
-      stall.add({match: (r) => r.method === 'GET' && /\/manifests\//.test(r.path), stallMs: 60_000})
+      stall.add({match: r => r.method === 'GET' && /\/manifests\//.test(r.path), stallMs: 60_000})
       const started = Date.now()
-      const r = await cli(['export', `${stall.host}/net/app:1`, '-o', out('stall'), ...skip, '--insecure-registry', stall.host, '--timeout', '1'])
+      const r = await cli([
+        'export',
+        `${stall.host}/net/app:1`,
+        '-o',
+        out('stall'),
+        ...skip,
+        '--insecure-registry',
+        stall.host,
+        '--timeout',
+        '1',
+      ])
       assert.equal(r.status, 0, r.stderr)
       assert.ok(Date.now() - started < 30_000, 'did not wait for the stall')
-      assert.ok(stall.count((q) => q.method === 'GET' && /\/manifests\//.test(q.path)) >= 2, 'the stalled request was sent again')
+      assert.ok(
+        stall.count(q => q.method === 'GET' && /\/manifests\//.test(q.path)) >= 2,
+        'the stalled request was sent again',
+      )
     })
 
     it('--timeout that is not a duration is a usage error', async () => {
@@ -181,10 +270,13 @@ describe('a 401 from a redirect target', () => {
     const registry = await startRegistry()
     const work = makeWorkDir('airlock-redirect-401-')
     const storage = http.createServer((_req, res) => {
-      res.writeHead(401, {'WWW-Authenticate': 'Bearer realm="http://127.0.0.1:9/token",service="storage"', 'Content-Length': '0'})
+      res.writeHead(401, {
+        'WWW-Authenticate': 'Bearer realm="http://127.0.0.1:9/token",service="storage"',
+        'Content-Length': '0',
+      })
       res.end()
     })
-    await new Promise<void>((resolve) => storage.listen(0, '127.0.0.1', resolve))
+    await new Promise<void>(resolve => storage.listen(0, '127.0.0.1', resolve))
     const storageHost = `127.0.0.1:${(storage.address() as AddressInfo).port}`
     const front = await startFaultProxy(registry.host)
     const client = new RegistryClient({insecure: [front.host, storageHost], retries: 0})
@@ -192,16 +284,22 @@ describe('a 401 from a redirect target', () => {
       const image = await buildImage(work.dir, {layerSizes: [512]})
       const repo = client.repository(parseReference(`${front.host}/r/app`))
       await pushImage(repo, image, '1')
-      front.add({match: (r) => r.method === 'GET' && /\/blobs\//.test(r.path), respond: {status: 307, headers: {Location: `http://${storageHost}/bucket/blob`}}})
+      front.add({
+        match: r => r.method === 'GET' && /\/blobs\//.test(r.path),
+        respond: {status: 307, headers: {Location: `http://${storageHost}/bucket/blob`}},
+      })
       const layer = image.layers[0]!.descriptor
-      await assert.rejects(async () => {
-        for await (const _ of await repo.fetch(layer)) void _
-      }, {code: 'UNAUTHORIZED'})
+      await assert.rejects(
+        async () => {
+          for await (const _ of await repo.fetch(layer)) void _
+        },
+        {code: 'UNAUTHORIZED'},
+      )
       assert.deepEqual(await repo.tags(), ['1'], 'the registry itself still answers without a token')
     } finally {
       client.close()
       await front.stop()
-      await new Promise<void>((resolve) => storage.close(() => resolve()))
+      await new Promise<void>(resolve => storage.close(() => resolve()))
       await registry.stop()
       work.cleanup()
     }

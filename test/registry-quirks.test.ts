@@ -12,7 +12,13 @@ import {after, before, describe, it} from 'node:test'
 import {parseReference} from '../src/reference/index.ts'
 import {RegistryClient} from '../src/registry/index.ts'
 import {makeWorkDir} from './support/images.ts'
-import {QUIRK_SOURCES, startQuirksFront, type QuirkMode, type QuirksFront, type QuirksFrontOptions} from './support/quirks-front.ts'
+import {
+  QUIRK_SOURCES,
+  startQuirksFront,
+  type QuirkMode,
+  type QuirksFront,
+  type QuirksFrontOptions,
+} from './support/quirks-front.ts'
 import {startRegistry, type StartedRegistry} from './support/registry.ts'
 import {createTestSigstore, sampleImage, type TestSigstore} from './support/sigstore/index.ts'
 import {pushBundleSignedIndex, putImage} from './support/sigstore/registry-images.ts'
@@ -22,14 +28,14 @@ const ID = 'release@airlock.test'
 const ISSUER = 'https://accounts.airlock.test'
 
 function cli(args: string[], input = ''): Promise<{status: number | null; stdout: string; stderr: string}> {
-  return new Promise((resolve) => {
+  return new Promise(resolve => {
     const child = spawn('node', ['bin/run.js', ...args], {cwd: ROOT})
     let stdout = ''
     let stderr = ''
     child.stdout.on('data', (d: Buffer) => (stdout += d))
     child.stderr.on('data', (d: Buffer) => (stderr += d))
     const timer = setTimeout(() => child.kill('SIGKILL'), 120_000)
-    child.on('close', (status) => {
+    child.on('close', status => {
       clearTimeout(timer)
       resolve({status, stdout, stderr})
     })
@@ -45,16 +51,41 @@ describe('registries that cannot run here, replayed by a front over the real reg
   let trustedRootFile: string
   const digests: Record<string, string> = {}
   const fronts: QuirksFront[] = []
-  const policyArgs = () => ['--trusted-root', trustedRootFile, '--certificate-identity', ID, '--certificate-oidc-issuer', ISSUER]
+  const policyArgs = () => [
+    '--trusted-root',
+    trustedRootFile,
+    '--certificate-identity',
+    ID,
+    '--certificate-oidc-issuer',
+    ISSUER,
+  ]
 
-  async function front(upstream: StartedRegistry, mode: QuirkMode, options: QuirksFrontOptions = {}): Promise<QuirksFront> {
+  async function front(
+    upstream: StartedRegistry,
+    mode: QuirkMode,
+    options: QuirksFrontOptions = {},
+  ): Promise<QuirksFront> {
     const f = await startQuirksFront(upstream.host, mode, options)
     fronts.push(f)
     return f
   }
 
   async function exportThrough(f: QuirksFront, out: string, extra: string[] = []) {
-    return cli(['export', '-o', out, '--insecure-registry', f.host, '--no-tuf', '--rekor-url', ss.url, ...policyArgs(), ...extra, `${f.host}/t/legacy:v1`, `${f.host}/t/multi:v1`, '--json'])
+    return cli([
+      'export',
+      '-o',
+      out,
+      '--insecure-registry',
+      f.host,
+      '--no-tuf',
+      '--rekor-url',
+      ss.url,
+      ...policyArgs(),
+      ...extra,
+      `${f.host}/t/legacy:v1`,
+      `${f.host}/t/multi:v1`,
+      '--json',
+    ])
   }
 
   before(async () => {
@@ -80,11 +111,12 @@ describe('registries that cannot run here, replayed by a front over the real reg
       digests.multi = index.descriptor.digest
     }
     client.close()
-    if (!existsSync(join(ROOT, 'dist/cli/registry-flags.js'))) execFileSync('npm', ['run', 'build'], {cwd: ROOT, stdio: 'ignore'})
+    if (!existsSync(join(ROOT, 'dist/cli/registry-flags.js')))
+      execFileSync('npm', ['run', 'build'], {cwd: ROOT, stdio: 'ignore'})
   })
 
   after(async () => {
-    await Promise.all(fronts.map((f) => f.stop()))
+    await Promise.all(fronts.map(f => f.stop()))
     await Promise.all([source?.stop(), mirror?.stop(), ss?.stop()])
     work?.cleanup()
   })
@@ -100,13 +132,37 @@ describe('registries that cannot run here, replayed by a front over the real reg
   let archive = ''
   it('baseline: export from Distribution itself carries the legacy and bundle signatures', async () => {
     archive = join(work.dir, 'baseline.tar')
-    const r = await cli(['export', '-o', archive, '--insecure-registry', source.host, '--no-tuf', '--rekor-url', ss.url, ...policyArgs(), `${source.host}/t/legacy:v1`, `${source.host}/t/multi:v1`, '--json'])
+    const r = await cli([
+      'export',
+      '-o',
+      archive,
+      '--insecure-registry',
+      source.host,
+      '--no-tuf',
+      '--rekor-url',
+      ss.url,
+      ...policyArgs(),
+      `${source.host}/t/legacy:v1`,
+      `${source.host}/t/multi:v1`,
+      '--json',
+    ])
     assert.equal(r.status, 0, r.stderr)
     baseline = carried(r.stdout)
     assert.ok(baseline >= 3, `legacy .sig + .att and the bundle: ${r.stdout}`)
   })
 
-  const exportModes: QuirkMode[] = ['registry.k8s.io', 'ghcr', 'docker-hub-429', 'quay-3.11', 'quay-3.12', 'harbor-2.7', 'harbor-2.10', 'harbor-2.11', 'ecr', 'slow-commit']
+  const exportModes: QuirkMode[] = [
+    'registry.k8s.io',
+    'ghcr',
+    'docker-hub-429',
+    'quay-3.11',
+    'quay-3.12',
+    'harbor-2.7',
+    'harbor-2.10',
+    'harbor-2.11',
+    'ecr',
+    'slow-commit',
+  ]
   for (const mode of exportModes) {
     it(`export through ${mode} carries every signature (${QUIRK_SOURCES[mode].slice(0, 60)}...)`, async () => {
       const f = await front(source, mode)
@@ -118,42 +174,99 @@ describe('registries that cannot run here, replayed by a front over the real reg
         assert.ok(f.count(/GET \/v2\/t\/legacy\/manifests\/sha256:[a-f0-9]{64} -> 404/) >= 1, f.log.join('\n'))
         assert.ok(f.count(/GET \/v2\/t\/legacy\/manifests\/sha256-[a-f0-9]{64}\.sig -> 200/) >= 1, f.log.join('\n'))
       }
-      if (mode === 'ghcr') assert.ok(f.count(/referrers\/sha256:[a-f0-9]{64} -> 303/) >= 1, 'the referrers redirect was met')
+      if (mode === 'ghcr')
+        assert.ok(f.count(/referrers\/sha256:[a-f0-9]{64} -> 303/) >= 1, 'the referrers redirect was met')
       if (mode === 'docker-hub-429') assert.equal(f.count(/-> 429/), 2, 'two 429s waited out')
     })
   }
 
   it('docker-hub-429: a limit that does not lift fails with the limit, what is left and when it resets', async () => {
     const f = await front(source, 'docker-hub-429', {rateLimited: Number.POSITIVE_INFINITY})
-    const r = await cli(['export', '-o', join(work.dir, 'limited.tar'), '--insecure-registry', f.host, '--no-tuf', '--signatures', 'skip', `${f.host}/t/legacy:v1`])
+    const r = await cli([
+      'export',
+      '-o',
+      join(work.dir, 'limited.tar'),
+      '--insecure-registry',
+      f.host,
+      '--no-tuf',
+      '--signatures',
+      'skip',
+      `${f.host}/t/legacy:v1`,
+    ])
     assert.notEqual(r.status, 0)
     assert.match(r.stderr, /HTTP 429/)
-    assert.match(r.stderr, /rate limiting \(limit 100 per 6 h, 0 left, counted for 203\.0\.113\.7, resets at \d{4}-\d\d-\d\dT[\d:]+Z\)/)
-    assert.equal(r.stderr.trim().split('\n').filter((l) => /error/.test(l)).length, 1, r.stderr)
+    assert.match(
+      r.stderr,
+      /rate limiting \(limit 100 per 6 h, 0 left, counted for 203\.0\.113\.7, resets at \d{4}-\d\d-\d\dT[\d:]+Z\)/,
+    )
+    assert.equal(
+      r.stderr
+        .trim()
+        .split('\n')
+        .filter(l => /error/.test(l)).length,
+      1,
+      r.stderr,
+    )
   })
 
-  const pushModes: QuirkMode[] = ['quay-3.12', 'harbor-2.7', 'harbor-2.10', 'harbor-2.11', 'ghcr', 'ecr', 'slow-commit', 'registry.k8s.io', 'docker-hub-429']
+  const pushModes: QuirkMode[] = [
+    'quay-3.12',
+    'harbor-2.7',
+    'harbor-2.10',
+    'harbor-2.11',
+    'ghcr',
+    'ecr',
+    'slow-commit',
+    'registry.k8s.io',
+    'docker-hub-429',
+  ]
   for (const mode of pushModes) {
     it(`push through ${mode} lands images and signatures where verifiers find them`, async () => {
       const f = await front(mirror, mode, mode.startsWith('harbor-') ? {harborPullPolicy: true} : {})
       const prefix = `m-${mode}`
       const extra = mode === 'slow-commit' ? ['--timeout', '1'] : []
-      const r = await cli(['push', archive, `${f.host}/${prefix}`, '--insecure-registry', f.host, ...policyArgs(), ...extra, '--json'])
+      const r = await cli([
+        'push',
+        archive,
+        `${f.host}/${prefix}`,
+        '--insecure-registry',
+        f.host,
+        ...policyArgs(),
+        ...extra,
+        '--json',
+      ])
       assert.equal(r.status, 0, `${mode}: ${r.stderr}`)
       const result = JSON.parse(r.stdout) as {capabilities: {referrersApi?: boolean}}
       const api = mode === 'quay-3.12' || mode === 'harbor-2.11'
-      assert.equal(result.capabilities.referrersApi, api, `${mode}: referrers API detected only on a real 200 index listing what was pushed`)
+      assert.equal(
+        result.capabilities.referrersApi,
+        api,
+        `${mode}: referrers API detected only on a real 200 index listing what was pushed`,
+      )
       // Without a usable API the bundles are in the fallback tag on the real registry behind the front.
       const direct = new RegistryClient({insecure: mirror.insecure})
       const fallback = `sha256-${digests.multi!.slice('sha256:'.length)}`
       const tags = await direct.repository(parseReference(`${mirror.host}/${prefix}/t/multi`)).tags()
       direct.close()
-      assert.equal(tags.includes(fallback), !api, `${mode}: fallback tag ${api ? 'not needed' : 'written'}: ${tags.join(' ')}`)
+      assert.equal(
+        tags.includes(fallback),
+        !api,
+        `${mode}: fallback tag ${api ? 'not needed' : 'written'}: ${tags.join(' ')}`,
+      )
       if (mode === 'ecr') assert.ok(f.count(/PATCH .* -> 201/) >= 1, 'chunks answered 201')
-      if (mode === 'slow-commit') assert.equal(f.count(/PUT .*digest=sha256.* -> 201/), f.count(/PUT .*digest=sha256/), 'each commit sent once')
+      if (mode === 'slow-commit')
+        assert.equal(f.count(/PUT .*digest=sha256.* -> 201/), f.count(/PUT .*digest=sha256/), 'each commit sent once')
       // Read back through the front as a verifier would (Harbor's pull policy off: it blocks pulls, not checks).
       f.options.harborPullPolicy = false
-      const v = await cli(['verify', archive, '--registry', `${f.host}/${prefix}`, '--insecure-registry', f.host, ...policyArgs()])
+      const v = await cli([
+        'verify',
+        archive,
+        '--registry',
+        `${f.host}/${prefix}`,
+        '--insecure-registry',
+        f.host,
+        ...policyArgs(),
+      ])
       assert.equal(v.status, 0, `${mode}: ${v.stderr}\n${v.stdout}`)
     })
   }
@@ -168,7 +281,11 @@ describe('registries that cannot run here, replayed by a front over the real reg
   })
 
   it('every mode names its source', () => {
-    for (const [mode, source] of Object.entries(QUIRK_SOURCES)) assert.match(source, /[a-z-]+\/[a-z.-]+#\d+|docs\.docker\.com|issue 18/, mode)
-    assert.ok(readFileSync(join(ROOT, 'docs/REGISTRIES.md'), 'utf8').includes('quirks-front'), 'docs/REGISTRIES.md lists the modes')
+    for (const [mode, source] of Object.entries(QUIRK_SOURCES))
+      assert.match(source, /[a-z-]+\/[a-z.-]+#\d+|docs\.docker\.com|issue 18/, mode)
+    assert.ok(
+      readFileSync(join(ROOT, 'docs/REGISTRIES.md'), 'utf8').includes('quirks-front'),
+      'docs/REGISTRIES.md lists the modes',
+    )
   })
 })

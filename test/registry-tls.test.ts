@@ -14,16 +14,25 @@ import {startRegistry, TEST_PASSWORD, TEST_USER, type StartedRegistry} from './s
 
 const ROOT = join(import.meta.dirname, '..')
 
-function cli(args: string[], options: {input?: string; env?: Record<string, string>} = {}): Promise<{status: number | null; stdout: string; stderr: string}> {
-  return new Promise((resolve) => {
-    const env: Record<string, string | undefined> = {...process.env, AIRLOCK_CERTS_D: '', REGISTRY_AUTH_FILE: undefined, NODE_EXTRA_CA_CERTS: undefined, ...options.env}
+function cli(
+  args: string[],
+  options: {input?: string; env?: Record<string, string>} = {},
+): Promise<{status: number | null; stdout: string; stderr: string}> {
+  return new Promise(resolve => {
+    const env: Record<string, string | undefined> = {
+      ...process.env,
+      AIRLOCK_CERTS_D: '',
+      REGISTRY_AUTH_FILE: undefined,
+      NODE_EXTRA_CA_CERTS: undefined,
+      ...options.env,
+    }
     const child = spawn('node', ['bin/run.js', ...args], {cwd: ROOT, env: env as NodeJS.ProcessEnv})
     let stdout = ''
     let stderr = ''
     child.stdout.on('data', (d: Buffer) => (stdout += d))
     child.stderr.on('data', (d: Buffer) => (stderr += d))
     const timer = setTimeout(() => child.kill('SIGKILL'), 120_000)
-    child.on('close', (status) => {
+    child.on('close', status => {
       clearTimeout(timer)
       resolve({status, stdout, stderr})
     })
@@ -40,7 +49,11 @@ describe('TLS and credentials as operators configure them', () => {
   const exportArgs = (out: string) => ['export', '-o', out, '--no-tuf', '--signatures', 'skip', '--force']
 
   before(async () => {
-    ;[a, b, m] = await Promise.all([startRegistry({auth: 'basic-tls'}), startRegistry({auth: 'basic-tls'}), startRegistry({auth: 'mtls'})])
+    ;[a, b, m] = await Promise.all([
+      startRegistry({auth: 'basic-tls'}),
+      startRegistry({auth: 'basic-tls'}),
+      startRegistry({auth: 'mtls'}),
+    ])
     work = makeWorkDir('airlock-tls-')
     const image = await buildImage(work.dir, {layerSizes: [1024, 2048]})
     for (const r of [a, b]) {
@@ -54,7 +67,8 @@ describe('TLS and credentials as operators configure them', () => {
     authFile = join(work.dir, 'auth.json')
     const auth = Buffer.from(`${TEST_USER}:${TEST_PASSWORD}`).toString('base64')
     writeFileSync(authFile, JSON.stringify({auths: {[a.host]: {auth}, [b.host]: {auth}}}))
-    if (!existsSync(join(ROOT, 'dist/cli/registry-flags.js'))) execFileSync('npm', ['run', 'build'], {cwd: ROOT, stdio: 'ignore'})
+    if (!existsSync(join(ROOT, 'dist/cli/registry-flags.js')))
+      execFileSync('npm', ['run', 'build'], {cwd: ROOT, stdio: 'ignore'})
   })
 
   after(async () => {
@@ -63,12 +77,25 @@ describe('TLS and credentials as operators configure them', () => {
   })
 
   it('--ca-file adds to the trust store: NODE_EXTRA_CA_CERTS still trusts the other registry; --authfile gives both logins', async () => {
-    const r = await cli([...exportArgs(join(work.dir, 'two.tar')), '--ca-file', b.caFile!, '--authfile', authFile, `${a.host}/tls/app:1`, `${b.host}/tls/app:1`], {env: {NODE_EXTRA_CA_CERTS: a.caFile!}})
+    const r = await cli(
+      [
+        ...exportArgs(join(work.dir, 'two.tar')),
+        '--ca-file',
+        b.caFile!,
+        '--authfile',
+        authFile,
+        `${a.host}/tls/app:1`,
+        `${b.host}/tls/app:1`,
+      ],
+      {env: {NODE_EXTRA_CA_CERTS: a.caFile!}},
+    )
     assert.equal(r.status, 0, r.stderr)
   })
 
   it('REGISTRY_AUTH_FILE is read like --authfile', async () => {
-    const r = await cli([...exportArgs(join(work.dir, 'env.tar')), '--ca-file', a.caFile!, `${a.host}/tls/app:1`], {env: {REGISTRY_AUTH_FILE: authFile}})
+    const r = await cli([...exportArgs(join(work.dir, 'env.tar')), '--ca-file', a.caFile!, `${a.host}/tls/app:1`], {
+      env: {REGISTRY_AUTH_FILE: authFile},
+    })
     assert.equal(r.status, 0, r.stderr)
   })
 
@@ -84,7 +111,9 @@ describe('TLS and credentials as operators configure them', () => {
     const certsD = join(work.dir, 'certs.d')
     mkdirSync(join(certsD, b.host), {recursive: true})
     copyFileSync(b.caFile!, join(certsD, b.host, 'ca.crt'))
-    const r = await cli([...exportArgs(join(work.dir, 'certsd.tar')), '--authfile', authFile, `${b.host}/tls/app:1`], {env: {AIRLOCK_CERTS_D: certsD}})
+    const r = await cli([...exportArgs(join(work.dir, 'certsd.tar')), '--authfile', authFile, `${b.host}/tls/app:1`], {
+      env: {AIRLOCK_CERTS_D: certsD},
+    })
     assert.equal(r.status, 0, r.stderr)
   })
 
@@ -110,18 +139,32 @@ describe('TLS and credentials as operators configure them', () => {
     copyFileSync(m.caFile!, join(certsD, m.host, 'ca.crt'))
     copyFileSync(m.clientCertFile!, join(certsD, m.host, 'client.cert'))
     copyFileSync(m.clientKeyFile!, join(certsD, m.host, 'client.key'))
-    const r = await cli([...exportArgs(join(work.dir, 'mtls-certsd.tar')), `${m.host}/tls/app:1`], {env: {AIRLOCK_CERTS_D: certsD}})
+    const r = await cli([...exportArgs(join(work.dir, 'mtls-certsd.tar')), `${m.host}/tls/app:1`], {
+      env: {AIRLOCK_CERTS_D: certsD},
+    })
     assert.equal(r.status, 0, r.stderr)
   })
 
   it('--client-cert without --client-key is a usage error', async () => {
-    const r = await cli([...exportArgs(join(work.dir, 'half.tar')), '--client-cert', m.clientCertFile!, `${m.host}/tls/app:1`])
+    const r = await cli([
+      ...exportArgs(join(work.dir, 'half.tar')),
+      '--client-cert',
+      m.clientCertFile!,
+      `${m.host}/tls/app:1`,
+    ])
     assert.equal(r.status, 2)
     assert.match(r.stderr, /--client-cert and --client-key go together/)
   })
 
   it('--username without --password-stdin is a usage error', async () => {
-    const r = await cli([...exportArgs(join(work.dir, 'nopw.tar')), '--ca-file', a.caFile!, '--username', TEST_USER, `${a.host}/tls/app:1`])
+    const r = await cli([
+      ...exportArgs(join(work.dir, 'nopw.tar')),
+      '--ca-file',
+      a.caFile!,
+      '--username',
+      TEST_USER,
+      `${a.host}/tls/app:1`,
+    ])
     assert.equal(r.status, 2)
     assert.match(r.stderr, /--username airlock needs a password/)
   })
@@ -129,9 +172,23 @@ describe('TLS and credentials as operators configure them', () => {
   it('--username/--password-stdin go to the first image registry only; the other keeps its own login', async () => {
     // b's login is in the auth file with b's password; a's explicit password would be refused there.
     const other = join(work.dir, 'auth-b.json')
-    writeFileSync(other, JSON.stringify({auths: {[b.host]: {auth: Buffer.from(`${TEST_USER}:${TEST_PASSWORD}`).toString('base64')}}}))
+    writeFileSync(
+      other,
+      JSON.stringify({auths: {[b.host]: {auth: Buffer.from(`${TEST_USER}:${TEST_PASSWORD}`).toString('base64')}}}),
+    )
     const r = await cli(
-      [...exportArgs(join(work.dir, 'bound.tar')), '--ca-file', a.caFile!, '--authfile', other, '--username', 'someone-else', '--password-stdin', `${b.host}/tls/app:1`, `${a.host}/tls/app:1`],
+      [
+        ...exportArgs(join(work.dir, 'bound.tar')),
+        '--ca-file',
+        a.caFile!,
+        '--authfile',
+        other,
+        '--username',
+        'someone-else',
+        '--password-stdin',
+        `${b.host}/tls/app:1`,
+        `${a.host}/tls/app:1`,
+      ],
       {input: 'not the password\n', env: {NODE_EXTRA_CA_CERTS: b.caFile!}},
     )
     // The explicit credentials belong to b (the first image's registry) and are wrong there: rejected, said so.
@@ -139,7 +196,17 @@ describe('TLS and credentials as operators configure them', () => {
     assert.match(r.stderr, new RegExp(`${b.host.replace(/\./g, '\\.')} rejected the credentials`))
     // Wrong credentials bound to another registry are never offered to this one: its auth-file login works.
     const ok = await cli(
-      [...exportArgs(join(work.dir, 'bound2.tar')), '--authfile', other, '--username', 'someone-else', '--password-stdin', '--creds-for', a.host, `${b.host}/tls/app:1`],
+      [
+        ...exportArgs(join(work.dir, 'bound2.tar')),
+        '--authfile',
+        other,
+        '--username',
+        'someone-else',
+        '--password-stdin',
+        '--creds-for',
+        a.host,
+        `${b.host}/tls/app:1`,
+      ],
       {input: 'not the password\n', env: {NODE_EXTRA_CA_CERTS: b.caFile!}},
     )
     assert.equal(ok.status, 0, ok.stderr)

@@ -22,7 +22,8 @@ describe('a token server that denies a scope (real registry, token auth)', () =>
     await registry?.stop()
     work.cleanup()
   })
-  const tokenRequestsFor = (repo: string) => registry.tokenServer!.requests.filter((r) => r.scopes.some((s) => s.startsWith(`repository:${repo}:`))).length
+  const tokenRequestsFor = (repo: string) =>
+    registry.tokenServer!.requests.filter(r => r.scopes.some(s => s.startsWith(`repository:${repo}:`))).length
 
   it('push denied on one repository: refused with the repository named, pull of it and push elsewhere still work', async () => {
     const image = await buildImage(work.dir)
@@ -33,13 +34,22 @@ describe('a token server that denies a scope (real registry, token auth)', () =>
     try {
       const before = tokenRequestsFor('deny/readonly')
       const other = await buildImage(work.dir)
-      await assert.rejects(pushImage(fresh.repository(parseReference(`${registry.host}/deny/readonly`)), other, 'v2'), (error: Error & {code?: string}) => {
-        assert.equal(error.code, 'UNAUTHORIZED')
-        assert.match(error.message, new RegExp(`^push blob ${registry.host}/deny/readonly@sha256:[0-9a-f]{64}: HTTP 401`))
-        assert.doesNotMatch(error.message, /\n/)
-        return true
-      })
-      assert.ok(tokenRequestsFor('deny/readonly') - before <= 3, `token requests for the denied scope: ${tokenRequestsFor('deny/readonly') - before}`)
+      await assert.rejects(
+        pushImage(fresh.repository(parseReference(`${registry.host}/deny/readonly`)), other, 'v2'),
+        (error: Error & {code?: string}) => {
+          assert.equal(error.code, 'UNAUTHORIZED')
+          assert.match(
+            error.message,
+            new RegExp(`^push blob ${registry.host}/deny/readonly@sha256:[0-9a-f]{64}: HTTP 401`),
+          )
+          assert.doesNotMatch(error.message, /\n/)
+          return true
+        },
+      )
+      assert.ok(
+        tokenRequestsFor('deny/readonly') - before <= 3,
+        `token requests for the denied scope: ${tokenRequestsFor('deny/readonly') - before}`,
+      )
       // pull was not denied: the same client still reads the repository, and pushes where push is granted
       const resolved = await fresh.repository(parseReference(`${registry.host}/deny/readonly`)).resolve('v1')
       assert.equal(resolved.digest, image.descriptor.digest)
@@ -53,25 +63,33 @@ describe('a token server that denies a scope (real registry, token auth)', () =>
     registry.tokenServer!.denied.add('repository:deny/secret')
     const fresh = new RegistryClient({insecure: registry.insecure, username: TEST_USER, password: TEST_PASSWORD})
     try {
-      await assert.rejects(fresh.repository(parseReference(`${registry.host}/deny/secret`)).resolve('v1'), (error: Error & {code?: string}) => {
-        assert.equal(error.code, 'UNAUTHORIZED')
-        assert.match(error.message, new RegExp(`^HEAD manifest ${registry.host}/deny/secret:v1: HTTP 401`))
-        return true
-      })
+      await assert.rejects(
+        fresh.repository(parseReference(`${registry.host}/deny/secret`)).resolve('v1'),
+        (error: Error & {code?: string}) => {
+          assert.equal(error.code, 'UNAUTHORIZED')
+          assert.match(error.message, new RegExp(`^HEAD manifest ${registry.host}/deny/secret:v1: HTTP 401`))
+          return true
+        },
+      )
     } finally {
       fresh.close()
     }
   })
   // A logged-in user whose token lacks the scope is told to log in: the registry's 401 carries
   // error="insufficient_scope", which src/registry does not yet tell apart from missing credentials (reported).
-  it('the hint for a denied scope does not tell a user who gave credentials to log in', {todo: 'src/registry: insufficient_scope gets the "log in" hint'}, async () => {
+  it('the hint for a denied scope does not tell a user who gave credentials to log in', {
+    todo: 'src/registry: insufficient_scope gets the "log in" hint',
+  }, async () => {
     const fresh = new RegistryClient({insecure: registry.insecure, username: TEST_USER, password: TEST_PASSWORD})
     try {
-      await assert.rejects(fresh.repository(parseReference(`${registry.host}/deny/secret`)).resolve('v1'), (error: Error & {hint?: string}) => {
-        assert.doesNotMatch(error.hint ?? '', /log in|--username/)
-        assert.match(error.hint ?? error.message, /scope|not granted|denied|permission/i)
-        return true
-      })
+      await assert.rejects(
+        fresh.repository(parseReference(`${registry.host}/deny/secret`)).resolve('v1'),
+        (error: Error & {hint?: string}) => {
+          assert.doesNotMatch(error.hint ?? '', /log in|--username/)
+          assert.match(error.hint ?? error.message, /scope|not granted|denied|permission/i)
+          return true
+        },
+      )
     } finally {
       fresh.close()
     }

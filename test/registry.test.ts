@@ -12,7 +12,16 @@ import {MediaType} from '../src/oci/media-types.ts'
 import {parseReference} from '../src/reference/index.ts'
 import {referrersTag, RegistryClient, type Repository} from '../src/registry/index.ts'
 import {startFaultProxy} from './support/fault-proxy.ts'
-import {blobStream, buildImage, buildIndex, makeWorkDir, pushImage, pushIndex, pushMultiPlatformImage, randomLayerFile} from './support/images.ts'
+import {
+  blobStream,
+  buildImage,
+  buildIndex,
+  makeWorkDir,
+  pushImage,
+  pushIndex,
+  pushMultiPlatformImage,
+  randomLayerFile,
+} from './support/images.ts'
 import {startRegistry, type StartedRegistry} from './support/registry.ts'
 
 async function digestOf(stream: Readable): Promise<{digest: string; size: number}> {
@@ -57,7 +66,11 @@ describe('registry client on Distribution 2.8', () => {
       assert.equal(raw.parsed.kind, 'manifest')
       assert.ok((await buffer(await repository.fetch(image.descriptor))).equals(image.manifestBytes))
       assert.ok((await buffer(await repository.fetch(image.config.descriptor))).equals(image.config.bytes!))
-      for (const layer of image.layers) assert.deepEqual(await digestOf(await repository.fetch(layer.descriptor)), {digest: layer.descriptor.digest, size: layer.descriptor.size})
+      for (const layer of image.layers)
+        assert.deepEqual(await digestOf(await repository.fetch(layer.descriptor)), {
+          digest: layer.descriptor.digest,
+          size: layer.descriptor.size,
+        })
     })
 
     it(`round trips a multi-platform ${flavor === 'oci' ? 'OCI index' : 'Docker manifest list'} with a shared layer`, async () => {
@@ -69,8 +82,11 @@ describe('registry client on Distribution 2.8', () => {
       assert.ok(raw.bytes.equals(index.indexBytes))
       assert.equal(raw.parsed.kind, 'index')
       const children = raw.parsed.kind === 'index' ? raw.parsed.manifests : []
-      assert.deepEqual(children.map((d) => d.platform?.architecture), ['amd64', 'arm64'])
-      const shared = index.images.map((i) => i.layers[0]!.descriptor.digest)
+      assert.deepEqual(
+        children.map(d => d.platform?.architecture),
+        ['amd64', 'arm64'],
+      )
+      const shared = index.images.map(i => i.layers[0]!.descriptor.digest)
       assert.equal(new Set(shared).size, 1)
       for (const child of children) assert.equal((await repository.fetchManifest(child.digest)).parsed.kind, 'manifest')
     })
@@ -84,7 +100,9 @@ describe('registry client on Distribution 2.8', () => {
     assert.equal(await repository.exists(image.layers[0]!.descriptor), true)
     assert.equal(await repository.exists(image.descriptor), true)
     await assert.rejects(repository.resolve('nope'), {code: 'NOT_FOUND'})
-    await assert.rejects(repository.fetch({mediaType: MediaType.OciLayer, digest: sha256('absent'), size: 6}), {code: 'NOT_FOUND'})
+    await assert.rejects(repository.fetch({mediaType: MediaType.OciLayer, digest: sha256('absent'), size: 6}), {
+      code: 'NOT_FOUND',
+    })
   })
 
   it('refuses to push content that does not match its descriptor', async () => {
@@ -95,7 +113,13 @@ describe('registry client on Distribution 2.8', () => {
     const short: Descriptor = {mediaType: MediaType.OciLayer, digest: sha256('hello'), size: 6}
     await assert.rejects(repository.push(short, Readable.from([Buffer.from('hello')])), {code: 'SIZE_MISMATCH'})
     const manifest = Buffer.from('{"schemaVersion":2}')
-    await assert.rejects(repository.push({mediaType: MediaType.OciManifest, digest: sha256('x'), size: manifest.length}, Readable.from([manifest])), {code: 'DIGEST_MISMATCH'})
+    await assert.rejects(
+      repository.push(
+        {mediaType: MediaType.OciManifest, digest: sha256('x'), size: manifest.length},
+        Readable.from([manifest]),
+      ),
+      {code: 'DIGEST_MISMATCH'},
+    )
   })
 
   it('uploads a large blob in PATCH chunks and a small one in a single PUT', async () => {
@@ -105,15 +129,21 @@ describe('registry client on Distribution 2.8', () => {
       const repository = viaProxy.repository(parseReference(`${proxy.host}/chunked/one`))
       const big = await randomLayerFile(work.dir, 200 * 1024 + 17)
       await repository.push(big.descriptor, blobStream(big))
-      const patches = proxy.requests.filter((r) => r.method === 'PATCH')
+      const patches = proxy.requests.filter(r => r.method === 'PATCH')
       assert.equal(patches.length, 4)
-      assert.deepEqual(patches.map((p) => p.headers['content-range']), ['0-65535', '65536-131071', '131072-196607', '196608-204816'])
-      assert.deepEqual(await digestOf(await repository.fetch(big.descriptor)), {digest: big.descriptor.digest, size: big.descriptor.size})
+      assert.deepEqual(
+        patches.map(p => p.headers['content-range']),
+        ['0-65535', '65536-131071', '131072-196607', '196608-204816'],
+      )
+      assert.deepEqual(await digestOf(await repository.fetch(big.descriptor)), {
+        digest: big.descriptor.digest,
+        size: big.descriptor.size,
+      })
 
       const before = proxy.requests.length
       const small = await randomLayerFile(work.dir, 1000)
       await repository.push(small.descriptor, blobStream(small))
-      const methods = proxy.requests.slice(before).map((r) => r.method)
+      const methods = proxy.requests.slice(before).map(r => r.method)
       assert.deepEqual(methods, ['POST', 'PUT'])
     } finally {
       viaProxy.close()
@@ -125,7 +155,15 @@ describe('registry client on Distribution 2.8', () => {
   const region = (file: string | undefined, size: number) => {
     const path = file!
     const opens: Array<[number, number]> = []
-    return {opens, source: {size, open: (offset: number, length: number) => (opens.push([offset, length]), createReadStream(path, {start: offset, end: offset + length - 1}))}}
+    return {
+      opens,
+      source: {
+        size,
+        open: (offset: number, length: number) => (
+          opens.push([offset, length]), createReadStream(path, {start: offset, end: offset + length - 1})
+        ),
+      },
+    }
   }
 
   it('pushes a re-readable blob in one streamed PUT, and a reset mid-body is retried by re-reading', async () => {
@@ -136,9 +174,15 @@ describe('registry client on Distribution 2.8', () => {
       const big = await randomLayerFile(work.dir, 3 * 1024 * 1024 + 5)
       const first = region(big.path, big.descriptor.size)
       await repository.pushFrom(big.descriptor, first.source)
-      assert.deepEqual(proxy.requests.filter((r) => r.path.includes('/blobs/uploads/')).map((r) => r.method), ['POST', 'PUT'])
+      assert.deepEqual(
+        proxy.requests.filter(r => r.path.includes('/blobs/uploads/')).map(r => r.method),
+        ['POST', 'PUT'],
+      )
       assert.deepEqual(first.opens, [[0, big.descriptor.size]])
-      assert.deepEqual(await digestOf(await repository.fetch(big.descriptor)), {digest: big.descriptor.digest, size: big.descriptor.size})
+      assert.deepEqual(await digestOf(await repository.fetch(big.descriptor)), {
+        digest: big.descriptor.digest,
+        size: big.descriptor.size,
+      })
 
       const other = await randomLayerFile(work.dir, 3 * 1024 * 1024)
       const isPut = (r: {method: string; path: string}) => r.method === 'PUT' && r.path.includes('/blobs/uploads/')
@@ -146,7 +190,10 @@ describe('registry client on Distribution 2.8', () => {
       const second = region(other.path, other.descriptor.size)
       await repository.pushFrom(other.descriptor, second.source)
       assert.equal(second.opens.length, 2, 'the reset upload was not re-read')
-      assert.deepEqual(await digestOf(await repository.fetch(other.descriptor)), {digest: other.descriptor.digest, size: other.descriptor.size})
+      assert.deepEqual(await digestOf(await repository.fetch(other.descriptor)), {
+        digest: other.descriptor.digest,
+        size: other.descriptor.size,
+      })
     } finally {
       viaProxy.close()
       await proxy.stop()
@@ -155,7 +202,12 @@ describe('registry client on Distribution 2.8', () => {
 
   it('pushes a re-readable blob over the monolithic limit in streamed PATCH chunks, retrying a reset chunk', async () => {
     const proxy = await startFaultProxy(registry.host)
-    const viaProxy = new RegistryClient({insecure: [proxy.host], chunkSize: 64 * 1024, monolithicMax: 100 * 1024, retryBaseMs: 10})
+    const viaProxy = new RegistryClient({
+      insecure: [proxy.host],
+      chunkSize: 64 * 1024,
+      monolithicMax: 100 * 1024,
+      retryBaseMs: 10,
+    })
     try {
       const repository = viaProxy.repository(parseReference(`${proxy.host}/chunked/ranges`))
       const big = await randomLayerFile(work.dir, 200 * 1024 + 17)
@@ -165,8 +217,14 @@ describe('registry client on Distribution 2.8', () => {
       await repository.pushFrom(big.descriptor, region(big.path, big.descriptor.size).source)
       const patches = proxy.requests.slice(mark).filter(isPatch)
       // the first PATCH was reset: the blob is sent again in a new session, chunk by chunk
-      assert.deepEqual(patches.slice(1).map((p) => p.headers['content-range']), ['0-65535', '65536-131071', '131072-196607', '196608-204816'])
-      assert.deepEqual(await digestOf(await repository.fetch(big.descriptor)), {digest: big.descriptor.digest, size: big.descriptor.size})
+      assert.deepEqual(
+        patches.slice(1).map(p => p.headers['content-range']),
+        ['0-65535', '65536-131071', '131072-196607', '196608-204816'],
+      )
+      assert.deepEqual(await digestOf(await repository.fetch(big.descriptor)), {
+        digest: big.descriptor.digest,
+        size: big.descriptor.size,
+      })
     } finally {
       viaProxy.close()
       await proxy.stop()
@@ -178,13 +236,22 @@ describe('registry client on Distribution 2.8', () => {
     const blob = await randomLayerFile(work.dir, 300 * 1024)
     const wrong: Descriptor = {...blob.descriptor, digest: sha256('not this')}
     const started = Date.now()
-    await assert.rejects(repository.pushFrom(wrong, region(blob.path, blob.descriptor.size).source), {code: 'DIGEST_MISMATCH'})
+    await assert.rejects(repository.pushFrom(wrong, region(blob.path, blob.descriptor.size).source), {
+      code: 'DIGEST_MISMATCH',
+    })
     assert.ok(Date.now() - started < 5000)
     assert.equal(await repository.exists(wrong), false)
-    const chunkedClient = new RegistryClient({insecure: registry.insecure, chunkSize: 64 * 1024, monolithicMax: 64 * 1024, retryBaseMs: 10})
+    const chunkedClient = new RegistryClient({
+      insecure: registry.insecure,
+      chunkSize: 64 * 1024,
+      monolithicMax: 64 * 1024,
+      retryBaseMs: 10,
+    })
     try {
       const chunked = chunkedClient.repository(parseReference(`${registry.host}/chunked/lies`))
-      await assert.rejects(chunked.pushFrom(wrong, region(blob.path, blob.descriptor.size).source), {code: 'DIGEST_MISMATCH'})
+      await assert.rejects(chunked.pushFrom(wrong, region(blob.path, blob.descriptor.size).source), {
+        code: 'DIGEST_MISMATCH',
+      })
       assert.equal(await chunked.exists(wrong), false)
     } finally {
       chunkedClient.close()
@@ -219,14 +286,23 @@ describe('registry client on Distribution 2.8', () => {
       headers: {'Content-Type': 'application/json', ...(next ? {Link: `<${next}>; rel="next"`} : {})},
       body: JSON.stringify({name: 'tags/many', tags}),
     })
-    proxy.add({match: (r) => r.path === '/v2/tags/many/tags/list?n=2', respond: page(['a', 'b'], '/v2/tags/many/tags/list?n=2&last=b')})
-    proxy.add({match: (r) => r.path === '/v2/tags/many/tags/list?n=2&last=b', respond: page(['c', 'd'], `http://${proxy.host}/v2/tags/many/tags/list?n=2&last=d`)})
-    proxy.add({match: (r) => r.path === '/v2/tags/many/tags/list?n=2&last=d', respond: page(['e'])})
-    proxy.add({match: (r) => r.path === '/v2/tags/evil/tags/list?n=2', respond: page(['a'], 'http://elsewhere.example/v2/tags/evil/tags/list?last=a')})
+    proxy.add({
+      match: r => r.path === '/v2/tags/many/tags/list?n=2',
+      respond: page(['a', 'b'], '/v2/tags/many/tags/list?n=2&last=b'),
+    })
+    proxy.add({
+      match: r => r.path === '/v2/tags/many/tags/list?n=2&last=b',
+      respond: page(['c', 'd'], `http://${proxy.host}/v2/tags/many/tags/list?n=2&last=d`),
+    })
+    proxy.add({match: r => r.path === '/v2/tags/many/tags/list?n=2&last=d', respond: page(['e'])})
+    proxy.add({
+      match: r => r.path === '/v2/tags/evil/tags/list?n=2',
+      respond: page(['a'], 'http://elsewhere.example/v2/tags/evil/tags/list?last=a'),
+    })
     const paged = new RegistryClient({insecure: [proxy.host], tagPageSize: 2})
     try {
       assert.deepEqual(await paged.repository(parseReference(`${proxy.host}/tags/many`)).tags(), names)
-      assert.equal(proxy.requests.filter((r) => r.path.includes('/tags/list')).length, 3)
+      assert.equal(proxy.requests.filter(r => r.path.includes('/tags/list')).length, 3)
       await assert.rejects(paged.repository(parseReference(`${proxy.host}/tags/evil`)).tags(), /another origin/)
     } finally {
       paged.close()
@@ -257,7 +333,11 @@ describe('registry client on Distribution 2.8', () => {
     const artifactDescriptor = await repository.pushManifest(artifact, MediaType.OciManifest)
     const fallback = buildIndex([])
     const indexBytes = Buffer.from(
-      JSON.stringify({schemaVersion: 2, mediaType: MediaType.OciIndex, manifests: [{...artifactDescriptor, artifactType: 'application/vnd.dev.sigstore.bundle.v0.3+json'}]}),
+      JSON.stringify({
+        schemaVersion: 2,
+        mediaType: MediaType.OciIndex,
+        manifests: [{...artifactDescriptor, artifactType: 'application/vnd.dev.sigstore.bundle.v0.3+json'}],
+      }),
     )
     assert.ok(fallback.indexBytes.length > 0)
     await repository.pushManifest(indexBytes, MediaType.OciIndex, referrersTag(subject.digest))
@@ -275,7 +355,8 @@ describe('registry client on Distribution 2.8', () => {
     const image = await buildImage(work.dir, {flavor: 'docker'})
     await pushImage(from, image, 'v1')
     const raw = await from.fetchManifest('v1')
-    for (const d of [...image.layers.map((l) => l.descriptor), image.config.descriptor]) await to.push(d, await from.fetch(d))
+    for (const d of [...image.layers.map(l => l.descriptor), image.config.descriptor])
+      await to.push(d, await from.fetch(d))
     await to.push(image.descriptor, await from.fetch(image.descriptor))
     assert.ok((await to.fetchManifest(image.descriptor.digest)).bytes.equals(raw.bytes))
     assert.ok(raw.bytes.includes('\n  '))

@@ -13,7 +13,14 @@ import {mkdirSync, writeFileSync} from 'node:fs'
 import {join} from 'node:path'
 import {after, before, describe, it} from 'node:test'
 import {tempDir} from './support/layouts.ts'
-import {createTestSigstore, digestTag, referrersIndex, sampleImage, type OciImage, type TestSigstore} from './support/sigstore/index.ts'
+import {
+  createTestSigstore,
+  digestTag,
+  referrersIndex,
+  sampleImage,
+  type OciImage,
+  type TestSigstore,
+} from './support/sigstore/index.ts'
 
 const REPO = 'registry.example.test/acceptance'
 const id = {identity: 'release@example.test', issuer: 'https://accounts.example.test'}
@@ -24,7 +31,11 @@ describe('image signatures: what cosign accepts, and nothing else', () => {
   let ss: TestSigstore
   let archive: string
   const report = new Map<string, {ok: boolean; reasons: string[]}>()
-  const run = (...args: string[]) => spawnSync(process.execPath, ['--import', './test/support/no-network.ts', 'bin/run.js', ...args], {encoding: 'utf8', env: {...process.env, AIRLOCK_NETWORK_LOG: join(dir, 'net.log')}})
+  const run = (...args: string[]) =>
+    spawnSync(process.execPath, ['--import', './test/support/no-network.ts', 'bin/run.js', ...args], {
+      encoding: 'utf8',
+      env: {...process.env, AIRLOCK_NETWORK_LOG: join(dir, 'net.log')},
+    })
 
   before(async () => {
     ;({dir, cleanup} = await tempDir())
@@ -40,7 +51,8 @@ describe('image signatures: what cosign accepts, and nothing else', () => {
       for (const l of img.layers) put(l.descriptor.digest, l.bytes)
     }
     const manifests: unknown[] = []
-    const named = (d: {mediaType: string; digest: string; size: number}, name: string) => manifests.push({...d, annotations: {'org.opencontainers.image.ref.name': name}})
+    const named = (d: {mediaType: string; digest: string; size: number}, name: string) =>
+      manifests.push({...d, annotations: {'org.opencontainers.image.ref.name': name}})
     /** An image whose only signature is the bundle `sign` makes for it, as a referrer under the fallback tag. */
     const add = (name: string, sign: (image: OciImage) => OciImage) => {
       const image = sampleImage(name)
@@ -53,20 +65,57 @@ describe('image signatures: what cosign accepts, and nothing else', () => {
       named(index.descriptor, `${REPO}/${name}:${digestTag(image.manifestDescriptor.digest)}`)
     }
     const {bundleReferrer} = await import('./support/sigstore/index.ts')
-    add('cosign-v3', (image) => ss.signImageBundle(image.manifestDescriptor, `${REPO}/cosign-v3`, id))
-    add('blob-of-manifest', (image) => bundleReferrer(image.manifestDescriptor, ss.signBlob(image.manifest, id).bundle))
-    add('dsse-of-manifest', (image) => bundleReferrer(image.manifestDescriptor, ss.signDsse(image.manifest, 'application/vnd.oci.image.manifest.v1+json', id).bundle))
-    add('message-over-simplesigning', (image) => ss.signImageBundle(image.manifestDescriptor, `${REPO}/message-over-simplesigning`, {...id, messageSignature: true}))
+    add('cosign-v3', image => ss.signImageBundle(image.manifestDescriptor, `${REPO}/cosign-v3`, id))
+    add('blob-of-manifest', image => bundleReferrer(image.manifestDescriptor, ss.signBlob(image.manifest, id).bundle))
+    add('dsse-of-manifest', image =>
+      bundleReferrer(
+        image.manifestDescriptor,
+        ss.signDsse(image.manifest, 'application/vnd.oci.image.manifest.v1+json', id).bundle,
+      ),
+    )
+    add('message-over-simplesigning', image =>
+      ss.signImageBundle(image.manifestDescriptor, `${REPO}/message-over-simplesigning`, {
+        ...id,
+        messageSignature: true,
+      }),
+    )
     writeFileSync(join(layout, 'oci-layout'), '{"imageLayoutVersion":"1.0.0"}')
-    writeFileSync(join(layout, 'index.json'), JSON.stringify({schemaVersion: 2, mediaType: 'application/vnd.oci.image.index.v1+json', manifests}))
+    writeFileSync(
+      join(layout, 'index.json'),
+      JSON.stringify({schemaVersion: 2, mediaType: 'application/vnd.oci.image.index.v1+json', manifests}),
+    )
 
     archive = join(dir, 'acceptance.tar')
     const names = ['cosign-v3', 'blob-of-manifest', 'dsse-of-manifest', 'message-over-simplesigning']
-    const exported = run('export', '--no-tuf', '--rekor-url', 'https://rekor.airlock.test', '-o', archive, ...names.map((n) => `oci:${layout}:${REPO}/${n}:v1`))
+    const exported = run(
+      'export',
+      '--no-tuf',
+      '--rekor-url',
+      'https://rekor.airlock.test',
+      '-o',
+      archive,
+      ...names.map(n => `oci:${layout}:${REPO}/${n}:v1`),
+    )
     assert.equal(exported.status, 0, exported.stderr)
-    const verified = run('verify', archive, '--json', '--trusted-root', join(dir, 'trusted_root.json'), '--certificate-identity', id.identity, '--certificate-oidc-issuer', id.issuer)
-    const json = JSON.parse(verified.stdout) as {images: {reference: string; ok: boolean; checks: {name: string; reasons: string[]}[]}[]}
-    for (const image of json.images) report.set(image.reference.replace(`${REPO}/`, '').replace(/:v1$/, ''), {ok: image.ok, reasons: image.checks.find((c) => c.name === 'signatures')?.reasons ?? []})
+    const verified = run(
+      'verify',
+      archive,
+      '--json',
+      '--trusted-root',
+      join(dir, 'trusted_root.json'),
+      '--certificate-identity',
+      id.identity,
+      '--certificate-oidc-issuer',
+      id.issuer,
+    )
+    const json = JSON.parse(verified.stdout) as {
+      images: {reference: string; ok: boolean; checks: {name: string; reasons: string[]}[]}[]
+    }
+    for (const image of json.images)
+      report.set(image.reference.replace(`${REPO}/`, '').replace(/:v1$/, ''), {
+        ok: image.ok,
+        reasons: image.checks.find(c => c.name === 'signatures')?.reasons ?? [],
+      })
   })
   after(async () => {
     await ss?.stop()
@@ -84,9 +133,12 @@ describe('image signatures: what cosign accepts, and nothing else', () => {
   it('a DSSE envelope whose payload is the manifest, with a payload type other than in-toto, is not an image signature', () => {
     const r = report.get('dsse-of-manifest')!
     assert.equal(r.ok, false)
-    assert.match(r.reasons.join('\n'), /payload type application\/vnd\.oci\.image\.manifest\.v1\+json is not application\/vnd\.in-toto\+json/)
+    assert.match(
+      r.reasons.join('\n'),
+      /payload type application\/vnd\.oci\.image\.manifest\.v1\+json is not application\/vnd\.in-toto\+json/,
+    )
   })
-  it('a message signature over the simple-signing payload carries only that payload\'s digest, so cosign (and airlock) refuse it', () => {
+  it("a message signature over the simple-signing payload carries only that payload's digest, so cosign (and airlock) refuse it", () => {
     const r = report.get('message-over-simplesigning')!
     assert.equal(r.ok, false)
     assert.match(r.reasons.join('\n'), /message signature.*not an image signature/)

@@ -9,7 +9,14 @@ import {after, before, describe, it} from 'node:test'
 import {tempDir} from './support/layouts.ts'
 
 const FIX = 'fixtures/example-signatures'
-const POLICY = ['--trusted-root', `${FIX}/trusted_root.json`, '--certificate-identity', 'release@example.test', '--certificate-oidc-issuer', 'https://accounts.example.test']
+const POLICY = [
+  '--trusted-root',
+  `${FIX}/trusted_root.json`,
+  '--certificate-identity',
+  'release@example.test',
+  '--certificate-oidc-issuer',
+  'https://accounts.example.test',
+]
 
 describe('verify opens no network connection', () => {
   let dir: string
@@ -20,14 +27,24 @@ describe('verify opens no network connection', () => {
       encoding: 'utf8',
       env: {...process.env, AIRLOCK_NETWORK_LOG: log},
     })
-  const attempts = (log: string): string[] => (existsSync(log) ? readFileSync(log, 'utf8').split('\n').filter(Boolean) : [])
+  const attempts = (log: string): string[] =>
+    existsSync(log) ? readFileSync(log, 'utf8').split('\n').filter(Boolean) : []
 
   before(async () => {
     ;({dir, cleanup} = await tempDir())
     archive = join(dir, 'signed.tar')
     const log = join(dir, 'export.log')
     // Export from oci: with Rekor wanted: the preload must catch the attempt, and export goes on with the SET only.
-    const r = run(log, 'export', '--no-tuf', '--rekor-url', 'https://rekor.airlock.test', '-o', archive, `oci:${FIX}/oci-layout:registry.example.test/airlock/hello:v1`)
+    const r = run(
+      log,
+      'export',
+      '--no-tuf',
+      '--rekor-url',
+      'https://rekor.airlock.test',
+      '-o',
+      archive,
+      `oci:${FIX}/oci-layout:registry.example.test/airlock/hello:v1`,
+    )
     assert.equal(r.status, 0, r.stderr)
     assert.ok(attempts(log).length > 0, 'the preload records network attempts (export wanted Rekor)')
     assert.match(r.stderr, /warning: .*Rekor|SET/)
@@ -44,12 +61,24 @@ describe('verify opens no network connection', () => {
 
   it('a rejected identity is also decided offline', () => {
     const log = join(dir, 'verify-bad.log')
-    const r = run(log, 'verify', archive, '--trusted-root', `${FIX}/trusted_root.json`, '--certificate-identity', 'someone@evil.test', '--certificate-oidc-issuer', 'https://accounts.example.test')
+    const r = run(
+      log,
+      'verify',
+      archive,
+      '--trusted-root',
+      `${FIX}/trusted_root.json`,
+      '--certificate-identity',
+      'someone@evil.test',
+      '--certificate-oidc-issuer',
+      'https://accounts.example.test',
+    )
     assert.equal(r.status, 1)
     assert.deepEqual(attempts(log), [])
   })
 
-  it('no socket file descriptor is ever open in the verify process (Linux /proc)', { skip: !existsSync('/proc/self/fd') }, () => {
+  it('no socket file descriptor is ever open in the verify process (Linux /proc)', {
+    skip: !existsSync('/proc/self/fd'),
+  }, () => {
     // A sampler preload: list the process's fds every millisecond and record any socket.
     const log = join(dir, 'fds.log')
     const sampler = join(dir, 'sampler.mjs')
@@ -57,15 +86,22 @@ describe('verify opens no network connection', () => {
 const seen = new Set(); const tick = () => { for (const fd of readdirSync('/proc/self/fd')) { try { const l = readlinkSync('/proc/self/fd/' + fd); if (l.startsWith('socket:') && !seen.has(l)) { seen.add(l); appendFileSync(process.env.AIRLOCK_FD_LOG, l + '\\n') } } catch {} } }
 setInterval(tick, 1).unref(); process.on('exit', tick)`
     writeFileSync(sampler, code)
-    const r = spawnSync(process.execPath, ['--import', sampler, 'bin/run.js', 'verify', archive, ...POLICY], {encoding: 'utf8', env: {...process.env, AIRLOCK_FD_LOG: log}})
+    const r = spawnSync(process.execPath, ['--import', sampler, 'bin/run.js', 'verify', archive, ...POLICY], {
+      encoding: 'utf8',
+      env: {...process.env, AIRLOCK_FD_LOG: log},
+    })
     assert.equal(r.status, 0, r.stderr)
     // Node itself may hold an internal socketpair for stdio; none may be created by airlock (inet sockets are what
     // matter, and the no-network preload above already proves none was requested).
     const sockets = existsSync(log) ? readFileSync(log, 'utf8').split('\n').filter(Boolean) : []
-    const baseline = spawnSync(process.execPath, ['--import', sampler, '-e', 'setTimeout(()=>{},50)'], {encoding: 'utf8', env: {...process.env, AIRLOCK_FD_LOG: join(dir, 'base.log')}})
+    const baseline = spawnSync(process.execPath, ['--import', sampler, '-e', 'setTimeout(()=>{},50)'], {
+      encoding: 'utf8',
+      env: {...process.env, AIRLOCK_FD_LOG: join(dir, 'base.log')},
+    })
     assert.equal(baseline.status, 0)
-    const base = existsSync(join(dir, 'base.log')) ? readFileSync(join(dir, 'base.log'), 'utf8').split('\n').filter(Boolean).length : 0
+    const base = existsSync(join(dir, 'base.log'))
+      ? readFileSync(join(dir, 'base.log'), 'utf8').split('\n').filter(Boolean).length
+      : 0
     assert.ok(sockets.length <= base, `verify opened sockets: ${sockets.join(', ')} (baseline ${base})`)
   })
 })
-

@@ -29,7 +29,6 @@ const ID = 'release@airlock.test'
 const ISSUER = 'https://accounts.airlock.test'
 const id = {identity: ID, issuer: ISSUER}
 
-
 describe('signatures: export, verify, push with a real registry and the test Sigstore instance', () => {
   let registry: StartedRegistry
   let ss: TestSigstore
@@ -43,27 +42,38 @@ describe('signatures: export, verify, push with a real registry and the test Sig
   const open = (ref: string) => client.repository(parseReference(ref))
   const openRegistry = async (reference: string) => {
     const ref = parseReference(reference)
-    return {store: client.repository(ref), name: ref.toString(), reference: ref.reference, ...(ref.tag ? {tag: ref.tag} : {})}
+    return {
+      store: client.repository(ref),
+      name: ref.toString(),
+      reference: ref.reference,
+      ...(ref.tag ? {tag: ref.tag} : {}),
+    }
   }
   const policy = (flags: Record<string, string>): Policy => loadPolicy(flags)
   const good = () => policy({'certificate-identity': ID, 'certificate-oidc-issuer': ISSUER})
-  const verifyWith = (path: string, p: Policy): Promise<VerifyReport> => verifyArchive(path, {imageChecks: [signatureCheck({policy: p, trustedRoots})]})
+  const verifyWith = (path: string, p: Policy): Promise<VerifyReport> =>
+    verifyArchive(path, {imageChecks: [signatureCheck({policy: p, trustedRoots})]})
   const judgement = (report: VerifyReport, name: string): {ok: boolean; details: ImageJudgement; reasons: string[]} => {
-    const image = report.images.find((i) => i.reference === refs[name])
+    const image = report.images.find(i => i.reference === refs[name])
     assert.ok(image, `no image ${name} in report`)
-    const check = image.checks.find((c) => c.name === 'signatures')!
+    const check = image.checks.find(c => c.name === 'signatures')!
     return {ok: image.ok, details: check.details as ImageJudgement, reasons: check.reasons}
   }
 
   /** Single-platform image with legacy .sig (+ optionally .att) tags signed with `opts`. */
-  async function legacyImage(name: string, opts: Parameters<TestSigstore['signImageLegacy']>[2] = id, attest = false): Promise<void> {
+  async function legacyImage(
+    name: string,
+    opts: Parameters<TestSigstore['signImageLegacy']>[2] = id,
+    attest = false,
+  ): Promise<void> {
     const ref = `${registry.host}/t/${name}:v1`
     const repo = open(ref)
     const img = sampleImage(name)
     await putImage(repo, img, 'v1')
     const digest = img.manifestDescriptor.digest
     await putImage(repo, ss.signImageLegacy(ref.replace(/:v1$/, ''), digest, opts), `${digest.replace(':', '-')}.sig`)
-    if (attest) await putImage(repo, ss.attestImageLegacy(ref.replace(/:v1$/, ''), digest, id), `${digest.replace(':', '-')}.att`)
+    if (attest)
+      await putImage(repo, ss.attestImageLegacy(ref.replace(/:v1$/, ''), digest, id), `${digest.replace(':', '-')}.att`)
     refs[name] = ref
     digests[name] = digest
   }
@@ -112,7 +122,11 @@ describe('signatures: export, verify, push with a real registry and the test Sig
       const sig = ss.signImageBundle(img.manifestDescriptor, ref.replace(/:v1$/, ''), {...id, tamper: 'proof'})
       await putImage(repo, sig)
       const fallback = referrersIndex([sig])
-      await repo.pushManifest(fallback.bytes, fallback.descriptor.mediaType, img.manifestDescriptor.digest.replace(':', '-'))
+      await repo.pushManifest(
+        fallback.bytes,
+        fallback.descriptor.mediaType,
+        img.manifestDescriptor.digest.replace(':', '-'),
+      )
       refs['badproof'] = ref
     }
 
@@ -122,7 +136,14 @@ describe('signatures: export, verify, push with a real registry and the test Sig
 
     archive = join(work.dir, 'all.tar')
     const {hooks} = signatureExportHooks({mode: 'optional', rekorUrl: ss.url, trustedRoots})
-    await exportImages({sources: Object.keys(refs).filter((n) => n !== 'unsigned').map((n) => refs[n]!), output: archive, openRegistry, hooks})
+    await exportImages({
+      sources: Object.keys(refs)
+        .filter(n => n !== 'unsigned')
+        .map(n => refs[n]!),
+      output: archive,
+      openRegistry,
+      hooks,
+    })
   })
 
   after(async () => {
@@ -133,31 +154,34 @@ describe('signatures: export, verify, push with a real registry and the test Sig
 
   it('export records legacy tags and fallback-tag referrers per subject, and stores Rekor proofs for SET-only entries', async () => {
     const listing = execFileSync('tar', ['-tf', archive], {encoding: 'utf8'}).split('\n')
-    const airlock = JSON.parse(execFileSync('tar', ['-xOf', archive, 'airlock.json'], {encoding: 'utf8'})) as Record<string, unknown>
+    const airlock = JSON.parse(execFileSync('tar', ['-xOf', archive, 'airlock.json'], {encoding: 'utf8'})) as Record<
+      string,
+      unknown
+    >
     const section = parseSignaturesSection(airlock['signatures'])!
-    const legacy = section.subjects.find((s) => s.image === refs['legacy'])!
-    assert.deepEqual(legacy.entries.map((e) => [e.kind, e.role, e.tag]).sort(), [
+    const legacy = section.subjects.find(s => s.image === refs['legacy'])!
+    assert.deepEqual(legacy.entries.map(e => [e.kind, e.role, e.tag]).sort(), [
       ['legacy-tag', 'attestation', `${digests['legacy']!.replace(':', '-')}.att`],
       ['legacy-tag', 'signature', `${digests['legacy']!.replace(':', '-')}.sig`],
     ])
-    const multi = section.subjects.find((s) => s.image === refs['multi'] && s.digest === digests['multi'])!
-    assert.deepEqual(multi.entries.map((e) => [e.kind, e.role]).sort(), [
+    const multi = section.subjects.find(s => s.image === refs['multi'] && s.digest === digests['multi'])!
+    assert.deepEqual(multi.entries.map(e => [e.kind, e.role]).sort(), [
       ['referrer', 'attestation'],
       ['referrer', 'signature'],
     ])
-    const proofs = listing.filter((n) => n.startsWith('sigstore/proofs/'))
+    const proofs = listing.filter(n => n.startsWith('sigstore/proofs/'))
     assert.ok(proofs.length >= 2, `proofs stored: ${proofs.join(', ')}`)
     assert.deepEqual(Object.values(section.proofs ?? {}).sort(), proofs.sort())
-    assert.ok(ss.requests.some((r) => r.startsWith('GET /api/v1/log/entries?logIndex=')))
+    assert.ok(ss.requests.some(r => r.startsWith('GET /api/v1/log/entries?logIndex=')))
   })
 
   it('verify passes for good signatures (legacy with the fetched proof checked, bundles on an index) and fails each attack', async () => {
     const report = await verifyWith(archive, good())
     const legacy = judgement(report, 'legacy')
     assert.equal(legacy.ok, true, legacy.reasons.join('\n'))
-    const sig = legacy.details.subjects[0]!.results.find((r) => r.kind === 'cosign-signature')!
-    assert.equal(sig.checks.find((c) => c.name === 'inclusion-proof')?.status, 'pass', JSON.stringify(sig.checks))
-    assert.equal(sig.checks.find((c) => c.name === 'checkpoint')?.status, 'pass')
+    const sig = legacy.details.subjects[0]!.results.find(r => r.kind === 'cosign-signature')!
+    assert.equal(sig.checks.find(c => c.name === 'inclusion-proof')?.status, 'pass', JSON.stringify(sig.checks))
+    assert.equal(sig.checks.find(c => c.name === 'checkpoint')?.status, 'pass')
     assert.equal(judgement(report, 'multi').ok, true, judgement(report, 'multi').reasons.join('\n'))
 
     const expect = (name: string, pattern: RegExp) => {
@@ -176,7 +200,10 @@ describe('signatures: export, verify, push with a real registry and the test Sig
   })
 
   it('wrong issuer fails; a policy file applies the first matching rule', async () => {
-    const wrongIssuer = await verifyWith(archive, policy({'certificate-identity': ID, 'certificate-oidc-issuer': 'https://evil.test'}))
+    const wrongIssuer = await verifyWith(
+      archive,
+      policy({'certificate-identity': ID, 'certificate-oidc-issuer': 'https://evil.test'}),
+    )
     assert.equal(judgement(wrongIssuer, 'legacy').ok, false)
     assert.match(judgement(wrongIssuer, 'legacy').reasons[0]!, /issuer/)
 
@@ -207,19 +234,32 @@ describe('signatures: export, verify, push with a real registry and the test Sig
   })
 
   it('--attestation-type: slsaprovenance passes (legacy .att and bundle), cyclonedx fails', async () => {
-    const slsa = await verifyWith(archive, policy({'certificate-identity': ID, 'certificate-oidc-issuer': ISSUER, 'attestation-type': 'slsaprovenance'}))
+    const slsa = await verifyWith(
+      archive,
+      policy({'certificate-identity': ID, 'certificate-oidc-issuer': ISSUER, 'attestation-type': 'slsaprovenance'}),
+    )
     assert.equal(judgement(slsa, 'legacy').ok, true, judgement(slsa, 'legacy').reasons.join('\n'))
     assert.equal(judgement(slsa, 'multi').ok, true, judgement(slsa, 'multi').reasons.join('\n'))
-    const cdx = await verifyWith(archive, policy({'certificate-identity': ID, 'certificate-oidc-issuer': ISSUER, 'attestation-type': 'cyclonedx'}))
+    const cdx = await verifyWith(
+      archive,
+      policy({'certificate-identity': ID, 'certificate-oidc-issuer': ISSUER, 'attestation-type': 'cyclonedx'}),
+    )
     assert.equal(judgement(cdx, 'legacy').ok, false)
     assert.match(judgement(cdx, 'legacy').reasons[0]!, /attestation/)
   })
 
   it('an index with a platform manifest swapped in the archive fails verify, with or without fixed names', async () => {
     const good1 = join(work.dir, 'multi.tar')
-    await exportImages({sources: [refs['multi']!], output: good1, openRegistry, hooks: signatureExportHooks({mode: 'required', trustedRoots}).hooks})
+    await exportImages({
+      sources: [refs['multi']!],
+      output: good1,
+      openRegistry,
+      hooks: signatureExportHooks({mode: 'required', trustedRoots}).hooks,
+    })
     assert.equal((await verifyWith(good1, good())).ok, true)
-    const index = JSON.parse(execFileSync('tar', ['-xOf', good1, `blobs/sha256/${digests['multi']!.slice(7)}`], {encoding: 'utf8'})) as {manifests: Descriptor[]}
+    const index = JSON.parse(
+      execFileSync('tar', ['-xOf', good1, `blobs/sha256/${digests['multi']!.slice(7)}`], {encoding: 'utf8'}),
+    ) as {manifests: Descriptor[]}
     const child = index.manifests[1]!.digest.slice(7)
     const evil = sampleImage('evil', {architecture: 'arm64', os: 'linux'})
     for (const fixNames of [false, true]) {
@@ -237,40 +277,86 @@ describe('signatures: export, verify, push with a real registry and the test Sig
       const report = await verifyWith(out, good())
       assert.equal(report.ok, false)
       const image = report.images[0]!
-      const integrity = image.checks.find((c) => c.name === 'integrity')!
-      const text = [...report.problems.map((p) => p.message), ...integrity.reasons].join('\n')
-      assert.match(text, new RegExp(fixNames ? `${child.slice(0, 12)}|missing|not in the archive|unexpected` : 'hashes to'), text)
-      assert.equal(image.checks.find((c) => c.name === 'signatures')?.skipped, 'integrity failed')
+      const integrity = image.checks.find(c => c.name === 'integrity')!
+      const text = [...report.problems.map(p => p.message), ...integrity.reasons].join('\n')
+      assert.match(
+        text,
+        new RegExp(fixNames ? `${child.slice(0, 12)}|missing|not in the archive|unexpected` : 'hashes to'),
+        text,
+      )
+      assert.equal(image.checks.find(c => c.name === 'signatures')?.skipped, 'integrity failed')
     }
   })
 
   it('export --signatures required fails on an unsigned image, naming it, and writes nothing; a bad bundle is caught by the export policy', async () => {
     const out = join(work.dir, 'unsigned.tar')
     await assert.rejects(
-      exportImages({sources: [refs['unsigned']!], output: out, openRegistry, hooks: signatureExportHooks({mode: 'required'}).hooks}),
+      exportImages({
+        sources: [refs['unsigned']!],
+        output: out,
+        openRegistry,
+        hooks: signatureExportHooks({mode: 'required'}).hooks,
+      }),
       (e: Error & {code?: string}) => e.code === 'SIGNATURE_MISSING' && e.message.includes(refs['unsigned']!),
     )
     assert.equal(existsSync(out), false)
     const out2 = join(work.dir, 'badset.tar')
     await assert.rejects(
-      exportImages({sources: [refs['badset']!], output: out2, openRegistry, hooks: signatureExportHooks({mode: 'required', policy: good(), trustedRoots, rekorUrl: ss.url}).hooks}),
+      exportImages({
+        sources: [refs['badset']!],
+        output: out2,
+        openRegistry,
+        hooks: signatureExportHooks({mode: 'required', policy: good(), trustedRoots, rekorUrl: ss.url}).hooks,
+      }),
       (e: Error) => /badset.*signature policy not met/.test(e.message),
     )
     assert.equal(existsSync(out2), false)
   })
 
   it('CLI: export with policy + Rekor, verify exit 0 / 1, --json report', () => {
-    const cli = (...args: string[]) => execFileSync('node', ['bin/run.js', ...args], {encoding: 'utf8', stdio: ['ignore', 'pipe', 'pipe']})
+    const cli = (...args: string[]) =>
+      execFileSync('node', ['bin/run.js', ...args], {encoding: 'utf8', stdio: ['ignore', 'pipe', 'pipe']})
     const out = join(work.dir, 'cli.tar')
-    const policyArgs = ['--trusted-root', trustedRootFile, '--certificate-identity', ID, '--certificate-oidc-issuer', ISSUER]
-    cli('export', '-o', out, '--no-tuf', '--insecure-registry', registry.host, '--rekor-url', ss.url, ...policyArgs, refs['legacy']!, refs['multi']!)
+    const policyArgs = [
+      '--trusted-root',
+      trustedRootFile,
+      '--certificate-identity',
+      ID,
+      '--certificate-oidc-issuer',
+      ISSUER,
+    ]
+    cli(
+      'export',
+      '-o',
+      out,
+      '--no-tuf',
+      '--insecure-registry',
+      registry.host,
+      '--rekor-url',
+      ss.url,
+      ...policyArgs,
+      refs['legacy']!,
+      refs['multi']!,
+    )
     const text = cli('verify', out, ...policyArgs)
-    assert.match(text, /signatures: +ok +signature .*identity release@airlock\.test, issuer https:\/\/accounts\.airlock\.test, log index \d+, integrated /)
+    assert.match(
+      text,
+      /signatures: +ok +signature .*identity release@airlock\.test, issuer https:\/\/accounts\.airlock\.test, log index \d+, integrated /,
+    )
     const json = JSON.parse(cli('verify', out, '--json', ...policyArgs)) as VerifyReport
     assert.equal(json.ok, true)
     let failed: {status?: number; stdout?: string} = {}
     try {
-      cli('verify', out, '--trusted-root', trustedRootFile, '--certificate-identity', 'x@evil.test', '--certificate-oidc-issuer', ISSUER)
+      cli(
+        'verify',
+        out,
+        '--trusted-root',
+        trustedRootFile,
+        '--certificate-identity',
+        'x@evil.test',
+        '--certificate-oidc-issuer',
+        ISSUER,
+      )
     } catch (error) {
       failed = error as typeof failed
     }
@@ -280,7 +366,12 @@ describe('signatures: export, verify, push with a real registry and the test Sig
 
   it('push carries the .sig tag and the fallback-tag referrers; re-export from the mirror verifies', async () => {
     const out = join(work.dir, 'push.tar')
-    await exportImages({sources: [refs['legacy']!, refs['multi']!], output: out, openRegistry, hooks: signatureExportHooks({mode: 'required', rekorUrl: ss.url, trustedRoots}).hooks})
+    await exportImages({
+      sources: [refs['legacy']!, refs['multi']!],
+      output: out,
+      openRegistry,
+      hooks: signatureExportHooks({mode: 'required', rekorUrl: ss.url, trustedRoots}).hooks,
+    })
     const target = parseMirrorTarget(`${registry.host}/mirror`)
     const result = await pushArchive({
       archive: out,
@@ -303,7 +394,7 @@ describe('signatures: export, verify, push with a real registry and the test Sig
       hooks: signatureExportHooks({mode: 'required', fetchProofs: false}).hooks,
     })
     const report = await verifyWith(again, good())
-    assert.equal(report.ok, true, JSON.stringify(report.images.map((i) => i.checks)))
+    assert.equal(report.ok, true, JSON.stringify(report.images.map(i => i.checks)))
     // Pushing an archive whose verification fails pushes nothing.
     await assert.rejects(
       pushArchive({archive: out, target: parseMirrorTarget(`${registry.host}/never`), client, policy: denyAllPolicy()}),

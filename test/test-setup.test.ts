@@ -15,17 +15,38 @@ const root = fileURLToPath(new URL('..', import.meta.url))
 const pkg = JSON.parse(readFileSync(join(root, 'package.json'), 'utf8')) as {scripts: Record<string, string>}
 
 /** Base-system commands every Debian has (coreutils, tar, git for the repository itself, util-linux). */
-const BASE = new Set(['node', 'npm', 'sh', 'cp', 'ln', 'mkdir', 'rm', 'sync', 'tar', 'git', 'mount', 'umount', 'script', 'which', 'ls'])
+const BASE = new Set([
+  'node',
+  'npm',
+  'sh',
+  'cp',
+  'ln',
+  'mkdir',
+  'rm',
+  'sync',
+  'tar',
+  'git',
+  'mount',
+  'umount',
+  'script',
+  'which',
+  'ls',
+])
 
 function walk(dir: string): string[] {
-  return readdirSync(dir, {withFileTypes: true}).flatMap((e) => (e.isDirectory() ? walk(join(dir, e.name)) : e.name.endsWith('.ts') ? [join(dir, e.name)] : []))
+  return readdirSync(dir, {withFileTypes: true}).flatMap(e =>
+    e.isDirectory() ? walk(join(dir, e.name)) : e.name.endsWith('.ts') ? [join(dir, e.name)] : [],
+  )
 }
 
 describe('test suite set-up', () => {
   it('npm test starts with the preflight and fails fast, in one line, without the tools', () => {
     assert.match(pkg.scripts.test!, /^node test\/preflight\.ts && /)
     const t = Date.now()
-    const r = spawnSync(process.execPath, [join(root, 'test/preflight.ts')], {encoding: 'utf8', env: {...process.env, PATH: '/nonexistent'}})
+    const r = spawnSync(process.execPath, [join(root, 'test/preflight.ts')], {
+      encoding: 'utf8',
+      env: {...process.env, PATH: '/nonexistent'},
+    })
     assert.equal(r.status, 1)
     assert.ok(Date.now() - t < 5000)
     const lines = r.stderr.trimEnd().split('\n')
@@ -38,11 +59,12 @@ describe('test suite set-up', () => {
   it('every external program a test runs is checked by the preflight or is part of the base system', () => {
     const ci = readFileSync(join(root, '.ci/run'), 'utf8')
     for (const tool of TOOLS) assert.ok(ci.includes(tool.debian), `.ci/run does not install ${tool.debian}`)
-    const known = new Set(TOOLS.flatMap((t) => [t.command, t.command.split('/').pop()!]))
+    const known = new Set(TOOLS.flatMap(t => [t.command, t.command.split('/').pop()!]))
     const unknown = new Set<string>()
     for (const file of [...walk(join(root, 'test')), ...walk(join(root, 'bench'))]) {
       const text = readFileSync(file, 'utf8')
-      for (const m of text.matchAll(/\b(?:execFileSync|execFile|spawnSync|spawn|execSync)\(\s*['"`]([^'"`$]+)['"`]/g)) if (!known.has(m[1]!) && !BASE.has(m[1]!)) unknown.add(`${m[1]} (${file.slice(root.length)})`)
+      for (const m of text.matchAll(/\b(?:execFileSync|execFile|spawnSync|spawn|execSync)\(\s*['"`]([^'"`$]+)['"`]/g))
+        if (!known.has(m[1]!) && !BASE.has(m[1]!)) unknown.add(`${m[1]} (${file.slice(root.length)})`)
     }
     assert.deepEqual([...unknown], [])
   })
@@ -69,16 +91,18 @@ describe('test suite set-up', () => {
         ].join('\n'),
       )
       // The same runner flags as `npm test`.
-      const flags = [...pkg.scripts.test!.matchAll(/(--test-[\w-]+(?:=\S+)?)/g)].map((m) => m[1]!).filter((f) => !f.startsWith('--test-concurrency'))
+      const flags = [...pkg.scripts.test!.matchAll(/(--test-[\w-]+(?:=\S+)?)/g)]
+        .map(m => m[1]!)
+        .filter(f => !f.startsWith('--test-concurrency'))
       const t = Date.now()
       const env = {...process.env}
       delete env.NODE_TEST_CONTEXT // a runner of its own, not a subtest of this one
       const child = spawn(process.execPath, ['--test', ...flags, file], {stdio: ['ignore', 'pipe', 'pipe'], env})
       let output = ''
-      child.stdout.on('data', (d) => (output += d))
-      child.stderr.on('data', (d) => (output += d))
+      child.stdout.on('data', d => (output += d))
+      child.stderr.on('data', d => (output += d))
       const timer = setTimeout(() => child.kill('SIGKILL'), 60_000)
-      const code = await new Promise<number | null>((resolve) => child.on('exit', resolve))
+      const code = await new Promise<number | null>(resolve => child.on('exit', resolve))
       clearTimeout(timer)
       assert.ok(Date.now() - t < 45_000, `the failed file took ${Date.now() - t} ms to end: ${output}`)
       assert.notEqual(code, 0)
@@ -86,13 +110,13 @@ describe('test suite set-up', () => {
       const dirs = JSON.parse(readFileSync(marker, 'utf8')) as string[]
       assert.equal(dirs.length, 2)
       // No docker-registry serving one of those configs is still alive.
-      await new Promise((r) => setTimeout(r, 500))
+      await new Promise(r => setTimeout(r, 500))
       const alive = readdirSync('/proc')
-        .filter((p) => /^\d+$/.test(p))
-        .filter((p) => {
+        .filter(p => /^\d+$/.test(p))
+        .filter(p => {
           try {
             const cmd = readFileSync(`/proc/${p}/cmdline`, 'utf8')
-            return dirs.some((d) => cmd.includes(d))
+            return dirs.some(d => cmd.includes(d))
           } catch {
             return false
           }

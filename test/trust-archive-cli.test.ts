@@ -18,22 +18,31 @@ const ROOT = fileURLToPath(new URL('..', import.meta.url))
 // dist/ must be the current source: fail (never skip, never test old code) when it is not
 assertFreshBuild()
 const FIXTURE = 'oci:fixtures/example:example.com/demo/hello:1.0'
-const KEYLESS = ['--certificate-identity', 'someone@example.com', '--certificate-oidc-issuer', 'https://issuer.example.com']
+const KEYLESS = [
+  '--certificate-identity',
+  'someone@example.com',
+  '--certificate-oidc-issuer',
+  'https://issuer.example.com',
+]
 
 function airlock(...args: string[]) {
-  return spawnSync(process.execPath, [join(ROOT, 'bin/run.js'), ...args], {encoding: 'utf8', cwd: ROOT, timeout: 60_000})
+  return spawnSync(process.execPath, [join(ROOT, 'bin/run.js'), ...args], {
+    encoding: 'utf8',
+    cwd: ROOT,
+    timeout: 60_000,
+  })
 }
 
 /** The CLI in a child process, asynchronously: the TUF mirror it fetches from is served by this process. */
 async function airlockAsync(args: string[]): Promise<{status: number | null; stdout: string; stderr: string}> {
   const {spawn} = await import('node:child_process')
-  return new Promise((ok) => {
+  return new Promise(ok => {
     const child = spawn(process.execPath, [join(ROOT, 'bin/run.js'), ...args], {cwd: ROOT})
     let stdout = ''
     let stderr = ''
-    child.stdout.on('data', (d) => (stdout += d))
-    child.stderr.on('data', (d) => (stderr += d))
-    child.on('close', (status) => ok({status, stdout, stderr}))
+    child.stdout.on('data', d => (stdout += d))
+    child.stderr.on('data', d => (stderr += d))
+    child.on('close', status => ok({status, stdout, stderr}))
   })
 }
 
@@ -62,30 +71,56 @@ describe('trust flags through the CLI', () => {
     // the CLI fetches from the server in this process: run it asynchronously
     const {spawn} = await import('node:child_process')
     const run = (args: string[]) =>
-      new Promise<{status: number | null; stdout: string; stderr: string}>((ok) => {
+      new Promise<{status: number | null; stdout: string; stderr: string}>(ok => {
         const child = spawn(process.execPath, [join(ROOT, 'bin/run.js'), ...args], {cwd: ROOT})
         let stdout = ''
         let stderr = ''
-        child.stdout.on('data', (d) => (stdout += d))
-        child.stderr.on('data', (d) => (stderr += d))
-        child.on('close', (status) => ok({status, stdout, stderr}))
+        child.stdout.on('data', d => (stdout += d))
+        child.stderr.on('data', d => (stderr += d))
+        child.on('close', status => ok({status, stdout, stderr}))
       })
-    const e = await run(['export', '--signatures', 'optional', '--tuf-mirror', server.url, '--tuf-root', rootFile, '-o', archive, FIXTURE])
+    const e = await run([
+      'export',
+      '--signatures',
+      'optional',
+      '--tuf-mirror',
+      server.url,
+      '--tuf-root',
+      rootFile,
+      '-o',
+      archive,
+      FIXTURE,
+    ])
     assert.equal(e.status, 0, e.stderr)
-    assert.match(e.stderr + e.stdout, new RegExp(`trust: TUF ${server.url.replace(/[.]/g, '\\.')}: root v2 \\(from pinned v1, --tuf-root `))
+    assert.match(
+      e.stderr + e.stdout,
+      new RegExp(`trust: TUF ${server.url.replace(/[.]/g, '\\.')}: root v2 \\(from pinned v1, --tuf-root `),
+    )
 
     const state = join(work, 'state')
     const v = airlock('verify', archive, '--signatures', 'skip', '--tuf-root', rootFile, '--state', state)
     assert.equal(v.status, 0, v.stderr + v.stdout)
     assert.match(v.stdout, /ok {4}trust/)
-    assert.match(v.stdout, new RegExp(`TUF ${mirrorIdFor(server.url)}: root v2 from pinned v1 \\(--tuf-root .*\\), timestamp v1, .*trusted_root\\.json sha256:[0-9a-f]{64}; all metadata current`))
+    assert.match(
+      v.stdout,
+      new RegExp(
+        `TUF ${mirrorIdFor(server.url)}: root v2 from pinned v1 \\(--tuf-root .*\\), timestamp v1, .*trusted_root\\.json sha256:[0-9a-f]{64}; all metadata current`,
+      ),
+    )
     assert.match(v.stdout, /TUF state recorded in /)
     assert.ok(existsSync(join(state, 'tuf', `root-${pinnedRootFingerprint(repo.pinnedRoot())}.json`)))
 
     const j = airlock('verify', archive, '--signatures', 'skip', '--tuf-root', rootFile, '--no-state', '--json')
     assert.equal(j.status, 0)
-    const trust = (JSON.parse(j.stdout) as {checks: Array<{name: string; ok: boolean; details: {sources: Array<{kind: string; name: string}>}}>}).checks.find((c) => c.name === 'trust')!
-    assert.deepEqual(trust.details.sources.map((s) => [s.kind, s.name]), [['tuf', mirrorIdFor(server.url)]])
+    const trust = (
+      JSON.parse(j.stdout) as {
+        checks: Array<{name: string; ok: boolean; details: {sources: Array<{kind: string; name: string}>}}>
+      }
+    ).checks.find(c => c.name === 'trust')!
+    assert.deepEqual(
+      trust.details.sources.map(s => [s.kind, s.name]),
+      [['tuf', mirrorIdFor(server.url)]],
+    )
 
     const noRoot = airlock('verify', archive, '--signatures', 'skip', '--no-state')
     assert.equal(noRoot.status, 1)
@@ -96,14 +131,31 @@ describe('trust flags through the CLI', () => {
     const out = join(work, 'no-tuf.tar')
     const e = airlock('export', '--no-tuf', '--signatures', 'optional', '-o', out, FIXTURE)
     assert.equal(e.status, 0, e.stderr)
-    assert.match(e.stderr + e.stdout, /--no-tuf: the archive carries no TUF repository; verify will need --trusted-root FILE/)
+    assert.match(
+      e.stderr + e.stdout,
+      /--no-tuf: the archive carries no TUF repository; verify will need --trusted-root FILE/,
+    )
     const v = airlock('verify', out, '--no-state', ...KEYLESS)
     assert.notEqual(v.status, 0)
-    assert.match(v.stderr, /no trusted root: the archive carries no TUF data \(sigstore\/tuf\/\) and no --trusted-root was given/)
+    assert.match(
+      v.stderr,
+      /no trusted root: the archive carries no TUF data \(sigstore\/tuf\/\) and no --trusted-root was given/,
+    )
   })
 
   it('export: an unreachable mirror is a clear error naming it', () => {
-    const e = airlock('export', '--signatures', 'optional', '--tuf-mirror', 'http://127.0.0.1:9', '--tuf-root', rootFile, '-o', join(work, 'x.tar'), FIXTURE)
+    const e = airlock(
+      'export',
+      '--signatures',
+      'optional',
+      '--tuf-mirror',
+      'http://127.0.0.1:9',
+      '--tuf-root',
+      rootFile,
+      '-o',
+      join(work, 'x.tar'),
+      FIXTURE,
+    )
     assert.notEqual(e.status, 0)
     assert.match(e.stderr, /cannot reach TUF mirror http:\/\/127\.0\.0\.1:9/)
     assert.match(e.stderr, /--no-tuf/)
@@ -114,7 +166,19 @@ describe('trust flags through the CLI', () => {
     const older = join(work, 'older.tar')
     const newer = join(work, 'newer.tar')
     const state = join(work, 'state-rename')
-    const exportTo = (out: string) => airlockAsync(['export', '--signatures', 'optional', '--tuf-mirror', server.url, '--tuf-root', rootFile, '-o', out, FIXTURE])
+    const exportTo = (out: string) =>
+      airlockAsync([
+        'export',
+        '--signatures',
+        'optional',
+        '--tuf-mirror',
+        server.url,
+        '--tuf-root',
+        rootFile,
+        '-o',
+        out,
+        FIXTURE,
+      ])
     const e1 = await exportTo(older)
     assert.equal(e1.status, 0, e1.stderr)
     repo.publish() // timestamp, snapshot, targets v+1
@@ -131,20 +195,24 @@ describe('trust flags through the CLI', () => {
     const prefix = `sigstore/tuf/${mirrorIdFor(server.url)}/`
     const renamedPrefix = 'sigstore/tuf/renamed.example/'
     const {entries} = readTar(readFileSync(older))
-    assert.ok(entries.some((e) => e.name.startsWith(prefix)))
+    assert.ok(entries.some(e => e.name.startsWith(prefix)))
     const renamed = join(work, 'renamed.tar')
     writeFileSync(
       renamed,
       writeTar(
-        entries.map((e) => ({
+        entries.map(e => ({
           name: e.name.startsWith(prefix) ? renamedPrefix + e.name.slice(prefix.length) : e.name,
           type: e.type as 'File',
-          body: e.name === 'airlock.json' ? Buffer.from(e.body.toString('utf8').split(prefix).join(renamedPrefix)) : e.body,
+          body:
+            e.name === 'airlock.json' ? Buffer.from(e.body.toString('utf8').split(prefix).join(renamedPrefix)) : e.body,
         })),
       ),
     )
     const r = airlock('verify', renamed, '--signatures', 'skip', '--tuf-root', rootFile, '--state', state)
     assert.equal(r.status, 1, r.stdout)
-    assert.match(r.stderr + r.stdout, /TUF renamed\.example: .* older than .* accepted on an earlier import \(rollback or replayed archive\)/)
+    assert.match(
+      r.stderr + r.stdout,
+      /TUF renamed\.example: .* older than .* accepted on an earlier import \(rollback or replayed archive\)/,
+    )
   })
 })

@@ -18,7 +18,7 @@ const tmp = () => {
   dirs.push(d)
   return d
 }
-after(() => dirs.forEach((d) => rmSync(d, {recursive: true, force: true})))
+after(() => dirs.forEach(d => rmSync(d, {recursive: true, force: true})))
 
 const iso = (t: number) => new Date(t).toISOString().replace(/\.\d{3}Z$/, 'Z')
 type Json = Record<string, any>
@@ -37,7 +37,13 @@ function filesOf(repo: TestTufRepo): Map<string, Buffer> {
 }
 
 /** Re-signs one metadata file of `files` after `mutate` changed its signed part. */
-function resign(files: Map<string, Buffer>, name: string, kind: 'root' | 'timestamp' | 'snapshot' | 'targets', keys: TestKey[], mutate: (s: Json) => void): Json {
+function resign(
+  files: Map<string, Buffer>,
+  name: string,
+  kind: 'root' | 'timestamp' | 'snapshot' | 'targets',
+  keys: TestKey[],
+  mutate: (s: Json) => void,
+): Json {
   const signed = signedOf(files.get(name) as Buffer)
   mutate(signed)
   files.set(name, signMetadata(kind, signed, keys))
@@ -45,9 +51,21 @@ function resign(files: Map<string, Buffer>, name: string, kind: 'root' | 'timest
 }
 
 /** Re-signs the snapshot and a timestamp pointing at it (same versions unless told). */
-function resignSnapshot(repo: TestTufRepo, files: Map<string, Buffer>, mutate: (s: Json) => void, timestampVersion?: number): void {
+function resignSnapshot(
+  repo: TestTufRepo,
+  files: Map<string, Buffer>,
+  mutate: (s: Json) => void,
+  timestampVersion?: number,
+): void {
   const s = resign(files, 'metadata/snapshot.json', 'snapshot', [repo.snapshotKey], mutate)
-  files.set('metadata/timestamp.json', repo.signTimestamp(timestampVersion ?? signedOf(files.get('metadata/timestamp.json') as Buffer).version, files.get('metadata/snapshot.json') as Buffer, s.version))
+  files.set(
+    'metadata/timestamp.json',
+    repo.signTimestamp(
+      timestampVersion ?? signedOf(files.get('metadata/timestamp.json') as Buffer).version,
+      files.get('metadata/snapshot.json') as Buffer,
+      s.version,
+    ),
+  )
 }
 
 const run = (repo: TestTufRepo, files: Map<string, Buffer>, extra: Partial<TufVerifyOptions> = {}) =>
@@ -61,15 +79,33 @@ describe('issue 19.1: the grace period covers timestamp and snapshot only', () =
     const files = filesOf(repo)
     const signed = repo.rootSigned(4, repo.rootKeys, {expires: iso(repo.now.getTime() - 10 * DAY)})
     files.set('metadata/4.root.json', signMetadata('root', signed, repo.rootKeys))
-    assert.throws(() => run(repo, files), {code: 'TRUST_INVALID', message: /root v4 expired .* \(10d ago\); root and targets metadata are judged strictly/})
+    assert.throws(() => run(repo, files), {
+      code: 'TRUST_INVALID',
+      message: /root v4 expired .* \(10d ago\); root and targets metadata are judged strictly/,
+    })
   })
 
   it('refuses targets (and delegated targets) that expired inside the grace window', () => {
     const files = filesOf(repo)
-    resign(files, 'metadata/targets.json', 'targets', repo.targetsKeys, (s) => (s.expires = iso(repo.now.getTime() - 2 * DAY)))
-    assert.throws(() => run(repo, files), {code: 'TRUST_INVALID', message: /targets v1 expired .* \(2d ago\); root and targets metadata are judged strictly/})
+    resign(
+      files,
+      'metadata/targets.json',
+      'targets',
+      repo.targetsKeys,
+      s => (s.expires = iso(repo.now.getTime() - 2 * DAY)),
+    )
+    assert.throws(() => run(repo, files), {
+      code: 'TRUST_INVALID',
+      message: /targets v1 expired .* \(2d ago\); root and targets metadata are judged strictly/,
+    })
     const team = filesOf(repo)
-    resign(team, 'metadata/team.json', 'targets', [repo.delegateKey], (s) => (s.expires = iso(repo.now.getTime() - 2 * DAY)))
+    resign(
+      team,
+      'metadata/team.json',
+      'targets',
+      [repo.delegateKey],
+      s => (s.expires = iso(repo.now.getTime() - 2 * DAY)),
+    )
     assert.throws(() => run(repo, team), {code: 'TRUST_INVALID', message: /team v1 expired .* judged strictly/})
   })
 
@@ -83,12 +119,18 @@ describe('issue 19.1: the grace period covers timestamp and snapshot only', () =
     assert.deepEqual(current.report.graceRoles, [])
   })
 
-  it("refuses --tuf-grace unlimited without a rollback floor; with one, accepts and warns", () => {
+  it('refuses --tuf-grace unlimited without a rollback floor; with one, accepts and warns', () => {
     const files = filesOf(repo)
     const later = new Date(repo.now.getTime() + 60 * DAY)
-    assert.throws(() => run(repo, files, {grace: 'unlimited', now: later}), {code: 'TRUST_INVALID', message: /unlimited grace needs the rollback state/})
+    assert.throws(() => run(repo, files, {grace: 'unlimited', now: later}), {
+      code: 'TRUST_INVALID',
+      message: /unlimited grace needs the rollback state/,
+    })
     const dir = tmp()
-    assert.throws(() => run(repo, files, {grace: 'unlimited', now: later, state: {dir}}), {code: 'TRUST_INVALID', message: /unlimited grace needs the rollback state/})
+    assert.throws(() => run(repo, files, {grace: 'unlimited', now: later, state: {dir}}), {
+      code: 'TRUST_INVALID',
+      message: /unlimited grace needs the rollback state/,
+    })
     run(repo, files, {state: {dir}}) // a first, current import records the floor
     const {report} = run(repo, files, {grace: 'unlimited', now: later, state: {dir}})
     assert.deepEqual(report.graceRoles, ['timestamp v1', 'snapshot v1'])
@@ -109,7 +151,10 @@ describe('issue 19.2: one key under two key ids counts once', () => {
     root.roles.targets = {keyids: [t0.keyid, alias.keyid], threshold: 2}
     files.set('metadata/4.root.json', signMetadata('root', root, repo.rootKeys))
     resign(files, 'metadata/targets.json', 'targets', [t0, alias], () => undefined)
-    assert.throws(() => run(repo, files), {code: 'TRUST_INVALID', message: /targets v1 is not signed by a threshold of root v4's targets keys \(1\/2\)/})
+    assert.throws(() => run(repo, files), {
+      code: 'TRUST_INVALID',
+      message: /targets v1 is not signed by a threshold of root v4's targets keys \(1\/2\)/,
+    })
   })
 
   it('counts one root key once even when the previous root lists it under two ids', () => {
@@ -121,7 +166,10 @@ describe('issue 19.2: one key under two key ids counts once', () => {
     // v5 is signed by r0 under both of its ids: a threshold of v4's keys only if the alias counts
     const v5 = repo.rootSigned(5, [r0, r1, r2]) as Json
     files.set('metadata/5.root.json', signMetadata('root', v5, [r0, alias, r2]))
-    assert.throws(() => run(repo, files), {code: 'TRUST_INVALID', message: /root v5 is not signed by a threshold of root v4's keys \(1\/2\)/})
+    assert.throws(() => run(repo, files), {
+      code: 'TRUST_INVALID',
+      message: /root v5 is not signed by a threshold of root v4's keys \(1\/2\)/,
+    })
   })
 })
 
@@ -139,8 +187,14 @@ describe('issue 19.3: fast-forward recovery resets every floor the rotated snaps
       repo.rotateRoot()
       repo.publish()
       const {report, nextState} = run(repo, filesOf(repo), {state: {dir}})
-      assert.deepEqual([report.rootVersion, report.timestampVersion, report.snapshotVersion, report.targetsVersion], [4, 1, 1, 1])
-      assert.deepEqual([nextState?.timestamp, nextState?.snapshot, nextState?.targets, nextState?.delegated.team], [1, 1, 1, 1])
+      assert.deepEqual(
+        [report.rootVersion, report.timestampVersion, report.snapshotVersion, report.targetsVersion],
+        [4, 1, 1, 1],
+      )
+      assert.deepEqual(
+        [nextState?.timestamp, nextState?.snapshot, nextState?.targets, nextState?.delegated.team],
+        [1, 1, 1, 1],
+      )
     } finally {
       repo.remove()
     }
@@ -162,7 +216,7 @@ describe('issue 19.4: target names that are Object.prototype properties', () => 
 
   it('a hash algorithm named constructor is unsupported, not a crash', () => {
     const files = filesOf(repo)
-    resign(files, 'metadata/targets.json', 'targets', repo.targetsKeys, (s) => {
+    resign(files, 'metadata/targets.json', 'targets', repo.targetsKeys, s => {
       s.targets['trusted_root.json'].hashes = {constructor: '00'}
     })
     assert.throws(() => run(repo, files), {code: 'TRUST_INVALID', message: /unsupported hash algorithm constructor/})
@@ -173,8 +227,16 @@ describe('issue 19.4: target names that are Object.prototype properties', () => 
     files.set('targets/constructor', Buffer.from('x'))
     const manual = join(tmp(), 'trusted_root.json')
     writeFileSync(manual, fakeTrustedRoot('manual'))
-    const {sources, skipped} = selectTrustedRoots({mirrors: new Map([[mirrorId, files]]), pinnedRoots: new Map([[mirrorId, repo.pinnedRoot()]]), trustedRootFiles: [manual], state: false})
-    assert.deepEqual(sources.map((s) => s.kind), ['file'])
+    const {sources, skipped} = selectTrustedRoots({
+      mirrors: new Map([[mirrorId, files]]),
+      pinnedRoots: new Map([[mirrorId, repo.pinnedRoot()]]),
+      trustedRootFiles: [manual],
+      state: false,
+    })
+    assert.deepEqual(
+      sources.map(s => s.kind),
+      ['file'],
+    )
     assert.match(skipped[0]?.reason ?? '', /targets\/constructor is not listed/)
   })
 })
@@ -185,17 +247,29 @@ describe('issue 19.5: versions are safe integers, the state never fails open', (
 
   it('refuses a timestamp version above 2^53', () => {
     const files = filesOf(repo)
-    files.set('metadata/timestamp.json', repo.signTimestamp(2 ** 53 + 2, files.get('metadata/snapshot.json') as Buffer, 1))
-    assert.throws(() => run(repo, files, {state: {dir: tmp()}}), {code: 'TRUST_INVALID', message: /timestamp version 9007199254740994 is not a safe integer/})
+    files.set(
+      'metadata/timestamp.json',
+      repo.signTimestamp(2 ** 53 + 2, files.get('metadata/snapshot.json') as Buffer, 1),
+    )
+    assert.throws(() => run(repo, files, {state: {dir: tmp()}}), {
+      code: 'TRUST_INVALID',
+      message: /timestamp version 9007199254740994 is not a safe integer/,
+    })
   })
 
   it('refuses a second spelling of a root version in a file name, and a root version above 2^53', () => {
     const files = filesOf(repo)
     files.set('metadata/02.root.json', files.get('metadata/2.root.json') as Buffer)
-    assert.throws(() => run(repo, files), {code: 'TRUST_INVALID', message: /metadata\/02\.root\.json: a root file is named by its version, without leading zeros/})
+    assert.throws(() => run(repo, files), {
+      code: 'TRUST_INVALID',
+      message: /metadata\/02\.root\.json: a root file is named by its version, without leading zeros/,
+    })
     const huge = filesOf(repo)
     huge.set('metadata/99999999999999999999.root.json', huge.get('metadata/2.root.json') as Buffer)
-    assert.throws(() => run(repo, huge), {code: 'TRUST_INVALID', message: /root version 100000000000000000000 is not a safe integer/})
+    assert.throws(() => run(repo, huge), {
+      code: 'TRUST_INVALID',
+      message: /root version 100000000000000000000 is not a safe integer/,
+    })
   })
 
   it('a corrupt field in the state file is an error naming the file, not a reset of the floor', () => {
@@ -205,12 +279,15 @@ describe('issue 19.5: versions are safe integers, the state never fails open', (
     for (const bad of ['"x"', '-1', '1.5', String(2 ** 60)]) {
       const state = JSON.parse(readFileSync(file, 'utf8'))
       writeFileSync(file, JSON.stringify(state).replace(/"timestamp":\d+/, `"timestamp":${bad}`))
-      assert.throws(() => run(repo, filesOf(repo), {state: {dir}}), (error: Error & {code?: string}) => {
-        assert.equal(error.code, 'TRUST_INVALID')
-        assert.ok(error.message.includes(file), error.message)
-        assert.match(error.message, /timestamp/)
-        return true
-      })
+      assert.throws(
+        () => run(repo, filesOf(repo), {state: {dir}}),
+        (error: Error & {code?: string}) => {
+          assert.equal(error.code, 'TRUST_INVALID')
+          assert.ok(error.message.includes(file), error.message)
+          assert.match(error.message, /timestamp/)
+          return true
+        },
+      )
       writeFileSync(file, JSON.stringify(state))
     }
   })
@@ -224,12 +301,20 @@ describe('issue 19.6: smaller deviations from the spec', () => {
       run(repo, filesOf(repo), {state: {dir}})
       const files = filesOf(repo)
       files.delete('metadata/team.json')
-      resignSnapshot(repo, files, (s) => {
-        s.version = 2
-        delete s.meta['team.json']
-      }, 2)
+      resignSnapshot(
+        repo,
+        files,
+        s => {
+          s.version = 2
+          delete s.meta['team.json']
+        },
+        2,
+      )
       run(repo, files) // fine on its own
-      assert.throws(() => run(repo, files, {state: {dir}}), {code: 'TRUST_INVALID', message: /snapshot v2 no longer lists team\.json/})
+      assert.throws(() => run(repo, files, {state: {dir}}), {
+        code: 'TRUST_INVALID',
+        message: /snapshot v2 no longer lists team\.json/,
+      })
     } finally {
       repo.remove()
     }
@@ -243,8 +328,19 @@ describe('issue 19.6: smaller deviations from the spec', () => {
       run(repo, files, {state: {dir}})
       run(repo, files, {state: {dir}}) // the same file again is fine
       const extended = filesOf(repo)
-      extended.set('metadata/timestamp.json', repo.signTimestamp(1, extended.get('metadata/snapshot.json') as Buffer, 1, new Date(repo.now.getTime() + 30 * DAY)))
-      assert.throws(() => run(repo, extended, {state: {dir}}), {code: 'TRUST_INVALID', message: /timestamp v1 differs from the timestamp v1 accepted on an earlier import/})
+      extended.set(
+        'metadata/timestamp.json',
+        repo.signTimestamp(
+          1,
+          extended.get('metadata/snapshot.json') as Buffer,
+          1,
+          new Date(repo.now.getTime() + 30 * DAY),
+        ),
+      )
+      assert.throws(() => run(repo, extended, {state: {dir}}), {
+        code: 'TRUST_INVALID',
+        message: /timestamp v1 differs from the timestamp v1 accepted on an earlier import/,
+      })
     } finally {
       repo.remove()
     }
@@ -255,7 +351,10 @@ describe('issue 19.6: smaller deviations from the spec', () => {
     try {
       const files = filesOf(repo)
       const expires = Date.parse(signedOf(files.get('metadata/timestamp.json') as Buffer).expires)
-      assert.throws(() => run(repo, files, {now: new Date(expires), grace: 0}), {code: 'TRUST_INVALID', message: /timestamp v1 expired .* strict/})
+      assert.throws(() => run(repo, files, {now: new Date(expires), grace: 0}), {
+        code: 'TRUST_INVALID',
+        message: /timestamp v1 expired .* strict/,
+      })
       run(repo, files, {now: new Date(expires - 1000), grace: 0})
     } finally {
       repo.remove()
@@ -267,8 +366,11 @@ describe('issue 19.6: smaller deviations from the spec', () => {
     try {
       for (const expires of ['2099-01-01T00:00:00', '2099-01-01T00:00:00+00:00', '2099-01-01']) {
         const files = filesOf(repo)
-        resign(files, 'metadata/timestamp.json', 'timestamp', [repo.timestampKey], (s) => (s.expires = expires))
-        assert.throws(() => run(repo, files), {code: 'TRUST_INVALID', message: /timestamp v1 has an invalid expiry .* \(want UTC, e\.g\. 2030-01-01T00:00:00Z\)/})
+        resign(files, 'metadata/timestamp.json', 'timestamp', [repo.timestampKey], s => (s.expires = expires))
+        assert.throws(() => run(repo, files), {
+          code: 'TRUST_INVALID',
+          message: /timestamp v1 has an invalid expiry .* \(want UTC, e\.g\. 2030-01-01T00:00:00Z\)/,
+        })
       }
     } finally {
       repo.remove()
@@ -283,9 +385,18 @@ describe('issue 19.6: smaller deviations from the spec', () => {
       run(repo, filesOf(repo), {state: {dir}}) // floors at v2
       const files = filesOf(repo)
       const alias: TestKey = {...repo.timestampKey, keyid: 'ef'.repeat(32)}
-      files.set('metadata/4.root.json', signMetadata('root', repo.rootSigned(4, repo.rootKeys, {timestampKey: alias}), repo.rootKeys))
-      files.set('metadata/timestamp.json', signMetadata('timestamp', {...signedOf(files.get('metadata/timestamp.json') as Buffer), version: 1}, [alias]))
-      assert.throws(() => run(repo, files, {state: {dir}}), {code: 'TRUST_INVALID', message: /timestamp v1 is older than timestamp v2 accepted on an earlier import/})
+      files.set(
+        'metadata/4.root.json',
+        signMetadata('root', repo.rootSigned(4, repo.rootKeys, {timestampKey: alias}), repo.rootKeys),
+      )
+      files.set(
+        'metadata/timestamp.json',
+        signMetadata('timestamp', {...signedOf(files.get('metadata/timestamp.json') as Buffer), version: 1}, [alias]),
+      )
+      assert.throws(() => run(repo, files, {state: {dir}}), {
+        code: 'TRUST_INVALID',
+        message: /timestamp v1 is older than timestamp v2 accepted on an earlier import/,
+      })
     } finally {
       repo.remove()
     }
@@ -300,7 +411,8 @@ describe('issue 19.6: smaller deviations from the spec', () => {
       run(repo, files, {state: {dir}, now: new Date(expires + 12 * HOUR), grace: DAY})
       assert.throws(() => run(repo, files, {state: {dir}, now: new Date(expires - HOUR), grace: 0}), {
         code: 'TRUST_INVALID',
-        message: /timestamp v1 expired .* \(12h ago\) \(judged at .*, the time of the last accepted import: the clock says .*\) and expiry is strict/,
+        message:
+          /timestamp v1 expired .* \(12h ago\) \(judged at .*, the time of the last accepted import: the clock says .*\) and expiry is strict/,
       })
     } finally {
       repo.remove()

@@ -23,7 +23,7 @@ const tmp = () => {
   dirs.push(d)
   return d
 }
-after(() => dirs.forEach((d) => rmSync(d, {recursive: true, force: true})))
+after(() => dirs.forEach(d => rmSync(d, {recursive: true, force: true})))
 
 /** The files the archive would carry for a generated repository, read straight from its directory (no HTTP). */
 function filesOf(repo: TestTufRepo): Map<string, Buffer> {
@@ -44,7 +44,10 @@ describe('mirror names and grace', () => {
     assert.equal(mirrorIdFor('http://127.0.0.1:8080/tuf/prod/'), '127.0.0.1_8080_tuf_prod')
     assert.equal(mirrorIdFor('https://Example.COM/a/../b?x=1'), 'example.com_b')
     assert.throws(() => mirrorIdFor('file:///etc'), {code: 'USAGE'})
-    assert.throws(() => verifyTufOffline({files: new Map(), pinnedRoot: Buffer.from('{}'), mirrorId: '../x', state: false}), {code: 'TRUST_INVALID'})
+    assert.throws(
+      () => verifyTufOffline({files: new Map(), pinnedRoot: Buffer.from('{}'), mirrorId: '../x', state: false}),
+      {code: 'TRUST_INVALID'},
+    )
   })
 
   it('parses --tuf-grace', () => {
@@ -76,12 +79,24 @@ describe('--trusted-root FILE', () => {
   it('rejects files that are not a trusted root', () => {
     const dir = tmp()
     const write = (name: string, body: string) => (writeFileSync(join(dir, name), body), join(dir, name))
-    assert.throws(() => loadTrustedRootFile(write('a.json', 'nope')), {code: 'TRUST_INVALID', message: /not valid JSON/})
-    assert.throws(() => loadTrustedRootFile(write('b.json', '{"mediaType":"x"}')), {code: 'TRUST_INVALID', message: /mediaType/})
-    assert.throws(() => loadTrustedRootFile(write('c.json', '{"mediaType":"application/vnd.dev.sigstore.trustedroot+json;version=0.1","tlogs":[{}]}')), {
+    assert.throws(() => loadTrustedRootFile(write('a.json', 'nope')), {
       code: 'TRUST_INVALID',
-      message: /tlog 0 has no public key/,
+      message: /not valid JSON/,
     })
+    assert.throws(() => loadTrustedRootFile(write('b.json', '{"mediaType":"x"}')), {
+      code: 'TRUST_INVALID',
+      message: /mediaType/,
+    })
+    assert.throws(
+      () =>
+        loadTrustedRootFile(
+          write('c.json', '{"mediaType":"application/vnd.dev.sigstore.trustedroot+json;version=0.1","tlogs":[{}]}'),
+        ),
+      {
+        code: 'TRUST_INVALID',
+        message: /tlog 0 has no public key/,
+      },
+    )
     assert.throws(() => loadTrustedRootFile(join(dir, 'missing.json')), {code: 'NOT_FOUND'})
   })
 })
@@ -92,15 +107,30 @@ describe('selectTrustedRoots', () => {
   const mirror = 'mirror.example_tuf'
 
   it('verifies every mirror from its pinned root', () => {
-    const {sources, skipped} = selectTrustedRoots({mirrors: new Map([[mirror, filesOf(repo)]]), pinnedRoots: new Map([[mirror, repo.pinnedRoot()]]), state: false})
+    const {sources, skipped} = selectTrustedRoots({
+      mirrors: new Map([[mirror, filesOf(repo)]]),
+      pinnedRoots: new Map([[mirror, repo.pinnedRoot()]]),
+      state: false,
+    })
     assert.equal(skipped.length, 0)
-    assert.deepEqual(sources.map((s) => [s.kind, s.name]), [['tuf', mirror]])
+    assert.deepEqual(
+      sources.map(s => [s.kind, s.name]),
+      [['tuf', mirror]],
+    )
     assert.deepEqual(sources[0]?.trustedRoot, repo.targetFiles.get('trusted_root.json'))
   })
 
   it('fails for a mirror without a pinned root, and for an archive without TUF data', () => {
-    assert.throws(() => selectTrustedRoots({mirrors: new Map([[mirror, filesOf(repo)]]), state: false}), {code: 'TRUST_INVALID', message: /no pinned root for this mirror/, hint: /--tuf-root/})
-    assert.throws(() => selectTrustedRoots({mirrors: new Map(), state: false}), {code: 'TRUST_INVALID', message: /carries no TUF repository/, hint: /--trusted-root/})
+    assert.throws(() => selectTrustedRoots({mirrors: new Map([[mirror, filesOf(repo)]]), state: false}), {
+      code: 'TRUST_INVALID',
+      message: /no pinned root for this mirror/,
+      hint: /--tuf-root/,
+    })
+    assert.throws(() => selectTrustedRoots({mirrors: new Map(), state: false}), {
+      code: 'TRUST_INVALID',
+      message: /carries no TUF repository/,
+      hint: /--trusted-root/,
+    })
   })
 
   it('with --trusted-root, uses the file and reports broken TUF data as skipped instead of failing', () => {
@@ -114,7 +144,10 @@ describe('selectTrustedRoots', () => {
       trustedRootFiles: [file],
       state: false,
     })
-    assert.deepEqual(sources.map((s) => [s.kind, s.name]), [['file', file]])
+    assert.deepEqual(
+      sources.map(s => [s.kind, s.name]),
+      [['file', file]],
+    )
     assert.match(skipped[0]?.reason ?? '', /root v2 is missing/)
   })
 })
@@ -127,7 +160,10 @@ describe('state file (format 1, migrated)', () => {
   const mirrorId = 'state.example'
   const seed = (dir: string, state: Record<string, unknown>) => {
     mkdirSync(join(dir, 'tuf'), {recursive: true})
-    writeFileSync(legacyStateFilePath(dir, mirrorId), JSON.stringify({format: 1, mirror: mirrorId, delegated: {}, ...state}))
+    writeFileSync(
+      legacyStateFilePath(dir, mirrorId),
+      JSON.stringify({format: 1, mirror: mirrorId, delegated: {}, ...state}),
+    )
   }
   const ids = (role: string) => {
     const root = JSON.parse((repo.roots.at(-1) as Buffer).toString('utf8'))
@@ -137,25 +173,46 @@ describe('state file (format 1, migrated)', () => {
   it('refuses a root older than the one accepted before', () => {
     const dir = tmp()
     seed(dir, {root: 7, timestamp: 1, snapshot: 1, targets: 1})
-    assert.throws(() => verifyTufOffline({files: filesOf(repo), pinnedRoot: repo.pinnedRoot(), mirrorId, state: {dir}}), {
-      code: 'TRUST_INVALID',
-      message: /root v3 is older than root v7 accepted on an earlier import/,
-    })
+    assert.throws(
+      () => verifyTufOffline({files: filesOf(repo), pinnedRoot: repo.pinnedRoot(), mirrorId, state: {dir}}),
+      {
+        code: 'TRUST_INVALID',
+        message: /root v3 is older than root v7 accepted on an earlier import/,
+      },
+    )
   })
 
   it('refuses targets or delegated versions older than the ones accepted before', () => {
     const dir = tmp()
-    seed(dir, {root: 3, timestamp: 1, snapshot: 1, targets: 1, delegated: {team: 5}, timestampKeyids: ids('timestamp'), snapshotKeyids: ids('snapshot')})
-    assert.throws(() => verifyTufOffline({files: filesOf(repo), pinnedRoot: repo.pinnedRoot(), mirrorId, state: {dir}}), {
-      code: 'TRUST_INVALID',
-      message: /snapshot v1 lists team\.json v1, older than v5 accepted on an earlier import/,
+    seed(dir, {
+      root: 3,
+      timestamp: 1,
+      snapshot: 1,
+      targets: 1,
+      delegated: {team: 5},
+      timestampKeyids: ids('timestamp'),
+      snapshotKeyids: ids('snapshot'),
     })
+    assert.throws(
+      () => verifyTufOffline({files: filesOf(repo), pinnedRoot: repo.pinnedRoot(), mirrorId, state: {dir}}),
+      {
+        code: 'TRUST_INVALID',
+        message: /snapshot v1 lists team\.json v1, older than v5 accepted on an earlier import/,
+      },
+    )
   })
 
   it('forgets timestamp/snapshot versions after a rotation of their keys in a newer root (fast-forward recovery)', () => {
     const dir = tmp()
     // accepted earlier under root v2 with other timestamp/snapshot keys, at versions far ahead
-    seed(dir, {root: 2, timestamp: 900, snapshot: 900, targets: 1, timestampKeyids: ['0'.repeat(64)], snapshotKeyids: ids('snapshot')})
+    seed(dir, {
+      root: 2,
+      timestamp: 900,
+      snapshot: 900,
+      targets: 1,
+      timestampKeyids: ['0'.repeat(64)],
+      snapshotKeyids: ids('snapshot'),
+    })
     const {report} = verifyTufOffline({files: filesOf(repo), pinnedRoot: repo.pinnedRoot(), mirrorId, state: {dir}})
     assert.equal(report.timestampVersion, 1)
     assert.notEqual(report.stateFile, legacyStateFilePath(dir, mirrorId))
@@ -163,14 +220,27 @@ describe('state file (format 1, migrated)', () => {
     assert.deepEqual([saved.root, saved.timestamp, saved.snapshot], [3, 1, 1])
     // without a key rotation the same floor is a rollback
     rmSync(report.stateFile as string)
-    seed(dir, {root: 2, timestamp: 900, snapshot: 900, targets: 1, timestampKeyids: ids('timestamp'), snapshotKeyids: ids('snapshot')})
-    assert.throws(() => verifyTufOffline({files: filesOf(repo), pinnedRoot: repo.pinnedRoot(), mirrorId, state: {dir}}), {code: 'TRUST_INVALID', message: /timestamp v1 is older than timestamp v900/})
+    seed(dir, {
+      root: 2,
+      timestamp: 900,
+      snapshot: 900,
+      targets: 1,
+      timestampKeyids: ids('timestamp'),
+      snapshotKeyids: ids('snapshot'),
+    })
+    assert.throws(
+      () => verifyTufOffline({files: filesOf(repo), pinnedRoot: repo.pinnedRoot(), mirrorId, state: {dir}}),
+      {code: 'TRUST_INVALID', message: /timestamp v1 is older than timestamp v900/},
+    )
   })
 
   it('rejects a corrupt state file rather than ignoring it', () => {
     const dir = tmp()
     mkdirSync(join(dir, 'tuf'), {recursive: true})
     writeFileSync(legacyStateFilePath(dir, mirrorId), '{')
-    assert.throws(() => verifyTufOffline({files: filesOf(repo), pinnedRoot: repo.pinnedRoot(), mirrorId, state: {dir}}), {code: 'TRUST_INVALID', message: /state file .* is not valid JSON/})
+    assert.throws(
+      () => verifyTufOffline({files: filesOf(repo), pinnedRoot: repo.pinnedRoot(), mirrorId, state: {dir}}),
+      {code: 'TRUST_INVALID', message: /state file .* is not valid JSON/},
+    )
   })
 })

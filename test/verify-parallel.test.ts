@@ -12,7 +12,7 @@ import {standardArchive, tempDir} from './support/layouts.ts'
 
 async function blobEntries(file: string): Promise<Array<{name: string; dataOffset: number; size: number}>> {
   const out: Array<{name: string; dataOffset: number; size: number}> = []
-  await scanTar(file, (e) => {
+  await scanTar(file, e => {
     if (/^blobs\/sha256\/[a-f0-9]{64}$/.test(e.name)) out.push(e)
     return undefined
   })
@@ -57,12 +57,15 @@ describe('verify: parallel hashing and skipped digests', () => {
   })
 
   it('finds a flipped byte in any blob with worker threads, naming the blob', async () => {
-    for (const blob of (await blobEntries(good)).filter((b) => b.size > 0)) {
+    for (const blob of (await blobEntries(good)).filter(b => b.size > 0)) {
       const bad = join(dir, 'flip.tar')
       await flipByte(good, bad, blob.dataOffset + Math.floor(blob.size / 2))
       const report = await verifyArchive(bad, {workers: 2})
       assert.equal(report.ok, false, blob.name)
-      assert.ok(report.problems.some((p) => p.entry === blob.name && p.code === 'DIGEST_MISMATCH'), blob.name)
+      assert.ok(
+        report.problems.some(p => p.entry === blob.name && p.code === 'DIGEST_MISMATCH'),
+        blob.name,
+      )
     }
   })
 
@@ -83,20 +86,22 @@ describe('verify: parallel hashing and skipped digests', () => {
     await reader.close()
     assert.ok(layers.size > 0 && manifests.size > 0)
     const blobs = await blobEntries(good)
-    const layer = blobs.find((b) => layers.has(`sha256:${b.name.slice(-64)}`) && b.size > 0)!
+    const layer = blobs.find(b => layers.has(`sha256:${b.name.slice(-64)}`) && b.size > 0)!
     const bad = join(dir, 'skipped-layer.tar')
     await flipByte(good, bad, layer.dataOffset)
     const layerDigest = `sha256:${layer.name.slice(-64)}`
 
     // the corrupt layer is waived (the mirror holds that digest): verification passes and says so
-    const waived = await verifyArchive(bad, {skipHash: {digests: new Set([layerDigest]), reason: 'already in the mirror'}})
+    const waived = await verifyArchive(bad, {
+      skipHash: {digests: new Set([layerDigest]), reason: 'already in the mirror'},
+    })
     assert.equal(waived.ok, true, JSON.stringify(waived.problems))
     assert.deepEqual(waived.hashSkipped, {blobs: 1, bytes: layer.size, reason: 'already in the mirror'})
     // without the waiver the same archive fails
     assert.equal((await verifyArchive(bad)).ok, false)
 
     // a waived manifest is still read and hashed when the graph is walked: corruption there still fails
-    const manifest = blobs.find((b) => manifests.has(`sha256:${b.name.slice(-64)}`))!
+    const manifest = blobs.find(b => manifests.has(`sha256:${b.name.slice(-64)}`))!
     const badManifest = join(dir, 'skipped-manifest.tar')
     await flipByte(good, badManifest, manifest.dataOffset + 1)
     const report = await verifyArchive(badManifest, {skipHash: {digests: manifests, reason: 'already in the mirror'}})

@@ -9,7 +9,8 @@ import {tempDir} from './support/layouts.ts'
 
 assertFreshBuild()
 const ROOT = new URL('..', import.meta.url).pathname
-const airlock = (...args: string[]) => spawnSync(process.execPath, [join(ROOT, 'bin/run.js'), ...args], {cwd: ROOT, encoding: 'utf8'})
+const airlock = (...args: string[]) =>
+  spawnSync(process.execPath, [join(ROOT, 'bin/run.js'), ...args], {cwd: ROOT, encoding: 'utf8'})
 
 describe('verify with no policy is a usage error', () => {
   let dir: string
@@ -18,7 +19,15 @@ describe('verify with no policy is a usage error', () => {
   before(async () => {
     ;({dir, cleanup} = await tempDir('airlock-verify-usage-'))
     archive = join(dir, 'a.tar')
-    const e = airlock('export', '--no-tuf', '--signatures', 'optional', '-o', archive, 'oci:fixtures/example:example.com/demo/hello:1.0')
+    const e = airlock(
+      'export',
+      '--no-tuf',
+      '--signatures',
+      'optional',
+      '-o',
+      archive,
+      'oci:fixtures/example:example.com/demo/hello:1.0',
+    )
     assert.equal(e.status, 0, e.stderr)
   })
   after(() => cleanup())
@@ -28,7 +37,10 @@ describe('verify with no policy is a usage error', () => {
       const r = airlock('verify', archive, ...extra)
       assert.equal(r.status, 2, `${extra.join(' ')}: ${r.stderr}${r.stdout}`)
       assert.match(r.stderr, /^airlock: error: no signature policy given$/m)
-      assert.match(r.stderr, /^airlock: hint: give --certificate-identity\[-regexp\] with --certificate-oidc-issuer\[-regexp\], or --key, or --policy FILE; or --signatures skip/m)
+      assert.match(
+        r.stderr,
+        /^airlock: hint: give --certificate-identity\[-regexp\] with --certificate-oidc-issuer\[-regexp\], or --key, or --policy FILE; or --signatures skip/m,
+      )
       assert.equal(r.stdout, '', 'no report: nothing was verified')
     }
     const j = airlock('verify', archive, '--json')

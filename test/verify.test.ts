@@ -10,7 +10,7 @@ import {standardArchive, tempDir} from './support/layouts.ts'
 /** Entry name -> {dataOffset, size} of an archive, from the strict reader. */
 async function entries(file: string): Promise<Map<string, {dataOffset: number; size: number; headerOffset: number}>> {
   const map = new Map<string, {dataOffset: number; size: number; headerOffset: number}>()
-  await scanTar(file, (e) => {
+  await scanTar(file, e => {
     map.set(e.name, e)
     return undefined
   })
@@ -29,7 +29,10 @@ async function withoutEntry(file: string, out: string, name: string): Promise<vo
 async function withExtraEntry(file: string, out: string, name: string, body: Buffer): Promise<void> {
   const bytes = await readFile(file)
   const block = Buffer.alloc(512)
-  new Header({path: name, mode: 0o644, size: body.length, mtime: new Date(0), type: 'File', uid: 0, gid: 0}).encode(block, 0)
+  new Header({path: name, mode: 0o644, size: body.length, mtime: new Date(0), type: 'File', uid: 0, gid: 0}).encode(
+    block,
+    0,
+  )
   const pad = Buffer.alloc((512 - (body.length % 512)) % 512)
   // the archive ends with two zero blocks
   await writeFile(out, Buffer.concat([bytes.subarray(0, bytes.length - 1024), block, body, pad, Buffer.alloc(1024)]))
@@ -94,12 +97,27 @@ describe('verify (integrity)', () => {
     assert.equal(firstFailure(report), `unexpected entry ${name}: not referenced by any image`)
     const other = join(dir, 'extra2.tar')
     await withExtraEntry(good, other, 'sigstore/extra.json', body)
-    assert.match(firstFailure(await verifyArchive(other))!, /unexpected entry sigstore\/extra.json: not listed in airlock.json/)
+    assert.match(
+      firstFailure(await verifyArchive(other))!,
+      /unexpected entry sigstore\/extra.json: not listed in airlock.json/,
+    )
   })
 
   it('fails on a truncated archive at any point with a one-line message', async () => {
     const size = (await stat(good)).size
-    for (const cut of [1, 100, 512, 700, 1024, 1536, Math.floor(size / 2), size - 1024, size - 600, size - 512, size - 1]) {
+    for (const cut of [
+      1,
+      100,
+      512,
+      700,
+      1024,
+      1536,
+      Math.floor(size / 2),
+      size - 1024,
+      size - 600,
+      size - 512,
+      size - 1,
+    ]) {
       const bad = join(dir, 'cut.tar')
       await copyFile(good, bad)
       await truncate(bad, cut)
@@ -115,11 +133,14 @@ describe('verify (integrity)', () => {
   it('fails on a size field that lies', async () => {
     const bad = join(dir, 'lie.tar')
     const bytes = Buffer.from(await readFile(good))
-    const e = [...(await entries(good)).values()].find((x) => x.size === 3000)!
+    const e = [...(await entries(good)).values()].find(x => x.size === 3000)!
     const header = new Header(bytes.subarray(e.headerOffset, e.headerOffset + 512))
     header.size = 1000
     header.encode(bytes, e.headerOffset)
     await writeFile(bad, bytes)
-    await assert.rejects(verifyArchive(bad), /(bad tar header checksum|unreadable tar header) at offset \d+ after entry "blobs\/sha256\/[a-f0-9]{64}"/)
+    await assert.rejects(
+      verifyArchive(bad),
+      /(bad tar header checksum|unreadable tar header) at offset \d+ after entry "blobs\/sha256\/[a-f0-9]{64}"/,
+    )
   })
 })

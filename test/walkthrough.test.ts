@@ -30,8 +30,8 @@ function walkthroughCommands(): string[] {
   return block
     .replace(/\\\n\s*/g, '')
     .split('\n')
-    .map((l) => l.trim())
-    .filter((l) => l.length > 0 && !l.startsWith('#'))
+    .map(l => l.trim())
+    .filter(l => l.length > 0 && !l.startsWith('#'))
 }
 
 /** Splits a shell line into words (single quotes only, as the README uses). */
@@ -58,14 +58,28 @@ describe('README walkthrough: Talos in a disconnected datacenter', () => {
     const img = sampleImage('walkthrough-installer')
     await putImage(open(`${source.host}/siderolabs/installer`), img, 'v1')
     const digest = img.manifestDescriptor.digest
-    await putImage(open(`${source.host}/siderolabs/installer`), ss.signImageLegacy(`${source.host}/siderolabs/installer`, digest, id), `${digest.replace(':', '-')}.sig`)
+    await putImage(
+      open(`${source.host}/siderolabs/installer`),
+      ss.signImageLegacy(`${source.host}/siderolabs/installer`, digest, id),
+      `${digest.replace(':', '-')}.sig`,
+    )
     digests['installer'] = digest
-    const {index} = await pushBundleSignedIndex(open(`${source.host}/siderolabs/kubelet`), ss, `${source.host}/siderolabs/kubelet`, 'walkthrough', id)
+    const {index} = await pushBundleSignedIndex(
+      open(`${source.host}/siderolabs/kubelet`),
+      ss,
+      `${source.host}/siderolabs/kubelet`,
+      'walkthrough',
+      id,
+    )
     digests['kubelet'] = index.descriptor.digest
     client.close()
     // What `talosctl images default > images.txt` would write, for the test source registry.
-    writeFileSync(join(work.dir, 'images.txt'), `${source.host}/siderolabs/installer:v1\n${source.host}/siderolabs/kubelet:v1\n`)
-    if (!existsSync(join(ROOT, 'dist/commands/countersign.js'))) execFileSync('npm', ['run', 'build'], {cwd: ROOT, stdio: 'ignore'})
+    writeFileSync(
+      join(work.dir, 'images.txt'),
+      `${source.host}/siderolabs/installer:v1\n${source.host}/siderolabs/kubelet:v1\n`,
+    )
+    if (!existsSync(join(ROOT, 'dist/commands/countersign.js')))
+      execFileSync('npm', ['run', 'build'], {cwd: ROOT, stdio: 'ignore'})
   })
 
   after(async () => {
@@ -81,7 +95,12 @@ describe('README walkthrough: Talos in a disconnected datacenter', () => {
       env[name!] = 'walkthrough-password' // COSIGN_PASSWORD='...'
     }
     assert.equal(w.shift(), 'airlock')
-    w = w.map((a) => a.replace('registry.dc.local:5000', mirror.host).replace('@siderolabs\\.com$', '@airlock\\.test$').replace('https://accounts.google.com', ISSUER))
+    w = w.map(a =>
+      a
+        .replace('registry.dc.local:5000', mirror.host)
+        .replace('@siderolabs\\.com$', '@airlock\\.test$')
+        .replace('https://accounts.google.com', ISSUER),
+    )
     const trustedRoot = ['--trusted-root', join(work.dir, 'trusted_root.json')]
     switch (w[0]) {
       case 'export':
@@ -99,19 +118,19 @@ describe('README walkthrough: Talos in a disconnected datacenter', () => {
   }
 
   const run = (args: string[], env: Record<string, string>): Promise<{status: number | null; out: string}> =>
-    new Promise((resolve) => {
+    new Promise(resolve => {
       const child = spawn('node', [join(ROOT, 'bin/run.js'), ...args], {cwd: work.dir, env: {...process.env, ...env}})
       let out = ''
       child.stdout.on('data', (c: Buffer) => (out += c.toString()))
       child.stderr.on('data', (c: Buffer) => (out += c.toString()))
-      child.on('close', (status) => resolve({status, out}))
+      child.on('close', status => resolve({status, out}))
       child.stdin.end()
     })
 
   it('runs every airlock command of the walkthrough, and the mirror then passes a Talos publicKey rule', async () => {
-    const commands = walkthroughCommands().filter((l) => !l.startsWith('talosctl'))
+    const commands = walkthroughCommands().filter(l => !l.startsWith('talosctl'))
     assert.deepEqual(
-      commands.map((l) => words(l).find((w) => !/^[A-Z_]+=/.test(w) && w !== 'airlock')),
+      commands.map(l => words(l).find(w => !/^[A-Z_]+=/.test(w) && w !== 'airlock')),
       ['export', 'generate-key-pair', 'verify', 'push', 'verify'],
     )
     for (const line of commands) {
@@ -121,11 +140,17 @@ describe('README walkthrough: Talos in a disconnected datacenter', () => {
     }
     // The emitted documents parse and carry the key; the cluster's view passes for every image.
     const pub = readFileSync(join(work.dir, 'dc-gap.pub'), 'utf8')
-    const talos = parseAllDocuments(readFileSync(join(work.dir, 'talos-verify.yaml'), 'utf8')).map((d) => d.toJSON())
-    const rules = talos.find((d) => d.kind === 'ImageVerificationConfig').rules
-    assert.ok(rules.filter((r: {publicKey?: {certificate: string}}) => r.publicKey?.certificate.trim() === pub.trim()).length === 2)
+    const talos = parseAllDocuments(readFileSync(join(work.dir, 'talos-verify.yaml'), 'utf8')).map(d => d.toJSON())
+    const rules = talos.find(d => d.kind === 'ImageVerificationConfig').rules
+    assert.ok(
+      rules.filter((r: {publicKey?: {certificate: string}}) => r.publicKey?.certificate.trim() === pub.trim())
+        .length === 2,
+    )
     assert.ok(existsSync(join(work.dir, 'talos-verify.legacy.yaml')))
-    assert.equal(parseAllDocuments(readFileSync(join(work.dir, 'cip.yaml'), 'utf8'))[0]!.toJSON().kind, 'ClusterImagePolicy')
+    assert.equal(
+      parseAllDocuments(readFileSync(join(work.dir, 'cip.yaml'), 'utf8'))[0]!.toJSON().kind,
+      'ClusterImagePolicy',
+    )
     for (const [name, digest] of Object.entries(digests)) {
       const r = await new TalosChecker(mirror.url, pub).check(`talos/siderolabs/${name}`, digest)
       assert.equal(r.verified, true, `${name}: ${r.message}`)

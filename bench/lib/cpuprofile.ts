@@ -41,10 +41,10 @@ export function summarizeProfiles(dir: string, top = 15): ProfileSummary {
   const inclMs = new Map<string, number>()
   let totalMs = 0
   let files = 0
-  for (const f of readdirSync(dir).filter((n) => n.endsWith('.cpuprofile'))) {
+  for (const f of readdirSync(dir).filter(n => n.endsWith('.cpuprofile'))) {
     files++
     const p = JSON.parse(readFileSync(join(dir, f), 'utf8')) as Profile
-    const byId = new Map(p.nodes.map((n) => [n.id, n]))
+    const byId = new Map(p.nodes.map(n => [n.id, n]))
     const parent = new Map<number, number>()
     for (const n of p.nodes) for (const c of n.children ?? []) parent.set(c, n.id)
     const key = (n: ProfileNode) => {
@@ -84,5 +84,11 @@ export function summarizeProfiles(dir: string, top = 15): ProfileSummary {
       .sort((a, b) => b[1] - a[1])
       .slice(0, n)
       .map(([name, ms]) => ({name, ms: Math.round(ms), pct: totalMs ? Math.round((1000 * ms) / totalMs) / 10 : 0}))
-  return {files, totalMs: Math.round(totalMs), byFunction: rank(fnMs), byFile: rank(fileMs), inclusive: rank(inclMs, 40)}
+  return {
+    files,
+    totalMs: Math.round(totalMs),
+    byFunction: rank(fnMs),
+    byFile: rank(fileMs),
+    inclusive: rank(inclMs, 40),
+  }
 }

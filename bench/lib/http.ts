@@ -10,9 +10,14 @@ export interface HttpResponse {
   body: Buffer
 }
 
-export function http(method: string, url: string, headers: Record<string, string> = {}, body?: Buffer | string | Readable): Promise<HttpResponse> {
+export function http(
+  method: string,
+  url: string,
+  headers: Record<string, string> = {},
+  body?: Buffer | string | Readable,
+): Promise<HttpResponse> {
   return new Promise((resolve, reject) => {
-    const req = request(url, {method, headers, agent}, (res) => {
+    const req = request(url, {method, headers, agent}, res => {
       const chunks: Buffer[] = []
       res.on('data', (c: Buffer) => chunks.push(c))
       res.on('end', () => resolve({status: res.statusCode ?? 0, headers: res.headers, body: Buffer.concat(chunks)}))
@@ -22,14 +27,15 @@ export function http(method: string, url: string, headers: Record<string, string
     if (body === undefined) req.end()
     else if (typeof body === 'string' || Buffer.isBuffer(body)) req.end(body)
     else {
-      body.on('error', (e) => req.destroy(e))
+      body.on('error', e => req.destroy(e))
       body.pipe(req)
     }
   })
 }
 
 export function expectStatus(res: HttpResponse, ok: number[], what: string): void {
-  if (!ok.includes(res.status)) throw new Error(`${what}: HTTP ${res.status} ${res.body.toString('utf8').slice(0, 300)}`)
+  if (!ok.includes(res.status))
+    throw new Error(`${what}: HTTP ${res.status} ${res.body.toString('utf8').slice(0, 300)}`)
 }
 
 export function header(res: HttpResponse, name: string): string {

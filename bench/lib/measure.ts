@@ -22,19 +22,23 @@ let counter = 0
 export async function timed(argv: string[], options: RunOptions = {}): Promise<RunResult> {
   const rssFile = `/tmp/airlock-bench-time-${process.pid}-${counter++}`
   const started = process.hrtime.bigint()
-  const {code, stdout, stderr} = await new Promise<{code: number; stdout: string; stderr: string}>((resolve, reject) => {
-    const child = spawn('/usr/bin/time', ['-f', '%M', '-o', rssFile, ...argv], {
-      env: options.env ?? process.env,
-      cwd: options.cwd,
-      stdio: ['ignore', 'pipe', 'pipe'],
-    })
-    const out: Buffer[] = []
-    const err: Buffer[] = []
-    child.stdout.on('data', (c: Buffer) => out.push(c))
-    child.stderr.on('data', (c: Buffer) => err.push(c))
-    child.on('error', reject)
-    child.on('close', (c) => resolve({code: c ?? 1, stdout: Buffer.concat(out).toString(), stderr: Buffer.concat(err).toString()}))
-  })
+  const {code, stdout, stderr} = await new Promise<{code: number; stdout: string; stderr: string}>(
+    (resolve, reject) => {
+      const child = spawn('/usr/bin/time', ['-f', '%M', '-o', rssFile, ...argv], {
+        env: options.env ?? process.env,
+        cwd: options.cwd,
+        stdio: ['ignore', 'pipe', 'pipe'],
+      })
+      const out: Buffer[] = []
+      const err: Buffer[] = []
+      child.stdout.on('data', (c: Buffer) => out.push(c))
+      child.stderr.on('data', (c: Buffer) => err.push(c))
+      child.on('error', reject)
+      child.on('close', c =>
+        resolve({code: c ?? 1, stdout: Buffer.concat(out).toString(), stderr: Buffer.concat(err).toString()}),
+      )
+    },
+  )
   const seconds = Number(process.hrtime.bigint() - started) / 1e9
   let maxRssKiB = 0
   try {
@@ -44,7 +48,11 @@ export async function timed(argv: string[], options: RunOptions = {}): Promise<R
   } catch {
     // time could not write it
   }
-  if (options.log) appendFileSync(options.log, `$ ${argv.join(' ')}\n# exit ${code}, ${seconds.toFixed(2)} s, ${maxRssKiB} KiB\n${stdout.slice(-4000)}${stderr.slice(-8000)}\n`)
+  if (options.log)
+    appendFileSync(
+      options.log,
+      `$ ${argv.join(' ')}\n# exit ${code}, ${seconds.toFixed(2)} s, ${maxRssKiB} KiB\n${stdout.slice(-4000)}${stderr.slice(-8000)}\n`,
+    )
   if (code !== 0 && !options.allowFail) {
     throw new Error(`command failed (exit ${code}): ${argv.join(' ')}\n${stderr.slice(-2000)}`)
   }

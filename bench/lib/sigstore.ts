@@ -22,9 +22,16 @@ export async function setupSigstore(dir: string): Promise<BenchSigstore> {
   mkdirSync(dir, {recursive: true})
   const trustedRootFile = join(dir, 'trusted_root.json')
   writeFileSync(trustedRootFile, ss.trustedRootJSON())
-  const policy = ['--certificate-identity', DEFAULT_IDENTITY, '--certificate-oidc-issuer', DEFAULT_ISSUER, '--trusted-root', trustedRootFile]
+  const policy = [
+    '--certificate-identity',
+    DEFAULT_IDENTITY,
+    '--certificate-oidc-issuer',
+    DEFAULT_ISSUER,
+    '--trusted-root',
+    trustedRootFile,
+  ]
   return {
-    signer: async (payload) => ss.signCosignLegacy(payload).annotations,
+    signer: async payload => ss.signCosignLegacy(payload).annotations,
     trustedRootFile,
     // --no-tuf: the TUF chain (a few KB, fetched once) would come from the public-good mirror, unreachable here
     exportFlags: [...policy, '--no-tuf'],

@@ -58,14 +58,23 @@ export function planWorkload(scale: number, quick: boolean): WorkloadPlan {
       const n = g * 10 + i
       const layers: LayerPlan[] = [base[i % 2]!]
       if (i % 3 === 0) layers.push(base[2]!)
-      layers.push({id: `app${n}-l0`, size: mib(56)}, {id: `app${n}-l1`, size: mib(28)}, {id: `app${n}-l2`, size: mib(14)}, {id: `app${n}-l3`, size: mib(1)})
+      layers.push(
+        {id: `app${n}-l0`, size: mib(56)},
+        {id: `app${n}-l1`, size: mib(28)},
+        {id: `app${n}-l2`, size: mib(14)},
+        {id: `app${n}-l3`, size: mib(1)},
+      )
       images.push({repo: `bench/app-${n}`, tag: 'v1', platforms: [{os: 'linux', architecture: 'amd64', layers}]})
     }
-    images.push({repo: `bench/big-${g}`, tag: 'v1', platforms: [{os: 'linux', architecture: 'amd64', layers: [{id: `big${g}-l0`, size: mib(520)}]}]})
+    images.push({
+      repo: `bench/big-${g}`,
+      tag: 'v1',
+      platforms: [{os: 'linux', architecture: 'amd64', layers: [{id: `big${g}-l0`, size: mib(520)}]}],
+    })
     images.push({
       repo: `bench/multi-${g}`,
       tag: 'v1',
-      platforms: ['amd64', 'arm64'].map((arch) => ({
+      platforms: ['amd64', 'arm64'].map(arch => ({
         os: 'linux',
         architecture: arch,
         layers: [base[0]!, {id: `multi${g}-${arch}-l0`, size: mib(96)}, {id: `multi${g}-${arch}-l1`, size: mib(48)}],
@@ -126,7 +135,10 @@ export interface Workload {
 }
 
 /** Annotations of a legacy cosign signature layer for this simple-signing payload. */
-export type LegacySigner = (payload: Buffer, subject: {reference: string; digest: string}) => Promise<Record<string, string>>
+export type LegacySigner = (
+  payload: Buffer,
+  subject: {reference: string; digest: string},
+) => Promise<Record<string, string>>
 
 class Uploader {
   readonly url: string
@@ -155,7 +167,11 @@ class Uploader {
     if (pending) {
       const known = await pending
       if (known.repo !== repo) {
-        const res = await http('POST', `${this.url}/v2/${repo}/blobs/uploads/?mount=${known.digest}&from=${known.repo}`, {'content-length': '0'})
+        const res = await http(
+          'POST',
+          `${this.url}/v2/${repo}/blobs/uploads/?mount=${known.digest}&from=${known.repo}`,
+          {'content-length': '0'},
+        )
         if (res.status !== 201) {
           // mount refused: upload it again
           expectStatus(res, [202], `mount ${layer.id}`)
@@ -178,7 +194,7 @@ class Uploader {
 
   private async stream(location: string, layer: LayerPlan): Promise<string> {
     let digest = ''
-    const body = layerStream(layer, (d) => (digest = d))
+    const body = layerStream(layer, d => (digest = d))
     const patch = await http('PATCH', location, {'content-type': 'application/octet-stream'}, body)
     expectStatus(patch, [202], `upload ${layer.id}`)
     const put = this.abs(header(patch, 'location'))
@@ -192,7 +208,12 @@ class Uploader {
     const start = await http('POST', `${this.url}/v2/${repo}/blobs/uploads/`, {'content-length': '0'})
     expectStatus(start, [202], `start upload ${digest}`)
     const loc = this.abs(header(start, 'location'))
-    const res = await http('PUT', `${loc}${loc.includes('?') ? '&' : '?'}digest=${digest}`, {'content-type': 'application/octet-stream', 'content-length': String(data.length)}, data)
+    const res = await http(
+      'PUT',
+      `${loc}${loc.includes('?') ? '&' : '?'}digest=${digest}`,
+      {'content-type': 'application/octet-stream', 'content-length': String(data.length)},
+      data,
+    )
     expectStatus(res, [201], `upload ${digest}`)
     this.count(digest, data.length)
     return {digest, size: data.length}
@@ -200,14 +221,24 @@ class Uploader {
 
   async manifest(repo: string, ref: string, mediaType: string, body: Buffer, counted = true): Promise<string> {
     const digest = `sha256:${createHash('sha256').update(body).digest('hex')}`
-    const res = await http('PUT', `${this.url}/v2/${repo}/manifests/${ref}`, {'content-type': mediaType, 'content-length': String(body.length)}, body)
+    const res = await http(
+      'PUT',
+      `${this.url}/v2/${repo}/manifests/${ref}`,
+      {'content-type': mediaType, 'content-length': String(body.length)},
+      body,
+    )
     expectStatus(res, [201], `manifest ${repo}:${ref}`)
     if (counted) this.count(digest, body.length)
     return digest
   }
 }
 
-async function pushPlatform(up: Uploader, repo: string, name: string, p: PlatformPlan): Promise<{digest: string; size: number; body: Buffer}> {
+async function pushPlatform(
+  up: Uploader,
+  repo: string,
+  name: string,
+  p: PlatformPlan,
+): Promise<{digest: string; size: number; body: Buffer}> {
   const layers = []
   for (const l of p.layers) layers.push(await up.layer(repo, l))
   const config = Buffer.from(
@@ -215,7 +246,7 @@ async function pushPlatform(up: Uploader, repo: string, name: string, p: Platfor
       architecture: p.architecture,
       os: p.os,
       config: {Labels: {'airlock.bench': name}},
-      rootfs: {type: 'layers', diff_ids: layers.map((l) => l.digest)},
+      rootfs: {type: 'layers', diff_ids: layers.map(l => l.digest)},
     }),
   )
   const cfg = await up.blob(repo, config)
@@ -224,7 +255,7 @@ async function pushPlatform(up: Uploader, repo: string, name: string, p: Platfor
       schemaVersion: 2,
       mediaType: OCI_MANIFEST,
       config: {mediaType: OCI_CONFIG, digest: cfg.digest, size: cfg.size},
-      layers: layers.map((l) => ({mediaType: OCI_LAYER_GZIP, digest: l.digest, size: l.size})),
+      layers: layers.map(l => ({mediaType: OCI_LAYER_GZIP, digest: l.digest, size: l.size})),
     }),
   )
   const digest = createHash('sha256').update(body).digest('hex')
@@ -242,7 +273,12 @@ async function pushImage(up: Uploader, host: string, img: ImagePlan): Promise<Pu
   for (const p of img.platforms) {
     const m = await pushPlatform(up, img.repo, `${reference} ${p.os}/${p.architecture}`, p)
     await up.manifest(img.repo, m.digest, OCI_MANIFEST, m.body)
-    entries.push({mediaType: OCI_MANIFEST, digest: m.digest, size: m.size, platform: {os: p.os, architecture: p.architecture}})
+    entries.push({
+      mediaType: OCI_MANIFEST,
+      digest: m.digest,
+      size: m.size,
+      platform: {os: p.os, architecture: p.architecture},
+    })
   }
   const index = Buffer.from(JSON.stringify({schemaVersion: 2, mediaType: OCI_INDEX, manifests: entries}))
   const digest = await up.manifest(img.repo, img.tag, OCI_INDEX, index)
@@ -253,18 +289,32 @@ async function pushImage(up: Uploader, host: string, img: ImagePlan): Promise<Pu
 export function simpleSigningPayload(repoWithHost: string, digest: string): Buffer {
   return Buffer.from(
     JSON.stringify({
-      critical: {identity: {'docker-reference': repoWithHost}, image: {'docker-manifest-digest': digest}, type: 'cosign container image signature'},
+      critical: {
+        identity: {'docker-reference': repoWithHost},
+        image: {'docker-manifest-digest': digest},
+        type: 'cosign container image signature',
+      },
       optional: null,
     }),
   )
 }
 
 /** Attaches a legacy cosign signature (`sha256-<hex>.sig` tag) to an image. */
-export async function attachLegacySignature(up: Uploader, host: string, image: PushedImage, signer: LegacySigner): Promise<void> {
+export async function attachLegacySignature(
+  up: Uploader,
+  host: string,
+  image: PushedImage,
+  signer: LegacySigner,
+): Promise<void> {
   const payload = simpleSigningPayload(`${host}/${image.repo}`, image.digest)
   const annotations = await signer(payload, {reference: image.reference, digest: image.digest})
   const layer = await up.blob(image.repo, payload)
-  const config = await up.blob(image.repo, Buffer.from(JSON.stringify({architecture: '', os: '', config: {}, rootfs: {type: 'layers', diff_ids: [layer.digest]}})))
+  const config = await up.blob(
+    image.repo,
+    Buffer.from(
+      JSON.stringify({architecture: '', os: '', config: {}, rootfs: {type: 'layers', diff_ids: [layer.digest]}}),
+    ),
+  )
   const body = Buffer.from(
     JSON.stringify({
       schemaVersion: 2,

@@ -39,15 +39,27 @@ function hashWorkerUrl(): URL {
 }
 
 function truncated(name: string | undefined): AirlockError {
-  return new AirlockError('ARCHIVE_INVALID', `archive is truncated inside entry ${JSON.stringify(name ?? '?')} (the file changed while it was verified)`)
+  return new AirlockError(
+    'ARCHIVE_INVALID',
+    `archive is truncated inside entry ${JSON.stringify(name ?? '?')} (the file changed while it was verified)`,
+  )
 }
 
 /** Hashes `ranges` of `file` in this thread; digests in the order of `ranges`. */
-export async function hashInThread(file: string, ranges: readonly RangeToHash[], onBytes?: (n: number) => void): Promise<string[]> {
+export async function hashInThread(
+  file: string,
+  ranges: readonly RangeToHash[],
+  onBytes?: (n: number) => void,
+): Promise<string[]> {
   const fh = await open(file, 'r')
   try {
-    const results = await hashRanges(fh, ranges.map((r, id) => ({id, offset: r.offset, size: r.size})), Buffer.allocUnsafe(HASH_READ_BYTES), onBytes)
-    return results.map((r) => r.digest)
+    const results = await hashRanges(
+      fh,
+      ranges.map((r, id) => ({id, offset: r.offset, size: r.size})),
+      Buffer.allocUnsafe(HASH_READ_BYTES),
+      onBytes,
+    )
+    return results.map(r => r.digest)
   } catch (error) {
     if (error instanceof RangeTruncatedError) throw truncated(ranges[error.id]?.name)
     throw error
@@ -108,18 +120,26 @@ export class HashPool {
             if (--pending === 0) resolve(digests)
             else feed(w)
           } else if (message.type === 'error') {
-            fail(message.id !== undefined ? truncated(ranges[message.id]?.name) : new AirlockError('IO_ERROR', `${this.file}: ${message.message}`))
+            fail(
+              message.id !== undefined
+                ? truncated(ranges[message.id]?.name)
+                : new AirlockError('IO_ERROR', `${this.file}: ${message.message}`),
+            )
           }
         })
-        w.once('error', (error) => fail(new AirlockError('INTERNAL', `verify worker failed: ${error.message}`, {cause: error})))
-        w.once('exit', (code) => fail(new AirlockError('INTERNAL', `verify worker exited (code ${code}) before finishing`)))
+        w.once('error', error =>
+          fail(new AirlockError('INTERNAL', `verify worker failed: ${error.message}`, {cause: error})),
+        )
+        w.once('exit', code =>
+          fail(new AirlockError('INTERNAL', `verify worker exited (code ${code}) before finishing`)),
+        )
       }
       for (let round = 0; round < IN_FLIGHT; round++) for (const w of this.workers) feed(w)
     })
   }
 
   async close(): Promise<void> {
-    await Promise.all(this.workers.map((w) => w.terminate()))
+    await Promise.all(this.workers.map(w => w.terminate()))
   }
 }
 

@@ -31,7 +31,12 @@ export class RangeTruncatedError extends Error {
 }
 
 /** Hashes each job's range in turn into `buf` (reused); `onBytes` gets progress in PROGRESS_BYTES steps. */
-export async function hashRanges(fh: FileHandle, jobs: readonly HashJob[], buf: Buffer, onBytes?: (n: number) => void): Promise<HashResult[]> {
+export async function hashRanges(
+  fh: FileHandle,
+  jobs: readonly HashJob[],
+  buf: Buffer,
+  onBytes?: (n: number) => void,
+): Promise<HashResult[]> {
   const out: HashResult[] = []
   for (const job of jobs) {
     const hash = createHash('sha256')

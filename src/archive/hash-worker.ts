@@ -18,7 +18,7 @@ async function drain(): Promise<void> {
   while (queue.length > 0) {
     const jobs = queue.shift()!
     try {
-      const results = await hashRanges(fh, jobs, buf, (bytes) => port.postMessage({type: 'progress', bytes}))
+      const results = await hashRanges(fh, jobs, buf, bytes => port.postMessage({type: 'progress', bytes}))
       port.postMessage({type: 'done', results})
     } catch (error) {
       const id = error instanceof RangeTruncatedError ? error.id : undefined

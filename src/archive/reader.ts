@@ -56,10 +56,18 @@ export interface ScanOptions {
   onBytes?: (n: number) => void
 }
 
-const SMALL_FILES: Record<string, number> = {[OCI_LAYOUT]: 1024, [INDEX_JSON]: MAX_MANIFEST_BYTES, [AIRLOCK_JSON]: MAX_AIRLOCK_JSON_BYTES}
+const SMALL_FILES: Record<string, number> = {
+  [OCI_LAYOUT]: 1024,
+  [INDEX_JSON]: MAX_MANIFEST_BYTES,
+  [AIRLOCK_JSON]: MAX_AIRLOCK_JSON_BYTES,
+}
 const DIRECTORY_SEGMENT = /^[A-Za-z0-9._@+=,-]+$/
 
-function invalid(name: string, reason: string, code: 'ARCHIVE_INVALID' | 'UNSUPPORTED' = 'ARCHIVE_INVALID'): AirlockError {
+function invalid(
+  name: string,
+  reason: string,
+  code: 'ARCHIVE_INVALID' | 'UNSUPPORTED' = 'ARCHIVE_INVALID',
+): AirlockError {
   return new AirlockError(code, `entry ${JSON.stringify(name)}: ${reason}`)
 }
 
@@ -70,7 +78,8 @@ export function entryProblem(entry: TarEntry): AirlockError | undefined {
   // eslint-disable-next-line no-control-regex
   if (/[\u0000-\u001f\u007f\\]/.test(name)) return invalid(name, 'name has control characters or backslashes')
   if (name.startsWith('/')) return invalid(name, 'absolute paths are not allowed')
-  if (name.split('/').some((s) => s === '..' || s === '.')) return invalid(name, 'names with "." or ".." segments are not allowed')
+  if (name.split('/').some(s => s === '..' || s === '.'))
+    return invalid(name, 'names with "." or ".." segments are not allowed')
   switch (entry.type) {
     case 'File':
     case 'OldFile':
@@ -79,24 +88,41 @@ export function entryProblem(entry: TarEntry): AirlockError | undefined {
       if (entry.size !== 0) return invalid(name, 'directory entry with content')
       const path = name.replace(/\/$/, '')
       if (path === 'blobs' || path === 'blobs/sha256') return undefined
-      if ((path === 'sigstore' || path.startsWith('sigstore/')) && path.split('/').every((s) => DIRECTORY_SEGMENT.test(s))) return undefined
+      if (
+        (path === 'sigstore' || path.startsWith('sigstore/')) &&
+        path.split('/').every(s => DIRECTORY_SEGMENT.test(s))
+      )
+        return undefined
       if (path === 'airlock') return undefined
       return invalid(name, 'unexpected directory')
     }
     case 'SymbolicLink':
     case 'Link':
-      return invalid(name, `${entry.type === 'Link' ? 'hard links' : 'symbolic links'} are not allowed (target ${JSON.stringify(entry.linkpath ?? '')})`)
+      return invalid(
+        name,
+        `${entry.type === 'Link' ? 'hard links' : 'symbolic links'} are not allowed (target ${JSON.stringify(entry.linkpath ?? '')})`,
+      )
     default:
       return invalid(name, `${entry.type} entries are not allowed; only regular files and directories`)
   }
   if (name in SMALL_FILES) {
     const limit = SMALL_FILES[name]!
-    return entry.size > limit ? new AirlockError('TOO_LARGE', `entry ${JSON.stringify(name)} is ${entry.size} bytes, over the ${limit} byte limit`) : undefined
+    return entry.size > limit
+      ? new AirlockError(
+          'TOO_LARGE',
+          `entry ${JSON.stringify(name)} is ${entry.size} bytes, over the ${limit} byte limit`,
+        )
+      : undefined
   }
   if (name.startsWith('blobs/')) {
     if (digestFromBlobPath(name)) return undefined
     const algorithm = /^blobs\/([^/]+)\//.exec(name)?.[1]
-    if (algorithm && algorithm !== 'sha256') return invalid(name, `unsupported digest algorithm ${JSON.stringify(algorithm)}; only sha256 is accepted`, 'UNSUPPORTED')
+    if (algorithm && algorithm !== 'sha256')
+      return invalid(
+        name,
+        `unsupported digest algorithm ${JSON.stringify(algorithm)}; only sha256 is accepted`,
+        'UNSUPPORTED',
+      )
     return invalid(name, 'not a valid blob name (blobs/sha256/<64 lowercase hex>)')
   }
   if (name.startsWith('sigstore/') || name.startsWith('airlock/')) {
@@ -161,7 +187,15 @@ export class ArchiveReader implements RangeFetcher, ExistenceChecker {
   private constructor(
     path: string,
     fh: FileHandle,
-    init: {entries: Map<string, EntryRecord>; bytes: number; count: number; index: ImageIndex; airlock: AirlockJson; hashed: boolean; identity: FileIdentity},
+    init: {
+      entries: Map<string, EntryRecord>
+      bytes: number
+      count: number
+      index: ImageIndex
+      airlock: AirlockJson
+      hashed: boolean
+      identity: FileIdentity
+    },
   ) {
     this.path = path
     this.fh = fh
@@ -199,7 +233,7 @@ export class ArchiveReader implements RangeFetcher, ExistenceChecker {
     try {
       identity = identityOf(await fh.stat())
       pool = hash && !options.skipHash ? await startPool(path, options.workers) : undefined
-      scan = await scanTar(fh, (entry) => {
+      scan = await scanTar(fh, entry => {
         const problem = entryProblem(entry)
         if (problem) throw problem
         const key = entry.name.replace(/\/$/, '')
@@ -210,7 +244,7 @@ export class ArchiveReader implements RangeFetcher, ExistenceChecker {
         entries.set(entry.name, record)
         // The layout files are small (limits checked by entryProblem) and needed whole: read them in this pass.
         if (entry.name in SMALL_FILES)
-          return new KeepSink((kept) => {
+          return new KeepSink(kept => {
             small.set(entry.name, kept)
             if (hash) {
               record.digest = sha256(kept)
@@ -228,10 +262,13 @@ export class ArchiveReader implements RangeFetcher, ExistenceChecker {
       })
       if (hash && options.skipHash && options.workers !== 0) {
         const bytes = ranges.reduce((n, r) => n + r.size, 0)
-        if (options.workers !== undefined || bytes >= WORKER_THRESHOLD_BYTES) pool = HashPool.start(path, options.workers)
+        if (options.workers !== undefined || bytes >= WORKER_THRESHOLD_BYTES)
+          pool = HashPool.start(path, options.workers)
       }
       if (hash) {
-        const digests = pool ? await pool.hash(ranges, options.onBytes) : await hashInThread(path, ranges, options.onBytes)
+        const digests = pool
+          ? await pool.hash(ranges, options.onBytes)
+          : await hashInThread(path, ranges, options.onBytes)
         digests.forEach((digest, i) => (hashed[i]!.digest = digest as Digest))
       }
       // The hashing threads read the file by its path: it must still be the file the handle holds.
@@ -244,7 +281,12 @@ export class ArchiveReader implements RangeFetcher, ExistenceChecker {
       await pool?.close()
     }
     try {
-      return ArchiveReader.fromPass(path, fh, entries, small, {bytes: scan.bytes, count: scan.entries, hashed: hash, identity})
+      return ArchiveReader.fromPass(path, fh, entries, small, {
+        bytes: scan.bytes,
+        count: scan.entries,
+        hashed: hash,
+        identity,
+      })
     } catch (error) {
       await fh.close()
       throw error
@@ -269,9 +311,14 @@ export class ArchiveReader implements RangeFetcher, ExistenceChecker {
       records.push(record)
     }
     const bytes = ranges.reduce((n, r) => n + r.size, 0)
-    const pool = options.workers !== 0 && (options.workers !== undefined || bytes >= WORKER_THRESHOLD_BYTES) ? HashPool.start(this.path, options.workers) : undefined
+    const pool =
+      options.workers !== 0 && (options.workers !== undefined || bytes >= WORKER_THRESHOLD_BYTES)
+        ? HashPool.start(this.path, options.workers)
+        : undefined
     try {
-      const digests = pool ? await pool.hash(ranges, options.onBytes) : await hashInThread(this.path, ranges, options.onBytes)
+      const digests = pool
+        ? await pool.hash(ranges, options.onBytes)
+        : await hashInThread(this.path, ranges, options.onBytes)
       digests.forEach((digest, i) => (records[i]!.digest = digest as Digest))
     } finally {
       await pool?.close()
@@ -300,7 +347,11 @@ export class ArchiveReader implements RangeFetcher, ExistenceChecker {
   ): ArchiveReader {
     const need = (name: string): Buffer => {
       const bytes = small.get(name)
-      if (!bytes) throw new AirlockError('ARCHIVE_INVALID', `${path}: ${name} is missing`, {hint: name === AIRLOCK_JSON ? 'this is not an archive written by airlock export' : 'this is not an OCI archive'})
+      if (!bytes)
+        throw new AirlockError('ARCHIVE_INVALID', `${path}: ${name} is missing`, {
+          hint:
+            name === AIRLOCK_JSON ? 'this is not an archive written by airlock export' : 'this is not an OCI archive',
+        })
       return bytes
     }
     const layout = need(OCI_LAYOUT).toString('utf8')
@@ -310,7 +361,8 @@ export class ArchiveReader implements RangeFetcher, ExistenceChecker {
     } catch {
       throw new AirlockError('ARCHIVE_INVALID', `${path}: oci-layout is not valid JSON`)
     }
-    if (layoutVersion !== '1.0.0') throw new AirlockError('UNSUPPORTED', `${path}: unsupported OCI layout version ${JSON.stringify(layoutVersion)}`)
+    if (layoutVersion !== '1.0.0')
+      throw new AirlockError('UNSUPPORTED', `${path}: unsupported OCI layout version ${JSON.stringify(layoutVersion)}`)
     const wrap = <T>(f: () => T): T => {
       try {
         return f()
@@ -321,7 +373,15 @@ export class ArchiveReader implements RangeFetcher, ExistenceChecker {
     }
     const index = wrap(() => parseLayoutIndex(need(INDEX_JSON), ''))
     const airlock = wrap(() => parseAirlockJson(need(AIRLOCK_JSON)))
-    const reader = new ArchiveReader(path, fh, {entries, bytes: scan.bytes, count: scan.count, index, airlock, hashed: scan.hashed, identity: scan.identity})
+    const reader = new ArchiveReader(path, fh, {
+      entries,
+      bytes: scan.bytes,
+      count: scan.count,
+      index,
+      airlock,
+      hashed: scan.hashed,
+      identity: scan.identity,
+    })
     reader.layoutBytes = small
     return reader
   }
@@ -337,7 +397,8 @@ export class ArchiveReader implements RangeFetcher, ExistenceChecker {
   async readEntry(name: string, limit: number, expected?: Digest): Promise<Buffer> {
     const record = this.entries.get(name)
     if (!record) throw new AirlockError('ARCHIVE_INCOMPLETE', `${name} is not in the archive`)
-    if (record.size > limit) throw new AirlockError('TOO_LARGE', `${name} is ${record.size} bytes, over the ${limit} byte limit`)
+    if (record.size > limit)
+      throw new AirlockError('TOO_LARGE', `${name} is ${record.size} bytes, over the ${limit} byte limit`)
     const fh = this.handle()
     const buf = Buffer.alloc(record.size)
     const {bytesRead} = await fh.read(buf, 0, record.size, record.dataOffset)
@@ -375,7 +436,10 @@ export class ArchiveReader implements RangeFetcher, ExistenceChecker {
     const record = this.blob(descriptor.digest)
     if (!record) throw new AirlockError('NOT_FOUND', `${this.path}: blob ${descriptor.digest} not found`)
     if (record.size !== descriptor.size)
-      throw new AirlockError('SIZE_MISMATCH', `${this.path}: blob ${descriptor.digest} is ${record.size} bytes, expected ${descriptor.size}`)
+      throw new AirlockError(
+        'SIZE_MISMATCH',
+        `${this.path}: blob ${descriptor.digest} is ${record.size} bytes, expected ${descriptor.size}`,
+      )
     return record
   }
 
@@ -384,7 +448,7 @@ export class ArchiveReader implements RangeFetcher, ExistenceChecker {
     const record = this.blobRecord(descriptor)
     const verified = new VerifyingStream(descriptor, `${this.path}: blob ${descriptor.digest}`)
     const raw = this.region(record.dataOffset, record.size)
-    raw.once('error', (error) => verified.destroy(error))
+    raw.once('error', error => verified.destroy(error))
     return raw.pipe(verified)
   }
 
@@ -394,7 +458,8 @@ export class ArchiveReader implements RangeFetcher, ExistenceChecker {
     return {
       size: record.size,
       open: (offset: number, length: number): Readable => {
-        if (offset < 0 || length <= 0 || offset + length > record.size) throw new AirlockError('INTERNAL', `range ${offset}+${length} outside blob ${descriptor.digest}`)
+        if (offset < 0 || length <= 0 || offset + length > record.size)
+          throw new AirlockError('INTERNAL', `range ${offset}+${length} outside blob ${descriptor.digest}`)
         return this.region(record.dataOffset + offset, length)
       },
     }
@@ -411,7 +476,11 @@ export class ArchiveReader implements RangeFetcher, ExistenceChecker {
         while (pos < end) {
           const buf = Buffer.allocUnsafe(Math.min(READ_CHUNK, end - pos))
           const {bytesRead} = await fh.read(buf, 0, buf.length, pos)
-          if (bytesRead === 0) throw new AirlockError('ARCHIVE_INVALID', `${path}: truncated at offset ${pos} (the file changed since it was opened)`)
+          if (bytesRead === 0)
+            throw new AirlockError(
+              'ARCHIVE_INVALID',
+              `${path}: truncated at offset ${pos} (the file changed since it was opened)`,
+            )
           pos += bytesRead
           yield bytesRead === buf.length ? buf : buf.subarray(0, bytesRead)
         }
@@ -433,12 +502,20 @@ async function checkIdentity(path: string, fh: FileHandle, identity: FileIdentit
     held = identityOf(await fh.stat())
     named = identityOf(await stat(path))
   } catch (error) {
-    throw new AirlockError('ARCHIVE_INVALID', `${path}: the archive can no longer be read (${toAirlockError(error).message})`, {cause: error})
+    throw new AirlockError(
+      'ARCHIVE_INVALID',
+      `${path}: the archive can no longer be read (${toAirlockError(error).message})`,
+      {cause: error},
+    )
   }
   if (!sameIdentity(held, identity) || !sameIdentity(named, identity))
-    throw new AirlockError('ARCHIVE_INVALID', `${path}: the archive file changed while airlock was reading it (size, modification time or inode differ)`, {
-      hint: 'copy the archive to local storage that nothing else writes to, then run again',
-    })
+    throw new AirlockError(
+      'ARCHIVE_INVALID',
+      `${path}: the archive file changed while airlock was reading it (size, modification time or inode differ)`,
+      {
+        hint: 'copy the archive to local storage that nothing else writes to, then run again',
+      },
+    )
 }
 
 async function startPool(path: string, workers: number | undefined): Promise<HashPool | undefined> {

@@ -76,16 +76,23 @@ export function parseAirlockJson(bytes: Buffer): AirlockJson {
   const json = parseJsonStrict(bytes, AIRLOCK_JSON, MAX_AIRLOCK_JSON_BYTES)
   if (!isObject(json)) fail('not a JSON object')
   if (json.formatVersion !== FORMAT_VERSION)
-    throw new AirlockError('UNSUPPORTED', `airlock.json: format version ${JSON.stringify(json.formatVersion)} is not supported (expected ${FORMAT_VERSION})`, {
-      hint: 'use the airlock version that wrote the archive, or a newer one',
-    })
-  if (!isObject(json.tool) || typeof json.tool.name !== 'string' || typeof json.tool.version !== 'string') fail('tool must be {name, version}')
+    throw new AirlockError(
+      'UNSUPPORTED',
+      `airlock.json: format version ${JSON.stringify(json.formatVersion)} is not supported (expected ${FORMAT_VERSION})`,
+      {
+        hint: 'use the airlock version that wrote the archive, or a newer one',
+      },
+    )
+  if (!isObject(json.tool) || typeof json.tool.name !== 'string' || typeof json.tool.version !== 'string')
+    fail('tool must be {name, version}')
   if (!Array.isArray(json.images)) fail('images must be an array')
   const images = json.images.map((image, i): ArchiveImage => {
     const what = `images[${i}]`
     if (!isObject(image)) fail(`${what} is not an object`)
-    for (const key of ['reference', 'source', 'mediaType'] as const) if (typeof image[key] !== 'string') fail(`${what}.${key} must be a string`)
-    if (typeof image.size !== 'number' || !Number.isSafeInteger(image.size) || image.size < 0) fail(`${what}.size must be a non-negative integer`)
+    for (const key of ['reference', 'source', 'mediaType'] as const)
+      if (typeof image[key] !== 'string') fail(`${what}.${key} must be a string`)
+    if (typeof image.size !== 'number' || !Number.isSafeInteger(image.size) || image.size < 0)
+      fail(`${what}.size must be a non-negative integer`)
     const out: ArchiveImage = {
       reference: image.reference as string,
       source: image.source as string,
@@ -107,9 +114,19 @@ export function parseAirlockJson(bytes: Buffer): AirlockJson {
     if (image.attached !== undefined) {
       if (!Array.isArray(image.attached)) fail(`${what}.attached must be an array`)
       out.attached = image.attached.map((d, j) => {
-        if (!isObject(d) || typeof d.mediaType !== 'string' || typeof d.size !== 'number' || !Number.isSafeInteger(d.size) || d.size < 0)
+        if (
+          !isObject(d) ||
+          typeof d.mediaType !== 'string' ||
+          typeof d.size !== 'number' ||
+          !Number.isSafeInteger(d.size) ||
+          d.size < 0
+        )
           fail(`${what}.attached[${j}] must be {mediaType, digest, size}`)
-        return {mediaType: d.mediaType, digest: parseDigest(d.digest, `airlock.json ${what}.attached[${j}].digest`), size: d.size}
+        return {
+          mediaType: d.mediaType,
+          digest: parseDigest(d.digest, `airlock.json ${what}.attached[${j}].digest`),
+          size: d.size,
+        }
       })
     }
     if (image.filtered !== undefined) {
@@ -123,9 +140,18 @@ export function parseAirlockJson(bytes: Buffer): AirlockJson {
   for (const [path, record] of Object.entries(json.files)) {
     if (!isObject(record) || typeof record.size !== 'number' || !Number.isSafeInteger(record.size) || record.size < 0)
       fail(`files[${JSON.stringify(path)}] must be {digest, size}`)
-    files[path] = {digest: parseDigest(record.digest, `airlock.json files[${JSON.stringify(path)}].digest`), size: record.size}
+    files[path] = {
+      digest: parseDigest(record.digest, `airlock.json files[${JSON.stringify(path)}].digest`),
+      size: record.size,
+    }
   }
-  return {...json, formatVersion: FORMAT_VERSION, tool: {name: json.tool.name, version: json.tool.version}, images, files} as AirlockJson
+  return {
+    ...json,
+    formatVersion: FORMAT_VERSION,
+    tool: {name: json.tool.name, version: json.tool.version},
+    images,
+    files,
+  } as AirlockJson
 }
 
 // ---------------------------------------------------------------------------------------------------------------
@@ -138,7 +164,8 @@ export const EXTRA_FILE_ROOTS = ['sigstore/', 'airlock/']
  * `export --include-airlock` carries airlock's single-file executables, and their Sigstore bundles when the build
  * signed them, under airlock/ with exactly these names and nothing else there (docs/DECISIONS.md).
  */
-export const AIRLOCK_EXECUTABLE_ENTRY = /^airlock\/airlock-[0-9]+\.[0-9]+\.[0-9]+(?:-[0-9A-Za-z.-]+)?-linux-(amd64|arm64)(\.sigstore\.json)?$/
+export const AIRLOCK_EXECUTABLE_ENTRY =
+  /^airlock\/airlock-[0-9]+\.[0-9]+\.[0-9]+(?:-[0-9A-Za-z.-]+)?-linux-(amd64|arm64)(\.sigstore\.json)?$/
 const SAFE_SEGMENT = /^[A-Za-z0-9._@+=,-]+$/
 
 export function blobPath(digest: Digest): string {
@@ -156,13 +183,15 @@ export function digestFromBlobPath(name: string): Digest | undefined {
  */
 export function extraFilePathProblem(path: string): string | undefined {
   if (path.length > 1024) return 'path is too long'
-  if (!EXTRA_FILE_ROOTS.some((root) => path.startsWith(root))) return `path must be under ${EXTRA_FILE_ROOTS.join(' or ')}`
+  if (!EXTRA_FILE_ROOTS.some(root => path.startsWith(root)))
+    return `path must be under ${EXTRA_FILE_ROOTS.join(' or ')}`
   if (path.startsWith('airlock/') && !AIRLOCK_EXECUTABLE_ENTRY.test(path))
     return 'only airlock executables (airlock/airlock-<version>-linux-<amd64|arm64>[.sigstore.json]) may be under airlock/'
   const segments = path.split('/')
   for (const segment of segments) {
     if (segment === '' || segment === '.' || segment === '..') return 'path has an empty, "." or ".." segment'
-    if (!SAFE_SEGMENT.test(segment)) return `path segment ${JSON.stringify(segment)} has characters outside [A-Za-z0-9._@+=,-]`
+    if (!SAFE_SEGMENT.test(segment))
+      return `path segment ${JSON.stringify(segment)} has characters outside [A-Za-z0-9._@+=,-]`
   }
   return undefined
 }

@@ -14,7 +14,15 @@ const READ_CHUNK = 1024 * 1024
 const MAX_PAX_BYTES = 64 * 1024
 const MAX_ENTRIES = 1_000_000
 
-export type TarEntryType = 'File' | 'Directory' | 'SymbolicLink' | 'Link' | 'CharacterDevice' | 'BlockDevice' | 'FIFO' | string
+export type TarEntryType =
+  | 'File'
+  | 'Directory'
+  | 'SymbolicLink'
+  | 'Link'
+  | 'CharacterDevice'
+  | 'BlockDevice'
+  | 'FIFO'
+  | string
 
 export interface TarEntry {
   /** The entry name exactly as the archive states it (after a pax `path` override). */
@@ -97,7 +105,10 @@ function padded(size: number): number {
  * Walks every entry of the tar file at `path` in one forward pass. `onEntry` returns a sink to receive the body, or
  * undefined to skip it without reading (a seek). Throws ARCHIVE_INVALID on any structural damage, naming the entry.
  */
-export async function scanTar(file: string | FileHandle, onEntry: (entry: TarEntry) => TarBodySink | undefined): Promise<ScanResult> {
+export async function scanTar(
+  file: string | FileHandle,
+  onEntry: (entry: TarEntry) => TarBodySink | undefined,
+): Promise<ScanResult> {
   // A handle the caller opened stays open (the archive reader keeps reading through it); a path is opened here.
   let fh: FileHandle
   try {
@@ -129,7 +140,10 @@ async function refuseCompressed(reader: BlockReader): Promise<void> {
   const head = await reader.exact(0, 6, () => 'archive header')
   for (const [kind, magic] of COMPRESSION_MAGIC)
     if (head.subarray(0, magic.length).equals(magic))
-      throw invalid(`archive is ${kind}-compressed; airlock reads plain tar archives only`, `decompress it first (it is not decompressed automatically, to rule out decompression bombs)`)
+      throw invalid(
+        `archive is ${kind}-compressed; airlock reads plain tar archives only`,
+        `decompress it first (it is not decompressed automatically, to rule out decompression bombs)`,
+      )
 }
 
 /** pax keys an airlock archive may use. Anything else (or a malformed value) is refused rather than ignored,
@@ -143,15 +157,23 @@ function checkPaxRecords(body: Buffer, offset: number): void {
   while (at < text.length) {
     const space = text.indexOf(' ', at)
     const length = Number(text.slice(at, space))
-    if (space < 0 || !/^[1-9][0-9]*$/.test(text.slice(at, space)) || at + length > text.length || text[at + length - 1] !== '\n')
+    if (
+      space < 0 ||
+      !/^[1-9][0-9]*$/.test(text.slice(at, space)) ||
+      at + length > text.length ||
+      text[at + length - 1] !== '\n'
+    )
       throw invalid(`pax header at offset ${offset} has a malformed record`)
     const record = text.slice(space + 1, at + length - 1)
     const eq = record.indexOf('=')
     const key = record.slice(0, eq)
     const value = record.slice(eq + 1)
-    if (eq <= 0 || !PAX_KEYS.has(key)) throw invalid(`pax header at offset ${offset} has an unsupported record ${JSON.stringify(key.slice(0, 40))}`)
+    if (eq <= 0 || !PAX_KEYS.has(key))
+      throw invalid(`pax header at offset ${offset} has an unsupported record ${JSON.stringify(key.slice(0, 40))}`)
     if ((key === 'path' || key === 'linkpath') && (value.length === 0 || value.includes('\0')))
-      throw invalid(`pax header at offset ${offset} has an invalid ${key} ${JSON.stringify(value.slice(0, 200))} (empty or containing NUL)`)
+      throw invalid(
+        `pax header at offset ${offset} has an invalid ${key} ${JSON.stringify(value.slice(0, 200))} (empty or containing NUL)`,
+      )
     if ((key === 'size' || key === 'uid' || key === 'gid') && !/^[0-9]{1,15}$/.test(value))
       throw invalid(`pax header at offset ${offset} has an invalid ${key} ${JSON.stringify(value.slice(0, 40))}`)
     at += length
@@ -168,9 +190,11 @@ async function walk(reader: BlockReader, onEntry: (entry: TarEntry) => TarBodySi
   for (;;) {
     const block = await reader.exact(pos, BLOCK, () => `no end-of-archive marker ${after()} (offset ${pos})`)
     if (isZero(block)) {
-      await reader.exact(pos + BLOCK, BLOCK, () => `only one of the two end-of-archive blocks ${after()}`).then((second) => {
-        if (!isZero(second)) throw invalid(`corrupt end-of-archive marker at offset ${pos} ${after()}`)
-      })
+      await reader
+        .exact(pos + BLOCK, BLOCK, () => `only one of the two end-of-archive blocks ${after()}`)
+        .then(second => {
+          if (!isZero(second)) throw invalid(`corrupt end-of-archive marker at offset ${pos} ${after()}`)
+        })
       if (pax) throw invalid(`pax header at offset ${paxOffset} is not followed by an entry`)
       await checkTrailer(reader, pos + 2 * BLOCK)
       if (entries === 0) throw invalid('archive has no entries')
@@ -183,7 +207,10 @@ async function walk(reader: BlockReader, onEntry: (entry: TarEntry) => TarBodySi
       throw invalid(`unreadable tar header at offset ${pos} ${after()}: ${(error as Error).message}`)
     }
     if (!header.cksumValid)
-      throw invalid(`bad tar header checksum at offset ${pos} ${after()}`, 'the archive is corrupt, or an entry before it states a wrong size')
+      throw invalid(
+        `bad tar header checksum at offset ${pos} ${after()}`,
+        'the archive is corrupt, or an entry before it states a wrong size',
+      )
     const type = header.type as string
     const size = header.size ?? 0
     if (!Number.isSafeInteger(size) || size < 0) throw invalid(`entry at offset ${pos} has an invalid size`)
@@ -194,7 +221,8 @@ async function walk(reader: BlockReader, onEntry: (entry: TarEntry) => TarBodySi
       )
     if (type === 'ExtendedHeader') {
       if (pax) throw invalid(`two pax headers in a row at offset ${pos}`)
-      if (size > MAX_PAX_BYTES) throw invalid(`pax header at offset ${pos} is ${size} bytes, over the ${MAX_PAX_BYTES} byte limit`)
+      if (size > MAX_PAX_BYTES)
+        throw invalid(`pax header at offset ${pos} is ${size} bytes, over the ${MAX_PAX_BYTES} byte limit`)
       const body = await reader.exact(dataOffset, size, () => `pax header at offset ${pos}`)
       checkPaxRecords(body, pos)
       pax = Pax.parse(body.toString('utf8'), undefined, false)
@@ -202,8 +230,16 @@ async function walk(reader: BlockReader, onEntry: (entry: TarEntry) => TarBodySi
       pos = dataOffset + padded(size)
       continue
     }
-    if (type === 'GlobalExtendedHeader' || type === 'NextFileHasLongPath' || type === 'NextFileHasLongLinkpath' || type === 'OldGnuLongPath')
-      throw invalid(`unsupported tar extension (${type}) at offset ${pos} ${after()}`, 'airlock archives use plain ustar headers with pax extended headers')
+    if (
+      type === 'GlobalExtendedHeader' ||
+      type === 'NextFileHasLongPath' ||
+      type === 'NextFileHasLongLinkpath' ||
+      type === 'OldGnuLongPath'
+    )
+      throw invalid(
+        `unsupported tar extension (${type}) at offset ${pos} ${after()}`,
+        'airlock archives use plain ustar headers with pax extended headers',
+      )
     const name = header.path ?? ''
     if (++entries > MAX_ENTRIES) throw invalid(`archive has more than ${MAX_ENTRIES} entries`)
     const entry: TarEntry = {name, type, size, headerOffset: pax ? paxOffset : pos, dataOffset}
@@ -311,7 +347,17 @@ export class TarWriter {
   }
 
   private static header(name: string, size: number, type: 'File' | 'Directory'): Buffer {
-    const data = {path: name, mode: type === 'File' ? 0o644 : 0o755, uid: 0, gid: 0, size, mtime: MTIME, type, uname: '', gname: ''}
+    const data = {
+      path: name,
+      mode: type === 'File' ? 0o644 : 0o755,
+      uid: 0,
+      gid: 0,
+      size,
+      mtime: MTIME,
+      type,
+      uname: '',
+      gname: '',
+    }
     const block = Buffer.alloc(BLOCK)
     const header = new Header(data)
     header.encode(block, 0)
@@ -320,7 +366,8 @@ export class TarWriter {
 
   /** Claims the space of one entry at the current end of the archive. */
   reserve(name: string, size: number, type: 'File' | 'Directory' = 'File'): TarRegion {
-    if (!Number.isSafeInteger(size) || size < 0) throw new AirlockError('INTERNAL', `${name}: invalid entry size ${size}`)
+    if (!Number.isSafeInteger(size) || size < 0)
+      throw new AirlockError('INTERNAL', `${name}: invalid entry size ${size}`)
     const header = TarWriter.header(name, size, type)
     const headerOffset = this.next
     const dataOffset = headerOffset + header.length

@@ -71,7 +71,13 @@ export class ArchiveWriter implements ExistenceChecker, Pusher {
   private broken: AirlockError | undefined
   private closed = false
 
-  private constructor(path: string, tempPath: string, fh: FileHandle, options: ArchiveWriterOptions, unregister: () => void) {
+  private constructor(
+    path: string,
+    tempPath: string,
+    fh: FileHandle,
+    options: ArchiveWriterOptions,
+    unregister: () => void,
+  ) {
     this.path = path
     this.tempPath = tempPath
     this.fh = fh
@@ -83,7 +89,9 @@ export class ArchiveWriter implements ExistenceChecker, Pusher {
   /** Opens a new archive for `path`. Fails at once if `path` exists and `force` is not set. */
   static async create(path: string, options: ArchiveWriterOptions = {}): Promise<ArchiveWriter> {
     if (!options.force && (await exists(path)))
-      throw new AirlockError('IO_ERROR', `${path} already exists`, {hint: 'choose another output path or pass --force to overwrite it'})
+      throw new AirlockError('IO_ERROR', `${path} already exists`, {
+        hint: 'choose another output path or pass --force to overwrite it',
+      })
     const temp = partialName(path)
     const unregister = removeOnSignal(temp)
     let fh: FileHandle
@@ -131,7 +139,7 @@ export class ArchiveWriter implements ExistenceChecker, Pusher {
       let body: Readable = content
       if (!isVerifying(content, descriptor)) {
         body = content.pipe(new VerifyingStream(descriptor, `blob ${digest}`))
-        content.once('error', (error) => body.destroy(error))
+        content.once('error', error => body.destroy(error))
       }
       const region = this.tar.reserve(blobPath(digest), descriptor.size)
       try {
@@ -173,7 +181,7 @@ export class ArchiveWriter implements ExistenceChecker, Pusher {
     if (this.files[path]) throw new AirlockError('USAGE', `cannot add ${JSON.stringify(path)} to the archive twice`)
     await this.guarded(async () => {
       const body = content.pipe(new VerifyingStream(expected, path))
-      content.once('error', (error) => body.destroy(error))
+      content.once('error', error => body.destroy(error))
       const region = this.tar.reserve(path, expected.size)
       await this.tar.fill(region, body as AsyncIterable<Buffer>, this.options.onBytes)
       await this.tar.writeHeader(region)
@@ -198,7 +206,7 @@ export class ArchiveWriter implements ExistenceChecker, Pusher {
 
   /** The index.json the archive will carry. */
   indexJson(): Buffer {
-    const manifests = this.images.map((image) => ({
+    const manifests = this.images.map(image => ({
       mediaType: image.mediaType,
       digest: image.digest,
       size: image.size,
@@ -224,7 +232,8 @@ export class ArchiveWriter implements ExistenceChecker, Pusher {
     // breaks the writer, and guarded() below then refuses to commit).
     while (this.writing.size) await Promise.allSettled([...this.writing.values()])
     for (const image of this.images)
-      if (!this.blobs.has(image.digest)) throw new AirlockError('INTERNAL', `image ${image.reference} was recorded but its manifest was not written`)
+      if (!this.blobs.has(image.digest))
+        throw new AirlockError('INTERNAL', `image ${image.reference} was recorded but its manifest was not written`)
     await this.guarded(async () => {
       await this.tar.addBuffer(INDEX_JSON, this.indexJson())
       await this.tar.addBuffer(AIRLOCK_JSON, Buffer.from(JSON.stringify(this.airlockJson(), null, 2) + '\n'))

@@ -11,7 +11,12 @@ export {oneLine}
 export abstract class BaseCommand extends Command {
   static override enableJsonFlag = true
   static override baseFlags = {
-    quiet: Flags.boolean({char: 'q', summary: 'No progress output (results, warnings and errors are still printed).', default: false, helpGroup: 'GLOBAL'}),
+    quiet: Flags.boolean({
+      char: 'q',
+      summary: 'No progress output (results, warnings and errors are still printed).',
+      default: false,
+      helpGroup: 'GLOBAL',
+    }),
   }
 
   /** The progress display: off under --json and --quiet; `total` in bytes when known (percent and ETA). */
@@ -27,9 +32,17 @@ export abstract class BaseCommand extends Command {
 
   protected override async catch(error: Error & {exitCode?: number; oclif?: {exit?: number}}): Promise<unknown> {
     // oclif's own parse errors (unknown flag, missing arg) are usage errors: exit 2 with oclif's message.
-    if (!(error instanceof AirlockError) && (error.oclif?.exit !== undefined || error.name?.includes('Parse') || /flag|argument/i.test(error.constructor?.name ?? ''))) {
+    if (
+      !(error instanceof AirlockError) &&
+      (error.oclif?.exit !== undefined ||
+        error.name?.includes('Parse') ||
+        /flag|argument/i.test(error.constructor?.name ?? ''))
+    ) {
       if (error.oclif?.exit === 0) throw error
-      const ctor = this.constructor as unknown as {flags?: Record<string, {summary?: string}>; args?: Record<string, {name: string; description?: string}>}
+      const ctor = this.constructor as unknown as {
+        flags?: Record<string, {summary?: string}>
+        args?: Record<string, {name: string; description?: string}>
+      }
       return this.fail(usageError(error, {id: this.id ?? '', flags: ctor.flags ?? {}, args: ctor.args ?? {}}))
     }
     return this.fail(toAirlockError(error))
@@ -38,13 +51,24 @@ export abstract class BaseCommand extends Command {
   private fail(error: AirlockError): never {
     // Messages can carry names taken from hostile input (tar entry names, registry error bodies): keep them to
     // one printable line of bounded length so they cannot flood a terminal or forge extra output lines.
-    error = new AirlockError(error.code, oneLine(error.message), {hint: error.hint === undefined ? undefined : oneLine(error.hint), details: error.details, cause: error.cause})
+    error = new AirlockError(error.code, oneLine(error.message), {
+      hint: error.hint === undefined ? undefined : oneLine(error.hint),
+      details: error.details,
+      cause: error.cause,
+    })
     if (this.jsonEnabled()) {
-      process.stdout.write(JSON.stringify({error: {code: error.code, message: error.message, hint: error.hint, details: error.details}}, null, 2) + '\n')
+      process.stdout.write(
+        JSON.stringify(
+          {error: {code: error.code, message: error.message, hint: error.hint, details: error.details}},
+          null,
+          2,
+        ) + '\n',
+      )
     } else {
       process.stderr.write(`airlock: error: ${error.message}\n`)
       if (error.hint) process.stderr.write(`airlock: hint: ${error.hint}\n`)
-      if (process.env.AIRLOCK_DEBUG && error.cause) process.stderr.write(String((error.cause as Error).stack ?? error.cause) + '\n')
+      if (process.env.AIRLOCK_DEBUG && error.cause)
+        process.stderr.write(String((error.cause as Error).stack ?? error.cause) + '\n')
     }
     this.exit(error.exitCode)
   }

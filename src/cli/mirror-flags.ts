@@ -6,7 +6,10 @@ import {registryClientOptions, registryFlags, type RegistryFlagValues} from './r
 import {RegistryClient} from '../registry/index.ts'
 
 export const keepHostFlag = {
-  'keep-host': Flags.boolean({summary: 'Keep the source registry host in the mirror path (REGISTRY/PREFIX/ghcr.io/...).', default: false}),
+  'keep-host': Flags.boolean({
+    summary: 'Keep the source registry host in the mirror path (REGISTRY/PREFIX/ghcr.io/...).',
+    default: false,
+  }),
 }
 
 export const mirrorRegistryFlags = registryFlags
@@ -14,6 +17,11 @@ export const mirrorRegistryFlags = registryFlags
 export type MirrorRegistryFlagValues = RegistryFlagValues
 
 /** The registry client for the mirror from its flags; explicit credentials belong to the mirror `registry`. */
-export function mirrorClient(flags: MirrorRegistryFlagValues, options: {concurrency?: number; registry?: string} = {}): RegistryClient {
-  return new RegistryClient(registryClientOptions(flags, {concurrency: options.concurrency, defaultCredentialsRegistry: options.registry}))
+export function mirrorClient(
+  flags: MirrorRegistryFlagValues,
+  options: {concurrency?: number; registry?: string} = {},
+): RegistryClient {
+  return new RegistryClient(
+    registryClientOptions(flags, {concurrency: options.concurrency, defaultCredentialsRegistry: options.registry}),
+  )
 }

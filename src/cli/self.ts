@@ -35,6 +35,9 @@ export async function describeSelf(): Promise<SelfDescription> {
     packaged: build !== undefined,
     executable: exe ? {path: exe, sha256: await fileSha256(exe)} : null,
     embeddedCodeSha256: build?.codeSha256 ?? null,
-    publicGoodTufRoot: {version: (JSON.parse(root.toString('utf8')) as {signed: {version: number}}).signed.version, sha256: createHash('sha256').update(root).digest('hex')},
+    publicGoodTufRoot: {
+      version: (JSON.parse(root.toString('utf8')) as {signed: {version: number}}).signed.version,
+      sha256: createHash('sha256').update(root).digest('hex'),
+    },
   }
 }

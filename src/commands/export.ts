@@ -18,9 +18,22 @@ import {loadTrustedRootFiles} from '../verify/signatures.ts'
 import {describeExportedTrust, fetchedTrustedRoots, fetchTrust, withTrustHooks} from '../export/trust.ts'
 import {exportTrustFlags} from '../trust/flags.ts'
 import {embedded, packagedExecutable} from '../embedded.ts'
-import {AIRLOCK_PLATFORMS, describeCarried, locateExecutables, withAirlockExecutables, type AirlockPlatform} from '../export/include-airlock.ts'
+import {
+  AIRLOCK_PLATFORMS,
+  describeCarried,
+  locateExecutables,
+  withAirlockExecutables,
+  type AirlockPlatform,
+} from '../export/include-airlock.ts'
 
-const POLICY_FLAG_NAMES = ['policy', 'key', 'certificate-identity', 'certificate-identity-regexp', 'certificate-oidc-issuer', 'certificate-oidc-issuer-regexp'] as const
+const POLICY_FLAG_NAMES = [
+  'policy',
+  'key',
+  'certificate-identity',
+  'certificate-identity-regexp',
+  'certificate-oidc-issuer',
+  'certificate-oidc-issuer-regexp',
+] as const
 
 export default class Export extends BaseCommand {
   static override summary = 'Copy images (and everything they reference) into one archive: an OCI layout tar.'
@@ -34,26 +47,56 @@ export default class Export extends BaseCommand {
   static override strict = false
   static override args = {image: Args.string({description: 'images to export (repeatable)', required: false})}
   static override flags = {
-    file: Flags.string({char: 'f', summary: 'Read image references from FILE, one per line ("-" for stdin; # comments).'}),
+    file: Flags.string({
+      char: 'f',
+      summary: 'Read image references from FILE, one per line ("-" for stdin; # comments).',
+    }),
     output: Flags.string({char: 'o', summary: 'Archive to write.', required: true}),
-    platform: Flags.string({summary: 'Only this platform of multi-arch images (os/arch[/variant]); repeatable. Default: all.', multiple: true, multipleNonGreedy: true}),
-    force: Flags.boolean({summary: 'Replace an existing archive at the output path (only once the new one is complete).', default: false}),
-    cache: Flags.string({summary: 'Keep downloaded blobs in DIR and reuse them on the next run (resumes an interrupted export).'}),
+    platform: Flags.string({
+      summary: 'Only this platform of multi-arch images (os/arch[/variant]); repeatable. Default: all.',
+      multiple: true,
+      multipleNonGreedy: true,
+    }),
+    force: Flags.boolean({
+      summary: 'Replace an existing archive at the output path (only once the new one is complete).',
+      default: false,
+    }),
+    cache: Flags.string({
+      summary: 'Keep downloaded blobs in DIR and reuse them on the next run (resumes an interrupted export).',
+    }),
     concurrency: Flags.integer({summary: 'Blob downloads at once.', default: 4, min: 1, max: 64}),
     ...registryFlags,
     signatures: Flags.string({
-      summary: 'required (default): an image without a signature fails the export; optional: carry unsigned images too; skip: carry no signatures.',
+      summary:
+        'required (default): an image without a signature fails the export; optional: carry unsigned images too; skip: carry no signatures.',
       options: ['required', 'optional', 'skip'],
       default: 'required',
     }),
-    'rekor-url': Flags.string({summary: `Rekor API to fetch inclusion proofs from for SET-only signatures (default: the trusted root's log, else ${DEFAULT_REKOR_URL}).`}),
-    rekor: Flags.boolean({summary: 'Fetch inclusion proofs from Rekor (--no-rekor: offline export, SETs only).', default: true, allowNo: true}),
+    'rekor-url': Flags.string({
+      summary: `Rekor API to fetch inclusion proofs from for SET-only signatures (default: the trusted root's log, else ${DEFAULT_REKOR_URL}).`,
+    }),
+    rekor: Flags.boolean({
+      summary: 'Fetch inclusion proofs from Rekor (--no-rekor: offline export, SETs only).',
+      default: true,
+      allowNo: true,
+    }),
     'include-airlock': Flags.boolean({
-      summary: 'Carry airlock itself in the archive: the single-file executables airlock/airlock-<version>-linux-<arch> (and their Sigstore bundles), checked before any download.',
+      summary:
+        'Carry airlock itself in the archive: the single-file executables airlock/airlock-<version>-linux-<arch> (and their Sigstore bundles), checked before any download.',
       default: false,
     }),
-    'airlock-platform': Flags.string({summary: 'With --include-airlock: which executables to carry (repeatable). Default: amd64 and arm64.', options: [...AIRLOCK_PLATFORMS], multiple: true, multipleNonGreedy: true, dependsOn: ['include-airlock']}),
-    'airlock-dir': Flags.string({summary: "With --include-airlock: the directory holding the executables and their SHA256SUMS (default: the running executable's).", dependsOn: ['include-airlock']}),
+    'airlock-platform': Flags.string({
+      summary: 'With --include-airlock: which executables to carry (repeatable). Default: amd64 and arm64.',
+      options: [...AIRLOCK_PLATFORMS],
+      multiple: true,
+      multipleNonGreedy: true,
+      dependsOn: ['include-airlock'],
+    }),
+    'airlock-dir': Flags.string({
+      summary:
+        "With --include-airlock: the directory holding the executables and their SHA256SUMS (default: the running executable's).",
+      dependsOn: ['include-airlock'],
+    }),
     ...exportTrustFlags,
     ...policyFlags,
   }
@@ -73,16 +116,28 @@ export default class Export extends BaseCommand {
         if (entry) sources.push(entry)
       }
     }
-    if (flags.output === '-') throw new AirlockError('USAGE', 'the archive must be a file (-o -): it is written to a temporary name and renamed when complete')
-    if (sources.length === 0) throw new AirlockError('USAGE', 'no images to export', {hint: 'name images as arguments or with -f FILE'})
+    if (flags.output === '-')
+      throw new AirlockError(
+        'USAGE',
+        'the archive must be a file (-o -): it is written to a temporary name and renamed when complete',
+      )
+    if (sources.length === 0)
+      throw new AirlockError('USAGE', 'no images to export', {hint: 'name images as arguments or with -f FILE'})
     checkOutputFile(flags.output, '-o', {force: flags.force})
-    for (const stale of removeStalePartials(flags.output)) this.note(`removed ${stale}: a partial archive left by an interrupted export (no process holds it)`)
+    for (const stale of removeStalePartials(flags.output))
+      this.note(`removed ${stale}: a partial archive left by an interrupted export (no process holds it)`)
     for (const platform of flags.platform ?? []) parsePlatform(platform) // a usage error before any network access
     // airlock's own executables are checked before anything is fetched: a missing one fails here, not after the download
     const airlockDir = flags['airlock-dir'] ?? (embedded() ? dirname(packagedExecutable()!) : undefined)
     if (flags['include-airlock'] && !airlockDir)
-      throw new AirlockError('USAGE', '--include-airlock: this airlock is not the single-file executable, so there is none to carry', {hint: 'run the executable built by "npm run package", or pass --airlock-dir DIR'})
-    const carried = flags['include-airlock'] ? await locateExecutables(airlockDir!, (flags['airlock-platform'] ?? AIRLOCK_PLATFORMS) as AirlockPlatform[]) : []
+      throw new AirlockError(
+        'USAGE',
+        '--include-airlock: this airlock is not the single-file executable, so there is none to carry',
+        {hint: 'run the executable built by "npm run package", or pass --airlock-dir DIR'},
+      )
+    const carried = flags['include-airlock']
+      ? await locateExecutables(airlockDir!, (flags['airlock-platform'] ?? AIRLOCK_PLATFORMS) as AirlockPlatform[])
+      : []
     const registryOptions = registryClientOptions(flags, {
       concurrency: flags.concurrency,
       stdinTaken: flags.file === '-' ? '-f -' : undefined,
@@ -90,22 +145,26 @@ export default class Export extends BaseCommand {
     })
     let client: RegistryClient | undefined
     const progress = this.progress()
-    const policyGiven = POLICY_FLAG_NAMES.some((f) => (flags as Record<string, unknown>)[f] !== undefined)
+    const policyGiven = POLICY_FLAG_NAMES.some(f => (flags as Record<string, unknown>)[f] !== undefined)
     const policy = policyGiven ? loadPolicy(flags as PolicyFlagValues) : undefined
     // TUF first: an unreachable mirror fails before any image is downloaded; its roots also check the policy here.
     const trust = await fetchTrust(flags)
     const trustedRoots = [...loadTrustedRootFiles(flags['trusted-root'] ?? []), ...fetchedTrustedRoots(trust)]
-    if (policy && flags.signatures === 'skip') throw new AirlockError('USAGE', '--signatures skip cannot be combined with a policy (nothing would be checked)')
-    if (policy?.rules.some((r) => r.action === 'keyless') && trustedRoots.length === 0)
-      throw new AirlockError('USAGE', 'checking a keyless policy at export needs a trusted root', {hint: 'pass --trusted-root trusted_root.json'})
+    if (policy && flags.signatures === 'skip')
+      throw new AirlockError('USAGE', '--signatures skip cannot be combined with a policy (nothing would be checked)')
+    if (policy?.rules.some(r => r.action === 'keyless') && trustedRoots.length === 0)
+      throw new AirlockError('USAGE', 'checking a keyless policy at export needs a trusted root', {
+        hint: 'pass --trusted-root trusted_root.json',
+      })
     const signatures = signatureExportHooks({
       mode: flags.signatures as SignatureMode,
       fetchProofs: flags.rekor,
       ...(flags['rekor-url'] ? {rekorUrl: flags['rekor-url']} : {}),
       ...(policy ? {policy} : {}),
       trustedRoots,
-      onWarning: (message) => progress.line(`warning: ${message}`),
-      onJudgement: (image, judgement) => progress.line(`signatures ${judgement.ok ? 'ok' : 'FAILED'}: ${image}: ${judgement.reason}`),
+      onWarning: message => progress.line(`warning: ${message}`),
+      onJudgement: (image, judgement) =>
+        progress.line(`signatures ${judgement.ok ? 'ok' : 'FAILED'}: ${image}: ${judgement.reason}`),
     })
     for (const line of describeCarried(carried)) progress.line(line)
     try {
@@ -117,29 +176,51 @@ export default class Export extends BaseCommand {
         concurrency: flags.concurrency,
         ...(flags.cache ? {cacheDir: flags.cache} : {}),
         hooks: withAirlockExecutables(
-          withTrustHooks(signatures.hooks, trust, (section) => describeExportedTrust(section).forEach((line) => progress.line(line))),
+          withTrustHooks(signatures.hooks, trust, section =>
+            describeExportedTrust(section).forEach(line => progress.line(line)),
+          ),
           carried,
         ),
-        ...(policy ? {policy: {source: policy.source, rules: policy.rules, insecureIgnoreTlog: policy.insecureIgnoreTlog, ...(policy.attestationType ? {attestationType: policy.attestationType} : {})}} : {}),
-        openRegistry: async (reference) => {
+        ...(policy
+          ? {
+              policy: {
+                source: policy.source,
+                rules: policy.rules,
+                insecureIgnoreTlog: policy.insecureIgnoreTlog,
+                ...(policy.attestationType ? {attestationType: policy.attestationType} : {}),
+              },
+            }
+          : {}),
+        openRegistry: async reference => {
           client ??= new RegistryClient(registryOptions)
           const ref = parseReference(reference)
-          return {store: client.repository(ref), name: ref.toString(), reference: ref.reference, ...(ref.tag ? {tag: ref.tag} : {})}
+          return {
+            store: client.repository(ref),
+            name: ref.toString(),
+            reference: ref.reference,
+            ...(ref.tag ? {tag: ref.tag} : {}),
+          }
         },
-        onEvent: (event) => {
+        onEvent: event => {
           if (event.type === 'bytes') progress.add(event.n)
-          else if (event.type === 'image-start') progress.setLabel(`[${event.index + 1}/${event.total}] ${event.source}`)
+          else if (event.type === 'image-start')
+            progress.setLabel(`[${event.index + 1}/${event.total}] ${event.source}`)
           else if (event.type === 'image-done') {
-            const platforms = event.image.platforms?.map((p) => p.platform).join(', ') ?? 'single platform'
+            const platforms = event.image.platforms?.map(p => p.platform).join(', ') ?? 'single platform'
             progress.line(`exported ${event.image.reference}  ${event.image.digest.slice(0, 19)}  [${platforms}]`)
           }
         },
       })
       progress.finish()
-      this.note(`wrote ${result.archive}: ${result.images.length} image(s), ${result.blobs} blobs, ${formatBytes(result.bytes)} in ${result.seconds.toFixed(1)} s (${formatBytes(result.bytes / Math.max(result.seconds, 0.001))}/s)`)
+      this.note(
+        `wrote ${result.archive}: ${result.images.length} image(s), ${result.blobs} blobs, ${formatBytes(result.bytes)} in ${result.seconds.toFixed(1)} s (${formatBytes(result.bytes / Math.max(result.seconds, 0.001))}/s)`,
+      )
       const found = signatures.state.section.subjects.reduce((n, s) => n + s.entries.length, 0)
       const proofs = Object.keys(signatures.state.section.proofs ?? {}).length
-      if (flags.signatures !== 'skip') this.note(`signatures: ${found} artifact(s) carried, ${proofs} inclusion proof(s) stored${policy ? ', policy checked before writing' : ''}`)
+      if (flags.signatures !== 'skip')
+        this.note(
+          `signatures: ${found} artifact(s) carried, ${proofs} inclusion proof(s) stored${policy ? ', policy checked before writing' : ''}`,
+        )
       return {...result, signatures: {artifacts: found, proofs, warnings: signatures.state.warnings}} as ExportResult
     } finally {
       progress.finish()

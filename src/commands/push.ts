@@ -26,7 +26,7 @@ export default class Push extends BaseCommand {
     'Verifies the archive first and pushes nothing if that fails. Images land at REGISTRY/PREFIX/<repository> ' +
     '(--keep-host: REGISTRY/PREFIX/<source host>/<repository>); manifests are pushed byte for byte after their children, tags last.'
   static override examples = [
-    '<%= config.bin %> push talos-1.11.tar registry.dc.local/mirror --certificate-identity-regexp \'@siderolabs\\.com$\' --certificate-oidc-issuer https://accounts.google.com',
+    "<%= config.bin %> push talos-1.11.tar registry.dc.local/mirror --certificate-identity-regexp '@siderolabs\\.com$' --certificate-oidc-issuer https://accounts.google.com",
     '<%= config.bin %> push talos-1.11.tar registry.dc.local:5000 --policy policy.yaml --emit-talos-config talos-mirror.yaml',
   ]
   static override args = {
@@ -37,13 +37,21 @@ export default class Push extends BaseCommand {
     ...policyFlags,
     ...keepHostFlag,
     signatures: Flags.string({
-      summary: 'required (default): every image needs a signature satisfying the policy; skip: verify integrity only (like airlock verify --signatures skip; said so in the output).',
+      summary:
+        'required (default): every image needs a signature satisfying the policy; skip: verify integrity only (like airlock verify --signatures skip; said so in the output).',
       options: ['required', 'skip'],
     }),
-    force: Flags.boolean({summary: 'Move mirror tags that already point at other content (refused otherwise, naming the old digest).', default: false}),
-    'skip-verify': Flags.boolean({summary: 'Push WITHOUT verifying the archive first. Insecure; warned about and recorded in the output.', default: false}),
+    force: Flags.boolean({
+      summary: 'Move mirror tags that already point at other content (refused otherwise, naming the old digest).',
+      default: false,
+    }),
+    'skip-verify': Flags.boolean({
+      summary: 'Push WITHOUT verifying the archive first. Insecure; warned about and recorded in the output.',
+      default: false,
+    }),
     check: Flags.boolean({
-      summary: "After pushing, re-read images, signatures and referrers from the mirror and verify them with the archive's trust material and the policy (as `airlock verify --registry`).",
+      summary:
+        "After pushing, re-read images, signatures and referrers from the mirror and verify them with the archive's trust material and the policy (as `airlock verify --registry`).",
       default: false,
     }),
     'emit-talos-config': Flags.string({
@@ -51,7 +59,8 @@ export default class Push extends BaseCommand {
         'Write Talos RegistryMirrorConfig (+ ImageVerificationConfig from the policy; with --countersign-key: publicKey rules for the key, RegistryTLSConfig, RegistryAuthConfig, and a legacy machine.registries patch beside it) to FILE ("-" for stdout).',
     }),
     'countersign-key': Flags.string({
-      summary: 'After verification passed and the images landed, sign every verified image in the mirror with this private key (cosign.key or PEM) in every form Talos reads, with a signed receipt.',
+      summary:
+        'After verification passed and the images landed, sign every verified image in the mirror with this private key (cosign.key or PEM) in every form Talos reads, with a signed receipt.',
       helpGroup: 'COUNTERSIGN',
     }),
     ...keyPasswordFlag,
@@ -66,27 +75,56 @@ export default class Push extends BaseCommand {
     const {args, flags} = await this.parse(Push)
     const target = parseMirrorTarget(args.target)
     if (flags['countersign-key'] && flags['skip-verify'])
-      throw new AirlockError('USAGE', '--countersign-key cannot be used with --skip-verify: airlock never signs what it did not verify')
+      throw new AirlockError(
+        'USAGE',
+        '--countersign-key cannot be used with --skip-verify: airlock never signs what it did not verify',
+      )
     if (!flags['countersign-key'] && (flags['emit-policy-controller'] || flags['key-password-stdin']))
-      throw new AirlockError('USAGE', `--${flags['emit-policy-controller'] ? 'emit-policy-controller' : 'key-password-stdin'} needs --countersign-key`)
+      throw new AirlockError(
+        'USAGE',
+        `--${flags['emit-policy-controller'] ? 'emit-policy-controller' : 'key-password-stdin'} needs --countersign-key`,
+      )
     if (flags['talos-key'] && !flags.check) throw new AirlockError('USAGE', '--talos-key needs --check')
     const talosFile = flags['emit-talos-config']
     if (talosFile && talosFile !== '-') checkOutputFile(talosFile, '--emit-talos-config', {force: true})
     const signatureMode = (flags.signatures ?? 'required') as VerifySignatureMode
-    if (signatureMode === 'skip' && flags['skip-verify']) throw new AirlockError('USAGE', '--signatures skip and --skip-verify together: choose one (--signatures skip still checks integrity)')
-    if (signatureMode === 'skip' && flags['countersign-key']) throw new AirlockError('USAGE', '--countersign-key cannot be used with --signatures skip: airlock never signs what it did not verify')
+    if (signatureMode === 'skip' && flags['skip-verify'])
+      throw new AirlockError(
+        'USAGE',
+        '--signatures skip and --skip-verify together: choose one (--signatures skip still checks integrity)',
+      )
+    if (signatureMode === 'skip' && flags['countersign-key'])
+      throw new AirlockError(
+        'USAGE',
+        '--countersign-key cannot be used with --signatures skip: airlock never signs what it did not verify',
+      )
     // The key first: a wrong password or an unusable key stops here, with nothing pushed.
-    const countersignKey = flags['countersign-key'] ? await (await countersignLib()).loadCountersignKey(flags['countersign-key'], flags) : undefined
-    const policyGiven = ['policy', 'key', 'certificate-identity', 'certificate-identity-regexp', 'certificate-oidc-issuer', 'certificate-oidc-issuer-regexp'].some(
-      (f) => (flags as Record<string, unknown>)[f] !== undefined,
-    )
+    const countersignKey = flags['countersign-key']
+      ? await (await countersignLib()).loadCountersignKey(flags['countersign-key'], flags)
+      : undefined
+    const policyGiven = [
+      'policy',
+      'key',
+      'certificate-identity',
+      'certificate-identity-regexp',
+      'certificate-oidc-issuer',
+      'certificate-oidc-issuer-regexp',
+    ].some(f => (flags as Record<string, unknown>)[f] !== undefined)
     const policy = policyGiven ? loadPolicy(flags as PolicyFlagValues) : undefined
-    if (signatureMode === 'skip' && policy) throw new AirlockError('USAGE', '--signatures skip cannot be combined with a policy (nothing would be checked)')
+    if (signatureMode === 'skip' && policy)
+      throw new AirlockError('USAGE', '--signatures skip cannot be combined with a policy (nothing would be checked)')
     if (!policy && !flags['skip-verify'] && signatureMode !== 'skip')
-      throw new AirlockError('USAGE', 'push verifies the archive first and needs the same policy flags as airlock verify', {
-        hint: 'give --certificate-identity[-regexp] with --certificate-oidc-issuer, --key, or --policy FILE; or --signatures skip to check integrity only (or --skip-verify, insecure)',
-      })
-    if (flags['skip-verify']) process.stderr.write('airlock: WARNING: --skip-verify: pushing content that has NOT been verified; this is recorded in the output\n')
+      throw new AirlockError(
+        'USAGE',
+        'push verifies the archive first and needs the same policy flags as airlock verify',
+        {
+          hint: 'give --certificate-identity[-regexp] with --certificate-oidc-issuer, --key, or --policy FILE; or --signatures skip to check integrity only (or --skip-verify, insecure)',
+        },
+      )
+    if (flags['skip-verify'])
+      process.stderr.write(
+        'airlock: WARNING: --skip-verify: pushing content that has NOT been verified; this is recorded in the output\n',
+      )
     const client = mirrorClient(flags, {concurrency: flags.concurrency, registry: target.registry})
     const plainHttp = (flags['insecure-registry'] ?? []).includes(target.registry)
     let countersign: CountersignReport | undefined
@@ -97,8 +135,12 @@ export default class Push extends BaseCommand {
     const onInterrupt = (signal: NodeJS.Signals): void => {
       progress.finish()
       const what = `${plural(landed.blobs, 'blob')} (${formatBytes(landed.bytes)}), ${plural(landed.manifests, 'manifest')} and ${plural(landed.tags, 'tag')} were pushed`
-      process.stderr.write(`${process.stderr.isTTY ? '\r\x1b[K' : ''}airlock: error: push interrupted (${signal}): ${what}; no tag points at incomplete content\n`)
-      process.stderr.write('airlock: hint: run the same command again to resume: what is already on the mirror is not sent again\n')
+      process.stderr.write(
+        `${process.stderr.isTTY ? '\r\x1b[K' : ''}airlock: error: push interrupted (${signal}): ${what}; no tag points at incomplete content\n`,
+      )
+      process.stderr.write(
+        'airlock: hint: run the same command again to resume: what is already on the mirror is not sent again\n',
+      )
       process.exit(128 + (osConstants.signals[signal] ?? 0))
     }
     const signals = ['SIGINT', 'SIGTERM', 'SIGHUP'] as const
@@ -118,7 +160,7 @@ export default class Push extends BaseCommand {
         ...(policy ? {policy} : {}),
         signatures: signatureMode,
         trust: flags as TrustFlagValues,
-        onBytes: (n) => progress.add(n),
+        onBytes: n => progress.add(n),
         // Said when it happens: before the first upload and tag, never after them.
         onVerified: (verification, bytes) => {
           progress.finish()
@@ -132,13 +174,26 @@ export default class Push extends BaseCommand {
         // Countersigning signs exactly the verdict push just wrote, before the mirror check reads it back (issue 14).
         ...((countersignKey || flags['talos-key']) && policy
           ? {
-              afterPush: async (verified) => {
+              afterPush: async verified => {
                 pushed = verified.verdict
                 if (!countersignKey) return
-                const {runCountersign, renderCountersign, verificationRecord, writeClusterConfig} = await countersignLib()
-                const record = await verificationRecord({archive: args.archive, policy, policyFile: flags.policy, trust: verified.trust})
+                const {runCountersign, renderCountersign, verificationRecord, writeClusterConfig} =
+                  await countersignLib()
+                const record = await verificationRecord({
+                  archive: args.archive,
+                  policy,
+                  policyFile: flags.policy,
+                  trust: verified.trust,
+                })
                 await verified.archive.checkUnchanged() // the sha256 in the receipt is of the file that was judged
-                countersign = await runCountersign({verdict: verified.verdict, target, client, keepHost: flags['keep-host'], key: countersignKey, record})
+                countersign = await runCountersign({
+                  verdict: verified.verdict,
+                  target,
+                  client,
+                  keepHost: flags['keep-host'],
+                  key: countersignKey,
+                  record,
+                })
                 for (const line of renderCountersign(countersign)) this.note(line)
                 for (const file of writeClusterConfig(countersign, {
                   target,
@@ -153,10 +208,10 @@ export default class Push extends BaseCommand {
               },
             }
           : {}),
-        onEvent: (event) => {
+        onEvent: event => {
           if (event.type === 'blob-start') progress.setLabel(`push: ${event.repository}`)
           else if (event.type === 'blob') {
-            if (event.action === 'pushed') (landed.blobs++, (landed.bytes += event.descriptor.size))
+            if (event.action === 'pushed') landed.blobs++, (landed.bytes += event.descriptor.size)
             progress.add(event.descriptor.size)
           } else if (event.type === 'manifest' && event.action === 'pushed') landed.manifests++
           else if (event.type === 'tag' && event.action === 'written') {
@@ -170,7 +225,9 @@ export default class Push extends BaseCommand {
         this.note(
           `${image.source} -> ${image.target}: ${plural(image.blobs.pushed, 'blob')} pushed (${formatBytes(image.blobs.bytes)}), ${image.blobs.mounted} mounted, ${image.blobs.skipped} already there; ${plural(image.manifests.pushed, 'manifest')} pushed; tags ${image.tags.written.join(', ') || '(unchanged)'}${image.fallbackTags.length ? `; fallback tags ${image.fallbackTags.join(', ')}` : ''}`,
         )
-      this.note(`pushed ${formatBytes(result.totals.bytesPushed)} in ${result.seconds.toFixed(1)} s (${formatBytes(result.totals.bytesPushed / Math.max(result.seconds, 0.001))}/s)`)
+      this.note(
+        `pushed ${formatBytes(result.totals.bytesPushed)} in ${result.seconds.toFixed(1)} s (${formatBytes(result.totals.bytesPushed / Math.max(result.seconds, 0.001))}/s)`,
+      )
       if (flags['emit-talos-config'] && result.talosConfig) {
         // "-": the YAML alone on stdout (progress and notes are on stderr), ready for a pipe or a redirect.
         if (flags['emit-talos-config'] === '-') {
@@ -190,10 +247,15 @@ export default class Push extends BaseCommand {
       const publicKey = talosKeyFile ? readTalosKey(talosKeyFile) : countersignKey!.publicKey
       const talos = await talosMirrorView({verdict: pushed, target, client, keepHost: flags['keep-host'], publicKey})
       for (const line of renderTalosView(talos)) this.note(`check: ${line}`)
-      if (!talos.passed) throw new AirlockError('SIGNATURE_INVALID', 'check: a Talos publicKey rule for the key would refuse images from the mirror (see the talos: lines)')
+      if (!talos.passed)
+        throw new AirlockError(
+          'SIGNATURE_INVALID',
+          'check: a Talos publicKey rule for the key would refuse images from the mirror (see the talos: lines)',
+        )
       return {...out, talos}
     } catch (error) {
-      const check = error instanceof AirlockError ? (error.details?.['check'] as MirrorCheckResult | undefined) : undefined
+      const check =
+        error instanceof AirlockError ? (error.details?.['check'] as MirrorCheckResult | undefined) : undefined
       if (check) for (const line of renderMirrorCheck(check)) this.note(`check: ${line}`)
       throw error
     } finally {

@@ -17,14 +17,22 @@ import {type TrustFlagValues, trustFlags} from '../trust/flags.ts'
 import {talosKeyFlag} from '../countersign/cli-flags.ts'
 import type {TalosMirrorView} from '../countersign/index.ts'
 
-const POLICY_FLAG_NAMES = ['policy', 'key', 'certificate-identity', 'certificate-identity-regexp', 'certificate-oidc-issuer', 'certificate-oidc-issuer-regexp'] as const
+const POLICY_FLAG_NAMES = [
+  'policy',
+  'key',
+  'certificate-identity',
+  'certificate-identity-regexp',
+  'certificate-oidc-issuer',
+  'certificate-oidc-issuer-regexp',
+] as const
 
 export default class Verify extends BaseCommand {
-  static override summary = 'Check an archive offline: integrity of every blob and image, then every image\'s signatures against a policy.'
+  static override summary =
+    "Check an archive offline: integrity of every blob and image, then every image's signatures against a policy."
   static override description =
-    'Without --registry it opens no network connection. Signatures (legacy .sig/.att tags and Sigstore bundle referrers carried in the archive) are verified against the trusted root(s) and judged by the policy (cosign-style flags or --policy FILE); an image passes when one signature satisfies its rule. With --registry REGISTRY[/PREFIX], once the archive passed, the mirror it was pushed to is checked the way an in-cluster verifier sees it: each tag resolves to the archive\'s digest, the content is there, and every image\'s signatures are discovered on the mirror (.sig/.att tags, referrers or fallback tag) and verified with the archive\'s trust material and the same policy.'
+    "Without --registry it opens no network connection. Signatures (legacy .sig/.att tags and Sigstore bundle referrers carried in the archive) are verified against the trusted root(s) and judged by the policy (cosign-style flags or --policy FILE); an image passes when one signature satisfies its rule. With --registry REGISTRY[/PREFIX], once the archive passed, the mirror it was pushed to is checked the way an in-cluster verifier sees it: each tag resolves to the archive's digest, the content is there, and every image's signatures are discovered on the mirror (.sig/.att tags, referrers or fallback tag) and verified with the archive's trust material and the same policy."
   static override examples = [
-    '<%= config.bin %> verify images.tar --trusted-root trusted_root.json --certificate-identity-regexp \'@siderolabs\\.com$\' --certificate-oidc-issuer https://accounts.google.com',
+    "<%= config.bin %> verify images.tar --trusted-root trusted_root.json --certificate-identity-regexp '@siderolabs\\.com$' --certificate-oidc-issuer https://accounts.google.com",
     '<%= config.bin %> verify images.tar --key cosign.pub',
     '<%= config.bin %> verify images.tar --policy policy.yaml --trusted-root trusted_root.json --json',
     '<%= config.bin %> verify images.tar --signatures skip',
@@ -34,8 +42,15 @@ export default class Verify extends BaseCommand {
   static override flags = {
     ...policyFlags,
     ...trustFlags,
-    signatures: Flags.string({summary: 'required: every image needs a signature satisfying the policy (default when a policy is given); skip: integrity only.', options: ['required', 'skip']}),
-    registry: Flags.string({summary: 'Then check the mirror REGISTRY[/PREFIX] the archive was pushed to: tags, content, and signatures verified from the mirror.'}),
+    signatures: Flags.string({
+      summary:
+        'required: every image needs a signature satisfying the policy (default when a policy is given); skip: integrity only.',
+      options: ['required', 'skip'],
+    }),
+    registry: Flags.string({
+      summary:
+        'Then check the mirror REGISTRY[/PREFIX] the archive was pushed to: tags, content, and signatures verified from the mirror.',
+    }),
     ...keepHostFlag,
     ...mirrorRegistryFlags,
     ...talosKeyFlag,
@@ -43,10 +58,25 @@ export default class Verify extends BaseCommand {
 
   async run(): Promise<VerifyReport & {notes?: string[]; mirror?: MirrorCheckResult; talos?: TalosMirrorView}> {
     const {args, flags} = await this.parse(Verify)
-    const mirrorOnly = (['keep-host', 'insecure-registry', 'ca-file', 'client-cert', 'client-key', 'authfile', 'username', 'password-stdin', 'creds-for', 'timeout', 'talos-key'] as const).filter((f) => flags[f] !== undefined && flags[f] !== false)
-    if (!flags.registry && mirrorOnly.length > 0) throw new AirlockError('USAGE', `--${mirrorOnly[0]} needs --registry REGISTRY[/PREFIX]`)
+    const mirrorOnly = (
+      [
+        'keep-host',
+        'insecure-registry',
+        'ca-file',
+        'client-cert',
+        'client-key',
+        'authfile',
+        'username',
+        'password-stdin',
+        'creds-for',
+        'timeout',
+        'talos-key',
+      ] as const
+    ).filter(f => flags[f] !== undefined && flags[f] !== false)
+    if (!flags.registry && mirrorOnly.length > 0)
+      throw new AirlockError('USAGE', `--${mirrorOnly[0]} needs --registry REGISTRY[/PREFIX]`)
     const target = flags.registry ? parseMirrorTarget(flags.registry) : undefined
-    const policyGiven = POLICY_FLAG_NAMES.some((f) => flags[f] !== undefined)
+    const policyGiven = POLICY_FLAG_NAMES.some(f => flags[f] !== undefined)
     const policy = policyGiven && flags.signatures !== 'skip' ? loadPolicy(flags as PolicyFlagValues) : undefined
     const progress = this.progress(archiveSize(args.archive))
     progress.setLabel(`verifying ${args.archive}`)
@@ -57,7 +87,7 @@ export default class Verify extends BaseCommand {
         signatures: flags.signatures as VerifySignatureMode | undefined,
         policy,
         trust: flags as TrustFlagValues,
-        onBytes: (n) => progress.add(n),
+        onBytes: n => progress.add(n),
       })
     } finally {
       progress.finish()
@@ -69,14 +99,20 @@ export default class Verify extends BaseCommand {
       for (const file of verified.stateFiles) this.log(`TUF state recorded in ${file}`)
       if (!report.ok) {
         // The report is the output (also under --json); the exit status says it failed.
-        process.stderr.write(`airlock: error: verification failed: ${oneLine(failureSummary(report, firstFailure(report)))}\n`)
+        process.stderr.write(
+          `airlock: error: verification failed: ${oneLine(failureSummary(report, firstFailure(report)))}\n`,
+        )
         process.exitCode = 1
       }
-      const result: VerifyReport & {notes?: string[]; mirror?: MirrorCheckResult} = notes.length ? {...report, notes} : {...report}
+      const result: VerifyReport & {notes?: string[]; mirror?: MirrorCheckResult} = notes.length
+        ? {...report, notes}
+        : {...report}
       if (!target) return result
       if (!verified.verdict) {
         // The archive's digests and trust material are what the mirror is judged by: not from a failed archive.
-        this.log(`mirror: not checked (${target.registry}${target.prefix ? `/${target.prefix}` : ''}): the archive failed verification`)
+        this.log(
+          `mirror: not checked (${target.registry}${target.prefix ? `/${target.prefix}` : ''}): the archive failed verification`,
+        )
         return result
       }
       const client = mirrorClient(flags as MirrorRegistryFlagValues, {registry: target.registry})
@@ -97,10 +133,18 @@ export default class Verify extends BaseCommand {
         if (!flags['talos-key']) return {...result, ok: report.ok && mirror.passed, mirror}
         // The cluster's view: each digest looked up as a Talos publicKey rule for this key does (issue 14).
         const {readTalosKey, renderTalosView, talosMirrorView} = await import('../countersign/index.ts')
-        const talos = await talosMirrorView({verdict: verified.verdict, target, client, keepHost: flags['keep-host'], publicKey: readTalosKey(flags['talos-key'])})
+        const talos = await talosMirrorView({
+          verdict: verified.verdict,
+          target,
+          client,
+          keepHost: flags['keep-host'],
+          publicKey: readTalosKey(flags['talos-key']),
+        })
         for (const line of renderTalosView(talos)) this.log(line)
         if (!talos.passed) {
-          process.stderr.write(`airlock: error: a Talos publicKey rule for ${flags['talos-key']} would refuse images from the mirror (see the talos: lines)\n`)
+          process.stderr.write(
+            `airlock: error: a Talos publicKey rule for ${flags['talos-key']} would refuse images from the mirror (see the talos: lines)\n`,
+          )
           process.exitCode = 1
         }
         return {...result, ok: report.ok && mirror.passed && talos.passed, mirror, talos}

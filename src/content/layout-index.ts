@@ -8,7 +8,8 @@ import {REF_NAME_ANNOTATION} from '../oci/media-types.ts'
 
 export function parseLayoutIndex(bytes: Buffer, where: string): ImageIndex {
   const raw = parseManifest(bytes, undefined, `${where} index.json`)
-  if (raw.parsed.kind !== 'index') throw new AirlockError('ARCHIVE_INVALID', `${where} index.json is not an image index`)
+  if (raw.parsed.kind !== 'index')
+    throw new AirlockError('ARCHIVE_INVALID', `${where} index.json is not an image index`)
   return raw.parsed
 }
 
@@ -26,20 +27,25 @@ export function resolveInIndex(index: ImageIndex, reference: string | undefined,
   }
   const asDigest = reference.startsWith('@') ? reference.slice(1) : reference
   const matches = isDigest(asDigest)
-    ? entries.filter((d) => d.digest === asDigest)
-    : entries.filter((d) => d.annotations?.[REF_NAME_ANNOTATION] === reference)
+    ? entries.filter(d => d.digest === asDigest)
+    : entries.filter(d => d.annotations?.[REF_NAME_ANNOTATION] === reference)
   if (matches.length === 0)
     throw new AirlockError('NOT_FOUND', `${where} has no image named ${JSON.stringify(reference)}`, {
       hint: `names in it: ${names(index).slice(0, 10).join(', ') || '(none)'}`,
     })
   const first = matches[0]!
-  if (matches.some((d) => d.digest !== first.digest))
-    throw new AirlockError('ARCHIVE_INVALID', `${where} has several different images named ${JSON.stringify(reference)}`)
+  if (matches.some(d => d.digest !== first.digest))
+    throw new AirlockError(
+      'ARCHIVE_INVALID',
+      `${where} has several different images named ${JSON.stringify(reference)}`,
+    )
   return strip(first)
 }
 
 function names(index: ImageIndex): string[] {
-  return index.manifests.map((d) => d.annotations?.[REF_NAME_ANNOTATION]).filter((n): n is string => typeof n === 'string')
+  return index.manifests
+    .map(d => d.annotations?.[REF_NAME_ANNOTATION])
+    .filter((n): n is string => typeof n === 'string')
 }
 
 /** The root descriptor without the layout's own annotations (they describe the layout entry, not the content). */

@@ -12,28 +12,42 @@ import type {Fetcher} from './types.ts'
 export async function readManifestBytes(content: Readable, descriptor: Descriptor): Promise<Buffer> {
   if (!isDigest(descriptor.digest)) throw new AirlockError('MANIFEST_INVALID', `invalid digest ${descriptor.digest}`)
   if (descriptor.size > MAX_MANIFEST_BYTES)
-    throw new AirlockError('TOO_LARGE', `manifest ${descriptor.digest} is ${descriptor.size} bytes, over the ${MAX_MANIFEST_BYTES} byte limit`)
+    throw new AirlockError(
+      'TOO_LARGE',
+      `manifest ${descriptor.digest} is ${descriptor.size} bytes, over the ${MAX_MANIFEST_BYTES} byte limit`,
+    )
   const chunks: Buffer[] = []
   let size = 0
   for await (const chunk of content as AsyncIterable<Buffer>) {
     size += chunk.length
     if (size > descriptor.size) {
       content.destroy()
-      throw new AirlockError('SIZE_MISMATCH', `manifest ${descriptor.digest}: more than the expected ${descriptor.size} bytes`)
+      throw new AirlockError(
+        'SIZE_MISMATCH',
+        `manifest ${descriptor.digest}: more than the expected ${descriptor.size} bytes`,
+      )
     }
     chunks.push(chunk)
   }
-  if (size !== descriptor.size) throw new AirlockError('SIZE_MISMATCH', `manifest ${descriptor.digest}: got ${size} bytes, expected ${descriptor.size}`)
+  if (size !== descriptor.size)
+    throw new AirlockError(
+      'SIZE_MISMATCH',
+      `manifest ${descriptor.digest}: got ${size} bytes, expected ${descriptor.size}`,
+    )
   const bytes = Buffer.concat(chunks, size)
   const actual = sha256(bytes)
-  if (actual !== descriptor.digest) throw new AirlockError('DIGEST_MISMATCH', `manifest ${descriptor.digest} hashes to ${actual}`)
+  if (actual !== descriptor.digest)
+    throw new AirlockError('DIGEST_MISMATCH', `manifest ${descriptor.digest} hashes to ${actual}`)
   return bytes
 }
 
 /** Fetches, checks and strictly parses the manifest or index a descriptor names. */
 export async function fetchManifest(source: Fetcher, descriptor: Descriptor): Promise<RawManifest> {
   if (descriptor.size > MAX_MANIFEST_BYTES)
-    throw new AirlockError('TOO_LARGE', `manifest ${descriptor.digest} is ${descriptor.size} bytes, over the ${MAX_MANIFEST_BYTES} byte limit`)
+    throw new AirlockError(
+      'TOO_LARGE',
+      `manifest ${descriptor.digest} is ${descriptor.size} bytes, over the ${MAX_MANIFEST_BYTES} byte limit`,
+    )
   const bytes = await readManifestBytes(await source.fetch(descriptor), descriptor)
   return parseManifest(bytes, descriptor.mediaType, `manifest ${descriptor.digest}`)
 }

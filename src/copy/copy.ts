@@ -67,8 +67,16 @@ export class GraphCopier {
   }
 
   /** Copies one node (and its subtree) once; concurrent requests for the same digest share the work. */
-  private node(src: Fetcher, descriptor: Descriptor, options: CopyGraphOptions, depth: number, ancestors: Set<string>, result?: CopyGraphResult): Promise<void> {
-    if (ancestors.has(descriptor.digest)) throw new AirlockError('MANIFEST_INVALID', `manifest ${descriptor.digest} refers to itself`)
+  private node(
+    src: Fetcher,
+    descriptor: Descriptor,
+    options: CopyGraphOptions,
+    depth: number,
+    ancestors: Set<string>,
+    result?: CopyGraphResult,
+  ): Promise<void> {
+    if (ancestors.has(descriptor.digest))
+      throw new AirlockError('MANIFEST_INVALID', `manifest ${descriptor.digest} refers to itself`)
     const known = this.inflight.get(descriptor.digest)
     if (known && !result) return known
     const work = this.copyNode(src, descriptor, options, depth, ancestors, result)
@@ -76,8 +84,19 @@ export class GraphCopier {
     return work
   }
 
-  private async copyNode(src: Fetcher, descriptor: Descriptor, options: CopyGraphOptions, depth: number, ancestors: Set<string>, result?: CopyGraphResult): Promise<void> {
-    if (depth > MAX_DEPTH) throw new AirlockError('MANIFEST_INVALID', `manifests nest deeper than ${MAX_DEPTH} levels at ${descriptor.digest}`)
+  private async copyNode(
+    src: Fetcher,
+    descriptor: Descriptor,
+    options: CopyGraphOptions,
+    depth: number,
+    ancestors: Set<string>,
+    result?: CopyGraphResult,
+  ): Promise<void> {
+    if (depth > MAX_DEPTH)
+      throw new AirlockError(
+        'MANIFEST_INVALID',
+        `manifests nest deeper than ${MAX_DEPTH} levels at ${descriptor.digest}`,
+      )
     const manifestNode = isManifestType(descriptor.mediaType)
     // The destination only holds a manifest once all of its children are in (children go first), so a manifest
     // it has means a complete subtree. The root is still read when the caller needs its platforms.
@@ -94,21 +113,29 @@ export class GraphCopier {
     let successors = children(manifest.parsed)
     if (manifest.parsed.kind === 'index' && options.platforms?.length) {
       const all = successors
-      successors = all.filter((d) => matchesPlatform(d.platform, options.platforms!))
+      successors = all.filter(d => matchesPlatform(d.platform, options.platforms!))
       if (successors.length === 0)
-        throw new AirlockError('NOT_FOUND', `index ${descriptor.digest} has no manifest for the requested platform(s)`, {
-          hint: `platforms in it: ${all.map((d) => platformString(d.platform)).join(', ')}`,
-        })
+        throw new AirlockError(
+          'NOT_FOUND',
+          `index ${descriptor.digest} has no manifest for the requested platform(s)`,
+          {
+            hint: `platforms in it: ${all.map(d => platformString(d.platform)).join(', ')}`,
+          },
+        )
       if (result) result.filtered = successors.length !== all.length
     }
     if (result) {
       result.rootManifest = manifest
       if (manifest.parsed.kind === 'index')
-        result.platforms = successors.map((d) => ({platform: platformString(d.platform), digest: d.digest, descriptor: d}))
+        result.platforms = successors.map(d => ({
+          platform: platformString(d.platform),
+          digest: d.digest,
+          descriptor: d,
+        }))
     }
     if (options.findSuccessors) successors = [...successors, ...(await options.findSuccessors(descriptor, manifest))]
     const path = new Set(ancestors).add(descriptor.digest)
-    await Promise.all(successors.map((child) => this.node(src, child, options, depth + 1, path)))
+    await Promise.all(successors.map(child => this.node(src, child, options, depth + 1, path)))
     if (!(await this.dst.exists(descriptor))) await this.dst.push(descriptor, Readable.from([manifest.bytes]))
     options.onEvent?.({type: 'copied', descriptor})
   }

@@ -10,8 +10,10 @@ export interface PlatformSpec {
 
 export function parsePlatform(text: string): PlatformSpec {
   const parts = text.trim().split('/')
-  if (parts.length < 2 || parts.length > 3 || parts.some((p) => !/^[a-z0-9._-]+$/i.test(p)))
-    throw new AirlockError('USAGE', `invalid platform ${JSON.stringify(text)}`, {hint: 'use os/arch or os/arch/variant, e.g. linux/amd64 or linux/arm/v7'})
+  if (parts.length < 2 || parts.length > 3 || parts.some(p => !/^[a-z0-9._-]+$/i.test(p)))
+    throw new AirlockError('USAGE', `invalid platform ${JSON.stringify(text)}`, {
+      hint: 'use os/arch or os/arch/variant, e.g. linux/amd64 or linux/arm/v7',
+    })
   const spec: PlatformSpec = {os: parts[0]!, architecture: parts[1]!}
   if (parts[2]) spec.variant = parts[2]
   return spec
@@ -25,9 +27,10 @@ function variantOf(architecture: string, variant: string | undefined): string | 
 export function matchesPlatform(platform: Platform | undefined, specs: readonly PlatformSpec[]): boolean {
   if (!platform) return false
   return specs.some(
-    (spec) =>
+    spec =>
       spec.os === platform.os &&
       spec.architecture === platform.architecture &&
-      (spec.variant === undefined || variantOf(spec.architecture, spec.variant) === variantOf(platform.architecture, platform.variant)),
+      (spec.variant === undefined ||
+        variantOf(spec.architecture, spec.variant) === variantOf(platform.architecture, platform.variant)),
   )
 }

@@ -11,7 +11,10 @@ export const keyPasswordFlag = {
 }
 
 export const clusterConfigFlags = {
-  'emit-policy-controller': Flags.string({summary: 'With countersigning: write a sigstore policy-controller ClusterImagePolicy for the key to FILE.', helpGroup: 'COUNTERSIGN'}),
+  'emit-policy-controller': Flags.string({
+    summary: 'With countersigning: write a sigstore policy-controller ClusterImagePolicy for the key to FILE.',
+    helpGroup: 'COUNTERSIGN',
+  }),
 }
 
 export const talosKeyFlag = {
@@ -21,4 +24,3 @@ export const talosKeyFlag = {
     helpGroup: 'COUNTERSIGN',
   }),
 }
-

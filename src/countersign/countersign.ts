@@ -53,13 +53,20 @@ export interface CountersignOptions {
 export async function countersignImages(options: CountersignOptions): Promise<CountersignReport> {
   const signed: CountersignedImage[] = []
   let written = 0
-  const count = (...outcomes: FormOutcome[]) => (written += outcomes.filter((o) => o === 'written').length)
+  const count = (...outcomes: FormOutcome[]) => (written += outcomes.filter(o => o === 'written').length)
   for (const {image, target} of options.jobs) {
     const subjects: SubjectOutcome[] = []
-    const all: Array<[Descriptor, SubjectOutcome['role']]> = [[image.root, 'root'], ...image.platforms.map((p): [Descriptor, SubjectOutcome['role']] => [p, 'platform'])]
+    const all: Array<[Descriptor, SubjectOutcome['role']]> = [
+      [image.root, 'root'],
+      ...image.platforms.map((p): [Descriptor, SubjectOutcome['role']] => [p, 'platform']),
+    ]
     for (const [subject, role] of all) {
-      const bundle = await ensureBundleReferrer(target, options.key, subject, COSIGN_SIGN_PREDICATE, () => signatureStatement(image.repository, subject.digest))
-      const sig = await ensureSigLayer(target, options.key, image.repository, subject.digest, () => simpleSigningPayload(image.repository, subject.digest))
+      const bundle = await ensureBundleReferrer(target, options.key, subject, COSIGN_SIGN_PREDICATE, () =>
+        signatureStatement(image.repository, subject.digest),
+      )
+      const sig = await ensureSigLayer(target, options.key, image.repository, subject.digest, () =>
+        simpleSigningPayload(image.repository, subject.digest),
+      )
       count(bundle.referrer, bundle.fallbackIndex, sig)
       subjects.push({digest: subject.digest, role, referrer: bundle.referrer, fallbackIndex: bundle.fallbackIndex, sig})
     }
@@ -76,5 +83,11 @@ export async function countersignImages(options: CountersignOptions): Promise<Co
     signed.push(done)
     options.onImage?.(done)
   }
-  return {keyHint: options.key.hint, publicKeyPem: options.key.publicKeyPem, signed, notSigned: options.notSigned ?? [], written}
+  return {
+    keyHint: options.key.hint,
+    publicKeyPem: options.key.publicKeyPem,
+    signed,
+    notSigned: options.notSigned ?? [],
+    written,
+  }
 }

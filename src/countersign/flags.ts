@@ -18,13 +18,23 @@ import type {VerificationRecord} from './types.ts'
  * Loads the signing key before anything else happens, so a wrong password or an unusable key stops the command
  * with nothing pushed or signed. stdin can feed one secret only.
  */
-export async function loadCountersignKey(file: string, flags: {'key-password-stdin'?: boolean; 'password-stdin'?: boolean}): Promise<SigningKey> {
+export async function loadCountersignKey(
+  file: string,
+  flags: {'key-password-stdin'?: boolean; 'password-stdin'?: boolean},
+): Promise<SigningKey> {
   if (flags['key-password-stdin'] && flags['password-stdin'])
-    throw new AirlockError('USAGE', '--key-password-stdin and --password-stdin both read stdin', {hint: 'give the key password in COSIGN_PASSWORD instead'})
+    throw new AirlockError('USAGE', '--key-password-stdin and --password-stdin both read stdin', {
+      hint: 'give the key password in COSIGN_PASSWORD instead',
+    })
   return loadSigningKey(file, keyPassword({stdin: flags['key-password-stdin'] ?? false}))
 }
 
-export async function verificationRecord(input: {archive: string; policy: Policy; policyFile?: string | undefined; trust?: TrustResolution | undefined}): Promise<VerificationRecord> {
+export async function verificationRecord(input: {
+  archive: string
+  policy: Policy
+  policyFile?: string | undefined
+  trust?: TrustResolution | undefined
+}): Promise<VerificationRecord> {
   const policy = policyDigest(input.policy, input.policyFile)
   return {
     trust: trustRecord(input.trust),
@@ -45,15 +55,23 @@ export interface ClusterConfigOutput {
 /** Writes the Talos documents (+ the legacy patch beside them) and the policy-controller policy; returns the files. */
 export function writeClusterConfig(
   report: CountersignReport,
-  options: {target: MirrorTarget; keepHost?: boolean; plainHttp?: boolean; caFile?: string | undefined; username?: string | undefined; talosFile?: string | undefined; policyControllerFile?: string | undefined},
+  options: {
+    target: MirrorTarget
+    keepHost?: boolean
+    plainHttp?: boolean
+    caFile?: string | undefined
+    username?: string | undefined
+    talosFile?: string | undefined
+    policyControllerFile?: string | undefined
+  },
 ): string[] {
-  const repositories = report.signed.map((s) => parseReference(s.reference).name)
+  const repositories = report.signed.map(s => parseReference(s.reference).name)
   const input = {
     target: options.target,
     ...(options.keepHost ? {keepHost: true} : {}),
     ...(options.plainHttp ? {plainHttp: true} : {}),
     repositories,
-    sourceRegistries: report.signed.map((s) => parseReference(s.reference).registry),
+    sourceRegistries: report.signed.map(s => parseReference(s.reference).registry),
     publicKeyPem: report.publicKeyPem,
     ...(options.caFile ? {caPem: readFileSync(options.caFile, 'utf8')} : {}),
     ...(options.username ? {username: options.username} : {}),
@@ -82,7 +100,10 @@ export function readTalosKey(file: string): KeyObject {
   try {
     text = readFileSync(file, 'utf8')
   } catch (error) {
-    throw new AirlockError('NOT_FOUND', `${file}: cannot read the public key (${(error as NodeJS.ErrnoException).code ?? 'error'})`)
+    throw new AirlockError(
+      'NOT_FOUND',
+      `${file}: cannot read the public key (${(error as NodeJS.ErrnoException).code ?? 'error'})`,
+    )
   }
   return parsePublicKey(text, file)
 }

@@ -33,7 +33,13 @@ export const attTag = (subject: Digest): string => `sha256-${digestHex(subject)}
 export const referrersTag = (subject: Digest): string => `sha256-${digestHex(subject)}`
 
 /** Whether a referrer manifest holds a bundle of ours, for `subject`, with `predicateType`. */
-async function isOurBundleReferrer(target: CountersignTarget, key: SigningKey, referrer: Descriptor, subject: Digest, predicateType: string): Promise<boolean> {
+async function isOurBundleReferrer(
+  target: CountersignTarget,
+  key: SigningKey,
+  referrer: Descriptor,
+  subject: Digest,
+  predicateType: string,
+): Promise<boolean> {
   if (referrer.artifactType !== BUNDLE_ARTIFACT_TYPE) return false
   const predicate = referrer.annotations?.[BUNDLE_PREDICATE_ANNOTATION]
   if (predicate !== undefined && predicate !== predicateType) return false
@@ -49,20 +55,24 @@ async function isOurBundleReferrer(target: CountersignTarget, key: SigningKey, r
     const bytes = await readSmallBlob(target, layer).catch(() => undefined)
     if (!bytes) continue
     try {
-      const bundle = JSON.parse(bytes.toString('utf8')) as {dsseEnvelope?: unknown; verificationMaterial?: {publicKey?: {hint?: unknown}}}
+      const bundle = JSON.parse(bytes.toString('utf8')) as {
+        dsseEnvelope?: unknown
+        verificationMaterial?: {publicKey?: {hint?: unknown}}
+      }
       bundleFromJSON(bundle) // shape check by sigstore-js
       if (bundle.verificationMaterial?.publicKey?.hint !== key.hint) continue
       const statement = openEnvelope(key, bundle.dsseEnvelope)
       if (statement && statementCovers(statement, digestHex(subject), predicateType)) return true
-    } catch {
-      continue
-    }
+    } catch {}
   }
   return false
 }
 
 /** Referrers already listed for `subject`: through the API where the mirror has it, and in the fallback index. */
-async function listedReferrers(target: CountersignTarget, subject: Descriptor): Promise<{api: Descriptor[]; fallback: RawManifest | undefined}> {
+async function listedReferrers(
+  target: CountersignTarget,
+  subject: Descriptor,
+): Promise<{api: Descriptor[]; fallback: RawManifest | undefined}> {
   const capability = await target.referrersCapability()
   const api = capability === 'api' ? await target.referrers(subject, BUNDLE_ARTIFACT_TYPE) : []
   const fallback = await manifestAtTag(target, referrersTag(subject.digest))
@@ -123,9 +133,12 @@ export async function ensureBundleReferrer(
   // The tag schema index: keep what is there, add ours once.
   const existingEntries = fallbackEntries(fallback)
   let fallbackIndex: FormOutcome = 'present'
-  if (!existingEntries.some((d) => d.digest === ours.digest)) {
+  if (!existingEntries.some(d => d.digest === ours.digest)) {
     const base = fallback?.parsed.kind === 'index' ? fallback : undefined
-    const add = [...(fallback && fallback.parsed.kind !== 'index' ? [referrerDescriptor(fallback)] : []), referrerDescriptor(ours)]
+    const add = [
+      ...(fallback && fallback.parsed.kind !== 'index' ? [referrerDescriptor(fallback)] : []),
+      referrerDescriptor(ours),
+    ]
     const merged = mergeReferrersIndex(base, add)
     await target.pushManifest(merged.bytes, MediaType.OciIndex)
     await target.pushManifest(merged.bytes, MediaType.OciIndex, referrersTag(subject.digest))
@@ -152,7 +165,10 @@ async function ensureLegacyLayer(
   make: () => LegacyLayer,
 ): Promise<FormOutcome> {
   const existing = await manifestAtTag(target, tag)
-  if (existing && existing.parsed.kind !== 'manifest') throw new Error(`${target.name}:${tag} is an index, not a cosign signature manifest; refusing to change another tool's tag`)
+  if (existing && existing.parsed.kind !== 'manifest')
+    throw new Error(
+      `${target.name}:${tag} is an index, not a cosign signature manifest; refusing to change another tool's tag`,
+    )
   const layers = existing?.parsed.kind === 'manifest' ? existing.parsed.layers : []
   for (const layer of layers) {
     const payload = await readSmallBlob(target, layer).catch(() => undefined)
@@ -170,7 +186,14 @@ async function ensureLegacyLayer(
   } else {
     // cosign's signature image: a config that lists the layers as its rootfs, then the layers.
     const config = Buffer.from(
-      JSON.stringify({architecture: '', created: '0001-01-01T00:00:00Z', history: [{created: '0001-01-01T00:00:00Z'}], os: '', rootfs: {type: 'layers', diff_ids: [blob.digest]}, config: {}}),
+      JSON.stringify({
+        architecture: '',
+        created: '0001-01-01T00:00:00Z',
+        history: [{created: '0001-01-01T00:00:00Z'}],
+        os: '',
+        rootfs: {type: 'layers', diff_ids: [blob.digest]},
+        config: {},
+      }),
     )
     const configDescriptor = await pushSmallBlob(target, MediaType.OciConfig, config)
     manifest = {schemaVersion: 2, mediaType: MediaType.OciManifest, config: configDescriptor, layers: [descriptor]}
@@ -183,7 +206,13 @@ async function ensureLegacyLayer(
 }
 
 /** Form 3: a simple-signing layer of ours on `sha256-<hex>.sig`, naming the original repository. */
-export function ensureSigLayer(target: CountersignTarget, key: SigningKey, repository: string, subject: Digest, payload: () => Buffer): Promise<FormOutcome> {
+export function ensureSigLayer(
+  target: CountersignTarget,
+  key: SigningKey,
+  repository: string,
+  subject: Digest,
+  payload: () => Buffer,
+): Promise<FormOutcome> {
   return ensureLegacyLayer(
     target,
     sigTag(subject),
@@ -193,7 +222,9 @@ export function ensureSigLayer(target: CountersignTarget, key: SigningKey, repos
       if (!signature) return false
       if (!verifySignature(key, bytes, signature)) return false
       try {
-        const p = JSON.parse(bytes.toString('utf8')) as {critical?: {type?: string; image?: {'docker-manifest-digest'?: string}}}
+        const p = JSON.parse(bytes.toString('utf8')) as {
+          critical?: {type?: string; image?: {'docker-manifest-digest'?: string}}
+        }
         return p.critical?.type === SIMPLESIGNING_TYPE && p.critical.image?.['docker-manifest-digest'] === subject
       } catch {
         return false
@@ -201,7 +232,11 @@ export function ensureSigLayer(target: CountersignTarget, key: SigningKey, repos
     },
     () => {
       const bytes = payload()
-      return {mediaType: MediaType.CosignSimpleSigning, payload: bytes, annotations: {[SIGNATURE_ANNOTATION]: signPayload(key, bytes)}}
+      return {
+        mediaType: MediaType.CosignSimpleSigning,
+        payload: bytes,
+        annotations: {[SIGNATURE_ANNOTATION]: signPayload(key, bytes)},
+      }
     },
   )
 }
@@ -211,9 +246,16 @@ function verifySignature(key: SigningKey, payload: Buffer, signatureB64: string)
 }
 
 /** The receipt's legacy form: a DSSE layer of ours on `sha256-<hex>.att` (cosign's attestation layout). */
-export async function ensureAttLayer(target: CountersignTarget, key: SigningKey, subject: Digest, predicateType: string, statement: () => Buffer): Promise<FormOutcome> {
+export async function ensureAttLayer(
+  target: CountersignTarget,
+  key: SigningKey,
+  subject: Digest,
+  predicateType: string,
+  statement: () => Buffer,
+): Promise<FormOutcome> {
   const isOurs = (layer: Descriptor, bytes: Buffer) => {
-    if (layer.mediaType !== MediaType.DsseEnvelope || layer.annotations?.['predicateType'] !== predicateType) return false
+    if (layer.mediaType !== MediaType.DsseEnvelope || layer.annotations?.['predicateType'] !== predicateType)
+      return false
     try {
       const opened = openEnvelope(key, JSON.parse(bytes.toString('utf8')))
       return opened !== undefined && statementCovers(opened, digestHex(subject), predicateType)

@@ -24,14 +24,14 @@ export interface CountersignPlan {
 }
 
 function judgementOf(report: ImageReport): ImageJudgement | undefined {
-  const check = report.checks.find((c) => c.name === 'signatures')
+  const check = report.checks.find(c => c.name === 'signatures')
   return check?.ok ? (check.details as ImageJudgement | undefined) : undefined
 }
 
 function upstreamSigner(judgement: ImageJudgement): UpstreamSigner | undefined {
   const decided = judgement.coveredBy === 'platforms' ? judgement.subjects.slice(1) : judgement.subjects.slice(0, 1)
-  if (decided.length === 0 || !decided.every((s) => s.ok && s.decision === 'verified')) return undefined
-  const result = decided[0]!.results.find((r) => r.ok && r.role === 'signature')
+  if (decided.length === 0 || !decided.every(s => s.ok && s.decision === 'verified')) return undefined
+  const result = decided[0]!.results.find(r => r.ok && r.role === 'signature')
   if (!result) return undefined
   const log = result.tlog[0]
   return {
@@ -40,7 +40,7 @@ function upstreamSigner(judgement: ImageJudgement): UpstreamSigner | undefined {
     keyed: result.signer.keyed,
     ...(log ? {logIndex: log.logIndex} : {}),
     ...(log?.integratedTime ? {integratedTime: log.integratedTime} : {}),
-    subjects: decided.map((s) => s.subjectDigest),
+    subjects: decided.map(s => s.subjectDigest),
     ...(result.source ? {form: result.source} : {}),
   }
 }
@@ -49,12 +49,20 @@ function upstreamSigner(judgement: ImageJudgement): UpstreamSigner | undefined {
  * Splits the verdict into images to countersign (with their mirror repository) and images not to sign. The images,
  * their root and children come from the verdict (exactly what push wrote); the report only says who signed them.
  */
-export function planCountersign(verdict: Verdict, target: MirrorTarget, options: {keepHost?: boolean} = {}): CountersignPlan {
+export function planCountersign(
+  verdict: Verdict,
+  target: MirrorTarget,
+  options: {keepHost?: boolean} = {},
+): CountersignPlan {
   const images: PlannedImage[] = []
   const notSigned: UnsignedImage[] = []
-  if (!verdict.verified) throw new AirlockError('USAGE', 'the archive was not verified (--skip-verify): airlock never signs what it did not verify')
+  if (!verdict.verified)
+    throw new AirlockError(
+      'USAGE',
+      'the archive was not verified (--skip-verify): airlock never signs what it did not verify',
+    )
   for (const image of verdict.images) {
-    const report = verdict.report.images.find((r) => r.reference === image.reference)
+    const report = verdict.report.images.find(r => r.reference === image.reference)
     const judgement = report?.ok ? judgementOf(report) : undefined
     if (!judgement) {
       notSigned.push({reference: image.reference, reason: 'signatures were not checked'})
@@ -62,7 +70,10 @@ export function planCountersign(verdict: Verdict, target: MirrorTarget, options:
     }
     const decision = judgement.subjects[0]?.decision
     if (decision === 'skipped') {
-      notSigned.push({reference: image.reference, reason: `policy rule ${judgement.subjects[0]!.rule.origin} says skip: not verified, so not countersigned`})
+      notSigned.push({
+        reference: image.reference,
+        reason: `policy rule ${judgement.subjects[0]!.rule.origin} says skip: not verified, so not countersigned`,
+      })
       continue
     }
     const upstream = upstreamSigner(judgement)
@@ -72,7 +83,13 @@ export function planCountersign(verdict: Verdict, target: MirrorTarget, options:
     }
     const ref = parseReference(image.reference)
     images.push({
-      image: {repository: ref.name, reference: image.reference, root: {...image.root}, platforms: image.children.map((c) => ({mediaType: c.mediaType, digest: c.digest, size: c.size})), upstream},
+      image: {
+        repository: ref.name,
+        reference: image.reference,
+        root: {...image.root},
+        platforms: image.children.map(c => ({mediaType: c.mediaType, digest: c.digest, size: c.size})),
+        upstream,
+      },
       repository: mapRepository(ref, target, {keepHost: options.keepHost ?? false}),
     })
   }
@@ -81,14 +98,17 @@ export function planCountersign(verdict: Verdict, target: MirrorTarget, options:
 
 /** What the trust step used, for the receipt. */
 export function trustRecord(resolution: TrustResolution | undefined): TrustRecord {
-  if (!resolution || resolution.trustedRoots.length === 0) return {source: ['no trusted root: the policy verified signatures with keys only']}
+  if (!resolution || resolution.trustedRoots.length === 0)
+    return {source: ['no trusted root: the policy verified signatures with keys only']}
   const first = resolution.trustedRoots[0]!
   return {trustedRootSha256: createHash('sha256').update(first).digest('hex'), source: resolution.reports}
 }
 
 /** sha256 of the policy: the file's bytes, or the canonical JSON of a flags policy. */
 export function policyDigest(policy: Policy, policyFile: string | undefined): {sha256: string; source: string} {
-  const bytes = policyFile ? readFileSync(policyFile) : Buffer.from(JSON.stringify({rules: policy.rules, insecureIgnoreTlog: policy.insecureIgnoreTlog}))
+  const bytes = policyFile
+    ? readFileSync(policyFile)
+    : Buffer.from(JSON.stringify({rules: policy.rules, insecureIgnoreTlog: policy.insecureIgnoreTlog}))
   return {sha256: createHash('sha256').update(bytes).digest('hex'), source: policyFile ?? 'command-line flags'}
 }
 

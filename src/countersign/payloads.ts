@@ -11,7 +11,12 @@ export const RECEIPT_PREDICATE = 'https://github.com/airlock/attestations/verifi
 /** cosign v3 `sign --new-bundle-format`: an in-toto statement naming the image digest, predicate cosign/sign/v1. */
 export function signatureStatement(repository: string, subject: Digest): Buffer {
   return Buffer.from(
-    JSON.stringify({_type: INTOTO_STATEMENT_V1, subject: [{name: repository, digest: {sha256: digestHex(subject)}}], predicateType: COSIGN_SIGN_PREDICATE, predicate: {}}),
+    JSON.stringify({
+      _type: INTOTO_STATEMENT_V1,
+      subject: [{name: repository, digest: {sha256: digestHex(subject)}}],
+      predicateType: COSIGN_SIGN_PREDICATE,
+      predicate: {},
+    }),
   )
 }
 
@@ -21,12 +26,22 @@ export function signatureStatement(repository: string, subject: Digest): Buffer 
  */
 export function simpleSigningPayload(repository: string, subject: Digest): Buffer {
   return Buffer.from(
-    JSON.stringify({critical: {identity: {'docker-reference': repository}, image: {'docker-manifest-digest': subject}, type: SIMPLESIGNING_TYPE}, optional: null}),
+    JSON.stringify({
+      critical: {
+        identity: {'docker-reference': repository},
+        image: {'docker-manifest-digest': subject},
+        type: SIMPLESIGNING_TYPE,
+      },
+      optional: null,
+    }),
   )
 }
 
 export function receiptStatement(image: VerifiedImage, record: VerificationRecord): Buffer {
-  const subjects = [image.root, ...image.platforms].map((d) => ({name: image.repository, digest: {sha256: digestHex(d.digest)}}))
+  const subjects = [image.root, ...image.platforms].map(d => ({
+    name: image.repository,
+    digest: {sha256: digestHex(d.digest)},
+  }))
   return Buffer.from(
     JSON.stringify({
       _type: INTOTO_STATEMENT_V1,
@@ -35,13 +50,18 @@ export function receiptStatement(image: VerifiedImage, record: VerificationRecor
       predicate: {
         image: image.reference,
         upstreamSignature: {
-          ...(image.upstream.keyed ? {keyed: true} : {identity: image.upstream.identity ?? null, issuer: image.upstream.issuer ?? null}),
+          ...(image.upstream.keyed
+            ? {keyed: true}
+            : {identity: image.upstream.identity ?? null, issuer: image.upstream.issuer ?? null}),
           ...(image.upstream.logIndex ? {logIndex: image.upstream.logIndex} : {}),
           ...(image.upstream.integratedTime ? {integratedTime: image.upstream.integratedTime} : {}),
           subjects: image.upstream.subjects,
           ...(image.upstream.form ? {form: image.upstream.form} : {}),
         },
-        trustedRoot: {...(record.trust.trustedRootSha256 ? {sha256: record.trust.trustedRootSha256} : {}), source: record.trust.source},
+        trustedRoot: {
+          ...(record.trust.trustedRootSha256 ? {sha256: record.trust.trustedRootSha256} : {}),
+          source: record.trust.source,
+        },
         policy: {sha256: record.policySha256, source: record.policySource},
         archive: {sha256: record.archiveSha256, name: record.archive},
         verifier: {name: 'airlock', version: record.airlockVersion},

@@ -11,11 +11,23 @@ import {signBytes, verifyBytes} from '../keys/index.ts'
 import {INTOTO_PAYLOAD_TYPE} from '../sigstore/payload.ts'
 
 /** A v0.3 bundle (JSON bytes) holding a DSSE envelope of an in-toto statement, signed with `key`. */
-export async function signStatementBundle(key: SigningKey, statement: Buffer): Promise<{bundle: Buffer; envelope: Buffer}> {
+export async function signStatementBundle(
+  key: SigningKey,
+  statement: Buffer,
+): Promise<{bundle: Buffer; envelope: Buffer}> {
   const signature = signBytes(key, dsse.preAuthEncoding(INTOTO_PAYLOAD_TYPE, statement))
   // certificateChain false: the v0.3 media type; no certificate: verification material is the public key hint.
-  const bundle = toDSSEBundle({artifact: statement, artifactType: INTOTO_PAYLOAD_TYPE, signature, keyHint: key.hint, certificateChain: false})
-  return {bundle: Buffer.from(JSON.stringify(bundleToJSON(bundle))), envelope: Buffer.from(JSON.stringify(envelopeToJSON(bundle.content.dsseEnvelope)))}
+  const bundle = toDSSEBundle({
+    artifact: statement,
+    artifactType: INTOTO_PAYLOAD_TYPE,
+    signature,
+    keyHint: key.hint,
+    certificateChain: false,
+  })
+  return {
+    bundle: Buffer.from(JSON.stringify(bundleToJSON(bundle))),
+    envelope: Buffer.from(JSON.stringify(envelopeToJSON(bundle.content.dsseEnvelope))),
+  }
 }
 
 /** The raw signature of a legacy `.sig` layer: over the payload bytes, base64 in the layer annotation. */
@@ -32,18 +44,33 @@ interface EnvelopeJson {
 /** The statement of a DSSE envelope (JSON) if one of its signatures verifies under `key`, else undefined. */
 export function openEnvelope(key: SigningKey, envelope: unknown): Buffer | undefined {
   const e = envelope as EnvelopeJson | null
-  if (!e || typeof e !== 'object' || e.payloadType !== INTOTO_PAYLOAD_TYPE || typeof e.payload !== 'string' || !Array.isArray(e.signatures)) return undefined
+  if (
+    !e ||
+    typeof e !== 'object' ||
+    e.payloadType !== INTOTO_PAYLOAD_TYPE ||
+    typeof e.payload !== 'string' ||
+    !Array.isArray(e.signatures)
+  )
+    return undefined
   const payload = Buffer.from(e.payload, 'base64')
   const pae = dsse.preAuthEncoding(INTOTO_PAYLOAD_TYPE, payload)
-  for (const s of e.signatures) if (typeof s?.sig === 'string' && verifyBytes(key.publicKey, pae, Buffer.from(s.sig, 'base64'))) return payload
+  for (const s of e.signatures)
+    if (typeof s?.sig === 'string' && verifyBytes(key.publicKey, pae, Buffer.from(s.sig, 'base64'))) return payload
   return undefined
 }
 
 /** Whether a statement names `digest` as a subject and has `predicateType`. */
 export function statementCovers(statement: Buffer, digestHex: string, predicateType: string): boolean {
   try {
-    const s = JSON.parse(statement.toString('utf8')) as {predicateType?: unknown; subject?: Array<{digest?: {sha256?: unknown}}>}
-    return s.predicateType === predicateType && Array.isArray(s.subject) && s.subject.some((x) => x?.digest?.sha256 === digestHex)
+    const s = JSON.parse(statement.toString('utf8')) as {
+      predicateType?: unknown
+      subject?: Array<{digest?: {sha256?: unknown}}>
+    }
+    return (
+      s.predicateType === predicateType &&
+      Array.isArray(s.subject) &&
+      s.subject.some(x => x?.digest?.sha256 === digestHex)
+    )
   } catch {
     return false
   }

@@ -69,11 +69,15 @@ export interface ExportResult {
 
 export async function exportImages(options: ExportOptions): Promise<ExportResult> {
   const started = performance.now()
-  if (options.sources.length === 0) throw new AirlockError('USAGE', 'no images to export', {hint: 'name images as arguments or with -f FILE'})
+  if (options.sources.length === 0)
+    throw new AirlockError('USAGE', 'no images to export', {hint: 'name images as arguments or with -f FILE'})
   const specs = options.sources.map(parseSource) // every source is checked before any work starts
   const platforms: PlatformSpec[] = (options.platforms ?? []).map(parsePlatform)
   const onEvent = options.onEvent
-  const writer = await ArchiveWriter.create(options.output, {force: options.force ?? false, onBytes: onEvent ? (n) => onEvent({type: 'bytes', n}) : undefined})
+  const writer = await ArchiveWriter.create(options.output, {
+    force: options.force ?? false,
+    onBytes: onEvent ? n => onEvent({type: 'bytes', n}) : undefined,
+  })
   const copier = new GraphCopier(writer, {concurrency: options.concurrency ?? DEFAULT_CONCURRENCY})
   const images: ArchiveImage[] = []
   let reused = 0
@@ -116,18 +120,24 @@ export async function exportImages(options: ExportOptions): Promise<ExportResult
       for (let j = copies.length; j < Math.min(specs.length, i + LOOKAHEAD_IMAGES); j++) startCopy(j)
       onEvent?.({type: 'image-start', source: spec.input, index: i, total: specs.length})
       const {source, fetcher, root, copied} = await Promise.race([copies[i]!, failed])
-      const image: ArchiveImage = {reference: source.name, source: spec.input, digest: root.digest, mediaType: root.mediaType, size: root.size}
+      const image: ArchiveImage = {
+        reference: source.name,
+        source: spec.input,
+        digest: root.digest,
+        mediaType: root.mediaType,
+        size: root.size,
+      }
       if (source.tag) image.tag = source.tag
       if (copied.platforms) image.platforms = copied.platforms.map(({platform, digest}) => ({platform, digest}))
       if (copied.filtered) image.filtered = true
-      const subjects = [root, ...(copied.platforms ?? []).map((p) => p.descriptor)]
+      const subjects = [root, ...(copied.platforms ?? []).map(p => p.descriptor)]
       const context: ExportHookContext = {source, image, subjects, writer}
       const extra = (await options.hooks?.extraRoots?.(context)) ?? []
       for (const d of extra) await copier.copy(fetcher, d, copyOptions)
-      if (extra.length) image.attached = extra.map((d) => ({mediaType: d.mediaType, digest: d.digest, size: d.size}))
+      if (extra.length) image.attached = extra.map(d => ({mediaType: d.mediaType, digest: d.digest, size: d.size}))
       await options.hooks?.afterImage?.({...context, extra})
       // The same reference twice on the command line is one image.
-      if (!images.some((x) => x.reference === image.reference && x.digest === image.digest)) {
+      if (!images.some(x => x.reference === image.reference && x.digest === image.digest)) {
         images.push(image)
         writer.addImage(image)
       }
@@ -137,7 +147,14 @@ export async function exportImages(options: ExportOptions): Promise<ExportResult
     await options.hooks?.beforeCommit?.(writer)
     const summary = await writer.commit()
     reused = stagers.reduce((n, s) => n + s.reused, 0)
-    return {archive: summary.path, bytes: summary.bytes, blobs: summary.blobs, images, reusedFromCache: reused, seconds: (performance.now() - started) / 1000}
+    return {
+      archive: summary.path,
+      bytes: summary.bytes,
+      blobs: summary.blobs,
+      images,
+      reusedFromCache: reused,
+      seconds: (performance.now() - started) / 1000,
+    }
   } catch (error) {
     await writer.abort()
     throw error

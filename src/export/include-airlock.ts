@@ -45,7 +45,8 @@ async function elfMachine(file: string): Promise<number | undefined> {
   try {
     const head = Buffer.alloc(20)
     const {bytesRead} = await fh.read(head, 0, 20, 0)
-    if (bytesRead < 20 || !head.subarray(0, 4).equals(Buffer.from([0x7f, 0x45, 0x4c, 0x46])) || head[5] !== 1) return undefined
+    if (bytesRead < 20 || !head.subarray(0, 4).equals(Buffer.from([0x7f, 0x45, 0x4c, 0x46])) || head[5] !== 1)
+      return undefined
     return head.readUInt16LE(18)
   } finally {
     await fh.close()
@@ -53,8 +54,11 @@ async function elfMachine(file: string): Promise<number | undefined> {
 }
 
 /** Finds and checks the executables for `platforms` in `dir`. Throws a USAGE error naming the first problem. */
-export async function locateExecutables(dir: string, platforms: readonly AirlockPlatform[]): Promise<CarriedExecutable[]> {
-  const hint = `build them with "npm run package" (it writes ${AIRLOCK_PLATFORMS.map((p) => executableName(p)).join(' and ')} and SHA256SUMS), and keep them together`
+export async function locateExecutables(
+  dir: string,
+  platforms: readonly AirlockPlatform[],
+): Promise<CarriedExecutable[]> {
+  const hint = `build them with "npm run package" (it writes ${AIRLOCK_PLATFORMS.map(p => executableName(p)).join(' and ')} and SHA256SUMS), and keep them together`
   let sums: Map<string, string> | undefined
   try {
     const text = await readFile(join(dir, 'SHA256SUMS'), 'utf8')
@@ -71,25 +75,37 @@ export async function locateExecutables(dir: string, platforms: readonly Airlock
     const name = executableName(platform)
     const file = join(dir, name)
     const entry = `airlock/${name}`
-    if (!AIRLOCK_EXECUTABLE_ENTRY.test(entry)) throw new AirlockError('USAGE', `--include-airlock: ${name} is not a name an archive may carry`)
+    if (!AIRLOCK_EXECUTABLE_ENTRY.test(entry))
+      throw new AirlockError('USAGE', `--include-airlock: ${name} is not a name an archive may carry`)
     let size: number
     try {
       const st = await stat(file)
       if (!st.isFile()) throw new Error('not a regular file')
       size = st.size
     } catch (error) {
-      throw new AirlockError('USAGE', `--include-airlock: no ${platform} executable ${name} in ${dir} (${(error as NodeJS.ErrnoException).code ?? (error as Error).message})`, {hint})
+      throw new AirlockError(
+        'USAGE',
+        `--include-airlock: no ${platform} executable ${name} in ${dir} (${(error as NodeJS.ErrnoException).code ?? (error as Error).message})`,
+        {hint},
+      )
     }
-    if ((await elfMachine(file)) !== ELF_MACHINE[platform]) throw new AirlockError('USAGE', `--include-airlock: ${file} is not a linux/${platform} ELF executable`, {hint})
+    if ((await elfMachine(file)) !== ELF_MACHINE[platform])
+      throw new AirlockError('USAGE', `--include-airlock: ${file} is not a linux/${platform} ELF executable`, {hint})
     const hex = await fileSha256(file)
     const listed = sums?.get(name)
-    if (sums && listed === undefined) throw new AirlockError('USAGE', `--include-airlock: ${name} is not listed in ${join(dir, 'SHA256SUMS')}`, {hint})
+    if (sums && listed === undefined)
+      throw new AirlockError('USAGE', `--include-airlock: ${name} is not listed in ${join(dir, 'SHA256SUMS')}`, {hint})
     if (listed !== undefined && listed !== hex)
-      throw new AirlockError('DIGEST_MISMATCH', `--include-airlock: ${file} has sha256 ${hex}, SHA256SUMS says ${listed} (a damaged copy?)`, {hint: 'copy the executable again from where it was built'})
+      throw new AirlockError(
+        'DIGEST_MISMATCH',
+        `--include-airlock: ${file} has sha256 ${hex}, SHA256SUMS says ${listed} (a damaged copy?)`,
+        {hint: 'copy the executable again from where it was built'},
+      )
     const item: CarriedExecutable = {platform, entry, file, digest: `sha256:${hex}`, size}
     try {
       const bundleFile = `${file}.sigstore.json`
-      if ((await stat(bundleFile)).size <= MAX_BUNDLE_BYTES) item.bundle = {entry: `${entry}.sigstore.json`, bytes: await readFile(bundleFile)}
+      if ((await stat(bundleFile)).size <= MAX_BUNDLE_BYTES)
+        item.bundle = {entry: `${entry}.sigstore.json`, bytes: await readFile(bundleFile)}
     } catch {
       // no bundle: the build had no key
     }
@@ -115,5 +131,8 @@ export function withAirlockExecutables(hooks: ExportHooks, carried: readonly Car
 
 /** One line per carried file for the export report. */
 export function describeCarried(carried: readonly CarriedExecutable[]): string[] {
-  return carried.map((c) => `airlock: carrying ${c.entry} (${c.size} bytes, ${c.digest})${c.bundle ? ` and its Sigstore bundle (sha256 ${sha256(c.bundle.bytes).slice(7, 19)}…)` : ', no Sigstore bundle'}`)
+  return carried.map(
+    c =>
+      `airlock: carrying ${c.entry} (${c.size} bytes, ${c.digest})${c.bundle ? ` and its Sigstore bundle (sha256 ${sha256(c.bundle.bytes).slice(7, 19)}…)` : ', no Sigstore bundle'}`,
+  )
 }

@@ -36,7 +36,10 @@ export interface SignatureExportState {
   judgements: Record<string, ImageJudgement>
 }
 
-export function signatureExportHooks(options: SignatureExportOptions): {hooks: ExportHooks; state: SignatureExportState} {
+export function signatureExportHooks(options: SignatureExportOptions): {
+  hooks: ExportHooks
+  state: SignatureExportState
+} {
   const state: SignatureExportState = {section: {version: 1, subjects: []}, warnings: [], judgements: {}}
   const warn = (message: string): void => {
     state.warnings.push(message)
@@ -47,7 +50,8 @@ export function signatureExportHooks(options: SignatureExportOptions): {hooks: E
   let rekorDown = false
   const logUrls = new Map<string, string>()
   for (const root of options.trustedRoots ?? [])
-    for (const tlog of root.tlogs) if (tlog.logId?.keyId && tlog.baseUrl) logUrls.set(Buffer.from(tlog.logId.keyId).toString('hex'), tlog.baseUrl)
+    for (const tlog of root.tlogs)
+      if (tlog.logId?.keyId && tlog.baseUrl) logUrls.set(Buffer.from(tlog.logId.keyId).toString('hex'), tlog.baseUrl)
 
   const missing: string[] = []
   const denied: Array<{reference: string; reason: string; code: string; judgement: unknown}> = []
@@ -55,21 +59,26 @@ export function signatureExportHooks(options: SignatureExportOptions): {hooks: E
     extraRoots: async ({source, image, subjects, writer}) => {
       if (options.mode === 'skip') return []
       const found = await discoverSignatures(source, subjects, image.reference)
-      const signed = (d: Digest): boolean => found.some((s) => s.digest === d && s.entries.some((e) => e.role === 'signature'))
-      const covered = signed(image.digest) || (subjects.length > 1 && subjects.slice(1).every((s) => signed(s.digest)))
+      const signed = (d: Digest): boolean =>
+        found.some(s => s.digest === d && s.entries.some(e => e.role === 'signature'))
+      const covered = signed(image.digest) || (subjects.length > 1 && subjects.slice(1).every(s => signed(s.digest)))
       // A policy rule `skip: true` for this image relaxes --signatures required for it (first matching rule wins).
-      const rule = options.policy?.rules.find((r) => globMatches(r.image, image.reference))
+      const rule = options.policy?.rules.find(r => globMatches(r.image, image.reference))
       if (!covered && options.mode === 'required' && rule?.action !== 'skip') {
         // Every image is looked at before failing, so one run lists all the unsigned ones (beforeCommit throws).
         missing.push(`${image.reference} (${image.digest})`)
         return []
       }
-      if (!covered) warn(`${image.reference}: no signature found (carried unsigned: ${rule?.action === 'skip' ? `policy rule ${rule.image} skip` : '--signatures optional'})`)
+      if (!covered)
+        warn(
+          `${image.reference}: no signature found (carried unsigned: ${rule?.action === 'skip' ? `policy rule ${rule.image} skip` : '--signatures optional'})`,
+        )
 
       // Log proofs for SET-only legacy entries.
       if (options.fetchProofs !== false) {
-        for (const entry of found.flatMap((s) => s.entries)) {
-          if (entry.kind !== 'legacy-tag' || (entry.role !== 'signature' && entry.role !== 'attestation') || rekorDown) continue
+        for (const entry of found.flatMap(s => s.entries)) {
+          if (entry.kind !== 'legacy-tag' || (entry.role !== 'signature' && entry.role !== 'attestation') || rekorDown)
+            continue
           const manifest = await readManifest(source.store, entry.descriptor)
           if (manifest.parsed.kind !== 'manifest') continue
           for (const layer of manifest.parsed.layers) {
@@ -98,15 +107,20 @@ export function signatureExportHooks(options: SignatureExportOptions): {hooks: E
           image: image.reference,
           root: {mediaType: image.mediaType, digest: image.digest, size: image.size},
           platforms: subjects.slice(1),
-          entriesFor: (d) => found.filter((s) => s.digest === d).flatMap((s) => s.entries),
-          reader: fetcherContentReader(source.store, async (logIndex) => proofs.get(logIndex)),
+          entriesFor: d => found.filter(s => s.digest === d).flatMap(s => s.entries),
+          reader: fetcherContentReader(source.store, async logIndex => proofs.get(logIndex)),
           policy: options.policy,
           trustedRoots: options.trustedRoots ?? [],
         })
         state.judgements[image.reference] = judgement
         options.onJudgement?.(image.reference, judgement)
         if (!judgement.ok) {
-          denied.push({reference: image.reference, reason: judgement.reason, code: judgement.subjects[0]?.errorCode ?? 'SIGNATURE_INVALID', judgement})
+          denied.push({
+            reference: image.reference,
+            reason: judgement.reason,
+            code: judgement.subjects[0]?.errorCode ?? 'SIGNATURE_INVALID',
+            judgement,
+          })
           return []
         }
       }
@@ -114,19 +128,32 @@ export function signatureExportHooks(options: SignatureExportOptions): {hooks: E
       state.section.subjects.push(...found)
       writer.setSection(SIGNATURES_SECTION, state.section)
       const roots = new Map<string, Descriptor>()
-      for (const entry of found.flatMap((s) => s.entries)) roots.set(entry.descriptor.digest, entry.descriptor)
+      for (const entry of found.flatMap(s => s.entries)) roots.set(entry.descriptor.digest, entry.descriptor)
       return [...roots.values()]
     },
     beforeCommit: async () => {
       if (missing.length > 0)
-        throw new AirlockError('SIGNATURE_MISSING', `${missing.length === 1 ? 'an image has' : `${missing.length} images have`} no signature, nothing written: ${missing.join(', ')}`, {
-          hint: 'export unsigned images on purpose with --signatures optional (or skip), or a policy rule with skip: true',
-          details: {unsigned: missing},
-        })
+        throw new AirlockError(
+          'SIGNATURE_MISSING',
+          `${missing.length === 1 ? 'an image has' : `${missing.length} images have`} no signature, nothing written: ${missing.join(', ')}`,
+          {
+            hint: 'export unsigned images on purpose with --signatures optional (or skip), or a policy rule with skip: true',
+            details: {unsigned: missing},
+          },
+        )
       if (denied.length > 0)
-        throw new AirlockError(denied[0]!.code as ErrorCode, denied.length === 1 ? `${denied[0]!.reference}: signature policy not met, nothing written: ${denied[0]!.reason}` : `${denied.length} images: signature policy not met, nothing written: ${denied.map((d) => `${d.reference}: ${d.reason}`).join('; ')}`, {
-          details: {judgement: denied[0]!.judgement, denied: denied.map((d) => ({reference: d.reference, reason: d.reason}))},
-        })
+        throw new AirlockError(
+          denied[0]!.code as ErrorCode,
+          denied.length === 1
+            ? `${denied[0]!.reference}: signature policy not met, nothing written: ${denied[0]!.reason}`
+            : `${denied.length} images: signature policy not met, nothing written: ${denied.map(d => `${d.reference}: ${d.reason}`).join('; ')}`,
+          {
+            details: {
+              judgement: denied[0]!.judgement,
+              denied: denied.map(d => ({reference: d.reference, reason: d.reason})),
+            },
+          },
+        )
     },
   }
   return {hooks, state}

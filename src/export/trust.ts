@@ -16,7 +16,14 @@ import {exportTufRepository, type TufExport} from '../trust/export.ts'
 import type {TrustFlagValues} from '../trust/flags.ts'
 import {mirrorIdFor, PUBLIC_GOOD_MIRROR} from '../trust/pinned.ts'
 import {loadTrustedRootFile} from '../trust/trusted-root-file.ts'
-import {PUBLIC_GOOD_ID, readRootFile, sha256hex, TRUSTED_ROOT_COPY_PREFIX, TUF_PREFIX, pairTufRoots} from '../trust/pinned-roots.ts'
+import {
+  PUBLIC_GOOD_ID,
+  readRootFile,
+  sha256hex,
+  TRUSTED_ROOT_COPY_PREFIX,
+  TUF_PREFIX,
+  pairTufRoots,
+} from '../trust/pinned-roots.ts'
 
 export interface TrustExportOptions {
   /** scratch space for the TUF client (a fresh subdirectory is used and removed); default a temp dir */
@@ -56,23 +63,32 @@ export interface TrustSection {
 
 /** Online: refreshes every mirror (and reads every --trusted-root) before anything is written. */
 export async function fetchTrust(flags: TrustFlagValues, options: TrustExportOptions = {}): Promise<FetchedTrust> {
-  const copies = (flags['trusted-root'] ?? []).map((path) => {
+  const copies = (flags['trusted-root'] ?? []).map(path => {
     loadTrustedRootFile(path) // shape check: refuse to carry something that is not a trusted root
     return {from: path, bytes: readRootFile(path, '--trusted-root')}
   })
   if (flags['no-tuf']) {
-    if (flags['tuf-mirror']?.length || flags['tuf-root']?.length) throw new AirlockError('USAGE', '--no-tuf cannot be combined with --tuf-mirror or --tuf-root')
+    if (flags['tuf-mirror']?.length || flags['tuf-root']?.length)
+      throw new AirlockError('USAGE', '--no-tuf cannot be combined with --tuf-mirror or --tuf-root')
     return {tuf: [], trustedRootCopies: copies, noTuf: true}
   }
-  const urls = (flags['tuf-mirror']?.length ? flags['tuf-mirror'] : [PUBLIC_GOOD_MIRROR]).map((u) => u.replace(/\/+$/, ''))
-  const ids = urls.map((u) => mirrorIdFor(u))
+  const urls = (flags['tuf-mirror']?.length ? flags['tuf-mirror'] : [PUBLIC_GOOD_MIRROR]).map(u =>
+    u.replace(/\/+$/, ''),
+  )
+  const ids = urls.map(u => mirrorIdFor(u))
   const dup = ids.find((id, i) => ids.indexOf(id) !== i)
   if (dup) throw new AirlockError('USAGE', `--tuf-mirror: two mirrors map to the same name ${dup}`)
   const {pinned, unknown} = pairTufRoots(flags['tuf-root'] ?? [], ids)
-  if (unknown.length) throw new AirlockError('USAGE', `--tuf-root names mirror ${unknown[0]}, which is not a --tuf-mirror (${ids.join(', ')})`)
+  if (unknown.length)
+    throw new AirlockError(
+      'USAGE',
+      `--tuf-root names mirror ${unknown[0]}, which is not a --tuf-mirror (${ids.join(', ')})`,
+    )
   for (const id of ids)
     if (id !== PUBLIC_GOOD_ID && !pinned.has(id))
-      throw new AirlockError('USAGE', `TUF mirror ${id} has no pinned root`, {hint: `pass --tuf-root ${id}=root.json (the root you trust for that Sigstore instance)`})
+      throw new AirlockError('USAGE', `TUF mirror ${id} has no pinned root`, {
+        hint: `pass --tuf-root ${id}=root.json (the root you trust for that Sigstore instance)`,
+      })
   const scratch = options.cacheDir ? undefined : mkdtempSync(join(tmpdir(), 'airlock-tuf-'))
   const cacheDir = options.cacheDir ?? (scratch as string)
   try {
@@ -93,13 +109,19 @@ export async function fetchTrust(flags: TrustFlagValues, options: TrustExportOpt
         } catch (error) {
           const e = toAirlockError(error, 'TRUST_INVALID')
           const message = e.message.startsWith('TUF ') ? e.message : `TUF ${id}: ${e.message}`
-          throw new AirlockError(e.code, e.code === 'NETWORK_ERROR' ? `cannot reach TUF mirror ${mirrorUrl}: ${message}` : `TUF mirror ${mirrorUrl}: ${message}`, {
-            cause: error,
-            hint:
-              e.code === 'NETWORK_ERROR'
-                ? 'the trust root is fetched at export; choose a reachable mirror with --tuf-mirror URL, or pass --no-tuf (verify then needs --trusted-root or --key)'
-                : 'check --tuf-mirror / --tuf-root, or pass --no-tuf (verify then needs --trusted-root or --key)',
-          })
+          throw new AirlockError(
+            e.code,
+            e.code === 'NETWORK_ERROR'
+              ? `cannot reach TUF mirror ${mirrorUrl}: ${message}`
+              : `TUF mirror ${mirrorUrl}: ${message}`,
+            {
+              cause: error,
+              hint:
+                e.code === 'NETWORK_ERROR'
+                  ? 'the trust root is fetched at export; choose a reachable mirror with --tuf-mirror URL, or pass --no-tuf (verify then needs --trusted-root or --key)'
+                  : 'check --tuf-mirror / --tuf-root, or pass --no-tuf (verify then needs --trusted-root or --key)',
+            },
+          )
         }
       }),
     )
@@ -117,9 +139,11 @@ export async function writeTrust(writer: ArchiveWriter, fetched: FetchedTrust): 
     tuf: [],
     trustedRootCopies: [],
   }
-  if (fetched.noTuf) section.noTuf = 'exported with --no-tuf: no TUF repository carried; verify needs --trusted-root or --key'
+  if (fetched.noTuf)
+    section.noTuf = 'exported with --no-tuf: no TUF repository carried; verify needs --trusted-root or --key'
   for (const e of fetched.tuf) {
-    for (const [rel, bytes] of [...e.files].sort(([a], [b]) => a.localeCompare(b))) await writer.addFile(`${TUF_PREFIX}${e.mirrorId}/${rel}`, bytes)
+    for (const [rel, bytes] of [...e.files].sort(([a], [b]) => a.localeCompare(b)))
+      await writer.addFile(`${TUF_PREFIX}${e.mirrorId}/${rel}`, bytes)
     section.tuf.push({
       mirror: e.mirrorUrl,
       name: e.mirrorId,
@@ -145,24 +169,34 @@ export async function writeTrust(writer: ArchiveWriter, fetched: FetchedTrust): 
 /** One line per mirror for the export output. */
 export function describeExportedTrust(section: TrustSection): string[] {
   const lines = section.tuf.map(
-    (t) =>
+    t =>
       `trust: TUF ${t.mirror}: root v${t.rootVersion} (from pinned v${t.pinnedRootVersion}, ${t.pinnedRoot}), timestamp v${t.timestampVersion}, trusted_root.json sha256:${(t.targets['trusted_root.json'] ?? '').slice(0, 12)}…`,
   )
-  if (section.noTuf) lines.push(`trust: --no-tuf: the archive carries no TUF repository; verify will need --trusted-root FILE (or --key for key-signed images)`)
-  for (const c of section.trustedRootCopies) lines.push(`trust: copied ${c.from} to ${c.path} (informational: verify trusts it only with --trusted-root)`)
+  if (section.noTuf)
+    lines.push(
+      `trust: --no-tuf: the archive carries no TUF repository; verify will need --trusted-root FILE (or --key for key-signed images)`,
+    )
+  for (const c of section.trustedRootCopies)
+    lines.push(`trust: copied ${c.from} to ${c.path} (informational: verify trusts it only with --trusted-root)`)
   return lines
 }
 
 /** Export: the trusted roots fetched through TUF, parsed, so a keyless policy can be checked at export too. */
 export function fetchedTrustedRoots(fetched: FetchedTrust): TrustedRoot[] {
-  return fetched.tuf.map((t) => parseTrustedRoot(t.files.get('targets/trusted_root.json') as Buffer, `TUF ${t.mirrorId} trusted_root.json`))
+  return fetched.tuf.map(t =>
+    parseTrustedRoot(t.files.get('targets/trusted_root.json') as Buffer, `TUF ${t.mirrorId} trusted_root.json`),
+  )
 }
 
 /** Export: the hooks with the trust files written just before the archive is committed. */
-export function withTrustHooks(hooks: ExportHooks, fetched: FetchedTrust, onSection?: (section: TrustSection) => void): ExportHooks {
+export function withTrustHooks(
+  hooks: ExportHooks,
+  fetched: FetchedTrust,
+  onSection?: (section: TrustSection) => void,
+): ExportHooks {
   return {
     ...hooks,
-    beforeCommit: async (writer) => {
+    beforeCommit: async writer => {
       await hooks.beforeCommit?.(writer)
       const section = await writeTrust(writer, fetched)
       onSection?.(section)

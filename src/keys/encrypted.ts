@@ -25,14 +25,22 @@ export interface EncryptedEnvelope {
 
 function deriveKey(password: Buffer, salt: Buffer, params: {N: number; r: number; p: number}): Promise<Buffer> {
   return new Promise((resolve, reject) =>
-    scrypt(password, salt, KEY_BYTES, {N: params.N, r: params.r, p: params.p, maxmem: 256 * params.N * params.r + 1024 * 1024}, (error, key) =>
-      error ? reject(error) : resolve(key),
+    scrypt(
+      password,
+      salt,
+      KEY_BYTES,
+      {N: params.N, r: params.r, p: params.p, maxmem: 256 * params.N * params.r + 1024 * 1024},
+      (error, key) => (error ? reject(error) : resolve(key)),
     ),
   )
 }
 
 /** Seals PKCS#8 DER under a password in cosign's envelope; returns the JSON bytes (the PEM body). */
-export async function encryptPrivateKey(pkcs8: Buffer, password: Buffer, params: {N: number; r: number; p: number} = COSIGN_SCRYPT): Promise<Buffer> {
+export async function encryptPrivateKey(
+  pkcs8: Buffer,
+  password: Buffer,
+  params: {N: number; r: number; p: number} = COSIGN_SCRYPT,
+): Promise<Buffer> {
   const salt = randomBytes(SALT_BYTES)
   const nonce = randomBytes(NONCE_BYTES)
   const key = await deriveKey(password, salt, params)
@@ -49,12 +57,17 @@ export async function encryptPrivateKey(pkcs8: Buffer, password: Buffer, params:
 const BASE64 = /^[A-Za-z0-9+/]*={0,2}$/
 
 function bytesField(value: unknown, what: string): Buffer {
-  if (typeof value !== 'string' || value.length % 4 !== 0 || !BASE64.test(value)) throw new AirlockError('UNSUPPORTED', `the encrypted key's ${what} is not base64`)
+  if (typeof value !== 'string' || value.length % 4 !== 0 || !BASE64.test(value))
+    throw new AirlockError('UNSUPPORTED', `the encrypted key's ${what} is not base64`)
   return Buffer.from(value, 'base64')
 }
 
 function positiveInt(value: unknown, what: string, max: number): number {
-  if (typeof value !== 'number' || !Number.isSafeInteger(value) || value < 1 || value > max) throw new AirlockError('UNSUPPORTED', `the encrypted key's scrypt ${what} is ${JSON.stringify(value)}, outside 1..${max}`)
+  if (typeof value !== 'number' || !Number.isSafeInteger(value) || value < 1 || value > max)
+    throw new AirlockError(
+      'UNSUPPORTED',
+      `the encrypted key's scrypt ${what} is ${JSON.stringify(value)}, outside 1..${max}`,
+    )
   return value
 }
 
@@ -69,22 +82,42 @@ export async function decryptPrivateKey(body: Buffer, password: Buffer): Promise
   } catch {
     throw new AirlockError('UNSUPPORTED', 'the encrypted key is not the JSON envelope cosign writes')
   }
-  const e = envelope as {kdf?: {name?: unknown; params?: {N?: unknown; r?: unknown; p?: unknown}; salt?: unknown}; cipher?: {name?: unknown; nonce?: unknown}; ciphertext?: unknown} | null
-  if (!e || typeof e !== 'object' || !e.kdf || !e.cipher) throw new AirlockError('UNSUPPORTED', 'the encrypted key envelope has no kdf or cipher')
-  if (e.kdf.name !== 'scrypt') throw new AirlockError('UNSUPPORTED', `the encrypted key uses KDF ${JSON.stringify(e.kdf.name)}, cosign uses scrypt`)
-  if (e.cipher.name !== 'nacl/secretbox') throw new AirlockError('UNSUPPORTED', `the encrypted key uses cipher ${JSON.stringify(e.cipher.name)}, cosign uses nacl/secretbox`)
+  const e = envelope as {
+    kdf?: {name?: unknown; params?: {N?: unknown; r?: unknown; p?: unknown}; salt?: unknown}
+    cipher?: {name?: unknown; nonce?: unknown}
+    ciphertext?: unknown
+  } | null
+  if (!e || typeof e !== 'object' || !e.kdf || !e.cipher)
+    throw new AirlockError('UNSUPPORTED', 'the encrypted key envelope has no kdf or cipher')
+  if (e.kdf.name !== 'scrypt')
+    throw new AirlockError(
+      'UNSUPPORTED',
+      `the encrypted key uses KDF ${JSON.stringify(e.kdf.name)}, cosign uses scrypt`,
+    )
+  if (e.cipher.name !== 'nacl/secretbox')
+    throw new AirlockError(
+      'UNSUPPORTED',
+      `the encrypted key uses cipher ${JSON.stringify(e.cipher.name)}, cosign uses nacl/secretbox`,
+    )
   const N = positiveInt(e.kdf.params?.N, 'N', 2 ** MAX_LOG2_N)
-  if ((N & (N - 1)) !== 0 || N < 2) throw new AirlockError('UNSUPPORTED', `the encrypted key's scrypt N (${N}) is not a power of two`)
+  if ((N & (N - 1)) !== 0 || N < 2)
+    throw new AirlockError('UNSUPPORTED', `the encrypted key's scrypt N (${N}) is not a power of two`)
   const r = positiveInt(e.kdf.params?.r, 'r', MAX_R)
   const p = positiveInt(e.kdf.params?.p, 'p', MAX_P)
   const salt = bytesField(e.kdf.salt, 'salt')
   const nonce = bytesField(e.cipher.nonce, 'nonce')
-  if (nonce.length !== NONCE_BYTES) throw new AirlockError('UNSUPPORTED', `the encrypted key's nonce is ${nonce.length} bytes, secretbox needs ${NONCE_BYTES}`)
+  if (nonce.length !== NONCE_BYTES)
+    throw new AirlockError(
+      'UNSUPPORTED',
+      `the encrypted key's nonce is ${nonce.length} bytes, secretbox needs ${NONCE_BYTES}`,
+    )
   const ciphertext = bytesField(e.ciphertext, 'ciphertext')
   const key = await deriveKey(password, salt, {N, r, p})
   try {
     return Buffer.from(secretbox(key, nonce).open(ciphertext))
   } catch {
-    throw new AirlockError('USAGE', 'decryption failed: wrong password, or the key file was altered', {hint: 'check COSIGN_PASSWORD (or what --key-password-stdin reads)'})
+    throw new AirlockError('USAGE', 'decryption failed: wrong password, or the key file was altered', {
+      hint: 'check COSIGN_PASSWORD (or what --key-password-stdin reads)',
+    })
   }
 }

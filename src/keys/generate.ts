@@ -25,7 +25,11 @@ function generate(algorithm: KeyAlgorithm, rsaBits: number): {privateKey: KeyObj
   }
 }
 
-export async function generateKeyPair(password: Buffer, algorithm: KeyAlgorithm = 'ecdsa-p256', rsaBits = 3072): Promise<GeneratedKeyPair> {
+export async function generateKeyPair(
+  password: Buffer,
+  algorithm: KeyAlgorithm = 'ecdsa-p256',
+  rsaBits = 3072,
+): Promise<GeneratedKeyPair> {
   const {privateKey, publicKey} = generate(algorithm, rsaBits)
   const pkcs8 = privateKey.export({format: 'der', type: 'pkcs8'})
   const body = await encryptPrivateKey(pkcs8, password)

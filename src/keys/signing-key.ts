@@ -39,7 +39,7 @@ export interface SigningKey {
 export function decodePem(text: string): {type: string; body: Buffer} | undefined {
   const match = /-----BEGIN ([A-Z0-9 ]+)-----\r?\n([\s\S]*?)-----END \1-----/.exec(text)
   if (!match) return undefined
-  const headerless = match[2]!.split(/\r?\n/).filter((line) => line.length > 0 && !line.includes(':'))
+  const headerless = match[2]!.split(/\r?\n/).filter(line => line.length > 0 && !line.includes(':'))
   return {type: match[1]!, body: Buffer.from(headerless.join(''), 'base64')}
 }
 
@@ -48,8 +48,18 @@ export function encodePem(type: string, body: Buffer): string {
   return `-----BEGIN ${type}-----\n${lines.join('\n')}\n-----END ${type}-----\n`
 }
 
-const CURVES: Record<string, KeyAlgorithm> = {prime256v1: 'ecdsa-p256', secp384r1: 'ecdsa-p384', secp521r1: 'ecdsa-p521'}
-const CURVE_NAMES: Record<string, string> = {secp224r1: 'P-224', prime256v1: 'P-256', secp384r1: 'P-384', secp521r1: 'P-521', secp256k1: 'secp256k1'}
+const CURVES: Record<string, KeyAlgorithm> = {
+  prime256v1: 'ecdsa-p256',
+  secp384r1: 'ecdsa-p384',
+  secp521r1: 'ecdsa-p521',
+}
+const CURVE_NAMES: Record<string, string> = {
+  secp224r1: 'P-224',
+  prime256v1: 'P-256',
+  secp384r1: 'P-384',
+  secp521r1: 'P-521',
+  secp256k1: 'secp256k1',
+}
 
 /** goodkey's rules, cosign's wording: the algorithm of an acceptable key, or a refusal. */
 export function keyAlgorithm(key: KeyObject): KeyAlgorithm {
@@ -58,20 +68,30 @@ export function keyAlgorithm(key: KeyObject): KeyAlgorithm {
   if (type === 'ec') {
     const curve = details.namedCurve ?? '?'
     const algorithm = CURVES[curve]
-    if (!algorithm) throw new AirlockError('UNSUPPORTED', `ECDSA curve ${CURVE_NAMES[curve] ?? curve} not allowed (cosign accepts P-256, P-384, P-521)`)
+    if (!algorithm)
+      throw new AirlockError(
+        'UNSUPPORTED',
+        `ECDSA curve ${CURVE_NAMES[curve] ?? curve} not allowed (cosign accepts P-256, P-384, P-521)`,
+      )
     return algorithm
   }
   if (type === 'rsa') {
     const bits = details.modulusLength ?? 0
-    if (bits < 2048 || bits > 4096) throw new AirlockError('UNSUPPORTED', `key size not supported: ${bits} (RSA keys must be 2048 to 4096 bits)`)
+    if (bits < 2048 || bits > 4096)
+      throw new AirlockError('UNSUPPORTED', `key size not supported: ${bits} (RSA keys must be 2048 to 4096 bits)`)
     return 'rsa'
   }
   if (type === 'ed25519') return 'ed25519'
-  throw new AirlockError('UNSUPPORTED', `unsupported key type ${type ?? 'unknown'} (cosign accepts ECDSA, RSA and Ed25519)`)
+  throw new AirlockError(
+    'UNSUPPORTED',
+    `unsupported key type ${type ?? 'unknown'} (cosign accepts ECDSA, RSA and Ed25519)`,
+  )
 }
 
 export function publicKeyHint(publicKey: KeyObject): string {
-  return createHash('sha256').update(publicKey.export({format: 'der', type: 'spki'})).digest('hex')
+  return createHash('sha256')
+    .update(publicKey.export({format: 'der', type: 'spki'}))
+    .digest('hex')
 }
 
 function toSigningKey(privateKey: KeyObject, source: string): SigningKey {
@@ -91,12 +111,24 @@ function toSigningKey(privateKey: KeyObject, source: string): SigningKey {
  * Parses a private key file's text with the password (asked for only when the file is encrypted). Errors name
  * `source` and say why, in one line.
  */
-export async function parseSigningKey(text: string, source: string, password: () => Promise<Buffer> | Buffer): Promise<SigningKey> {
-  const fail = (reason: string, hint?: string) => new AirlockError('UNSUPPORTED', `${source}: ${reason}`, hint ? {hint} : {})
+export async function parseSigningKey(
+  text: string,
+  source: string,
+  password: () => Promise<Buffer> | Buffer,
+): Promise<SigningKey> {
+  const fail = (reason: string, hint?: string) =>
+    new AirlockError('UNSUPPORTED', `${source}: ${reason}`, hint ? {hint} : {})
   const block = decodePem(text)
-  if (!block) throw fail('not a PEM private key', 'give the cosign.key that airlock generate-key-pair or cosign generate-key-pair wrote')
+  if (!block)
+    throw fail(
+      'not a PEM private key',
+      'give the cosign.key that airlock generate-key-pair or cosign generate-key-pair wrote',
+    )
   if (block.type === 'PUBLIC KEY' || block.type === 'CERTIFICATE')
-    throw fail(`this is a ${block.type.toLowerCase()}, not a private key`, 'signing needs the private key (cosign.key); the public key (cosign.pub) is for verifying')
+    throw fail(
+      `this is a ${block.type.toLowerCase()}, not a private key`,
+      'signing needs the private key (cosign.key); the public key (cosign.pub) is for verifying',
+    )
   try {
     if (block.type === SIGSTORE_PRIVATE_KEY_PEM || block.type === COSIGN_PRIVATE_KEY_PEM) {
       const der = await decryptPrivateKey(block.body, await password())
@@ -131,7 +163,10 @@ export async function loadSigningKey(file: string, password: () => Promise<Buffe
   try {
     text = readFileSync(file, 'utf8')
   } catch (error) {
-    throw new AirlockError('NOT_FOUND', `${file}: cannot read the key file (${(error as NodeJS.ErrnoException).code ?? 'error'})`)
+    throw new AirlockError(
+      'NOT_FOUND',
+      `${file}: cannot read the key file (${(error as NodeJS.ErrnoException).code ?? 'error'})`,
+    )
   }
   return parseSigningKey(text, file, password)
 }

@@ -15,7 +15,11 @@ export function isDigest(value: unknown): value is Digest {
 export function parseDigest(value: unknown, what = 'digest'): Digest {
   if (isDigest(value)) return value
   const text = typeof value === 'string' ? value.slice(0, 100) : typeof value
-  if (typeof value === 'string' && /^[a-z0-9]+(?:[.+_-][a-z0-9]+)*:[a-zA-Z0-9=_-]+$/.test(value) && !value.startsWith('sha256:'))
+  if (
+    typeof value === 'string' &&
+    /^[a-z0-9]+(?:[.+_-][a-z0-9]+)*:[a-zA-Z0-9=_-]+$/.test(value) &&
+    !value.startsWith('sha256:')
+  )
     throw new AirlockError('UNSUPPORTED', `${what} uses an unsupported algorithm: ${text}`)
   throw new AirlockError('MANIFEST_INVALID', `${what} is not a valid sha256 digest: ${JSON.stringify(text)}`)
 }
@@ -40,7 +44,11 @@ export class VerifyingStream extends Transform {
   private readonly label: string
   private seen = 0
 
-  constructor(expected: {digest: Digest; size: number}, label: string = expected.digest, alreadyHashed?: {hash: Hash; bytes: number}) {
+  constructor(
+    expected: {digest: Digest; size: number},
+    label: string = expected.digest,
+    alreadyHashed?: {hash: Hash; bytes: number},
+  ) {
     super()
     this.label = label
     this.expectedDigest = expected.digest
@@ -65,12 +73,19 @@ export class VerifyingStream extends Transform {
 
   override _flush(callback: TransformCallback): void {
     if (this.seen !== this.expectedSize) {
-      callback(new AirlockError('SIZE_MISMATCH', `${this.label}: got ${this.seen} bytes, expected ${this.expectedSize}`))
+      callback(
+        new AirlockError('SIZE_MISMATCH', `${this.label}: got ${this.seen} bytes, expected ${this.expectedSize}`),
+      )
       return
     }
     const actual = `sha256:${this.hash.digest('hex')}`
     if (actual !== this.expectedDigest) {
-      callback(new AirlockError('DIGEST_MISMATCH', `${this.label}: content hashes to ${actual}, expected ${this.expectedDigest}`))
+      callback(
+        new AirlockError(
+          'DIGEST_MISMATCH',
+          `${this.label}: content hashes to ${actual}, expected ${this.expectedDigest}`,
+        ),
+      )
       return
     }
     callback()
@@ -85,5 +100,9 @@ export class VerifyingStream extends Transform {
  * fresh VerifyingStream over what it read, so bytes another process could have changed are still checked.
  */
 export function isVerifying(content: unknown, expected: {digest: Digest; size: number}): content is VerifyingStream {
-  return content instanceof VerifyingStream && content.expectedDigest === expected.digest && content.expectedSize === expected.size
+  return (
+    content instanceof VerifyingStream &&
+    content.expectedDigest === expected.digest &&
+    content.expectedSize === expected.size
+  )
 }

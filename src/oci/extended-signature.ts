@@ -9,6 +9,9 @@ export function extendsSignatureManifest(mirrored: RawManifest, archived: RawMan
   const theirs = mirrored.parsed.layers
   if (theirs.length <= archived.parsed.layers.length) return false
   return archived.parsed.layers.every(
-    (layer, i) => theirs[i]?.digest === layer.digest && theirs[i]?.size === layer.size && JSON.stringify(theirs[i]?.annotations ?? {}) === JSON.stringify(layer.annotations ?? {}),
+    (layer, i) =>
+      theirs[i]?.digest === layer.digest &&
+      theirs[i]?.size === layer.size &&
+      JSON.stringify(theirs[i]?.annotations ?? {}) === JSON.stringify(layer.annotations ?? {}),
   )
 }

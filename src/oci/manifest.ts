@@ -44,7 +44,8 @@ export function parseJsonStrict(bytes: Buffer | string, what: string, limit = MA
   const length = typeof bytes === 'string' ? Buffer.byteLength(bytes) : bytes.length
   if (length > limit) throw new AirlockError('TOO_LARGE', `${what} is ${length} bytes, over the ${limit} byte limit`)
   const text = typeof bytes === 'string' ? bytes : bytes.toString('utf8')
-  if (typeof bytes !== 'string' && !Buffer.from(text, 'utf8').equals(bytes)) throw new AirlockError('MANIFEST_INVALID', `${what} is not valid UTF-8`)
+  if (typeof bytes !== 'string' && !Buffer.from(text, 'utf8').equals(bytes))
+    throw new AirlockError('MANIFEST_INVALID', `${what} is not valid UTF-8`)
   checkDepth(text, what)
   try {
     return JSON.parse(text)
@@ -59,11 +60,13 @@ function checkDepth(text: string, what: string): void {
   for (let i = 0; i < text.length; i++) {
     const c = text.charCodeAt(i)
     if (inString) {
-      if (c === 0x5c) i++ // skip escaped char
+      if (c === 0x5c)
+        i++ // skip escaped char
       else if (c === 0x22) inString = false
     } else if (c === 0x22) inString = true
     else if (c === 0x7b || c === 0x5b) {
-      if (++depth > MAX_JSON_DEPTH) throw new AirlockError('MANIFEST_INVALID', `${what} nests JSON deeper than ${MAX_JSON_DEPTH} levels`)
+      if (++depth > MAX_JSON_DEPTH)
+        throw new AirlockError('MANIFEST_INVALID', `${what} nests JSON deeper than ${MAX_JSON_DEPTH} levels`)
     } else if (c === 0x7d || c === 0x5d) depth--
   }
 }
@@ -75,7 +78,8 @@ function isObject(value: unknown): value is Record<string, unknown> {
 function stringMap(value: unknown, what: string): Record<string, string> | undefined {
   if (value === undefined || value === null) return undefined
   if (!isObject(value)) throw new AirlockError('MANIFEST_INVALID', `${what} must be an object of strings`)
-  for (const [k, v] of Object.entries(value)) if (typeof v !== 'string') throw new AirlockError('MANIFEST_INVALID', `${what}.${k} must be a string`)
+  for (const [k, v] of Object.entries(value))
+    if (typeof v !== 'string') throw new AirlockError('MANIFEST_INVALID', `${what}.${k} must be a string`)
   return value as Record<string, string>
 }
 
@@ -92,7 +96,8 @@ function parsePlatform(value: unknown, what: string): Platform | undefined {
   const platform: Platform = {os: value.os, architecture: value.architecture}
   if (typeof value.variant === 'string') platform.variant = value.variant
   if (typeof value['os.version'] === 'string') platform['os.version'] = value['os.version']
-  if (Array.isArray(value['os.features'])) platform['os.features'] = value['os.features'].filter((f): f is string => typeof f === 'string')
+  if (Array.isArray(value['os.features']))
+    platform['os.features'] = value['os.features'].filter((f): f is string => typeof f === 'string')
   return platform
 }
 
@@ -112,7 +117,8 @@ export function parseDescriptor(value: unknown, what: string): Descriptor {
   const artifactType = optionalString(value.artifactType, `${what}.artifactType`)
   if (artifactType !== undefined) descriptor.artifactType = artifactType
   if (value.urls !== undefined) {
-    if (!Array.isArray(value.urls) || !value.urls.every((u) => typeof u === 'string')) throw new AirlockError('MANIFEST_INVALID', `${what}.urls must be strings`)
+    if (!Array.isArray(value.urls) || !value.urls.every(u => typeof u === 'string'))
+      throw new AirlockError('MANIFEST_INVALID', `${what}.urls must be strings`)
     descriptor.urls = value.urls as string[]
   }
   if (value.data !== undefined) {
@@ -124,7 +130,8 @@ export function parseDescriptor(value: unknown, what: string): Descriptor {
 
 function descriptorList(value: unknown, what: string, max = 10_000): Descriptor[] {
   if (!Array.isArray(value)) throw new AirlockError('MANIFEST_INVALID', `${what} must be an array`)
-  if (value.length > max) throw new AirlockError('TOO_LARGE', `${what} has ${value.length} entries, over the limit of ${max}`)
+  if (value.length > max)
+    throw new AirlockError('TOO_LARGE', `${what} has ${value.length} entries, over the limit of ${max}`)
   return value.map((d, i) => parseDescriptor(d, `${what}[${i}]`))
 }
 
@@ -135,7 +142,11 @@ function descriptorList(value: unknown, what: string, max = 10_000): Descriptor[
 export function parseManifest(bytes: Buffer, declaredType?: string, what = 'manifest'): RawManifest {
   const json = parseJsonStrict(bytes, what)
   if (!isObject(json)) throw new AirlockError('MANIFEST_INVALID', `${what} is not a JSON object`)
-  if (json.schemaVersion !== 2) throw new AirlockError('MANIFEST_INVALID', `${what} has schemaVersion ${JSON.stringify(json.schemaVersion)}, expected 2`)
+  if (json.schemaVersion !== 2)
+    throw new AirlockError(
+      'MANIFEST_INVALID',
+      `${what} has schemaVersion ${JSON.stringify(json.schemaVersion)}, expected 2`,
+    )
   const bodyType = optionalString(json.mediaType, `${what}.mediaType`)
   if (bodyType && declaredType && bodyType !== declaredType)
     throw new AirlockError('MANIFEST_INVALID', `${what} says mediaType ${bodyType} but was served as ${declaredType}`)
@@ -145,17 +156,26 @@ export function parseManifest(bytes: Buffer, declaredType?: string, what = 'mani
   const common = {
     schemaVersion: 2 as const,
     mediaType,
-    ...(json.artifactType !== undefined ? {artifactType: optionalString(json.artifactType, `${what}.artifactType`)!} : {}),
+    ...(json.artifactType !== undefined
+      ? {artifactType: optionalString(json.artifactType, `${what}.artifactType`)!}
+      : {}),
     ...(json.subject !== undefined ? {subject: parseDescriptor(json.subject, `${what}.subject`)} : {}),
     ...(json.annotations !== undefined ? {annotations: stringMap(json.annotations, `${what}.annotations`)!} : {}),
   }
   let parsed: Manifest
   if (INDEX_TYPES.includes(mediaType)) {
-    if (json.config !== undefined || json.layers !== undefined) throw new AirlockError('MANIFEST_INVALID', `${what} is an index but has config or layers`)
+    if (json.config !== undefined || json.layers !== undefined)
+      throw new AirlockError('MANIFEST_INVALID', `${what} is an index but has config or layers`)
     parsed = {kind: 'index', ...common, manifests: descriptorList(json.manifests, `${what}.manifests`)}
   } else if (IMAGE_MANIFEST_TYPES.includes(mediaType)) {
-    if (json.manifests !== undefined) throw new AirlockError('MANIFEST_INVALID', `${what} is an image manifest but has manifests`)
-    parsed = {kind: 'manifest', ...common, config: parseDescriptor(json.config, `${what}.config`), layers: descriptorList(json.layers ?? [], `${what}.layers`)}
+    if (json.manifests !== undefined)
+      throw new AirlockError('MANIFEST_INVALID', `${what} is an image manifest but has manifests`)
+    parsed = {
+      kind: 'manifest',
+      ...common,
+      config: parseDescriptor(json.config, `${what}.config`),
+      layers: descriptorList(json.layers ?? [], `${what}.layers`),
+    }
   } else {
     throw new AirlockError('UNSUPPORTED', `${what} has unsupported media type ${mediaType}`)
   }

@@ -27,5 +27,5 @@ export function predicateTypesFor(attestationType: string): readonly string[] {
 
 /** True when a statement's predicate type satisfies `--attestation-type` (openvex accepts any version suffix). */
 export function predicateMatches(predicateType: string, accepted: readonly string[]): boolean {
-  return accepted.some((a) => a === predicateType || (a === 'https://openvex.dev/ns' && predicateType.startsWith(a)))
+  return accepted.some(a => a === predicateType || (a === 'https://openvex.dev/ns' && predicateType.startsWith(a)))
 }

@@ -41,10 +41,10 @@ export function readPolicyFile(path: string): PolicyRule[] {
 export function parsePolicy(text: string, source = 'policy'): PolicyRule[] {
   const docs = parseAllDocuments(text)
   if (!Array.isArray(docs)) throw new AirlockError('USAGE', `${source}: empty policy file`)
-  const syntax = docs.flatMap((d) => d.errors.map((e) => e.message.split('\n')[0]))
+  const syntax = docs.flatMap(d => d.errors.map(e => e.message.split('\n')[0]))
   if (syntax.length > 0) throw problemsError(source, syntax.map(String))
-  const values = docs.map((d) => d.toJS() as unknown).filter((v) => v !== null && v !== undefined)
-  const chosen = values.length === 1 ? values[0] : values.find((v) => (v as {kind?: unknown})?.kind === KIND)
+  const values = docs.map(d => d.toJS() as unknown).filter(v => v !== null && v !== undefined)
+  const chosen = values.length === 1 ? values[0] : values.find(v => (v as {kind?: unknown})?.kind === KIND)
   if (chosen === undefined) throw new AirlockError('USAGE', `${source}: no ${KIND} document found`)
   const problems: string[] = []
   const rules = validateDocument(chosen, problems)
@@ -57,9 +57,12 @@ function validateDocument(value: unknown, problems: string[]): RuleSpec[] {
     problems.push('the document must be a mapping with a "rules" list')
     return []
   }
-  for (const key of Object.keys(value)) if (!['apiVersion', 'kind', 'rules'].includes(key)) problems.push(`unknown top-level field "${key}"`)
-  if (value['kind'] !== undefined && value['kind'] !== KIND) problems.push(`kind must be ${KIND} (got ${JSON.stringify(value['kind'])})`)
-  if (value['apiVersion'] !== undefined && value['apiVersion'] !== 'v1alpha1') problems.push(`apiVersion must be v1alpha1 (got ${JSON.stringify(value['apiVersion'])})`)
+  for (const key of Object.keys(value))
+    if (!['apiVersion', 'kind', 'rules'].includes(key)) problems.push(`unknown top-level field "${key}"`)
+  if (value['kind'] !== undefined && value['kind'] !== KIND)
+    problems.push(`kind must be ${KIND} (got ${JSON.stringify(value['kind'])})`)
+  if (value['apiVersion'] !== undefined && value['apiVersion'] !== 'v1alpha1')
+    problems.push(`apiVersion must be v1alpha1 (got ${JSON.stringify(value['apiVersion'])})`)
   const rules = value['rules']
   if (!Array.isArray(rules) || rules.length === 0) {
     problems.push('"rules" must be a non-empty list')
@@ -81,7 +84,8 @@ function validateRule(rule: unknown, where: string, problems: string[]): RuleSpe
   const before = problems.length
   for (const key of Object.keys(rule)) if (!RULE_KEYS.has(key)) problems.push(`${where}: unknown field "${key}"`)
   const image = rule['image']
-  if (typeof image !== 'string' || image.length === 0) problems.push(`${where}.image: required, a glob over registry/repository`)
+  if (typeof image !== 'string' || image.length === 0)
+    problems.push(`${where}.image: required, a glob over registry/repository`)
   else
     try {
       validateGlob(image)
@@ -89,9 +93,14 @@ function validateRule(rule: unknown, where: string, problems: string[]): RuleSpe
       const hint = (error as AirlockError).hint
       problems.push(`${where}.image: ${(error as Error).message}${hint ? ` (${hint})` : ''}`)
     }
-  const actions = ['keyless', 'publicKey', 'skip', 'deny'].filter((k) => rule[k] !== undefined && rule[k] !== false)
-  if (actions.length !== 1) problems.push(`${where}: exactly one of keyless, publicKey, skip: true, deny: true is required${actions.length > 1 ? ` (got ${actions.join(', ')})` : ''}`)
-  for (const flag of ['skip', 'deny']) if (rule[flag] !== undefined && typeof rule[flag] !== 'boolean') problems.push(`${where}.${flag}: must be true or false`)
+  const actions = ['keyless', 'publicKey', 'skip', 'deny'].filter(k => rule[k] !== undefined && rule[k] !== false)
+  if (actions.length !== 1)
+    problems.push(
+      `${where}: exactly one of keyless, publicKey, skip: true, deny: true is required${actions.length > 1 ? ` (got ${actions.join(', ')})` : ''}`,
+    )
+  for (const flag of ['skip', 'deny'])
+    if (rule[flag] !== undefined && typeof rule[flag] !== 'boolean')
+      problems.push(`${where}.${flag}: must be true or false`)
   let result: RuleSpec | undefined
   const action = actions[0]
   if (action === 'keyless') {
@@ -99,9 +108,11 @@ function validateRule(rule: unknown, where: string, problems: string[]): RuleSpe
     if (identity) result = {image: String(image), action: 'keyless', identities: [identity]}
   } else if (action === 'publicKey') {
     const pk = rule['publicKey']
-    if (!isObject(pk) || typeof pk['certificate'] !== 'string' || !pk['certificate'].includes('-----BEGIN ')) problems.push(`${where}.publicKey.certificate: required, a PEM public key or certificate`)
+    if (!isObject(pk) || typeof pk['certificate'] !== 'string' || !pk['certificate'].includes('-----BEGIN '))
+      problems.push(`${where}.publicKey.certificate: required, a PEM public key or certificate`)
     else {
-      for (const key of Object.keys(pk)) if (key !== 'certificate') problems.push(`${where}.publicKey: unknown field "${key}"`)
+      for (const key of Object.keys(pk))
+        if (key !== 'certificate') problems.push(`${where}.publicKey: unknown field "${key}"`)
       result = {image: String(image), action: 'public-key', publicKeyPem: pk['certificate']}
     }
   } else if (action === 'skip') result = {image: String(image), action: 'skip'}
@@ -153,6 +164,12 @@ function isObject(value: unknown): value is Record<string, unknown> {
 }
 
 function problemsError(source: string, problems: string[]): AirlockError {
-  const message = problems.length === 1 ? `${source}: ${problems[0]}` : `${source}: ${problems.length} problems: ${problems.join('; ')}`
-  return new AirlockError('USAGE', message, {details: {problems}, hint: 'each rule is {image: GLOB} plus one of keyless: {issuer, subject or subjectRegex}, publicKey: {certificate: PEM}, skip: true, deny: true'})
+  const message =
+    problems.length === 1
+      ? `${source}: ${problems[0]}`
+      : `${source}: ${problems.length} problems: ${problems.join('; ')}`
+  return new AirlockError('USAGE', message, {
+    details: {problems},
+    hint: 'each rule is {image: GLOB} plus one of keyless: {issuer, subject or subjectRegex}, publicKey: {certificate: PEM}, skip: true, deny: true',
+  })
 }

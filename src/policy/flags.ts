@@ -4,22 +4,49 @@ import {Flags} from '@oclif/core'
 
 /** Identity and key flags (no policy file): what verify-blob takes. */
 export const identityFlags = {
-  'certificate-identity': Flags.string({summary: 'Exact signer identity (certificate SAN) required.', helpGroup: 'POLICY'}),
-  'certificate-identity-regexp': Flags.string({summary: 'Signer identity regexp (Go syntax, unanchored search, as cosign).', helpGroup: 'POLICY'}),
-  'certificate-oidc-issuer': Flags.string({summary: 'Exact OIDC issuer required in the certificate.', helpGroup: 'POLICY'}),
-  'certificate-oidc-issuer-regexp': Flags.string({summary: 'OIDC issuer regexp (Go syntax, unanchored search).', helpGroup: 'POLICY'}),
-  key: Flags.string({summary: 'PEM public key for key-signed artifacts (instead of a keyless identity).', helpGroup: 'POLICY'}),
-  'insecure-ignore-tlog': Flags.boolean({summary: 'Skip transparency log checks (SET, inclusion proof, checkpoint). Insecure; reported loudly.', helpGroup: 'POLICY', default: false}),
+  'certificate-identity': Flags.string({
+    summary: 'Exact signer identity (certificate SAN) required.',
+    helpGroup: 'POLICY',
+  }),
+  'certificate-identity-regexp': Flags.string({
+    summary: 'Signer identity regexp (Go syntax, unanchored search, as cosign).',
+    helpGroup: 'POLICY',
+  }),
+  'certificate-oidc-issuer': Flags.string({
+    summary: 'Exact OIDC issuer required in the certificate.',
+    helpGroup: 'POLICY',
+  }),
+  'certificate-oidc-issuer-regexp': Flags.string({
+    summary: 'OIDC issuer regexp (Go syntax, unanchored search).',
+    helpGroup: 'POLICY',
+  }),
+  key: Flags.string({
+    summary: 'PEM public key for key-signed artifacts (instead of a keyless identity).',
+    helpGroup: 'POLICY',
+  }),
+  'insecure-ignore-tlog': Flags.boolean({
+    summary: 'Skip transparency log checks (SET, inclusion proof, checkpoint). Insecure; reported loudly.',
+    helpGroup: 'POLICY',
+    default: false,
+  }),
 }
 
 /** Everything policy-related: identity flags, a rules file, and an attestation requirement (export, verify, push). */
 export const policyFlags = {
   ...identityFlags,
-  policy: Flags.string({summary: 'Policy file (YAML or JSON, the shape of Talos ImageVerificationConfig).', helpGroup: 'POLICY'}),
-  'attestation-type': Flags.string({summary: 'Also require a valid attestation of this predicate type (slsaprovenance, spdx, cyclonedx, or a URI).', helpGroup: 'POLICY'}),
+  policy: Flags.string({
+    summary: 'Policy file (YAML or JSON, the shape of Talos ImageVerificationConfig).',
+    helpGroup: 'POLICY',
+  }),
+  'attestation-type': Flags.string({
+    summary: 'Also require a valid attestation of this predicate type (slsaprovenance, spdx, cyclonedx, or a URI).',
+    helpGroup: 'POLICY',
+  }),
   'require-container-identity': Flags.boolean({
-    summary: "Also require the signed payload to name the image's repository (simple-signing critical.identity.docker-reference, or the in-toto subject name), as written by cosign sign --sign-container-identity.",
-    description: 'Off by default, as in cosign: without it a signed image can be carried under another repository name that the same signer and policy rule cover.',
+    summary:
+      "Also require the signed payload to name the image's repository (simple-signing critical.identity.docker-reference, or the in-toto subject name), as written by cosign sign --sign-container-identity.",
+    description:
+      'Off by default, as in cosign: without it a signed image can be carried under another repository name that the same signer and policy rule cover.',
     helpGroup: 'POLICY',
     relationships: [{type: 'some', flags: ['policy', 'key', 'certificate-identity', 'certificate-identity-regexp']}],
   }),

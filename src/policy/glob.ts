@@ -79,22 +79,37 @@ export function validateGlob(glob: string): void {
   if (glob !== glob.toLowerCase())
     refuse('has upper-case letters, which no normalized image name has', `write it lower-case: ${glob.toLowerCase()}`)
   if (!NAME_CHARACTERS.test(glob))
-    refuse('has characters no registry/repository name has (tags and digests are never matched)', "the only wildcard is * (any run of characters, '/' included), as in Talos")
+    refuse(
+      'has characters no registry/repository name has (tags and digests are never matched)',
+      "the only wildcard is * (any run of characters, '/' included), as in Talos",
+    )
   const slash = glob.indexOf('/')
   if (slash !== -1 && /[[\]:]/.test(glob.slice(slash + 1)))
-    refuse('has ":", "[" or "]" after the registry, which no repository name has (tags and digests are never matched)', 'match the repository only: ghcr.io/siderolabs/installer')
+    refuse(
+      'has ":", "[" or "]" after the registry, which no repository name has (tags and digests are never matched)',
+      'match the repository only: ghcr.io/siderolabs/installer',
+    )
   if (!glob.includes('*')) {
     let name: string
     try {
       name = talosRepositoryName(parseReference(glob).name)
     } catch {
-      return refuse('is not a registry/repository name, and without * it must be one', 'add * to match many names: ghcr.io/siderolabs/*')
+      return refuse(
+        'is not a registry/repository name, and without * it must be one',
+        'add * to match many names: ghcr.io/siderolabs/*',
+      )
     }
-    if (name !== glob) refuse('can never match: names are compared in full, registry included, Docker Hub as index.docker.io/library/NAME', `write ${name}`)
+    if (name !== glob)
+      refuse(
+        'can never match: names are compared in full, registry included, Docker Hub as index.docker.io/library/NAME',
+        `write ${name}`,
+      )
     return
   }
   const literal = glob.split('*')[0] ?? ''
-  const hub = [DOCKER_HUB, ...HUB_ALIASES].find((h) => h !== GGCR_DOCKER_HUB && (literal.startsWith(`${h}/`) || (literal === h && glob.length > h.length)))
+  const hub = [DOCKER_HUB, ...HUB_ALIASES].find(
+    h => h !== GGCR_DOCKER_HUB && (literal.startsWith(`${h}/`) || (literal === h && glob.length > h.length)),
+  )
   if (hub !== undefined)
     refuse(
       `names Docker Hub as ${hub}, which Talos releases that match go-containerregistry names (index.docker.io/library/NAME) never match`,
@@ -108,7 +123,9 @@ export function matchGlob(glob: string, imageReference: string): {matches: boole
   const older = goGlob(glob, talosRepositoryName(name))
   const newer = goGlob(normalizePattern(glob), name)
   if (older !== newer)
-    return {conflict: `${glob} ${older ? 'matches' : 'does not match'} ${talosRepositoryName(name)} in older Talos releases but ${newer ? 'matches' : 'does not match'} ${name} in newer ones`}
+    return {
+      conflict: `${glob} ${older ? 'matches' : 'does not match'} ${talosRepositoryName(name)} in older Talos releases but ${newer ? 'matches' : 'does not match'} ${name} in newer ones`,
+    }
   return {matches: older}
 }
 

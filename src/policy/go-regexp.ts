@@ -38,7 +38,9 @@ const MAX_REPEAT = 1000
 /** Compiles a Go/RE2 pattern to an equivalent JS RegExp (unanchored; use ^...$ to anchor, as with cosign). */
 export function compileGoRegExp(pattern: string, what = 'regexp'): RegExp {
   const reject = (why: string): never => {
-    throw new AirlockError('USAGE', `unsupported ${what} ${JSON.stringify(pattern)}: ${why}`, {hint: 'identity regexps are Go RE2 syntax (cosign, Talos)'})
+    throw new AirlockError('USAGE', `unsupported ${what} ${JSON.stringify(pattern)}: ${why}`, {
+      hint: 'identity regexps are Go RE2 syntax (cosign, Talos)',
+    })
   }
   let source = pattern
   const flags = {i: false, m: false, s: false}
@@ -55,11 +57,17 @@ export function compileGoRegExp(pattern: string, what = 'regexp'): RegExp {
   try {
     return new RegExp(translated, flags.i ? 'iu' : 'u')
   } catch (error) {
-    throw new AirlockError('USAGE', `invalid ${what} ${JSON.stringify(pattern)}: ${(error as Error).message}`, {cause: error})
+    throw new AirlockError('USAGE', `invalid ${what} ${JSON.stringify(pattern)}: ${(error as Error).message}`, {
+      cause: error,
+    })
   }
 }
 
-function translate(source: string, flags: {i: boolean; m: boolean; s: boolean}, reject: (why: string) => never): string {
+function translate(
+  source: string,
+  flags: {i: boolean; m: boolean; s: boolean},
+  reject: (why: string) => never,
+): string {
   let out = ''
   let i = 0
   let atomEnd = false // whether a repeat may follow (Go: "missing argument to repetition operator" otherwise)
@@ -89,10 +97,14 @@ function translate(source: string, flags: {i: boolean; m: boolean; s: boolean}, 
           out += '(?:'
           i += 3
         } else if (named) {
-          if (!/^[A-Za-z_]/.test(named[1]!)) reject(`group name ${named[1]} does not start with a letter or _ (JavaScript needs an identifier)`)
+          if (!/^[A-Za-z_]/.test(named[1]!))
+            reject(`group name ${named[1]} does not start with a letter or _ (JavaScript needs an identifier)`)
           out += `(?<${named[1]}>`
           i += 2 + named[0].length
-        } else reject('lookaround, comments, backreferences and inline flags other than one leading (?i), (?m), (?s) are not RE2 syntax or have no JavaScript equivalent')
+        } else
+          reject(
+            'lookaround, comments, backreferences and inline flags other than one leading (?i), (?m), (?s) are not RE2 syntax or have no JavaScript equivalent',
+          )
       } else {
         out += '('
         i++
@@ -141,7 +153,12 @@ function translate(source: string, flags: {i: boolean; m: boolean; s: boolean}, 
 }
 
 /** One escape at `source[i] === '\\'`: its JS text, the index after it, and whether it is an atom (repeatable). */
-function escape(source: string, i: number, inClass: boolean, reject: (why: string) => never): [string, number, 'atom' | 'assertion'] {
+function escape(
+  source: string,
+  i: number,
+  inClass: boolean,
+  reject: (why: string) => never,
+): [string, number, 'atom' | 'assertion'] {
   const next = source[i + 1]
   if (next === undefined) reject('trailing backslash')
   const n = next!
@@ -177,13 +194,19 @@ function escape(source: string, i: number, inClass: boolean, reject: (why: strin
     if (n === 'Q') {
       const end = source.indexOf('\\E', i + 2)
       const literal = source.slice(i + 2, end === -1 ? undefined : end)
-      return [[...literal].map((ch) => codePoint(ch.codePointAt(0)!)).join(''), end === -1 ? source.length : end + 2, 'atom']
+      return [
+        [...literal].map(ch => codePoint(ch.codePointAt(0)!)).join(''),
+        end === -1 ? source.length : end + 2,
+        'atom',
+      ]
     }
   }
-  if (n === 'p' || n === 'P') reject('Unicode classes (\\p, \\P) are refused: Go and JavaScript ship different Unicode versions')
+  if (n === 'p' || n === 'P')
+    reject('Unicode classes (\\p, \\P) are refused: Go and JavaScript ship different Unicode versions')
   if (n === 'C') reject('\\C (any byte) has no JavaScript equivalent')
   if (n === 'Z') reject('\\Z is not RE2 syntax (Go has \\z for end of text)')
-  if (/[A-Za-z0-9]/.test(n)) reject(`\\${n} is not RE2 syntax${inClass && 'bBAzQ'.includes(n) ? ' inside a class' : ''}`)
+  if (/[A-Za-z0-9]/.test(n))
+    reject(`\\${n} is not RE2 syntax${inClass && 'bBAzQ'.includes(n) ? ' inside a class' : ''}`)
   // Go: a backslash before any other punctuation is that character literally.
   const char = String.fromCodePoint(source.codePointAt(i + 1)!)
   if (char.codePointAt(0)! >= 0x80) reject(`\\${char} is not RE2 syntax (only ASCII punctuation may be escaped)`)
@@ -205,7 +228,10 @@ function characterClass(source: string, start: number, reject: (why: string) => 
     if (c === '[' && source[i + 1] === ':') {
       const posix = /^\[:(\^?)([a-z]+):\]/.exec(source.slice(i))
       if (posix) {
-        if (posix[1]) reject('negated POSIX classes ([[:^name:]]) have no exact JavaScript spelling inside a class; write the class out')
+        if (posix[1])
+          reject(
+            'negated POSIX classes ([[:^name:]]) have no exact JavaScript spelling inside a class; write the class out',
+          )
         const body = POSIX_CLASSES[posix[2]!]
         if (!body) reject(`unknown POSIX class [:${posix[2]}:]`)
         out += body

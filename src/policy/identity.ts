@@ -24,8 +24,10 @@ export function validateIdentity(identity: KeylessIdentity, where = 'identity'):
     throw new AirlockError('USAGE', `${where}: give an exact subject or a subject regexp, not both`)
   if (identity.issuer !== undefined && identity.issuerRegExp !== undefined)
     throw new AirlockError('USAGE', `${where}: give an exact issuer or an issuer regexp, not both`)
-  if (!identity.subject && !identity.subjectRegExp) throw new AirlockError('USAGE', `${where}: a subject (identity) or subject regexp is required`)
-  if (!identity.issuer && !identity.issuerRegExp) throw new AirlockError('USAGE', `${where}: an OIDC issuer or issuer regexp is required`)
+  if (!identity.subject && !identity.subjectRegExp)
+    throw new AirlockError('USAGE', `${where}: a subject (identity) or subject regexp is required`)
+  if (!identity.issuer && !identity.issuerRegExp)
+    throw new AirlockError('USAGE', `${where}: an OIDC issuer or issuer regexp is required`)
   if (identity.subjectRegExp !== undefined) compileGoRegExp(identity.subjectRegExp, `${where} subject regexp`)
   if (identity.issuerRegExp !== undefined) compileGoRegExp(identity.issuerRegExp, `${where} issuer regexp`)
 }
@@ -35,18 +37,25 @@ export function matchIdentity(required: KeylessIdentity, signer: SignerIdentity)
   const subject = signer.subject
   if (required.subject !== undefined && subject !== required.subject)
     return `certificate identity ${JSON.stringify(subject ?? null)} is not ${JSON.stringify(required.subject)}`
-  if (required.subjectRegExp !== undefined && (subject === undefined || !compileGoRegExp(required.subjectRegExp).test(subject)))
+  if (
+    required.subjectRegExp !== undefined &&
+    (subject === undefined || !compileGoRegExp(required.subjectRegExp).test(subject))
+  )
     return `certificate identity ${JSON.stringify(subject ?? null)} does not match regexp ${JSON.stringify(required.subjectRegExp)}`
   const issuer = signer.issuer
   if (required.issuer !== undefined && issuer !== required.issuer)
     return `certificate OIDC issuer ${JSON.stringify(issuer ?? null)} is not ${JSON.stringify(required.issuer)}`
-  if (required.issuerRegExp !== undefined && (issuer === undefined || !compileGoRegExp(required.issuerRegExp).test(issuer)))
+  if (
+    required.issuerRegExp !== undefined &&
+    (issuer === undefined || !compileGoRegExp(required.issuerRegExp).test(issuer))
+  )
     return `certificate OIDC issuer ${JSON.stringify(issuer ?? null)} does not match regexp ${JSON.stringify(required.issuerRegExp)}`
   return undefined
 }
 
 export function describeIdentity(identity: KeylessIdentity): string {
-  const subject = identity.subject !== undefined ? `identity ${identity.subject}` : `identity~/${identity.subjectRegExp ?? ''}/`
+  const subject =
+    identity.subject !== undefined ? `identity ${identity.subject}` : `identity~/${identity.subjectRegExp ?? ''}/`
   const issuer = identity.issuer !== undefined ? `issuer ${identity.issuer}` : `issuer~/${identity.issuerRegExp ?? ''}/`
   return `${subject}, ${issuer}`
 }

@@ -12,16 +12,31 @@ export type {KeylessIdentity, SignerIdentity} from './identity.ts'
 export {matchIdentity, validateIdentity, describeIdentity} from './identity.ts'
 export {compileGoRegExp} from './go-regexp.ts'
 export {parsePolicy, readPolicyFile} from './file.ts'
-export {globMatches, goGlob, matchGlob, normalizePattern, repositoryName, talosRepositoryName, validateGlob} from './glob.ts'
+export {
+  globMatches,
+  goGlob,
+  matchGlob,
+  normalizePattern,
+  repositoryName,
+  talosRepositoryName,
+  validateGlob,
+} from './glob.ts'
 export {predicateMatches, predicateTypesFor} from './attestation-type.ts'
 export {identityFlags, policyFlags, type PolicyFlagValues} from './flags.ts'
 
-const IDENTITY_FLAGS = ['certificate-identity', 'certificate-identity-regexp', 'certificate-oidc-issuer', 'certificate-oidc-issuer-regexp'] as const
+const IDENTITY_FLAGS = [
+  'certificate-identity',
+  'certificate-identity-regexp',
+  'certificate-oidc-issuer',
+  'certificate-oidc-issuer-regexp',
+] as const
 
 /** Builds the policy from flags: `--policy FILE`, or `--key`, or the keyless identity flags (one rule for every image). */
 export function loadPolicy(flags: PolicyFlagValues): Policy {
-  const identityGiven = IDENTITY_FLAGS.filter((f) => flags[f] !== undefined)
-  const common: Pick<Policy, 'insecureIgnoreTlog' | 'attestationType' | 'requireContainerIdentity'> = {insecureIgnoreTlog: flags['insecure-ignore-tlog'] === true}
+  const identityGiven = IDENTITY_FLAGS.filter(f => flags[f] !== undefined)
+  const common: Pick<Policy, 'insecureIgnoreTlog' | 'attestationType' | 'requireContainerIdentity'> = {
+    insecureIgnoreTlog: flags['insecure-ignore-tlog'] === true,
+  }
   if (flags['require-container-identity'] === true) common.requireContainerIdentity = true
   if (flags['attestation-type'] !== undefined) {
     predicateTypesFor(flags['attestation-type'])
@@ -29,18 +44,27 @@ export function loadPolicy(flags: PolicyFlagValues): Policy {
   }
   if (flags.policy !== undefined) {
     const clash = [...identityGiven, ...(flags.key !== undefined ? ['key'] : [])]
-    if (clash.length > 0) throw new AirlockError('USAGE', `--policy cannot be combined with ${clash.map((f) => `--${f}`).join(', ')}; put identities in the policy file`)
+    if (clash.length > 0)
+      throw new AirlockError(
+        'USAGE',
+        `--policy cannot be combined with ${clash.map(f => `--${f}`).join(', ')}; put identities in the policy file`,
+      )
     return {source: flags.policy, rules: readPolicyFile(flags.policy), ...common}
   }
   if (flags.key !== undefined) {
-    if (identityGiven.length > 0) throw new AirlockError('USAGE', `--key cannot be combined with ${identityGiven.map((f) => `--${f}`).join(', ')}`)
+    if (identityGiven.length > 0)
+      throw new AirlockError('USAGE', `--key cannot be combined with ${identityGiven.map(f => `--${f}`).join(', ')}`)
     let pem: string
     try {
       pem = readKeyFile(flags.key)
     } catch (error) {
       throw new AirlockError('USAGE', `cannot read --key ${flags.key}: ${(error as Error).message}`, {cause: error})
     }
-    return {source: 'flags', rules: [{image: '**', origin: 'flags', action: 'public-key', publicKeyPem: pem}], ...common}
+    return {
+      source: 'flags',
+      rules: [{image: '**', origin: 'flags', action: 'public-key', publicKeyPem: pem}],
+      ...common,
+    }
   }
   if (identityGiven.length === 0)
     throw new AirlockError('USAGE', 'no verification policy given', {
@@ -50,9 +74,14 @@ export function loadPolicy(flags: PolicyFlagValues): Policy {
   if (flags['certificate-identity'] !== undefined) identity.subject = flags['certificate-identity']
   if (flags['certificate-identity-regexp'] !== undefined) identity.subjectRegExp = flags['certificate-identity-regexp']
   if (flags['certificate-oidc-issuer'] !== undefined) identity.issuer = flags['certificate-oidc-issuer']
-  if (flags['certificate-oidc-issuer-regexp'] !== undefined) identity.issuerRegExp = flags['certificate-oidc-issuer-regexp']
+  if (flags['certificate-oidc-issuer-regexp'] !== undefined)
+    identity.issuerRegExp = flags['certificate-oidc-issuer-regexp']
   validateIdentity(identity, 'flags')
-  return {source: 'flags', rules: [{image: '**', origin: 'flags', action: 'keyless', identities: [identity]}], ...common}
+  return {
+    source: 'flags',
+    rules: [{image: '**', origin: 'flags', action: 'keyless', identities: [identity]}],
+    ...common,
+  }
 }
 
 /**
@@ -62,7 +91,8 @@ export function loadPolicy(flags: PolicyFlagValues): Policy {
 export function ruleFor(policy: Policy, imageReference: string): PolicyRule {
   for (const rule of policy.rules) {
     const result = matchGlob(rule.image, imageReference)
-    if ('conflict' in result) return {image: rule.image, origin: `${rule.origin} (${result.conflict}; denied)`, action: 'deny'}
+    if ('conflict' in result)
+      return {image: rule.image, origin: `${rule.origin} (${result.conflict}; denied)`, action: 'deny'}
     if (result.matches) return rule
   }
   return {image: imageReference, origin: `${policy.source} (no rule matches; denied)`, action: 'deny'}

@@ -122,11 +122,17 @@ export class PushEngine {
 
   /** Pushes every blob and then every manifest of `graph` (children first) into `repository`; no tag. */
   async pushGraph(dst: PushDestination, repository: string, graph: PushGraph, counters: PushCounters): Promise<void> {
-    await Promise.all(graph.blobs.map((blob) => this.pushBlob(dst, repository, blob, counters)))
-    for (const {descriptor, manifest} of graph.manifests) await this.pushManifest(dst, repository, descriptor, manifest, counters)
+    await Promise.all(graph.blobs.map(blob => this.pushBlob(dst, repository, blob, counters)))
+    for (const {descriptor, manifest} of graph.manifests)
+      await this.pushManifest(dst, repository, descriptor, manifest, counters)
   }
 
-  private async pushBlob(dst: PushDestination, repository: string, descriptor: Descriptor, counters: PushCounters): Promise<void> {
+  private async pushBlob(
+    dst: PushDestination,
+    repository: string,
+    descriptor: Descriptor,
+    counters: PushCounters,
+  ): Promise<void> {
     const key = `${repository}@${descriptor.digest}`
     const running = this.inflight.get(key)
     if (running) return running
@@ -147,7 +153,12 @@ export class PushEngine {
     }
   }
 
-  private async transferBlob(dst: PushDestination, repository: string, descriptor: Descriptor, counters: PushCounters): Promise<void> {
+  private async transferBlob(
+    dst: PushDestination,
+    repository: string,
+    descriptor: Descriptor,
+    counters: PushCounters,
+  ): Promise<void> {
     const holders = this.holders.get(descriptor.digest) ?? new Set<string>()
     this.holders.set(descriptor.digest, holders)
     if (holders.has(repository) || (await this.held(dst, repository, descriptor))) {
@@ -171,8 +182,15 @@ export class PushEngine {
     }
     this.onEvent({type: 'blob-start', repository, descriptor})
     const region = dst.pushFrom && isRangeFetcher(this.source) ? await this.source.rereadable(descriptor) : undefined
-    if (region && dst.pushFrom) await pushRegion(dst.pushFrom.bind(dst), descriptor, region, `blob ${descriptor.digest} to ${repository}`)
-    else await pushStream(dst, descriptor, await this.source.fetch(descriptor), `blob ${descriptor.digest} to ${repository}`)
+    if (region && dst.pushFrom)
+      await pushRegion(dst.pushFrom.bind(dst), descriptor, region, `blob ${descriptor.digest} to ${repository}`)
+    else
+      await pushStream(
+        dst,
+        descriptor,
+        await this.source.fetch(descriptor),
+        `blob ${descriptor.digest} to ${repository}`,
+      )
     this.heldSizes.set(descriptor.digest, descriptor.size)
     holders.add(repository)
     counters.blobs.pushed++
@@ -181,7 +199,13 @@ export class PushEngine {
   }
 
   /** Pushes a manifest's exact bytes (never re-serialized) unless the repository already has that digest. */
-  async pushManifest(dst: PushDestination, repository: string, descriptor: Descriptor, manifest: RawManifest, counters: PushCounters): Promise<boolean> {
+  async pushManifest(
+    dst: PushDestination,
+    repository: string,
+    descriptor: Descriptor,
+    manifest: RawManifest,
+    counters: PushCounters,
+  ): Promise<boolean> {
     if (await dst.exists(descriptor)) {
       counters.manifests.skipped++
       this.onEvent({type: 'manifest', repository, descriptor, action: 'skipped'})
@@ -198,7 +222,14 @@ export class PushEngine {
    * Points `tag` at `descriptor`. `keep(current)` may say the content already there is to stay (a countersigned
    * `.sig` that extends the archive's); otherwise a tag naming other content moves only with --force.
    */
-  async tag(dst: PushDestination, repository: string, descriptor: Descriptor, tag: string, counters: PushCounters, keep?: (current: Descriptor) => Promise<boolean>): Promise<void> {
+  async tag(
+    dst: PushDestination,
+    repository: string,
+    descriptor: Descriptor,
+    tag: string,
+    counters: PushCounters,
+    keep?: (current: Descriptor) => Promise<boolean>,
+  ): Promise<void> {
     const current = await resolveOptional(dst, tag)
     if (current?.digest === descriptor.digest || (current && keep && (await keep(current)))) {
       counters.tags.unchanged.push(tag)
@@ -206,9 +237,13 @@ export class PushEngine {
       return
     }
     if (current && !this.force)
-      throw new AirlockError('TAG_CONFLICT', `${repository}:${tag} already points at ${current.digest}, not at ${descriptor.digest}; refusing to move it`, {
-        hint: 'pass --force to move the tag (the mirror then serves the archive\'s content under it)',
-      })
+      throw new AirlockError(
+        'TAG_CONFLICT',
+        `${repository}:${tag} already points at ${current.digest}, not at ${descriptor.digest}; refusing to move it`,
+        {
+          hint: "pass --force to move the tag (the mirror then serves the archive's content under it)",
+        },
+      )
     await dst.tag(descriptor, tag)
     counters.tags.written.push(tag)
     this.onEvent({type: 'tag', repository, tag, action: 'written'})
@@ -218,15 +253,28 @@ export class PushEngine {
    * Lists `referrers` of `subject` in its fallback tag (registries without the referrers API): reads the index
    * there, merges, and writes it back only if something is new.
    */
-  async updateFallbackTag(dst: PushDestination, repository: string, subject: Digest, referrers: RawManifest[], counters: PushCounters): Promise<void> {
+  async updateFallbackTag(
+    dst: PushDestination,
+    repository: string,
+    subject: Digest,
+    referrers: RawManifest[],
+    counters: PushCounters,
+  ): Promise<void> {
     const tag = fallbackTag(subject)
     const current = await resolveOptional(dst, tag)
     let existing: RawManifest | undefined
     if (current) {
       const stream = await dst.fetch(current)
-      existing = parseManifest(await readAll(stream, current.size), current.mediaType, `fallback tag ${repository}:${tag}`)
+      existing = parseManifest(
+        await readAll(stream, current.size),
+        current.mediaType,
+        `fallback tag ${repository}:${tag}`,
+      )
       if (existing.parsed.kind !== 'index')
-        throw new AirlockError('REGISTRY_ERROR', `${repository}:${tag} is not an image index; refusing to overwrite another tool's tag`)
+        throw new AirlockError(
+          'REGISTRY_ERROR',
+          `${repository}:${tag} is not an image index; refusing to overwrite another tool's tag`,
+        )
     }
     const merged = mergeReferrersIndex(existing, referrers.map(referrerDescriptor))
     if (!merged.changed) {
@@ -257,7 +305,12 @@ function isRangeFetcher(source: Fetcher): source is RangeFetcher {
   return typeof (source as Partial<RangeFetcher>).rereadable === 'function'
 }
 
-async function pushRegion(push: (d: Descriptor, r: RereadableBlob) => Promise<void>, descriptor: Descriptor, region: RereadableBlob, what: string): Promise<void> {
+async function pushRegion(
+  push: (d: Descriptor, r: RereadableBlob) => Promise<void>,
+  descriptor: Descriptor,
+  region: RereadableBlob,
+  what: string,
+): Promise<void> {
   try {
     await push(descriptor, region)
   } catch (error) {

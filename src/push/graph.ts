@@ -32,7 +32,8 @@ export async function collectGraph(source: Fetcher, root: Descriptor, read = rea
       return
     }
     // Real graphs are 2-3 levels deep (index -> manifest -> blobs); a deep chain is a hostile archive.
-    if (depth > 8) throw new AirlockError('MANIFEST_INVALID', `manifest ${descriptor.digest} is nested more than 8 levels deep`)
+    if (depth > 8)
+      throw new AirlockError('MANIFEST_INVALID', `manifest ${descriptor.digest} is nested more than 8 levels deep`)
     const manifest = await read(source, descriptor)
     for (const child of children(manifest.parsed)) await visit(child, depth + 1)
     manifests.push({descriptor: {...descriptor, mediaType: manifest.mediaType}, manifest})

@@ -16,7 +16,12 @@ export function policyHosts(policy: Policy): string[] {
   const hosts = new Set<string>(['docker.io'])
   for (const rule of policy.rules) {
     const first = rule.image.split('/')[0] ?? ''
-    if (rule.image.includes('/') && !GLOB_CHARS.test(first) && (first.includes('.') || first.includes(':') || first === 'localhost')) hosts.add(canonicalHost(first))
+    if (
+      rule.image.includes('/') &&
+      !GLOB_CHARS.test(first) &&
+      (first.includes('.') || first.includes(':') || first === 'localhost')
+    )
+      hosts.add(canonicalHost(first))
   }
   return [...hosts]
 }
@@ -34,7 +39,9 @@ export function checkHostIndependentRule(reference: string, policy: Policy, mirr
       throw new AirlockError(
         'POLICY_DENIED',
         `${reference} would be served from ${mirrorPath}, which also answers pulls of ${alias}; the policy judges those names by different rules (${own.origin}: ${own.action}; ${other.origin}: ${other.action})`,
-        {hint: 'push with --keep-host (each source host gets its own mirror path), or write rules that do not depend on the registry host'},
+        {
+          hint: 'push with --keep-host (each source host gets its own mirror path), or write rules that do not depend on the registry host',
+        },
       )
   }
 }

@@ -80,30 +80,45 @@ export interface PushArchiveResult extends PushResult {
 export async function pushArchive(options: PushArchiveOptions): Promise<PushArchiveResult> {
   const started = performance.now()
   if (!options.skipVerify && !options.policy && options.signatures !== 'skip')
-    throw new AirlockError('USAGE', 'push verifies the archive first and needs a policy', {hint: 'give --certificate-identity[-regexp] with --certificate-oidc-issuer, --key, or --policy FILE'})
+    throw new AirlockError('USAGE', 'push verifies the archive first and needs a policy', {
+      hint: 'give --certificate-identity[-regexp] with --certificate-oidc-issuer, --key, or --policy FILE',
+    })
   const mirror = new RegistryMirror(options.client, options.target)
   let held: Holdings | undefined
   const verified: VerifiedArchive = await openVerifiedArchive(options.archive, {
-    ...(options.skipVerify ? {structuralOnly: true} : {signatures: options.signatures ?? 'required', policy: options.policy, trust: options.trust ?? {}}),
+    ...(options.skipVerify
+      ? {structuralOnly: true}
+      : {signatures: options.signatures ?? 'required', policy: options.policy, trust: options.trust ?? {}}),
     ...(options.onBytes ? {onBytes: options.onBytes} : {}),
-    heldBlobs: async (plan) => {
+    heldBlobs: async plan => {
       held = await mirrorHoldings(plan, mirror, options).catch(() => undefined)
-      return held && held.digests.size > 0 ? {digests: held.digests, reason: 'the mirror already holds them under their digest'} : undefined
+      return held && held.digests.size > 0
+        ? {digests: held.digests, reason: 'the mirror already holds them under their digest'}
+        : undefined
     },
   })
   try {
     const {report, verdict} = verified
     if (!verdict) {
-      const code = report.images.flatMap((i) => i.checks).find((c) => !c.ok && c.name === 'signatures')?.details as {subjects?: Array<{errorCode?: string}>} | undefined
-      throw new AirlockError(failureCode(report, code), `verification failed, nothing was pushed: ${firstFailure(report) ?? 'see the report'}`, {
-        hint: `run airlock verify ${options.archive} with the same policy flags for the full report`,
-        details: {report},
-      })
+      const code = report.images.flatMap(i => i.checks).find(c => !c.ok && c.name === 'signatures')?.details as
+        | {subjects?: Array<{errorCode?: string}>}
+        | undefined
+      throw new AirlockError(
+        failureCode(report, code),
+        `verification failed, nothing was pushed: ${firstFailure(report) ?? 'see the report'}`,
+        {
+          hint: `run airlock verify ${options.archive} with the same policy flags for the full report`,
+          details: {report},
+        },
+      )
     }
     const verification: PushArchiveResult['verification'] = options.skipVerify
       ? {status: 'skipped', summary: 'verification SKIPPED (--skip-verify): content was pushed without checking it'}
       : {status: 'passed', summary: summary(report), report, ...(verified.notes.length ? {notes: verified.notes} : {})}
-    options.onVerified?.(verification, verdict.images.reduce((n, image) => n + image.graph.blobs.reduce((m, b) => m + b.descriptor.size, 0), 0))
+    options.onVerified?.(
+      verification,
+      verdict.images.reduce((n, image) => n + image.graph.blobs.reduce((m, b) => m + b.descriptor.size, 0), 0),
+    )
     const talos = options.talos ? talosYaml(options, verdict) : undefined
 
     // Without --keep-host the mirror path answers for every source host: the rule must not depend on the host.
@@ -124,16 +139,20 @@ export async function pushArchive(options: PushArchiveOptions): Promise<PushArch
     })
     await verified.archive.checkUnchanged()
     if (options.afterPush) {
-      if (options.skipVerify || !verdict.verified) throw new AirlockError('USAGE', 'airlock never signs what it did not verify (--skip-verify)')
+      if (options.skipVerify || !verdict.verified)
+        throw new AirlockError('USAGE', 'airlock never signs what it did not verify (--skip-verify)')
       await options.afterPush({...verified, verdict})
     }
-    const artifacts = verdict.images.flatMap((i) => i.artifacts)
+    const artifacts = verdict.images.flatMap(i => i.artifacts)
     const seconds = (performance.now() - started) / 1000
     const out: PushArchiveResult = {
       archive: options.archive,
       verification,
       ...result,
-      signatures: {legacyTags: artifacts.filter((a) => a.kind === 'tag').length, referrers: artifacts.filter((a) => a.kind === 'referrer').length},
+      signatures: {
+        legacyTags: artifacts.filter(a => a.kind === 'tag').length,
+        referrers: artifacts.filter(a => a.kind === 'referrer').length,
+      },
       ...(talos === undefined ? {} : {talosConfig: talos}),
       seconds,
       megabytesPerSecond: seconds > 0 ? result.totals.bytesPushed / 1e6 / seconds : 0,
@@ -147,11 +166,16 @@ export async function pushArchive(options: PushArchiveOptions): Promise<PushArch
       target: options.target,
       client: options.client,
       keepHost: options.keepHost ?? false,
-      ...(options.policy && !options.skipVerify ? {signatures: {policy: options.policy, trustedRoots: verified.trustedRoots}} : {}),
+      ...(options.policy && !options.skipVerify
+        ? {signatures: {policy: options.policy, trustedRoots: verified.trustedRoots}}
+        : {}),
     })
     if (!check.passed) {
       const error = mirrorCheckError(check)
-      throw new AirlockError(error.code, error.message, {...(error.hint ? {hint: error.hint} : {}), details: {check, push: out}})
+      throw new AirlockError(error.code, error.message, {
+        ...(error.hint ? {hint: error.hint} : {}),
+        details: {check, push: out},
+      })
     }
     return {...out, check}
   } finally {
@@ -159,30 +183,45 @@ export async function pushArchive(options: PushArchiveOptions): Promise<PushArch
   }
 }
 
-function failureCode(report: VerifyReport, signatures: {subjects?: Array<{errorCode?: string}>} | undefined): AirlockError['code'] {
-  const integrity = report.problems.length > 0 || report.images.some((i) => i.checks.some((c) => c.name === 'integrity' && !c.ok))
+function failureCode(
+  report: VerifyReport,
+  signatures: {subjects?: Array<{errorCode?: string}>} | undefined,
+): AirlockError['code'] {
+  const integrity =
+    report.problems.length > 0 || report.images.some(i => i.checks.some(c => c.name === 'integrity' && !c.ok))
   if (integrity) return report.problems[0]?.code ?? 'ARCHIVE_INVALID'
-  const code = signatures?.subjects?.find((s) => s.errorCode)?.errorCode
-  return (code as AirlockError['code'] | undefined) ?? (report.checks.some((c) => !c.ok) ? 'TRUST_INVALID' : 'SIGNATURE_INVALID')
+  const code = signatures?.subjects?.find(s => s.errorCode)?.errorCode
+  return (
+    (code as AirlockError['code'] | undefined) ??
+    (report.checks.some(c => !c.ok) ? 'TRUST_INVALID' : 'SIGNATURE_INVALID')
+  )
 }
 
 function summary(report: VerifyReport): string {
-  const skipped = report.hashSkipped?.blobs ? ` (${plural(report.hashSkipped.blobs, 'blob')}, ${formatBytes(report.hashSkipped.bytes)}, not re-hashed: ${report.hashSkipped.reason})` : ''
+  const skipped = report.hashSkipped?.blobs
+    ? ` (${plural(report.hashSkipped.blobs, 'blob')}, ${formatBytes(report.hashSkipped.bytes)}, not re-hashed: ${report.hashSkipped.reason})`
+    : ''
   return `verified ${plural(report.images.length, 'image')}, ${plural(report.blobs, 'blob')}, ${formatBytes(report.bytes)}${skipped}`
 }
 
 function talosYaml(options: PushArchiveOptions, verdict: Verdict): string {
-  const refs = verdict.images.map((image) => parseReference(image.reference))
-  const conversion = options.policy ? talosRulesFromPolicy(options.policy, refs.map((r) => r.name)) : undefined
+  const refs = verdict.images.map(image => parseReference(image.reference))
+  const conversion = options.policy
+    ? talosRulesFromPolicy(
+        options.policy,
+        refs.map(r => r.name),
+      )
+    : undefined
   const config = talosConfig({
     target: options.target,
     keepHost: options.keepHost ?? false,
-    sourceRegistries: refs.map((r) => r.registry),
+    sourceRegistries: refs.map(r => r.registry),
     ...(options.talos?.plainHttp ? {plainHttp: true} : {}),
     ...(conversion ? {rules: conversion.rules} : {}),
   })
   config.warnings.unshift(...(conversion?.warnings ?? []))
-  if (options.skipVerify) config.warnings.unshift('the archive was pushed with --skip-verify: its content was NOT verified')
+  if (options.skipVerify)
+    config.warnings.unshift('the archive was pushed with --skip-verify: its content was NOT verified')
   return renderTalosYaml(config)
 }
 
@@ -194,10 +233,16 @@ interface Holdings {
 }
 
 /** HEADs every planned blob of every image in the repository it maps to (bounded: the plan walk has a node budget). */
-async function mirrorHoldings(plan: Array<{reference: string; blobs: Descriptor[]}>, mirror: MirrorRegistry, options: PushArchiveOptions): Promise<Holdings> {
+async function mirrorHoldings(
+  plan: Array<{reference: string; blobs: Descriptor[]}>,
+  mirror: MirrorRegistry,
+  options: PushArchiveOptions,
+): Promise<Holdings> {
   const wanted = new Map<string, Map<string, Descriptor>>() // repository -> digest -> descriptor
   for (const image of plan) {
-    const repository = mapRepository(parseReference(image.reference), options.target, {keepHost: options.keepHost ?? false})
+    const repository = mapRepository(parseReference(image.reference), options.target, {
+      keepHost: options.keepHost ?? false,
+    })
     const blobs = wanted.get(repository) ?? new Map<string, Descriptor>()
     wanted.set(repository, blobs)
     for (const blob of image.blobs) blobs.set(blob.digest, blob)
@@ -207,7 +252,7 @@ async function mirrorHoldings(plan: Array<{reference: string; blobs: Descriptor[
   const pairs: Holdings['pairs'] = []
   await Promise.all(
     [...wanted].flatMap(([repository, blobs]) =>
-      [...blobs.values()].map((blob) =>
+      [...blobs.values()].map(blob =>
         limiter.run(async () => {
           const dst = mirror.repository(repository)
           const size = dst.blobSize ? await dst.blobSize(blob) : (await dst.exists(blob)) ? -1 : undefined

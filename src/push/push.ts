@@ -21,7 +21,11 @@ export interface MirrorRegistry {
    * Detects (never assumes) the referrers API: `GET /v2/<repo>/referrers/<digest>` answering an index. Called once
    * per run, on a repository and subject that exist.
    */
-  supportsReferrers(repository: string, subject: Descriptor, referrers?: Array<Pick<Descriptor, 'digest' | 'size'>>): Promise<boolean>
+  supportsReferrers(
+    repository: string,
+    subject: Descriptor,
+    referrers?: Array<Pick<Descriptor, 'digest' | 'size'>>,
+  ): Promise<boolean>
 }
 
 export interface PushOptions {
@@ -47,12 +51,23 @@ export interface PushResult {
   keepHost: boolean
   capabilities: {referrersApi?: boolean; mount: boolean}
   images: ImagePushResult[]
-  totals: {blobsPushed: number; blobsMounted: number; blobsSkipped: number; bytesPushed: number; manifestsPushed: number; tagsWritten: number}
+  totals: {
+    blobsPushed: number
+    blobsMounted: number
+    blobsSkipped: number
+    bytesPushed: number
+    manifestsPushed: number
+    tagsWritten: number
+  }
 }
 
 /** A judged graph in the engine's terms: leaf blobs, then manifests children-first (the root last). */
 function pushGraphOf(graph: JudgedGraph): PushGraph {
-  return {root: graph.root, blobs: graph.blobs.map((b) => b.descriptor), manifests: graph.manifests.map((m) => ({descriptor: m.descriptor, manifest: m.raw}))}
+  return {
+    root: graph.root,
+    blobs: graph.blobs.map(b => b.descriptor),
+    manifests: graph.manifests.map(m => ({descriptor: m.descriptor, manifest: m.raw})),
+  }
 }
 
 /**
@@ -60,8 +75,13 @@ function pushGraphOf(graph: JudgedGraph): PushGraph {
  * artifacts that passed the binding checks (legacy tags, referrers and their fallback tag), then the image's tag.
  * `source` is the archive the verdict was judged from (blobs are streamed from it and hashed as they go).
  */
-export async function pushVerdict(verdict: Verdict, source: Fetcher, mirror: MirrorRegistry, options: PushOptions): Promise<PushResult> {
-  const refs = verdict.images.map((image) => ({image, ref: parseReference(image.reference)}))
+export async function pushVerdict(
+  verdict: Verdict,
+  source: Fetcher,
+  mirror: MirrorRegistry,
+  options: PushOptions,
+): Promise<PushResult> {
+  const refs = verdict.images.map(image => ({image, ref: parseReference(image.reference)}))
   // Fail before the first byte if two source repositories would share a mirror repository.
   checkCollisions(
     refs.map(({ref}) => ref),
@@ -86,14 +106,14 @@ export async function pushVerdict(verdict: Verdict, source: Fetcher, mirror: Mir
       throw filteredIndexHint(error, image)
     }
 
-    for (const artifact of image.artifacts.filter((a) => a.kind === 'tag')) {
+    for (const artifact of image.artifacts.filter(a => a.kind === 'tag')) {
       await engine.pushGraph(dst, repository, pushGraphOf(artifact.graph), counters)
       const archived = artifact.graph.manifests.at(-1)!.raw
-      await engine.tag(dst, repository, artifact.graph.root, artifact.tag!, counters, async (current) =>
+      await engine.tag(dst, repository, artifact.graph.root, artifact.tag!, counters, async current =>
         extendsSignatureManifest(await fetchManifest(dst, current), archived),
       )
     }
-    const referrers = image.artifacts.filter((a) => a.kind === 'referrer')
+    const referrers = image.artifacts.filter(a => a.kind === 'referrer')
     if (referrers.length > 0) {
       const bySubject = new Map<Digest, RawManifest[]>()
       for (const referrer of referrers) {
@@ -108,7 +128,11 @@ export async function pushVerdict(verdict: Verdict, source: Fetcher, mirror: Mir
       // Ask the registry once, after a referrer has landed, so the probe has something real to list.
       // Probe on a subject that has a referrer now, and count the API only if it lists what was just pushed.
       const [probeSubject, probeReferrers] = [...bySubject][0]!
-      referrersApi ??= await mirror.supportsReferrers(repository, {mediaType: image.root.mediaType, digest: probeSubject, size: 0}, probeReferrers.map((m) => ({digest: m.digest, size: m.bytes.length})))
+      referrersApi ??= await mirror.supportsReferrers(
+        repository,
+        {mediaType: image.root.mediaType, digest: probeSubject, size: 0},
+        probeReferrers.map(m => ({digest: m.digest, size: m.bytes.length})),
+      )
       if (!referrersApi) {
         for (const [subject, manifests] of bySubject) {
           await engine.updateFallbackTag(dst, repository, subject, manifests, counters)
@@ -116,7 +140,12 @@ export async function pushVerdict(verdict: Verdict, source: Fetcher, mirror: Mir
       }
     }
     if (image.tag) await engine.tag(dst, repository, image.root, image.tag, counters)
-    results.push({source: image.reference, target: `${options.target.registry}/${repository}${image.tag ? `:${image.tag}` : ''}@${image.root.digest}`, digest: image.root.digest as Digest, ...counters})
+    results.push({
+      source: image.reference,
+      target: `${options.target.registry}/${repository}${image.tag ? `:${image.tag}` : ''}@${image.root.digest}`,
+      digest: image.root.digest as Digest,
+      ...counters,
+    })
   }
   return {
     registry: options.target.registry,
@@ -125,12 +154,12 @@ export async function pushVerdict(verdict: Verdict, source: Fetcher, mirror: Mir
     capabilities: {...(referrersApi === undefined ? {} : {referrersApi}), mount: engine.mountAvailable},
     images: results,
     totals: {
-      blobsPushed: sum(results, (r) => r.blobs.pushed),
-      blobsMounted: sum(results, (r) => r.blobs.mounted),
-      blobsSkipped: sum(results, (r) => r.blobs.skipped),
-      bytesPushed: sum(results, (r) => r.blobs.bytes),
-      manifestsPushed: sum(results, (r) => r.manifests.pushed),
-      tagsWritten: sum(results, (r) => r.tags.written.length + r.fallbackTags.length),
+      blobsPushed: sum(results, r => r.blobs.pushed),
+      blobsMounted: sum(results, r => r.blobs.mounted),
+      blobsSkipped: sum(results, r => r.blobs.skipped),
+      bytesPushed: sum(results, r => r.blobs.bytes),
+      manifestsPushed: sum(results, r => r.manifests.pushed),
+      tagsWritten: sum(results, r => r.tags.written.length + r.fallbackTags.length),
     },
   }
 }
@@ -145,7 +174,8 @@ function sum<T>(items: T[], pick: (item: T) => number): number {
  */
 function filteredIndexHint(error: unknown, image: VerifiedImage): unknown {
   const top = image.graph.manifests.at(-1)?.raw.parsed
-  if (!(error instanceof AirlockError) || top?.kind !== 'index' || top.manifests.length === image.children.length) return error
+  if (!(error instanceof AirlockError) || top?.kind !== 'index' || top.manifests.length === image.children.length)
+    return error
   return new AirlockError(error.code, error.message, {
     cause: error,
     hint: `${image.reference} was exported with --platform (${image.children.length} of ${top.manifests.length} platforms carried); this registry may require every platform of an index: export without --platform, or use a registry that accepts partial indexes (Zot, Distribution 3 with validation.indexes.platforms)`,

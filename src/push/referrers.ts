@@ -45,11 +45,13 @@ export interface MergedReferrers {
  * never rewrites the tag. The existing index must already be parsed strictly by the caller.
  */
 export function mergeReferrersIndex(existing: RawManifest | undefined, add: Descriptor[]): MergedReferrers {
-  const base: Record<string, unknown> = existing ? (JSON.parse(existing.bytes.toString('utf8')) as Record<string, unknown>) : {}
+  const base: Record<string, unknown> = existing
+    ? (JSON.parse(existing.bytes.toString('utf8')) as Record<string, unknown>)
+    : {}
   const current: Descriptor[] = existing?.parsed.kind === 'index' ? existing.parsed.manifests : []
   // Keep the existing entries exactly as they were written (raw JSON objects, unknown fields included).
   const rawEntries: unknown[] = Array.isArray(base.manifests) ? (base.manifests as unknown[]) : []
-  const known = new Set<string>(current.map((d) => d.digest))
+  const known = new Set<string>(current.map(d => d.digest))
   const added: Descriptor[] = []
   for (const descriptor of add) {
     if (known.has(descriptor.digest)) continue

@@ -1,1 +1,8 @@
-export {DOCKER_HUB, DOCKER_HUB_ENDPOINT, ImageReference, parseReference, registryEndpoint, tryParseReference} from './reference.ts'
+export {
+  DOCKER_HUB,
+  DOCKER_HUB_ENDPOINT,
+  ImageReference,
+  parseReference,
+  registryEndpoint,
+  tryParseReference,
+} from './reference.ts'

@@ -30,25 +30,38 @@ export interface MappingOptions {
 // Distribution's repository path component grammar (distribution/reference): lower-case alphanumerics
 // joined by '.', '_', '__' or runs of '-'.
 const PATH_COMPONENT = /^[a-z0-9]+(?:(?:[._]|__|-+)[a-z0-9]+)*$/
-const HOST = /^(?:[a-zA-Z0-9](?:[a-zA-Z0-9-]*[a-zA-Z0-9])?(?:\.[a-zA-Z0-9](?:[a-zA-Z0-9-]*[a-zA-Z0-9])?)*|\[[0-9a-fA-F:.]+\])(?::[0-9]+)?$/
+const HOST =
+  /^(?:[a-zA-Z0-9](?:[a-zA-Z0-9-]*[a-zA-Z0-9])?(?:\.[a-zA-Z0-9](?:[a-zA-Z0-9-]*[a-zA-Z0-9])?)*|\[[0-9a-fA-F:.]+\])(?::[0-9]+)?$/
 
 /** Parses the `REGISTRY[/PREFIX]` argument of `airlock push` (no scheme, no tag). */
 export function parseMirrorTarget(input: string): MirrorTarget {
   const text = input.trim().replace(/\/+$/, '')
   if (/^[a-z]+:\/\//i.test(text))
-    throw new AirlockError('USAGE', `mirror target ${JSON.stringify(input)} must be REGISTRY[/PREFIX], without a URL scheme`, {
-      hint: 'use --insecure-registry for plain HTTP',
-    })
+    throw new AirlockError(
+      'USAGE',
+      `mirror target ${JSON.stringify(input)} must be REGISTRY[/PREFIX], without a URL scheme`,
+      {
+        hint: 'use --insecure-registry for plain HTTP',
+      },
+    )
   const [host = '', ...path] = text.split('/')
   if (!HOST.test(host) || (!host.includes('.') && !host.includes(':') && host !== 'localhost'))
-    throw new AirlockError('USAGE', `mirror target ${JSON.stringify(input)} does not start with a registry host (e.g. registry.dc.local[:5000])`)
+    throw new AirlockError(
+      'USAGE',
+      `mirror target ${JSON.stringify(input)} does not start with a registry host (e.g. registry.dc.local[:5000])`,
+    )
   for (const component of path) {
     if (!PATH_COMPONENT.test(component))
-      throw new AirlockError('USAGE', `mirror prefix component ${JSON.stringify(component)} is not a valid repository path component`, {
-        hint: 'use lower-case letters, digits and . _ - only',
-      })
+      throw new AirlockError(
+        'USAGE',
+        `mirror prefix component ${JSON.stringify(component)} is not a valid repository path component`,
+        {
+          hint: 'use lower-case letters, digits and . _ - only',
+        },
+      )
   }
-  if (/[@:]/.test(path.join('/'))) throw new AirlockError('USAGE', `mirror target ${JSON.stringify(input)} must not carry a tag or digest`)
+  if (/[@:]/.test(path.join('/')))
+    throw new AirlockError('USAGE', `mirror target ${JSON.stringify(input)} must not carry a tag or digest`)
   return {registry: host.toLowerCase(), prefix: path.join('/')}
 }
 
@@ -63,7 +76,7 @@ export function mapRepository(source: SourceRepository, target: MirrorTarget, op
   const parts = [target.prefix]
   if (options.keepHost) parts.push(hostAsPath(canonicalHost(source.registry)))
   parts.push(source.repository)
-  return parts.filter((p) => p.length > 0).join('/')
+  return parts.filter(p => p.length > 0).join('/')
 }
 
 /**
@@ -75,7 +88,9 @@ export function mapRepository(source: SourceRepository, target: MirrorTarget, op
 export function hostAsPath(host: string): string {
   const lower = host.toLowerCase()
   if (lower.startsWith('['))
-    throw new AirlockError('USAGE', `--keep-host cannot spell the IPv6 registry ${host} as a repository path`, {hint: 'name the source registry by a host name'})
+    throw new AirlockError('USAGE', `--keep-host cannot spell the IPv6 registry ${host} as a repository path`, {
+      hint: 'name the source registry by a host name',
+    })
   const m = /^([a-z0-9.-]+)(?::(\d+))?$/.exec(lower)
   if (!m) throw new AirlockError('USAGE', `registry host ${JSON.stringify(host)} cannot be kept in a repository path`)
   return m[2] === undefined ? m[1]! : `${m[1]}_${m[2]}`
@@ -85,7 +100,11 @@ export function hostAsPath(host: string): string {
  * Refuses mappings where two different source repositories would land in the same mirror repository (e.g.
  * ghcr.io/x/app and quay.io/x/app without --keep-host): their tags would overwrite each other silently.
  */
-export function checkCollisions(sources: SourceRepository[], target: MirrorTarget, options: MappingOptions = {}): Map<string, string> {
+export function checkCollisions(
+  sources: SourceRepository[],
+  target: MirrorTarget,
+  options: MappingOptions = {},
+): Map<string, string> {
   const byTarget = new Map<string, string>()
   for (const source of sources) {
     const from = `${canonicalHost(source.registry)}/${source.repository}`

@@ -80,18 +80,29 @@ export function registryEndpoint(registry: string): string {
 }
 
 function invalid(input: string, why: string, hint?: string): AirlockError {
-  return new AirlockError('REFERENCE_INVALID', `invalid image reference ${JSON.stringify(input.slice(0, 300))}: ${why}`, hint ? {hint} : {})
+  return new AirlockError(
+    'REFERENCE_INVALID',
+    `invalid image reference ${JSON.stringify(input.slice(0, 300))}: ${why}`,
+    hint ? {hint} : {},
+  )
 }
 
 /** True when the first path component names a registry rather than a Docker Hub namespace (Docker's rule). */
 function looksLikeDomain(component: string): boolean {
-  return component.includes('.') || component.includes(':') || component === 'localhost' || component.startsWith('[') || component !== component.toLowerCase()
+  return (
+    component.includes('.') ||
+    component.includes(':') ||
+    component === 'localhost' ||
+    component.startsWith('[') ||
+    component !== component.toLowerCase()
+  )
 }
 
 export function parseReference(input: string): ImageReference {
   if (typeof input !== 'string' || input.length === 0) throw invalid(String(input), 'empty reference')
   if (input !== input.trim() || /\s/.test(input)) throw invalid(input, 'contains whitespace')
-  if (input.includes('://')) throw invalid(input, 'a reference has no URL scheme', `drop the scheme: ${input.replace(/^[a-z]+:\/\//, '')}`)
+  if (input.includes('://'))
+    throw invalid(input, 'a reference has no URL scheme', `drop the scheme: ${input.replace(/^[a-z]+:\/\//, '')}`)
 
   let rest = input
   let digest: Digest | undefined
@@ -100,7 +111,8 @@ export function parseReference(input: string): ImageReference {
     const digestText = rest.slice(at + 1)
     rest = rest.slice(0, at)
     if (!DIGEST_SHAPE.test(digestText)) throw invalid(input, `malformed digest ${JSON.stringify(digestText)}`)
-    if (!digestText.startsWith('sha256:')) throw invalid(input, `unsupported digest algorithm in ${JSON.stringify(digestText)}: only sha256 is accepted`)
+    if (!digestText.startsWith('sha256:'))
+      throw invalid(input, `unsupported digest algorithm in ${JSON.stringify(digestText)}: only sha256 is accepted`)
     if (!isDigest(digestText)) throw invalid(input, 'a sha256 digest is 64 lowercase hex characters')
     digest = digestText
   }
@@ -112,7 +124,11 @@ export function parseReference(input: string): ImageReference {
   if (colon !== -1) {
     tag = rest.slice(colon + 1)
     rest = rest.slice(0, colon)
-    if (!TAG.test(tag)) throw invalid(input, `invalid tag ${JSON.stringify(tag)} (letters, digits, '_', '.', '-', at most 128, not starting with '.' or '-')`)
+    if (!TAG.test(tag))
+      throw invalid(
+        input,
+        `invalid tag ${JSON.stringify(tag)} (letters, digits, '_', '.', '-', at most 128, not starting with '.' or '-')`,
+      )
   }
   if (rest.length === 0) throw invalid(input, 'missing repository name')
 
@@ -132,11 +148,16 @@ export function parseReference(input: string): ImageReference {
   for (const component of repository.split('/')) {
     if (PATH_COMPONENT.test(component)) continue
     if (component.length > 0 && PATH_COMPONENT.test(component.toLowerCase()))
-      throw invalid(input, 'repository names must be lowercase', `use ${[registry, repository.toLowerCase()].join('/')}`)
+      throw invalid(
+        input,
+        'repository names must be lowercase',
+        `use ${[registry, repository.toLowerCase()].join('/')}`,
+      )
     throw invalid(input, `invalid repository path component ${JSON.stringify(component)}`)
   }
   if (registry === DOCKER_HUB && !repository.includes('/')) repository = `library/${repository}`
-  if (`${registry}/${repository}`.length > MAX_NAME_LENGTH) throw invalid(input, `name longer than ${MAX_NAME_LENGTH} characters`)
+  if (`${registry}/${repository}`.length > MAX_NAME_LENGTH)
+    throw invalid(input, `name longer than ${MAX_NAME_LENGTH} characters`)
 
   if (tag === undefined && digest === undefined) tag = DEFAULT_TAG
   return new ImageReference({registry, repository, tag, digest})

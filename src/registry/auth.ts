@@ -125,7 +125,7 @@ export class Authenticator {
     const value = header(response.headers, 'www-authenticate')
     if (!value) return false
     const challenges = parseChallenges(value)
-    const challenge = challenges.find((c) => c.scheme === 'bearer') ?? challenges.find((c) => c.scheme === 'basic')
+    const challenge = challenges.find(c => c.scheme === 'bearer') ?? challenges.find(c => c.scheme === 'basic')
     if (!challenge) return false
     if (challenge.scheme === 'basic') {
       this.challenge = challenge
@@ -139,7 +139,7 @@ export class Authenticator {
     // The registry may name scopes beyond the ones we asked for (e.g. the source repository of a mount): remember
     // them for requests with these scopes, and drop the token it just refused.
     const requested = scopeKey(scopes)
-    const named = (challenge.params.scope ?? '').split(' ').filter((s) => s.length > 0 && !scopes.includes(s))
+    const named = (challenge.params.scope ?? '').split(' ').filter(s => s.length > 0 && !scopes.includes(s))
     if (named.length > 0) this.extraScopes.set(requested, named)
     this.tokens.delete(scopeKey(this.wantedScopes(scopes)))
     return true
@@ -172,11 +172,20 @@ export class Authenticator {
     let response: HttpResponse
     if (credentials?.kind === 'identity-token') {
       // OAuth2 refresh-token grant, as docker does with an identity token.
-      const form = new URLSearchParams({grant_type: 'refresh_token', refresh_token: credentials.token, client_id: 'airlock'})
+      const form = new URLSearchParams({
+        grant_type: 'refresh_token',
+        refresh_token: credentials.token,
+        client_id: 'airlock',
+      })
       if (challenge.params.service) form.set('service', challenge.params.service)
       if (scopes.length > 0) form.set('scope', scopes.join(' '))
       response = await this.transport.send(
-        {method: 'POST', url: realm, headers: {'Content-Type': 'application/x-www-form-urlencoded'}, body: Buffer.from(form.toString())},
+        {
+          method: 'POST',
+          url: realm,
+          headers: {'Content-Type': 'application/x-www-form-urlencoded'},
+          body: Buffer.from(form.toString()),
+        },
         what,
       )
     } else {
@@ -189,7 +198,10 @@ export class Authenticator {
     if (response.status !== 200) {
       const error = statusError(`get ${what}`, response.status, await readErrorBody(response.body), this.registry)
       if (error.code === 'UNAUTHORIZED' && !credentials)
-        throw new AirlockError('UNAUTHORIZED', error.message, {hint: `${this.registry} needs credentials: docker login ${this.registry}, or --username/--password-stdin`, details: error.details ?? {}})
+        throw new AirlockError('UNAUTHORIZED', error.message, {
+          hint: `${this.registry} needs credentials: docker login ${this.registry}, or --username/--password-stdin`,
+          details: error.details ?? {},
+        })
       if (response.status === 401 && credentials) throw rejectedCredentials(this.registry, error.message)
       throw error
     }
@@ -200,9 +212,15 @@ export class Authenticator {
     } catch {
       throw new AirlockError('REGISTRY_ERROR', `${what}: the answer is not JSON`)
     }
-    const value = typeof json.token === 'string' && json.token ? json.token : typeof json.access_token === 'string' ? json.access_token : ''
+    const value =
+      typeof json.token === 'string' && json.token
+        ? json.token
+        : typeof json.access_token === 'string'
+          ? json.access_token
+          : ''
     if (!value) throw new AirlockError('REGISTRY_ERROR', `${what}: the answer has no token`)
-    const lifetime = typeof json.expires_in === 'number' && json.expires_in > 0 ? json.expires_in : DEFAULT_TOKEN_LIFETIME_S
+    const lifetime =
+      typeof json.expires_in === 'number' && json.expires_in > 0 ? json.expires_in : DEFAULT_TOKEN_LIFETIME_S
     return {value, expiresAt: Date.now() + lifetime * 1000}
   }
 }

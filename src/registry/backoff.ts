@@ -7,7 +7,11 @@ export function backoffDelay(attempt: number, baseMs: number, maxMs: number): nu
 }
 
 /** Parses Retry-After (delta seconds or an HTTP date) into milliseconds, capped; undefined when absent or junk. */
-export function retryAfterMs(header: string | string[] | undefined, maxMs: number, now = Date.now()): number | undefined {
+export function retryAfterMs(
+  header: string | string[] | undefined,
+  maxMs: number,
+  now = Date.now(),
+): number | undefined {
   const value = Array.isArray(header) ? header[0] : header
   if (!value) return undefined
   if (/^\s*\d+\s*$/.test(value)) return Math.min(maxMs, Number(value) * 1000)

@@ -31,7 +31,12 @@ function rangeStart(value: string | undefined): number | undefined {
  * Opens a blob for reading. Errors known before the first byte (404, 401) are thrown here; later ones (broken
  * connection after all resume attempts, wrong digest or size) error the returned stream.
  */
-export async function fetchBlob(session: RegistrySession, repository: string, descriptor: Descriptor, options: BlobFetchOptions): Promise<Readable> {
+export async function fetchBlob(
+  session: RegistrySession,
+  repository: string,
+  descriptor: Descriptor,
+  options: BlobFetchOptions,
+): Promise<Readable> {
   const what = `GET blob ${session.registry}/${repository}@${descriptor.digest}`
   const url = session.url(`/v2/${repository}/blobs/${descriptor.digest}`)
   const scopes = [repositoryScope(repository, 'pull')]
@@ -45,7 +50,10 @@ export async function fetchBlob(session: RegistrySession, repository: string, de
       const start = rangeStart(header(response.headers, 'content-range'))
       if (start === offset) return {body: response.body, skip: 0}
       discard(response.body)
-      throw new AirlockError('REGISTRY_ERROR', `${what}: asked for bytes from ${offset}, got a range starting at ${start ?? 'an unreadable position'}`)
+      throw new AirlockError(
+        'REGISTRY_ERROR',
+        `${what}: asked for bytes from ${offset}, got a range starting at ${start ?? 'an unreadable position'}`,
+      )
     }
     throw statusError(what, response.status, await readErrorBody(response.body), session.registry)
   }
@@ -106,7 +114,9 @@ async function pump(
       if (output.destroyed) return
       const transient = !(error instanceof AirlockError) || isRetryableError(error)
       if (!transient || resumes >= options.resumeAttempts) {
-        output.destroy(error instanceof AirlockError ? error : networkError(`${what} (after ${offset} of ${size} bytes)`, error))
+        output.destroy(
+          error instanceof AirlockError ? error : networkError(`${what} (after ${offset} of ${size} bytes)`, error),
+        )
         return
       }
       await sleep(backoffDelay(resumes, options.retryBaseMs ?? 250, 10_000))

@@ -9,7 +9,18 @@ export function isRetryableStatus(status: number): boolean {
 }
 
 /** Error codes of Node sockets that mean "the connection broke", where a retry may well succeed. */
-const RETRYABLE_NETWORK_CODES = new Set(['ECONNRESET', 'ECONNREFUSED', 'ETIMEDOUT', 'EPIPE', 'EAI_AGAIN', 'ENETUNREACH', 'EHOSTUNREACH', 'ECONNABORTED', 'UND_ERR_SOCKET', 'ERR_STREAM_PREMATURE_CLOSE'])
+const RETRYABLE_NETWORK_CODES = new Set([
+  'ECONNRESET',
+  'ECONNREFUSED',
+  'ETIMEDOUT',
+  'EPIPE',
+  'EAI_AGAIN',
+  'ENETUNREACH',
+  'EHOSTUNREACH',
+  'ECONNABORTED',
+  'UND_ERR_SOCKET',
+  'ERR_STREAM_PREMATURE_CLOSE',
+])
 
 export function isRetryableNetworkError(error: unknown): boolean {
   const code = (error as NodeJS.ErrnoException | undefined)?.code
@@ -47,8 +58,8 @@ export function describeErrorBody(body: string): string {
     if (Array.isArray(json.errors) && json.errors.length > 0)
       return json.errors
         .slice(0, 5)
-        .map((e) => [e.code, e.message].filter((part) => typeof part === 'string' && part.length > 0).join(': '))
-        .filter((s) => s.length > 0)
+        .map(e => [e.code, e.message].filter(part => typeof part === 'string' && part.length > 0).join(': '))
+        .filter(s => s.length > 0)
         .join('; ')
   } catch {
     // not JSON: fall through to the text
@@ -68,19 +79,30 @@ function rateLimitDetail(headers: IncomingHttpHeaders | undefined): {text: strin
   const parts: string[] = []
   const limit = get('ratelimit-limit')
   const remaining = get('ratelimit-remaining')
-  if (limit) parts.push(`limit ${limit.split(';')[0]}${/w=(\d+)/.test(limit) ? ` per ${Math.round(Number(/w=(\d+)/.exec(limit)![1]) / 3600)} h` : ''}`)
+  if (limit)
+    parts.push(
+      `limit ${limit.split(';')[0]}${/w=(\d+)/.test(limit) ? ` per ${Math.round(Number(/w=(\d+)/.exec(limit)![1]) / 3600)} h` : ''}`,
+    )
   if (remaining) parts.push(`${remaining.split(';')[0]} left`)
   const source = get('docker-ratelimit-source')
   if (source) parts.push(`counted for ${source}`)
   let resetAt: string | undefined
   const reset = get('ratelimit-reset') ?? get('retry-after')
-  if (reset && /^\d+$/.test(reset.trim())) resetAt = new Date(Date.now() + Number(reset) * 1000).toISOString().replace(/\.\d+Z$/, 'Z')
-  else if (reset && !Number.isNaN(Date.parse(reset))) resetAt = new Date(Date.parse(reset)).toISOString().replace(/\.\d+Z$/, 'Z')
+  if (reset && /^\d+$/.test(reset.trim()))
+    resetAt = new Date(Date.now() + Number(reset) * 1000).toISOString().replace(/\.\d+Z$/, 'Z')
+  else if (reset && !Number.isNaN(Date.parse(reset)))
+    resetAt = new Date(Date.parse(reset)).toISOString().replace(/\.\d+Z$/, 'Z')
   if (resetAt) parts.push(`resets at ${resetAt}`)
   return {text: parts.join(', '), ...(resetAt ? {resetAt} : {})}
 }
 
-export function statusError(what: string, status: number, body: string, host: string, headers?: IncomingHttpHeaders): AirlockError {
+export function statusError(
+  what: string,
+  status: number,
+  body: string,
+  host: string,
+  headers?: IncomingHttpHeaders,
+): AirlockError {
   const detail = describeErrorBody(body)
   const message = `${what}: HTTP ${status}${detail ? ` (${detail})` : ''}`
   const retryable = isRetryableStatus(status)
@@ -95,7 +117,8 @@ export function statusError(what: string, status: number, body: string, host: st
   } else if (status === 404) {
     code = 'NOT_FOUND'
     if (/NAME_UNKNOWN/.test(detail)) hint = `the repository does not exist on ${host}: check its name`
-    else if (/MANIFEST_UNKNOWN/.test(detail)) hint = `${host} has no such tag or digest in that repository: check the tag`
+    else if (/MANIFEST_UNKNOWN/.test(detail))
+      hint = `${host} has no such tag or digest in that repository: check the tag`
     else if (!detail) hint = `${host} has no such repository, tag or digest: check the name and the tag`
   } else if (status === 429) {
     const limits = rateLimitDetail(headers)
@@ -116,29 +139,70 @@ const UNTRUSTED_CERT_CODES = new Set([
 ])
 
 /** What a socket-level failure means for the user, and what to do about it. */
-function explain(code: string, message: string, host: string, insecure: boolean, timeoutMs: number | undefined): {reason: string; hint?: string} | undefined {
-  if (code === 'ECONNREFUSED') return {reason: `nothing is listening at ${host}`, hint: 'check the host and port, and that the registry is running'}
+function explain(
+  code: string,
+  message: string,
+  host: string,
+  insecure: boolean,
+  timeoutMs: number | undefined,
+): {reason: string; hint?: string} | undefined {
+  if (code === 'ECONNREFUSED')
+    return {
+      reason: `nothing is listening at ${host}`,
+      hint: 'check the host and port, and that the registry is running',
+    }
   if (code === 'ENOTFOUND' || code === 'EAI_AGAIN' || code === 'EAI_NONAME')
-    return {reason: `the name ${host.replace(/:\d+$/, '')} does not resolve`, hint: 'check the name and DNS; behind a proxy, set HTTPS_PROXY (and NO_PROXY for local registries)'}
+    return {
+      reason: `the name ${host.replace(/:\d+$/, '')} does not resolve`,
+      hint: 'check the name and DNS; behind a proxy, set HTTPS_PROXY (and NO_PROXY for local registries)',
+    }
   if (UNTRUSTED_CERT_CODES.has(code))
-    return {reason: `the TLS certificate of ${host} is not trusted (${code})`, hint: `pass its CA with --ca-file CA.pem, or put it in /etc/containers/certs.d/${host}/ca.crt`}
-  if (code === 'CERT_HAS_EXPIRED') return {reason: `the TLS certificate of ${host} has expired`, hint: `ask the operator of ${host} to renew it`}
-  if (code === 'ERR_TLS_CERT_ALTNAME_INVALID') return {reason: `the TLS certificate of ${host} is not for that name`, hint: 'use the name the certificate was issued for'}
-  if (code === 'EPROTO' || code === 'ERR_SSL_WRONG_VERSION_NUMBER' || /wrong version number|packet length too long/i.test(message))
-    return {reason: `${host} did not answer with TLS`, hint: `if it serves plain HTTP, pass --insecure-registry ${host}`}
+    return {
+      reason: `the TLS certificate of ${host} is not trusted (${code})`,
+      hint: `pass its CA with --ca-file CA.pem, or put it in /etc/containers/certs.d/${host}/ca.crt`,
+    }
+  if (code === 'CERT_HAS_EXPIRED')
+    return {reason: `the TLS certificate of ${host} has expired`, hint: `ask the operator of ${host} to renew it`}
+  if (code === 'ERR_TLS_CERT_ALTNAME_INVALID')
+    return {
+      reason: `the TLS certificate of ${host} is not for that name`,
+      hint: 'use the name the certificate was issued for',
+    }
+  if (
+    code === 'EPROTO' ||
+    code === 'ERR_SSL_WRONG_VERSION_NUMBER' ||
+    /wrong version number|packet length too long/i.test(message)
+  )
+    return {
+      reason: `${host} did not answer with TLS`,
+      hint: `if it serves plain HTTP, pass --insecure-registry ${host}`,
+    }
   if (/certificate required|alert handshake failure|alert bad certificate/i.test(message))
-    return {reason: `${host} wants a client certificate (mTLS) and did not accept ours`, hint: `pass --client-cert/--client-key, or put client.cert and client.key in /etc/containers/certs.d/${host}/`}
+    return {
+      reason: `${host} wants a client certificate (mTLS) and did not accept ours`,
+      hint: `pass --client-cert/--client-key, or put client.cert and client.key in /etc/containers/certs.d/${host}/`,
+    }
   if (code === 'ETIMEDOUT' && timeoutMs !== undefined)
-    return {reason: `${host} sent nothing for ${Math.round(timeoutMs / 1000)} s`, hint: 'a slow link or a stalled proxy: raise --timeout SECONDS if the registry is just slow'}
-  if (code === 'ECONNRESET' && insecure) return {reason: `${host} closed the connection`, hint: `if ${host} serves HTTPS, drop it from --insecure-registry`}
+    return {
+      reason: `${host} sent nothing for ${Math.round(timeoutMs / 1000)} s`,
+      hint: 'a slow link or a stalled proxy: raise --timeout SECONDS if the registry is just slow',
+    }
+  if (code === 'ECONNRESET' && insecure)
+    return {reason: `${host} closed the connection`, hint: `if ${host} serves HTTPS, drop it from --insecure-registry`}
   return undefined
 }
 
-export function networkError(what: string, error: unknown, context: {host?: string; insecure?: boolean; timeoutMs?: number} = {}): AirlockError {
+export function networkError(
+  what: string,
+  error: unknown,
+  context: {host?: string; insecure?: boolean; timeoutMs?: number} = {},
+): AirlockError {
   const err = error as NodeJS.ErrnoException & {timeoutMs?: number}
   const code = typeof err?.code === 'string' ? err.code : ''
   const message = String(err?.message ?? error)
-  const known = context.host ? explain(code, message, context.host, context.insecure ?? false, err?.timeoutMs ?? context.timeoutMs) : undefined
+  const known = context.host
+    ? explain(code, message, context.host, context.insecure ?? false, err?.timeoutMs ?? context.timeoutMs)
+    : undefined
   const reason = known?.reason ?? (code ? `${code}${message && !message.includes(code) ? ` ${message}` : ''}` : message)
   return new AirlockError('NETWORK_ERROR', `${what}: ${reason.split('\n')[0]}`, {
     cause: error,

@@ -24,33 +24,54 @@ function checkDigestHeader(value: string | undefined, actual: Digest, what: stri
   if (!isDigest(value)) {
     // A registry that names content with another algorithm tells us nothing we can check; say so, do not guess.
     if (/^[a-z0-9]+:/.test(value) && !value.startsWith('sha256:')) return
-    throw new AirlockError('REGISTRY_ERROR', `${what}: malformed Docker-Content-Digest ${JSON.stringify(value.slice(0, 100))}`)
+    throw new AirlockError(
+      'REGISTRY_ERROR',
+      `${what}: malformed Docker-Content-Digest ${JSON.stringify(value.slice(0, 100))}`,
+    )
   }
-  if (value !== actual) throw new AirlockError('DIGEST_MISMATCH', `${what}: registry says Docker-Content-Digest ${value} but the content hashes to ${actual}`)
+  if (value !== actual)
+    throw new AirlockError(
+      'DIGEST_MISMATCH',
+      `${what}: registry says Docker-Content-Digest ${value} but the content hashes to ${actual}`,
+    )
 }
 
 /** GETs a manifest by tag or digest. The bytes are verified against the requested digest and the digest header. */
-export async function getManifest(session: RegistrySession, repository: string, reference: string): Promise<RawManifest> {
+export async function getManifest(
+  session: RegistrySession,
+  repository: string,
+  reference: string,
+): Promise<RawManifest> {
   const what = `GET manifest ${session.registry}/${repository}${isDigest(reference) ? '@' : ':'}${reference}`
   const response = await session.request(
     {method: 'GET', url: manifestUrl(session, repository, reference), headers: {Accept: MANIFEST_ACCEPT}},
     [repositoryScope(repository, 'pull')],
     what,
   )
-  if (response.status !== 200) throw statusError(what, response.status, await readErrorBody(response.body), session.registry, response.headers)
+  if (response.status !== 200)
+    throw statusError(what, response.status, await readErrorBody(response.body), session.registry, response.headers)
   const bytes = await readLimited(response.body, MAX_MANIFEST_BYTES, what)
   const actual = sha256(bytes)
-  if (isDigest(reference) && actual !== reference) throw new AirlockError('DIGEST_MISMATCH', `${what}: content hashes to ${actual}`)
+  if (isDigest(reference) && actual !== reference)
+    throw new AirlockError('DIGEST_MISMATCH', `${what}: content hashes to ${actual}`)
   checkDigestHeader(header(response.headers, 'docker-content-digest'), actual, what)
   const served = contentType(response.body)
-  return parseManifest(bytes, isManifestType(served) ? served : undefined, `manifest ${session.registry}/${repository}@${actual}`)
+  return parseManifest(
+    bytes,
+    isManifestType(served) ? served : undefined,
+    `manifest ${session.registry}/${repository}@${actual}`,
+  )
 }
 
 /**
  * HEADs a manifest: its descriptor without the body, or undefined when the answer lacks what a descriptor needs
  * (some registries omit the digest header on HEAD), in which case the caller falls back to GET.
  */
-export async function headManifest(session: RegistrySession, repository: string, reference: string): Promise<Descriptor | undefined> {
+export async function headManifest(
+  session: RegistrySession,
+  repository: string,
+  reference: string,
+): Promise<Descriptor | undefined> {
   const what = `HEAD manifest ${session.registry}/${repository}${isDigest(reference) ? '@' : ':'}${reference}`
   const response = await session.request(
     {method: 'HEAD', url: manifestUrl(session, repository, reference), headers: {Accept: MANIFEST_ACCEPT}},
@@ -58,34 +79,54 @@ export async function headManifest(session: RegistrySession, repository: string,
     what,
   )
   discard(response.body)
-  if (response.status === 404 || response.status === 401 || response.status === 403) throw statusError(what, response.status, '', session.registry)
+  if (response.status === 404 || response.status === 401 || response.status === 403)
+    throw statusError(what, response.status, '', session.registry)
   if (response.status === 429) throw statusError(what, response.status, '', session.registry, response.headers)
   if (response.status !== 200) return undefined
   const digest = header(response.headers, 'docker-content-digest')
   const size = Number(header(response.headers, 'content-length'))
   const mediaType = contentType(response.body)
   if (!isDigest(digest) || !Number.isSafeInteger(size) || !isManifestType(mediaType)) return undefined
-  if (isDigest(reference) && digest !== reference) throw new AirlockError('DIGEST_MISMATCH', `${what}: registry says ${digest}`)
-  if (size > MAX_MANIFEST_BYTES) throw new AirlockError('TOO_LARGE', `${what}: manifest is ${size} bytes, over the ${MAX_MANIFEST_BYTES} byte limit`)
+  if (isDigest(reference) && digest !== reference)
+    throw new AirlockError('DIGEST_MISMATCH', `${what}: registry says ${digest}`)
+  if (size > MAX_MANIFEST_BYTES)
+    throw new AirlockError('TOO_LARGE', `${what}: manifest is ${size} bytes, over the ${MAX_MANIFEST_BYTES} byte limit`)
   return {mediaType: mediaType!, digest, size}
 }
 
 /** PUTs manifest bytes unchanged under a tag or their digest. */
-export async function putManifest(session: RegistrySession, repository: string, reference: string, mediaType: string, bytes: Buffer): Promise<void> {
+export async function putManifest(
+  session: RegistrySession,
+  repository: string,
+  reference: string,
+  mediaType: string,
+  bytes: Buffer,
+): Promise<void> {
   const what = `PUT manifest ${session.registry}/${repository}${isDigest(reference) ? '@' : ':'}${reference}`
-  if (bytes.length > MAX_MANIFEST_BYTES) throw new AirlockError('TOO_LARGE', `${what}: ${bytes.length} bytes, over the ${MAX_MANIFEST_BYTES} byte limit`)
+  if (bytes.length > MAX_MANIFEST_BYTES)
+    throw new AirlockError('TOO_LARGE', `${what}: ${bytes.length} bytes, over the ${MAX_MANIFEST_BYTES} byte limit`)
   const response = await session.request(
-    {method: 'PUT', url: manifestUrl(session, repository, reference), headers: {'Content-Type': mediaType}, body: bytes},
+    {
+      method: 'PUT',
+      url: manifestUrl(session, repository, reference),
+      headers: {'Content-Type': mediaType},
+      body: bytes,
+    },
     [repositoryScope(repository, 'pull,push')],
     what,
   )
-  if (response.status !== 201 && response.status !== 200) throw manifestRefused(what, response.status, await readErrorBody(response.body), session.registry, bytes)
+  if (response.status !== 201 && response.status !== 200)
+    throw manifestRefused(what, response.status, await readErrorBody(response.body), session.registry, bytes)
   discard(response.body)
   checkDigestHeader(header(response.headers, 'docker-content-digest'), sha256(bytes), what)
 }
 
 /** HEAD on a manifest or blob by digest: true when present, false on 404. */
-export async function contentExists(session: RegistrySession, repository: string, descriptor: Descriptor): Promise<boolean> {
+export async function contentExists(
+  session: RegistrySession,
+  repository: string,
+  descriptor: Descriptor,
+): Promise<boolean> {
   const manifest = isManifestType(descriptor.mediaType)
   const what = `HEAD ${manifest ? 'manifest' : 'blob'} ${session.registry}/${repository}@${descriptor.digest}`
   const path = `/v2/${repository}/${manifest ? 'manifests' : 'blobs'}/${descriptor.digest}`
@@ -104,9 +145,17 @@ export async function contentExists(session: RegistrySession, repository: string
  * HEAD of a blob: its size as the registry states it (Content-Length), or undefined when it is absent. A registry
  * that answers 200 without a usable Content-Length is taken at its word that it holds the blob (-1).
  */
-export async function blobSize(session: RegistrySession, repository: string, descriptor: Descriptor): Promise<number | undefined> {
+export async function blobSize(
+  session: RegistrySession,
+  repository: string,
+  descriptor: Descriptor,
+): Promise<number | undefined> {
   const what = `HEAD blob ${session.registry}/${repository}@${descriptor.digest}`
-  const response = await session.request({method: 'HEAD', url: session.url(`/v2/${repository}/blobs/${descriptor.digest}`)}, [repositoryScope(repository, 'pull')], what)
+  const response = await session.request(
+    {method: 'HEAD', url: session.url(`/v2/${repository}/blobs/${descriptor.digest}`)},
+    [repositoryScope(repository, 'pull')],
+    what,
+  )
   discard(response.body)
   if (response.status === 404) return undefined
   if (response.status !== 200) throw statusError(what, response.status, '', session.registry)
@@ -121,7 +170,8 @@ export async function blobSize(session: RegistrySession, repository: string, des
 function manifestRefused(what: string, status: number, body: string, registry: string, bytes: Buffer): AirlockError {
   const error = statusError(what, status, body, registry)
   const bundle = bytes.includes('application/vnd.dev.sigstore.bundle')
-  if (!bundle || (status !== 400 && status !== 415) || !/MANIFEST_INVALID|UNSUPPORTED|media ?type/i.test(body)) return error
+  if (!bundle || (status !== 400 && status !== 415) || !/MANIFEST_INVALID|UNSUPPORTED|media ?type/i.test(body))
+    return error
   return new AirlockError('REGISTRY_ERROR', `${error.message}: ${registry} does not accept Sigstore bundle manifests`, {
     hint: `on Quay, the admin sets FEATURE_GENERAL_OCI_SUPPORT: true and adds "application/vnd.oci.empty.v1+json": ["application/vnd.dev.sigstore.bundle.v0.3+json"] to ALLOWED_OCI_ARTIFACT_TYPES`,
     details: error.details ?? {},

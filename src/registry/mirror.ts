@@ -26,7 +26,11 @@ export class RegistryMirror {
     return repository
   }
 
-  async supportsReferrers(path: string, subject: Descriptor, referrers: Array<Pick<Descriptor, 'digest' | 'size'>> = []): Promise<boolean> {
+  async supportsReferrers(
+    path: string,
+    subject: Descriptor,
+    referrers: Array<Pick<Descriptor, 'digest' | 'size'>> = [],
+  ): Promise<boolean> {
     return (await this.repository(path).referrersCapability(subject, referrers)) === 'api'
   }
 }

@@ -14,7 +14,8 @@ export function nextPage(response: HttpResponse, what: string): URL | undefined 
     const match = /^\s*<([^>]*)>\s*;(.*)$/.exec(part)
     if (!match || !/(?:^|;)\s*rel="?next"?\s*(?:;|$)/i.test(match[2]!)) continue
     const next = new URL(match[1]!, response.url)
-    if (next.origin !== response.url.origin) throw new AirlockError('REGISTRY_ERROR', `${what}: next page on another origin (${next.origin})`)
+    if (next.origin !== response.url.origin)
+      throw new AirlockError('REGISTRY_ERROR', `${what}: next page on another origin (${next.origin})`)
     return next
   }
   return undefined

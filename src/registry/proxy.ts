@@ -17,7 +17,10 @@ let dispatcher: EnvHttpProxyAgent | undefined
  * fetch() through the proxy the environment names (and directly for NO_PROXY hosts). undici is loaded on first use:
  * importing it costs a quarter of a second of CPU that commands without a TUF mirror should not pay.
  */
-export async function proxiedFetch(url: string, init: {signal?: AbortSignal; headers?: Record<string, string>} = {}): ReturnType<typeof undiciFetch> {
+export async function proxiedFetch(
+  url: string,
+  init: {signal?: AbortSignal; headers?: Record<string, string>} = {},
+): ReturnType<typeof undiciFetch> {
   const undici = await import('undici')
   dispatcher ??= new undici.EnvHttpProxyAgent()
   return undici.fetch(url, {...init, dispatcher})

@@ -22,7 +22,7 @@ export function referrersTag(subject: Digest): string {
 }
 
 function filterByType(descriptors: Descriptor[], artifactType: string | undefined): Descriptor[] {
-  return artifactType === undefined ? descriptors : descriptors.filter((d) => d.artifactType === artifactType)
+  return artifactType === undefined ? descriptors : descriptors.filter(d => d.artifactType === artifactType)
 }
 
 /**
@@ -33,18 +33,28 @@ function filterByType(descriptors: Descriptor[], artifactType: string | undefine
  * answers 429, artifacthub/hub#4785) all mean "use the fallback tag". Redirects are not followed here for that
  * reason. A later page that fails is still an error: the API exists and broke mid-listing.
  */
-export async function listReferrersApi(session: RegistrySession, repository: string, subject: Digest, artifactType?: string): Promise<Descriptor[] | undefined> {
+export async function listReferrersApi(
+  session: RegistrySession,
+  repository: string,
+  subject: Digest,
+  artifactType?: string,
+): Promise<Descriptor[] | undefined> {
   const what = `list referrers of ${session.registry}/${repository}@${subject}`
   let url: URL | undefined = session.url(`/v2/${repository}/referrers/${subject}`)
   if (artifactType) url.searchParams.set('artifactType', artifactType)
   const referrers: Descriptor[] = []
   for (let page = 0; url; page++) {
     if (page >= MAX_PAGES) throw new AirlockError('REGISTRY_ERROR', `${what}: more than ${MAX_PAGES} pages`)
-    const response = await session.request({method: 'GET', url, headers: {Accept: MediaType.OciIndex}, followRedirects: false}, [repositoryScope(repository, 'pull')], what)
+    const response = await session.request(
+      {method: 'GET', url, headers: {Accept: MediaType.OciIndex}, followRedirects: false},
+      [repositoryScope(repository, 'pull')],
+      what,
+    )
     if (response.status !== 200) {
       const body = await readErrorBody(response.body)
       // An unknown repository says nothing about the API; it is an error whatever the API.
-      if (response.status === 404 && /NAME_UNKNOWN/.test(describeErrorBody(body))) throw statusError(what, 404, body, session.registry)
+      if (response.status === 404 && /NAME_UNKNOWN/.test(describeErrorBody(body)))
+        throw statusError(what, 404, body, session.registry)
       if (page === 0) return undefined
       throw statusError(what, response.status, body, session.registry)
     }
@@ -74,7 +84,12 @@ export async function listReferrersApi(session: RegistrySession, repository: str
 }
 
 /** Lists referrers from the fallback tag; no tag means no referrers. */
-export async function listReferrersByTag(session: RegistrySession, repository: string, subject: Digest, artifactType?: string): Promise<Descriptor[]> {
+export async function listReferrersByTag(
+  session: RegistrySession,
+  repository: string,
+  subject: Digest,
+  artifactType?: string,
+): Promise<Descriptor[]> {
   let index
   try {
     index = await getManifest(session, repository, referrersTag(subject))
@@ -83,6 +98,9 @@ export async function listReferrersByTag(session: RegistrySession, repository: s
     throw error
   }
   if (index.parsed.kind !== 'index')
-    throw new AirlockError('MANIFEST_INVALID', `${session.registry}/${repository}:${referrersTag(subject)} is not an index, so it is not a referrers tag`)
+    throw new AirlockError(
+      'MANIFEST_INVALID',
+      `${session.registry}/${repository}:${referrersTag(subject)} is not an index, so it is not a referrers tag`,
+    )
   return filterByType(index.parsed.manifests, artifactType)
 }

@@ -61,9 +61,13 @@ export class Repository implements Target, ReferrerLister, TagLister {
         retryBaseMs: this.settings.retryBaseMs,
       })
     const held = this.session.manifestBytes.get(`${this.path}@${descriptor.digest}`)
-    const raw = held && sha256(held) === descriptor.digest ? {bytes: held} : await this.fetchManifestByDigest(descriptor.digest)
+    const raw =
+      held && sha256(held) === descriptor.digest ? {bytes: held} : await this.fetchManifestByDigest(descriptor.digest)
     if (raw.bytes.length !== descriptor.size)
-      throw new AirlockError('SIZE_MISMATCH', `manifest ${this.name}@${descriptor.digest}: ${raw.bytes.length} bytes, descriptor says ${descriptor.size}`)
+      throw new AirlockError(
+        'SIZE_MISMATCH',
+        `manifest ${this.name}@${descriptor.digest}: ${raw.bytes.length} bytes, descriptor says ${descriptor.size}`,
+      )
     return Readable.from([raw.bytes])
   }
 
@@ -73,7 +77,9 @@ export class Repository implements Target, ReferrerLister, TagLister {
    * backends lack what its canonical one serves by tag, siderolabs/talos#13342); the bytes must hash to the digest.
    */
   async fetchManifest(reference: string): Promise<RawManifest> {
-    const raw = isDigest(reference) ? await this.fetchManifestByDigest(reference) : await getManifest(this.session, this.path, reference)
+    const raw = isDigest(reference)
+      ? await this.fetchManifestByDigest(reference)
+      : await getManifest(this.session, this.path, reference)
     if (!isDigest(reference)) this.session.tagOf.set(`${this.path}@${raw.digest}`, reference)
     this.session.rememberManifest(this.path, raw.digest, raw.bytes)
     return raw
@@ -87,9 +93,13 @@ export class Repository implements Target, ReferrerLister, TagLister {
       if (!(error instanceof AirlockError) || error.code !== 'NOT_FOUND' || !tag) throw error
       const raw = await getManifest(this.session, this.path, tag)
       if (raw.digest !== digest)
-        throw new AirlockError('DIGEST_MISMATCH', `${this.name}@${digest} is missing by digest, and tag ${tag} now names ${raw.digest}`, {
-          hint: 'the tag moved since it was resolved: run the export again',
-        })
+        throw new AirlockError(
+          'DIGEST_MISMATCH',
+          `${this.name}@${digest} is missing by digest, and tag ${tag} now names ${raw.digest}`,
+          {
+            hint: 'the tag moved since it was resolved: run the export again',
+          },
+        )
       return raw
     }
   }
@@ -112,7 +122,9 @@ export class Repository implements Target, ReferrerLister, TagLister {
   /** Pushes a manifest (under its digest, bytes unchanged) or a blob (streamed); nothing lands unless it verifies. */
   async push(descriptor: Descriptor, content: Readable): Promise<void> {
     if (!isManifestType(descriptor.mediaType)) {
-      await this.settings.semaphore.run(() => pushBlob(this.session, this.path, descriptor, content, {chunkSize: this.settings.chunkSize}))
+      await this.settings.semaphore.run(() =>
+        pushBlob(this.session, this.path, descriptor, content, {chunkSize: this.settings.chunkSize}),
+      )
       return
     }
     const bytes = await readManifestBytes(content, descriptor)
@@ -148,9 +160,14 @@ export class Repository implements Target, ReferrerLister, TagLister {
    */
   async tag(descriptor: Descriptor, reference: string): Promise<void> {
     if (!TAG.test(reference)) throw new AirlockError('REFERENCE_INVALID', `invalid tag ${JSON.stringify(reference)}`)
-    if (!isManifestType(descriptor.mediaType)) throw new AirlockError('UNSUPPORTED', `cannot tag ${descriptor.digest}: ${descriptor.mediaType} is not a manifest`)
+    if (!isManifestType(descriptor.mediaType))
+      throw new AirlockError(
+        'UNSUPPORTED',
+        `cannot tag ${descriptor.digest}: ${descriptor.mediaType} is not a manifest`,
+      )
     const held = this.session.manifestBytes.get(`${this.path}@${descriptor.digest}`)
-    const bytes = held && sha256(held) === descriptor.digest ? held : (await this.fetchManifestByDigest(descriptor.digest)).bytes
+    const bytes =
+      held && sha256(held) === descriptor.digest ? held : (await this.fetchManifestByDigest(descriptor.digest)).bytes
     await putManifest(this.session, this.path, reference, descriptor.mediaType, bytes)
   }
 
@@ -176,8 +193,8 @@ export class Repository implements Target, ReferrerLister, TagLister {
       const viaApi = await listReferrersApi(this.session, this.path, subject.digest)
       if (viaApi) {
         this.session.referrersApi = true
-        const described = await Promise.all(viaApi.map((d) => this.describeReferrer(d)))
-        return artifactType === undefined ? described : described.filter((d) => d.artifactType === artifactType)
+        const described = await Promise.all(viaApi.map(d => this.describeReferrer(d)))
+        return artifactType === undefined ? described : described.filter(d => d.artifactType === artifactType)
       }
       this.session.referrersApi = false
     }
@@ -196,7 +213,8 @@ export class Repository implements Target, ReferrerLister, TagLister {
     const described: Descriptor = {mediaType: raw.mediaType, digest: raw.digest, size: raw.bytes.length}
     const type = parsed.artifactType ?? (parsed.kind === 'manifest' ? parsed.config.mediaType : undefined)
     if (type) described.artifactType = type
-    if (parsed.annotations && Object.keys(parsed.annotations).length > 0) described.annotations = {...parsed.annotations}
+    if (parsed.annotations && Object.keys(parsed.annotations).length > 0)
+      described.annotations = {...parsed.annotations}
     return described
   }
 
@@ -205,11 +223,18 @@ export class Repository implements Target, ReferrerLister, TagLister {
    * from Quay >= 3.12 and `{}` from Harbor 2.10) and, when `expect` is given, only if the referrers just pushed are
    * listed (Harbor 2.8-2.10 lists them wrongly): otherwise the caller writes the fallback tag. Remembered per host.
    */
-  async referrersCapability(subject?: Descriptor, expect: Array<Pick<Descriptor, 'digest' | 'size'>> = []): Promise<ReferrersCapability> {
+  async referrersCapability(
+    subject?: Descriptor,
+    expect: Array<Pick<Descriptor, 'digest' | 'size'>> = [],
+  ): Promise<ReferrersCapability> {
     if (this.session.referrersApi === undefined || (this.session.referrersApi && expect.length > 0)) {
-      const probe = await listReferrersApi(this.session, this.path, (subject?.digest ?? sha256(Buffer.alloc(0))) as Digest)
-      const listed = new Set((probe ?? []).map((d) => `${d.digest}/${d.size}`))
-      this.session.referrersApi = probe !== undefined && expect.every((d) => listed.has(`${d.digest}/${d.size}`))
+      const probe = await listReferrersApi(
+        this.session,
+        this.path,
+        (subject?.digest ?? sha256(Buffer.alloc(0))) as Digest,
+      )
+      const listed = new Set((probe ?? []).map(d => `${d.digest}/${d.size}`))
+      this.session.referrersApi = probe !== undefined && expect.every(d => listed.has(`${d.digest}/${d.size}`))
     }
     this.capability = this.session.referrersApi ? 'api' : 'tag-schema'
     return this.capability

@@ -5,14 +5,15 @@ export class Semaphore {
   private readonly waiting: Array<() => void> = []
 
   constructor(permits: number) {
-    if (!Number.isInteger(permits) || permits < 1) throw new RangeError(`semaphore needs at least 1 permit, got ${permits}`)
+    if (!Number.isInteger(permits) || permits < 1)
+      throw new RangeError(`semaphore needs at least 1 permit, got ${permits}`)
     this.available = permits
   }
 
   /** Waits for a permit; call the returned function exactly once to give it back (extra calls are ignored). */
   async acquire(): Promise<() => void> {
     if (this.available > 0) this.available--
-    else await new Promise<void>((resolve) => this.waiting.push(resolve))
+    else await new Promise<void>(resolve => this.waiting.push(resolve))
     let released = false
     return () => {
       if (released) return

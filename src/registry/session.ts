@@ -81,7 +81,8 @@ export class RegistrySession {
    * A 401 without a challenge (Harbor's answer on routes it does not serve) is left to the caller.
    */
   private async checkRejected(response: HttpResponse, sent: string | undefined, what: string): Promise<HttpResponse> {
-    if (response.status !== 401 || !sent?.startsWith('Basic ') || !header(response.headers, 'www-authenticate')) return response
+    if (response.status !== 401 || !sent?.startsWith('Basic ') || !header(response.headers, 'www-authenticate'))
+      return response
     if (!(await this.auth.hasCredentials())) return response
     discard(response.body)
     throw rejectedCredentials(this.registry, `${what}: HTTP 401`)

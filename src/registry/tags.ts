@@ -15,8 +15,13 @@ export async function listTags(session: RegistrySession, repository: string, pag
   const tags: string[] = []
   for (let page = 0; url; page++) {
     if (page >= MAX_PAGES) throw new AirlockError('REGISTRY_ERROR', `${what}: more than ${MAX_PAGES} pages`)
-    const response = await session.request({method: 'GET', url, headers: {Accept: 'application/json'}}, [repositoryScope(repository, 'pull')], what)
-    if (response.status !== 200) throw statusError(what, response.status, await readErrorBody(response.body), session.registry)
+    const response = await session.request(
+      {method: 'GET', url, headers: {Accept: 'application/json'}},
+      [repositoryScope(repository, 'pull')],
+      what,
+    )
+    if (response.status !== 200)
+      throw statusError(what, response.status, await readErrorBody(response.body), session.registry)
     const body = await readLimited(response.body, MAX_PAGE_BYTES, what)
     let json: {tags?: unknown}
     try {
@@ -26,7 +31,8 @@ export async function listTags(session: RegistrySession, repository: string, pag
     }
     // Distribution answers `"tags": null` for a repository without tags.
     if (json.tags !== null && json.tags !== undefined) {
-      if (!Array.isArray(json.tags) || !json.tags.every((t) => typeof t === 'string')) throw new AirlockError('REGISTRY_ERROR', `${what}: "tags" is not a list of strings`)
+      if (!Array.isArray(json.tags) || !json.tags.every(t => typeof t === 'string'))
+        throw new AirlockError('REGISTRY_ERROR', `${what}: "tags" is not a list of strings`)
       tags.push(...(json.tags as string[]))
     }
     url = nextPage(response, what)

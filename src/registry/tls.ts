@@ -36,7 +36,7 @@ export const DEFAULT_CERTS_DIRS = ['/etc/containers/certs.d', '/etc/docker/certs
 export function certsDirs(options: TlsOptions): string[] {
   if (options.certsDirs) return options.certsDirs
   const fromEnv = process.env.AIRLOCK_CERTS_D
-  if (fromEnv !== undefined) return fromEnv.split(':').filter((d) => d.length > 0)
+  if (fromEnv !== undefined) return fromEnv.split(':').filter(d => d.length > 0)
   return DEFAULT_CERTS_DIRS
 }
 
@@ -87,7 +87,9 @@ function readCertsDir(dir: string): {ca: string[]; cert?: string; key?: string; 
     } else if (name.endsWith('.cert') && cert === undefined) {
       const keyName = `${name.slice(0, -'.cert'.length)}.key`
       if (!names.includes(keyName))
-        throw new AirlockError('USAGE', `${join(dir, name)} has no matching key ${keyName}`, {hint: 'a client certificate in certs.d needs NAME.cert and NAME.key side by side'})
+        throw new AirlockError('USAGE', `${join(dir, name)} has no matching key ${keyName}`, {
+          hint: 'a client certificate in certs.d needs NAME.cert and NAME.key side by side',
+        })
       cert = readPem(join(dir, name), 'client certificate')
       key = readPem(join(dir, keyName), 'client key')
       files.push(join(dir, name))
@@ -99,7 +101,9 @@ function readCertsDir(dir: string): {ca: string[]; cert?: string; key?: string; 
 /** Reads the files the flags name, so a missing CA file or a half client certificate fails before any request. */
 export function checkTlsFiles(options: TlsOptions): void {
   if ((options.clientCert === undefined) !== (options.clientKey === undefined))
-    throw new AirlockError('USAGE', 'a client certificate needs its key and a key needs its certificate', {hint: 'pass both --client-cert and --client-key'})
+    throw new AirlockError('USAGE', 'a client certificate needs its key and a key needs its certificate', {
+      hint: 'pass both --client-cert and --client-key',
+    })
   if (options.caFile) readPem(options.caFile, 'CA file')
   if (options.clientCert) readPem(options.clientCert, 'client certificate')
   if (options.clientKey) readPem(options.clientKey, 'client key')
@@ -108,7 +112,9 @@ export function checkTlsFiles(options: TlsOptions): void {
 /** The TLS material for one host (host:port): the trust store always includes the system's and Node's defaults. */
 export function hostTls(host: string, options: TlsOptions): HostTls {
   if ((options.clientCert === undefined) !== (options.clientKey === undefined))
-    throw new AirlockError('USAGE', 'a client certificate needs its key and a key needs its certificate', {hint: 'pass both --client-cert and --client-key'})
+    throw new AirlockError('USAGE', 'a client certificate needs its key and a key needs its certificate', {
+      hint: 'pass both --client-cert and --client-key',
+    })
   const sources: string[] = []
   const extra: string[] = []
   let cert: string | undefined

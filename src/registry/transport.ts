@@ -77,11 +77,17 @@ export function normalizeInsecureHost(value: string): string {
   const scheme = /^([a-z][a-z0-9+.-]*):\/\//i.exec(trimmed)
   if (scheme) {
     if (scheme[1]!.toLowerCase() !== 'http')
-      throw new AirlockError('USAGE', `--insecure-registry ${value}: only http:// or a bare host:port can name a plain-HTTP registry`, {hint: 'an https:// registry is not insecure: drop it from --insecure-registry'})
+      throw new AirlockError(
+        'USAGE',
+        `--insecure-registry ${value}: only http:// or a bare host:port can name a plain-HTTP registry`,
+        {hint: 'an https:// registry is not insecure: drop it from --insecure-registry'},
+      )
     host = trimmed.slice(scheme[0].length).replace(/\/+$/, '')
   }
   if (!/^[a-z0-9.-]+(?::\d{1,5})?$|^\[[0-9a-f:.]+\](?::\d{1,5})?$/i.test(host))
-    throw new AirlockError('USAGE', `--insecure-registry ${JSON.stringify(value)} is not a host or host:port`, {hint: 'write it as host:port, e.g. --insecure-registry registry.local:5000'})
+    throw new AirlockError('USAGE', `--insecure-registry ${JSON.stringify(value)} is not a host or host:port`, {
+      hint: 'write it as host:port, e.g. --insecure-registry registry.local:5000',
+    })
   return host.toLowerCase()
 }
 
@@ -107,7 +113,12 @@ export class Transport {
     this.userAgent = options.userAgent ?? 'airlock'
     this.retryBaseMs = options.retryBaseMs ?? 250
     this.maxRetryDelayMs = options.maxRetryDelayMs ?? 30_000
-    this.tls = {caFile: options.caFile, clientCert: options.clientCert, clientKey: options.clientKey, certsDirs: options.certsDirs}
+    this.tls = {
+      caFile: options.caFile,
+      clientCert: options.clientCert,
+      clientKey: options.clientKey,
+      certsDirs: options.certsDirs,
+    }
     this.proxyEnv = options.proxyEnv ?? process.env
     this.httpAgent = new http.Agent({keepAlive: true, ...proxyOption(this.proxyEnv)})
     // Read the flags' files now: a missing CA file or a half client certificate is a usage error before any request.
@@ -118,7 +129,12 @@ export class Transport {
     let agent = this.httpsAgents.get(host)
     if (!agent) {
       const material = hostTls(host, this.tls)
-      agent = new https.Agent({keepAlive: true, ...proxyOption(this.proxyEnv), ca: material.ca, ...(material.cert ? {cert: material.cert, key: material.key} : {})})
+      agent = new https.Agent({
+        keepAlive: true,
+        ...proxyOption(this.proxyEnv),
+        ca: material.ca,
+        ...(material.cert ? {cert: material.cert, key: material.key} : {}),
+      })
       this.httpsAgents.set(host, agent)
     }
     return agent
@@ -152,10 +168,16 @@ export class Transport {
           await sleep(backoffDelay(attempt, this.retryBaseMs, this.maxRetryDelayMs))
           continue
         }
-        throw networkError(what, error, {host: request.url.host, insecure: this.isInsecure(request.url.host), timeoutMs: this.timeoutMs})
+        throw networkError(what, error, {
+          host: request.url.host,
+          insecure: this.isInsecure(request.url.host),
+          timeoutMs: this.timeoutMs,
+        })
       }
       if (attempt + 1 < attempts && isRetryableStatus(response.status)) {
-        const wait = retryAfterMs(response.headers['retry-after'], this.maxRetryDelayMs) ?? backoffDelay(attempt, this.retryBaseMs, this.maxRetryDelayMs)
+        const wait =
+          retryAfterMs(response.headers['retry-after'], this.maxRetryDelayMs) ??
+          backoffDelay(attempt, this.retryBaseMs, this.maxRetryDelayMs)
         discard(response.body)
         await sleep(wait)
         continue
@@ -172,10 +194,14 @@ export class Transport {
       const location = header(response.headers, 'location')
       if (!follow || !REDIRECT_STATUSES.has(response.status) || !location) return response
       discard(response.body)
-      if (hop >= MAX_REDIRECTS) throw new AirlockError('REGISTRY_ERROR', `${what}: more than ${MAX_REDIRECTS} redirects`)
+      if (hop >= MAX_REDIRECTS)
+        throw new AirlockError('REGISTRY_ERROR', `${what}: more than ${MAX_REDIRECTS} redirects`)
       const next = new URL(location, response.url)
       if (next.protocol !== 'https:' && !(next.protocol === 'http:' && this.isInsecure(next.host)))
-        throw new AirlockError('REGISTRY_ERROR', `${what}: refusing redirect to ${next.protocol}//${next.host} (not HTTPS and not listed as insecure)`)
+        throw new AirlockError(
+          'REGISTRY_ERROR',
+          `${what}: refusing redirect to ${next.protocol}//${next.host} (not HTTPS and not listed as insecure)`,
+        )
       const headers = {...current.headers}
       // Credentials are for the registry only: a redirect to object storage carries its own signed URL.
       if (next.host !== current.url.host) delete headers.Authorization
@@ -188,18 +214,32 @@ export class Transport {
     return new Promise((resolve, reject) => {
       const isHttps = request.url.protocol === 'https:'
       if (!isHttps && !this.isInsecure(request.url.host)) {
-        reject(new AirlockError('REGISTRY_ERROR', `refusing plain HTTP to ${request.url.host}: it is not listed as insecure`))
+        reject(
+          new AirlockError(
+            'REGISTRY_ERROR',
+            `refusing plain HTTP to ${request.url.host}: it is not listed as insecure`,
+          ),
+        )
         return
       }
       const headers: Record<string, string> = {'User-Agent': this.userAgent, ...request.headers}
       if (Buffer.isBuffer(request.body)) headers['Content-Length'] = String(request.body.length)
       const lib = isHttps ? https : http
-      const req = lib.request(request.url, {method: request.method, headers, agent: isHttps ? this.httpsAgent(request.url.host) : this.httpAgent}, (res) => {
-        resolve({status: res.statusCode ?? 0, headers: res.headers, url: request.url, body: res})
-      })
+      const req = lib.request(
+        request.url,
+        {method: request.method, headers, agent: isHttps ? this.httpsAgent(request.url.host) : this.httpAgent},
+        res => {
+          resolve({status: res.statusCode ?? 0, headers: res.headers, url: request.url, body: res})
+        },
+      )
       let limit = this.timeoutMs
       const onTimeout = (): void => {
-        req.destroy(Object.assign(new Error(`${request.url.host} sent nothing for ${formatSeconds(limit)}`), {code: 'ETIMEDOUT', timeoutMs: limit}))
+        req.destroy(
+          Object.assign(new Error(`${request.url.host} sent nothing for ${formatSeconds(limit)}`), {
+            code: 'ETIMEDOUT',
+            timeoutMs: limit,
+          }),
+        )
       }
       req.setTimeout(limit, onTimeout)
       // Once a committing request's body is out, the registry may be busy copying it to object storage: silence
@@ -220,7 +260,7 @@ export class Transport {
           req.destroy(body.errored ?? new Error('request body was closed before it was sent'))
           return
         }
-        body.on('error', (error) => req.destroy(error))
+        body.on('error', error => req.destroy(error))
         body.pipe(req)
       }
     })

@@ -36,9 +36,11 @@ export interface RereadableUploadOptions {
 
 function uploadLocation(session: RegistrySession, response: HttpResponse, what: string): URL {
   const location = header(response.headers, 'location')
-  if (!location) throw new AirlockError('REGISTRY_ERROR', `${what}: the registry did not say where to upload (no Location header)`)
+  if (!location)
+    throw new AirlockError('REGISTRY_ERROR', `${what}: the registry did not say where to upload (no Location header)`)
   const url = new URL(location, response.url)
-  if (url.host !== new URL(response.url).host) throw new AirlockError('REGISTRY_ERROR', `${what}: upload location on another host (${url.host}) is not supported`)
+  if (url.host !== new URL(response.url).host)
+    throw new AirlockError('REGISTRY_ERROR', `${what}: upload location on another host (${url.host}) is not supported`)
   return url
 }
 
@@ -49,22 +51,32 @@ function withDigest(location: URL, descriptor: Descriptor): URL {
 }
 
 /** Pushes one blob from a stream. Nothing is committed unless the bytes match the descriptor. */
-export async function pushBlob(session: RegistrySession, repository: string, descriptor: Descriptor, content: Readable, options: UploadOptions): Promise<void> {
+export async function pushBlob(
+  session: RegistrySession,
+  repository: string,
+  descriptor: Descriptor,
+  content: Readable,
+  options: UploadOptions,
+): Promise<void> {
   const what = `push blob ${session.registry}/${repository}@${descriptor.digest}`
   const scopes = [repositoryScope(repository, 'pull,push')]
   const verified = new VerifyingStream(descriptor, `blob ${descriptor.digest}`)
   let contentError: Error | undefined
-  content.once('error', (error) => {
+  content.once('error', error => {
     contentError = error
     verified.destroy(error)
   })
-  verified.once('error', (error) => {
+  verified.once('error', error => {
     contentError ??= error
   })
 
   let location: URL | undefined
   try {
-    const start = await session.request({method: 'POST', url: session.url(`/v2/${repository}/blobs/uploads/`), headers: {'Content-Length': '0'}}, scopes, what)
+    const start = await session.request(
+      {method: 'POST', url: session.url(`/v2/${repository}/blobs/uploads/`), headers: {'Content-Length': '0'}},
+      scopes,
+      what,
+    )
     if (start.status !== 202) throw statusError(what, start.status, await readErrorBody(start.body), session.registry)
     discard(start.body)
     location = uploadLocation(session, start, what)
@@ -102,19 +114,38 @@ export async function pushBlob(session: RegistrySession, repository: string, des
         {
           method: 'PATCH',
           url: location,
-          headers: {'Content-Type': 'application/octet-stream', 'Content-Range': `${offset}-${offset + chunk.length - 1}`},
+          headers: {
+            'Content-Type': 'application/octet-stream',
+            'Content-Range': `${offset}-${offset + chunk.length - 1}`,
+          },
           body: chunk,
         },
         scopes,
         what,
       )
-      if (patch.status !== 202 && patch.status !== 201) throw statusError(`${what} (chunk at ${offset})`, patch.status, await readErrorBody(patch.body), session.registry)
+      if (patch.status !== 202 && patch.status !== 201)
+        throw statusError(
+          `${what} (chunk at ${offset})`,
+          patch.status,
+          await readErrorBody(patch.body),
+          session.registry,
+        )
       discard(patch.body)
       location = uploadLocation(session, patch, what)
       offset += chunk.length
     }
     if (contentError) throw contentError
-    const put = await session.request({method: 'PUT', url: withDigest(location, descriptor), headers: {'Content-Length': '0'}, body: Buffer.alloc(0), commit: true}, scopes, what)
+    const put = await session.request(
+      {
+        method: 'PUT',
+        url: withDigest(location, descriptor),
+        headers: {'Content-Length': '0'},
+        body: Buffer.alloc(0),
+        commit: true,
+      },
+      scopes,
+      what,
+    )
     if (put.status !== 201) throw statusError(what, put.status, await readErrorBody(put.body), session.registry)
     discard(put.body)
     location = undefined
@@ -137,10 +168,19 @@ export async function pushBlob(session: RegistrySession, repository: string, des
  * the blob again from a fresh read in a new one: a half-received body is never continued, so nothing depends on
  * how much of it the registry kept. Content that fails its own check (the file changed) fails at once.
  */
-export async function pushBlobFrom(session: RegistrySession, repository: string, descriptor: Descriptor, source: RereadableBlob, options: RereadableUploadOptions): Promise<void> {
+export async function pushBlobFrom(
+  session: RegistrySession,
+  repository: string,
+  descriptor: Descriptor,
+  source: RereadableBlob,
+  options: RereadableUploadOptions,
+): Promise<void> {
   const what = `push blob ${session.registry}/${repository}@${descriptor.digest}`
   if (source.size !== descriptor.size)
-    throw new AirlockError('SIZE_MISMATCH', `${what}: the source holds ${source.size} bytes, the descriptor says ${descriptor.size}`)
+    throw new AirlockError(
+      'SIZE_MISMATCH',
+      `${what}: the source holds ${source.size} bytes, the descriptor says ${descriptor.size}`,
+    )
   let chunked = descriptor.size > options.monolithicMax
   for (let attempt = 0; ; attempt++) {
     const outcome = await uploadAttempt(session, repository, descriptor, source, chunked, options.chunkSize, what)
@@ -159,7 +199,15 @@ export async function pushBlobFrom(session: RegistrySession, repository: string,
 
 type Attempt = {ok: true} | {ok: false; error: Error; retryable: boolean; status?: number; retryAfterMs?: number}
 
-async function uploadAttempt(session: RegistrySession, repository: string, descriptor: Descriptor, source: RereadableBlob, chunked: boolean, chunkSize: number, what: string): Promise<Attempt> {
+async function uploadAttempt(
+  session: RegistrySession,
+  repository: string,
+  descriptor: Descriptor,
+  source: RereadableBlob,
+  chunked: boolean,
+  chunkSize: number,
+  what: string,
+): Promise<Attempt> {
   const scopes = [repositoryScope(repository, 'pull,push')]
   const failed = (error: unknown): Attempt => {
     const e = error instanceof Error ? error : new Error(String(error))
@@ -168,12 +216,22 @@ async function uploadAttempt(session: RegistrySession, repository: string, descr
   const refused = async (response: HttpResponse, at: string): Promise<Attempt> => {
     const error = statusError(at, response.status, await readErrorBody(response.body), session.registry)
     const wait = retryAfterMs(response.headers['retry-after'], 30_000)
-    return {ok: false, error, retryable: isRetryableStatus(response.status), status: response.status, ...(wait === undefined ? {} : {retryAfterMs: wait})}
+    return {
+      ok: false,
+      error,
+      retryable: isRetryableStatus(response.status),
+      status: response.status,
+      ...(wait === undefined ? {} : {retryAfterMs: wait}),
+    }
   }
   // The session start is a small request: the transport retries it and meets the auth challenge here.
   let location: URL | undefined
   try {
-    const start = await session.request({method: 'POST', url: session.url(`/v2/${repository}/blobs/uploads/`), headers: {'Content-Length': '0'}}, scopes, what)
+    const start = await session.request(
+      {method: 'POST', url: session.url(`/v2/${repository}/blobs/uploads/`), headers: {'Content-Length': '0'}},
+      scopes,
+      what,
+    )
     if (start.status !== 202) return await refused(start, what)
     discard(start.body)
     location = uploadLocation(session, start, what)
@@ -183,7 +241,17 @@ async function uploadAttempt(session: RegistrySession, repository: string, descr
   try {
     const hash = createHash('sha256')
     if (!chunked) {
-      const sent = await sendRange(session, scopes, what, {method: 'PUT', url: withDigest(location, descriptor), contentRange: undefined, commit: true}, source, 0, descriptor.size, hash, descriptor)
+      const sent = await sendRange(
+        session,
+        scopes,
+        what,
+        {method: 'PUT', url: withDigest(location, descriptor), contentRange: undefined, commit: true},
+        source,
+        0,
+        descriptor.size,
+        hash,
+        descriptor,
+      )
       if ('error' in sent) return sent.content ? {ok: false, error: sent.error, retryable: false} : failed(sent.error)
       if (sent.response.status !== 201) return await refused(sent.response, what)
       discard(sent.response.body)
@@ -193,7 +261,17 @@ async function uploadAttempt(session: RegistrySession, repository: string, descr
     for (let offset = 0; offset < descriptor.size; ) {
       const length = Math.min(chunkSize, descriptor.size - offset)
       const at = `${what} (chunk at ${offset})`
-      const sent = await sendRange(session, scopes, at, {method: 'PATCH', url: location, contentRange: `${offset}-${offset + length - 1}`}, source, offset, length, hash, undefined)
+      const sent = await sendRange(
+        session,
+        scopes,
+        at,
+        {method: 'PATCH', url: location, contentRange: `${offset}-${offset + length - 1}`},
+        source,
+        offset,
+        length,
+        hash,
+        undefined,
+      )
       if ('error' in sent) return sent.content ? {ok: false, error: sent.error, retryable: false} : failed(sent.error)
       // ECR answers 201 to a chunk (jdx/mise#11376, aws/containers-roadmap#2831): the bytes were taken all the same.
       if (sent.response.status !== 202 && sent.response.status !== 201) return await refused(sent.response, at)
@@ -205,10 +283,27 @@ async function uploadAttempt(session: RegistrySession, repository: string, descr
     // a registry that would accept it under the digest it really has.
     const actual = `sha256:${hash.digest('hex')}`
     if (actual !== descriptor.digest)
-      return {ok: false, error: new AirlockError('DIGEST_MISMATCH', `blob ${descriptor.digest}: content hashes to ${actual}, expected ${descriptor.digest}`), retryable: false}
+      return {
+        ok: false,
+        error: new AirlockError(
+          'DIGEST_MISMATCH',
+          `blob ${descriptor.digest}: content hashes to ${actual}, expected ${descriptor.digest}`,
+        ),
+        retryable: false,
+      }
     let put: HttpResponse
     try {
-      put = await session.request({method: 'PUT', url: withDigest(location, descriptor), headers: {'Content-Length': '0'}, body: Buffer.alloc(0), commit: true}, scopes, what)
+      put = await session.request(
+        {
+          method: 'PUT',
+          url: withDigest(location, descriptor),
+          headers: {'Content-Length': '0'},
+          body: Buffer.alloc(0),
+          commit: true,
+        },
+        scopes,
+        what,
+      )
     } catch (error) {
       return failed(error)
     }
@@ -238,17 +333,28 @@ class HashingStream extends Transform {
 
   override _transform(chunk: Buffer, _encoding: BufferEncoding, callback: TransformCallback): void {
     this.seen += chunk.length
-    if (this.seen > this.length) return callback((this.failure = new AirlockError('SIZE_MISMATCH', `blob: more than the expected ${this.length} bytes`)))
+    if (this.seen > this.length)
+      return callback(
+        (this.failure = new AirlockError('SIZE_MISMATCH', `blob: more than the expected ${this.length} bytes`)),
+      )
     this.hash.update(chunk)
     callback(null, chunk)
   }
 
   override _flush(callback: TransformCallback): void {
-    if (this.seen !== this.length) return callback((this.failure = new AirlockError('SIZE_MISMATCH', `blob: read ${this.seen} bytes, expected ${this.length}`)))
+    if (this.seen !== this.length)
+      return callback(
+        (this.failure = new AirlockError('SIZE_MISMATCH', `blob: read ${this.seen} bytes, expected ${this.length}`)),
+      )
     if (this.expected) {
       const actual = `sha256:${this.hash.digest('hex')}`
       if (actual !== this.expected.digest)
-        return callback((this.failure = new AirlockError('DIGEST_MISMATCH', `blob ${this.expected.digest}: content hashes to ${actual}, expected ${this.expected.digest}`)))
+        return callback(
+          (this.failure = new AirlockError(
+            'DIGEST_MISMATCH',
+            `blob ${this.expected.digest}: content hashes to ${actual}, expected ${this.expected.digest}`,
+          )),
+        )
     }
     callback()
   }
@@ -270,7 +376,7 @@ async function sendRange(
   const file = length > 0 ? source.open(offset, length) : undefined
   let readError: Error | undefined
   if (file) {
-    file.once('error', (error) => {
+    file.once('error', error => {
       readError = error
       body.destroy(error)
     })
@@ -280,7 +386,11 @@ async function sendRange(
   const headers: Record<string, string> = {'Content-Type': 'application/octet-stream', 'Content-Length': String(length)}
   if (request.contentRange) headers['Content-Range'] = request.contentRange
   try {
-    const response = await session.request({method: request.method, url: request.url, headers, body, ...(request.commit ? {commit: true} : {})}, scopes, what)
+    const response = await session.request(
+      {method: request.method, url: request.url, headers, body, ...(request.commit ? {commit: true} : {})},
+      scopes,
+      what,
+    )
     if (body.failure) {
       discard(response.body)
       return {error: body.failure, content: true}
@@ -288,7 +398,11 @@ async function sendRange(
     return {response}
   } catch (error) {
     if (body.failure) return {error: body.failure, content: true}
-    if (readError) return {error: new AirlockError('IO_ERROR', `${what}: reading the blob: ${readError.message}`, {cause: readError}), content: true}
+    if (readError)
+      return {
+        error: new AirlockError('IO_ERROR', `${what}: reading the blob: ${readError.message}`, {cause: readError}),
+        content: true,
+      }
     return {error: error instanceof Error ? error : new Error(String(error)), content: false}
   } finally {
     if (file && !file.destroyed) {
@@ -357,7 +471,12 @@ async function* chunks(stream: AsyncIterable<Buffer>, size: number): AsyncGenera
  * Asks the registry to link a blob from another repository on the same registry (no bytes move). True when it
  * did; false when it answered with a fresh upload session instead (we cancel that one).
  */
-export async function mountBlob(session: RegistrySession, repository: string, descriptor: Descriptor, fromRepository: string): Promise<boolean> {
+export async function mountBlob(
+  session: RegistrySession,
+  repository: string,
+  descriptor: Descriptor,
+  fromRepository: string,
+): Promise<boolean> {
   const what = `mount blob ${descriptor.digest} from ${fromRepository} into ${session.registry}/${repository}`
   const scopes = [repositoryScope(repository, 'pull,push'), repositoryScope(fromRepository, 'pull')]
   const url = session.url(`/v2/${repository}/blobs/uploads/`)
@@ -367,7 +486,8 @@ export async function mountBlob(session: RegistrySession, repository: string, de
   if (response.status === 201) {
     discard(response.body)
     const digest = header(response.headers, 'docker-content-digest')
-    if (digest !== undefined && digest !== descriptor.digest) throw new AirlockError('DIGEST_MISMATCH', `${what}: registry mounted ${digest}`)
+    if (digest !== undefined && digest !== descriptor.digest)
+      throw new AirlockError('DIGEST_MISMATCH', `${what}: registry mounted ${digest}`)
     return true
   }
   if (response.status === 202) {

@@ -10,13 +10,13 @@ import type {InspectReport} from '../verify/report-model.ts'
 export async function inspectArchive(path: string): Promise<InspectReport> {
   const archive = await ArchiveReader.open(path, {hash: false})
   try {
-    const records = new Map(archive.airlock.images.map((r) => [r.reference, r]))
+    const records = new Map(archive.airlock.images.map(r => [r.reference, r]))
     const signatures = parseSignaturesSection(archive.airlock['signatures'])
     const images: InspectReport['images'] = []
     for (const [i, root] of archive.index.manifests.entries()) {
       const reference = root.annotations?.[REF_NAME_ANNOTATION] ?? `index.json manifests[${i}]`
       const record = records.get(reference)
-      const carried = record?.filtered ? new Set((record.platforms ?? []).map((p) => p.digest)) : undefined
+      const carried = record?.filtered ? new Set((record.platforms ?? []).map(p => p.digest)) : undefined
       const walk = await walkImage(archive, root, carried)
       images.push({
         reference,
@@ -28,7 +28,9 @@ export async function inspectArchive(path: string): Promise<InspectReport> {
         omittedPlatforms: walk.omittedPlatforms,
         bytes: walk.bytes,
         attached: record?.attached?.length ?? 0,
-        signatures: (signatures?.subjects ?? []).filter((s) => s.image === reference).flatMap((s) => s.entries.map((e) => describeEntry(s.digest, e))),
+        signatures: (signatures?.subjects ?? [])
+          .filter(s => s.image === reference)
+          .flatMap(s => s.entries.map(e => describeEntry(s.digest, e))),
         problems: walk.reasons,
       })
     }
@@ -48,7 +50,7 @@ export async function inspectArchive(path: string): Promise<InspectReport> {
         .filter(([name]) => name.startsWith('airlock/'))
         .sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0))
         .map(([entry, record]) => ({entry, size: record.size, digest: record.digest})),
-      problems: images.flatMap((image) => image.problems.map((p) => `${image.reference}: ${p}`)),
+      problems: images.flatMap(image => image.problems.map(p => `${image.reference}: ${p}`)),
     }
   } finally {
     await archive.close()
@@ -56,7 +58,13 @@ export async function inspectArchive(path: string): Promise<InspectReport> {
 }
 
 /** One carried signature artifact, as airlock.json claims it (inspect does not verify signatures; verify does). */
-function describeEntry(subject: string, entry: SignatureEntry): {subject: string; kind: string; role: string; name: string; digest: string} {
-  const name = entry.kind === 'legacy-tag' ? (entry.tag ?? '').replace(/^sha256-[0-9a-f]{64}/, '') : (entry.artifactType ?? entry.descriptor.mediaType)
+function describeEntry(
+  subject: string,
+  entry: SignatureEntry,
+): {subject: string; kind: string; role: string; name: string; digest: string} {
+  const name =
+    entry.kind === 'legacy-tag'
+      ? (entry.tag ?? '').replace(/^sha256-[0-9a-f]{64}/, '')
+      : (entry.artifactType ?? entry.descriptor.mediaType)
   return {subject, kind: entry.kind, role: entry.role, name, digest: entry.descriptor.digest}
 }

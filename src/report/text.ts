@@ -20,9 +20,12 @@ export interface RenderVerifyOptions {
 export function renderVerify(report: VerifyReport, options: RenderVerifyOptions = {}): string[] {
   const lines: string[] = []
   for (const image of report.images) {
-    const platforms = image.platforms.map((p) => p.platform).join(', ')
-    lines.push(`${image.ok ? 'ok  ' : 'FAIL'}  ${image.reference}  ${short(image.digest)}  [${platforms}]  ${formatBytes(image.bytes)}`)
-    if (image.omittedPlatforms.length) lines.push(`      not carried (--platform at export): ${image.omittedPlatforms.join(', ')}`)
+    const platforms = image.platforms.map(p => p.platform).join(', ')
+    lines.push(
+      `${image.ok ? 'ok  ' : 'FAIL'}  ${image.reference}  ${short(image.digest)}  [${platforms}]  ${formatBytes(image.bytes)}`,
+    )
+    if (image.omittedPlatforms.length)
+      lines.push(`      not carried (--platform at export): ${image.omittedPlatforms.join(', ')}`)
     for (const check of image.checks) {
       if (check.skipped) lines.push(`      ${check.name}: skipped (${check.skipped})`)
       for (const info of check.info ?? []) lines.push(`      ${check.name}: ${info}`)
@@ -38,13 +41,22 @@ export function renderVerify(report: VerifyReport, options: RenderVerifyOptions 
     for (const reason of check.reasons) lines.push(`      ${reason}`)
   }
   for (const problem of report.problems.slice(0, MAX_PROBLEM_LINES)) lines.push(`FAIL  ${problem.message}`)
-  if (report.problems.length > MAX_PROBLEM_LINES) lines.push(`FAIL  ... and ${report.problems.length - MAX_PROBLEM_LINES} more problem(s) (--json lists them all)`)
+  if (report.problems.length > MAX_PROBLEM_LINES)
+    lines.push(`FAIL  ... and ${report.problems.length - MAX_PROBLEM_LINES} more problem(s) (--json lists them all)`)
   if (report.hashSkipped?.blobs)
-    lines.push(`not re-hashed: ${report.hashSkipped.blobs} blob(s), ${formatBytes(report.hashSkipped.bytes)} (${report.hashSkipped.reason})`)
+    lines.push(
+      `not re-hashed: ${report.hashSkipped.blobs} blob(s), ${formatBytes(report.hashSkipped.bytes)} (${report.hashSkipped.reason})`,
+    )
   const rate = report.seconds > 0 ? `, ${formatBytes(report.bytes / report.seconds)}/s` : ''
-  const failed = report.images.filter((i) => !i.ok).length
-  const verdict = !report.ok ? `NOT verified${failed ? ` (${failed} of ${report.images.length} failed)` : ''}` : options.signaturesChecked === false ? 'integrity verified, signatures NOT checked' : 'verified'
-  lines.push(`${verdict}: ${plural(report.images.length, 'image')}, ${plural(report.blobs, 'blob')}, ${formatBytes(report.bytes)} in ${report.seconds.toFixed(1)} s${rate}`)
+  const failed = report.images.filter(i => !i.ok).length
+  const verdict = !report.ok
+    ? `NOT verified${failed ? ` (${failed} of ${report.images.length} failed)` : ''}`
+    : options.signaturesChecked === false
+      ? 'integrity verified, signatures NOT checked'
+      : 'verified'
+  lines.push(
+    `${verdict}: ${plural(report.images.length, 'image')}, ${plural(report.blobs, 'blob')}, ${formatBytes(report.bytes)} in ${report.seconds.toFixed(1)} s${rate}`,
+  )
   return lines
 }
 
@@ -53,37 +65,58 @@ export function renderVerify(report: VerifyReport, options: RenderVerifyOptions 
  * failed image by name (up to a few, then a count), so "4 images failed" never names only the first.
  */
 export function failureSummary(report: VerifyReport, lead: string | undefined): string {
-  const failed = report.images.filter((i) => !i.ok)
+  const failed = report.images.filter(i => !i.ok)
   const head = lead ?? 'verification failed'
   if (failed.length <= 1 && report.problems.length <= 1) return head
-  const names = failed.slice(0, MAX_NAMED_FAILURES).map((i) => i.reference)
+  const names = failed.slice(0, MAX_NAMED_FAILURES).map(i => i.reference)
   const more = failed.length > MAX_NAMED_FAILURES ? ` and ${failed.length - MAX_NAMED_FAILURES} more` : ''
-  const images = failed.length ? `${failed.length} of ${plural(report.images.length, 'image')} failed: ${names.join(', ')}${more}` : ''
+  const images = failed.length
+    ? `${failed.length} of ${plural(report.images.length, 'image')} failed: ${names.join(', ')}${more}`
+    : ''
   const problems = report.problems.length > 1 ? `${plural(report.problems.length, 'archive problem')}` : ''
   return [head, [images, problems].filter(Boolean).join('; ')].join(' (') + ')'
 }
 
 export function renderInspect(report: InspectReport): string[] {
-  const lines = [`${report.archive}: ${report.images.length} image(s), ${report.blobs} blobs, ${formatBytes(report.bytes)} (airlock ${report.tool.version}, format ${report.formatVersion})`]
+  const lines = [
+    `${report.archive}: ${report.images.length} image(s), ${report.blobs} blobs, ${formatBytes(report.bytes)} (airlock ${report.tool.version}, format ${report.formatVersion})`,
+  ]
   for (const [i, image] of report.images.entries()) {
     const lastImage = i === report.images.length - 1
-    lines.push(`${lastImage ? '└─' : '├─'} ${image.reference}  ${short(image.digest)}  ${formatBytes(image.bytes)}${image.attached ? `  (+${image.attached} attached)` : ''}`)
+    lines.push(
+      `${lastImage ? '└─' : '├─'} ${image.reference}  ${short(image.digest)}  ${formatBytes(image.bytes)}${image.attached ? `  (+${image.attached} attached)` : ''}`,
+    )
     const pad = lastImage ? '   ' : '│  '
     const omitted = image.omittedPlatforms.length ? [`(not carried: ${image.omittedPlatforms.join(', ')})`] : []
     for (const [j, platform] of image.platforms.entries()) {
       const lastPlatform = j === image.platforms.length - 1 && omitted.length === 0
-      lines.push(`${pad}${lastPlatform ? '└─' : '├─'} ${platform.platform}  ${short(platform.manifest.digest)}  ${formatBytes(platform.bytes)}`)
+      lines.push(
+        `${pad}${lastPlatform ? '└─' : '├─'} ${platform.platform}  ${short(platform.manifest.digest)}  ${formatBytes(platform.bytes)}`,
+      )
       const pad2 = pad + (lastPlatform ? '   ' : '│  ')
-      const leaves = [...(platform.config ? [{...platform.config, kind: 'config'}] : []), ...platform.layers.map((l) => ({...l, kind: 'layer'}))]
-      for (const [k, leaf] of leaves.entries()) lines.push(`${pad2}${k === leaves.length - 1 ? '└─' : '├─'} ${leaf.kind} ${short(leaf.digest)}  ${formatBytes(leaf.size)}`)
+      const leaves = [
+        ...(platform.config ? [{...platform.config, kind: 'config'}] : []),
+        ...platform.layers.map(l => ({...l, kind: 'layer'})),
+      ]
+      for (const [k, leaf] of leaves.entries())
+        lines.push(
+          `${pad2}${k === leaves.length - 1 ? '└─' : '├─'} ${leaf.kind} ${short(leaf.digest)}  ${formatBytes(leaf.size)}`,
+        )
     }
     for (const line of omitted) lines.push(`${pad}└─ ${line}`)
     for (const sig of image.signatures)
-      lines.push(`${pad}   ${sig.role} (${sig.kind === 'legacy-tag' ? 'tag' : 'referrer'}) ${sig.name}  ${short(sig.digest)}  for ${short(sig.subject)}  [not verified by inspect]`)
+      lines.push(
+        `${pad}   ${sig.role} (${sig.kind === 'legacy-tag' ? 'tag' : 'referrer'}) ${sig.name}  ${short(sig.digest)}  for ${short(sig.subject)}  [not verified by inspect]`,
+      )
   }
-  for (const exe of report.airlock ?? []) lines.push(`airlock: ${exe.entry}  ${formatBytes(exe.size)}  ${exe.digest}  [not verified by inspect]`)
+  for (const exe of report.airlock ?? [])
+    lines.push(`airlock: ${exe.entry}  ${formatBytes(exe.size)}  ${exe.digest}  [not verified by inspect]`)
   for (const problem of report.problems.slice(0, MAX_PROBLEM_LINES)) lines.push(`FAIL  ${problem}`)
-  if (report.problems.length > MAX_PROBLEM_LINES) lines.push(`FAIL  ... and ${report.problems.length - MAX_PROBLEM_LINES} more problem(s) (--json lists them all)`)
-  if (report.files.length) lines.push(`files: ${report.files.length} (${report.files.slice(0, 3).join(', ')}${report.files.length > 3 ? ', ...' : ''})`)
+  if (report.problems.length > MAX_PROBLEM_LINES)
+    lines.push(`FAIL  ... and ${report.problems.length - MAX_PROBLEM_LINES} more problem(s) (--json lists them all)`)
+  if (report.files.length)
+    lines.push(
+      `files: ${report.files.length} (${report.files.slice(0, 3).join(', ')}${report.files.length > 3 ? ', ...' : ''})`,
+    )
   return lines
 }

@@ -13,7 +13,10 @@ import {INTOTO_PAYLOAD_TYPE, parseStatement} from './payload.ts'
  * The artifact a bundle must cover: its bytes, its sha256 digest, or `embedded` for a DSSE bundle verified on its
  * own (the statement is inside the envelope; the caller then checks its subjects itself).
  */
-export type ArtifactInput = {kind: 'bytes'; bytes: Buffer} | {kind: 'digest'; algorithm: 'sha256'; digest: Buffer} | {kind: 'embedded'}
+export type ArtifactInput =
+  | {kind: 'bytes'; bytes: Buffer}
+  | {kind: 'digest'; algorithm: 'sha256'; digest: Buffer}
+  | {kind: 'embedded'}
 
 /** Reads `sha256:<64 hex>` into a digest artifact; anything else is a usage error. */
 export function parseDigestArtifact(value: string): ArtifactInput {
@@ -29,13 +32,20 @@ export function artifactSha256(artifact: {kind: 'bytes'; bytes: Buffer} | {kind:
 /** Outcome of binding a bundle to the artifact: undefined when it is bound, else a one-line reason. */
 export function checkArtifactBinding(bundle: Bundle, artifact: ArtifactInput): string | undefined {
   const content = bundle.content
-  if (artifact.kind === 'embedded') return content.$case === 'dsseEnvelope' ? undefined : 'a message signature needs the artifact (file or sha256 digest)'
+  if (artifact.kind === 'embedded')
+    return content.$case === 'dsseEnvelope'
+      ? undefined
+      : 'a message signature needs the artifact (file or sha256 digest)'
   const want = artifactSha256(artifact)
   if (content.$case === 'messageSignature') {
-    const {algorithm, digest} = content.messageSignature.messageDigest ?? {algorithm: HashAlgorithm.HASH_ALGORITHM_UNSPECIFIED, digest: Buffer.alloc(0)}
+    const {algorithm, digest} = content.messageSignature.messageDigest ?? {
+      algorithm: HashAlgorithm.HASH_ALGORITHM_UNSPECIFIED,
+      digest: Buffer.alloc(0),
+    }
     if (algorithm !== HashAlgorithm.SHA2_256 && algorithm !== HashAlgorithm.HASH_ALGORITHM_UNSPECIFIED)
       return `message digest algorithm ${HashAlgorithm[algorithm] ?? algorithm} is not supported (sha256 only)`
-    if (!Buffer.from(digest).equals(want)) return `bundle message digest sha256:${Buffer.from(digest).toString('hex')} is not the artifact's sha256:${want.toString('hex')}`
+    if (!Buffer.from(digest).equals(want))
+      return `bundle message digest sha256:${Buffer.from(digest).toString('hex')} is not the artifact's sha256:${want.toString('hex')}`
     return undefined
   }
   const envelope = content.dsseEnvelope
@@ -43,10 +53,10 @@ export function checkArtifactBinding(bundle: Bundle, artifact: ArtifactInput): s
     const statement = parseStatement(Buffer.from(envelope.payload))
     if (typeof statement === 'string') return statement
     const hex = want.toString('hex')
-    if (statement.subject.some((s) => s.digest['sha256']?.toLowerCase() === hex)) return undefined
+    if (statement.subject.some(s => s.digest['sha256']?.toLowerCase() === hex)) return undefined
     if (artifact.kind === 'bytes') {
       const sha512 = createHash('sha512').update(artifact.bytes).digest('hex')
-      if (statement.subject.some((s) => s.digest['sha512']?.toLowerCase() === sha512)) return undefined
+      if (statement.subject.some(s => s.digest['sha512']?.toLowerCase() === sha512)) return undefined
     }
     return `no in-toto subject has the artifact's digest sha256:${hex}`
   }

@@ -30,8 +30,8 @@ export interface ContentReader {
  */
 export function fetcherContentReader(store: Fetcher, proof?: ContentReader['proof']): ContentReader {
   return {
-    manifest: (d) => readManifest(store, d),
-    blob: (d) => readBlob(store, d, MAX_SIGNATURE_BLOB),
+    manifest: d => readManifest(store, d),
+    blob: d => readBlob(store, d, MAX_SIGNATURE_BLOB),
     ...(proof ? {proof} : {}),
   }
 }
@@ -69,7 +69,10 @@ export async function collectArtifacts(entries: SignatureEntry[], reader: Conten
     if (!blob) {
       bytes += layer.size
       if (bytes > MAX_SIGNATURE_BYTES_PER_SUBJECT)
-        throw new AirlockError('TOO_LARGE', `signature material of one subject is over ${MAX_SIGNATURE_BYTES_PER_SUBJECT} bytes; refusing to read more`)
+        throw new AirlockError(
+          'TOO_LARGE',
+          `signature material of one subject is over ${MAX_SIGNATURE_BYTES_PER_SUBJECT} bytes; refusing to read more`,
+        )
       blobs.set(layer.digest, (blob = reader.blob(layer)))
     }
     return blob
@@ -86,13 +89,20 @@ export async function collectArtifacts(entries: SignatureEntry[], reader: Conten
       if (seen.has(key)) continue
       seen.add(key)
       if (seen.size > MAX_ARTIFACTS_PER_SUBJECT)
-        throw new AirlockError('TOO_LARGE', `more than ${MAX_ARTIFACTS_PER_SUBJECT} signature artifacts for one subject; refusing to verify them all`)
+        throw new AirlockError(
+          'TOO_LARGE',
+          `more than ${MAX_ARTIFACTS_PER_SUBJECT} signature artifacts for one subject; refusing to verify them all`,
+        )
       if (layer.mediaType === SIMPLESIGNING_MEDIA_TYPE || layer.mediaType === DSSE_MEDIA_TYPE) {
         const bytes = await read(layer)
         const logIndex = legacyLogIndex(annotations)
         const proof = logIndex !== undefined ? await reader.proof?.(logIndex) : undefined
         const common = {annotations, source, ...(proof ? {inclusionProof: proof} : {})}
-        artifacts.push(layer.mediaType === SIMPLESIGNING_MEDIA_TYPE ? {kind: 'cosign-signature', payload: bytes, ...common} : {kind: 'cosign-attestation', envelope: bytes, ...common})
+        artifacts.push(
+          layer.mediaType === SIMPLESIGNING_MEDIA_TYPE
+            ? {kind: 'cosign-signature', payload: bytes, ...common}
+            : {kind: 'cosign-attestation', envelope: bytes, ...common},
+        )
       } else if (layer.mediaType.startsWith('application/vnd.dev.sigstore.bundle')) {
         artifacts.push({kind: 'bundle', bundle: await read(layer), source})
       }

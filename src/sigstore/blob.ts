@@ -30,6 +30,10 @@ export function verifyBlob(input: VerifyBlobInput): BlobVerificationReport {
   } catch (error) {
     return unusable(error, input.insecureIgnoreTlog === true)
   }
-  const result = verifyBundle(bundle, input.artifact, {trust, signer: input.signer, insecureIgnoreTlog: input.insecureIgnoreTlog === true})
+  const result = verifyBundle(bundle, input.artifact, {
+    trust,
+    signer: input.signer,
+    insecureIgnoreTlog: input.insecureIgnoreTlog === true,
+  })
   return {...result, bundleMediaType: bundle.mediaType}
 }

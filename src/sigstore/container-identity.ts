@@ -7,7 +7,11 @@ import {parseReference} from '../reference/index.ts'
 import {parseSimpleSigning, parseStatement} from './payload.ts'
 
 /** The name the payload claims for the image whose digest is `subjectHex`; undefined when it names none. */
-export function signedNameOf(payload: Buffer, kind: 'simple-signing' | 'in-toto', subjectHex: string): string | undefined {
+export function signedNameOf(
+  payload: Buffer,
+  kind: 'simple-signing' | 'in-toto',
+  subjectHex: string,
+): string | undefined {
   if (kind === 'simple-signing') {
     const parsed = parseSimpleSigning(payload)
     const name = typeof parsed === 'string' ? undefined : parsed.critical.identity?.['docker-reference']
@@ -15,14 +19,15 @@ export function signedNameOf(payload: Buffer, kind: 'simple-signing' | 'in-toto'
   }
   const statement = parseStatement(payload)
   if (typeof statement === 'string') return undefined
-  const subject = statement.subject.find((s) => s.digest['sha256']?.toLowerCase() === subjectHex)
+  const subject = statement.subject.find(s => s.digest['sha256']?.toLowerCase() === subjectHex)
   return typeof subject?.name === 'string' ? subject.name : undefined
 }
 
 /** Undefined when `claimed` names the repository (and tag, if it has one) of `image`, else why not. */
 export function containerIdentityProblem(claimed: string | undefined, image: string): string | undefined {
   const want = parseReference(image)
-  if (claimed === undefined || claimed === '') return `the signed payload names no repository, and --require-container-identity needs ${want.name}`
+  if (claimed === undefined || claimed === '')
+    return `the signed payload names no repository, and --require-container-identity needs ${want.name}`
   let signed
   try {
     signed = parseReference(claimed)
@@ -31,6 +36,7 @@ export function containerIdentityProblem(claimed: string | undefined, image: str
   }
   if (signed.name !== want.name) return `signed for ${signed.name}, not for ${want.name} (--require-container-identity)`
   const explicitTag = /:[^/]*$/.test(claimed.split('@')[0] ?? '')
-  if (explicitTag && want.tag !== undefined && signed.tag !== want.tag) return `signed for tag ${signed.tag}, not ${want.tag} (--require-container-identity)`
+  if (explicitTag && want.tag !== undefined && signed.tag !== want.tag)
+    return `signed for tag ${signed.tag}, not ${want.tag} (--require-container-identity)`
   return undefined
 }

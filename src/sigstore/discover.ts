@@ -34,14 +34,19 @@ interface LayoutLike {
 
 /** Reads and strictly parses a manifest from a store (verified stream, bounded size). */
 export async function readManifest(store: Fetcher, descriptor: Descriptor): Promise<RawManifest> {
-  if (descriptor.size > MAX_MANIFEST_BYTES) throw new AirlockError('TOO_LARGE', `manifest ${descriptor.digest} is over ${MAX_MANIFEST_BYTES} bytes`)
+  if (descriptor.size > MAX_MANIFEST_BYTES)
+    throw new AirlockError('TOO_LARGE', `manifest ${descriptor.digest} is over ${MAX_MANIFEST_BYTES} bytes`)
   const bytes = await readBlob(store, descriptor)
   return parseManifest(bytes, descriptor.mediaType, `manifest ${descriptor.digest}`)
 }
 
 /** Reads a small blob whole (signature layers, bundles: bounded by the manifest limit). */
 export async function readBlob(store: Fetcher, descriptor: Descriptor, limit = MAX_MANIFEST_BYTES): Promise<Buffer> {
-  if (descriptor.size > limit) throw new AirlockError('TOO_LARGE', `blob ${descriptor.digest} is ${descriptor.size} bytes, over the ${limit} byte limit`)
+  if (descriptor.size > limit)
+    throw new AirlockError(
+      'TOO_LARGE',
+      `blob ${descriptor.digest} is ${descriptor.size} bytes, over the ${limit} byte limit`,
+    )
   const chunks: Buffer[] = []
   for await (const chunk of await store.fetch(descriptor)) chunks.push(Buffer.from(chunk as Buffer))
   return Buffer.concat(chunks)
@@ -56,7 +61,12 @@ export function referrerRole(d: Descriptor): SignatureRole {
   const type = d.artifactType ?? ''
   if (type.startsWith(BUNDLE_ARTIFACT_PREFIX)) {
     const predicate = d.annotations?.['dev.sigstore.bundle.predicateType']
-    if (d.annotations?.['dev.sigstore.bundle.content'] === 'message-signature' || predicate === undefined || predicate === COSIGN_SIGN_PREDICATE) return 'signature'
+    if (
+      d.annotations?.['dev.sigstore.bundle.content'] === 'message-signature' ||
+      predicate === undefined ||
+      predicate === COSIGN_SIGN_PREDICATE
+    )
+      return 'signature'
     return 'attestation'
   }
   if (/sbom|spdx|cyclonedx/i.test(type)) return 'sbom'
@@ -69,16 +79,21 @@ function notFound(error: unknown): boolean {
 }
 
 /** Finds the signature artifacts of `subjects` (root first) in the source they were exported from. */
-export async function discoverSignatures(source: Source, subjects: Descriptor[], image: string): Promise<SubjectSignatures[]> {
+export async function discoverSignatures(
+  source: Source,
+  subjects: Descriptor[],
+  image: string,
+): Promise<SubjectSignatures[]> {
   const store = source.store as Source['store'] & Partial<RegistryLike> & Partial<LayoutLike>
   const out: SubjectSignatures[] = []
   if (typeof store.index === 'function') {
     const index = await store.index()
-    for (const subject of subjects) out.push({image, digest: subject.digest, entries: await fromLayout(store, index, source.name, subject)})
+    for (const subject of subjects)
+      out.push({image, digest: subject.digest, entries: await fromLayout(store, index, source.name, subject)})
   } else if (typeof store.referrers === 'function') {
     return discoverInRegistry(store as unknown as RegistryLike, subjects, image)
   }
-  return out.filter((s) => s.entries.length > 0)
+  return out.filter(s => s.entries.length > 0)
 }
 
 /**
@@ -86,16 +101,25 @@ export async function discoverSignatures(source: Source, subjects: Descriptor[],
  * else a resolve per tag) and the referrers (API, else the fallback tag). Used at export on the source and after
  * push on the mirror.
  */
-export async function discoverInRegistry(repo: RegistryLike, subjects: Descriptor[], image: string): Promise<SubjectSignatures[]> {
+export async function discoverInRegistry(
+  repo: RegistryLike,
+  subjects: Descriptor[],
+  image: string,
+): Promise<SubjectSignatures[]> {
   // The signature tags are asked for directly, never filtered through the tag list: registry.k8s.io lists tags
   // from regional backends that may lack new signature tags the canonical one serves (siderolabs/talos#13342).
   const tags: Set<string> | undefined = undefined
   const out: SubjectSignatures[] = []
-  for (const subject of subjects) out.push({image, digest: subject.digest, entries: await fromRegistry(repo, tags, subject)})
-  return out.filter((s) => s.entries.length > 0)
+  for (const subject of subjects)
+    out.push({image, digest: subject.digest, entries: await fromRegistry(repo, tags, subject)})
+  return out.filter(s => s.entries.length > 0)
 }
 
-async function fromRegistry(repo: RegistryLike, tags: Set<string> | undefined, subject: Descriptor): Promise<SignatureEntry[]> {
+async function fromRegistry(
+  repo: RegistryLike,
+  tags: Set<string> | undefined,
+  subject: Descriptor,
+): Promise<SignatureEntry[]> {
   const entries: SignatureEntry[] = []
   const base = `sha256-${digestHex(subject.digest)}`
   for (const [suffix, role] of LEGACY_SUFFIXES) {
@@ -123,8 +147,8 @@ function referrerEntry(d: Descriptor): SignatureEntry {
 /** The name the layout gives `tag` of the exported repository: `repo:tag` (what airlock and cosign write) or `tag`. */
 function layoutTagLookup(index: ImageIndex, sourceName: string): (tag: string) => Descriptor | undefined {
   const repo = sourceName.replace(/@sha256:[0-9a-f]{64}$/, '').replace(/:[^:/]+$/, '')
-  return (tag) => {
-    const hit = index.manifests.find((d) => {
+  return tag => {
+    const hit = index.manifests.find(d => {
       const name = d.annotations?.[REF_NAME_ANNOTATION]
       return name === `${repo}:${tag}` || name === tag
     })
@@ -132,7 +156,12 @@ function layoutTagLookup(index: ImageIndex, sourceName: string): (tag: string) =
   }
 }
 
-async function fromLayout(store: Fetcher, index: ImageIndex, sourceName: string, subject: Descriptor): Promise<SignatureEntry[]> {
+async function fromLayout(
+  store: Fetcher,
+  index: ImageIndex,
+  sourceName: string,
+  subject: Descriptor,
+): Promise<SignatureEntry[]> {
   const lookup = layoutTagLookup(index, sourceName)
   const entries: SignatureEntry[] = []
   const base = `sha256-${digestHex(subject.digest)}`
@@ -145,16 +174,29 @@ async function fromLayout(store: Fetcher, index: ImageIndex, sourceName: string,
   const fallback = lookup(base)
   if (fallback && fallback.size <= MAX_MANIFEST_BYTES) {
     const raw = await readManifest(store, fallback)
-    if (raw.parsed.kind === 'index') for (const d of raw.parsed.manifests) if (!seen.has(d.digest)) (seen.add(d.digest), entries.push(referrerEntry(d)))
+    if (raw.parsed.kind === 'index')
+      for (const d of raw.parsed.manifests) if (!seen.has(d.digest)) seen.add(d.digest), entries.push(referrerEntry(d))
   }
   // Referrers tagged on their own in the layout (oras, skopeo): read the manifests that look like artifacts.
   for (const d of index.manifests) {
-    if (seen.has(d.digest) || d.digest === subject.digest || !isManifestType(d.mediaType) || d.artifactType === undefined) continue
+    if (
+      seen.has(d.digest) ||
+      d.digest === subject.digest ||
+      !isManifestType(d.mediaType) ||
+      d.artifactType === undefined
+    )
+      continue
     const raw = await readManifest(store, d).catch(() => undefined)
     if (raw?.parsed.subject?.digest !== subject.digest) continue
     seen.add(d.digest)
     const art = raw.parsed.artifactType ?? d.artifactType
-    entries.push(referrerEntry({...strip(d), artifactType: art, ...(raw.parsed.annotations ? {annotations: raw.parsed.annotations} : {})}))
+    entries.push(
+      referrerEntry({
+        ...strip(d),
+        artifactType: art,
+        ...(raw.parsed.annotations ? {annotations: raw.parsed.annotations} : {}),
+      }),
+    )
   }
   return entries
 }

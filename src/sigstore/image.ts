@@ -11,15 +11,33 @@ import type {ArtifactInput} from './artifact.ts'
 import {parseBundle} from './bundle.ts'
 import {cosignAttestationToBundle, cosignSignatureToBundle, type RekorInclusionProof} from './cosign-legacy.ts'
 import {predicateMatches, predicateTypesFor} from '../policy/attestation-type.ts'
-import {COSIGN_SIGN_PREDICATE, INTOTO_PAYLOAD_TYPE, parseSimpleSigning, parseStatement, SIMPLESIGNING_TYPE} from './payload.ts'
+import {
+  COSIGN_SIGN_PREDICATE,
+  INTOTO_PAYLOAD_TYPE,
+  parseSimpleSigning,
+  parseStatement,
+  SIMPLESIGNING_TYPE,
+} from './payload.ts'
 import {containerIdentityProblem, signedNameOf} from './container-identity.ts'
 import {buildTrustMaterial} from './trust.ts'
 import {INSECURE_TLOG_WARNING, unusable, verifyBundle, type SignatureResult, type SignerRequirement} from './verify.ts'
 
 /** One signature artifact found for an image, as stored (bytes untouched). `source` names it in reports. */
 export type SignatureArtifact =
-  | {kind: 'cosign-signature'; payload: Buffer; annotations: Record<string, string>; inclusionProof?: RekorInclusionProof; source?: string}
-  | {kind: 'cosign-attestation'; envelope: Buffer; annotations: Record<string, string>; inclusionProof?: RekorInclusionProof; source?: string}
+  | {
+      kind: 'cosign-signature'
+      payload: Buffer
+      annotations: Record<string, string>
+      inclusionProof?: RekorInclusionProof
+      source?: string
+    }
+  | {
+      kind: 'cosign-attestation'
+      envelope: Buffer
+      annotations: Record<string, string>
+      inclusionProof?: RekorInclusionProof
+      source?: string
+    }
   | {kind: 'bundle'; bundle: Buffer; source?: string}
 
 export interface ArtifactResult extends SignatureResult {
@@ -66,13 +84,35 @@ export function verifyImageSignatures(input: VerifyImageInput): ImageSignatureRe
     insecureIgnoreTlog: ignoreTlog,
     warnings: ignoreTlog ? [INSECURE_TLOG_WARNING] : [],
   }
-  if (rule.action === 'skip') return {...base, ok: true, decision: 'skipped', reason: `verification skipped by ${rule.origin}`, results: []}
-  if (rule.action === 'deny') return {...base, ok: false, decision: 'denied', reason: `denied by ${rule.origin}`, errorCode: 'POLICY_DENIED', results: []}
+  if (rule.action === 'skip')
+    return {...base, ok: true, decision: 'skipped', reason: `verification skipped by ${rule.origin}`, results: []}
+  if (rule.action === 'deny')
+    return {
+      ...base,
+      ok: false,
+      decision: 'denied',
+      reason: `denied by ${rule.origin}`,
+      errorCode: 'POLICY_DENIED',
+      results: [],
+    }
   const subjectHex = /^sha256:([0-9a-f]{64})$/.exec(input.subjectDigest)?.[1]
-  if (!subjectHex) return {...base, ok: false, decision: 'failed', reason: `subject digest ${input.subjectDigest} is not sha256:<hex>`, errorCode: 'SIGNATURE_INVALID', results: []}
+  if (!subjectHex)
+    return {
+      ...base,
+      ok: false,
+      decision: 'failed',
+      reason: `subject digest ${input.subjectDigest} is not sha256:<hex>`,
+      errorCode: 'SIGNATURE_INVALID',
+      results: [],
+    }
 
-  const trust = buildTrustMaterial(rule.action === 'public-key' ? {trustedRoots: input.trust.trustedRoots, publicKeyPem: rule.publicKeyPem} : {trustedRoots: input.trust.trustedRoots})
-  const signer: SignerRequirement = rule.action === 'keyless' ? {kind: 'keyless', identities: rule.identities} : {kind: 'public-key'}
+  const trust = buildTrustMaterial(
+    rule.action === 'public-key'
+      ? {trustedRoots: input.trust.trustedRoots, publicKeyPem: rule.publicKeyPem}
+      : {trustedRoots: input.trust.trustedRoots},
+  )
+  const signer: SignerRequirement =
+    rule.action === 'keyless' ? {kind: 'keyless', identities: rule.identities} : {kind: 'public-key'}
   const accepted = input.attestationType === undefined ? undefined : predicateTypesFor(input.attestationType)
   const digestArtifact: ArtifactInput = {kind: 'digest', algorithm: 'sha256', digest: Buffer.from(subjectHex, 'hex')}
 
@@ -93,13 +133,27 @@ export function verifyImageSignatures(input: VerifyImageInput): ImageSignatureRe
         artifact.kind === 'bundle'
           ? parseBundle(artifact.bundle, artifact.source ?? 'bundle')
           : artifact.kind === 'cosign-signature'
-            ? parseBundle(cosignSignatureToBundle(artifact.payload, artifact.annotations, {inclusionProof: artifact.inclusionProof}), artifact.source ?? 'cosign signature')
-            : parseBundle(cosignAttestationToBundle(artifact.envelope, artifact.annotations, {inclusionProof: artifact.inclusionProof}), artifact.source ?? 'cosign attestation')
+            ? parseBundle(
+                cosignSignatureToBundle(artifact.payload, artifact.annotations, {
+                  inclusionProof: artifact.inclusionProof,
+                }),
+                artifact.source ?? 'cosign signature',
+              )
+            : parseBundle(
+                cosignAttestationToBundle(artifact.envelope, artifact.annotations, {
+                  inclusionProof: artifact.inclusionProof,
+                }),
+                artifact.source ?? 'cosign attestation',
+              )
     } catch (error) {
       return {...meta, role, ...unusable(error, ignoreTlog)}
     }
     if (artifact.kind === 'cosign-signature') {
-      const result = verifyBundle(bundle, {kind: 'bytes', bytes: artifact.payload}, {trust, signer, insecureIgnoreTlog: ignoreTlog})
+      const result = verifyBundle(
+        bundle,
+        {kind: 'bytes', bytes: artifact.payload},
+        {trust, signer, insecureIgnoreTlog: ignoreTlog},
+      )
       const problem = simpleSigningProblem(artifact.payload, input.subjectDigest)
       if (problem) return {...meta, role, ...failCheck(result, 'subject-digest', problem)}
       return {...meta, role, ...bindName(result, () => signedNameOf(artifact.payload, 'simple-signing', subjectHex))}
@@ -115,10 +169,21 @@ export function verifyImageSignatures(input: VerifyImageInput): ImageSignatureRe
     let result = verifyBundle(bundle, digestArtifact, {trust, signer, insecureIgnoreTlog: ignoreTlog})
     const notImage = imageBundleProblem(bundle)
     // The shape is the first reason: whatever else failed, this bundle could never be an image signature.
-    if (notImage) result = {...failCheck(result, 'subject-digest', notImage), failure: {check: 'subject-digest', category: 'verification', reason: notImage}}
+    if (notImage)
+      result = {
+        ...failCheck(result, 'subject-digest', notImage),
+        failure: {check: 'subject-digest', category: 'verification', reason: notImage},
+      }
     if (role === 'attestation' && accepted) {
-      if (predicateType !== undefined && predicateMatches(predicateType, accepted)) result = {...result, checks: [...result.checks, {name: 'attestation-type', status: 'pass'}]}
-      else result = failCheck(result, 'attestation-type', `predicate type ${predicateType ?? '(none)'} is not ${input.attestationType}`, 'policy')
+      if (predicateType !== undefined && predicateMatches(predicateType, accepted))
+        result = {...result, checks: [...result.checks, {name: 'attestation-type', status: 'pass'}]}
+      else
+        result = failCheck(
+          result,
+          'attestation-type',
+          `predicate type ${predicateType ?? '(none)'} is not ${input.attestationType}`,
+          'policy',
+        )
     }
     if (bundle.content.$case === 'dsseEnvelope') {
       const payload = Buffer.from(bundle.content.dsseEnvelope.payload)
@@ -127,24 +192,45 @@ export function verifyImageSignatures(input: VerifyImageInput): ImageSignatureRe
     return {...meta, role, ...(predicateType === undefined ? {} : {predicateType}), ...result}
   })
 
-  const goodSignature = results.find((r) => r.ok && r.role === 'signature')
-  const goodAttestation = results.find((r) => r.ok && r.role === 'attestation')
+  const goodSignature = results.find(r => r.ok && r.role === 'signature')
+  const goodAttestation = results.find(r => r.ok && r.role === 'attestation')
   const needAttestation = accepted !== undefined
   if (goodSignature && (!needAttestation || goodAttestation)) {
-    const who = goodSignature.signer.keyed || rule.action === 'public-key' ? 'the policy key' : `${goodSignature.signer.identity ?? '?'} (issuer ${goodSignature.signer.issuer ?? '?'})`
-    return {...base, ok: true, decision: 'verified', reason: `signed by ${who}${goodAttestation && needAttestation ? `, attested (${goodAttestation.predicateType})` : ''}`, results}
+    const who =
+      goodSignature.signer.keyed || rule.action === 'public-key'
+        ? 'the policy key'
+        : `${goodSignature.signer.identity ?? '?'} (issuer ${goodSignature.signer.issuer ?? '?'})`
+    return {
+      ...base,
+      ok: true,
+      decision: 'verified',
+      reason: `signed by ${who}${goodAttestation && needAttestation ? `, attested (${goodAttestation.predicateType})` : ''}`,
+      results,
+    }
   }
   const wanted = goodSignature ? 'attestation' : 'signature'
-  const candidates = results.filter((r) => r.role === wanted)
+  const candidates = results.filter(r => r.role === wanted)
   if (candidates.length === 0)
-    return {...base, ok: false, decision: 'failed', reason: wanted === 'signature' ? 'no signature found for this image' : `no attestation found for this image (required: ${input.attestationType})`, errorCode: 'SIGNATURE_MISSING', results}
-  const policyOnly = candidates.every((r) => r.failure?.category === 'policy')
-  const reasons = [...new Set(candidates.map((r) => `${r.failure?.check}: ${r.failure?.reason}`))].slice(0, 3).join('; ')
+    return {
+      ...base,
+      ok: false,
+      decision: 'failed',
+      reason:
+        wanted === 'signature'
+          ? 'no signature found for this image'
+          : `no attestation found for this image (required: ${input.attestationType})`,
+      errorCode: 'SIGNATURE_MISSING',
+      results,
+    }
+  const policyOnly = candidates.every(r => r.failure?.category === 'policy')
+  const reasons = [...new Set(candidates.map(r => `${r.failure?.check}: ${r.failure?.reason}`))].slice(0, 3).join('; ')
   return {
     ...base,
     ok: false,
     decision: 'failed',
-    reason: policyOnly ? `valid ${wanted}s, but none satisfies ${rule.origin}: ${reasons}` : `no ${wanted} verifies: ${reasons}`,
+    reason: policyOnly
+      ? `valid ${wanted}s, but none satisfies ${rule.origin}: ${reasons}`
+      : `no ${wanted} verifies: ${reasons}`,
     errorCode: policyOnly ? 'POLICY_DENIED' : 'SIGNATURE_INVALID',
     results,
   }
@@ -169,18 +255,26 @@ function imageBundleProblem(bundle: Bundle): string | undefined {
 function simpleSigningProblem(payload: Buffer, subjectDigest: string): string | undefined {
   const parsed = parseSimpleSigning(payload)
   if (typeof parsed === 'string') return parsed
-  if (parsed.critical.type !== SIMPLESIGNING_TYPE) return `payload critical.type is ${JSON.stringify(parsed.critical.type)}, not "${SIMPLESIGNING_TYPE}"`
+  if (parsed.critical.type !== SIMPLESIGNING_TYPE)
+    return `payload critical.type is ${JSON.stringify(parsed.critical.type)}, not "${SIMPLESIGNING_TYPE}"`
   const named = parsed.critical.image['docker-manifest-digest']
   if (named !== subjectDigest) return `payload names ${named}, not this image ${subjectDigest}`
   return undefined
 }
 
-function failCheck(result: SignatureResult, check: ArtifactResult['checks'][number]['name'], reason: string, category: 'verification' | 'policy' = 'verification'): SignatureResult {
-  const checks = result.checks.some((c) => c.name === check) ? result.checks.map((c) => (c.name === check ? {name: check, status: 'fail' as const, reason} : c)) : [...result.checks, {name: check, status: 'fail' as const, reason}]
-  const failure = result.failure && result.failure.category === 'verification' ? result.failure : {check, category, reason}
+function failCheck(
+  result: SignatureResult,
+  check: ArtifactResult['checks'][number]['name'],
+  reason: string,
+  category: 'verification' | 'policy' = 'verification',
+): SignatureResult {
+  const checks = result.checks.some(c => c.name === check)
+    ? result.checks.map(c => (c.name === check ? {name: check, status: 'fail' as const, reason} : c))
+    : [...result.checks, {name: check, status: 'fail' as const, reason}]
+  const failure =
+    result.failure && result.failure.category === 'verification' ? result.failure : {check, category, reason}
   return {...result, ok: false, checks, failure}
 }
-
 
 function describeRule(rule: PolicyRule): string {
   switch (rule.action) {

@@ -55,23 +55,26 @@ export async function judgeImage(input: JudgeInput): Promise<ImageJudgement> {
   let ok = root.ok
   let reason = root.reason
   let coveredBy: ImageJudgement['coveredBy'] = 'root'
-  const rootUnsigned = root.results.filter((r) => r.role === 'signature').length === 0
+  const rootUnsigned = root.results.filter(r => r.role === 'signature').length === 0
   const partial = input.children !== undefined && input.children.carried < input.children.listed
   if (!ok && rootUnsigned && root.errorCode === 'SIGNATURE_MISSING' && input.platforms.length > 0 && partial) {
     reason = `the index is not signed and only ${input.children!.carried} of its ${input.children!.listed} platforms are carried: without a signature on the index, every platform must be carried and signed`
   } else if (!ok && rootUnsigned && root.errorCode === 'SIGNATURE_MISSING' && input.platforms.length > 0) {
     const perPlatform = []
     for (const p of input.platforms) perPlatform.push(await judge(p.digest))
-    if (perPlatform.every((r) => r.results.length > 0)) {
+    if (perPlatform.every(r => r.results.length > 0)) {
       subjects = [root, ...perPlatform]
       coveredBy = 'platforms'
-      ok = perPlatform.every((r) => r.ok)
-      const bad = perPlatform.find((r) => !r.ok)
-      reason = bad ? `the index is not signed and platform manifest ${bad.subjectDigest} fails: ${bad.reason}` : `index not signed; every platform manifest verified (${perPlatform[0]!.reason})`
+      ok = perPlatform.every(r => r.ok)
+      const bad = perPlatform.find(r => !r.ok)
+      reason = bad
+        ? `the index is not signed and platform manifest ${bad.subjectDigest} fails: ${bad.reason}`
+        : `index not signed; every platform manifest verified (${perPlatform[0]!.reason})`
     }
   }
-  if (!ok && rule.action === 'keyless' && input.trustedRoots.length === 0) reason += ' (no trusted root was given: pass --trusted-root FILE)'
-  const warnings = [...new Set(subjects.flatMap((s) => [...s.warnings, ...s.results.flatMap((r) => r.warnings)]))]
+  if (!ok && rule.action === 'keyless' && input.trustedRoots.length === 0)
+    reason += ' (no trusted root was given: pass --trusted-root FILE)'
+  const warnings = [...new Set(subjects.flatMap(s => [...s.warnings, ...s.results.flatMap(r => r.warnings)]))]
   return {ok, reason, coveredBy, subjects, lines: describe(subjects, coveredBy), warnings}
 }
 
@@ -81,11 +84,17 @@ function describe(subjects: ImageSignatureReport[], coveredBy: ImageJudgement['c
   const lines: string[] = []
   for (const [i, s] of subjects.entries()) {
     if (coveredBy === 'platforms' && i === 0) continue
-    lines.push(`${s.ok ? 'verified' : 'FAILED'} ${short(s.subjectDigest)} (${s.rule.origin}: ${s.rule.requirement}): ${s.reason}`)
+    lines.push(
+      `${s.ok ? 'verified' : 'FAILED'} ${short(s.subjectDigest)} (${s.rule.origin}: ${s.rule.requirement}): ${s.reason}`,
+    )
     for (const r of s.results) {
-      const passed = r.checks.filter((c) => c.status === 'pass').map((c) => c.name)
-      const who = r.signer.keyed ? 'key-signed' : `identity ${r.signer.identity ?? '?'}, issuer ${r.signer.issuer ?? '?'}`
-      const log = r.tlog[0] ? `, log index ${r.tlog[0].logIndex}${r.tlog[0].integratedTime ? `, integrated ${r.tlog[0].integratedTime}` : ''}` : ''
+      const passed = r.checks.filter(c => c.status === 'pass').map(c => c.name)
+      const who = r.signer.keyed
+        ? 'key-signed'
+        : `identity ${r.signer.identity ?? '?'}, issuer ${r.signer.issuer ?? '?'}`
+      const log = r.tlog[0]
+        ? `, log index ${r.tlog[0].logIndex}${r.tlog[0].integratedTime ? `, integrated ${r.tlog[0].integratedTime}` : ''}`
+        : ''
       const what = `${r.role}${r.predicateType ? ` ${r.predicateType}` : ''} [${r.source ?? r.kind}]`
       if (r.ok) lines.push(`  ok   ${what}: ${who}${log}; checks: ${passed.join(', ')}`)
       else lines.push(`  FAIL ${what}: ${r.failure?.check}: ${r.failure?.reason}`)

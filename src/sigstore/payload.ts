@@ -28,7 +28,8 @@ export function parseStatement(payload: Buffer): Statement | string {
   if (!v || typeof v !== 'object' || !Array.isArray(v.subject) || typeof v.predicateType !== 'string')
     return 'in-toto payload is not a statement (subject and predicateType required)'
   for (const s of v.subject) {
-    if (!s || typeof s !== 'object' || typeof s.digest !== 'object' || s.digest === null) return 'in-toto statement has a subject without digest'
+    if (!s || typeof s !== 'object' || typeof s.digest !== 'object' || s.digest === null)
+      return 'in-toto statement has a subject without digest'
   }
   return v as Statement
 }
@@ -43,8 +44,8 @@ export function parseSimpleSigning(payload: Buffer): SimpleSigning | string {
   }
   const critical = (value as {critical?: SimpleSigning['critical']} | null)?.critical
   if (!critical || typeof critical !== 'object') return 'signature payload has no "critical" section'
-  if (typeof critical.image?.['docker-manifest-digest'] !== 'string') return 'signature payload has no critical.image.docker-manifest-digest'
+  if (typeof critical.image?.['docker-manifest-digest'] !== 'string')
+    return 'signature payload has no critical.image.docker-manifest-digest'
   if (typeof critical.type !== 'string') return 'signature payload has no critical.type'
   return value as SimpleSigning
 }
-

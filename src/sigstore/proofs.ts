@@ -37,7 +37,8 @@ export function setPayload(annotations: Record<string, string>): SetPayload | un
   if (!text) return undefined
   try {
     const p = (JSON.parse(text) as {Payload?: Partial<SetPayload>}).Payload
-    if (!p || typeof p.body !== 'string' || !Number.isSafeInteger(p.logIndex) || typeof p.logID !== 'string') return undefined
+    if (!p || typeof p.body !== 'string' || !Number.isSafeInteger(p.logIndex) || typeof p.logID !== 'string')
+      return undefined
     return {body: p.body, logIndex: p.logIndex!, logID: p.logID}
   } catch {
     return undefined
@@ -48,18 +49,32 @@ export function setPayload(annotations: Record<string, string>): SetPayload | un
  * Fetches the inclusion proof of the entry a SET names. Throws an AirlockError (REGISTRY_ERROR for the network,
  * SIGNATURE_INVALID when the log answers with another entry) that the caller turns into a warning.
  */
-export async function fetchInclusionProof(rekorUrl: string, set: SetPayload, options: {timeoutMs?: number} = {}): Promise<StoredProof> {
+export async function fetchInclusionProof(
+  rekorUrl: string,
+  set: SetPayload,
+  options: {timeoutMs?: number} = {},
+): Promise<StoredProof> {
   const url = new URL(`/api/v1/log/entries?logIndex=${set.logIndex}`, rekorUrl)
   let response: {status: number; text: string}
   try {
     response = await getText(url, options.timeoutMs ?? 15_000)
   } catch (error) {
     if (error instanceof AirlockError) throw error
-    throw new AirlockError('NETWORK_ERROR', `no route to the Rekor log at ${rekorUrl}: ${(error as Error).message}`, {cause: error})
+    throw new AirlockError('NETWORK_ERROR', `no route to the Rekor log at ${rekorUrl}: ${(error as Error).message}`, {
+      cause: error,
+    })
   }
   if (response.status !== 200) throw new AirlockError('REGISTRY_ERROR', `Rekor ${url.href}: HTTP ${response.status}`)
   const text = response.text
-  let entries: Record<string, {body?: unknown; logID?: unknown; logIndex?: unknown; verification?: {inclusionProof?: Partial<RekorInclusionProof>}}>
+  let entries: Record<
+    string,
+    {
+      body?: unknown
+      logID?: unknown
+      logIndex?: unknown
+      verification?: {inclusionProof?: Partial<RekorInclusionProof>}
+    }
+  >
   try {
     entries = JSON.parse(text)
   } catch {
@@ -67,8 +82,16 @@ export async function fetchInclusionProof(rekorUrl: string, set: SetPayload, opt
   }
   const entry = Object.values(entries ?? {})[0]
   if (!entry) throw new AirlockError('NOT_FOUND', `Rekor ${url.href}: no entry ${set.logIndex}`)
-  if (entry.body !== set.body) throw new AirlockError('SIGNATURE_INVALID', `Rekor entry ${set.logIndex} is not the entry the signature's SET names (body differs)`)
-  if (typeof entry.logID === 'string' && entry.logID !== set.logID) throw new AirlockError('SIGNATURE_INVALID', `Rekor entry ${set.logIndex} is from log ${entry.logID}, the SET names ${set.logID}`)
+  if (entry.body !== set.body)
+    throw new AirlockError(
+      'SIGNATURE_INVALID',
+      `Rekor entry ${set.logIndex} is not the entry the signature's SET names (body differs)`,
+    )
+  if (typeof entry.logID === 'string' && entry.logID !== set.logID)
+    throw new AirlockError(
+      'SIGNATURE_INVALID',
+      `Rekor entry ${set.logIndex} is from log ${entry.logID}, the SET names ${set.logID}`,
+    )
   const p = entry.verification?.inclusionProof
   if (!p || typeof p.checkpoint !== 'string' || !Array.isArray(p.hashes) || typeof p.rootHash !== 'string')
     throw new AirlockError('REGISTRY_ERROR', `Rekor entry ${set.logIndex} came without an inclusion proof`)
@@ -79,7 +102,8 @@ export async function fetchInclusionProof(rekorUrl: string, set: SetPayload, opt
     hashes: p.hashes.map(String),
     checkpoint: p.checkpoint,
   }
-  if (proof.logIndex !== String(set.logIndex)) throw new AirlockError('SIGNATURE_INVALID', `Rekor proof is for entry ${proof.logIndex}, not ${set.logIndex}`)
+  if (proof.logIndex !== String(set.logIndex))
+    throw new AirlockError('SIGNATURE_INVALID', `Rekor proof is for entry ${proof.logIndex}, not ${set.logIndex}`)
   return {logIndex: String(set.logIndex), logID: set.logID, inclusionProof: proof}
 }
 
@@ -88,19 +112,29 @@ function getText(url: URL, timeoutMs: number): Promise<{status: number; text: st
   const get = url.protocol === 'https:' ? httpsGet : url.protocol === 'http:' ? httpGet : undefined
   if (!get) return Promise.reject(new AirlockError('USAGE', `--rekor-url must be http(s): ${url.href}`))
   return new Promise((resolve, reject) => {
-    const request = get(url, {agent: proxiedAgent(url.protocol), headers: {accept: 'application/json', connection: 'close'}, timeout: timeoutMs}, (response) => {
-      const chunks: Buffer[] = []
-      let size = 0
-      response.on('data', (chunk: Buffer) => {
-        size += chunk.length
-        if (size > 1024 * 1024) {
-          request.destroy()
-          reject(new AirlockError('TOO_LARGE', `Rekor ${url.href}: answer over 1 MiB`))
-        } else chunks.push(chunk)
-      })
-      response.on('end', () => resolve({status: response.statusCode ?? 0, text: Buffer.concat(chunks).toString('utf8')}))
-      response.on('error', reject)
-    })
+    const request = get(
+      url,
+      {
+        agent: proxiedAgent(url.protocol),
+        headers: {accept: 'application/json', connection: 'close'},
+        timeout: timeoutMs,
+      },
+      response => {
+        const chunks: Buffer[] = []
+        let size = 0
+        response.on('data', (chunk: Buffer) => {
+          size += chunk.length
+          if (size > 1024 * 1024) {
+            request.destroy()
+            reject(new AirlockError('TOO_LARGE', `Rekor ${url.href}: answer over 1 MiB`))
+          } else chunks.push(chunk)
+        })
+        response.on('end', () =>
+          resolve({status: response.statusCode ?? 0, text: Buffer.concat(chunks).toString('utf8')}),
+        )
+        response.on('error', reject)
+      },
+    )
     request.on('timeout', () => request.destroy(new Error(`timed out after ${timeoutMs} ms`)))
     request.on('error', reject)
   })

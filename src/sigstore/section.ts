@@ -65,21 +65,34 @@ export function parseSignaturesSection(value: unknown): SignaturesSection | unde
   if (value.version !== 1) fail(`unsupported version ${JSON.stringify(value.version)}`)
   if (!Array.isArray(value.subjects)) fail('subjects must be an array')
   const subjects = value.subjects.map((s, i): SubjectSignatures => {
-    if (!isObject(s) || typeof s.image !== 'string' || !Array.isArray(s.entries)) fail(`subjects[${i}] must be {image, digest, entries}`)
+    if (!isObject(s) || typeof s.image !== 'string' || !Array.isArray(s.entries))
+      fail(`subjects[${i}] must be {image, digest, entries}`)
     const entries = s.entries.map((e, j): SignatureEntry => {
       const what = `subjects[${i}].entries[${j}]`
-      if (!isObject(e) || (e.kind !== 'legacy-tag' && e.kind !== 'referrer')) fail(`${what}.kind must be legacy-tag or referrer`)
+      if (!isObject(e) || (e.kind !== 'legacy-tag' && e.kind !== 'referrer'))
+        fail(`${what}.kind must be legacy-tag or referrer`)
       if (!ROLES.has(e.role as SignatureRole)) fail(`${what}.role is not one of ${[...ROLES].join(', ')}`)
       const d = e.descriptor
-      if (!isObject(d) || typeof d.mediaType !== 'string' || typeof d.size !== 'number' || !Number.isSafeInteger(d.size) || d.size < 0)
+      if (
+        !isObject(d) ||
+        typeof d.mediaType !== 'string' ||
+        typeof d.size !== 'number' ||
+        !Number.isSafeInteger(d.size) ||
+        d.size < 0
+      )
         fail(`${what}.descriptor must be {mediaType, digest, size}`)
       const entry: SignatureEntry = {
         kind: e.kind,
         role: e.role as SignatureRole,
-        descriptor: {mediaType: d.mediaType, digest: parseDigest(d.digest, `airlock.json ${what}.descriptor.digest`), size: d.size},
+        descriptor: {
+          mediaType: d.mediaType,
+          digest: parseDigest(d.digest, `airlock.json ${what}.descriptor.digest`),
+          size: d.size,
+        },
       }
       if (e.tag !== undefined) {
-        if (typeof e.tag !== 'string' || !/^sha256-[0-9a-f]{64}\.(sig|att|sbom)$/.test(e.tag)) fail(`${what}.tag is not a cosign tag`)
+        if (typeof e.tag !== 'string' || !/^sha256-[0-9a-f]{64}\.(sig|att|sbom)$/.test(e.tag))
+          fail(`${what}.tag is not a cosign tag`)
         entry.tag = e.tag
       }
       if (entry.kind === 'legacy-tag' && entry.tag === undefined) fail(`${what} is a legacy-tag without a tag`)
@@ -96,7 +109,8 @@ export function parseSignaturesSection(value: unknown): SignaturesSection | unde
     if (!isObject(value.proofs)) fail('proofs must be an object')
     const proofs: Record<string, string> = {}
     for (const [k, v] of Object.entries(value.proofs)) {
-      if (!/^\d{1,19}$/.test(k) || v !== `${PROOFS_DIR}/${k}.json`) fail(`proofs[${JSON.stringify(k)}] must name ${PROOFS_DIR}/<logIndex>.json`)
+      if (!/^\d{1,19}$/.test(k) || v !== `${PROOFS_DIR}/${k}.json`)
+        fail(`proofs[${JSON.stringify(k)}] must name ${PROOFS_DIR}/<logIndex>.json`)
       proofs[k] = v
     }
     out.proofs = proofs

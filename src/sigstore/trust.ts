@@ -15,7 +15,8 @@ export interface TrustInput {
   publicKeyPem?: string
 }
 
-const TRUSTED_ROOT_MEDIA_TYPE = /^application\/vnd\.dev\.sigstore\.trustedroot(\.v\d+(\.\d+)*)?\+json(;\s*version=[\d.]+)?$/
+const TRUSTED_ROOT_MEDIA_TYPE =
+  /^application\/vnd\.dev\.sigstore\.trustedroot(\.v\d+(\.\d+)*)?\+json(;\s*version=[\d.]+)?$/
 
 /**
  * Parses and validates a trusted_root.json document (bytes or text); `source` names it in errors. The one check of
@@ -28,18 +29,25 @@ export function parseTrustedRoot(json: string | Uint8Array, source = 'trusted ro
   } catch (error) {
     throw new AirlockError('TRUST_INVALID', `${source} is not valid JSON`, {cause: error})
   }
-  if (typeof value !== 'object' || value === null || Array.isArray(value)) throw new AirlockError('TRUST_INVALID', `${source} is not a JSON object`)
+  if (typeof value !== 'object' || value === null || Array.isArray(value))
+    throw new AirlockError('TRUST_INVALID', `${source} is not a JSON object`)
   const mediaType = (value as {mediaType?: unknown}).mediaType
   if (typeof mediaType !== 'string' || !TRUSTED_ROOT_MEDIA_TYPE.test(mediaType))
-    throw new AirlockError('TRUST_INVALID', `${source} has no sigstore trusted root mediaType (got ${JSON.stringify(mediaType)})`)
+    throw new AirlockError(
+      'TRUST_INVALID',
+      `${source} has no sigstore trusted root mediaType (got ${JSON.stringify(mediaType)})`,
+    )
   let root: TrustedRoot
   try {
     root = TrustedRoot.fromJSON(value)
   } catch (error) {
-    throw new AirlockError('TRUST_INVALID', `${source} does not parse as a trusted root: ${(error as Error).message}`, {cause: error})
+    throw new AirlockError('TRUST_INVALID', `${source} does not parse as a trusted root: ${(error as Error).message}`, {
+      cause: error,
+    })
   }
   const problems = validateTrustedRoot(root)
-  if (problems.length > 0) throw new AirlockError('TRUST_INVALID', `${source} is malformed: ${problems.join('; ')}`, {details: {problems}})
+  if (problems.length > 0)
+    throw new AirlockError('TRUST_INVALID', `${source} is malformed: ${problems.join('; ')}`, {details: {problems}})
   return root
 }
 
@@ -51,7 +59,10 @@ export function validateTrustedRoot(root: TrustedRoot): string[] {
   const problems: string[] = []
   if (root.tlogs.length + root.certificateAuthorities.length + root.timestampAuthorities.length === 0)
     problems.push('no tlogs, certificateAuthorities or timestampAuthorities')
-  for (const [kind, logs] of [['tlog', root.tlogs], ['ctlog', root.ctlogs]] as const) {
+  for (const [kind, logs] of [
+    ['tlog', root.tlogs],
+    ['ctlog', root.ctlogs],
+  ] as const) {
     logs.forEach((log, i) => {
       const name = `${kind} ${log.baseUrl || i}`
       if (!log.publicKey?.rawBytes || log.publicKey.rawBytes.length === 0) problems.push(`${name} has no public key`)
@@ -59,7 +70,10 @@ export function validateTrustedRoot(root: TrustedRoot): string[] {
       if (!log.logId?.keyId || log.logId.keyId.length === 0) problems.push(`${name} has no log ID`)
     })
   }
-  for (const [kind, authorities] of [['certificate authority', root.certificateAuthorities], ['timestamp authority', root.timestampAuthorities]] as const) {
+  for (const [kind, authorities] of [
+    ['certificate authority', root.certificateAuthorities],
+    ['timestamp authority', root.timestampAuthorities],
+  ] as const) {
     authorities.forEach((ca, i) => {
       const name = `${kind} ${ca.uri || i}`
       if (!ca.certChain || ca.certChain.certificates.length === 0) problems.push(`${name} has no certificates`)
@@ -85,20 +99,23 @@ export function mergeTrustedRoots(roots: readonly TrustedRoot[]): TrustedRoot {
   if (!first) throw new AirlockError('TRUST_INVALID', 'no trusted root given')
   return {
     ...first,
-    tlogs: roots.flatMap((r) => r.tlogs),
-    certificateAuthorities: roots.flatMap((r) => r.certificateAuthorities),
-    ctlogs: roots.flatMap((r) => r.ctlogs),
-    timestampAuthorities: roots.flatMap((r) => r.timestampAuthorities),
+    tlogs: roots.flatMap(r => r.tlogs),
+    certificateAuthorities: roots.flatMap(r => r.certificateAuthorities),
+    ctlogs: roots.flatMap(r => r.ctlogs),
+    timestampAuthorities: roots.flatMap(r => r.timestampAuthorities),
   }
 }
 
 /** Parses a PEM public key (`--key`), rejecting certificates and private keys with a clear message. */
 export function parsePublicKeyPem(pem: string, source = 'public key'): KeyObject {
-  if (/-----BEGIN [A-Z ]*PRIVATE KEY-----/.test(pem)) throw new AirlockError('USAGE', `${source} is a private key; give the public key`)
+  if (/-----BEGIN [A-Z ]*PRIVATE KEY-----/.test(pem))
+    throw new AirlockError('USAGE', `${source} is a private key; give the public key`)
   try {
     return createPublicKey(pem)
   } catch (error) {
-    throw new AirlockError('USAGE', `${source} is not a PEM public key or certificate: ${(error as Error).message}`, {cause: error})
+    throw new AirlockError('USAGE', `${source} is not a PEM public key or certificate: ${(error as Error).message}`, {
+      cause: error,
+    })
   }
 }
 
@@ -115,7 +132,10 @@ export const EMPTY_TRUSTED_ROOT: TrustedRoot = {
  * Trust material per (trusted roots, key): building it parses every CA certificate and key of the roots, so it is
  * built once per verification run and shared by every image and signature (the roots array is the run's identity).
  */
-const materialCache = new WeakMap<readonly TrustedRoot[], Map<string, {material: TrustMaterial; publicKey?: KeyObject}>>()
+const materialCache = new WeakMap<
+  readonly TrustedRoot[],
+  Map<string, {material: TrustMaterial; publicKey?: KeyObject}>
+>()
 
 export function buildTrustMaterial(trust: TrustInput): {material: TrustMaterial; publicKey?: KeyObject} {
   installDerCache()
@@ -131,7 +151,11 @@ function buildTrustMaterialUncached(trust: TrustInput): {material: TrustMaterial
   const root = trust.trustedRoots.length > 0 ? mergeTrustedRoots(trust.trustedRoots) : EMPTY_TRUSTED_ROOT
   const publicKey = trust.publicKeyPem === undefined ? undefined : parsePublicKeyPem(trust.publicKeyPem)
   const material = toTrustMaterial(root, (hint: string) => {
-    if (!publicKey) throw new VerificationError({code: 'PUBLIC_KEY_ERROR', message: `signed with a public key (hint ${JSON.stringify(hint)}) but no --key was given`})
+    if (!publicKey)
+      throw new VerificationError({
+        code: 'PUBLIC_KEY_ERROR',
+        message: `signed with a public key (hint ${JSON.stringify(hint)}) but no --key was given`,
+      })
     return {publicKey, validFor: () => true}
   })
   return publicKey ? {material, publicKey} : {material}

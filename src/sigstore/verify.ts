@@ -42,7 +42,8 @@ export interface SignatureResult {
   warnings: string[]
 }
 
-export const INSECURE_TLOG_WARNING = 'WARNING: --insecure-ignore-tlog: transparency log checks (SET, inclusion proof, checkpoint, log body) were NOT performed'
+export const INSECURE_TLOG_WARNING =
+  'WARNING: --insecure-ignore-tlog: transparency log checks (SET, inclusion proof, checkpoint, log body) were NOT performed'
 
 /** Verifies one bundle against an artifact (bytes or digest) and a signer requirement. Never throws for bad input. */
 /** The result for an artifact that cannot even be read as a signature (malformed bundle, annotations, envelope). */
@@ -74,7 +75,8 @@ export function verifyBundle(bundle: Bundle, artifact: ArtifactInput, options: V
 
   const bindingProblem = checkArtifactBinding(bundle, artifact)
   if (bindingProblem) fail('subject-digest', 'verification', bindingProblem)
-  else if (artifact.kind === 'embedded') set('subject-digest', 'not-applicable', 'no external artifact: the signed statement is the envelope payload')
+  else if (artifact.kind === 'embedded')
+    set('subject-digest', 'not-applicable', 'no external artifact: the signed statement is the envelope payload')
   else set('subject-digest', 'pass')
 
   const info = describeBundle(bundle)
@@ -98,12 +100,21 @@ export function verifyBundle(bundle: Bundle, artifact: ArtifactInput, options: V
   }
   if (entity.key.$case === 'certificate' && entity.timestamps.length === 0) {
     markBefore('certificate-chain')
-    fail('certificate-chain', 'verification', ignoreTlog ? 'no RFC 3161 timestamp to judge the certificate by (the log time was ignored)' : 'no log or timestamp time to judge the certificate by')
+    fail(
+      'certificate-chain',
+      'verification',
+      ignoreTlog
+        ? 'no RFC 3161 timestamp to judge the certificate by (the log time was ignored)'
+        : 'no log or timestamp time to judge the certificate by',
+    )
     return finish()
   }
 
-  const tsaCount = entity.timestamps.filter((t) => t.$case === 'timestamp-authority').length
-  const verifier = new Verifier(options.trust.material, ignoreTlog ? {tlogThreshold: 0, timestampThreshold: tsaCount > 0 ? 1 : 0, ctlogThreshold: 1} : {})
+  const tsaCount = entity.timestamps.filter(t => t.$case === 'timestamp-authority').length
+  const verifier = new Verifier(
+    options.trust.material,
+    ignoreTlog ? {tlogThreshold: 0, timestampThreshold: tsaCount > 0 ? 1 : 0, ctlogThreshold: 1} : {},
+  )
   let signer: ReturnType<Verifier['verify']>
   try {
     signer = verifier.verify(entity)
@@ -118,10 +129,11 @@ export function verifyBundle(bundle: Bundle, artifact: ArtifactInput, options: V
   if (signer.identity?.subjectAlternativeName !== undefined) identity.subject = signer.identity.subjectAlternativeName
   if (signer.identity?.extensions?.issuer !== undefined) identity.issuer = signer.identity.extensions.issuer
   if (options.signer.kind === 'keyless') {
-    if (entity.key.$case !== 'certificate') fail('identity-policy', 'policy', 'signed with a key, but the policy requires a keyless identity')
+    if (entity.key.$case !== 'certificate')
+      fail('identity-policy', 'policy', 'signed with a key, but the policy requires a keyless identity')
     else {
-      const reasons = options.signer.identities.map((required) => matchIdentity(required, identity))
-      if (reasons.some((r) => r === undefined)) set('identity-policy', 'pass')
+      const reasons = options.signer.identities.map(required => matchIdentity(required, identity))
+      if (reasons.some(r => r === undefined)) set('identity-policy', 'pass')
       else fail('identity-policy', 'policy', reasons.join('; ') || 'no identity in the policy')
     }
   }
@@ -135,7 +147,9 @@ export function verifyBundle(bundle: Bundle, artifact: ArtifactInput, options: V
   }
 
   function finish(): SignatureResult {
-    if (ignoreTlog) for (const name of ['set', 'inclusion-proof', 'checkpoint', 'tlog-body', 'tlog'] as const) set(name, 'skipped', '--insecure-ignore-tlog')
+    if (ignoreTlog)
+      for (const name of ['set', 'inclusion-proof', 'checkpoint', 'tlog-body', 'tlog'] as const)
+        set(name, 'skipped', '--insecure-ignore-tlog')
     const ordered: CheckResult[] = []
     for (const name of ['subject-digest', ...VERIFIER_ORDER, 'verification'] as CheckName[]) {
       const found = checks.get(name)
@@ -145,7 +159,14 @@ export function verifyBundle(bundle: Bundle, artifact: ArtifactInput, options: V
     // A check that does not apply to this signature stays not-applicable even after a failure.
     const applicableNow = safeApplicable()
     for (const c of ordered) if (c.status === 'not-run' && !applicableNow.has(c.name)) c.status = 'not-applicable'
-    const result: SignatureResult = {ok: failure === undefined, checks: ordered, signer: info.signer, tlog: info.tlog, insecureIgnoreTlog: ignoreTlog, warnings}
+    const result: SignatureResult = {
+      ok: failure === undefined,
+      checks: ordered,
+      signer: info.signer,
+      tlog: info.tlog,
+      insecureIgnoreTlog: ignoreTlog,
+      warnings,
+    }
     if (failure) result.failure = failure
     return result
   }
@@ -161,14 +182,16 @@ export function verifyBundle(bundle: Bundle, artifact: ArtifactInput, options: V
 
 function toEntity(bundle: Bundle, artifact: ArtifactInput, ignoreTlog: boolean): SignedEntity {
   let entity = toSignedEntity(bundle, artifact.kind === 'bytes' ? artifact.bytes : Buffer.alloc(0))
-  if (artifact.kind === 'digest' && bundle.content.$case === 'messageSignature') entity = withPrehashedSignature(entity, bundle.content.messageSignature, artifact.digest)
-  if (ignoreTlog) entity = {...entity, tlogEntries: [], timestamps: entity.timestamps.filter((t) => t.$case === 'timestamp-authority')}
+  if (artifact.kind === 'digest' && bundle.content.$case === 'messageSignature')
+    entity = withPrehashedSignature(entity, bundle.content.messageSignature, artifact.digest)
+  if (ignoreTlog)
+    entity = {...entity, tlogEntries: [], timestamps: entity.timestamps.filter(t => t.$case === 'timestamp-authority')}
   return entity
 }
 
 function applicableChecks(entity: SignedEntity, ignoreTlog: boolean, signer: SignerRequirement): Set<CheckName> {
   const names = new Set<CheckName>(['signature'])
-  if (entity.timestamps.some((t) => t.$case === 'timestamp-authority')) names.add('rfc3161-timestamp')
+  if (entity.timestamps.some(t => t.$case === 'timestamp-authority')) names.add('rfc3161-timestamp')
   if (entity.key.$case === 'certificate' && signer.kind === 'keyless') {
     names.add('certificate-chain')
     if (entity.key.certificate.extSCT) names.add('sct')
@@ -177,9 +200,9 @@ function applicableChecks(entity: SignedEntity, ignoreTlog: boolean, signer: Sig
   if (!ignoreTlog) {
     names.add('tlog')
     if (entity.tlogEntries.length > 0) names.add('tlog-body')
-    if (entity.tlogEntries.some((e) => e.inclusionPromise)) names.add('set')
-    if (entity.tlogEntries.some((e) => e.inclusionProof)) names.add('inclusion-proof')
-    if (entity.tlogEntries.some((e) => e.inclusionProof?.checkpoint)) names.add('checkpoint')
+    if (entity.tlogEntries.some(e => e.inclusionPromise)) names.add('set')
+    if (entity.tlogEntries.some(e => e.inclusionProof)) names.add('inclusion-proof')
+    if (entity.tlogEntries.some(e => e.inclusionProof?.checkpoint)) names.add('checkpoint')
   }
   return names
 }
@@ -199,10 +222,15 @@ function describeBundle(bundle: Bundle): {signer: SignatureResult['signer']; tlo
   } catch {
     // an unparsable certificate fails verification; the report just lacks the identity
   }
-  const tlog = material.tlogEntries.map((e) => {
-    const entry: LogEntryInfo = {logIndex: e.logIndex, logId: Buffer.from(e.logId?.keyId ?? Buffer.alloc(0)).toString('hex'), kind: `${e.kindVersion?.kind}/${e.kindVersion?.version}`}
+  const tlog = material.tlogEntries.map(e => {
+    const entry: LogEntryInfo = {
+      logIndex: e.logIndex,
+      logId: Buffer.from(e.logId?.keyId ?? Buffer.alloc(0)).toString('hex'),
+      kind: `${e.kindVersion?.kind}/${e.kindVersion?.version}`,
+    }
     const seconds = Number(e.integratedTime)
-    if (e.integratedTime && e.integratedTime !== '0' && Number.isFinite(seconds)) entry.integratedTime = new Date(seconds * 1000).toISOString()
+    if (e.integratedTime && e.integratedTime !== '0' && Number.isFinite(seconds))
+      entry.integratedTime = new Date(seconds * 1000).toISOString()
     return entry
   })
   return {signer, tlog}
@@ -214,7 +242,9 @@ export function signerFromCertificate(cert: X509Certificate): {identity?: string
   const san = cert.subjectAltName
   if (san) out.identity = san
   const v2 = cert.extension(OID_ISSUER_V2)
-  const issuer = v2 ? v2.valueObj.subs?.[0]?.value.toString('ascii') : cert.extension(OID_ISSUER_V1)?.value.toString('ascii')
+  const issuer = v2
+    ? v2.valueObj.subs?.[0]?.value.toString('ascii')
+    : cert.extension(OID_ISSUER_V1)?.value.toString('ascii')
   if (issuer) out.issuer = issuer
   return out
 }

@@ -33,17 +33,19 @@ export class OciArchiveStore implements ReadOnlyTarget {
 
   static async open(file: string): Promise<OciArchiveStore> {
     const entries = new Map<string, Range>()
-    await scanTar(file, (entry) => {
+    await scanTar(file, entry => {
       if (entry.type !== 'File' && entry.type !== 'OldFile') return undefined
       // Other tools write `./blobs/...`; a duplicate name makes the archive ambiguous, so refuse it.
       const name = entry.name.replace(/^(\.\/)+/, '')
-      if (entries.has(name)) throw new AirlockError('ARCHIVE_INVALID', `${file}: entry ${JSON.stringify(name)} appears twice`)
+      if (entries.has(name))
+        throw new AirlockError('ARCHIVE_INVALID', `${file}: entry ${JSON.stringify(name)} appears twice`)
       entries.set(name, {offset: entry.dataOffset, size: entry.size})
       return undefined
     })
     const indexRange = entries.get(INDEX_JSON)
     if (!indexRange) throw new AirlockError('ARCHIVE_INVALID', `${file} is not an OCI archive (no index.json)`)
-    if (indexRange.size > MAX_MANIFEST_BYTES) throw new AirlockError('TOO_LARGE', `${file}: index.json is over ${MAX_MANIFEST_BYTES} bytes`)
+    if (indexRange.size > MAX_MANIFEST_BYTES)
+      throw new AirlockError('TOO_LARGE', `${file}: index.json is over ${MAX_MANIFEST_BYTES} bytes`)
     const bytes = await readRange(file, indexRange)
     return new OciArchiveStore(file, entries, parseLayoutIndex(bytes, file))
   }
@@ -56,14 +58,21 @@ export class OciArchiveStore implements ReadOnlyTarget {
     const range = this.entries.get(blobPath(descriptor.digest))
     if (!range) throw new AirlockError('NOT_FOUND', `${this.file}: blob ${descriptor.digest} not found`)
     if (range.size !== descriptor.size)
-      throw new AirlockError('SIZE_MISMATCH', `${this.file}: blob ${descriptor.digest} is ${range.size} bytes, expected ${descriptor.size}`)
+      throw new AirlockError(
+        'SIZE_MISMATCH',
+        `${this.file}: blob ${descriptor.digest} is ${range.size} bytes, expected ${descriptor.size}`,
+      )
     const verified = new VerifyingStream(descriptor, `${this.file}: blob ${descriptor.digest}`)
     if (range.size === 0) {
       verified.end()
       return verified
     }
-    const stream = createReadStream(this.file, {start: range.offset, end: range.offset + range.size - 1, highWaterMark: 1024 * 1024})
-    stream.once('error', (error) => verified.destroy(error))
+    const stream = createReadStream(this.file, {
+      start: range.offset,
+      end: range.offset + range.size - 1,
+      highWaterMark: 1024 * 1024,
+    })
+    stream.once('error', error => verified.destroy(error))
     return stream.pipe(verified)
   }
 

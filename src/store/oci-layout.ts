@@ -33,7 +33,11 @@ export class OciLayoutStore implements Target {
     try {
       const layout = await readFile(join(dir, 'oci-layout'), 'utf8')
       const parsed = JSON.parse(layout) as {imageLayoutVersion?: unknown}
-      if (parsed.imageLayoutVersion !== '1.0.0') throw new AirlockError('UNSUPPORTED', `${dir}: unsupported OCI layout version ${JSON.stringify(parsed.imageLayoutVersion)}`)
+      if (parsed.imageLayoutVersion !== '1.0.0')
+        throw new AirlockError(
+          'UNSUPPORTED',
+          `${dir}: unsupported OCI layout version ${JSON.stringify(parsed.imageLayoutVersion)}`,
+        )
     } catch (error) {
       if ((error as NodeJS.ErrnoException).code !== 'ENOENT') {
         if (error instanceof AirlockError) throw error
@@ -42,7 +46,10 @@ export class OciLayoutStore implements Target {
       if (!options.create) throw new AirlockError('NOT_FOUND', `${dir} is not an OCI image layout (no oci-layout file)`)
       await mkdir(join(dir, 'blobs', 'sha256'), {recursive: true})
       await writeFile(join(dir, 'oci-layout'), OCI_LAYOUT_BYTES)
-      await writeFile(join(dir, 'index.json'), JSON.stringify({schemaVersion: 2, mediaType: MediaType.OciIndex, manifests: []}) + '\n')
+      await writeFile(
+        join(dir, 'index.json'),
+        JSON.stringify({schemaVersion: 2, mediaType: MediaType.OciIndex, manifests: []}) + '\n',
+      )
     }
     return store
   }
@@ -55,11 +62,13 @@ export class OciLayoutStore implements Target {
     const path = this.blobFile(descriptor)
     // Open first so a missing blob is a clear NOT_FOUND now rather than a stream error later.
     const fh = await open(path, 'r').catch((error: NodeJS.ErrnoException) => {
-      throw error.code === 'ENOENT' ? new AirlockError('NOT_FOUND', `${this.dir}: blob ${descriptor.digest} not found`) : toAirlockError(error, 'IO_ERROR')
+      throw error.code === 'ENOENT'
+        ? new AirlockError('NOT_FOUND', `${this.dir}: blob ${descriptor.digest} not found`)
+        : toAirlockError(error, 'IO_ERROR')
     })
     const stream = createReadStream('', {fd: fh, highWaterMark: READ_CHUNK})
     const verified = new VerifyingStream(descriptor, `${this.dir}: blob ${descriptor.digest}`)
-    stream.once('error', (error) => verified.destroy(error))
+    stream.once('error', error => verified.destroy(error))
     return stream.pipe(verified)
   }
 
@@ -114,8 +123,13 @@ export class OciLayoutStore implements Target {
   /** Points `reference` (a ref.name) at `descriptor`, replacing any previous entry of that name. */
   async tag(descriptor: Descriptor, reference: string): Promise<void> {
     const index = await this.index()
-    const manifests = index.manifests.filter((d) => d.annotations?.[REF_NAME_ANNOTATION] !== reference)
-    manifests.push({mediaType: descriptor.mediaType, digest: descriptor.digest, size: descriptor.size, annotations: {[REF_NAME_ANNOTATION]: reference}})
+    const manifests = index.manifests.filter(d => d.annotations?.[REF_NAME_ANNOTATION] !== reference)
+    manifests.push({
+      mediaType: descriptor.mediaType,
+      digest: descriptor.digest,
+      size: descriptor.size,
+      annotations: {[REF_NAME_ANNOTATION]: reference},
+    })
     const body = JSON.stringify({schemaVersion: 2, mediaType: MediaType.OciIndex, manifests}, null, 2) + '\n'
     const path = join(this.dir, 'index.json')
     const temp = partialName(path)

@@ -12,7 +12,9 @@ import type {Source, SourceSpec} from '../content/source.ts'
 export type {Source, SourceSpec} from '../content/source.ts'
 
 /** Opens a registry repository for a normalized reference; provided by the command layer. */
-export type RegistryOpener = (reference: string) => Promise<{store: ReadOnlyTarget; name: string; reference: string; tag?: string}>
+export type RegistryOpener = (
+  reference: string,
+) => Promise<{store: ReadOnlyTarget; name: string; reference: string; tag?: string}>
 
 /** Splits `transport:rest`; like skopeo, the path ends at the first colon and the rest is the image name. */
 export function parseSource(input: string): SourceSpec {
@@ -56,7 +58,9 @@ export async function openSource(spec: SourceSpec, options: {openRegistry?: Regi
     case 'registry': {
       const parsed = parseReference(spec.ref) // validates early, with the reference module's one error
       if (!options.openRegistry)
-        throw new AirlockError('UNSUPPORTED', `registry sources are not available in this build (${spec.input})`, {hint: 'use an oci: or oci-archive: source'})
+        throw new AirlockError('UNSUPPORTED', `registry sources are not available in this build (${spec.input})`, {
+          hint: 'use an oci: or oci-archive: source',
+        })
       const opened = await options.openRegistry(parsed.toString())
       const source: Source = {spec, store: opened.store, reference: opened.reference, name: opened.name}
       if (opened.tag) source.tag = opened.tag
@@ -65,7 +69,12 @@ export async function openSource(spec: SourceSpec, options: {openRegistry?: Regi
   }
 }
 
-function describe(spec: SourceSpec, store: ReadOnlyTarget & {isLocal?: boolean}, ref: string, index: {manifests: Array<{annotations?: Record<string, string>}>}): Source {
+function describe(
+  spec: SourceSpec,
+  store: ReadOnlyTarget & {isLocal?: boolean},
+  ref: string,
+  index: {manifests: Array<{annotations?: Record<string, string>}>},
+): Source {
   // With no REF and one image in the layout, name it by the layout's own annotation, like skopeo would.
   const name = ref || index.manifests[0]?.annotations?.['org.opencontainers.image.ref.name'] || spec.input
   const source: Source = {spec, store, reference: ref, name}

@@ -30,10 +30,15 @@ export function talosRulesFromPolicy(policy: Policy, repositories: string[]): Po
   // airlock denies images no rule covers; Talos lets them through. Say so instead of guessing a catch-all glob.
   const last = policy.rules.at(-1)
   if (!last || last.action !== 'deny')
-    warnings.push('airlock denies images that no rule matches, Talos allows them: add a final deny rule to the Talos config for a closed policy')
+    warnings.push(
+      'airlock denies images that no rule matches, Talos allows them: add a final deny rule to the Talos config for a closed policy',
+    )
   if (policy.requireContainerIdentity)
-    warnings.push('--require-container-identity: Talos does not compare the signed repository name; on the cluster any repository a rule covers accepts the signature')
-  if (policy.insecureIgnoreTlog) warnings.push('the policy ignores the transparency log (--insecure-ignore-tlog); Talos rules always check it')
+    warnings.push(
+      '--require-container-identity: Talos does not compare the signed repository name; on the cluster any repository a rule covers accepts the signature',
+    )
+  if (policy.insecureIgnoreTlog)
+    warnings.push('the policy ignores the transparency log (--insecure-ignore-tlog); Talos rules always check it')
   return {rules, warnings}
 }
 
@@ -65,12 +70,18 @@ function oneIdentity(identities: KeylessIdentity[], origin: string): NonNullable
     if (first.subjectRegExp !== undefined) out.subjectRegex = first.subjectRegExp
     return out
   }
-  const issuers = new Set(identities.map((i) => i.issuer))
+  const issuers = new Set(identities.map(i => i.issuer))
   if (issuers.size !== 1 || first.issuer === undefined)
-    throw new AirlockError('UNSUPPORTED', `${origin}: identities with different or regexp issuers cannot be one Talos keyless rule`, {
-      hint: 'split the rule by issuer in the policy file',
-    })
-  const alternatives = identities.map((i) => (i.subject !== undefined ? `^${escapeRegExp(i.subject)}$` : `(?:${i.subjectRegExp ?? ''})`))
+    throw new AirlockError(
+      'UNSUPPORTED',
+      `${origin}: identities with different or regexp issuers cannot be one Talos keyless rule`,
+      {
+        hint: 'split the rule by issuer in the policy file',
+      },
+    )
+  const alternatives = identities.map(i =>
+    i.subject !== undefined ? `^${escapeRegExp(i.subject)}$` : `(?:${i.subjectRegExp ?? ''})`,
+  )
   return {issuer: first.issuer, subjectRegex: alternatives.join('|')}
 }
 

@@ -28,7 +28,11 @@ export function parseGrace(text: string): Grace {
   const t = text.trim().toLowerCase()
   if (t === 'unlimited' || t === 'inf' || t === 'infinity') return 'unlimited'
   const m = /^(\d+(?:\.\d+)?)\s*(ms|s|m|h|d|w)?$/.exec(t)
-  if (!m) throw new AirlockError('USAGE', `invalid TUF grace period ${JSON.stringify(text)} (use e.g. 30d, 12h, 0 or unlimited)`)
+  if (!m)
+    throw new AirlockError(
+      'USAGE',
+      `invalid TUF grace period ${JSON.stringify(text)} (use e.g. 30d, 12h, 0 or unlimited)`,
+    )
   const unit = {ms: 1, s: 1000, m: 60_000, h: 3_600_000, d: 86_400_000, w: 604_800_000}[(m[2] ?? 'd') as 'd']
   return Math.round(Number(m[1]) * unit)
 }
@@ -56,21 +60,31 @@ export class ExpiryJudge {
     this.grace = grace
     this.fail = fail
     this.clockNote =
-      clock && clock.getTime() < now.getTime() ? ` (judged at ${now.toISOString()}, the time of the last accepted import: the clock says ${clock.toISOString()})` : ''
+      clock && clock.getTime() < now.getTime()
+        ? ` (judged at ${now.toISOString()}, the time of the last accepted import: the clock says ${clock.toISOString()})`
+        : ''
   }
 
   /** `kind` is the role's type (root, timestamp, snapshot, targets); delegated roles are `targets`. */
   check(kind: string, label: string, expires: string): void {
     const t = UTC.test(expires) ? Date.parse(expires) : Number.NaN
-    if (Number.isNaN(t)) this.fail(`${label} has an invalid expiry ${JSON.stringify(expires)} (want UTC, e.g. 2030-01-01T00:00:00Z)`)
+    if (Number.isNaN(t))
+      this.fail(`${label} has an invalid expiry ${JSON.stringify(expires)} (want UTC, e.g. 2030-01-01T00:00:00Z)`)
     this.expiries[label] = expires
     const past = this.now.getTime() - t
     if (!this.stalest || past > this.stalest.past) this.stalest = {label, expires, past}
     if (past < 0) return // `expires == now` is expired, as tuf-js's isExpired
     const ago = `${label} expired ${expires} (${formatDuration(past)} ago)${this.clockNote}`
-    if (!GRACE_ROLES.has(kind)) this.fail(`${ago}; root and targets metadata are judged strictly (the grace period covers timestamp and snapshot only)`)
+    if (!GRACE_ROLES.has(kind))
+      this.fail(
+        `${ago}; root and targets metadata are judged strictly (the grace period covers timestamp and snapshot only)`,
+      )
     if (this.grace !== 'unlimited' && past >= this.grace)
-      this.fail(this.grace === 0 ? `${ago} and expiry is strict (grace 0)` : `${ago}, beyond the ${formatDuration(this.grace)} grace period`)
+      this.fail(
+        this.grace === 0
+          ? `${ago} and expiry is strict (grace 0)`
+          : `${ago}, beyond the ${formatDuration(this.grace)} grace period`,
+      )
     this.graceRoles.push(label)
     this.maxExpiredMs = Math.max(this.maxExpiredMs, past)
   }

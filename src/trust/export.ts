@@ -46,7 +46,10 @@ class RecordingFetcher extends BaseFetcher {
   override async fetch(url: string): Promise<ReadableStream<Uint8Array<ArrayBuffer>>> {
     let response: Awaited<ReturnType<typeof proxiedFetch>>
     try {
-      response = await proxiedFetch(url, {signal: AbortSignal.timeout(this.timeout), headers: {'user-agent': 'airlock'}})
+      response = await proxiedFetch(url, {
+        signal: AbortSignal.timeout(this.timeout),
+        headers: {'user-agent': 'airlock'},
+      })
     } catch (error) {
       throw new AirlockError('NETWORK_ERROR', `GET ${url}: ${(error as Error).message}`, {cause: error})
     }
@@ -64,7 +67,9 @@ class RecordingFetcher extends BaseFetcher {
 }
 
 function defaultTargets(targets: Metadata<Targets>): string[] {
-  const names = Object.keys(targets.signed.targets).filter((n) => /^signing_config[^/]*\.json$/.test(n)).sort()
+  const names = Object.keys(targets.signed.targets)
+    .filter(n => /^signing_config[^/]*\.json$/.test(n))
+    .sort()
   return ['trusted_root.json', ...names]
 }
 
@@ -77,7 +82,11 @@ export async function exportTufRepository(options: TufExportOptions): Promise<Tu
   try {
     pinned = Metadata.fromJSON(MetadataKind.Root, JSON.parse(pinnedRoot.toString('utf8')))
   } catch (error) {
-    throw new AirlockError('TRUST_INVALID', `pinned TUF root for ${mirrorId} is not valid root metadata: ${(error as Error).message}`, {cause: error})
+    throw new AirlockError(
+      'TRUST_INVALID',
+      `pinned TUF root for ${mirrorId} is not valid root metadata: ${(error as Error).message}`,
+      {cause: error},
+    )
   }
   const pinnedVersion = pinned.signed.version
 
@@ -91,13 +100,20 @@ export async function exportTufRepository(options: TufExportOptions): Promise<Tu
     // A fresh cache holding only the pinned root: the Updater then walks every root version after it.
     writeFileSync(join(metadataDir, 'root.json'), pinnedRoot)
     const fetcher = new RecordingFetcher(options.fetchTimeout ?? 30_000)
-    const updater = new Updater({metadataDir, metadataBaseUrl: mirrorUrl, targetDir, targetBaseUrl: `${mirrorUrl}/targets`, fetcher})
+    const updater = new Updater({
+      metadataDir,
+      metadataBaseUrl: mirrorUrl,
+      targetDir,
+      targetBaseUrl: `${mirrorUrl}/targets`,
+      fetcher,
+    })
     const step = async <T>(what: string, fn: () => Promise<T>): Promise<T> => {
       try {
         return await fn()
       } catch (error) {
         const base = error instanceof AirlockError ? error : undefined
-        if (base && base.code !== 'INTERNAL') throw new AirlockError(base.code, `TUF ${mirrorId}: ${what}: ${base.message}`, {cause: error})
+        if (base && base.code !== 'INTERNAL')
+          throw new AirlockError(base.code, `TUF ${mirrorId}: ${what}: ${base.message}`, {cause: error})
         const name = (error as Error)?.constructor?.name ?? ''
         const status = (error as {statusCode?: number}).statusCode
         const message = `TUF ${mirrorId}: ${what}: ${name ? name + ': ' : ''}${(error as Error).message ?? error}${status ? ` (HTTP ${status})` : ''}`
@@ -112,7 +128,7 @@ export async function exportTufRepository(options: TufExportOptions): Promise<Tu
     // Every root after the pinned one, exactly as downloaded (the Updater persists only the newest as root.json).
     const finalRoot = Metadata.fromJSON(MetadataKind.Root, JSON.parse(read('root.json').toString('utf8')))
     for (let v = pinnedVersion + 1; v <= finalRoot.signed.version; v++) {
-      const url = [...fetcher.bodies.keys()].find((u) => new URL(u).pathname.endsWith(`/${v}.root.json`))
+      const url = [...fetcher.bodies.keys()].find(u => new URL(u).pathname.endsWith(`/${v}.root.json`))
       if (!url) throw new AirlockError('INTERNAL', `TUF ${mirrorId}: root v${v} was accepted but not recorded`)
       files.set(`metadata/${v}.root.json`, fetcher.bodies.get(url) as Buffer)
     }
@@ -123,7 +139,9 @@ export async function exportTufRepository(options: TufExportOptions): Promise<Tu
     const targets = Metadata.fromJSON(MetadataKind.Targets, JSON.parse(targetsBytes.toString('utf8')))
 
     // Delegated targets roles, through the Updater's own loader (verified and persisted by it), breadth first.
-    const loader = updater as unknown as {loadTargets(role: string, parent: string): Promise<Metadata<Targets> | undefined>}
+    const loader = updater as unknown as {
+      loadTargets(role: string, parent: string): Promise<Metadata<Targets> | undefined>
+    }
     const queue: Array<{role: string; md: Metadata<Targets>}> = [{role: MetadataKind.Targets, md: targets}]
     const seen = new Set<string>([MetadataKind.Targets])
     while (queue.length) {
@@ -144,7 +162,11 @@ export async function exportTufRepository(options: TufExportOptions): Promise<Tu
     const wanted = options.targets ?? defaultTargets(targets)
     for (const path of wanted) {
       const info = await step(`target ${path}`, () => updater.getTargetInfo(path))
-      if (!info) throw new AirlockError(path === 'trusted_root.json' ? 'TRUST_INVALID' : 'NOT_FOUND', `TUF ${mirrorId}: the repository has no target ${path}`)
+      if (!info)
+        throw new AirlockError(
+          path === 'trusted_root.json' ? 'TRUST_INVALID' : 'NOT_FOUND',
+          `TUF ${mirrorId}: the repository has no target ${path}`,
+        )
       const file = await step(`download target ${path}`, () => updater.downloadTarget(info))
       files.set(`targets/${path}`, readFileSync(file))
     }
@@ -152,7 +174,14 @@ export async function exportTufRepository(options: TufExportOptions): Promise<Tu
       throw new AirlockError('USAGE', `TUF ${mirrorId}: the targets to export must include trusted_root.json`)
 
     // Self-check: the archive must carry exactly what the offline verifier needs.
-    const {report} = verifyTufOffline({files, pinnedRoot, mirrorId, grace: 0, now: options.now ?? new Date(), state: false})
+    const {report} = verifyTufOffline({
+      files,
+      pinnedRoot,
+      mirrorId,
+      grace: 0,
+      now: options.now ?? new Date(),
+      state: false,
+    })
     return {mirrorId, mirrorUrl, files, report}
   } catch (error) {
     throw toAirlockError(error, 'TRUST_INVALID')

@@ -30,7 +30,8 @@ const trustedRoot = Flags.string({
   multiple: true,
   multipleNonGreedy: true,
   helpGroup: 'TRUST',
-  summary: 'trusted_root.json managed by hand (no TUF: reported as not verified through TUF). Repeatable; merged with the TUF roots.',
+  summary:
+    'trusted_root.json managed by hand (no TUF: reported as not verified through TUF). Repeatable; merged with the TUF roots.',
 })
 
 /** verify and push: how the archive's TUF data is judged and which extra roots are trusted. */
@@ -43,8 +44,15 @@ export const trustFlags = {
       'Accept TUF timestamp and snapshot metadata up to this long after their signed expiry (e.g. 30d, 12h; 0 = strict; unlimited, which needs a rollback state). Root and targets metadata are always judged strictly.',
     default: '30d',
   }),
-  state: Flags.string({helpGroup: 'TRUST', summary: 'Directory of the TUF rollback memory (default $XDG_STATE_HOME/airlock, else ~/.local/state/airlock).'}),
-  'no-state': Flags.boolean({helpGroup: 'TRUST', summary: 'Neither read nor write the TUF rollback memory (a replayed older archive is then not detected).', default: false}),
+  state: Flags.string({
+    helpGroup: 'TRUST',
+    summary: 'Directory of the TUF rollback memory (default $XDG_STATE_HOME/airlock, else ~/.local/state/airlock).',
+  }),
+  'no-state': Flags.boolean({
+    helpGroup: 'TRUST',
+    summary: 'Neither read nor write the TUF rollback memory (a replayed older archive is then not detected).',
+    default: false,
+  }),
 }
 
 /** export: which TUF repositories to carry into the archive. */
@@ -53,7 +61,8 @@ export const exportTrustFlags = {
     helpGroup: 'TRUST',
     multiple: true,
     multipleNonGreedy: true,
-    summary: 'TUF repository to carry (metadata base URL). Repeatable. Default: the Sigstore public good one (https://tuf-repo-cdn.sigstore.dev).',
+    summary:
+      'TUF repository to carry (metadata base URL). Repeatable. Default: the Sigstore public good one (https://tuf-repo-cdn.sigstore.dev).',
   }),
   'tuf-root': tufRoot,
   'trusted-root': Flags.string({
@@ -65,7 +74,8 @@ export const exportTrustFlags = {
   }),
   'no-tuf': Flags.boolean({
     helpGroup: 'TRUST',
-    summary: 'Do not carry a TUF repository (key-signed images, or the mirror is unreachable here); verify then needs --trusted-root or --key.',
+    summary:
+      'Do not carry a TUF repository (key-signed images, or the mirror is unreachable here); verify then needs --trusted-root or --key.',
     default: false,
   }),
 }

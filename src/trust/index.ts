@@ -43,8 +43,24 @@
 export {exportTufRepository, type TufExport, type TufExportOptions} from './export.ts'
 export {assertMirrorId, mirrorIdFor, pinnedPublicGoodRoot, PUBLIC_GOOD_MIRROR} from './pinned.ts'
 export {selectTrustedRoots, type SelectTrustOptions, type TrustSelection, type TrustSource} from './select.ts'
-export {defaultStateDir, legacyStateFilePath, readTufState, stateFilePath, type TufState, writeTufState} from './state.ts'
+export {
+  defaultStateDir,
+  legacyStateFilePath,
+  readTufState,
+  stateFilePath,
+  type TufState,
+  writeTufState,
+} from './state.ts'
 export {keyFingerprint, pinnedRootFingerprint} from './keys.ts'
 export {loadTrustedRootFile, type TrustedRootFileReport} from './trusted-root-file.ts'
-export {DEFAULT_GRACE_MS, formatDuration, type Grace, parseGrace, type TufReport, type TufVerifyOptions, type TufVerifyResult, verifyTufOffline} from './verify.ts'
+export {
+  DEFAULT_GRACE_MS,
+  formatDuration,
+  type Grace,
+  parseGrace,
+  type TufReport,
+  type TufVerifyOptions,
+  type TufVerifyResult,
+  verifyTufOffline,
+} from './verify.ts'
 export {exportTrustFlags, type TrustFlagValues, trustFlags} from './flags.ts'

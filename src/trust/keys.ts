@@ -16,7 +16,12 @@ function spkiOf(key: Key): Buffer | undefined {
   if (key.keyType === 'ed25519' && raw.length === 32) jwk = {kty: 'OKP', crv: 'Ed25519', x: raw.toString('base64url')}
   else if (key.keyType.startsWith('ecdsa') && raw[0] === 4 && (raw.length === 65 || raw.length === 97)) {
     const n = (raw.length - 1) / 2
-    jwk = {kty: 'EC', crv: n === 32 ? 'P-256' : 'P-384', x: raw.subarray(1, 1 + n).toString('base64url'), y: raw.subarray(1 + n).toString('base64url')}
+    jwk = {
+      kty: 'EC',
+      crv: n === 32 ? 'P-256' : 'P-384',
+      x: raw.subarray(1, 1 + n).toString('base64url'),
+      y: raw.subarray(1 + n).toString('base64url'),
+    }
   } else return createPublicKey({key: raw, format: 'der', type: 'spki'}).export({type: 'spki', format: 'der'})
   return createPublicKey({key: jwk, format: 'jwk'}).export({type: 'spki', format: 'der'})
 }
@@ -33,7 +38,11 @@ export function keyFingerprint(key: Key): string {
 }
 
 /** The distinct keys (by fingerprint) among `keyIDs` whose signature over `metadata` verifies. */
-export function validSigners(keys: Record<string, Key>, keyIDs: readonly string[], metadata: Metadata<Root | Timestamp | Snapshot | Targets>): Set<string> {
+export function validSigners(
+  keys: Record<string, Key>,
+  keyIDs: readonly string[],
+  metadata: Metadata<Root | Timestamp | Snapshot | Targets>,
+): Set<string> {
   const signers = new Set<string>()
   for (const id of new Set(keyIDs)) {
     if (!Object.hasOwn(keys, id)) continue
@@ -50,7 +59,7 @@ export function validSigners(keys: Record<string, Key>, keyIDs: readonly string[
 
 /** The fingerprints of the keys a role lists, sorted: what "the role's keys rotated" is judged by. */
 export function roleKeyFingerprints(keys: Record<string, Key>, keyIDs: readonly string[]): string[] {
-  return [...new Set(keyIDs.filter((id) => Object.hasOwn(keys, id)).map((id) => keyFingerprint(keys[id] as Key)))].sort()
+  return [...new Set(keyIDs.filter(id => Object.hasOwn(keys, id)).map(id => keyFingerprint(keys[id] as Key)))].sort()
 }
 
 /**

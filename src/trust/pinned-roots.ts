@@ -28,7 +28,9 @@ export function rootVersionOf(bytes: Buffer, what: string): number {
   try {
     return Metadata.fromJSON(MetadataKind.Root, JSON.parse(bytes.toString('utf8'))).signed.version
   } catch (error) {
-    throw new AirlockError('TRUST_INVALID', `${what} is not valid TUF root metadata: ${(error as Error).message}`, {cause: error})
+    throw new AirlockError('TRUST_INVALID', `${what} is not valid TUF root metadata: ${(error as Error).message}`, {
+      cause: error,
+    })
   }
 }
 
@@ -62,14 +64,17 @@ export interface PinnedRoot {
  * Pairs `--tuf-root` values with mirror ids. A named MIRROR must be one of `mirrorIds`; a bare FILE goes to the only
  * mirror that is not the public good one, or to the only mirror. `unknown` collects named mirrors not in the list.
  */
-export function pairTufRoots(values: string[], mirrorIds: string[]): {pinned: Map<string, PinnedRoot>; unknown: string[]} {
+export function pairTufRoots(
+  values: string[],
+  mirrorIds: string[],
+): {pinned: Map<string, PinnedRoot>; unknown: string[]} {
   const pinned = new Map<string, PinnedRoot>()
   const unknown: string[] = []
   for (const value of values) {
     const {mirror, file} = splitTufRoot(value)
     let target = mirror
     if (!target) {
-      const others = mirrorIds.filter((m) => m !== PUBLIC_GOOD_ID)
+      const others = mirrorIds.filter(m => m !== PUBLIC_GOOD_ID)
       const candidates = others.length > 0 ? others : mirrorIds
       if (candidates.length !== 1)
         throw new AirlockError(

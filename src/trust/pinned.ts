@@ -14,7 +14,8 @@ let seedsCache: Seeds | undefined
 function seeds(): Seeds {
   if (!seedsCache) {
     // the single-file executable carries seeds.json inside itself (src/embedded.ts)
-    const text = embedded()?.tufSeeds ?? readFileSync(createRequire(import.meta.url).resolve('@sigstore/tuf/seeds.json'), 'utf8')
+    const text =
+      embedded()?.tufSeeds ?? readFileSync(createRequire(import.meta.url).resolve('@sigstore/tuf/seeds.json'), 'utf8')
     seedsCache = JSON.parse(text) as Seeds
   }
   return seedsCache
@@ -39,7 +40,8 @@ export function mirrorIdFor(mirrorUrl: string): string {
   } catch {
     throw new AirlockError('USAGE', `not a TUF mirror URL: ${mirrorUrl}`)
   }
-  if (url.protocol !== 'https:' && url.protocol !== 'http:') throw new AirlockError('USAGE', `TUF mirror must be http(s): ${mirrorUrl}`)
+  if (url.protocol !== 'https:' && url.protocol !== 'http:')
+    throw new AirlockError('USAGE', `TUF mirror must be http(s): ${mirrorUrl}`)
   const raw = (url.host + url.pathname).toLowerCase()
   const id = raw.replace(/[^a-z0-9.-]+/g, '_').replace(/^[_.]+|[_.]+$/g, '')
   if (!id || id === '.' || id === '..') throw new AirlockError('USAGE', `cannot derive a mirror name from ${mirrorUrl}`)

@@ -45,9 +45,12 @@ export function selectTrustedRoots(options: SelectTrustOptions): TrustSelection 
   const publicGood = mirrorIdFor(PUBLIC_GOOD_MIRROR)
   for (const [mirrorId, files] of [...options.mirrors].sort(([a], [b]) => a.localeCompare(b))) {
     try {
-      const pinnedRoot = options.pinnedRoots?.get(mirrorId) ?? (mirrorId === publicGood ? pinnedPublicGoodRoot() : undefined)
+      const pinnedRoot =
+        options.pinnedRoots?.get(mirrorId) ?? (mirrorId === publicGood ? pinnedPublicGoodRoot() : undefined)
       if (!pinnedRoot)
-        throw new AirlockError('TRUST_INVALID', `TUF ${mirrorId}: no pinned root for this mirror`, {hint: `pass --tuf-root <root.json> for ${mirrorId}`})
+        throw new AirlockError('TRUST_INVALID', `TUF ${mirrorId}: no pinned root for this mirror`, {
+          hint: `pass --tuf-root <root.json> for ${mirrorId}`,
+        })
       const verifyOptions: Parameters<typeof verifyTufOffline>[0] = {files, pinnedRoot, mirrorId}
       if (options.grace !== undefined) verifyOptions.grace = options.grace
       if (options.now !== undefined) verifyOptions.now = options.now
@@ -56,7 +59,13 @@ export function selectTrustedRoots(options: SelectTrustOptions): TrustSelection 
       sources.push({kind: 'tuf', name: mirrorId, trustedRoot, report, ...(nextState ? {nextState} : {})})
     } catch (error) {
       // anything unforeseen is a refusal of this mirror too: it must not defeat the --trusted-root fallback
-      const e = isAirlockError(error) ? error : new AirlockError('TRUST_INVALID', `TUF ${mirrorId}: cannot verify the metadata: ${(error as Error).message}`, {cause: error})
+      const e = isAirlockError(error)
+        ? error
+        : new AirlockError(
+            'TRUST_INVALID',
+            `TUF ${mirrorId}: cannot verify the metadata: ${(error as Error).message}`,
+            {cause: error},
+          )
       if (manual.length === 0 || e.code !== 'TRUST_INVALID') throw e
       skipped.push({mirror: mirrorId, reason: e.message})
     }

@@ -42,7 +42,8 @@ export function defaultStateDir(env: NodeJS.ProcessEnv = process.env): string {
 
 /** `<dir>/tuf/root-<fingerprint>.json` */
 export function stateFilePath(dir: string, pinnedRoot: string): string {
-  if (!/^[0-9a-f]{64}$/.test(pinnedRoot)) throw new AirlockError('INTERNAL', `not a pinned root fingerprint: ${pinnedRoot}`)
+  if (!/^[0-9a-f]{64}$/.test(pinnedRoot))
+    throw new AirlockError('INTERNAL', `not a pinned root fingerprint: ${pinnedRoot}`)
   return join(dir, 'tuf', `root-${pinnedRoot}.json`)
 }
 
@@ -79,7 +80,8 @@ function corrupt(file: string, what: string, cause?: unknown): AirlockError {
 /** A field reader that refuses, naming the file, anything but the expected type: a corrupt floor is never 0. */
 function fields(file: string, data: Record<string, unknown>) {
   const version = (name: string, v: unknown, min = 0): number => {
-    if (typeof v !== 'number' || !Number.isSafeInteger(v) || v < min) throw corrupt(file, `has an invalid ${name} ${JSON.stringify(v)} (want a safe integer >= ${min})`)
+    if (typeof v !== 'number' || !Number.isSafeInteger(v) || v < min)
+      throw corrupt(file, `has an invalid ${name} ${JSON.stringify(v)} (want a safe integer >= ${min})`)
     return v
   }
   const string = (name: string, optional = false): string | undefined => {
@@ -90,7 +92,7 @@ function fields(file: string, data: Record<string, unknown>) {
   }
   const strings = (name: string): string[] => {
     const v = data[name] ?? []
-    if (!Array.isArray(v) || v.some((x) => typeof x !== 'string')) throw corrupt(file, `has an invalid ${name}`)
+    if (!Array.isArray(v) || v.some(x => typeof x !== 'string')) throw corrupt(file, `has an invalid ${name}`)
     return v as string[]
   }
   const delegated = (): Record<string, number> => {

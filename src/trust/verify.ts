@@ -2,14 +2,38 @@
 // pinned root and the in-memory files of one mirror. One function per step, as tuf-js's TrustedMetadataStore:
 // root (5.3), timestamp (5.4), snapshot (5.5), targets (5.6), delegations and target files (5.6.7, 5.7). No I/O
 // except the optional state file, keyed by the pinned root (src/trust/state.ts).
-import {MetadataKind, type Metadata, type Root, type Snapshot, type TargetFile, type Targets, type Timestamp} from '@tufjs/models'
+import {
+  MetadataKind,
+  type Metadata,
+  type Root,
+  type Snapshot,
+  type TargetFile,
+  type Targets,
+  type Timestamp,
+} from '@tufjs/models'
 import {AirlockError, isAirlockError} from '../errors.ts'
 import {parseTrustedRoot} from '../sigstore/trust.ts'
 import {DEFAULT_GRACE_MS, ExpiryJudge, type Grace} from './expiry.ts'
 import {pinnedRootFingerprint, roleKeyFingerprints} from './keys.ts'
 import {assertMirrorId} from './pinned.ts'
-import {defaultStateDir, readLegacyTufState, readTufState, stateFilePath, type TufState, writeTufState} from './state.ts'
-import {checkMetaFile, checkTargetFile, checkVersion, type Fail, own, parseMetadata, requireThreshold, sha} from './tuf-metadata.ts'
+import {
+  defaultStateDir,
+  readLegacyTufState,
+  readTufState,
+  stateFilePath,
+  type TufState,
+  writeTufState,
+} from './state.ts'
+import {
+  checkMetaFile,
+  checkTargetFile,
+  checkVersion,
+  type Fail,
+  own,
+  parseMetadata,
+  requireThreshold,
+  sha,
+} from './tuf-metadata.ts'
 
 export {DEFAULT_GRACE_MS, formatDuration, type Grace, parseGrace} from './expiry.ts'
 
@@ -106,7 +130,7 @@ const replay = (s: Session, what: string, got: number, had: number, role: string
 function checkFileNames(s: Session): void {
   for (const name of s.files.keys()) {
     const parts = name.split('/')
-    if (name.startsWith('/') || parts.some((p) => p === '' || p === '.' || p === '..') || name.includes('\\'))
+    if (name.startsWith('/') || parts.some(p => p === '' || p === '.' || p === '..') || name.includes('\\'))
       s.fail(`unsafe file name in the archive: ${JSON.stringify(name)}`)
   }
 }
@@ -127,7 +151,11 @@ function readFloor(stateOpt: {dir: string} | false, pinnedFp: string, mirrorId: 
     delegated: {...state.delegated},
     keys: current
       ? {timestamp: current.timestampKeys, snapshot: current.snapshotKeys, byKeyId: false}
-      : {timestamp: [...(legacy?.timestampKeyids ?? [])].sort(), snapshot: [...(legacy?.snapshotKeyids ?? [])].sort(), byKeyId: true},
+      : {
+          timestamp: [...(legacy?.timestampKeyids ?? [])].sort(),
+          snapshot: [...(legacy?.snapshotKeyids ?? [])].sort(),
+          byKeyId: true,
+        },
     ...(Number.isNaN(updatedAt) ? {} : {updatedAt}),
   }
 }
@@ -147,23 +175,29 @@ function updateRoot(s: Session, pinned: Metadata<Root>): Metadata<Root> {
   for (const [name, bytes] of s.files) {
     const m = /^metadata\/([1-9]\d*)\.root\.json$/.exec(name)
     if (m) roots.set(checkVersion(s.fail, `${name}: root version`, Number(m[1])), bytes)
-    else if (/^metadata\/\d+\.root\.json$/.test(name)) s.fail(`${name}: a root file is named by its version, without leading zeros`)
+    else if (/^metadata\/\d+\.root\.json$/.test(name))
+      s.fail(`${name}: a root file is named by its version, without leading zeros`)
   }
   const newest = roots.size ? Math.max(...roots.keys()) : pinnedVersion
-  if (newest < pinnedVersion) s.fail(`the archive's newest root is v${newest}, older than the pinned root v${pinnedVersion} (rollback)`)
+  if (newest < pinnedVersion)
+    s.fail(`the archive's newest root is v${newest}, older than the pinned root v${pinnedVersion} (rollback)`)
   if (newest - pinnedVersion > MAX_ROOT_ROTATIONS) s.fail(`root chain from v${pinnedVersion} to v${newest} is too long`)
   const samePinned = roots.get(pinnedVersion)
-  if (samePinned && !parseMetadata(s.fail, MetadataKind.Root, samePinned, `root v${pinnedVersion}`).signed.equals(pinned.signed))
+  if (
+    samePinned &&
+    !parseMetadata(s.fail, MetadataKind.Root, samePinned, `root v${pinnedVersion}`).signed.equals(pinned.signed)
+  )
     s.fail(`root v${pinnedVersion} in the archive differs from the pinned root v${pinnedVersion}`)
   let root = pinned
   for (let v = pinnedVersion + 1; v <= newest; v++) {
     const bytes = roots.get(v)
     if (!bytes) {
-      const next = [...roots.keys()].filter((x) => x > v).sort((a, b) => a - b)[0]
+      const next = [...roots.keys()].filter(x => x > v).sort((a, b) => a - b)[0]
       s.fail(`root v${v} is missing from the archive (the chain would skip from v${v - 1} to v${next})`)
     }
     const candidate = parseMetadata(s.fail, MetadataKind.Root, bytes as Buffer, `root v${v}`)
-    if (candidate.signed.version !== v) s.fail(`metadata/${v}.root.json holds root v${candidate.signed.version}, not v${v}`)
+    if (candidate.signed.version !== v)
+      s.fail(`metadata/${v}.root.json holds root v${candidate.signed.version}, not v${v}`)
     requireThreshold(s.fail, root, MetadataKind.Root, candidate, `root v${v}`, `root v${v - 1}'s`)
     requireThreshold(s.fail, candidate, MetadataKind.Root, candidate, `root v${v}`, 'its own')
     root = candidate
@@ -179,13 +213,25 @@ function updateRoot(s: Session, pinned: Metadata<Root>): Metadata<Root> {
     const rotated =
       !sameList(roleKeys(root, MetadataKind.Timestamp, floor.keys.byKeyId), floor.keys.timestamp) ||
       !sameList(roleKeys(root, MetadataKind.Snapshot, floor.keys.byKeyId), floor.keys.snapshot)
-    if (rootVersion > floor.root && rotated) s.floor = {root: floor.root, timestamp: 0, snapshot: 0, targets: 0, delegated: {}, keys: floor.keys, ...(floor.updatedAt ? {updatedAt: floor.updatedAt} : {})}
+    if (rootVersion > floor.root && rotated)
+      s.floor = {
+        root: floor.root,
+        timestamp: 0,
+        snapshot: 0,
+        targets: 0,
+        delegated: {},
+        keys: floor.keys,
+        ...(floor.updatedAt ? {updatedAt: floor.updatedAt} : {}),
+      }
   }
   return root
 }
 
 /** 5.4: the timestamp, signed by the root's timestamp keys, never older than (or, at the same version, different from) the one accepted before. */
-function updateTimestamp(s: Session, root: Metadata<Root>): {timestamp: Metadata<Timestamp>; sha256: string; label: string} {
+function updateTimestamp(
+  s: Session,
+  root: Metadata<Root>,
+): {timestamp: Metadata<Timestamp>; sha256: string; label: string} {
   const bytes = s.files.get('metadata/timestamp.json') ?? s.fail('timestamp.json is missing from the archive')
   const timestamp = parseMetadata(s.fail, MetadataKind.Timestamp, bytes, 'timestamp.json')
   const label = `timestamp v${timestamp.signed.version}`
@@ -195,18 +241,27 @@ function updateTimestamp(s: Session, root: Metadata<Root>): {timestamp: Metadata
   checkVersion(s.fail, `${label} lists snapshot version`, snapshotMeta.version)
   const floor = s.floor
   if (floor) {
-    if (timestamp.signed.version < floor.timestamp) replay(s, 'timestamp', timestamp.signed.version, floor.timestamp, 'timestamp')
+    if (timestamp.signed.version < floor.timestamp)
+      replay(s, 'timestamp', timestamp.signed.version, floor.timestamp, 'timestamp')
     if (timestamp.signed.version === floor.timestamp && floor.timestampSha256 && floor.timestampSha256 !== digest)
-      s.fail(`${label} differs from the timestamp v${floor.timestamp} accepted on an earlier import (same version, other content)`)
+      s.fail(
+        `${label} differs from the timestamp v${floor.timestamp} accepted on an earlier import (same version, other content)`,
+      )
     if (snapshotMeta.version < floor.snapshot)
-      s.fail(`${label} lists snapshot v${snapshotMeta.version}, older than snapshot v${floor.snapshot} accepted on an earlier import (rollback or replayed archive)`)
+      s.fail(
+        `${label} lists snapshot v${snapshotMeta.version}, older than snapshot v${floor.snapshot} accepted on an earlier import (rollback or replayed archive)`,
+      )
   }
   s.expiry.check(MetadataKind.Timestamp, label, timestamp.signed.expires)
   return {timestamp, sha256: digest, label}
 }
 
 /** 5.5: the snapshot the timestamp lists; no role the previous snapshot listed may vanish or go back (5.5.5). */
-function updateSnapshot(s: Session, root: Metadata<Root>, ts: {timestamp: Metadata<Timestamp>; label: string}): {snapshot: Metadata<Snapshot>; label: string} {
+function updateSnapshot(
+  s: Session,
+  root: Metadata<Root>,
+  ts: {timestamp: Metadata<Timestamp>; label: string},
+): {snapshot: Metadata<Snapshot>; label: string} {
   const snapshotMeta = ts.timestamp.signed.snapshotMeta
   const bytes = s.files.get('metadata/snapshot.json') ?? s.fail('snapshot.json is missing from the archive')
   checkMetaFile(s.fail, bytes, snapshotMeta, 'snapshot.json', ts.label)
@@ -215,15 +270,25 @@ function updateSnapshot(s: Session, root: Metadata<Root>, ts: {timestamp: Metada
   requireThreshold(s.fail, root, MetadataKind.Snapshot, snapshot, label, `root v${root.signed.version}'s snapshot`)
   if (snapshot.signed.version !== snapshotMeta.version)
     s.fail(`${label} is not the version ${ts.label} lists (v${snapshotMeta.version}): snapshot/timestamp mix-and-match`)
-  for (const [name, meta] of Object.entries(snapshot.signed.meta)) checkVersion(s.fail, `${label} lists ${name} version`, meta.version)
+  for (const [name, meta] of Object.entries(snapshot.signed.meta))
+    checkVersion(s.fail, `${label} lists ${name} version`, meta.version)
   const floor = s.floor
   if (floor) {
-    if (snapshot.signed.version < floor.snapshot) replay(s, 'snapshot', snapshot.signed.version, floor.snapshot, 'snapshot')
-    const recorded: Array<[string, number]> = [['targets.json', floor.targets], ...Object.entries(floor.delegated).map(([role, v]): [string, number] => [`${role}.json`, v])]
+    if (snapshot.signed.version < floor.snapshot)
+      replay(s, 'snapshot', snapshot.signed.version, floor.snapshot, 'snapshot')
+    const recorded: Array<[string, number]> = [
+      ['targets.json', floor.targets],
+      ...Object.entries(floor.delegated).map(([role, v]): [string, number] => [`${role}.json`, v]),
+    ]
     for (const [name, v] of recorded) {
       if (v === 0) continue
-      const listed = own(snapshot.signed.meta, name) ?? s.fail(`${label} no longer lists ${name}, listed (v${v}) by the snapshot accepted on an earlier import (rollback)`)
-      if (listed.version < v) s.fail(`${label} lists ${name} v${listed.version}, older than v${v} accepted on an earlier import (rollback)`)
+      const listed =
+        own(snapshot.signed.meta, name) ??
+        s.fail(
+          `${label} no longer lists ${name}, listed (v${v}) by the snapshot accepted on an earlier import (rollback)`,
+        )
+      if (listed.version < v)
+        s.fail(`${label} lists ${name} v${listed.version}, older than v${v} accepted on an earlier import (rollback)`)
     }
   }
   s.expiry.check(MetadataKind.Snapshot, label, snapshot.signed.expires)
@@ -238,7 +303,8 @@ function updateTargets(s: Session, root: Metadata<Root>, snap: {snapshot: Metada
   const md = parseMetadata(s.fail, MetadataKind.Targets, bytes, 'targets.json')
   const label = `targets v${md.signed.version}`
   requireThreshold(s.fail, root, MetadataKind.Targets, md, label, `root v${root.signed.version}'s targets`)
-  if (md.signed.version !== meta.version) s.fail(`${label} is not the version ${snap.label} lists (v${meta.version}): snapshot/targets mix-and-match`)
+  if (md.signed.version !== meta.version)
+    s.fail(`${label} is not the version ${snap.label} lists (v${meta.version}): snapshot/targets mix-and-match`)
   s.expiry.check(MetadataKind.Targets, label, md.signed.expires)
   return {md, label}
 }
@@ -268,12 +334,15 @@ class Delegations {
     }
     const bytes = s.files.get(`metadata/${encodeURIComponent(role)}.json`)
     if (!bytes) return undefined
-    const meta = own(this.snap.snapshot.signed.meta, `${role}.json`) ?? s.fail(`delegated role ${role} is not listed in ${this.snap.label}`)
+    const meta =
+      own(this.snap.snapshot.signed.meta, `${role}.json`) ??
+      s.fail(`delegated role ${role} is not listed in ${this.snap.label}`)
     checkMetaFile(s.fail, bytes, meta, `${role}.json`, this.snap.label)
     const md = parseMetadata(s.fail, MetadataKind.Targets, bytes, `${role}.json`)
     const label = `${role} v${md.signed.version}`
     requireThreshold(s.fail, parent.md, role, md, label, `${parent.label}'s ${role}`)
-    if (md.signed.version !== meta.version) s.fail(`${label} is not the version ${this.snap.label} lists (v${meta.version}): snapshot/targets mix-and-match`)
+    if (md.signed.version !== meta.version)
+      s.fail(`${label} is not the version ${this.snap.label} lists (v${meta.version}): snapshot/targets mix-and-match`)
     s.expiry.check(MetadataKind.Targets, label, md.signed.expires)
     const entry = {md, label}
     this.loaded.set(role, entry)
@@ -302,7 +371,8 @@ class Delegations {
       const {role, parent} = stack.pop() as {role: string; parent?: Role}
       if (visited.has(role)) continue
       const entry = parent ? this.load(role, parent) : this.top
-      if (!entry) return this.s.fail(`delegated role ${role}, needed to resolve target ${path}, is missing from the archive`)
+      if (!entry)
+        return this.s.fail(`delegated role ${role}, needed to resolve target ${path}, is missing from the archive`)
       const info = own(entry.md.signed.targets, path)
       if (info) return {info, by: entry.label}
       visited.add(role)
@@ -326,7 +396,8 @@ function verifyTargetFiles(s: Session, delegations: Delegations): Map<string, Bu
   for (const [name, bytes] of s.files) {
     if (!name.startsWith('targets/')) continue
     const path = name.slice('targets/'.length)
-    const found = delegations.find(path) ?? s.fail(`targets/${path} is not listed in the TUF targets metadata (unverified file)`)
+    const found =
+      delegations.find(path) ?? s.fail(`targets/${path} is not listed in the TUF targets metadata (unverified file)`)
     checkTargetFile(s.fail, path, bytes, found.info, found.by)
     verified.set(path, bytes)
   }
@@ -366,7 +437,7 @@ function stateAfter(
 export function verifyTufOffline(options: TufVerifyOptions): TufVerifyResult {
   const {mirrorId} = options
   assertMirrorId(mirrorId)
-  const fail: Fail = (message) => {
+  const fail: Fail = message => {
     throw new AirlockError('TRUST_INVALID', `TUF ${mirrorId}: ${message}`, {details: {mirror: mirrorId}})
   }
   try {
@@ -374,20 +445,27 @@ export function verifyTufOffline(options: TufVerifyOptions): TufVerifyResult {
   } catch (error) {
     // a bug or a shape nobody foresaw is still a refusal of this mirror, never a crash past the --trusted-root fallback
     if (isAirlockError(error)) throw error
-    throw new AirlockError('TRUST_INVALID', `TUF ${mirrorId}: cannot verify the metadata: ${(error as Error).message}`, {cause: error, details: {mirror: mirrorId}})
+    throw new AirlockError(
+      'TRUST_INVALID',
+      `TUF ${mirrorId}: cannot verify the metadata: ${(error as Error).message}`,
+      {cause: error, details: {mirror: mirrorId}},
+    )
   }
 }
 
 function verifyMirror(options: TufVerifyOptions, fail: Fail): TufVerifyResult {
   const {files, mirrorId} = options
   const grace: Grace = options.grace ?? DEFAULT_GRACE_MS
-  if (grace !== 'unlimited' && (!Number.isFinite(grace) || grace < 0)) throw new AirlockError('USAGE', `invalid TUF grace period ${grace}`)
+  if (grace !== 'unlimited' && (!Number.isFinite(grace) || grace < 0))
+    throw new AirlockError('USAGE', `invalid TUF grace period ${grace}`)
   const stateOpt = options.state === undefined ? {dir: defaultStateDir()} : options.state
   const pinned = parseMetadata(fail, MetadataKind.Root, options.pinnedRoot, 'the pinned root')
   const pinnedFp = pinnedRootFingerprint(pinned)
   const floor = readFloor(stateOpt, pinnedFp, mirrorId)
   if (grace === 'unlimited' && !floor)
-    fail('unlimited grace needs the rollback state of an earlier import from this pinned root (--state; not --no-state): verify a current archive first, or give a finite --tuf-grace')
+    fail(
+      'unlimited grace needs the rollback state of an earlier import from this pinned root (--state; not --no-state): verify a current archive first, or give a finite --tuf-grace',
+    )
   // a clock set back behind the last accepted import cannot revive metadata
   const clock = options.now ?? new Date()
   const now = new Date(Math.max(clock.getTime(), floor?.updatedAt ?? 0))
@@ -429,6 +507,7 @@ function verifyMirror(options: TufVerifyOptions, fail: Fail): TufVerifyResult {
   }
   if (!stateOpt) return {trustedRoot, targets: verifiedTargets, report}
   const nextState = stateAfter(pinnedFp, mirrorId, root, ts, snap.snapshot, targets.md, now)
-  report.stateFile = stateOpt.write === false ? stateFilePath(stateOpt.dir, pinnedFp) : writeTufState(stateOpt.dir, nextState)
+  report.stateFile =
+    stateOpt.write === false ? stateFilePath(stateOpt.dir, pinnedFp) : writeTufState(stateOpt.dir, nextState)
   return {trustedRoot, targets: verifiedTargets, report, nextState}
 }

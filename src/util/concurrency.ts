@@ -9,11 +9,12 @@ export class Limiter {
 
   constructor(limit: number) {
     this.limit = limit
-    if (!Number.isInteger(limit) || limit < 1) throw new RangeError(`concurrency must be a positive integer, got ${limit}`)
+    if (!Number.isInteger(limit) || limit < 1)
+      throw new RangeError(`concurrency must be a positive integer, got ${limit}`)
   }
 
   async run<T>(task: () => Promise<T>): Promise<T> {
-    if (this.active >= this.limit) await new Promise<void>((resolve) => this.waiting.push(resolve))
+    if (this.active >= this.limit) await new Promise<void>(resolve => this.waiting.push(resolve))
     this.active++
     try {
       return await task()

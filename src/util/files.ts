@@ -38,7 +38,9 @@ export async function fsyncDir(dir: string): Promise<void> {
 /** Renames `from` to `to`, refusing to replace an existing `to` unless `force`. */
 export async function commitFile(from: string, to: string, force: boolean): Promise<void> {
   if (!force && (await exists(to)))
-    throw new AirlockError('IO_ERROR', `${to} already exists`, {hint: 'choose another output path or pass --force to overwrite it'})
+    throw new AirlockError('IO_ERROR', `${to} already exists`, {
+      hint: 'choose another output path or pass --force to overwrite it',
+    })
   try {
     await rename(from, to)
   } catch (error) {
@@ -69,7 +71,9 @@ function onSignal(signal: NodeJS.Signals): void {
   pending.clear()
   process.exitCode = 128 + (osConstants.signals[signal] ?? 0)
   // Start on a new line: a progress line may be drawn without its newline.
-  process.stderr.write(`${process.stderr.isTTY ? '\r\x1b[K' : ''}airlock: error: interrupted (${signal}); temporary files removed\n`)
+  process.stderr.write(
+    `${process.stderr.isTTY ? '\r\x1b[K' : ''}airlock: error: interrupted (${signal}); temporary files removed\n`,
+  )
   process.exit()
 }
 
@@ -103,7 +107,7 @@ export function removeStalePartials(target: string): string[] {
   const prefix = `.${basename(target)}.partial-`
   let names: string[]
   try {
-    names = readdirSync(dir).filter((n) => n.startsWith(prefix) && /^[0-9a-f]+$/.test(n.slice(prefix.length)))
+    names = readdirSync(dir).filter(n => n.startsWith(prefix) && /^[0-9a-f]+$/.test(n.slice(prefix.length)))
   } catch {
     return []
   }
@@ -134,7 +138,7 @@ export function removeStalePartials(target: string): string[] {
 function openFiles(): Set<string> | undefined {
   let pids: string[]
   try {
-    pids = readdirSync('/proc').filter((p) => /^\d+$/.test(p))
+    pids = readdirSync('/proc').filter(p => /^\d+$/.test(p))
   } catch {
     return undefined
   }

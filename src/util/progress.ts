@@ -102,7 +102,12 @@ export class Progress {
     if (total !== undefined && total > 0) {
       const done = Math.min(this.done, total)
       const rate = this.bytesPerSecond()
-      parts.push(`${formatBytes(done)} of ${formatBytes(total)}`, `${Math.floor((done / total) * 100)}%`, this.rate(), `ETA ${rate > 0 ? formatDuration((total - done) / rate) : '?'}`)
+      parts.push(
+        `${formatBytes(done)} of ${formatBytes(total)}`,
+        `${Math.floor((done / total) * 100)}%`,
+        this.rate(),
+        `ETA ${rate > 0 ? formatDuration((total - done) / rate) : '?'}`,
+      )
     } else parts.push(formatBytes(this.done), this.rate())
     return parts.filter(Boolean).join('  ')
   }

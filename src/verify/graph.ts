@@ -52,8 +52,23 @@ function info(d: Descriptor): NodeInfo {
  * `carried`: for an index exported with --platform, the children that were meant to be carried (from
  * airlock.json); other children are expected to be absent. Undefined means every child must be present.
  */
-export async function walkImage(reader: ArchiveReader, root: Descriptor, carried?: ReadonlySet<string>, budget: NodeBudget = archiveBudget()): Promise<GraphWalk> {
-  const walk: GraphWalk = {reasons: [], reached: new Set(), platforms: [], omittedPlatforms: [], bytes: 0, blobs: new Map(), manifests: [], children: [], listedChildren: 0}
+export async function walkImage(
+  reader: ArchiveReader,
+  root: Descriptor,
+  carried?: ReadonlySet<string>,
+  budget: NodeBudget = archiveBudget(),
+): Promise<GraphWalk> {
+  const walk: GraphWalk = {
+    reasons: [],
+    reached: new Set(),
+    platforms: [],
+    omittedPlatforms: [],
+    bytes: 0,
+    blobs: new Map(),
+    manifests: [],
+    children: [],
+    listedChildren: 0,
+  }
   const counted = new Set<string>()
   const expanded = new Set<string>()
 
@@ -83,12 +98,19 @@ export async function walkImage(reader: ArchiveReader, root: Descriptor, carried
 
   let overBudget = false
   const keepLeaf = (d: Descriptor): void => {
-    if (!walk.blobs.has(d.digest)) walk.blobs.set(d.digest, {descriptor: {mediaType: d.mediaType, digest: d.digest, size: d.size}, offset: reader.blob(d.digest)!.dataOffset})
+    if (!walk.blobs.has(d.digest))
+      walk.blobs.set(d.digest, {
+        descriptor: {mediaType: d.mediaType, digest: d.digest, size: d.size},
+        offset: reader.blob(d.digest)!.dataOffset,
+      })
   }
   /** A config or layer: counted against the budget, checked, kept. False when over budget or unusable. */
   const leaf = (d: Descriptor, what: string): boolean => {
     if (--budget.left < 0) {
-      if (!overBudget) walk.reasons.push(`image ${root.digest}: the archive names more than ${MAX_ARCHIVE_NODES} content descriptors in all; refusing to walk further`)
+      if (!overBudget)
+        walk.reasons.push(
+          `image ${root.digest}: the archive names more than ${MAX_ARCHIVE_NODES} content descriptors in all; refusing to walk further`,
+        )
       overBudget = true
       return false
     }
@@ -96,9 +118,17 @@ export async function walkImage(reader: ArchiveReader, root: Descriptor, carried
     keepLeaf(d)
     return true
   }
-  const visit = async (d: Descriptor, what: string, ancestors: ReadonlySet<string>, platform: string | undefined): Promise<void> => {
+  const visit = async (
+    d: Descriptor,
+    what: string,
+    ancestors: ReadonlySet<string>,
+    platform: string | undefined,
+  ): Promise<void> => {
     if (--budget.left < 0) {
-      if (!overBudget) walk.reasons.push(`image ${root.digest}: the archive names more than ${MAX_ARCHIVE_NODES} content descriptors in all; refusing to walk further`)
+      if (!overBudget)
+        walk.reasons.push(
+          `image ${root.digest}: the archive names more than ${MAX_ARCHIVE_NODES} content descriptors in all; refusing to walk further`,
+        )
       overBudget = true
       return
     }
@@ -115,7 +145,8 @@ export async function walkImage(reader: ArchiveReader, root: Descriptor, carried
     if (expanded.has(d.digest)) return // already walked through another path: same bytes, same children
     expanded.add(d.digest)
     if (expanded.size > MAX_MANIFEST_NODES) {
-      if (expanded.size === MAX_MANIFEST_NODES + 1) walk.reasons.push(`image ${root.digest}: content graph has more than ${MAX_MANIFEST_NODES} manifests`)
+      if (expanded.size === MAX_MANIFEST_NODES + 1)
+        walk.reasons.push(`image ${root.digest}: content graph has more than ${MAX_MANIFEST_NODES} manifests`)
       return
     }
     let raw
@@ -127,7 +158,8 @@ export async function walkImage(reader: ArchiveReader, root: Descriptor, carried
     }
     const path = new Set(ancestors).add(d.digest)
     const manifest = raw.parsed
-    const done = () => walk.manifests.push({descriptor: {mediaType: raw.mediaType, digest: d.digest, size: d.size}, raw})
+    const done = () =>
+      walk.manifests.push({descriptor: {mediaType: raw.mediaType, digest: d.digest, size: d.size}, raw})
     if (manifest.kind === 'index') {
       if (ancestors.size === 0) walk.listedChildren = manifest.manifests.length
       for (const [i, child] of manifest.manifests.entries()) {
@@ -135,11 +167,25 @@ export async function walkImage(reader: ArchiveReader, root: Descriptor, carried
         if (carried && ancestors.size === 0 && !carried.has(child.digest)) {
           walk.omittedPlatforms.push(childPlatform)
           // Said not carried, yet there: content nobody judged must not ride along (issue 10, finding 3).
-          if (reader.blob(child.digest)) walk.reasons.push(`${blobPath(child.digest)} (${childPlatform}) is in the archive, but airlock.json says that platform was not carried`)
+          if (reader.blob(child.digest))
+            walk.reasons.push(
+              `${blobPath(child.digest)} (${childPlatform}) is in the archive, but airlock.json says that platform was not carried`,
+            )
           continue
         }
-        if (ancestors.size === 0) walk.children.push({mediaType: child.mediaType, digest: child.digest, size: child.size, ...(child.platform ? {platform: child.platform} : {})})
-        await visit(child, `${what} -> manifests[${i}] ${childPlatform}`, path, child.platform ? childPlatform : platform)
+        if (ancestors.size === 0)
+          walk.children.push({
+            mediaType: child.mediaType,
+            digest: child.digest,
+            size: child.size,
+            ...(child.platform ? {platform: child.platform} : {}),
+          })
+        await visit(
+          child,
+          `${what} -> manifests[${i}] ${childPlatform}`,
+          path,
+          child.platform ? childPlatform : platform,
+        )
       }
       done()
       return
@@ -148,7 +194,8 @@ export async function walkImage(reader: ArchiveReader, root: Descriptor, carried
     if (leaf(manifest.config, `config of ${what}`)) {
       tree.config = info(manifest.config)
       tree.bytes += manifest.config.size
-      if (!platform && manifest.config.size <= MAX_CONFIG_BYTES) tree.platform = await configPlatform(reader, manifest.config)
+      if (!platform && manifest.config.size <= MAX_CONFIG_BYTES)
+        tree.platform = await configPlatform(reader, manifest.config)
     }
     for (const [i, layer] of manifest.layers.entries()) {
       if (overBudget) break
@@ -168,9 +215,16 @@ export async function walkImage(reader: ArchiveReader, root: Descriptor, carried
 /** A single-platform image names its platform only in its config. Best effort: 'unknown' if unreadable. */
 async function configPlatform(reader: ArchiveReader, config: Descriptor): Promise<string> {
   try {
-    const json = parseJsonStrict(await reader.readEntry(blobPath(config.digest), MAX_CONFIG_BYTES, config.digest), 'config') as Record<string, unknown>
+    const json = parseJsonStrict(
+      await reader.readEntry(blobPath(config.digest), MAX_CONFIG_BYTES, config.digest),
+      'config',
+    ) as Record<string, unknown>
     if (typeof json?.os === 'string' && typeof json.architecture === 'string')
-      return platformString({os: json.os, architecture: json.architecture, ...(typeof json.variant === 'string' ? {variant: json.variant} : {})})
+      return platformString({
+        os: json.os,
+        architecture: json.architecture,
+        ...(typeof json.variant === 'string' ? {variant: json.variant} : {}),
+      })
   } catch {
     // not an image config (an artifact) or unreadable: the integrity walk reports real problems
   }

@@ -85,13 +85,14 @@ export async function verifyMirror(options: MirrorCheckOptions): Promise<MirrorC
     images.push(check)
     const problem = (text: string) => check.problems.push(`${check.target}: ${text}`)
     // The children verify judged, and only those (a platform left out of a filtered index is not expected).
-    const platforms: Descriptor[] = image.children.filter((d) => isManifestType(d.mediaType))
+    const platforms: Descriptor[] = image.children.filter(d => isManifestType(d.mediaType))
     try {
       if (image.tag) {
         const tagged = await repo.resolve(image.tag).catch(notFound)
         check.tag = {name: image.tag, ...(tagged ? {digest: tagged.digest} : {}), ok: tagged?.digest === root.digest}
         if (!tagged) problem(`tag ${image.tag} is missing`)
-        else if (tagged.digest !== root.digest) problem(`tag ${image.tag} points at ${tagged.digest}, the archive has ${root.digest}`)
+        else if (tagged.digest !== root.digest)
+          problem(`tag ${image.tag} points at ${tagged.digest}, the archive has ${root.digest}`)
       }
       // Every judged manifest fetched from the mirror by digest (the bytes are verified), every judged blob present.
       for (const {descriptor} of image.graph.manifests) {
@@ -109,13 +110,21 @@ export async function verifyMirror(options: MirrorCheckOptions): Promise<MirrorC
           const tagged = await repo.resolve(artifact.tag).catch(notFound)
           const archived = artifact.graph.root
           // Countersigning (issue 14) extends the .sig/.att manifest: the archive's layers first, then the operator's.
-          const extended = tagged && tagged.digest !== archived.digest && (await fetchManifest(repo, tagged).then((m) => extendsSignatureManifest(m, artifact.graph.manifests.at(-1)!.raw)).catch(() => false))
+          const extended =
+            tagged &&
+            tagged.digest !== archived.digest &&
+            (await fetchManifest(repo, tagged)
+              .then(m => extendsSignatureManifest(m, artifact.graph.manifests.at(-1)!.raw))
+              .catch(() => false))
           if (tagged?.digest !== archived.digest && !extended)
-            problem(`signature tag ${artifact.tag} ${tagged ? `points at ${tagged.digest}, the archive has ${archived.digest}` : 'is missing'}`)
+            problem(
+              `signature tag ${artifact.tag} ${tagged ? `points at ${tagged.digest}, the archive has ${archived.digest}` : 'is missing'}`,
+            )
           else check.signatures++
         } else {
           const listed = await repo.referrers({mediaType: root.mediaType, digest: artifact.subject, size: 0})
-          if (!listed.some((d) => d.digest === artifact.graph.root.digest)) problem(`referrer ${artifact.graph.root.digest} of ${artifact.subject} is not listed`)
+          if (!listed.some(d => d.digest === artifact.graph.root.digest))
+            problem(`referrer ${artifact.graph.root.digest} of ${artifact.subject} is not listed`)
           else check.referrers++
         }
       }
@@ -125,7 +134,14 @@ export async function verifyMirror(options: MirrorCheckOptions): Promise<MirrorC
     if (options.signatures) {
       // Judged on its own: a broken graph above must not hide what a verifier would conclude about the signatures.
       try {
-        const verification = await judgeMirrorImage({repo, image: image.reference, root, platforms, archive: options.archive, options: options.signatures})
+        const verification = await judgeMirrorImage({
+          repo,
+          image: image.reference,
+          root,
+          platforms,
+          archive: options.archive,
+          options: options.signatures,
+        })
         check.verification = verification
         if (!verification.ok) problem(`signatures: ${verification.reason}`)
       } catch (error) {
@@ -133,8 +149,8 @@ export async function verifyMirror(options: MirrorCheckOptions): Promise<MirrorC
       }
     }
   }
-  const problems = images.flatMap((i) => i.problems)
-  const ok = images.length - images.filter((i) => i.problems.length > 0).length
+  const problems = images.flatMap(i => i.problems)
+  const ok = images.length - images.filter(i => i.problems.length > 0).length
   const where = `${options.target.registry}${options.target.prefix ? `/${options.target.prefix}` : ''}`
   return {
     passed: problems.length === 0 && images.length > 0,
@@ -147,10 +163,13 @@ export async function verifyMirror(options: MirrorCheckOptions): Promise<MirrorC
 
 /** The error a failed mirror check is reported with: the signature verdict when that failed, else DIGEST_MISMATCH. */
 export function mirrorCheckError(result: MirrorCheckResult): AirlockError {
-  const bad = result.images.find((i) => i.problems.length > 0)
+  const bad = result.images.find(i => i.problems.length > 0)
   const code = bad?.verification?.errorCode ?? 'DIGEST_MISMATCH'
   return new AirlockError(code, `mirror check failed: ${result.problems[0] ?? result.summary}`, {
-    hint: result.problems.length > 1 ? `${result.problems.length} problems in all; see the report (--json for details)` : undefined,
+    hint:
+      result.problems.length > 1
+        ? `${result.problems.length} problems in all; see the report (--json for details)`
+        : undefined,
     details: {check: result},
   })
 }
@@ -169,4 +188,3 @@ async function drain(repo: {fetch(d: Descriptor): Promise<NodeJS.ReadableStream>
     return notFound(error) ?? false
   }
 }
-

@@ -53,7 +53,7 @@ export async function judgeMirrorImage(input: {
     image: input.image,
     root: input.root,
     platforms: input.platforms,
-    entriesFor: (digest) => found.filter((s) => s.digest === digest).flatMap((s) => s.entries),
+    entriesFor: digest => found.filter(s => s.digest === digest).flatMap(s => s.entries),
     // Content from the mirror only; inclusion proofs from the archive (self-verifying: signed checkpoints).
     reader: fetcherContentReader(input.repo, archiveContentReader(input.archive).proof),
     policy: input.options.policy,
@@ -62,16 +62,22 @@ export async function judgeMirrorImage(input: {
   const result: MirrorSignatureResult = {
     ok: judgement.ok,
     reason: judgement.reason,
-    found: found.flatMap((s) =>
-      s.entries.map((e) => ({subject: s.digest, kind: e.kind, role: e.role, ...(e.tag ? {tag: e.tag} : {}), digest: e.descriptor.digest})),
+    found: found.flatMap(s =>
+      s.entries.map(e => ({
+        subject: s.digest,
+        kind: e.kind,
+        role: e.role,
+        ...(e.tag ? {tag: e.tag} : {}),
+        digest: e.descriptor.digest,
+      })),
     ),
     lines: judgement.lines,
     warnings: judgement.warnings,
   }
-  const errorCode = judgement.ok ? undefined : (judgement.subjects.find((r) => !r.ok)?.errorCode ?? 'SIGNATURE_INVALID')
+  const errorCode = judgement.ok ? undefined : (judgement.subjects.find(r => !r.ok)?.errorCode ?? 'SIGNATURE_INVALID')
   if (errorCode) result.errorCode = errorCode
   if (judgement.ok) {
-    const good = judgement.subjects.flatMap((s) => s.results).find((r) => r.ok && r.role === 'signature')
+    const good = judgement.subjects.flatMap(s => s.results).find(r => r.ok && r.role === 'signature')
     const keyRule = judgement.subjects[0]?.rule.action === 'public-key'
     if (good) result.signer = keyRule ? {...good.signer, keyed: true} : good.signer
   }

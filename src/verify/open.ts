@@ -28,7 +28,9 @@ export interface VerifyRequest {
    * push: given every image's blobs (walked before hashing, bounded), answers which digests the mirror already holds
    * where they are going; those bodies are not hashed (the registry serves its own content under that digest).
    */
-  heldBlobs?: (plan: Array<{reference: string; blobs: Descriptor[]}>) => Promise<{digests: ReadonlySet<string>; reason: string} | undefined>
+  heldBlobs?: (
+    plan: Array<{reference: string; blobs: Descriptor[]}>,
+  ) => Promise<{digests: ReadonlySet<string>; reason: string} | undefined>
   onBytes?: (n: number) => void
   workers?: number
 }
@@ -55,7 +57,7 @@ export async function openVerifiedArchive(path: string, request: VerifyRequest):
   const mode = structural ? 'skip' : request.signatures
   // Usage errors before the file is read.
   if (!structural && mode !== 'skip' && !request.policy) signatureSetup({mode, policy: undefined, trustedRoots: []})
-  const keyless = request.policy?.rules.some((r) => r.action === 'keyless') ?? false
+  const keyless = request.policy?.rules.some(r => r.action === 'keyless') ?? false
   const hashNow = !structural && !request.heldBlobs
   const archive = await ArchiveReader.open(path, {
     hash: hashNow,
@@ -71,14 +73,19 @@ export async function openVerifiedArchive(path: string, request: VerifyRequest):
         const resolution = await trust.resolve(archive)
         trustedRoots = resolution.trustedRoots.map((bytes, i) => {
           const source = resolution.sources[i]
-          return parseTrustedRoot(bytes, source ? `${source.kind === 'tuf' ? 'TUF' : 'file'} ${source.name}` : 'trusted root')
+          return parseTrustedRoot(
+            bytes,
+            source ? `${source.kind === 'tuf' ? 'TUF' : 'file'} ${source.name}` : 'trusted root',
+          )
         })
       } catch (error) {
         if (keyless) throw error
         // Not needed for key-signed content: the 'trust' check reports the reason.
       }
     }
-    const setup = structural ? {imageChecks: [], notes: []} : signatureSetup({mode, policy: request.policy, trustedRoots})
+    const setup = structural
+      ? {imageChecks: [], notes: []}
+      : signatureSetup({mode, policy: request.policy, trustedRoots})
     let skipHash: {digests: ReadonlySet<string>; reason: string} | undefined
     if (!structural && !archive.hashed) {
       if (request.heldBlobs) skipHash = await request.heldBlobs(await plannedBlobs(archive)).catch(() => undefined)
@@ -90,13 +97,26 @@ export async function openVerifiedArchive(path: string, request: VerifyRequest):
     }
     const {report, verdict} = await judgeArchive(
       archive,
-      {imageChecks: setup.imageChecks, archiveChecks: trust ? [trust.check] : [], ...(skipHash && skipHash.digests.size > 0 ? {skipHash} : {})},
+      {
+        imageChecks: setup.imageChecks,
+        archiveChecks: trust ? [trust.check] : [],
+        ...(skipHash && skipHash.digests.size > 0 ? {skipHash} : {}),
+      },
       started,
     )
     if (verdict) await archive.checkUnchanged()
     // The rollback memory moves forward only when everything passed.
     const stateFiles = verdict && trust ? trust.commitState(report) : []
-    return {report, verdict, archive, notes: setup.notes, trustedRoots, stateFiles, trust: trust?.resolution, close: () => archive.close()}
+    return {
+      report,
+      verdict,
+      archive,
+      notes: setup.notes,
+      trustedRoots,
+      stateFiles,
+      trust: trust?.resolution,
+      close: () => archive.close(),
+    }
   } catch (error) {
     await archive.close()
     throw error instanceof AirlockError ? error : toAirlockError(error)

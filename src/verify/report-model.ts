@@ -75,7 +75,15 @@ export interface InspectReport {
   bytes: number
   blobs: number
   files: string[]
-  images: Array<Omit<ImageReport, 'ok' | 'checks'> & {source: string; tag?: string; attached: number; signatures: CarriedSignature[]; problems: string[]}>
+  images: Array<
+    Omit<ImageReport, 'ok' | 'checks'> & {
+      source: string
+      tag?: string
+      attached: number
+      signatures: CarriedSignature[]
+      problems: string[]
+    }
+  >
   /** airlock executables carried by export --include-airlock (and their Sigstore bundles), as airlock.json lists them */
   airlock: Array<{entry: string; size: number; digest: string}>
   /** What could not be read: missing or oversized manifests, cycles, self references, nesting too deep. */

@@ -21,9 +21,9 @@ export interface SignatureCheckOptions {
 
 export function archiveContentReader(archive: ArchiveReader): ContentReader {
   return {
-    manifest: (d) => archive.manifest(d),
+    manifest: d => archive.manifest(d),
     blob: (d: Descriptor) => archive.readEntry(blobPath(d.digest), MAX_SIGNATURE_BLOB, d.digest),
-    proof: async (logIndex) => {
+    proof: async logIndex => {
       const name = proofPath(logIndex)
       // Only files airlock.json lists were checked by the integrity pass; anything else is not read.
       if (!(name in archive.airlock.files) || !archive.entries.has(name)) return undefined
@@ -38,14 +38,14 @@ export function signatureCheck(options: SignatureCheckOptions): ImageCheck {
     name: 'signatures',
     async run({archive, root, report, children, listedChildren}) {
       if (section === null) section = parseSignaturesSection(archive.airlock['signatures'])
-      const subjects = section?.subjects.filter((s) => s.image === report.reference) ?? []
-      const platforms = report.platforms.map((p) => p.manifest).filter((m) => m.digest !== root.digest)
+      const subjects = section?.subjects.filter(s => s.image === report.reference) ?? []
+      const platforms = report.platforms.map(p => p.manifest).filter(m => m.digest !== root.digest)
       const judgement = await judgeImage({
         image: report.reference,
         root,
         platforms,
         ...(listedChildren > 0 ? {children: {listed: listedChildren, carried: children.length}} : {}),
-        entriesFor: (digest) => subjects.filter((s) => s.digest === digest).flatMap((s) => s.entries),
+        entriesFor: digest => subjects.filter(s => s.digest === digest).flatMap(s => s.entries),
         reader: archiveContentReader(archive),
         policy: options.policy,
         trustedRoots: options.trustedRoots,
@@ -63,7 +63,7 @@ export function signatureCheck(options: SignatureCheckOptions): ImageCheck {
 
 /** `--trusted-root FILE` (repeatable) as parsed trusted roots; shape errors are TRUST_INVALID naming the file. */
 export function loadTrustedRootFiles(files: readonly string[]): TrustedRoot[] {
-  return files.map((file) => loadTrustedRoot(file))
+  return files.map(file => loadTrustedRoot(file))
 }
 
 export type VerifySignatureMode = 'required' | 'skip'
@@ -79,16 +79,26 @@ export interface SignatureSetup {
  * Decides the signature part of verify/push from the command line: `skip` = integrity only (said loudly); otherwise
  * a policy is required, and keyless rules need trusted roots (--trusted-root FILE until TUF supplies them).
  */
-export function signatureSetup(input: {mode: VerifySignatureMode | undefined; policy: Policy | undefined; trustedRoots: TrustedRoot[]}): SignatureSetup {
-  if (input.mode === 'skip') return {imageChecks: [], notes: ['WARNING: --signatures skip: signatures and policy were NOT checked (integrity only)']}
+export function signatureSetup(input: {
+  mode: VerifySignatureMode | undefined
+  policy: Policy | undefined
+  trustedRoots: TrustedRoot[]
+}): SignatureSetup {
+  if (input.mode === 'skip')
+    return {
+      imageChecks: [],
+      notes: ['WARNING: --signatures skip: signatures and policy were NOT checked (integrity only)'],
+    }
   // Like cosign, no policy is not "accept any signer": an integrity-only pass must be asked for by name, so a
   // forgotten flag can never turn into an exit 0 that looks like a full verification.
   if (!input.policy)
     throw new AirlockError('USAGE', 'no signature policy given', {
       hint: 'give --certificate-identity[-regexp] with --certificate-oidc-issuer[-regexp], or --key, or --policy FILE; or --signatures skip to check integrity only',
     })
-  const keyless = input.policy.rules.some((r) => r.action === 'keyless')
+  const keyless = input.policy.rules.some(r => r.action === 'keyless')
   if (keyless && input.trustedRoots.length === 0)
-    throw new AirlockError('USAGE', 'keyless verification needs a trusted root', {hint: 'pass --trusted-root trusted_root.json (repeatable), or use --key for key-signed images'})
+    throw new AirlockError('USAGE', 'keyless verification needs a trusted root', {
+      hint: 'pass --trusted-root trusted_root.json (repeatable), or use --key for key-signed images',
+    })
   return {imageChecks: [signatureCheck({policy: input.policy, trustedRoots: input.trustedRoots})], notes: []}
 }

@@ -4,7 +4,7 @@
 // error only when roots are needed (a keyless policy, or `required`), so key-signed archives exported with --no-tuf
 // verify with --key alone. The rollback state is read and enforced during the check, but written only by
 // `commitState`, after the whole verification passed. The TUF client itself lives in src/trust/.
-import {ArchiveReader} from '../archive/reader.ts'
+import type {ArchiveReader} from '../archive/reader.ts'
 import {AirlockError, isAirlockError, toAirlockError} from '../errors.ts'
 import type {CheckReport, VerifyReport} from './report-model.ts'
 import type {ArchiveCheck} from './verify.ts'
@@ -39,7 +39,8 @@ export interface TrustResolution {
 }
 
 function describeSource(source: TrustSource, pinnedOrigin: Map<string, string>): string {
-  if (source.kind === 'file') return `trusted root ${source.name} (sha256:${sha256hex(source.trustedRoot).slice(0, 12)}…): from --trusted-root, NOT verified through TUF`
+  if (source.kind === 'file')
+    return `trusted root ${source.name} (sha256:${sha256hex(source.trustedRoot).slice(0, 12)}…): from --trusted-root, NOT verified through TUF`
   const r = source.report as TufReport
   const pinned = pinnedOrigin.get(source.name) ?? 'pinned'
   const hash = r.targetHashes['trusted_root.json'] ?? sha256hex(source.trustedRoot)
@@ -54,7 +55,11 @@ function describeSource(source: TrustSource, pinnedOrigin: Map<string, string>):
  * roots pinned outside the archive and returns the trusted roots to verify signatures with. Throws AirlockError
  * TRUST_INVALID naming the mirror and the failed step; or when there is no TUF data and no --trusted-root.
  */
-export function resolveArchiveTrust(files: Map<string, Buffer>, flags: TrustFlagValues, options: ResolveTrustOptions = {}): TrustResolution {
+export function resolveArchiveTrust(
+  files: Map<string, Buffer>,
+  flags: TrustFlagValues,
+  options: ResolveTrustOptions = {},
+): TrustResolution {
   const mirrors = new Map<string, Map<string, Buffer>>()
   const ignoredCopies: string[] = []
   for (const [path, bytes] of files) {
@@ -62,7 +67,8 @@ export function resolveArchiveTrust(files: Map<string, Buffer>, flags: TrustFlag
     if (!path.startsWith(TUF_PREFIX)) continue
     const rest = path.slice(TUF_PREFIX.length)
     const slash = rest.indexOf('/')
-    if (slash <= 0) throw new AirlockError('TRUST_INVALID', `unexpected TUF file ${path}: not under sigstore/tuf/<mirror>/`)
+    if (slash <= 0)
+      throw new AirlockError('TRUST_INVALID', `unexpected TUF file ${path}: not under sigstore/tuf/<mirror>/`)
     const id = rest.slice(0, slash)
     assertMirrorId(id)
     let m = mirrors.get(id)
@@ -72,13 +78,22 @@ export function resolveArchiveTrust(files: Map<string, Buffer>, flags: TrustFlag
   const manual = flags['trusted-root'] ?? []
   const grace = parseGrace(flags['tuf-grace'] ?? '30d')
   const {pinned, unknown} = pairTufRoots(flags['tuf-root'] ?? [], [...mirrors.keys()])
-  const skippedUnknown = unknown.map((mirror) => ({mirror, reason: `--tuf-root was given for ${mirror}, but the archive carries no TUF data for it`}))
+  const skippedUnknown = unknown.map(mirror => ({
+    mirror,
+    reason: `--tuf-root was given for ${mirror}, but the archive carries no TUF data for it`,
+  }))
   if (skippedUnknown.length && manual.length === 0)
     throw new AirlockError('TRUST_INVALID', (skippedUnknown[0] as {reason: string}).reason, {
-      hint: mirrors.size ? `the archive carries: ${[...mirrors.keys()].join(', ')}` : 'the archive was exported without TUF data (--no-tuf?): pass --trusted-root FILE',
+      hint: mirrors.size
+        ? `the archive carries: ${[...mirrors.keys()].join(', ')}`
+        : 'the archive was exported without TUF data (--no-tuf?): pass --trusted-root FILE',
     })
   const pinnedOrigin = new Map<string, string>()
-  for (const id of mirrors.keys()) pinnedOrigin.set(id, pinned.get(id)?.origin ?? (id === PUBLIC_GOOD_ID ? 'shipped with airlock (@sigstore/tuf)' : 'none'))
+  for (const id of mirrors.keys())
+    pinnedOrigin.set(
+      id,
+      pinned.get(id)?.origin ?? (id === PUBLIC_GOOD_ID ? 'shipped with airlock (@sigstore/tuf)' : 'none'),
+    )
   const stateDir = flags['no-state'] ? undefined : (flags.state ?? defaultStateDir())
   let selection
   try {
@@ -92,17 +107,21 @@ export function resolveArchiveTrust(files: Map<string, Buffer>, flags: TrustFlag
     })
   } catch (error) {
     if (isAirlockError(error) && error.code === 'TRUST_INVALID' && mirrors.size === 0 && manual.length === 0)
-      throw new AirlockError('TRUST_INVALID', 'no trusted root: the archive carries no TUF data (sigstore/tuf/) and no --trusted-root was given', {
-        hint: 'export with TUF (the default; not --no-tuf), or pass --trusted-root FILE to verify with a trusted root managed by hand',
-      })
+      throw new AirlockError(
+        'TRUST_INVALID',
+        'no trusted root: the archive carries no TUF data (sigstore/tuf/) and no --trusted-root was given',
+        {
+          hint: 'export with TUF (the default; not --no-tuf), or pass --trusted-root FILE to verify with a trusted root managed by hand',
+        },
+      )
     throw error
   }
   const skipped = [...selection.skipped, ...skippedUnknown]
-  const reports = selection.sources.map((s) => describeSource(s, pinnedOrigin))
+  const reports = selection.sources.map(s => describeSource(s, pinnedOrigin))
   for (const s of skipped) reports.push(`TUF ${s.mirror} NOT used (--trusted-root given): ${s.reason}`)
   for (const c of ignoredCopies) reports.push(`${c}: copy made at export, informational only, not trusted`)
   return {
-    trustedRoots: selection.sources.map((s) => s.trustedRoot),
+    trustedRoots: selection.sources.map(s => s.trustedRoot),
     sources: selection.sources,
     skipped,
     reports,
@@ -129,7 +148,7 @@ export function commitTrustState(resolution: TrustResolution): string[] {
     const had = newest.get(nextState.pinnedRoot)
     if (!had || newer(nextState, had)) newest.set(nextState.pinnedRoot, nextState)
   }
-  return [...newest.values()].map((state) => writeTufState(resolution.stateDir as string, state))
+  return [...newest.values()].map(state => writeTufState(resolution.stateDir as string, state))
 }
 
 /** Reads the archive's trust files (`sigstore/tuf/**` and the informational `sigstore/trusted_root/*`), bounded. */
@@ -140,7 +159,8 @@ export async function readArchiveTrustFiles(archive: ArchiveReader): Promise<Map
     if (!name.startsWith(TUF_PREFIX) && !name.startsWith(TRUSTED_ROOT_COPY_PREFIX)) continue
     const record = archive.entries.get(name)!
     total += record.size
-    if (total > MAX_TRUST_TOTAL) throw new AirlockError('TOO_LARGE', `the archive's trust files exceed ${MAX_TRUST_TOTAL} bytes`)
+    if (total > MAX_TRUST_TOTAL)
+      throw new AirlockError('TOO_LARGE', `the archive's trust files exceed ${MAX_TRUST_TOTAL} bytes`)
     files.set(name, await archive.readEntry(name, MAX_TRUST_FILE))
   }
   return files
@@ -166,7 +186,7 @@ export class ArchiveTrust {
   constructor(flags: TrustFlagValues, options: ArchiveTrustOptions = {}) {
     this.flags = flags
     this.options = options
-    this.check = {name: 'trust', run: (archive) => this.runCheck(archive)}
+    this.check = {name: 'trust', run: archive => this.runCheck(archive)}
   }
 
   /** The last resolution that succeeded (sources name each root). */
@@ -178,9 +198,11 @@ export class ArchiveTrust {
   resolve(archive: ArchiveReader): Promise<TrustResolution> {
     let result = this.results.get(archive)
     if (!result) {
-      result = readArchiveTrustFiles(archive).then((files) => resolveArchiveTrust(files, this.flags, this.options.now ? {now: this.options.now} : {}))
+      result = readArchiveTrustFiles(archive).then(files =>
+        resolveArchiveTrust(files, this.flags, this.options.now ? {now: this.options.now} : {}),
+      )
       result.then(
-        (r) => (this.last.resolution = r),
+        r => (this.last.resolution = r),
         () => undefined,
       )
       this.results.set(archive, result)
@@ -194,10 +216,16 @@ export class ArchiveTrust {
   }
 
   private async runCheck(archive: ArchiveReader): Promise<CheckReport> {
-    const hasTrustData = [...archive.entries.keys()].some((n) => n.startsWith(TUF_PREFIX))
-    if (!hasTrustData && !this.options.required && !(this.flags['trusted-root']?.length)) {
+    const hasTrustData = [...archive.entries.keys()].some(n => n.startsWith(TUF_PREFIX))
+    if (!hasTrustData && !this.options.required && !this.flags['trusted-root']?.length) {
       // Nothing to judge: fine for unsigned or key-signed content; a check needing roots fails with the reason.
-      return {name: 'trust', ok: true, reasons: [], info: ['no TUF data in the archive and no --trusted-root: keyless signatures cannot be verified'], details: {sources: []}}
+      return {
+        name: 'trust',
+        ok: true,
+        reasons: [],
+        info: ['no TUF data in the archive and no --trusted-root: keyless signatures cannot be verified'],
+        details: {sources: []},
+      }
     }
     try {
       const r = await this.resolve(archive)
@@ -207,7 +235,7 @@ export class ArchiveTrust {
         reasons: [],
         info: r.reports,
         details: {
-          sources: r.sources.map((s) => ({kind: s.kind, name: s.name, report: s.report})),
+          sources: r.sources.map(s => ({kind: s.kind, name: s.name, report: s.report})),
           skipped: r.skipped,
           ignoredCopies: r.ignoredCopies,
           grace: r.grace,
@@ -216,7 +244,12 @@ export class ArchiveTrust {
       }
     } catch (error) {
       const e = toAirlockError(error, 'TRUST_INVALID')
-      return {name: 'trust', ok: false, reasons: [e.hint ? `${e.message} (${e.hint})` : e.message], details: {code: e.code}}
+      return {
+        name: 'trust',
+        ok: false,
+        reasons: [e.hint ? `${e.message} (${e.hint})` : e.message],
+        details: {code: e.code},
+      }
     }
   }
 

@@ -50,17 +50,22 @@ export interface Verdict {
 
 /** Deep-freezes the verdict's own structure (not the RawManifest buffers, which nothing writes). */
 export function freezeVerdict(verdict: Verdict): Verdict {
-  const graph = (g: JudgedGraph) => Object.freeze({root: Object.freeze({...g.root}), blobs: Object.freeze(g.blobs.map((b) => Object.freeze({...b}))), manifests: Object.freeze(g.manifests.map((m) => Object.freeze({...m})))})
+  const graph = (g: JudgedGraph) =>
+    Object.freeze({
+      root: Object.freeze({...g.root}),
+      blobs: Object.freeze(g.blobs.map(b => Object.freeze({...b}))),
+      manifests: Object.freeze(g.manifests.map(m => Object.freeze({...m}))),
+    })
   return Object.freeze({
     ...verdict,
     images: Object.freeze(
-      verdict.images.map((image) =>
+      verdict.images.map(image =>
         Object.freeze({
           ...image,
           root: Object.freeze({...image.root}),
           graph: graph(image.graph),
-          children: Object.freeze(image.children.map((c) => Object.freeze({...c}))),
-          artifacts: Object.freeze(image.artifacts.map((a) => Object.freeze({...a, graph: graph(a.graph)}))),
+          children: Object.freeze(image.children.map(c => Object.freeze({...c}))),
+          artifacts: Object.freeze(image.artifacts.map(a => Object.freeze({...a, graph: graph(a.graph)}))),
         }),
       ),
     ),

@@ -4,7 +4,14 @@
 // on content that passed integrity, so they never have to consider a corrupt blob. When everything passed, the
 // result carries the verdict (verdict.ts): exactly what was judged, the only thing push writes.
 import {ArchiveReader} from '../archive/reader.ts'
-import {digestFromBlobPath, type ArchiveImage, AIRLOCK_JSON, INDEX_JSON, OCI_LAYOUT, REF_NAME_ANNOTATION} from '../archive/schema.ts'
+import {
+  digestFromBlobPath,
+  type ArchiveImage,
+  AIRLOCK_JSON,
+  INDEX_JSON,
+  OCI_LAYOUT,
+  REF_NAME_ANNOTATION,
+} from '../archive/schema.ts'
 import {toAirlockError} from '../errors.ts'
 import type {Descriptor} from '../oci/descriptor.ts'
 import type {Digest} from '../oci/digest.ts'
@@ -84,7 +91,11 @@ interface ImageWork {
  * only structure, sizes and bindings, for push --skip-verify), the plugged-in checks, and, when all passed, the
  * frozen verdict. The reader stays open (the caller pushes from it).
  */
-export async function judgeArchive(archive: ArchiveReader, options: Pick<VerifyOptions, 'imageChecks' | 'archiveChecks' | 'skipHash'> = {}, started = performance.now()): Promise<{report: VerifyReport; verdict?: Verdict}> {
+export async function judgeArchive(
+  archive: ArchiveReader,
+  options: Pick<VerifyOptions, 'imageChecks' | 'archiveChecks' | 'skipHash'> = {},
+  started = performance.now(),
+): Promise<{report: VerifyReport; verdict?: Verdict}> {
   const problems: Problem[] = []
   const referenced = new Set<string>()
   let blobs = 0
@@ -101,13 +112,23 @@ export async function judgeArchive(archive: ArchiveReader, options: Pick<VerifyO
       continue
     }
     if (!archive.hashed) continue
-    if (record.digest !== digest) problems.push({code: 'DIGEST_MISMATCH', entry: record.name, message: `${record.name}: content hashes to ${record.digest}, not to its name`})
+    if (record.digest !== digest)
+      problems.push({
+        code: 'DIGEST_MISMATCH',
+        entry: record.name,
+        message: `${record.name}: content hashes to ${record.digest}, not to its name`,
+      })
   }
 
   // airlock.json and index.json must describe the same images, entry for entry, each once (issue 10, finding 2).
   const records = new Map<string, ArchiveImage>()
   for (const record of archive.airlock.images) {
-    if (records.has(record.reference)) problems.push({code: 'ARCHIVE_INVALID', entry: AIRLOCK_JSON, message: `airlock.json lists ${record.reference} more than once`})
+    if (records.has(record.reference))
+      problems.push({
+        code: 'ARCHIVE_INVALID',
+        entry: AIRLOCK_JSON,
+        message: `airlock.json lists ${record.reference} more than once`,
+      })
     else records.set(record.reference, record)
   }
   let section
@@ -130,48 +151,66 @@ export async function judgeArchive(archive: ArchiveReader, options: Pick<VerifyO
   }
   // Bounded before anything is walked or judged (issue 10, finding 8).
   const tooMany = archive.index.manifests.length > MAX_ARCHIVE_IMAGES
-  if (tooMany) problems.push({code: 'TOO_LARGE', entry: INDEX_JSON, message: `index.json lists ${archive.index.manifests.length} images, more than the ${MAX_ARCHIVE_IMAGES} one archive may carry`})
+  if (tooMany)
+    problems.push({
+      code: 'TOO_LARGE',
+      entry: INDEX_JSON,
+      message: `index.json lists ${archive.index.manifests.length} images, more than the ${MAX_ARCHIVE_IMAGES} one archive may carry`,
+    })
   for (const [i, root] of (tooMany ? [] : archive.index.manifests).entries()) {
     const reference = root.annotations?.[REF_NAME_ANNOTATION] ?? `index.json manifests[${i}]`
     const duplicate = indexNames.has(reference)
     indexNames.add(reference)
     const record = records.get(reference)
     const reasons: string[] = []
-    if (duplicate) problems.push({code: 'ARCHIVE_INVALID', entry: INDEX_JSON, message: `index.json lists ${reference} more than once`})
-    if (!isManifestType(root.mediaType)) reasons.push(`index.json entry ${reference} has media type ${root.mediaType}, not a manifest or index`)
+    if (duplicate)
+      problems.push({
+        code: 'ARCHIVE_INVALID',
+        entry: INDEX_JSON,
+        message: `index.json lists ${reference} more than once`,
+      })
+    if (!isManifestType(root.mediaType))
+      reasons.push(`index.json entry ${reference} has media type ${root.mediaType}, not a manifest or index`)
     if (!record) reasons.push(`index.json entry ${reference} is not listed in airlock.json`)
     else reasons.push(...recordProblems(reference, root, record))
-    const carried = record?.filtered ? new Set((record.platforms ?? []).map((p) => p.digest)) : undefined
+    const carried = record?.filtered ? new Set((record.platforms ?? []).map(p => p.digest)) : undefined
     const walk = await walkOnce(root, carried)
     reasons.push(...walk.reasons)
-    walk.reached.forEach((d) => referenced.add(d))
+    walk.reached.forEach(d => referenced.add(d))
     for (const [j, attached] of (record?.attached ?? []).entries()) {
       const extra = await walkOnce(attached)
-      extra.reached.forEach((d) => referenced.add(d))
-      reasons.push(...extra.reasons.map((r) => `attached[${j}]: ${r}`))
+      extra.reached.forEach(d => referenced.add(d))
+      reasons.push(...extra.reasons.map(r => `attached[${j}]: ${r}`))
     }
     if (record?.platforms) {
-      const carriedNow = new Set(walk.platforms.map((p) => p.manifest.digest))
-      for (const p of record.platforms) if (!carriedNow.has(p.digest)) reasons.push(`airlock.json lists platform ${p.platform} (${p.digest}) but the index does not carry it`)
+      const carriedNow = new Set(walk.platforms.map(p => p.manifest.digest))
+      for (const p of record.platforms)
+        if (!carriedNow.has(p.digest))
+          reasons.push(`airlock.json lists platform ${p.platform} (${p.digest}) but the index does not carry it`)
     }
     // Signature artifacts: bound to a subject of this image, walked like any content (issue 10, finding 4).
-    const subjects = new Set<string>(walk.manifests.map((m) => m.descriptor.digest))
+    const subjects = new Set<string>(walk.manifests.map(m => m.descriptor.digest))
     subjects.add(root.digest)
     const artifacts: JudgedArtifact[] = []
-    const mine = section?.subjects.filter((s) => s.image === reference) ?? []
+    const mine = section?.subjects.filter(s => s.image === reference) ?? []
     const entries = mine.reduce((n, s) => n + s.entries.length, 0)
-    if (entries > MAX_ARTIFACTS_PER_SUBJECT) reasons.push(`airlock.json lists ${entries} signature artifacts for ${reference}, more than ${MAX_ARTIFACTS_PER_SUBJECT}`)
+    if (entries > MAX_ARTIFACTS_PER_SUBJECT)
+      reasons.push(
+        `airlock.json lists ${entries} signature artifacts for ${reference}, more than ${MAX_ARTIFACTS_PER_SUBJECT}`,
+      )
     for (const subject of entries > MAX_ARTIFACTS_PER_SUBJECT ? [] : mine) {
       for (const entry of subject.entries) {
         const graph = await walkOnce(entry.descriptor)
-        graph.reached.forEach((d) => referenced.add(d))
+        graph.reached.forEach(d => referenced.add(d))
         if (graph.reasons.length > 0) {
-          reasons.push(...graph.reasons.map((r) => `signature ${entry.descriptor.digest}: ${r}`))
+          reasons.push(...graph.reasons.map(r => `signature ${entry.descriptor.digest}: ${r}`))
           continue
         }
         const top = graph.manifests.at(-1)?.raw.parsed
         if (top?.kind === 'manifest' && top.layers.length > MAX_ARTIFACTS_PER_SUBJECT) {
-          reasons.push(`signature ${entry.descriptor.digest} has ${top.layers.length} layers, more than ${MAX_ARTIFACTS_PER_SUBJECT}`)
+          reasons.push(
+            `signature ${entry.descriptor.digest} has ${top.layers.length} layers, more than ${MAX_ARTIFACTS_PER_SUBJECT}`,
+          )
           continue
         }
         const problem = artifactBindingProblem(subject.digest, subjects, entry, graph.manifests.at(-1)?.raw)
@@ -179,7 +218,13 @@ export async function judgeArchive(archive: ArchiveReader, options: Pick<VerifyO
           reasons.push(problem)
           continue
         }
-        artifacts.push({kind: entry.kind === 'legacy-tag' ? 'tag' : 'referrer', role: entry.role, subject: subject.digest, ...(entry.tag ? {tag: entry.tag} : {}), graph: judgedGraph(entry.descriptor, graph)})
+        artifacts.push({
+          kind: entry.kind === 'legacy-tag' ? 'tag' : 'referrer',
+          role: entry.role,
+          subject: subject.digest,
+          ...(entry.tag ? {tag: entry.tag} : {}),
+          graph: judgedGraph(entry.descriptor, graph),
+        })
       }
     }
     work.push({
@@ -200,17 +245,32 @@ export async function judgeArchive(archive: ArchiveReader, options: Pick<VerifyO
     })
   }
   for (const reference of records.keys())
-    if (!indexNames.has(reference)) problems.push({code: 'ARCHIVE_INCOMPLETE', entry: INDEX_JSON, message: `airlock.json lists ${reference} but index.json has no entry for it`})
+    if (!indexNames.has(reference))
+      problems.push({
+        code: 'ARCHIVE_INCOMPLETE',
+        entry: INDEX_JSON,
+        message: `airlock.json lists ${reference} but index.json has no entry for it`,
+      })
   for (const subject of section?.subjects ?? [])
-    if (!records.has(subject.image)) problems.push({code: 'ARCHIVE_INVALID', entry: AIRLOCK_JSON, message: `airlock.json signatures name ${subject.image}, which is not an image of the archive`})
+    if (!records.has(subject.image))
+      problems.push({
+        code: 'ARCHIVE_INVALID',
+        entry: AIRLOCK_JSON,
+        message: `airlock.json signatures name ${subject.image}, which is not an image of the archive`,
+      })
 
   // Files listed in airlock.json, and only those, besides the layout and the blobs.
   const listed = archive.airlock.files
   for (const [name, expected] of Object.entries(listed)) {
     const record = archive.entries.get(name)
-    if (!record) problems.push({code: 'ARCHIVE_INCOMPLETE', entry: name, message: `${name} is listed in airlock.json but missing`})
+    if (!record)
+      problems.push({code: 'ARCHIVE_INCOMPLETE', entry: name, message: `${name} is listed in airlock.json but missing`})
     else if (record.size !== expected.size || (archive.hashed && record.digest !== expected.digest))
-      problems.push({code: 'DIGEST_MISMATCH', entry: name, message: `${name} does not match airlock.json (${record.size} bytes, ${record.digest})`})
+      problems.push({
+        code: 'DIGEST_MISMATCH',
+        entry: name,
+        message: `${name} does not match airlock.json (${record.size} bytes, ${record.digest})`,
+      })
   }
   for (const record of archive.entries.values()) {
     const digest = digestFromBlobPath(record.name)
@@ -218,7 +278,9 @@ export async function judgeArchive(archive: ArchiveReader, options: Pick<VerifyO
     problems.push({
       code: 'ARCHIVE_INVALID',
       entry: record.name,
-      message: digest ? `unexpected entry ${record.name}: not referenced by any image` : `unexpected entry ${record.name}: not listed in airlock.json`,
+      message: digest
+        ? `unexpected entry ${record.name}: not referenced by any image`
+        : `unexpected entry ${record.name}: not listed in airlock.json`,
     })
   }
 
@@ -233,14 +295,17 @@ export async function judgeArchive(archive: ArchiveReader, options: Pick<VerifyO
         report.checks.push({name: check.name, ok: false, reasons: [], skipped: 'integrity failed'})
         continue
       }
-      const result = await runCheck(check.name, () => check.run({archive, root, record, report, children: walk.children, listedChildren: walk.listedChildren}))
+      const result = await runCheck(check.name, () =>
+        check.run({archive, root, record, report, children: walk.children, listedChildren: walk.listedChildren}),
+      )
       report.checks.push(result)
       if (!result.ok) report.ok = false
     }
   }
-  const images = work.map((w) => w.report)
-  const ok = problems.length === 0 && images.length > 0 && images.every((i) => i.ok) && checks.every((c) => c.ok)
-  if (images.length === 0) problems.push({code: 'ARCHIVE_INCOMPLETE', entry: INDEX_JSON, message: 'the archive holds no images'})
+  const images = work.map(w => w.report)
+  const ok = problems.length === 0 && images.length > 0 && images.every(i => i.ok) && checks.every(c => c.ok)
+  if (images.length === 0)
+    problems.push({code: 'ARCHIVE_INCOMPLETE', entry: INDEX_JSON, message: 'the archive holds no images'})
   const report: VerifyReport = {
     archive: archive.path,
     ok,
@@ -262,11 +327,23 @@ export async function judgeArchive(archive: ArchiveReader, options: Pick<VerifyO
     children: walk.children,
     artifacts,
   }))
-  return {report, verdict: freezeVerdict({archive: archive.path, verified: archive.hashed && (options.imageChecks?.length ?? 0) > 0, images: verified, report})}
+  return {
+    report,
+    verdict: freezeVerdict({
+      archive: archive.path,
+      verified: archive.hashed && (options.imageChecks?.length ?? 0) > 0,
+      images: verified,
+      report,
+    }),
+  }
 }
 
 function judgedGraph(root: Descriptor, walk: GraphWalk): JudgedGraph {
-  return {root: {mediaType: root.mediaType, digest: root.digest as Digest, size: root.size}, blobs: [...walk.blobs.values()], manifests: [...walk.manifests]}
+  return {
+    root: {mediaType: root.mediaType, digest: root.digest as Digest, size: root.size},
+    blobs: [...walk.blobs.values()],
+    manifests: [...walk.manifests],
+  }
 }
 
 /** Every blob each image would need, from an unhashed reader (push asks the mirror which it holds before hashing). */
@@ -282,11 +359,18 @@ export async function plannedBlobs(archive: ArchiveReader): Promise<Array<{refer
   if (archive.index.manifests.length > MAX_ARCHIVE_IMAGES) return plan // judgeArchive refuses it
   for (const [i, root] of archive.index.manifests.entries()) {
     const reference = root.annotations?.[REF_NAME_ANNOTATION] ?? `index.json manifests[${i}]`
-    const record = archive.airlock.images.find((r) => r.reference === reference)
-    const carried = record?.filtered ? new Set((record.platforms ?? []).map((p) => p.digest)) : undefined
-    const roots = [{root, carried}, ...(section?.subjects.filter((s) => s.image === reference).flatMap((s) => s.entries.map((e) => ({root: e.descriptor, carried: undefined}))) ?? [])]
+    const record = archive.airlock.images.find(r => r.reference === reference)
+    const carried = record?.filtered ? new Set((record.platforms ?? []).map(p => p.digest)) : undefined
+    const roots = [
+      {root, carried},
+      ...(section?.subjects
+        .filter(s => s.image === reference)
+        .flatMap(s => s.entries.map(e => ({root: e.descriptor, carried: undefined}))) ?? []),
+    ]
     const blobs = new Map<string, Descriptor>()
-    for (const r of roots) for (const b of (await walkImage(archive, r.root, r.carried, budget)).blobs.values()) blobs.set(b.descriptor.digest, b.descriptor)
+    for (const r of roots)
+      for (const b of (await walkImage(archive, r.root, r.carried, budget)).blobs.values())
+        blobs.set(b.descriptor.digest, b.descriptor)
     plan.push({reference, blobs: [...blobs.values()]})
   }
   return plan
@@ -306,16 +390,17 @@ export function firstFailure(report: VerifyReport): string | undefined {
   // An unreferenced blob is usually the symptom of a broken reference (an edited index.json or manifest), so the
   // image's own failure, which names the cause, is reported before it.
   const isSymptom = (message: string) => message.startsWith('unexpected entry')
-  const problem = report.problems.find((p) => !isSymptom(p.message))
+  const problem = report.problems.find(p => !isSymptom(p.message))
   if (problem) return problem.message
   // Integrity before signatures: damaged content in any image outranks a signature verdict in an earlier one
   // (a signature check is skipped or meaningless on content that does not hold together).
-  const failures = report.images.flatMap((image) => image.checks.filter((c) => !c.ok && c.reasons[0]).map((check) => ({image, check})))
-  const first = failures.find((f) => f.check.name === 'integrity') ?? failures[0]
+  const failures = report.images.flatMap(image =>
+    image.checks.filter(c => !c.ok && c.reasons[0]).map(check => ({image, check})),
+  )
+  const first = failures.find(f => f.check.name === 'integrity') ?? failures[0]
   if (first) return `${first.image.reference}: ${first.check.reasons[0]}`
   const symptom = report.problems[0]
   if (symptom) return symptom.message
   for (const check of report.checks) if (!check.ok) return `${check.name}: ${check.reasons[0] ?? 'failed'}`
   return undefined
 }
-

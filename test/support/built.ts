@@ -14,7 +14,8 @@ export function staleBuild(): string | undefined {
     const file = join(entry.parentPath, entry.name)
     const out = join(ROOT, 'dist', relative(src, file).replace(/\.ts$/, '.js'))
     if (!existsSync(out)) return `${relative(ROOT, out)} is missing`
-    if (statSync(out).mtimeMs < statSync(file).mtimeMs) return `${relative(ROOT, out)} is older than ${relative(ROOT, file)}`
+    if (statSync(out).mtimeMs < statSync(file).mtimeMs)
+      return `${relative(ROOT, out)} is older than ${relative(ROOT, file)}`
   }
   return undefined
 }
@@ -22,5 +23,6 @@ export function staleBuild(): string | undefined {
 /** Throws (failing the test) unless dist/ is built from the current src/. */
 export function assertFreshBuild(): void {
   const problem = staleBuild()
-  if (problem) throw new Error(`the built CLI is stale or missing (${problem}): run \`npm run build\` first (npm test does)`)
+  if (problem)
+    throw new Error(`the built CLI is stale or missing (${problem}): run \`npm run build\` first (npm test does)`)
 }

@@ -22,7 +22,7 @@ export async function startConnectProxy(): Promise<ConnectProxy> {
       res.writeHead(400).end()
       return
     }
-    const upstream = http.request(target, {method: req.method, headers: req.headers}, (up) => {
+    const upstream = http.request(target, {method: req.method, headers: req.headers}, up => {
       res.writeHead(up.statusCode ?? 502, up.headers)
       up.pipe(res)
     })
@@ -43,13 +43,13 @@ export async function startConnectProxy(): Promise<ConnectProxy> {
     upstream.on('error', () => client.destroy())
     client.on('error', () => upstream.destroy())
   })
-  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve))
+  await new Promise<void>(resolve => server.listen(0, '127.0.0.1', resolve))
   const {port} = server.address() as AddressInfo
   return {
     url: `http://127.0.0.1:${port}`,
     seen,
     stop: () =>
-      new Promise<void>((resolve) => {
+      new Promise<void>(resolve => {
         for (const s of sockets) s.destroy()
         server.closeAllConnections()
         server.close(() => resolve())

@@ -49,9 +49,13 @@ export interface FaultProxy {
 }
 
 /** Sets headers case-insensitively (HTTP names are); an empty value removes the header. */
-function mergeHeaders(target: Record<string, string | string[]>, changes: Record<string, string> | undefined): Record<string, string | string[]> {
+function mergeHeaders(
+  target: Record<string, string | string[]>,
+  changes: Record<string, string> | undefined,
+): Record<string, string | string[]> {
   for (const [name, value] of Object.entries(changes ?? {})) {
-    for (const existing of Object.keys(target)) if (existing.toLowerCase() === name.toLowerCase()) delete target[existing]
+    for (const existing of Object.keys(target))
+      if (existing.toLowerCase() === name.toLowerCase()) delete target[existing]
     if (value !== '') target[name.toLowerCase()] = value
   }
   return target
@@ -64,7 +68,7 @@ export async function startFaultProxy(upstream: string, options: {hostname?: str
   const server = http.createServer((req, res) => {
     const request: FaultRequest = {method: req.method ?? 'GET', path: req.url ?? '/', headers: req.headers}
     requests.push(request)
-    const fault = faults.find((f) => f.left > 0 && f.match(request))
+    const fault = faults.find(f => f.left > 0 && f.match(request))
     if (fault) fault.left--
 
     if (fault?.stallMs !== undefined) {
@@ -87,66 +91,73 @@ export async function startFaultProxy(upstream: string, options: {hostname?: str
     if (fault?.respond) {
       req.resume()
       const body = fault.respond.body ?? ''
-      res.writeHead(fault.respond.status, mergeHeaders({'content-length': String(Buffer.byteLength(body))}, fault.respond.headers))
+      res.writeHead(
+        fault.respond.status,
+        mergeHeaders({'content-length': String(Buffer.byteLength(body))}, fault.respond.headers),
+      )
       res.end(body)
       return
     }
     const headers = {...req.headers, host: upstream}
-    const forward = http.request({host: upstream.split(':')[0], port: Number(upstream.split(':')[1]), method: req.method, path: req.url, headers}, (upstreamRes) => {
-      const responseHeaders: Record<string, string | string[]> = {}
-      for (const [k, v] of Object.entries(upstreamRes.headers)) if (v !== undefined) responseHeaders[k] = v
-      // Locations the registry makes absolute point at itself; keep the client talking to the proxy.
-      if (typeof responseHeaders.location === 'string') responseHeaders.location = responseHeaders.location.replace(`//${upstream}`, `//${req.headers.host}`)
-      mergeHeaders(responseHeaders, fault?.setHeaders)
-      if (fault?.rewriteBody) {
-        const chunks: Buffer[] = []
-        upstreamRes.on('data', (c: Buffer) => chunks.push(c))
-        upstreamRes.on('end', () => {
-          const body = fault.rewriteBody!(Buffer.concat(chunks))
-          responseHeaders['content-length'] = String(body.length)
-          res.writeHead(upstreamRes.statusCode ?? 502, responseHeaders)
-          res.end(body)
-        })
-        return
-      }
-      res.writeHead(upstreamRes.statusCode ?? 502, responseHeaders)
-      if (fault?.cutAfterBytes === undefined) {
-        upstreamRes.pipe(res)
-        return
-      }
-      let sent = 0
-      const limit = fault.cutAfterBytes
-      upstreamRes.on('data', (chunk: Buffer) => {
-        if (sent >= limit) return
-        const part = chunk.subarray(0, limit - sent)
-        sent += part.length
-        res.write(part)
-        if (sent >= limit) {
-          upstreamRes.destroy()
-          // Let the bytes reach the client, then break the connection mid-body.
-          if (fault.reset) setTimeout(() => res.socket?.resetAndDestroy(), 20)
-          else res.socket?.end(() => res.socket?.destroy())
+    const forward = http.request(
+      {host: upstream.split(':')[0], port: Number(upstream.split(':')[1]), method: req.method, path: req.url, headers},
+      upstreamRes => {
+        const responseHeaders: Record<string, string | string[]> = {}
+        for (const [k, v] of Object.entries(upstreamRes.headers)) if (v !== undefined) responseHeaders[k] = v
+        // Locations the registry makes absolute point at itself; keep the client talking to the proxy.
+        if (typeof responseHeaders.location === 'string')
+          responseHeaders.location = responseHeaders.location.replace(`//${upstream}`, `//${req.headers.host}`)
+        mergeHeaders(responseHeaders, fault?.setHeaders)
+        if (fault?.rewriteBody) {
+          const chunks: Buffer[] = []
+          upstreamRes.on('data', (c: Buffer) => chunks.push(c))
+          upstreamRes.on('end', () => {
+            const body = fault.rewriteBody!(Buffer.concat(chunks))
+            responseHeaders['content-length'] = String(body.length)
+            res.writeHead(upstreamRes.statusCode ?? 502, responseHeaders)
+            res.end(body)
+          })
+          return
         }
-      })
-      upstreamRes.on('end', () => res.end())
-    })
+        res.writeHead(upstreamRes.statusCode ?? 502, responseHeaders)
+        if (fault?.cutAfterBytes === undefined) {
+          upstreamRes.pipe(res)
+          return
+        }
+        let sent = 0
+        const limit = fault.cutAfterBytes
+        upstreamRes.on('data', (chunk: Buffer) => {
+          if (sent >= limit) return
+          const part = chunk.subarray(0, limit - sent)
+          sent += part.length
+          res.write(part)
+          if (sent >= limit) {
+            upstreamRes.destroy()
+            // Let the bytes reach the client, then break the connection mid-body.
+            if (fault.reset) setTimeout(() => res.socket?.resetAndDestroy(), 20)
+            else res.socket?.end(() => res.socket?.destroy())
+          }
+        })
+        upstreamRes.on('end', () => res.end())
+      },
+    )
     forward.on('error', () => res.destroy())
     req.pipe(forward)
   })
-  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve))
+  await new Promise<void>(resolve => server.listen(0, '127.0.0.1', resolve))
   const {port} = server.address() as AddressInfo
   const host = `${options.hostname ?? '127.0.0.1'}:${port}`
   return {
     host,
     url: `http://${host}`,
     requests,
-    add: (fault) => faults.push({...fault, left: fault.times ?? 1}),
+    add: fault => faults.push({...fault, left: fault.times ?? 1}),
     clearFaults: () => {
       faults.length = 0
     },
-    count: (match) => requests.filter(match).length,
+    count: match => requests.filter(match).length,
     stop: () =>
-      new Promise<void>((resolve) => {
+      new Promise<void>(resolve => {
         server.closeAllConnections()
         server.close(() => resolve())
       }),

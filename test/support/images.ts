@@ -45,7 +45,11 @@ export function makeWorkDir(prefix = 'airlock-images-'): {dir: string; cleanup()
 const WRITE_CHUNK = 1024 * 1024
 
 /** Streams `size` random bytes into a new file under `dir`, hashing as it goes. */
-export async function randomLayerFile(dir: string, size: number, mediaType: string = MediaType.OciLayer): Promise<TestBlob> {
+export async function randomLayerFile(
+  dir: string,
+  size: number,
+  mediaType: string = MediaType.OciLayer,
+): Promise<TestBlob> {
   const hash = createHash('sha256')
   const path = join(dir, `layer-${randomBytes(8).toString('hex')}`)
   const out = createWriteStream(path)
@@ -53,7 +57,7 @@ export async function randomLayerFile(dir: string, size: number, mediaType: stri
     const chunk = randomBytes(Math.min(WRITE_CHUNK, size - written))
     hash.update(chunk)
     written += chunk.length
-    if (!out.write(chunk)) await new Promise<void>((resolve) => out.once('drain', () => resolve()))
+    if (!out.write(chunk)) await new Promise<void>(resolve => out.once('drain', () => resolve()))
   }
   out.end()
   await finished(out)
@@ -92,9 +96,12 @@ export async function buildImage(dir: string, spec: ImageSpec = {}): Promise<Tes
     ...(platform.variant ? {variant: platform.variant} : {}),
     created: '2024-01-01T00:00:00Z',
     config: {Env: ['PATH=/usr/bin'], Labels: {nonce: randomBytes(8).toString('hex')}},
-    rootfs: {type: 'layers', diff_ids: layers.map((l) => l.descriptor.digest)},
+    rootfs: {type: 'layers', diff_ids: layers.map(l => l.descriptor.digest)},
   }
-  const config = memoryBlob(flavor === 'oci' ? MediaType.OciConfig : MediaType.DockerConfig, Buffer.from(JSON.stringify(configJson)))
+  const config = memoryBlob(
+    flavor === 'oci' ? MediaType.OciConfig : MediaType.DockerConfig,
+    Buffer.from(JSON.stringify(configJson)),
+  )
   const manifestType = flavor === 'oci' ? MediaType.OciManifest : MediaType.DockerManifest
   const manifestBytes = Buffer.from(
     JSON.stringify(
@@ -102,24 +109,34 @@ export async function buildImage(dir: string, spec: ImageSpec = {}): Promise<Tes
         schemaVersion: 2,
         mediaType: manifestType,
         config: config.descriptor,
-        layers: layers.map((l) => l.descriptor),
+        layers: layers.map(l => l.descriptor),
         ...(spec.annotations ? {annotations: spec.annotations} : {}),
       },
       null,
       2, // indented on purpose: byte-for-byte handling must not depend on compact JSON
     ),
   )
-  return {descriptor: {mediaType: manifestType, digest: sha256(manifestBytes), size: manifestBytes.length}, manifestBytes, config, layers, platform}
+  return {
+    descriptor: {mediaType: manifestType, digest: sha256(manifestBytes), size: manifestBytes.length},
+    manifestBytes,
+    config,
+    layers,
+    platform,
+  }
 }
 
 /** Builds an OCI index or Docker manifest list over images (each entry carries its platform). */
-export function buildIndex(images: TestImage[], flavor: Flavor = 'oci', annotations?: Record<string, string>): TestIndex {
+export function buildIndex(
+  images: TestImage[],
+  flavor: Flavor = 'oci',
+  annotations?: Record<string, string>,
+): TestIndex {
   const mediaType = flavor === 'oci' ? MediaType.OciIndex : MediaType.DockerManifestList
   const indexBytes = Buffer.from(
     JSON.stringify({
       schemaVersion: 2,
       mediaType,
-      manifests: images.map((image) => ({...image.descriptor, platform: image.platform})),
+      manifests: images.map(image => ({...image.descriptor, platform: image.platform})),
       ...(annotations ? {annotations} : {}),
     }),
   )
@@ -134,7 +151,7 @@ export async function pushBlob(repository: Repository, blob: TestBlob): Promise<
 
 /** Pushes layers, config and manifest; tags the manifest when `tag` is given. */
 export async function pushImage(repository: Repository, image: TestImage, tag?: string): Promise<Descriptor> {
-  await Promise.all(image.layers.map((layer) => pushBlob(repository, layer)))
+  await Promise.all(image.layers.map(layer => pushBlob(repository, layer)))
   await pushBlob(repository, image.config)
   await repository.push(image.descriptor, Readable.from([image.manifestBytes]))
   if (tag) await repository.tag(image.descriptor, tag)
@@ -156,16 +173,29 @@ export async function pushIndex(repository: Repository, index: TestIndex, tag?: 
 export async function pushMultiPlatformImage(
   repository: Repository,
   dir: string,
-  options: {flavor?: Flavor; platforms?: Platform[]; sharedLayerSize?: number; layerSizes?: number[]; tag?: string} = {},
+  options: {
+    flavor?: Flavor
+    platforms?: Platform[]
+    sharedLayerSize?: number
+    layerSizes?: number[]
+    tag?: string
+  } = {},
 ): Promise<TestIndex> {
   const platforms = options.platforms ?? [
     {os: 'linux', architecture: 'amd64'},
     {os: 'linux', architecture: 'arm64', variant: 'v8'},
   ]
   const flavor = options.flavor ?? 'oci'
-  const shared = await randomLayerFile(dir, options.sharedLayerSize ?? 2048, flavor === 'oci' ? MediaType.OciLayer : MediaType.DockerLayerGzip)
+  const shared = await randomLayerFile(
+    dir,
+    options.sharedLayerSize ?? 2048,
+    flavor === 'oci' ? MediaType.OciLayer : MediaType.DockerLayerGzip,
+  )
   const images: TestImage[] = []
-  for (const platform of platforms) images.push(await buildImage(dir, {flavor, platform, sharedLayers: [shared], layerSizes: options.layerSizes ?? [1024]}))
+  for (const platform of platforms)
+    images.push(
+      await buildImage(dir, {flavor, platform, sharedLayers: [shared], layerSizes: options.layerSizes ?? [1024]}),
+    )
   const index = buildIndex(images, flavor)
   await pushIndex(repository, index, options.tag)
   return index

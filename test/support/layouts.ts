@@ -61,7 +61,14 @@ export class LayoutBuilder {
 
   async image(layers: Descriptor[], platform: Platform = {os: 'linux', architecture: 'amd64'}): Promise<Descriptor> {
     const config = await this.blob(
-      Buffer.from(JSON.stringify({architecture: platform.architecture, os: platform.os, ...(platform.variant ? {variant: platform.variant} : {}), rootfs: {type: 'layers', diff_ids: layers.map((l) => l.digest)}})),
+      Buffer.from(
+        JSON.stringify({
+          architecture: platform.architecture,
+          os: platform.os,
+          ...(platform.variant ? {variant: platform.variant} : {}),
+          rootfs: {type: 'layers', diff_ids: layers.map(l => l.digest)},
+        }),
+      ),
       MediaType.OciConfig,
     )
     const manifest = Buffer.from(JSON.stringify({schemaVersion: 2, mediaType: MediaType.OciManifest, config, layers}))
@@ -69,7 +76,13 @@ export class LayoutBuilder {
   }
 
   async index(children: Array<{descriptor: Descriptor; platform: Platform}>): Promise<Descriptor> {
-    const body = Buffer.from(JSON.stringify({schemaVersion: 2, mediaType: MediaType.OciIndex, manifests: children.map((c) => ({...c.descriptor, platform: c.platform}))}))
+    const body = Buffer.from(
+      JSON.stringify({
+        schemaVersion: 2,
+        mediaType: MediaType.OciIndex,
+        manifests: children.map(c => ({...c.descriptor, platform: c.platform})),
+      }),
+    )
     return this.blob(body, MediaType.OciIndex)
   }
 
@@ -79,7 +92,9 @@ export class LayoutBuilder {
 }
 
 /** The standard test layout: a single-arch image and a 3-platform index sharing a layer. */
-export async function standardLayout(dir: string): Promise<{builder: LayoutBuilder; single: Descriptor; multi: Descriptor; shared: Descriptor}> {
+export async function standardLayout(
+  dir: string,
+): Promise<{builder: LayoutBuilder; single: Descriptor; multi: Descriptor; shared: Descriptor}> {
   const b = await LayoutBuilder.create(dir)
   const shared = await b.blob(randomBytes(3000), MediaType.OciLayerGzip)
   const single = await b.image([shared, await b.blob(randomBytes(1000), MediaType.OciLayerGzip)])
@@ -89,7 +104,10 @@ export async function standardLayout(dir: string): Promise<{builder: LayoutBuild
     {os: 'linux', architecture: 'arm64'},
     {os: 'linux', architecture: 'arm', variant: 'v7'},
   ] as Platform[]) {
-    children.push({descriptor: await b.image([shared, await b.blob(randomBytes(2000), MediaType.OciLayerGzip)], platform), platform})
+    children.push({
+      descriptor: await b.image([shared, await b.blob(randomBytes(2000), MediaType.OciLayerGzip)], platform),
+      platform,
+    })
   }
   const multi = await b.index(children)
   await b.tag(single, 'example.com/test/single:1.0')
@@ -100,7 +118,10 @@ export async function standardLayout(dir: string): Promise<{builder: LayoutBuild
 /** The standard layout under DIR/layout, exported (both images) into OUT: the archive most integrity tests start from. */
 export async function standardArchive(dir: string, out: string): Promise<Awaited<ReturnType<typeof standardLayout>>> {
   const layout = await standardLayout(join(dir, 'layout'))
-  await exportImages({sources: [`oci:${dir}/layout:example.com/test/single:1.0`, `oci:${dir}/layout:example.com/test/multi:1.0`], output: out})
+  await exportImages({
+    sources: [`oci:${dir}/layout:example.com/test/single:1.0`, `oci:${dir}/layout:example.com/test/multi:1.0`],
+    output: out,
+  })
   return layout
 }
 

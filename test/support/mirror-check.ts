@@ -3,7 +3,10 @@
 import {verifyMirror, type MirrorCheckOptions, type MirrorCheckResult} from '../../src/verify/mirror-check.ts'
 import {openVerifiedArchive} from '../../src/verify/open.ts'
 
-export async function checkMirrorOf(archive: string, options: Omit<MirrorCheckOptions, 'verdict' | 'archive'>): Promise<MirrorCheckResult> {
+export async function checkMirrorOf(
+  archive: string,
+  options: Omit<MirrorCheckOptions, 'verdict' | 'archive'>,
+): Promise<MirrorCheckResult> {
   const verified = await openVerifiedArchive(archive, {signatures: 'skip'})
   try {
     if (!verified.verdict) throw new Error(`${archive} does not verify`)

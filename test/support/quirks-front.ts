@@ -30,13 +30,14 @@ export const QUIRK_SOURCES: Record<QuirkMode, string> = {
     'no referrers route (added in 2.8, goharbor/harbor#18324): the request falls to Harbor core, which answers 401 UNAUTHORIZED without a WWW-Authenticate challenge (goharbor/harbor#12192); "prevent vulnerable images" answers 412 to manifest GETs',
   'harbor-2.10':
     'referrers API answering 200 with an empty JSON body for a subject that is not an artifact (goharbor/harbor#18430), and listing referrers with the config media type as artifactType and a wrong size (issue 18 finding 8; fixed by goharbor/harbor#20068 in 2.11)',
-  'harbor-2.11': 'referrers API per distribution-spec 1.1 (goharbor/harbor#20068): 200 OCI index, empty for an unknown subject',
-  ghcr:
-    'referrers route answered with 303 to github.com/-/v2/packages/..., which answers 429 (artifacthub/hub#4785); tag list pages of 100 with a Link header',
+  'harbor-2.11':
+    'referrers API per distribution-spec 1.1 (goharbor/harbor#20068): 200 OCI index, empty for an unknown subject',
+  ghcr: 'referrers route answered with 303 to github.com/-/v2/packages/..., which answers 429 (artifacthub/hub#4785); tag list pages of 100 with a Link header',
   'docker-hub-429':
     'Docker Hub pull rate limit: 429 TOOMANYREQUESTS with RateLimit-Limit "100;w=21600", RateLimit-Remaining "0;w=21600", Docker-RateLimit-Source (docs.docker.com/docker-hub/usage/pulls), and Retry-After',
   ecr: 'chunk PATCH answered 201 Created instead of 202 Accepted (jdx/mise#11376, aws/containers-roadmap#2831); a whole-blob PUT over 1 KiB refused with 413 so the chunked path runs',
-  'slow-commit': 'S3-backed Harbor/Quay: the final PUT ?digest= answers only after the blob is copied to object storage (issue 18 finding 6): answers delayed',
+  'slow-commit':
+    'S3-backed Harbor/Quay: the final PUT ?digest= answers only after the blob is copied to object storage (issue 18 finding 6): answers delayed',
 }
 
 export interface QuirksFrontOptions {
@@ -60,7 +61,8 @@ export interface QuirksFront {
   stop(): Promise<void>
 }
 
-const ERROR = (code: string, message: string, detail?: unknown): string => JSON.stringify({errors: [{code, message, ...(detail === undefined ? {} : {detail})}]})
+const ERROR = (code: string, message: string, detail?: unknown): string =>
+  JSON.stringify({errors: [{code, message, ...(detail === undefined ? {} : {detail})}]})
 const OCI_INDEX = 'application/vnd.oci.image.index.v1+json'
 const REFERRERS = /^\/v2\/(.+)\/referrers\/(sha256:[a-f0-9]{64})(?:\?.*)?$/
 const MANIFEST = /^\/v2\/(.+)\/manifests\/([^/?]+)(?:\?.*)?$/
@@ -84,7 +86,11 @@ function readBody(req: IncomingMessage): Promise<Buffer> {
   })
 }
 
-export async function startQuirksFront(upstream: string, mode: QuirkMode, options: QuirksFrontOptions = {}): Promise<QuirksFront> {
+export async function startQuirksFront(
+  upstream: string,
+  mode: QuirkMode,
+  options: QuirksFrontOptions = {},
+): Promise<QuirksFront> {
   const log: string[] = []
   /** Referrers per repository and subject, learned from manifests PUT with a `subject` (modes with the API). */
   const referrers = new Map<string, Referrer[]>()
@@ -95,10 +101,17 @@ export async function startQuirksFront(upstream: string, mode: QuirkMode, option
   const images = new Set<string>()
   const hasApi = mode === 'quay-3.12' || mode === 'harbor-2.10' || mode === 'harbor-2.11'
   // GHCR's referrers redirect goes to another host (github.com), which rate-limits.
-  const elsewhere = mode === 'ghcr' ? await listen((_req, res) => answer(res, 429, ERROR('TOOMANYREQUESTS', 'rate limited'), {'Retry-After': '60'})) : undefined
+  const elsewhere =
+    mode === 'ghcr'
+      ? await listen((_req, res) => answer(res, 429, ERROR('TOOMANYREQUESTS', 'rate limited'), {'Retry-After': '60'}))
+      : undefined
 
   function answer(res: ServerResponse, status: number, body: string, headers: Record<string, string> = {}): void {
-    res.writeHead(status, {'Content-Type': 'application/json', 'Content-Length': String(Buffer.byteLength(body)), ...headers})
+    res.writeHead(status, {
+      'Content-Type': 'application/json',
+      'Content-Length': String(Buffer.byteLength(body)),
+      ...headers,
+    })
     res.end(body)
   }
 
@@ -107,11 +120,17 @@ export async function startQuirksFront(upstream: string, mode: QuirkMode, option
     req: IncomingMessage,
     res: ServerResponse,
     body: Buffer | undefined,
-    edit?: {status?: (s: number) => number; rewrite?: (b: Buffer) => Buffer; headers?: (h: IncomingHttpHeaders) => void; delayMs?: number; onAnswer?: (status: number, h: IncomingHttpHeaders) => void},
+    edit?: {
+      status?: (s: number) => number
+      rewrite?: (b: Buffer) => Buffer
+      headers?: (h: IncomingHttpHeaders) => void
+      delayMs?: number
+      onAnswer?: (status: number, h: IncomingHttpHeaders) => void
+    },
   ): void {
     const [host, port] = upstream.split(':')
     const headers = {...req.headers}
-    const upstreamReq = http.request({host, port: Number(port), method: req.method, path: req.url, headers}, (up) => {
+    const upstreamReq = http.request({host, port: Number(port), method: req.method, path: req.url, headers}, up => {
       const status = edit?.status ? edit.status(up.statusCode ?? 502) : (up.statusCode ?? 502)
       const outHeaders: IncomingHttpHeaders = {...up.headers}
       edit?.onAnswer?.(up.statusCode ?? 0, up.headers)
@@ -119,7 +138,7 @@ export async function startQuirksFront(upstream: string, mode: QuirkMode, option
       log.push(`${req.method} ${req.url} -> ${status}`)
       const send = (): void => {
         if (edit?.rewrite) {
-          void readBody(up).then((b) => {
+          void readBody(up).then(b => {
             const out = edit.rewrite!(b)
             outHeaders['content-length'] = String(out.length)
             res.writeHead(status, outHeaders)
@@ -141,10 +160,19 @@ export async function startQuirksFront(upstream: string, mode: QuirkMode, option
   /** HEAD of a manifest on the real registry: does the subject exist? */
   function upstreamHas(repository: string, digest: string, authorization: string | undefined): Promise<boolean> {
     const [host, port] = upstream.split(':')
-    return new Promise((resolve) => {
+    return new Promise(resolve => {
       const r = http.request(
-        {host, port: Number(port), method: 'HEAD', path: `/v2/${repository}/manifests/${digest}`, headers: {Accept: `${OCI_INDEX}, application/vnd.oci.image.manifest.v1+json, application/vnd.docker.distribution.manifest.v2+json, application/vnd.docker.distribution.manifest.list.v2+json`, ...(authorization ? {Authorization: authorization} : {})}},
-        (res) => {
+        {
+          host,
+          port: Number(port),
+          method: 'HEAD',
+          path: `/v2/${repository}/manifests/${digest}`,
+          headers: {
+            Accept: `${OCI_INDEX}, application/vnd.oci.image.manifest.v1+json, application/vnd.docker.distribution.manifest.v2+json, application/vnd.docker.distribution.manifest.list.v2+json`,
+            ...(authorization ? {Authorization: authorization} : {}),
+          },
+        },
+        res => {
           res.resume()
           resolve(res.statusCode === 200)
         },
@@ -158,15 +186,29 @@ export async function startQuirksFront(upstream: string, mode: QuirkMode, option
    * Referrers the real registry already holds for a subject, from its fallback tag: content seeded straight into
    * the registry behind the front is listed as a registry with the API would list it.
    */
-  function upstreamFallback(repository: string, subject: string, authorization: string | undefined): Promise<Referrer[]> {
+  function upstreamFallback(
+    repository: string,
+    subject: string,
+    authorization: string | undefined,
+  ): Promise<Referrer[]> {
     const [host, port] = upstream.split(':')
-    return new Promise((resolve) => {
+    return new Promise(resolve => {
       const r = http.request(
-        {host, port: Number(port), method: 'GET', path: `/v2/${repository}/manifests/sha256-${subject.slice(7)}`, headers: {Accept: OCI_INDEX, ...(authorization ? {Authorization: authorization} : {})}},
-        (res) => {
-          void readBody(res).then((b) => {
+        {
+          host,
+          port: Number(port),
+          method: 'GET',
+          path: `/v2/${repository}/manifests/sha256-${subject.slice(7)}`,
+          headers: {Accept: OCI_INDEX, ...(authorization ? {Authorization: authorization} : {})},
+        },
+        res => {
+          void readBody(res).then(b => {
             try {
-              resolve(res.statusCode === 200 ? ((JSON.parse(b.toString('utf8')) as {manifests?: Referrer[]}).manifests ?? []) : [])
+              resolve(
+                res.statusCode === 200
+                  ? ((JSON.parse(b.toString('utf8')) as {manifests?: Referrer[]}).manifests ?? [])
+                  : [],
+              )
             } catch {
               resolve([])
             }
@@ -191,22 +233,32 @@ export async function startQuirksFront(upstream: string, mode: QuirkMode, option
 
     if (referrersMatch && method === 'GET') {
       const [, repository, subject] = referrersMatch as unknown as [string, string, string]
-      if (mode === 'harbor-2.7') return note(401), answer(res, 401, ERROR('UNAUTHORIZED', 'unauthorized'))
+      if (mode === 'harbor-2.7') return (note(401), answer(res, 401, ERROR('UNAUTHORIZED', 'unauthorized')))
       if (mode === 'ghcr') {
         note(303)
-        return answer(res, 303, '', {Location: `${elsewhere!.url}/-/v2/packages/container/package/${encodeURIComponent(`${repository}/referrers/sha256`)}`})
+        return answer(res, 303, '', {
+          Location: `${elsewhere!.url}/-/v2/packages/container/package/${encodeURIComponent(`${repository}/referrers/sha256`)}`,
+        })
       }
       if (hasApi) {
         const known = await upstreamHas(repository, subject, req.headers.authorization)
         const list = [...(referrers.get(`${repository}@${subject}`) ?? [])]
-        for (const seeded of await upstreamFallback(repository, subject, req.headers.authorization)) if (!list.some((r) => r.digest === seeded.digest)) list.push(seeded)
+        for (const seeded of await upstreamFallback(repository, subject, req.headers.authorization))
+          if (!list.some(r => r.digest === seeded.digest)) list.push(seeded)
         if (!known) {
-          if (mode === 'quay-3.12') return note(400), answer(res, 400, ERROR('MANIFEST_INVALID', 'manifest invalid', {message: `unknown manifest ${subject}`}))
-          if (mode === 'harbor-2.10') return note(200), answer(res, 200, '{}', {'Content-Type': OCI_INDEX})
-          return note(200), answer(res, 200, referrersIndex([]), {'Content-Type': OCI_INDEX})
+          if (mode === 'quay-3.12')
+            return (
+              note(400),
+              answer(res, 400, ERROR('MANIFEST_INVALID', 'manifest invalid', {message: `unknown manifest ${subject}`}))
+            )
+          if (mode === 'harbor-2.10') return (note(200), answer(res, 200, '{}', {'Content-Type': OCI_INDEX}))
+          return (note(200), answer(res, 200, referrersIndex([]), {'Content-Type': OCI_INDEX}))
         }
         // Harbor 2.8-2.10: artifactType is the config media type and the size is off.
-        const shown = mode === 'harbor-2.10' ? list.map((r) => ({...r, artifactType: 'application/vnd.oci.empty.v1+json', size: r.size + 7})) : list
+        const shown =
+          mode === 'harbor-2.10'
+            ? list.map(r => ({...r, artifactType: 'application/vnd.oci.empty.v1+json', size: r.size + 7}))
+            : list
         note(200)
         return answer(res, 200, referrersIndex(shown), {'Content-Type': OCI_INDEX})
       }
@@ -218,19 +270,40 @@ export async function startQuirksFront(upstream: string, mode: QuirkMode, option
       const body = await readBody(req)
       if (mode === 'quay-3.11' && body.includes('application/vnd.dev.sigstore.bundle')) {
         note(400)
-        return answer(res, 400, ERROR('MANIFEST_INVALID', 'manifest invalid', {message: 'The manifest config media type application/vnd.oci.empty.v1+json with layers application/vnd.dev.sigstore.bundle.v0.3+json is not allowed'}))
+        return answer(
+          res,
+          400,
+          ERROR('MANIFEST_INVALID', 'manifest invalid', {
+            message:
+              'The manifest config media type application/vnd.oci.empty.v1+json with layers application/vnd.dev.sigstore.bundle.v0.3+json is not allowed',
+          }),
+        )
       }
-      if (body.includes('application/vnd.oci.image.layer') || body.includes('application/vnd.docker.image.rootfs') || body.includes('"platform"'))
+      if (
+        body.includes('application/vnd.oci.image.layer') ||
+        body.includes('application/vnd.docker.image.rootfs') ||
+        body.includes('"platform"')
+      )
         images.add(`sha256:${createHash('sha256').update(body).digest('hex')}`)
       if (hasApi) {
         try {
-          const json = JSON.parse(body.toString('utf8')) as {mediaType?: string; artifactType?: string; config?: {mediaType?: string}; subject?: {digest?: string}; annotations?: Record<string, string>}
+          const json = JSON.parse(body.toString('utf8')) as {
+            mediaType?: string
+            artifactType?: string
+            config?: {mediaType?: string}
+            subject?: {digest?: string}
+            annotations?: Record<string, string>
+          }
           if (json.subject?.digest) {
             const key = `${repository}@${json.subject.digest}`
             const digest = `sha256:${createHash('sha256').update(body).digest('hex')}`
             const list = referrers.get(key) ?? []
-            if (!list.some((r) => r.digest === digest)) {
-              const entry: Referrer = {mediaType: json.mediaType ?? String(req.headers['content-type']), digest, size: body.length}
+            if (!list.some(r => r.digest === digest)) {
+              const entry: Referrer = {
+                mediaType: json.mediaType ?? String(req.headers['content-type']),
+                digest,
+                size: body.length,
+              }
               const artifactType = json.artifactType ?? json.config?.mediaType
               if (artifactType) entry.artifactType = artifactType
               if (json.annotations) entry.annotations = json.annotations
@@ -250,21 +323,42 @@ export async function startQuirksFront(upstream: string, mode: QuirkMode, option
       if (mode === 'docker-hub-429' && rateLimited > 0) {
         rateLimited--
         note(429)
-        return answer(res, 429, ERROR('TOOMANYREQUESTS', 'You have reached your unauthenticated pull rate limit. https://www.docker.com/increase-rate-limit'), {
-          'RateLimit-Limit': '100;w=21600',
-          'RateLimit-Remaining': '0;w=21600',
-          'Docker-RateLimit-Source': '203.0.113.7',
-          'Retry-After': '1',
-        })
+        return answer(
+          res,
+          429,
+          ERROR(
+            'TOOMANYREQUESTS',
+            'You have reached your unauthenticated pull rate limit. https://www.docker.com/increase-rate-limit',
+          ),
+          {
+            'RateLimit-Limit': '100;w=21600',
+            'RateLimit-Remaining': '0;w=21600',
+            'Docker-RateLimit-Source': '203.0.113.7',
+            'Retry-After': '1',
+          },
+        )
       }
       if (mode.startsWith('harbor-') && options.harborPullPolicy && method === 'GET' && images.has(reference)) {
         note(412)
-        return answer(res, 412, ERROR('PROJECTPOLICYVIOLATION', 'current image without vulnerability scanning cannot be pulled due to configured policy in \'Prevent images with vulnerability severity of "Low" or higher from running.\''))
+        return answer(
+          res,
+          412,
+          ERROR(
+            'PROJECTPOLICYVIOLATION',
+            'current image without vulnerability scanning cannot be pulled due to configured policy in \'Prevent images with vulnerability severity of "Low" or higher from running.\'',
+          ),
+        )
       }
       if (mode === 'registry.k8s.io') {
-        if (reference.startsWith('sha256:') && canonicalOnly.has(reference)) return note(404), answer(res, 404, ERROR('MANIFEST_UNKNOWN', 'Failed to fetch manifest'))
+        if (reference.startsWith('sha256:') && canonicalOnly.has(reference))
+          return (note(404), answer(res, 404, ERROR('MANIFEST_UNKNOWN', 'Failed to fetch manifest')))
         if (/\.(sig|att|sbom)$/.test(reference))
-          return forward(req, res, undefined, {onAnswer: (status, h) => status === 200 && typeof h['docker-content-digest'] === 'string' && canonicalOnly.add(h['docker-content-digest'])})
+          return forward(req, res, undefined, {
+            onAnswer: (status, h) =>
+              status === 200 &&
+              typeof h['docker-content-digest'] === 'string' &&
+              canonicalOnly.add(h['docker-content-digest']),
+          })
       }
       return forward(req, res, undefined)
     }
@@ -273,9 +367,11 @@ export async function startQuirksFront(upstream: string, mode: QuirkMode, option
     if (tags && method === 'GET') {
       if (mode === 'registry.k8s.io')
         return forward(req, res, undefined, {
-          rewrite: (b) => {
+          rewrite: b => {
             const json = JSON.parse(b.toString('utf8')) as {name: string; tags: string[] | null}
-            return Buffer.from(JSON.stringify({...json, tags: (json.tags ?? []).filter((t) => !/\.(sig|att|sbom)$/.test(t))}))
+            return Buffer.from(
+              JSON.stringify({...json, tags: (json.tags ?? []).filter(t => !/\.(sig|att|sbom)$/.test(t))}),
+            )
           },
         })
       if (mode === 'ghcr') {
@@ -292,14 +388,15 @@ export async function startQuirksFront(upstream: string, mode: QuirkMode, option
     if (BLOB_UPLOAD.test(url)) {
       const committing = method === 'PUT' && /[?&]digest=/.test(url)
       if (mode === 'ecr') {
-        if (method === 'PATCH') return forward(req, res, undefined, {status: (s) => (s === 202 ? 201 : s)})
+        if (method === 'PATCH') return forward(req, res, undefined, {status: s => (s === 202 ? 201 : s)})
         if (committing && Number(req.headers['content-length'] ?? 0) > 1024) {
           await readBody(req)
           note(413)
           return answer(res, 413, ERROR('SIZE_INVALID', 'request entity too large'))
         }
       }
-      if (mode === 'slow-commit' && committing) return forward(req, res, undefined, {delayMs: options.commitDelayMs ?? 2500})
+      if (mode === 'slow-commit' && committing)
+        return forward(req, res, undefined, {delayMs: options.commitDelayMs ?? 2500})
     }
     return forward(req, res, undefined)
   }
@@ -313,7 +410,7 @@ export async function startQuirksFront(upstream: string, mode: QuirkMode, option
     url: server.url,
     log,
     options,
-    count: (pattern) => log.filter((line) => pattern.test(line)).length,
+    count: pattern => log.filter(line => pattern.test(line)).length,
     stop: async () => {
       await server.stop()
       await elsewhere?.stop()
@@ -324,13 +421,13 @@ export async function startQuirksFront(upstream: string, mode: QuirkMode, option
 async function listen(handler: http.RequestListener): Promise<{host: string; url: string; stop(): Promise<void>}> {
   const server = http.createServer(handler)
   server.keepAliveTimeout = 1000
-  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve))
+  await new Promise<void>(resolve => server.listen(0, '127.0.0.1', resolve))
   const host = `127.0.0.1:${(server.address() as AddressInfo).port}`
   return {
     host,
     url: `http://${host}`,
     stop: () =>
-      new Promise<void>((resolve) => {
+      new Promise<void>(resolve => {
         server.closeAllConnections()
         server.close(() => resolve())
       }),

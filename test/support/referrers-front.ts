@@ -34,14 +34,20 @@ export async function startReferrersFront(upstream: string): Promise<ReferrersFr
     return list
   }
 
-  const forward = (req: http.IncomingMessage, res: http.ServerResponse, body: Buffer | undefined, onDone?: (status: number) => void) => {
+  const forward = (
+    req: http.IncomingMessage,
+    res: http.ServerResponse,
+    body: Buffer | undefined,
+    onDone?: (status: number) => void,
+  ) => {
     const headers = {...req.headers, host: upstream}
     if (body) headers['content-length'] = String(body.length)
     const [host, port] = upstream.split(':')
-    const out = http.request({host, port: Number(port), method: req.method, path: req.url, headers}, (upstreamRes) => {
+    const out = http.request({host, port: Number(port), method: req.method, path: req.url, headers}, upstreamRes => {
       const responseHeaders: Record<string, string | string[]> = {}
       for (const [k, v] of Object.entries(upstreamRes.headers)) if (v !== undefined) responseHeaders[k] = v
-      if (typeof responseHeaders.location === 'string') responseHeaders.location = responseHeaders.location.replace(`//${upstream}`, `//${req.headers.host}`)
+      if (typeof responseHeaders.location === 'string')
+        responseHeaders.location = responseHeaders.location.replace(`//${upstream}`, `//${req.headers.host}`)
       onDone?.(upstreamRes.statusCode ?? 502)
       res.writeHead(upstreamRes.statusCode ?? 502, responseHeaders)
       upstreamRes.pipe(res)
@@ -59,9 +65,13 @@ export async function startReferrersFront(upstream: string): Promise<ReferrersFr
       const [, repository, subject] = referrers
       const artifactType = url.searchParams.get('artifactType')
       let manifests = [...(store.get(repository!)?.get(subject!)?.values() ?? [])]
-      if (artifactType !== null) manifests = manifests.filter((d) => d.artifactType === artifactType)
+      if (artifactType !== null) manifests = manifests.filter(d => d.artifactType === artifactType)
       const body = Buffer.from(JSON.stringify({schemaVersion: 2, mediaType: INDEX_TYPE, manifests}))
-      res.writeHead(200, {'content-type': INDEX_TYPE, 'content-length': String(body.length), ...(artifactType !== null ? {'oci-filters-applied': 'artifactType'} : {})})
+      res.writeHead(200, {
+        'content-type': INDEX_TYPE,
+        'content-length': String(body.length),
+        ...(artifactType !== null ? {'oci-filters-applied': 'artifactType'} : {}),
+      })
       res.end(body)
       return
     }
@@ -71,9 +81,15 @@ export async function startReferrersFront(upstream: string): Promise<ReferrersFr
       req.on('data', (c: Buffer) => chunks.push(c))
       req.on('end', () => {
         const body = Buffer.concat(chunks)
-        forward(req, res, body, (status) => {
+        forward(req, res, body, status => {
           if (status !== 201) return
-          let parsed: {subject?: {digest?: string}; artifactType?: string; config?: {mediaType?: string}; annotations?: Record<string, string>; mediaType?: string}
+          let parsed: {
+            subject?: {digest?: string}
+            artifactType?: string
+            config?: {mediaType?: string}
+            annotations?: Record<string, string>
+            mediaType?: string
+          }
           try {
             parsed = JSON.parse(body.toString('utf8'))
           } catch {
@@ -94,7 +110,7 @@ export async function startReferrersFront(upstream: string): Promise<ReferrersFr
       return
     }
     if (manifest && req.method === 'DELETE') {
-      forward(req, res, undefined, (status) => {
+      forward(req, res, undefined, status => {
         if (status !== 202) return
         for (const subjects of store.get(manifest[1]!)?.values() ?? []) subjects.delete(manifest[2]!)
       })
@@ -102,7 +118,7 @@ export async function startReferrersFront(upstream: string): Promise<ReferrersFr
     }
     forward(req, res, undefined)
   })
-  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve))
+  await new Promise<void>(resolve => server.listen(0, '127.0.0.1', resolve))
   const {port} = server.address() as AddressInfo
   const host = `127.0.0.1:${port}`
   return {
@@ -110,7 +126,7 @@ export async function startReferrersFront(upstream: string): Promise<ReferrersFr
     url: `http://${host}`,
     referrersOf: (repository, subject) => [...(store.get(repository)?.get(subject)?.values() ?? [])],
     stop: () =>
-      new Promise<void>((resolve) => {
+      new Promise<void>(resolve => {
         server.closeAllConnections()
         server.close(() => resolve())
       }),

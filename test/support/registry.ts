@@ -47,9 +47,9 @@ const TOKEN_SERVICE = 'airlock-test-registry'
 
 export async function freePort(): Promise<number> {
   const server = net.createServer()
-  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve))
+  await new Promise<void>(resolve => server.listen(0, '127.0.0.1', resolve))
   const {port} = server.address() as AddressInfo
-  await new Promise<void>((resolve) => server.close(() => resolve()))
+  await new Promise<void>(resolve => server.close(() => resolve()))
   return port
 }
 
@@ -62,37 +62,150 @@ function openssl(args: string[], cwd: string): void {
  * localhost for TLS, and keyUsage digitalSignature so it can also sign tokens.
  */
 export function makeCertificates(dir: string, name: string): {caFile: string; certFile: string; keyFile: string} {
-  openssl(['req', '-x509', '-newkey', 'rsa:2048', '-nodes', '-keyout', `${name}-ca.key`, '-out', `${name}-ca.crt`, '-days', '1', '-subj', `/CN=airlock test ${name} CA`,
-    '-addext', 'basicConstraints=critical,CA:TRUE', '-addext', 'keyUsage=critical,keyCertSign,cRLSign'], dir)
-  openssl(['req', '-newkey', 'rsa:2048', '-nodes', '-keyout', `${name}.key`, '-out', `${name}.csr`, '-subj', '/CN=127.0.0.1'], dir)
-  writeFileSync(join(dir, `${name}.ext`), [
-    'basicConstraints=CA:FALSE',
-    'keyUsage=critical,digitalSignature,keyEncipherment',
-    'extendedKeyUsage=serverAuth',
-    'subjectAltName=IP:127.0.0.1,DNS:localhost',
-  ].join('\n') + '\n')
-  openssl(['x509', '-req', '-in', `${name}.csr`, '-CA', `${name}-ca.crt`, '-CAkey', `${name}-ca.key`, '-CAcreateserial', '-out', `${name}.crt`, '-days', '1', '-sha256', '-extfile', `${name}.ext`], dir)
+  openssl(
+    [
+      'req',
+      '-x509',
+      '-newkey',
+      'rsa:2048',
+      '-nodes',
+      '-keyout',
+      `${name}-ca.key`,
+      '-out',
+      `${name}-ca.crt`,
+      '-days',
+      '1',
+      '-subj',
+      `/CN=airlock test ${name} CA`,
+      '-addext',
+      'basicConstraints=critical,CA:TRUE',
+      '-addext',
+      'keyUsage=critical,keyCertSign,cRLSign',
+    ],
+    dir,
+  )
+  openssl(
+    ['req', '-newkey', 'rsa:2048', '-nodes', '-keyout', `${name}.key`, '-out', `${name}.csr`, '-subj', '/CN=127.0.0.1'],
+    dir,
+  )
+  writeFileSync(
+    join(dir, `${name}.ext`),
+    [
+      'basicConstraints=CA:FALSE',
+      'keyUsage=critical,digitalSignature,keyEncipherment',
+      'extendedKeyUsage=serverAuth',
+      'subjectAltName=IP:127.0.0.1,DNS:localhost',
+    ].join('\n') + '\n',
+  )
+  openssl(
+    [
+      'x509',
+      '-req',
+      '-in',
+      `${name}.csr`,
+      '-CA',
+      `${name}-ca.crt`,
+      '-CAkey',
+      `${name}-ca.key`,
+      '-CAcreateserial',
+      '-out',
+      `${name}.crt`,
+      '-days',
+      '1',
+      '-sha256',
+      '-extfile',
+      `${name}.ext`,
+    ],
+    dir,
+  )
   return {caFile: join(dir, `${name}-ca.crt`), certFile: join(dir, `${name}.crt`), keyFile: join(dir, `${name}.key`)}
 }
 
 /** A client CA and one client certificate (extendedKeyUsage clientAuth) signed by it, for mTLS. */
 export function makeClientCertificate(dir: string, name: string): {caFile: string; certFile: string; keyFile: string} {
-  openssl(['req', '-x509', '-newkey', 'rsa:2048', '-nodes', '-keyout', `${name}-ca.key`, '-out', `${name}-ca.crt`, '-days', '1', '-subj', `/CN=airlock test ${name} client CA`,
-    '-addext', 'basicConstraints=critical,CA:TRUE', '-addext', 'keyUsage=critical,keyCertSign,cRLSign'], dir)
-  openssl(['req', '-newkey', 'rsa:2048', '-nodes', '-keyout', `${name}.key`, '-out', `${name}.csr`, '-subj', '/CN=airlock test client'], dir)
-  writeFileSync(join(dir, `${name}.ext`), ['basicConstraints=CA:FALSE', 'keyUsage=critical,digitalSignature,keyEncipherment', 'extendedKeyUsage=clientAuth'].join('\n') + '\n')
-  openssl(['x509', '-req', '-in', `${name}.csr`, '-CA', `${name}-ca.crt`, '-CAkey', `${name}-ca.key`, '-CAcreateserial', '-out', `${name}.crt`, '-days', '1', '-sha256', '-extfile', `${name}.ext`], dir)
+  openssl(
+    [
+      'req',
+      '-x509',
+      '-newkey',
+      'rsa:2048',
+      '-nodes',
+      '-keyout',
+      `${name}-ca.key`,
+      '-out',
+      `${name}-ca.crt`,
+      '-days',
+      '1',
+      '-subj',
+      `/CN=airlock test ${name} client CA`,
+      '-addext',
+      'basicConstraints=critical,CA:TRUE',
+      '-addext',
+      'keyUsage=critical,keyCertSign,cRLSign',
+    ],
+    dir,
+  )
+  openssl(
+    [
+      'req',
+      '-newkey',
+      'rsa:2048',
+      '-nodes',
+      '-keyout',
+      `${name}.key`,
+      '-out',
+      `${name}.csr`,
+      '-subj',
+      '/CN=airlock test client',
+    ],
+    dir,
+  )
+  writeFileSync(
+    join(dir, `${name}.ext`),
+    [
+      'basicConstraints=CA:FALSE',
+      'keyUsage=critical,digitalSignature,keyEncipherment',
+      'extendedKeyUsage=clientAuth',
+    ].join('\n') + '\n',
+  )
+  openssl(
+    [
+      'x509',
+      '-req',
+      '-in',
+      `${name}.csr`,
+      '-CA',
+      `${name}-ca.crt`,
+      '-CAkey',
+      `${name}-ca.key`,
+      '-CAcreateserial',
+      '-out',
+      `${name}.crt`,
+      '-days',
+      '1',
+      '-sha256',
+      '-extfile',
+      `${name}.ext`,
+    ],
+    dir,
+  )
   return {caFile: join(dir, `${name}-ca.crt`), certFile: join(dir, `${name}.crt`), keyFile: join(dir, `${name}.key`)}
 }
 
 /** Polls GET /v2/ until the registry answers at all (200 or 401 both mean it is up). */
-async function waitUntilServing(url: string, child: ChildProcess, output: () => string, client?: {cert: Buffer; key: Buffer}, timeoutMs = 15_000): Promise<void> {
+async function waitUntilServing(
+  url: string,
+  child: ChildProcess,
+  output: () => string,
+  client?: {cert: Buffer; key: Buffer},
+  timeoutMs = 15_000,
+): Promise<void> {
   const deadline = Date.now() + timeoutMs
   for (;;) {
     if (child.exitCode !== null) throw new Error(`docker-registry exited with ${child.exitCode}: ${output()}`)
-    const status = await new Promise<number | undefined>((resolve) => {
+    const status = await new Promise<number | undefined>(resolve => {
       const lib = url.startsWith('https:') ? https : http
-      const req = lib.get(`${url}/v2/`, {rejectUnauthorized: false, agent: false, ...(client ?? {})}, (res) => {
+      const req = lib.get(`${url}/v2/`, {rejectUnauthorized: false, agent: false, ...(client ?? {})}, res => {
         res.resume()
         resolve(res.statusCode)
       })
@@ -100,8 +213,9 @@ async function waitUntilServing(url: string, child: ChildProcess, output: () => 
       req.setTimeout(1000, () => req.destroy())
     })
     if (status === 200 || status === 401) return
-    if (Date.now() > deadline) throw new Error(`docker-registry did not answer on ${url} within ${timeoutMs} ms: ${output()}`)
-    await new Promise((resolve) => setTimeout(resolve, 50))
+    if (Date.now() > deadline)
+      throw new Error(`docker-registry did not answer on ${url} within ${timeoutMs} ms: ${output()}`)
+    await new Promise(resolve => setTimeout(resolve, 50))
   }
 }
 
@@ -145,7 +259,13 @@ export async function startRegistry(options: {auth?: RegistryAuth} = {}): Promis
     } else if (auth === 'mtls') {
       const tls = makeCertificates(dir, 'tls')
       const client = makeClientCertificate(dir, 'client')
-      config.push('  tls:', `    certificate: ${tls.certFile}`, `    key: ${tls.keyFile}`, '    clientcas:', `      - ${client.caFile}`)
+      config.push(
+        '  tls:',
+        `    certificate: ${tls.certFile}`,
+        `    key: ${tls.keyFile}`,
+        '    clientcas:',
+        `      - ${client.caFile}`,
+      )
       url = `https://${host}`
       insecure.length = 0
       Object.assign(extra, {caFile: tls.caFile, clientCertFile: client.certFile, clientKeyFile: client.keyFile})
@@ -159,7 +279,14 @@ export async function startRegistry(options: {auth?: RegistryAuth} = {}): Promis
         username: TEST_USER,
         password: TEST_PASSWORD,
       })
-      config.push('auth:', '  token:', `    realm: ${tokenServer.realm}`, `    service: ${TOKEN_SERVICE}`, `    issuer: ${TOKEN_ISSUER}`, `    rootcertbundle: ${signing.caFile}`)
+      config.push(
+        'auth:',
+        '  token:',
+        `    realm: ${tokenServer.realm}`,
+        `    service: ${TOKEN_SERVICE}`,
+        `    issuer: ${TOKEN_ISSUER}`,
+        `    rootcertbundle: ${signing.caFile}`,
+      )
       insecure.push(tokenServer.host)
       Object.assign(extra, {username: TEST_USER, password: TEST_PASSWORD, tokenServer})
     }
@@ -188,7 +315,9 @@ export async function startRegistry(options: {auth?: RegistryAuth} = {}): Promis
     }
     process.on('exit', killOnExit)
     try {
-      const client = extra.clientCertFile ? {cert: readFileSync(extra.clientCertFile), key: readFileSync(extra.clientKeyFile!)} : undefined
+      const client = extra.clientCertFile
+        ? {cert: readFileSync(extra.clientCertFile), key: readFileSync(extra.clientKeyFile!)}
+        : undefined
       await waitUntilServing(url, child, () => tail().trim().split('\n').slice(-3).join(' | '), client)
     } catch (error) {
       killOnExit()
@@ -198,7 +327,7 @@ export async function startRegistry(options: {auth?: RegistryAuth} = {}): Promis
     const stop = async (): Promise<void> => {
       process.off('exit', killOnExit)
       if (child.exitCode === null && child.signalCode === null) {
-        const exited = new Promise<void>((resolve) => child.once('exit', () => resolve()))
+        const exited = new Promise<void>(resolve => child.once('exit', () => resolve()))
         child.kill('SIGTERM')
         const timer = setTimeout(() => child.kill('SIGKILL'), 5000)
         await exited

@@ -26,7 +26,7 @@ export async function startStaticServer(root: string): Promise<StaticServer> {
       return
     }
     stat(file).then(
-      (st) => {
+      st => {
         if (!st.isFile()) return void res.writeHead(404).end()
         res.writeHead(200, {'content-length': st.size, 'content-type': 'application/octet-stream'})
         if (req.method === 'HEAD') return void res.end()
@@ -45,7 +45,7 @@ export async function startStaticServer(root: string): Promise<StaticServer> {
     port,
     requests,
     stop: () =>
-      new Promise<void>((ok) => {
+      new Promise<void>(ok => {
         server.closeAllConnections()
         server.close(() => ok())
       }),

@@ -20,7 +20,12 @@ const BUNDLE_PREFIX = 'application/vnd.dev.sigstore.bundle'
 const BUNDLE_V03 = 'application/vnd.dev.sigstore.bundle.v0.3+json'
 const OCI_MANIFEST = 'application/vnd.oci.image.manifest.v1+json'
 const OCI_INDEX = 'application/vnd.oci.image.index.v1+json'
-const ACCEPT = [OCI_MANIFEST, OCI_INDEX, 'application/vnd.docker.distribution.manifest.v2+json', 'application/vnd.docker.distribution.manifest.list.v2+json'].join(', ')
+const ACCEPT = [
+  OCI_MANIFEST,
+  OCI_INDEX,
+  'application/vnd.docker.distribution.manifest.v2+json',
+  'application/vnd.docker.distribution.manifest.list.v2+json',
+].join(', ')
 
 export type TalosForm = 'referrers' | 'bundle-tag' | 'legacy-sig'
 
@@ -45,7 +50,13 @@ async function get(url: string, accept?: string): Promise<{status: number; type:
 }
 
 function emptyTrust(publicKey: KeyObject) {
-  const root = TrustedRoot.fromJSON({mediaType: 'application/vnd.dev.sigstore.trustedroot+json;version=0.1', tlogs: [], certificateAuthorities: [], ctlogs: [], timestampAuthorities: []})
+  const root = TrustedRoot.fromJSON({
+    mediaType: 'application/vnd.dev.sigstore.trustedroot+json;version=0.1',
+    tlogs: [],
+    certificateAuthorities: [],
+    ctlogs: [],
+    timestampAuthorities: [],
+  })
   // Talos's SigVerifier ignores the bundle's key hint: the rule's key is the only key.
   return toTrustMaterial(root, () => ({publicKey, validFor: () => true}))
 }
@@ -58,7 +69,10 @@ export class TalosChecker {
     this.publicKey = createPublicKey(publicKeyPem)
   }
 
-  private async manifest(repository: string, reference: string): Promise<{type: string; json: {layers?: Descriptor[]; manifests?: Descriptor[]; mediaType?: string}} | undefined> {
+  private async manifest(
+    repository: string,
+    reference: string,
+  ): Promise<{type: string; json: {layers?: Descriptor[]; manifests?: Descriptor[]; mediaType?: string}} | undefined> {
     const r = await get(`${this.base}/v2/${repository}/manifests/${reference}`, ACCEPT)
     if (r.status === 404) return undefined
     if (r.status !== 200) throw new Error(`GET manifest ${repository}:${reference}: ${r.status}`)
@@ -82,14 +96,21 @@ export class TalosChecker {
     if (json.mediaType !== BUNDLE_V03) return `bundle version too old or unknown (${json.mediaType})`
     try {
       const bundle = bundleFromJSON(json)
-      const verifier = new Verifier(emptyTrust(this.publicKey), {tlogThreshold: 0, ctlogThreshold: 0, timestampThreshold: 0})
+      const verifier = new Verifier(emptyTrust(this.publicKey), {
+        tlogThreshold: 0,
+        ctlogThreshold: 0,
+        timestampThreshold: 0,
+      })
       verifier.verify(toSignedEntity(bundle))
     } catch (error) {
       return `bundle does not verify under the key: ${(error as Error).message}`
     }
-    const statement = JSON.parse(Buffer.from(json.dsseEnvelope?.payload ?? '', 'base64').toString('utf8')) as {subject?: Array<{digest?: {sha256?: string}}>}
+    const statement = JSON.parse(Buffer.from(json.dsseEnvelope?.payload ?? '', 'base64').toString('utf8')) as {
+      subject?: Array<{digest?: {sha256?: string}}>
+    }
     const hex = imageDigest.replace(/^sha256:/, '')
-    if (!statement.subject?.some((s) => s.digest?.sha256 === hex)) return 'bundle statement does not name the image digest'
+    if (!statement.subject?.some(s => s.digest?.sha256 === hex))
+      return 'bundle statement does not name the image digest'
     return undefined
   }
 
@@ -112,9 +133,14 @@ export class TalosChecker {
   async check(repository: string, imageDigest: string): Promise<TalosLookup> {
     const hex = imageDigest.replace(/^sha256:/, '')
     // Step 1: referrers API.
-    const r = await get(`${this.base}/v2/${repository}/referrers/${imageDigest}?artifactType=${encodeURIComponent(BUNDLE_V03)}`, OCI_INDEX)
+    const r = await get(
+      `${this.base}/v2/${repository}/referrers/${imageDigest}?artifactType=${encodeURIComponent(BUNDLE_V03)}`,
+      OCI_INDEX,
+    )
     if (r.status === 200 && r.type.startsWith(OCI_INDEX)) {
-      const refs = ((JSON.parse(r.body.toString('utf8')) as {manifests?: Descriptor[]}).manifests ?? []).filter((d) => (d.artifactType ?? '').startsWith(BUNDLE_PREFIX))
+      const refs = ((JSON.parse(r.body.toString('utf8')) as {manifests?: Descriptor[]}).manifests ?? []).filter(d =>
+        (d.artifactType ?? '').startsWith(BUNDLE_PREFIX),
+      )
       if (refs.length > 0) {
         let last = ''
         for (const ref of refs) {
@@ -125,7 +151,12 @@ export class TalosChecker {
             continue
           }
           const failure = this.verifyBundle(await this.blob(repository, layers[0]!.digest), imageDigest)
-          if (!failure) return {verified: true, form: 'referrers', message: `verified via bundle referrer with digest ${ref.digest}`}
+          if (!failure)
+            return {
+              verified: true,
+              form: 'referrers',
+              message: `verified via bundle referrer with digest ${ref.digest}`,
+            }
           last = failure
         }
         return {verified: false, form: 'referrers', message: `no valid bundle referrer: ${last}`}
@@ -134,12 +165,13 @@ export class TalosChecker {
     // Step 2: the bundle tag sha256-<hex>.
     const tagged = await this.manifest(repository, `sha256-${hex}`)
     const bundleLayers: Descriptor[] = []
-    if (tagged?.type === OCI_MANIFEST) bundleLayers.push(...(tagged.json.layers ?? []).filter((l) => l.mediaType.startsWith(BUNDLE_PREFIX)))
+    if (tagged?.type === OCI_MANIFEST)
+      bundleLayers.push(...(tagged.json.layers ?? []).filter(l => l.mediaType.startsWith(BUNDLE_PREFIX)))
     else if (tagged?.type === OCI_INDEX)
       for (const entry of tagged.json.manifests ?? []) {
         if (entry.mediaType !== OCI_MANIFEST) continue
         const m = await this.manifest(repository, entry.digest).catch(() => undefined)
-        bundleLayers.push(...(m?.json.layers ?? []).filter((l) => l.mediaType.startsWith(BUNDLE_PREFIX)))
+        bundleLayers.push(...(m?.json.layers ?? []).filter(l => l.mediaType.startsWith(BUNDLE_PREFIX)))
       }
     if (bundleLayers.length > 0) {
       let last = ''
@@ -153,10 +185,15 @@ export class TalosChecker {
     // Step 3: the legacy .sig tag.
     const sig = await this.manifest(repository, `sha256-${hex}.sig`)
     if (!sig) return {verified: false, message: 'no valid signature found: legacy signature tag not found'}
-    if (sig.type !== OCI_MANIFEST) return {verified: false, form: 'legacy-sig', message: `unexpected media type for .sig manifest: ${sig.type}`}
+    if (sig.type !== OCI_MANIFEST)
+      return {verified: false, form: 'legacy-sig', message: `unexpected media type for .sig manifest: ${sig.type}`}
     let last = 'no legacy signatures found'
     for (const layer of (sig.json.layers ?? []).slice(0, 100)) {
-      const failure = this.verifyLegacy(await this.blob(repository, layer.digest), layer.annotations?.['dev.cosignproject.cosign/signature'], imageDigest)
+      const failure = this.verifyLegacy(
+        await this.blob(repository, layer.digest),
+        layer.annotations?.['dev.cosignproject.cosign/signature'],
+        imageDigest,
+      )
       if (!failure) return {verified: true, form: 'legacy-sig', message: 'verified via legacy signature'}
       last = failure
     }

@@ -42,7 +42,14 @@ function parseScope(scope: string): {type: string; name: string; actions: string
   const first = scope.indexOf(':')
   const last = scope.lastIndexOf(':')
   if (first <= 0 || last === first) return undefined
-  return {type: scope.slice(0, first), name: scope.slice(first + 1, last), actions: scope.slice(last + 1).split(',').filter(Boolean)}
+  return {
+    type: scope.slice(0, first),
+    name: scope.slice(first + 1, last),
+    actions: scope
+      .slice(last + 1)
+      .split(',')
+      .filter(Boolean),
+  }
 }
 
 export async function startTokenServer(options: TokenServerOptions): Promise<TokenServer> {
@@ -52,12 +59,17 @@ export async function startTokenServer(options: TokenServerOptions): Promise<Tok
   const denied = new Set<string>()
   const grant = (scope: {type: string; name: string; actions: string[]}) => ({
     ...scope,
-    actions: denied.has(`${scope.type}:${scope.name}`) ? [] : scope.actions.filter((a) => !denied.has(`${scope.type}:${scope.name}:${a}`)),
+    actions: denied.has(`${scope.type}:${scope.name}`)
+      ? []
+      : scope.actions.filter(a => !denied.has(`${scope.type}:${scope.name}:${a}`)),
   })
 
   const server = http.createServer((req, res) => {
     const url = new URL(req.url ?? '/', 'http://localhost')
-    const scopes = url.searchParams.getAll('scope').flatMap((s) => s.split(' ')).filter(Boolean)
+    const scopes = url.searchParams
+      .getAll('scope')
+      .flatMap(s => s.split(' '))
+      .filter(Boolean)
     const authorization = req.headers.authorization ?? ''
     const basic = /^Basic (.+)$/i.exec(authorization)
     const [user, password] = basic ? Buffer.from(basic[1]!, 'base64').toString('utf8').split(/:(.*)/s) : []
@@ -83,9 +95,9 @@ export async function startTokenServer(options: TokenServerOptions): Promise<Tok
       jti: randomBytes(16).toString('hex'),
       access: scopes
         .map(parseScope)
-        .filter((s) => s !== undefined)
+        .filter(s => s !== undefined)
         .map(grant)
-        .filter((s) => s.actions.length > 0),
+        .filter(s => s.actions.length > 0),
     }
     const header = {typ: 'JWT', alg: 'RS256', x5c: [certDer.toString('base64')]}
     const signingInput = `${base64url(JSON.stringify(header))}.${base64url(JSON.stringify(claims))}`
@@ -94,7 +106,7 @@ export async function startTokenServer(options: TokenServerOptions): Promise<Tok
     res.writeHead(200, {'Content-Type': 'application/json'})
     res.end(JSON.stringify({token, access_token: token, expires_in: 300, issued_at: new Date().toISOString()}))
   })
-  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve))
+  await new Promise<void>(resolve => server.listen(0, '127.0.0.1', resolve))
   server.unref() // a failed `before` hook must not keep the test process alive
   const {port} = server.address() as AddressInfo
   return {
@@ -103,7 +115,7 @@ export async function startTokenServer(options: TokenServerOptions): Promise<Tok
     requests,
     denied,
     stop: () =>
-      new Promise<void>((resolve) => {
+      new Promise<void>(resolve => {
         server.closeAllConnections()
         server.close(() => resolve())
       }),

@@ -7,7 +7,7 @@ import {createHash, generateKeyPairSync, type KeyObject, randomBytes, sign} from
 import {mkdirSync, mkdtempSync, rmSync, writeFileSync} from 'node:fs'
 import {tmpdir} from 'node:os'
 import {dirname, join} from 'node:path'
-import {Metadata, MetadataKind, Signature} from '@tufjs/models'
+import {Metadata, type MetadataKind, Signature} from '@tufjs/models'
 
 const DAY = 86_400_000
 
@@ -33,7 +33,8 @@ type Json = Record<string, unknown>
 /** Signs a `signed` object as TUF metadata of the given kind with the given keys; returns the file bytes. */
 export function signMetadata(kind: Kind, signed: Json, keys: TestKey[]): Buffer {
   const md = Metadata.fromJSON(kind as MetadataKind.Root, {signed, signatures: []} as never)
-  for (const key of keys) md.sign((data) => new Signature({keyID: key.keyid, sig: sign(null, data, key.privateKey).toString('hex')}))
+  for (const key of keys)
+    md.sign(data => new Signature({keyID: key.keyid, sig: sign(null, data, key.privateKey).toString('hex')}))
   return Buffer.from(JSON.stringify(md.toJSON(), null, 1))
 }
 
@@ -48,12 +49,21 @@ export function fakeTrustedRoot(label = 'test'): Buffer {
           {
             baseUrl: `https://rekor.${label}.example`,
             hashAlgorithm: 'SHA2_256',
-            publicKey: {rawBytes: b64(91), keyDetails: 'PKIX_ECDSA_P256_SHA_256', validFor: {start: '2021-01-12T11:53:27.000Z'}},
+            publicKey: {
+              rawBytes: b64(91),
+              keyDetails: 'PKIX_ECDSA_P256_SHA_256',
+              validFor: {start: '2021-01-12T11:53:27.000Z'},
+            },
             logId: {keyId: b64(32)},
           },
         ],
         certificateAuthorities: [
-          {subject: {organization: label, commonName: label}, uri: `https://fulcio.${label}.example`, certChain: {certificates: [{rawBytes: b64(400)}]}, validFor: {start: '2022-04-13T20:06:15.000Z'}},
+          {
+            subject: {organization: label, commonName: label},
+            uri: `https://fulcio.${label}.example`,
+            certChain: {certificates: [{rawBytes: b64(400)}]},
+            validFor: {start: '2022-04-13T20:06:15.000Z'},
+          },
         ],
         ctlogs: [],
         timestampAuthorities: [],
@@ -103,7 +113,10 @@ export class TestTufRepo {
     this.timestampTtlMs = options.timestampTtlMs ?? DAY
     this.rootKeys = [generateKey(), generateKey(), generateKey()]
     this.targetFiles.set('trusted_root.json', options.trustedRoot ?? fakeTrustedRoot())
-    this.targetFiles.set('signing_config.v0.2.json', Buffer.from('{"mediaType":"application/vnd.dev.sigstore.signingconfig.v0.2+json"}\n'))
+    this.targetFiles.set(
+      'signing_config.v0.2.json',
+      Buffer.from('{"mediaType":"application/vnd.dev.sigstore.signingconfig.v0.2+json"}\n'),
+    )
     this.targetFiles.set('other.txt', Buffer.from('not exported by default\n'))
     this.teamFiles.set('team/keys.json', Buffer.from('{"keys":[]}\n'))
     this.writeRoot(this.rootSigned(1, this.rootKeys), this.rootKeys)
@@ -132,10 +145,10 @@ export class TestTufRepo {
       consistent_snapshot: true,
       keys,
       roles: {
-        root: {keyids: rootKeys.map((k) => k.keyid), threshold: this.rootThreshold},
+        root: {keyids: rootKeys.map(k => k.keyid), threshold: this.rootThreshold},
         timestamp: {keyids: [(overrides.timestampKey ?? this.timestampKey).keyid], threshold: 1},
         snapshot: {keyids: [this.snapshotKey.keyid], threshold: 1},
-        targets: {keyids: this.targetsKeys.map((k) => k.keyid), threshold: 2},
+        targets: {keyids: this.targetsKeys.map(k => k.keyid), threshold: 2},
       },
     }
   }
@@ -153,15 +166,30 @@ export class TestTufRepo {
     const old = this.rootKeys
     const next = [...old.slice(1), generateKey()]
     this.rootKeys = next
-    const signers = [...new Map([...old, ...next].map((k) => [k.keyid, k])).values()]
+    const signers = [...new Map([...old, ...next].map(k => [k.keyid, k])).values()]
     return this.writeRoot(this.rootSigned(this.rootVersion + 1, next), signers)
   }
 
   /** Publishes a new targets/team/snapshot/timestamp set (every version bumped), expiries relative to `now`. */
   publish(options: {timestampExpires?: Date} = {}): void {
     const t = this.now.getTime()
-    this.versions = {timestamp: this.versions.timestamp + 1, snapshot: this.versions.snapshot + 1, targets: this.versions.targets + 1, team: this.versions.team + 1}
-    const teamBytes = signMetadata('targets', {_type: 'targets', spec_version: '1.0', version: this.versions.team, expires: iso(t + 90 * DAY), targets: this.targetEntries(this.teamFiles)}, [this.delegateKey])
+    this.versions = {
+      timestamp: this.versions.timestamp + 1,
+      snapshot: this.versions.snapshot + 1,
+      targets: this.versions.targets + 1,
+      team: this.versions.team + 1,
+    }
+    const teamBytes = signMetadata(
+      'targets',
+      {
+        _type: 'targets',
+        spec_version: '1.0',
+        version: this.versions.team,
+        expires: iso(t + 90 * DAY),
+        targets: this.targetEntries(this.teamFiles),
+      },
+      [this.delegateKey],
+    )
     const targetsBytes = signMetadata(
       'targets',
       {
@@ -179,10 +207,21 @@ export class TestTufRepo {
     )
     const snapshotBytes = signMetadata(
       'snapshot',
-      {_type: 'snapshot', spec_version: '1.0', version: this.versions.snapshot, expires: iso(t + 7 * DAY), meta: {'targets.json': {version: this.versions.targets}, 'team.json': {version: this.versions.team}}},
+      {
+        _type: 'snapshot',
+        spec_version: '1.0',
+        version: this.versions.snapshot,
+        expires: iso(t + 7 * DAY),
+        meta: {'targets.json': {version: this.versions.targets}, 'team.json': {version: this.versions.team}},
+      },
       [this.snapshotKey],
     )
-    const timestampBytes = this.signTimestamp(this.versions.timestamp, snapshotBytes, this.versions.snapshot, options.timestampExpires)
+    const timestampBytes = this.signTimestamp(
+      this.versions.timestamp,
+      snapshotBytes,
+      this.versions.snapshot,
+      options.timestampExpires,
+    )
     writeFileSync(join(this.dir, `${this.versions.team}.team.json`), teamBytes)
     writeFileSync(join(this.dir, `${this.versions.targets}.targets.json`), targetsBytes)
     writeFileSync(join(this.dir, `${this.versions.snapshot}.snapshot.json`), snapshotBytes)
@@ -203,7 +242,13 @@ export class TestTufRepo {
         spec_version: '1.0',
         version,
         expires: iso(expires?.getTime() ?? this.now.getTime() + this.timestampTtlMs),
-        meta: {'snapshot.json': {version: snapshotVersion, length: snapshotBytes.length, hashes: {sha256: sha256(snapshotBytes)}}},
+        meta: {
+          'snapshot.json': {
+            version: snapshotVersion,
+            length: snapshotBytes.length,
+            hashes: {sha256: sha256(snapshotBytes)},
+          },
+        },
       },
       [this.timestampKey],
     )
@@ -211,7 +256,11 @@ export class TestTufRepo {
 
   private targetEntries(files: Map<string, Buffer>): Json {
     const out: Json = {}
-    for (const [path, bytes] of files) out[path] = {length: bytes.length, hashes: {sha256: sha256(bytes), sha512: createHash('sha512').update(bytes).digest('hex')}}
+    for (const [path, bytes] of files)
+      out[path] = {
+        length: bytes.length,
+        hashes: {sha256: sha256(bytes), sha512: createHash('sha512').update(bytes).digest('hex')},
+      }
     return out
   }
 

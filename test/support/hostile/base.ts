@@ -63,7 +63,15 @@ export interface SourceLayout {
   blobs: Map<string, Buffer>
   images: SourceImage[]
   /** Named pieces, so cases can pick "the config", "the index" ... without re-deriving them. */
-  parts: {sharedLayer: Desc; layerA: Desc; configA: Desc; manifestA: Desc; manifestAmd64: Desc; manifestArm64: Desc; index: Desc}
+  parts: {
+    sharedLayer: Desc
+    layerA: Desc
+    configA: Desc
+    manifestA: Desc
+    manifestAmd64: Desc
+    manifestArm64: Desc
+    index: Desc
+  }
 }
 
 export function buildSourceLayout(): SourceLayout {
@@ -77,14 +85,27 @@ export function buildSourceLayout(): SourceLayout {
   const layerA = put(OCI_LAYER_GZIP, layer(2, 'a.bin'))
   const layerArm = put(OCI_LAYER_GZIP, layer(3, 'arm.bin'))
   const cfg = (arch: string) =>
-    put(OCI_CONFIG, Buffer.from(JSON.stringify({architecture: arch, os: 'linux', config: {}, rootfs: {type: 'layers', diff_ids: []}})))
+    put(
+      OCI_CONFIG,
+      Buffer.from(
+        JSON.stringify({architecture: arch, os: 'linux', config: {}, rootfs: {type: 'layers', diff_ids: []}}),
+      ),
+    )
   const configA = cfg('amd64')
   const configArm = cfg('arm64')
-  const manifest = (config: Desc, layers: Desc[]) => Buffer.from(JSON.stringify({schemaVersion: 2, mediaType: OCI_MANIFEST, config, layers}))
+  const manifest = (config: Desc, layers: Desc[]) =>
+    Buffer.from(JSON.stringify({schemaVersion: 2, mediaType: OCI_MANIFEST, config, layers}))
   const manifestA = put(OCI_MANIFEST, manifest(configA, [sharedLayer, layerA]))
-  const manifestAmd64 = put(OCI_MANIFEST, manifest(configA, [sharedLayer]), {platform: {os: 'linux', architecture: 'amd64'}})
-  const manifestArm64 = put(OCI_MANIFEST, manifest(configArm, [sharedLayer, layerArm]), {platform: {os: 'linux', architecture: 'arm64'}})
-  const index = put(OCI_INDEX, Buffer.from(JSON.stringify({schemaVersion: 2, mediaType: OCI_INDEX, manifests: [manifestAmd64, manifestArm64]})))
+  const manifestAmd64 = put(OCI_MANIFEST, manifest(configA, [sharedLayer]), {
+    platform: {os: 'linux', architecture: 'amd64'},
+  })
+  const manifestArm64 = put(OCI_MANIFEST, manifest(configArm, [sharedLayer, layerArm]), {
+    platform: {os: 'linux', architecture: 'arm64'},
+  })
+  const index = put(
+    OCI_INDEX,
+    Buffer.from(JSON.stringify({schemaVersion: 2, mediaType: OCI_INDEX, manifests: [manifestAmd64, manifestArm64]})),
+  )
   return {
     blobs,
     images: [
@@ -100,7 +121,7 @@ export function writeSourceLayout(layout: SourceLayout, dir: string): void {
   mkdirSync(join(dir, 'blobs', 'sha256'), {recursive: true})
   writeFileSync(join(dir, 'oci-layout'), JSON.stringify({imageLayoutVersion: '1.0.0'}))
   for (const [digest, bytes] of layout.blobs) writeFileSync(join(dir, 'blobs', 'sha256', digest.slice(7)), bytes)
-  const manifests = layout.images.map((i) => ({...i.root, annotations: {'org.opencontainers.image.ref.name': i.tag}}))
+  const manifests = layout.images.map(i => ({...i.root, annotations: {'org.opencontainers.image.ref.name': i.tag}}))
   writeFileSync(join(dir, 'index.json'), JSON.stringify({schemaVersion: 2, mediaType: OCI_INDEX, manifests}))
 }
 
@@ -114,7 +135,10 @@ export function craftArchive(layout: SourceLayout, refPrefix: string): Buffer {
     JSON.stringify({
       schemaVersion: 2,
       mediaType: OCI_INDEX,
-      manifests: layout.images.map((i) => ({...i.root, annotations: {'org.opencontainers.image.ref.name': `${refPrefix}:${i.tag}`}})),
+      manifests: layout.images.map(i => ({
+        ...i.root,
+        annotations: {'org.opencontainers.image.ref.name': `${refPrefix}:${i.tag}`},
+      })),
     }),
   )
   // The schema of src/archive/schema.ts (formatVersion 1): images by full reference, files = non-layout extras.
@@ -122,7 +146,7 @@ export function craftArchive(layout: SourceLayout, refPrefix: string): Buffer {
     JSON.stringify({
       formatVersion: 1,
       tool: {name: 'airlock', version: '0.1.0'},
-      images: layout.images.map((i) => ({
+      images: layout.images.map(i => ({
         reference: `${refPrefix}:${i.tag}`,
         source: `oci:layout:${i.tag}`,
         digest: i.root.digest,
@@ -130,7 +154,12 @@ export function craftArchive(layout: SourceLayout, refPrefix: string): Buffer {
         size: i.root.size,
         tag: i.tag,
         ...(i.root.mediaType === OCI_INDEX
-          ? {platforms: [layout.parts.manifestAmd64, layout.parts.manifestArm64].map((m) => ({platform: `${m.platform!.os}/${m.platform!.architecture}`, digest: m.digest}))}
+          ? {
+              platforms: [layout.parts.manifestAmd64, layout.parts.manifestArm64].map(m => ({
+                platform: `${m.platform!.os}/${m.platform!.architecture}`,
+                digest: m.digest,
+              })),
+            }
           : {}),
       })),
       files: {},
@@ -154,17 +183,32 @@ export function haveRealExport(): boolean {
  * Produces the base archive in `workDir`: the real export of the source layout when possible, else the crafted one.
  * Returns the archive bytes and which one it is, so reports can say what the corpus ran against.
  */
-export function makeBaseArchive(workDir: string): {bytes: Buffer; origin: 'airlock export' | 'crafted'; layout: SourceLayout} {
+export function makeBaseArchive(workDir: string): {
+  bytes: Buffer
+  origin: 'airlock export' | 'crafted'
+  layout: SourceLayout
+} {
   const layout = buildSourceLayout()
   mkdirSync(workDir, {recursive: true})
   if (haveRealExport() && !process.env.HOSTILE_CRAFTED_BASE) {
     const src = join(workDir, 'source-layout')
     writeSourceLayout(layout, src)
     const out = join(workDir, 'base.tar')
-    const args = [join(ROOT, 'bin/run.js'), 'export', '--no-tuf', '--signatures', 'optional', ...layout.images.map((i) => `oci:${src}:${i.tag}`), '-o', out]
+    const args = [
+      join(ROOT, 'bin/run.js'),
+      'export',
+      '--no-tuf',
+      '--signatures',
+      'optional',
+      ...layout.images.map(i => `oci:${src}:${i.tag}`),
+      '-o',
+      out,
+    ]
     const run = spawnSync(process.execPath, args, {encoding: 'utf8', cwd: workDir, timeout: 60_000})
     if (run.status === 0 && existsSync(out)) return {bytes: readFileSync(out), origin: 'airlock export', layout}
-    process.stderr.write(`hostile corpus: airlock export failed (${run.status}): ${(run.stderr || run.stdout).trim().split('\n')[0]}; using the crafted base\n`)
+    process.stderr.write(
+      `hostile corpus: airlock export failed (${run.status}): ${(run.stderr || run.stdout).trim().split('\n')[0]}; using the crafted base\n`,
+    )
   }
   return {bytes: craftArchive(layout, 'example.test/hostile'), origin: 'crafted', layout}
 }
@@ -178,7 +222,7 @@ export class Archive {
 
   static parse(bytes: Buffer): Archive {
     return new Archive(
-      readTar(bytes).entries.map((e) => ({
+      readTar(bytes).entries.map(e => ({
         name: e.name,
         type: e.type as TarEntry['type'],
         body: e.body,
@@ -188,11 +232,11 @@ export class Archive {
   }
 
   clone(): Archive {
-    return new Archive(this.entries.map((e) => ({...e, ...(e.body ? {body: Buffer.from(e.body)} : {})})))
+    return new Archive(this.entries.map(e => ({...e, ...(e.body ? {body: Buffer.from(e.body)} : {})})))
   }
 
   find(name: string): TarEntry | undefined {
-    return this.entries.find((e) => e.name === name)
+    return this.entries.find(e => e.name === name)
   }
 
   get(name: string): Buffer {
@@ -209,7 +253,7 @@ export class Archive {
   }
 
   remove(name: string): this {
-    this.entries = this.entries.filter((e) => e.name !== name)
+    this.entries = this.entries.filter(e => e.name !== name)
     return this
   }
 
@@ -226,7 +270,7 @@ export class Archive {
     const d = descOf(mediaType, bytes, extra)
     if (!this.find(this.blobName(d.digest))) {
       // keep blobs before index.json/airlock.json, like the writer does, so ordering is not what a case tests
-      const at = this.entries.findIndex((e) => e.name === 'index.json' || e.name === 'airlock.json')
+      const at = this.entries.findIndex(e => e.name === 'index.json' || e.name === 'airlock.json')
       const entry = {name: this.blobName(d.digest), body: bytes}
       if (at < 0) this.entries.push(entry)
       else this.entries.splice(at, 0, entry)
@@ -253,9 +297,19 @@ export class Archive {
     if (this.find('airlock.json')) {
       const doc = this.json('airlock.json')
       // With the tag export would record for that reference (verify requires them to agree).
-      const tag = /:([A-Za-z0-9_][A-Za-z0-9_.-]*)$/.exec(reference.split('@')[0]!.split('/').pop()!)?.[1] ?? (/[/:@]/.test(reference) ? 'latest' : reference)
+      const tag =
+        /:([A-Za-z0-9_][A-Za-z0-9_.-]*)$/.exec(reference.split('@')[0]!.split('/').pop()!)?.[1] ??
+        (/[/:@]/.test(reference) ? 'latest' : reference)
       const pinned = reference.includes('@') && !/:[^/]*@/.test(reference)
-      if (Array.isArray(doc.images)) doc.images.push({reference, source: reference, digest: root.digest, mediaType: root.mediaType, size: root.size, ...(pinned ? {} : {tag})})
+      if (Array.isArray(doc.images))
+        doc.images.push({
+          reference,
+          source: reference,
+          digest: root.digest,
+          mediaType: root.mediaType,
+          size: root.size,
+          ...(pinned ? {} : {tag}),
+        })
       this.set('airlock.json', Buffer.from(JSON.stringify(doc)))
     }
     return this.reseal()
@@ -274,13 +328,15 @@ export class Archive {
       if (!entry?.body) return
       for (const key of ['sha256', 'digest', 'hash']) {
         const v = record[key]
-        if (typeof v === 'string') record[key] = v.startsWith('sha256:') ? `sha256:${sha256hex(entry.body)}` : sha256hex(entry.body)
+        if (typeof v === 'string')
+          record[key] = v.startsWith('sha256:') ? `sha256:${sha256hex(entry.body)}` : sha256hex(entry.body)
       }
       if (typeof record.size === 'number') record.size = entry.body.length
     }
     const files = doc.files
     if (Array.isArray(files)) for (const r of files) update(String(r.path ?? r.name), r)
-    else if (files && typeof files === 'object') for (const [path, r] of Object.entries(files)) update(path, r as Record<string, unknown>)
+    else if (files && typeof files === 'object')
+      for (const [path, r] of Object.entries(files)) update(path, r as Record<string, unknown>)
     this.set('airlock.json', Buffer.from(JSON.stringify(doc, null, 2)))
     return this
   }
@@ -304,7 +360,10 @@ export interface LayoutImage {
  * --no-rekor: nothing leaves the machine). Push tests that verify with a policy run the corpus against this base,
  * so a refusal cannot be the missing signature.
  */
-export function makeSignedBaseArchive(workDir: string, sign: (digest: string) => LayoutImage): {bytes: Buffer; origin: 'airlock export'; layout: SourceLayout} {
+export function makeSignedBaseArchive(
+  workDir: string,
+  sign: (digest: string) => LayoutImage,
+): {bytes: Buffer; origin: 'airlock export'; layout: SourceLayout} {
   const layout = buildSourceLayout()
   const src = join(workDir, 'source-layout')
   mkdirSync(workDir, {recursive: true})
@@ -312,14 +371,29 @@ export function makeSignedBaseArchive(workDir: string, sign: (digest: string) =>
   const index = JSON.parse(readFileSync(join(src, 'index.json'), 'utf8'))
   for (const image of layout.images) {
     const sig = sign(image.root.digest)
-    for (const b of [sig.config, ...sig.layers]) writeFileSync(join(src, 'blobs', 'sha256', b.descriptor.digest.slice(7)), b.bytes)
+    for (const b of [sig.config, ...sig.layers])
+      writeFileSync(join(src, 'blobs', 'sha256', b.descriptor.digest.slice(7)), b.bytes)
     writeFileSync(join(src, 'blobs', 'sha256', sig.manifestDescriptor.digest.slice(7)), sig.manifest)
-    index.manifests.push({...sig.manifestDescriptor, annotations: {'org.opencontainers.image.ref.name': `${image.root.digest.replace(':', '-')}.sig`}})
+    index.manifests.push({
+      ...sig.manifestDescriptor,
+      annotations: {'org.opencontainers.image.ref.name': `${image.root.digest.replace(':', '-')}.sig`},
+    })
   }
   writeFileSync(join(src, 'index.json'), JSON.stringify(index))
   const out = join(workDir, 'signed-base.tar')
-  const args = [join(ROOT, 'bin/run.js'), 'export', '--no-tuf', '--no-rekor', '--signatures', 'required', ...layout.images.map((i) => `oci:${src}:${i.tag}`), '-o', out]
+  const args = [
+    join(ROOT, 'bin/run.js'),
+    'export',
+    '--no-tuf',
+    '--no-rekor',
+    '--signatures',
+    'required',
+    ...layout.images.map(i => `oci:${src}:${i.tag}`),
+    '-o',
+    out,
+  ]
   const run = spawnSync(process.execPath, args, {encoding: 'utf8', cwd: workDir, timeout: 60_000})
-  if (run.status !== 0) throw new Error(`signed base: airlock export failed (${run.status}): ${(run.stderr || run.stdout).trim()}`)
+  if (run.status !== 0)
+    throw new Error(`signed base: airlock export failed (${run.status}): ${(run.stderr || run.stdout).trim()}`)
   return {bytes: readFileSync(out), origin: 'airlock export', layout}
 }

@@ -8,7 +8,16 @@
 import {execFileSync} from 'node:child_process'
 import {createHash} from 'node:crypto'
 import {gzipSync, zstdCompressSync} from 'node:zlib'
-import {Archive, buildSourceLayout, OCI_INDEX, OCI_LAYER_GZIP, OCI_MANIFEST, sha256hex, type Desc, type SourceLayout} from './base.ts'
+import {
+  type Archive,
+  buildSourceLayout,
+  OCI_INDEX,
+  OCI_LAYER_GZIP,
+  OCI_MANIFEST,
+  sha256hex,
+  type Desc,
+  type SourceLayout,
+} from './base.ts'
 import {BLOCK, readTar, writeTar, type ParsedEntry, type TarEntry} from './tar.ts'
 
 export interface CaseContext {
@@ -32,7 +41,20 @@ export interface Expectation {
 
 export interface HostileCase {
   id: string
-  family: 'control' | 'paths' | 'links & devices' | 'names' | 'duplicates' | 'tar structure' | 'truncation' | 'compression' | 'json' | 'graph' | 'integrity' | 'volume' | 'not an archive'
+  family:
+    | 'control'
+    | 'paths'
+    | 'links & devices'
+    | 'names'
+    | 'duplicates'
+    | 'tar structure'
+    | 'truncation'
+    | 'compression'
+    | 'json'
+    | 'graph'
+    | 'integrity'
+    | 'volume'
+    | 'not an archive'
   /** One line for the security table: what the attacker hopes to achieve. */
   attack: string
   build(ctx: CaseContext): Buffer
@@ -48,13 +70,13 @@ const short = (d: Desc | string) => hexOf(d).slice(0, 12)
 
 /** Adds entries right before index.json (so they are read in the middle of the archive, not as a tail). */
 function insertEntries(a: Archive, entries: TarEntry[]): Archive {
-  const at = a.entries.findIndex((e) => e.name === 'index.json')
+  const at = a.entries.findIndex(e => e.name === 'index.json')
   a.entries.splice(at < 0 ? a.entries.length : at, 0, ...entries)
   return a
 }
 
 function replaceEntry(a: Archive, name: string, replacement: TarEntry): Archive {
-  const i = a.entries.findIndex((e) => e.name === name)
+  const i = a.entries.findIndex(e => e.name === name)
   if (i < 0) throw new Error(`corpus: base has no ${name}`)
   a.entries[i] = replacement
   return a
@@ -98,7 +120,7 @@ export function buildCases(base: Buffer): HostileCase[] {
     id: 'control-valid',
     family: 'control',
     attack: 'none: the unmodified base archive (proves every refusal below is caused by its mutation)',
-    build: (ctx) => ctx.bytes,
+    build: ctx => ctx.bytes,
     expect: {exit: 0},
   })
 
@@ -107,28 +129,31 @@ export function buildCases(base: Buffer): HostileCase[] {
     id: 'path-dotdot',
     family: 'paths',
     attack: 'entry "../hostile-escape" writes next to the archive when extracted',
-    build: (ctx) => insertEntries(ctx.base.clone(), [{name: '../hostile-escape', body: Buffer.from('pwned')}]).toTar(),
+    build: ctx => insertEntries(ctx.base.clone(), [{name: '../hostile-escape', body: Buffer.from('pwned')}]).toTar(),
     expect: {exit: 1, problem: TRAVERSAL, entry: '../hostile-escape'},
   })
   add({
     id: 'path-absolute',
     family: 'paths',
     attack: 'absolute entry name writes anywhere on the host',
-    build: (ctx) => insertEntries(ctx.base.clone(), [{name: ctx.escapeTarget, body: Buffer.from('pwned')}]).toTar(),
+    build: ctx => insertEntries(ctx.base.clone(), [{name: ctx.escapeTarget, body: Buffer.from('pwned')}]).toTar(),
     expect: {exit: 1, problem: TRAVERSAL, entry: 'airlock-hostile-escape'},
   })
   add({
     id: 'path-blobs-dotdot',
     family: 'paths',
     attack: '"blobs/sha256/../../x" passes a prefix check on blobs/ but escapes',
-    build: (ctx) => insertEntries(ctx.base.clone(), [{name: 'blobs/sha256/../../hostile-escape', body: Buffer.from('pwned')}]).toTar(),
+    build: ctx =>
+      insertEntries(ctx.base.clone(), [
+        {name: 'blobs/sha256/../../hostile-escape', body: Buffer.from('pwned')},
+      ]).toTar(),
     expect: {exit: 1, problem: TRAVERSAL, entry: 'blobs/sha256/../../hostile-escape'},
   })
   add({
     id: 'path-dot-alias',
     family: 'paths',
     attack: '"./index.json" after the real one: an extractor that normalizes names would overwrite the verified index',
-    build: (ctx) => {
+    build: ctx => {
       const evil = Buffer.from(JSON.stringify({schemaVersion: 2, mediaType: OCI_INDEX, manifests: []}))
       return ctx.base.clone().set('./index.json', evil).toTar()
     },
@@ -138,7 +163,7 @@ export function buildCases(base: Buffer): HostileCase[] {
     id: 'path-backslash',
     family: 'paths',
     attack: 'Windows separators "blobs\\sha256\\<hex>" dodge a "/"-based name check',
-    build: (ctx) => {
+    build: ctx => {
       const a = ctx.base.clone()
       const e = a.find(blob(ctx.layout.parts.layerA))!
       e.name = `blobs\\sha256\\${hexOf(ctx.layout.parts.layerA)}`
@@ -150,14 +175,17 @@ export function buildCases(base: Buffer): HostileCase[] {
     id: 'path-pax-dotdot',
     family: 'paths',
     attack: 'pax "path" record overrides a harmless ustar name with "../../pax-escape"',
-    build: (ctx) => insertEntries(ctx.base.clone(), [{name: 'harmless', pax: {path: '../../pax-escape'}, body: Buffer.from('pwned')}]).toTar(),
+    build: ctx =>
+      insertEntries(ctx.base.clone(), [
+        {name: 'harmless', pax: {path: '../../pax-escape'}, body: Buffer.from('pwned')},
+      ]).toTar(),
     expect: {exit: 1, problem: TRAVERSAL, entry: '../../pax-escape'},
   })
   add({
     id: 'path-pax-nul',
     family: 'paths',
     attack: 'pax path with an embedded NUL: C-string consumers see a different name than JS',
-    build: (ctx) => {
+    build: ctx => {
       const a = ctx.base.clone()
       const e = a.find(blob(ctx.layout.parts.layerA))!
       e.pax = {path: `${e.name}\0/../../nul-escape`}
@@ -169,14 +197,17 @@ export function buildCases(base: Buffer): HostileCase[] {
     id: 'path-gnu-longname',
     family: 'tar structure',
     attack: 'GNU "L" long-name entry naming "../" + 200 chars (a second name mechanism to smuggle paths through)',
-    build: (ctx) => insertEntries(ctx.base.clone(), [{name: '../' + 'a'.repeat(200), gnuLongName: true, body: Buffer.from('pwned')}]).toTar(),
+    build: ctx =>
+      insertEntries(ctx.base.clone(), [
+        {name: '../' + 'a'.repeat(200), gnuLongName: true, body: Buffer.from('pwned')},
+      ]).toTar(),
     expect: {exit: 1, problem: /unsupported|GNU|LongPath|long/i, entry: 'offset'},
   })
   add({
     id: 'path-global-pax',
     family: 'tar structure',
     attack: 'global pax header setting path for every following entry',
-    build: (ctx) => {
+    build: ctx => {
       const body = Buffer.from('30 path=../../global-escape\n')
       return insertEntries(ctx.base.clone(), [{name: 'pax_global_header', type: 'GlobalExtendedHeader', body}]).toTar()
     },
@@ -186,7 +217,7 @@ export function buildCases(base: Buffer): HostileCase[] {
     id: 'name-non-utf8',
     family: 'names',
     attack: 'entry name with bytes that are not UTF-8 (0xff 0xfe): decoders disagree on what it is called',
-    build: (ctx) => {
+    build: ctx => {
       const name = Buffer.concat([Buffer.from('blobs/sha256/'), Buffer.from([0xff, 0xfe]), Buffer.from('a'.repeat(62))])
       return insertEntries(ctx.base.clone(), [{name, body: Buffer.from('x')}]).toTar()
     },
@@ -196,44 +227,82 @@ export function buildCases(base: Buffer): HostileCase[] {
     id: 'name-very-long',
     family: 'names',
     attack: 'pax path of 5000 characters (buffers sized for 100-byte names, log flooding)',
-    build: (ctx) => insertEntries(ctx.base.clone(), [{name: 'long', pax: {path: 'blobs/sha256/' + 'a'.repeat(5000)}, body: Buffer.from('x')}]).toTar(),
+    build: ctx =>
+      insertEntries(ctx.base.clone(), [
+        {name: 'long', pax: {path: 'blobs/sha256/' + 'a'.repeat(5000)}, body: Buffer.from('x')},
+      ]).toTar(),
     expect: {exit: 1, problem: /unexpected|invalid|name|long/i, entry: 'blobs/sha256/aaaa'},
   })
 
   // --- links, devices --------------------------------------------------------------------------------------------
-  const asSpecial = (id: string, attack: string, target: (l: SourceLayout['parts']) => Desc | string, special: Omit<TarEntry, 'name'>) =>
+  const asSpecial = (
+    id: string,
+    attack: string,
+    target: (l: SourceLayout['parts']) => Desc | string,
+    special: Omit<TarEntry, 'name'>,
+  ) =>
     add({
       id,
       family: 'links & devices',
       attack,
-      build: (ctx) => {
+      build: ctx => {
         const t = target(ctx.layout.parts)
         const name = typeof t === 'string' ? t : blob(t)
         return replaceEntry(ctx.base.clone(), name, {name, ...special}).toTar()
       },
-      expect: {exit: 1, problem: TYPE, entry: typeof target(ctx0()) === 'string' ? (target(ctx0()) as string) : hexOf(target(ctx0()) as Desc)},
+      expect: {
+        exit: 1,
+        problem: TYPE,
+        entry: typeof target(ctx0()) === 'string' ? (target(ctx0()) as string) : hexOf(target(ctx0()) as Desc),
+      },
     })
-  asSpecial('symlink-blob', 'a referenced blob is a symlink to /etc/passwd (reader follows it, reads host files)', (p) => p.configA, {type: 'SymbolicLink', linkpath: '/etc/passwd'})
-  asSpecial('symlink-index', 'index.json is a symlink pointing outside the archive', () => 'index.json', {type: 'SymbolicLink', linkpath: '../../outside/index.json'})
-  asSpecial('hardlink-host', 'a blob is a hard link to /etc/shadow', (p) => p.layerA, {type: 'Link', linkpath: '/etc/shadow'})
+  asSpecial(
+    'symlink-blob',
+    'a referenced blob is a symlink to /etc/passwd (reader follows it, reads host files)',
+    p => p.configA,
+    {type: 'SymbolicLink', linkpath: '/etc/passwd'},
+  )
+  asSpecial('symlink-index', 'index.json is a symlink pointing outside the archive', () => 'index.json', {
+    type: 'SymbolicLink',
+    linkpath: '../../outside/index.json',
+  })
+  asSpecial('hardlink-host', 'a blob is a hard link to /etc/shadow', p => p.layerA, {
+    type: 'Link',
+    linkpath: '/etc/shadow',
+  })
   add({
     id: 'hardlink-internal',
     family: 'links & devices',
     attack: 'a blob is a hard link to another blob in the archive (content under a name that is not its digest)',
-    build: (ctx) => {
+    build: ctx => {
       const {layerA, sharedLayer} = ctx.layout.parts
-      return replaceEntry(ctx.base.clone(), blob(layerA), {name: blob(layerA), type: 'Link', linkpath: blob(sharedLayer)}).toTar()
+      return replaceEntry(ctx.base.clone(), blob(layerA), {
+        name: blob(layerA),
+        type: 'Link',
+        linkpath: blob(sharedLayer),
+      }).toTar()
     },
     expect: {exit: 1, problem: TYPE, entry: short(ctx0().layerA)},
   })
-  asSpecial('chardev-blob', 'a layer blob is a character device (1,5 = /dev/zero): endless reads on extraction', (p) => p.sharedLayer, {type: 'CharacterDevice', devmaj: 1, devmin: 5})
-  asSpecial('blockdev-blob', 'a layer blob is a block device (8,0 = /dev/sda)', (p) => p.sharedLayer, {type: 'BlockDevice', devmaj: 8, devmin: 0})
-  asSpecial('fifo-index', 'index.json is a FIFO: a reader that opens it blocks forever', () => 'index.json', {type: 'FIFO'})
+  asSpecial(
+    'chardev-blob',
+    'a layer blob is a character device (1,5 = /dev/zero): endless reads on extraction',
+    p => p.sharedLayer,
+    {type: 'CharacterDevice', devmaj: 1, devmin: 5},
+  )
+  asSpecial('blockdev-blob', 'a layer blob is a block device (8,0 = /dev/sda)', p => p.sharedLayer, {
+    type: 'BlockDevice',
+    devmaj: 8,
+    devmin: 0,
+  })
+  asSpecial('fifo-index', 'index.json is a FIFO: a reader that opens it blocks forever', () => 'index.json', {
+    type: 'FIFO',
+  })
   add({
     id: 'directory-as-blob',
     family: 'links & devices',
     attack: 'a referenced blob is a directory entry (no content, but a name that looks right)',
-    build: (ctx) => {
+    build: ctx => {
       const name = blob(ctx.layout.parts.layerA)
       return replaceEntry(ctx.base.clone(), name, {name: name + '/', type: 'Directory'}).toTar()
     },
@@ -246,13 +315,33 @@ export function buildCases(base: Buffer): HostileCase[] {
       id,
       family: 'names',
       attack,
-      build: (ctx) => insertEntries(ctx.base.clone(), [{name, body: Buffer.from('hello')}]).toTar(),
+      build: ctx => insertEntries(ctx.base.clone(), [{name, body: Buffer.from('hello')}]).toTar(),
       expect: {exit: 1, problem, entry},
     })
-  extraName('name-not-digest', 'blob named "blobs/sha256/not-a-digest"', 'blobs/sha256/not-a-digest', /unexpected|invalid|digest|name/i)
-  extraName('name-uppercase-hex', 'blob named with upper-case hex (a second spelling of a digest)', 'blobs/sha256/' + sha256hex('hello').toUpperCase(), /unexpected|invalid|digest|name/i)
-  extraName('name-short-hex', 'blob named with 63 hex digits', 'blobs/sha256/' + sha256hex('hello').slice(0, 63), /unexpected|invalid|digest|name/i)
-  extraName('name-suffix', 'blob name with a suffix ("<hex>.tmp")', 'blobs/sha256/' + sha256hex('hello') + '.tmp', /unexpected|invalid|digest|name/i)
+  extraName(
+    'name-not-digest',
+    'blob named "blobs/sha256/not-a-digest"',
+    'blobs/sha256/not-a-digest',
+    /unexpected|invalid|digest|name/i,
+  )
+  extraName(
+    'name-uppercase-hex',
+    'blob named with upper-case hex (a second spelling of a digest)',
+    'blobs/sha256/' + sha256hex('hello').toUpperCase(),
+    /unexpected|invalid|digest|name/i,
+  )
+  extraName(
+    'name-short-hex',
+    'blob named with 63 hex digits',
+    'blobs/sha256/' + sha256hex('hello').slice(0, 63),
+    /unexpected|invalid|digest|name/i,
+  )
+  extraName(
+    'name-suffix',
+    'blob name with a suffix ("<hex>.tmp")',
+    'blobs/sha256/' + sha256hex('hello') + '.tmp',
+    /unexpected|invalid|digest|name/i,
+  )
   extraName(
     'algo-sha512-entry',
     'blob stored under blobs/sha512/ (an algorithm airlock cannot check must not be skipped as "fine")',
@@ -260,12 +349,17 @@ export function buildCases(base: Buffer): HostileCase[] {
     /unexpected|unsupported|sha512|algorithm/i,
     'blobs/sha512/' + createHash('sha512').update('hello').digest('hex').slice(0, 20),
   )
-  extraName('algo-md5-entry', 'blob stored under blobs/md5/ (a broken hash)', 'blobs/md5/' + createHash('md5').update('hello').digest('hex'), /unexpected|unsupported|md5|algorithm/i)
+  extraName(
+    'algo-md5-entry',
+    'blob stored under blobs/md5/ (a broken hash)',
+    'blobs/md5/' + createHash('md5').update('hello').digest('hex'),
+    /unexpected|unsupported|md5|algorithm/i,
+  )
   add({
     id: 'algo-sha512-descriptor',
     family: 'names',
     attack: 'index.json references a manifest by a sha512 digest (content the verifier cannot hash-check)',
-    build: (ctx) => {
+    build: ctx => {
       const a = ctx.base.clone()
       const bytes = a.get(blob(ctx.layout.parts.manifestA))
       const d512 = 'sha512:' + createHash('sha512').update(bytes).digest('hex')
@@ -274,19 +368,25 @@ export function buildCases(base: Buffer): HostileCase[] {
     },
     expect: {exit: 1, problem: /unsupported|sha512|algorithm|unexpected/i, entry: 'sha512'},
   })
-  extraName('unexpected-top-level', 'an unexpected top-level file ("README.txt") rides along unverified', 'README.txt', /unexpected|not allowed|unknown/i)
+  extraName(
+    'unexpected-top-level',
+    'an unexpected top-level file ("README.txt") rides along unverified',
+    'README.txt',
+    /unexpected|not allowed|unknown/i,
+  )
   add({
     id: 'tar-in-tar-entry',
     family: 'names',
-    attack: 'a second archive nested as an entry ("nested.tar"): a tool that unpacks recursively sees unverified content',
-    build: (ctx) => insertEntries(ctx.base.clone(), [{name: 'nested.tar', body: ctx.bytes}]).toTar(),
+    attack:
+      'a second archive nested as an entry ("nested.tar"): a tool that unpacks recursively sees unverified content',
+    build: ctx => insertEntries(ctx.base.clone(), [{name: 'nested.tar', body: ctx.bytes}]).toTar(),
     expect: {exit: 1, problem: /unexpected|not allowed|unknown/i, entry: 'nested.tar'},
   })
   add({
     id: 'tar-in-tar-wrapped',
     family: 'names',
     attack: 'the whole archive wrapped as the only entry of another tar',
-    build: (ctx) => writeTar([{name: 'airlock-export.tar', body: ctx.bytes}]),
+    build: ctx => writeTar([{name: 'airlock-export.tar', body: ctx.bytes}]),
     expect: {exit: 1, problem: /unexpected|not allowed|unknown|missing/i, entry: 'airlock-export.tar'},
   })
 
@@ -294,17 +394,25 @@ export function buildCases(base: Buffer): HostileCase[] {
   add({
     id: 'dup-blob-different',
     family: 'duplicates',
-    attack: 'the same blob name twice, the second with other content (verify reads the first, an extractor keeps the last)',
-    build: (ctx) => insertEntries(ctx.base.clone(), [{name: blob(ctx.layout.parts.layerA), body: Buffer.from('evil layer')}]).toTar(),
+    attack:
+      'the same blob name twice, the second with other content (verify reads the first, an extractor keeps the last)',
+    build: ctx =>
+      insertEntries(ctx.base.clone(), [{name: blob(ctx.layout.parts.layerA), body: Buffer.from('evil layer')}]).toTar(),
     expect: {exit: 1, problem: /duplicate|more than once|twice|repeated|digest/i, entry: short(ctx0().layerA)},
   })
   add({
     id: 'dup-index-json',
     family: 'duplicates',
     attack: 'index.json twice: the second points at different images',
-    build: (ctx) => {
+    build: ctx => {
       const a = ctx.base.clone()
-      const evil = Buffer.from(JSON.stringify({schemaVersion: 2, mediaType: OCI_INDEX, manifests: [{...ctx.layout.parts.manifestAmd64, annotations: {'org.opencontainers.image.ref.name': 'evil'}}]}))
+      const evil = Buffer.from(
+        JSON.stringify({
+          schemaVersion: 2,
+          mediaType: OCI_INDEX,
+          manifests: [{...ctx.layout.parts.manifestAmd64, annotations: {'org.opencontainers.image.ref.name': 'evil'}}],
+        }),
+      )
       a.entries.push({name: 'index.json', body: evil})
       return a.toTar()
     },
@@ -314,7 +422,7 @@ export function buildCases(base: Buffer): HostileCase[] {
     id: 'dup-airlock-json',
     family: 'duplicates',
     attack: 'airlock.json twice, the second one lying about the images',
-    build: (ctx) => {
+    build: ctx => {
       const a = ctx.base.clone()
       a.entries.splice(0, 0, {name: 'airlock.json', body: Buffer.from('{"formatVersion":1}')})
       return a.toTar()
@@ -327,7 +435,7 @@ export function buildCases(base: Buffer): HostileCase[] {
     id: 'size-header-bigger',
     family: 'tar structure',
     attack: 'tar header claims 1 KiB more than the body: the reader swallows the next header as data',
-    build: (ctx) => {
+    build: ctx => {
       const a = ctx.base.clone()
       const e = a.find(blob(ctx.layout.parts.configA))!
       e.headerSize = e.body!.length + 1024
@@ -339,7 +447,7 @@ export function buildCases(base: Buffer): HostileCase[] {
     id: 'size-header-smaller',
     family: 'tar structure',
     attack: 'tar header claims fewer bytes than written: the rest of the body is read as a forged header',
-    build: (ctx) => {
+    build: ctx => {
       const a = ctx.base.clone()
       const e = a.find(blob(ctx.layout.parts.layerA))!
       e.headerSize = e.body!.length - 600
@@ -351,7 +459,7 @@ export function buildCases(base: Buffer): HostileCase[] {
     id: 'size-header-huge',
     family: 'tar structure',
     attack: 'tar header claims 1 TiB (base-256 size field): a reader that preallocates or trusts it exhausts memory',
-    build: (ctx) => {
+    build: ctx => {
       const a = ctx.base.clone()
       const e = a.find(blob(ctx.layout.parts.sharedLayer))!
       e.headerSize = 2 ** 40
@@ -363,14 +471,18 @@ export function buildCases(base: Buffer): HostileCase[] {
     id: 'pax-size-huge',
     family: 'tar structure',
     attack: 'pax "size" record of 99999999999999999999 (beyond 2^53)',
-    build: (ctx) => insertEntries(ctx.base.clone(), [{name: 'pax-size', pax: {size: '99999999999999999999'}, body: Buffer.from('x')}]).toTar(),
+    build: ctx =>
+      insertEntries(ctx.base.clone(), [
+        {name: 'pax-size', pax: {size: '99999999999999999999'}, body: Buffer.from('x')},
+      ]).toTar(),
     expect: {exit: 1, problem: /size|truncat|invalid/i, entry: 'offset'},
   })
   add({
     id: 'pax-size-negative',
     family: 'tar structure',
-    attack: 'pax "size" record of -1 on a real blob (a reader that loops back re-parses blocks; one that ignores it reads other bytes than tools that honour it)',
-    build: (ctx) => {
+    attack:
+      'pax "size" record of -1 on a real blob (a reader that loops back re-parses blocks; one that ignores it reads other bytes than tools that honour it)',
+    build: ctx => {
       const a = ctx.base.clone()
       a.find(blob(ctx.layout.parts.configA))!.pax = {size: '-1'}
       return a.toTar()
@@ -381,23 +493,26 @@ export function buildCases(base: Buffer): HostileCase[] {
     id: 'pax-header-huge',
     family: 'tar structure',
     attack: 'a 2 MiB pax extended header (metadata that a reader buffers whole)',
-    build: (ctx) => insertEntries(ctx.base.clone(), [{name: 'pax-big', pax: {comment: 'x'.repeat(2 * 1024 * 1024)}, body: Buffer.from('x')}]).toTar(),
+    build: ctx =>
+      insertEntries(ctx.base.clone(), [
+        {name: 'pax-big', pax: {comment: 'x'.repeat(2 * 1024 * 1024)}, body: Buffer.from('x')},
+      ]).toTar(),
     expect: {exit: 1, problem: /pax|limit|large/i, entry: 'offset'},
   })
   add({
     id: 'header-bad-checksum',
     family: 'tar structure',
     attack: 'a header whose checksum does not match (corruption, or a forged header)',
-    build: (ctx) => {
+    build: ctx => {
       const a = ctx.base.clone()
       const e = a.find(blob(ctx.layout.parts.configA))!
-      e.patchHeader = (b) => {
+      e.patchHeader = b => {
         b[140] = b[140]! ^ 0x01 // inside the mtime field
       }
       e.keepChecksum = false
       const bytes = a.toTar()
       // corrupt after the checksum was fixed
-      const off = readTar(ctx.bytes).entries.find((x) => x.name === blob(ctx.layout.parts.configA))!.headerOffset
+      const off = readTar(ctx.bytes).entries.find(x => x.name === blob(ctx.layout.parts.configA))!.headerOffset
       bytes[off + 140] = bytes[off + 140]! ^ 0x02
       return bytes
     },
@@ -407,7 +522,7 @@ export function buildCases(base: Buffer): HostileCase[] {
     id: 'trailing-archive',
     family: 'tar structure',
     attack: 'a second tar appended after the end-of-archive marker (content some tools read with --ignore-zeros)',
-    build: (ctx) => Buffer.concat([ctx.bytes, writeTar([{name: '../appended-escape', body: Buffer.from('pwned')}])]),
+    build: ctx => Buffer.concat([ctx.bytes, writeTar([{name: '../appended-escape', body: Buffer.from('pwned')}])]),
     expect: {exit: 1, problem: /after the end|trailing|appended/i, entry: 'offset'},
   })
 
@@ -423,7 +538,7 @@ export function buildCases(base: Buffer): HostileCase[] {
     id: 'gzip-archive',
     family: 'compression',
     attack: 'a gzip-compressed archive (valid inside)',
-    build: (ctx) => gzipSync(ctx.bytes),
+    build: ctx => gzipSync(ctx.bytes),
     expect: {exit: 1, problem: /gzip|compress/i, entry: 'gzip', maxMs: 5000},
   })
   add({
@@ -434,12 +549,15 @@ export function buildCases(base: Buffer): HostileCase[] {
     expect: {exit: 1, problem: /gzip|compress/i, entry: 'gzip', maxMs: 5000},
   })
   // xz and bzip2 by the real compressors (xz-utils, bzip2): refused by name from their magic bytes, like gzip
-  for (const [kind, tool] of [['xz', 'xz'], ['bzip2', 'bzip2']] as const)
+  for (const [kind, tool] of [
+    ['xz', 'xz'],
+    ['bzip2', 'bzip2'],
+  ] as const)
     add({
       id: `${kind}-archive`,
       family: 'compression',
       attack: `an ${kind}-compressed archive (valid inside): refused by name, never decompressed`,
-      build: (ctx) => execFileSync(tool, ['-c'], {input: ctx.bytes, maxBuffer: 1 << 30}),
+      build: ctx => execFileSync(tool, ['-c'], {input: ctx.bytes, maxBuffer: 1 << 30}),
       expect: {exit: 1, problem: new RegExp(`archive is ${kind}-compressed`), entry: kind, maxMs: 5000},
     })
   add({
@@ -451,14 +569,30 @@ export function buildCases(base: Buffer): HostileCase[] {
   })
 
   // --- JSON ----------------------------------------------------------------------------------------------------------
-  const nested = (depth: number) => Buffer.from('{"schemaVersion":2,"mediaType":"' + OCI_MANIFEST + '","annotations":' + '['.repeat(depth) + ']'.repeat(depth) + '}')
+  const nested = (depth: number) =>
+    Buffer.from(
+      '{"schemaVersion":2,"mediaType":"' +
+        OCI_MANIFEST +
+        '","annotations":' +
+        '['.repeat(depth) +
+        ']'.repeat(depth) +
+        '}',
+    )
   add({
     id: 'manifest-over-4mib',
     family: 'json',
     attack: 'a correctly-named manifest of 5 MiB (memory: manifests are read whole)',
-    build: (ctx) => {
+    build: ctx => {
       const a = ctx.base.clone()
-      const bytes = Buffer.from(JSON.stringify({schemaVersion: 2, mediaType: OCI_MANIFEST, config: ctx.layout.parts.configA, layers: [], annotations: {pad: 'x'.repeat(5 * 1024 * 1024)}}))
+      const bytes = Buffer.from(
+        JSON.stringify({
+          schemaVersion: 2,
+          mediaType: OCI_MANIFEST,
+          config: ctx.layout.parts.configA,
+          layers: [],
+          annotations: {pad: 'x'.repeat(5 * 1024 * 1024)},
+        }),
+      )
       return withExtraRoot(a, a.addBlob(OCI_MANIFEST, bytes)).toTar()
     },
     expect: {exit: 1, problem: /limit|too large|over/i, entry: '__ROOT__'},
@@ -467,7 +601,7 @@ export function buildCases(base: Buffer): HostileCase[] {
     id: 'manifest-deep-json',
     family: 'json',
     attack: 'a correctly-named manifest nested 100 000 levels deep (stack overflow in a recursive parser)',
-    build: (ctx) => {
+    build: ctx => {
       const a = ctx.base.clone()
       return withExtraRoot(a, a.addBlob(OCI_MANIFEST, nested(100_000))).toTar()
     },
@@ -477,10 +611,22 @@ export function buildCases(base: Buffer): HostileCase[] {
     id: 'manifest-huge-array',
     family: 'json',
     attack: 'a correctly-named manifest listing 20 000 layers (quadratic work, memory per descriptor)',
-    build: (ctx) => {
+    build: ctx => {
       const a = ctx.base.clone()
-      const layers = Array.from({length: 20_000}, (_, i) => ({mediaType: OCI_LAYER_GZIP, digest: 'sha256:' + sha256hex(String(i)), size: i}))
-      return withExtraRoot(a, a.addBlob(OCI_MANIFEST, Buffer.from(JSON.stringify({schemaVersion: 2, mediaType: OCI_MANIFEST, config: ctx.layout.parts.configA, layers})))).toTar()
+      const layers = Array.from({length: 20_000}, (_, i) => ({
+        mediaType: OCI_LAYER_GZIP,
+        digest: 'sha256:' + sha256hex(String(i)),
+        size: i,
+      }))
+      return withExtraRoot(
+        a,
+        a.addBlob(
+          OCI_MANIFEST,
+          Buffer.from(
+            JSON.stringify({schemaVersion: 2, mediaType: OCI_MANIFEST, config: ctx.layout.parts.configA, layers}),
+          ),
+        ),
+      ).toTar()
     },
     expect: {exit: 1, problem: /limit|too many|entries|over/i, entry: '__ROOT__'},
   })
@@ -488,18 +634,21 @@ export function buildCases(base: Buffer): HostileCase[] {
     id: 'index-json-deep',
     family: 'json',
     attack: 'index.json nested 100 000 levels deep',
-    build: (ctx) => ctx.base.clone().set('index.json', nested(100_000)).reseal().toTar(),
+    build: ctx => ctx.base.clone().set('index.json', nested(100_000)).reseal().toTar(),
     expect: {exit: 1, problem: /deep|nest/i, entry: 'index.json'},
   })
   add({
     id: 'index-json-huge',
     family: 'json',
     attack: 'index.json of 8 MiB (a 6 MiB annotation)',
-    build: (ctx) => {
+    build: ctx => {
       const a = ctx.base.clone()
       const index = a.json('index.json')
       index.annotations = {pad: 'x'.repeat(8 * 1024 * 1024)}
-      return a.set('index.json', Buffer.from(JSON.stringify(index))).reseal().toTar()
+      return a
+        .set('index.json', Buffer.from(JSON.stringify(index)))
+        .reseal()
+        .toTar()
     },
     expect: {exit: 1, problem: /limit|too large|over/i, entry: 'index.json'},
   })
@@ -507,21 +656,26 @@ export function buildCases(base: Buffer): HostileCase[] {
     id: 'index-json-not-json',
     family: 'json',
     attack: 'index.json that is not JSON',
-    build: (ctx) => ctx.base.clone().set('index.json', Buffer.from('{"schemaVersion": 2, "manifests": [')).reseal().toTar(),
+    build: ctx =>
+      ctx.base.clone().set('index.json', Buffer.from('{"schemaVersion": 2, "manifests": [')).reseal().toTar(),
     expect: {exit: 1, problem: /JSON/i, entry: 'index.json'},
   })
   add({
     id: 'airlock-json-deep',
     family: 'json',
     attack: 'airlock.json nested 100 000 levels deep',
-    build: (ctx) => ctx.base.clone().set('airlock.json', Buffer.from('{"formatVersion":1,"x":' + '['.repeat(100_000) + ']'.repeat(100_000) + '}')).toTar(),
+    build: ctx =>
+      ctx.base
+        .clone()
+        .set('airlock.json', Buffer.from('{"formatVersion":1,"x":' + '['.repeat(100_000) + ']'.repeat(100_000) + '}'))
+        .toTar(),
     expect: {exit: 1, problem: /deep|nest/i, entry: 'airlock.json'},
   })
   add({
     id: 'airlock-json-version',
     family: 'json',
     attack: 'airlock.json from a future format (999): must not be half-understood',
-    build: (ctx) => {
+    build: ctx => {
       const a = ctx.base.clone()
       const doc = a.json('airlock.json')
       doc.formatVersion = 999
@@ -533,7 +687,11 @@ export function buildCases(base: Buffer): HostileCase[] {
     id: 'airlock-json-garbage',
     family: 'json',
     attack: 'airlock.json that is binary garbage (not UTF-8, not JSON)',
-    build: (ctx) => ctx.base.clone().set('airlock.json', Buffer.from([0xff, 0xfe, 0x00, 0x7b, 0x80])).toTar(),
+    build: ctx =>
+      ctx.base
+        .clone()
+        .set('airlock.json', Buffer.from([0xff, 0xfe, 0x00, 0x7b, 0x80]))
+        .toTar(),
     expect: {exit: 1, problem: /UTF-8|JSON/i, entry: 'airlock.json'},
   })
 
@@ -542,7 +700,7 @@ export function buildCases(base: Buffer): HostileCase[] {
     id: 'index-missing-manifest',
     family: 'graph',
     attack: 'index.json names a manifest that is not in the archive',
-    build: (ctx) => {
+    build: ctx => {
       const ghost = {mediaType: OCI_MANIFEST, digest: 'sha256:' + sha256hex('ghost manifest'), size: 14}
       return withExtraRoot(ctx.base.clone(), ghost).toTar()
     },
@@ -552,52 +710,59 @@ export function buildCases(base: Buffer): HostileCase[] {
     id: 'manifest-missing-layer',
     family: 'graph',
     attack: 'a layer that a manifest references is left out of the archive',
-    build: (ctx) => ctx.base.clone().remove(blob(ctx.layout.parts.layerA)).toTar(),
+    build: ctx => ctx.base.clone().remove(blob(ctx.layout.parts.layerA)).toTar(),
     expect: {exit: 1, problem: MISSING, entry: short(ctx0().layerA)},
   })
   add({
     id: 'manifest-missing-config',
     family: 'graph',
     attack: 'a config that a manifest references is left out of the archive',
-    build: (ctx) => ctx.base.clone().remove(blob(ctx.layout.parts.configA)).toTar(),
+    build: ctx => ctx.base.clone().remove(blob(ctx.layout.parts.configA)).toTar(),
     expect: {exit: 1, problem: MISSING, entry: short(ctx0().configA)},
   })
   add({
     id: 'missing-index-json',
     family: 'graph',
     attack: 'no index.json (an OCI layout without its root)',
-    build: (ctx) => ctx.base.clone().remove('index.json').toTar(),
+    build: ctx => ctx.base.clone().remove('index.json').toTar(),
     expect: {exit: 1, problem: MISSING, entry: 'index.json'},
   })
   add({
     id: 'missing-airlock-json',
     family: 'graph',
     attack: 'no airlock.json (a plain OCI archive passed off as an airlock archive)',
-    build: (ctx) => ctx.base.clone().remove('airlock.json').toTar(),
+    build: ctx => ctx.base.clone().remove('airlock.json').toTar(),
     expect: {exit: 1, problem: MISSING, entry: 'airlock.json'},
   })
   add({
     id: 'missing-oci-layout',
     family: 'graph',
     attack: 'no oci-layout marker file',
-    build: (ctx) => ctx.base.clone().remove('oci-layout').toTar(),
+    build: ctx => ctx.base.clone().remove('oci-layout').toTar(),
     expect: {exit: 1, problem: MISSING, entry: 'oci-layout'},
   })
   add({
     id: 'oci-layout-version',
     family: 'graph',
     attack: 'oci-layout declares imageLayoutVersion 9.9.9',
-    build: (ctx) => ctx.base.clone().set('oci-layout', Buffer.from('{"imageLayoutVersion":"9.9.9"}')).reseal().toTar(),
+    build: ctx => ctx.base.clone().set('oci-layout', Buffer.from('{"imageLayoutVersion":"9.9.9"}')).reseal().toTar(),
     expect: {exit: 1, problem: /version|unsupported|oci-layout/i, entry: 'layout version'},
   })
   add({
     id: 'cycle-index-self',
     family: 'graph',
-    attack: 'an index stored under a digest that it lists as its own child (index -> index cycle; only possible with a lying name)',
-    build: (ctx) => {
+    attack:
+      'an index stored under a digest that it lists as its own child (index -> index cycle; only possible with a lying name)',
+    build: ctx => {
       const a = ctx.base.clone()
       const fake = 'sha256:' + sha256hex('cycle')
-      const body = Buffer.from(JSON.stringify({schemaVersion: 2, mediaType: OCI_INDEX, manifests: [{mediaType: OCI_INDEX, digest: fake, size: 200}]}))
+      const body = Buffer.from(
+        JSON.stringify({
+          schemaVersion: 2,
+          mediaType: OCI_INDEX,
+          manifests: [{mediaType: OCI_INDEX, digest: fake, size: 200}],
+        }),
+      )
       insertEntries(a, [{name: blob(fake), body}])
       return withExtraRoot(a, {mediaType: OCI_INDEX, digest: fake, size: body.length}).toTar()
     },
@@ -607,10 +772,18 @@ export function buildCases(base: Buffer): HostileCase[] {
     id: 'cycle-manifest-subject-self',
     family: 'graph',
     attack: 'a manifest whose subject is itself (referrers walk loops; only possible with a lying name)',
-    build: (ctx) => {
+    build: ctx => {
       const a = ctx.base.clone()
       const fake = 'sha256:' + sha256hex('self')
-      const body = Buffer.from(JSON.stringify({schemaVersion: 2, mediaType: OCI_MANIFEST, config: ctx.layout.parts.configA, layers: [], subject: {mediaType: OCI_MANIFEST, digest: fake, size: 300}}))
+      const body = Buffer.from(
+        JSON.stringify({
+          schemaVersion: 2,
+          mediaType: OCI_MANIFEST,
+          config: ctx.layout.parts.configA,
+          layers: [],
+          subject: {mediaType: OCI_MANIFEST, digest: fake, size: 300},
+        }),
+      )
       insertEntries(a, [{name: blob(fake), body}])
       return withExtraRoot(a, {mediaType: OCI_MANIFEST, digest: fake, size: body.length}).toTar()
     },
@@ -619,12 +792,24 @@ export function buildCases(base: Buffer): HostileCase[] {
   add({
     id: 'cycle-honest-two-indexes',
     family: 'graph',
-    attack: 'index.json lists the same index twice and an index that lists the index (diamond, not a cycle): no exponential walk',
-    build: (ctx) => {
+    attack:
+      'index.json lists the same index twice and an index that lists the index (diamond, not a cycle): no exponential walk',
+    build: ctx => {
       const a = ctx.base.clone()
       // each level lists the previous level twice: 40 levels = 2^40 paths if the walk does not memoize
       let child: Desc = ctx.layout.parts.index
-      for (let i = 0; i < 40; i++) child = a.addBlob(OCI_INDEX, Buffer.from(JSON.stringify({schemaVersion: 2, mediaType: OCI_INDEX, manifests: [child, child], annotations: {level: String(i)}})))
+      for (let i = 0; i < 40; i++)
+        child = a.addBlob(
+          OCI_INDEX,
+          Buffer.from(
+            JSON.stringify({
+              schemaVersion: 2,
+              mediaType: OCI_INDEX,
+              manifests: [child, child],
+              annotations: {level: String(i)},
+            }),
+          ),
+        )
       return withExtraRoot(a, child).toTar()
     },
     // The content is honest and complete, so either it verifies or it is refused for an extra image not in
@@ -635,12 +820,22 @@ export function buildCases(base: Buffer): HostileCase[] {
     id: 'dag-fanout-bomb',
     family: 'graph',
     attack: 'honest DAG: 3 index levels, each listing the level below 3000 times (2.7e10 paths in a 2 MB archive)',
-    build: (ctx) => {
+    build: ctx => {
       const a = ctx.base.clone()
       // Every level is a valid, honestly-named index: only a walk that memoizes visited digests stays linear.
       let child: Desc = ctx.layout.parts.manifestAmd64
       for (let level = 0; level < 3; level++)
-        child = a.addBlob(OCI_INDEX, Buffer.from(JSON.stringify({schemaVersion: 2, mediaType: OCI_INDEX, manifests: Array.from({length: 3000}, () => child), annotations: {level: String(level)}})))
+        child = a.addBlob(
+          OCI_INDEX,
+          Buffer.from(
+            JSON.stringify({
+              schemaVersion: 2,
+              mediaType: OCI_INDEX,
+              manifests: Array.from({length: 3000}, () => child),
+              annotations: {level: String(level)},
+            }),
+          ),
+        )
       return withExtraRoot(a, child).toTar()
     },
     // Honest content, so it is accepted: the walk expands each manifest once, which keeps it linear in the
@@ -651,17 +846,24 @@ export function buildCases(base: Buffer): HostileCase[] {
     id: 'manifest-type-confusion',
     family: 'graph',
     attack: 'index.json says a layer blob (gzip bytes) is a manifest',
-    build: (ctx) => withExtraRoot(ctx.base.clone(), {...ctx.layout.parts.layerA, mediaType: OCI_MANIFEST}).toTar(),
+    build: ctx => withExtraRoot(ctx.base.clone(), {...ctx.layout.parts.layerA, mediaType: OCI_MANIFEST}).toTar(),
     expect: {exit: 1, problem: /JSON|UTF-8|manifest|invalid/i, entry: short(ctx0().layerA)},
   })
   add({
     id: 'descriptor-size-lie',
     family: 'graph',
     attack: 'a correctly-named manifest whose layer descriptor states the wrong size',
-    build: (ctx) => {
+    build: ctx => {
       const a = ctx.base.clone()
       const {configA, layerA} = ctx.layout.parts
-      const bytes = Buffer.from(JSON.stringify({schemaVersion: 2, mediaType: OCI_MANIFEST, config: configA, layers: [{...layerA, size: layerA.size + 1}]}))
+      const bytes = Buffer.from(
+        JSON.stringify({
+          schemaVersion: 2,
+          mediaType: OCI_MANIFEST,
+          config: configA,
+          layers: [{...layerA, size: layerA.size + 1}],
+        }),
+      )
       return withExtraRoot(a, a.addBlob(OCI_MANIFEST, bytes)).toTar()
     },
     expect: {exit: 1, problem: /size|bytes/i, entry: short(ctx0().layerA)},
@@ -673,36 +875,68 @@ export function buildCases(base: Buffer): HostileCase[] {
       id,
       family: 'integrity',
       attack: `one flipped bit in ${what}`,
-      build: (ctx) => {
+      build: ctx => {
         const a = ctx.base.clone()
         const name = blob(pick(ctx.layout.parts))
         return a.set(name, flipByte(a.get(name), where(a.get(name).length))).toTar()
       },
       expect: {exit: 1, problem: DIGEST, entry: short(pick(ctx0()))},
     })
-  flip('flip-index-blob', 'the image index blob', (p) => p.index, (n) => n >> 1)
-  flip('flip-manifest-blob', 'a manifest blob', (p) => p.manifestA, (n) => n >> 1)
-  flip('flip-config-blob', 'a config blob', (p) => p.configA, () => 0)
-  flip('flip-layer-first', "a layer's first byte", (p) => p.layerA, () => 0)
-  flip('flip-layer-last', "a shared layer's last byte", (p) => p.sharedLayer, (n) => n - 1)
+  flip(
+    'flip-index-blob',
+    'the image index blob',
+    p => p.index,
+    n => n >> 1,
+  )
+  flip(
+    'flip-manifest-blob',
+    'a manifest blob',
+    p => p.manifestA,
+    n => n >> 1,
+  )
+  flip(
+    'flip-config-blob',
+    'a config blob',
+    p => p.configA,
+    () => 0,
+  )
+  flip(
+    'flip-layer-first',
+    "a layer's first byte",
+    p => p.layerA,
+    () => 0,
+  )
+  flip(
+    'flip-layer-last',
+    "a shared layer's last byte",
+    p => p.sharedLayer,
+    n => n - 1,
+  )
   add({
     id: 'flip-index-json',
     family: 'integrity',
     attack: 'one changed hex digit in a digest inside index.json (index.json is not content-addressed)',
-    build: (ctx) => {
+    build: ctx => {
       const a = ctx.base.clone()
       const text = a.get('index.json').toString('utf8')
       const hex = hexOf(ctx.layout.parts.manifestA)
       const changed = hex.slice(0, 20) + (hex[20] === '0' ? '1' : '0') + hex.slice(21)
-      return a.set('index.json', Buffer.from(text.replace(hex, changed))).reseal().toTar()
+      return a
+        .set('index.json', Buffer.from(text.replace(hex, changed)))
+        .reseal()
+        .toTar()
     },
-    expect: {exit: 1, problem: /missing|airlock\.json|mismatch|differ|not in the archive/i, entry: hexOf(ctx0().manifestA).slice(0, 20)},
+    expect: {
+      exit: 1,
+      problem: /missing|airlock\.json|mismatch|differ|not in the archive/i,
+      entry: hexOf(ctx0().manifestA).slice(0, 20),
+    },
   })
   add({
     id: 'flip-airlock-json-image',
     family: 'integrity',
     attack: 'airlock.json records a different digest for an image than index.json carries',
-    build: (ctx) => {
+    build: ctx => {
       const a = ctx.base.clone()
       const doc = a.json('airlock.json')
       const hex = hexOf(ctx.layout.parts.manifestA)
@@ -715,12 +949,15 @@ export function buildCases(base: Buffer): HostileCase[] {
     id: 'airlock-json-file-hash',
     family: 'integrity',
     attack: 'an extra file (sigstore/...) whose sha256 in airlock.json does not match its bytes',
-    build: (ctx) => {
+    build: ctx => {
       const a = ctx.base.clone()
       const body = Buffer.from('{"note":"carried file"}')
       insertEntries(a, [{name: 'sigstore/proofs/extra.json', body}])
       const doc = a.json('airlock.json')
-      doc.files = {...doc.files, 'sigstore/proofs/extra.json': {digest: 'sha256:' + sha256hex('something else'), size: body.length}}
+      doc.files = {
+        ...doc.files,
+        'sigstore/proofs/extra.json': {digest: 'sha256:' + sha256hex('something else'), size: body.length},
+      }
       return a.set('airlock.json', Buffer.from(JSON.stringify(doc))).toTar()
     },
     expect: {exit: 1, problem: DIGEST, entry: 'sigstore/proofs/extra.json'},
@@ -729,14 +966,15 @@ export function buildCases(base: Buffer): HostileCase[] {
     id: 'airlock-json-file-unlisted',
     family: 'integrity',
     attack: 'an extra file under sigstore/ that airlock.json does not list',
-    build: (ctx) => insertEntries(ctx.base.clone(), [{name: 'sigstore/proofs/smuggled.json', body: Buffer.from('{}')}]).toTar(),
+    build: ctx =>
+      insertEntries(ctx.base.clone(), [{name: 'sigstore/proofs/smuggled.json', body: Buffer.from('{}')}]).toTar(),
     expect: {exit: 1, problem: /unexpected|not listed|unlisted|unknown/i, entry: 'sigstore/proofs/smuggled.json'},
   })
   add({
     id: 'blob-renamed',
     family: 'integrity',
-    attack: 'a blob renamed to another digest (config bytes stored under the layer\'s name)',
-    build: (ctx) => {
+    attack: "a blob renamed to another digest (config bytes stored under the layer's name)",
+    build: ctx => {
       const a = ctx.base.clone()
       const {configA, layerA} = ctx.layout.parts
       a.remove(blob(layerA))
@@ -749,12 +987,16 @@ export function buildCases(base: Buffer): HostileCase[] {
     id: 'blob-unreferenced',
     family: 'integrity',
     attack: 'an honestly-named blob that nothing references (smuggled payload)',
-    build: (ctx) => {
+    build: ctx => {
       const a = ctx.base.clone()
       a.addBlob('application/octet-stream', Buffer.from('smuggled payload'))
       return a.toTar()
     },
-    expect: {exit: 1, problem: /unreferenced|not referenced|unexpected/i, entry: sha256hex('smuggled payload').slice(0, 12)},
+    expect: {
+      exit: 1,
+      problem: /unreferenced|not referenced|unexpected/i,
+      entry: sha256hex('smuggled payload').slice(0, 12),
+    },
   })
 
   // --- volume --------------------------------------------------------------------------------------------------------
@@ -762,7 +1004,7 @@ export function buildCases(base: Buffer): HostileCase[] {
     id: 'many-tiny-entries',
     family: 'volume',
     attack: '20 000 tiny honestly-named blobs (per-entry memory, per-entry syscalls)',
-    build: (ctx) => {
+    build: ctx => {
       const a = ctx.base.clone()
       const extra: TarEntry[] = []
       for (let i = 0; i < 20_000; i++) {
@@ -775,7 +1017,13 @@ export function buildCases(base: Buffer): HostileCase[] {
   })
 
   // --- not an archive --------------------------------------------------------------------------------------------------
-  add({id: 'empty-file', family: 'not an archive', attack: 'an empty file', build: () => Buffer.alloc(0), expect: {exit: 1, problem: /empty|truncat|no entries|not a tar/i}})
+  add({
+    id: 'empty-file',
+    family: 'not an archive',
+    attack: 'an empty file',
+    build: () => Buffer.alloc(0),
+    expect: {exit: 1, problem: /empty|truncat|no entries|not a tar/i},
+  })
   add({
     id: 'only-end-blocks',
     family: 'not an archive',
@@ -811,9 +1059,10 @@ export function buildCases(base: Buffer): HostileCase[] {
   add({
     id: 'dup-airlock-record',
     family: 'duplicates',
-    attack: 'airlock.json lists the genuine reference twice: first with another image\'s digest (verify read the last, push the first)',
-    build: (ctx) =>
-      editJson(ctx.base.clone(), 'airlock.json', (doc) => {
+    attack:
+      "airlock.json lists the genuine reference twice: first with another image's digest (verify read the last, push the first)",
+    build: ctx =>
+      editJson(ctx.base.clone(), 'airlock.json', doc => {
         const [single, multi] = doc.images
         doc.images.unshift({...single, digest: multi.digest, mediaType: multi.mediaType, size: multi.size})
       }).toTar(),
@@ -823,25 +1072,32 @@ export function buildCases(base: Buffer): HostileCase[] {
     id: 'dup-index-entry',
     family: 'duplicates',
     attack: 'index.json lists one reference twice, for two different images',
-    build: (ctx) =>
-      editJson(ctx.base.clone(), 'index.json', (index) => {
-        index.manifests.push({...index.manifests[1], annotations: {...index.manifests[1].annotations, 'org.opencontainers.image.ref.name': index.manifests[0].annotations['org.opencontainers.image.ref.name']}})
+    build: ctx =>
+      editJson(ctx.base.clone(), 'index.json', index => {
+        index.manifests.push({
+          ...index.manifests[1],
+          annotations: {
+            ...index.manifests[1].annotations,
+            'org.opencontainers.image.ref.name': index.manifests[0].annotations['org.opencontainers.image.ref.name'],
+          },
+        })
       }).toTar(),
     expect: {exit: 1, problem: /more than once/, entry: 'index.json'},
   })
   add({
     id: 'record-tag-mismatch',
     family: 'json',
-    attack: 'a record whose tag is not its reference\'s tag (report says one tag, push writes another)',
-    build: (ctx) => editJson(ctx.base.clone(), 'airlock.json', (doc) => (doc.images[0].tag = 'latest')).toTar(),
+    attack: "a record whose tag is not its reference's tag (report says one tag, push writes another)",
+    build: ctx => editJson(ctx.base.clone(), 'airlock.json', doc => (doc.images[0].tag = 'latest')).toTar(),
     expect: {exit: 1, problem: /tag "latest", but its reference says/},
   })
   add({
     id: 'filtered-index-extra-child',
     family: 'graph',
-    attack: 'an index marked --platform filtered carries a child it says it did not carry (never judged, pushed anyway)',
-    build: (ctx) =>
-      editJson(ctx.base.clone(), 'airlock.json', (doc) => {
+    attack:
+      'an index marked --platform filtered carries a child it says it did not carry (never judged, pushed anyway)',
+    build: ctx =>
+      editJson(ctx.base.clone(), 'airlock.json', doc => {
         doc.images[1].filtered = true
         doc.images[1].platforms = doc.images[1].platforms.slice(0, 1)
       }).toTar(),
@@ -850,15 +1106,27 @@ export function buildCases(base: Buffer): HostileCase[] {
   add({
     id: 'signature-tag-unbound',
     family: 'graph',
-    attack: 'a .sig tag named after another image\'s digest, attached to this one (repoints that image\'s signature)',
-    build: (ctx) => {
+    attack: "a .sig tag named after another image's digest, attached to this one (repoints that image's signature)",
+    build: ctx => {
       const a = ctx.base.clone()
       const doc = a.json('airlock.json')
       const config = a.addBlob('application/vnd.oci.image.config.v1+json', Buffer.from('{"unbound":true}'))
-      const sig = a.addBlob(OCI_MANIFEST, Buffer.from(JSON.stringify({schemaVersion: 2, mediaType: OCI_MANIFEST, config, layers: []})))
+      const sig = a.addBlob(
+        OCI_MANIFEST,
+        Buffer.from(JSON.stringify({schemaVersion: 2, mediaType: OCI_MANIFEST, config, layers: []})),
+      )
       const other = String(doc.images[1].digest).slice(7)
-      return editJson(a, 'airlock.json', (d) => {
-        d.signatures = {version: 1, subjects: [{image: d.images[0].reference, digest: d.images[0].digest, entries: [{kind: 'legacy-tag', tag: `sha256-${other}.sig`, role: 'signature', descriptor: sig}]}]}
+      return editJson(a, 'airlock.json', d => {
+        d.signatures = {
+          version: 1,
+          subjects: [
+            {
+              image: d.images[0].reference,
+              digest: d.images[0].digest,
+              entries: [{kind: 'legacy-tag', tag: `sha256-${other}.sig`, role: 'signature', descriptor: sig}],
+            },
+          ],
+        }
       }).toTar()
     },
     expect: {exit: 1, problem: /does not name its subject/, entry: '.sig'},
@@ -867,15 +1135,36 @@ export function buildCases(base: Buffer): HostileCase[] {
     id: 'signature-layers-repeat',
     family: 'volume',
     attack: 'a signature manifest with 5 000 layers naming one payload blob (verify held every copy: 1.5 MB -> 3 GB)',
-    build: (ctx) => {
+    build: ctx => {
       const a = ctx.base.clone()
       const doc = a.json('airlock.json')
       const payload = a.addBlob('application/vnd.dev.cosign.simplesigning.v1+json', Buffer.alloc(64 * 1024, 0x20))
       const config = a.addBlob('application/vnd.oci.image.config.v1+json', Buffer.from('{"repeat":true}'))
-      const sig = a.addBlob(OCI_MANIFEST, Buffer.from(JSON.stringify({schemaVersion: 2, mediaType: OCI_MANIFEST, config, layers: Array.from({length: 5000}, () => payload)})))
+      const sig = a.addBlob(
+        OCI_MANIFEST,
+        Buffer.from(
+          JSON.stringify({
+            schemaVersion: 2,
+            mediaType: OCI_MANIFEST,
+            config,
+            layers: Array.from({length: 5000}, () => payload),
+          }),
+        ),
+      )
       const subject = String(doc.images[0].digest)
-      return editJson(a, 'airlock.json', (d) => {
-        d.signatures = {version: 1, subjects: [{image: d.images[0].reference, digest: subject, entries: [{kind: 'legacy-tag', tag: `sha256-${subject.slice(7)}.sig`, role: 'signature', descriptor: sig}]}]}
+      return editJson(a, 'airlock.json', d => {
+        d.signatures = {
+          version: 1,
+          subjects: [
+            {
+              image: d.images[0].reference,
+              digest: subject,
+              entries: [
+                {kind: 'legacy-tag', tag: `sha256-${subject.slice(7)}.sig`, role: 'signature', descriptor: sig},
+              ],
+            },
+          ],
+        }
       }).toTar()
     },
     expect: {exit: 1, problem: /more than 1000/, entry: 'layers'},
@@ -884,14 +1173,17 @@ export function buildCases(base: Buffer): HostileCase[] {
     id: 'index-repeats-images',
     family: 'volume',
     attack: '6000 index.json entries (distinct names) naming one index: every one re-walked and re-judged',
-    build: (ctx) => {
+    build: ctx => {
       const a = ctx.base.clone()
       const index = a.json('index.json')
       const doc = a.json('airlock.json')
       const [, multiRoot] = index.manifests
       const [, multi] = doc.images
       for (let i = 0; i < 6000; i++) {
-        index.manifests.push({...multiRoot, annotations: {'org.opencontainers.image.ref.name': `example.test/repeat${i}:v1`}})
+        index.manifests.push({
+          ...multiRoot,
+          annotations: {'org.opencontainers.image.ref.name': `example.test/repeat${i}:v1`},
+        })
         doc.images.push({...multi, reference: `example.test/repeat${i}:v1`, tag: 'v1'})
       }
       a.set('index.json', Buffer.from(JSON.stringify(index)))
@@ -932,7 +1224,7 @@ function truncationPoints(base: Buffer): HostileCase[] {
         id: `truncate-${kind}@${i}`,
         family: 'truncation',
         attack: `${TRUNCATION_WORDS[kind]} entry ${i} (${e.name.length > 30 ? e.name.slice(0, 26) + '...' : e.name}), ${cut} of ${base.length} bytes kept`,
-        build: (ctx) => ctx.bytes.subarray(0, cut),
+        build: ctx => ctx.bytes.subarray(0, cut),
         // A cut exactly after an entry leaves a valid-looking tar prefix: only the missing end marker gives it away.
         expect: {exit: 1, problem: /truncat|end-of-archive/i},
       })
@@ -941,14 +1233,14 @@ function truncationPoints(base: Buffer): HostileCase[] {
     id: 'truncate-before-end-blocks',
     family: 'truncation',
     attack: 'every entry complete, both end-of-archive blocks missing (copy stopped at a block boundary)',
-    build: (ctx) => ctx.bytes.subarray(0, endOffset),
+    build: ctx => ctx.bytes.subarray(0, endOffset),
     expect: {exit: 1, problem: /truncat|end-of-archive/i},
   })
   out.push({
     id: 'truncate-between-end-blocks',
     family: 'truncation',
     attack: 'only one of the two end-of-archive blocks',
-    build: (ctx) => ctx.bytes.subarray(0, endOffset + BLOCK),
+    build: ctx => ctx.bytes.subarray(0, endOffset + BLOCK),
     expect: {exit: 1, problem: /truncat|end-of-archive/i},
   })
   return out
@@ -963,11 +1255,11 @@ const TRUNCATION_WORDS: Record<string, string> = {
 }
 
 export const TRUNCATION_KINDS: Record<string, (e: ParsedEntry) => number | undefined> = {
-  'mid-header': (e) => e.headerOffset + 100,
-  'after-header': (e) => (e.bodyOffset < e.end ? e.bodyOffset : undefined),
-  'mid-body': (e) => (e.end - e.bodyOffset > 1 ? e.bodyOffset + Math.floor((e.body.length || 1) / 2) : undefined),
-  'before-padding': (e) => (e.body.length % BLOCK ? e.bodyOffset + e.body.length : undefined),
-  'after-entry': (e) => e.end,
+  'mid-header': e => e.headerOffset + 100,
+  'after-header': e => (e.bodyOffset < e.end ? e.bodyOffset : undefined),
+  'mid-body': e => (e.end - e.bodyOffset > 1 ? e.bodyOffset + Math.floor((e.body.length || 1) / 2) : undefined),
+  'before-padding': e => (e.body.length % BLOCK ? e.bodyOffset + e.body.length : undefined),
+  'after-entry': e => e.end,
 }
 
 /** Case id (or `prefix@` for a generated family) -> the wording of the one check that must refuse it. */

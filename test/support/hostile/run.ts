@@ -42,7 +42,10 @@ function snapshot(dir: string): Map<string, string> {
         out.set(relative(dir, p) + '/', 'dir')
         walk(p)
       } else {
-        const hash = st.isFile() && st.size < 64 * 1024 * 1024 ? createHash('sha256').update(readFileSync(p)).digest('hex') : String(st.mtimeMs)
+        const hash =
+          st.isFile() && st.size < 64 * 1024 * 1024
+            ? createHash('sha256').update(readFileSync(p)).digest('hex')
+            : String(st.mtimeMs)
         out.set(relative(dir, p), `${st.isFile() ? 'file' : 'other'}:${st.size}:${hash}`)
       }
     }
@@ -70,7 +73,13 @@ export interface RunOptions {
  * `node bin/run.js <command> <archive> ...` with cwd, TMPDIR and HOME inside the sandbox, and compares the sandbox
  * before and after. The sandbox is removed afterwards; the caller also checks `escapeTarget` and the work root.
  */
-export async function runCase(work: string, c: HostileCase, ctx: CaseContext, command: string, options: RunOptions = {}): Promise<Outcome> {
+export async function runCase(
+  work: string,
+  c: HostileCase,
+  ctx: CaseContext,
+  command: string,
+  options: RunOptions = {},
+): Promise<Outcome> {
   // The sandbox name must not contain the case id: the archive path appears in messages and would match them.
   const box = mkdtempSync(join(work, `run-`))
   const dirs = {archive: join(box, 'archive'), cwd: join(box, 'cwd'), tmp: join(box, 'tmp'), home: join(box, 'home')}
@@ -80,22 +89,44 @@ export async function runCase(work: string, c: HostileCase, ctx: CaseContext, co
   const before = snapshot(box)
   const rssFile = join(work, `.rss-${relative(work, box)}`)
   // verify: integrity is what the corpus attacks; signatures are covered by test/signatures.test.ts.
-  const args = [CLI, command, archive, ...(command === 'verify' ? ['--signatures', 'skip'] : []), ...(options.extraArgs ?? [])]
-  const [bin, argv] = HAVE_TIME ? [TIME, ['-f', '%M', '-o', rssFile, process.execPath, ...args]] : [process.execPath, args]
+  const args = [
+    CLI,
+    command,
+    archive,
+    ...(command === 'verify' ? ['--signatures', 'skip'] : []),
+    ...(options.extraArgs ?? []),
+  ]
+  const [bin, argv] = HAVE_TIME
+    ? [TIME, ['-f', '%M', '-o', rssFile, process.execPath, ...args]]
+    : [process.execPath, args]
   const started = Date.now()
   const timeoutMs = options.timeoutMs ?? MAX_MS
-  const result = await new Promise<{exit: number | null; signal: string | null; stdout: string; stderr: string; timedOut: boolean}>((resolve) => {
+  const result = await new Promise<{
+    exit: number | null
+    signal: string | null
+    stdout: string
+    stderr: string
+    timedOut: boolean
+  }>(resolve => {
     const child = spawn(bin, argv, {
       cwd: dirs.cwd,
-      env: {...process.env, TMPDIR: dirs.tmp, HOME: dirs.home, XDG_CACHE_HOME: join(dirs.home, '.cache'), AIRLOCK_DEBUG: '', NO_COLOR: '1', ...options.env},
+      env: {
+        ...process.env,
+        TMPDIR: dirs.tmp,
+        HOME: dirs.home,
+        XDG_CACHE_HOME: join(dirs.home, '.cache'),
+        AIRLOCK_DEBUG: '',
+        NO_COLOR: '1',
+        ...options.env,
+      },
       stdio: ['ignore', 'pipe', 'pipe'],
       // Own process group, so a timeout kills node and not just /usr/bin/time in front of it.
       detached: true,
     })
     let stdout = ''
     let stderr = ''
-    child.stdout.on('data', (d) => (stdout += d))
-    child.stderr.on('data', (d) => (stderr += d))
+    child.stdout.on('data', d => (stdout += d))
+    child.stderr.on('data', d => (stderr += d))
     let timedOut = false
     // The bound is enforced here: a hang is a failure of the case, never of the test run.
     const timer = setTimeout(() => {
@@ -120,7 +151,7 @@ export async function runCase(work: string, c: HostileCase, ctx: CaseContext, co
     if (Number.isFinite(n)) rssKb = n
     rmSync(rssFile, {force: true})
   }
-  const errorLine = result.stderr.split('\n').find((l) => l.startsWith('airlock: error: '))
+  const errorLine = result.stderr.split('\n').find(l => l.startsWith('airlock: error: '))
   return {
     command,
     exit: result.exit,
@@ -145,27 +176,37 @@ export function safetyProblems(o: Outcome, maxMs = MAX_MS): string[] {
   const p: string[] = []
   if (o.timedOut) p.push(`did not finish within ${maxMs} ms (killed)`)
   else if (o.ms > maxMs) p.push(`took ${o.ms} ms (bound ${maxMs} ms)`)
-  if (o.exit !== 0 && o.exit !== 1) p.push(`exit status ${o.exit}${o.signal ? ` (signal ${o.signal})` : ''}, expected 0 or 1`)
-  const lines = o.stderr.split('\n').filter((l) => l.trim() !== '')
-  if (lines.some((l) => /^\s+at /.test(l))) p.push('stderr has a stack trace')
-  const errors = lines.filter((l) => l.startsWith('airlock: error: '))
+  if (o.exit !== 0 && o.exit !== 1)
+    p.push(`exit status ${o.exit}${o.signal ? ` (signal ${o.signal})` : ''}, expected 0 or 1`)
+  const lines = o.stderr.split('\n').filter(l => l.trim() !== '')
+  if (lines.some(l => /^\s+at /.test(l))) p.push('stderr has a stack trace')
+  const errors = lines.filter(l => l.startsWith('airlock: error: '))
   // `progress:` lines are the documented non-TTY progress of long work (every few seconds), not extra errors
-  const others = lines.filter((l) => !l.startsWith('airlock: error: ') && !l.startsWith('airlock: hint: ') && !l.startsWith('progress: '))
-  if (o.exit === 1 && errors.length !== 1) p.push(`stderr has ${errors.length} "airlock: error:" lines, expected exactly 1`)
-  if (o.exit === 1 && others.length > 0) p.push(`stderr has lines besides the error and its hint: ${JSON.stringify(others.slice(0, 3))}`)
-  if (o.error && o.error.length > 400) p.push(`error line is ${o.error.length} chars long (an attacker-chosen name must not flood the terminal)`)
+  const others = lines.filter(
+    l => !l.startsWith('airlock: error: ') && !l.startsWith('airlock: hint: ') && !l.startsWith('progress: '),
+  )
+  if (o.exit === 1 && errors.length !== 1)
+    p.push(`stderr has ${errors.length} "airlock: error:" lines, expected exactly 1`)
+  if (o.exit === 1 && others.length > 0)
+    p.push(`stderr has lines besides the error and its hint: ${JSON.stringify(others.slice(0, 3))}`)
+  if (o.error && o.error.length > 400)
+    p.push(`error line is ${o.error.length} chars long (an attacker-chosen name must not flood the terminal)`)
   if (o.fsChanges.length) p.push(`file system changed: ${o.fsChanges.slice(0, 5).join(', ')}`)
-  if (o.rssKb !== undefined && o.rssKb > MAX_RSS_KB) p.push(`peak RSS ${Math.round(o.rssKb / 1024)} MiB over ${MAX_RSS_KB / 1024} MiB`)
+  if (o.rssKb !== undefined && o.rssKb > MAX_RSS_KB)
+    p.push(`peak RSS ${Math.round(o.rssKb / 1024)} MiB over ${MAX_RSS_KB / 1024} MiB`)
   return p
 }
 
 /** The verdict checks for `verify`: the expected exit and a message that names the problem and the entry. */
 export function verdictProblems(c: HostileCase, o: Outcome): string[] {
   const p: string[] = []
-  if (o.exit !== c.expect.exit) p.push(`exit ${o.exit}, expected ${c.expect.exit}${o.error ? ` (error: ${o.error})` : ''}`)
+  if (o.exit !== c.expect.exit)
+    p.push(`exit ${o.exit}, expected ${c.expect.exit}${o.error ? ` (error: ${o.error})` : ''}`)
   if (c.expect.exit === 1 && o.error) {
-    if (c.expect.problem && !c.expect.problem.test(o.error)) p.push(`message does not describe the problem (${c.expect.problem}): ${o.error}`)
-    if (c.expect.entry && !o.error.includes(c.expect.entry)) p.push(`message does not name ${JSON.stringify(c.expect.entry)}: ${o.error}`)
+    if (c.expect.problem && !c.expect.problem.test(o.error))
+      p.push(`message does not describe the problem (${c.expect.problem}): ${o.error}`)
+    if (c.expect.entry && !o.error.includes(c.expect.entry))
+      p.push(`message does not name ${JSON.stringify(c.expect.entry)}: ${o.error}`)
   }
   const bound = c.expect.maxMs ?? MAX_MS
   if (o.ms > bound) p.push(`took ${o.ms} ms, bound for this case ${bound} ms`)

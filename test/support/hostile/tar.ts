@@ -6,7 +6,18 @@ import {Header, Pax} from 'tar'
 
 export const BLOCK = 512
 
-export type EntryType = 'File' | 'Directory' | 'SymbolicLink' | 'Link' | 'CharacterDevice' | 'BlockDevice' | 'FIFO' | 'ExtendedHeader' | 'GlobalExtendedHeader' | 'NextFileHasLongPath' | 'ContiguousFile'
+export type EntryType =
+  | 'File'
+  | 'Directory'
+  | 'SymbolicLink'
+  | 'Link'
+  | 'CharacterDevice'
+  | 'BlockDevice'
+  | 'FIFO'
+  | 'ExtendedHeader'
+  | 'GlobalExtendedHeader'
+  | 'NextFileHasLongPath'
+  | 'ContiguousFile'
 
 export interface TarEntry {
   /** Entry name; a Buffer is written byte for byte into the name field (for non-UTF-8 names). */
@@ -47,7 +58,11 @@ export function headerBlock(entry: TarEntry): Buffer {
     mode: entry.mode ?? (type === 'Directory' ? 0o755 : 0o644),
     uid: 0,
     gid: 0,
-    size: entry.headerSize ?? (['File', 'ContiguousFile', 'ExtendedHeader', 'GlobalExtendedHeader', 'NextFileHasLongPath'].includes(type) ? body.length : 0),
+    size:
+      entry.headerSize ??
+      (['File', 'ContiguousFile', 'ExtendedHeader', 'GlobalExtendedHeader', 'NextFileHasLongPath'].includes(type)
+        ? body.length
+        : 0),
     mtime: FIXED_MTIME,
     type,
     ...(entry.linkpath !== undefined ? {linkpath: entry.linkpath} : {}),
@@ -136,7 +151,7 @@ export function readTar(buf: Buffer): {entries: ParsedEntry[]; endOffset: number
   let pending: {path?: string; size?: number; start?: number} = {}
   while (off + BLOCK <= buf.length) {
     const block = buf.subarray(off, off + BLOCK)
-    if (block.every((b) => b === 0)) return {entries, endOffset: off}
+    if (block.every(b => b === 0)) return {entries, endOffset: off}
     const header = new Header(block)
     if (!header.cksumValid) throw new Error(`readTar: bad checksum at ${off}`)
     const size = pending.size ?? header.size ?? 0
@@ -146,7 +161,11 @@ export function readTar(buf: Buffer): {entries: ParsedEntry[]; endOffset: number
     const start = pending.start ?? off
     if (header.type === 'ExtendedHeader') {
       const pax = Pax.parse(body.toString('utf8'))
-      pending = {start, ...(pax.path !== undefined ? {path: pax.path} : {}), ...(pax.size !== undefined ? {size: pax.size} : {})}
+      pending = {
+        start,
+        ...(pax.path !== undefined ? {path: pax.path} : {}),
+        ...(pax.size !== undefined ? {size: pax.size} : {}),
+      }
     } else if (header.type === 'NextFileHasLongPath') {
       pending = {...pending, start, path: body.toString('utf8').replace(/\0+$/, '')}
     } else if (header.type === 'GlobalExtendedHeader') {

@@ -57,18 +57,24 @@
  *   - createTestSigstore({listen: false}) makes an offline instance (Rekor baseUrl https://rekor.airlock.test);
  *     make-fixtures.ts uses it to regenerate fixtures/example-signatures/.
  */
-import { TrustedRoot } from '@sigstore/protobuf-specs';
-import { bundleFromJSON } from '@sigstore/bundle';
-import { toSignedEntity, toTrustMaterial, Verifier, type Signer as VerifiedSigner, type TrustMaterial } from '@sigstore/verify';
-import { CertificateAuthority, CTLog, type IssuedCert, type LeafOptions } from './ca.ts';
-import { generateKeyPair, keyId, type KeyPair } from './keys.ts';
-import { bundleReferrer, legacyAttestationImage, legacySignatureImage, type OciDescriptor, type OciImage } from './oci.ts';
-import { startRekorServer, type RekorServer } from './rekor-server.ts';
-import * as sign from './sign.ts';
-import { TransparencyLog } from './tlog.ts';
-import { buildTrustedRoot, type TrustedRootJSON } from './trusted-root.ts';
+import {TrustedRoot} from '@sigstore/protobuf-specs'
+import {bundleFromJSON} from '@sigstore/bundle'
+import {
+  toSignedEntity,
+  toTrustMaterial,
+  Verifier,
+  type Signer as VerifiedSigner,
+  type TrustMaterial,
+} from '@sigstore/verify'
+import {CertificateAuthority, CTLog, type IssuedCert, type LeafOptions} from './ca.ts'
+import {generateKeyPair, keyId, type KeyPair} from './keys.ts'
+import {bundleReferrer, legacyAttestationImage, legacySignatureImage, type OciDescriptor, type OciImage} from './oci.ts'
+import {startRekorServer, type RekorServer} from './rekor-server.ts'
+import * as sign from './sign.ts'
+import {TransparencyLog} from './tlog.ts'
+import {buildTrustedRoot, type TrustedRootJSON} from './trusted-root.ts'
 
-export * from './oci.ts';
+export * from './oci.ts'
 export {
   ANNOTATION,
   BUNDLE_V03_MEDIA_TYPE,
@@ -80,96 +86,132 @@ export {
   cosignSimpleSigningPayload,
   intotoStatement,
   pae,
-} from './sign.ts';
-export type { DsseOptions, LegacyAttestation, LegacySignature, SignOptions, SignedBlob, SignedDsse, SigstoreBundleJSON, Tamper } from './sign.ts';
-export type { TrustedRootJSON } from './trusted-root.ts';
-export { CertificateAuthority, CTLog } from './ca.ts';
-export { TransparencyLog } from './tlog.ts';
-export { MerkleTree, verifyInclusion } from './merkle.ts';
-export { toPem, generateKeyPair, type KeyPair } from './keys.ts';
+} from './sign.ts'
+export type {
+  DsseOptions,
+  LegacyAttestation,
+  LegacySignature,
+  SignOptions,
+  SignedBlob,
+  SignedDsse,
+  SigstoreBundleJSON,
+  Tamper,
+} from './sign.ts'
+export type {TrustedRootJSON} from './trusted-root.ts'
+export {CertificateAuthority, CTLog} from './ca.ts'
+export {TransparencyLog} from './tlog.ts'
+export {MerkleTree, verifyInclusion} from './merkle.ts'
+export {toPem, generateKeyPair, type KeyPair} from './keys.ts'
 
 export interface TestSigstoreOptions {
   /** Start the Rekor HTTP server on loopback (default true). Without it, url is https://rekor.airlock.test. */
-  listen?: boolean;
+  listen?: boolean
   /** Organization name of the CA (default airlock.test). */
-  name?: string;
+  name?: string
   /** Unrelated entries logged first, so proofs are never trivial (default 3). */
-  seedEntries?: number;
+  seedEntries?: number
 }
 
 export interface VerifyPolicy {
-  subjectAlternativeName?: string;
-  extensions?: { issuer?: string };
+  subjectAlternativeName?: string
+  extensions?: {issuer?: string}
 }
 
 export interface TestSigstore {
-  url: string;
-  requests: string[];
-  ca: CertificateAuthority;
-  untrustedCa: CertificateAuthority;
-  ctlog: CTLog;
-  untrustedCtLog: CTLog;
-  tlog: TransparencyLog;
-  staticKey: KeyPair;
-  staticKeyPem: string;
-  staticKeyHint: string;
-  trustedRoot(): TrustedRootJSON;
-  trustedRootJSON(): string;
-  publicKeys(): Record<string, { rawBytes: string; keyDetails: string; validFor: { start: string } }>;
-  trustMaterial(): TrustMaterial;
-  verify(bundle: object | string | Buffer, artifact?: Buffer | string, policy?: VerifyPolicy): VerifiedSigner;
-  issueLeaf(opts: LeafOptions): IssuedCert;
-  signBlob(bytes: Buffer | string, opts?: sign.SignOptions): sign.SignedBlob;
-  signDsse(payload: Buffer | string, payloadType: string, opts?: sign.DsseOptions): sign.SignedDsse;
-  signCosignLegacy(payload: Buffer | string, opts?: sign.SignOptions): sign.LegacySignature;
-  signCosignLegacyAttestation(statement: Buffer | string, opts?: sign.DsseOptions & { predicateType?: string }): sign.LegacyAttestation;
-  signImageLegacy(dockerRef: string, manifestDigest: string, opts?: sign.SignOptions): OciImage & { signature: sign.LegacySignature };
-  attestImageLegacy(name: string, manifestDigest: string, opts?: sign.DsseOptions & { predicateType?: string }): OciImage & { attestation: sign.LegacyAttestation };
+  url: string
+  requests: string[]
+  ca: CertificateAuthority
+  untrustedCa: CertificateAuthority
+  ctlog: CTLog
+  untrustedCtLog: CTLog
+  tlog: TransparencyLog
+  staticKey: KeyPair
+  staticKeyPem: string
+  staticKeyHint: string
+  trustedRoot(): TrustedRootJSON
+  trustedRootJSON(): string
+  publicKeys(): Record<string, {rawBytes: string; keyDetails: string; validFor: {start: string}}>
+  trustMaterial(): TrustMaterial
+  verify(bundle: object | string | Buffer, artifact?: Buffer | string, policy?: VerifyPolicy): VerifiedSigner
+  issueLeaf(opts: LeafOptions): IssuedCert
+  signBlob(bytes: Buffer | string, opts?: sign.SignOptions): sign.SignedBlob
+  signDsse(payload: Buffer | string, payloadType: string, opts?: sign.DsseOptions): sign.SignedDsse
+  signCosignLegacy(payload: Buffer | string, opts?: sign.SignOptions): sign.LegacySignature
+  signCosignLegacyAttestation(
+    statement: Buffer | string,
+    opts?: sign.DsseOptions & {predicateType?: string},
+  ): sign.LegacyAttestation
+  signImageLegacy(
+    dockerRef: string,
+    manifestDigest: string,
+    opts?: sign.SignOptions,
+  ): OciImage & {signature: sign.LegacySignature}
+  attestImageLegacy(
+    name: string,
+    manifestDigest: string,
+    opts?: sign.DsseOptions & {predicateType?: string},
+  ): OciImage & {attestation: sign.LegacyAttestation}
   signImageBundle(
     subject: OciDescriptor,
     dockerRef: string,
-    opts?: sign.DsseOptions & { messageSignature?: boolean },
-  ): OciImage & { signed: sign.SignedBlob | sign.SignedDsse };
-  attestImageBundle(subject: OciDescriptor, name: string, opts?: sign.DsseOptions & { predicateType?: string }): OciImage & { signed: sign.SignedDsse };
-  stop(): Promise<void>;
+    opts?: sign.DsseOptions & {messageSignature?: boolean},
+  ): OciImage & {signed: sign.SignedBlob | sign.SignedDsse}
+  attestImageBundle(
+    subject: OciDescriptor,
+    name: string,
+    opts?: sign.DsseOptions & {predicateType?: string},
+  ): OciImage & {signed: sign.SignedDsse}
+  stop(): Promise<void>
 }
 
 export async function createTestSigstore(options: TestSigstoreOptions = {}): Promise<TestSigstore> {
-  const ctlog = new CTLog();
-  const ca = new CertificateAuthority({ name: options.name ?? 'airlock.test', ctlog });
-  const untrustedCtLog = new CTLog();
-  const untrustedCa = new CertificateAuthority({ name: 'untrusted.test', ctlog: untrustedCtLog });
-  const tlog = new TransparencyLog();
-  const staticKey = generateKeyPair();
-  const staticKeyHint = keyId(staticKey).toString('base64');
-  let server: RekorServer | undefined;
-  let url = 'https://rekor.airlock.test';
+  const ctlog = new CTLog()
+  const ca = new CertificateAuthority({name: options.name ?? 'airlock.test', ctlog})
+  const untrustedCtLog = new CTLog()
+  const untrustedCa = new CertificateAuthority({name: 'untrusted.test', ctlog: untrustedCtLog})
+  const tlog = new TransparencyLog()
+  const staticKey = generateKeyPair()
+  const staticKeyHint = keyId(staticKey).toString('base64')
+  let server: RekorServer | undefined
+  let url = 'https://rekor.airlock.test'
   if (options.listen ?? true) {
-    server = await startRekorServer(tlog);
-    url = server.url;
-    tlog.hostname = new URL(url).hostname;
+    server = await startRekorServer(tlog)
+    url = server.url
+    tlog.hostname = new URL(url).hostname
   }
-  const ctx: sign.SigningContext = { ca, untrustedCa, untrustedCtLog, tlog, staticKey, staticKeyHint };
-  for (let i = 0; i < (options.seedEntries ?? 3); i++) sign.signBlob(ctx, `seed entry ${i}`, { identity: 'seed@airlock.test' });
+  const ctx: sign.SigningContext = {ca, untrustedCa, untrustedCtLog, tlog, staticKey, staticKeyHint}
+  for (let i = 0; i < (options.seedEntries ?? 3); i++)
+    sign.signBlob(ctx, `seed entry ${i}`, {identity: 'seed@airlock.test'})
 
   const trustedRoot = (): TrustedRootJSON =>
-    buildTrustedRoot({ tlog, tlogUrl: url, ca, caUrl: 'https://fulcio.airlock.test', ctlog, ctlogUrl: 'https://ctfe.airlock.test' });
+    buildTrustedRoot({
+      tlog,
+      tlogUrl: url,
+      ca,
+      caUrl: 'https://fulcio.airlock.test',
+      ctlog,
+      ctlogUrl: 'https://ctfe.airlock.test',
+    })
   const publicKeys = () => ({
     [staticKeyHint]: {
       rawBytes: staticKey.spki.toString('base64'),
       keyDetails: 'PKIX_ECDSA_P256_SHA_256',
-      validFor: { start: new Date(0).toISOString() },
+      validFor: {start: new Date(0).toISOString()},
     },
-  });
+  })
   const trustMaterial = (): TrustMaterial => {
     const keys = Object.fromEntries(
       Object.entries(publicKeys()).map(([hint, k]) => [
         hint,
-        { rawBytes: Buffer.from(k.rawBytes, 'base64'), keyDetails: 11 /* PKIX_ECDSA_P256_SHA_256 */, validFor: { start: new Date(0) } },
+        {
+          rawBytes: Buffer.from(k.rawBytes, 'base64'),
+          keyDetails: 11 /* PKIX_ECDSA_P256_SHA_256 */,
+          validFor: {start: new Date(0)},
+        },
       ]),
-    );
-    return toTrustMaterial(TrustedRoot.fromJSON(trustedRoot()), keys as never);
-  };
+    )
+    return toTrustMaterial(TrustedRoot.fromJSON(trustedRoot()), keys as never)
+  }
 
   return {
     url,
@@ -187,23 +229,23 @@ export async function createTestSigstore(options: TestSigstoreOptions = {}): Pro
     publicKeys,
     trustMaterial,
     verify(bundle, artifact, policy) {
-      const obj = typeof bundle === 'string' || Buffer.isBuffer(bundle) ? JSON.parse(bundle.toString()) : bundle;
-      const entity = toSignedEntity(bundleFromJSON(obj), artifact === undefined ? undefined : Buffer.from(artifact));
-      return new Verifier(trustMaterial()).verify(entity, policy);
+      const obj = typeof bundle === 'string' || Buffer.isBuffer(bundle) ? JSON.parse(bundle.toString()) : bundle
+      const entity = toSignedEntity(bundleFromJSON(obj), artifact === undefined ? undefined : Buffer.from(artifact))
+      return new Verifier(trustMaterial()).verify(entity, policy)
     },
-    issueLeaf: (opts) => ca.issueLeaf(opts),
+    issueLeaf: opts => ca.issueLeaf(opts),
     signBlob: (bytes, opts) => sign.signBlob(ctx, bytes, opts),
     signDsse: (payload, payloadType, opts) => sign.signDsse(ctx, payload, payloadType, opts),
     signCosignLegacy: (payload, opts) => sign.signCosignLegacy(ctx, payload, opts),
     signCosignLegacyAttestation: (statement, opts) => sign.signCosignLegacyAttestation(ctx, statement, opts),
     signImageLegacy(dockerRef, manifestDigest, opts) {
-      const signature = sign.signCosignLegacy(ctx, sign.cosignSimpleSigningPayload(dockerRef, manifestDigest), opts);
-      return { ...legacySignatureImage(manifestDigest, [signature]), signature };
+      const signature = sign.signCosignLegacy(ctx, sign.cosignSimpleSigningPayload(dockerRef, manifestDigest), opts)
+      return {...legacySignatureImage(manifestDigest, [signature]), signature}
     },
     attestImageLegacy(name, manifestDigest, opts) {
-      const statement = sign.intotoStatement(name, manifestDigest, opts?.predicateType);
-      const attestation = sign.signCosignLegacyAttestation(ctx, statement, opts);
-      return { ...legacyAttestationImage(manifestDigest, [attestation]), attestation };
+      const statement = sign.intotoStatement(name, manifestDigest, opts?.predicateType)
+      const attestation = sign.signCosignLegacyAttestation(ctx, statement, opts)
+      return {...legacyAttestationImage(manifestDigest, [attestation]), attestation}
     },
     signImageBundle(subject, dockerRef, opts) {
       const signed = opts?.messageSignature
@@ -213,16 +255,16 @@ export async function createTestSigstore(options: TestSigstoreOptions = {}): Pro
             sign.intotoStatement(dockerRef, subject.digest, sign.COSIGN_SIGN_PREDICATE_TYPE, {}),
             'application/vnd.in-toto+json',
             opts,
-          );
-      return { ...bundleReferrer(subject, signed.bundle), signed };
+          )
+      return {...bundleReferrer(subject, signed.bundle), signed}
     },
     attestImageBundle(subject, name, opts) {
-      const statement = sign.intotoStatement(name, subject.digest, opts?.predicateType);
-      const signed = sign.signDsse(ctx, statement, 'application/vnd.in-toto+json', opts);
-      return { ...bundleReferrer(subject, signed.bundle), signed };
+      const statement = sign.intotoStatement(name, subject.digest, opts?.predicateType)
+      const signed = sign.signDsse(ctx, statement, 'application/vnd.in-toto+json', opts)
+      return {...bundleReferrer(subject, signed.bundle), signed}
     },
     stop: async () => {
-      await server?.close();
+      await server?.close()
     },
-  };
+  }
 }

@@ -2,53 +2,53 @@
 //   node test/support/sigstore/make-fixtures.ts [outDir]
 // Everything verifies offline with the trusted_root.json written next to it; signatures are judged at their log
 // time, so the fixtures stay valid for the 10-year lifetime of the generated CA.
-import fs from 'node:fs';
-import path from 'node:path';
-import { createTestSigstore, digestTag, referrersIndex, sampleImage, type OciImage } from './index.ts';
+import fs from 'node:fs'
+import path from 'node:path'
+import {createTestSigstore, digestTag, referrersIndex, sampleImage, type OciImage} from './index.ts'
 
-export const FIXTURE_IDENTITY = 'release@example.test';
-export const FIXTURE_ISSUER = 'https://accounts.example.test';
-export const FIXTURE_REPOSITORY = 'registry.example.test/airlock/hello';
+export const FIXTURE_IDENTITY = 'release@example.test'
+export const FIXTURE_ISSUER = 'https://accounts.example.test'
+export const FIXTURE_REPOSITORY = 'registry.example.test/airlock/hello'
 
 export async function makeFixtures(out: string): Promise<void> {
-  const ss = await createTestSigstore({ listen: false, name: 'example.test' });
-  const id = { identity: FIXTURE_IDENTITY, issuer: FIXTURE_ISSUER };
-  fs.rmSync(out, { recursive: true, force: true });
-  fs.mkdirSync(out, { recursive: true });
-  const write = (name: string, data: string | Buffer) => fs.writeFileSync(path.join(out, name), data);
+  const ss = await createTestSigstore({listen: false, name: 'example.test'})
+  const id = {identity: FIXTURE_IDENTITY, issuer: FIXTURE_ISSUER}
+  fs.rmSync(out, {recursive: true, force: true})
+  fs.mkdirSync(out, {recursive: true})
+  const write = (name: string, data: string | Buffer) => fs.writeFileSync(path.join(out, name), data)
 
-  write('trusted_root.json', ss.trustedRootJSON());
-  write('cosign.pub', ss.staticKeyPem);
+  write('trusted_root.json', ss.trustedRootJSON())
+  write('cosign.pub', ss.staticKeyPem)
 
-  const blob = Buffer.from('hello from the connected side\n');
-  write('hello.txt', blob);
-  write('hello.txt.sigstore.json', JSON.stringify(ss.signBlob(blob, id).bundle, null, 2) + '\n');
-  write('hello.txt.key.sigstore.json', JSON.stringify(ss.signBlob(blob, { key: true }).bundle, null, 2) + '\n');
+  const blob = Buffer.from('hello from the connected side\n')
+  write('hello.txt', blob)
+  write('hello.txt.sigstore.json', JSON.stringify(ss.signBlob(blob, id).bundle, null, 2) + '\n')
+  write('hello.txt.key.sigstore.json', JSON.stringify(ss.signBlob(blob, {key: true}).bundle, null, 2) + '\n')
 
   // An OCI image layout: one image, its legacy .sig and .att, and a v0.3 bundle referrer (with fallback tag).
-  const image = sampleImage('hello');
-  const digest = image.manifestDescriptor.digest;
-  const sig = ss.signImageLegacy(FIXTURE_REPOSITORY, digest, id);
-  const att = ss.attestImageLegacy(FIXTURE_REPOSITORY, digest, id);
-  const ref = ss.signImageBundle(image.manifestDescriptor, FIXTURE_REPOSITORY, id);
-  const refIndex = referrersIndex([ref]);
-  const layout = path.join(out, 'oci-layout');
-  const blobs = path.join(layout, 'blobs', 'sha256');
-  fs.mkdirSync(blobs, { recursive: true });
-  const put = (d: string, bytes: Buffer) => fs.writeFileSync(path.join(blobs, d.slice(7)), bytes);
+  const image = sampleImage('hello')
+  const digest = image.manifestDescriptor.digest
+  const sig = ss.signImageLegacy(FIXTURE_REPOSITORY, digest, id)
+  const att = ss.attestImageLegacy(FIXTURE_REPOSITORY, digest, id)
+  const ref = ss.signImageBundle(image.manifestDescriptor, FIXTURE_REPOSITORY, id)
+  const refIndex = referrersIndex([ref])
+  const layout = path.join(out, 'oci-layout')
+  const blobs = path.join(layout, 'blobs', 'sha256')
+  fs.mkdirSync(blobs, {recursive: true})
+  const put = (d: string, bytes: Buffer) => fs.writeFileSync(path.join(blobs, d.slice(7)), bytes)
   const putImage = (img: OciImage) => {
-    put(img.manifestDescriptor.digest, img.manifest);
-    put(img.config.descriptor.digest, img.config.bytes);
-    for (const l of img.layers) put(l.descriptor.digest, l.bytes);
-  };
-  for (const img of [image, sig, att, ref]) putImage(img);
-  put(refIndex.descriptor.digest, refIndex.bytes);
-  const named = (d: { mediaType: string; digest: string; size: number }, name: string) => ({
+    put(img.manifestDescriptor.digest, img.manifest)
+    put(img.config.descriptor.digest, img.config.bytes)
+    for (const l of img.layers) put(l.descriptor.digest, l.bytes)
+  }
+  for (const img of [image, sig, att, ref]) putImage(img)
+  put(refIndex.descriptor.digest, refIndex.bytes)
+  const named = (d: {mediaType: string; digest: string; size: number}, name: string) => ({
     mediaType: d.mediaType,
     digest: d.digest,
     size: d.size,
-    annotations: { 'org.opencontainers.image.ref.name': name },
-  });
+    annotations: {'org.opencontainers.image.ref.name': name},
+  })
   const index = {
     schemaVersion: 2,
     mediaType: 'application/vnd.oci.image.index.v1+json',
@@ -58,9 +58,9 @@ export async function makeFixtures(out: string): Promise<void> {
       named(att.manifestDescriptor, `${FIXTURE_REPOSITORY}:${att.tag}`),
       named(refIndex.descriptor, `${FIXTURE_REPOSITORY}:${digestTag(digest)}`),
     ],
-  };
-  fs.writeFileSync(path.join(layout, 'oci-layout'), '{"imageLayoutVersion":"1.0.0"}');
-  fs.writeFileSync(path.join(layout, 'index.json'), JSON.stringify(index, null, 2) + '\n');
+  }
+  fs.writeFileSync(path.join(layout, 'oci-layout'), '{"imageLayoutVersion":"1.0.0"}')
+  fs.writeFileSync(path.join(layout, 'index.json'), JSON.stringify(index, null, 2) + '\n')
 
   write(
     'README.md',
@@ -83,10 +83,12 @@ Signer: identity \`${FIXTURE_IDENTITY}\`, issuer \`${FIXTURE_ISSUER}\`. Expected
   \`--certificate-identity-regexp '@example\\.test$' --certificate-oidc-issuer ${FIXTURE_ISSUER}\`
 - fails: any other identity (e.g. \`someone@evil.test\`) or issuer.
 `,
-  );
-  await ss.stop();
+  )
+  await ss.stop()
 }
 
 if (import.meta.url === `file://${process.argv[1]}`) {
-  await makeFixtures(process.argv[2] ?? path.join(import.meta.dirname, '..', '..', '..', 'fixtures', 'example-signatures'));
+  await makeFixtures(
+    process.argv[2] ?? path.join(import.meta.dirname, '..', '..', '..', 'fixtures', 'example-signatures'),
+  )
 }

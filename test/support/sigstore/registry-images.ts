@@ -15,7 +15,13 @@ export async function putImage(repo: Repository, img: OciImage, tag?: string): P
  * A linux/amd64 + linux/arm64 index tagged `v1` in `repo`, signed and attested with v0.3 bundle referrers listed
  * under the fallback tag `sha256-<hex>` (Distribution has no referrers API). `name` is the signed reference.
  */
-export async function pushBundleSignedIndex(repo: Repository, ss: TestSigstore, name: string, label: string, signer: SignOptions) {
+export async function pushBundleSignedIndex(
+  repo: Repository,
+  ss: TestSigstore,
+  name: string,
+  label: string,
+  signer: SignOptions,
+) {
   const amd = sampleImage(`${label}-amd64`)
   const arm = sampleImage(`${label}-arm64`, {architecture: 'arm64', os: 'linux'})
   await putImage(repo, amd)
