@@ -7,7 +7,7 @@ import {
   renderCountersign,
   runCountersign,
   verificationRecord,
-  writeClusterConfig,
+  writeClusterConfigFromFlags,
   type CountersignReport,
 } from '../countersign/index.ts'
 import {loadPolicy, policyFlags, type PolicyFlagValues} from '../policy/index.ts'
@@ -105,16 +105,7 @@ export default class Countersign extends BaseCommand {
         record,
       })
       for (const line of renderCountersign(result)) this.note(line)
-      const plainHttp = (flags['insecure-registry'] ?? []).includes(target.registry)
-      for (const file of writeClusterConfig(result, {
-        target,
-        keepHost: flags['keep-host'],
-        plainHttp,
-        caFile: flags['ca-file'],
-        username: flags.username,
-        talosFile: flags['emit-talos-config'],
-        policyControllerFile: flags['emit-policy-controller'],
-      }))
+      for (const file of writeClusterConfigFromFlags(result, target, flags))
         this.note(`written ${file} (review before applying)`)
       return result
     } finally {

@@ -11,7 +11,7 @@ import {exportImages, type ExportResult} from '../export/export.ts'
 import {parseReference} from '../reference/index.ts'
 import {RegistryClient} from '../registry/index.ts'
 import {formatBytes} from '../util/progress.ts'
-import {loadPolicy, policyFlags, type PolicyFlagValues} from '../policy/index.ts'
+import {loadPolicy, policyFlags, policyGiven, type PolicyFlagValues} from '../policy/index.ts'
 import {signatureExportHooks, type SignatureMode} from '../export/signature-hook.ts'
 import {DEFAULT_REKOR_URL} from '../sigstore/proofs.ts'
 import {loadTrustedRootFiles} from '../verify/signatures.ts'
@@ -25,15 +25,6 @@ import {
   withAirlockExecutables,
   type AirlockPlatform,
 } from '../export/include-airlock.ts'
-
-const POLICY_FLAG_NAMES = [
-  'policy',
-  'key',
-  'certificate-identity',
-  'certificate-identity-regexp',
-  'certificate-oidc-issuer',
-  'certificate-oidc-issuer-regexp',
-] as const
 
 export default class Export extends BaseCommand {
   static override summary = 'Copy images (and everything they reference) into one archive: an OCI layout tar.'
@@ -145,8 +136,8 @@ export default class Export extends BaseCommand {
     })
     let client: RegistryClient | undefined
     const progress = this.progress()
-    const policyGiven = POLICY_FLAG_NAMES.some(f => (flags as Record<string, unknown>)[f] !== undefined)
-    const policy = policyGiven ? loadPolicy(flags as PolicyFlagValues) : undefined
+    const given = policyGiven(flags)
+    const policy = given ? loadPolicy(flags as PolicyFlagValues) : undefined
     // TUF first: an unreachable mirror fails before any image is downloaded; its roots also check the policy here.
     const trust = await fetchTrust(flags)
     const trustedRoots = [...loadTrustedRootFiles(flags['trusted-root'] ?? []), ...fetchedTrustedRoots(trust)]

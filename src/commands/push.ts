@@ -7,7 +7,7 @@ import {plural} from '../report/text.ts'
 import {formatBytes} from '../util/progress.ts'
 import type {VerifySignatureMode} from '../verify/signatures.ts'
 import {AirlockError} from '../errors.ts'
-import {loadPolicy, policyFlags, type PolicyFlagValues} from '../policy/index.ts'
+import {loadPolicy, policyFlags, policyGiven, type PolicyFlagValues} from '../policy/index.ts'
 import {parseMirrorTarget, pushArchive, type PushArchiveResult} from '../push/index.ts'
 import type {MirrorCheckResult} from '../verify/mirror-check.ts'
 import {renderMirrorCheck} from '../report/mirror.ts'
@@ -102,15 +102,8 @@ export default class Push extends BaseCommand {
     const countersignKey = flags['countersign-key']
       ? await (await countersignLib()).loadCountersignKey(flags['countersign-key'], flags)
       : undefined
-    const policyGiven = [
-      'policy',
-      'key',
-      'certificate-identity',
-      'certificate-identity-regexp',
-      'certificate-oidc-issuer',
-      'certificate-oidc-issuer-regexp',
-    ].some(f => (flags as Record<string, unknown>)[f] !== undefined)
-    const policy = policyGiven ? loadPolicy(flags as PolicyFlagValues) : undefined
+    const given = policyGiven(flags)
+    const policy = given ? loadPolicy(flags as PolicyFlagValues) : undefined
     if (signatureMode === 'skip' && policy)
       throw new AirlockError('USAGE', '--signatures skip cannot be combined with a policy (nothing would be checked)')
     if (!policy && !flags['skip-verify'] && signatureMode !== 'skip')
@@ -177,7 +170,7 @@ export default class Push extends BaseCommand {
               afterPush: async verified => {
                 pushed = verified.verdict
                 if (!countersignKey) return
-                const {runCountersign, renderCountersign, verificationRecord, writeClusterConfig} =
+                const {runCountersign, renderCountersign, verificationRecord, writeClusterConfigFromFlags} =
                   await countersignLib()
                 const record = await verificationRecord({
                   archive: args.archive,
@@ -195,15 +188,7 @@ export default class Push extends BaseCommand {
                   record,
                 })
                 for (const line of renderCountersign(countersign)) this.note(line)
-                for (const file of writeClusterConfig(countersign, {
-                  target,
-                  keepHost: flags['keep-host'],
-                  plainHttp,
-                  caFile: flags['ca-file'],
-                  username: flags.username,
-                  talosFile: flags['emit-talos-config'],
-                  policyControllerFile: flags['emit-policy-controller'],
-                }))
+                for (const file of writeClusterConfigFromFlags(countersign, target, flags))
                   this.note(`written ${file} (review before applying)`)
               },
             }

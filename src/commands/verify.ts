@@ -1,6 +1,6 @@
 import {Args, Flags} from '@oclif/core'
 import {BaseCommand} from '../cli/base-command.ts'
-import {loadPolicy, policyFlags, type PolicyFlagValues} from '../policy/index.ts'
+import {loadPolicy, policyFlags, policyGiven, type PolicyFlagValues} from '../policy/index.ts'
 import type {VerifyReport} from '../verify/report-model.ts'
 import {failureSummary, renderVerify} from '../report/text.ts'
 import {oneLine} from '../cli/one-line.ts'
@@ -16,15 +16,6 @@ import {firstFailure} from '../verify/verify.ts'
 import {type TrustFlagValues, trustFlags} from '../trust/flags.ts'
 import {talosKeyFlag} from '../countersign/cli-flags.ts'
 import type {TalosMirrorView} from '../countersign/index.ts'
-
-const POLICY_FLAG_NAMES = [
-  'policy',
-  'key',
-  'certificate-identity',
-  'certificate-identity-regexp',
-  'certificate-oidc-issuer',
-  'certificate-oidc-issuer-regexp',
-] as const
 
 export default class Verify extends BaseCommand {
   static override summary =
@@ -76,8 +67,8 @@ export default class Verify extends BaseCommand {
     if (!flags.registry && mirrorOnly.length > 0)
       throw new AirlockError('USAGE', `--${mirrorOnly[0]} needs --registry REGISTRY[/PREFIX]`)
     const target = flags.registry ? parseMirrorTarget(flags.registry) : undefined
-    const policyGiven = POLICY_FLAG_NAMES.some(f => flags[f] !== undefined)
-    const policy = policyGiven && flags.signatures !== 'skip' ? loadPolicy(flags as PolicyFlagValues) : undefined
+    const given = policyGiven(flags)
+    const policy = given && flags.signatures !== 'skip' ? loadPolicy(flags as PolicyFlagValues) : undefined
     const progress = this.progress(archiveSize(args.archive))
     progress.setLabel(`verifying ${args.archive}`)
     let verified: VerifiedArchive

@@ -107,3 +107,27 @@ export function readTalosKey(file: string): KeyObject {
   }
   return parsePublicKey(text, file)
 }
+
+/** The cluster documents from the command's flags (push --countersign-key and airlock countersign alike). */
+export function writeClusterConfigFromFlags(
+  report: CountersignReport,
+  target: MirrorTarget,
+  flags: {
+    'keep-host'?: boolean
+    'insecure-registry'?: string[]
+    'ca-file'?: string
+    username?: string
+    'emit-talos-config'?: string
+    'emit-policy-controller'?: string
+  },
+): string[] {
+  return writeClusterConfig(report, {
+    target,
+    keepHost: flags['keep-host'] ?? false,
+    plainHttp: (flags['insecure-registry'] ?? []).includes(target.registry),
+    caFile: flags['ca-file'],
+    username: flags.username,
+    talosFile: flags['emit-talos-config'],
+    policyControllerFile: flags['emit-policy-controller'],
+  })
+}

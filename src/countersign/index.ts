@@ -28,4 +28,10 @@ export {
   type TalosMirrorView,
 } from './run.ts'
 export {bundleFailure, readReceipt, talosView, type TalosForm, type TalosViewResult} from './talos-view.ts'
-export {loadCountersignKey, readTalosKey, verificationRecord, writeClusterConfig} from './flags.ts'
+export {
+  loadCountersignKey,
+  readTalosKey,
+  verificationRecord,
+  writeClusterConfig,
+  writeClusterConfigFromFlags,
+} from './flags.ts'

@@ -68,3 +68,18 @@ export interface PolicyFlagValues {
 export function readKeyFile(path: string): string {
   return readFileSync(path, 'utf8')
 }
+
+/** The flags that make a policy: any of them given means the command verifies signatures under one. */
+export const POLICY_FLAG_NAMES = [
+  'policy',
+  'key',
+  'certificate-identity',
+  'certificate-identity-regexp',
+  'certificate-oidc-issuer',
+  'certificate-oidc-issuer-regexp',
+] as const
+
+/** Whether the parsed flags name a policy (the same test for export, verify and push). */
+export function policyGiven(flags: object): boolean {
+  return POLICY_FLAG_NAMES.some(name => (flags as Record<string, unknown>)[name] !== undefined)
+}

@@ -22,7 +22,7 @@ export {
   validateGlob,
 } from './glob.ts'
 export {predicateMatches, predicateTypesFor} from './attestation-type.ts'
-export {identityFlags, policyFlags, type PolicyFlagValues} from './flags.ts'
+export {identityFlags, POLICY_FLAG_NAMES, policyFlags, policyGiven, type PolicyFlagValues} from './flags.ts'
 
 const IDENTITY_FLAGS = [
   'certificate-identity',
