@@ -50,7 +50,7 @@ if (import.meta.main) {
   const missing = missingTools()
   if (missing.length > 0)
     problems.push(
-      `missing ${missing.map(t => t.command).join(', ')}: run "sudo bash .ci/run" (installs them and runs the tests) or "sudo apt-get install ${missing.map(t => t.debian).join(' ')}"`,
+      `missing ${missing.map(t => t.command).join(', ')}: run "sudo bash .ci/run" (installs them and runs the tests) or "sudo apt-get install ${[...new Set(missing.map(t => t.debian))].join(' ')}"`,
     )
   if (problems.length > 0) {
     process.stderr.write(`airlock tests cannot run: ${problems.join('; ')}\n`)

@@ -51,7 +51,10 @@ describe('test suite set-up', () => {
     assert.ok(Date.now() - t < 5000)
     const lines = r.stderr.trimEnd().split('\n')
     assert.equal(lines.length, 1, r.stderr)
-    assert.match(lines[0]!, /^airlock tests cannot run: missing skopeo, openssl: run "sudo bash \.ci\/run"/)
+    assert.match(
+      lines[0]!,
+      /^airlock tests cannot run: missing skopeo, openssl, sha256sum, file, unshare, nsenter: run "sudo bash \.ci\/run"/,
+    )
     const here = spawnSync(process.execPath, [join(root, 'test/preflight.ts')], {encoding: 'utf8'})
     assert.equal(here.status, 0, `this machine lacks test tools: ${here.stderr}`)
   })
