@@ -79,7 +79,11 @@ async function danglingTags(registry: StartedRegistry, prefix: string): Promise<
   const exists = async (repo: string, kind: 'blobs' | 'manifests', digest: string) =>
     (await fetch(`${registry.url}/v2/${repo}/${kind}/${digest}`, {method: 'HEAD', headers: {accept: MANIFEST_TYPES}}))
       .status === 200
+  // each manifest once: a fan-out DAG (honest, so push may write it) would otherwise be walked exponentially
+  const seen = new Set<string>()
   const walk = async (repo: string, ref: string, where: string, depth: number): Promise<void> => {
+    if (seen.has(`${repo}@${ref}`)) return
+    seen.add(`${repo}@${ref}`)
     const m = await getJson(`${registry.url}/v2/${repo}/manifests/${ref}`, MANIFEST_TYPES)
     if (m.status !== 200) return void problems.push(`${where}: manifest ${ref} is missing (${m.status})`)
     if (depth > 4 || typeof m.body !== 'object') return

@@ -20,6 +20,12 @@ export interface Outcome {
   exit: number | null
   signal: string | null
   ms: number
+  /**
+   * CPU time (user + system) of the CLI process in ms, from /usr/bin/time: what the bounds judge, because it does not
+   * grow when other tests share the cores (an exponential walk or a bomb burns CPU; a stall is caught by the wall
+   * clock kill below). Undefined when not measurable (then the wall clock is judged).
+   */
+  cpuMs?: number
   /** Peak resident set of the CLI process in KiB (from /usr/bin/time), undefined when not measurable. */
   rssKb?: number
   stdout: string
@@ -97,7 +103,7 @@ export async function runCase(
     ...(options.extraArgs ?? []),
   ]
   const [bin, argv] = HAVE_TIME
-    ? [TIME, ['-f', '%M', '-o', rssFile, process.execPath, ...args]]
+    ? [TIME, ['-f', '%M %U %S', '-o', rssFile, process.execPath, ...args]]
     : [process.execPath, args]
   const started = Date.now()
   const timeoutMs = options.timeoutMs ?? MAX_MS
@@ -129,14 +135,17 @@ export async function runCase(
     child.stderr.on('data', d => (stderr += d))
     let timedOut = false
     // The bound is enforced here: a hang is a failure of the case, never of the test run.
-    const timer = setTimeout(() => {
-      timedOut = true
-      try {
-        process.kill(-child.pid!, 'SIGKILL')
-      } catch {
-        child.kill('SIGKILL')
-      }
-    }, timeoutMs + 2000)
+    const timer = setTimeout(
+      () => {
+        timedOut = true
+        try {
+          process.kill(-child.pid!, 'SIGKILL')
+        } catch {
+          child.kill('SIGKILL')
+        }
+      },
+      3 * timeoutMs + 2000,
+    ) // wall clock: a stall (no CPU spent) still ends the case
     child.on('close', (exit, signal) => {
       clearTimeout(timer)
       resolve({exit, signal, stdout, stderr, timedOut})
@@ -146,9 +155,11 @@ export async function runCase(
   const fsChanges = diff(before, snapshot(box))
   rmSync(box, {recursive: true, force: true})
   let rssKb: number | undefined
+  let cpuMs: number | undefined
   if (HAVE_TIME && existsSync(rssFile)) {
-    const n = Number(readFileSync(rssFile, 'utf8').trim().split('\n').pop())
-    if (Number.isFinite(n)) rssKb = n
+    const [rss, user, system] = (readFileSync(rssFile, 'utf8').trim().split('\n').pop() ?? '').split(' ').map(Number)
+    if (Number.isFinite(rss)) rssKb = rss
+    if (Number.isFinite(user) && Number.isFinite(system)) cpuMs = Math.round((user! + system!) * 1000)
     rmSync(rssFile, {force: true})
   }
   const errorLine = result.stderr.split('\n').find(l => l.startsWith('airlock: error: '))
@@ -157,6 +168,7 @@ export async function runCase(
     exit: result.exit,
     signal: result.signal,
     ms,
+    ...(cpuMs !== undefined ? {cpuMs} : {}),
     ...(rssKb !== undefined ? {rssKb} : {}),
     stdout: result.stdout,
     stderr: result.stderr,
@@ -174,8 +186,8 @@ export async function runCase(
  */
 export function safetyProblems(o: Outcome, maxMs = MAX_MS): string[] {
   const p: string[] = []
-  if (o.timedOut) p.push(`did not finish within ${maxMs} ms (killed)`)
-  else if (o.ms > maxMs) p.push(`took ${o.ms} ms (bound ${maxMs} ms)`)
+  if (o.timedOut) p.push(`did not finish within ${3 * maxMs} ms of wall clock (killed)`)
+  else if (spent(o) > maxMs) p.push(`took ${spent(o)} ms${o.cpuMs === undefined ? '' : ' of CPU'} (bound ${maxMs} ms)`)
   if (o.exit !== 0 && o.exit !== 1)
     p.push(`exit status ${o.exit}${o.signal ? ` (signal ${o.signal})` : ''}, expected 0 or 1`)
   const lines = o.stderr.split('\n').filter(l => l.trim() !== '')
@@ -209,6 +221,12 @@ export function verdictProblems(c: HostileCase, o: Outcome): string[] {
       p.push(`message does not name ${JSON.stringify(c.expect.entry)}: ${o.error}`)
   }
   const bound = c.expect.maxMs ?? MAX_MS
-  if (o.ms > bound) p.push(`took ${o.ms} ms, bound for this case ${bound} ms`)
+  if (spent(o) > bound)
+    p.push(`took ${spent(o)} ms${o.cpuMs === undefined ? '' : ' of CPU'}, bound for this case ${bound} ms`)
   return p
+}
+
+/** What the time bounds judge: CPU time when /usr/bin/time measured it, else the wall clock. */
+function spent(o: Outcome): number {
+  return o.cpuMs ?? o.ms
 }
