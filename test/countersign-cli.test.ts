@@ -28,7 +28,7 @@ const ROOT = join(import.meta.dirname, '..')
 const ID = 'release@airlock.test'
 const ISSUER = 'https://accounts.airlock.test'
 const id = {identity: ID, issuer: ISSUER}
-const VECTORS = join(ROOT, '../../shared/corpora/sigstore+cosign/keys')
+const VECTORS = '/work/shared/corpora/sigstore+cosign/keys' // as test/sigstore-corpora.test.ts
 
 describe('push --countersign-key / airlock countersign (CLI)', () => {
   let source: StartedRegistry

@@ -31,8 +31,12 @@ export default class Countersign extends BaseCommand {
     "<%= config.bin %> countersign talos.tar registry.dc.local/mirror --key cosign.key --certificate-identity-regexp '@siderolabs\\.com$' --certificate-oidc-issuer https://accounts.google.com --emit-talos-config talos-verify.yaml",
   ]
   static override args = {
-    archive: Args.string({description: 'airlock archive (tar) the mirror was populated from', required: true}),
-    target: Args.string({description: 'REGISTRY[/PREFIX] of the mirror', required: true}),
+    archive: Args.string({
+      description: 'airlock archive (tar) the mirror was populated from',
+      required: true,
+      ignoreStdin: true,
+    }),
+    target: Args.string({description: 'REGISTRY[/PREFIX] of the mirror', required: true, ignoreStdin: true}),
   }
   static override flags = {
     key: Flags.string({

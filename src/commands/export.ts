@@ -36,7 +36,9 @@ export default class Export extends BaseCommand {
     '<%= config.bin %> export -o example.tar --signatures optional oci:fixtures/example:example.com/demo/hello:1.0',
   ]
   static override strict = false
-  static override args = {image: Args.string({description: 'images to export (repeatable)', required: false})}
+  static override args = {
+    image: Args.string({description: 'images to export (repeatable)', required: false, ignoreStdin: true}),
+  }
   static override flags = {
     file: Flags.string({
       char: 'f',

@@ -9,7 +9,9 @@ export default class Inspect extends BaseCommand {
   static override summary =
     'Show what an archive holds: images, their platforms, layers and sizes (does not verify blob contents).'
   static override examples = ['<%= config.bin %> inspect images.tar', '<%= config.bin %> inspect images.tar --json']
-  static override args = {archive: Args.string({description: 'archive written by airlock export', required: true})}
+  static override args = {
+    archive: Args.string({description: 'archive written by airlock export', required: true, ignoreStdin: true}),
+  }
 
   async run(): Promise<InspectReport> {
     const {args} = await this.parse(Inspect)

@@ -30,8 +30,8 @@ export default class Push extends BaseCommand {
     '<%= config.bin %> push talos-1.11.tar registry.dc.local:5000 --policy policy.yaml --emit-talos-config talos-mirror.yaml',
   ]
   static override args = {
-    archive: Args.string({description: 'airlock archive (tar)', required: true}),
-    target: Args.string({description: 'REGISTRY[/PREFIX] of the mirror', required: true}),
+    archive: Args.string({description: 'airlock archive (tar)', required: true, ignoreStdin: true}),
+    target: Args.string({description: 'REGISTRY[/PREFIX] of the mirror', required: true, ignoreStdin: true}),
   }
   static override flags = {
     ...policyFlags,

@@ -24,7 +24,7 @@ export default class VerifyBlob extends BaseCommand {
     '<%= config.bin %> verify-blob --bundle b.sigstore.json --key cosign.pub --trusted-root trusted_root.json sha256:0123...',
   ]
   static override args = {
-    artifact: Args.string({required: true, description: 'the artifact file, or sha256:<hex> of it'}),
+    artifact: Args.string({required: true, description: 'the artifact file, or sha256:<hex> of it', ignoreStdin: true}),
   }
   static override flags = {
     bundle: Flags.string({required: true, summary: 'The Sigstore bundle (JSON) for the artifact.'}),

@@ -29,7 +29,9 @@ export default class Verify extends BaseCommand {
     '<%= config.bin %> verify images.tar --signatures skip',
     '<%= config.bin %> verify images.tar --policy policy.yaml --registry registry.dc.local/mirror --ca-file dc-ca.pem',
   ]
-  static override args = {archive: Args.string({description: 'archive written by airlock export', required: true})}
+  static override args = {
+    archive: Args.string({description: 'archive written by airlock export', required: true, ignoreStdin: true}),
+  }
   static override flags = {
     ...policyFlags,
     ...trustFlags,
