@@ -21,6 +21,13 @@ export const TOOLS: Tool[] = [
   {command: 'file', debian: 'file'},
   {command: 'unshare', debian: 'util-linux'},
   {command: 'nsenter', debian: 'util-linux'},
+  {command: 'ip', debian: 'iproute2'},
+  // scripts/package.ts strips the Node binaries of both executables
+  {command: 'strip', debian: 'binutils'},
+  {command: 'aarch64-linux-gnu-strip', debian: 'binutils-aarch64-linux-gnu'},
+  // the hostile corpus compresses archives with the real tools (refused by name)
+  {command: 'xz', debian: 'xz-utils'},
+  {command: 'bzip2', debian: 'bzip2'},
 ]
 
 function executable(path: string): boolean {

@@ -53,7 +53,7 @@ describe('test suite set-up', () => {
     assert.equal(lines.length, 1, r.stderr)
     assert.match(
       lines[0]!,
-      /^airlock tests cannot run: missing skopeo, openssl, sha256sum, file, unshare, nsenter: run "sudo bash \.ci\/run"/,
+      /^airlock tests cannot run: missing skopeo, openssl, sha256sum, file, unshare, nsenter, ip, strip, aarch64-linux-gnu-strip, xz, bzip2: run "sudo bash \.ci\/run"/,
     )
     const here = spawnSync(process.execPath, [join(root, 'test/preflight.ts')], {encoding: 'utf8'})
     assert.equal(here.status, 0, `this machine lacks test tools: ${here.stderr}`)
