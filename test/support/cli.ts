@@ -63,6 +63,8 @@ export async function runCliJson<T = Record<string, unknown>>(
   try {
     return {...run, json: JSON.parse(run.stdout) as T}
   } catch {
-    throw new Error(`airlock ${args.join(' ')} --json did not print JSON (exit ${run.status}):\n${run.stdout}\n${run.stderr}`)
+    throw new Error(
+      `airlock ${args.join(' ')} --json did not print JSON (exit ${run.status}):\n${run.stdout}\n${run.stderr}`,
+    )
   }
 }
