@@ -1,7 +1,7 @@
 // One registry host as the rest of the client sees it: URLs under /v2/, and requests that carry the right
 // authorization and answer a 401 challenge once (then the 401 stands, and becomes UNAUTHORIZED upstream).
 import {registryEndpoint} from '../reference/reference.ts'
-import {Authenticator, rejectedCredentials} from './auth.ts'
+import {Authenticator, rejectedCredentials, scopeDenied} from './auth.ts'
 import type {CredentialOptions} from './credentials.ts'
 import {discard, header, type HttpRequest, type HttpResponse, type Transport} from './transport.ts'
 
@@ -73,7 +73,27 @@ export class RegistrySession {
     if (response.url.host !== this.base.host) return response
     if (!(await this.auth.onUnauthorized(response, scopes, sent))) return this.checkRejected(response, sent, what)
     discard(response.body)
-    return this.checkRejected(await send(), sent, what)
+    const retried = await send()
+    await this.checkScopeDenied(retried, sent, scopes, what)
+    return this.checkRejected(retried, sent, what)
+  }
+
+  /**
+   * A 401 `error="insufficient_scope"` to a fresh token obtained WITH credentials: the token server accepted them
+   * but did not grant the scope. "Log in" would be wrong advice; say which repository and action were refused.
+   */
+  private async checkScopeDenied(
+    response: HttpResponse,
+    sent: string | undefined,
+    scopes: string[],
+    what: string,
+  ): Promise<void> {
+    if (response.status !== 401 || !sent?.startsWith('Bearer ')) return
+    const challenge = header(response.headers, 'www-authenticate') ?? ''
+    if (!/error\s*=\s*"?insufficient_scope/i.test(challenge)) return
+    if (!(await this.auth.hasCredentials())) return
+    discard(response.body)
+    throw scopeDenied(this.registry, what, /scope\s*=\s*"([^"]*)"/i.exec(challenge)?.[1]?.split(' ') ?? scopes)
   }
 
   /**
