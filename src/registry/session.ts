@@ -24,6 +24,8 @@ export class RegistrySession {
    * a 404 by digest is retried by the tag it came from, and the bytes are checked against the digest.
    */
   readonly tagOf = new Map<string, string>()
+  /** Source repositories that refused a cross-repository mount clearly (401/403/404/400/405): not asked again. */
+  readonly mountRefused = new Set<string>()
   /** Manifest bytes pushed or fetched in this run, by `repository@digest`: tagging re-sends them without a GET. */
   readonly manifestBytes = new Map<string, Buffer>()
   private manifestBytesTotal = 0

@@ -469,7 +469,11 @@ async function* chunks(stream: AsyncIterable<Buffer>, size: number): AsyncGenera
 
 /**
  * Asks the registry to link a blob from another repository on the same registry (no bytes move). True when it
- * did; false when it answered with a fresh upload session instead (we cancel that one).
+ * did. A 202 (an upload session instead) means "not mounted this time" (the distribution spec lets a registry
+ * decline any mount, opencontainers/distribution-spec#206; Harbor does for stale records, goharbor/harbor#18541):
+ * we cancel that session, the caller uploads, and later mounts are still tried, as go-containerregistry and
+ * oras-go do per blob. Only a clear refusal (401/403: no pull on the source, 404: no such source, 400/405: mounting
+ * not served) stops mounts from that source repository for the rest of the run; it never fails the push.
  */
 export async function mountBlob(
   session: RegistrySession,
@@ -477,12 +481,23 @@ export async function mountBlob(
   descriptor: Descriptor,
   fromRepository: string,
 ): Promise<boolean> {
+  if (session.mountRefused.has(fromRepository)) return false
   const what = `mount blob ${descriptor.digest} from ${fromRepository} into ${session.registry}/${repository}`
   const scopes = [repositoryScope(repository, 'pull,push'), repositoryScope(fromRepository, 'pull')]
   const url = session.url(`/v2/${repository}/blobs/uploads/`)
   url.searchParams.set('mount', descriptor.digest)
   url.searchParams.set('from', fromRepository)
-  const response = await session.request({method: 'POST', url, headers: {'Content-Length': '0'}}, scopes, what)
+  let response: HttpResponse
+  try {
+    response = await session.request({method: 'POST', url, headers: {'Content-Length': '0'}}, scopes, what)
+  } catch (error) {
+    // The token server left out the source's pull scope (insufficient_scope): a refusal of this source only.
+    if (error instanceof AirlockError && error.code === 'UNAUTHORIZED') {
+      session.mountRefused.add(fromRepository)
+      return false
+    }
+    throw error
+  }
   if (response.status === 201) {
     discard(response.body)
     const digest = header(response.headers, 'docker-content-digest')
@@ -496,5 +511,10 @@ export async function mountBlob(
     if (location) await cancelUpload(session, new URL(location, response.url), scopes)
     return false
   }
-  throw statusError(what, response.status, await readErrorBody(response.body), session.registry)
+  discard(response.body)
+  if ([400, 401, 403, 404, 405].includes(response.status)) {
+    session.mountRefused.add(fromRepository)
+    return false
+  }
+  throw statusError(what, response.status, '', session.registry)
 }

@@ -17,6 +17,7 @@ export type QuirkMode =
   | 'docker-hub-429'
   | 'ecr'
   | 'slow-commit'
+  | 'harbor-mount-202'
 
 /** Where each mode's behaviour comes from. */
 export const QUIRK_SOURCES: Record<QuirkMode, string> = {
@@ -38,6 +39,8 @@ export const QUIRK_SOURCES: Record<QuirkMode, string> = {
   ecr: 'chunk PATCH answered 201 Created instead of 202 Accepted (jdx/mise#11376, aws/containers-roadmap#2831); a whole-blob PUT over 1 KiB refused with 413 so the chunked path runs',
   'slow-commit':
     'S3-backed Harbor/Quay: the final PUT ?digest= answers only after the blob is copied to object storage (issue 18 finding 6): answers delayed',
+  'harbor-mount-202':
+    'a cross-repository mount declined with 202 and a fresh upload session for some source repositories (Harbor with stale artifact_blob records: goharbor/harbor#18541, goharbor/harbor#22863; any registry may, opencontainers/distribution-spec#206), and refused with 403 DENIED where the account cannot pull the source',
 }
 
 export interface QuirksFrontOptions {
@@ -47,6 +50,10 @@ export interface QuirksFrontOptions {
   rateLimited?: number
   /** slow-commit: delay of each blob commit in ms (default 2500). */
   commitDelayMs?: number
+  /** harbor-mount-202: source repositories whose mounts are answered 202 (an upload session, nothing mounted). */
+  mountDeclinedFrom?: RegExp
+  /** harbor-mount-202: source repositories whose mounts are answered 403 DENIED. */
+  mountRefusedFrom?: RegExp
 }
 
 export interface QuirksFront {
@@ -383,6 +390,22 @@ export async function startQuirksFront(
         return forward(req, res, undefined)
       }
       return forward(req, res, undefined)
+    }
+
+    if (mode === 'harbor-mount-202' && method === 'POST' && BLOB_UPLOAD.test(url)) {
+      const query = new URL(url, 'http://front').searchParams
+      const from = query.get('from')
+      if (query.get('mount') && from) {
+        if (options.mountRefusedFrom?.test(from)) {
+          note(403)
+          return answer(res, 403, ERROR('DENIED', 'requested access to the resource is denied'))
+        }
+        if (options.mountDeclinedFrom?.test(from)) {
+          // The upload session a plain POST opens: what Harbor answers when it cannot mount.
+          req.url = url.replace(/\?.*$/, '')
+          return forward(req, res, undefined, {headers: () => void log.push(`POST ${url} -> 202`)})
+        }
+      }
     }
 
     if (BLOB_UPLOAD.test(url)) {
