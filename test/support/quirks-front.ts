@@ -33,7 +33,7 @@ export const QUIRK_SOURCES: Record<QuirkMode, string> = {
     'referrers API answering 200 with an empty JSON body for a subject that is not an artifact (goharbor/harbor#18430), and listing referrers with the config media type as artifactType and a wrong size (issue 18 finding 8; fixed by goharbor/harbor#20068 in 2.11)',
   'harbor-2.11':
     'referrers API per distribution-spec 1.1 (goharbor/harbor#20068): 200 OCI index, empty for an unknown subject',
-  ghcr: 'referrers route answered with 303 to github.com/-/v2/packages/..., which answers 429 (artifacthub/hub#4785); tag list pages of 100 with a Link header',
+  ghcr: 'referrers route answered with 303 to github.com/-/v2/packages/..., which answers 429 (artifacthub/hub#4785); tag lists in pages of 100 with a Link header when no n is asked for (smg-project/smg#2348, argoproj-labs/argocd-image-updater#1660)',
   'docker-hub-429':
     'Docker Hub pull rate limit: 429 TOOMANYREQUESTS with RateLimit-Limit "100;w=21600", RateLimit-Remaining "0;w=21600", Docker-RateLimit-Source (docs.docker.com/docker-hub/usage/pulls), and Retry-After',
   ecr: 'chunk PATCH answered 201 Created instead of 202 Accepted (jdx/mise#11376, aws/containers-roadmap#2831); a whole-blob PUT over 1 KiB refused with 413 so the chunked path runs',
@@ -133,32 +133,38 @@ export async function startQuirksFront(
       headers?: (h: IncomingHttpHeaders) => void
       delayMs?: number
       onAnswer?: (status: number, h: IncomingHttpHeaders) => void
+      /** Path sent to the real registry instead of the request's (the log keeps what the client asked). */
+      path?: string
     },
   ): void {
     const [host, port] = upstream.split(':')
     const headers = {...req.headers}
-    const upstreamReq = http.request({host, port: Number(port), method: req.method, path: req.url, headers}, up => {
-      const status = edit?.status ? edit.status(up.statusCode ?? 502) : (up.statusCode ?? 502)
-      const outHeaders: IncomingHttpHeaders = {...up.headers}
-      edit?.onAnswer?.(up.statusCode ?? 0, up.headers)
-      edit?.headers?.(outHeaders)
-      log.push(`${req.method} ${req.url} -> ${status}`)
-      const send = (): void => {
-        if (edit?.rewrite) {
-          void readBody(up).then(b => {
-            const out = edit.rewrite!(b)
-            outHeaders['content-length'] = String(out.length)
+    const upstreamReq = http.request(
+      {host, port: Number(port), method: req.method, path: edit?.path ?? req.url, headers},
+      up => {
+        const status = edit?.status ? edit.status(up.statusCode ?? 502) : (up.statusCode ?? 502)
+        const outHeaders: IncomingHttpHeaders = {...up.headers}
+        edit?.onAnswer?.(up.statusCode ?? 0, up.headers)
+        edit?.headers?.(outHeaders)
+        log.push(`${req.method} ${req.url} -> ${status}`)
+        const send = (): void => {
+          if (edit?.rewrite) {
+            void readBody(up).then(b => {
+              const out = edit.rewrite!(b)
+              outHeaders['content-length'] = String(out.length)
+              delete outHeaders['transfer-encoding']
+              res.writeHead(status, outHeaders)
+              res.end(out)
+            })
+          } else {
             res.writeHead(status, outHeaders)
-            res.end(out)
-          })
-        } else {
-          res.writeHead(status, outHeaders)
-          up.pipe(res)
+            up.pipe(res)
+          }
         }
-      }
-      if (edit?.delayMs) setTimeout(send, edit.delayMs)
-      else send()
-    })
+        if (edit?.delayMs) setTimeout(send, edit.delayMs)
+        else send()
+      },
+    )
     upstreamReq.on('error', () => res.destroy())
     if (body) upstreamReq.end(body)
     else req.pipe(upstreamReq)
@@ -382,12 +388,26 @@ export async function startQuirksFront(
           },
         })
       if (mode === 'ghcr') {
-        // Pages of at most 100 whatever `n` asks for, with a Link to the next page.
+        // Without `n`, pages of 100 with a Link to the next one (`?last=<tag>&n=100`); a larger `n` is honoured
+        // (smg-project/smg#2348 probed both; argoproj-labs/argocd-image-updater#1660, renovatebot/renovate#36103).
+        // Paged here (Distribution 2.8 answers every tag at once), in lexical order as the spec's `last` expects.
         const params = new URLSearchParams(tags[2] ?? '')
-        const n = Math.min(Number(params.get('n') ?? 100) || 100, 100)
-        params.set('n', String(n))
-        req.url = `/v2/${tags[1]}/tags/list?${params}`
-        return forward(req, res, undefined)
+        const n = Number(params.get('n') ?? 100) || 100
+        const last = params.get('last')
+        let out: IncomingHttpHeaders = {}
+        return forward(req, res, undefined, {
+          path: `/v2/${tags[1]}/tags/list`,
+          headers: h => void (out = h),
+          rewrite: b => {
+            const json = JSON.parse(b.toString('utf8')) as {name: string; tags: string[] | null}
+            const all = [...(json.tags ?? [])].sort()
+            const from = last === null ? 0 : all.findIndex(t => t > last)
+            const page = from < 0 ? [] : all.slice(from, from + n)
+            if (from >= 0 && from + n < all.length)
+              out.link = `</v2/${tags[1]}/tags/list?last=${encodeURIComponent(page.at(-1)!)}&n=${n}>; rel="next"`
+            return Buffer.from(JSON.stringify({...json, tags: page}))
+          },
+        })
       }
       return forward(req, res, undefined)
     }
