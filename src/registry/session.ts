@@ -30,12 +30,26 @@ export class RegistrySession {
   readonly manifestBytes = new Map<string, Buffer>()
   private manifestBytesTotal = 0
 
-  constructor(transport: Transport, registry: string, credentialOptions: CredentialOptions) {
+  private readonly runHost: (host: string) => boolean
+
+  /** `runHost` tells whether a host is a registry host this run was given (upload locations may move there). */
+  constructor(
+    transport: Transport,
+    registry: string,
+    credentialOptions: CredentialOptions,
+    runHost: (host: string) => boolean = () => false,
+  ) {
     this.transport = transport
     this.registry = registry
     this.host = registryEndpoint(registry)
     this.base = transport.baseUrl(this.host)
     this.auth = new Authenticator(transport, registry, this.host, credentialOptions)
+    this.runHost = runHost
+  }
+
+  /** Whether `host` (host[:port] as in a URL) is this registry or another registry host of this run. */
+  isRunHost(host: string): boolean {
+    return host === this.base.host || this.runHost(host)
   }
 
   /** Keeps manifest bytes for tagging later, up to 64 MiB per registry (then the oldest go). */
@@ -63,7 +77,8 @@ export class RegistrySession {
   async request(request: HttpRequest, scopes: string[], what: string): Promise<HttpResponse> {
     let sent: string | undefined
     const send = async (): Promise<HttpResponse> => {
-      sent = await this.auth.authorization(scopes)
+      // Our credentials go to this registry's host only, never to an upload location elsewhere.
+      sent = request.url.host === this.base.host ? await this.auth.authorization(scopes) : undefined
       const headers = {...request.headers}
       if (sent) headers.Authorization = sent
       return this.transport.send({...request, headers}, what)

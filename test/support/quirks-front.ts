@@ -3,7 +3,9 @@
 // real registry byte for byte, so the client speaks the real wire format and real content is stored and checked.
 // Each mode cites where its behaviour was observed (issues and source of the registry itself or of other clients).
 import {createHash} from 'node:crypto'
+import {readFileSync} from 'node:fs'
 import http, {type IncomingHttpHeaders, type IncomingMessage, type ServerResponse} from 'node:http'
+import https from 'node:https'
 import type {AddressInfo} from 'node:net'
 
 export type QuirkMode =
@@ -18,6 +20,9 @@ export type QuirkMode =
   | 'ecr'
   | 'slow-commit'
   | 'harbor-mount-202'
+  | 'nginx-413'
+  | 'chunk-min-length'
+  | 'upload-location'
 
 /** Where each mode's behaviour comes from. */
 export const QUIRK_SOURCES: Record<QuirkMode, string> = {
@@ -39,6 +44,12 @@ export const QUIRK_SOURCES: Record<QuirkMode, string> = {
   ecr: 'chunk PATCH answered 201 Created instead of 202 Accepted (jdx/mise#11376, aws/containers-roadmap#2831); a whole-blob PUT over 1 KiB refused with 413 so the chunked path runs',
   'slow-commit':
     'S3-backed Harbor/Quay: the final PUT ?digest= answers only after the blob is copied to object storage (issue 18 finding 6): answers delayed',
+  'nginx-413':
+    'nginx in front of the registry: client_max_body_size (default 1m) answers 413 Request Entity Too Large with an HTML body to any larger request body, chunks included (ContainerSolutions/docker-registry-proxy#1, goharbor/harbor#3270, goharbor/harbor#15823, pulp/pulp-operator#330)',
+  'chunk-min-length':
+    'OCI-Chunk-Min-Length on the POST that opens an upload (opencontainers/distribution-spec#391, #481; object stores need parts of at least 5 MiB, opencontainers/distribution-spec#374; honoured by regclient/regclient#394): a chunk after a smaller one is answered 416',
+  'upload-location':
+    'upload Location on another path of the same host, on another host (Harbor behind a TLS offloader answers with its internal name, https://core/v2/..., goharbor/harbor#19005), or downgraded to http:// by a TLS-terminating load balancer (podman-container-tools/buildah#4788)',
   'harbor-mount-202':
     'a cross-repository mount declined with 202 and a fresh upload session for some source repositories (Harbor with stale artifact_blob records: goharbor/harbor#18541, goharbor/harbor#22863; any registry may, opencontainers/distribution-spec#206), and refused with 403 DENIED where the account cannot pull the source',
 }
@@ -50,6 +61,14 @@ export interface QuirksFrontOptions {
   rateLimited?: number
   /** slow-commit: delay of each blob commit in ms (default 2500). */
   commitDelayMs?: number
+  /** nginx-413: largest request body in bytes (default 1 MiB, nginx's default client_max_body_size). */
+  bodyLimit?: number
+  /** chunk-min-length: the OCI-Chunk-Min-Length announced (default 5 MiB). */
+  chunkMinLength?: number
+  /** upload-location: where upload Locations are moved. */
+  uploadLocation?: 'other-path' | 'other-host' | 'downgrade'
+  /** upload-location: serve the front itself over HTTPS with this certificate (for the downgrade case). */
+  tls?: {certFile: string; keyFile: string}
   /** harbor-mount-202: source repositories whose mounts are answered 202 (an upload session, nothing mounted). */
   mountDeclinedFrom?: RegExp
   /** harbor-mount-202: source repositories whose mounts are answered 403 DENIED. */
@@ -60,6 +79,8 @@ export interface QuirksFront {
   mode: QuirkMode
   host: string
   url: string
+  /** The other host of ghcr (referrers redirect) and upload-location (moved uploads), host:port. */
+  elsewhere?: string
   /** Every request seen, "METHOD path -> status". */
   log: string[]
   /** Options can change between phases (e.g. Harbor's pull policy on for push, off to read back). */
@@ -111,7 +132,15 @@ export async function startQuirksFront(
   const elsewhere =
     mode === 'ghcr'
       ? await listen((_req, res) => answer(res, 429, ERROR('TOOMANYREQUESTS', 'rate limited'), {'Retry-After': '60'}))
-      : undefined
+      : mode === 'upload-location' && options.uploadLocation !== 'other-path'
+        ? // Another host serving the same registry (plain HTTP): what an internal name or a downgrade points at.
+          await listen((req, res) => {
+            log.push(`elsewhere: ${req.method} ${req.url}`)
+            forward(req, res, undefined)
+          })
+        : undefined
+  /** chunk-min-length: per upload session, the length of its last PATCH. */
+  const lastPatch = new Map<string, number>()
 
   function answer(res: ServerResponse, status: number, body: string, headers: Record<string, string> = {}): void {
     res.writeHead(status, {
@@ -412,6 +441,55 @@ export async function startQuirksFront(
       return forward(req, res, undefined)
     }
 
+    if (mode === 'nginx-413' && (method === 'PUT' || method === 'PATCH') && BLOB_UPLOAD.test(url)) {
+      const limit = options.bodyLimit ?? 1024 * 1024
+      if (Number(req.headers['content-length'] ?? 0) > limit) {
+        await readBody(req)
+        note(413)
+        const html =
+          '<html>\r\n<head><title>413 Request Entity Too Large</title></head>\r\n<body>\r\n<center><h1>413 Request Entity Too Large</h1></center>\r\n<hr><center>nginx</center>\r\n</body>\r\n</html>\r\n'
+        res.writeHead(413, {'Content-Type': 'text/html', 'Content-Length': String(html.length), Connection: 'close'})
+        return void res.end(html)
+      }
+    }
+
+    if (mode === 'chunk-min-length' && BLOB_UPLOAD.test(url)) {
+      const min = options.chunkMinLength ?? 5 * 1024 * 1024
+      const session = new URL(url, 'http://front').pathname
+      if (method === 'POST')
+        return forward(req, res, undefined, {headers: h => void (h['oci-chunk-min-length'] = String(min))})
+      if (method === 'PATCH') {
+        const previous = lastPatch.get(session)
+        if (previous !== undefined && previous < min) {
+          await readBody(req)
+          note(416)
+          return answer(
+            res,
+            416,
+            ERROR('BLOB_UPLOAD_INVALID', `chunk of ${previous} bytes is under the minimum of ${min}`),
+          )
+        }
+        lastPatch.set(session, Number(req.headers['content-length'] ?? 0))
+      }
+    }
+
+    if (mode === 'upload-location') {
+      // Requests that followed a moved Location on this host come back here under /upload-sessions/.
+      const movedBack = url.startsWith('/upload-sessions/') ? `/v2/${url.slice('/upload-sessions/'.length)}` : undefined
+      if (BLOB_UPLOAD.test(movedBack ?? url) && (method === 'POST' || method === 'PATCH'))
+        return forward(req, res, undefined, {
+          ...(movedBack ? {path: movedBack} : {}),
+          headers: h => {
+            const location = typeof h.location === 'string' ? h.location : undefined
+            if (!location) return
+            const path = new URL(location, 'http://front').pathname + new URL(location, 'http://front').search
+            if (options.uploadLocation === 'other-path') h.location = path.replace(/^\/v2\//, '/upload-sessions/')
+            else h.location = `${elsewhere!.url}${path}`
+          },
+        })
+      if (movedBack) return forward(req, res, undefined, {path: movedBack})
+    }
+
     if (mode === 'harbor-mount-202' && method === 'POST' && BLOB_UPLOAD.test(url)) {
       const query = new URL(url, 'http://front').searchParams
       const from = query.get('from')
@@ -446,11 +524,12 @@ export async function startQuirksFront(
 
   const server = await listen((req, res) => {
     handle(req, res).catch(() => res.destroy())
-  })
+  }, options.tls)
   return {
     mode,
     host: server.host,
     url: server.url,
+    ...(elsewhere ? {elsewhere: elsewhere.host} : {}),
     log,
     options,
     count: pattern => log.filter(line => pattern.test(line)).length,
@@ -461,14 +540,19 @@ export async function startQuirksFront(
   }
 }
 
-async function listen(handler: http.RequestListener): Promise<{host: string; url: string; stop(): Promise<void>}> {
-  const server = http.createServer(handler)
+async function listen(
+  handler: http.RequestListener,
+  tls?: {certFile: string; keyFile: string},
+): Promise<{host: string; url: string; stop(): Promise<void>}> {
+  const server = tls
+    ? https.createServer({cert: readFileSync(tls.certFile), key: readFileSync(tls.keyFile)}, handler)
+    : http.createServer(handler)
   server.keepAliveTimeout = 1000
   await new Promise<void>(resolve => server.listen(0, '127.0.0.1', resolve))
   const host = `127.0.0.1:${(server.address() as AddressInfo).port}`
   return {
     host,
-    url: `http://${host}`,
+    url: `${tls ? 'https' : 'http'}://${host}`,
     stop: () =>
       new Promise<void>(resolve => {
         server.closeAllConnections()
