@@ -43,6 +43,7 @@ describe('a token server that denies a scope (real registry, token auth)', () =>
             new RegExp(`^push blob ${registry.host}/deny/readonly@sha256:[0-9a-f]{64}: HTTP 401`),
           )
           assert.doesNotMatch(error.message, /\n/)
+          assert.match(error.message, /lack permission to push to deny\/readonly/)
           return true
         },
       )
@@ -75,18 +76,20 @@ describe('a token server that denies a scope (real registry, token auth)', () =>
       fresh.close()
     }
   })
-  // A logged-in user whose token lacks the scope is told to log in: the registry's 401 carries
-  // error="insufficient_scope", which src/registry does not yet tell apart from missing credentials (reported).
-  it('the hint for a denied scope does not tell a user who gave credentials to log in', {
-    todo: 'src/registry: insufficient_scope gets the "log in" hint',
-  }, async () => {
+  // A logged-in user whose token lacks the scope must not be told to log in: the registry's 401 carries
+  // error="insufficient_scope" after our credentials were exchanged for a token; the credentials lack permission.
+  it('the hint for a denied scope does not tell a user who gave credentials to log in', async () => {
     const fresh = new RegistryClient({insecure: registry.insecure, username: TEST_USER, password: TEST_PASSWORD})
     try {
       await assert.rejects(
         fresh.repository(parseReference(`${registry.host}/deny/secret`)).resolve('v1'),
-        (error: Error & {hint?: string}) => {
+        (error: Error & {hint?: string; code?: string}) => {
+          assert.equal(error.code, 'UNAUTHORIZED')
           assert.doesNotMatch(error.hint ?? '', /log in|--username/)
           assert.match(error.hint ?? error.message, /scope|not granted|denied|permission/i)
+          // names the repository and the action that was refused
+          assert.match(`${error.message} ${error.hint}`, /deny\/secret/)
+          assert.match(`${error.message} ${error.hint}`, /\bpull\b/)
           return true
         },
       )

@@ -25,3 +25,12 @@ export function mirrorClient(
     registryClientOptions(flags, {concurrency: options.concurrency, defaultCredentialsRegistry: options.registry}),
   )
 }
+
+/** `--signature-forms`, shared by push (what is written) and verify --registry (what is expected on the mirror). */
+export const signatureFormsFlag = {
+  'signature-forms': Flags.string({
+    summary:
+      'Signature forms on the mirror. all (default): legacy .sig/.att tags and Sigstore bundle referrers; legacy: the .sig/.att/.sbom tags only, for registries that refuse bundle manifests (Quay <= 3.11). What is left out is reported; an image signed only by bundles is refused.',
+    options: ['all', 'legacy'],
+  }),
+}

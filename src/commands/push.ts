@@ -9,9 +9,9 @@ import type {VerifySignatureMode} from '../verify/signatures.ts'
 import {AirlockError} from '../errors.ts'
 import {loadPolicy, policyFlags, policyGiven, type PolicyFlagValues} from '../policy/index.ts'
 import {parseMirrorTarget, pushArchive, type PushArchiveResult} from '../push/index.ts'
-import type {MirrorCheckResult} from '../verify/mirror-check.ts'
+import type {MirrorCheckResult, SignatureForms} from '../verify/mirror-check.ts'
 import {renderMirrorCheck} from '../report/mirror.ts'
-import {keepHostFlag, mirrorClient, mirrorRegistryFlags} from '../cli/mirror-flags.ts'
+import {keepHostFlag, mirrorClient, mirrorRegistryFlags, signatureFormsFlag} from '../cli/mirror-flags.ts'
 import {type TrustFlagValues, trustFlags} from '../trust/flags.ts'
 import {clusterConfigFlags, keyPasswordFlag, talosKeyFlag} from '../countersign/cli-flags.ts'
 import type {CountersignReport, TalosMirrorView} from '../countersign/index.ts'
@@ -41,6 +41,7 @@ export default class Push extends BaseCommand {
         'required (default): every image needs a signature satisfying the policy; skip: verify integrity only (like airlock verify --signatures skip; said so in the output).',
       options: ['required', 'skip'],
     }),
+    ...signatureFormsFlag,
     force: Flags.boolean({
       summary: 'Move mirror tags that already point at other content (refused otherwise, naming the old digest).',
       default: false,
@@ -85,6 +86,12 @@ export default class Push extends BaseCommand {
         `--${flags['emit-policy-controller'] ? 'emit-policy-controller' : 'key-password-stdin'} needs --countersign-key`,
       )
     if (flags['talos-key'] && !flags.check) throw new AirlockError('USAGE', '--talos-key needs --check')
+    const signatureForms = (flags['signature-forms'] ?? 'all') as SignatureForms
+    if (signatureForms === 'legacy' && flags['countersign-key'])
+      throw new AirlockError(
+        'USAGE',
+        '--countersign-key writes a Sigstore bundle referrer, which --signature-forms legacy leaves out: choose one',
+      )
     const talosFile = flags['emit-talos-config']
     if (talosFile && talosFile !== '-') checkOutputFile(talosFile, '--emit-talos-config', {force: true})
     const signatureMode = (flags.signatures ?? 'required') as VerifySignatureMode
@@ -163,6 +170,7 @@ export default class Push extends BaseCommand {
           progress.phase(`push: uploading to ${target.registry}`, bytes)
         },
         check: flags.check,
+        signatureForms,
         ...(flags['emit-talos-config'] && !countersignKey ? {talos: {plainHttp}} : {}),
         // Countersigning signs exactly the verdict push just wrote, before the mirror check reads it back (issue 14).
         ...((countersignKey || flags['talos-key']) && policy
@@ -209,6 +217,11 @@ export default class Push extends BaseCommand {
       for (const image of result.images)
         this.note(
           `${image.source} -> ${image.target}: ${plural(image.blobs.pushed, 'blob')} pushed (${formatBytes(image.blobs.bytes)}), ${image.blobs.mounted} mounted, ${image.blobs.skipped} already there; ${plural(image.manifests.pushed, 'manifest')} pushed; tags ${image.tags.written.join(', ') || '(unchanged)'}${image.fallbackTags.length ? `; fallback tags ${image.fallbackTags.join(', ')}` : ''}`,
+        )
+      // Never silent: what --signature-forms legacy left out is said after the per-image lines.
+      if (result.signatureForms.requested === 'legacy')
+        this.note(
+          `signature forms: legacy .sig/.att tags only (--signature-forms legacy): ${plural(result.signatures.legacyTags, 'signature tag')} pushed, ${plural(result.signatureForms.referrersNotPushed, 'Sigstore bundle referrer')} NOT pushed`,
         )
       this.note(
         `pushed ${formatBytes(result.totals.bytesPushed)} in ${result.seconds.toFixed(1)} s (${formatBytes(result.totals.bytesPushed / Math.max(result.seconds, 0.001))}/s)`,

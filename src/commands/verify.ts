@@ -6,8 +6,14 @@ import {failureSummary, renderVerify} from '../report/text.ts'
 import {oneLine} from '../cli/one-line.ts'
 import {renderMirrorCheck} from '../report/mirror.ts'
 import {AirlockError} from '../errors.ts'
-import {mirrorCheckError, verifyMirror, type MirrorCheckResult} from '../verify/mirror-check.ts'
-import {keepHostFlag, mirrorClient, mirrorRegistryFlags, type MirrorRegistryFlagValues} from '../cli/mirror-flags.ts'
+import {mirrorCheckError, verifyMirror, type MirrorCheckResult, type SignatureForms} from '../verify/mirror-check.ts'
+import {
+  keepHostFlag,
+  mirrorClient,
+  mirrorRegistryFlags,
+  signatureFormsFlag,
+  type MirrorRegistryFlagValues,
+} from '../cli/mirror-flags.ts'
 import {parseMirrorTarget} from '../reference/mirror-path.ts'
 import {statSync} from 'node:fs'
 import type {VerifySignatureMode} from '../verify/signatures.ts'
@@ -45,6 +51,7 @@ export default class Verify extends BaseCommand {
         'Then check the mirror REGISTRY[/PREFIX] the archive was pushed to: tags, content, and signatures verified from the mirror.',
     }),
     ...keepHostFlag,
+    ...signatureFormsFlag,
     ...mirrorRegistryFlags,
     ...talosKeyFlag,
   }
@@ -64,6 +71,7 @@ export default class Verify extends BaseCommand {
         'creds-for',
         'timeout',
         'talos-key',
+        'signature-forms',
       ] as const
     ).filter(f => flags[f] !== undefined && flags[f] !== false)
     if (!flags.registry && mirrorOnly.length > 0)
@@ -116,6 +124,7 @@ export default class Verify extends BaseCommand {
           target,
           client,
           keepHost: flags['keep-host'],
+          ...(flags['signature-forms'] ? {signatureForms: flags['signature-forms'] as SignatureForms} : {}),
           ...(policy ? {signatures: {policy, trustedRoots: verified.trustedRoots}} : {}),
         })
         for (const line of renderMirrorCheck(mirror)) this.log(line)

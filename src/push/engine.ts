@@ -69,8 +69,9 @@ export class PushEngine {
   private readonly inflight = new Map<string, Promise<void>>()
   /** digest -> the first transfer of that blob in this run, whatever the repository. */
   private readonly firstUpload = new Map<string, Promise<void>>()
-  /** Set once the registry answers a mount with an upload session: stop trying (capability detection). */
-  private mountUnsupported = false
+  /** Mounts asked for and mounts done in this run (a declined mount, 202, is "not this time", not "never"). */
+  private mountsTried = 0
+  private mountsDone = 0
   private readonly force: boolean
 
   constructor(source: Fetcher, options: EngineOptions = {}) {
@@ -80,9 +81,9 @@ export class PushEngine {
     this.onEvent = options.onEvent ?? (() => {})
   }
 
-  /** Whether cross-repository mount worked at least once or was never tried; false once the registry refused it. */
+  /** Whether cross-repository mount worked at least once or was never tried; false when every one was declined. */
   get mountAvailable(): boolean {
-    return !this.mountUnsupported
+    return this.mountsTried === 0 || this.mountsDone > 0
   }
 
   /**
@@ -170,15 +171,17 @@ export class PushEngine {
     }
     // A blob another repository of this registry got in this run can be mounted instead of sent again.
     const from = [...holders][0]
-    if (from !== undefined && dst.mount && !this.mountUnsupported) {
+    if (from !== undefined && dst.mount) {
       this.checkHeldSize(repository, descriptor)
+      this.mountsTried++
       if (await dst.mount(descriptor, from)) {
+        this.mountsDone++
         holders.add(repository)
         counters.blobs.mounted++
         this.onEvent({type: 'blob', repository, descriptor, action: 'mounted'})
         return
       }
-      this.mountUnsupported = true
+      // Not mounted this time: upload it; later blobs are still offered for mounting (the registry decides).
     }
     this.onEvent({type: 'blob-start', repository, descriptor})
     const region = dst.pushFrom && isRangeFetcher(this.source) ? await this.source.rereadable(descriptor) : undefined

@@ -22,7 +22,7 @@ import {openVerifiedArchive, type VerifiedArchive} from '../verify/open.ts'
 import type {VerifySignatureMode} from '../verify/signatures.ts'
 import type {Verdict} from '../verify/verdict.ts'
 import {firstFailure} from '../verify/verify.ts'
-import {mirrorCheckError, verifyMirror, type MirrorCheckResult} from '../verify/mirror-check.ts'
+import {mirrorCheckError, verifyMirror, type MirrorCheckResult, type SignatureForms} from '../verify/mirror-check.ts'
 import type {PushEvent} from './engine.ts'
 import {checkHostIndependentRule} from './host-rules.ts'
 import {mapRepository, type MirrorTarget} from '../reference/mirror-path.ts'
@@ -49,6 +49,8 @@ export interface PushArchiveOptions {
   force?: boolean
   /** After pushing, re-read the verdict from the mirror and verify its signatures there (`push --check`). */
   check?: boolean
+  /** 'legacy': push `.sig/.att/.sbom` tags only, no Sigstore bundle referrers (Quay <= 3.11). Default 'all'. */
+  signatureForms?: SignatureForms
   /** Build the Talos machine-config documents (--emit-talos-config). */
   talos?: {plainHttp?: boolean}
   onEvent?: (event: PushEvent) => void
@@ -69,8 +71,8 @@ export interface PushArchiveResult extends PushResult {
   archive: string
   /** notes: what the verification did not check (`--signatures skip`), said before the summary. */
   verification: {status: 'passed' | 'skipped'; summary: string; report?: VerifyReport; notes?: string[]}
-  /** Signature artifacts of the verdict that were pushed with the images. */
-  signatures: {legacyTags: number; referrers: number}
+  /** Signature artifacts of the verdict that were pushed with the images (and bundle referrers left out by `legacy`). */
+  signatures: {legacyTags: number; referrers: number; referrersNotPushed: number}
   talosConfig?: string
   check?: MirrorCheckResult
   seconds: number
@@ -136,6 +138,7 @@ export async function pushArchive(options: PushArchiveOptions): Promise<PushArch
       force: options.force ?? false,
       ...(options.concurrency ? {concurrency: options.concurrency} : {}),
       ...(options.onEvent ? {onEvent: options.onEvent} : {}),
+      ...(options.signatureForms ? {signatureForms: options.signatureForms} : {}),
     })
     await verified.archive.checkUnchanged()
     if (options.afterPush) {
@@ -151,7 +154,8 @@ export async function pushArchive(options: PushArchiveOptions): Promise<PushArch
       ...result,
       signatures: {
         legacyTags: artifacts.filter(a => a.kind === 'tag').length,
-        referrers: artifacts.filter(a => a.kind === 'referrer').length,
+        referrers: artifacts.filter(a => a.kind === 'referrer').length - result.signatureForms.referrersNotPushed,
+        referrersNotPushed: result.signatureForms.referrersNotPushed,
       },
       ...(talos === undefined ? {} : {talosConfig: talos}),
       seconds,
@@ -166,6 +170,7 @@ export async function pushArchive(options: PushArchiveOptions): Promise<PushArch
       target: options.target,
       client: options.client,
       keepHost: options.keepHost ?? false,
+      ...(options.signatureForms ? {signatureForms: options.signatureForms} : {}),
       ...(options.policy && !options.skipVerify
         ? {signatures: {policy: options.policy, trustedRoots: verified.trustedRoots}}
         : {}),

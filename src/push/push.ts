@@ -13,6 +13,7 @@ import type {PushGraph} from './graph.ts'
 import {checkCollisions, mapRepository, type MirrorTarget} from '../reference/mirror-path.ts'
 import {extendsSignatureManifest} from '../oci/extended-signature.ts'
 import {fetchManifest} from '../content/read-manifest.ts'
+import type {SignatureForms} from '../verify/mirror-check.ts'
 
 /** The mirror as push sees it: repositories by path, and whether the registry serves the referrers API. */
 export interface MirrorRegistry {
@@ -36,6 +37,8 @@ export interface PushOptions {
   concurrency?: number
   /** Blobs the caller already saw in the mirror (HEAD before verification): not asked about again. */
   held?: Array<{repository: string; digest: string; size?: number}>
+  /** 'legacy': write `.sig/.att/.sbom` tags only, no bundle referrers (said in the result). Default 'all'. */
+  signatureForms?: SignatureForms
   onEvent?: (event: PushEvent & {image?: string}) => void
 }
 
@@ -43,6 +46,8 @@ export interface ImagePushResult extends PushCounters {
   source: string
   target: string
   digest: Digest
+  /** Bundle referrers of this image left out by `--signature-forms legacy` (present only then). */
+  referrersNotPushed?: number
 }
 
 export interface PushResult {
@@ -50,6 +55,8 @@ export interface PushResult {
   prefix: string
   keepHost: boolean
   capabilities: {referrersApi?: boolean; mount: boolean}
+  /** The signature forms asked for and written; what `legacy` left out is counted, never dropped silently. */
+  signatureForms: {requested: SignatureForms; written: Array<'legacy-tags' | 'referrers'>; referrersNotPushed: number}
   images: ImagePushResult[]
   totals: {
     blobsPushed: number
@@ -94,6 +101,10 @@ export async function pushVerdict(
     ...(options.onEvent ? {onEvent: options.onEvent} : {}),
   })
   for (const {repository, digest, size} of options.held ?? []) engine.markHeld(repository, digest, size)
+  const forms = options.signatureForms ?? 'all'
+  if (forms === 'legacy') refuseUnsignedUnderLegacy(verdict)
+  const written = new Set<'legacy-tags' | 'referrers'>()
+  let referrersNotPushed = 0
   let referrersApi: boolean | undefined
   const results: ImagePushResult[] = []
   for (const {image, ref} of refs) {
@@ -107,14 +118,20 @@ export async function pushVerdict(
     }
 
     for (const artifact of image.artifacts.filter(a => a.kind === 'tag')) {
+      written.add('legacy-tags')
       await engine.pushGraph(dst, repository, pushGraphOf(artifact.graph), counters)
       const archived = artifact.graph.manifests.at(-1)!.raw
       await engine.tag(dst, repository, artifact.graph.root, artifact.tag!, counters, async current =>
         extendsSignatureManifest(await fetchManifest(dst, current), archived),
       )
     }
-    const referrers = image.artifacts.filter(a => a.kind === 'referrer')
+    const allReferrers = image.artifacts.filter(a => a.kind === 'referrer')
+    // --signature-forms legacy: bundle manifests stay out (Quay <= 3.11 refuses them); counted and reported.
+    const referrers = forms === 'legacy' ? [] : allReferrers
+    const notPushed = allReferrers.length - referrers.length
+    referrersNotPushed += notPushed
     if (referrers.length > 0) {
+      written.add('referrers')
       const bySubject = new Map<Digest, RawManifest[]>()
       for (const referrer of referrers) {
         const before = counters.manifests.pushed
@@ -145,6 +162,7 @@ export async function pushVerdict(
       target: `${options.target.registry}/${repository}${image.tag ? `:${image.tag}` : ''}@${image.root.digest}`,
       digest: image.root.digest as Digest,
       ...counters,
+      ...(notPushed > 0 ? {referrersNotPushed: notPushed} : {}),
     })
   }
   return {
@@ -152,6 +170,7 @@ export async function pushVerdict(
     prefix: options.target.prefix,
     keepHost: options.keepHost ?? false,
     capabilities: {...(referrersApi === undefined ? {} : {referrersApi}), mount: engine.mountAvailable},
+    signatureForms: {requested: forms, written: [...written], referrersNotPushed},
     images: results,
     totals: {
       blobsPushed: sum(results, r => r.blobs.pushed),
@@ -161,6 +180,24 @@ export async function pushVerdict(
       manifestsPushed: sum(results, r => r.manifests.pushed),
       tagsWritten: sum(results, r => r.tags.written.length + r.fallbackTags.length),
     },
+  }
+}
+
+/**
+ * `--signature-forms legacy` must never turn a signed image into an unsigned one on the mirror: an image whose
+ * signatures are all Sigstore bundles (no legacy `.sig`) is refused before anything is written.
+ */
+function refuseUnsignedUnderLegacy(verdict: Verdict): void {
+  for (const image of verdict.images) {
+    const bundles = image.artifacts.filter(a => a.kind === 'referrer' && a.role === 'signature').length
+    if (bundles === 0 || image.artifacts.some(a => a.kind === 'tag' && a.role === 'signature')) continue
+    throw new AirlockError(
+      'UNSUPPORTED',
+      `--signature-forms legacy would push ${image.reference} without a signature: its ${bundles === 1 ? 'signature is a Sigstore bundle' : `${bundles} signatures are Sigstore bundles`} with no legacy .sig form; nothing was pushed`,
+      {
+        hint: 'push with --signature-forms all into a registry that accepts bundle manifests (on Quay <= 3.11 the admin allows them in ALLOWED_OCI_ARTIFACT_TYPES), or have the image signed in the legacy .sig form too',
+      },
+    )
   }
 }
 

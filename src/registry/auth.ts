@@ -232,6 +232,30 @@ export function rejectedCredentials(registry: string, message: string): AirlockE
   })
 }
 
+/**
+ * The token server accepted the credentials but left out a scope (`repository:NAME:ACTIONS`): the account lacks
+ * permission for that repository and action. Logging in again would not help.
+ */
+export function scopeDenied(registry: string, what: string, scopes: string[]): AirlockError {
+  const wanted = scopes
+    .map(scope => /^repository:(.+):([a-z,*]+)$/.exec(scope))
+    .filter((m): m is RegExpExecArray => m !== null)
+    .map(m => {
+      const actions = m[2]!.split(',')
+      if (actions.includes('push')) return `push to ${m[1]}`
+      return actions.includes('pull') ? `pull from ${m[1]}` : `${actions.join('/')} on ${m[1]}`
+    })
+  const action = wanted.length > 0 ? wanted.join(' and ') : 'this request'
+  return new AirlockError(
+    'UNAUTHORIZED',
+    `${what}: HTTP 401 (insufficient_scope): the credentials for ${registry} were accepted but lack permission to ${action}`,
+    {
+      hint: `ask the administrator of ${registry} to give this account permission to ${action}, or use credentials that have it`,
+      details: {status: 401, retryable: false, registry, insufficientScope: true, scopes},
+    },
+  )
+}
+
 function basicHeader(username: string, password: string): string {
   return `Basic ${Buffer.from(`${username}:${password}`).toString('base64')}`
 }

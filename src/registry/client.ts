@@ -100,11 +100,18 @@ export class RegistryClient {
     let session = this.sessions.get(registry)
     if (!session) {
       const mine = this.options.credentialsFor === undefined || sameRegistry(this.options.credentialsFor, registry)
-      session = new RegistrySession(this.transport, registry, {
-        ...(mine ? {username: this.options.username, password: this.options.password} : {}),
-        dockerConfigDir: this.options.dockerConfigDir,
-        authFile: this.options.authFile,
-      })
+      session = new RegistrySession(
+        this.transport,
+        registry,
+        {
+          ...(mine ? {username: this.options.username, password: this.options.password} : {}),
+          dockerConfigDir: this.options.dockerConfigDir,
+          authFile: this.options.authFile,
+        },
+        host =>
+          this.transport.isInsecure(host) ||
+          [...this.sessions.values()].some(s => this.transport.baseUrl(s.host).host === host),
+      )
       this.sessions.set(registry, session)
     }
     return session

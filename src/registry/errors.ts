@@ -64,6 +64,9 @@ export function describeErrorBody(body: string): string {
   } catch {
     // not JSON: fall through to the text
   }
+  // An HTML error page from a proxy (nginx's 413): its title says it all.
+  const title = /<title>([^<]{1,200})<\/title>/i.exec(body)?.[1]
+  if (title && /<html/i.test(body)) return title.trim()
   const text = body.replace(/\s+/g, ' ').trim()
   return text.length > 200 ? `${text.slice(0, 200)}...` : text
 }
@@ -123,6 +126,8 @@ export function statusError(
   } else if (status === 429) {
     const limits = rateLimitDetail(headers)
     hint = `${host} is rate limiting${limits.text ? ` (${limits.text})` : ''}: try again ${limits.resetAt ? `after ${limits.resetAt}` : 'later'} or log in for a higher limit`
+  } else if (status === 413) {
+    hint = `a proxy in front of ${host} limits request bodies: raise or lift its limit (nginx: client_max_body_size 0, as registry recipes set it)`
   } else if (status === 400 && /HTTP request to an HTTPS server/i.test(body)) {
     hint = `${host} serves HTTPS: drop it from --insecure-registry`
   }

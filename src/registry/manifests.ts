@@ -172,8 +172,12 @@ function manifestRefused(what: string, status: number, body: string, registry: s
   const bundle = bytes.includes('application/vnd.dev.sigstore.bundle')
   if (!bundle || (status !== 400 && status !== 415) || !/MANIFEST_INVALID|UNSUPPORTED|media ?type/i.test(body))
     return error
-  return new AirlockError('REGISTRY_ERROR', `${error.message}: ${registry} does not accept Sigstore bundle manifests`, {
-    hint: `on Quay, the admin sets FEATURE_GENERAL_OCI_SUPPORT: true and adds "application/vnd.oci.empty.v1+json": ["application/vnd.dev.sigstore.bundle.v0.3+json"] to ALLOWED_OCI_ARTIFACT_TYPES`,
-    details: error.details ?? {},
-  })
+  return new AirlockError(
+    'REGISTRY_ERROR',
+    `${error.message}: ${registry} does not accept Sigstore bundle manifests (Quay: ALLOWED_OCI_ARTIFACT_TYPES), or push the legacy .sig/.att forms only with --signature-forms legacy`,
+    {
+      hint: `on Quay, the admin sets FEATURE_GENERAL_OCI_SUPPORT: true and adds "application/vnd.oci.empty.v1+json": ["application/vnd.dev.sigstore.bundle.v0.3+json"] to ALLOWED_OCI_ARTIFACT_TYPES; else --signature-forms legacy pushes the .sig/.att tags without the bundles (an image signed only by bundles is then refused)`,
+      details: error.details ?? {},
+    },
+  )
 }

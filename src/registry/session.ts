@@ -1,7 +1,7 @@
 // One registry host as the rest of the client sees it: URLs under /v2/, and requests that carry the right
 // authorization and answer a 401 challenge once (then the 401 stands, and becomes UNAUTHORIZED upstream).
 import {registryEndpoint} from '../reference/reference.ts'
-import {Authenticator, rejectedCredentials} from './auth.ts'
+import {Authenticator, rejectedCredentials, scopeDenied} from './auth.ts'
 import type {CredentialOptions} from './credentials.ts'
 import {discard, header, type HttpRequest, type HttpResponse, type Transport} from './transport.ts'
 
@@ -24,16 +24,32 @@ export class RegistrySession {
    * a 404 by digest is retried by the tag it came from, and the bytes are checked against the digest.
    */
   readonly tagOf = new Map<string, string>()
+  /** Source repositories that refused a cross-repository mount clearly (401/403/404/400/405): not asked again. */
+  readonly mountRefused = new Set<string>()
   /** Manifest bytes pushed or fetched in this run, by `repository@digest`: tagging re-sends them without a GET. */
   readonly manifestBytes = new Map<string, Buffer>()
   private manifestBytesTotal = 0
 
-  constructor(transport: Transport, registry: string, credentialOptions: CredentialOptions) {
+  private readonly runHost: (host: string) => boolean
+
+  /** `runHost` tells whether a host is a registry host this run was given (upload locations may move there). */
+  constructor(
+    transport: Transport,
+    registry: string,
+    credentialOptions: CredentialOptions,
+    runHost: (host: string) => boolean = () => false,
+  ) {
     this.transport = transport
     this.registry = registry
     this.host = registryEndpoint(registry)
     this.base = transport.baseUrl(this.host)
     this.auth = new Authenticator(transport, registry, this.host, credentialOptions)
+    this.runHost = runHost
+  }
+
+  /** Whether `host` (host[:port] as in a URL) is this registry or another registry host of this run. */
+  isRunHost(host: string): boolean {
+    return host === this.base.host || this.runHost(host)
   }
 
   /** Keeps manifest bytes for tagging later, up to 64 MiB per registry (then the oldest go). */
@@ -61,7 +77,8 @@ export class RegistrySession {
   async request(request: HttpRequest, scopes: string[], what: string): Promise<HttpResponse> {
     let sent: string | undefined
     const send = async (): Promise<HttpResponse> => {
-      sent = await this.auth.authorization(scopes)
+      // Our credentials go to this registry's host only, never to an upload location elsewhere.
+      sent = request.url.host === this.base.host ? await this.auth.authorization(scopes) : undefined
       const headers = {...request.headers}
       if (sent) headers.Authorization = sent
       return this.transport.send({...request, headers}, what)
@@ -73,7 +90,27 @@ export class RegistrySession {
     if (response.url.host !== this.base.host) return response
     if (!(await this.auth.onUnauthorized(response, scopes, sent))) return this.checkRejected(response, sent, what)
     discard(response.body)
-    return this.checkRejected(await send(), sent, what)
+    const retried = await send()
+    await this.checkScopeDenied(retried, sent, scopes, what)
+    return this.checkRejected(retried, sent, what)
+  }
+
+  /**
+   * A 401 `error="insufficient_scope"` to a fresh token obtained WITH credentials: the token server accepted them
+   * but did not grant the scope. "Log in" would be wrong advice; say which repository and action were refused.
+   */
+  private async checkScopeDenied(
+    response: HttpResponse,
+    sent: string | undefined,
+    scopes: string[],
+    what: string,
+  ): Promise<void> {
+    if (response.status !== 401 || !sent?.startsWith('Bearer ')) return
+    const challenge = header(response.headers, 'www-authenticate') ?? ''
+    if (!/error\s*=\s*"?insufficient_scope/i.test(challenge)) return
+    if (!(await this.auth.hasCredentials())) return
+    discard(response.body)
+    throw scopeDenied(this.registry, what, /scope\s*=\s*"([^"]*)"/i.exec(challenge)?.[1]?.split(' ') ?? scopes)
   }
 
   /**

@@ -34,15 +34,49 @@ export interface RereadableUploadOptions {
   maxRetryDelayMs?: number
 }
 
+/**
+ * Where the registry says to continue an upload, followed only when it is safe (docs/DECISIONS.md): the same
+ * scheme and host on any path; the same host upgraded to https; another host only if it is a registry host this
+ * run was given (the mirror, a source, an --insecure-registry host), and then without our credentials (session.ts
+ * sends them to its own host only). A downgrade from https to http is refused whatever the host: the blob and the
+ * session would travel in clear. Each refusal says why in one line.
+ */
 function uploadLocation(session: RegistrySession, response: HttpResponse, what: string): URL {
   const location = header(response.headers, 'location')
   if (!location)
     throw new AirlockError('REGISTRY_ERROR', `${what}: the registry did not say where to upload (no Location header)`)
   const url = new URL(location, response.url)
-  if (url.host !== new URL(response.url).host)
-    throw new AirlockError('REGISTRY_ERROR', `${what}: upload location on another host (${url.host}) is not supported`)
-  return url
+  const from = response.url
+  if (url.protocol === from.protocol && url.host === from.host) return url
+  if (from.protocol === 'https:' && url.protocol !== 'https:')
+    throw new AirlockError(
+      'REGISTRY_ERROR',
+      `${what}: the upload location ${url.protocol}//${url.host} downgrades ${from.host} to plain HTTP; refusing to send the blob unencrypted`,
+      {
+        hint: "a TLS-terminating proxy in front of the registry is rewriting the scheme: have it pass X-Forwarded-Proto: https (or set Distribution's http.relativeurls: true)",
+      },
+    )
+  if (url.host === from.host) return url
+  if (session.isRunHost(url.host)) return url
+  throw new AirlockError(
+    'REGISTRY_ERROR',
+    `${what}: upload location on another host (${url.host}), which is not a registry this run was given; refusing to send the blob there`,
+    {
+      hint: `the registry names a host it is not reached by (e.g. Harbor behind a proxy answering with its internal "core"): fix its external URL (Harbor: hostname/external_url; Distribution: http.host); if ${url.host} is the registry's own plain-HTTP upload endpoint, list it with --insecure-registry`,
+    },
+  )
 }
+
+/** The registry's minimum chunk size (OCI-Chunk-Min-Length on the POST that opened the session), 0 when none. */
+function chunkMinLength(response: HttpResponse): number {
+  const value = Number(header(response.headers, 'oci-chunk-min-length') ?? '')
+  return Number.isSafeInteger(value) && value > 0 ? value : 0
+}
+
+/** Chunks are never shrunk below this after a 413 (nor below the registry's minimum). */
+const SMALLEST_CHUNK = 64 * 1024
+/** A registry minimum above this cannot be honoured with chunks held in memory (streams that cannot be re-read). */
+const MAX_BUFFERED_CHUNK = 256 * 1024 * 1024
 
 function withDigest(location: URL, descriptor: Descriptor): URL {
   const url = new URL(location)
@@ -107,32 +141,50 @@ export async function pushBlob(
       return
     }
 
+    const min = chunkMinLength(start)
+    if (min > MAX_BUFFERED_CHUNK)
+      throw new AirlockError(
+        'UNSUPPORTED',
+        `${what}: the registry wants chunks of at least ${min} bytes (OCI-Chunk-Min-Length), more than airlock buffers for a stream`,
+      )
+    const floor = Math.max(min, SMALLEST_CHUNK)
+    let piece = Math.max(options.chunkSize, min)
     content.pipe(verified)
     let offset = 0
-    for await (const chunk of chunks(verified, options.chunkSize)) {
-      const patch = await session.request(
-        {
-          method: 'PATCH',
-          url: location,
-          headers: {
-            'Content-Type': 'application/octet-stream',
-            'Content-Range': `${offset}-${offset + chunk.length - 1}`,
+    for await (const chunk of chunks(verified, piece)) {
+      // A chunk a proxy refuses as too large (413) goes again in halves, never below the registry's minimum.
+      for (let at = 0; at < chunk.length; ) {
+        const part = chunk.subarray(at, at + piece)
+        const patch = await session.request(
+          {
+            method: 'PATCH',
+            url: location,
+            headers: {
+              'Content-Type': 'application/octet-stream',
+              'Content-Range': `${offset}-${offset + part.length - 1}`,
+            },
+            body: part,
           },
-          body: chunk,
-        },
-        scopes,
-        what,
-      )
-      if (patch.status !== 202 && patch.status !== 201)
-        throw statusError(
-          `${what} (chunk at ${offset})`,
-          patch.status,
-          await readErrorBody(patch.body),
-          session.registry,
+          scopes,
+          what,
         )
-      discard(patch.body)
-      location = uploadLocation(session, patch, what)
-      offset += chunk.length
+        if (patch.status === 413 && part.length > floor) {
+          discard(patch.body)
+          piece = Math.max(floor, Math.ceil(part.length / 2))
+          continue
+        }
+        if (patch.status !== 202 && patch.status !== 201)
+          throw statusError(
+            `${what} (chunk at ${offset})`,
+            patch.status,
+            await readErrorBody(patch.body),
+            session.registry,
+          )
+        discard(patch.body)
+        location = uploadLocation(session, patch, what)
+        offset += part.length
+        at += part.length
+      }
     }
     if (contentError) throw contentError
     const put = await session.request(
@@ -226,6 +278,7 @@ async function uploadAttempt(
   }
   // The session start is a small request: the transport retries it and meets the auth challenge here.
   let location: URL | undefined
+  let min = 0
   try {
     const start = await session.request(
       {method: 'POST', url: session.url(`/v2/${repository}/blobs/uploads/`), headers: {'Content-Length': '0'}},
@@ -235,11 +288,12 @@ async function uploadAttempt(
     if (start.status !== 202) return await refused(start, what)
     discard(start.body)
     location = uploadLocation(session, start, what)
+    min = chunkMinLength(start)
   } catch (error) {
     return failed(error)
   }
   try {
-    const hash = createHash('sha256')
+    let hash = createHash('sha256')
     if (!chunked) {
       const sent = await sendRange(
         session,
@@ -258,9 +312,14 @@ async function uploadAttempt(
       location = undefined
       return {ok: true}
     }
+    // The registry's minimum wins over a smaller chunk size; a chunk refused as too large (413, a proxy's body
+    // limit) is sent again from the same offset in halves, never below that minimum.
+    const floor = Math.max(min, SMALLEST_CHUNK)
+    let chunk = Math.max(chunkSize, min)
     for (let offset = 0; offset < descriptor.size; ) {
-      const length = Math.min(chunkSize, descriptor.size - offset)
+      const length = Math.min(chunk, descriptor.size - offset)
       const at = `${what} (chunk at ${offset})`
+      const before = hash.copy()
       const sent = await sendRange(
         session,
         scopes,
@@ -273,6 +332,12 @@ async function uploadAttempt(
         undefined,
       )
       if ('error' in sent) return sent.content ? {ok: false, error: sent.error, retryable: false} : failed(sent.error)
+      if (sent.response.status === 413 && length > floor) {
+        discard(sent.response.body)
+        hash = before
+        chunk = Math.max(floor, Math.ceil(length / 2))
+        continue
+      }
       // ECR answers 201 to a chunk (jdx/mise#11376, aws/containers-roadmap#2831): the bytes were taken all the same.
       if (sent.response.status !== 202 && sent.response.status !== 201) return await refused(sent.response, at)
       discard(sent.response.body)
@@ -469,7 +534,11 @@ async function* chunks(stream: AsyncIterable<Buffer>, size: number): AsyncGenera
 
 /**
  * Asks the registry to link a blob from another repository on the same registry (no bytes move). True when it
- * did; false when it answered with a fresh upload session instead (we cancel that one).
+ * did. A 202 (an upload session instead) means "not mounted this time" (the distribution spec lets a registry
+ * decline any mount, opencontainers/distribution-spec#206; Harbor does for stale records, goharbor/harbor#18541):
+ * we cancel that session, the caller uploads, and later mounts are still tried, as go-containerregistry and
+ * oras-go do per blob. Only a clear refusal (401/403: no pull on the source, 404: no such source, 400/405: mounting
+ * not served) stops mounts from that source repository for the rest of the run; it never fails the push.
  */
 export async function mountBlob(
   session: RegistrySession,
@@ -477,12 +546,23 @@ export async function mountBlob(
   descriptor: Descriptor,
   fromRepository: string,
 ): Promise<boolean> {
+  if (session.mountRefused.has(fromRepository)) return false
   const what = `mount blob ${descriptor.digest} from ${fromRepository} into ${session.registry}/${repository}`
   const scopes = [repositoryScope(repository, 'pull,push'), repositoryScope(fromRepository, 'pull')]
   const url = session.url(`/v2/${repository}/blobs/uploads/`)
   url.searchParams.set('mount', descriptor.digest)
   url.searchParams.set('from', fromRepository)
-  const response = await session.request({method: 'POST', url, headers: {'Content-Length': '0'}}, scopes, what)
+  let response: HttpResponse
+  try {
+    response = await session.request({method: 'POST', url, headers: {'Content-Length': '0'}}, scopes, what)
+  } catch (error) {
+    // The token server left out the source's pull scope (insufficient_scope): a refusal of this source only.
+    if (error instanceof AirlockError && error.code === 'UNAUTHORIZED') {
+      session.mountRefused.add(fromRepository)
+      return false
+    }
+    throw error
+  }
   if (response.status === 201) {
     discard(response.body)
     const digest = header(response.headers, 'docker-content-digest')
@@ -496,5 +576,10 @@ export async function mountBlob(
     if (location) await cancelUpload(session, new URL(location, response.url), scopes)
     return false
   }
-  throw statusError(what, response.status, await readErrorBody(response.body), session.registry)
+  discard(response.body)
+  if ([400, 401, 403, 404, 405].includes(response.status)) {
+    session.mountRefused.add(fromRepository)
+    return false
+  }
+  throw statusError(what, response.status, '', session.registry)
 }

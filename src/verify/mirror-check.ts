@@ -20,6 +20,12 @@ import {extendsSignatureManifest} from '../oci/extended-signature.ts'
 
 export type {MirrorSignatureOptions, MirrorSignatureResult} from './mirror-signatures.ts'
 
+/**
+ * Which signature forms go to the mirror (`--signature-forms`): 'all' (legacy `.sig/.att/.sbom` tags and Sigstore
+ * bundle referrers), or 'legacy' (the tags only, for registries that refuse bundle manifests: Quay <= 3.11).
+ */
+export type SignatureForms = 'all' | 'legacy'
+
 export interface MirrorCheckOptions {
   /** What verification judged: the images, graphs, children and signature artifacts the mirror must serve. */
   verdict: Verdict
@@ -35,6 +41,8 @@ export interface MirrorCheckOptions {
    * archive's TUF-verified roots plus --trusted-root). Without it only their presence is checked.
    */
   signatures?: MirrorSignatureOptions
+  /** 'legacy': the archive's bundle referrers were not pushed (`push --signature-forms legacy`), so not expected. */
+  signatureForms?: SignatureForms
 }
 
 export interface ImageCheck {
@@ -50,6 +58,8 @@ export interface ImageCheck {
   signatures: number
   /** Referrers of the archive listed by the mirror (referrers API or fallback tag). */
   referrers: number
+  /** Referrers of the archive not looked for (`--signature-forms legacy`); present only then. */
+  referrersNotExpected?: number
   /** Signatures discovered on the mirror and verified against the policy (with `signatures` only). */
   verification?: MirrorSignatureResult
   problems: string[]
@@ -121,6 +131,8 @@ export async function verifyMirror(options: MirrorCheckOptions): Promise<MirrorC
               `signature tag ${artifact.tag} ${tagged ? `points at ${tagged.digest}, the archive has ${archived.digest}` : 'is missing'}`,
             )
           else check.signatures++
+        } else if (options.signatureForms === 'legacy') {
+          check.referrersNotExpected = (check.referrersNotExpected ?? 0) + 1
         } else {
           const listed = await repo.referrers({mediaType: root.mediaType, digest: artifact.subject, size: 0})
           if (!listed.some(d => d.digest === artifact.graph.root.digest))
@@ -152,9 +164,12 @@ export async function verifyMirror(options: MirrorCheckOptions): Promise<MirrorC
   const problems = images.flatMap(i => i.problems)
   const ok = images.length - images.filter(i => i.problems.length > 0).length
   const where = `${options.target.registry}${options.target.prefix ? `/${options.target.prefix}` : ''}`
+  const notExpected = images.reduce((n, i) => n + (i.referrersNotExpected ?? 0), 0)
+  const legacyOnly =
+    notExpected > 0 ? ` (legacy signature forms only: ${notExpected} bundle referrer(s) not expected)` : ''
   return {
     passed: problems.length === 0 && images.length > 0,
-    summary: `${ok}/${images.length} image(s) intact on ${where}${options.signatures ? ', signatures verified from the mirror' : ' (signature presence only: no policy given)'}${problems.length ? `, ${problems.length} problem(s)` : ''}`,
+    summary: `${ok}/${images.length} image(s) intact on ${where}${options.signatures ? ', signatures verified from the mirror' : ' (signature presence only: no policy given)'}${legacyOnly}${problems.length ? `, ${problems.length} problem(s)` : ''}`,
     signaturesVerified: options.signatures !== undefined,
     images,
     problems,

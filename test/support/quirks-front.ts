@@ -3,7 +3,9 @@
 // real registry byte for byte, so the client speaks the real wire format and real content is stored and checked.
 // Each mode cites where its behaviour was observed (issues and source of the registry itself or of other clients).
 import {createHash} from 'node:crypto'
+import {readFileSync} from 'node:fs'
 import http, {type IncomingHttpHeaders, type IncomingMessage, type ServerResponse} from 'node:http'
+import https from 'node:https'
 import type {AddressInfo} from 'node:net'
 
 export type QuirkMode =
@@ -17,6 +19,10 @@ export type QuirkMode =
   | 'docker-hub-429'
   | 'ecr'
   | 'slow-commit'
+  | 'harbor-mount-202'
+  | 'nginx-413'
+  | 'chunk-min-length'
+  | 'upload-location'
 
 /** Where each mode's behaviour comes from. */
 export const QUIRK_SOURCES: Record<QuirkMode, string> = {
@@ -32,12 +38,20 @@ export const QUIRK_SOURCES: Record<QuirkMode, string> = {
     'referrers API answering 200 with an empty JSON body for a subject that is not an artifact (goharbor/harbor#18430), and listing referrers with the config media type as artifactType and a wrong size (issue 18 finding 8; fixed by goharbor/harbor#20068 in 2.11)',
   'harbor-2.11':
     'referrers API per distribution-spec 1.1 (goharbor/harbor#20068): 200 OCI index, empty for an unknown subject',
-  ghcr: 'referrers route answered with 303 to github.com/-/v2/packages/..., which answers 429 (artifacthub/hub#4785); tag list pages of 100 with a Link header',
+  ghcr: 'referrers route answered with 303 to github.com/-/v2/packages/..., which answers 429 (artifacthub/hub#4785); tag lists in pages of 100 with a Link header when no n is asked for (smg-project/smg#2348, argoproj-labs/argocd-image-updater#1660)',
   'docker-hub-429':
     'Docker Hub pull rate limit: 429 TOOMANYREQUESTS with RateLimit-Limit "100;w=21600", RateLimit-Remaining "0;w=21600", Docker-RateLimit-Source (docs.docker.com/docker-hub/usage/pulls), and Retry-After',
   ecr: 'chunk PATCH answered 201 Created instead of 202 Accepted (jdx/mise#11376, aws/containers-roadmap#2831); a whole-blob PUT over 1 KiB refused with 413 so the chunked path runs',
   'slow-commit':
     'S3-backed Harbor/Quay: the final PUT ?digest= answers only after the blob is copied to object storage (issue 18 finding 6): answers delayed',
+  'nginx-413':
+    'nginx in front of the registry: client_max_body_size (default 1m) answers 413 Request Entity Too Large with an HTML body to any larger request body, chunks included (ContainerSolutions/docker-registry-proxy#1, goharbor/harbor#3270, goharbor/harbor#15823, pulp/pulp-operator#330)',
+  'chunk-min-length':
+    'OCI-Chunk-Min-Length on the POST that opens an upload (opencontainers/distribution-spec#391, #481; object stores need parts of at least 5 MiB, opencontainers/distribution-spec#374; honoured by regclient/regclient#394): a chunk after a smaller one is answered 416',
+  'upload-location':
+    'upload Location on another path of the same host, on another host (Harbor behind a TLS offloader answers with its internal name, https://core/v2/..., goharbor/harbor#19005), or downgraded to http:// by a TLS-terminating load balancer (podman-container-tools/buildah#4788)',
+  'harbor-mount-202':
+    'a cross-repository mount declined with 202 and a fresh upload session for some source repositories (Harbor with stale artifact_blob records: goharbor/harbor#18541, goharbor/harbor#22863; any registry may, opencontainers/distribution-spec#206), and refused with 403 DENIED where the account cannot pull the source',
 }
 
 export interface QuirksFrontOptions {
@@ -47,12 +61,26 @@ export interface QuirksFrontOptions {
   rateLimited?: number
   /** slow-commit: delay of each blob commit in ms (default 2500). */
   commitDelayMs?: number
+  /** nginx-413: largest request body in bytes (default 1 MiB, nginx's default client_max_body_size). */
+  bodyLimit?: number
+  /** chunk-min-length: the OCI-Chunk-Min-Length announced (default 5 MiB). */
+  chunkMinLength?: number
+  /** upload-location: where upload Locations are moved. */
+  uploadLocation?: 'other-path' | 'other-host' | 'downgrade'
+  /** upload-location: serve the front itself over HTTPS with this certificate (for the downgrade case). */
+  tls?: {certFile: string; keyFile: string}
+  /** harbor-mount-202: source repositories whose mounts are answered 202 (an upload session, nothing mounted). */
+  mountDeclinedFrom?: RegExp
+  /** harbor-mount-202: source repositories whose mounts are answered 403 DENIED. */
+  mountRefusedFrom?: RegExp
 }
 
 export interface QuirksFront {
   mode: QuirkMode
   host: string
   url: string
+  /** The other host of ghcr (referrers redirect) and upload-location (moved uploads), host:port. */
+  elsewhere?: string
   /** Every request seen, "METHOD path -> status". */
   log: string[]
   /** Options can change between phases (e.g. Harbor's pull policy on for push, off to read back). */
@@ -104,7 +132,15 @@ export async function startQuirksFront(
   const elsewhere =
     mode === 'ghcr'
       ? await listen((_req, res) => answer(res, 429, ERROR('TOOMANYREQUESTS', 'rate limited'), {'Retry-After': '60'}))
-      : undefined
+      : mode === 'upload-location' && options.uploadLocation !== 'other-path'
+        ? // Another host serving the same registry (plain HTTP): what an internal name or a downgrade points at.
+          await listen((req, res) => {
+            log.push(`elsewhere: ${req.method} ${req.url}`)
+            forward(req, res, undefined)
+          })
+        : undefined
+  /** chunk-min-length: per upload session, the length of its last PATCH. */
+  const lastPatch = new Map<string, number>()
 
   function answer(res: ServerResponse, status: number, body: string, headers: Record<string, string> = {}): void {
     res.writeHead(status, {
@@ -126,32 +162,38 @@ export async function startQuirksFront(
       headers?: (h: IncomingHttpHeaders) => void
       delayMs?: number
       onAnswer?: (status: number, h: IncomingHttpHeaders) => void
+      /** Path sent to the real registry instead of the request's (the log keeps what the client asked). */
+      path?: string
     },
   ): void {
     const [host, port] = upstream.split(':')
     const headers = {...req.headers}
-    const upstreamReq = http.request({host, port: Number(port), method: req.method, path: req.url, headers}, up => {
-      const status = edit?.status ? edit.status(up.statusCode ?? 502) : (up.statusCode ?? 502)
-      const outHeaders: IncomingHttpHeaders = {...up.headers}
-      edit?.onAnswer?.(up.statusCode ?? 0, up.headers)
-      edit?.headers?.(outHeaders)
-      log.push(`${req.method} ${req.url} -> ${status}`)
-      const send = (): void => {
-        if (edit?.rewrite) {
-          void readBody(up).then(b => {
-            const out = edit.rewrite!(b)
-            outHeaders['content-length'] = String(out.length)
+    const upstreamReq = http.request(
+      {host, port: Number(port), method: req.method, path: edit?.path ?? req.url, headers},
+      up => {
+        const status = edit?.status ? edit.status(up.statusCode ?? 502) : (up.statusCode ?? 502)
+        const outHeaders: IncomingHttpHeaders = {...up.headers}
+        edit?.onAnswer?.(up.statusCode ?? 0, up.headers)
+        edit?.headers?.(outHeaders)
+        log.push(`${req.method} ${req.url} -> ${status}`)
+        const send = (): void => {
+          if (edit?.rewrite) {
+            void readBody(up).then(b => {
+              const out = edit.rewrite!(b)
+              outHeaders['content-length'] = String(out.length)
+              delete outHeaders['transfer-encoding']
+              res.writeHead(status, outHeaders)
+              res.end(out)
+            })
+          } else {
             res.writeHead(status, outHeaders)
-            res.end(out)
-          })
-        } else {
-          res.writeHead(status, outHeaders)
-          up.pipe(res)
+            up.pipe(res)
+          }
         }
-      }
-      if (edit?.delayMs) setTimeout(send, edit.delayMs)
-      else send()
-    })
+        if (edit?.delayMs) setTimeout(send, edit.delayMs)
+        else send()
+      },
+    )
     upstreamReq.on('error', () => res.destroy())
     if (body) upstreamReq.end(body)
     else req.pipe(upstreamReq)
@@ -375,14 +417,93 @@ export async function startQuirksFront(
           },
         })
       if (mode === 'ghcr') {
-        // Pages of at most 100 whatever `n` asks for, with a Link to the next page.
+        // Without `n`, pages of 100 with a Link to the next one (`?last=<tag>&n=100`); a larger `n` is honoured
+        // (smg-project/smg#2348 probed both; argoproj-labs/argocd-image-updater#1660, renovatebot/renovate#36103).
+        // Paged here (Distribution 2.8 answers every tag at once), in lexical order as the spec's `last` expects.
         const params = new URLSearchParams(tags[2] ?? '')
-        const n = Math.min(Number(params.get('n') ?? 100) || 100, 100)
-        params.set('n', String(n))
-        req.url = `/v2/${tags[1]}/tags/list?${params}`
-        return forward(req, res, undefined)
+        const n = Number(params.get('n') ?? 100) || 100
+        const last = params.get('last')
+        let out: IncomingHttpHeaders = {}
+        return forward(req, res, undefined, {
+          path: `/v2/${tags[1]}/tags/list`,
+          headers: h => void (out = h),
+          rewrite: b => {
+            const json = JSON.parse(b.toString('utf8')) as {name: string; tags: string[] | null}
+            const all = [...(json.tags ?? [])].sort()
+            const from = last === null ? 0 : all.findIndex(t => t > last)
+            const page = from < 0 ? [] : all.slice(from, from + n)
+            if (from >= 0 && from + n < all.length)
+              out.link = `</v2/${tags[1]}/tags/list?last=${encodeURIComponent(page.at(-1)!)}&n=${n}>; rel="next"`
+            return Buffer.from(JSON.stringify({...json, tags: page}))
+          },
+        })
       }
       return forward(req, res, undefined)
+    }
+
+    if (mode === 'nginx-413' && (method === 'PUT' || method === 'PATCH') && BLOB_UPLOAD.test(url)) {
+      const limit = options.bodyLimit ?? 1024 * 1024
+      if (Number(req.headers['content-length'] ?? 0) > limit) {
+        await readBody(req)
+        note(413)
+        const html =
+          '<html>\r\n<head><title>413 Request Entity Too Large</title></head>\r\n<body>\r\n<center><h1>413 Request Entity Too Large</h1></center>\r\n<hr><center>nginx</center>\r\n</body>\r\n</html>\r\n'
+        res.writeHead(413, {'Content-Type': 'text/html', 'Content-Length': String(html.length), Connection: 'close'})
+        return void res.end(html)
+      }
+    }
+
+    if (mode === 'chunk-min-length' && BLOB_UPLOAD.test(url)) {
+      const min = options.chunkMinLength ?? 5 * 1024 * 1024
+      const session = new URL(url, 'http://front').pathname
+      if (method === 'POST')
+        return forward(req, res, undefined, {headers: h => void (h['oci-chunk-min-length'] = String(min))})
+      if (method === 'PATCH') {
+        const previous = lastPatch.get(session)
+        if (previous !== undefined && previous < min) {
+          await readBody(req)
+          note(416)
+          return answer(
+            res,
+            416,
+            ERROR('BLOB_UPLOAD_INVALID', `chunk of ${previous} bytes is under the minimum of ${min}`),
+          )
+        }
+        lastPatch.set(session, Number(req.headers['content-length'] ?? 0))
+      }
+    }
+
+    if (mode === 'upload-location') {
+      // Requests that followed a moved Location on this host come back here under /upload-sessions/.
+      const movedBack = url.startsWith('/upload-sessions/') ? `/v2/${url.slice('/upload-sessions/'.length)}` : undefined
+      if (BLOB_UPLOAD.test(movedBack ?? url) && (method === 'POST' || method === 'PATCH'))
+        return forward(req, res, undefined, {
+          ...(movedBack ? {path: movedBack} : {}),
+          headers: h => {
+            const location = typeof h.location === 'string' ? h.location : undefined
+            if (!location) return
+            const path = new URL(location, 'http://front').pathname + new URL(location, 'http://front').search
+            if (options.uploadLocation === 'other-path') h.location = path.replace(/^\/v2\//, '/upload-sessions/')
+            else h.location = `${elsewhere!.url}${path}`
+          },
+        })
+      if (movedBack) return forward(req, res, undefined, {path: movedBack})
+    }
+
+    if (mode === 'harbor-mount-202' && method === 'POST' && BLOB_UPLOAD.test(url)) {
+      const query = new URL(url, 'http://front').searchParams
+      const from = query.get('from')
+      if (query.get('mount') && from) {
+        if (options.mountRefusedFrom?.test(from)) {
+          note(403)
+          return answer(res, 403, ERROR('DENIED', 'requested access to the resource is denied'))
+        }
+        if (options.mountDeclinedFrom?.test(from)) {
+          // The upload session a plain POST opens: what Harbor answers when it cannot mount.
+          req.url = url.replace(/\?.*$/, '')
+          return forward(req, res, undefined, {headers: () => void log.push(`POST ${url} -> 202`)})
+        }
+      }
     }
 
     if (BLOB_UPLOAD.test(url)) {
@@ -403,11 +524,12 @@ export async function startQuirksFront(
 
   const server = await listen((req, res) => {
     handle(req, res).catch(() => res.destroy())
-  })
+  }, options.tls)
   return {
     mode,
     host: server.host,
     url: server.url,
+    ...(elsewhere ? {elsewhere: elsewhere.host} : {}),
     log,
     options,
     count: pattern => log.filter(line => pattern.test(line)).length,
@@ -418,14 +540,19 @@ export async function startQuirksFront(
   }
 }
 
-async function listen(handler: http.RequestListener): Promise<{host: string; url: string; stop(): Promise<void>}> {
-  const server = http.createServer(handler)
+async function listen(
+  handler: http.RequestListener,
+  tls?: {certFile: string; keyFile: string},
+): Promise<{host: string; url: string; stop(): Promise<void>}> {
+  const server = tls
+    ? https.createServer({cert: readFileSync(tls.certFile), key: readFileSync(tls.keyFile)}, handler)
+    : http.createServer(handler)
   server.keepAliveTimeout = 1000
   await new Promise<void>(resolve => server.listen(0, '127.0.0.1', resolve))
   const host = `127.0.0.1:${(server.address() as AddressInfo).port}`
   return {
     host,
-    url: `http://${host}`,
+    url: `${tls ? 'https' : 'http'}://${host}`,
     stop: () =>
       new Promise<void>(resolve => {
         server.closeAllConnections()
