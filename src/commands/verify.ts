@@ -10,6 +10,7 @@ import {mirrorCheckError, verifyMirror, type MirrorCheckResult} from '../verify/
 import {keepHostFlag, mirrorClient, mirrorRegistryFlags, type MirrorRegistryFlagValues} from '../cli/mirror-flags.ts'
 import {parseMirrorTarget} from '../reference/mirror-path.ts'
 import {statSync} from 'node:fs'
+import {archiveArgument, isManifestFile, readVolumesJson} from '../archive/volumes.ts'
 import type {VerifySignatureMode} from '../verify/signatures.ts'
 import {openVerifiedArchive, type VerifiedArchive} from '../verify/open.ts'
 import {firstFailure} from '../verify/verify.ts'
@@ -30,8 +31,14 @@ export default class Verify extends BaseCommand {
     '<%= config.bin %> verify images.tar --policy policy.yaml --registry registry.dc.local/mirror --ca-file dc-ca.pem',
   ]
   static override args = {
-    archive: Args.string({description: 'archive written by airlock export', required: true, ignoreStdin: true}),
+    archive: Args.string({
+      description: 'archive written by airlock export (or a volume set: NAME.volumes.json, or every NAME.vol*.tar)',
+      required: true,
+      ignoreStdin: true,
+    }),
   }
+  // A volume set may be given as its volumes, in any order (NAME.vol*.tar).
+  static override strict = false
   static override flags = {
     ...policyFlags,
     ...trustFlags,
@@ -50,7 +57,8 @@ export default class Verify extends BaseCommand {
   }
 
   async run(): Promise<VerifyReport & {notes?: string[]; mirror?: MirrorCheckResult; talos?: TalosMirrorView}> {
-    const {args, flags} = await this.parse(Verify)
+    const {argv, flags} = await this.parse(Verify)
+    const args = {archive: archiveArgument(argv as string[])}
     const mirrorOnly = (
       [
         'keep-host',
@@ -152,7 +160,7 @@ export default class Verify extends BaseCommand {
 
 function archiveSize(path: string): number | undefined {
   try {
-    return statSync(path).size
+    return isManifestFile(path) ? readVolumesJson(path).totalBytes : statSync(path).size
   } catch {
     return undefined
   }
