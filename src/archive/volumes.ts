@@ -264,18 +264,17 @@ export function readVolumesJsonHashed(file: string): {set: VolumesJson; sha256: 
 export function archiveArgument(paths: readonly string[]): string {
   if (paths.length === 0) throw new AirlockError('USAGE', 'no archive given')
   if (paths.length === 1 && !parseVolumeFile(paths[0]!)) return paths[0]!
-  const parsed = paths.map(path => {
-    const v = parseVolumeFile(path)
-    if (!v)
-      throw new AirlockError(
-        'USAGE',
-        `${path}: several archives given, and this one is not a volume (NAME.volNNN.tar)`,
-        {
-          hint: 'give one archive, a NAME.volumes.json, or the volumes of one set (NAME.vol*.tar)',
-        },
-      )
-    return {path, ...v}
-  })
+  const stray = paths.find((path, i) => i > 0 && !parseVolumeFile(path)) ?? paths.find(p => !parseVolumeFile(p))
+  if (stray !== undefined)
+    throw new AirlockError(
+      'USAGE',
+      `Unexpected argument: ${stray === paths[0] ? paths[1] : stray} (this command takes 1 argument(s): ARCHIVE)`,
+      {
+        hint: 'give one archive, a NAME.volumes.json, or the volumes of one set (NAME.vol*.tar)',
+        details: {usage: {kind: 'unexpected-argument'}},
+      },
+    )
+  const parsed = paths.map(path => ({path, ...parseVolumeFile(path)!}))
   const base = parsed[0]!.base
   const other = parsed.find(p => p.base !== base)
   if (other)

@@ -11,11 +11,7 @@ export default class Inspect extends BaseCommand {
     'Show what an archive holds: images, their platforms, layers and sizes (does not verify blob contents).'
   static override examples = ['<%= config.bin %> inspect images.tar', '<%= config.bin %> inspect images.tar --json']
   static override args = {
-    archive: Args.string({
-      description: 'archive written by airlock export (or a volume set: NAME.volumes.json, or every NAME.vol*.tar)',
-      required: true,
-      ignoreStdin: true,
-    }),
+    archive: Args.string({description: 'archive written by airlock export', required: true, ignoreStdin: true}),
   }
   static override strict = false
 

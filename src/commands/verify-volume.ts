@@ -9,8 +9,8 @@ export default class VerifyVolume extends BaseCommand {
   static override description =
     "Checks the volume against the set's NAME.volumes.json (beside it, or --volumes): that it belongs to this export, which volume it is, its size and its sha256, and its tar structure. Volumes present beside volumes.json at their listed size count as arrived. Then `airlock verify NAME.vol*` (or NAME.volumes.json) verifies the whole set."
   static override examples = [
-    '<%= config.bin %> verify-volume talos.vol002.tar',
-    '<%= config.bin %> verify-volume incoming/talos.vol002.tar --volumes talos.volumes.json --json',
+    '<%= config.bin %> verify-volume talos.vol001.tar',
+    '<%= config.bin %> verify-volume talos.vol001.tar --volumes talos.volumes.json --json',
   ]
   static override args = {
     volume: Args.string({description: 'a volume (NAME.volNNN.tar)', required: true, ignoreStdin: true}),

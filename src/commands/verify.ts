@@ -22,7 +22,7 @@ export default class Verify extends BaseCommand {
   static override summary =
     "Check an archive offline: integrity of every blob and image, then every image's signatures against a policy."
   static override description =
-    "Without --registry it opens no network connection. Signatures (legacy .sig/.att tags and Sigstore bundle referrers carried in the archive) are verified against the trusted root(s) and judged by the policy (cosign-style flags or --policy FILE); an image passes when one signature satisfies its rule. With --registry REGISTRY[/PREFIX], once the archive passed, the mirror it was pushed to is checked the way an in-cluster verifier sees it: each tag resolves to the archive's digest, the content is there, and every image's signatures are discovered on the mirror (.sig/.att tags, referrers or fallback tag) and verified with the archive's trust material and the same policy."
+    "Without --registry it opens no network connection. Signatures (legacy .sig/.att tags and Sigstore bundle referrers carried in the archive) are verified against the trusted root(s) and judged by the policy (cosign-style flags or --policy FILE); an image passes when one signature satisfies its rule. With --registry REGISTRY[/PREFIX], once the archive passed, the mirror it was pushed to is checked the way an in-cluster verifier sees it: each tag resolves to the archive's digest, the content is there, and every image's signatures are discovered on the mirror (.sig/.att tags, referrers or fallback tag) and verified with the archive's trust material and the same policy. A volume set (export --volume-size) is given as its NAME.volumes.json or as all its volumes, in any order."
   static override examples = [
     "<%= config.bin %> verify images.tar --trusted-root trusted_root.json --certificate-identity-regexp '@siderolabs\\.com$' --certificate-oidc-issuer https://accounts.google.com",
     '<%= config.bin %> verify images.tar --key cosign.pub',
@@ -31,11 +31,7 @@ export default class Verify extends BaseCommand {
     '<%= config.bin %> verify images.tar --policy policy.yaml --registry registry.dc.local/mirror --ca-file dc-ca.pem',
   ]
   static override args = {
-    archive: Args.string({
-      description: 'archive written by airlock export (or a volume set: NAME.volumes.json, or every NAME.vol*.tar)',
-      required: true,
-      ignoreStdin: true,
-    }),
+    archive: Args.string({description: 'archive written by airlock export', required: true, ignoreStdin: true}),
   }
   // A volume set may be given as its volumes, in any order (NAME.vol*.tar).
   static override strict = false
