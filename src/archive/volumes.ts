@@ -290,6 +290,12 @@ export function archiveArgument(paths: readonly string[]): string {
   }
   const manifest = manifestFile(base)
   const set = readVolumesJson(manifest)
+  if (set.name !== basename(base))
+    throw new AirlockError(
+      'ARCHIVE_INVALID',
+      `${manifest} describes the set ${JSON.stringify(set.name)}, not ${JSON.stringify(basename(base))}`,
+      {hint: 'volumes.json belongs to another export: keep each set with its own volumes.json'},
+    )
   const missing = set.volumes.filter(v => !seen.has(v.volume)).map(v => join(dirname(base), v.file))
   if (missing.length > 0)
     throw new AirlockError(
