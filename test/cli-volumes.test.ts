@@ -122,6 +122,7 @@ describe('export --volume-size', () => {
     const set = JSON.parse(readFileSync(manifestPath, 'utf8')) as VolumesJson
     assert.equal(ok.json.volumes.manifestSha256, sha256(manifestPath))
     assert.equal(ok.json.volumes.setId, set.setId)
+    assert.equal((ok.json as unknown as {archive: string}).archive, manifestPath)
     assert.ok(set.count >= 4, `count ${set.count}`)
     assert.equal(set.volumeSize, 100_000)
     assert.deepEqual(
@@ -204,6 +205,9 @@ describe('a volume set is the same archive', () => {
     const byManifest = await runCliJson(['verify', '--signatures', 'skip', join(reference, 'set.volumes.json')])
     assert.equal(byManifest.status, 0, byManifest.stderr)
     assert.equal(byManifest.json['ok'], true)
+    const set = byManifest.json['volumeSet'] as {manifestSha256: string; count: number; volumes: string[]}
+    assert.equal(set.manifestSha256, sha256(join(reference, 'set.volumes.json')))
+    assert.equal(set.volumes.length, set.count)
     const inspect = await runCliJson<{images: Array<{reference: string}>}>(['inspect', ...shuffled(volumes(reference))])
     assert.equal(inspect.status, 0, inspect.stderr)
     assert.deepEqual(inspect.json.images.map(i => i.reference).sort(), IMAGES)

@@ -11,6 +11,7 @@ import {keepHostFlag, mirrorClient, mirrorRegistryFlags, type MirrorRegistryFlag
 import {parseMirrorTarget} from '../reference/mirror-path.ts'
 import {statSync} from 'node:fs'
 import {archiveArgument, isManifestFile, readVolumesJson} from '../archive/volumes.ts'
+import type {VolumeSetInfo} from '../archive/reader.ts'
 import type {VerifySignatureMode} from '../verify/signatures.ts'
 import {openVerifiedArchive, type VerifiedArchive} from '../verify/open.ts'
 import {firstFailure} from '../verify/verify.ts'
@@ -94,6 +95,11 @@ export default class Verify extends BaseCommand {
       for (const line of renderVerify(report, {signaturesChecked: flags.signatures !== 'skip'})) this.log(line)
       for (const note of notes) this.log(note)
       for (const file of verified.stateFiles) this.log(`TUF state recorded in ${file}`)
+      const set = verified.archive.volumeSet
+      if (set)
+        this.log(
+          `volume set ${set.setId}: ${set.count} volume(s), each hashed against ${set.manifest} (sha256 ${set.manifestSha256}: compare with the one export printed)`,
+        )
       if (!report.ok) {
         // The report is the output (also under --json); the exit status says it failed.
         process.stderr.write(
@@ -101,9 +107,11 @@ export default class Verify extends BaseCommand {
         )
         process.exitCode = 1
       }
-      const result: VerifyReport & {notes?: string[]; mirror?: MirrorCheckResult} = notes.length
-        ? {...report, notes}
-        : {...report}
+      const result: VerifyReport & {notes?: string[]; mirror?: MirrorCheckResult; volumeSet?: VolumeSetInfo} = {
+        ...report,
+        ...(notes.length ? {notes} : {}),
+        ...(set ? {volumeSet: set} : {}),
+      }
       if (!target) return result
       if (!verified.verdict) {
         // The archive's digests and trust material are what the mirror is judged by: not from a failed archive.

@@ -154,7 +154,8 @@ export async function exportImages(options: ExportOptions): Promise<ExportResult
     const summary = await writer.commit()
     reused = stagers.reduce((n, s) => n + s.reused, 0)
     return {
-      archive: summary.path,
+      // A volume set is read through its volumes.json: that is the archive argument for verify and push.
+      archive: summary.volumes?.manifest ?? summary.path,
       bytes: summary.bytes,
       blobs: summary.blobs,
       images,
