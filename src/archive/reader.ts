@@ -555,7 +555,7 @@ export class ArchiveReader implements RangeFetcher, ExistenceChecker {
       } finally {
         await pool?.close()
       }
-      records.forEach((record, j) => (record.digest = digests[j] as Digest))
+      for (const [j, record] of records.entries()) record.digest = digests[j] as Digest
       if (isSet) {
         options.onBytes?.(ranges.reduce((n, r) => n + r.size, 0))
         const got = digests[digests.length - 1]!.slice('sha256:'.length)
