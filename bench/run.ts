@@ -50,6 +50,8 @@ const partial = allSteps.some(x => !only.has(x))
 // a partial run (--only) is saved under its own name, so it never replaces a full run in the growth table
 const label = `scale-${scale}${quick ? '-quick' : ''}${partial ? `-only-${[...only].join('-')}` : ''}`
 
+/** Volume size for the volume-set export (issue 17): several volumes at scale 1, and the 520 MiB layer split. */
+const VOLUME_SIZE = quick ? '40M' : '400M'
 const log = (line: string) => process.stdout.write(`${line}\n`)
 const LOG = join(WORK, 'commands.log')
 
@@ -167,13 +169,22 @@ async function benchExport(ctx: Ctx, out: Measurement[]): Promise<string | undef
   const skopeoOci = join(WORK, 'out', 'skopeo-oci')
   const airlockTar = join(WORK, 'out', 'airlock.tar')
   const have = airlockAvailable('export')
-  const r: Record<string, RunResult[]> = {airlock: [], oci: [], ociArchive: [], get: [], write: []}
+  const r: Record<string, RunResult[]> = {airlock: [], volumes: [], oci: [], ociArchive: [], get: [], write: []}
+  // The same export written as a volume set (issue 17): the 520 MiB layer is split, the rest packed whole.
+  const airlockVolumes = join(WORK, 'out', 'volumes', 'airlock.tar')
   const repos = [...new Set(ctx.workload.images.map(i => i.repo))]
   for (let i = 0; i < runs; i++) {
     log(`  export run ${i + 1}/${runs} (load ${loadavg()[0]!.toFixed(2)})`)
     if (have) {
       fresh(airlockTar)
       r.airlock!.push(await timed(airlock(exportArgs(ctx, airlockTar)), {log: LOG}))
+      sync()
+      fresh(dirname(airlockVolumes))
+      mkdirSync(dirname(airlockVolumes), {recursive: true})
+      r.volumes!.push(
+        await timed(airlock([...exportArgs(ctx, airlockVolumes), '--volume-size', VOLUME_SIZE]), {log: LOG}),
+      )
+      rmSync(dirname(airlockVolumes), {recursive: true, force: true})
       sync()
     }
     fresh(skopeoOci)
@@ -229,8 +240,18 @@ async function benchExport(ctx: Ctx, out: Measurement[]): Promise<string | undef
     rmSync(arch, {recursive: true, force: true})
     sync()
   }
-  if (have)
+  if (have) {
     out.push(measurement('export', 'airlock export', bytes, r.airlock!, 'registry -> one archive, with signatures'))
+    out.push(
+      measurement(
+        'export',
+        `airlock export --volume-size ${VOLUME_SIZE}`,
+        bytes,
+        r.volumes!,
+        'the same export as a volume set (each volume hashed, volumes.json)',
+      ),
+    )
+  }
   out.push(
     measurement('export', 'skopeo copy --all -> oci:', bytes, r.oci!, `${refs.length} invocations, one layout dir`),
   )
@@ -439,6 +460,17 @@ function targets(ms: Measurement[]): Target[] {
     `node sha256, ${availableParallelism()} workers`,
   )
   ratio('push vs skopeo', 'airlock push', 'skopeo copy --all oci: -> registry', 1.5)
+  const single = find(ms, 'airlock export')
+  const volumes = find(ms, `airlock export --volume-size ${VOLUME_SIZE}`)
+  if (single && volumes)
+    t.push({
+      name: 'export as volumes / export as one archive',
+      value: (100 * volumes.seconds) / single.seconds,
+      unit: '%',
+      goal: '<= 105%',
+      pass: volumes.seconds / single.seconds <= 1.05,
+      command: 'export',
+    })
   const p1 = find(ms, 'airlock push')
   const p2 = find(ms, 'airlock push (again)')
   if (p1 && p2)

@@ -368,6 +368,16 @@ describe('every README and --help example runs', () => {
       env,
     )
     assert.equal(made.status, 0, made.stderr)
+    // The same export as a volume set (talos.vol*.tar, talos.volumes.json) for the volume examples (issue 17).
+    const set = await run(
+      rewrite(
+        w,
+        `airlock export -o talos.tar --volume-size 64Ki --tuf-mirror https://tuf-repo-cdn.sigstore.dev --tuf-mirror https://tuf.internal.example --tuf-root tuf.internal.example=root.json -f images.txt ghcr.io/org/app:1.0`,
+      ),
+      seed,
+      env,
+    )
+    assert.equal(set.status, 0, set.stderr)
     for (const name of ['talos.tar', 'images.tar', 'app.tar', 'talos-1.11.tar'])
       copyFileSync(join(seed, 'signed.tar'), join(seed, name))
     rmSync(join(seed, 'signed.tar'))
@@ -427,6 +437,10 @@ describe('every README and --help example runs', () => {
         // name for the verify and push examples).
         const output = /airlock export .*?(?:-o|--output)[ =](\S+)/.exec(command)?.[1]
         if (output) rmSync(join(cwd, output), {force: true})
+        // ... and no volume set of that name (export --volume-size writes NAME.vol*.tar and NAME.volumes.json).
+        const setName = output?.replace(/\.tar$/, '')
+        if (setName)
+          for (const f of readdirSync(cwd)) if (f.startsWith(`${setName}.vol`)) rmSync(join(cwd, f), {force: true})
         // generate-key-pair refuses to overwrite a key: the seed's cosign.pub (for the --key examples) goes first.
         if (/airlock generate-key-pair/.test(command))
           for (const f of ['cosign.key', 'cosign.pub']) rmSync(join(cwd, f), {force: true})

@@ -9,6 +9,7 @@ import {createHash} from 'node:crypto'
 import type {Stats} from 'node:fs'
 import type {FileHandle} from 'node:fs/promises'
 import {open, stat} from 'node:fs/promises'
+import {basename, dirname, join} from 'node:path'
 import {Readable} from 'node:stream'
 import {VerifyingStream} from '../oci/digest.ts'
 import type {ExistenceChecker, RangeFetcher, RereadableBlob} from '../content/types.ts'
@@ -31,6 +32,17 @@ import {
 } from './schema.ts'
 import {HashPool, hashInThread, WORKER_THRESHOLD_BYTES, type RangeToHash} from './hash-pool.ts'
 import {scanTar, type TarBodySink, type TarEntry} from './tar.ts'
+import {
+  isManifestFile,
+  MAX_LABEL_BYTES,
+  parseLabel,
+  parsePartName,
+  readVolumesJsonHashed,
+  VOLUME_LABEL,
+  type VolumeLabel,
+  volumeFile,
+  type VolumesJson,
+} from './volumes.ts'
 
 export interface EntryRecord {
   name: string
@@ -40,6 +52,34 @@ export interface EntryRecord {
   digest?: Digest
   /** A blob whose hashing the caller waived (`ScanOptions.skipHash`): `digest` stays unset. */
   hashSkipped?: boolean
+  /** Volume sets: which volume (index into the set, 0-based) holds the entry; absent for a plain archive. */
+  volume?: number
+  /** Volume sets: an entry split across volumes, as its parts in order (dataOffset/volume are the first part's). */
+  parts?: Segment[]
+}
+
+/** `size` bytes at `offset` of the set's file number `file`. */
+export interface Segment {
+  file: number
+  offset: number
+  size: number
+}
+
+/** One file the reader reads: the archive, or one volume of a set. */
+interface OpenFile {
+  path: string
+  fh: FileHandle
+  /** The file as it was when opened. */
+  identity: FileIdentity
+}
+
+/** What a reader opened from a volume set knows about the set (volumes.json, checked against the volumes). */
+export interface VolumeSetInfo {
+  manifest: string
+  manifestSha256: string
+  setId: string
+  count: number
+  volumes: string[]
 }
 
 export interface ScanOptions {
@@ -132,7 +172,7 @@ export function entryProblem(entry: TarEntry): AirlockError | undefined {
   return invalid(name, 'unexpected entry (not part of an airlock archive)')
 }
 
-class KeepSink implements TarBodySink {
+export class KeepSink implements TarBodySink {
   private readonly parts: Buffer[] = []
   private readonly done: (kept: Buffer) => void
   constructor(done: (kept: Buffer) => void) {
@@ -179,14 +219,18 @@ export class ArchiveReader implements RangeFetcher, ExistenceChecker {
   readonly airlock: AirlockJson
   /** Whether every entry was hashed (then `entries[].digest` is set, except for waived blobs). */
   hashed: boolean
-  /** The file as it was when opened. */
+  /** The file as it was when opened (for a volume set: its first volume). */
   readonly identity: FileIdentity
+  /** Present when the archive was opened from a volume set. */
+  readonly volumeSet: VolumeSetInfo | undefined
   private readonly manifests = new Map<string, RawManifest>()
-  private fh: FileHandle | undefined
+  private files: OpenFile[] | undefined
+  /** Volume sets: volumes.json's record of each volume (its sha256 is checked when the set is hashed). */
+  private setVolumes: VolumesJson['volumes'] = []
 
   private constructor(
     path: string,
-    fh: FileHandle,
+    files: OpenFile[],
     init: {
       entries: Map<string, EntryRecord>
       bytes: number
@@ -194,22 +238,27 @@ export class ArchiveReader implements RangeFetcher, ExistenceChecker {
       index: ImageIndex
       airlock: AirlockJson
       hashed: boolean
-      identity: FileIdentity
+      volumeSet?: VolumeSetInfo
     },
   ) {
     this.path = path
-    this.fh = fh
+    this.files = files
     this.entries = init.entries
     this.totalBytes = init.bytes
     this.entryCount = init.count
     this.index = init.index
     this.airlock = init.airlock
     this.hashed = init.hashed
-    this.identity = init.identity
+    this.identity = files[0]!.identity
+    this.volumeSet = init.volumeSet
   }
 
-  /** One pass over the archive. Throws on any structural problem; content problems are left for checks. */
+  /**
+   * One pass over the archive. Throws on any structural problem; content problems are left for checks. A path
+   * ending in `.volumes.json` opens that volume set (openSet) as the same logical archive.
+   */
   static async open(path: string, options: ScanOptions = {}): Promise<ArchiveReader> {
+    if (isManifestFile(path)) return ArchiveReader.openSet(path, options)
     const entries = new Map<string, EntryRecord>()
     const small = new Map<string, Buffer>()
     const seen = new Set<string>()
@@ -281,11 +330,10 @@ export class ArchiveReader implements RangeFetcher, ExistenceChecker {
       await pool?.close()
     }
     try {
-      return ArchiveReader.fromPass(path, fh, entries, small, {
+      return ArchiveReader.fromPass(path, [{path, fh, identity}], entries, small, {
         bytes: scan.bytes,
         count: scan.entries,
         hashed: hash,
-        identity,
       })
     } catch (error) {
       await fh.close()
@@ -294,12 +342,182 @@ export class ArchiveReader implements RangeFetcher, ExistenceChecker {
   }
 
   /**
+   * A volume set, through its NAME.volumes.json: every volume is opened (its size checked against volumes.json),
+   * its label checked (the set's id, its number), its tar walked like a plain archive's, and the entries of all
+   * volumes (split ones joined from their parts, as volumes.json and the parts' names must agree) become one
+   * logical archive. Nothing is rejoined on disk: reads of a split entry cross volumes as one stream.
+   */
+  private static async openSet(manifest: string, options: ScanOptions): Promise<ArchiveReader> {
+    const {set, sha256: manifestSha256} = readVolumesJsonHashed(manifest)
+    const dir = dirname(manifest)
+    const beyond = join(dir, volumeFile(set.name, set.count + 1))
+    if (
+      await stat(beyond).then(
+        () => true,
+        () => false,
+      )
+    )
+      throw new AirlockError(
+        'ARCHIVE_INVALID',
+        `${beyond} is present, but ${manifest} lists ${set.count} volume(s): the count in volumes.json is wrong, or the volume belongs to another export`,
+        {hint: 'keep only the volumes of one export beside its volumes.json'},
+      )
+    const files: OpenFile[] = []
+    const closeAll = () => Promise.all(files.map(f => f.fh.close().catch(() => undefined)))
+    try {
+      for (const v of set.volumes) {
+        const path = join(dir, v.file)
+        let fh: FileHandle
+        try {
+          fh = await open(path, 'r')
+        } catch {
+          throw new AirlockError('ARCHIVE_INCOMPLETE', `volume ${v.volume} of ${set.count} (${path}) is missing`, {
+            hint: 'copy every volume of the set beside its volumes.json (airlock verify-volume says which are missing)',
+          })
+        }
+        const identity = identityOf(await fh.stat())
+        files.push({path, fh, identity})
+        if (identity.size !== v.size)
+          throw new AirlockError(
+            'ARCHIVE_INVALID',
+            `${path} is ${identity.size} bytes, but volumes.json says volume ${v.volume} is ${v.size}${identity.size < v.size ? ' (truncated)' : ''}`,
+            {hint: 'copy the volume again, or check it with airlock verify-volume'},
+          )
+      }
+      const entries = new Map<string, EntryRecord>()
+      const seen = new Set<string>()
+      const parts = new Map<string, Map<number, {file: number; offset: number; size: number}>>()
+      let count = 0
+      for (const [i, file] of files.entries()) {
+        let first = true
+        try {
+          await scanTar(file.fh, entry => {
+            if (first) {
+              first = false
+              if (entry.name !== VOLUME_LABEL || entry.type !== 'File' || entry.size > MAX_LABEL_BYTES)
+                throw new AirlockError(
+                  'ARCHIVE_INVALID',
+                  'does not start with a volume label: not a volume airlock wrote',
+                )
+              return new KeepSink(kept => checkLabel(parseLabel(kept, file.path), set, i + 1, file.path))
+            }
+            const part = parsePartName(entry.name)
+            if (part) {
+              const problem = entryProblem({...entry, name: part.entry})
+              if (problem) throw problem
+              if (entry.type !== 'File') throw invalid(entry.name, 'a part must be a regular file')
+              const known = parts.get(part.entry) ?? new Map()
+              if (known.has(part.part)) throw invalid(entry.name, 'appears more than once in the set')
+              known.set(part.part, {file: i, offset: entry.dataOffset, size: entry.size})
+              parts.set(part.entry, known)
+              return undefined
+            }
+            const problem = entryProblem(entry)
+            if (problem) throw problem
+            const key = entry.name.replace(/\/$/, '')
+            if (seen.has(key)) throw invalid(entry.name, 'appears more than once in the set')
+            seen.add(key)
+            count++
+            if (entry.type === 'Directory') return undefined
+            entries.set(entry.name, {name: entry.name, size: entry.size, dataOffset: entry.dataOffset, volume: i})
+            return undefined
+          })
+        } catch (error) {
+          const e = toAirlockError(error, 'ARCHIVE_INVALID')
+          throw new AirlockError(e.code, `${file.path}: ${e.message}`, {
+            cause: error,
+            ...(e.hint ? {hint: e.hint} : {}),
+          })
+        }
+      }
+      // Split entries: the parts found must be exactly the parts volumes.json lists, in the volumes it names.
+      for (const [entry, found] of parts) {
+        const claimed = set.split.find(s => s.entry === entry)
+        if (!claimed)
+          throw new AirlockError(
+            'ARCHIVE_INVALID',
+            `${manifest}: ${entry} is split into parts in the volumes, but volumes.json does not list it`,
+          )
+        if (seen.has(entry)) throw invalid(entry, 'appears both whole and split in the set')
+        seen.add(entry)
+        count++
+        const segments: Segment[] = claimed.parts.map(p => {
+          const at = found.get(p.part)
+          if (!at)
+            throw new AirlockError(
+              'ARCHIVE_INCOMPLETE',
+              `${p.name} (part ${p.part} of ${claimed.parts.length} of ${entry}) is missing from ${files[p.volume - 1]!.path}`,
+            )
+          if (at.file !== p.volume - 1 || at.size !== p.size)
+            throw new AirlockError(
+              'ARCHIVE_INVALID',
+              `${files[at.file]!.path}: ${p.name} is ${at.size} bytes, volumes.json says ${p.size} bytes in volume ${p.volume}`,
+            )
+          return at
+        })
+        if (found.size !== claimed.parts.length)
+          throw invalid(entry, `has ${found.size} parts in the volumes, volumes.json lists ${claimed.parts.length}`)
+        const head = segments[0]!
+        entries.set(entry, {
+          name: entry,
+          size: claimed.size,
+          dataOffset: head.offset,
+          volume: head.file,
+          parts: segments,
+        })
+      }
+      for (const claimed of set.split)
+        if (!parts.has(claimed.entry))
+          throw new AirlockError(
+            'ARCHIVE_INCOMPLETE',
+            `${manifest}: lists ${claimed.entry} as split, but no volume holds its parts`,
+          )
+      // The layout files, read whole (bounded; a split one is read across its volumes).
+      const small = new Map<string, Buffer>()
+      for (const [name, limit] of Object.entries(SMALL_FILES)) {
+        const record = entries.get(name)
+        if (!record) continue
+        if (record.size > limit)
+          throw new AirlockError(
+            'TOO_LARGE',
+            `entry ${JSON.stringify(name)} is ${record.size} bytes, over the ${limit} byte limit`,
+          )
+        small.set(name, await readSegments(files, segmentsOf(record), record.size))
+      }
+      const reader = ArchiveReader.fromPass(manifest, files, entries, small, {
+        bytes: set.totalBytes,
+        count,
+        hashed: false,
+        volumeSet: {
+          manifest,
+          manifestSha256,
+          setId: set.setId,
+          count: set.count,
+          volumes: files.map(f => f.path),
+        },
+      })
+      reader.setVolumes = set.volumes
+      if (options.hash) {
+        const {hash: _, ...rest} = options
+        await reader.hashPending(rest)
+      }
+      return reader
+    } catch (error) {
+      await closeAll()
+      throw error
+    }
+  }
+
+  /**
    * Hashes every entry the pass did not (an archive opened with `hash: false`), leaving out `skip` (see
    * ScanOptions.skipHash). Push opens without hashing, asks the mirror what it holds, then hashes the rest here.
+   * A volume set is also hashed volume by volume against volumes.json (a corrupt, swapped or foreign volume is
+   * named as such), in the same read as its entries.
    */
   async hashPending(options: Omit<ScanOptions, 'hash'> = {}): Promise<void> {
-    const ranges: RangeToHash[] = []
-    const records: EntryRecord[] = []
+    const files = this.openFiles()
+    const byFile = files.map(() => ({ranges: [] as RangeToHash[], records: [] as EntryRecord[]}))
+    const split: EntryRecord[] = []
     for (const record of this.entries.values()) {
       if (record.digest || record.hashSkipped) continue
       const blob = digestFromBlobPath(record.name)
@@ -307,21 +525,55 @@ export class ArchiveReader implements RangeFetcher, ExistenceChecker {
         record.hashSkipped = true
         continue
       }
-      ranges.push({name: record.name, offset: record.dataOffset, size: record.size})
-      records.push(record)
+      if (record.parts) {
+        split.push(record)
+        continue
+      }
+      const group = byFile[record.volume ?? 0]!
+      group.ranges.push({name: record.name, offset: record.dataOffset, size: record.size})
+      group.records.push(record)
     }
-    const bytes = ranges.reduce((n, r) => n + r.size, 0)
-    const pool =
-      options.workers !== 0 && (options.workers !== undefined || bytes >= WORKER_THRESHOLD_BYTES)
-        ? HashPool.start(this.path, options.workers)
-        : undefined
-    try {
-      const digests = pool
-        ? await pool.hash(ranges, options.onBytes)
-        : await hashInThread(this.path, ranges, options.onBytes)
-      digests.forEach((digest, i) => (records[i]!.digest = digest as Digest))
-    } finally {
-      await pool?.close()
+    const isSet = this.volumeSet !== undefined
+    for (const [i, file] of files.entries()) {
+      const {ranges, records} = byFile[i]!
+      // A volume is hashed whole as one more range of the same pass.
+      const whole = isSet ? [{name: `volume ${basename(file.path)}`, offset: 0, size: file.identity.size}] : []
+      const all = [...ranges, ...whole]
+      const bytes = all.reduce((n, r) => n + r.size, 0)
+      const pool =
+        options.workers !== 0 && (options.workers !== undefined || bytes >= WORKER_THRESHOLD_BYTES)
+          ? HashPool.start(file.path, options.workers)
+          : undefined
+      // Progress counts entry bytes only (a volume's own hash re-reads the same bytes).
+      const onBytes = isSet ? undefined : options.onBytes
+      let digests: string[]
+      try {
+        digests = pool ? await pool.hash(all, onBytes) : await hashInThread(file.path, all, onBytes)
+      } catch (error) {
+        const e = toAirlockError(error, 'ARCHIVE_INVALID')
+        throw isSet ? new AirlockError(e.code, `${file.path}: ${e.message}`, {cause: error}) : e
+      } finally {
+        await pool?.close()
+      }
+      for (const [j, record] of records.entries()) record.digest = digests[j] as Digest
+      if (isSet) {
+        options.onBytes?.(ranges.reduce((n, r) => n + r.size, 0))
+        const got = digests[digests.length - 1]!.slice('sha256:'.length)
+        const want = this.setVolumes[i]!
+        if (got !== want.sha256)
+          throw new AirlockError(
+            'DIGEST_MISMATCH',
+            `${file.path}: volume ${want.volume} hashes to sha256 ${got}, but volumes.json says ${want.sha256}: the volume is corrupt, or volumes.json is not this set's`,
+            {hint: `copy ${basename(file.path)} again; compare volumes.json's sha256 with the one export printed`},
+          )
+      }
+    }
+    // Split entries: one stream across their volumes, hashed in this thread.
+    for (const record of split) {
+      const hash = createHash('sha256')
+      for await (const chunk of this.segmentStream(segmentsOf(record), 0, record.size)) hash.update(chunk)
+      record.digest = `sha256:${hash.digest('hex')}` as Digest
+      options.onBytes?.(record.size)
     }
     // Small layout files were read whole by the pass: hash the bytes that were parsed, not a re-read.
     for (const [name, bytes] of this.layoutBytes) {
@@ -332,18 +584,17 @@ export class ArchiveReader implements RangeFetcher, ExistenceChecker {
     await this.checkUnchanged()
   }
 
-  /** Throws when the file at `path` or behind the handle is no longer the file opened (replaced, grown, rewritten). */
+  /** Throws when a file at its path or behind its handle is no longer the file opened (replaced, grown, rewritten). */
   async checkUnchanged(): Promise<void> {
-    if (!this.fh) throw new AirlockError('INTERNAL', `${this.path}: the archive is closed`)
-    await checkIdentity(this.path, this.fh, this.identity)
+    for (const file of this.openFiles()) await checkIdentity(file.path, file.fh, file.identity)
   }
 
   private static fromPass(
     path: string,
-    fh: FileHandle,
+    files: OpenFile[],
     entries: Map<string, EntryRecord>,
     small: Map<string, Buffer>,
-    scan: {bytes: number; count: number; hashed: boolean; identity: FileIdentity},
+    scan: {bytes: number; count: number; hashed: boolean; volumeSet?: VolumeSetInfo},
   ): ArchiveReader {
     const need = (name: string): Buffer => {
       const bytes = small.get(name)
@@ -373,14 +624,14 @@ export class ArchiveReader implements RangeFetcher, ExistenceChecker {
     }
     const index = wrap(() => parseLayoutIndex(need(INDEX_JSON), ''))
     const airlock = wrap(() => parseAirlockJson(need(AIRLOCK_JSON)))
-    const reader = new ArchiveReader(path, fh, {
+    const reader = new ArchiveReader(path, files, {
       entries,
       bytes: scan.bytes,
       count: scan.count,
       index,
       airlock,
       hashed: scan.hashed,
-      identity: scan.identity,
+      ...(scan.volumeSet ? {volumeSet: scan.volumeSet} : {}),
     })
     reader.layoutBytes = small
     return reader
@@ -393,16 +644,20 @@ export class ArchiveReader implements RangeFetcher, ExistenceChecker {
     return this.entries.get(blobPath(digest))
   }
 
+  /** Which file holds an entry (the volume, for a set; the first part's, for a split entry). */
+  fileOf(record: EntryRecord): string {
+    return this.openFiles()[record.volume ?? 0]!.path
+  }
+
   /** Reads a whole entry (bounded by `limit`), checking that it still hashes to what the pass saw or `expected`. */
   async readEntry(name: string, limit: number, expected?: Digest): Promise<Buffer> {
     const record = this.entries.get(name)
     if (!record) throw new AirlockError('ARCHIVE_INCOMPLETE', `${name} is not in the archive`)
     if (record.size > limit)
       throw new AirlockError('TOO_LARGE', `${name} is ${record.size} bytes, over the ${limit} byte limit`)
-    const fh = this.handle()
-    const buf = Buffer.alloc(record.size)
-    const {bytesRead} = await fh.read(buf, 0, record.size, record.dataOffset)
-    if (bytesRead !== record.size) throw new AirlockError('ARCHIVE_INVALID', `${name} is truncated`)
+    const buf = await readSegments(this.openFiles(), segmentsOf(record), record.size).catch(() => {
+      throw new AirlockError('ARCHIVE_INVALID', `${name} is truncated`)
+    })
     // A blob the pass did not hash (skipHash) is still checked against its name when read.
     const want = expected ?? record.digest ?? digestFromBlobPath(name)
     if (want) {
@@ -423,9 +678,9 @@ export class ArchiveReader implements RangeFetcher, ExistenceChecker {
     return raw
   }
 
-  private handle(): FileHandle {
-    if (!this.fh) throw new AirlockError('INTERNAL', `${this.path}: the archive is closed`)
-    return this.fh
+  private openFiles(): OpenFile[] {
+    if (!this.files) throw new AirlockError('INTERNAL', `${this.path}: the archive is closed`)
+    return this.files
   }
 
   exists(descriptor: Descriptor): Promise<boolean> {
@@ -443,11 +698,11 @@ export class ArchiveReader implements RangeFetcher, ExistenceChecker {
     return record
   }
 
-  /** A blob's bytes from the open handle, verified against the descriptor as they stream (errors at the end). */
+  /** A blob's bytes from the open handle(s), verified against the descriptor as they stream (errors at the end). */
   async fetch(descriptor: Descriptor): Promise<Readable> {
     const record = this.blobRecord(descriptor)
     const verified = new VerifyingStream(descriptor, `${this.path}: blob ${descriptor.digest}`)
-    const raw = this.region(record.dataOffset, record.size)
+    const raw = this.segmentStream(segmentsOf(record), 0, record.size)
     raw.once('error', error => verified.destroy(error))
     return raw.pipe(verified)
   }
@@ -455,34 +710,49 @@ export class ArchiveReader implements RangeFetcher, ExistenceChecker {
   /** The blob's region of the archive, raw, re-readable from any offset: the uploader hashes the bytes it sends. */
   async rereadable(descriptor: Descriptor): Promise<RereadableBlob> {
     const record = this.blobRecord(descriptor)
+    const segments = segmentsOf(record)
     return {
       size: record.size,
       open: (offset: number, length: number): Readable => {
         if (offset < 0 || length <= 0 || offset + length > record.size)
           throw new AirlockError('INTERNAL', `range ${offset}+${length} outside blob ${descriptor.digest}`)
-        return this.region(record.dataOffset + offset, length)
+        return this.segmentStream(segments, offset, length)
       },
     }
   }
 
-  /** `length` bytes at `start` through the one handle (positional reads: concurrent regions do not interfere). */
-  private region(start: number, length: number): Readable {
-    const fh = this.handle()
-    const path = this.path
+  /**
+   * `length` bytes at `start` of an entry laid out as `segments` (one for a whole entry, one per part for a split
+   * one), through the open handles: positional reads, so concurrent streams do not interfere.
+   */
+  private segmentStream(segments: readonly Segment[], start: number, length: number): Readable {
+    const files = this.openFiles()
     return Readable.from(
       (async function* () {
-        let pos = start
-        const end = start + length
-        while (pos < end) {
-          const buf = Buffer.allocUnsafe(Math.min(READ_CHUNK, end - pos))
-          const {bytesRead} = await fh.read(buf, 0, buf.length, pos)
-          if (bytesRead === 0)
-            throw new AirlockError(
-              'ARCHIVE_INVALID',
-              `${path}: truncated at offset ${pos} (the file changed since it was opened)`,
-            )
-          pos += bytesRead
-          yield bytesRead === buf.length ? buf : buf.subarray(0, bytesRead)
+        let skip = start
+        let left = length
+        for (const segment of segments) {
+          if (left === 0) break
+          if (skip >= segment.size) {
+            skip -= segment.size
+            continue
+          }
+          const file = files[segment.file]!
+          let pos = segment.offset + skip
+          const end = pos + Math.min(segment.size - skip, left)
+          skip = 0
+          while (pos < end) {
+            const buf = Buffer.allocUnsafe(Math.min(READ_CHUNK, end - pos))
+            const {bytesRead} = await file.fh.read(buf, 0, buf.length, pos)
+            if (bytesRead === 0)
+              throw new AirlockError(
+                'ARCHIVE_INVALID',
+                `${file.path}: truncated at offset ${pos} (the file changed since it was opened)`,
+              )
+            pos += bytesRead
+            left -= bytesRead
+            yield bytesRead === buf.length ? buf : buf.subarray(0, bytesRead)
+          }
         }
       })(),
       {objectMode: false},
@@ -490,9 +760,42 @@ export class ArchiveReader implements RangeFetcher, ExistenceChecker {
   }
 
   async close(): Promise<void> {
-    await this.fh?.close()
-    this.fh = undefined
+    const files = this.files ?? []
+    this.files = undefined
+    for (const file of files) await file.fh.close()
   }
+}
+
+function segmentsOf(record: EntryRecord): Segment[] {
+  return record.parts ?? [{file: record.volume ?? 0, offset: record.dataOffset, size: record.size}]
+}
+
+/** An entry's bytes (small: layout files, manifests), read across its segments. Throws on a short read. */
+async function readSegments(files: readonly OpenFile[], segments: readonly Segment[], size: number): Promise<Buffer> {
+  const buf = Buffer.alloc(size)
+  let at = 0
+  for (const segment of segments) {
+    const {bytesRead} = await files[segment.file]!.fh.read(buf, at, segment.size, segment.offset)
+    if (bytesRead !== segment.size)
+      throw new AirlockError('ARCHIVE_INVALID', `${files[segment.file]!.path}: truncated at offset ${segment.offset}`)
+    at += segment.size
+  }
+  return buf
+}
+
+function checkLabel(label: VolumeLabel, set: VolumesJson, volume: number, path: string): void {
+  if (label.setId !== set.setId)
+    throw new AirlockError(
+      'ARCHIVE_INVALID',
+      `volume of another export (set ${label.setId}), not of ${set.name} (set ${set.setId}): volumes of two exports are mixed`,
+      {hint: `find volume ${volume} of ${set.name} and put it in place of ${basename(path)}`},
+    )
+  if (label.volume !== volume)
+    throw new AirlockError(
+      'ARCHIVE_INVALID',
+      `holds volume ${label.volume} of the set, not volume ${volume}: volumes renamed, swapped or repeated`,
+      {hint: `give each volume its own name (${basename(volumeFile(set.name, label.volume))} for this one)`},
+    )
 }
 
 async function checkIdentity(path: string, fh: FileHandle, identity: FileIdentity): Promise<void> {

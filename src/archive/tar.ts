@@ -97,7 +97,7 @@ function isZero(buf: Buffer): boolean {
   return true
 }
 
-function padded(size: number): number {
+export function padded(size: number): number {
   return Math.ceil(size / BLOCK) * BLOCK
 }
 
@@ -346,7 +346,8 @@ export class TarWriter {
     return this.next
   }
 
-  private static header(name: string, size: number, type: 'File' | 'Directory'): Buffer {
+  /** The header block(s) of an entry, pax included: their length is what the entry costs before its body. */
+  static entryHeader(name: string, size: number, type: 'File' | 'Directory' = 'File'): Buffer {
     const data = {
       path: name,
       mode: type === 'File' ? 0o644 : 0o755,
@@ -368,7 +369,7 @@ export class TarWriter {
   reserve(name: string, size: number, type: 'File' | 'Directory' = 'File'): TarRegion {
     if (!Number.isSafeInteger(size) || size < 0)
       throw new AirlockError('INTERNAL', `${name}: invalid entry size ${size}`)
-    const header = TarWriter.header(name, size, type)
+    const header = TarWriter.entryHeader(name, size, type)
     const headerOffset = this.next
     const dataOffset = headerOffset + header.length
     const end = dataOffset + padded(size)

@@ -13,15 +13,13 @@
 //   that; a blob that fails leaves a hole in the tar, so the writer refuses all further work (commit included)
 //   and the export must abort;
 // - commit() waits for every reserved region, so a committed archive has no hole.
-import type {FileHandle} from 'node:fs/promises'
-import {open} from 'node:fs/promises'
 import {Readable} from 'node:stream'
 import {AirlockError, toAirlockError} from '../errors.ts'
 import type {Descriptor} from '../oci/descriptor.ts'
 import {isVerifying, sha256, VerifyingStream} from '../oci/digest.ts'
 import {MediaType} from '../oci/media-types.ts'
 import type {ExistenceChecker, Pusher} from '../content/types.ts'
-import {commitFile, exists, partialName, removeOnSignal, removeQuiet} from '../util/files.ts'
+import {exists} from '../util/files.ts'
 import {TOOL_VERSION} from '../version.ts'
 import {
   AIRLOCK_JSON,
@@ -38,13 +36,16 @@ import {
   RESERVED_SECTIONS,
   SOURCE_ANNOTATION,
 } from './schema.ts'
-import {TarWriter} from './tar.ts'
+import {type ArchiveOutput, FileOutput} from './output.ts'
+import {VolumeOutput, type VolumeSetSummary} from './volume-output.ts'
 
 export interface ArchiveWriterOptions {
   /** Replace an existing file at the output path (only once the new archive is complete). */
   force?: boolean
   /** Called with the byte count of every chunk written (progress). */
   onBytes?: (n: number) => void
+  /** Write a volume set (NAME.volNNN.tar + NAME.volumes.json, NAME = path without .tar) of volumes this large. */
+  volumeSize?: number
 }
 
 export interface ArchiveSummary {
@@ -52,13 +53,13 @@ export interface ArchiveSummary {
   bytes: number
   blobs: number
   images: number
+  /** Present when the archive was written as a volume set. */
+  volumes?: VolumeSetSummary
 }
 
 export class ArchiveWriter implements ExistenceChecker, Pusher {
   readonly path: string
-  readonly tempPath: string
-  private readonly tar: TarWriter
-  private readonly fh: FileHandle
+  private readonly tar: ArchiveOutput
   /** Blobs complete and verified in the archive. */
   private readonly blobs = new Set<string>()
   /** Blobs being written (region reserved, body streaming), by digest. */
@@ -67,41 +68,26 @@ export class ArchiveWriter implements ExistenceChecker, Pusher {
   private readonly files: Record<string, FileRecord> = {}
   private readonly sections: Record<string, unknown> = {}
   private readonly options: ArchiveWriterOptions
-  private readonly unregister: () => void
   private broken: AirlockError | undefined
   private closed = false
 
-  private constructor(
-    path: string,
-    tempPath: string,
-    fh: FileHandle,
-    options: ArchiveWriterOptions,
-    unregister: () => void,
-  ) {
+  private constructor(path: string, output: ArchiveOutput, options: ArchiveWriterOptions) {
     this.path = path
-    this.tempPath = tempPath
-    this.fh = fh
-    this.tar = new TarWriter(fh)
+    this.tar = output
     this.options = options
-    this.unregister = unregister
   }
 
   /** Opens a new archive for `path`. Fails at once if `path` exists and `force` is not set. */
   static async create(path: string, options: ArchiveWriterOptions = {}): Promise<ArchiveWriter> {
-    if (!options.force && (await exists(path)))
+    if (options.volumeSize === undefined && !options.force && (await exists(path)))
       throw new AirlockError('IO_ERROR', `${path} already exists`, {
         hint: 'choose another output path or pass --force to overwrite it',
       })
-    const temp = partialName(path)
-    const unregister = removeOnSignal(temp)
-    let fh: FileHandle
-    try {
-      fh = await open(temp, 'wx', 0o644)
-    } catch (error) {
-      unregister()
-      throw toAirlockError(error, 'IO_ERROR')
-    }
-    const writer = new ArchiveWriter(path, temp, fh, options, unregister)
+    const output =
+      options.volumeSize !== undefined
+        ? await VolumeOutput.create(path, options.volumeSize, {force: options.force ?? false})
+        : await FileOutput.create(path)
+    const writer = new ArchiveWriter(path, output, options)
     await writer.guarded(async () => {
       await writer.tar.addBuffer(OCI_LAYOUT, OCI_LAYOUT_BYTES)
       await writer.tar.addDirectory('blobs/')
@@ -141,7 +127,7 @@ export class ArchiveWriter implements ExistenceChecker, Pusher {
         body = content.pipe(new VerifyingStream(descriptor, `blob ${digest}`))
         content.once('error', error => body.destroy(error))
       }
-      const region = this.tar.reserve(blobPath(digest), descriptor.size)
+      const region = await this.tar.reserve(blobPath(digest), descriptor.size)
       try {
         await this.tar.fill(region, body as AsyncIterable<Buffer>, this.options.onBytes)
       } catch (error) {
@@ -182,7 +168,7 @@ export class ArchiveWriter implements ExistenceChecker, Pusher {
     await this.guarded(async () => {
       const body = content.pipe(new VerifyingStream(expected, path))
       content.once('error', error => body.destroy(error))
-      const region = this.tar.reserve(path, expected.size)
+      const region = await this.tar.reserve(path, expected.size)
       await this.tar.fill(region, body as AsyncIterable<Buffer>, this.options.onBytes)
       await this.tar.writeHeader(region)
       this.files[path] = {digest: expected.digest, size: expected.size}
@@ -237,29 +223,22 @@ export class ArchiveWriter implements ExistenceChecker, Pusher {
     await this.guarded(async () => {
       await this.tar.addBuffer(INDEX_JSON, this.indexJson())
       await this.tar.addBuffer(AIRLOCK_JSON, Buffer.from(JSON.stringify(this.airlockJson(), null, 2) + '\n'))
-      await this.tar.finish()
     })
     this.closed = true
-    try {
-      await this.fh.close()
-      await commitFile(this.tempPath, this.path, this.options.force ?? false)
-    } catch (error) {
-      await removeQuiet(this.tempPath)
-      throw error
-    } finally {
-      this.unregister()
+    const written = await this.tar.commit(this.options.force ?? false)
+    return {
+      path: this.path,
+      bytes: written.bytes,
+      blobs: this.blobs.size,
+      images: this.images.length,
+      ...(this.tar instanceof VolumeOutput ? {volumes: this.tar.summary()} : {}),
     }
-    return {path: this.path, bytes: this.tar.bytesWritten, blobs: this.blobs.size, images: this.images.length}
   }
 
   /** Discards the partial archive. Safe to call more than once and after a failure. */
   async abort(): Promise<void> {
-    if (!this.closed) {
-      this.closed = true
-      await this.fh.close().catch(() => undefined)
-    }
-    await removeQuiet(this.tempPath)
-    this.unregister()
+    this.closed = true
+    await this.tar.abort()
   }
 
   /** Runs one piece of writing work (several may run at once); the first failure breaks the writer for good. */

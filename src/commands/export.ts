@@ -6,6 +6,8 @@ import {registryClientOptions, registryFlags} from '../cli/registry-flags.ts'
 import {checkOutputFile} from '../cli/output-path.ts'
 import {removeStalePartials} from '../util/files.ts'
 import {parsePlatform} from '../copy/platform.ts'
+import {parseVolumeSize} from '../archive/volumes.ts'
+import {describeVolumes} from '../report/volumes.ts'
 import {AirlockError} from '../errors.ts'
 import {exportImages, type ExportResult} from '../export/export.ts'
 import {parseReference} from '../reference/index.ts'
@@ -58,6 +60,10 @@ export default class Export extends BaseCommand {
       summary: 'Keep downloaded blobs in DIR and reuse them on the next run (resumes an interrupted export).',
     }),
     concurrency: Flags.integer({summary: 'Blob downloads at once.', default: 4, min: 1, max: 64}),
+    'volume-size': Flags.string({
+      summary:
+        'Write volumes of at most SIZE (4.7G, 25G, 4Gi; K/M/G/T decimal, Ki/Mi/Gi/Ti binary): OUT without .tar becomes NAME.vol001.tar ... plus NAME.volumes.json.',
+    }),
     ...registryFlags,
     signatures: Flags.string({
       summary:
@@ -116,7 +122,9 @@ export default class Export extends BaseCommand {
       )
     if (sources.length === 0)
       throw new AirlockError('USAGE', 'no images to export', {hint: 'name images as arguments or with -f FILE'})
-    checkOutputFile(flags.output, '-o', {force: flags.force})
+    const volumeSize = flags['volume-size'] !== undefined ? parseVolumeSize(flags['volume-size']) : undefined
+    // A volume set is written beside OUT (NAME.vol*.tar, NAME.volumes.json): OUT itself is not written then.
+    checkOutputFile(flags.output, '-o', {force: flags.force || volumeSize !== undefined})
     for (const stale of removeStalePartials(flags.output))
       this.note(`removed ${stale}: a partial archive left by an interrupted export (no process holds it)`)
     for (const platform of flags.platform ?? []) parsePlatform(platform) // a usage error before any network access
@@ -167,6 +175,7 @@ export default class Export extends BaseCommand {
         force: flags.force,
         ...(flags.platform ? {platforms: flags.platform} : {}),
         concurrency: flags.concurrency,
+        ...(volumeSize !== undefined ? {volumeSize} : {}),
         ...(flags.cache ? {cacheDir: flags.cache} : {}),
         hooks: withAirlockExecutables(
           withTrustHooks(signatures.hooks, trust, section =>
@@ -205,9 +214,11 @@ export default class Export extends BaseCommand {
         },
       })
       progress.finish()
-      this.note(
-        `wrote ${result.archive}: ${result.images.length} image(s), ${result.blobs} blobs, ${formatBytes(result.bytes)} in ${result.seconds.toFixed(1)} s (${formatBytes(result.bytes / Math.max(result.seconds, 0.001))}/s)`,
-      )
+      if (result.volumes) for (const line of describeVolumes(result.volumes)) this.note(line)
+      else
+        this.note(
+          `wrote ${result.archive}: ${result.images.length} image(s), ${result.blobs} blobs, ${formatBytes(result.bytes)} in ${result.seconds.toFixed(1)} s (${formatBytes(result.bytes / Math.max(result.seconds, 0.001))}/s)`,
+        )
       const found = signatures.state.section.subjects.reduce((n, s) => n + s.entries.length, 0)
       const proofs = Object.keys(signatures.state.section.proofs ?? {}).length
       if (flags.signatures !== 'skip')

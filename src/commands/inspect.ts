@@ -1,5 +1,6 @@
 import {Args} from '@oclif/core'
 import {BaseCommand} from '../cli/base-command.ts'
+import {archiveArgument} from '../archive/volumes.ts'
 import {oneLine} from '../cli/one-line.ts'
 import {inspectArchive} from '../report/inspect.ts'
 import type {InspectReport} from '../verify/report-model.ts'
@@ -12,10 +13,11 @@ export default class Inspect extends BaseCommand {
   static override args = {
     archive: Args.string({description: 'archive written by airlock export', required: true, ignoreStdin: true}),
   }
+  static override strict = false
 
   async run(): Promise<InspectReport> {
-    const {args} = await this.parse(Inspect)
-    const report = await inspectArchive(args.archive)
+    const {argv} = await this.parse(Inspect)
+    const report = await inspectArchive(archiveArgument(argv as string[]))
     for (const line of renderInspect(report)) this.log(line)
     if (report.problems.length > 0) {
       // What could be read is printed (and is the --json output); the exit status says the archive is broken.

@@ -2,6 +2,7 @@ import {statSync, writeFileSync} from 'node:fs'
 import {constants as osConstants} from 'node:os'
 import {Args, Flags} from '@oclif/core'
 import {BaseCommand} from '../cli/base-command.ts'
+import {archiveArgument, isManifestFile, readVolumesJson} from '../archive/volumes.ts'
 import {checkOutputFile} from '../cli/output-path.ts'
 import {plural} from '../report/text.ts'
 import {formatBytes} from '../util/progress.ts'
@@ -29,8 +30,14 @@ export default class Push extends BaseCommand {
     "<%= config.bin %> push talos-1.11.tar registry.dc.local/mirror --certificate-identity-regexp '@siderolabs\\.com$' --certificate-oidc-issuer https://accounts.google.com",
     '<%= config.bin %> push talos-1.11.tar registry.dc.local:5000 --policy policy.yaml --emit-talos-config talos-mirror.yaml',
   ]
+  // A volume set may be given as NAME.volumes.json or as its volumes, NAME.vol*.tar, before the target.
+  static override strict = false
   static override args = {
-    archive: Args.string({description: 'airlock archive (tar)', required: true, ignoreStdin: true}),
+    archive: Args.string({
+      description: 'airlock archive (tar), or a volume set (NAME.volumes.json)',
+      required: true,
+      ignoreStdin: true,
+    }),
     target: Args.string({description: 'REGISTRY[/PREFIX] of the mirror', required: true, ignoreStdin: true}),
   }
   static override flags = {
@@ -73,7 +80,11 @@ export default class Push extends BaseCommand {
   }
 
   async run(): Promise<PushArchiveResult & {countersign?: CountersignReport; talos?: TalosMirrorView}> {
-    const {args, flags} = await this.parse(Push)
+    const parsed = await this.parse(Push)
+    const {flags} = parsed
+    // ARCHIVE... TARGET: a volume set may be given as its volumes (NAME.vol*.tar) before the target.
+    const positional = parsed.argv as string[]
+    const args = {archive: archiveArgument(positional.slice(0, -1)), target: positional[positional.length - 1]!}
     const target = parseMirrorTarget(args.target)
     if (flags['countersign-key'] && flags['skip-verify'])
       throw new AirlockError(
@@ -266,7 +277,7 @@ export default class Push extends BaseCommand {
 
 function fileSize(path: string): number | undefined {
   try {
-    return statSync(path).size
+    return isManifestFile(path) ? readVolumesJson(path).totalBytes : statSync(path).size
   } catch {
     return undefined
   }

@@ -16,6 +16,8 @@ import {
 } from '../cli/mirror-flags.ts'
 import {parseMirrorTarget} from '../reference/mirror-path.ts'
 import {statSync} from 'node:fs'
+import {archiveArgument, isManifestFile, readVolumesJson} from '../archive/volumes.ts'
+import type {VolumeSetInfo} from '../archive/reader.ts'
 import type {VerifySignatureMode} from '../verify/signatures.ts'
 import {openVerifiedArchive, type VerifiedArchive} from '../verify/open.ts'
 import {firstFailure} from '../verify/verify.ts'
@@ -27,7 +29,7 @@ export default class Verify extends BaseCommand {
   static override summary =
     "Check an archive offline: integrity of every blob and image, then every image's signatures against a policy."
   static override description =
-    "Without --registry it opens no network connection. Signatures (legacy .sig/.att tags and Sigstore bundle referrers carried in the archive) are verified against the trusted root(s) and judged by the policy (cosign-style flags or --policy FILE); an image passes when one signature satisfies its rule. With --registry REGISTRY[/PREFIX], once the archive passed, the mirror it was pushed to is checked the way an in-cluster verifier sees it: each tag resolves to the archive's digest, the content is there, and every image's signatures are discovered on the mirror (.sig/.att tags, referrers or fallback tag) and verified with the archive's trust material and the same policy."
+    "Without --registry it opens no network connection. Signatures (legacy .sig/.att tags and Sigstore bundle referrers carried in the archive) are verified against the trusted root(s) and judged by the policy (cosign-style flags or --policy FILE); an image passes when one signature satisfies its rule. With --registry REGISTRY[/PREFIX], once the archive passed, the mirror it was pushed to is checked the way an in-cluster verifier sees it: each tag resolves to the archive's digest, the content is there, and every image's signatures are discovered on the mirror (.sig/.att tags, referrers or fallback tag) and verified with the archive's trust material and the same policy. A volume set (export --volume-size) is given as its NAME.volumes.json or as all its volumes, in any order."
   static override examples = [
     "<%= config.bin %> verify images.tar --trusted-root trusted_root.json --certificate-identity-regexp '@siderolabs\\.com$' --certificate-oidc-issuer https://accounts.google.com",
     '<%= config.bin %> verify images.tar --key cosign.pub',
@@ -38,6 +40,8 @@ export default class Verify extends BaseCommand {
   static override args = {
     archive: Args.string({description: 'archive written by airlock export', required: true, ignoreStdin: true}),
   }
+  // A volume set may be given as its volumes, in any order (NAME.vol*.tar).
+  static override strict = false
   static override flags = {
     ...policyFlags,
     ...trustFlags,
@@ -57,7 +61,8 @@ export default class Verify extends BaseCommand {
   }
 
   async run(): Promise<VerifyReport & {notes?: string[]; mirror?: MirrorCheckResult; talos?: TalosMirrorView}> {
-    const {args, flags} = await this.parse(Verify)
+    const {argv, flags} = await this.parse(Verify)
+    const args = {archive: archiveArgument(argv as string[])}
     const mirrorOnly = (
       [
         'keep-host',
@@ -98,6 +103,11 @@ export default class Verify extends BaseCommand {
       for (const line of renderVerify(report, {signaturesChecked: flags.signatures !== 'skip'})) this.log(line)
       for (const note of notes) this.log(note)
       for (const file of verified.stateFiles) this.log(`TUF state recorded in ${file}`)
+      const set = verified.archive.volumeSet
+      if (set)
+        this.log(
+          `volume set ${set.setId}: ${set.count} volume(s), each hashed against ${set.manifest} (sha256 ${set.manifestSha256}: compare with the one export printed)`,
+        )
       if (!report.ok) {
         // The report is the output (also under --json); the exit status says it failed.
         process.stderr.write(
@@ -105,9 +115,11 @@ export default class Verify extends BaseCommand {
         )
         process.exitCode = 1
       }
-      const result: VerifyReport & {notes?: string[]; mirror?: MirrorCheckResult} = notes.length
-        ? {...report, notes}
-        : {...report}
+      const result: VerifyReport & {notes?: string[]; mirror?: MirrorCheckResult; volumeSet?: VolumeSetInfo} = {
+        ...report,
+        ...(notes.length ? {notes} : {}),
+        ...(set ? {volumeSet: set} : {}),
+      }
       if (!target) return result
       if (!verified.verdict) {
         // The archive's digests and trust material are what the mirror is judged by: not from a failed archive.
@@ -161,7 +173,7 @@ export default class Verify extends BaseCommand {
 
 function archiveSize(path: string): number | undefined {
   try {
-    return statSync(path).size
+    return isManifestFile(path) ? readVolumesJson(path).totalBytes : statSync(path).size
   } catch {
     return undefined
   }

@@ -4,6 +4,7 @@
 import type {Descriptor} from '../oci/descriptor.ts'
 import {AirlockError} from '../errors.ts'
 import {ArchiveWriter} from '../archive/writer.ts'
+import type {VolumeSetSummary} from '../archive/volume-output.ts'
 import type {ArchiveImage} from '../archive/schema.ts'
 import {GraphCopier, type CopyEvent} from '../copy/copy.ts'
 import {parsePlatform, type PlatformSpec} from '../copy/platform.ts'
@@ -56,6 +57,8 @@ export interface ExportOptions {
   hooks?: ExportHooks
   policy?: unknown
   onEvent?: (event: ExportEvent) => void
+  /** Write a volume set of volumes this large (bytes) instead of one archive (see src/archive/volume-output.ts). */
+  volumeSize?: number
 }
 
 export interface ExportResult {
@@ -65,6 +68,8 @@ export interface ExportResult {
   images: ArchiveImage[]
   reusedFromCache: number
   seconds: number
+  /** Present when written as a volume set. */
+  volumes?: VolumeSetSummary
 }
 
 export async function exportImages(options: ExportOptions): Promise<ExportResult> {
@@ -77,6 +82,7 @@ export async function exportImages(options: ExportOptions): Promise<ExportResult
   const writer = await ArchiveWriter.create(options.output, {
     force: options.force ?? false,
     onBytes: onEvent ? n => onEvent({type: 'bytes', n}) : undefined,
+    ...(options.volumeSize !== undefined ? {volumeSize: options.volumeSize} : {}),
   })
   const copier = new GraphCopier(writer, {concurrency: options.concurrency ?? DEFAULT_CONCURRENCY})
   const images: ArchiveImage[] = []
@@ -148,12 +154,14 @@ export async function exportImages(options: ExportOptions): Promise<ExportResult
     const summary = await writer.commit()
     reused = stagers.reduce((n, s) => n + s.reused, 0)
     return {
-      archive: summary.path,
+      // A volume set is read through its volumes.json: that is the archive argument for verify and push.
+      archive: summary.volumes?.manifest ?? summary.path,
       bytes: summary.bytes,
       blobs: summary.blobs,
       images,
       reusedFromCache: reused,
       seconds: (performance.now() - started) / 1000,
+      ...(summary.volumes ? {volumes: summary.volumes} : {}),
     }
   } catch (error) {
     await writer.abort()
