@@ -5,7 +5,7 @@ import type {VerifyReport} from '../verify/report-model.ts'
 import {failureSummary, renderVerify} from '../report/text.ts'
 import {oneLine} from '../cli/one-line.ts'
 import {renderMirrorCheck} from '../report/mirror.ts'
-import {AirlockError} from '../errors.ts'
+import {AirlockError, toAirlockError} from '../errors.ts'
 import {mirrorCheckError, verifyMirror, type MirrorCheckResult} from '../verify/mirror-check.ts'
 import {keepHostFlag, mirrorClient, mirrorRegistryFlags, type MirrorRegistryFlagValues} from '../cli/mirror-flags.ts'
 import {parseMirrorTarget} from '../reference/mirror-path.ts'
@@ -16,6 +16,9 @@ import {firstFailure} from '../verify/verify.ts'
 import {type TrustFlagValues, trustFlags} from '../trust/flags.ts'
 import {talosKeyFlag} from '../countersign/cli-flags.ts'
 import type {TalosMirrorView} from '../countersign/index.ts'
+import {archiveFacts, checkReportFile, policySource, reportFlag, whereAndWhen} from '../cli/report-flag.ts'
+import {abortedDocument, verifyDocument} from '../report/evidence.ts'
+import {writeReport} from '../report/write.ts'
 
 export default class Verify extends BaseCommand {
   static override summary =
@@ -27,6 +30,7 @@ export default class Verify extends BaseCommand {
     '<%= config.bin %> verify images.tar --key cosign.pub',
     '<%= config.bin %> verify images.tar --policy policy.yaml --trusted-root trusted_root.json --json',
     '<%= config.bin %> verify images.tar --signatures skip',
+    '<%= config.bin %> verify images.tar --policy policy.yaml --report verification.html',
     '<%= config.bin %> verify images.tar --policy policy.yaml --registry registry.dc.local/mirror --ca-file dc-ca.pem',
   ]
   static override args = {
@@ -47,6 +51,7 @@ export default class Verify extends BaseCommand {
     ...keepHostFlag,
     ...mirrorRegistryFlags,
     ...talosKeyFlag,
+    ...reportFlag,
   }
 
   async run(): Promise<VerifyReport & {notes?: string[]; mirror?: MirrorCheckResult; talos?: TalosMirrorView}> {
@@ -71,6 +76,12 @@ export default class Verify extends BaseCommand {
     const target = flags.registry ? parseMirrorTarget(flags.registry) : undefined
     const given = policyGiven(flags)
     const policy = given && flags.signatures !== 'skip' ? loadPolicy(flags as PolicyFlagValues) : undefined
+    checkReportFile(flags.report)
+    // The archive's own sha256 for the report, read alongside verification (the file is in the page cache anyway).
+    const facts = flags.report ? archiveFacts(args.archive) : undefined
+    const context = flags.report
+      ? {...whereAndWhen(), policy: await policySource(flags, flags.signatures === 'skip')}
+      : undefined
     const progress = this.progress(archiveSize(args.archive))
     progress.setLabel(`verifying ${args.archive}`)
     let verified: VerifiedArchive
@@ -82,6 +93,22 @@ export default class Verify extends BaseCommand {
         trust: flags as TrustFlagValues,
         onBytes: n => progress.add(n),
       })
+    } catch (error) {
+      progress.finish()
+      // Verification stopped before judging: the report is still filed, and says why at the top.
+      if (flags.report && facts && context) {
+        const e = toAirlockError(error)
+        await writeReport(
+          flags.report,
+          abortedDocument({
+            ...context,
+            archive: await facts,
+            error: {code: e.code, message: e.message, ...(e.hint ? {hint: e.hint} : {})},
+          }),
+        )
+        this.note(`report written to ${flags.report} (verification failed)`)
+      }
+      throw error
     } finally {
       progress.finish()
     }
@@ -90,6 +117,19 @@ export default class Verify extends BaseCommand {
       for (const line of renderVerify(report, {signaturesChecked: flags.signatures !== 'skip'})) this.log(line)
       for (const note of notes) this.log(note)
       for (const file of verified.stateFiles) this.log(`TUF state recorded in ${file}`)
+      if (flags.report && facts && context) {
+        await writeReport(
+          flags.report,
+          verifyDocument({
+            ...context,
+            report,
+            archive: await facts,
+            signaturesChecked: flags.signatures !== 'skip',
+            notes,
+          }),
+        )
+        this.log(`report written to ${flags.report}${report.ok ? '' : ' (verification failed)'}`)
+      }
       if (!report.ok) {
         // The report is the output (also under --json); the exit status says it failed.
         process.stderr.write(
