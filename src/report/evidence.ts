@@ -64,12 +64,6 @@ function outcome(check: CheckReport): Cell {
   return check.ok ? cell('pass', {tone: 'ok'}) : cell('FAIL', {tone: 'fail'})
 }
 
-function statusCell(status: string): Cell {
-  const tone: Tone | undefined =
-    status === 'pass' ? 'ok' : status === 'fail' ? 'fail' : status === 'skipped' ? 'warn' : undefined
-  return cell(status === 'fail' ? 'FAIL' : status, tone ? {tone} : {})
-}
-
 /** The signatures verify examined for an image, from the signatures check's details (ImageJudgement). */
 export function signerRows(image: ImageReport): SignerRow[] {
   const check = image.checks.find(c => c.name === 'signatures')
@@ -136,16 +130,33 @@ function imageSection(image: ImageReport): Section {
   if (signers.length > 0)
     blocks.push({
       kind: 'table',
-      columns: ['Signature', 'Check', 'Outcome', 'Detail'],
+      columns: [
+        'Signature',
+        'Signer',
+        'Log index',
+        'Outcome',
+        'Checks passed',
+        'Checks failed, skipped or not applicable',
+      ],
       rows: [...signers]
         .sort((a, b) => Number(a.ok) - Number(b.ok))
-        .flatMap(s =>
-          s.checks.map(c => ({
-            tone: (c.status === 'fail' ? 'fail' : c.status === 'pass' ? 'ok' : undefined) as Tone | undefined,
-            cells: [`${s.role} ${s.source} (${s.identity})`, c.name, statusCell(c.status), c.reason ?? '-'],
-          })),
-        )
-        .map(r => (r.tone ? r : {cells: r.cells})),
+        .map(s => ({
+          tone: s.ok ? 'ok' : 'fail',
+          cells: [
+            `${s.role} ${s.source}`,
+            `${s.identity} (${s.issuer})`,
+            s.logIndex,
+            s.ok ? cell('pass', {tone: 'ok'}) : cell('FAIL', {tone: 'fail'}),
+            s.checks
+              .filter(c => c.status === 'pass')
+              .map(c => c.name)
+              .join(', ') || '-',
+            s.checks
+              .filter(c => c.status !== 'pass')
+              .map(c => `${c.name}: ${c.status}${c.reason ? ` (${c.reason})` : ''}`)
+              .join('; ') || '-',
+          ],
+        })),
     })
   return {heading: image.reference, tone: image.ok ? 'ok' : 'fail', blocks}
 }

@@ -27,7 +27,11 @@ code,.code{font-family:ui-monospace,"DejaVu Sans Mono",Menlo,monospace;font-size
 .verdict.tone-info{border-color:var(--line)}
 .verdict p:not(.headline){color:#1f2328}
 table{border-collapse:collapse;width:100%;margin:6px 0 10px}
-th,td{border:1px solid var(--line);padding:4px 6px;text-align:left;vertical-align:top;overflow-wrap:anywhere}
+th,td{border:1px solid var(--line);padding:4px 6px;text-align:left;vertical-align:top;overflow-wrap:break-word}
+td code{word-break:break-all}
+td:has(code){min-width:15em}
+th,td.tone-ok,td.tone-fail,td.tone-warn{white-space:nowrap}
+td:first-child{min-width:7em}
 th{background:#f6f8fa}
 table.fields th{width:22%;white-space:nowrap}
 tr.tone-fail td:first-child{border-left:4px solid var(--fail)}
