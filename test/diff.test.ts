@@ -13,6 +13,21 @@ import {runCli, runCliJson} from './support/cli.ts'
 import {tempDir} from './support/layouts.ts'
 import {startRegistry, type StartedRegistry} from './support/registry.ts'
 import {MediaType} from '../src/oci/media-types.ts'
+import {mirrorIdFor} from '../src/trust/index.ts'
+import {
+  createTestSigstore,
+  referrersIndex,
+  sampleImage,
+  sampleIndex,
+  type TestSigstore,
+} from './support/sigstore/index.ts'
+import {putImage} from './support/sigstore/registry-images.ts'
+import {startStaticServer, type StaticServer} from './support/static-server.ts'
+import {TestTufRepo} from './support/tuf-repo.ts'
+
+/** Signers of the test Sigstore instance (the identities its Fulcio-style certificates name). */
+const ORG = {identity: 'ci@org.example', issuer: 'https://accounts.google.com'}
+const SIDEROLABS = {identity: 'release@siderolabs.com', issuer: 'https://accounts.google.com'}
 
 interface DiffJson {
   verified: boolean
@@ -197,5 +212,126 @@ describe('airlock diff', () => {
       r.stderr,
     )
     assert.match(r.stderr, /hashes to|DIGEST|does not match|expected/i)
+  })
+})
+
+describe('airlock diff: signers, attestations and trust material', () => {
+  let dir: string
+  let cleanup: () => Promise<void>
+  let registry: StartedRegistry
+  let ss: TestSigstore
+  let tuf: TestTufRepo
+  let server: StaticServer
+  let oldTar: string
+  let newTar: string
+  let name: string
+  before(async () => {
+    ;({dir, cleanup} = await tempDir('airlock-diff-signers-'))
+    ;[registry, ss] = await Promise.all([startRegistry(), createTestSigstore()])
+    const trustedRoot = Buffer.from(ss.trustedRootJSON())
+    tuf = new TestTufRepo({rootVersions: 2, trustedRoot})
+    server = await startStaticServer(tuf.dir)
+    const rootFile = join(dir, 'root.json')
+    writeFileSync(rootFile, tuf.pinnedRoot())
+    const client = new RegistryClient({insecure: registry.insecure})
+    name = `${registry.host}/team/signed`
+    const repo = client.repository(parseReference(`${name}:v1`))
+    const exportTo = async (out: string) => {
+      const r = await runCli([
+        'export',
+        '--no-rekor',
+        '--tuf-mirror',
+        server.url,
+        '--tuf-root',
+        `${mirrorIdFor(server.url)}=${rootFile}`,
+        '--insecure-registry',
+        registry.host,
+        '-o',
+        out,
+        `${name}:v1`,
+      ])
+      assert.equal(r.status, 0, r.stderr)
+    }
+    try {
+      // First transfer: the index signed by ORG (one bundle referrer).
+      const amd = sampleImage('signed-amd64')
+      await putImage(repo, amd)
+      const index = sampleIndex([{image: amd, platform: {architecture: 'amd64', os: 'linux'}}])
+      await repo.pushManifest(index.bytes, index.descriptor.mediaType, 'v1')
+      const first = ss.signImageBundle(index.descriptor, name, ORG)
+      await putImage(repo, first)
+      const fallbackTag = index.descriptor.digest.replace(':', '-')
+      let fallback = referrersIndex([first])
+      await repo.pushManifest(fallback.bytes, fallback.descriptor.mediaType, fallbackTag)
+      oldTar = join(dir, 'old.tar')
+      await exportTo(oldTar)
+      // Second transfer: a second signer and an attestation appear; the TUF repository moved on (root rotated, new
+      // timestamp/snapshot/targets) and its trusted_root.json target changed bytes.
+      const second = ss.signImageBundle(index.descriptor, name, SIDEROLABS)
+      const attestation = ss.attestImageBundle(index.descriptor, name, ORG)
+      await putImage(repo, second)
+      await putImage(repo, attestation)
+      fallback = referrersIndex([first, second, attestation])
+      await repo.pushManifest(fallback.bytes, fallback.descriptor.mediaType, fallbackTag)
+      tuf.rotateRoot()
+      tuf.targetFiles.set('trusted_root.json', Buffer.from(JSON.stringify(JSON.parse(trustedRoot.toString()), null, 1)))
+      tuf.publish()
+      newTar = join(dir, 'new.tar')
+      await exportTo(newTar)
+    } finally {
+      client.close()
+    }
+  })
+  after(async () => {
+    await Promise.all([registry?.stop(), server?.stop(), ss?.stop()])
+    tuf?.remove()
+    await cleanup?.()
+  })
+
+  it('names the signer that appeared, the attestation added, the TUF versions and the trusted_root change', async () => {
+    const run = await runCliJson<DiffJson>(['diff', oldTar, newTar])
+    assert.equal(run.status, 0, run.stderr)
+    const diff = run.json as DiffJson & {
+      signersChanged: Array<{reference: string; appeared: unknown[]; gone: unknown[]; old: unknown[]}>
+      attestationsAdded: Array<{reference: string; kind: string}>
+      tuf: Array<{
+        mirror: string
+        old: Record<string, unknown>
+        new: Record<string, unknown>
+        trustedRootChanged: boolean
+      }>
+    }
+    assert.deepEqual(diff.imagesChanged, [])
+    assert.deepEqual(diff.imagesUnchanged, [`${name}:v1`])
+    assert.deepEqual(diff.signersChanged, [
+      {
+        reference: `${name}:v1`,
+        old: [{...ORG, keyed: false}],
+        new: [
+          {...ORG, keyed: false},
+          {...SIDEROLABS, keyed: false},
+        ],
+        appeared: [{...SIDEROLABS, keyed: false}],
+        gone: [],
+      },
+    ])
+    assert.equal(diff.attestationsAdded.length, 1)
+    assert.equal(diff.attestationsAdded[0]?.reference, `${name}:v1`)
+    assert.equal(diff.tuf.length, 1)
+    const [mirror] = diff.tuf
+    assert.equal(mirror?.mirror, mirrorIdFor(server.url))
+    assert.deepEqual({root: mirror?.old.rootVersion, timestamp: mirror?.old.timestampVersion}, {root: 2, timestamp: 1})
+    assert.deepEqual({root: mirror?.new.rootVersion, timestamp: mirror?.new.timestampVersion}, {root: 3, timestamp: 2})
+    assert.equal(mirror?.trustedRootChanged, true)
+    assert.equal(diff.trustedRootChanged, true)
+    const text = await runCli(['diff', oldTar, newTar])
+    assert.match(
+      text.stdout,
+      /^signer appeared .*team\/signed:v1: release@siderolabs\.com \(issuer https:\/\/accounts\.google\.com\)$/m,
+    )
+    assert.match(
+      text.stdout,
+      /^TUF .*: root v2, timestamp v1, .* -> root v3, timestamp v2, .*; trusted_root\.json changed$/m,
+    )
   })
 })
