@@ -1,4 +1,5 @@
 /// <reference lib="dom" />
+/// <reference lib="dom.iterable" />
 // Issue 16 item 3: `verify --report FILE.html|FILE.md`. Archives are exported by the CLI from the repository's
 // signed fixture (real Sigstore material), verified by the CLI, and the HTML report is opened in a real browser
 // (Debian's Chromium, headless, every request intercepted): the verdict and per-image rows are read from the page,
