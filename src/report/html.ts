@@ -40,6 +40,7 @@ tr.tone-warn td:first-child{border-left:4px solid var(--warn)}
 tr.tone-ok,tr.tone-fail,tr.tone-warn{color:inherit}
 td.tone-ok,td.tone-fail,td.tone-warn{font-weight:600}
 ul{margin:4px 0 10px;padding-left:22px}
+section section{content-visibility:auto;contain-intrinsic-size:auto 500px}
 footer{margin-top:28px;color:var(--muted);font-size:12px;border-top:1px solid var(--line);padding-top:6px}
 @page{size:A4;margin:14mm 12mm}
 @media print{
@@ -51,6 +52,7 @@ footer{margin-top:28px;color:var(--muted);font-size:12px;border-top:1px solid va
  thead{display:table-header-group}
  .verdict{background:none!important}
  code,.code{font-size:8pt}
+ section section{content-visibility:visible}
 }
 `
 
