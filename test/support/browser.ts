@@ -56,12 +56,18 @@ export async function loadFile(browser: Browser, file: string): Promise<LoadedPa
   return {page, requests, errors, dialogs, loadMs}
 }
 
-/** Saves a full-page screenshot and an A4 PDF print of the page; returns their paths. */
+/**
+ * Saves a full-page screenshot and an A4 PDF print of the page; returns their paths. The screenshot is taken under
+ * print media: on screen, sections far below the fold are laid out only when scrolled to (content-visibility),
+ * which a single full-page capture would show blank; print lays out everything, as it is filed.
+ */
 export async function saveEvidence(page: Page, name: string): Promise<{screenshot: string; pdf: string}> {
   mkdirSync(RESULTS_DIR, {recursive: true})
   const screenshot = join(RESULTS_DIR, `${name}.png`)
   const pdf = join(RESULTS_DIR, `${name}.pdf`)
+  await page.emulateMediaType('print')
   await page.screenshot({path: screenshot, fullPage: true})
+  await page.emulateMediaType(null)
   await page.pdf({path: pdf, format: 'A4', preferCSSPageSize: true, printBackground: true})
   return {screenshot, pdf}
 }
