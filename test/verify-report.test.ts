@@ -15,7 +15,7 @@ import {verifyDocument, type VerifyEvidence} from '../src/report/evidence.ts'
 import {renderHtml} from '../src/report/html.ts'
 import {renderMarkdown} from '../src/report/markdown.ts'
 import type {VerifyReport} from '../src/verify/report-model.ts'
-import {launchChromium, loadFile, saveEvidence} from './support/browser.ts'
+import {a4Overflow, launchChromium, loadFile, saveEvidence} from './support/browser.ts'
 import {ROOT, runCli} from './support/cli.ts'
 import {tempDir} from './support/layouts.ts'
 
@@ -69,11 +69,12 @@ async function readReport(browser: Browser, file: string, name: string) {
       text: document.body.innerText,
     }
   })
+  const a4 = await a4Overflow(loaded.page)
   const saved = await saveEvidence(loaded.page, name)
   console.log(`report ${name}: screenshot ${saved.screenshot}, A4 print ${saved.pdf}`)
   const pdf = readFileSync(saved.pdf)
   await loaded.page.close()
-  return {...loaded, view, pdf}
+  return {...loaded, view, pdf, a4}
 }
 
 describe('verify --report', () => {
@@ -108,7 +109,8 @@ describe('verify --report', () => {
     const r = await runCli(['verify', signed, ...POLICY, '--report', file])
     assert.equal(r.status, 0, r.stderr)
     assert.match(r.stdout, /report written to .*verified\.html/)
-    const {view, requests, errors, dialogs, pdf} = await readReport(browser, file, 'verify-report-passed')
+    const {view, requests, errors, dialogs, pdf, a4} = await readReport(browser, file, 'verify-report-passed')
+    assert.equal(a4, 0, 'the page is wider than A4 in print')
     assert.deepEqual(requests, [], 'the report loaded something besides itself')
     assert.deepEqual(errors, [])
     assert.deepEqual(dialogs, [])
@@ -142,7 +144,8 @@ describe('verify --report', () => {
     const r = await runCli(['verify', hostile, ...POLICY, '--report', file])
     assert.equal(r.status, 1, r.stderr)
     assert.match(r.stdout, /report written to .*failed\.html \(verification failed\)/)
-    const {view, requests, errors, dialogs} = await readReport(browser, file, 'verify-report-failed')
+    const {view, requests, errors, dialogs, a4} = await readReport(browser, file, 'verify-report-failed')
+    assert.equal(a4, 0, 'the page is wider than A4 in print')
     assert.deepEqual(requests, [], 'markup from the archive made the page load something')
     assert.deepEqual(errors, [])
     assert.deepEqual(dialogs, [])

@@ -14,6 +14,7 @@ const STYLE = `
 *{box-sizing:border-box}
 body{font:14px/1.45 system-ui,-apple-system,"Segoe UI",Roboto,"DejaVu Sans",sans-serif;color:#1f2328;margin:24px auto;max-width:1100px;padding:0 16px}
 h1{font-size:22px;margin:0 0 12px}
+h1,h2,h3{overflow-wrap:anywhere}
 h2{font-size:18px;margin:28px 0 8px;border-bottom:1px solid var(--line);padding-bottom:4px}
 h3{font-size:15px;margin:18px 0 6px}
 code,.code{font-family:ui-monospace,"DejaVu Sans Mono",Menlo,monospace;font-size:12px;overflow-wrap:anywhere}
@@ -47,7 +48,9 @@ footer{margin-top:28px;color:var(--muted);font-size:12px;border-top:1px solid va
  body{margin:0;max-width:none;padding:0;font-size:10pt}
  h2{break-after:avoid;page-break-after:avoid}
  h3{break-after:avoid;page-break-after:avoid}
- table{font-size:8.5pt}
+ table{font-size:8.5pt;table-layout:fixed}
+ th,td{overflow-wrap:anywhere;white-space:normal!important}
+ td:first-child,td:has(code){min-width:0}
  tr,.verdict{break-inside:avoid;page-break-inside:avoid}
  thead{display:table-header-group}
  .verdict{background:none!important}

@@ -1,3 +1,4 @@
+/// <reference lib="dom" />
 // A real browser for report tests and the benchmark: Debian's Chromium (/usr/bin/chromium), headless, driven by
 // puppeteer-core over CDP. Pages load from file:// with every request intercepted: the page itself is let through,
 // anything else is recorded and refused, so a report that would fetch a script, font or image is caught.
@@ -54,6 +55,19 @@ export async function loadFile(browser: Browser, file: string): Promise<LoadedPa
   await page.goto(url, {waitUntil: 'load'})
   const loadMs = performance.now() - started
   return {page, requests, errors, dialogs, loadMs}
+}
+
+/** Under print media at the printable width of A4 (210 mm less 2 x 12 mm margins), how far the page overflows. */
+export async function a4Overflow(page: Page): Promise<number> {
+  const width = Math.floor(((210 - 24) / 25.4) * 96)
+  await page.setViewport({width, height: 1100})
+  await page.emulateMediaType('print')
+  const overflow = await page.evaluate(
+    () => document.documentElement.scrollWidth - document.documentElement.clientWidth,
+  )
+  await page.emulateMediaType(null)
+  await page.setViewport({width: 800, height: 600})
+  return overflow
 }
 
 /**
