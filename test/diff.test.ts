@@ -3,6 +3,7 @@
 // and diff must name exactly that image, that platform and that layer, and count the blobs the second transfer
 // shared. Hostile inputs: a damaged archive is one line and a non-zero exit.
 import assert from 'node:assert/strict'
+import {createHash} from 'node:crypto'
 import {readdirSync, readFileSync, truncateSync, writeFileSync} from 'node:fs'
 import {join} from 'node:path'
 import {after, before, describe, it} from 'node:test'
@@ -13,6 +14,7 @@ import {runCli, runCliJson} from './support/cli.ts'
 import {tempDir} from './support/layouts.ts'
 import {startRegistry, type StartedRegistry} from './support/registry.ts'
 import {MediaType} from '../src/oci/media-types.ts'
+import {escapeMarkdown} from '../src/report/markdown.ts'
 import {mirrorIdFor} from '../src/trust/index.ts'
 import {
   createTestSigstore,
@@ -333,5 +335,36 @@ describe('airlock diff: signers, attestations and trust material', () => {
       text.stdout,
       /^TUF .*: root v2, timestamp v1, .* -> root v3, timestamp v2, .*; trusted_root\.json changed$/m,
     )
+  })
+
+  it('verify --report of the new archive names its TUF chain (mirror, pinned and reached root, trusted_root sha256)', async () => {
+    const file = join(dir, 'verify.md')
+    const r = await runCli([
+      'verify',
+      newTar,
+      '--no-state',
+      '--tuf-root',
+      `${mirrorIdFor(server.url)}=${join(dir, 'root.json')}`,
+      '--certificate-identity',
+      SIDEROLABS.identity,
+      '--certificate-oidc-issuer',
+      SIDEROLABS.issuer,
+      '--report',
+      file,
+    ])
+    assert.equal(r.status, 0, r.stderr)
+    const md = readFileSync(file, 'utf8')
+    const trustedRoot = createHash('sha256')
+      .update(JSON.stringify(JSON.parse(ss.trustedRootJSON()), null, 1))
+      .digest('hex')
+    assert.ok(
+      md.includes(`\n### ${escapeMarkdown(`TUF mirror ${mirrorIdFor(server.url)}`)}\n`),
+      'TUF mirror section missing',
+    )
+    assert.match(md, /^- \*\*Pinned root:\*\* v1 \\\(fingerprint [0-9a-f]+\\\)$/m)
+    assert.match(md, /^- \*\*Root reached:\*\* v3$/m)
+    assert.ok(md.includes(`\`${trustedRoot}\``), 'trusted_root.json sha256 missing')
+    assert.match(md, /^- \*\*Grace used:\*\* no$/m)
+    assert.match(md, /release@siderolabs\.com/)
   })
 })

@@ -65,7 +65,7 @@ export async function a4Overflow(page: Page): Promise<number> {
   const overflow = await page.evaluate(
     () => document.documentElement.scrollWidth - document.documentElement.clientWidth,
   )
-  await page.emulateMediaType(null)
+  await page.emulateMediaType(undefined)
   await page.setViewport({width: 800, height: 600})
   return overflow
 }
@@ -81,7 +81,7 @@ export async function saveEvidence(page: Page, name: string): Promise<{screensho
   const pdf = join(RESULTS_DIR, `${name}.pdf`)
   await page.emulateMediaType('print')
   await page.screenshot({path: screenshot, fullPage: true})
-  await page.emulateMediaType(null)
+  await page.emulateMediaType(undefined)
   await page.pdf({path: pdf, format: 'A4', preferCSSPageSize: true, printBackground: true})
   return {screenshot, pdf}
 }
