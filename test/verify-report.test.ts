@@ -269,7 +269,20 @@ describe('verify --report', () => {
       ],
     }
     const evidence: VerifyEvidence = {
-      report,
+      // The forecast's shape (COMMON contract, src/trust/forecast.ts of issue 16 item 2) is rendered when present.
+      report: {
+        ...report,
+        trust: {
+          forecast: {
+            basis: 'tuf',
+            strictUntil: '2026-12-09T00:00:00Z',
+            graceUntil: '2027-01-08T00:00:00Z',
+            limitedBy: 'timestamp v42',
+            noExpiry: [],
+            summary: 'verifies strictly until 2026-12-09, within the grace period until 2027-01-08',
+          },
+        },
+      },
       archive: {path: 'a.tar', sha256: 'b'.repeat(64), size: 100},
       verifiedAt: '2026-12-02T00:00:00.000Z',
       host: 'gap-host',
@@ -287,6 +300,9 @@ describe('verify --report', () => {
     assert.equal(view.scripts, 0)
     assert.equal(view.pwned, undefined)
     assert.equal(view.rows[0]?.signer, evil)
+    assert.match(view.text, /Verifies strictly until\s+2026-12-09T00:00:00Z/)
+    assert.match(view.text, /Within the grace period until\s+2027-01-08T00:00:00Z/)
+    assert.match(view.text, /Limited by\s+timestamp v42/)
     const md = renderMarkdown(verifyDocument(evidence))
     assert.doesNotMatch(md, /<script|<img|<b>/)
     assert.ok(md.includes('&lt;script&gt;window.pwned=2&lt;/script&gt;'))
