@@ -208,6 +208,12 @@ describe('verify --report', () => {
     assert.match(r.stderr, /^airlock: error: --report .*report\.pdf: unknown report format "\.pdf"\n/)
     assert.doesNotMatch(r.stdout, /verified/)
     rmSync(file, {force: true})
+    // A usage error judged nothing: no report claims a failed verification.
+    const md = join(dir, 'usage.md')
+    const u = await runCli(['verify', signed, '--report', md])
+    assert.equal(u.status, 2)
+    assert.match(u.stderr, /^airlock: error: no signature policy given$/m)
+    assert.ok(!readdirSync(dir).some(n => n.includes('usage.md')))
   })
 
   it('a signer identity carrying markup renders as text (HTML in Chromium, and Markdown)', async () => {

@@ -96,8 +96,9 @@ export default class Verify extends BaseCommand {
     } catch (error) {
       progress.finish()
       // Verification stopped before judging: the report is still filed, and says why at the top.
-      if (flags.report && facts && context) {
-        const e = toAirlockError(error)
+      const e = toAirlockError(error)
+      // A usage error is not a verification that failed: nothing was judged, nothing to file.
+      if (flags.report && facts && context && e.code !== 'USAGE') {
         await writeReport(
           flags.report,
           abortedDocument({
