@@ -14,6 +14,7 @@ const layers = [
   ['copy'],
   ['talos'],
   ['verify'],
+  ['diff'],
   ['export'],
   ['push'],
   ['countersign'],

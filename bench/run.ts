@@ -1,4 +1,4 @@
-// airlock benchmark (issue 7): `node bench/run.ts [--scale N] [--quick] [--runs R] [--only export,verify,push,sigs]`
+// airlock benchmark (issue 7): `node bench/run.ts [--scale N] [--quick] [--runs R] [--only export,verify,push,sigs,report]`
 //
 // Generates a workload in a local Distribution registry (bench/lib/workload.ts), then measures on that same data,
 // each step R times (default 3, median reported, tools interleaved run by run):
@@ -7,6 +7,8 @@
 //   push     airlock push (into a fresh registry) vs skopeo copy --all oci: -> registry (fresh registry per run)
 //            and a second airlock push of the same archive into the same registry
 //   sigs     offline verification of 1,000 legacy signatures through src/sigstore (signatures per second)
+//   report   verify --report for 1,000 images: writing the HTML report, and loading + laying it out in Chromium
+//            (bench/report.ts; goal under 2 s each)
 // Peak RSS of every process comes from GNU time (-f %M). Prints a table and writes bench/RESULTS.md (machine,
 // workload, results, target ratios, cost growth over every scale measured so far, profiles of missed targets).
 import {execFileSync} from 'node:child_process'
@@ -34,18 +36,18 @@ function argValue(name: string): string | undefined {
 const scale = Number(argValue('--scale') ?? 1)
 const quick = process.argv.includes('--quick')
 const runs = Number(argValue('--runs') ?? 3)
-const only = new Set((argValue('--only') ?? 'export,verify,push,sigs').split(','))
+const only = new Set((argValue('--only') ?? 'export,verify,push,sigs,report').split(','))
 const keep = process.argv.includes('--keep') // keep bench/work/out (the archives and layouts) to look at
 const forceProfile = process.argv.includes('--profile')
 const noProfile = process.argv.includes('--no-profile')
 const sigCount = Number(argValue('--signatures') ?? 1000)
 if (!(scale >= 1) || !Number.isInteger(scale) || !(runs >= 1)) {
   process.stderr.write(
-    'usage: node bench/run.ts [--scale N] [--quick] [--runs R] [--only export,verify,push,sigs] [--keep] [--profile|--no-profile]\n',
+    'usage: node bench/run.ts [--scale N] [--quick] [--runs R] [--only export,verify,push,sigs,report] [--keep] [--profile|--no-profile]\n',
   )
   process.exit(2)
 }
-const allSteps = ['export', 'verify', 'push', 'sigs']
+const allSteps = ['export', 'verify', 'push', 'sigs', 'report']
 const partial = allSteps.some(x => !only.has(x))
 // a partial run (--only) is saved under its own name, so it never replaces a full run in the growth table
 const label = `scale-${scale}${quick ? '-quick' : ''}${partial ? `-only-${[...only].join('-')}` : ''}`
@@ -427,6 +429,38 @@ async function benchSignatures(ctx: Ctx, out: Measurement[]): Promise<void> {
   out.push(m)
 }
 
+/** bench/report.ts R times: the seconds it reports for writing the 1,000-image HTML report and rendering it. */
+async function benchReport(out: Measurement[]): Promise<void> {
+  const r: RunResult[] = []
+  for (let i = 0; i < runs; i++) {
+    log(`  report run ${i + 1}/${runs} (load ${loadavg()[0]!.toFixed(2)})`)
+    r.push(await timed([NODE, join(BENCH, 'report.ts'), '--images', '1000'], {log: LOG}))
+  }
+  const parsed = r.map(
+    x =>
+      JSON.parse(x.stdout.trim().split('\n').pop() ?? '{}') as {
+        htmlBytes: number
+        writeHtmlSeconds: number
+        writeMarkdownSeconds: number
+        renderSeconds: number
+      },
+  )
+  const step = (tool: string, key: 'writeHtmlSeconds' | 'writeMarkdownSeconds' | 'renderSeconds', note: string) => {
+    const m = measurement('report', tool, parsed[0]?.htmlBytes ?? 0, r, note)
+    m.runs = parsed.map(p => p[key])
+    m.seconds = median(m.runs)
+    m.mbps = m.bytes / 1e6 / m.seconds
+    out.push(m)
+  }
+  step('verify --report, 1,000 images: write HTML', 'writeHtmlSeconds', 'model -> document -> HTML, atomic write')
+  step('verify --report, 1,000 images: write Markdown', 'writeMarkdownSeconds', 'model -> document -> Markdown')
+  step(
+    'verify --report, 1,000 images: render in Chromium',
+    'renderSeconds',
+    'load + full layout, browser start excluded',
+  )
+}
+
 // ---- targets ----
 function find(ms: Measurement[], tool: string): Measurement | undefined {
   return ms.find(m => m.tool === tool)
@@ -471,6 +505,13 @@ function targets(ms: Measurement[]): Target[] {
       pass: volumes.seconds / single.seconds <= 1.05,
       command: 'export',
     })
+  for (const [name, tool] of [
+    ['report write (1,000 images, HTML)', 'verify --report, 1,000 images: write HTML'],
+    ['report render in Chromium (1,000 images)', 'verify --report, 1,000 images: render in Chromium'],
+  ] as const) {
+    const m = find(ms, tool)
+    if (m) t.push({name, value: m.seconds, unit: 's', goal: '< 2 s', pass: m.seconds < 2, command: 'report'})
+  }
   const p1 = find(ms, 'airlock push')
   const p2 = find(ms, 'airlock push (again)')
   if (p1 && p2)
@@ -611,6 +652,10 @@ async function main(): Promise<void> {
     if (only.has('sigs')) {
       log('signatures')
       await benchSignatures(ctx, measurements)
+    }
+    if (only.has('report')) {
+      log('report')
+      await benchReport(measurements)
     }
     const ts = targets(measurements)
     profiles = await profileMisses(ctx, ts, archive)

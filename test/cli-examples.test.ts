@@ -378,7 +378,7 @@ describe('every README and --help example runs', () => {
       env,
     )
     assert.equal(set.status, 0, set.stderr)
-    for (const name of ['talos.tar', 'images.tar', 'app.tar', 'talos-1.11.tar'])
+    for (const name of ['talos.tar', 'images.tar', 'app.tar', 'talos-1.10.tar', 'talos-1.11.tar'])
       copyFileSync(join(seed, 'signed.tar'), join(seed, name))
     rmSync(join(seed, 'signed.tar'))
     const pushed = await run(
@@ -410,7 +410,7 @@ describe('every README and --help example runs', () => {
       readme.filter(e => e.command.startsWith('airlock ')).length >= 12,
       `README examples found: ${readme.length}`,
     )
-    for (const command of ['export', 'verify', 'push', 'inspect', 'verify-blob'])
+    for (const command of ['export', 'verify', 'push', 'inspect', 'verify-blob', 'diff'])
       assert.ok(
         help.some(e => e.source === `airlock ${command} --help`),
         `no --help example for ${command}`,

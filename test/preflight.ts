@@ -28,6 +28,8 @@ export const TOOLS: Tool[] = [
   // the hostile corpus compresses archives with the real tools (refused by name)
   {command: 'xz', debian: 'xz-utils'},
   {command: 'bzip2', debian: 'bzip2'},
+  // test/verify-report.test.ts and the benchmark open the HTML reports in headless Chromium (puppeteer-core)
+  {command: '/usr/bin/chromium', debian: 'chromium'},
 ]
 
 function executable(path: string): boolean {

@@ -76,7 +76,7 @@ function targetTable(r: BenchResults): string {
     ['target', 'measured', 'goal', 'met'],
     r.targets.map(t => [
       t.name,
-      `${t.value.toFixed(t.unit === 'x' ? 2 : t.unit === '%' ? 1 : 0)} ${t.unit}`,
+      `${t.value.toFixed(t.unit === 'x' || t.unit === 's' ? 2 : t.unit === '%' ? 1 : 0)} ${t.unit}`,
       t.goal,
       t.pass === undefined ? '-' : t.pass ? 'yes' : '**NO**',
     ]),

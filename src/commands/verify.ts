@@ -5,7 +5,7 @@ import type {VerifyReport} from '../verify/report-model.ts'
 import {failureSummary, renderVerify} from '../report/text.ts'
 import {oneLine} from '../cli/one-line.ts'
 import {renderMirrorCheck} from '../report/mirror.ts'
-import {AirlockError} from '../errors.ts'
+import {AirlockError, toAirlockError} from '../errors.ts'
 import {mirrorCheckError, verifyMirror, type MirrorCheckResult, type SignatureForms} from '../verify/mirror-check.ts'
 import {
   keepHostFlag,
@@ -24,6 +24,9 @@ import {firstFailure} from '../verify/verify.ts'
 import {type TrustFlagValues, trustFlags} from '../trust/flags.ts'
 import {talosKeyFlag} from '../countersign/cli-flags.ts'
 import type {TalosMirrorView} from '../countersign/index.ts'
+import {archiveFacts, checkReportFile, policySource, reportFlag, whereAndWhen} from '../cli/report-flag.ts'
+import {abortedDocument, verifyDocument} from '../report/evidence.ts'
+import {writeReport} from '../report/write.ts'
 
 export default class Verify extends BaseCommand {
   static override summary =
@@ -35,6 +38,7 @@ export default class Verify extends BaseCommand {
     '<%= config.bin %> verify images.tar --key cosign.pub',
     '<%= config.bin %> verify images.tar --policy policy.yaml --trusted-root trusted_root.json --json',
     '<%= config.bin %> verify images.tar --signatures skip',
+    '<%= config.bin %> verify images.tar --policy policy.yaml --report verification.html',
     '<%= config.bin %> verify images.tar --policy policy.yaml --registry registry.dc.local/mirror --ca-file dc-ca.pem',
   ]
   static override args = {
@@ -58,6 +62,7 @@ export default class Verify extends BaseCommand {
     ...signatureFormsFlag,
     ...mirrorRegistryFlags,
     ...talosKeyFlag,
+    ...reportFlag,
   }
 
   async run(): Promise<VerifyReport & {notes?: string[]; mirror?: MirrorCheckResult; talos?: TalosMirrorView}> {
@@ -84,6 +89,12 @@ export default class Verify extends BaseCommand {
     const target = flags.registry ? parseMirrorTarget(flags.registry) : undefined
     const given = policyGiven(flags)
     const policy = given && flags.signatures !== 'skip' ? loadPolicy(flags as PolicyFlagValues) : undefined
+    checkReportFile(flags.report)
+    // The archive's own sha256 for the report, read alongside verification (the file is in the page cache anyway).
+    const facts = flags.report ? archiveFacts(args.archive) : undefined
+    const context = flags.report
+      ? {...whereAndWhen(), policy: await policySource(flags, flags.signatures === 'skip')}
+      : undefined
     const progress = this.progress(archiveSize(args.archive))
     progress.setLabel(`verifying ${args.archive}`)
     let verified: VerifiedArchive
@@ -95,6 +106,23 @@ export default class Verify extends BaseCommand {
         trust: flags as TrustFlagValues,
         onBytes: n => progress.add(n),
       })
+    } catch (error) {
+      progress.finish()
+      // Verification stopped before judging: the report is still filed, and says why at the top.
+      const e = toAirlockError(error)
+      // A usage error is not a verification that failed: nothing was judged, nothing to file.
+      if (flags.report && facts && context && e.code !== 'USAGE') {
+        await writeReport(
+          flags.report,
+          abortedDocument({
+            ...context,
+            archive: await facts,
+            error: {code: e.code, message: e.message, ...(e.hint ? {hint: e.hint} : {})},
+          }),
+        )
+        this.note(`report written to ${flags.report} (verification failed)`)
+      }
+      throw error
     } finally {
       progress.finish()
     }
@@ -108,6 +136,19 @@ export default class Verify extends BaseCommand {
         this.log(
           `volume set ${set.setId}: ${set.count} volume(s), each hashed against ${set.manifest} (sha256 ${set.manifestSha256}: compare with the one export printed)`,
         )
+      if (flags.report && facts && context) {
+        await writeReport(
+          flags.report,
+          verifyDocument({
+            ...context,
+            report,
+            archive: await facts,
+            signaturesChecked: flags.signatures !== 'skip',
+            notes,
+          }),
+        )
+        this.log(`report written to ${flags.report}${report.ok ? '' : ' (verification failed)'}`)
+      }
       if (!report.ok) {
         // The report is the output (also under --json); the exit status says it failed.
         process.stderr.write(
