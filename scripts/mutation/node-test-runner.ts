@@ -1,0 +1,304 @@
+// A StrykerJS test runner for this project's node:test files that keeps them in one process (docs/MUTATION.md).
+// `node:test` imports are resolved to node-test-shim.ts, each run imports fresh copies of the test files (a query
+// string makes a new module; the source under test stays loaded and is switched between mutants at run time, which
+// is how Stryker's instrumented code works), and coverage is kept per test, so a mutant runs only the tests that
+// reached it. Code that runs when a module loads is reported as static: Stryker then restarts this worker and runs
+// that mutant from a fresh load (capabilities: no environment reload).
+import {globSync} from 'node:fs'
+import {registerHooks} from 'node:module'
+import {resolve} from 'node:path'
+import {pathToFileURL} from 'node:url'
+import {commonTokens, declareClassPlugin, PluginKind, tokens} from '@stryker-mutator/api/plugin'
+import {DryRunStatus, determineHitLimitReached, TestStatus, toMutantRunResult} from '@stryker-mutator/api/test-runner'
+import {collect, type ShimSuite, type ShimTest} from './node-test-shim.ts'
+
+const SHIM_URL = new URL('./node-test-shim.ts', import.meta.url).href
+const ENV_MUTANT = '__STRYKER_ACTIVE_MUTANT__'
+
+interface StrykerNamespace {
+  activeMutant?: string
+  currentTestId?: string
+  hitCount?: number
+  hitLimit?: number
+  mutantCoverage?: {static: Record<string, number>; perTest: Record<string, Record<string, number>>}
+}
+interface TestResult {
+  id: string
+  name: string
+  status: number
+  timeSpentMs: number
+  fileName: string
+  failureMessage?: string
+}
+
+function ns(): StrykerNamespace {
+  const g = globalThis as {__stryker__?: StrykerNamespace}
+  g.__stryker__ ??= {}
+  return g.__stryker__
+}
+
+let hooked = false
+function redirectNodeTest(): void {
+  if (hooked) return
+  hooked = true
+  registerHooks({
+    resolve(specifier, context, next) {
+      if (specifier === 'node:test' || specifier === 'test') return {url: SHIM_URL, shortCircuit: true}
+      return next(specifier, context)
+    },
+  })
+}
+
+/** Errors thrown outside any awaited test code (a stream 'error', a rejected promise nobody awaited). */
+let strayError: unknown
+const recordStray = (error: unknown) => {
+  strayError ??= error
+}
+
+function message(error: unknown): string {
+  return error instanceof Error ? `${error.name}: ${error.message}` : String(error)
+}
+
+const fileLevelId = (file: string) => `${file} (file)`
+
+class NodeTestRunner {
+  static inject = tokens(commonTokens.options, commonTokens.logger)
+  private readonly testFiles: string[]
+  private run = 0
+  private loaded = false
+  private readonly log: {debug(m: string): void}
+
+  constructor(options: {nodeTest?: {testFiles?: string[]}}, log: {debug(m: string): void}) {
+    const patterns = options.nodeTest?.testFiles ?? ['test/**/*.test.ts']
+    this.testFiles = [...new Set(patterns.flatMap(p => globSync(p)))].sort()
+    this.log = log
+  }
+
+  capabilities() {
+    return {reloadEnvironment: false}
+  }
+
+  async init(): Promise<void> {
+    redirectNodeTest()
+    process.on('uncaughtException', recordStray)
+    process.on('unhandledRejection', recordStray)
+  }
+
+  /** Imports every test file once with no mutant active, so later runs switch mutants in loaded code. */
+  private async loadAll(): Promise<void> {
+    if (this.loaded) return
+    this.loaded = true
+    for (const file of this.testFiles) await this.importFresh(file)
+  }
+
+  private async importFresh(file: string): Promise<ShimSuite> {
+    const url = `${pathToFileURL(resolve(file)).href}?stryker-run=${this.run++}`
+    return collect(file, () => import(url))
+  }
+
+  async dryRun(options: {disableBail: boolean}) {
+    const state = ns()
+    state.mutantCoverage = {static: {}, perTest: {}}
+    // the load pass: what it reaches and no test run reaches again is module-level (static) code
+    state.currentTestId = 'load'
+    await this.loadAll()
+    state.currentTestId = undefined
+    const result = await this.runFiles(this.testFiles, undefined, options.disableBail)
+    const coverage = state.mutantCoverage
+    const atLoad = coverage.perTest['load'] ?? {}
+    delete coverage.perTest['load']
+    const reachedByTests = new Set(Object.values(coverage.perTest).flatMap(c => Object.keys(c)))
+    for (const id of Object.keys(atLoad)) if (!reachedByTests.has(id)) coverage.static[id] = atLoad[id]!
+    // registration and hooks of a file serve each of its tests
+    for (const file of this.testFiles) {
+      const shared = coverage.perTest[fileLevelId(file)]
+      delete coverage.perTest[fileLevelId(file)]
+      if (!shared) continue
+      for (const test of result.tests.filter(t => t.fileName === file))
+        coverage.perTest[test.id] = {...shared, ...coverage.perTest[test.id]}
+    }
+    this.log.debug(`node-test dry run: ${result.tests.length} tests`)
+    return {status: DryRunStatus.Complete, tests: result.tests, mutantCoverage: coverage}
+  }
+
+  async mutantRun(options: {
+    activeMutant: {id: string}
+    testFilter?: string[]
+    hitLimit?: number
+    disableBail: boolean
+    mutantActivation: 'static' | 'runtime'
+  }) {
+    const state = ns()
+    delete state.mutantCoverage
+    if (options.mutantActivation === 'runtime') await this.loadAll()
+    state.activeMutant = options.activeMutant.id
+    process.env[ENV_MUTANT] = options.activeMutant.id
+    state.hitLimit = options.hitLimit
+    state.hitCount = options.hitLimit === undefined ? undefined : 0
+    try {
+      if (options.mutantActivation === 'static') await this.loadAll()
+      const filter = options.testFilter ? new Set(options.testFilter) : undefined
+      const files = filter
+        ? this.testFiles.filter(f => [...filter].some(id => id.startsWith(`${f} > `)))
+        : this.testFiles
+      const result = await this.runFiles(files, filter, options.disableBail)
+      const hitLimit = determineHitLimitReached(state.hitCount, state.hitLimit)
+      if (hitLimit) return toMutantRunResult(hitLimit)
+      return toMutantRunResult({status: DryRunStatus.Complete, tests: result.tests})
+    } finally {
+      state.activeMutant = undefined
+      delete process.env[ENV_MUTANT]
+      state.hitLimit = undefined
+      state.hitCount = undefined
+    }
+  }
+
+  private async runFiles(files: string[], filter: Set<string> | undefined, disableBail: boolean) {
+    const tests: TestResult[] = []
+    const bail = {stop: false}
+    for (const file of files) {
+      if (bail.stop) break
+      ns().currentTestId = fileLevelId(file)
+      strayError = undefined
+      let root: ShimSuite
+      try {
+        root = await this.importFresh(file)
+      } catch (error) {
+        // a test file that throws while loading fails as a whole (node:test reports it as one failed test)
+        tests.push({
+          id: `${file} > (load)`,
+          name: `${file} (load)`,
+          status: TestStatus.Failed,
+          timeSpentMs: 0,
+          fileName: file,
+          failureMessage: message(error),
+        })
+        if (!disableBail) bail.stop = true
+        continue
+      }
+      assignIds(root, file)
+      const selected = (t: ShimTest) => !filter || filter.has(t.id)
+      await runSuite(root, selected, tests, bail, disableBail, file)
+      ns().currentTestId = undefined
+    }
+    return {tests}
+  }
+}
+
+function assignIds(suite: ShimSuite, file: string, path: string[] = []): void {
+  const seen = new Map<string, number>()
+  for (const child of suite.children) {
+    const n = (seen.get(child.name) ?? 0) + 1
+    seen.set(child.name, n)
+    const name = n === 1 ? child.name : `${child.name} #${n}`
+    if (child.kind === 'suite') assignIds(child, file, [...path, name])
+    else child.id = [file, ...path, name].join(' > ')
+  }
+}
+
+function selectedTests(suite: ShimSuite, selected: (t: ShimTest) => boolean): ShimTest[] {
+  return suite.children.flatMap(c => (c.kind === 'suite' ? selectedTests(c, selected) : selected(c) ? [c] : []))
+}
+
+function chain(suite: ShimSuite | undefined): ShimSuite[] {
+  const out: ShimSuite[] = []
+  for (let s = suite; s; s = s.parent) out.unshift(s)
+  return out
+}
+
+async function runSuite(
+  suite: ShimSuite,
+  selected: (t: ShimTest) => boolean,
+  results: TestResult[],
+  bail: {stop: boolean},
+  disableBail: boolean,
+  file: string,
+): Promise<void> {
+  const mine = selectedTests(suite, selected)
+  if (mine.length === 0 || bail.stop) return
+  const fail = (test: ShimTest, reason: string, started: number) => {
+    results.push({
+      id: test.id,
+      name: test.id,
+      status: TestStatus.Failed,
+      timeSpentMs: Date.now() - started,
+      fileName: file,
+      failureMessage: reason,
+    })
+    if (!disableBail) bail.stop = true
+  }
+  const fileLevel = fileLevelId(file)
+  let setupError: string | undefined
+  if (!suite.skip)
+    for (const h of suite.before) {
+      try {
+        await h()
+      } catch (error) {
+        setupError = `before hook: ${message(error)}`
+        break
+      }
+    }
+  for (const child of suite.children) {
+    if (bail.stop) break
+    if (child.kind === 'suite') {
+      if (setupError) for (const t of selectedTests(child, selected)) fail(t, setupError, Date.now())
+      else await runSuite(child, selected, results, bail, disableBail, file)
+      continue
+    }
+    if (!selected(child)) continue
+    const started = Date.now()
+    if (child.skip) {
+      results.push({id: child.id, name: child.id, status: TestStatus.Skipped, timeSpentMs: 0, fileName: file})
+      continue
+    }
+    if (setupError) {
+      fail(child, setupError, started)
+      continue
+    }
+    ns().currentTestId = child.id
+    strayError = undefined
+    let error: unknown
+    try {
+      for (const s of chain(suite)) for (const h of s.beforeEach) await h()
+      await child.fn!({name: child.name, signal: AbortSignal.timeout(600_000), diagnostic() {}, skip() {}, todo() {}})
+      for (const s of chain(suite).reverse()) for (const h of s.afterEach) await h()
+      // let a stray rejection of this test surface before judging it
+      await new Promise(r => setImmediate(r))
+      if (strayError !== undefined) error = strayError
+    } catch (thrown) {
+      error = thrown
+    }
+    ns().currentTestId = fileLevel
+    if (error !== undefined) fail(child, message(error), started)
+    else
+      results.push({
+        id: child.id,
+        name: child.id,
+        status: TestStatus.Success,
+        timeSpentMs: Date.now() - started,
+        fileName: file,
+      })
+  }
+  if (!suite.skip)
+    for (const h of suite.after) {
+      try {
+        await h()
+      } catch (error) {
+        // node:test fails the suite when an after hook fails; count it against the suite's first test
+        if (!bail.stop && mine[0]) fail(mine[0], `after hook: ${message(error)}`, Date.now())
+      }
+    }
+}
+
+export const strykerPlugins = [declareClassPlugin(PluginKind.TestRunner, 'node-test', NodeTestRunner)]
+export const strykerValidationSchema = {
+  $schema: 'http://json-schema.org/draft-07/schema',
+  type: 'object',
+  properties: {
+    nodeTest: {
+      type: 'object',
+      properties: {testFiles: {type: 'array', items: {type: 'string'}}},
+      additionalProperties: false,
+    },
+  },
+}
