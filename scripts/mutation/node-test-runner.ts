@@ -3,14 +3,14 @@
 // string makes a new module; the source under test stays loaded and is switched between mutants at run time, which
 // is how Stryker's instrumented code works), and coverage is kept per test, so a mutant runs only the tests that
 // reached it. Code that runs when a module loads is reported as static: Stryker then restarts this worker and runs
-// that mutant from a fresh load (capabilities: no environment reload).
+// that mutant with the project's modules loaded anew under a new URL query, in the same process.
 import {globSync} from 'node:fs'
 import {registerHooks} from 'node:module'
 import {resolve} from 'node:path'
 import {pathToFileURL} from 'node:url'
 import {commonTokens, declareClassPlugin, PluginKind, tokens} from '@stryker-mutator/api/plugin'
 import {DryRunStatus, determineHitLimitReached, TestStatus, toMutantRunResult} from '@stryker-mutator/api/test-runner'
-import {collect, type ShimSuite, type ShimTest} from './node-test-shim.ts'
+import {collect, LOAD_ID, type ShimSuite, type ShimTest} from './node-test-shim.ts'
 
 const SHIM_URL = new URL('./node-test-shim.ts', import.meta.url).href
 const ENV_MUTANT = '__STRYKER_ACTIVE_MUTANT__'
@@ -37,14 +37,21 @@ function ns(): StrykerNamespace {
   return g.__stryker__
 }
 
+/** Bumped to load the project's modules anew (a static mutant is active while they load). */
+let generation = 0
 let hooked = false
 function redirectNodeTest(): void {
   if (hooked) return
   hooked = true
+  const project = pathToFileURL(`${process.cwd()}/`).href
   registerHooks({
     resolve(specifier, context, next) {
       if (specifier === 'node:test' || specifier === 'test') return {url: SHIM_URL, shortCircuit: true}
-      return next(specifier, context)
+      const resolved = next(specifier, context)
+      const url = resolved.url
+      if (generation === 0 || !url.startsWith(project) || url.includes('/node_modules/') || url.includes('?'))
+        return resolved
+      return {...resolved, url: `${url}?stryker-generation=${generation}`}
     },
   })
 }
@@ -75,7 +82,7 @@ class NodeTestRunner {
   }
 
   capabilities() {
-    return {reloadEnvironment: false}
+    return {reloadEnvironment: true}
   }
 
   async init(): Promise<void> {
@@ -93,30 +100,33 @@ class NodeTestRunner {
 
   private async importFresh(file: string): Promise<ShimSuite> {
     const url = `${pathToFileURL(resolve(file)).href}?stryker-run=${this.run++}`
-    return collect(file, () => import(url))
+    return collect(file, fileLevelId(file), () => import(url))
   }
 
   async dryRun(options: {disableBail: boolean}) {
     const state = ns()
     state.mutantCoverage = {static: {}, perTest: {}}
     // the load pass: what it reaches and no test run reaches again is module-level (static) code
-    state.currentTestId = 'load'
+    state.currentTestId = LOAD_ID
     await this.loadAll()
     state.currentTestId = undefined
     const result = await this.runFiles(this.testFiles, undefined, options.disableBail)
     const coverage = state.mutantCoverage
-    const atLoad = coverage.perTest['load'] ?? {}
-    delete coverage.perTest['load']
+    const atLoad = coverage.perTest[LOAD_ID] ?? {}
+    delete coverage.perTest[LOAD_ID]
     const reachedByTests = new Set(Object.values(coverage.perTest).flatMap(c => Object.keys(c)))
     for (const id of Object.keys(atLoad)) if (!reachedByTests.has(id)) coverage.static[id] = atLoad[id]!
-    // registration and hooks of a file serve each of its tests
-    for (const file of this.testFiles) {
-      const shared = coverage.perTest[fileLevelId(file)]
-      delete coverage.perTest[fileLevelId(file)]
-      if (!shared) continue
-      for (const test of result.tests.filter(t => t.fileName === file))
-        coverage.perTest[test.id] = {...shared, ...coverage.perTest[test.id]}
-    }
+    // what a file's top level, a describe body or a suite hook reaches serves each test under it
+    for (const root of result.roots)
+      for (const test of selectedTests(root, () => true)) {
+        const own = coverage.perTest[test.id] ?? {}
+        for (const s of chain(test.parent)) {
+          Object.assign(own, coverage.perTest[s.coverageId])
+        }
+        coverage.perTest[test.id] = own
+      }
+    const testIds = new Set(result.tests.map(t => t.id))
+    for (const id of Object.keys(coverage.perTest)) if (!testIds.has(id)) delete coverage.perTest[id]
     this.log.debug(`node-test dry run: ${result.tests.length} tests`)
     return {status: DryRunStatus.Complete, tests: result.tests, mutantCoverage: coverage}
   }
@@ -127,9 +137,16 @@ class NodeTestRunner {
     hitLimit?: number
     disableBail: boolean
     mutantActivation: 'static' | 'runtime'
+    reloadEnvironment: boolean
   }) {
     const state = ns()
     delete state.mutantCoverage
+    const reload = options.reloadEnvironment || options.mutantActivation === 'static'
+    if (reload) {
+      // a new generation of modules loads with the mutant active; the one after it loads clean again
+      generation++
+      this.loaded = false
+    }
     if (options.mutantActivation === 'runtime') await this.loadAll()
     state.activeMutant = options.activeMutant.id
     process.env[ENV_MUTANT] = options.activeMutant.id
@@ -146,6 +163,10 @@ class NodeTestRunner {
       if (hitLimit) return toMutantRunResult(hitLimit)
       return toMutantRunResult({status: DryRunStatus.Complete, tests: result.tests})
     } finally {
+      if (reload) {
+        generation++
+        this.loaded = false
+      }
       state.activeMutant = undefined
       delete process.env[ENV_MUTANT]
       state.hitLimit = undefined
@@ -155,6 +176,7 @@ class NodeTestRunner {
 
   private async runFiles(files: string[], filter: Set<string> | undefined, disableBail: boolean) {
     const tests: TestResult[] = []
+    const roots: ShimSuite[] = []
     const bail = {stop: false}
     for (const file of files) {
       if (bail.stop) break
@@ -177,11 +199,12 @@ class NodeTestRunner {
         continue
       }
       assignIds(root, file)
+      roots.push(root)
       const selected = (t: ShimTest) => !filter || filter.has(t.id)
       await runSuite(root, selected, tests, bail, disableBail, file)
       ns().currentTestId = undefined
     }
-    return {tests}
+    return {tests, roots}
   }
 }
 
@@ -227,8 +250,8 @@ async function runSuite(
     })
     if (!disableBail) bail.stop = true
   }
-  const fileLevel = fileLevelId(file)
   let setupError: string | undefined
+  ns().currentTestId = suite.coverageId
   if (!suite.skip)
     for (const h of suite.before) {
       try {
@@ -243,6 +266,7 @@ async function runSuite(
     if (child.kind === 'suite') {
       if (setupError) for (const t of selectedTests(child, selected)) fail(t, setupError, Date.now())
       else await runSuite(child, selected, results, bail, disableBail, file)
+      ns().currentTestId = suite.coverageId
       continue
     }
     if (!selected(child)) continue
@@ -268,7 +292,7 @@ async function runSuite(
     } catch (thrown) {
       error = thrown
     }
-    ns().currentTestId = fileLevel
+    ns().currentTestId = suite.coverageId
     if (error !== undefined) fail(child, message(error), started)
     else
       results.push({

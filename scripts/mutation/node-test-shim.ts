@@ -26,18 +26,36 @@ export interface ShimSuite {
   beforeEach: Fn[]
   afterEach: Fn[]
   skip: boolean
+  /** Stryker's currentTestId while the suite's body and hooks run: what they reach serves each test under it. */
+  coverageId: string
 }
 
-function newSuite(name: string, parent: ShimSuite | undefined, skip: boolean): ShimSuite {
-  return {kind: 'suite', name, parent, children: [], before: [], after: [], beforeEach: [], afterEach: [], skip}
+export const LOAD_ID = 'load'
+let suites = 0
+function newSuite(name: string, parent: ShimSuite | undefined, skip: boolean, coverageId?: string): ShimSuite {
+  const id = coverageId ?? `suite ${++suites}`
+  return {
+    kind: 'suite',
+    name,
+    parent,
+    children: [],
+    before: [],
+    after: [],
+    beforeEach: [],
+    afterEach: [],
+    skip,
+    coverageId: id,
+  }
 }
+
+const stryker = () => ((globalThis as {__stryker__?: {currentTestId?: string}}).__stryker__ ??= {})
 
 let current: ShimSuite | undefined
 const pending: Promise<unknown>[] = []
 
 /** Imports a test file with its registrations collected into a fresh root suite. */
-export async function collect(file: string, load: () => Promise<unknown>): Promise<ShimSuite> {
-  const root = newSuite(file, undefined, false)
+export async function collect(file: string, coverageId: string, load: () => Promise<unknown>): Promise<ShimSuite> {
+  const root = newSuite(file, undefined, false, coverageId)
   current = root
   try {
     await load()
@@ -66,11 +84,16 @@ function suiteFn(forceSkip: boolean) {
     const suite = newSuite(name, parent, forceSkip || Boolean(options.skip) || Boolean(options.todo) || parent.skip)
     parent.children.push(suite)
     current = suite
+    const state = stryker()
+    const outer = state.currentTestId
+    // the runner's load pass keeps one id for everything it reaches (LOAD_ID)
+    if (outer !== undefined && outer !== LOAD_ID) state.currentTestId = suite.coverageId
     try {
       const result = fn?.()
       if (result instanceof Promise) pending.push(result)
     } finally {
       current = parent
+      state.currentTestId = outer
     }
   }
 }
