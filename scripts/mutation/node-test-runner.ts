@@ -4,7 +4,7 @@
 // is how Stryker's instrumented code works), and coverage is kept per test, so a mutant runs only the tests that
 // reached it. Code that runs when a module loads is reported as static: Stryker then restarts this worker and runs
 // that mutant with the project's modules loaded anew under a new URL query, in the same process.
-import {globSync} from 'node:fs'
+import {existsSync, globSync, readFileSync, writeFileSync} from 'node:fs'
 import {registerHooks} from 'node:module'
 import {resolve} from 'node:path'
 import {pathToFileURL} from 'node:url'
@@ -14,6 +14,8 @@ import {collect, LOAD_ID, type ShimSuite, type ShimTest} from './node-test-shim.
 
 const SHIM_URL = new URL('./node-test-shim.ts', import.meta.url).href
 const ENV_MUTANT = '__STRYKER_ACTIVE_MUTANT__'
+/** Per test file time of the dry run (import, hooks and tests), in the sandbox, for every worker to read. */
+const FILE_TIMES = '.node-test-file-times.json'
 
 interface StrykerNamespace {
   activeMutant?: string
@@ -72,6 +74,8 @@ class NodeTestRunner {
   static inject = tokens(commonTokens.options, commonTokens.logger)
   private readonly testFiles: string[]
   private run = 0
+  /** dry-run time per test file: mutant runs take the fastest files first, so a killed mutant stops early */
+  private readonly fileMs = new Map<string, number>()
   private loaded = false
   private readonly log: {debug(m: string): void}
 
@@ -111,6 +115,7 @@ class NodeTestRunner {
     await this.loadAll()
     state.currentTestId = undefined
     const result = await this.runFiles(this.testFiles, undefined, options.disableBail)
+    writeFileSync(FILE_TIMES, JSON.stringify(Object.fromEntries(result.fileMs)))
     const coverage = state.mutantCoverage
     const atLoad = coverage.perTest[LOAD_ID] ?? {}
     delete coverage.perTest[LOAD_ID]
@@ -155,9 +160,12 @@ class NodeTestRunner {
     try {
       if (options.mutantActivation === 'static') await this.loadAll()
       const filter = options.testFilter ? new Set(options.testFilter) : undefined
-      const files = filter
-        ? this.testFiles.filter(f => [...filter].some(id => id.startsWith(`${f} > `)))
-        : this.testFiles
+      if (this.fileMs.size === 0 && existsSync(FILE_TIMES))
+        for (const [f, ms] of Object.entries(JSON.parse(readFileSync(FILE_TIMES, 'utf8')) as Record<string, number>))
+          this.fileMs.set(f, ms)
+      const files = (
+        filter ? this.testFiles.filter(f => [...filter].some(id => id.startsWith(`${f} > `))) : [...this.testFiles]
+      ).sort((a, b) => (this.fileMs.get(a) ?? 0) - (this.fileMs.get(b) ?? 0))
       const result = await this.runFiles(files, filter, options.disableBail)
       const hitLimit = determineHitLimitReached(state.hitCount, state.hitLimit)
       if (hitLimit) return toMutantRunResult(hitLimit)
@@ -177,9 +185,11 @@ class NodeTestRunner {
   private async runFiles(files: string[], filter: Set<string> | undefined, disableBail: boolean) {
     const tests: TestResult[] = []
     const roots: ShimSuite[] = []
+    const fileMs = new Map<string, number>()
     const bail = {stop: false}
     for (const file of files) {
       if (bail.stop) break
+      const started = Date.now()
       ns().currentTestId = fileLevelId(file)
       strayError = undefined
       let root: ShimSuite
@@ -203,8 +213,9 @@ class NodeTestRunner {
       const selected = (t: ShimTest) => !filter || filter.has(t.id)
       await runSuite(root, selected, tests, bail, disableBail, file)
       ns().currentTestId = undefined
+      fileMs.set(file, Date.now() - started)
     }
-    return {tests, roots}
+    return {tests, roots, fileMs}
   }
 }
 
