@@ -79,6 +79,19 @@ describe('accepted spellings match what Go matches', () => {
     ['(?is)^a.b$', ['A\nB'], ['A\n\nB']],
     ['^(a)(?P<n>b)$', ['ab'], ['a']],
     ['^(?<n>x)$', ['x'], ['y']],
+    // an escaped character is one atom: a repeat count may follow it
+    ['^\\x41{2}$', ['AA'], ['A']],
+    ['^\\x{41}{2}$', ['AA'], ['A']],
+    ['^\\101{2}$', ['AA'], ['A']],
+    ['^\\t{2}$', ['\t\t'], ['\t']],
+    ['^\\d{2}$', ['12'], ['1']],
+    ['^\\s{2}$', [' \t'], [' ']],
+    ['^\\S{2}$', ['ab'], ['a']],
+    ['^\\@{2}$', ['@@'], ['@']],
+    ['^\\Qa.\\E{2}$', ['a..'], ['a.']],
+    ['^x\\.?y$', ['xy', 'x.y'], ['x..y']],
+    ['^[[:alpha:]]{2}$', ['ab'], ['a1']],
+    ['^(ab){2}$', ['abab'], ['ab']],
   ]
   for (const [pattern, yes, no] of cases)
     it(pattern, () => {
