@@ -2,7 +2,7 @@
 // every problem of the file at once, and a right file reads to the rules it says. Plus --attestation-type names.
 import assert from 'node:assert/strict'
 import {describe, it} from 'node:test'
-import {parsePolicy, predicateMatches, predicateTypesFor} from '../src/policy/index.ts'
+import {parsePolicy, predicateMatches, predicateTypesFor, readPolicyFile} from '../src/policy/index.ts'
 
 const PEM = '-----BEGIN PUBLIC KEY-----\\nMFkwEwYHKoZIzj0CAQYIKoZIzj0DAQcDQgAE\\n-----END PUBLIC KEY-----'
 const HINT =
@@ -150,6 +150,11 @@ describe('policy file mistakes, one line each', () => {
 })
 
 describe('policy files that are right', () => {
+  it('a policy file that cannot be read is a usage error naming it', () =>
+    assert.throws(() => readPolicyFile('/nonexistent/airlock-policy.yaml'), {
+      code: 'USAGE',
+      message: /^cannot read policy file \/nonexistent\/airlock-policy\.yaml: .*ENOENT/,
+    }))
   it('each action reads to its rule, skip: false and deny: false count as absent', () => {
     const rules = parsePolicy(
       [
