@@ -36,6 +36,11 @@ describe('refused regexps say why', () => {
     ],
     ['[[:foo:]]', 'unknown POSIX class [:foo:]'],
     ['[a', 'missing closing ]'],
+    [
+      'a(?i)b',
+      'lookaround, comments, backreferences and inline flags other than one leading (?i), (?m), (?s) are not RE2 syntax or have no JavaScript equivalent',
+    ],
+    ['\\\u0080', '\\\u0080 is not RE2 syntax (only ASCII punctuation may be escaped)'],
   ]
   for (const [pattern, why] of refused)
     it(pattern, () =>
@@ -92,6 +97,8 @@ describe('accepted spellings match what Go matches', () => {
     ['^x\\.?y$', ['xy', 'x.y'], ['x..y']],
     ['^[[:alpha:]]{2}$', ['ab'], ['a1']],
     ['^(ab){2}$', ['abab'], ['ab']],
+    ['^a{1000}$', ['a'.repeat(1000)], ['a'.repeat(999)]],
+    ['^\\x{10FFFF}$', ['\u{10FFFF}'], ['x']],
   ]
   for (const [pattern, yes, no] of cases)
     it(pattern, () => {
