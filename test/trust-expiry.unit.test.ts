@@ -19,6 +19,7 @@ describe('--tuf-grace values', () => {
       ['90m', 90 * 60_000],
       ['1w', 7 * DAY],
       ['1.5d', 1.5 * DAY],
+      ['1.25h', 4_500_000],
       ['500ms', 500],
       ['10s', 10_000],
       [' 2D ', 2 * DAY],
@@ -102,6 +103,13 @@ describe('ExpiryJudge', () => {
     assert.throws(() => new ExpiryJudge(NOW, 0, fail).check('timestamp', 'L', '2026-06-01T00:00:00Z'), {
       message: 'L expired 2026-06-01T00:00:00Z (0m ago) and expiry is strict (grace 0)',
     })
+    const graced = new ExpiryJudge(NOW, DAY, fail)
+    graced.check('timestamp', 'L', '2026-06-01T00:00:00Z')
+    assert.deepEqual(graced.graceRoles, ['L'])
+    assert.equal(
+      graced.note(),
+      'L expired 2026-06-01T00:00:00Z (0m before 2026-06-01T00:00:00.000Z); accepted within the 1d grace period',
+    )
     const judge = new ExpiryJudge(NOW, 0, fail)
     judge.check('timestamp', 'L', '2026-06-01T00:00:00.001Z')
     assert.deepEqual(judge.graceRoles, [])
