@@ -44,6 +44,8 @@ describe('parseAirlockJson: a well-formed airlock.json', () => {
     const parsed: AirlockJson = parse(full)
     assert.deepEqual(parsed, full)
     assert.deepEqual(parse(GOOD), GOOD)
+    const empty = {...GOOD, images: [{...IMAGE, size: 0}], files: {'sigstore/empty': {digest: D, size: 0}}}
+    assert.deepEqual(parse(empty), empty)
     assert.equal('tag' in (parse(GOOD).images[0] ?? {}), false)
   })
 })
