@@ -1,9 +1,9 @@
-// Mutation testing (issue 13, docs/MUTATION.md): `npm run mutate` runs StrykerJS over one folder at a time with the
-// tap runner: each in-process test file runs as `node <file>` (node:test prints TAP when piped), and Stryker records
-// which files reach each mutant, so a mutant only runs the files that cover it. CLI tests run dist/, which the sandbox
-// does not rebuild, so they cannot kill mutants and are left out. Pick the folder with MUTATE=policy|archive|trust|
-// sigstore (scripts/mutate.sh loops over them). Incremental: the report of the last run is the baseline, so a re-run
-// only judges mutants whose code or covering tests changed.
+// Mutation testing (issue 13, docs/MUTATION.md): `npm run mutate` runs StrykerJS over one folder at a time with this
+// project's in-process node:test runner (scripts/mutation/node-test-runner.ts): the test files stay in one process,
+// coverage is kept per test, and a mutant runs only the tests that reached it, fastest files first. CLI tests run
+// dist/, which the sandbox does not rebuild, so they cannot kill mutants and are left out. Pick the folder with
+// MUTATE=policy|archive|trust|sigstore (scripts/mutate.sh loops over them). Incremental: the committed report of the
+// last run is the baseline, so a re-run only judges mutants whose code or covering tests changed.
 const folders = {
   policy: ['test/policy.test.ts', 'test/policy-glob.test.ts', 'test/go-regexp.test.ts', 'test/policy-*.unit.test.ts'],
   archive: [
