@@ -470,6 +470,25 @@ function targets(ms: Measurement[]): Target[] {
       command: m.name,
     })
   }
+  // How far each tool is from what this machine allows any client (the floors of bench/floor.ts): 1.00x is the floor.
+  const floor = (tool: string, floorTool: string, what: string) => {
+    const x = find(ms, tool)
+    const f = find(ms, floorTool)
+    if (x && f)
+      t.push({
+        name: `${tool}: distance to the ${what} floor`,
+        value: x.seconds / f.seconds,
+        unit: 'x',
+        goal: '(info)',
+        pass: undefined,
+        command: x.name,
+      })
+  }
+  for (const tool of ['airlock export', 'skopeo copy --all -> oci:']) {
+    floor(tool, 'floor: raw GET x4, discarded', 'raw GET')
+    floor(tool, 'floor: write 1 file + fsync', 'write+fsync')
+  }
+  for (const tool of ['airlock push', 'skopeo copy --all oci: -> registry']) floor(tool, 'floor: raw PUT x4', 'raw PUT')
   const s = ms.find(m => m.sigsPerSecond !== undefined)
   if (s)
     t.push({
