@@ -308,6 +308,7 @@ function filteredIndexHint(error: unknown, image: VerifiedImage): unknown {
     return error
   return new AirlockError(error.code, error.message, {
     cause: error,
+    ...(error.details ? {details: error.details} : {}),
     hint: `${image.reference} was exported with --platform (${image.children.length} of ${top.manifests.length} platforms carried); this registry may require every platform of an index: export without --platform, or use a registry that accepts partial indexes (Zot, Distribution 3 with validation.indexes.platforms)`,
   })
 }
