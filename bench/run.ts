@@ -327,9 +327,25 @@ async function benchPush(ctx: Ctx, archive: string | undefined, out: Measurement
   const bytes = ctx.workload.imageBytes
   const skopeoOci = join(WORK, 'out', 'skopeo-oci')
   const have = archive !== undefined && airlockAvailable('push')
-  const r: Record<string, RunResult[]> = {airlock: [], again: [], againSkip: [], skopeo: [], put: []}
+  const r: Record<string, RunResult[]> = {
+    airlock: [],
+    again: [],
+    againSkip: [],
+    skopeo: [],
+    put: [],
+    node: [],
+    version: [],
+    help: [],
+  }
   for (let i = 0; i < runs; i++) {
     log(`  push run ${i + 1}/${runs} (load ${loadavg()[0]!.toFixed(2)})`)
+    // Where a second push's fixed cost goes: starting node, then oclif (--version loads no command), then the push
+    // command's modules (--help loads them, does nothing); the rest of a second push is its own work.
+    if (have) {
+      r.node!.push(await timed([NODE, '-e', '0'], {log: LOG}))
+      r.version!.push(await timed(airlock(['--version']), {log: LOG}))
+      r.help!.push(await timed(airlock(['push', '--help']), {log: LOG}))
+    }
     if (have) {
       const reg = await startRegistry({auth: 'none'})
       try {
@@ -385,6 +401,9 @@ async function benchPush(ctx: Ctx, archive: string | undefined, out: Measurement
         'the same without the verify pass',
       ),
     )
+    out.push(measurement('push', 'start-up: node -e 0', 0, r.node!, 'the Node 22 process alone'))
+    out.push(measurement('push', 'start-up: airlock --version', 0, r.version!, 'node + oclif, no command module'))
+    out.push(measurement('push', 'start-up: airlock push --help', 0, r.help!, "node + oclif + push's modules"))
   }
   out.push(
     measurement(
@@ -543,6 +562,25 @@ function targets(ms: Measurement[]): Target[] {
       command: m.name,
     })
   }
+  // How far each tool is from what this machine allows any client (the floors of bench/floor.ts): 1.00x is the floor.
+  const floor = (tool: string, floorTool: string, what: string) => {
+    const x = find(ms, tool)
+    const f = find(ms, floorTool)
+    if (x && f)
+      t.push({
+        name: `${tool}: distance to the ${what} floor`,
+        value: x.seconds / f.seconds,
+        unit: 'x',
+        goal: '(info)',
+        pass: undefined,
+        command: x.name,
+      })
+  }
+  for (const tool of ['airlock export', 'skopeo copy --all -> oci:']) {
+    floor(tool, 'floor: raw GET x4, discarded', 'raw GET')
+    floor(tool, 'floor: write 1 file + fsync', 'write+fsync')
+  }
+  for (const tool of ['airlock push', 'skopeo copy --all oci: -> registry']) floor(tool, 'floor: raw PUT x4', 'raw PUT')
   const s = ms.find(m => m.sigsPerSecond !== undefined)
   if (s)
     t.push({

@@ -15,7 +15,7 @@ import {parseReference} from '../src/reference/index.ts'
 import {RegistryClient} from '../src/registry/index.ts'
 import {parseMirrorTarget, pushArchive} from '../src/push/index.ts'
 import {RegistryMirror} from '../src/registry/mirror.ts'
-import {PushEngine, emptyCounters} from '../src/push/engine.ts'
+import {emptyCounters, updateFallbackTag} from '../src/push/tags.ts'
 import {fallbackTag} from '../src/push/referrers.ts'
 import {makeWorkDir, pushMultiPlatformImage} from './support/images.ts'
 import {startRegistry, type StartedRegistry} from './support/registry.ts'
@@ -194,7 +194,6 @@ describe('push to a real registry', () => {
       )
       return {blob, raw: parseManifest(bytes)}
     }
-    const engine = new PushEngine({fetch: async () => Readable.from([])})
     const counters = emptyCounters()
     for (const n of ['theirs', 'mine']) {
       const {blob, raw} = makeReferrer(n)
@@ -210,7 +209,11 @@ describe('push to a real registry', () => {
         {mediaType: raw.mediaType, digest: raw.digest, size: raw.bytes.length},
         Readable.from([raw.bytes]),
       )
-      await engine.updateFallbackTag(repo, 'fallback/app', subject.digest, [raw], counters)
+      await updateFallbackTag(
+        {dst: repo, repository: 'fallback/app', counters, onEvent: () => undefined},
+        subject.digest,
+        [raw],
+      )
     }
     const listed = await repo.referrers(subject)
     assert.deepEqual(

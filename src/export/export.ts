@@ -34,6 +34,12 @@ export interface ExportHookContext {
  * - beforeCommit: last chance to add archive-wide files and sections (TUF metadata, proofs, policy).
  */
 export interface ExportHooks {
+  /**
+   * Started as soon as an image's graph is in the archive, for several images at once (the lookahead window),
+   * while extraRoots runs image by image in order: network look-ups (signature discovery) go here, so they overlap
+   * instead of running one image after another. Nothing it does may depend on order; extraRoots awaits its result.
+   */
+  discover?: (context: ExportHookContext) => void
   extraRoots?: (context: ExportHookContext) => Promise<Descriptor[]>
   afterImage?: (context: ExportHookContext & {extra: Descriptor[]}) => Promise<void>
   beforeCommit?: (writer: ArchiveWriter) => Promise<void>
@@ -95,10 +101,8 @@ export async function exportImages(options: ExportOptions): Promise<ExportResult
   // bytes) to keep every download slot busy. Blob downloads stay bounded by the copier's limiter; the window only
   // bounds how many manifests and sources are open at once.
   interface Copied {
-    source: Source
     fetcher: Fetcher
-    root: Descriptor
-    copied: Awaited<ReturnType<GraphCopier['copy']>>
+    context: ExportHookContext
   }
   const copies: Array<Promise<Copied>> = []
   // The first failure of any copy ahead fails the export now, not when its image's turn comes.
@@ -116,16 +120,7 @@ export async function exportImages(options: ExportOptions): Promise<ExportResult
         fetcher = stager
       }
       const root = await source.store.resolve(source.reference)
-      return {source, fetcher, root, copied: await copier.copy(fetcher, root, copyOptions)}
-    })()
-    work.catch(fail)
-    copies[i] = work
-  }
-  try {
-    for (const [i, spec] of specs.entries()) {
-      for (let j = copies.length; j < Math.min(specs.length, i + LOOKAHEAD_IMAGES); j++) startCopy(j)
-      onEvent?.({type: 'image-start', source: spec.input, index: i, total: specs.length})
-      const {source, fetcher, root, copied} = await Promise.race([copies[i]!, failed])
+      const copied = await copier.copy(fetcher, root, copyOptions)
       const image: ArchiveImage = {
         reference: source.name,
         source: spec.input,
@@ -138,6 +133,18 @@ export async function exportImages(options: ExportOptions): Promise<ExportResult
       if (copied.filtered) image.filtered = true
       const subjects = [root, ...(copied.platforms ?? []).map(p => p.descriptor)]
       const context: ExportHookContext = {source, image, subjects, writer}
+      options.hooks?.discover?.(context)
+      return {fetcher, context}
+    })()
+    work.catch(fail)
+    copies[i] = work
+  }
+  try {
+    for (const [i, spec] of specs.entries()) {
+      for (let j = copies.length; j < Math.min(specs.length, i + LOOKAHEAD_IMAGES); j++) startCopy(j)
+      onEvent?.({type: 'image-start', source: spec.input, index: i, total: specs.length})
+      const {fetcher, context} = await Promise.race([copies[i]!, failed])
+      const {image} = context
       const extra = (await options.hooks?.extraRoots?.(context)) ?? []
       for (const d of extra) await copier.copy(fetcher, d, copyOptions)
       if (extra.length) image.attached = extra.map(d => ({mediaType: d.mediaType, digest: d.digest, size: d.size}))

@@ -3,7 +3,7 @@
 // the content as fetched from the source, before the archive is committed (a bad bundle never travels).
 import type {TrustedRoot} from '@sigstore/protobuf-specs'
 import {AirlockError, toAirlockError, type ErrorCode} from '../errors.ts'
-import type {ExportHooks} from './export.ts'
+import type {ExportHookContext, ExportHooks} from './export.ts'
 import type {Descriptor} from '../oci/descriptor.ts'
 import type {Digest} from '../oci/digest.ts'
 import type {Policy} from '../policy/index.ts'
@@ -53,12 +53,30 @@ export function signatureExportHooks(options: SignatureExportOptions): {
     for (const tlog of root.tlogs)
       if (tlog.logId?.keyId && tlog.baseUrl) logUrls.set(Buffer.from(tlog.logId.keyId).toString('hex'), tlog.baseUrl)
 
+  // Discovery starts for several images at once (ExportHooks.discover); extraRoots, in image order, awaits it.
+  type Found = Awaited<ReturnType<typeof discoverSignatures>>
+  const discoveries = new Map<ExportHookContext, Promise<Found>>()
+  const discoveryOf = (context: ExportHookContext): Promise<Found> => {
+    let found = discoveries.get(context)
+    if (!found) {
+      found = discoverSignatures(context.source, context.subjects, context.image.reference)
+      found.catch(() => undefined) // awaited (and reported) by extraRoots
+      discoveries.set(context, found)
+    }
+    return found
+  }
+
   const missing: string[] = []
   const denied: Array<{reference: string; reason: string; code: string; judgement: unknown}> = []
   const hooks: ExportHooks = {
-    extraRoots: async ({source, image, subjects, writer}) => {
+    discover: context => {
+      if (options.mode !== 'skip') void discoveryOf(context)
+    },
+    extraRoots: async context => {
+      const {source, image, subjects, writer} = context
       if (options.mode === 'skip') return []
-      const found = await discoverSignatures(source, subjects, image.reference)
+      const found = await discoveryOf(context)
+      discoveries.delete(context)
       const signed = (d: Digest): boolean =>
         found.some(s => s.digest === d && s.entries.some(e => e.role === 'signature'))
       const covered = signed(image.digest) || (subjects.length > 1 && subjects.slice(1).every(s => signed(s.digest)))

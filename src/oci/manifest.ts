@@ -181,8 +181,3 @@ export function parseManifest(bytes: Buffer, declaredType?: string, what = 'mani
   }
   return {bytes, digest: sha256(bytes), mediaType, parsed}
 }
-
-/** The descriptors a manifest points at (its children in the content graph), subject excluded. */
-export function children(manifest: Manifest): Descriptor[] {
-  return manifest.kind === 'index' ? manifest.manifests : [manifest.config, ...manifest.layers]
-}

@@ -21,9 +21,9 @@ import {Limiter} from '../util/concurrency.ts'
 import {openVerifiedArchive, type VerifiedArchive} from '../verify/open.ts'
 import type {VerifySignatureMode} from '../verify/signatures.ts'
 import type {Verdict} from '../verify/verdict.ts'
-import {firstFailure} from '../verify/verify.ts'
+import {firstFailure, type PlannedImage} from '../verify/verify.ts'
 import {mirrorCheckError, verifyMirror, type MirrorCheckResult, type SignatureForms} from '../verify/mirror-check.ts'
-import type {PushEvent} from './engine.ts'
+import type {PushEvent} from './tags.ts'
 import {checkHostIndependentRule} from './host-rules.ts'
 import {mapRepository, type MirrorTarget} from '../reference/mirror-path.ts'
 import {RegistryMirror} from '../registry/mirror.ts'
@@ -237,35 +237,58 @@ interface Holdings {
   pairs: Array<{repository: string; digest: string; size?: number}>
 }
 
-/** HEADs every planned blob of every image in the repository it maps to (bounded: the plan walk has a node budget). */
+/**
+ * Asks the mirror what it holds where each image is going. A root manifest the mirror holds vouches for every blob
+ * under it (a registry takes a manifest only once the blobs it names are there, and its bytes are the archive's:
+ * same digest), so a second push asks one HEAD per root; other blobs are HEADed one by one (bounded).
+ */
 async function mirrorHoldings(
-  plan: Array<{reference: string; blobs: Descriptor[]}>,
+  plan: PlannedImage[],
   mirror: MirrorRegistry,
   options: PushArchiveOptions,
 ): Promise<Holdings> {
-  const wanted = new Map<string, Map<string, Descriptor>>() // repository -> digest -> descriptor
+  const limiter = new Limiter(8) // HEADs are tiny: more in flight than blob transfers
+  const wanted = new Map<string, Map<string, Descriptor>>() // repository -> digest -> descriptor still to ask about
+  const vouched = new Map<string, Set<string>>() // repository -> digests under a root manifest it holds
+  const askRoots: Array<Promise<void>> = []
   for (const image of plan) {
     const repository = mapRepository(parseReference(image.reference), options.target, {
       keepHost: options.keepHost ?? false,
     })
+    const dst = mirror.repository(repository)
     const blobs = wanted.get(repository) ?? new Map<string, Descriptor>()
     wanted.set(repository, blobs)
-    for (const blob of image.blobs) blobs.set(blob.digest, blob)
+    const held = vouched.get(repository) ?? new Set<string>()
+    vouched.set(repository, held)
+    for (const {root, blobs: under} of image.roots)
+      askRoots.push(
+        limiter.run(async () => {
+          if (await dst.exists(root)) for (const blob of under) held.add(blob.digest)
+          else for (const blob of under) blobs.set(blob.digest, blob)
+        }),
+      )
   }
-  const limiter = new Limiter(8) // HEADs are tiny: more in flight than blob transfers
-  const present = new Map<string, boolean>() // digest -> held in every repository asked so far
+  await Promise.all(askRoots)
+  const present = new Map<string, boolean>() // digest -> held in every repository that needs it
   const pairs: Holdings['pairs'] = []
+  for (const [repository, held] of vouched)
+    for (const digest of held) {
+      present.set(digest, present.get(digest) ?? true)
+      pairs.push({repository, digest})
+    }
   await Promise.all(
     [...wanted].flatMap(([repository, blobs]) =>
-      [...blobs.values()].map(blob =>
-        limiter.run(async () => {
-          const dst = mirror.repository(repository)
-          const size = dst.blobSize ? await dst.blobSize(blob) : (await dst.exists(blob)) ? -1 : undefined
-          const has = size !== undefined
-          if (has) pairs.push({repository, digest: blob.digest, ...(size >= 0 ? {size} : {})})
-          present.set(blob.digest, (present.get(blob.digest) ?? true) && has)
-        }),
-      ),
+      [...blobs.values()]
+        .filter(blob => !vouched.get(repository)?.has(blob.digest))
+        .map(blob =>
+          limiter.run(async () => {
+            const dst = mirror.repository(repository)
+            const size = dst.blobSize ? await dst.blobSize(blob) : (await dst.exists(blob)) ? -1 : undefined
+            const has = size !== undefined
+            if (has) pairs.push({repository, digest: blob.digest, ...(size >= 0 ? {size} : {})})
+            present.set(blob.digest, (present.get(blob.digest) ?? true) && has)
+          }),
+        ),
     ),
   )
   return {digests: new Set([...present].filter(([, has]) => has).map(([digest]) => digest)), pairs}

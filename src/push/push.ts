@@ -1,19 +1,30 @@
 // `airlock push`: copy(archive -> mirror). For each image: its whole graph by digest, then its signature artifacts
 // (legacy `.sig/.att/.sbom` tags, referrers and, without the referrers API, the merged fallback tag), and only
 // then its tag, so a node that can pull the tag also finds the signatures its verifier will ask for.
+import {Readable} from 'node:stream'
 import {AirlockError} from '../errors.ts'
 import type {Descriptor} from '../oci/descriptor.ts'
 import type {Digest} from '../oci/digest.ts'
+import {successors} from '../oci/graph.ts'
 import type {RawManifest} from '../oci/manifest.ts'
 import {parseReference} from '../reference/index.ts'
-import type {Fetcher} from '../content/types.ts'
+import type {Target} from '../content/types.ts'
+import {CopyEngine, type CopyGraphOptions, type CopySource, type CopyTarget, type GraphCopier} from '../copy/copy.ts'
 import type {JudgedGraph, Verdict, VerifiedImage} from '../verify/verdict.ts'
-import {emptyCounters, PushEngine, type PushCounters, type PushDestination, type PushEvent} from './engine.ts'
-import type {PushGraph} from './graph.ts'
+import {emptyCounters, type PushCounters, type PushEvent, type TagWrite, updateFallbackTag, writeTag} from './tags.ts'
 import {checkCollisions, mapRepository, type MirrorTarget} from '../reference/mirror-path.ts'
 import {extendsSignatureManifest} from '../oci/extended-signature.ts'
 import {fetchManifest} from '../content/read-manifest.ts'
+import {Limiter, Mutex} from '../util/concurrency.ts'
 import type {SignatureForms} from '../verify/mirror-check.ts'
+
+/** Images pushed at once: enough to keep the transfer slots busy between one image's manifests and tags. */
+const IMAGES_AT_ONCE = 4
+
+export {emptyCounters, type PushCounters, type PushEvent} from './tags.ts'
+
+/** One repository of the mirror, as push needs it: a target, with the copy engine's optional capabilities. */
+export type PushDestination = Target & CopyTarget
 
 /** The mirror as push sees it: repositories by path, and whether the registry serves the referrers API. */
 export interface MirrorRegistry {
@@ -68,13 +79,95 @@ export interface PushResult {
   }
 }
 
-/** A judged graph in the engine's terms: leaf blobs, then manifests children-first (the root last). */
-function pushGraphOf(graph: JudgedGraph): PushGraph {
-  return {
-    root: graph.root,
-    blobs: graph.blobs.map(b => b.descriptor),
-    manifests: graph.manifests.map(m => ({descriptor: m.descriptor, manifest: m.raw})),
+/**
+ * A judged graph as a copy source: it serves the judged manifests' verified bytes and the judged blobs from the
+ * archive the verdict was judged from, and nothing else; its successors are the judged nodes, with the judged
+ * descriptors. A node the verdict did not judge is refused, so the copy can only write the verdict.
+ */
+export function judgedSource(
+  archive: CopySource,
+  graph: JudgedGraph,
+): {source: CopySource; root: Descriptor; findSuccessors: NonNullable<CopyGraphOptions['findSuccessors']>} {
+  const manifests = new Map(graph.manifests.map(m => [m.descriptor.digest, m] as const))
+  const blobs = new Map(graph.blobs.map(b => [b.descriptor.digest, b.descriptor] as const))
+  const judged = (d: Descriptor): Descriptor => {
+    const node = manifests.get(d.digest)?.descriptor ?? blobs.get(d.digest)
+    if (!node || node.size !== d.size)
+      throw new AirlockError('INTERNAL', `${d.digest} is not in the verdict; push writes only what was judged`)
+    return node
   }
+  const blob = (d: Descriptor): Descriptor => {
+    const node = blobs.get(d.digest)
+    if (!node || node.size !== d.size)
+      throw new AirlockError('INTERNAL', `blob ${d.digest} is not in the verdict; push writes only what was judged`)
+    return node
+  }
+  const source: CopySource = {
+    async fetch(d) {
+      const manifest = manifests.get(d.digest)
+      if (manifest && manifest.descriptor.size === d.size) return Readable.from([manifest.raw.bytes])
+      return archive.fetch(blob(d))
+    },
+    async rereadable(d) {
+      return archive.rereadable?.(blob(d))
+    },
+  }
+  const root = graph.manifests.at(-1)?.descriptor ?? judged(graph.root)
+  return {
+    source,
+    root,
+    findSuccessors: (node, manifest, depth) => {
+      const all = successors(manifest.parsed)
+      const carried = all.filter(d => manifests.has(d.digest) || blobs.has(d.digest))
+      // Only the root index of an image exported with --platform may leave children out (verify judged which).
+      if (carried.length !== all.length && !(depth === 0 && manifest.parsed.kind === 'index'))
+        throw new AirlockError('INTERNAL', `${node.digest}: a successor is not in the verdict`)
+      return carried.map(judged)
+    },
+  }
+}
+
+/** Copies one judged graph into one repository, counting what happened and reporting it as push events. */
+async function copyJudged(
+  copier: GraphCopier,
+  archive: CopySource,
+  graph: JudgedGraph,
+  repository: string,
+  counters: PushCounters,
+  onEvent: (event: PushEvent) => void,
+): Promise<void> {
+  const {source, root, findSuccessors} = judgedSource(archive, graph)
+  const blob = (d: Descriptor) => !manifestNodes.has(d.digest)
+  const manifestNodes = new Set(graph.manifests.map(m => m.descriptor.digest))
+  await copier.copy(source, root, {
+    findSuccessors,
+    preCopy: d => {
+      if (blob(d)) onEvent({type: 'blob-start', repository, descriptor: d})
+    },
+    postCopy: d => {
+      if (blob(d)) {
+        counters.blobs.pushed++
+        counters.blobs.bytes += d.size
+        onEvent({type: 'blob', repository, descriptor: d, action: 'pushed'})
+      } else {
+        counters.manifests.pushed++
+        onEvent({type: 'manifest', repository, descriptor: d, action: 'pushed'})
+      }
+    },
+    onCopySkipped: d => {
+      if (blob(d)) {
+        counters.blobs.skipped++
+        onEvent({type: 'blob', repository, descriptor: d, action: 'skipped'})
+      } else {
+        counters.manifests.skipped++
+        onEvent({type: 'manifest', repository, descriptor: d, action: 'skipped'})
+      }
+    },
+    onMounted: d => {
+      counters.blobs.mounted++
+      onEvent({type: 'blob', repository, descriptor: d, action: 'mounted'})
+    },
+  })
 }
 
 /**
@@ -84,7 +177,7 @@ function pushGraphOf(graph: JudgedGraph): PushGraph {
  */
 export async function pushVerdict(
   verdict: Verdict,
-  source: Fetcher,
+  source: CopySource,
   mirror: MirrorRegistry,
   options: PushOptions,
 ): Promise<PushResult> {
@@ -95,34 +188,46 @@ export async function pushVerdict(
     options.target,
     {keepHost: options.keepHost ?? false},
   )
-  const engine = new PushEngine(source, {
-    concurrency: options.concurrency ?? 4,
-    force: options.force ?? false,
-    ...(options.onEvent ? {onEvent: options.onEvent} : {}),
-  })
+  const engine = new CopyEngine({concurrency: options.concurrency ?? 4})
   for (const {repository, digest, size} of options.held ?? []) engine.markHeld(repository, digest, size)
   const forms = options.signatureForms ?? 'all'
   if (forms === 'legacy') refuseUnsignedUnderLegacy(verdict)
   const written = new Set<'legacy-tags' | 'referrers'>()
   let referrersNotPushed = 0
-  let referrersApi: boolean | undefined
-  const results: ImagePushResult[] = []
-  for (const {image, ref} of refs) {
+  const onEvent = options.onEvent ?? (() => undefined)
+  const force = options.force ?? false
+  // One copier per repository (its in-flight map dedups what two images of one repository share); the engine's
+  // limiter bounds transfers across all of them, and its holders make a blob sent to one repository a mount source.
+  const copiers = new Map<string, GraphCopier>()
+  const copierFor = (repository: string): GraphCopier => {
+    const copier = copiers.get(repository) ?? engine.to(mirror.repository(repository), repository)
+    copiers.set(repository, copier)
+    return copier
+  }
+  // Asked once per run, after a referrer has landed, so the probe has something real to list.
+  let referrersApi: Promise<boolean> | undefined
+  let referrersApiAnswer: boolean | undefined
+  // The fallback tag is read, merged and written back: one writer per repository at a time.
+  const fallbackLocks = new Map<string, Mutex>()
+
+  const pushImage = async ({image, ref}: (typeof refs)[number]): Promise<ImagePushResult> => {
     const repository = mapRepository(ref, options.target, {keepHost: options.keepHost ?? false})
     const dst = mirror.repository(repository)
+    const copier = copierFor(repository)
     const counters = emptyCounters()
+    const write: TagWrite = {dst, repository, counters, onEvent}
     try {
-      await engine.pushGraph(dst, repository, pushGraphOf(image.graph), counters)
+      await copyJudged(copier, source, image.graph, repository, counters, onEvent)
     } catch (error) {
       throw filteredIndexHint(error, image)
     }
 
     for (const artifact of image.artifacts.filter(a => a.kind === 'tag')) {
       written.add('legacy-tags')
-      await engine.pushGraph(dst, repository, pushGraphOf(artifact.graph), counters)
-      const archived = artifact.graph.manifests.at(-1)!.raw
-      await engine.tag(dst, repository, artifact.graph.root, artifact.tag!, counters, async current =>
-        extendsSignatureManifest(await fetchManifest(dst, current), archived),
+      await copyJudged(copier, source, artifact.graph, repository, counters, onEvent)
+      const archived = artifact.graph.manifests.at(-1)!
+      await writeTag(write, artifact.graph.root, artifact.tag!, force, async current =>
+        extendsSignatureManifest(await fetchManifest(dst, current), archived.raw),
       )
     }
     const allReferrers = image.artifacts.filter(a => a.kind === 'referrer')
@@ -135,41 +240,66 @@ export async function pushVerdict(
       const bySubject = new Map<Digest, RawManifest[]>()
       for (const referrer of referrers) {
         const before = counters.manifests.pushed
-        await engine.pushGraph(dst, repository, pushGraphOf(referrer.graph), counters)
+        await copyJudged(copier, source, referrer.graph, repository, counters, onEvent)
         if (counters.manifests.pushed > before) counters.referrers.pushed++
         else counters.referrers.skipped++
         const list = bySubject.get(referrer.subject) ?? []
         list.push(referrer.graph.manifests.at(-1)!.raw)
         bySubject.set(referrer.subject, list)
       }
-      // Ask the registry once, after a referrer has landed, so the probe has something real to list.
       // Probe on a subject that has a referrer now, and count the API only if it lists what was just pushed.
       const [probeSubject, probeReferrers] = [...bySubject][0]!
-      referrersApi ??= await mirror.supportsReferrers(
+      referrersApi ??= mirror.supportsReferrers(
         repository,
         {mediaType: image.root.mediaType, digest: probeSubject, size: 0},
         probeReferrers.map(m => ({digest: m.digest, size: m.bytes.length})),
       )
-      if (!referrersApi) {
-        for (const [subject, manifests] of bySubject) {
-          await engine.updateFallbackTag(dst, repository, subject, manifests, counters)
-        }
+      referrersApiAnswer = await referrersApi
+      if (!referrersApiAnswer) {
+        const lock = fallbackLocks.get(repository) ?? new Mutex()
+        fallbackLocks.set(repository, lock)
+        for (const [subject, manifests] of bySubject)
+          await lock.lock(() => updateFallbackTag(write, subject, manifests))
       }
     }
-    if (image.tag) await engine.tag(dst, repository, image.root, image.tag, counters)
-    results.push({
+    if (image.tag) await writeTag(write, image.root, image.tag, force)
+    return {
       source: image.reference,
       target: `${options.target.registry}/${repository}${image.tag ? `:${image.tag}` : ''}@${image.root.digest}`,
       digest: image.root.digest as Digest,
       ...counters,
       ...(notPushed > 0 ? {referrersNotPushed: notPushed} : {}),
-    })
+    }
   }
+
+  // Images go concurrently (a few at a time; blob transfers stay bounded by the engine), each in its own order:
+  // graph, signature tags, referrers, its tag last. After the first failure no image starts, the ones under way
+  // settle (no write continues after push returns), and that first failure is what push reports.
+  const images = new Limiter(IMAGES_AT_ONCE)
+  let failure: {error: unknown} | undefined
+  const settled = await Promise.allSettled(
+    refs.map(entry =>
+      images.run(async () => {
+        if (failure) return undefined
+        try {
+          return await pushImage(entry)
+        } catch (error) {
+          failure ??= {error}
+          return undefined
+        }
+      }),
+    ),
+  )
+  if (failure) throw failure.error
+  const results = settled.map(s => (s.status === 'fulfilled' ? s.value : undefined)).filter(r => r !== undefined)
   return {
     registry: options.target.registry,
     prefix: options.target.prefix,
     keepHost: options.keepHost ?? false,
-    capabilities: {...(referrersApi === undefined ? {} : {referrersApi}), mount: engine.mountAvailable},
+    capabilities: {
+      ...(referrersApiAnswer === undefined ? {} : {referrersApi: referrersApiAnswer}),
+      mount: engine.mountAvailable,
+    },
     signatureForms: {requested: forms, written: [...written], referrersNotPushed},
     images: results,
     totals: {
@@ -215,6 +345,7 @@ function filteredIndexHint(error: unknown, image: VerifiedImage): unknown {
     return error
   return new AirlockError(error.code, error.message, {
     cause: error,
+    ...(error.details ? {details: error.details} : {}),
     hint: `${image.reference} was exported with --platform (${image.children.length} of ${top.manifests.length} platforms carried); this registry may require every platform of an index: export without --platform, or use a registry that accepts partial indexes (Zot, Distribution 3 with validation.indexes.platforms)`,
   })
 }

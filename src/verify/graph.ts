@@ -8,15 +8,13 @@ import type {Descriptor} from '../oci/descriptor.ts'
 import {platformString} from '../oci/descriptor.ts'
 import {parseJsonStrict, type RawManifest} from '../oci/manifest.ts'
 import {isManifestType} from '../oci/media-types.ts'
+import {GRAPH_LIMITS, successors} from '../oci/graph.ts'
 import type {NodeInfo, PlatformTree} from './report-model.ts'
 
-const MAX_DEPTH = 8
-/** Manifests one image may expand. A DAG that lists the same child thousands of times at each level has
- * astronomically many paths; each manifest is therefore expanded once, and the node count is capped. */
-const MAX_MANIFEST_NODES = 50_000
+// The limits are the graph's one set (src/oci/graph.ts), shared with the copy engine. A DAG that lists the same
+// child thousands of times at each level has astronomically many paths: each manifest is expanded once.
+const {maxDepth: MAX_DEPTH, maxManifestNodes: MAX_MANIFEST_NODES, maxArchiveNodes: MAX_ARCHIVE_NODES} = GRAPH_LIMITS
 const MAX_CONFIG_BYTES = 1024 * 1024
-/** Descriptors (manifests, configs, layers, repeats included) one archive may name across all its walks. */
-export const MAX_ARCHIVE_NODES = 200_000
 
 /** One node budget shared by every walk of an archive: a hostile archive cannot multiply work by repeating roots. */
 export interface NodeBudget {
@@ -162,7 +160,7 @@ export async function walkImage(
       walk.manifests.push({descriptor: {mediaType: raw.mediaType, digest: d.digest, size: d.size}, raw})
     if (manifest.kind === 'index') {
       if (ancestors.size === 0) walk.listedChildren = manifest.manifests.length
-      for (const [i, child] of manifest.manifests.entries()) {
+      for (const [i, child] of successors(manifest).entries()) {
         const childPlatform = platformString(child.platform)
         if (carried && ancestors.size === 0 && !carried.has(child.digest)) {
           walk.omittedPlatforms.push(childPlatform)
@@ -191,13 +189,13 @@ export async function walkImage(
       return
     }
     const tree: PlatformTree = {platform: platform ?? 'unknown', manifest: info(d), layers: [], bytes: d.size}
-    if (leaf(manifest.config, `config of ${what}`)) {
-      tree.config = info(manifest.config)
-      tree.bytes += manifest.config.size
-      if (!platform && manifest.config.size <= MAX_CONFIG_BYTES)
-        tree.platform = await configPlatform(reader, manifest.config)
+    const [config, ...layers] = successors(manifest) as [Descriptor, ...Descriptor[]]
+    if (leaf(config, `config of ${what}`)) {
+      tree.config = info(config)
+      tree.bytes += config.size
+      if (!platform && config.size <= MAX_CONFIG_BYTES) tree.platform = await configPlatform(reader, config)
     }
-    for (const [i, layer] of manifest.layers.entries()) {
+    for (const [i, layer] of layers.entries()) {
       if (overBudget) break
       if (leaf(layer, `layers[${i}] of ${what}`)) {
         tree.layers.push(info(layer))

@@ -4,7 +4,6 @@
 // the same file handle, at the offsets the verdict names, after checking the file is still the one verified.
 import {ArchiveReader} from '../archive/reader.ts'
 import {AirlockError, toAirlockError} from '../errors.ts'
-import type {Descriptor} from '../oci/descriptor.ts'
 import type {Policy} from '../policy/index.ts'
 import type {VerifyReport} from './report-model.ts'
 import {parseTrustedRoot} from '../sigstore/trust.ts'
@@ -12,7 +11,7 @@ import {ArchiveTrust, type TrustResolution} from './trust.ts'
 import type {TrustFlagValues} from '../trust/flags.ts'
 import {signatureSetup, type VerifySignatureMode} from './signatures.ts'
 import type {Verdict} from './verdict.ts'
-import {judgeArchive, plannedBlobs} from './verify.ts'
+import {judgeArchive, plannedBlobs, type PlannedImage} from './verify.ts'
 
 export interface VerifyRequest {
   /** 'skip': integrity only (said loudly in `notes`); otherwise a policy is required. */
@@ -28,9 +27,7 @@ export interface VerifyRequest {
    * push: given every image's blobs (walked before hashing, bounded), answers which digests the mirror already holds
    * where they are going; those bodies are not hashed (the registry serves its own content under that digest).
    */
-  heldBlobs?: (
-    plan: Array<{reference: string; blobs: Descriptor[]}>,
-  ) => Promise<{digests: ReadonlySet<string>; reason: string} | undefined>
+  heldBlobs?: (plan: PlannedImage[]) => Promise<{digests: ReadonlySet<string>; reason: string} | undefined>
   onBytes?: (n: number) => void
   workers?: number
 }

@@ -347,7 +347,15 @@ function judgedGraph(root: Descriptor, walk: GraphWalk): JudgedGraph {
 }
 
 /** Every blob each image would need, from an unhashed reader (push asks the mirror which it holds before hashing). */
-export async function plannedBlobs(archive: ArchiveReader): Promise<Array<{reference: string; blobs: Descriptor[]}>> {
+/** What push will copy, per image: each root (the image, its signature artifacts) with the blobs under it. */
+export interface PlannedImage {
+  reference: string
+  /** Every blob of the image and its artifacts, once. */
+  blobs: Descriptor[]
+  roots: Array<{root: Descriptor; blobs: Descriptor[]}>
+}
+
+export async function plannedBlobs(archive: ArchiveReader): Promise<PlannedImage[]> {
   const budget: NodeBudget = archiveBudget()
   let section
   try {
@@ -355,7 +363,7 @@ export async function plannedBlobs(archive: ArchiveReader): Promise<Array<{refer
   } catch {
     section = undefined // judgeArchive reports it
   }
-  const plan: Array<{reference: string; blobs: Descriptor[]}> = []
+  const plan: PlannedImage[] = []
   if (archive.index.manifests.length > MAX_ARCHIVE_IMAGES) return plan // judgeArchive refuses it
   for (const [i, root] of archive.index.manifests.entries()) {
     const reference = root.annotations?.[REF_NAME_ANNOTATION] ?? `index.json manifests[${i}]`
@@ -368,10 +376,13 @@ export async function plannedBlobs(archive: ArchiveReader): Promise<Array<{refer
         .flatMap(s => s.entries.map(e => ({root: e.descriptor, carried: undefined}))) ?? []),
     ]
     const blobs = new Map<string, Descriptor>()
-    for (const r of roots)
-      for (const b of (await walkImage(archive, r.root, r.carried, budget)).blobs.values())
-        blobs.set(b.descriptor.digest, b.descriptor)
-    plan.push({reference, blobs: [...blobs.values()]})
+    const walked: PlannedImage['roots'] = []
+    for (const r of roots) {
+      const under = [...(await walkImage(archive, r.root, r.carried, budget)).blobs.values()].map(b => b.descriptor)
+      walked.push({root: {mediaType: r.root.mediaType, digest: r.root.digest, size: r.root.size}, blobs: under})
+      for (const b of under) blobs.set(b.digest, b)
+    }
+    plan.push({reference, blobs: [...blobs.values()], roots: walked})
   }
   return plan
 }
