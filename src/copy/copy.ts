@@ -165,7 +165,6 @@ export class CopyEngine {
       )
   }
 
-
   /** @internal: runs `transfer` after any earlier transfer of the same digest elsewhere has settled. */
   async afterFirst(digest: string, transfer: () => Promise<void>): Promise<void> {
     const first = this.firstTransfer.get(digest)
