@@ -15,6 +15,7 @@ import {openVerifiedArchive, type VerifiedArchive} from '../verify/open.ts'
 import {firstFailure} from '../verify/verify.ts'
 import {type TrustFlagValues, trustFlags} from '../trust/flags.ts'
 import {talosKeyFlag} from '../countersign/cli-flags.ts'
+import {mirrorBaseCheck} from '../verify/base.ts'
 import type {TalosMirrorView} from '../countersign/index.ts'
 
 export default class Verify extends BaseCommand {
@@ -49,7 +50,9 @@ export default class Verify extends BaseCommand {
     ...talosKeyFlag,
   }
 
-  async run(): Promise<VerifyReport & {notes?: string[]; mirror?: MirrorCheckResult; talos?: TalosMirrorView}> {
+  async run(): Promise<
+    VerifyReport & {notes?: string[]; mirror?: MirrorCheckResult & {pending?: string[]}; talos?: TalosMirrorView}
+  > {
     const {args, flags} = await this.parse(Verify)
     const mirrorOnly = (
       [
@@ -74,6 +77,9 @@ export default class Verify extends BaseCommand {
     const progress = this.progress(archiveSize(args.archive))
     progress.setLabel(`verifying ${args.archive}`)
     let verified: VerifiedArchive
+    // With --registry, a delta archive's base (the blobs it leaves out) is looked up in the mirror (HEAD, size).
+    const client = target ? mirrorClient(flags as MirrorRegistryFlagValues, {registry: target.registry}) : undefined
+    const base = client && target ? mirrorBaseCheck({client, target, keepHost: flags['keep-host']}) : undefined
     try {
       // One library call: open once, trust, signatures, integrity, the verdict, the TUF state after full success.
       verified = await openVerifiedArchive(args.archive, {
@@ -81,7 +87,11 @@ export default class Verify extends BaseCommand {
         policy,
         trust: flags as TrustFlagValues,
         onBytes: n => progress.add(n),
+        ...(base ? {confirmBase: base.confirm} : {}),
       })
+    } catch (error) {
+      client?.close()
+      throw error
     } finally {
       progress.finish()
     }
@@ -97,18 +107,18 @@ export default class Verify extends BaseCommand {
         )
         process.exitCode = 1
       }
-      const result: VerifyReport & {notes?: string[]; mirror?: MirrorCheckResult} = notes.length
+      const result: VerifyReport & {notes?: string[]; mirror?: MirrorCheckResult & {pending?: string[]}} = notes.length
         ? {...report, notes}
         : {...report}
-      if (!target) return result
+      if (!target || !client) return result
       if (!verified.verdict) {
+        client.close()
         // The archive's digests and trust material are what the mirror is judged by: not from a failed archive.
         this.log(
           `mirror: not checked (${target.registry}${target.prefix ? `/${target.prefix}` : ''}): the archive failed verification`,
         )
         return result
       }
-      const client = mirrorClient(flags as MirrorRegistryFlagValues, {registry: target.registry})
       try {
         const mirror = await verifyMirror({
           verdict: verified.verdict,
@@ -119,6 +129,16 @@ export default class Verify extends BaseCommand {
           ...(policy ? {signatures: {policy, trustedRoots: verified.trustedRoots}} : {}),
         })
         for (const line of renderMirrorCheck(mirror)) this.log(line)
+        // A delta verified against its base before being pushed: images not in the mirror yet are "to push", not
+        // a failure; every image that IS there is checked in full, and the verdict names the ones to push.
+        const pending = report.base ? mirror.images.filter(i => i.notPushed).map(i => i.source) : []
+        const pendingOnly = pending.length > 0 && mirror.images.every(i => i.notPushed || i.problems.length === 0)
+        if (pendingOnly) {
+          this.log(
+            `mirror: ${pending.length} image(s) of this delta are not pushed to ${target.registry}${target.prefix ? `/${target.prefix}` : ''} yet (its base is there): push it, then verify --registry again`,
+          )
+          return {...result, mirror: {...mirror, pending}}
+        }
         if (!mirror.passed) {
           process.stderr.write(`airlock: error: ${mirrorCheckError(mirror).message}\n`)
           process.exitCode = 1

@@ -10,6 +10,8 @@ import {parsePlatform, type PlatformSpec} from '../copy/platform.ts'
 import {StagingFetcher} from '../copy/staging.ts'
 import {openSource, parseSource, type RegistryOpener, type Source} from '../store/source.ts'
 import type {Fetcher} from '../content/types.ts'
+import {TRUST_ONLY_SECTION} from '../archive/base-section.ts'
+import {DeltaDestination, type DeltaBase} from './delta.ts'
 
 /** Blob downloads at once (the CLI's --concurrency default too). */
 export const DEFAULT_CONCURRENCY = 4
@@ -56,10 +58,16 @@ export interface ExportOptions {
   hooks?: ExportHooks
   policy?: unknown
   onEvent?: (event: ExportEvent) => void
+  /** Delta export (--since): layers the inventory lists are left out and recorded in airlock.json `base`. */
+  base?: DeltaBase
+  /** Trust-only export (--trust-only): no images; the hooks add the TUF repository. */
+  trustOnly?: boolean
 }
 
 export interface ExportResult {
   archive: string
+  /** Delta export: blobs left out because the inventory's base holds them. */
+  base?: {inventory: string; blobs: number; bytes: number}
   bytes: number
   blobs: number
   images: ArchiveImage[]
@@ -69,7 +77,9 @@ export interface ExportResult {
 
 export async function exportImages(options: ExportOptions): Promise<ExportResult> {
   const started = performance.now()
-  if (options.sources.length === 0)
+  if (options.trustOnly && options.sources.length > 0)
+    throw new AirlockError('USAGE', '--trust-only carries no images: drop the image arguments')
+  if (options.sources.length === 0 && !options.trustOnly)
     throw new AirlockError('USAGE', 'no images to export', {hint: 'name images as arguments or with -f FILE'})
   const specs = options.sources.map(parseSource) // every source is checked before any work starts
   const platforms: PlatformSpec[] = (options.platforms ?? []).map(parsePlatform)
@@ -78,7 +88,8 @@ export async function exportImages(options: ExportOptions): Promise<ExportResult
     force: options.force ?? false,
     onBytes: onEvent ? n => onEvent({type: 'bytes', n}) : undefined,
   })
-  const copier = new GraphCopier(writer, {concurrency: options.concurrency ?? DEFAULT_CONCURRENCY})
+  const delta = options.base ? new DeltaDestination(writer, options.base) : undefined
+  const copier = new GraphCopier(delta ?? writer, {concurrency: options.concurrency ?? DEFAULT_CONCURRENCY})
   const images: ArchiveImage[] = []
   let reused = 0
   const stagers: StagingFetcher[] = []
@@ -144,6 +155,8 @@ export async function exportImages(options: ExportOptions): Promise<ExportResult
       onEvent?.({type: 'image-done', source: spec.input, image, index: i, total: specs.length})
     }
     if (options.policy !== undefined) writer.setSection('policy', options.policy)
+    if (options.trustOnly) writer.setSection(TRUST_ONLY_SECTION, true)
+    delta?.record(writer)
     await options.hooks?.beforeCommit?.(writer)
     const summary = await writer.commit()
     reused = stagers.reduce((n, s) => n + s.reused, 0)
@@ -153,6 +166,15 @@ export async function exportImages(options: ExportOptions): Promise<ExportResult
       blobs: summary.blobs,
       images,
       reusedFromCache: reused,
+      ...(delta
+        ? {
+            base: {
+              inventory: options.base!.sha256,
+              blobs: delta.section().blobs.length,
+              bytes: delta.section().blobs.reduce((n, b) => n + b.size, 0),
+            },
+          }
+        : {}),
       seconds: (performance.now() - started) / 1000,
     }
   } catch (error) {

@@ -12,7 +12,8 @@ import {ArchiveTrust, type TrustResolution} from './trust.ts'
 import type {TrustFlagValues} from '../trust/flags.ts'
 import {signatureSetup, type VerifySignatureMode} from './signatures.ts'
 import type {Verdict} from './verdict.ts'
-import {judgeArchive, plannedBlobs} from './verify.ts'
+import {type ConfirmBase, judgeArchive, plannedBlobs} from './verify.ts'
+import {TRUST_ONLY_SECTION} from '../archive/base-section.ts'
 
 export interface VerifyRequest {
   /** 'skip': integrity only (said loudly in `notes`); otherwise a policy is required. */
@@ -33,6 +34,8 @@ export interface VerifyRequest {
   ) => Promise<{digests: ReadonlySet<string>; reason: string} | undefined>
   onBytes?: (n: number) => void
   workers?: number
+  /** Delta archives: confirms the blobs left out in the mirror (verify --registry, push). See VerifyOptions. */
+  confirmBase?: ConfirmBase
 }
 
 export interface VerifiedArchive {
@@ -55,20 +58,23 @@ export async function openVerifiedArchive(path: string, request: VerifyRequest):
   const started = performance.now()
   const structural = request.structuralOnly === true
   const mode = structural ? 'skip' : request.signatures
-  // Usage errors before the file is read.
-  if (!structural && mode !== 'skip' && !request.policy) signatureSetup({mode, policy: undefined, trustedRoots: []})
+  // Usage errors before the file is hashed. Only a trust-only archive (export --trust-only) needs no policy: its
+  // layout is read first (cheap) to tell.
+  const policyMissing = !structural && mode !== 'skip' && !request.policy
   const keyless = request.policy?.rules.some(r => r.action === 'keyless') ?? false
-  const hashNow = !structural && !request.heldBlobs
+  const hashNow = !structural && !request.heldBlobs && !policyMissing
   const archive = await ArchiveReader.open(path, {
     hash: hashNow,
     ...(hashNow && request.onBytes ? {onBytes: request.onBytes} : {}),
     ...(hashNow && request.workers !== undefined ? {workers: request.workers} : {}),
   })
   try {
+    const trustOnly = archive.airlock[TRUST_ONLY_SECTION] === true
+    if (policyMissing && !trustOnly) signatureSetup({mode, policy: undefined, trustedRoots: []}) // throws the usage error
     // Trust from this same reader (TUF verifies the bytes it reads; the integrity pass checks them against airlock.json).
-    const trust = structural ? undefined : new ArchiveTrust(request.trust ?? {}, {required: keyless})
+    const trust = structural ? undefined : new ArchiveTrust(request.trust ?? {}, {required: keyless || trustOnly})
     let trustedRoots: ReturnType<typeof parseTrustedRoot>[] = []
-    if (trust && mode !== 'skip') {
+    if (trust && (mode !== 'skip' || trustOnly)) {
       try {
         const resolution = await trust.resolve(archive)
         trustedRoots = resolution.trustedRoots.map((bytes, i) => {
@@ -79,13 +85,14 @@ export async function openVerifiedArchive(path: string, request: VerifyRequest):
           )
         })
       } catch (error) {
-        if (keyless) throw error
+        if (keyless || trustOnly) throw error
         // Not needed for key-signed content: the 'trust' check reports the reason.
       }
     }
-    const setup = structural
-      ? {imageChecks: [], notes: []}
-      : signatureSetup({mode, policy: request.policy, trustedRoots})
+    const setup =
+      structural || trustOnly
+        ? {imageChecks: [], notes: []}
+        : signatureSetup({mode, policy: request.policy, trustedRoots})
     let skipHash: {digests: ReadonlySet<string>; reason: string} | undefined
     if (!structural && !archive.hashed) {
       if (request.heldBlobs) skipHash = await request.heldBlobs(await plannedBlobs(archive)).catch(() => undefined)
@@ -101,6 +108,7 @@ export async function openVerifiedArchive(path: string, request: VerifyRequest):
         imageChecks: setup.imageChecks,
         archiveChecks: trust ? [trust.check] : [],
         ...(skipHash && skipHash.digests.size > 0 ? {skipHash} : {}),
+        ...(request.confirmBase ? {confirmBase: request.confirmBase} : {}),
       },
       started,
     )
