@@ -64,6 +64,15 @@ export function renderVerify(report: VerifyReport, options: RenderVerifyOptions 
         : options.signaturesChecked === false
           ? 'integrity verified, signatures NOT checked'
           : 'verified'
+  if (report.ok && report.trustOnly) {
+    const sources = report.checks.flatMap(
+      c => (c.details as {sources?: Array<{kind?: string}>} | undefined)?.sources?.filter(s => s.kind === 'tuf') ?? [],
+    )
+    lines.push(
+      `${verdict}: the TUF repository of ${plural(sources.length, 'mirror')}, ${formatBytes(report.bytes)} (no images: the images already inside stay verifiable with it)`,
+    )
+    return lines
+  }
   lines.push(
     `${verdict}: ${plural(report.images.length, 'image')}, ${plural(report.blobs, 'blob')}, ${formatBytes(report.bytes)} in ${report.seconds.toFixed(1)} s${rate}`,
   )
