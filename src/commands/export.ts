@@ -36,7 +36,7 @@ export default class Export extends BaseCommand {
     '<%= config.bin %> export -o images.tar ghcr.io/siderolabs/kubelet:v1.33.0',
     'talosctl images default | <%= config.bin %> export -f - -o talos.tar --platform linux/amd64',
     '<%= config.bin %> export -o example.tar --signatures optional oci:fixtures/example:example.com/demo/hello:1.0',
-    '<%= config.bin %> export -o update.tar --since inventory.json --inventory-key site.pub ghcr.io/siderolabs/kubelet:v1.33.1',
+    '<%= config.bin %> export -o update.tar --since dc-inventory.json --inventory-key site.pub ghcr.io/siderolabs/kubelet:v1.33.0',
     '<%= config.bin %> export --trust-only -o trust.tar',
   ]
   static override strict = false
