@@ -385,7 +385,7 @@ describe('every README and --help example runs', () => {
     writeFileSync(join(seed, 'site.pub'), site.publicKey.export({type: 'spki', format: 'pem'}))
     for (const step of [
       'airlock inventory --registry registry.dc.local/mirror siderolabs/kubelet siderolabs/installer -o dc-inventory.json --key site.key',
-      'airlock export -f images.txt -o update.tar --since dc-inventory.json --inventory-key site.pub',
+      'airlock export -f images.txt -o update.tar --since dc-inventory.json --inventory-key site.pub --tuf-mirror https://tuf-repo-cdn.sigstore.dev --tuf-mirror https://tuf.internal.example --tuf-root tuf.internal.example=root.json',
       'airlock export --trust-only -o trust.tar --tuf-mirror https://tuf-repo-cdn.sigstore.dev --tuf-mirror https://tuf.internal.example --tuf-root tuf.internal.example=root.json',
     ]) {
       const made = await run(rewrite(w, step), seed, env)

@@ -6,7 +6,12 @@ import assert from 'node:assert/strict'
 import {readFileSync, statSync, writeFileSync} from 'node:fs'
 import {join} from 'node:path'
 import {after, before, describe, it} from 'node:test'
-import {runCli, runCliJson} from './support/cli.ts'
+import {parseReference} from '../src/reference/index.ts'
+import {RegistryClient} from '../src/registry/index.ts'
+import {ROOT, runCli, runCliJson} from './support/cli.ts'
+import {startRegistry} from './support/registry.ts'
+import {createTestSigstore, sampleImage} from './support/sigstore/index.ts'
+import {putImage} from './support/sigstore/registry-images.ts'
 import {readTar, writeTar} from './support/hostile/tar.ts'
 import {tempDir} from './support/layouts.ts'
 import {startStaticServer, type StaticServer} from './support/static-server.ts'
@@ -131,6 +136,74 @@ describe('export --trust-only: a trust refresh on its own', () => {
     const w = await runCli(['verify', withImages, '--tuf-root', rootFile, '--no-state'])
     assert.equal(w.status, 1, w.stdout)
     assert.doesNotMatch(w.stdout, /trust refresh verified/)
+  })
+
+  it("verify --registry of an existing mirror with the new trust (--trust-from) after the archive's own expired", async () => {
+    const [upstream, mirror, ss] = await Promise.all([
+      startRegistry(),
+      startRegistry(),
+      createTestSigstore({listen: false}),
+    ])
+    const signedRepo = new TestTufRepo({rootVersions: 1, trustedRoot: Buffer.from(ss.trustedRootJSON())})
+    const signedServer = await startStaticServer(signedRepo.dir)
+    const client = new RegistryClient({insecure: upstream.insecure})
+    try {
+      const root = join(dir, 'signed-root.json')
+      writeFileSync(root, signedRepo.pinnedRoot())
+      writeFileSync(join(dir, 'cosign.pub'), ss.staticKeyPem)
+      const name = `${upstream.host}/app`
+      const image = sampleImage('trust-from')
+      await putImage(client.repository(parseReference(`${name}:v1`)), image, 'v1')
+      const sig = ss.signImageLegacy(name, image.manifestDescriptor.digest, {key: true})
+      await putImage(
+        client.repository(parseReference(`${name}:v1`)),
+        sig,
+        `${image.manifestDescriptor.digest.replace(':', '-')}.sig`,
+      )
+      const tuf = ['--tuf-mirror', signedServer.url, '--tuf-root', root]
+      const old = join(dir, 'images-old.tar')
+      const e = await runCli([
+        'export',
+        ...tuf,
+        '--no-rekor',
+        '--insecure-registry',
+        upstream.host,
+        '-o',
+        old,
+        `${name}:v1`,
+      ])
+      assert.equal(e.status, 0, e.stderr)
+      const verifyArgs = ['--key', join(dir, 'cosign.pub'), '--tuf-root', root, '--no-state']
+      const p = await runCli(['push', ...verifyArgs, '--insecure-registry', mirror.host, old, `${mirror.host}/dc`])
+      assert.equal(p.status, 0, p.stderr)
+      // A month later: a new timestamp (valid 40 days) travels alone.
+      signedRepo.publish({timestampExpires: new Date(Date.now() + 40 * 86_400_000)})
+      const refresh = join(dir, 'refresh.tar')
+      const t = await runCli(['export', '--trust-only', ...tuf, '-o', refresh])
+      assert.equal(t.status, 0, t.stderr)
+      const later = {
+        env: {
+          NODE_OPTIONS: `--import ${join(ROOT, 'test/support/clock.ts')}`,
+          AIRLOCK_CLOCK_OFFSET_MS: String(3 * 86_400_000),
+        },
+      }
+      const mirrorArgs = ['--registry', `${mirror.host}/dc`, '--insecure-registry', mirror.host, '--tuf-grace', '0']
+      const expired = await runCli(['verify', old, ...verifyArgs, ...mirrorArgs], later)
+      assert.equal(expired.status, 1, expired.stdout)
+      assert.match(expired.stdout + expired.stderr, /expired/)
+      const renewed = await runCli(['verify', old, ...verifyArgs, ...mirrorArgs, '--trust-from', refresh], later)
+      assert.equal(renewed.status, 0, renewed.stdout + renewed.stderr)
+      assert.match(renewed.stdout, /timestamp v2/)
+      assert.match(renewed.stdout, /1\/1 image\(s\) intact on /)
+      // --trust-from takes a trust refresh only.
+      const wrong = await runCli(['verify', old, ...verifyArgs, '--trust-from', old])
+      assert.equal(wrong.status, 2, wrong.stderr)
+      assert.match(wrong.stderr, /not a trust refresh/)
+    } finally {
+      client.close()
+      await Promise.all([upstream.stop(), mirror.stop(), ss.stop(), signedServer.stop()])
+      signedRepo.remove()
+    }
   })
 
   it('--trust-only takes no images', async () => {

@@ -45,6 +45,10 @@ export default class Verify extends BaseCommand {
       summary:
         'Then check the mirror REGISTRY[/PREFIX] the archive was pushed to: tags, content, and signatures verified from the mirror.',
     }),
+    'trust-from': Flags.string({
+      summary:
+        "Take the TUF trust from this trust refresh (export --trust-only) instead of the archive's own: images already inside stay verifiable after the archive's metadata expired.",
+    }),
     ...keepHostFlag,
     ...mirrorRegistryFlags,
     ...talosKeyFlag,
@@ -88,6 +92,7 @@ export default class Verify extends BaseCommand {
         trust: flags as TrustFlagValues,
         onBytes: n => progress.add(n),
         ...(base ? {confirmBase: base.confirm} : {}),
+        ...(flags['trust-from'] ? {trustFrom: flags['trust-from']} : {}),
       })
     } catch (error) {
       client?.close()

@@ -36,6 +36,8 @@ export interface VerifyRequest {
   workers?: number
   /** Delta archives: confirms the blobs left out in the mirror (verify --registry, push). See VerifyOptions. */
   confirmBase?: ConfirmBase
+  /** verify --trust-from: the TUF trust comes from this trust-only archive (export --trust-only). */
+  trustFrom?: string
 }
 
 export interface VerifiedArchive {
@@ -68,11 +70,18 @@ export async function openVerifiedArchive(path: string, request: VerifyRequest):
     ...(hashNow && request.onBytes ? {onBytes: request.onBytes} : {}),
     ...(hashNow && request.workers !== undefined ? {workers: request.workers} : {}),
   })
+  let trustSource: ArchiveReader | undefined
   try {
+    if (request.trustFrom) trustSource = await openTrustSource(request.trustFrom)
     const trustOnly = archive.airlock[TRUST_ONLY_SECTION] === true
     if (policyMissing && !trustOnly) signatureSetup({mode, policy: undefined, trustedRoots: []}) // throws the usage error
     // Trust from this same reader (TUF verifies the bytes it reads; the integrity pass checks them against airlock.json).
-    const trust = structural ? undefined : new ArchiveTrust(request.trust ?? {}, {required: keyless || trustOnly})
+    const trust = structural
+      ? undefined
+      : new ArchiveTrust(request.trust ?? {}, {
+          required: keyless || trustOnly,
+          ...(trustSource ? {source: trustSource} : {}),
+        })
     let trustedRoots: ReturnType<typeof parseTrustedRoot>[] = []
     if (trust && (mode !== 'skip' || trustOnly)) {
       try {
@@ -123,10 +132,37 @@ export async function openVerifiedArchive(path: string, request: VerifyRequest):
       trustedRoots,
       stateFiles,
       trust: trust?.resolution,
-      close: () => archive.close(),
+      close: async () => {
+        await trustSource?.close()
+        await archive.close()
+      },
     }
   } catch (error) {
+    await trustSource?.close()
     await archive.close()
     throw error instanceof AirlockError ? error : toAirlockError(error)
+  }
+}
+
+/**
+ * Opens the archive named by --trust-from: it must be a trust refresh (export --trust-only), and every file it
+ * lists must be there with its digest (TUF then verifies the metadata itself from the pinned root).
+ */
+async function openTrustSource(path: string): Promise<ArchiveReader> {
+  const reader = await ArchiveReader.open(path, {hash: true})
+  try {
+    if (reader.airlock[TRUST_ONLY_SECTION] !== true)
+      throw new AirlockError('USAGE', `--trust-from ${path}: not a trust refresh`, {
+        hint: 'give an archive written by airlock export --trust-only',
+      })
+    for (const [name, expected] of Object.entries(reader.airlock.files)) {
+      const record = reader.entries.get(name)
+      if (!record || record.size !== expected.size || record.digest !== expected.digest)
+        throw new AirlockError('TRUST_INVALID', `--trust-from ${path}: ${name} does not match airlock.json`)
+    }
+    return reader
+  } catch (error) {
+    await reader.close()
+    throw error
   }
 }
