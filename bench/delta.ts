@@ -41,11 +41,12 @@ export async function benchDelta(options: DeltaBenchOptions): Promise<DeltaBench
   const blobs = new Map<string, number>()
   for (const repo of full.repositories) for (const [digest, size] of repo.blobs) blobs.set(digest, size)
   const total = [...blobs.values()].reduce((n, s) => n + s, 0)
-  // Fixed order (by digest): the "changed" layers are a deterministic, unbiased pick.
+  // Fixed order (by digest): the "changed" layers are a deterministic pick, each taken while it keeps the changed
+  // bytes within 10% of the total (a layer that would overshoot is skipped, so the share stays close to 10%).
   const changed = new Set<string>()
   let changedBytes = 0
   for (const [digest, size] of [...blobs].sort(([a], [b]) => (a < b ? -1 : 1))) {
-    if (changedBytes >= total * 0.1) break
+    if (changedBytes + size > total * 0.1) continue
     changed.add(digest)
     changedBytes += size
   }

@@ -169,6 +169,13 @@ describe('delta archives: inventory, export --since, verify and push against the
     )
     const names = readTar(readFileSync(delta)).entries.map(x => x.name)
     assert.ok(!names.includes(`blobs/sha256/${shared.descriptor.digest.slice(7)}`))
+    // inspect shows the base, not "missing" layers
+    const inspect = await runCliJson<{base: {blobs: number}; images: Array<{problems: string[]}>}>(['inspect', delta])
+    assert.equal(inspect.json.base.blobs, 2)
+    assert.deepEqual(
+      inspect.json.images.flatMap(i => i.problems),
+      [],
+    )
   })
 
   it('verify without --registry: carried content checked, "complete only together with the base", never verified', async () => {

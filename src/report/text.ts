@@ -118,6 +118,10 @@ export function renderInspect(report: InspectReport): string[] {
   const lines = [
     `${report.archive}: ${report.images.length} image(s), ${report.blobs} blobs, ${formatBytes(report.bytes)} (airlock ${report.tool.version}, format ${report.formatVersion})`,
   ]
+  if (report.base)
+    lines.push(
+      `delta: ${plural(report.base.blobs, 'layer')}, ${formatBytes(report.base.bytes)}, left out: expected in the mirror holding the base (inventory ${report.base.inventory.sha256.slice(0, 19)}…)`,
+    )
   for (const [i, image] of report.images.entries()) {
     const lastImage = i === report.images.length - 1
     lines.push(

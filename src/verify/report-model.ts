@@ -100,6 +100,8 @@ export interface InspectReport {
       problems: string[]
     }
   >
+  /** Delta archives: the layers left out, as airlock.json `base` claims them (verify checks them in the mirror). */
+  base?: {inventory: {sha256: string; signer?: string}; blobs: number; bytes: number}
   /** airlock executables carried by export --include-airlock (and their Sigstore bundles), as airlock.json lists them */
   airlock: Array<{entry: string; size: number; digest: string}>
   /** What could not be read: missing or oversized manifests, cycles, self references, nesting too deep. */
