@@ -10,6 +10,7 @@ const layers = [
   ['keys', 'policy'],
   ['sigstore'],
   ['trust'],
+  ['inventory'],
   ['store'],
   ['copy'],
   ['talos'],

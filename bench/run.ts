@@ -3,6 +3,7 @@
 // Generates a workload in a local Distribution registry (bench/lib/workload.ts), then measures on that same data,
 // each step R times (default 3, median reported, tools interleaved run by run):
 //   export   airlock export                      vs skopeo copy --all to oci: and to oci-archive:
+//            and airlock export --since an inventory lacking 10% of the bytes (bench/delta.ts; goal <= 15% of full)
 //   verify   airlock verify                      vs a Node sha256 pass (1 MiB reads) and openssl dgst -sha256
 //   push     airlock push (into a fresh registry) vs skopeo copy --all oci: -> registry (fresh registry per run)
 //            and a second airlock push of the same archive into the same registry
@@ -22,6 +23,7 @@ import {median, step, timed, type RunResult} from './lib/measure.ts'
 import {summarizeProfiles, type ProfileSummary} from './lib/cpuprofile.ts'
 import {renderResults, type BenchResults, type Measurement, type Target} from './lib/report.ts'
 import {setupSigstore, type BenchSigstore} from './lib/sigstore.ts'
+import {benchDelta} from './delta.ts'
 
 const BENCH = dirname(fileURLToPath(import.meta.url))
 const ROOT = resolve(BENCH, '..')
@@ -505,6 +507,17 @@ function targets(ms: Measurement[]): Target[] {
   }
   ratio('export vs skopeo -> oci:', 'airlock export', 'skopeo copy --all -> oci:', 1.5)
   ratio('export vs skopeo -> oci-archive:', 'airlock export', 'skopeo copy --all -> oci-archive:')
+  const full = find(ms, 'airlock export')
+  const delta = find(ms, 'airlock export --since (10% changed)')
+  if (full && delta)
+    t.push({
+      name: 'delta export (10% changed) / full export',
+      value: (100 * delta.seconds) / full.seconds,
+      unit: '%',
+      goal: '<= 15%',
+      pass: delta.seconds / full.seconds <= 0.15,
+      command: 'export',
+    })
   ratio('verify vs node sha256 (1 stream)', 'airlock verify', 'node sha256, 1 MiB reads', 1.0)
   ratio('verify vs openssl dgst -sha256', 'airlock verify', 'openssl dgst -sha256')
   ratio(
@@ -678,6 +691,27 @@ async function main(): Promise<void> {
     if (only.has('export') || only.has('verify') || only.has('push')) {
       log('export')
       archive = await benchExport(ctx, measurements)
+    }
+    if (only.has('export') && archive && airlockAvailable('inventory')) {
+      log('delta export (10% of the bytes changed)')
+      const delta = await benchDelta({
+        airlock: args => airlock(args),
+        exportArgs: out => exportArgs(ctx, out),
+        archive,
+        workDir: join(WORK, 'out'),
+        runs,
+        log: LOG,
+        say: log,
+      })
+      measurements.push(
+        measurement(
+          'export',
+          'airlock export --since (10% changed)',
+          delta.changedBytes,
+          delta.results,
+          `delta: ${(delta.changedBytes / 1e6).toFixed(1)} of ${(delta.totalBlobBytes / 1e6).toFixed(1)} MB carried; inventory ${delta.inventoryBytes} bytes for ${delta.inventoryBlobs} blobs (${Math.round(delta.inventoryBytes / Math.max(delta.inventoryBlobs, 1))} B/blob)`,
+        ),
+      )
     }
     if (only.has('verify')) {
       log('verify')

@@ -13,6 +13,7 @@
 // To extend: add the file the new example names to `seedWorkdir`, or a row to one of the tables.
 import assert from 'node:assert/strict'
 import {spawn} from 'node:child_process'
+import {generateKeyPairSync} from 'node:crypto'
 import {
   chmodSync,
   copyFileSync,
@@ -387,6 +388,19 @@ describe('every README and --help example runs', () => {
       env,
     )
     assert.equal(pushed.status, 0, pushed.stderr)
+    // Monthly updates (issue 17): the site key, a signed inventory of that mirror, the delta exported from it, and
+    // a trust refresh carrying both TUF repositories (verify examples pin both roots).
+    const site = generateKeyPairSync('ec', {namedCurve: 'P-256'})
+    writeFileSync(join(seed, 'site.key'), site.privateKey.export({type: 'pkcs8', format: 'pem'}))
+    writeFileSync(join(seed, 'site.pub'), site.publicKey.export({type: 'spki', format: 'pem'}))
+    for (const step of [
+      'airlock inventory --registry registry.dc.local/mirror siderolabs/kubelet siderolabs/installer -o dc-inventory.json --key site.key',
+      'airlock export -f images.txt -o update.tar --since dc-inventory.json --inventory-key site.pub --tuf-mirror https://tuf-repo-cdn.sigstore.dev --tuf-mirror https://tuf.internal.example --tuf-root tuf.internal.example=root.json',
+      'airlock export --trust-only -o trust.tar --tuf-mirror https://tuf-repo-cdn.sigstore.dev --tuf-mirror https://tuf.internal.example --tuf-root tuf.internal.example=root.json',
+    ]) {
+      const made = await run(rewrite(w, step), seed, env)
+      assert.equal(made.status, 0, `${step}\n${made.stderr}`)
+    }
   })
 
   after(async () => {
@@ -435,8 +449,8 @@ describe('every README and --help example runs', () => {
         const command = rewrite(w, example.command)
         // An export example writes its archive in a directory where it does not exist yet (the seed has one of that
         // name for the verify and push examples).
-        const output = /airlock export .*?(?:-o|--output)[ =](\S+)/.exec(command)?.[1]
-        if (output) rmSync(join(cwd, output), {force: true})
+        const output = /airlock (?:export|inventory) .*?(?:-o|--output)[ =](\S+)/.exec(command)?.[1]
+        if (output) for (const f of [output, `${output}.sig`]) rmSync(join(cwd, f), {force: true})
         // ... and no volume set of that name (export --volume-size writes NAME.vol*.tar and NAME.volumes.json).
         const setName = output?.replace(/\.tar$/, '')
         if (setName)

@@ -20,6 +20,8 @@ import {loadTrustedRootFiles} from '../verify/signatures.ts'
 import {describeExportedTrust, fetchedTrustedRoots, fetchTrust, withTrustHooks} from '../export/trust.ts'
 import {exportTrustFlags} from '../trust/flags.ts'
 import {embedded, packagedExecutable} from '../embedded.ts'
+import {loadDeltaBase} from '../export/delta.ts'
+import {parsePublicKey} from '../keys/index.ts'
 import {
   AIRLOCK_PLATFORMS,
   describeCarried,
@@ -36,6 +38,8 @@ export default class Export extends BaseCommand {
     '<%= config.bin %> export -o images.tar ghcr.io/siderolabs/kubelet:v1.33.0',
     'talosctl images default | <%= config.bin %> export -f - -o talos.tar --platform linux/amd64',
     '<%= config.bin %> export -o example.tar --signatures optional oci:fixtures/example:example.com/demo/hello:1.0',
+    '<%= config.bin %> export -o update.tar --since dc-inventory.json --inventory-key site.pub ghcr.io/siderolabs/kubelet:v1.33.0',
+    '<%= config.bin %> export --trust-only -o trust.tar',
   ]
   static override strict = false
   static override args = {
@@ -96,6 +100,19 @@ export default class Export extends BaseCommand {
         "With --include-airlock: the directory holding the executables and their SHA256SUMS (default: the running executable's).",
       dependsOn: ['include-airlock'],
     }),
+    since: Flags.string({
+      summary:
+        'Delta export: leave out the image layers this inventory (written by airlock inventory on the disconnected side) lists; airlock.json records the base.',
+    }),
+    'inventory-key': Flags.string({
+      summary: 'With --since: the inventory must be signed by this PUBLIC KEY (FILE.sig beside it); else refused.',
+      dependsOn: ['since'],
+    }),
+    'trust-only': Flags.boolean({
+      summary: 'Carry only the TUF repository (a trust refresh, a few hundred KB): no images.',
+      default: false,
+      exclusive: ['since', 'include-airlock', 'file'],
+    }),
     ...exportTrustFlags,
     ...policyFlags,
   }
@@ -120,8 +137,22 @@ export default class Export extends BaseCommand {
         'USAGE',
         'the archive must be a file (-o -): it is written to a temporary name and renamed when complete',
       )
-    if (sources.length === 0)
+    const trustOnly = flags['trust-only']
+    if (trustOnly && sources.length > 0)
+      throw new AirlockError('USAGE', '--trust-only carries no images: drop the image arguments')
+    if (trustOnly && flags['no-tuf'])
+      throw new AirlockError('USAGE', '--trust-only carries the TUF repository: it cannot be combined with --no-tuf')
+    if (sources.length === 0 && !trustOnly)
       throw new AirlockError('USAGE', 'no images to export', {hint: 'name images as arguments or with -f FILE'})
+    // The inventory (and its signature) is checked before anything is downloaded.
+    const base = flags.since
+      ? loadDeltaBase(
+          flags.since,
+          flags['inventory-key']
+            ? parsePublicKey(readKeyFile(flags['inventory-key']), `--inventory-key ${flags['inventory-key']}`)
+            : undefined,
+        )
+      : undefined
     const volumeSize = flags['volume-size'] !== undefined ? parseVolumeSize(flags['volume-size']) : undefined
     // A volume set is written beside OUT (NAME.vol*.tar, NAME.volumes.json): OUT itself is not written then.
     checkOutputFile(flags.output, '-o', {force: flags.force || volumeSize !== undefined})
@@ -173,6 +204,8 @@ export default class Export extends BaseCommand {
         sources,
         output: flags.output,
         force: flags.force,
+        ...(base ? {base} : {}),
+        ...(trustOnly ? {trustOnly} : {}),
         ...(flags.platform ? {platforms: flags.platform} : {}),
         concurrency: flags.concurrency,
         ...(volumeSize !== undefined ? {volumeSize} : {}),
@@ -219,6 +252,14 @@ export default class Export extends BaseCommand {
         this.note(
           `wrote ${result.archive}: ${result.images.length} image(s), ${result.blobs} blobs, ${formatBytes(result.bytes)} in ${result.seconds.toFixed(1)} s (${formatBytes(result.bytes / Math.max(result.seconds, 0.001))}/s)`,
         )
+      if (result.base)
+        this.note(
+          `delta: ${result.base.blobs} layer(s), ${formatBytes(result.base.bytes)}, left out: the base (inventory ${result.base.inventory}) holds them`,
+        )
+      if (trustOnly) {
+        this.note('trust-only archive: the TUF repository, no images')
+        return result
+      }
       const found = signatures.state.section.subjects.reduce((n, s) => n + s.entries.length, 0)
       const proofs = Object.keys(signatures.state.section.proofs ?? {}).length
       if (flags.signatures !== 'skip')
@@ -230,6 +271,14 @@ export default class Export extends BaseCommand {
       progress.finish()
       client?.close()
     }
+  }
+}
+
+function readKeyFile(file: string): string {
+  try {
+    return readFileSync(file, 'utf8')
+  } catch (error) {
+    throw new AirlockError('USAGE', `cannot read --inventory-key ${file}: ${(error as Error).message}`)
   }
 }
 

@@ -23,6 +23,7 @@ import {openVerifiedArchive, type VerifiedArchive} from '../verify/open.ts'
 import {firstFailure} from '../verify/verify.ts'
 import {type TrustFlagValues, trustFlags} from '../trust/flags.ts'
 import {talosKeyFlag} from '../countersign/cli-flags.ts'
+import {mirrorBaseCheck} from '../verify/base.ts'
 import type {TalosMirrorView} from '../countersign/index.ts'
 import {archiveFacts, checkReportFile, policySource, reportFlag, whereAndWhen} from '../cli/report-flag.ts'
 import {abortedDocument, verifyDocument} from '../report/evidence.ts'
@@ -58,6 +59,10 @@ export default class Verify extends BaseCommand {
       summary:
         'Then check the mirror REGISTRY[/PREFIX] the archive was pushed to: tags, content, and signatures verified from the mirror.',
     }),
+    'trust-from': Flags.string({
+      summary:
+        "Take the TUF trust from this trust refresh (export --trust-only) instead of the archive's own: images already inside stay verifiable after the archive's metadata expired.",
+    }),
     ...keepHostFlag,
     ...signatureFormsFlag,
     ...mirrorRegistryFlags,
@@ -65,7 +70,9 @@ export default class Verify extends BaseCommand {
     ...reportFlag,
   }
 
-  async run(): Promise<VerifyReport & {notes?: string[]; mirror?: MirrorCheckResult; talos?: TalosMirrorView}> {
+  async run(): Promise<
+    VerifyReport & {notes?: string[]; mirror?: MirrorCheckResult & {pending?: string[]}; talos?: TalosMirrorView}
+  > {
     const {argv, flags} = await this.parse(Verify)
     const args = {archive: archiveArgument(argv as string[])}
     const mirrorOnly = (
@@ -98,6 +105,9 @@ export default class Verify extends BaseCommand {
     const progress = this.progress(archiveSize(args.archive))
     progress.setLabel(`verifying ${args.archive}`)
     let verified: VerifiedArchive
+    // With --registry, a delta archive's base (the blobs it leaves out) is looked up in the mirror (HEAD, size).
+    const client = target ? mirrorClient(flags as MirrorRegistryFlagValues, {registry: target.registry}) : undefined
+    const base = client && target ? mirrorBaseCheck({client, target, keepHost: flags['keep-host']}) : undefined
     try {
       // One library call: open once, trust, signatures, integrity, the verdict, the TUF state after full success.
       verified = await openVerifiedArchive(args.archive, {
@@ -105,6 +115,8 @@ export default class Verify extends BaseCommand {
         policy,
         trust: flags as TrustFlagValues,
         onBytes: n => progress.add(n),
+        ...(base ? {confirmBase: base.confirm} : {}),
+        ...(flags['trust-from'] ? {trustFrom: flags['trust-from']} : {}),
       })
     } catch (error) {
       progress.finish()
@@ -122,6 +134,7 @@ export default class Verify extends BaseCommand {
         )
         this.note(`report written to ${flags.report} (verification failed)`)
       }
+      client?.close()
       throw error
     } finally {
       progress.finish()
@@ -156,20 +169,24 @@ export default class Verify extends BaseCommand {
         )
         process.exitCode = 1
       }
-      const result: VerifyReport & {notes?: string[]; mirror?: MirrorCheckResult; volumeSet?: VolumeSetInfo} = {
+      const result: VerifyReport & {
+        notes?: string[]
+        mirror?: MirrorCheckResult & {pending?: string[]}
+        volumeSet?: VolumeSetInfo
+      } = {
         ...report,
         ...(notes.length ? {notes} : {}),
         ...(set ? {volumeSet: set} : {}),
       }
-      if (!target) return result
+      if (!target || !client) return result
       if (!verified.verdict) {
+        client.close()
         // The archive's digests and trust material are what the mirror is judged by: not from a failed archive.
         this.log(
           `mirror: not checked (${target.registry}${target.prefix ? `/${target.prefix}` : ''}): the archive failed verification`,
         )
         return result
       }
-      const client = mirrorClient(flags as MirrorRegistryFlagValues, {registry: target.registry})
       try {
         const mirror = await verifyMirror({
           verdict: verified.verdict,
@@ -181,6 +198,16 @@ export default class Verify extends BaseCommand {
           ...(policy ? {signatures: {policy, trustedRoots: verified.trustedRoots}} : {}),
         })
         for (const line of renderMirrorCheck(mirror)) this.log(line)
+        // A delta verified against its base before being pushed: images not in the mirror yet are "to push", not
+        // a failure; every image that IS there is checked in full, and the verdict names the ones to push.
+        const pending = report.base ? mirror.images.filter(i => i.notPushed).map(i => i.source) : []
+        const pendingOnly = pending.length > 0 && mirror.images.every(i => i.notPushed || i.problems.length === 0)
+        if (pendingOnly) {
+          this.log(
+            `mirror: ${pending.length} image(s) of this delta are not pushed to ${target.registry}${target.prefix ? `/${target.prefix}` : ''} yet (its base is there): push it, then verify --registry again`,
+          )
+          return {...result, mirror: {...mirror, pending}}
+        }
         if (!mirror.passed) {
           process.stderr.write(`airlock: error: ${mirrorCheckError(mirror).message}\n`)
           process.exitCode = 1

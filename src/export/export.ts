@@ -11,6 +11,8 @@ import {parsePlatform, type PlatformSpec} from '../copy/platform.ts'
 import {StagingFetcher} from '../copy/staging.ts'
 import {openSource, parseSource, type RegistryOpener, type Source} from '../store/source.ts'
 import type {Fetcher} from '../content/types.ts'
+import {TRUST_ONLY_SECTION} from '../archive/base-section.ts'
+import {DeltaDestination, type DeltaBase} from './delta.ts'
 
 /** Blob downloads at once (the CLI's --concurrency default too). */
 export const DEFAULT_CONCURRENCY = 4
@@ -65,10 +67,16 @@ export interface ExportOptions {
   onEvent?: (event: ExportEvent) => void
   /** Write a volume set of volumes this large (bytes) instead of one archive (see src/archive/volume-output.ts). */
   volumeSize?: number
+  /** Delta export (--since): layers the inventory lists are left out and recorded in airlock.json `base`. */
+  base?: DeltaBase
+  /** Trust-only export (--trust-only): no images; the hooks add the TUF repository. */
+  trustOnly?: boolean
 }
 
 export interface ExportResult {
   archive: string
+  /** Delta export: blobs left out because the inventory's base holds them. */
+  base?: {inventory: string; blobs: number; bytes: number}
   bytes: number
   blobs: number
   images: ArchiveImage[]
@@ -80,7 +88,9 @@ export interface ExportResult {
 
 export async function exportImages(options: ExportOptions): Promise<ExportResult> {
   const started = performance.now()
-  if (options.sources.length === 0)
+  if (options.trustOnly && options.sources.length > 0)
+    throw new AirlockError('USAGE', '--trust-only carries no images: drop the image arguments')
+  if (options.sources.length === 0 && !options.trustOnly)
     throw new AirlockError('USAGE', 'no images to export', {hint: 'name images as arguments or with -f FILE'})
   const specs = options.sources.map(parseSource) // every source is checked before any work starts
   const platforms: PlatformSpec[] = (options.platforms ?? []).map(parsePlatform)
@@ -90,7 +100,8 @@ export async function exportImages(options: ExportOptions): Promise<ExportResult
     onBytes: onEvent ? n => onEvent({type: 'bytes', n}) : undefined,
     ...(options.volumeSize !== undefined ? {volumeSize: options.volumeSize} : {}),
   })
-  const copier = new GraphCopier(writer, {concurrency: options.concurrency ?? DEFAULT_CONCURRENCY})
+  const delta = options.base ? new DeltaDestination(writer, options.base) : undefined
+  const copier = new GraphCopier(delta ?? writer, {concurrency: options.concurrency ?? DEFAULT_CONCURRENCY})
   const images: ArchiveImage[] = []
   let reused = 0
   const stagers: StagingFetcher[] = []
@@ -157,6 +168,8 @@ export async function exportImages(options: ExportOptions): Promise<ExportResult
       onEvent?.({type: 'image-done', source: spec.input, image, index: i, total: specs.length})
     }
     if (options.policy !== undefined) writer.setSection('policy', options.policy)
+    if (options.trustOnly) writer.setSection(TRUST_ONLY_SECTION, true)
+    delta?.record(writer)
     await options.hooks?.beforeCommit?.(writer)
     const summary = await writer.commit()
     reused = stagers.reduce((n, s) => n + s.reused, 0)
@@ -167,6 +180,15 @@ export async function exportImages(options: ExportOptions): Promise<ExportResult
       blobs: summary.blobs,
       images,
       reusedFromCache: reused,
+      ...(delta
+        ? {
+            base: {
+              inventory: options.base!.sha256,
+              blobs: delta.section().blobs.length,
+              bytes: delta.section().blobs.reduce((n, b) => n + b.size, 0),
+            },
+          }
+        : {}),
       seconds: (performance.now() - started) / 1000,
       ...(summary.volumes ? {volumes: summary.volumes} : {}),
     }

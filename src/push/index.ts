@@ -27,6 +27,7 @@ import type {PushEvent} from './tags.ts'
 import {checkHostIndependentRule} from './host-rules.ts'
 import {mapRepository, type MirrorTarget} from '../reference/mirror-path.ts'
 import {RegistryMirror} from '../registry/mirror.ts'
+import {mirrorBaseCheck} from '../verify/base.ts'
 import {pushVerdict, type MirrorRegistry, type PushResult} from './push.ts'
 
 export {parseMirrorTarget, mapRepository, type MirrorTarget} from '../reference/mirror-path.ts'
@@ -86,12 +87,15 @@ export async function pushArchive(options: PushArchiveOptions): Promise<PushArch
       hint: 'give --certificate-identity[-regexp] with --certificate-oidc-issuer, --key, or --policy FILE',
     })
   const mirror = new RegistryMirror(options.client, options.target)
+  // A delta archive's base is checked in the mirror during verification, before anything is written (issue 17).
+  const base = mirrorBaseCheck({client: options.client, target: options.target, keepHost: options.keepHost ?? false})
   let held: Holdings | undefined
   const verified: VerifiedArchive = await openVerifiedArchive(options.archive, {
     ...(options.skipVerify
       ? {structuralOnly: true}
       : {signatures: options.signatures ?? 'required', policy: options.policy, trust: options.trust ?? {}}),
     ...(options.onBytes ? {onBytes: options.onBytes} : {}),
+    confirmBase: base.confirm,
     heldBlobs: async plan => {
       held = await mirrorHoldings(plan, mirror, options).catch(() => undefined)
       return held && held.digests.size > 0
@@ -133,7 +137,7 @@ export async function pushArchive(options: PushArchiveOptions): Promise<PushArch
     await verified.archive.checkUnchanged()
     const result = await pushVerdict(verdict, verified.archive, mirror, {
       target: options.target,
-      ...(held ? {held: held.pairs} : {}),
+      ...(held || base.found.length ? {held: [...(held?.pairs ?? []), ...base.found]} : {}),
       keepHost: options.keepHost ?? false,
       force: options.force ?? false,
       ...(options.concurrency ? {concurrency: options.concurrency} : {}),

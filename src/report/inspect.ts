@@ -4,6 +4,7 @@
 import {ArchiveReader} from '../archive/reader.ts'
 import {digestFromBlobPath, REF_NAME_ANNOTATION} from '../archive/schema.ts'
 import {walkImage} from '../verify/graph.ts'
+import {BASE_SECTION, parseBaseSection} from '../archive/base-section.ts'
 import {parseSignaturesSection, type SignatureEntry} from '../sigstore/section.ts'
 import type {InspectReport} from '../verify/report-model.ts'
 
@@ -13,11 +14,19 @@ export async function inspectArchive(path: string): Promise<InspectReport> {
     const records = new Map(archive.airlock.images.map(r => [r.reference, r]))
     const signatures = parseSignaturesSection(archive.airlock['signatures'])
     const images: InspectReport['images'] = []
+    // A delta's layers left out are not "missing" here (verify checks them against the mirror).
+    let base: ReturnType<typeof parseBaseSection>
+    try {
+      base = parseBaseSection(archive.airlock[BASE_SECTION])
+    } catch {
+      base = undefined
+    }
+    const baseSizes = base ? new Map(base.blobs.map(b => [b.digest as string, b.size])) : undefined
     for (const [i, root] of archive.index.manifests.entries()) {
       const reference = root.annotations?.[REF_NAME_ANNOTATION] ?? `index.json manifests[${i}]`
       const record = records.get(reference)
       const carried = record?.filtered ? new Set((record.platforms ?? []).map(p => p.digest)) : undefined
-      const walk = await walkImage(archive, root, carried)
+      const walk = await walkImage(archive, root, carried, undefined, baseSizes)
       images.push({
         reference,
         source: record?.source ?? reference,
@@ -46,6 +55,15 @@ export async function inspectArchive(path: string): Promise<InspectReport> {
       blobs,
       files: Object.keys(archive.airlock.files).sort(),
       images,
+      ...(base
+        ? {
+            base: {
+              inventory: base.inventory,
+              blobs: base.blobs.length,
+              bytes: base.blobs.reduce((n, b) => n + b.size, 0),
+            },
+          }
+        : {}),
       airlock: Object.entries(archive.airlock.files)
         .filter(([name]) => name.startsWith('airlock/'))
         .sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0))

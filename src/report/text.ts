@@ -47,16 +47,53 @@ export function renderVerify(report: VerifyReport, options: RenderVerifyOptions 
     lines.push(
       `not re-hashed: ${report.hashSkipped.blobs} blob(s), ${formatBytes(report.hashSkipped.bytes)} (${report.hashSkipped.reason})`,
     )
+  lines.push(...renderBase(report))
   const rate = report.seconds > 0 ? `, ${formatBytes(report.bytes / report.seconds)}/s` : ''
   const failed = report.images.filter(i => !i.ok).length
-  const verdict = !report.ok
-    ? `NOT verified${failed ? ` (${failed} of ${report.images.length} failed)` : ''}`
-    : options.signaturesChecked === false
-      ? 'integrity verified, signatures NOT checked'
-      : 'verified'
+  const onlyBaseUnconfirmed =
+    report.base?.status === 'unconfirmed' &&
+    failed === 0 &&
+    report.problems.length === 1 &&
+    report.checks.every(c => c.ok)
+  const verdict = onlyBaseUnconfirmed
+    ? 'carried content verified, complete only together with the base (NOT verified alone)'
+    : report.ok && report.trustOnly
+      ? 'trust refresh verified'
+      : !report.ok
+        ? `NOT verified${failed ? ` (${failed} of ${report.images.length} failed)` : ''}`
+        : options.signaturesChecked === false
+          ? 'integrity verified, signatures NOT checked'
+          : 'verified'
+  if (report.ok && report.trustOnly) {
+    const sources = report.checks.flatMap(
+      c => (c.details as {sources?: Array<{kind?: string}>} | undefined)?.sources?.filter(s => s.kind === 'tuf') ?? [],
+    )
+    lines.push(
+      `${verdict}: the TUF repository of ${plural(sources.length, 'mirror')}, ${formatBytes(report.bytes)} (no images: the images already inside stay verifiable with it)`,
+    )
+    return lines
+  }
   lines.push(
     `${verdict}: ${plural(report.images.length, 'image')}, ${plural(report.blobs, 'blob')}, ${formatBytes(report.bytes)} in ${report.seconds.toFixed(1)} s${rate}`,
   )
+  return lines
+}
+
+/** A delta archive's base: what it leaves out and whether the mirror was seen to hold it. */
+function renderBase(report: VerifyReport): string[] {
+  const base = report.base
+  if (!base) return []
+  const signer = base.inventory.signer ? `, signed by ${base.inventory.signer.slice(0, 19)}…` : ', unsigned'
+  const head = `delta: ${plural(base.blobs, 'blob')}, ${formatBytes(base.bytes)}, left out (inventory ${base.inventory.sha256.slice(0, 19)}…${signer})`
+  if (base.status === 'confirmed')
+    return [`ok    ${head}: each one in ${base.registry ?? 'the mirror'} with its size: complete`]
+  if (base.status === 'missing') return [`FAIL  ${head}: ${base.missing?.length ?? 0} not in ${base.registry}`]
+  const lines = [`base  ${head}: complete only together with the base; expected in the mirror:`]
+  for (const blob of base.expected.slice(0, MAX_PROBLEM_LINES))
+    lines.push(`      ${blob.digest}  ${formatBytes(blob.size)}  ${blob.repository}`)
+  if (base.expected.length > MAX_PROBLEM_LINES)
+    lines.push(`      ... and ${base.expected.length - MAX_PROBLEM_LINES} more (--json lists them all)`)
+  lines.push('      check them with: airlock verify ARCHIVE --registry MIRROR (same policy flags)')
   return lines
 }
 
@@ -81,6 +118,10 @@ export function renderInspect(report: InspectReport): string[] {
   const lines = [
     `${report.archive}: ${report.images.length} image(s), ${report.blobs} blobs, ${formatBytes(report.bytes)} (airlock ${report.tool.version}, format ${report.formatVersion})`,
   ]
+  if (report.base)
+    lines.push(
+      `delta: ${plural(report.base.blobs, 'layer')}, ${formatBytes(report.base.bytes)}, left out: expected in the mirror holding the base (inventory ${report.base.inventory.sha256.slice(0, 19)}…)`,
+    )
   for (const [i, image] of report.images.entries()) {
     const lastImage = i === report.images.length - 1
     lines.push(

@@ -40,6 +40,8 @@ export interface GraphWalk {
   children: Descriptor[]
   /** How many children the root index lists (carried or not). */
   listedChildren: number
+  /** Delta archives: leaf blobs not carried because airlock.json `base` says the mirror holds them (unconfirmed). */
+  fromBase: Set<string>
 }
 
 function info(d: Descriptor): NodeInfo {
@@ -55,6 +57,7 @@ export async function walkImage(
   root: Descriptor,
   carried?: ReadonlySet<string>,
   budget: NodeBudget = archiveBudget(),
+  base?: ReadonlyMap<string, number>,
 ): Promise<GraphWalk> {
   const walk: GraphWalk = {
     reasons: [],
@@ -66,6 +69,7 @@ export async function walkImage(
     manifests: [],
     children: [],
     listedChildren: 0,
+    fromBase: new Set(),
   }
   const counted = new Set<string>()
   const expanded = new Set<string>()
@@ -75,6 +79,20 @@ export async function walkImage(
     walk.reached.add(d.digest)
     const name = blobPath(d.digest)
     const record = reader.blob(d.digest)
+    const baseSize = record || isManifestType(d.mediaType) ? undefined : base?.get(d.digest)
+    if (!record && baseSize !== undefined) {
+      // Left out of a delta: a claim, confirmed (or not) against the mirror by judgeArchive; never for a manifest.
+      if (baseSize !== d.size) {
+        walk.reasons.push(`${name} is listed in airlock.json base as ${baseSize} bytes but ${what} says ${d.size}`)
+        return false
+      }
+      walk.fromBase.add(d.digest)
+      if (!counted.has(d.digest)) {
+        counted.add(d.digest)
+        walk.bytes += d.size
+      }
+      return true
+    }
     if (!record) {
       walk.reasons.push(`${name} is missing (${what})`)
       return false
@@ -99,7 +117,7 @@ export async function walkImage(
     if (!walk.blobs.has(d.digest))
       walk.blobs.set(d.digest, {
         descriptor: {mediaType: d.mediaType, digest: d.digest, size: d.size},
-        offset: reader.blob(d.digest)!.dataOffset,
+        offset: reader.blob(d.digest)?.dataOffset ?? -1, // -1: in the base (delta), not in this archive
       })
   }
   /** A config or layer: counted against the budget, checked, kept. False when over budget or unusable. */

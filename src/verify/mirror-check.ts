@@ -63,6 +63,8 @@ export interface ImageCheck {
   /** Signatures discovered on the mirror and verified against the policy (with `signatures` only). */
   verification?: MirrorSignatureResult
   problems: string[]
+  /** The image's root manifest is not in the mirror at all: not pushed there (yet). */
+  notPushed?: boolean
 }
 
 export interface MirrorCheckResult {
@@ -107,8 +109,10 @@ export async function verifyMirror(options: MirrorCheckOptions): Promise<MirrorC
       // Every judged manifest fetched from the mirror by digest (the bytes are verified), every judged blob present.
       for (const {descriptor} of image.graph.manifests) {
         const fetched = await fetchManifest(repo, descriptor).catch(notFound)
-        if (!fetched) problem(`manifest ${descriptor.digest} is missing`)
-        else check.manifests++
+        if (!fetched) {
+          problem(`manifest ${descriptor.digest} is missing`)
+          if (descriptor.digest === root.digest) check.notPushed = true
+        } else check.manifests++
       }
       for (const {descriptor: blob} of image.graph.blobs) {
         const present = options.deep ? await drain(repo, blob) : await repo.exists(blob)

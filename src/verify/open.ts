@@ -11,7 +11,8 @@ import {ArchiveTrust, type TrustResolution} from './trust.ts'
 import type {TrustFlagValues} from '../trust/flags.ts'
 import {signatureSetup, type VerifySignatureMode} from './signatures.ts'
 import type {Verdict} from './verdict.ts'
-import {judgeArchive, plannedBlobs, type PlannedImage} from './verify.ts'
+import {type ConfirmBase, judgeArchive, plannedBlobs, type PlannedImage} from './verify.ts'
+import {TRUST_ONLY_SECTION} from '../archive/base-section.ts'
 
 export interface VerifyRequest {
   /** 'skip': integrity only (said loudly in `notes`); otherwise a policy is required. */
@@ -30,6 +31,10 @@ export interface VerifyRequest {
   heldBlobs?: (plan: PlannedImage[]) => Promise<{digests: ReadonlySet<string>; reason: string} | undefined>
   onBytes?: (n: number) => void
   workers?: number
+  /** Delta archives: confirms the blobs left out in the mirror (verify --registry, push). See VerifyOptions. */
+  confirmBase?: ConfirmBase
+  /** verify --trust-from: the TUF trust comes from this trust-only archive (export --trust-only). */
+  trustFrom?: string
 }
 
 export interface VerifiedArchive {
@@ -52,20 +57,30 @@ export async function openVerifiedArchive(path: string, request: VerifyRequest):
   const started = performance.now()
   const structural = request.structuralOnly === true
   const mode = structural ? 'skip' : request.signatures
-  // Usage errors before the file is read.
-  if (!structural && mode !== 'skip' && !request.policy) signatureSetup({mode, policy: undefined, trustedRoots: []})
+  // Usage errors before the file is hashed. Only a trust-only archive (export --trust-only) needs no policy: its
+  // layout is read first (cheap) to tell.
+  const policyMissing = !structural && mode !== 'skip' && !request.policy
   const keyless = request.policy?.rules.some(r => r.action === 'keyless') ?? false
-  const hashNow = !structural && !request.heldBlobs
+  const hashNow = !structural && !request.heldBlobs && !policyMissing
   const archive = await ArchiveReader.open(path, {
     hash: hashNow,
     ...(hashNow && request.onBytes ? {onBytes: request.onBytes} : {}),
     ...(hashNow && request.workers !== undefined ? {workers: request.workers} : {}),
   })
+  let trustSource: ArchiveReader | undefined
   try {
+    if (request.trustFrom) trustSource = await openTrustSource(request.trustFrom)
+    const trustOnly = archive.airlock[TRUST_ONLY_SECTION] === true
+    if (policyMissing && !trustOnly) signatureSetup({mode, policy: undefined, trustedRoots: []}) // throws the usage error
     // Trust from this same reader (TUF verifies the bytes it reads; the integrity pass checks them against airlock.json).
-    const trust = structural ? undefined : new ArchiveTrust(request.trust ?? {}, {required: keyless})
+    const trust = structural
+      ? undefined
+      : new ArchiveTrust(request.trust ?? {}, {
+          required: keyless || trustOnly,
+          ...(trustSource ? {source: trustSource} : {}),
+        })
     let trustedRoots: ReturnType<typeof parseTrustedRoot>[] = []
-    if (trust && mode !== 'skip') {
+    if (trust && (mode !== 'skip' || trustOnly)) {
       try {
         const resolution = await trust.resolve(archive)
         trustedRoots = resolution.trustedRoots.map((bytes, i) => {
@@ -76,13 +91,14 @@ export async function openVerifiedArchive(path: string, request: VerifyRequest):
           )
         })
       } catch (error) {
-        if (keyless) throw error
+        if (keyless || trustOnly) throw error
         // Not needed for key-signed content: the 'trust' check reports the reason.
       }
     }
-    const setup = structural
-      ? {imageChecks: [], notes: []}
-      : signatureSetup({mode, policy: request.policy, trustedRoots})
+    const setup =
+      structural || trustOnly
+        ? {imageChecks: [], notes: []}
+        : signatureSetup({mode, policy: request.policy, trustedRoots})
     let skipHash: {digests: ReadonlySet<string>; reason: string} | undefined
     if (!structural && !archive.hashed) {
       if (request.heldBlobs) skipHash = await request.heldBlobs(await plannedBlobs(archive)).catch(() => undefined)
@@ -98,6 +114,7 @@ export async function openVerifiedArchive(path: string, request: VerifyRequest):
         imageChecks: setup.imageChecks,
         archiveChecks: trust ? [trust.check] : [],
         ...(skipHash && skipHash.digests.size > 0 ? {skipHash} : {}),
+        ...(request.confirmBase ? {confirmBase: request.confirmBase} : {}),
       },
       started,
     )
@@ -112,10 +129,37 @@ export async function openVerifiedArchive(path: string, request: VerifyRequest):
       trustedRoots,
       stateFiles,
       trust: trust?.resolution,
-      close: () => archive.close(),
+      close: async () => {
+        await trustSource?.close()
+        await archive.close()
+      },
     }
   } catch (error) {
+    await trustSource?.close()
     await archive.close()
     throw error instanceof AirlockError ? error : toAirlockError(error)
+  }
+}
+
+/**
+ * Opens the archive named by --trust-from: it must be a trust refresh (export --trust-only), and every file it
+ * lists must be there with its digest (TUF then verifies the metadata itself from the pinned root).
+ */
+async function openTrustSource(path: string): Promise<ArchiveReader> {
+  const reader = await ArchiveReader.open(path, {hash: true})
+  try {
+    if (reader.airlock[TRUST_ONLY_SECTION] !== true)
+      throw new AirlockError('USAGE', `--trust-from ${path}: not a trust refresh`, {
+        hint: 'give an archive written by airlock export --trust-only',
+      })
+    for (const [name, expected] of Object.entries(reader.airlock.files)) {
+      const record = reader.entries.get(name)
+      if (!record || record.size !== expected.size || record.digest !== expected.digest)
+        throw new AirlockError('TRUST_INVALID', `--trust-from ${path}: ${name} does not match airlock.json`)
+    }
+    return reader
+  } catch (error) {
+    await reader.close()
+    throw error
   }
 }

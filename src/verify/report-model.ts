@@ -58,6 +58,22 @@ export interface VerifyReport {
   blobs: number
   /** Blobs whose bodies were not hashed, and why (push: the mirror already holds them under their digest). */
   hashSkipped?: {blobs: number; bytes: number; reason: string}
+  /**
+   * Delta archives (export --since): the blobs left out, expected in the mirror holding the base. `status`:
+   * 'unconfirmed' (no --registry: complete only together with the base), 'confirmed' (each found in `registry`
+   * with its size), 'missing' (`missing` names each blob not there).
+   */
+  base?: {
+    inventory: {sha256: string; signer?: string}
+    blobs: number
+    bytes: number
+    expected: Array<{digest: string; size: number; repository: string; images: string[]}>
+    status: 'unconfirmed' | 'confirmed' | 'missing'
+    registry?: string
+    missing?: string[]
+  }
+  /** A trust-only archive (export --trust-only): the TUF repository, no images. */
+  trustOnly?: boolean
   seconds: number
   /** Archive-level findings (unexpected entries, corrupt blobs, airlock.json inconsistencies). */
   problems: Problem[]
@@ -84,6 +100,8 @@ export interface InspectReport {
       problems: string[]
     }
   >
+  /** Delta archives: the layers left out, as airlock.json `base` claims them (verify checks them in the mirror). */
+  base?: {inventory: {sha256: string; signer?: string}; blobs: number; bytes: number}
   /** airlock executables carried by export --include-airlock (and their Sigstore bundles), as airlock.json lists them */
   airlock: Array<{entry: string; size: number; digest: string}>
   /** What could not be read: missing or oversized manifests, cycles, self references, nesting too deep. */

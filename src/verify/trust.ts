@@ -170,6 +170,11 @@ export interface ArchiveTrustOptions {
   now?: Date
   /** fail the 'trust' check when the archive yields no trusted root (default: only when a check asks for roots) */
   required?: boolean
+  /**
+   * verify --trust-from: read the TUF data from this (trust-only) archive instead of the one being verified, so
+   * images already inside stay verifiable with a newer trust refresh after their own archive's metadata expired.
+   */
+  source?: ArchiveReader
 }
 
 /**
@@ -196,6 +201,7 @@ export class ArchiveTrust {
 
   /** Resolves (once per archive) and remembers the result; throws the trust error. */
   resolve(archive: ArchiveReader): Promise<TrustResolution> {
+    archive = this.options.source ?? archive
     let result = this.results.get(archive)
     if (!result) {
       result = readArchiveTrustFiles(archive).then(files =>
@@ -216,7 +222,7 @@ export class ArchiveTrust {
   }
 
   private async runCheck(archive: ArchiveReader): Promise<CheckReport> {
-    const hasTrustData = [...archive.entries.keys()].some(n => n.startsWith(TUF_PREFIX))
+    const hasTrustData = [...(this.options.source ?? archive).entries.keys()].some(n => n.startsWith(TUF_PREFIX))
     if (!hasTrustData && !this.options.required && !this.flags['trusted-root']?.length) {
       // Nothing to judge: fine for unsigned or key-signed content; a check needing roots fails with the reason.
       return {

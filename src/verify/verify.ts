@@ -5,6 +5,7 @@
 // result carries the verdict (verdict.ts): exactly what was judged, the only thing push writes.
 import {ArchiveReader} from '../archive/reader.ts'
 import {
+  blobPath,
   digestFromBlobPath,
   type ArchiveImage,
   AIRLOCK_JSON,
@@ -13,6 +14,13 @@ import {
   REF_NAME_ANNOTATION,
 } from '../archive/schema.ts'
 import {toAirlockError} from '../errors.ts'
+import {
+  BASE_SECTION,
+  type BaseBlob,
+  type BaseSection,
+  parseBaseSection,
+  TRUST_ONLY_SECTION,
+} from '../archive/base-section.ts'
 import type {Descriptor} from '../oci/descriptor.ts'
 import type {Digest} from '../oci/digest.ts'
 import {isManifestType} from '../oci/media-types.ts'
@@ -56,7 +64,17 @@ export interface VerifyOptions {
   skipHash?: {digests: ReadonlySet<string>; reason: string}
   /** Hashing threads (see ScanOptions.workers). */
   workers?: number
+  /**
+   * Delta archives: asks the mirror for the blobs airlock.json `base` says are there (verify --registry, push).
+   * Without it a delta is never complete: the report says "complete only together with the base".
+   */
+  confirmBase?: ConfirmBase
 }
+
+/** Checks the blobs a delta leaves out in the mirror; returns one problem line per blob not there (or wrong size). */
+export type ConfirmBase = (
+  expected: ReadonlyArray<BaseBlob & {images: string[]}>,
+) => Promise<{registry: string; problems: string[]}>
 
 const LAYOUT_FILES = new Set([OCI_LAYOUT, INDEX_JSON, AIRLOCK_JSON])
 /** Images one archive may carry (a Talos release is about 50). */
@@ -93,7 +111,7 @@ interface ImageWork {
  */
 export async function judgeArchive(
   archive: ArchiveReader,
-  options: Pick<VerifyOptions, 'imageChecks' | 'archiveChecks' | 'skipHash'> = {},
+  options: Pick<VerifyOptions, 'imageChecks' | 'archiveChecks' | 'skipHash' | 'confirmBase'> = {},
   started = performance.now(),
 ): Promise<{report: VerifyReport; verdict?: Verdict}> {
   const problems: Problem[] = []
@@ -137,6 +155,16 @@ export async function judgeArchive(
   } catch (error) {
     problems.push({code: 'ARCHIVE_INVALID', entry: AIRLOCK_JSON, message: toAirlockError(error).message})
   }
+  let base: BaseSection | undefined
+  try {
+    base = parseBaseSection(archive.airlock[BASE_SECTION])
+  } catch (error) {
+    problems.push({code: 'ARCHIVE_INVALID', entry: AIRLOCK_JSON, message: toAirlockError(error).message})
+  }
+  const baseSizes = base ? new Map(base.blobs.map(b => [b.digest as string, b.size])) : undefined
+  /** digest -> the images whose graphs reach it through the base */
+  const baseUsers = new Map<string, Set<string>>()
+  const trustOnly = archive.airlock[TRUST_ONLY_SECTION] === true
   const indexNames = new Set<string>()
   const work: ImageWork[] = []
   // One node budget across the archive, and one walk per distinct (root, carried set): repeating a large index in
@@ -146,8 +174,15 @@ export async function judgeArchive(
   const walkOnce = (root: Descriptor, carried?: ReadonlySet<string>): Promise<GraphWalk> => {
     const key = `${root.digest} ${root.size} ${root.mediaType} ${carried ? [...carried].sort().join(',') : '*'}`
     let walk = walks.get(key)
-    if (!walk) walks.set(key, (walk = walkImage(archive, root, carried, budget)))
+    if (!walk) walks.set(key, (walk = walkImage(archive, root, carried, budget, baseSizes)))
     return walk
+  }
+  const noteBase = (reference: string, walk: GraphWalk): void => {
+    for (const digest of walk.fromBase) {
+      const users = baseUsers.get(digest) ?? new Set<string>()
+      users.add(reference)
+      baseUsers.set(digest, users)
+    }
   }
   // Bounded before anything is walked or judged (issue 10, finding 8).
   const tooMany = archive.index.manifests.length > MAX_ARCHIVE_IMAGES
@@ -177,9 +212,11 @@ export async function judgeArchive(
     const walk = await walkOnce(root, carried)
     reasons.push(...walk.reasons)
     walk.reached.forEach(d => referenced.add(d))
+    noteBase(reference, walk)
     for (const [j, attached] of (record?.attached ?? []).entries()) {
       const extra = await walkOnce(attached)
       extra.reached.forEach(d => referenced.add(d))
+      noteBase(reference, extra)
       reasons.push(...extra.reasons.map(r => `attached[${j}]: ${r}`))
     }
     if (record?.platforms) {
@@ -202,6 +239,7 @@ export async function judgeArchive(
       for (const entry of subject.entries) {
         const graph = await walkOnce(entry.descriptor)
         graph.reached.forEach(d => referenced.add(d))
+        noteBase(reference, graph)
         if (graph.reasons.length > 0) {
           reasons.push(...graph.reasons.map(r => `signature ${entry.descriptor.digest}: ${r}`))
           continue
@@ -284,6 +322,53 @@ export async function judgeArchive(
     })
   }
 
+  // A delta's base: every blob it lists must be needed and not carried (no second copy to choose between), and it
+  // counts only once the mirror confirms it.
+  let baseReport: VerifyReport['base']
+  if (base) {
+    for (const blob of base.blobs) {
+      if (archive.entries.has(blobPath(blob.digest)))
+        problems.push({
+          code: 'ARCHIVE_INVALID',
+          entry: AIRLOCK_JSON,
+          message: `airlock.json base lists ${blob.digest} as left out, but the archive carries it`,
+        })
+      else if (!baseUsers.has(blob.digest))
+        problems.push({
+          code: 'ARCHIVE_INVALID',
+          entry: AIRLOCK_JSON,
+          message: `airlock.json base lists ${blob.digest}, which no image of the archive needs`,
+        })
+    }
+    const expected = base.blobs
+      .filter(b => baseUsers.has(b.digest))
+      .map(b => ({...b, images: [...baseUsers.get(b.digest)!].sort()}))
+    baseReport = {
+      inventory: base.inventory,
+      blobs: expected.length,
+      bytes: expected.reduce((n, b) => n + b.size, 0),
+      expected,
+      status: 'unconfirmed',
+    }
+    const integrityOk = problems.length === 0 && work.every(w => w.report.ok)
+    if (expected.length > 0 && options.confirmBase && integrityOk) {
+      const answer = await options.confirmBase(expected)
+      baseReport.registry = answer.registry
+      if (answer.problems.length === 0) baseReport.status = 'confirmed'
+      else {
+        baseReport.status = 'missing'
+        baseReport.missing = answer.problems
+        for (const message of answer.problems) problems.push({code: 'ARCHIVE_INCOMPLETE', message})
+      }
+    } else if (expected.length === 0) baseReport.status = 'confirmed'
+    if (baseReport.status === 'unconfirmed' && integrityOk)
+      problems.push({
+        code: 'ARCHIVE_INCOMPLETE',
+        entry: AIRLOCK_JSON,
+        message: `delta archive: complete only together with the base: ${expected.length} blob(s), ${expected.reduce((n, b) => n + b.size, 0)} bytes, are expected in the mirror (inventory ${base.inventory.sha256})`,
+      })
+  }
+
   // Archive-wide checks first (trust: the signatures image check takes its trusted roots from it).
   const checks: CheckReport[] = []
   for (const check of options.archiveChecks ?? []) checks.push(await runCheck(check.name, () => check.run(archive)))
@@ -303,8 +388,31 @@ export async function judgeArchive(
     }
   }
   const images = work.map(w => w.report)
-  const ok = problems.length === 0 && images.length > 0 && images.every(i => i.ok) && checks.every(c => c.ok)
-  if (images.length === 0)
+  // A trust-only archive (export --trust-only) holds no images; it passes on its trust check alone, which must
+  // have verified TUF data (a trust refresh that refreshes nothing is not a pass).
+  const trustPassed =
+    trustOnly &&
+    checks.some(
+      c =>
+        c.name === 'trust' &&
+        c.ok &&
+        ((c.details as {sources?: Array<{kind?: string}>} | undefined)?.sources ?? []).some(s => s.kind === 'tuf'),
+    )
+  if (trustOnly && archive.index.manifests.length > 0)
+    problems.push({
+      code: 'ARCHIVE_INVALID',
+      entry: INDEX_JSON,
+      message: 'airlock.json says trust-only, but index.json lists images',
+    })
+  if (trustOnly && !trustPassed && checks.every(c => c.ok))
+    problems.push({
+      code: 'TRUST_INVALID',
+      entry: AIRLOCK_JSON,
+      message: 'trust-only archive: no TUF repository was verified (nothing to refresh)',
+    })
+  const ok =
+    problems.length === 0 && (images.length > 0 || trustPassed) && images.every(i => i.ok) && checks.every(c => c.ok)
+  if (images.length === 0 && !trustOnly)
     problems.push({code: 'ARCHIVE_INCOMPLETE', entry: INDEX_JSON, message: 'the archive holds no images'})
   const report: VerifyReport = {
     archive: archive.path,
@@ -313,6 +421,8 @@ export async function judgeArchive(
     bytes: archive.totalBytes,
     blobs,
     ...(options.skipHash ? {hashSkipped: {...skipped, reason: options.skipHash.reason}} : {}),
+    ...(baseReport ? {base: baseReport} : {}),
+    ...(trustOnly ? {trustOnly: true} : {}),
     seconds: (performance.now() - started) / 1000,
     problems,
     checks,
@@ -365,6 +475,13 @@ export async function plannedBlobs(archive: ArchiveReader): Promise<PlannedImage
   }
   const plan: PlannedImage[] = []
   if (archive.index.manifests.length > MAX_ARCHIVE_IMAGES) return plan // judgeArchive refuses it
+  let baseSizes: Map<string, number> | undefined
+  try {
+    const base = parseBaseSection(archive.airlock[BASE_SECTION])
+    baseSizes = base ? new Map(base.blobs.map(b => [b.digest as string, b.size])) : undefined
+  } catch {
+    baseSizes = undefined // judgeArchive reports it
+  }
   for (const [i, root] of archive.index.manifests.entries()) {
     const reference = root.annotations?.[REF_NAME_ANNOTATION] ?? `index.json manifests[${i}]`
     const record = archive.airlock.images.find(r => r.reference === reference)
@@ -378,7 +495,9 @@ export async function plannedBlobs(archive: ArchiveReader): Promise<PlannedImage
     const blobs = new Map<string, Descriptor>()
     const walked: PlannedImage['roots'] = []
     for (const r of roots) {
-      const under = [...(await walkImage(archive, r.root, r.carried, budget)).blobs.values()].map(b => b.descriptor)
+      const under = [...(await walkImage(archive, r.root, r.carried, budget, baseSizes)).blobs.values()].map(
+        b => b.descriptor,
+      )
       walked.push({root: {mediaType: r.root.mediaType, digest: r.root.digest, size: r.root.size}, blobs: under})
       for (const b of under) blobs.set(b.digest, b)
     }
