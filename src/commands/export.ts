@@ -15,7 +15,14 @@ import {loadPolicy, policyFlags, policyGiven, type PolicyFlagValues} from '../po
 import {signatureExportHooks, type SignatureMode} from '../export/signature-hook.ts'
 import {DEFAULT_REKOR_URL} from '../sigstore/proofs.ts'
 import {loadTrustedRootFiles} from '../verify/signatures.ts'
-import {describeExportedTrust, fetchedTrustedRoots, fetchTrust, withTrustHooks} from '../export/trust.ts'
+import {
+  describeExportedTrust,
+  fetchedTrustedRoots,
+  fetchTrust,
+  removeStaleTufScratch,
+  withTrustHooks,
+} from '../export/trust.ts'
+import {removeStaleCacheFiles} from '../copy/staging.ts'
 import {exportTrustFlags} from '../trust/flags.ts'
 import {embedded, packagedExecutable} from '../embedded.ts'
 import {
@@ -119,6 +126,9 @@ export default class Export extends BaseCommand {
     checkOutputFile(flags.output, '-o', {force: flags.force})
     for (const stale of removeStalePartials(flags.output))
       this.note(`removed ${stale}: a partial archive left by an interrupted export (no process holds it)`)
+    if (flags.cache)
+      this.noteStale(removeStaleCacheFiles(flags.cache), `cache ${flags.cache}`, 'left by an interrupted export')
+    this.noteStale(removeStaleTufScratch(), 'the temporary directory', 'TUF scratch left by an interrupted export')
     for (const platform of flags.platform ?? []) parsePlatform(platform) // a usage error before any network access
     // airlock's own executables are checked before anything is fetched: a missing one fails here, not after the download
     const airlockDir = flags['airlock-dir'] ?? (embedded() ? dirname(packagedExecutable()!) : undefined)

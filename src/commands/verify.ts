@@ -71,6 +71,7 @@ export default class Verify extends BaseCommand {
     const target = flags.registry ? parseMirrorTarget(flags.registry) : undefined
     const given = policyGiven(flags)
     const policy = given && flags.signatures !== 'skip' ? loadPolicy(flags as PolicyFlagValues) : undefined
+    this.sweepTufState(flags)
     const progress = this.progress(archiveSize(args.archive))
     progress.setLabel(`verifying ${args.archive}`)
     let verified: VerifiedArchive
