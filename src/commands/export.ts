@@ -170,6 +170,7 @@ export default class Export extends BaseCommand {
         progress.line(`signatures ${judgement.ok ? 'ok' : 'FAILED'}: ${image}: ${judgement.reason}`),
     })
     for (const line of describeCarried(carried)) progress.line(line)
+    let known = 0
     try {
       const result = await exportImages({
         sources,
@@ -205,7 +206,13 @@ export default class Export extends BaseCommand {
           }
         },
         onEvent: event => {
-          if (event.type === 'bytes') progress.add(event.n)
+          if (event.type === 'blob') {
+            // The total is what the graphs resolved so far name; it grows as more are walked (signatures too).
+            const {type, descriptor} = event.event
+            if (type === 'planned') known += descriptor.size
+            else if (type === 'skipped') known -= descriptor.size
+            progress.setTotal(known, true)
+          } else if (event.type === 'bytes') progress.add(event.n)
           else if (event.type === 'image-start')
             progress.setLabel(`[${event.index + 1}/${event.total}] ${event.source}`)
           else if (event.type === 'image-done') {

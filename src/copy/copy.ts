@@ -21,7 +21,8 @@ const MAX_DEPTH = 8
 export type CopyDestination = ExistenceChecker & Pusher
 
 export interface CopyEvent {
-  type: 'skipped' | 'copied'
+  /** planned: first seen in a graph (its size joins the work known so far); then skipped or copied. */
+  type: 'planned' | 'skipped' | 'copied'
   descriptor: Descriptor
 }
 
@@ -79,6 +80,7 @@ export class GraphCopier {
       throw new AirlockError('MANIFEST_INVALID', `manifest ${descriptor.digest} refers to itself`)
     const known = this.inflight.get(descriptor.digest)
     if (known && !result) return known
+    if (!known) options.onEvent?.({type: 'planned', descriptor})
     const work = this.copyNode(src, descriptor, options, depth, ancestors, result)
     if (!known) this.inflight.set(descriptor.digest, work)
     return work
