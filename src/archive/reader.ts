@@ -269,7 +269,7 @@ export class ArchiveReader implements RangeFetcher, ExistenceChecker {
         const digests = pool
           ? await pool.hash(ranges, options.onBytes)
           : await hashInThread(path, ranges, options.onBytes)
-        digests.forEach((digest, i) => (hashed[i]!.digest = digest as Digest))
+        for (const [i, digest] of digests.entries()) hashed[i]!.digest = digest as Digest
       }
       // The hashing threads read the file by its path: it must still be the file the handle holds.
       if (hash) await checkIdentity(path, fh, identity)
@@ -319,7 +319,7 @@ export class ArchiveReader implements RangeFetcher, ExistenceChecker {
       const digests = pool
         ? await pool.hash(ranges, options.onBytes)
         : await hashInThread(this.path, ranges, options.onBytes)
-      digests.forEach((digest, i) => (records[i]!.digest = digest as Digest))
+      for (const [i, digest] of digests.entries()) records[i]!.digest = digest as Digest
     } finally {
       await pool?.close()
     }

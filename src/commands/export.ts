@@ -180,9 +180,9 @@ export default class Export extends BaseCommand {
         concurrency: flags.concurrency,
         ...(flags.cache ? {cacheDir: flags.cache} : {}),
         hooks: withAirlockExecutables(
-          withTrustHooks(signatures.hooks, trust, section =>
-            describeExportedTrust(section).forEach(line => progress.line(line)),
-          ),
+          withTrustHooks(signatures.hooks, trust, section => {
+            for (const line of describeExportedTrust(section)) progress.line(line)
+          }),
           carried,
         ),
         ...(policy

@@ -198,7 +198,10 @@ export default class Push extends BaseCommand {
         onEvent: event => {
           if (event.type === 'blob-start') progress.setLabel(`push: ${event.repository}`)
           else if (event.type === 'blob') {
-            if (event.action === 'pushed') landed.blobs++, (landed.bytes += event.descriptor.size)
+            if (event.action === 'pushed') {
+              landed.blobs++
+              landed.bytes += event.descriptor.size
+            }
             progress.add(event.descriptor.size)
           } else if (event.type === 'manifest' && event.action === 'pushed') landed.manifests++
           else if (event.type === 'tag' && event.action === 'written') {

@@ -111,8 +111,8 @@ export class PushEngine {
       )
   }
 
-  /** Whether `repository` holds the blob (HEAD), remembering the size the registry stated. */
-  private async held(dst: PushDestination, repository: string, descriptor: Descriptor): Promise<boolean> {
+  /** Whether the destination repository holds the blob (HEAD), remembering the size the registry stated. */
+  private async held(dst: PushDestination, descriptor: Descriptor): Promise<boolean> {
     if (!dst.blobSize) return dst.exists(descriptor)
     const size = await dst.blobSize(descriptor)
     if (size === undefined) return false
@@ -161,7 +161,7 @@ export class PushEngine {
   ): Promise<void> {
     const holders = this.holders.get(descriptor.digest) ?? new Set<string>()
     this.holders.set(descriptor.digest, holders)
-    if (holders.has(repository) || (await this.held(dst, repository, descriptor))) {
+    if (holders.has(repository) || (await this.held(dst, descriptor))) {
       this.checkHeldSize(repository, descriptor)
       holders.add(repository)
       counters.blobs.skipped++

@@ -33,7 +33,7 @@ export class RegistrySession {
     this.registry = registry
     this.host = registryEndpoint(registry)
     this.base = transport.baseUrl(this.host)
-    this.auth = new Authenticator(transport, registry, this.host, credentialOptions)
+    this.auth = new Authenticator(transport, registry, credentialOptions)
   }
 
   /** Keeps manifest bytes for tagging later, up to 64 MiB per registry (then the oldest go). */

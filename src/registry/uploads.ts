@@ -34,7 +34,7 @@ export interface RereadableUploadOptions {
   maxRetryDelayMs?: number
 }
 
-function uploadLocation(session: RegistrySession, response: HttpResponse, what: string): URL {
+function uploadLocation(response: HttpResponse, what: string): URL {
   const location = header(response.headers, 'location')
   if (!location)
     throw new AirlockError('REGISTRY_ERROR', `${what}: the registry did not say where to upload (no Location header)`)
@@ -79,7 +79,7 @@ export async function pushBlob(
     )
     if (start.status !== 202) throw statusError(what, start.status, await readErrorBody(start.body), session.registry)
     discard(start.body)
-    location = uploadLocation(session, start, what)
+    location = uploadLocation(start, what)
 
     // The content may already have failed its check (a small blob is read whole while POST is in flight).
     if (contentError) throw contentError
@@ -131,7 +131,7 @@ export async function pushBlob(
           session.registry,
         )
       discard(patch.body)
-      location = uploadLocation(session, patch, what)
+      location = uploadLocation(patch, what)
       offset += chunk.length
     }
     if (contentError) throw contentError
@@ -234,7 +234,7 @@ async function uploadAttempt(
     )
     if (start.status !== 202) return await refused(start, what)
     discard(start.body)
-    location = uploadLocation(session, start, what)
+    location = uploadLocation(start, what)
   } catch (error) {
     return failed(error)
   }
@@ -276,7 +276,7 @@ async function uploadAttempt(
       // ECR answers 201 to a chunk (jdx/mise#11376, aws/containers-roadmap#2831): the bytes were taken all the same.
       if (sent.response.status !== 202 && sent.response.status !== 201) return await refused(sent.response, at)
       discard(sent.response.body)
-      location = uploadLocation(session, sent.response, what)
+      location = uploadLocation(sent.response, what)
       offset += length
     }
     // Checked before the commit: content that changed since it was verified is never committed, not even by
@@ -333,28 +333,31 @@ class HashingStream extends Transform {
 
   override _transform(chunk: Buffer, _encoding: BufferEncoding, callback: TransformCallback): void {
     this.seen += chunk.length
-    if (this.seen > this.length)
-      return callback(
-        (this.failure = new AirlockError('SIZE_MISMATCH', `blob: more than the expected ${this.length} bytes`)),
-      )
+    if (this.seen > this.length) {
+      this.failure = new AirlockError('SIZE_MISMATCH', `blob: more than the expected ${this.length} bytes`)
+      callback(this.failure)
+      return
+    }
     this.hash.update(chunk)
     callback(null, chunk)
   }
 
   override _flush(callback: TransformCallback): void {
-    if (this.seen !== this.length)
-      return callback(
-        (this.failure = new AirlockError('SIZE_MISMATCH', `blob: read ${this.seen} bytes, expected ${this.length}`)),
-      )
+    if (this.seen !== this.length) {
+      this.failure = new AirlockError('SIZE_MISMATCH', `blob: read ${this.seen} bytes, expected ${this.length}`)
+      callback(this.failure)
+      return
+    }
     if (this.expected) {
       const actual = `sha256:${this.hash.digest('hex')}`
-      if (actual !== this.expected.digest)
-        return callback(
-          (this.failure = new AirlockError(
-            'DIGEST_MISMATCH',
-            `blob ${this.expected.digest}: content hashes to ${actual}, expected ${this.expected.digest}`,
-          )),
+      if (actual !== this.expected.digest) {
+        this.failure = new AirlockError(
+          'DIGEST_MISMATCH',
+          `blob ${this.expected.digest}: content hashes to ${actual}, expected ${this.expected.digest}`,
         )
+        callback(this.failure)
+        return
+      }
     }
     callback()
   }

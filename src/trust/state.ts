@@ -38,7 +38,7 @@ export interface LegacyTufState extends Omit<TufState, 'format' | 'timestampKeys
 /** `$XDG_STATE_HOME/airlock`, else `~/.local/state/airlock`. */
 export function defaultStateDir(env: NodeJS.ProcessEnv = process.env): string {
   const xdg = env.XDG_STATE_HOME
-  return xdg && xdg.startsWith('/') ? join(xdg, 'airlock') : join(homedir(), '.local', 'state', 'airlock')
+  return xdg?.startsWith('/') ? join(xdg, 'airlock') : join(homedir(), '.local', 'state', 'airlock')
 }
 
 /** `<dir>/tuf/root-<fingerprint>.json` */

@@ -146,7 +146,10 @@ export async function judgeArchive(
   const walkOnce = (root: Descriptor, carried?: ReadonlySet<string>): Promise<GraphWalk> => {
     const key = `${root.digest} ${root.size} ${root.mediaType} ${carried ? [...carried].sort().join(',') : '*'}`
     let walk = walks.get(key)
-    if (!walk) walks.set(key, (walk = walkImage(archive, root, carried, budget)))
+    if (!walk) {
+      walk = walkImage(archive, root, carried, budget)
+      walks.set(key, walk)
+    }
     return walk
   }
   // Bounded before anything is walked or judged (issue 10, finding 8).
@@ -176,10 +179,10 @@ export async function judgeArchive(
     const carried = record?.filtered ? new Set((record.platforms ?? []).map(p => p.digest)) : undefined
     const walk = await walkOnce(root, carried)
     reasons.push(...walk.reasons)
-    walk.reached.forEach(d => referenced.add(d))
+    for (const d of walk.reached) referenced.add(d)
     for (const [j, attached] of (record?.attached ?? []).entries()) {
       const extra = await walkOnce(attached)
-      extra.reached.forEach(d => referenced.add(d))
+      for (const d of extra.reached) referenced.add(d)
       reasons.push(...extra.reasons.map(r => `attached[${j}]: ${r}`))
     }
     if (record?.platforms) {
@@ -201,7 +204,7 @@ export async function judgeArchive(
     for (const subject of entries > MAX_ARTIFACTS_PER_SUBJECT ? [] : mine) {
       for (const entry of subject.entries) {
         const graph = await walkOnce(entry.descriptor)
-        graph.reached.forEach(d => referenced.add(d))
+        for (const d of graph.reached) referenced.add(d)
         if (graph.reasons.length > 0) {
           reasons.push(...graph.reasons.map(r => `signature ${entry.descriptor.digest}: ${r}`))
           continue
