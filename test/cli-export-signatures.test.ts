@@ -2,31 +2,19 @@
 // failure (it used to stop at the first); a policy rule with `skip: true` relaxes --signatures required for the
 // images it matches; push --signatures skip exists (integrity-only, like verify) beside --skip-verify.
 import assert from 'node:assert/strict'
-import {spawn} from 'node:child_process'
 import {existsSync, writeFileSync} from 'node:fs'
 import {join} from 'node:path'
 import {after, before, describe, it} from 'node:test'
-import {fileURLToPath} from 'node:url'
 import {parseReference} from '../src/reference/index.ts'
 import {RegistryClient} from '../src/registry/index.ts'
 import {tempDir} from './support/layouts.ts'
 import {startRegistry, type StartedRegistry} from './support/registry.ts'
 import {createTestSigstore, sampleImage, type TestSigstore} from './support/sigstore/index.ts'
 import {putImage} from './support/sigstore/registry-images.ts'
+import {type CliRun, runCli} from './support/cli.ts'
 
-const root = fileURLToPath(new URL('..', import.meta.url))
-function airlock(...args: string[]): Promise<{status: number | null; stdout: string; stderr: string}> {
-  return new Promise(resolve => {
-    const child = spawn(process.execPath, [join(root, 'bin/run.js'), ...args], {
-      cwd: root,
-      stdio: ['ignore', 'pipe', 'pipe'],
-    })
-    let stdout = ''
-    let stderr = ''
-    child.stdout.on('data', d => (stdout += d))
-    child.stderr.on('data', d => (stderr += d))
-    child.on('close', status => resolve({status, stdout, stderr}))
-  })
+function airlock(...args: string[]): Promise<CliRun> {
+  return runCli(args)
 }
 
 describe('export and push: all signature problems at once, policy skip, push --signatures skip', () => {

@@ -2,17 +2,16 @@
 // not swallow the image, archive or artifact that follows them, in `--flag value` and `--flag=value` forms, the
 // way cosign and skopeo users write them (artifact last). Runs the built CLI (npm run build first).
 import assert from 'node:assert/strict'
-import {spawnSync} from 'node:child_process'
 import {readdirSync} from 'node:fs'
 import {join} from 'node:path'
 import {after, before, describe, it} from 'node:test'
 import {fileURLToPath} from 'node:url'
 import {tempDir} from './support/layouts.ts'
+import {type CliRun, runCli} from './support/cli.ts'
 
 const root = fileURLToPath(new URL('..', import.meta.url))
-function airlock(...args: string[]): {status: number | null; stdout: string; stderr: string} {
-  const r = spawnSync(process.execPath, [join(root, 'bin/run.js'), ...args], {encoding: 'utf8', cwd: root})
-  return {status: r.status, stdout: r.stdout, stderr: r.stderr}
+function airlock(...args: string[]): Promise<CliRun> {
+  return runCli(args)
 }
 const sig = join(root, 'fixtures/example-signatures')
 const hello = `oci:${join(root, 'fixtures/example')}:example.com/demo/multi:1.0`
@@ -21,14 +20,14 @@ describe('CLI: repeatable flags never swallow the arguments after them', () => {
   let dir: string
   let cleanup: () => Promise<void>
   before(async () => ({dir, cleanup} = await tempDir()))
-  after(() => cleanup())
+  after(async () => cleanup())
 
   for (const form of ['separate', 'equals'] as const) {
     const flag = (name: string, value: string) => (form === 'separate' ? [`--${name}`, value] : [`--${name}=${value}`])
 
-    it(`export: --platform and --insecure-registry before the image (${form})`, () => {
+    it(`export: --platform and --insecure-registry before the image (${form})`, async () => {
       const out = join(dir, `platform-${form}.tar`)
-      const r = airlock(
+      const r = await airlock(
         'export',
         '--no-tuf',
         '--signatures',
@@ -40,14 +39,14 @@ describe('CLI: repeatable flags never swallow the arguments after them', () => {
         hello,
       )
       assert.equal(r.status, 0, r.stderr)
-      const inspect = airlock('inspect', out, '--json')
+      const inspect = await airlock('inspect', out, '--json')
       assert.equal(inspect.status, 0, inspect.stderr)
       assert.match(inspect.stdout, /linux\/arm64/)
     })
 
-    it(`verify-blob: --trusted-root (twice) before the artifact (${form})`, () => {
+    it(`verify-blob: --trusted-root (twice) before the artifact (${form})`, async () => {
       const root1 = join(sig, 'trusted_root.json')
-      const r = airlock(
+      const r = await airlock(
         'verify-blob',
         '--bundle',
         join(sig, 'hello.txt.sigstore.json'),
@@ -63,10 +62,10 @@ describe('CLI: repeatable flags never swallow the arguments after them', () => {
       assert.match(r.stdout, /Verified OK/)
     })
 
-    it(`verify: --trusted-root and --tuf-root before the archive (${form})`, () => {
+    it(`verify: --trusted-root and --tuf-root before the archive (${form})`, async () => {
       const out = join(dir, `verify-${form}.tar`)
-      assert.equal(airlock('export', '--no-tuf', '--signatures', 'skip', '-o', out, hello).status, 0)
-      const r = airlock(
+      assert.equal((await airlock('export', '--no-tuf', '--signatures', 'skip', '-o', out, hello)).status, 0)
+      const r = await airlock(
         'verify',
         '--signatures',
         'skip',

@@ -2,7 +2,7 @@
 // non-zero (it used to print a tree without the missing platform and exit 0), still printing what it could read; a
 // verify report with tens of thousands of problems prints the first ones and a count, not 50,000 lines.
 import assert from 'node:assert/strict'
-import {execFileSync, spawnSync} from 'node:child_process'
+import {execFileSync} from 'node:child_process'
 import {join} from 'node:path'
 import {after, before, describe, it} from 'node:test'
 import {fileURLToPath} from 'node:url'
@@ -10,14 +10,11 @@ import {exportImages} from '../src/export/export.ts'
 import {MAX_PROBLEM_LINES, renderVerify} from '../src/report/text.ts'
 import {verifyArchive} from '../src/verify/verify.ts'
 import {tempDir} from './support/layouts.ts'
+import {type CliRun, runCli} from './support/cli.ts'
 
 const root = fileURLToPath(new URL('..', import.meta.url))
-function airlock(...args: string[]) {
-  return spawnSync(process.execPath, [join(root, 'bin/run.js'), ...args], {
-    encoding: 'utf8',
-    cwd: root,
-    timeout: 60_000,
-  })
+function airlock(...args: string[]): Promise<CliRun> {
+  return runCli(args, {timeoutMs: 60_000})
 }
 
 describe('hostile-input leftovers', () => {
@@ -29,24 +26,24 @@ describe('hostile-input leftovers', () => {
     archive = join(dir, 'multi.tar')
     await exportImages({sources: [`oci:${join(root, 'fixtures/example')}:example.com/demo/multi:1.0`], output: archive})
   })
-  after(() => cleanup())
+  after(async () => cleanup())
 
-  it('inspect of an archive missing a platform manifest: prints what it read, names the missing blob, exits 1', () => {
-    const json = JSON.parse(airlock('inspect', archive, '--json').stdout) as {
+  it('inspect of an archive missing a platform manifest: prints what it read, names the missing blob, exits 1', async () => {
+    const json = JSON.parse((await airlock('inspect', archive, '--json')).stdout) as {
       images: Array<{platforms: Array<{manifest: {digest: string}}>}>
     }
     const victim = json.images[0]!.platforms[0]!.manifest.digest
     const broken = join(dir, 'broken.tar')
     execFileSync('cp', [archive, broken])
     execFileSync('tar', ['--delete', '-f', broken, `blobs/sha256/${victim.slice('sha256:'.length)}`])
-    const r = airlock('inspect', broken)
+    const r = await airlock('inspect', broken)
     assert.equal(r.status, 1, r.stdout + r.stderr)
     assert.match(r.stdout, /example\.com\/demo\/multi:1\.0/)
     assert.match(r.stdout, new RegExp(`^FAIL .*${victim.slice(7)} is missing`, 'm'))
     const errors = r.stderr.trimEnd().split('\n')
     assert.equal(errors.length, 1, r.stderr)
     assert.match(errors[0]!, /^airlock: error: the archive's content graph is broken \(1 problem\(s\)\): .* is missing/)
-    const j = airlock('inspect', broken, '--json')
+    const j = await airlock('inspect', broken, '--json')
     assert.equal(j.status, 1)
     assert.equal((JSON.parse(j.stdout) as {problems: string[]}).problems.length, 1)
   })

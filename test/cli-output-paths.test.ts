@@ -2,16 +2,14 @@
 // existing file: one line naming the path the user gave (never the hidden .NAME.partial-* name), before any
 // registry is contacted. The image here is on a port where nothing listens: reaching it would be a network error.
 import assert from 'node:assert/strict'
-import {spawnSync} from 'node:child_process'
 import {mkdirSync, readdirSync, writeFileSync} from 'node:fs'
 import {join} from 'node:path'
 import {after, before, describe, it} from 'node:test'
-import {fileURLToPath} from 'node:url'
 import {tempDir} from './support/layouts.ts'
+import {type CliRun, runCli} from './support/cli.ts'
 
-const root = fileURLToPath(new URL('..', import.meta.url))
-function airlock(cwd: string, ...args: string[]) {
-  return spawnSync(process.execPath, [join(root, 'bin/run.js'), ...args], {encoding: 'utf8', cwd, timeout: 60_000})
+function airlock(cwd: string, ...args: string[]): Promise<CliRun> {
+  return runCli(args, {cwd, timeoutMs: 60_000})
 }
 const UNREACHABLE = '127.0.0.1:9/nothing/here:1'
 
@@ -19,7 +17,7 @@ describe('CLI: output paths are checked before any download', () => {
   let dir: string
   let cleanup: () => Promise<void>
   before(async () => ({dir, cleanup} = await tempDir('airlock-outpaths-')))
-  after(() => cleanup())
+  after(async () => cleanup())
 
   const cases: Array<[string, (d: string) => string, RegExp]> = [
     [
@@ -36,12 +34,12 @@ describe('CLI: output paths are checked before any download', () => {
     ],
   ]
   for (const [what, make, message] of cases)
-    it(`export -o ${what}: one line naming the given path, no network, nothing written`, () => {
+    it(`export -o ${what}: one line naming the given path, no network, nothing written`, async () => {
       const cwd = join(dir, what.replace(/\W+/g, '-'))
       mkdirSync(cwd)
       const out = make(cwd)
       const before = readdirSync(cwd).sort()
-      const r = airlock(cwd, 'export', '--no-tuf', '--insecure-registry', '127.0.0.1:9', '-o', out, UNREACHABLE)
+      const r = await airlock(cwd, 'export', '--no-tuf', '--insecure-registry', '127.0.0.1:9', '-o', out, UNREACHABLE)
       assert.notEqual(r.status, 0)
       assert.match(r.stderr.split('\n')[0]!, message)
       assert.doesNotMatch(r.stderr, /partial|ECONNREFUSED|connect/i)
@@ -49,8 +47,8 @@ describe('CLI: output paths are checked before any download', () => {
       assert.deepEqual(readdirSync(cwd).sort(), before)
     })
 
-  it('push --emit-talos-config into a missing directory fails before verifying or pushing', () => {
-    const r = airlock(
+  it('push --emit-talos-config into a missing directory fails before verifying or pushing', async () => {
+    const r = await airlock(
       dir,
       'push',
       '--skip-verify',

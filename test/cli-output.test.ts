@@ -3,13 +3,14 @@
 // "NOT verified: N image(s)" naming only the first failure, push printing "tagged" before "verification", exact
 // byte counts beside "MB", "1 manifests", and `push --emit-talos-config -` writing the YAML to stderr.
 import assert from 'node:assert/strict'
-import {spawn, spawnSync} from 'node:child_process'
+import {spawnSync} from 'node:child_process'
 import {join} from 'node:path'
 import {after, before, describe, it} from 'node:test'
 import {fileURLToPath} from 'node:url'
 import {parse as parseYaml} from 'yaml'
 import {tempDir} from './support/layouts.ts'
 import {startRegistry, type StartedRegistry} from './support/registry.ts'
+import {type CliRun, runCli} from './support/cli.ts'
 
 const root = fileURLToPath(new URL('..', import.meta.url))
 const SIG = join(root, 'fixtures/example-signatures')
@@ -31,18 +32,8 @@ function airlock(...args: string[]) {
     timeout: 120_000,
   })
 }
-function airlockAsync(...args: string[]): Promise<{status: number | null; stdout: string; stderr: string}> {
-  return new Promise(resolve => {
-    const child = spawn(process.execPath, [join(root, 'bin/run.js'), ...args], {
-      cwd: root,
-      stdio: ['ignore', 'pipe', 'pipe'],
-    })
-    let stdout = ''
-    let stderr = ''
-    child.stdout.on('data', d => (stdout += d))
-    child.stderr.on('data', d => (stderr += d))
-    child.on('close', status => resolve({status, stdout, stderr}))
-  })
+function airlockAsync(...args: string[]): Promise<CliRun> {
+  return runCli(args)
 }
 
 describe('CLI: output never contradicts itself', () => {

@@ -5,7 +5,7 @@
 // another key fails; the emitted Talos and policy-controller YAML parse and carry the key; bad keys and a
 // --skip-verify request fail in one line with nothing pushed; a `skip` rule image is reported, not signed.
 import assert from 'node:assert/strict'
-import {execFileSync, spawn} from 'node:child_process'
+import {execFileSync} from 'node:child_process'
 import {readFileSync, writeFileSync} from 'node:fs'
 import {join} from 'node:path'
 import {after, before, describe, it} from 'node:test'
@@ -23,6 +23,7 @@ import {startRegistry, type StartedRegistry} from './support/registry.ts'
 import {createTestSigstore, sampleImage, type TestSigstore} from './support/sigstore/index.ts'
 import {pushBundleSignedIndex, putImage} from './support/sigstore/registry-images.ts'
 import {TalosChecker} from './support/talos-lookup.ts'
+import {type CliRun, runCli} from './support/cli.ts'
 
 const ROOT = join(import.meta.dirname, '..')
 const ID = 'release@airlock.test'
@@ -47,24 +48,8 @@ describe('push --countersign-key / airlock countersign (CLI)', () => {
   const digests: Record<string, string[]> = {}
 
   // Asynchronous: the referrers front runs in this process and must keep answering while the CLI runs.
-  const cli = (
-    args: string[],
-    env: Record<string, string> = {},
-    input = '',
-  ): Promise<{status: number | null; stdout: string; stderr: string}> =>
-    new Promise(resolve => {
-      const child = spawn('node', ['bin/run.js', ...args], {cwd: ROOT, env: {...process.env, ...env}})
-      let stdout = ''
-      let stderr = ''
-      child.stdout.on('data', (c: Buffer) => (stdout += c.toString()))
-      child.stderr.on('data', (c: Buffer) => (stderr += c.toString()))
-      const timer = setTimeout(() => child.kill(), 120_000)
-      child.on('close', status => {
-        clearTimeout(timer)
-        resolve({status, stdout, stderr})
-      })
-      child.stdin.end(input)
-    })
+  const cli = (args: string[], env: Record<string, string> = {}, input = ''): Promise<CliRun> =>
+    runCli(args, {env, input, timeoutMs: 120_000})
   const policyArgs = () => [
     '--trusted-root',
     trustedRootFile,

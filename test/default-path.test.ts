@@ -4,7 +4,7 @@
 // trusted root from the archive's TUF chain, under the no-network preload. And the negative twins: the target
 // tampered in the archive, a trusted root that does not hold the signing CA, and metadata expired past the grace.
 import assert from 'node:assert/strict'
-import {spawn, spawnSync} from 'node:child_process'
+import {spawnSync} from 'node:child_process'
 import {existsSync, readFileSync, writeFileSync} from 'node:fs'
 import {join} from 'node:path'
 import {after, before, describe, it} from 'node:test'
@@ -19,6 +19,7 @@ import {putImage} from './support/sigstore/registry-images.ts'
 import {startStaticServer, type StaticServer} from './support/static-server.ts'
 import {TestTufRepo} from './support/tuf-repo.ts'
 import {assertFreshBuild} from './support/built.ts'
+import {runCli} from './support/cli.ts'
 
 // dist/ must be the current source: fail (never skip, never test old code) when it is not
 assertFreshBuild()
@@ -38,14 +39,7 @@ interface Run {
 
 /** export talks to servers living in this process: it must run asynchronously. */
 function exportAsync(args: string[]): Promise<Run> {
-  return new Promise(ok => {
-    const child = spawn(process.execPath, [BIN, 'export', ...args], {cwd: ROOT})
-    let stdout = ''
-    let stderr = ''
-    child.stdout.on('data', d => (stdout += d))
-    child.stderr.on('data', d => (stderr += d))
-    child.on('close', status => ok({status, stdout, stderr}))
-  })
+  return runCli(['export', ...args])
 }
 
 describe("default path: keyless verify against the trusted root carried by the archive's TUF chain (built CLI)", () => {

@@ -4,7 +4,6 @@
 // every blob is there; otherwise it fails with one line, and no tag points at content the registry lacks; a rerun
 // then completes without sending again the blobs that already landed (upload requests counted at the proxy).
 import assert from 'node:assert/strict'
-import {spawn} from 'node:child_process'
 import {join} from 'node:path'
 import {after, before, describe, it} from 'node:test'
 import {exportImages} from '../src/export/export.ts'
@@ -13,10 +12,9 @@ import {RegistryClient} from '../src/registry/index.ts'
 import {startFaultProxy, type Fault, type FaultProxy, type FaultRequest} from './support/fault-proxy.ts'
 import {buildImage, makeWorkDir, pushImage, type TestImage} from './support/images.ts'
 import {startRegistry, type StartedRegistry} from './support/registry.ts'
-import {ROOT} from './support/hostile/base.ts'
 import {assertFreshBuild} from './support/built.ts'
+import {runCli} from './support/cli.ts'
 
-const CLI = join(ROOT, 'bin/run.js')
 // dist/ must be the current source: fail (never skip, never test old code) when it is not
 assertFreshBuild()
 
@@ -26,22 +24,10 @@ interface Run {
   ms: number
 }
 
-function run(args: string[], timeoutMs = 30_000): Promise<Run> {
-  return new Promise(resolve => {
-    const t = Date.now()
-    const child = spawn(process.execPath, [CLI, ...args], {
-      env: {...process.env, AIRLOCK_DEBUG: ''},
-      stdio: ['ignore', 'pipe', 'pipe'],
-    })
-    let stderr = ''
-    child.stderr.on('data', d => (stderr += d))
-    child.stdout.resume()
-    const timer = setTimeout(() => child.kill('SIGKILL'), timeoutMs)
-    child.on('close', exit => {
-      clearTimeout(timer)
-      resolve({exit, stderr, ms: Date.now() - t})
-    })
-  })
+async function run(args: string[], timeoutMs = 30_000): Promise<Run> {
+  const t = Date.now()
+  const r = await runCli(args, {env: {AIRLOCK_DEBUG: ''}, timeoutMs})
+  return {exit: r.status, stderr: r.stderr, ms: Date.now() - t}
 }
 
 const errorLines = (stderr: string) => stderr.split('\n').filter(l => l.startsWith('airlock: error: '))

@@ -1,16 +1,13 @@
 // CLI tests over the built CLI (npm run build first; `npm test` does it): exit codes, --json, one-line errors.
 import assert from 'node:assert/strict'
-import {spawnSync} from 'node:child_process'
 import {copyFile, open} from 'node:fs/promises'
 import {join} from 'node:path'
 import {after, before, describe, it} from 'node:test'
-import {fileURLToPath} from 'node:url'
 import {tempDir} from './support/layouts.ts'
+import {type CliRun, runCli} from './support/cli.ts'
 
-const root = fileURLToPath(new URL('..', import.meta.url))
-function airlock(...args: string[]): {status: number | null; stdout: string; stderr: string} {
-  const r = spawnSync(process.execPath, [join(root, 'bin/run.js'), ...args], {encoding: 'utf8', cwd: root})
-  return {status: r.status, stdout: r.stdout, stderr: r.stderr}
+function airlock(...args: string[]): Promise<CliRun> {
+  return runCli(args)
 }
 const example = (name: string) => `oci:fixtures/example:example.com/demo/${name}:1.0`
 
@@ -22,10 +19,10 @@ describe('CLI: export, verify, inspect', () => {
     ;({dir, cleanup} = await tempDir())
     archive = join(dir, 'example.tar')
   })
-  after(() => cleanup())
+  after(async () => cleanup())
 
-  it('exports the example fixture (exit 0) and refuses to overwrite it (exit 1, one line)', () => {
-    const ok = airlock(
+  it('exports the example fixture (exit 0) and refuses to overwrite it (exit 1, one line)', async () => {
+    const ok = await airlock(
       'export',
       '--no-tuf',
       '--signatures',
@@ -36,16 +33,16 @@ describe('CLI: export, verify, inspect', () => {
       example('multi'),
     )
     assert.equal(ok.status, 0, ok.stderr)
-    const again = airlock('export', '--no-tuf', '--signatures', 'optional', '-o', archive, example('hello'))
+    const again = await airlock('export', '--no-tuf', '--signatures', 'optional', '-o', archive, example('hello'))
     assert.equal(again.status, 1)
     assert.match(again.stderr, /^airlock: error: .*already exists\nairlock: hint: .*--force.*\n$/)
   })
 
-  it('verifies (exit 0) with a human report and with --json', () => {
-    const text = airlock('verify', '--signatures', 'skip', archive)
+  it('verifies (exit 0) with a human report and with --json', async () => {
+    const text = await airlock('verify', '--signatures', 'skip', archive)
     assert.equal(text.status, 0, text.stderr)
     assert.match(text.stdout, /^ok {4}example.com\/demo\/hello:1.0/m)
-    const json = airlock('verify', '--signatures', 'skip', archive, '--json')
+    const json = await airlock('verify', '--signatures', 'skip', archive, '--json')
     assert.equal(json.status, 0)
     const report = JSON.parse(json.stdout) as {ok: boolean; images: Array<{reference: string}>}
     assert.equal(report.ok, true)
@@ -61,30 +58,32 @@ describe('CLI: export, verify, inspect', () => {
     const fh = await open(bad, 'r+')
     await fh.write(Buffer.from('X'), 0, 1, 512 * 7 + 10) // inside an early blob body
     await fh.close()
-    const r = airlock('verify', '--signatures', 'skip', bad)
+    const r = await airlock('verify', '--signatures', 'skip', bad)
     assert.equal(r.status, 1)
     const errors = r.stderr.split('\n').filter(l => l.startsWith('airlock: error:'))
     assert.equal(errors.length, 1, r.stderr)
     assert.doesNotMatch(r.stderr, / {4}at /)
-    const json = airlock('verify', '--signatures', 'skip', bad, '--json')
+    const json = await airlock('verify', '--signatures', 'skip', bad, '--json')
     assert.equal(json.status, 1)
     assert.equal((JSON.parse(json.stdout) as {ok: boolean}).ok, false)
   })
 
-  it('inspects as a tree and as JSON', () => {
-    const text = airlock('inspect', archive)
+  it('inspects as a tree and as JSON', async () => {
+    const text = await airlock('inspect', archive)
     assert.equal(text.status, 0, text.stderr)
     assert.match(text.stdout, /linux\/arm64/)
     assert.match(text.stdout, /└─ layer sha256:/)
-    const json = JSON.parse(airlock('inspect', archive, '--json').stdout) as {images: Array<{platforms: unknown[]}>}
+    const json = JSON.parse((await airlock('inspect', archive, '--json')).stdout) as {
+      images: Array<{platforms: unknown[]}>
+    }
     assert.equal(json.images[1]!.platforms.length, 2)
   })
 
-  it('uses exit 2 for usage errors and exit 1 for a missing archive', () => {
-    assert.equal(airlock('verify').status, 2)
-    assert.equal(airlock('export', '-o', join(dir, 'x.tar')).status, 2)
-    assert.equal(airlock('export', '-o', join(dir, 'x.tar'), '--platform', 'linux', example('multi')).status, 2)
-    const missing = airlock('verify', '--signatures', 'skip', join(dir, 'nope.tar'))
+  it('uses exit 2 for usage errors and exit 1 for a missing archive', async () => {
+    assert.equal((await airlock('verify')).status, 2)
+    assert.equal((await airlock('export', '-o', join(dir, 'x.tar'))).status, 2)
+    assert.equal((await airlock('export', '-o', join(dir, 'x.tar'), '--platform', 'linux', example('multi'))).status, 2)
+    const missing = await airlock('verify', '--signatures', 'skip', join(dir, 'nope.tar'))
     assert.equal(missing.status, 1)
     assert.match(missing.stderr, /^airlock: error: /)
   })

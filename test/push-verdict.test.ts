@@ -3,15 +3,15 @@
 // and bindings stand between the archive and the mirror): every case must exit 1 naming the problem, and the
 // registry must stay empty. Then the tag-move rule (finding 1) and the file identity check (finding 6).
 import assert from 'node:assert/strict'
-import {spawnSync} from 'node:child_process'
 import {generateKeyPairSync} from 'node:crypto'
 import {mkdirSync, mkdtempSync, rmSync, utimesSync, writeFileSync} from 'node:fs'
 import {tmpdir} from 'node:os'
 import {join} from 'node:path'
 import {after, before, describe, it} from 'node:test'
 import {openVerifiedArchive} from '../src/verify/open.ts'
-import {Archive, makeBaseArchive, OCI_MANIFEST, ROOT} from './support/hostile/base.ts'
+import {Archive, makeBaseArchive, OCI_MANIFEST} from './support/hostile/base.ts'
 import {startRegistry, type StartedRegistry} from './support/registry.ts'
+import {type CliRun, runCli} from './support/cli.ts'
 
 const top = mkdtempSync(join(tmpdir(), 'airlock-verdict-'))
 mkdirSync(join(top, 'base'))
@@ -19,9 +19,8 @@ const base = makeBaseArchive(join(top, 'base'))
 const policyFile = join(top, 'skip.yaml')
 writeFileSync(policyFile, 'rules:\n  - image: "**"\n    skip: true\n')
 
-function cli(...args: string[]) {
-  const r = spawnSync('node', [join(ROOT, 'bin/run.js'), ...args], {cwd: top, encoding: 'utf8', timeout: 60_000})
-  return {status: r.status, stdout: r.stdout, stderr: r.stderr}
+function cli(...args: string[]): Promise<CliRun> {
+  return runCli(args, {cwd: top, timeoutMs: 60_000})
 }
 
 function write(name: string, archive: Archive): string {
@@ -58,7 +57,7 @@ describe('push writes only what verify judged (issue 10)', () => {
   const refused = async (name: string, archive: Archive, message: RegExp) => {
     const file = write(name, archive)
     const prefix = `case-${name}`
-    const r = cli(
+    const r = await cli(
       'push',
       file,
       `${registry.host}/${prefix}`,
@@ -71,7 +70,7 @@ describe('push writes only what verify judged (issue 10)', () => {
     assert.match(r.stderr, message, name)
     assert.doesNotMatch(r.stderr, /\n\s+at /, 'no stack trace')
     assert.ok(!(await catalog()).some(repo => repo.startsWith(`${prefix}/`)), `${name}: something reached the registry`)
-    const v = cli('verify', file, '--signatures', 'skip')
+    const v = await cli('verify', file, '--signatures', 'skip')
     assert.equal(v.status, 1, `${name}: verify must refuse it too: ${v.stdout}`)
   }
 
@@ -189,7 +188,7 @@ describe('finding 1: a mirror tag pointing at other content is not moved without
   it('refuses naming the old digest, then moves it with --force', async () => {
     const file = write('honest', Archive.parse(base.bytes))
     const args = ['--policy', policyFile, '--insecure-registry', registry.host]
-    assert.equal(cli('push', file, `${registry.host}/moves`, ...args).status, 0)
+    assert.equal((await cli('push', file, `${registry.host}/moves`, ...args)).status, 0)
     // The same tag now names another image in the mirror (another push, another tool).
     const other = edit(a => {
       const index = a.json('index.json')
@@ -203,11 +202,11 @@ describe('finding 1: a mirror tag pointing at other content is not moved without
       a.set('airlock.json', Buffer.from(JSON.stringify(doc)))
     })
     const single = Archive.parse(base.bytes).json('airlock.json').images[0].digest as string
-    const moved = cli('push', write('other', other.reseal()), `${registry.host}/moves`, ...args)
+    const moved = await cli('push', write('other', other.reseal()), `${registry.host}/moves`, ...args)
     assert.equal(moved.status, 1, moved.stderr)
     assert.match(moved.stderr, new RegExp(`library/single:single already points at ${single}`))
     assert.match(moved.stderr, /--force/)
-    const forced = cli('push', join(top, 'other.tar'), `${registry.host}/moves`, ...args, '--force')
+    const forced = await cli('push', join(top, 'other.tar'), `${registry.host}/moves`, ...args, '--force')
     assert.equal(forced.status, 0, forced.stderr)
   })
 })
@@ -251,12 +250,12 @@ describe('finding 1: the host dropped from the mirror path cannot pick a weaker 
     })
     const file = write('quay', renamed.reseal())
     const args = ['--policy', policy, '--insecure-registry', registry.host]
-    const dropped = cli('push', file, `${registry.host}/hosts`, ...args)
+    const dropped = await cli('push', file, `${registry.host}/hosts`, ...args)
     assert.equal(dropped.status, 1, dropped.stderr)
     assert.match(dropped.stderr, /also answers pulls of ghcr\.io\/siderolabs\/installer:v1/)
     assert.match(dropped.stderr, /--keep-host/)
     assert.ok(!(await catalog()).some(r => r.startsWith('hosts/')), 'nothing may be written')
-    const kept = cli('push', file, `${registry.host}/hosts`, ...args, '--keep-host')
+    const kept = await cli('push', file, `${registry.host}/hosts`, ...args, '--keep-host')
     assert.equal(kept.status, 0, kept.stderr)
     assert.ok((await catalog()).includes('hosts/quay.io/siderolabs/installer'))
   })
@@ -265,7 +264,7 @@ describe('finding 1: the host dropped from the mirror path cannot pick a weaker 
 describe('finding 3: an honest export --platform archive', () => {
   it('verifies, pushes the carried platform and the index as they are, and a strict registry refusing the index is explained', async () => {
     const out = join(top, 'filtered.tar')
-    const e = cli(
+    const e = await cli(
       'export',
       '--no-tuf',
       '--signatures',
@@ -276,10 +275,10 @@ describe('finding 3: an honest export --platform archive', () => {
       `oci:${join(top, 'base', 'source-layout')}:multi`,
     )
     assert.equal(e.status, 0, e.stderr)
-    assert.equal(cli('verify', out, '--signatures', 'skip').status, 0)
+    assert.equal((await cli('verify', out, '--signatures', 'skip')).status, 0)
     // Distribution 2.x requires every child of an index: the push fails at the index, with the reason and the way out,
     // after the carried platform landed (by digest) and before any tag was written.
-    const r = cli(
+    const r = await cli(
       'push',
       out,
       `${registry.host}/filtered`,

@@ -2,7 +2,7 @@
 // what to do, proxies from the environment (a local CONNECT proxy; a registry excluded by NO_PROXY), and an idle
 // timeout that abandons a stalled connection and retries it.
 import assert from 'node:assert/strict'
-import {execFileSync, spawn} from 'node:child_process'
+import {execFileSync} from 'node:child_process'
 import {existsSync, writeFileSync} from 'node:fs'
 import http from 'node:http'
 import type {AddressInfo} from 'node:net'
@@ -17,6 +17,7 @@ import {buildImage, makeWorkDir, pushImage} from './support/images.ts'
 import {freePort, startRegistry, TEST_PASSWORD, TEST_USER, type StartedRegistry} from './support/registry.ts'
 import {startStaticServer, type StaticServer} from './support/static-server.ts'
 import {TestTufRepo} from './support/tuf-repo.ts'
+import {type CliRun, runCli} from './support/cli.ts'
 
 const ROOT = join(import.meta.dirname, '..')
 const PROXY_VARS = [
@@ -30,26 +31,9 @@ const PROXY_VARS = [
   'all_proxy',
 ]
 
-function cli(
-  args: string[],
-  env: Record<string, string> = {},
-  input = '',
-): Promise<{status: number | null; stdout: string; stderr: string}> {
-  return new Promise(resolve => {
-    const base: Record<string, string | undefined> = {...process.env, AIRLOCK_CERTS_D: ''}
-    for (const v of PROXY_VARS) delete base[v]
-    const child = spawn('node', ['bin/run.js', ...args], {cwd: ROOT, env: {...base, ...env} as NodeJS.ProcessEnv})
-    let stdout = ''
-    let stderr = ''
-    child.stdout.on('data', (d: Buffer) => (stdout += d))
-    child.stderr.on('data', (d: Buffer) => (stderr += d))
-    const timer = setTimeout(() => child.kill('SIGKILL'), 120_000)
-    child.on('close', status => {
-      clearTimeout(timer)
-      resolve({status, stdout, stderr})
-    })
-    child.stdin.end(input)
-  })
+function cli(args: string[], env: Record<string, string> = {}, input = ''): Promise<CliRun> {
+  const unset = Object.fromEntries(PROXY_VARS.map(name => [name, undefined]))
+  return runCli(args, {env: {...unset, AIRLOCK_CERTS_D: '', ...env}, input, timeoutMs: 120_000})
 }
 
 describe('network errors, proxies and timeouts', () => {

@@ -5,7 +5,7 @@
 // the fallback tag). Export must carry the signatures; push must leave them reachable on the mirror, which
 // `verify --registry` re-verifies through the same front, the way an in-cluster verifier finds them.
 import assert from 'node:assert/strict'
-import {execFileSync, spawn} from 'node:child_process'
+import {execFileSync} from 'node:child_process'
 import {existsSync, readFileSync, writeFileSync} from 'node:fs'
 import {join} from 'node:path'
 import {after, before, describe, it} from 'node:test'
@@ -22,25 +22,14 @@ import {
 import {startRegistry, type StartedRegistry} from './support/registry.ts'
 import {createTestSigstore, sampleImage, type TestSigstore} from './support/sigstore/index.ts'
 import {pushBundleSignedIndex, putImage} from './support/sigstore/registry-images.ts'
+import {type CliRun, runCli} from './support/cli.ts'
 
 const ROOT = join(import.meta.dirname, '..')
 const ID = 'release@airlock.test'
 const ISSUER = 'https://accounts.airlock.test'
 
-function cli(args: string[], input = ''): Promise<{status: number | null; stdout: string; stderr: string}> {
-  return new Promise(resolve => {
-    const child = spawn('node', ['bin/run.js', ...args], {cwd: ROOT})
-    let stdout = ''
-    let stderr = ''
-    child.stdout.on('data', (d: Buffer) => (stdout += d))
-    child.stderr.on('data', (d: Buffer) => (stderr += d))
-    const timer = setTimeout(() => child.kill('SIGKILL'), 120_000)
-    child.on('close', status => {
-      clearTimeout(timer)
-      resolve({status, stdout, stderr})
-    })
-    child.stdin.end(input)
-  })
+function cli(args: string[], input = ''): Promise<CliRun> {
+  return runCli(args, {input, timeoutMs: 120_000})
 }
 
 describe('registries that cannot run here, replayed by a front over the real registry', () => {

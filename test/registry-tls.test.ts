@@ -3,7 +3,7 @@
 // client certificate (mTLS, `http.tls.clientcas`). The certs.d root is AIRLOCK_CERTS_D here instead of
 // /etc/containers/certs.d and /etc/docker/certs.d.
 import assert from 'node:assert/strict'
-import {execFileSync, spawn} from 'node:child_process'
+import {execFileSync} from 'node:child_process'
 import {copyFileSync, existsSync, mkdirSync, writeFileSync} from 'node:fs'
 import {join} from 'node:path'
 import {after, before, describe, it} from 'node:test'
@@ -11,33 +11,13 @@ import {parseReference} from '../src/reference/index.ts'
 import {RegistryClient} from '../src/registry/index.ts'
 import {buildImage, makeWorkDir, pushImage} from './support/images.ts'
 import {startRegistry, TEST_PASSWORD, TEST_USER, type StartedRegistry} from './support/registry.ts'
+import {type CliRun, runCli} from './support/cli.ts'
 
 const ROOT = join(import.meta.dirname, '..')
 
-function cli(
-  args: string[],
-  options: {input?: string; env?: Record<string, string>} = {},
-): Promise<{status: number | null; stdout: string; stderr: string}> {
-  return new Promise(resolve => {
-    const env: Record<string, string | undefined> = {
-      ...process.env,
-      AIRLOCK_CERTS_D: '',
-      REGISTRY_AUTH_FILE: undefined,
-      NODE_EXTRA_CA_CERTS: undefined,
-      ...options.env,
-    }
-    const child = spawn('node', ['bin/run.js', ...args], {cwd: ROOT, env: env as NodeJS.ProcessEnv})
-    let stdout = ''
-    let stderr = ''
-    child.stdout.on('data', (d: Buffer) => (stdout += d))
-    child.stderr.on('data', (d: Buffer) => (stderr += d))
-    const timer = setTimeout(() => child.kill('SIGKILL'), 120_000)
-    child.on('close', status => {
-      clearTimeout(timer)
-      resolve({status, stdout, stderr})
-    })
-    child.stdin.end(options.input ?? '')
-  })
+function cli(args: string[], options: {input?: string; env?: Record<string, string>} = {}): Promise<CliRun> {
+  const env = {AIRLOCK_CERTS_D: '', REGISTRY_AUTH_FILE: undefined, NODE_EXTRA_CA_CERTS: undefined, ...options.env}
+  return runCli(args, {env, input: options.input ?? '', timeoutMs: 120_000})
 }
 
 describe('TLS and credentials as operators configure them', () => {

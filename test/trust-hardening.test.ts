@@ -18,7 +18,9 @@ const tmp = () => {
   dirs.push(d)
   return d
 }
-after(() => dirs.forEach(d => rmSync(d, {recursive: true, force: true})))
+after(() => {
+  for (const d of dirs) rmSync(d, {recursive: true, force: true})
+})
 
 const iso = (t: number) => new Date(t).toISOString().replace(/\.\d{3}Z$/, 'Z')
 type Json = Record<string, any>

@@ -23,7 +23,9 @@ const tmp = () => {
   dirs.push(d)
   return d
 }
-after(() => dirs.forEach(d => rmSync(d, {recursive: true, force: true})))
+after(() => {
+  for (const d of dirs) rmSync(d, {recursive: true, force: true})
+})
 
 /** The files the archive would carry for a generated repository, read straight from its directory (no HTTP). */
 function filesOf(repo: TestTufRepo): Map<string, Buffer> {

@@ -1,16 +1,14 @@
 // docs/DECISIONS.md: "verify without a policy: usage error (exit 2) unless --signatures skip" (as cosign: a forgotten
 // flag must never produce an exit 0 that reads as "signatures verified"). Through the built CLI.
 import assert from 'node:assert/strict'
-import {spawnSync} from 'node:child_process'
 import {join} from 'node:path'
 import {after, before, describe, it} from 'node:test'
 import {assertFreshBuild} from './support/built.ts'
 import {tempDir} from './support/layouts.ts'
+import {type CliRun, runCli} from './support/cli.ts'
 
 assertFreshBuild()
-const ROOT = new URL('..', import.meta.url).pathname
-const airlock = (...args: string[]) =>
-  spawnSync(process.execPath, [join(ROOT, 'bin/run.js'), ...args], {cwd: ROOT, encoding: 'utf8'})
+const airlock = (...args: string[]): Promise<CliRun> => runCli(args)
 
 describe('verify with no policy is a usage error', () => {
   let dir: string
@@ -19,7 +17,7 @@ describe('verify with no policy is a usage error', () => {
   before(async () => {
     ;({dir, cleanup} = await tempDir('airlock-verify-usage-'))
     archive = join(dir, 'a.tar')
-    const e = airlock(
+    const e = await airlock(
       'export',
       '--no-tuf',
       '--signatures',
@@ -30,11 +28,11 @@ describe('verify with no policy is a usage error', () => {
     )
     assert.equal(e.status, 0, e.stderr)
   })
-  after(() => cleanup())
+  after(async () => cleanup())
 
-  it('exits 2 with the reason and the flags to give, and prints no verdict', () => {
+  it('exits 2 with the reason and the flags to give, and prints no verdict', async () => {
     for (const extra of [[], ['--signatures', 'required']]) {
-      const r = airlock('verify', archive, ...extra)
+      const r = await airlock('verify', archive, ...extra)
       assert.equal(r.status, 2, `${extra.join(' ')}: ${r.stderr}${r.stdout}`)
       assert.match(r.stderr, /^airlock: error: no signature policy given$/m)
       assert.match(
@@ -43,14 +41,14 @@ describe('verify with no policy is a usage error', () => {
       )
       assert.equal(r.stdout, '', 'no report: nothing was verified')
     }
-    const j = airlock('verify', archive, '--json')
+    const j = await airlock('verify', archive, '--json')
     assert.equal(j.status, 2, j.stderr + j.stdout)
     assert.deepEqual(Object.keys(JSON.parse(j.stdout)), ['error'])
     assert.equal(JSON.parse(j.stdout).error.code, 'USAGE')
   })
 
-  it('--signatures skip asks for integrity only: exit 0', () => {
-    const r = airlock('verify', archive, '--signatures', 'skip')
+  it('--signatures skip asks for integrity only: exit 0', async () => {
+    const r = await airlock('verify', archive, '--signatures', 'skip')
     assert.equal(r.status, 0, r.stderr + r.stdout)
   })
 })

@@ -318,7 +318,7 @@ export class ArchiveReader implements RangeFetcher, ExistenceChecker {
         const digests = pool
           ? await pool.hash(ranges, options.onBytes)
           : await hashInThread(path, ranges, options.onBytes)
-        digests.forEach((digest, i) => (hashed[i]!.digest = digest as Digest))
+        for (const [i, digest] of digests.entries()) hashed[i]!.digest = digest as Digest
       }
       // The hashing threads read the file by its path: it must still be the file the handle holds.
       if (hash) await checkIdentity(path, fh, identity)

@@ -1,8 +1,9 @@
 // The one place where library results and errors become terminal output and exit codes. Commands extend this,
 // parse their flags, call the library and return a result object: with --json that object is the output.
 import {Command, Flags} from '@oclif/core'
-import {Progress} from '../util/progress.ts'
+import {Progress, plural} from '../util/progress.ts'
 import {AirlockError, toAirlockError} from '../errors.ts'
+import {defaultStateDir, removeStaleStateFiles} from '../trust/state.ts'
 import {oneLine} from './one-line.ts'
 import {usageError} from './usage.ts'
 
@@ -28,6 +29,24 @@ export abstract class BaseCommand extends Command {
   /** Prints a human line to stderr (progress, warnings), silent under --json so stdout stays machine-readable. */
   protected note(line: string): void {
     if (!this.jsonEnabled()) process.stderr.write(line + '\n')
+  }
+
+  /**
+   * One line for the temporary files a killed run left (SIGKILL, power loss) that this run removed before starting:
+   * `removed 2 stale temporary files in PLACE (left by an interrupted export; no live process held them)`.
+   */
+  protected noteStale(removed: readonly string[], place: string, why: string): void {
+    if (removed.length === 0) return
+    const what =
+      removed.length === 1 ? `stale temporary file ${removed[0]}` : plural(removed.length, 'stale temporary file')
+    this.note(`removed ${what} in ${place} (${why}; no live process held ${removed.length === 1 ? 'it' : 'them'})`)
+  }
+
+  /** Removes what a killed verify or push left in the TUF state directory (unless --no-state), in one line. */
+  protected sweepTufState(flags: {state?: string | undefined; 'no-state'?: boolean | undefined}): void {
+    if (flags['no-state']) return
+    const dir = flags.state ?? defaultStateDir()
+    this.noteStale(removeStaleStateFiles(dir), `TUF state ${dir}`, 'left by an interrupted verify or push')
   }
 
   protected override async catch(error: Error & {exitCode?: number; oclif?: {exit?: number}}): Promise<unknown> {

@@ -17,7 +17,14 @@ import {loadPolicy, policyFlags, policyGiven, type PolicyFlagValues} from '../po
 import {signatureExportHooks, type SignatureMode} from '../export/signature-hook.ts'
 import {DEFAULT_REKOR_URL} from '../sigstore/proofs.ts'
 import {loadTrustedRootFiles} from '../verify/signatures.ts'
-import {describeExportedTrust, fetchedTrustedRoots, fetchTrust, withTrustHooks} from '../export/trust.ts'
+import {
+  describeExportedTrust,
+  fetchedTrustedRoots,
+  fetchTrust,
+  removeStaleTufScratch,
+  withTrustHooks,
+} from '../export/trust.ts'
+import {removeStaleCacheFiles} from '../copy/staging.ts'
 import {exportTrustFlags} from '../trust/flags.ts'
 import {embedded, packagedExecutable} from '../embedded.ts'
 import {loadDeltaBase} from '../export/delta.ts'
@@ -158,6 +165,9 @@ export default class Export extends BaseCommand {
     checkOutputFile(flags.output, '-o', {force: flags.force || volumeSize !== undefined})
     for (const stale of removeStalePartials(flags.output))
       this.note(`removed ${stale}: a partial archive left by an interrupted export (no process holds it)`)
+    if (flags.cache)
+      this.noteStale(removeStaleCacheFiles(flags.cache), `cache ${flags.cache}`, 'left by an interrupted export')
+    this.noteStale(removeStaleTufScratch(), 'the temporary directory', 'TUF scratch left by an interrupted export')
     for (const platform of flags.platform ?? []) parsePlatform(platform) // a usage error before any network access
     // airlock's own executables are checked before anything is fetched: a missing one fails here, not after the download
     const airlockDir = flags['airlock-dir'] ?? (embedded() ? dirname(packagedExecutable()!) : undefined)
@@ -199,6 +209,7 @@ export default class Export extends BaseCommand {
         progress.line(`signatures ${judgement.ok ? 'ok' : 'FAILED'}: ${image}: ${judgement.reason}`),
     })
     for (const line of describeCarried(carried)) progress.line(line)
+    let known = 0
     try {
       const result = await exportImages({
         sources,
@@ -211,9 +222,9 @@ export default class Export extends BaseCommand {
         ...(volumeSize !== undefined ? {volumeSize} : {}),
         ...(flags.cache ? {cacheDir: flags.cache} : {}),
         hooks: withAirlockExecutables(
-          withTrustHooks(signatures.hooks, trust, section =>
-            describeExportedTrust(section).forEach(line => progress.line(line)),
-          ),
+          withTrustHooks(signatures.hooks, trust, section => {
+            for (const line of describeExportedTrust(section)) progress.line(line)
+          }),
           carried,
         ),
         ...(policy
@@ -237,7 +248,13 @@ export default class Export extends BaseCommand {
           }
         },
         onEvent: event => {
-          if (event.type === 'bytes') progress.add(event.n)
+          if (event.type === 'blob') {
+            // The total is what the graphs resolved so far name; it grows as more are walked (signatures too).
+            const {type, descriptor} = event.event
+            if (type === 'planned') known += descriptor.size
+            else if (type === 'skipped') known -= descriptor.size
+            progress.setTotal(known, true)
+          } else if (event.type === 'bytes') progress.add(event.n)
           else if (event.type === 'image-start')
             progress.setLabel(`[${event.index + 1}/${event.total}] ${event.source}`)
           else if (event.type === 'image-done') {

@@ -1,4 +1,5 @@
-import {existsSync, writeFileSync} from 'node:fs'
+import {existsSync} from 'node:fs'
+import {writeFileAtomicSync} from '../util/files.ts'
 import {Flags} from '@oclif/core'
 import {BaseCommand} from '../cli/base-command.ts'
 import {AirlockError} from '../errors.ts'
@@ -48,8 +49,12 @@ export default class GenerateKeyPair extends BaseCommand {
       )
     const algorithm = ALGORITHMS[flags.algorithm]!
     const pair = await generateKeyPair(password, algorithm, flags.algorithm === 'rsa-4096' ? 4096 : 3072)
-    writeFileSync(privateFile, pair.privatePem, {mode: 0o600})
-    writeFileSync(publicFile, pair.publicPem)
+    // Whole or not at all: a crash must not leave half a private key under the final name.
+    const stale = [
+      ...writeFileAtomicSync(privateFile, pair.privatePem, {mode: 0o600}),
+      ...writeFileAtomicSync(publicFile, pair.publicPem),
+    ]
+    this.noteStale(stale, 'the key directory', 'left by an interrupted generate-key-pair')
     this.note(`Private key written to ${privateFile}`)
     this.note(`Public key written to ${publicFile}`)
     return {privateKey: privateFile, publicKey: publicFile, hint: pair.hint}

@@ -1,4 +1,4 @@
-import {statSync, writeFileSync} from 'node:fs'
+import {statSync} from 'node:fs'
 import {constants as osConstants} from 'node:os'
 import {Args, Flags} from '@oclif/core'
 import {BaseCommand} from '../cli/base-command.ts'
@@ -6,6 +6,7 @@ import {archiveArgument, isManifestFile, readVolumesJson} from '../archive/volum
 import {checkOutputFile} from '../cli/output-path.ts'
 import {plural} from '../report/text.ts'
 import {formatBytes} from '../util/progress.ts'
+import {writeFileAtomicSync} from '../util/files.ts'
 import type {VerifySignatureMode} from '../verify/signatures.ts'
 import {AirlockError} from '../errors.ts'
 import {loadPolicy, policyFlags, policyGiven, type PolicyFlagValues} from '../policy/index.ts'
@@ -140,6 +141,7 @@ export default class Push extends BaseCommand {
     const plainHttp = (flags['insecure-registry'] ?? []).includes(target.registry)
     let countersign: CountersignReport | undefined
     let pushed: Verdict | undefined
+    this.sweepTufState(flags)
     const progress = this.progress()
     // What has landed so far, for the interrupt message (an interrupted push is resumed by running it again).
     const landed = {blobs: 0, bytes: 0, tags: 0, manifests: 0}
@@ -215,7 +217,10 @@ export default class Push extends BaseCommand {
         onEvent: event => {
           if (event.type === 'blob-start') progress.setLabel(`push: ${event.repository}`)
           else if (event.type === 'blob') {
-            if (event.action === 'pushed') landed.blobs++, (landed.bytes += event.descriptor.size)
+            if (event.action === 'pushed') {
+              landed.blobs++
+              landed.bytes += event.descriptor.size
+            }
             progress.add(event.descriptor.size)
           } else if (event.type === 'manifest' && event.action === 'pushed') landed.manifests++
           else if (event.type === 'tag' && event.action === 'written') {
@@ -242,7 +247,11 @@ export default class Push extends BaseCommand {
         if (flags['emit-talos-config'] === '-') {
           if (!this.jsonEnabled()) process.stdout.write(result.talosConfig)
         } else {
-          writeFileSync(flags['emit-talos-config'], result.talosConfig)
+          this.noteStale(
+            writeFileAtomicSync(flags['emit-talos-config'], result.talosConfig),
+            'the output directory',
+            'left by an interrupted push',
+          )
           this.note(`Talos config written to ${flags['emit-talos-config']} (review before applying):`)
           this.note(result.talosConfig.trimEnd())
         }

@@ -96,6 +96,7 @@ export default class Verify extends BaseCommand {
     const target = flags.registry ? parseMirrorTarget(flags.registry) : undefined
     const given = policyGiven(flags)
     const policy = given && flags.signatures !== 'skip' ? loadPolicy(flags as PolicyFlagValues) : undefined
+    this.sweepTufState(flags)
     checkReportFile(flags.report)
     // The archive's own sha256 for the report, read alongside verification (the file is in the page cache anyway).
     const facts = flags.report ? archiveFacts(args.archive) : undefined

@@ -54,7 +54,8 @@ export function copyErrorDetails(error: unknown): CopyErrorDetails | undefined {
 }
 
 export interface CopyEvent {
-  type: 'skipped' | 'copied' | 'mounted'
+  /** planned: first seen in a graph (its size joins the work known so far); then skipped, copied or mounted. */
+  type: 'planned' | 'skipped' | 'copied' | 'mounted'
   descriptor: Descriptor
 }
 
@@ -216,6 +217,7 @@ export class GraphCopier {
       throw new AirlockError('MANIFEST_INVALID', `manifest ${descriptor.digest} refers to itself`)
     const known = this.inflight.get(descriptor.digest)
     if (known && !result) return known
+    if (!known) options.onEvent?.({type: 'planned', descriptor})
     const work = this.copyNode(src, descriptor, options, depth, ancestors, result)
     if (!known) this.inflight.set(descriptor.digest, work)
     return work

@@ -4,10 +4,30 @@
 //
 // Reading back costs a second pass over the bytes and it is hashed again: the cache is a directory on disk that
 // another process (or an earlier, different run) may have changed, so what the archive gets must be re-verified.
+import {readdirSync} from 'node:fs'
+import {join} from 'node:path'
 import type {Readable} from 'node:stream'
 import type {Descriptor} from '../oci/descriptor.ts'
 import {OciLayoutStore} from '../store/oci-layout.ts'
 import type {Fetcher} from '../content/types.ts'
+import {removeStaleTemporaries} from '../util/files.ts'
+
+/**
+ * Removes the temporary files of a cache directory that a killed export left (a blob being downloaded,
+ * `blobs/<alg>/.<hex>.partial-<pid>-*`, or index.json being rewritten); an export still running on the same cache
+ * keeps its own. Returns the paths removed.
+ */
+export function removeStaleCacheFiles(dir: string): string[] {
+  const removed = removeStaleTemporaries(dir)
+  let algorithms: string[] = []
+  try {
+    algorithms = readdirSync(join(dir, 'blobs'))
+  } catch {
+    // no blobs yet
+  }
+  for (const algorithm of algorithms) removed.push(...removeStaleTemporaries(join(dir, 'blobs', algorithm)))
+  return removed
+}
 
 export class StagingFetcher implements Fetcher {
   private readonly source: Fetcher

@@ -64,7 +64,7 @@ export async function countersignImages(options: CountersignOptions): Promise<Co
       const bundle = await ensureBundleReferrer(target, options.key, subject, COSIGN_SIGN_PREDICATE, () =>
         signatureStatement(image.repository, subject.digest),
       )
-      const sig = await ensureSigLayer(target, options.key, image.repository, subject.digest, () =>
+      const sig = await ensureSigLayer(target, options.key, subject.digest, () =>
         simpleSigningPayload(image.repository, subject.digest),
       )
       count(bundle.referrer, bundle.fallbackIndex, sig)

@@ -1,6 +1,7 @@
 // Command-line pieces shared by `push --countersign-key` and `airlock countersign`: the key and its password, the
 // receipt's verification record, and the cluster configuration written after countersigning.
-import {readFileSync, writeFileSync} from 'node:fs'
+import {readFileSync} from 'node:fs'
+import {writeFileAtomicSync} from '../util/files.ts'
 import {AirlockError} from '../errors.ts'
 import type {KeyObject} from 'node:crypto'
 import {keyPassword, loadSigningKey, parsePublicKey, type SigningKey} from '../keys/index.ts'
@@ -82,14 +83,14 @@ export function writeClusterConfig(
     const yaml = countersignTalosYaml(input)
     if (options.talosFile === '-') process.stdout.write(yaml)
     else {
-      writeFileSync(options.talosFile, yaml)
+      writeFileAtomicSync(options.talosFile, yaml)
       const legacy = options.talosFile.replace(/(\.ya?ml)?$/, '.legacy.yaml')
-      writeFileSync(legacy, legacyRegistriesPatch(input))
+      writeFileAtomicSync(legacy, legacyRegistriesPatch(input))
       written.push(options.talosFile, legacy)
     }
   }
   if (options.policyControllerFile) {
-    writeFileSync(options.policyControllerFile, policyControllerYaml(input))
+    writeFileAtomicSync(options.policyControllerFile, policyControllerYaml(input))
     written.push(options.policyControllerFile)
   }
   return written

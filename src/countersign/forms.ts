@@ -205,11 +205,10 @@ async function ensureLegacyLayer(
   return 'written'
 }
 
-/** Form 3: a simple-signing layer of ours on `sha256-<hex>.sig`, naming the original repository. */
+/** Form 3: a simple-signing layer of ours on `sha256-<hex>.sig` (its payload names the original repository). */
 export function ensureSigLayer(
   target: CountersignTarget,
   key: SigningKey,
-  repository: string,
   subject: Digest,
   payload: () => Buffer,
 ): Promise<FormOutcome> {

@@ -123,18 +123,17 @@ async function tufClaims(archive: ArchiveReader): Promise<TufClaim[]> {
     const mirror = rest.slice(0, slash)
     const path = rest.slice(slash + 1)
     let claim = mirrors.get(mirror)
-    if (!claim)
-      mirrors.set(
+    if (!claim) {
+      claim = {
         mirror,
-        (claim = {
-          mirror,
-          rootVersion: null,
-          timestampVersion: null,
-          snapshotVersion: null,
-          targetsVersion: null,
-          trustedRootSha256: null,
-        }),
-      )
+        rootVersion: null,
+        timestampVersion: null,
+        snapshotVersion: null,
+        targetsVersion: null,
+        trustedRootSha256: null,
+      }
+      mirrors.set(mirror, claim)
+    }
     const read = () => archive.readEntry(name, MAX_TUF_FILE)
     if (/^metadata\/\d+\.root\.json$/.test(path)) {
       const v = versionOf(await read())

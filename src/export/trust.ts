@@ -4,9 +4,9 @@
 // airlock.json is a description for people and `inspect`; verify never reads it. `--trusted-root FILE` at export is
 // copied to `sigstore/trusted_root/<n>.json` for convenience only: verify trusts it only when given again.
 // The TUF client itself lives in src/trust/ (a leaf: it imports nothing of export, verify, push or report).
-import {mkdtempSync, rmSync} from 'node:fs'
+import {rmSync} from 'node:fs'
 import {tmpdir} from 'node:os'
-import {basename, join} from 'node:path'
+import {basename} from 'node:path'
 import type {ArchiveWriter} from '../archive/writer.ts'
 import type {ExportHooks} from './export.ts'
 import type {TrustedRoot} from '@sigstore/protobuf-specs'
@@ -24,6 +24,15 @@ import {
   TUF_PREFIX,
   pairTufRoots,
 } from '../trust/pinned-roots.ts'
+import {makePartialDir, removeStaleTemporaries} from '../util/files.ts'
+
+/** The TUF client's scratch directory in the temp dir: `airlock-tuf.partial-<pid>-XXXXXX`. */
+const TUF_SCRATCH = 'airlock-tuf'
+
+/** Removes TUF scratch directories a killed export left in the temp dir; returns their paths. */
+export function removeStaleTufScratch(dir = tmpdir()): string[] {
+  return removeStaleTemporaries(dir, TUF_SCRATCH)
+}
 
 export interface TrustExportOptions {
   /** scratch space for the TUF client (a fresh subdirectory is used and removed); default a temp dir */
@@ -89,7 +98,7 @@ export async function fetchTrust(flags: TrustFlagValues, options: TrustExportOpt
       throw new AirlockError('USAGE', `TUF mirror ${id} has no pinned root`, {
         hint: `pass --tuf-root ${id}=root.json (the root you trust for that Sigstore instance)`,
       })
-  const scratch = options.cacheDir ? undefined : mkdtempSync(join(tmpdir(), 'airlock-tuf-'))
+  const scratch = options.cacheDir ? undefined : makePartialDir(tmpdir(), TUF_SCRATCH)
   const cacheDir = options.cacheDir ?? (scratch as string)
   try {
     const tuf = await Promise.all(

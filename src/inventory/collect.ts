@@ -121,7 +121,10 @@ export async function inventoryArchives(files: string[]): Promise<InventoryRepos
         const ref = parseReference(reference)
         const name = repositoryPath(ref.registry, ref.repository)
         let walk = byRepo.get(name)
-        if (!walk) byRepo.set(name, (walk = new RepositoryWalk(name, archive)))
+        if (!walk) {
+          walk = new RepositoryWalk(name, archive)
+          byRepo.set(name, walk)
+        }
         // Each archive is walked through its own reader.
         const local = new RepositoryWalk(name, archive)
         await local.visit(root)

@@ -192,7 +192,7 @@ export function verifyBytes(publicKey: KeyObject, data: Buffer, signature: Buffe
 /** Parses a `PUBLIC KEY` PEM (cosign.pub) and applies the same key rules. */
 export function parsePublicKey(text: string, source: string): KeyObject {
   const block = decodePem(text)
-  if (!block || block.type !== 'PUBLIC KEY') throw new AirlockError('UNSUPPORTED', `${source}: not a PUBLIC KEY PEM`)
+  if (block?.type !== 'PUBLIC KEY') throw new AirlockError('UNSUPPORTED', `${source}: not a PUBLIC KEY PEM`)
   let key: KeyObject
   try {
     key = createPublicKey({key: block.body, format: 'der', type: 'spki'})

@@ -90,15 +90,16 @@ export function validateGlob(glob: string): void {
       'match the repository only: ghcr.io/siderolabs/installer',
     )
   if (!glob.includes('*')) {
-    let name: string
-    try {
-      name = talosRepositoryName(parseReference(glob).name)
-    } catch {
-      return refuse(
-        'is not a registry/repository name, and without * it must be one',
-        'add * to match many names: ghcr.io/siderolabs/*',
-      )
-    }
+    const name = ((): string => {
+      try {
+        return talosRepositoryName(parseReference(glob).name)
+      } catch {
+        return refuse(
+          'is not a registry/repository name, and without * it must be one',
+          'add * to match many names: ghcr.io/siderolabs/*',
+        )
+      }
+    })()
     if (name !== glob)
       refuse(
         'can never match: names are compared in full, registry included, Docker Hub as index.docker.io/library/NAME',

@@ -76,7 +76,7 @@ function translate(
     if (c === '\\') {
       if (flags.i && (source[i + 1] === 'b' || source[i + 1] === 'B'))
         reject('\\b and \\B under (?i): Go keeps word boundaries ASCII, JavaScript folds them (U+017F, U+212A)')
-      const [text, next, kind] = escape(source, i, false, reject)
+      const [text, next, kind] = readEscape(source, i, false, reject)
       out += text
       i = next
       atomEnd = kind === 'atom'
@@ -153,7 +153,7 @@ function translate(
 }
 
 /** One escape at `source[i] === '\\'`: its JS text, the index after it, and whether it is an atom (repeatable). */
-function escape(
+function readEscape(
   source: string,
   i: number,
   inClass: boolean,
@@ -240,7 +240,7 @@ function characterClass(source: string, start: number, reject: (why: string) => 
       }
     }
     if (c === '\\') {
-      const [text, next] = escape(source, i, true, reject)
+      const [text, next] = readEscape(source, i, true, reject)
       out += text
       i = next
       continue

@@ -87,8 +87,8 @@ export class Authenticator {
   private readonly pending = new Map<string, Promise<CachedToken>>()
   private readonly extraScopes = new Map<string, string[]>()
 
-  /** `registry` is the user-facing name credentials are stored under; `host` is where requests go (the transport's concern). */
-  constructor(transport: Transport, registry: string, host: string, credentialOptions: CredentialOptions) {
+  /** `registry` is the user-facing name credentials are stored under (where requests go is the transport's concern). */
+  constructor(transport: Transport, registry: string, credentialOptions: CredentialOptions) {
     this.transport = transport
     this.registry = registry
     this.credentialOptions = credentialOptions

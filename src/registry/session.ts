@@ -43,7 +43,7 @@ export class RegistrySession {
     this.registry = registry
     this.host = registryEndpoint(registry)
     this.base = transport.baseUrl(this.host)
-    this.auth = new Authenticator(transport, registry, this.host, credentialOptions)
+    this.auth = new Authenticator(transport, registry, credentialOptions)
     this.runHost = runHost
   }
 

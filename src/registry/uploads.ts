@@ -398,28 +398,31 @@ class HashingStream extends Transform {
 
   override _transform(chunk: Buffer, _encoding: BufferEncoding, callback: TransformCallback): void {
     this.seen += chunk.length
-    if (this.seen > this.length)
-      return callback(
-        (this.failure = new AirlockError('SIZE_MISMATCH', `blob: more than the expected ${this.length} bytes`)),
-      )
+    if (this.seen > this.length) {
+      this.failure = new AirlockError('SIZE_MISMATCH', `blob: more than the expected ${this.length} bytes`)
+      callback(this.failure)
+      return
+    }
     this.hash.update(chunk)
     callback(null, chunk)
   }
 
   override _flush(callback: TransformCallback): void {
-    if (this.seen !== this.length)
-      return callback(
-        (this.failure = new AirlockError('SIZE_MISMATCH', `blob: read ${this.seen} bytes, expected ${this.length}`)),
-      )
+    if (this.seen !== this.length) {
+      this.failure = new AirlockError('SIZE_MISMATCH', `blob: read ${this.seen} bytes, expected ${this.length}`)
+      callback(this.failure)
+      return
+    }
     if (this.expected) {
       const actual = `sha256:${this.hash.digest('hex')}`
-      if (actual !== this.expected.digest)
-        return callback(
-          (this.failure = new AirlockError(
-            'DIGEST_MISMATCH',
-            `blob ${this.expected.digest}: content hashes to ${actual}, expected ${this.expected.digest}`,
-          )),
+      if (actual !== this.expected.digest) {
+        this.failure = new AirlockError(
+          'DIGEST_MISMATCH',
+          `blob ${this.expected.digest}: content hashes to ${actual}, expected ${this.expected.digest}`,
         )
+        callback(this.failure)
+        return
+      }
     }
     callback()
   }

@@ -73,7 +73,8 @@ export async function collectArtifacts(entries: SignatureEntry[], reader: Conten
           'TOO_LARGE',
           `signature material of one subject is over ${MAX_SIGNATURE_BYTES_PER_SUBJECT} bytes; refusing to read more`,
         )
-      blobs.set(layer.digest, (blob = reader.blob(layer)))
+      blob = reader.blob(layer)
+      blobs.set(layer.digest, blob)
     }
     return blob
   }

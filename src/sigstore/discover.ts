@@ -175,7 +175,11 @@ async function fromLayout(
   if (fallback && fallback.size <= MAX_MANIFEST_BYTES) {
     const raw = await readManifest(store, fallback)
     if (raw.parsed.kind === 'index')
-      for (const d of raw.parsed.manifests) if (!seen.has(d.digest)) seen.add(d.digest), entries.push(referrerEntry(d))
+      for (const d of raw.parsed.manifests)
+        if (!seen.has(d.digest)) {
+          seen.add(d.digest)
+          entries.push(referrerEntry(d))
+        }
   }
   // Referrers tagged on their own in the layout (oras, skopeo): read the manifests that look like artifacts.
   for (const d of index.manifests) {

@@ -140,10 +140,16 @@ const materialCache = new WeakMap<
 export function buildTrustMaterial(trust: TrustInput): {material: TrustMaterial; publicKey?: KeyObject} {
   installDerCache()
   let byKey = materialCache.get(trust.trustedRoots)
-  if (!byKey) materialCache.set(trust.trustedRoots, (byKey = new Map()))
+  if (!byKey) {
+    byKey = new Map()
+    materialCache.set(trust.trustedRoots, byKey)
+  }
   const key = trust.publicKeyPem ?? ''
   let built = byKey.get(key)
-  if (!built) byKey.set(key, (built = buildTrustMaterialUncached(trust)))
+  if (!built) {
+    built = buildTrustMaterialUncached(trust)
+    byKey.set(key, built)
+  }
   return built
 }
 

@@ -29,7 +29,7 @@ export function talosRulesFromPolicy(policy: Policy, repositories: string[]): Po
   }
   // airlock denies images no rule covers; Talos lets them through. Say so instead of guessing a catch-all glob.
   const last = policy.rules.at(-1)
-  if (!last || last.action !== 'deny')
+  if (last?.action !== 'deny')
     warnings.push(
       'airlock denies images that no rule matches, Talos allows them: add a final deny rule to the Talos config for a closed policy',
     )

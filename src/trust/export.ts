@@ -1,6 +1,6 @@
 // Online half: refresh a TUF client (tuf-js's Updater, the same code path @sigstore/tuf uses) against a mirror,
 // starting from the pinned root, and collect everything the offline verifier needs.
-import {mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync} from 'node:fs'
+import {mkdirSync, readFileSync, rmSync, writeFileSync} from 'node:fs'
 import {join} from 'node:path'
 import {Metadata, MetadataKind, type Root, type Targets} from '@tufjs/models'
 import {BaseFetcher, Updater} from 'tuf-js'
@@ -9,6 +9,7 @@ import {AirlockError, toAirlockError} from '../errors.ts'
 import {proxiedFetch} from '../registry/proxy.ts'
 import {mirrorIdFor, pinnedPublicGoodRoot, PUBLIC_GOOD_MIRROR} from './pinned.ts'
 import {type TufReport, verifyTufOffline} from './verify.ts'
+import {makePartialDir} from '../util/files.ts'
 
 export interface TufExportOptions {
   /** metadata base URL of the mirror (targets are fetched from `<mirrorUrl>/targets/`); default the public good */
@@ -91,7 +92,7 @@ export async function exportTufRepository(options: TufExportOptions): Promise<Tu
   const pinnedVersion = pinned.signed.version
 
   mkdirSync(options.cacheDir, {recursive: true})
-  const work = mkdtempSync(join(options.cacheDir, `tuf-${mirrorId}-`))
+  const work = makePartialDir(options.cacheDir, `.tuf-${mirrorId}`)
   try {
     const metadataDir = join(work, 'metadata')
     const targetDir = join(work, 'targets')

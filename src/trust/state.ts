@@ -1,10 +1,11 @@
 // Memory across imports: the newest TUF versions accepted per pinned root, so a replayed older archive is refused.
 // The file is keyed by the pinned root's fingerprint (src/trust/keys.ts), never by a name from the archive: renaming
 // the mirror directory inside an archive must not give it an empty state (issue 10, finding 5).
-import {mkdirSync, readFileSync, renameSync, writeFileSync} from 'node:fs'
+import {mkdirSync, readFileSync} from 'node:fs'
 import {homedir} from 'node:os'
 import {join} from 'node:path'
 import {AirlockError} from '../errors.ts'
+import {removeStaleTemporaries, writeFileAtomicSync} from '../util/files.ts'
 
 export interface TufState {
   format: 2
@@ -37,7 +38,7 @@ export interface LegacyTufState extends Omit<TufState, 'format' | 'timestampKeys
 /** `$XDG_STATE_HOME/airlock`, else `~/.local/state/airlock`. */
 export function defaultStateDir(env: NodeJS.ProcessEnv = process.env): string {
   const xdg = env.XDG_STATE_HOME
-  return xdg && xdg.startsWith('/') ? join(xdg, 'airlock') : join(homedir(), '.local', 'state', 'airlock')
+  return xdg?.startsWith('/') ? join(xdg, 'airlock') : join(homedir(), '.local', 'state', 'airlock')
 }
 
 /** `<dir>/tuf/root-<fingerprint>.json` */
@@ -152,16 +153,19 @@ export function readLegacyTufState(dir: string, mirrorId: string): LegacyTufStat
   }
 }
 
-/** Writes atomically (temp file + rename). */
+/** Writes atomically (temp file `.root-<fp>.json.partial-<pid>-<random>`, fsync, rename). */
 export function writeTufState(dir: string, state: TufState): string {
   const file = stateFilePath(dir, state.pinnedRoot)
   try {
     mkdirSync(join(dir, 'tuf'), {recursive: true, mode: 0o700})
-    const tmp = `${file}.${process.pid}.${Date.now()}.tmp`
-    writeFileSync(tmp, JSON.stringify(state, null, 2) + '\n', {mode: 0o600})
-    renameSync(tmp, file)
+    writeFileAtomicSync(file, JSON.stringify(state, null, 2) + '\n', {mode: 0o600})
   } catch (error) {
     throw new AirlockError('IO_ERROR', `cannot write TUF state ${file}: ${(error as Error).message}`, {cause: error})
   }
   return file
+}
+
+/** Removes temporary state files a killed run left in DIR (see removeStaleTemporaries); returns their paths. */
+export function removeStaleStateFiles(dir: string): string[] {
+  return removeStaleTemporaries(join(dir, 'tuf'))
 }

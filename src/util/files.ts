@@ -1,15 +1,57 @@
-// Temporary files that become real only when complete: write to `<target>.partial-<random>` in the same
+// Temporary files that become real only when complete: write to `.<target>.partial-<pid>-<random>` in the same
 // directory (so rename is atomic on one file system), fsync, then rename. Anything left behind by a failure or a
-// signal is removed by the cleanup registry below.
+// signal is removed by the cleanup registry below; what a SIGKILL or a power loss left is recognised by its name
+// (the owner's pid) and removed by the next run to the same place (removeStaleTemporaries).
 import {randomBytes} from 'node:crypto'
-import {readdirSync, readlinkSync, realpathSync, rmSync} from 'node:fs'
+import {
+  closeSync,
+  fsyncSync,
+  mkdtempSync,
+  openSync,
+  readdirSync,
+  readlinkSync,
+  realpathSync,
+  renameSync,
+  rmSync,
+  writeSync,
+} from 'node:fs'
 import {constants as osConstants} from 'node:os'
 import {mkdir, open, rename, rm, stat} from 'node:fs/promises'
 import {dirname, basename, join} from 'node:path'
 import {AirlockError, toAirlockError} from '../errors.ts'
 
+/** The temporary name for TARGET: `.NAME.partial-<pid>-<random>` beside it (the pid tells a stale one apart). */
 export function partialName(target: string): string {
-  return join(dirname(target), `.${basename(target)}.partial-${randomBytes(6).toString('hex')}`)
+  return join(dirname(target), `.${basename(target)}.partial-${process.pid}-${randomBytes(6).toString('hex')}`)
+}
+
+/** A new temporary directory `PARENT/STEM.partial-<pid>-XXXXXX` (removeStaleTemporaries knows the naming). */
+export function makePartialDir(parent: string, stem: string): string {
+  return mkdtempSync(join(parent, `${stem}.partial-${process.pid}-`))
+}
+
+/**
+ * Writes PATH whole or not at all (temporary name, fsync, rename): a crash leaves the old file or none, plus at worst
+ * a temporary the next run removes. Returns the stale temporaries of the same naming it removed first.
+ */
+export function writeFileAtomicSync(path: string, data: string | Buffer, options: {mode?: number} = {}): string[] {
+  const stale = removeStalePartials(path)
+  const temp = partialName(path)
+  try {
+    const fd = openSync(temp, 'wx', options.mode ?? 0o644)
+    try {
+      const bytes = typeof data === 'string' ? Buffer.from(data) : data
+      for (let at = 0; at < bytes.length; ) at += writeSync(fd, bytes, at)
+      fsyncSync(fd)
+    } finally {
+      closeSync(fd)
+    }
+    renameSync(temp, path)
+  } catch (error) {
+    rmSync(temp, {force: true})
+    throw toAirlockError(error, 'IO_ERROR')
+  }
+  return stale
 }
 
 export async function exists(path: string): Promise<boolean> {
@@ -98,24 +140,41 @@ export async function removeQuiet(path: string): Promise<void> {
 }
 
 /**
- * Removes `.NAME.partial-*` files next to TARGET that no live process holds open: what an export killed by SIGKILL
- * or a power loss left behind (its signal handler never ran). A partial file some process still writes is left
- * alone. Returns the paths removed. Without /proc (not Linux) nothing is removed: liveness cannot be told.
+ * Removes `.NAME.partial-*` files next to TARGET that no live process owns: what a run killed by SIGKILL or a power
+ * loss left behind (its signal handler never ran). Returns the paths removed.
  */
 export function removeStalePartials(target: string): string[] {
-  const dir = dirname(target)
-  const prefix = `.${basename(target)}.partial-`
+  return removeStaleTemporaries(dirname(target), `.${basename(target)}`)
+}
+
+/**
+ * Removes the entries of DIR named `STEM.partial-<pid>-<suffix>` (any stem when STEM is undefined; also the older
+ * `STEM.partial-<hex>` without a pid) whose owner is gone: its pid is not a live process and no live process holds
+ * the file, or anything under the directory, open. A temporary some process still writes is left alone, so two runs
+ * sharing a directory never remove each other's work. Returns the paths removed. Without /proc (not Linux) nothing
+ * is removed: liveness cannot be told.
+ */
+export function removeStaleTemporaries(dir: string, stem?: string): string[] {
   let names: string[]
   try {
-    names = readdirSync(dir).filter(n => n.startsWith(prefix) && /^[0-9a-f]+$/.test(n.slice(prefix.length)))
+    names = readdirSync(dir)
   } catch {
     return []
   }
-  if (names.length === 0) return []
+  const candidates: Array<{name: string; pid: number | undefined}> = []
+  for (const name of names) {
+    const at = name.lastIndexOf('.partial-')
+    if (at <= 0 || (stem !== undefined && name.slice(0, at) !== stem)) continue
+    const owner = /^(?:(\d+)-[0-9A-Za-z]+|[0-9a-f]+)$/.exec(name.slice(at + '.partial-'.length))
+    if (!owner) continue
+    candidates.push({name, pid: owner[1] === undefined ? undefined : Number(owner[1])})
+  }
+  if (candidates.length === 0) return []
   const held = openFiles()
   if (!held) return []
   const removed: string[] = []
-  for (const name of names) {
+  for (const {name, pid} of candidates) {
+    if (pid !== undefined && isAlive(pid)) continue
     const path = join(dir, name)
     let absolute: string
     try {
@@ -123,15 +182,25 @@ export function removeStalePartials(target: string): string[] {
     } catch {
       continue
     }
-    if (held.has(absolute)) continue
+    if (held.has(absolute) || [...held].some(file => file.startsWith(`${absolute}/`))) continue
     try {
-      rmSync(path, {force: true})
+      rmSync(path, {force: true, recursive: true})
       removed.push(path)
     } catch {
       // not ours to remove (permissions): leave it
     }
   }
   return removed
+}
+
+function isAlive(pid: number): boolean {
+  if (pid === process.pid) return true
+  try {
+    process.kill(pid, 0)
+    return true
+  } catch (error) {
+    return (error as NodeJS.ErrnoException).code === 'EPERM'
+  }
 }
 
 /** Every file some process has open, from /proc/<pid>/fd; undefined where /proc is not available. */

@@ -32,6 +32,8 @@ export interface ProgressOptions {
   out?: NodeJS.WritableStream
   /** Bytes expected in all, when known: percent and ETA are shown then. */
   total?: number
+  /** The total may still grow (export: more graphs and signatures are discovered as it goes): "of at least". */
+  growing?: boolean
   /** How often a plain (non-terminal) line is written while work goes on. */
   plainEveryMs?: number
 }
@@ -43,6 +45,7 @@ export class Progress {
   private started = performance.now()
   private done = 0
   private total: number | undefined
+  private growing: boolean
   private label = ''
   private lastDraw = 0
   private lastPlain: number
@@ -52,6 +55,7 @@ export class Progress {
     this.enabled = options.enabled
     this.out = (options.out ?? process.stderr) as Progress['out']
     this.total = options.total
+    this.growing = options.growing ?? false
     this.plainEveryMs = options.plainEveryMs ?? PLAIN_EVERY_MS
     this.lastPlain = this.started
   }
@@ -81,8 +85,10 @@ export class Progress {
     this.setLabel(label)
   }
 
-  setTotal(total: number | undefined): void {
+  /** The total as known now; `growing` while it may still increase (percent and ETA are then of the known part). */
+  setTotal(total: number | undefined, growing = this.growing): void {
     this.total = total
+    this.growing = growing
   }
 
   setLabel(label: string): void {
@@ -97,13 +103,18 @@ export class Progress {
 
   /** The status text: "LABEL  1.2 GB of 3.4 GB  35%  120.0 MB/s  ETA 18s". */
   status(): string {
-    const parts = [this.label]
+    return [this.label, this.figures()].filter(Boolean).join('  ')
+  }
+
+  /** Bytes done (of the total), percent, rate, ETA: the part that must stay visible on a narrow terminal. */
+  private figures(): string {
+    const parts: string[] = []
     const total = this.total
     if (total !== undefined && total > 0) {
       const done = Math.min(this.done, total)
       const rate = this.bytesPerSecond()
       parts.push(
-        `${formatBytes(done)} of ${formatBytes(total)}`,
+        `${formatBytes(done)} of ${this.growing ? 'at least ' : ''}${formatBytes(total)}`,
         `${Math.floor((done / total) * 100)}%`,
         this.rate(),
         `ETA ${rate > 0 ? formatDuration((total - done) / rate) : '?'}`,
@@ -138,7 +149,7 @@ export class Progress {
     if (!force && now - this.lastDraw < REDRAW_MS) return
     this.lastDraw = now
     const columns = this.out.columns && this.out.columns > 0 ? this.out.columns : FALLBACK_COLUMNS
-    this.out.write(`\r\x1b[K${this.status().slice(0, Math.max(columns - 1, 1))}`)
+    this.out.write(`\r\x1b[K${fit(this.label, this.figures(), columns - 1)}`)
     this.drawn = true
   }
 
@@ -146,6 +157,21 @@ export class Progress {
     if (this.drawn) this.out.write('\r\x1b[K')
     this.drawn = false
   }
+}
+
+/**
+ * LABEL and FIGURES in at most WIDTH characters: the figures keep their place and the label gives way, shortened in
+ * the middle (the start says what, the end which one); on a very narrow terminal the line is simply cut.
+ */
+export function fit(label: string, figures: string, width: number): string {
+  const full = [label, figures].filter(Boolean).join('  ')
+  if (full.length <= width) return full
+  const room = width - figures.length - 2
+  if (label && room >= 12) {
+    const head = Math.ceil((room - 1) / 2)
+    return `${label.slice(0, head)}…${label.slice(label.length - (room - 1 - head))}  ${figures}`
+  }
+  return full.slice(0, Math.max(width, 1))
 }
 
 /** `1 image`, `2 images`: a count with its noun. */

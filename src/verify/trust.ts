@@ -72,7 +72,10 @@ export function resolveArchiveTrust(
     const id = rest.slice(0, slash)
     assertMirrorId(id)
     let m = mirrors.get(id)
-    if (!m) mirrors.set(id, (m = new Map()))
+    if (!m) {
+      m = new Map()
+      mirrors.set(id, m)
+    }
     m.set(rest.slice(slash + 1), bytes)
   }
   const manual = flags['trusted-root'] ?? []

@@ -174,7 +174,10 @@ export async function judgeArchive(
   const walkOnce = (root: Descriptor, carried?: ReadonlySet<string>): Promise<GraphWalk> => {
     const key = `${root.digest} ${root.size} ${root.mediaType} ${carried ? [...carried].sort().join(',') : '*'}`
     let walk = walks.get(key)
-    if (!walk) walks.set(key, (walk = walkImage(archive, root, carried, budget, baseSizes)))
+    if (!walk) {
+      walk = walkImage(archive, root, carried, budget, baseSizes)
+      walks.set(key, walk)
+    }
     return walk
   }
   const noteBase = (reference: string, walk: GraphWalk): void => {
@@ -211,11 +214,11 @@ export async function judgeArchive(
     const carried = record?.filtered ? new Set((record.platforms ?? []).map(p => p.digest)) : undefined
     const walk = await walkOnce(root, carried)
     reasons.push(...walk.reasons)
-    walk.reached.forEach(d => referenced.add(d))
+    for (const d of walk.reached) referenced.add(d)
     noteBase(reference, walk)
     for (const [j, attached] of (record?.attached ?? []).entries()) {
       const extra = await walkOnce(attached)
-      extra.reached.forEach(d => referenced.add(d))
+      for (const d of extra.reached) referenced.add(d)
       noteBase(reference, extra)
       reasons.push(...extra.reasons.map(r => `attached[${j}]: ${r}`))
     }
@@ -238,7 +241,7 @@ export async function judgeArchive(
     for (const subject of entries > MAX_ARTIFACTS_PER_SUBJECT ? [] : mine) {
       for (const entry of subject.entries) {
         const graph = await walkOnce(entry.descriptor)
-        graph.reached.forEach(d => referenced.add(d))
+        for (const d of graph.reached) referenced.add(d)
         noteBase(reference, graph)
         if (graph.reasons.length > 0) {
           reasons.push(...graph.reasons.map(r => `signature ${entry.descriptor.digest}: ${r}`))

@@ -23,6 +23,8 @@ export interface CliOptions {
   /** Written to stdin, then stdin is closed; without it stdin is closed at once. */
   input?: string
   timeoutMs?: number
+  /** Node options before bin/run.js, e.g. `['--import', './test/support/no-network.ts']` (relative to `cwd`). */
+  nodeArgs?: readonly string[]
 }
 
 let checked = false
@@ -39,7 +41,11 @@ export function runCli(args: readonly string[], options: CliOptions = {}): Promi
     else env[name] = value
   }
   return new Promise(resolve => {
-    const child = spawn(process.execPath, [BIN, ...args], {cwd: options.cwd ?? ROOT, env, stdio: 'pipe'})
+    const child = spawn(process.execPath, [...(options.nodeArgs ?? []), BIN, ...args], {
+      cwd: options.cwd ?? ROOT,
+      env,
+      stdio: 'pipe',
+    })
     let stdout = ''
     let stderr = ''
     child.stdout.setEncoding('utf8').on('data', (d: string) => (stdout += d))

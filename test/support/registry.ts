@@ -57,139 +57,64 @@ function openssl(args: string[], cwd: string): void {
   execFileSync('openssl', args, {cwd, stdio: ['ignore', 'ignore', 'pipe']})
 }
 
+/** A CA and one leaf signed by it (RSA 2048, one day), as NAME-ca.crt, NAME.crt and NAME.key in DIR. */
+function makeCaAndLeaf(
+  dir: string,
+  name: string,
+  leaf: {caName: string; subject: string; extensions: string[]},
+): {caFile: string; certFile: string; keyFile: string} {
+  const ca = [`${name}-ca.crt`, `${name}-ca.key`]
+  const x509 = ['-days', '1', '-subj']
+  openssl(
+    [
+      ...['req', '-x509', '-newkey', 'rsa:2048', '-nodes', '-keyout', ca[1]!, '-out', ca[0]!, ...x509, leaf.caName],
+      ...['-addext', 'basicConstraints=critical,CA:TRUE', '-addext', 'keyUsage=critical,keyCertSign,cRLSign'],
+    ],
+    dir,
+  )
+  openssl(
+    ['req', '-newkey', 'rsa:2048', '-nodes', '-keyout', `${name}.key`, '-out', `${name}.csr`, '-subj', leaf.subject],
+    dir,
+  )
+  writeFileSync(join(dir, `${name}.ext`), leaf.extensions.join('\n') + '\n')
+  openssl(
+    [
+      ...['x509', '-req', '-in', `${name}.csr`, '-CA', ca[0]!, '-CAkey', ca[1]!, '-CAcreateserial'],
+      ...['-out', `${name}.crt`, '-days', '1', '-sha256', '-extfile', `${name}.ext`],
+    ],
+    dir,
+  )
+  return {caFile: join(dir, ca[0]!), certFile: join(dir, `${name}.crt`), keyFile: join(dir, `${name}.key`)}
+}
+
 /**
  * Makes a CA and one leaf certificate signed by it (RSA 2048, one day). The leaf has SAN IP 127.0.0.1 and
  * localhost for TLS, and keyUsage digitalSignature so it can also sign tokens.
  */
 export function makeCertificates(dir: string, name: string): {caFile: string; certFile: string; keyFile: string} {
-  openssl(
-    [
-      'req',
-      '-x509',
-      '-newkey',
-      'rsa:2048',
-      '-nodes',
-      '-keyout',
-      `${name}-ca.key`,
-      '-out',
-      `${name}-ca.crt`,
-      '-days',
-      '1',
-      '-subj',
-      `/CN=airlock test ${name} CA`,
-      '-addext',
-      'basicConstraints=critical,CA:TRUE',
-      '-addext',
-      'keyUsage=critical,keyCertSign,cRLSign',
-    ],
-    dir,
-  )
-  openssl(
-    ['req', '-newkey', 'rsa:2048', '-nodes', '-keyout', `${name}.key`, '-out', `${name}.csr`, '-subj', '/CN=127.0.0.1'],
-    dir,
-  )
-  writeFileSync(
-    join(dir, `${name}.ext`),
-    [
+  return makeCaAndLeaf(dir, name, {
+    caName: `/CN=airlock test ${name} CA`,
+    subject: '/CN=127.0.0.1',
+    extensions: [
       'basicConstraints=CA:FALSE',
       'keyUsage=critical,digitalSignature,keyEncipherment',
       'extendedKeyUsage=serverAuth',
       'subjectAltName=IP:127.0.0.1,DNS:localhost',
-    ].join('\n') + '\n',
-  )
-  openssl(
-    [
-      'x509',
-      '-req',
-      '-in',
-      `${name}.csr`,
-      '-CA',
-      `${name}-ca.crt`,
-      '-CAkey',
-      `${name}-ca.key`,
-      '-CAcreateserial',
-      '-out',
-      `${name}.crt`,
-      '-days',
-      '1',
-      '-sha256',
-      '-extfile',
-      `${name}.ext`,
     ],
-    dir,
-  )
-  return {caFile: join(dir, `${name}-ca.crt`), certFile: join(dir, `${name}.crt`), keyFile: join(dir, `${name}.key`)}
+  })
 }
 
 /** A client CA and one client certificate (extendedKeyUsage clientAuth) signed by it, for mTLS. */
 export function makeClientCertificate(dir: string, name: string): {caFile: string; certFile: string; keyFile: string} {
-  openssl(
-    [
-      'req',
-      '-x509',
-      '-newkey',
-      'rsa:2048',
-      '-nodes',
-      '-keyout',
-      `${name}-ca.key`,
-      '-out',
-      `${name}-ca.crt`,
-      '-days',
-      '1',
-      '-subj',
-      `/CN=airlock test ${name} client CA`,
-      '-addext',
-      'basicConstraints=critical,CA:TRUE',
-      '-addext',
-      'keyUsage=critical,keyCertSign,cRLSign',
-    ],
-    dir,
-  )
-  openssl(
-    [
-      'req',
-      '-newkey',
-      'rsa:2048',
-      '-nodes',
-      '-keyout',
-      `${name}.key`,
-      '-out',
-      `${name}.csr`,
-      '-subj',
-      '/CN=airlock test client',
-    ],
-    dir,
-  )
-  writeFileSync(
-    join(dir, `${name}.ext`),
-    [
+  return makeCaAndLeaf(dir, name, {
+    caName: `/CN=airlock test ${name} client CA`,
+    subject: '/CN=airlock test client',
+    extensions: [
       'basicConstraints=CA:FALSE',
       'keyUsage=critical,digitalSignature,keyEncipherment',
       'extendedKeyUsage=clientAuth',
-    ].join('\n') + '\n',
-  )
-  openssl(
-    [
-      'x509',
-      '-req',
-      '-in',
-      `${name}.csr`,
-      '-CA',
-      `${name}-ca.crt`,
-      '-CAkey',
-      `${name}-ca.key`,
-      '-CAcreateserial',
-      '-out',
-      `${name}.crt`,
-      '-days',
-      '1',
-      '-sha256',
-      '-extfile',
-      `${name}.ext`,
     ],
-    dir,
-  )
-  return {caFile: join(dir, `${name}-ca.crt`), certFile: join(dir, `${name}.crt`), keyFile: join(dir, `${name}.key`)}
+  })
 }
 
 /** Polls GET /v2/ until the registry answers at all (200 or 401 both mean it is up). */

@@ -2,32 +2,12 @@
 // (@oclif/plugin-not-found prints oclif's own warning format and suggests only on a TTY, by prompting: a
 // script gets no suggestion. Same idea and distance, airlock's output.)
 import type {Hook} from '@oclif/core'
-import levenshtein from 'fast-levenshtein'
-import {oneLine} from '../one-line.ts'
+import {reportUnknownCommand} from '../unknown-command.ts'
 
 const hook: Hook<'command_not_found'> = async function (options) {
-  const ids = options.config.commands.filter(c => !c.hidden).flatMap(c => [c.id, ...c.aliases])
   // With a space as topic separator oclif joins the arguments into the id ("verfy:a.tar"): the command is the first word.
   const typed = options.id.split(':')[0] ?? options.id
-  const best = ids
-    .map(id => ({id: id.replaceAll(':', ' '), distance: levenshtein.get(typed, id.replaceAll(':', ' '))}))
-    .sort((a, b) => a.distance - b.distance)[0]
-  // Only a plausible neighbour: within a third of the word's length (at least 2 edits), or a prefix.
-  const close =
-    best && (best.distance <= Math.max(2, Math.floor(typed.length / 3)) || best.id.startsWith(typed))
-      ? best.id
-      : undefined
-  const message = `unknown command "${oneLine(typed)}"`
-  const hint = `${close ? `did you mean "airlock ${close}"? ` : ''}run "airlock help" for the list of commands`
-  if ((options.argv ?? []).includes('--json'))
-    process.stdout.write(
-      JSON.stringify(
-        {error: {code: 'USAGE', message, hint, details: {usage: {kind: 'unknown-command', suggestion: close ?? null}}}},
-        null,
-        2,
-      ) + '\n',
-    )
-  else process.stderr.write(`airlock: error: ${message}\nairlock: hint: ${hint}\n`)
+  reportUnknownCommand(options.config, typed, options.argv ?? [], 'airlock')
   this.exit(2)
 }
 
