@@ -62,6 +62,7 @@ export function loadPolicy(flags: PolicyFlagValues): Policy {
     }
     return {
       source: 'flags',
+      keyFile: flags.key,
       rules: [{image: '**', origin: 'flags', action: 'public-key', publicKeyPem: pem}],
       ...common,
     }

@@ -18,6 +18,8 @@ export type PolicyRule =
 export interface Policy {
   /** `flags` or the policy file path. */
   source: string
+  /** `--key FILE`: the file the public key came from (reports name it) */
+  keyFile?: string
   rules: PolicyRule[]
   /** Skip transparency log checks everywhere (loud in every report). */
   insecureIgnoreTlog: boolean
