@@ -81,6 +81,7 @@ export default class Verify extends BaseCommand {
         policy,
         trust: flags as TrustFlagValues,
         onBytes: n => progress.add(n),
+        archiveSha256: true,
       })
     } finally {
       progress.finish()

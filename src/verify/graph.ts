@@ -190,7 +190,13 @@ export async function walkImage(
       done()
       return
     }
-    const tree: PlatformTree = {platform: platform ?? 'unknown', manifest: info(d), layers: [], bytes: d.size}
+    const tree: PlatformTree = {
+      platform: platform ?? 'unknown',
+      digest: info(d).digest,
+      manifest: info(d),
+      layers: [],
+      bytes: d.size,
+    }
     if (leaf(manifest.config, `config of ${what}`)) {
       tree.config = info(manifest.config)
       tree.bytes += manifest.config.size

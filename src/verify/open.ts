@@ -13,6 +13,8 @@ import type {TrustFlagValues} from '../trust/flags.ts'
 import {signatureSetup, type VerifySignatureMode} from './signatures.ts'
 import type {Verdict} from './verdict.ts'
 import {judgeArchive, plannedBlobs} from './verify.ts'
+import {addSummaries} from './summary.ts'
+import {fileSha256} from '../util/file-sha256.ts'
 
 export interface VerifyRequest {
   /** 'skip': integrity only (said loudly in `notes`); otherwise a policy is required. */
@@ -33,6 +35,8 @@ export interface VerifyRequest {
   ) => Promise<{digests: ReadonlySet<string>; reason: string} | undefined>
   onBytes?: (n: number) => void
   workers?: number
+  /** verify: record the sha256 of the whole archive file in the report (one more streamed read, concurrent) */
+  archiveSha256?: boolean
 }
 
 export interface VerifiedArchive {
@@ -58,6 +62,9 @@ export async function openVerifiedArchive(path: string, request: VerifyRequest):
   // Usage errors before the file is read.
   if (!structural && mode !== 'skip' && !request.policy) signatureSetup({mode, policy: undefined, trustedRoots: []})
   const keyless = request.policy?.rules.some(r => r.action === 'keyless') ?? false
+  // The file's sha256 for the record, read alongside verification; checkUnchanged covers a file replaced meanwhile.
+  const fileHash = request.archiveSha256 ? fileSha256(path) : undefined
+  fileHash?.catch(() => undefined)
   const hashNow = !structural && !request.heldBlobs
   const archive = await ArchiveReader.open(path, {
     hash: hashNow,
@@ -105,6 +112,12 @@ export async function openVerifiedArchive(path: string, request: VerifyRequest):
       started,
     )
     if (verdict) await archive.checkUnchanged()
+    addSummaries(report, {
+      resolution: trust?.resolution,
+      policy: request.policy,
+      signaturesChecked: !structural && mode !== 'skip',
+    })
+    if (fileHash) report.archiveSha256 = await fileHash
     // The rollback memory moves forward only when everything passed.
     const stateFiles = verdict && trust ? trust.commitState(report) : []
     return {
