@@ -8,6 +8,7 @@ import {join} from 'node:path'
 import {after, before, describe, it} from 'node:test'
 import {fileURLToPath} from 'node:url'
 import {tempDir} from './support/layouts.ts'
+import {parseCliJson} from './support/json-contract.ts'
 
 const root = fileURLToPath(new URL('..', import.meta.url))
 function airlock(...args: string[]): {status: number | null; stdout: string; stderr: string} {
@@ -43,6 +44,7 @@ describe('CLI: repeatable flags never swallow the arguments after them', () => {
       const inspect = airlock('inspect', out, '--json')
       assert.equal(inspect.status, 0, inspect.stderr)
       assert.match(inspect.stdout, /linux\/arm64/)
+      parseCliJson(inspect.stdout)
     })
 
     it(`verify-blob: --trusted-root (twice) before the artifact (${form})`, () => {

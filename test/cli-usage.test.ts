@@ -6,6 +6,7 @@ import {spawnSync} from 'node:child_process'
 import {join} from 'node:path'
 import {describe, it} from 'node:test'
 import {fileURLToPath} from 'node:url'
+import {parseCliJson} from './support/json-contract.ts'
 
 const root = fileURLToPath(new URL('..', import.meta.url))
 function airlock(...args: string[]): {status: number | null; stdout: string; stderr: string} {
@@ -27,7 +28,9 @@ function usage(args: string[], message: RegExp): void {
   assert.match(lines[1]!, /^airlock: hint: /)
   const json = airlock(...args, '--json')
   assert.equal(json.status, 2, json.stderr)
-  const error = JSON.parse(json.stdout).error
+  const error = parseCliJson<{error: {code: string; message: string; details?: {usage?: {kind?: string}}}}>(
+    json.stdout,
+  ).error
   assert.equal(error.code, 'USAGE')
   assert.match(`airlock: error: ${error.message}`, message)
   assert.ok(error.details?.usage?.kind, json.stdout)

@@ -6,6 +6,7 @@ import {join} from 'node:path'
 import {after, before, describe, it} from 'node:test'
 import {fileURLToPath} from 'node:url'
 import {tempDir} from './support/layouts.ts'
+import {parseCliJson} from './support/json-contract.ts'
 
 const root = fileURLToPath(new URL('..', import.meta.url))
 function airlock(...args: string[]): {status: number | null; stdout: string; stderr: string} {
@@ -47,7 +48,7 @@ describe('CLI: export, verify, inspect', () => {
     assert.match(text.stdout, /^ok {4}example.com\/demo\/hello:1.0/m)
     const json = airlock('verify', '--signatures', 'skip', archive, '--json')
     assert.equal(json.status, 0)
-    const report = JSON.parse(json.stdout) as {ok: boolean; images: Array<{reference: string}>}
+    const report = parseCliJson(json.stdout) as {ok: boolean; images: Array<{reference: string}>}
     assert.equal(report.ok, true)
     assert.deepEqual(
       report.images.map(i => i.reference),
@@ -68,7 +69,7 @@ describe('CLI: export, verify, inspect', () => {
     assert.doesNotMatch(r.stderr, / {4}at /)
     const json = airlock('verify', '--signatures', 'skip', bad, '--json')
     assert.equal(json.status, 1)
-    assert.equal((JSON.parse(json.stdout) as {ok: boolean}).ok, false)
+    assert.equal((parseCliJson(json.stdout) as {ok: boolean}).ok, false)
   })
 
   it('inspects as a tree and as JSON', () => {
@@ -76,7 +77,7 @@ describe('CLI: export, verify, inspect', () => {
     assert.equal(text.status, 0, text.stderr)
     assert.match(text.stdout, /linux\/arm64/)
     assert.match(text.stdout, /└─ layer sha256:/)
-    const json = JSON.parse(airlock('inspect', archive, '--json').stdout) as {images: Array<{platforms: unknown[]}>}
+    const json = parseCliJson(airlock('inspect', archive, '--json').stdout) as {images: Array<{platforms: unknown[]}>}
     assert.equal(json.images[1]!.platforms.length, 2)
   })
 

@@ -112,7 +112,10 @@ describe('the --json contract', () => {
     // the text output says the forecast in one line
     const text = await runCli(['verify', archive, ...POLICY])
     assert.equal(text.status, 0, text.stderr)
-    assert.match(text.stdout, new RegExp(`^forecast: no expiry: --trusted-root ${TRUSTED_ROOT.replace(/[.]/g, '\\.')}$`, 'm'))
+    assert.match(
+      text.stdout,
+      new RegExp(`^forecast: no expiry: --trusted-root ${TRUSTED_ROOT.replace(/[.]/g, '\\.')}$`, 'm'),
+    )
   })
 
   it('a failing verify says why: ok false, problems name the image, the code and the reason', async () => {

@@ -12,8 +12,9 @@ export const SCHEMA_DIR = fileURLToPath(new URL('../../schema/', import.meta.url
 export const SCHEMA_BASE = 'https://airlock.example/schema/1/'
 
 // ajv-formats is CommonJS: its default export arrives as the module object under some loaders
-const addFormats = ((addFormatsModule as unknown as {default?: unknown}).default ??
-  addFormatsModule) as unknown as (ajv: Ajv2020) => Ajv2020
+const addFormats = ((addFormatsModule as unknown as {default?: unknown}).default ?? addFormatsModule) as unknown as (
+  ajv: Ajv2020,
+) => Ajv2020
 
 let ajv: Ajv2020 | undefined
 const validators = new Map<string, ValidateFunction>()

@@ -4,8 +4,11 @@
 import type {Hook} from '@oclif/core'
 import levenshtein from 'fast-levenshtein'
 import {oneLine} from '../one-line.ts'
+import {failureEnvelope} from '../envelope.ts'
+import {AirlockError} from '../../errors.ts'
 
 const hook: Hook<'command_not_found'> = async function (options) {
+  const startedAt = new Date()
   const ids = options.config.commands.filter(c => !c.hidden).flatMap(c => [c.id, ...c.aliases])
   // With a space as topic separator oclif joins the arguments into the id ("verfy:a.tar"): the command is the first word.
   const typed = options.id.split(':')[0] ?? options.id
@@ -21,8 +24,15 @@ const hook: Hook<'command_not_found'> = async function (options) {
   const hint = `${close ? `did you mean "airlock ${close}"? ` : ''}run "airlock help" for the list of commands`
   if ((options.argv ?? []).includes('--json'))
     process.stdout.write(
+      // the envelope of every --json output; `command` is `airlock`: no command ran
       JSON.stringify(
-        {error: {code: 'USAGE', message, hint, details: {usage: {kind: 'unknown-command', suggestion: close ?? null}}}},
+        failureEnvelope(
+          new AirlockError('USAGE', message, {
+            hint,
+            details: {usage: {kind: 'unknown-command', suggestion: close ?? null}},
+          }),
+          {command: 'airlock', startedAt, exitCode: 2},
+        ),
         null,
         2,
       ) + '\n',
