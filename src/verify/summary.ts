@@ -95,5 +95,8 @@ export function addSummaries(
 ): void {
   for (const image of report.images) image.signers = signersOf(image)
   report.policy = policySummary(input.policy, input.signaturesChecked)
-  report.trust = trustSummary(input.resolution, input.signaturesChecked ? input.policy : undefined)
+  const policy = input.signaturesChecked ? input.policy : undefined
+  // No trust material at all (no TUF, no --trusted-root, no key): there is nothing to forecast, and no `trust`.
+  if (input.resolution?.sources.length || policyKeys(policy).length)
+    report.trust = trustSummary(input.resolution, policy)
 }
