@@ -56,6 +56,7 @@ function image(i: number): ImageReport {
     ok: true,
     platforms: ['linux/amd64', 'linux/arm64'].map((platform, p) => ({
       platform,
+      digest: node(`m${p}`, 1200).digest,
       manifest: node(`m${p}`, 1200),
       config: node(`c${p}`, 2400),
       layers: [node(`l${p}a`, 30_000_000), node(`l${p}b`, 2_000_000)],

@@ -8,6 +8,7 @@ import {after, before, describe, it} from 'node:test'
 import {fileURLToPath} from 'node:url'
 import {tempDir} from './support/layouts.ts'
 import {type CliRun, runCli} from './support/cli.ts'
+import {parseCliJson} from './support/json-contract.ts'
 
 const root = fileURLToPath(new URL('..', import.meta.url))
 function airlock(...args: string[]): Promise<CliRun> {
@@ -42,6 +43,7 @@ describe('CLI: repeatable flags never swallow the arguments after them', () => {
       const inspect = await airlock('inspect', out, '--json')
       assert.equal(inspect.status, 0, inspect.stderr)
       assert.match(inspect.stdout, /linux\/arm64/)
+      parseCliJson(inspect.stdout)
     })
 
     it(`verify-blob: --trusted-root (twice) before the artifact (${form})`, async () => {

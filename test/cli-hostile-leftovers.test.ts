@@ -11,6 +11,7 @@ import {MAX_PROBLEM_LINES, renderVerify} from '../src/report/text.ts'
 import {verifyArchive} from '../src/verify/verify.ts'
 import {tempDir} from './support/layouts.ts'
 import {type CliRun, runCli} from './support/cli.ts'
+import {parseCliJson} from './support/json-contract.ts'
 
 const root = fileURLToPath(new URL('..', import.meta.url))
 function airlock(...args: string[]): Promise<CliRun> {
@@ -29,7 +30,7 @@ describe('hostile-input leftovers', () => {
   after(async () => cleanup())
 
   it('inspect of an archive missing a platform manifest: prints what it read, names the missing blob, exits 1', async () => {
-    const json = JSON.parse((await airlock('inspect', archive, '--json')).stdout) as {
+    const json = parseCliJson((await airlock('inspect', archive, '--json')).stdout) as {
       images: Array<{platforms: Array<{manifest: {digest: string}}>}>
     }
     const victim = json.images[0]!.platforms[0]!.manifest.digest
@@ -45,7 +46,7 @@ describe('hostile-input leftovers', () => {
     assert.match(errors[0]!, /^airlock: error: the archive's content graph is broken \(1 problem\(s\)\): .* is missing/)
     const j = await airlock('inspect', broken, '--json')
     assert.equal(j.status, 1)
-    assert.equal((JSON.parse(j.stdout) as {problems: string[]}).problems.length, 1)
+    assert.equal((parseCliJson(j.stdout) as {problems: unknown[]}).problems.length, 1)
   })
 
   it('a verify report with 50,000 problems prints the first ones and a count', async () => {

@@ -5,6 +5,7 @@ import assert from 'node:assert/strict'
 import {join} from 'node:path'
 import {describe, it} from 'node:test'
 import {type CliRun, ROOT, runCli} from './support/cli.ts'
+import {parseCliJson} from './support/json-contract.ts'
 
 function airlock(...args: string[]): Promise<CliRun> {
   return runCli(args, {env: {XDG_CACHE_HOME: join(ROOT, 'node_modules/.cache/airlock-test')}})
@@ -20,7 +21,9 @@ async function usage(args: string[], message: RegExp): Promise<void> {
   assert.match(lines[1]!, /^airlock: hint: /)
   const json = await airlock(...args, '--json')
   assert.equal(json.status, 2, json.stderr)
-  const error = JSON.parse(json.stdout).error
+  const error = parseCliJson<{error: {code: string; message: string; details?: {usage?: {kind?: string}}}}>(
+    json.stdout,
+  ).error
   assert.equal(error.code, 'USAGE')
   assert.match(`airlock: error: ${error.message}`, message)
   assert.ok(error.details?.usage?.kind, json.stdout)

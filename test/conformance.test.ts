@@ -8,6 +8,7 @@ import {join} from 'node:path'
 import {describe, it, before} from 'node:test'
 import {isAirlockError} from '../src/errors.ts'
 import {loadTrustedRoot, verifyBlob, type ArtifactInput, type SignerRequirement} from '../src/sigstore/index.ts'
+import {parseCliJson} from './support/json-contract.ts'
 
 const CORPORA = '/work/shared/corpora'
 const BASE = join(CORPORA, 'sigstore+sigstore-conformance/test/assets/bundle-verify')
@@ -123,7 +124,10 @@ describe('sigstore-conformance bundle-verify (CLI)', () => {
         args.push(subject)
         const run = spawnSync(process.execPath, args, {cwd: ROOT_DIR, encoding: 'utf8'})
         assert.equal(run.status, c.expectPass ? 0 : 1, `${name}: ${run.stdout}${run.stderr}`)
-        const out = JSON.parse(run.stdout) as {ok?: boolean; error?: {code: string; details?: {report?: {ok: boolean}}}}
+        const out = parseCliJson(run.stdout) as {
+          ok?: boolean
+          error?: {code: string; details?: {report?: {ok: boolean}}}
+        }
         if (c.expectPass) assert.equal(out.ok, true)
         else
           assert.ok(

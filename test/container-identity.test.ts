@@ -16,6 +16,7 @@ import {
   type OciImage,
   type TestSigstore,
 } from './support/sigstore/index.ts'
+import {parseCliJson} from './support/json-contract.ts'
 
 const REPO = 'registry.example.test/names'
 const id = {identity: 'release@example.test', issuer: 'https://accounts.example.test'}
@@ -44,7 +45,7 @@ describe('--require-container-identity binds the signed name to the image reposi
       id.issuer,
       ...extra,
     )
-    const json = JSON.parse(r.stdout) as {
+    const json = parseCliJson(r.stdout) as {
       images: {reference: string; ok: boolean; checks: {name: string; reasons: string[]}[]}[]
     }
     return new Map(

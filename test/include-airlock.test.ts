@@ -11,6 +11,7 @@ import {join} from 'node:path'
 import {after, before, describe, it} from 'node:test'
 import {Archive} from './support/hostile/base.ts'
 import {standardLayout} from './support/layouts.ts'
+import {parseCliJson} from './support/json-contract.ts'
 
 const ROOT = new URL('..', import.meta.url).pathname
 const VERSION = (JSON.parse(readFileSync(join(ROOT, 'package.json'), 'utf8')) as {version: string}).version
@@ -98,7 +99,7 @@ describe('export --include-airlock', () => {
     assert.deepEqual(files[`airlock/${name('arm64')}`], {digest: `sha256:${hex(arm64)}`, size: arm64.length})
     const inspected = airlock('inspect', 'with-airlock.tar', '--json')
     assert.equal(inspected.status, 0, inspected.stderr)
-    assert.deepEqual((JSON.parse(inspected.stdout) as {airlock: unknown}).airlock, [
+    assert.deepEqual((parseCliJson(inspected.stdout) as {airlockExecutables: unknown}).airlockExecutables, [
       {entry: `airlock/${name('amd64')}`, size: amd64.length, digest: `sha256:${hex(amd64)}`},
       {entry: `airlock/${name('amd64')}.sigstore.json`, size: bundle.length, digest: `sha256:${hex(bundle)}`},
       {entry: `airlock/${name('arm64')}`, size: arm64.length, digest: `sha256:${hex(arm64)}`},

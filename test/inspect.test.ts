@@ -5,6 +5,7 @@ import {join} from 'node:path'
 import {after, before, describe, it} from 'node:test'
 import {tempDir} from './support/layouts.ts'
 import {type CliRun, runCli} from './support/cli.ts'
+import {parseCliJson} from './support/json-contract.ts'
 
 function airlock(...args: string[]): Promise<CliRun> {
   return runCli(args)
@@ -44,7 +45,7 @@ describe('CLI: export, verify, inspect', () => {
     assert.match(text.stdout, /^ok {4}example.com\/demo\/hello:1.0/m)
     const json = await airlock('verify', '--signatures', 'skip', archive, '--json')
     assert.equal(json.status, 0)
-    const report = JSON.parse(json.stdout) as {ok: boolean; images: Array<{reference: string}>}
+    const report = parseCliJson(json.stdout) as {ok: boolean; images: Array<{reference: string}>}
     assert.equal(report.ok, true)
     assert.deepEqual(
       report.images.map(i => i.reference),
@@ -65,7 +66,7 @@ describe('CLI: export, verify, inspect', () => {
     assert.doesNotMatch(r.stderr, / {4}at /)
     const json = await airlock('verify', '--signatures', 'skip', bad, '--json')
     assert.equal(json.status, 1)
-    assert.equal((JSON.parse(json.stdout) as {ok: boolean}).ok, false)
+    assert.equal((parseCliJson(json.stdout) as {ok: boolean}).ok, false)
   })
 
   it('inspects as a tree and as JSON', async () => {
@@ -73,7 +74,7 @@ describe('CLI: export, verify, inspect', () => {
     assert.equal(text.status, 0, text.stderr)
     assert.match(text.stdout, /linux\/arm64/)
     assert.match(text.stdout, /└─ layer sha256:/)
-    const json = JSON.parse((await airlock('inspect', archive, '--json')).stdout) as {
+    const json = parseCliJson((await airlock('inspect', archive, '--json')).stdout) as {
       images: Array<{platforms: unknown[]}>
     }
     assert.equal(json.images[1]!.platforms.length, 2)

@@ -22,6 +22,7 @@ import {startRegistry, type StartedRegistry} from './support/registry.ts'
 import {checkMirrorOf} from './support/mirror-check.ts'
 import {createTestSigstore, sampleImage, type TestSigstore} from './support/sigstore/index.ts'
 import {pushBundleSignedIndex, putImage} from './support/sigstore/registry-images.ts'
+import {parseCliJson} from './support/json-contract.ts'
 
 const ROOT = join(import.meta.dirname, '..')
 const ID = 'release@airlock.test'
@@ -179,7 +180,7 @@ describe('verify --registry / push --check: signatures verified from the mirror'
       mirror.password!,
     )
     assert.equal(json.status, 0, json.stderr)
-    const report = JSON.parse(json.stdout) as {ok: boolean; images: unknown[]; mirror: MirrorCheckResult}
+    const report = parseCliJson(json.stdout) as {ok: boolean; images: unknown[]; mirror: MirrorCheckResult}
     assert.equal(report.ok, true)
     assert.equal(report.images.length, 2)
     assert.equal(report.mirror.passed, true)

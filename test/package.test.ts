@@ -24,6 +24,7 @@ import {join} from 'node:path'
 import {after, before, describe, it} from 'node:test'
 import {WORKER_THRESHOLD_BYTES} from '../src/archive/hash-pool.ts'
 import {LayoutBuilder} from './support/layouts.ts'
+import {parseCliJson} from './support/json-contract.ts'
 
 const ROOT = new URL('..', import.meta.url).pathname
 const VERSION = (JSON.parse(readFileSync(join(ROOT, 'package.json'), 'utf8')) as {version: string}).version
@@ -134,7 +135,7 @@ describe('npm run package', () => {
     const exe = join(buildA, exeName('amd64'))
     const r = runBare(exe, ['version', '--json'])
     assert.equal(r.status, 0, r.stderr)
-    const self = JSON.parse(r.stdout) as Record<string, unknown> & {executable: {path: string; sha256: string}}
+    const self = parseCliJson(r.stdout) as Record<string, unknown> & {executable: {path: string; sha256: string}}
     const expected = execFileSync('sha256sum', [exe], {encoding: 'utf8'}).split(' ')[0]
     assert.equal(self.executable.sha256, expected)
     assert.equal(self.executable.path, exe)
@@ -422,7 +423,7 @@ describe('the amd64 executable on the disconnected side (no Node, empty HOME, no
     execFileSync('tar', ['-xf', join(box, 'carried.tar'), '-C', out, `airlock/${exeName('amd64')}`])
     const unpacked = join(out, 'airlock', exeName('amd64'))
     chmodSync(unpacked, 0o755)
-    const self = JSON.parse(inNs([unpacked, 'version', '--json']).stdout) as {executable: {sha256: string}}
+    const self = parseCliJson(inNs([unpacked, 'version', '--json']).stdout) as {executable: {sha256: string}}
     assert.equal(self.executable.sha256, sha256(readFileSync(exe)))
     rmSync(join(box, exeName('arm64')))
   })
@@ -444,6 +445,7 @@ describe('the amd64 executable on the disconnected side (no Node, empty HOME, no
     )
     const verified = airlock('verify', 'big.tar', '--signatures', 'skip', '--json')
     assert.equal(verified.status, 0, verified.stderr)
+    assert.equal(parseCliJson<{ok: boolean}>(verified.stdout).ok, true)
     const help = airlock('--help')
     assert.equal(help.status, 0)
     for (const command of ['export', 'verify', 'push', 'inspect', 'verify-blob', 'version'])

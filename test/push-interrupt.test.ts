@@ -10,6 +10,14 @@ import {parseReference} from '../src/reference/index.ts'
 import {RegistryClient} from '../src/registry/index.ts'
 import {makeWorkDir, pushMultiPlatformImage} from './support/images.ts'
 import {startRegistry, type StartedRegistry} from './support/registry.ts'
+import {parseCliJson} from './support/json-contract.ts'
+
+interface PushJson {
+  verification: {status: string}
+  images: Array<{tags: {written: string[]}}>
+  totals: {blobsPushed: number; blobsSkipped: number; tagsWritten: number}
+  megabytesPerSecond: number
+}
 
 const BIN = fileURLToPath(new URL('../bin/run.js', import.meta.url))
 
@@ -96,14 +104,14 @@ describe('push interrupted mid-blob', () => {
     const rerun = spawnSync(process.execPath, args, {encoding: 'utf8'})
     assert.equal(rerun.status, 0, rerun.stderr)
     assert.match(rerun.stderr, /WARNING: --skip-verify/)
-    const result = JSON.parse(rerun.stdout)
+    const result = parseCliJson<PushJson>(rerun.stdout)
     assert.equal(result.verification.status, 'skipped')
-    assert.deepEqual(result.images[0].tags.written, ['v1'])
+    assert.deepEqual(result.images[0]!.tags.written, ['v1'])
     console.log(
       `rerun: ${result.totals.blobsPushed} blobs pushed, ${result.totals.blobsSkipped} skipped, ${result.megabytesPerSecond.toFixed(1)} MB/s`,
     )
 
-    const again = JSON.parse(spawnSync(process.execPath, args, {encoding: 'utf8'}).stdout)
+    const again = parseCliJson<PushJson>(spawnSync(process.execPath, args, {encoding: 'utf8'}).stdout)
     assert.equal(again.totals.blobsPushed, 0)
     assert.equal(again.totals.tagsWritten, 0)
   })

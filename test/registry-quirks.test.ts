@@ -23,6 +23,7 @@ import {startRegistry, type StartedRegistry} from './support/registry.ts'
 import {createTestSigstore, sampleImage, type TestSigstore} from './support/sigstore/index.ts'
 import {pushBundleSignedIndex, putImage} from './support/sigstore/registry-images.ts'
 import {type CliRun, runCli} from './support/cli.ts'
+import {parseCliJson} from './support/json-contract.ts'
 
 const ROOT = join(import.meta.dirname, '..')
 const ID = 'release@airlock.test'
@@ -112,7 +113,7 @@ describe('registries that cannot run here, replayed by a front over the real reg
 
   /** The signature artifacts export recorded per image reference, from `--json`. */
   function carried(stdout: string): number {
-    const json = JSON.parse(stdout) as {signatures?: {artifacts?: number}}
+    const json = parseCliJson(stdout) as {signatures?: {artifacts?: number}}
     return json.signatures?.artifacts ?? 0
   }
 
@@ -225,7 +226,7 @@ describe('registries that cannot run here, replayed by a front over the real reg
         '--json',
       ])
       assert.equal(r.status, 0, `${mode}: ${r.stderr}`)
-      const result = JSON.parse(r.stdout) as {capabilities: {referrersApi?: boolean}}
+      const result = parseCliJson(r.stdout) as {capabilities: {referrersApi?: boolean}}
       const api = mode === 'quay-3.12' || mode === 'harbor-2.11'
       assert.equal(
         result.capabilities.referrersApi,

@@ -21,6 +21,7 @@ import {
   type OciImage,
   type TestSigstore,
 } from './support/sigstore/index.ts'
+import {parseCliJson} from './support/json-contract.ts'
 
 const REPO = 'registry.example.test/acceptance'
 const id = {identity: 'release@example.test', issuer: 'https://accounts.example.test'}
@@ -108,7 +109,7 @@ describe('image signatures: what cosign accepts, and nothing else', () => {
       '--certificate-oidc-issuer',
       id.issuer,
     )
-    const json = JSON.parse(verified.stdout) as {
+    const json = parseCliJson(verified.stdout) as {
       images: {reference: string; ok: boolean; checks: {name: string; reasons: string[]}[]}[]
     }
     for (const image of json.images)

@@ -24,6 +24,7 @@ import {startRegistry, type StartedRegistry} from './support/registry.ts'
 import {denyAllPolicy} from './support/policies.ts'
 import {createTestSigstore, referrersIndex, sampleImage, type TestSigstore} from './support/sigstore/index.ts'
 import {pushBundleSignedIndex, putImage} from './support/sigstore/registry-images.ts'
+import {parseCliJson} from './support/json-contract.ts'
 
 const ID = 'release@airlock.test'
 const ISSUER = 'https://accounts.airlock.test'
@@ -343,7 +344,7 @@ describe('signatures: export, verify, push with a real registry and the test Sig
       text,
       /signatures: +ok +signature .*identity release@airlock\.test, issuer https:\/\/accounts\.airlock\.test, log index \d+, integrated /,
     )
-    const json = JSON.parse(cli('verify', out, '--json', ...policyArgs)) as VerifyReport
+    const json = parseCliJson(cli('verify', out, '--json', ...policyArgs)) as VerifyReport
     assert.equal(json.ok, true)
     let failed: {status?: number; stdout?: string} = {}
     try {

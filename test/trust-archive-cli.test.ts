@@ -13,6 +13,7 @@ import {startStaticServer, type StaticServer} from './support/static-server.ts'
 import {readTar, writeTar} from './support/hostile/tar.ts'
 import {TestTufRepo} from './support/tuf-repo.ts'
 import {assertFreshBuild} from './support/built.ts'
+import {parseCliJson} from './support/json-contract.ts'
 
 const ROOT = fileURLToPath(new URL('..', import.meta.url))
 // dist/ must be the current source: fail (never skip, never test old code) when it is not
@@ -113,7 +114,7 @@ describe('trust flags through the CLI', () => {
     const j = airlock('verify', archive, '--signatures', 'skip', '--tuf-root', rootFile, '--no-state', '--json')
     assert.equal(j.status, 0)
     const trust = (
-      JSON.parse(j.stdout) as {
+      parseCliJson(j.stdout) as {
         checks: Array<{name: string; ok: boolean; details: {sources: Array<{kind: string; name: string}>}}>
       }
     ).checks.find(c => c.name === 'trust')!

@@ -66,6 +66,7 @@ async function readReport(browser: Browser, file: string, name: string) {
       rows,
       scripts: document.querySelectorAll('script').length,
       pwned: (window as unknown as {pwned?: unknown}).pwned,
+      // biome-ignore lint/performance/useDomNodeTextContent: the text as laid out for a reader (hidden parts excluded)
       text: document.body.innerText,
     }
   })
@@ -279,6 +280,8 @@ describe('verify --report', () => {
       report: {
         ...report,
         trust: {
+          sources: [],
+          graceSeconds: 2_592_000,
           forecast: {
             basis: 'tuf',
             strictUntil: '2026-12-09T00:00:00Z',

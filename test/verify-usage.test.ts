@@ -6,6 +6,7 @@ import {after, before, describe, it} from 'node:test'
 import {assertFreshBuild} from './support/built.ts'
 import {tempDir} from './support/layouts.ts'
 import {type CliRun, runCli} from './support/cli.ts'
+import {parseCliJson} from './support/json-contract.ts'
 
 assertFreshBuild()
 const airlock = (...args: string[]): Promise<CliRun> => runCli(args)
@@ -43,8 +44,11 @@ describe('verify with no policy is a usage error', () => {
     }
     const j = await airlock('verify', archive, '--json')
     assert.equal(j.status, 2, j.stderr + j.stdout)
-    assert.deepEqual(Object.keys(JSON.parse(j.stdout)), ['error'])
-    assert.equal(JSON.parse(j.stdout).error.code, 'USAGE')
+    // the envelope and the error only: no report fields (nothing was verified)
+    const usage = parseCliJson<{ok: boolean; error: {code: string}; images?: unknown}>(j.stdout)
+    assert.equal(usage.ok, false)
+    assert.equal(usage.error.code, 'USAGE')
+    assert.equal(usage.images, undefined)
   })
 
   it('--signatures skip asks for integrity only: exit 0', async () => {

@@ -5,6 +5,7 @@ import {Progress, plural} from '../util/progress.ts'
 import {AirlockError, toAirlockError} from '../errors.ts'
 import {defaultStateDir, removeStaleStateFiles} from '../trust/state.ts'
 import {oneLine} from './one-line.ts'
+import {failureEnvelope, successEnvelope, type RunFacts} from './envelope.ts'
 import {usageError} from './usage.ts'
 
 export {oneLine}
@@ -18,6 +19,24 @@ export abstract class BaseCommand extends Command {
       default: false,
       helpGroup: 'GLOBAL',
     }),
+  }
+
+  /** When the command started (the envelope's startedAt and durationSeconds). */
+  private startedAt = new Date()
+
+  override async init(): Promise<void> {
+    this.startedAt = new Date()
+    await super.init()
+  }
+
+  private runFacts(exitCode: number): RunFacts {
+    return {command: this.id ?? 'airlock', startedAt: this.startedAt, exitCode}
+  }
+
+  /** Every --json output is the envelope (src/cli/envelope.ts): the command returns its own fields only. */
+  protected override toSuccessJson(result: unknown): unknown {
+    const code = process.exitCode
+    return successEnvelope(result, this.runFacts(typeof code === 'number' ? code : Number(code ?? 0)))
   }
 
   /** The progress display: off under --json and --quiet; `total` in bytes when known (percent and ETA). */
@@ -76,13 +95,7 @@ export abstract class BaseCommand extends Command {
       cause: error.cause,
     })
     if (this.jsonEnabled()) {
-      process.stdout.write(
-        JSON.stringify(
-          {error: {code: error.code, message: error.message, hint: error.hint, details: error.details}},
-          null,
-          2,
-        ) + '\n',
-      )
+      process.stdout.write(JSON.stringify(failureEnvelope(error, this.runFacts(error.exitCode)), null, 2) + '\n')
     } else {
       process.stderr.write(`airlock: error: ${error.message}\n`)
       if (error.hint) process.stderr.write(`airlock: hint: ${error.hint}\n`)

@@ -1,9 +1,11 @@
 // The one format for a command airlock does not have, typed as a command (`airlock exprot`, the command_not_found
 // hook) or as the subject of help (`airlock help exprot`, src/cli/help.ts): one error line, a hint with a "did you
-// mean" when a command is close, exit 2; under --json the error object on stdout.
+// mean" when a command is close, exit 2; under --json the failure envelope on stdout.
 import type {Interfaces} from '@oclif/core'
 import levenshtein from 'fast-levenshtein'
 import {oneLine} from './one-line.ts'
+import {failureEnvelope} from './envelope.ts'
+import {AirlockError} from '../errors.ts'
 
 /** The closest visible command to TYPED (space-separated id), if it is a plausible neighbour. */
 export function closestCommand(config: Interfaces.Config, typed: string): string | undefined {
@@ -24,13 +26,21 @@ export function reportUnknownCommand(
   argv: readonly string[],
   prefix: string,
 ): void {
+  const startedAt = new Date()
   const close = closestCommand(config, typed)
   const message = `unknown command "${oneLine(typed)}"`
   const hint = `${close ? `did you mean "${prefix} ${close}"? ` : ''}run "airlock help" for the list of commands`
   if (argv.includes('--json'))
     process.stdout.write(
+      // the envelope of every --json output; `command` is `airlock`: no command ran
       JSON.stringify(
-        {error: {code: 'USAGE', message, hint, details: {usage: {kind: 'unknown-command', suggestion: close ?? null}}}},
+        failureEnvelope(
+          new AirlockError('USAGE', message, {
+            hint,
+            details: {usage: {kind: 'unknown-command', suggestion: close ?? null}},
+          }),
+          {command: 'airlock', startedAt, exitCode: 2},
+        ),
         null,
         2,
       ) + '\n',

@@ -13,6 +13,7 @@ import {loadPolicy, policyFlags, policyGiven, type PolicyFlagValues} from '../po
 import {parseMirrorTarget, pushArchive, type PushArchiveResult} from '../push/index.ts'
 import type {MirrorCheckResult, SignatureForms} from '../verify/mirror-check.ts'
 import {renderMirrorCheck} from '../report/mirror.ts'
+import {pushFlatFields} from '../report/push-fields.ts'
 import {keepHostFlag, mirrorClient, mirrorRegistryFlags, signatureFormsFlag} from '../cli/mirror-flags.ts'
 import {type TrustFlagValues, trustFlags} from '../trust/flags.ts'
 import {clusterConfigFlags, keyPasswordFlag, talosKeyFlag} from '../countersign/cli-flags.ts'
@@ -180,6 +181,8 @@ export default class Push extends BaseCommand {
           for (const note of verification.notes ?? []) process.stderr.write(`airlock: ${note}\n`)
           // --skip-verify was already said loudly (the WARNING line) and is recorded in the --json result
           if (verification.status === 'passed') this.note(`verification: ${verification.summary}`)
+          const forecast = verification.report?.trust?.forecast
+          if (verification.status === 'passed' && forecast) this.note(`forecast: ${forecast.summary}`)
           progress.phase(`push: uploading to ${target.registry}`, bytes)
         },
         check: flags.check,
@@ -257,7 +260,8 @@ export default class Push extends BaseCommand {
         }
       }
       if (result.check) for (const line of renderMirrorCheck(result.check)) this.note(`check: ${line}`)
-      const out = countersign ? {...result, countersign} : result
+      const flat = {...result, ...pushFlatFields(result)}
+      const out = countersign ? {...flat, countersign} : flat
       // The cluster's view under the countersign key (or --talos-key): Talos's lookup order and short-circuit.
       const talosKeyFile = flags['talos-key']
       if (!result.check || !pushed || (!talosKeyFile && !countersignKey)) return out

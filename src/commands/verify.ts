@@ -118,6 +118,7 @@ export default class Verify extends BaseCommand {
         onBytes: n => progress.add(n),
         ...(base ? {confirmBase: base.confirm} : {}),
         ...(flags['trust-from'] ? {trustFrom: flags['trust-from']} : {}),
+        archiveSha256: true,
       })
     } catch (error) {
       progress.finish()

@@ -15,6 +15,7 @@
 //
 // keyless takes issuer or issuerRegex (airlock extension), and subject or subjectRegex; regexps are unanchored
 // searches in Go syntax, as in cosign and Talos.
+import {createHash} from 'node:crypto'
 import {readFileSync} from 'node:fs'
 import {parseAllDocuments} from 'yaml'
 import {AirlockError} from '../errors.ts'
@@ -28,13 +29,18 @@ const RULE_KEYS = new Set(['image', 'keyless', 'publicKey', 'skip', 'deny'])
 const KEYLESS_KEYS = new Set(['issuer', 'issuerRegex', 'subject', 'subjectRegex'])
 
 export function readPolicyFile(path: string): PolicyRule[] {
-  let text: string
+  return readPolicyDocument(path).rules
+}
+
+/** The rules of a policy file and the sha256 of the bytes they were parsed from (reports name the exact policy). */
+export function readPolicyDocument(path: string): {rules: PolicyRule[]; sha256: string} {
+  let bytes: Buffer
   try {
-    text = readFileSync(path, 'utf8')
+    bytes = readFileSync(path)
   } catch (error) {
     throw new AirlockError('USAGE', `cannot read policy file ${path}: ${(error as Error).message}`, {cause: error})
   }
-  return parsePolicy(text, path)
+  return {rules: parsePolicy(bytes.toString('utf8'), path), sha256: createHash('sha256').update(bytes).digest('hex')}
 }
 
 /** Parses policy text (YAML, of which JSON is a subset). Throws USAGE listing every problem. */

@@ -1,7 +1,7 @@
 // Policy: from flags or a rules file, and the rule that applies to an image.
 import {AirlockError} from '../errors.ts'
 import {predicateTypesFor} from './attestation-type.ts'
-import {readPolicyFile} from './file.ts'
+import {readPolicyDocument} from './file.ts'
 import {readKeyFile, type PolicyFlagValues} from './flags.ts'
 import {matchGlob} from './glob.ts'
 import {validateIdentity, type KeylessIdentity} from './identity.ts'
@@ -11,7 +11,7 @@ export type {Policy, PolicyRule} from './types.ts'
 export type {KeylessIdentity, SignerIdentity} from './identity.ts'
 export {matchIdentity, validateIdentity, describeIdentity} from './identity.ts'
 export {compileGoRegExp} from './go-regexp.ts'
-export {parsePolicy, readPolicyFile} from './file.ts'
+export {parsePolicy, readPolicyDocument, readPolicyFile} from './file.ts'
 export {
   globMatches,
   goGlob,
@@ -49,7 +49,8 @@ export function loadPolicy(flags: PolicyFlagValues): Policy {
         'USAGE',
         `--policy cannot be combined with ${clash.map(f => `--${f}`).join(', ')}; put identities in the policy file`,
       )
-    return {source: flags.policy, rules: readPolicyFile(flags.policy), ...common}
+    const {rules, sha256} = readPolicyDocument(flags.policy)
+    return {source: flags.policy, sha256, rules, ...common}
   }
   if (flags.key !== undefined) {
     if (identityGiven.length > 0)
@@ -62,6 +63,7 @@ export function loadPolicy(flags: PolicyFlagValues): Policy {
     }
     return {
       source: 'flags',
+      keyFile: flags.key,
       rules: [{image: '**', origin: 'flags', action: 'public-key', publicKeyPem: pem}],
       ...common,
     }

@@ -18,6 +18,10 @@ export type PolicyRule =
 export interface Policy {
   /** `flags` or the policy file path. */
   source: string
+  /** sha256 (hex) of the policy file as read (`--policy FILE`) */
+  sha256?: string
+  /** `--key FILE`: the file the public key came from (reports name it) */
+  keyFile?: string
   rules: PolicyRule[]
   /** Skip transparency log checks everywhere (loud in every report). */
   insecureIgnoreTlog: boolean

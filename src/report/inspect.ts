@@ -64,7 +64,7 @@ export async function inspectArchive(path: string): Promise<InspectReport> {
             },
           }
         : {}),
-      airlock: Object.entries(archive.airlock.files)
+      airlockExecutables: Object.entries(archive.airlock.files)
         .filter(([name]) => name.startsWith('airlock/'))
         .sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0))
         .map(([entry, record]) => ({entry, size: record.size, digest: record.digest})),

@@ -43,6 +43,9 @@ export function renderVerify(report: VerifyReport, options: RenderVerifyOptions 
   for (const problem of report.problems.slice(0, MAX_PROBLEM_LINES)) lines.push(`FAIL  ${problem.message}`)
   if (report.problems.length > MAX_PROBLEM_LINES)
     lines.push(`FAIL  ... and ${report.problems.length - MAX_PROBLEM_LINES} more problem(s) (--json lists them all)`)
+  // Until when this archive verifies with the trust it carries (only said when signatures were judged with trust).
+  if (report.trust && options.signaturesChecked !== false && report.policy?.source !== 'none')
+    lines.push(`forecast: ${report.trust.forecast.summary}`)
   if (report.hashSkipped?.blobs)
     lines.push(
       `not re-hashed: ${report.hashSkipped.blobs} blob(s), ${formatBytes(report.hashSkipped.bytes)} (${report.hashSkipped.reason})`,
@@ -150,7 +153,7 @@ export function renderInspect(report: InspectReport): string[] {
         `${pad}   ${sig.role} (${sig.kind === 'legacy-tag' ? 'tag' : 'referrer'}) ${sig.name}  ${short(sig.digest)}  for ${short(sig.subject)}  [not verified by inspect]`,
       )
   }
-  for (const exe of report.airlock ?? [])
+  for (const exe of report.airlockExecutables ?? [])
     lines.push(`airlock: ${exe.entry}  ${formatBytes(exe.size)}  ${exe.digest}  [not verified by inspect]`)
   for (const problem of report.problems.slice(0, MAX_PROBLEM_LINES)) lines.push(`FAIL  ${problem}`)
   if (report.problems.length > MAX_PROBLEM_LINES)

@@ -46,6 +46,8 @@ export class ExpiryJudge {
   readonly now: Date
   readonly grace: Grace
   readonly expiries: Record<string, string> = {}
+  /** the TUF role type (root, timestamp, snapshot, targets) of every label in `expiries` (the forecast needs it) */
+  readonly kinds: Record<string, string> = {}
   /** labels of the roles accepted only thanks to the grace, in the order they were judged */
   readonly graceRoles: string[] = []
   maxExpiredMs = 0
@@ -71,6 +73,7 @@ export class ExpiryJudge {
     if (Number.isNaN(t))
       this.fail(`${label} has an invalid expiry ${JSON.stringify(expires)} (want UTC, e.g. 2030-01-01T00:00:00Z)`)
     this.expiries[label] = expires
+    this.kinds[label] = kind
     const past = this.now.getTime() - t
     if (!this.stalest || past > this.stalest.past) this.stalest = {label, expires, past}
     if (past < 0) return // `expires == now` is expired, as tuf-js's isExpired

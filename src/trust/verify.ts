@@ -73,6 +73,8 @@ export interface TufReport {
   targetHashes: Record<string, string>
   /** signed expiry of every accepted role, e.g. {"root v15": "...", "timestamp v762": "..."} */
   expiries: Record<string, string>
+  /** role type (root, timestamp, snapshot, targets) of each label in `expiries`: delegated roles are `targets` */
+  expiryKinds: Record<string, string>
   /** one line on metadata age: how far past its expiry the stalest role is, or when the first one expires */
   ageNote: string
   /** true when at least one role was accepted only thanks to the grace period */
@@ -498,6 +500,7 @@ function verifyMirror(options: TufVerifyOptions, fail: Fail): TufVerifyResult {
     delegatedVersions,
     targetHashes,
     expiries: s.expiry.expiries,
+    expiryKinds: s.expiry.kinds,
     ageNote: s.expiry.note(),
     graceUsed: s.expiry.graceRoles.length > 0,
     graceRoles: s.expiry.graceRoles,

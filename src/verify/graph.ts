@@ -206,7 +206,13 @@ export async function walkImage(
       done()
       return
     }
-    const tree: PlatformTree = {platform: platform ?? 'unknown', manifest: info(d), layers: [], bytes: d.size}
+    const tree: PlatformTree = {
+      platform: platform ?? 'unknown',
+      digest: info(d).digest,
+      manifest: info(d),
+      layers: [],
+      bytes: d.size,
+    }
     const [config, ...layers] = successors(manifest) as [Descriptor, ...Descriptor[]]
     if (leaf(config, `config of ${what}`)) {
       tree.config = info(config)

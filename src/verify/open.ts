@@ -13,6 +13,8 @@ import {signatureSetup, type VerifySignatureMode} from './signatures.ts'
 import type {Verdict} from './verdict.ts'
 import {type ConfirmBase, judgeArchive, plannedBlobs, type PlannedImage} from './verify.ts'
 import {TRUST_ONLY_SECTION} from '../archive/base-section.ts'
+import {addSummaries} from './summary.ts'
+import {fileSha256} from '../util/file-sha256.ts'
 
 export interface VerifyRequest {
   /** 'skip': integrity only (said loudly in `notes`); otherwise a policy is required. */
@@ -35,6 +37,8 @@ export interface VerifyRequest {
   confirmBase?: ConfirmBase
   /** verify --trust-from: the TUF trust comes from this trust-only archive (export --trust-only). */
   trustFrom?: string
+  /** verify: record the sha256 of the whole archive file in the report (one more streamed read, concurrent) */
+  archiveSha256?: boolean
 }
 
 export interface VerifiedArchive {
@@ -61,6 +65,9 @@ export async function openVerifiedArchive(path: string, request: VerifyRequest):
   // layout is read first (cheap) to tell.
   const policyMissing = !structural && mode !== 'skip' && !request.policy
   const keyless = request.policy?.rules.some(r => r.action === 'keyless') ?? false
+  // The file's sha256 for the record, read alongside verification; checkUnchanged covers a file replaced meanwhile.
+  const fileHash = request.archiveSha256 ? fileSha256(path) : undefined
+  fileHash?.catch(() => undefined)
   const hashNow = !structural && !request.heldBlobs && !policyMissing
   const archive = await ArchiveReader.open(path, {
     hash: hashNow,
@@ -119,6 +126,12 @@ export async function openVerifiedArchive(path: string, request: VerifyRequest):
       started,
     )
     if (verdict) await archive.checkUnchanged()
+    addSummaries(report, {
+      resolution: trust?.resolution,
+      policy: request.policy,
+      signaturesChecked: !structural && mode !== 'skip',
+    })
+    if (fileHash) report.archiveSha256 = await fileHash
     // The rollback memory moves forward only when everything passed.
     const stateFiles = verdict && trust ? trust.commitState(report) : []
     return {

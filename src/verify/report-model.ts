@@ -1,6 +1,7 @@
 // One result model for verify and inspect; the command layer renders it as text or returns it as --json.
 import type {ErrorCode} from '../errors.ts'
 import type {Digest} from '../oci/digest.ts'
+import type {Forecast} from '../trust/forecast.ts'
 
 export interface Problem {
   code: ErrorCode
@@ -30,6 +31,8 @@ export interface NodeInfo {
 
 export interface PlatformTree {
   platform: string
+  /** the platform manifest's digest (the same as manifest.digest, flat) */
+  digest: Digest
   manifest: NodeInfo
   config?: NodeInfo
   layers: NodeInfo[]
@@ -48,6 +51,58 @@ export interface ImageReport {
   /** Bytes of every distinct blob of the image (shared ones counted once per image). */
   bytes: number
   checks: CheckReport[]
+  /** Who signed, from the signatures that satisfied the policy (empty when none did or none were checked). */
+  signers?: SignerSummary[]
+}
+
+/** One signature that satisfied the policy, flat: the auditor's row. */
+export interface SignerSummary {
+  /** the manifest digest the signature names (the index, or a platform manifest) */
+  subject: string
+  role: 'signature' | 'attestation'
+  predicateType?: string
+  /** signed with a public key (no certificate identity) */
+  keyed: boolean
+  identity: string | null
+  issuer: string | null
+  /** the transparency log entry checked (null with --insecure-ignore-tlog or none) */
+  logIndex: string | null
+  /** ISO-8601 time the log integrated the entry */
+  integratedTime: string | null
+  /** the policy rule that accepted it */
+  rule: string
+  /** the checks that passed, by name */
+  checks: string[]
+}
+
+export interface PolicySummary {
+  /** the policy file, `flags`, or `none` (signatures not checked) */
+  source: string
+  /** sha256 (hex) of the policy file as read, null for flags */
+  sha256: string | null
+  /** `--key FILE`, when the policy is a key */
+  keyFile?: string
+  rules: number
+}
+
+export interface TrustSummary {
+  sources: Array<
+    | {
+        kind: 'tuf'
+        name: string
+        rootVersion: number
+        pinnedRootVersion: number
+        trustedRootSha256: string | null
+        /** signed expiry of every role used, by label (e.g. "timestamp v762") */
+        expires: Record<string, string>
+        /** the roles accepted only within the grace period */
+        graceUsedBy: string[]
+      }
+    | {kind: 'trusted-root'; name: string; trustedRootSha256: string}
+  >
+  /** --tuf-grace in seconds, 'unlimited', or null when no TUF metadata was judged */
+  graceSeconds: number | 'unlimited' | null
+  forecast: Forecast
 }
 
 export interface VerifyReport {
@@ -80,6 +135,10 @@ export interface VerifyReport {
   /** Archive-level checks added by other modules (e.g. trust). */
   checks: CheckReport[]
   images: ImageReport[]
+  /** sha256 (hex) of the archive file verified (verify only: push reads it once, for the push) */
+  archiveSha256?: string
+  policy?: PolicySummary
+  trust?: TrustSummary
 }
 
 export interface InspectReport {
@@ -103,7 +162,7 @@ export interface InspectReport {
   /** Delta archives: the layers left out, as airlock.json `base` claims them (verify checks them in the mirror). */
   base?: {inventory: {sha256: string; signer?: string}; blobs: number; bytes: number}
   /** airlock executables carried by export --include-airlock (and their Sigstore bundles), as airlock.json lists them */
-  airlock: Array<{entry: string; size: number; digest: string}>
+  airlockExecutables: Array<{entry: string; size: number; digest: string}>
   /** What could not be read: missing or oversized manifests, cycles, self references, nesting too deep. */
   problems: string[]
 }

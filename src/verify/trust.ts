@@ -134,6 +134,18 @@ export function resolveArchiveTrust(
   }
 }
 
+/** --tuf-grace in seconds for reports (JSON carries units in its names: `...Seconds`). */
+export function graceSeconds(grace: Grace): number | 'unlimited' {
+  return grace === 'unlimited' ? 'unlimited' : grace / 1000
+}
+
+/** A trust source's report as JSON shows it: durations in seconds, not milliseconds. */
+function withUnits(report: TrustSource['report']): unknown {
+  if (report.source !== 'tuf') return report
+  const {grace, maxExpiredMs, ...rest} = report
+  return {...rest, graceSeconds: graceSeconds(grace), maxExpiredSeconds: maxExpiredMs / 1000}
+}
+
 /** Records the accepted TUF versions (rollback memory). Call only after the whole verification passed. */
 export function commitTrustState(resolution: TrustResolution): string[] {
   if (!resolution.stateDir) return []
@@ -244,10 +256,10 @@ export class ArchiveTrust {
         reasons: [],
         info: r.reports,
         details: {
-          sources: r.sources.map(s => ({kind: s.kind, name: s.name, report: s.report})),
+          sources: r.sources.map(s => ({kind: s.kind, name: s.name, report: withUnits(s.report)})),
           skipped: r.skipped,
           ignoredCopies: r.ignoredCopies,
-          grace: r.grace,
+          graceSeconds: graceSeconds(r.grace),
           ...(r.stateDir ? {stateDir: r.stateDir} : {}),
         },
       }

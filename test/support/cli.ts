@@ -5,6 +5,7 @@ import {spawn} from 'node:child_process'
 import {join} from 'node:path'
 import {fileURLToPath} from 'node:url'
 import {assertFreshBuild} from './built.ts'
+import {assertContract} from './json-contract.ts'
 
 export const ROOT = fileURLToPath(new URL('../../', import.meta.url))
 export const BIN = join(ROOT, 'bin/run.js')
@@ -60,17 +61,24 @@ export function runCli(args: readonly string[], options: CliOptions = {}): Promi
   })
 }
 
-/** Runs the CLI with `--json` appended and parses stdout (throws with both streams when it is not JSON). */
+/**
+ * Runs the CLI with `--json` appended, parses stdout and validates it against the command's JSON Schema
+ * (schema/<command>.schema.json, test/support/json-contract.ts); throws with both streams when it is not JSON and
+ * naming every violation when it does not conform.
+ */
 export async function runCliJson<T = Record<string, unknown>>(
   args: readonly string[],
   options: CliOptions = {},
 ): Promise<CliRun & {json: T}> {
   const run = await runCli([...args, '--json'], options)
+  let json: T
   try {
-    return {...run, json: JSON.parse(run.stdout) as T}
+    json = JSON.parse(run.stdout) as T
   } catch {
     throw new Error(
       `airlock ${args.join(' ')} --json did not print JSON (exit ${run.status}):\n${run.stdout}\n${run.stderr}`,
     )
   }
+  assertContract(json, `airlock ${args.join(' ')} --json`)
+  return {...run, json}
 }
