@@ -148,7 +148,12 @@ export async function bundle(commit: string): Promise<{code: Buffer; commands: s
     name: pkg.name,
     version: pkg.version,
     type: 'commonjs',
-    oclif: {...pkg.oclif, commands: {strategy: 'explicit', target: './commands.js', identifier: 'COMMANDS'}},
+    // helpClass is a file oclif imports at run time (dist/cli/help.js); the executable has no dist/, so it keeps
+    // oclif's own help class (its hooks are skipped the same way: see docs/DECISIONS.md)
+    oclif: {
+      ...Object.fromEntries(Object.entries(pkg.oclif).filter(([key]) => key !== 'helpClass')),
+      commands: {strategy: 'explicit', target: './commands.js', identifier: 'COMMANDS'},
+    },
   }
   const seeds = readFileSync(require.resolve('@sigstore/tuf/seeds.json'), 'utf8')
   const main = await build({

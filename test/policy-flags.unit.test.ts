@@ -69,6 +69,7 @@ describe('--key and --policy', () => {
   it('--key reads the PEM into one public-key rule for every image', () => {
     assert.deepEqual(loadPolicy({key: join(dir, 'cosign.pub')}), {
       source: 'flags',
+      keyFile: join(dir, 'cosign.pub'),
       rules: [{image: '**', origin: 'flags', action: 'public-key', publicKeyPem: KEY_PEM}],
       insecureIgnoreTlog: false,
     })

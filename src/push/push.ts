@@ -275,7 +275,8 @@ export async function pushVerdict(
   // Images go concurrently (a few at a time; blob transfers stay bounded by the engine), each in its own order:
   // graph, signature tags, referrers, its tag last. After the first failure no image starts, the ones under way
   // settle (no write continues after push returns), and that first failure is what push reports.
-  const images = new Limiter(IMAGES_AT_ONCE)
+  // --concurrency 1 also means one image at a time (in archive order)
+  const images = new Limiter(Math.min(IMAGES_AT_ONCE, options.concurrency ?? IMAGES_AT_ONCE))
   let failure: {error: unknown} | undefined
   const settled = await Promise.allSettled(
     refs.map(entry =>

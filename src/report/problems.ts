@@ -76,8 +76,15 @@ export function problemsOf(result: unknown): EnvelopeProblem[] {
   for (const key of ['mirror', 'check']) {
     const part = result[key]
     if (!isObject(part) || part['passed'] !== false) continue
+    // A delta checked before its push (verify --registry): images listed as `pending` are not pushed yet, which the
+    // command reports and exits 0 for; only the images that are in the mirror can fail the check.
+    const pending = new Set(asArray(part['pending']).filter((p): p is string => typeof p === 'string'))
+    const judged = asArray(part['images'])
+      .filter(isObject)
+      .filter(image => !(image['notPushed'] === true && pending.has(String(image['source']))))
+    if (pending.size > 0 && judged.every(image => asArray(image['problems']).length === 0)) continue
     const before = out.length
-    for (const image of asArray(part['images']).filter(isObject)) {
+    for (const image of judged) {
       const verification = isObject(image['verification']) ? image['verification'] : {}
       const code = (
         typeof verification['errorCode'] === 'string' ? verification['errorCode'] : 'DIGEST_MISMATCH'
