@@ -1,8 +1,6 @@
 // The verifiability forecast (issue 16 item 2) from a generated TUF repository whose metadata expire at known times:
 // the dates are the carried `expires` plus the grace exactly (timestamp/snapshot), root and targets strictly.
 import assert from 'node:assert/strict'
-import {readFileSync} from 'node:fs'
-import {join} from 'node:path'
 import {after, describe, it} from 'node:test'
 import {forecast} from '../src/trust/forecast.ts'
 import {parseGrace, verifyTufOffline} from '../src/trust/index.ts'
@@ -15,17 +13,6 @@ after(() => {
   for (const r of repos) r.remove()
 })
 
-function filesOf(repo: TestTufRepo): Map<string, Buffer> {
-  const files = new Map<string, Buffer>()
-  for (let v = 2; v <= repo.rootVersion; v++) files.set(`metadata/${v}.root.json`, repo.roots[v - 1] as Buffer)
-  files.set('metadata/timestamp.json', readFileSync(join(repo.dir, 'timestamp.json')))
-  files.set('metadata/snapshot.json', readFileSync(join(repo.dir, `${repo.versions.snapshot}.snapshot.json`)))
-  files.set('metadata/targets.json', readFileSync(join(repo.dir, `${repo.versions.targets}.targets.json`)))
-  files.set('metadata/team.json', readFileSync(join(repo.dir, `${repo.versions.team}.team.json`)))
-  files.set('targets/trusted_root.json', repo.targetFiles.get('trusted_root.json') as Buffer)
-  return files
-}
-
 /** A repository published at NOW: timestamp +1 day, snapshot +7 days, targets and team +90 days, root +365 days. */
 function repository(): TestTufRepo {
   const repo = new TestTufRepo({now: NOW, rootVersions: 2})
@@ -35,7 +22,7 @@ function repository(): TestTufRepo {
 
 function verified(repo: TestTufRepo, grace: string, now = NOW) {
   return verifyTufOffline({
-    files: filesOf(repo),
+    files: repo.archiveFiles(),
     pinnedRoot: repo.pinnedRoot(),
     mirrorId: 'tuf.example',
     grace: parseGrace(grace),

@@ -26,18 +26,6 @@ const iso = (t: number) => new Date(t).toISOString().replace(/\.\d{3}Z$/, 'Z')
 type Json = Record<string, any>
 const signedOf = (bytes: Buffer): Json => JSON.parse(bytes.toString('utf8')).signed
 
-/** The files the archive carries for the repository's current publication (plain names, no HTTP). */
-function filesOf(repo: TestTufRepo): Map<string, Buffer> {
-  const files = new Map<string, Buffer>()
-  for (let v = 2; v <= repo.rootVersion; v++) files.set(`metadata/${v}.root.json`, repo.roots[v - 1] as Buffer)
-  files.set('metadata/timestamp.json', readFileSync(join(repo.dir, 'timestamp.json')))
-  files.set('metadata/snapshot.json', readFileSync(join(repo.dir, `${repo.versions.snapshot}.snapshot.json`)))
-  files.set('metadata/targets.json', readFileSync(join(repo.dir, `${repo.versions.targets}.targets.json`)))
-  files.set('metadata/team.json', readFileSync(join(repo.dir, `${repo.versions.team}.team.json`)))
-  files.set('targets/trusted_root.json', repo.targetFiles.get('trusted_root.json') as Buffer)
-  return files
-}
-
 /** Re-signs one metadata file of `files` after `mutate` changed its signed part. */
 function resign(
   files: Map<string, Buffer>,
@@ -78,7 +66,7 @@ describe('issue 19.1: the grace period covers timestamp and snapshot only', () =
   after(() => repo.remove())
 
   it('refuses a newest root that expired inside the default 30-day grace window', () => {
-    const files = filesOf(repo)
+    const files = repo.archiveFiles()
     const signed = repo.rootSigned(4, repo.rootKeys, {expires: iso(repo.now.getTime() - 10 * DAY)})
     files.set('metadata/4.root.json', signMetadata('root', signed, repo.rootKeys))
     assert.throws(() => run(repo, files), {
@@ -88,7 +76,7 @@ describe('issue 19.1: the grace period covers timestamp and snapshot only', () =
   })
 
   it('refuses targets (and delegated targets) that expired inside the grace window', () => {
-    const files = filesOf(repo)
+    const files = repo.archiveFiles()
     resign(
       files,
       'metadata/targets.json',
@@ -100,7 +88,7 @@ describe('issue 19.1: the grace period covers timestamp and snapshot only', () =
       code: 'TRUST_INVALID',
       message: /targets v1 expired .* \(2d ago\); root and targets metadata are judged strictly/,
     })
-    const team = filesOf(repo)
+    const team = repo.archiveFiles()
     resign(
       team,
       'metadata/team.json',
@@ -112,7 +100,7 @@ describe('issue 19.1: the grace period covers timestamp and snapshot only', () =
   })
 
   it('accepts an expired timestamp and snapshot inside the grace, and the report names the roles that needed it', () => {
-    const files = filesOf(repo)
+    const files = repo.archiveFiles()
     const now = new Date(repo.now.getTime() + 8 * DAY) // timestamp (1d) and snapshot (7d) expired, the rest current
     const {report} = run(repo, files, {now})
     assert.equal(report.graceUsed, true)
@@ -122,7 +110,7 @@ describe('issue 19.1: the grace period covers timestamp and snapshot only', () =
   })
 
   it('refuses --tuf-grace unlimited without a rollback floor; with one, accepts and warns', () => {
-    const files = filesOf(repo)
+    const files = repo.archiveFiles()
     const later = new Date(repo.now.getTime() + 60 * DAY)
     assert.throws(() => run(repo, files, {grace: 'unlimited', now: later}), {
       code: 'TRUST_INVALID',
@@ -145,7 +133,7 @@ describe('issue 19.2: one key under two key ids counts once', () => {
   after(() => repo.remove())
 
   it('refuses targets signed by one key listed twice to reach a threshold of 2', () => {
-    const files = filesOf(repo)
+    const files = repo.archiveFiles()
     const [t0] = repo.targetsKeys as [TestKey]
     const alias: TestKey = {...t0, keyid: 'ab'.repeat(32)}
     const root = repo.rootSigned(4, repo.rootKeys) as Json
@@ -160,7 +148,7 @@ describe('issue 19.2: one key under two key ids counts once', () => {
   })
 
   it('counts one root key once even when the previous root lists it under two ids', () => {
-    const files = filesOf(repo)
+    const files = repo.archiveFiles()
     const [r0, r1, r2] = repo.rootKeys as [TestKey, TestKey, TestKey]
     const alias: TestKey = {...r0, keyid: 'cd'.repeat(32)}
     const v4 = repo.rootSigned(4, [r0, alias, r1]) as Json
@@ -182,13 +170,13 @@ describe('issue 19.3: fast-forward recovery resets every floor the rotated snaps
       const dir = tmp()
       repo.publish()
       repo.publish() // timestamp, snapshot, targets, team all at v3
-      run(repo, filesOf(repo), {state: {dir}})
+      run(repo, repo.archiveFiles(), {state: {dir}})
       // the snapshot key was compromised and rotated; the repository restarts its versions (TUF 5.3.11)
       ;(repo as unknown as {snapshotKey: TestKey}).snapshotKey = generateKey()
       repo.versions = {timestamp: 0, snapshot: 0, targets: 0, team: 0}
       repo.rotateRoot()
       repo.publish()
-      const {report, nextState} = run(repo, filesOf(repo), {state: {dir}})
+      const {report, nextState} = run(repo, repo.archiveFiles(), {state: {dir}})
       assert.deepEqual(
         [report.rootVersion, report.timestampVersion, report.snapshotVersion, report.targetsVersion],
         [4, 1, 1, 1],
@@ -208,7 +196,7 @@ describe('issue 19.4: target names that are Object.prototype properties', () => 
   after(() => repo.remove())
 
   it('a file named targets/constructor is an unlisted target, not a crash', () => {
-    const files = filesOf(repo)
+    const files = repo.archiveFiles()
     files.set('targets/constructor', Buffer.from('x'))
     assert.throws(() => run(repo, files), {code: 'TRUST_INVALID', message: /targets\/constructor is not listed/})
     files.delete('targets/constructor')
@@ -217,7 +205,7 @@ describe('issue 19.4: target names that are Object.prototype properties', () => 
   })
 
   it('a hash algorithm named constructor is unsupported, not a crash', () => {
-    const files = filesOf(repo)
+    const files = repo.archiveFiles()
     resign(files, 'metadata/targets.json', 'targets', repo.targetsKeys, s => {
       s.targets['trusted_root.json'].hashes = {constructor: '00'}
     })
@@ -225,7 +213,7 @@ describe('issue 19.4: target names that are Object.prototype properties', () => 
   })
 
   it('with --trusted-root, such a mirror is skipped and reported instead of crashing the fallback', () => {
-    const files = filesOf(repo)
+    const files = repo.archiveFiles()
     files.set('targets/constructor', Buffer.from('x'))
     const manual = join(tmp(), 'trusted_root.json')
     writeFileSync(manual, fakeTrustedRoot('manual'))
@@ -248,7 +236,7 @@ describe('issue 19.5: versions are safe integers, the state never fails open', (
   after(() => repo.remove())
 
   it('refuses a timestamp version above 2^53', () => {
-    const files = filesOf(repo)
+    const files = repo.archiveFiles()
     files.set(
       'metadata/timestamp.json',
       repo.signTimestamp(2 ** 53 + 2, files.get('metadata/snapshot.json') as Buffer, 1),
@@ -260,13 +248,13 @@ describe('issue 19.5: versions are safe integers, the state never fails open', (
   })
 
   it('refuses a second spelling of a root version in a file name, and a root version above 2^53', () => {
-    const files = filesOf(repo)
+    const files = repo.archiveFiles()
     files.set('metadata/02.root.json', files.get('metadata/2.root.json') as Buffer)
     assert.throws(() => run(repo, files), {
       code: 'TRUST_INVALID',
       message: /metadata\/02\.root\.json: a root file is named by its version, without leading zeros/,
     })
-    const huge = filesOf(repo)
+    const huge = repo.archiveFiles()
     huge.set('metadata/99999999999999999999.root.json', huge.get('metadata/2.root.json') as Buffer)
     assert.throws(() => run(repo, huge), {
       code: 'TRUST_INVALID',
@@ -276,13 +264,13 @@ describe('issue 19.5: versions are safe integers, the state never fails open', (
 
   it('a corrupt field in the state file is an error naming the file, not a reset of the floor', () => {
     const dir = tmp()
-    const {report} = run(repo, filesOf(repo), {state: {dir}})
+    const {report} = run(repo, repo.archiveFiles(), {state: {dir}})
     const file = report.stateFile as string
     for (const bad of ['"x"', '-1', '1.5', String(2 ** 60)]) {
       const state = JSON.parse(readFileSync(file, 'utf8'))
       writeFileSync(file, JSON.stringify(state).replace(/"timestamp":\d+/, `"timestamp":${bad}`))
       assert.throws(
-        () => run(repo, filesOf(repo), {state: {dir}}),
+        () => run(repo, repo.archiveFiles(), {state: {dir}}),
         (error: Error & {code?: string}) => {
           assert.equal(error.code, 'TRUST_INVALID')
           assert.ok(error.message.includes(file), error.message)
@@ -300,8 +288,8 @@ describe('issue 19.6: smaller deviations from the spec', () => {
     const repo = new TestTufRepo()
     try {
       const dir = tmp()
-      run(repo, filesOf(repo), {state: {dir}})
-      const files = filesOf(repo)
+      run(repo, repo.archiveFiles(), {state: {dir}})
+      const files = repo.archiveFiles()
       files.delete('metadata/team.json')
       resignSnapshot(
         repo,
@@ -326,10 +314,10 @@ describe('issue 19.6: smaller deviations from the spec', () => {
     const repo = new TestTufRepo()
     try {
       const dir = tmp()
-      const files = filesOf(repo)
+      const files = repo.archiveFiles()
       run(repo, files, {state: {dir}})
       run(repo, files, {state: {dir}}) // the same file again is fine
-      const extended = filesOf(repo)
+      const extended = repo.archiveFiles()
       extended.set(
         'metadata/timestamp.json',
         repo.signTimestamp(
@@ -351,7 +339,7 @@ describe('issue 19.6: smaller deviations from the spec', () => {
   it('metadata expiring exactly now is expired', () => {
     const repo = new TestTufRepo()
     try {
-      const files = filesOf(repo)
+      const files = repo.archiveFiles()
       const expires = Date.parse(signedOf(files.get('metadata/timestamp.json') as Buffer).expires)
       assert.throws(() => run(repo, files, {now: new Date(expires), grace: 0}), {
         code: 'TRUST_INVALID',
@@ -367,7 +355,7 @@ describe('issue 19.6: smaller deviations from the spec', () => {
     const repo = new TestTufRepo()
     try {
       for (const expires of ['2099-01-01T00:00:00', '2099-01-01T00:00:00+00:00', '2099-01-01']) {
-        const files = filesOf(repo)
+        const files = repo.archiveFiles()
         resign(files, 'metadata/timestamp.json', 'timestamp', [repo.timestampKey], s => (s.expires = expires))
         assert.throws(() => run(repo, files), {
           code: 'TRUST_INVALID',
@@ -384,8 +372,8 @@ describe('issue 19.6: smaller deviations from the spec', () => {
     try {
       const dir = tmp()
       repo.publish()
-      run(repo, filesOf(repo), {state: {dir}}) // floors at v2
-      const files = filesOf(repo)
+      run(repo, repo.archiveFiles(), {state: {dir}}) // floors at v2
+      const files = repo.archiveFiles()
       const alias: TestKey = {...repo.timestampKey, keyid: 'ef'.repeat(32)}
       files.set(
         'metadata/4.root.json',
@@ -408,7 +396,7 @@ describe('issue 19.6: smaller deviations from the spec', () => {
     const repo = new TestTufRepo()
     try {
       const dir = tmp()
-      const files = filesOf(repo)
+      const files = repo.archiveFiles()
       const expires = Date.parse(signedOf(files.get('metadata/timestamp.json') as Buffer).expires)
       run(repo, files, {state: {dir}, now: new Date(expires + 12 * HOUR), grace: DAY})
       assert.throws(() => run(repo, files, {state: {dir}, now: new Date(expires - HOUR), grace: 0}), {

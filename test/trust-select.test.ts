@@ -27,18 +27,6 @@ after(() => {
   for (const d of dirs) rmSync(d, {recursive: true, force: true})
 })
 
-/** The files the archive would carry for a generated repository, read straight from its directory (no HTTP). */
-function filesOf(repo: TestTufRepo): Map<string, Buffer> {
-  const files = new Map<string, Buffer>()
-  for (let v = 2; v <= repo.rootVersion; v++) files.set(`metadata/${v}.root.json`, repo.roots[v - 1] as Buffer)
-  files.set('metadata/timestamp.json', readFileSync(join(repo.dir, 'timestamp.json')))
-  files.set('metadata/snapshot.json', readFileSync(join(repo.dir, `${repo.versions.snapshot}.snapshot.json`)))
-  files.set('metadata/targets.json', readFileSync(join(repo.dir, `${repo.versions.targets}.targets.json`)))
-  files.set('metadata/team.json', readFileSync(join(repo.dir, `${repo.versions.team}.team.json`)))
-  files.set('targets/trusted_root.json', repo.targetFiles.get('trusted_root.json') as Buffer)
-  return files
-}
-
 describe('mirror names and grace', () => {
   it('derives one safe path segment from the mirror URL', () => {
     assert.equal(mirrorIdFor(PUBLIC_GOOD_MIRROR), 'tuf-repo-cdn.sigstore.dev')
@@ -110,7 +98,7 @@ describe('selectTrustedRoots', () => {
 
   it('verifies every mirror from its pinned root', () => {
     const {sources, skipped} = selectTrustedRoots({
-      mirrors: new Map([[mirror, filesOf(repo)]]),
+      mirrors: new Map([[mirror, repo.archiveFiles()]]),
       pinnedRoots: new Map([[mirror, repo.pinnedRoot()]]),
       state: false,
     })
@@ -123,7 +111,7 @@ describe('selectTrustedRoots', () => {
   })
 
   it('fails for a mirror without a pinned root, and for an archive without TUF data', () => {
-    assert.throws(() => selectTrustedRoots({mirrors: new Map([[mirror, filesOf(repo)]]), state: false}), {
+    assert.throws(() => selectTrustedRoots({mirrors: new Map([[mirror, repo.archiveFiles()]]), state: false}), {
       code: 'TRUST_INVALID',
       message: /no pinned root for this mirror/,
       hint: /--tuf-root/,
@@ -138,7 +126,7 @@ describe('selectTrustedRoots', () => {
   it('with --trusted-root, uses the file and reports broken TUF data as skipped instead of failing', () => {
     const file = join(tmp(), 'tr.json')
     writeFileSync(file, fakeTrustedRoot('manual'))
-    const broken = filesOf(repo)
+    const broken = repo.archiveFiles()
     broken.delete('metadata/2.root.json')
     const {sources, skipped} = selectTrustedRoots({
       mirrors: new Map([[mirror, broken]]),
@@ -176,7 +164,7 @@ describe('state file (format 1, migrated)', () => {
     const dir = tmp()
     seed(dir, {root: 7, timestamp: 1, snapshot: 1, targets: 1})
     assert.throws(
-      () => verifyTufOffline({files: filesOf(repo), pinnedRoot: repo.pinnedRoot(), mirrorId, state: {dir}}),
+      () => verifyTufOffline({files: repo.archiveFiles(), pinnedRoot: repo.pinnedRoot(), mirrorId, state: {dir}}),
       {
         code: 'TRUST_INVALID',
         message: /root v3 is older than root v7 accepted on an earlier import/,
@@ -196,7 +184,7 @@ describe('state file (format 1, migrated)', () => {
       snapshotKeyids: ids('snapshot'),
     })
     assert.throws(
-      () => verifyTufOffline({files: filesOf(repo), pinnedRoot: repo.pinnedRoot(), mirrorId, state: {dir}}),
+      () => verifyTufOffline({files: repo.archiveFiles(), pinnedRoot: repo.pinnedRoot(), mirrorId, state: {dir}}),
       {
         code: 'TRUST_INVALID',
         message: /snapshot v1 lists team\.json v1, older than v5 accepted on an earlier import/,
@@ -215,7 +203,12 @@ describe('state file (format 1, migrated)', () => {
       timestampKeyids: ['0'.repeat(64)],
       snapshotKeyids: ids('snapshot'),
     })
-    const {report} = verifyTufOffline({files: filesOf(repo), pinnedRoot: repo.pinnedRoot(), mirrorId, state: {dir}})
+    const {report} = verifyTufOffline({
+      files: repo.archiveFiles(),
+      pinnedRoot: repo.pinnedRoot(),
+      mirrorId,
+      state: {dir},
+    })
     assert.equal(report.timestampVersion, 1)
     assert.notEqual(report.stateFile, legacyStateFilePath(dir, mirrorId))
     const saved = JSON.parse(readFileSync(report.stateFile as string, 'utf8'))
@@ -231,7 +224,7 @@ describe('state file (format 1, migrated)', () => {
       snapshotKeyids: ids('snapshot'),
     })
     assert.throws(
-      () => verifyTufOffline({files: filesOf(repo), pinnedRoot: repo.pinnedRoot(), mirrorId, state: {dir}}),
+      () => verifyTufOffline({files: repo.archiveFiles(), pinnedRoot: repo.pinnedRoot(), mirrorId, state: {dir}}),
       {code: 'TRUST_INVALID', message: /timestamp v1 is older than timestamp v900/},
     )
   })
@@ -241,7 +234,7 @@ describe('state file (format 1, migrated)', () => {
     mkdirSync(join(dir, 'tuf'), {recursive: true})
     writeFileSync(legacyStateFilePath(dir, mirrorId), '{')
     assert.throws(
-      () => verifyTufOffline({files: filesOf(repo), pinnedRoot: repo.pinnedRoot(), mirrorId, state: {dir}}),
+      () => verifyTufOffline({files: repo.archiveFiles(), pinnedRoot: repo.pinnedRoot(), mirrorId, state: {dir}}),
       {code: 'TRUST_INVALID', message: /state file .* is not valid JSON/},
     )
   })

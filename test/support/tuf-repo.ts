@@ -4,7 +4,7 @@
 // new root version, targets 2-of-2, snapshot and timestamp 1-of-1 (online keys), one delegated role `team`
 // (paths `team/*`, 1-of-1).
 import {createHash, generateKeyPairSync, type KeyObject, randomBytes, sign} from 'node:crypto'
-import {mkdirSync, mkdtempSync, rmSync, writeFileSync} from 'node:fs'
+import {mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync} from 'node:fs'
 import {tmpdir} from 'node:os'
 import {dirname, join} from 'node:path'
 import {Metadata, type MetadataKind, Signature} from '@tufjs/models'
@@ -262,6 +262,18 @@ export class TestTufRepo {
         hashes: {sha256: sha256(bytes), sha512: createHash('sha512').update(bytes).digest('hex')},
       }
     return out
+  }
+
+  /** The files an archive carries for the current publication (plain names as in the archive, read from disk). */
+  archiveFiles(): Map<string, Buffer> {
+    const files = new Map<string, Buffer>()
+    for (let v = 2; v <= this.rootVersion; v++) files.set(`metadata/${v}.root.json`, this.roots[v - 1] as Buffer)
+    files.set('metadata/timestamp.json', readFileSync(join(this.dir, 'timestamp.json')))
+    files.set('metadata/snapshot.json', readFileSync(join(this.dir, `${this.versions.snapshot}.snapshot.json`)))
+    files.set('metadata/targets.json', readFileSync(join(this.dir, `${this.versions.targets}.targets.json`)))
+    files.set('metadata/team.json', readFileSync(join(this.dir, `${this.versions.team}.team.json`)))
+    files.set('targets/trusted_root.json', this.targetFiles.get('trusted_root.json') as Buffer)
+    return files
   }
 
   remove(): void {
