@@ -15,7 +15,7 @@ import {parseCliJson} from './support/json-contract.ts'
 
 const root = fileURLToPath(new URL('..', import.meta.url))
 function airlock(...args: string[]): Promise<CliRun> {
-  return runCli(args, {timeoutMs: 60_000})
+  return runCli(args, {})
 }
 
 describe('hostile-input leftovers', () => {

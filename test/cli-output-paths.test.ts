@@ -9,7 +9,7 @@ import {tempDir} from './support/layouts.ts'
 import {type CliRun, runCli} from './support/cli.ts'
 
 function airlock(cwd: string, ...args: string[]): Promise<CliRun> {
-  return runCli(args, {cwd, timeoutMs: 60_000})
+  return runCli(args, {cwd})
 }
 const UNREACHABLE = '127.0.0.1:9/nothing/here:1'
 

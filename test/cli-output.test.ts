@@ -10,7 +10,7 @@ import {fileURLToPath} from 'node:url'
 import {parse as parseYaml} from 'yaml'
 import {tempDir} from './support/layouts.ts'
 import {startRegistry, type StartedRegistry} from './support/registry.ts'
-import {type CliRun, runCli} from './support/cli.ts'
+import {type CliRun, HANG_GUARD_MS, runCli} from './support/cli.ts'
 
 const root = fileURLToPath(new URL('..', import.meta.url))
 const SIG = join(root, 'fixtures/example-signatures')
@@ -29,7 +29,7 @@ function airlock(...args: string[]) {
   return spawnSync(process.execPath, [join(root, 'bin/run.js'), ...args], {
     encoding: 'utf8',
     cwd: root,
-    timeout: 120_000,
+    timeout: HANG_GUARD_MS,
   })
 }
 function airlockAsync(...args: string[]): Promise<CliRun> {

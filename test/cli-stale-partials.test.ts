@@ -1,6 +1,7 @@
 // Issue 12 item 13: nothing left behind after a crash. An export killed with SIGKILL (no handler runs) leaves its
 // `.NAME.partial-*` file; the next export to the same output removes stale partial files of its own naming that no
 // live process holds, and says so. A partial file a live process still has open is left alone.
+import {HANG_GUARD_MS} from './support/cli.ts'
 import assert from 'node:assert/strict'
 import {spawn, spawnSync} from 'node:child_process'
 import {closeSync, existsSync, mkdirSync, openSync, readdirSync, writeFileSync} from 'node:fs'
@@ -43,7 +44,7 @@ describe('stale partial files', () => {
     writeFileSync(held, 'being written')
     const fd = openSync(held, 'r')
     try {
-      const r = spawnSync(process.execPath, args, {encoding: 'utf8', timeout: 120_000})
+      const r = spawnSync(process.execPath, args, {encoding: 'utf8', timeout: HANG_GUARD_MS})
       assert.equal(r.status, 0, r.stderr)
       assert.match(
         r.stderr,

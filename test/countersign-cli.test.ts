@@ -49,7 +49,7 @@ describe('push --countersign-key / airlock countersign (CLI)', () => {
 
   // Asynchronous: the referrers front runs in this process and must keep answering while the CLI runs.
   const cli = (args: string[], env: Record<string, string> = {}, input = ''): Promise<CliRun> =>
-    runCli(args, {env, input, timeoutMs: 120_000})
+    runCli(args, {env, input})
   const policyArgs = () => [
     '--trusted-root',
     trustedRootFile,

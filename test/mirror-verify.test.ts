@@ -3,6 +3,7 @@
 // no referrers API, so bundles travel through the fallback tag), the test Sigstore instance (Rekor on loopback).
 // Export signed images -> push --check -> verify --registry passes and names the signer; then the mirror is
 // attacked through the raw registry API and each attack fails with one line naming the image and the problem.
+import {HANG_GUARD_MS} from './support/cli.ts'
 import assert from 'node:assert/strict'
 import {execFileSync, spawnSync} from 'node:child_process'
 import {readFileSync, writeFileSync} from 'node:fs'
@@ -54,7 +55,7 @@ describe('verify --registry / push --check: signatures verified from the mirror'
       cwd: ROOT,
       encoding: 'utf8',
       input: input ?? '',
-      timeout: 60_000,
+      timeout: HANG_GUARD_MS,
     })
     return {status: r.status, stdout: r.stdout, stderr: r.stderr}
   }

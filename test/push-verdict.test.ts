@@ -20,7 +20,7 @@ const policyFile = join(top, 'skip.yaml')
 writeFileSync(policyFile, 'rules:\n  - image: "**"\n    skip: true\n')
 
 function cli(...args: string[]): Promise<CliRun> {
-  return runCli(args, {cwd: top, timeoutMs: 60_000})
+  return runCli(args, {cwd: top})
 }
 
 function write(name: string, archive: Archive): string {

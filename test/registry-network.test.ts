@@ -33,7 +33,7 @@ const PROXY_VARS = [
 
 function cli(args: string[], env: Record<string, string> = {}, input = ''): Promise<CliRun> {
   const unset = Object.fromEntries(PROXY_VARS.map(name => [name, undefined]))
-  return runCli(args, {env: {...unset, AIRLOCK_CERTS_D: '', ...env}, input, timeoutMs: 120_000})
+  return runCli(args, {env: {...unset, AIRLOCK_CERTS_D: '', ...env}, input})
 }
 
 describe('network errors, proxies and timeouts', () => {

@@ -30,7 +30,7 @@ const ID = 'release@airlock.test'
 const ISSUER = 'https://accounts.airlock.test'
 
 function cli(args: string[], input = ''): Promise<CliRun> {
-  return runCli(args, {input, timeoutMs: 120_000})
+  return runCli(args, {input})
 }
 
 describe('registries that cannot run here, replayed by a front over the real registry', () => {

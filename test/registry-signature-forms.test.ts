@@ -75,7 +75,7 @@ describe('--signature-forms legacy: push into Quay 3.11 without bundle manifests
           ...policy(),
           ...refs,
         ],
-        {timeoutMs: 120_000},
+        {},
       )
       assert.equal(r.status, 0, r.stderr)
     }
@@ -92,9 +92,7 @@ describe('--signature-forms legacy: push into Quay 3.11 without bundle manifests
   })
 
   it('without the flag: the refusal names the Quay setting and --signature-forms, in one error line', async () => {
-    const r = await runCli(['push', both, `${quay.host}/plain`, '--insecure-registry', quay.host, ...policy()], {
-      timeoutMs: 120_000,
-    })
+    const r = await runCli(['push', both, `${quay.host}/plain`, '--insecure-registry', quay.host, ...policy()], {})
     assert.notEqual(r.status, 0)
     const errors = r.stderr.split('\n').filter(l => l.startsWith('airlock: error:'))
     assert.equal(errors.length, 1, r.stderr)
@@ -120,7 +118,7 @@ describe('--signature-forms legacy: push into Quay 3.11 without bundle manifests
         'legacy',
         ...policy(),
       ],
-      {timeoutMs: 120_000},
+      {},
     )
     assert.equal(r.status, 0, r.stderr)
     assert.deepEqual(r.json.signatureForms, {requested: 'legacy', written: ['legacy-tags'], referrersNotPushed: 1})
@@ -141,7 +139,7 @@ describe('--signature-forms legacy: push into Quay 3.11 without bundle manifests
         'legacy',
         ...policy(),
       ],
-      {timeoutMs: 120_000},
+      {},
     )
     assert.equal(text.status, 0, text.stderr)
     assert.match(text.stderr, /signature forms: legacy \.sig\/\.att tags only .* 1 Sigstore bundle referrer NOT pushed/)
@@ -158,14 +156,14 @@ describe('--signature-forms legacy: push into Quay 3.11 without bundle manifests
         'legacy',
         ...policy(),
       ],
-      {timeoutMs: 120_000},
+      {},
     )
     assert.equal(v.status, 0, `${v.stderr}\n${v.stdout}`)
     assert.match(v.stdout, /legacy signature forms only: 1 bundle referrer\(s\) not expected/)
     // Without the flag the mirror check expects the bundle and says it is missing.
     const strict = await runCli(
       ['verify', both, '--registry', `${quay.host}/legacy`, '--insecure-registry', quay.host, ...policy()],
-      {timeoutMs: 120_000},
+      {},
     )
     assert.notEqual(strict.status, 0)
     assert.match(
@@ -186,7 +184,7 @@ describe('--signature-forms legacy: push into Quay 3.11 without bundle manifests
         'legacy',
         ...policy(),
       ],
-      {timeoutMs: 120_000},
+      {},
     )
     assert.notEqual(r.status, 0)
     assert.match(r.stderr, /--signature-forms legacy would push \S+\/t\/bundle-only:v1 without a signature/)

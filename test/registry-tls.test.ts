@@ -17,7 +17,7 @@ const ROOT = join(import.meta.dirname, '..')
 
 function cli(args: string[], options: {input?: string; env?: Record<string, string>} = {}): Promise<CliRun> {
   const env = {AIRLOCK_CERTS_D: '', REGISTRY_AUTH_FILE: undefined, NODE_EXTRA_CA_CERTS: undefined, ...options.env}
-  return runCli(args, {env, input: options.input ?? '', timeoutMs: 120_000})
+  return runCli(args, {env, input: options.input ?? ''})
 }
 
 describe('TLS and credentials as operators configure them', () => {

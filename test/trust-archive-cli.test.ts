@@ -1,6 +1,7 @@
 // The trust flags through the built CLI (npm run build): export carries a TUF repository served on loopback,
 // verify/push resolve the trusted root from it, --no-tuf says what it means, and a keyless policy without any
 // trusted root fails with the reason.
+import {HANG_GUARD_MS} from './support/cli.ts'
 import assert from 'node:assert/strict'
 import {spawnSync} from 'node:child_process'
 import {existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync} from 'node:fs'
@@ -30,7 +31,7 @@ function airlock(...args: string[]) {
   return spawnSync(process.execPath, [join(ROOT, 'bin/run.js'), ...args], {
     encoding: 'utf8',
     cwd: ROOT,
-    timeout: 60_000,
+    timeout: HANG_GUARD_MS,
   })
 }
 

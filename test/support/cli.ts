@@ -23,10 +23,17 @@ export interface CliOptions {
   env?: Record<string, string | undefined>
   /** Written to stdin, then stdin is closed; without it stdin is closed at once. */
   input?: string
+  /**
+   * Kills the CLI after this long. A hang guard only: the default is generous because a loaded CI machine runs two
+   * test files at once (a 60 s limit once killed a healthy push --check there); pass a short one only to test a hang.
+   */
   timeoutMs?: number
   /** Node options before bin/run.js, e.g. `['--import', './test/support/no-network.ts']` (relative to `cwd`). */
   nodeArgs?: readonly string[]
 }
+
+/** How long a CLI run may take before the test calls it hung. */
+export const HANG_GUARD_MS = 600_000
 
 let checked = false
 
@@ -53,7 +60,7 @@ export function runCli(args: readonly string[], options: CliOptions = {}): Promi
     child.stderr.setEncoding('utf8').on('data', (d: string) => (stderr += d))
     child.stdin.on('error', () => {}) // the CLI may exit before reading what we offered
     child.stdin.end(options.input ?? '')
-    const timer = setTimeout(() => child.kill('SIGKILL'), options.timeoutMs ?? 180_000)
+    const timer = setTimeout(() => child.kill('SIGKILL'), options.timeoutMs ?? HANG_GUARD_MS)
     child.on('close', (status, signal) => {
       clearTimeout(timer)
       resolve({status, signal, stdout, stderr})

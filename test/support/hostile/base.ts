@@ -5,6 +5,7 @@
 // the real `airlock export oci:DIR:REF` (when the CLI has an export command) or, before that existed, by
 // `craftArchive` here. Cases mutate the parsed entries and re-serialize them, so they follow the real writer's
 // layout (entry order, directories, airlock.json schema) instead of a guess of it.
+import {HANG_GUARD_MS} from '../cli.ts'
 import {spawnSync} from 'node:child_process'
 import {createHash} from 'node:crypto'
 import {existsSync, mkdirSync, readFileSync, writeFileSync} from 'node:fs'
@@ -204,7 +205,7 @@ export function makeBaseArchive(workDir: string): {
       '-o',
       out,
     ]
-    const run = spawnSync(process.execPath, args, {encoding: 'utf8', cwd: workDir, timeout: 60_000})
+    const run = spawnSync(process.execPath, args, {encoding: 'utf8', cwd: workDir, timeout: HANG_GUARD_MS})
     if (run.status === 0 && existsSync(out)) return {bytes: readFileSync(out), origin: 'airlock export', layout}
     process.stderr.write(
       `hostile corpus: airlock export failed (${run.status}): ${(run.stderr || run.stdout).trim().split('\n')[0]}; using the crafted base\n`,
@@ -392,7 +393,7 @@ export function makeSignedBaseArchive(
     '-o',
     out,
   ]
-  const run = spawnSync(process.execPath, args, {encoding: 'utf8', cwd: workDir, timeout: 60_000})
+  const run = spawnSync(process.execPath, args, {encoding: 'utf8', cwd: workDir, timeout: HANG_GUARD_MS})
   if (run.status !== 0)
     throw new Error(`signed base: airlock export failed (${run.status}): ${(run.stderr || run.stdout).trim()}`)
   return {bytes: readFileSync(out), origin: 'airlock export', layout}
