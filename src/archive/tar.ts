@@ -43,6 +43,21 @@ export interface TarBodySink {
   end(): void
 }
 
+/** Keeps an entry's whole body (small entries only: the layout files, a volume label). */
+export class KeepSink implements TarBodySink {
+  private readonly parts: Buffer[] = []
+  private readonly done: (kept: Buffer) => void
+  constructor(done: (kept: Buffer) => void) {
+    this.done = done
+  }
+  write(chunk: Buffer): void {
+    this.parts.push(Buffer.from(chunk))
+  }
+  end(): void {
+    this.done(Buffer.concat(this.parts))
+  }
+}
+
 export interface ScanResult {
   entries: number
   /** Size of the file. */
