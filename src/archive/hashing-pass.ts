@@ -1,14 +1,16 @@
 // The hashing pass: every entry's sha256 from the archive's bytes, on every core (worker threads over positional reads,
-// src/archive/hash-pool.ts; small archives in this thread). For a volume set, each volume's own sha256 is checked
-// against volumes.json in the same pass, so a corrupt, swapped or foreign volume is named as such.
+// src/archive/hash-pool.ts; small archives in this thread). For a volume set, each volume is read once for its own
+// sha256 (checked against volumes.json: a corrupt, swapped or foreign volume is named as such) and its entries'.
 import {createHash} from 'node:crypto'
 import {stat} from 'node:fs/promises'
+import {availableParallelism} from 'node:os'
 import {basename} from 'node:path'
 import {AirlockError, toAirlockError} from '../errors.ts'
 import type {Digest} from '../oci/digest.ts'
 import {type EntryRecord, segmentStream, segmentsOf} from './entries.ts'
 import type {OpenFile} from './file-identity.ts'
-import {HashPool, hashInThread, type RangeToHash, WORKER_THRESHOLD_BYTES} from './hash-pool.ts'
+import {HashPool, hashInThread, hashVolumesInThread, type RangeToHash, WORKER_THRESHOLD_BYTES} from './hash-pool.ts'
+import type {HashJob, VolumeGroupJob, VolumeJob} from './hash-ranges.ts'
 import {digestFromBlobPath} from './schema.ts'
 import type {VolumeRecord} from './volumes.ts'
 
@@ -38,8 +40,7 @@ export async function hashPendingEntries(
   layoutBytes: ReadonlyMap<string, Buffer>,
   options: Omit<ScanOptions, 'hash'>,
 ): Promise<void> {
-  const byFile = files.map(() => ({ranges: [] as RangeToHash[], records: [] as EntryRecord[]}))
-  const split: EntryRecord[] = []
+  const pending: EntryRecord[] = []
   for (const record of entries.values()) {
     if (record.digest || record.hashSkipped) continue
     const blob = digestFromBlobPath(record.name)
@@ -47,60 +48,109 @@ export async function hashPendingEntries(
       record.hashSkipped = true
       continue
     }
-    if (record.parts) {
-      split.push(record)
-      continue
-    }
-    const group = byFile[record.volume ?? 0]!
-    group.ranges.push({name: record.name, offset: record.dataOffset, size: record.size})
-    group.records.push(record)
+    pending.push(record)
   }
-  const isSet = setVolumes !== undefined
-  for (const [i, file] of files.entries()) {
-    const {ranges, records} = byFile[i]!
-    // A volume is hashed whole as one more range of the same pass.
-    const whole = isSet ? [{name: `volume ${basename(file.path)}`, offset: 0, size: file.identity.size}] : []
-    const all = [...ranges, ...whole]
-    const bytes = all.reduce((n, r) => n + r.size, 0)
-    const pool =
-      options.workers !== 0 && (options.workers !== undefined || bytes >= WORKER_THRESHOLD_BYTES)
-        ? HashPool.start(file.path, options.workers)
-        : undefined
-    // Progress counts entry bytes only (a volume's own hash re-reads the same bytes).
-    const onBytes = isSet ? undefined : options.onBytes
-    let digests: string[]
-    try {
-      digests = pool ? await pool.hash(all, onBytes) : await hashInThread(file.path, all, onBytes)
-    } catch (error) {
-      const e = toAirlockError(error, 'ARCHIVE_INVALID')
-      throw isSet ? new AirlockError(e.code, `${file.path}: ${e.message}`, {cause: error}) : e
-    } finally {
-      await pool?.close()
-    }
-    for (const [j, record] of records.entries()) record.digest = digests[j] as Digest
-    if (isSet) {
-      options.onBytes?.(ranges.reduce((n, r) => n + r.size, 0))
-      const got = digests[digests.length - 1]!.slice('sha256:'.length)
-      const want = setVolumes![i]!
-      if (got !== want.sha256)
-        throw new AirlockError(
-          'DIGEST_MISMATCH',
-          `${file.path}: volume ${want.volume} hashes to sha256 ${got}, but volumes.json says ${want.sha256}: the volume is corrupt, or volumes.json is not this set's`,
-          {hint: `copy ${basename(file.path)} again; compare volumes.json's sha256 with the one export printed`},
-        )
-    }
-  }
-  // Split entries: one stream across their volumes, hashed in this thread.
-  for (const record of split) {
-    const hash = createHash('sha256')
-    for await (const chunk of segmentStream(files, segmentsOf(record), 0, record.size)) hash.update(chunk)
-    record.digest = `sha256:${hash.digest('hex')}` as Digest
-    options.onBytes?.(record.size)
-  }
+  if (setVolumes) await hashSet(files, pending, setVolumes, options)
+  else await hashFile(files[0]!, pending, options)
   // Small layout files were read whole by the pass: hash the bytes that were parsed, not a re-read.
   for (const [name, bytes] of layoutBytes) {
     const record = entries.get(name)
     if (record && !record.digest) record.digest = sha256(bytes)
+  }
+}
+
+/** A plain archive: its entries' ranges, on every core. */
+async function hashFile(file: OpenFile, records: EntryRecord[], options: Omit<ScanOptions, 'hash'>): Promise<void> {
+  const ranges: RangeToHash[] = records.map(r => ({name: r.name, offset: r.dataOffset, size: r.size}))
+  const bytes = ranges.reduce((n, r) => n + r.size, 0)
+  const pool =
+    options.workers !== 0 && (options.workers !== undefined || bytes >= WORKER_THRESHOLD_BYTES)
+      ? HashPool.start(file.path, options.workers)
+      : undefined
+  try {
+    const digests = pool
+      ? await pool.hash(ranges, options.onBytes)
+      : await hashInThread(file.path, ranges, options.onBytes)
+    for (const [j, record] of records.entries()) record.digest = digests[j] as Digest
+  } catch (error) {
+    throw toAirlockError(error, 'ARCHIVE_INVALID')
+  } finally {
+    await pool?.close()
+  }
+}
+
+/**
+ * A volume set: each volume read once, in order, for its own sha256 (checked against volumes.json) and its entries'
+ * from the same reads. Volumes joined by a split entry are one job, read in order, so the entry's hash runs on from
+ * one volume into the next; the jobs run on every core. A split entry whose parts are not in consecutive volumes in
+ * part order (no export writes that) is hashed apart, as one stream across its parts.
+ */
+async function hashSet(
+  files: readonly OpenFile[],
+  records: EntryRecord[],
+  setVolumes: readonly VolumeRecord[],
+  options: Omit<ScanOptions, 'hash'>,
+): Promise<void> {
+  const ranges = files.map(() => [] as HashJob[])
+  const apart: EntryRecord[] = []
+  /** joined[i]: volume i and volume i + 1 are read in one job. */
+  const joined = files.map(() => false)
+  for (const [id, record] of records.entries()) {
+    const segments = segmentsOf(record)
+    if (!segments.every((s, k) => k === 0 || s.file === segments[k - 1]!.file + 1)) {
+      apart.push(record)
+      continue
+    }
+    for (const [k, segment] of segments.entries()) {
+      ranges[segment.file]!.push({id, offset: segment.offset, size: segment.size})
+      if (k > 0) joined[segment.file - 1] = true
+    }
+  }
+  const groups: VolumeGroupJob[] = []
+  let group: VolumeJob[] = []
+  for (const [i, file] of files.entries()) {
+    group.push({id: i, path: file.path, size: file.identity.size, ranges: ranges[i]!})
+    if (!joined[i]) {
+      groups.push({volumes: group})
+      group = []
+    }
+  }
+  const bytes = files.reduce((n, f) => n + f.identity.size, 0)
+  const workers = Math.min(options.workers ?? availableParallelism(), groups.length)
+  const pool =
+    options.workers !== 0 && (options.workers !== undefined || bytes >= WORKER_THRESHOLD_BYTES)
+      ? HashPool.start(undefined, workers)
+      : undefined
+  let digests: {volumes: Map<number, string>; entries: Map<number, string>}
+  try {
+    digests = pool
+      ? await pool.hashVolumes(groups, options.onBytes)
+      : await hashVolumesInThread(groups, options.onBytes)
+  } catch (error) {
+    throw toAirlockError(error, 'ARCHIVE_INVALID')
+  } finally {
+    await pool?.close()
+  }
+  // Each volume against volumes.json first: a corrupt, swapped or foreign volume is named as the volume it is.
+  for (const [i, file] of files.entries()) {
+    const got = digests.volumes.get(i)!.slice('sha256:'.length)
+    const want = setVolumes[i]!
+    if (got !== want.sha256)
+      throw new AirlockError(
+        'DIGEST_MISMATCH',
+        `${file.path}: volume ${want.volume} hashes to sha256 ${got}, but volumes.json says ${want.sha256}: the volume is corrupt, or volumes.json is not this set's`,
+        {hint: `copy ${basename(file.path)} again; compare volumes.json's sha256 with the one export printed`},
+      )
+  }
+  for (const [id, record] of records.entries()) {
+    const digest = digests.entries.get(id)
+    if (digest) record.digest = digest as Digest
+  }
+  for (const record of apart) {
+    const hash = createHash('sha256')
+    for await (const chunk of segmentStream(files, segmentsOf(record), 0, record.size)) hash.update(chunk)
+    record.digest = `sha256:${hash.digest('hex')}` as Digest
+    options.onBytes?.(record.size)
   }
 }
 
