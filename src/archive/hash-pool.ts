@@ -9,7 +9,15 @@ import {availableParallelism} from 'node:os'
 import {Worker} from 'node:worker_threads'
 import {embedded} from '../embedded.ts'
 import {AirlockError} from '../errors.ts'
-import {HASH_READ_BYTES, hashRanges, RangeTruncatedError, type HashJob, type HashResult} from './hash-ranges.ts'
+import {
+  HASH_READ_BYTES,
+  hashRanges,
+  hashVolumeGroup,
+  RangeTruncatedError,
+  type HashJob,
+  type HashResult,
+  type VolumeGroupJob,
+} from './hash-ranges.ts'
 
 export interface RangeToHash {
   /** Entry name, for error messages. */
@@ -71,7 +79,7 @@ export async function hashInThread(
 type WorkerMessage =
   | {type: 'ready'}
   | {type: 'progress'; bytes: number}
-  | {type: 'done'; results: HashResult[]}
+  | {type: 'done'; results: HashResult[]; volumes?: HashResult[]}
   | {type: 'error'; id?: number; message: string}
 
 /**
@@ -79,28 +87,60 @@ type WorkerMessage =
  * once with every range, then closed.
  */
 export class HashPool {
-  private readonly file: string
+  /** The file the workers opened (undefined for a pool hashing volume groups, which open their volumes). */
+  private readonly file: string | undefined
   private readonly workers: Worker[]
 
-  private constructor(file: string, workers: Worker[]) {
+  private constructor(file: string | undefined, workers: Worker[]) {
     this.file = file
     this.workers = workers
   }
 
-  static start(file: string, size = availableParallelism()): HashPool {
+  static start(file: string | undefined, size = availableParallelism()): HashPool {
     // Callers close() the pool in a finally: a live worker keeps the process running.
     const workers = Array.from({length: Math.max(1, size)}, () => new Worker(hashWorkerUrl(), {workerData: {file}}))
     return new HashPool(file, workers)
   }
 
   /** Hashes every range; digests in the order of `ranges`. Rejects on the first failure. */
-  hash(ranges: readonly RangeToHash[], onBytes?: (n: number) => void): Promise<string[]> {
+  async hash(ranges: readonly RangeToHash[], onBytes?: (n: number) => void): Promise<string[]> {
     const digests = new Array<string>(ranges.length)
-    const batches = makeBatches(ranges)
+    await this.run(makeBatches(ranges), onBytes, ranges, message => {
+      for (const r of message.results) digests[r.id] = r.digest
+    })
+    return digests
+  }
+
+  /**
+   * Hashes volume groups (hash-ranges.ts hashVolumeGroup), the largest first, one group per worker at a time:
+   * digests by the ids the jobs gave, for the volumes and for the entries.
+   */
+  async hashVolumes(
+    groups: readonly VolumeGroupJob[],
+    onBytes?: (n: number) => void,
+  ): Promise<{volumes: Map<number, string>; entries: Map<number, string>}> {
+    const volumes = new Map<number, string>()
+    const entries = new Map<number, string>()
+    const size = (g: VolumeGroupJob) => g.volumes.reduce((n, v) => n + v.size, 0)
+    const jobs = [...groups].sort((a, b) => size(b) - size(a))
+    await this.run(jobs, onBytes, [], message => {
+      for (const r of message.results) entries.set(r.id, r.digest)
+      for (const r of message.volumes ?? []) volumes.set(r.id, r.digest)
+    })
+    return {volumes, entries}
+  }
+
+  /** Deals `jobs` to the workers (IN_FLIGHT queued each); `done` gets each job's results. */
+  private run(
+    jobs: ReadonlyArray<HashJob[] | VolumeGroupJob>,
+    onBytes: ((n: number) => void) | undefined,
+    ranges: readonly RangeToHash[],
+    done: (message: {results: HashResult[]; volumes?: HashResult[]}) => void,
+  ): Promise<void> {
     let next = 0
-    let pending = batches.length
-    if (pending === 0) return Promise.resolve(digests)
-    return new Promise<string[]>((resolve, reject) => {
+    let pending = jobs.length
+    if (pending === 0) return Promise.resolve()
+    return new Promise<void>((resolve, reject) => {
       let failed = false
       const fail = (error: Error) => {
         if (failed) return
@@ -109,21 +149,21 @@ export class HashPool {
         reject(error)
       }
       const feed = (w: Worker) => {
-        if (failed || next >= batches.length) return
-        w.postMessage(batches[next++])
+        if (failed || next >= jobs.length) return
+        w.postMessage(jobs[next++])
       }
       for (const w of this.workers) {
         w.on('message', (message: WorkerMessage) => {
           if (message.type === 'progress') onBytes?.(message.bytes)
           else if (message.type === 'done') {
-            for (const r of message.results) digests[r.id] = r.digest
-            if (--pending === 0) resolve(digests)
+            done(message)
+            if (--pending === 0) resolve()
             else feed(w)
           } else if (message.type === 'error') {
             fail(
               message.id !== undefined
                 ? truncated(ranges[message.id]?.name)
-                : new AirlockError('IO_ERROR', `${this.file}: ${message.message}`),
+                : new AirlockError('IO_ERROR', this.file ? `${this.file}: ${message.message}` : message.message),
             )
           }
         })
@@ -141,6 +181,22 @@ export class HashPool {
   async close(): Promise<void> {
     await Promise.all(this.workers.map(w => w.terminate()))
   }
+}
+
+/** Hashes volume groups in this thread (small sets: starting workers costs more than it saves). */
+export async function hashVolumesInThread(
+  groups: readonly VolumeGroupJob[],
+  onBytes?: (n: number) => void,
+): Promise<{volumes: Map<number, string>; entries: Map<number, string>}> {
+  const volumes = new Map<number, string>()
+  const entries = new Map<number, string>()
+  const buf = Buffer.allocUnsafe(HASH_READ_BYTES)
+  for (const group of groups) {
+    const result = await hashVolumeGroup(group, buf, onBytes)
+    for (const r of result.entries) entries.set(r.id, r.digest)
+    for (const r of result.volumes) volumes.set(r.id, r.digest)
+  }
+  return {volumes, entries}
 }
 
 /** Largest first; entries of BATCH_BYTES or more alone, smaller ones grouped. */

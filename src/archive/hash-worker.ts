@@ -4,21 +4,36 @@
 // worker and the worker never waits for a message round trip between batches.
 import {open} from 'node:fs/promises'
 import {parentPort, workerData} from 'node:worker_threads'
-import {HASH_READ_BYTES, hashRanges, RangeTruncatedError, type HashJob} from './hash-ranges.ts'
+import {
+  HASH_READ_BYTES,
+  hashRanges,
+  hashVolumeGroup,
+  RangeTruncatedError,
+  type HashJob,
+  type VolumeGroupJob,
+} from './hash-ranges.ts'
 
 const port = parentPort!
-const {file} = workerData as {file: string}
-const fh = await open(file, 'r')
+// A pool over one file opens it once here; a pool hashing volume groups opens each volume as its job comes.
+const {file} = workerData as {file?: string}
+const fh = file === undefined ? undefined : await open(file, 'r')
 const buf = Buffer.allocUnsafe(HASH_READ_BYTES)
-const queue: HashJob[][] = []
+const queue: Array<HashJob[] | VolumeGroupJob> = []
 let running = false
 
 async function drain(): Promise<void> {
   running = true
   while (queue.length > 0) {
     const jobs = queue.shift()!
+    const progress = (bytes: number) => port.postMessage({type: 'progress', bytes})
     try {
-      const results = await hashRanges(fh, jobs, buf, bytes => port.postMessage({type: 'progress', bytes}))
+      if (!Array.isArray(jobs)) {
+        const {volumes, entries} = await hashVolumeGroup(jobs, buf, progress)
+        port.postMessage({type: 'done', results: entries, volumes})
+        continue
+      }
+      if (!fh) throw new Error('no file to hash ranges of')
+      const results = await hashRanges(fh, jobs, buf, progress)
       port.postMessage({type: 'done', results})
     } catch (error) {
       const id = error instanceof RangeTruncatedError ? error.id : undefined
@@ -28,7 +43,7 @@ async function drain(): Promise<void> {
   running = false
 }
 
-port.on('message', (jobs: HashJob[]) => {
+port.on('message', (jobs: HashJob[] | VolumeGroupJob) => {
   queue.push(jobs)
   if (!running) void drain()
 })

@@ -7,6 +7,7 @@ import type {FileHandle} from 'node:fs/promises'
 import {open} from 'node:fs/promises'
 import {Header, Pax} from 'tar'
 import {AirlockError, toAirlockError} from '../errors.ts'
+import type {OrderedHash} from './ordered-hash.ts'
 
 const BLOCK = 512
 const READ_CHUNK = 1024 * 1024
@@ -40,6 +41,21 @@ export interface TarEntry {
 export interface TarBodySink {
   write(chunk: Buffer): void
   end(): void
+}
+
+/** Keeps an entry's whole body (small entries only: the layout files, a volume label). */
+export class KeepSink implements TarBodySink {
+  private readonly parts: Buffer[] = []
+  private readonly done: (kept: Buffer) => void
+  constructor(done: (kept: Buffer) => void) {
+    this.done = done
+  }
+  write(chunk: Buffer): void {
+    this.parts.push(Buffer.from(chunk))
+  }
+  end(): void {
+    this.done(Buffer.concat(this.parts))
+  }
 }
 
 export interface ScanResult {
@@ -310,11 +326,14 @@ export interface TarRegion {
   header: Buffer
 }
 
-/** Reusable 1 MiB write buffers, so parallel downloads do not allocate (and garbage-collect) one per MiB. */
-class BufferPool {
+/**
+ * Reusable 1 MiB write buffers, so parallel downloads do not allocate (and garbage-collect) one per MiB. The writers
+ * of one volume set share one pool: a pool per volume would keep its buffers for as long as the set is written.
+ */
+export class BufferPool {
   private readonly free: Buffer[] = []
   private readonly max: number
-  constructor(max: number) {
+  constructor(max = 16) {
     this.max = max
   }
   take(): Buffer {
@@ -325,6 +344,16 @@ class BufferPool {
   }
 }
 
+export interface TarWriterOptions {
+  /** Write buffers shared with other writers (a volume set's). */
+  pool?: BufferPool
+  /**
+   * The file's sha256, fed from the bytes as they are written (volume sets: ordered-hash.ts). A body chunk written
+   * ahead of the hash then holds its entry (and its buffer) until every byte before it is hashed.
+   */
+  hash?: OrderedHash
+}
+
 /**
  * Positional tar writer over an open file. reserve() is synchronous, so concurrent callers never get overlapping
  * regions; each region is then filled independently (and concurrently) with fill()/writeHeader().
@@ -332,13 +361,16 @@ class BufferPool {
 export class TarWriter {
   private next = 0
   private readonly fh: FileHandle
-  private readonly pool = new BufferPool(16)
+  private readonly pool: BufferPool
+  private readonly hash: OrderedHash | undefined
   private unsynced = 0
   private syncing: Promise<void> | undefined
   private syncError: unknown
 
-  constructor(fh: FileHandle) {
+  constructor(fh: FileHandle, options: TarWriterOptions = {}) {
     this.fh = fh
+    this.pool = options.pool ?? new BufferPool()
+    this.hash = options.hash
   }
 
   /** Bytes of the archive so far (reserved regions included). */
@@ -374,7 +406,21 @@ export class TarWriter {
     const dataOffset = headerOffset + header.length
     const end = dataOffset + padded(size)
     this.next = end
+    // The header (written last) and the padding are known now: the hash must not wait for them.
+    this.hash?.known(headerOffset, header)
+    this.hash?.known(dataOffset + size, ZEROS.subarray(0, end - dataOffset - size))
     return {name, size, headerOffset, dataOffset, end, header}
+  }
+
+  /** Writes body bytes, and (when hashing) resolves only once they are hashed: `buf` is not reused before. */
+  private async writeBody(buf: Buffer, length: number, position: number): Promise<void> {
+    if (!this.hash) return this.writeAt(buf, length, position)
+    const [written, hashed] = await Promise.allSettled([
+      this.writeAt(buf, length, position),
+      this.hash.written(position, length === buf.length ? buf : buf.subarray(0, length)),
+    ])
+    if (written.status === 'rejected') throw written.reason
+    if (hashed.status === 'rejected') throw hashed.reason
   }
 
   private async writeAt(buf: Buffer, length: number, position: number): Promise<void> {
@@ -413,7 +459,10 @@ export class TarWriter {
   async addBuffer(name: string, data: Buffer): Promise<void> {
     const region = this.reserve(name, data.length)
     const all = Buffer.concat([region.header, data, ZEROS.subarray(0, padded(data.length) - data.length)])
-    await this.writeAt(all, all.length, region.headerOffset)
+    await Promise.all([
+      this.writeAt(all, all.length, region.headerOffset),
+      this.hash?.written(region.dataOffset, all.subarray(region.header.length, region.header.length + data.length)),
+    ])
   }
 
   /**
@@ -436,7 +485,7 @@ export class TarWriter {
       if (inflight) await inflight
       const at = pos
       pos += length
-      inflight = this.writeAt(data, length, at)
+      inflight = this.writeBody(data, length, at)
       inflight.catch(() => undefined)
     }
     try {
@@ -482,7 +531,9 @@ export class TarWriter {
   async finish(): Promise<void> {
     const region = this.next
     this.next += 2 * BLOCK
-    await this.writeAt(Buffer.alloc(2 * BLOCK), 2 * BLOCK, region)
+    const marker = Buffer.alloc(2 * BLOCK)
+    this.hash?.known(region, marker)
+    await this.writeAt(marker, 2 * BLOCK, region)
     while (this.syncing) await this.syncing
     if (this.syncError) throw this.syncError
     await this.fh.sync()

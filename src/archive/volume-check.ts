@@ -6,8 +6,8 @@ import {open, stat} from 'node:fs/promises'
 import {basename, dirname, join} from 'node:path'
 import {AirlockError, toAirlockError} from '../errors.ts'
 import {HashPool, hashInThread, WORKER_THRESHOLD_BYTES} from './hash-pool.ts'
-import {entryProblem, KeepSink} from './reader.ts'
-import {scanTar} from './tar.ts'
+import {entryProblem} from './entry-rules.ts'
+import {KeepSink, scanTar} from './tar.ts'
 import {
   MAX_LABEL_BYTES,
   manifestFile,

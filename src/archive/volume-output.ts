@@ -4,18 +4,18 @@
 // larger than a whole volume is split, into parts/<name>.NNN entries that fill each volume to its end. Every
 // volume starts with its label (the set's random id and its number), so volumes of two exports cannot be mixed.
 //
-// Entries are still written in parallel with positional writes (TarWriter): a volume is finished (end marker,
-// fsync) and hashed, in a worker thread, as soon as no entry of it is still being written and a later volume has
-// been started, so hashing overlaps the downloads and only the last volume is hashed after them.
+// Entries are still written in parallel with positional writes (TarWriter); each volume's sha256 is computed from
+// the bytes as they are written (ordered-hash.ts: no read-back, no second pass). A volume is finished (end marker,
+// fsync) as soon as no entry of it is still being written and a later volume has been started.
 import {createHash, randomBytes} from 'node:crypto'
 import type {FileHandle} from 'node:fs/promises'
 import {open, rm, writeFile} from 'node:fs/promises'
 import {basename, dirname, join} from 'node:path'
 import {AirlockError, toAirlockError} from '../errors.ts'
 import {commitFile, exists, fsyncDir, partialName, removeOnSignal, removeQuiet} from '../util/files.ts'
-import {HashPool, hashInThread, WORKER_THRESHOLD_BYTES} from './hash-pool.ts'
+import {OrderedHash} from './ordered-hash.ts'
 import type {ArchiveOutput, OutputRegion} from './output.ts'
-import {padded, TarWriter, type TarRegion} from './tar.ts'
+import {BufferPool, padded, TarWriter, type TarRegion} from './tar.ts'
 import {
   labelBytes,
   MAX_VOLUMES,
@@ -39,6 +39,8 @@ interface Volume {
   temp: string
   fh: FileHandle
   tar: TarWriter
+  /** The volume's sha256, fed by its TarWriter as bytes are written. */
+  hash: OrderedHash
   /** Entries reserved in this volume whose header is not written yet. */
   pending: number
   /** Set once the volume is finished: its size and sha256. */
@@ -76,6 +78,8 @@ export class VolumeOutput implements ArchiveOutput {
   private readonly setId = randomBytes(16).toString('hex')
   private readonly volumes: Volume[] = []
   private readonly split: SplitEntry[] = []
+  /** One set of write buffers for every volume. */
+  private readonly pool = new BufferPool()
   private failure: unknown
   private result: VolumeSetSummary | undefined
 
@@ -121,7 +125,17 @@ export class VolumeOutput implements ArchiveOutput {
       unregister()
       throw toAirlockError(error, 'IO_ERROR')
     }
-    const volume: Volume = {index, file, temp, fh, tar: new TarWriter(fh), pending: 0, unregister}
+    const hash = new OrderedHash()
+    const volume: Volume = {
+      index,
+      file,
+      temp,
+      fh,
+      tar: new TarWriter(fh, {pool: this.pool, hash}),
+      hash,
+      pending: 0,
+      unregister,
+    }
     const previous = this.volumes[this.volumes.length - 1]
     this.volumes.push(volume)
     await volume.tar.addBuffer(VOLUME_LABEL, labelBytes(this.setId, index))
@@ -144,7 +158,18 @@ export class VolumeOutput implements ArchiveOutput {
   reserve(name: string, size: number): Promise<OutputRegion> {
     const next = this.lock.then(() => this.place(name, size))
     this.lock = next.catch(() => undefined)
+    // A failed placement may leave parts reserved that are never filled: nothing after them could be hashed.
+    next.catch(error => this.giveUp(error))
     return next
+  }
+
+  /**
+   * A region that will never be filled leaves a hole no volume hash can pass: every entry waiting for its hash is
+   * released with the error (instead of waiting forever), and the set can only be aborted.
+   */
+  private giveUp(error: unknown): void {
+    this.failure ??= error
+    for (const v of this.volumes) v.hash.fail(error)
   }
 
   private async place(name: string, size: number): Promise<VolumeRegion> {
@@ -178,7 +203,16 @@ export class VolumeOutput implements ArchiveOutput {
   }
 
   async fill(region: OutputRegion, body: AsyncIterable<Buffer>, onBytes?: (n: number) => void): Promise<void> {
-    const {pieces} = region as VolumeRegion
+    try {
+      await this.fillPieces(region as VolumeRegion, body, onBytes)
+    } catch (error) {
+      this.giveUp(error)
+      throw error
+    }
+  }
+
+  private async fillPieces(region: VolumeRegion, body: AsyncIterable<Buffer>, onBytes?: (n: number) => void) {
+    const {pieces} = region
     if (pieces.length === 1) return pieces[0]!.volume.tar.fill(pieces[0]!.region, body, onBytes)
     // A split entry: the one body stream is cut at the part boundaries, each part hashed on the way (its sha256
     // goes to volumes.json, so one volume can be checked alone). The stream is read to its end, where the
@@ -256,7 +290,7 @@ export class VolumeOutput implements ArchiveOutput {
     await next
   }
 
-  /** A volume no later entry can go to, with nothing left to write, is finished and hashed now. */
+  /** A volume no later entry can go to, with nothing left to write, is finished now. */
   private maybeFinish(volume: Volume): void {
     if (volume.done || volume.pending > 0 || volume === this.current()) return
     volume.done = this.finish(volume)
@@ -267,17 +301,7 @@ export class VolumeOutput implements ArchiveOutput {
     await volume.tar.finish()
     await volume.fh.close()
     const size = volume.tar.bytesWritten
-    const range = [{name: basename(volume.file), offset: 0, size}]
-    let digest: string
-    if (size >= WORKER_THRESHOLD_BYTES) {
-      const pool = HashPool.start(volume.temp, 1)
-      try {
-        digest = (await pool.hash(range))[0]!
-      } finally {
-        await pool.close()
-      }
-    } else digest = (await hashInThread(volume.temp, range))[0]!
-    return {size, sha256: digest.slice('sha256:'.length)}
+    return {size, sha256: await volume.hash.digest(size)}
   }
 
   async commit(force: boolean): Promise<{bytes: number}> {
@@ -347,6 +371,7 @@ export class VolumeOutput implements ArchiveOutput {
   }
 
   async abort(): Promise<void> {
+    this.giveUp(new AirlockError('IO_ERROR', 'the volume set was aborted'))
     for (const v of this.volumes) {
       await v.fh.close().catch(() => undefined)
       await removeQuiet(v.temp)

@@ -6,6 +6,7 @@ import {createHash} from 'node:crypto'
 import {readFileSync, statSync} from 'node:fs'
 import {basename, dirname, join} from 'node:path'
 import {AirlockError} from '../errors.ts'
+import {removeStaleTemporaries} from '../util/files.ts'
 import {parseJsonStrict} from '../oci/manifest.ts'
 
 export const VOLUMES_FORMAT = 1
@@ -61,6 +62,20 @@ export function volumeFile(base: string, volume: number): string {
 
 export function manifestFile(base: string): string {
   return `${base}.volumes.json`
+}
+
+/**
+ * Removes the temporaries an interrupted export of the set for OUTPUT left beside it (`.NAME.volNNN.tar.partial-*`,
+ * `.NAME.volumes.json.partial-*`) that no live process holds (util/files.ts removeStaleTemporaries); returns them.
+ */
+export function removeStaleSetPartials(output: string): string[] {
+  const base = setBase(output)
+  const name = basename(base)
+  return removeStaleTemporaries(dirname(base), stem => {
+    if (stem === `.${basename(manifestFile(base))}`) return true
+    const volume = stem.startsWith('.') ? parseVolumeFile(stem.slice(1)) : undefined
+    return volume !== undefined && volume.base === name
+  })
 }
 
 /** The set base and volume number of `NAME.volNNN.tar`, or undefined. */

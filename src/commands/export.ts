@@ -6,7 +6,7 @@ import {registryClientOptions, registryFlags} from '../cli/registry-flags.ts'
 import {checkOutputFile} from '../cli/output-path.ts'
 import {removeStalePartials} from '../util/files.ts'
 import {parsePlatform} from '../copy/platform.ts'
-import {parseVolumeSize} from '../archive/volumes.ts'
+import {parseVolumeSize, removeStaleSetPartials} from '../archive/volumes.ts'
 import {describeVolumes} from '../report/volumes.ts'
 import {AirlockError} from '../errors.ts'
 import {exportImages, type ExportResult} from '../export/export.ts'
@@ -163,7 +163,8 @@ export default class Export extends BaseCommand {
     const volumeSize = flags['volume-size'] !== undefined ? parseVolumeSize(flags['volume-size']) : undefined
     // A volume set is written beside OUT (NAME.vol*.tar, NAME.volumes.json): OUT itself is not written then.
     checkOutputFile(flags.output, '-o', {force: flags.force || volumeSize !== undefined})
-    for (const stale of removeStalePartials(flags.output))
+    // Also the partial volumes of NAME.vol*.tar an interrupted export of a set left (whichever kind this run writes).
+    for (const stale of [...removeStalePartials(flags.output), ...removeStaleSetPartials(flags.output)])
       this.note(`removed ${stale}: a partial archive left by an interrupted export (no process holds it)`)
     if (flags.cache)
       this.noteStale(removeStaleCacheFiles(flags.cache), `cache ${flags.cache}`, 'left by an interrupted export')

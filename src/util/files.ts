@@ -148,13 +148,14 @@ export function removeStalePartials(target: string): string[] {
 }
 
 /**
- * Removes the entries of DIR named `STEM.partial-<pid>-<suffix>` (any stem when STEM is undefined; also the older
+ * Removes the entries of DIR named `STEM.partial-<pid>-<suffix>` (any stem when STEM is undefined, the stems it
+ * accepts when STEM is a predicate; also the older
  * `STEM.partial-<hex>` without a pid) whose owner is gone: its pid is not a live process and no live process holds
  * the file, or anything under the directory, open. A temporary some process still writes is left alone, so two runs
  * sharing a directory never remove each other's work. Returns the paths removed. Without /proc (not Linux) nothing
  * is removed: liveness cannot be told.
  */
-export function removeStaleTemporaries(dir: string, stem?: string): string[] {
+export function removeStaleTemporaries(dir: string, stem?: string | ((stem: string) => boolean)): string[] {
   let names: string[]
   try {
     names = readdirSync(dir)
@@ -164,7 +165,8 @@ export function removeStaleTemporaries(dir: string, stem?: string): string[] {
   const candidates: Array<{name: string; pid: number | undefined}> = []
   for (const name of names) {
     const at = name.lastIndexOf('.partial-')
-    if (at <= 0 || (stem !== undefined && name.slice(0, at) !== stem)) continue
+    const own = stem === undefined || (typeof stem === 'string' ? name.slice(0, at) === stem : stem(name.slice(0, at)))
+    if (at <= 0 || !own) continue
     const owner = /^(?:(\d+)-[0-9A-Za-z]+|[0-9a-f]+)$/.exec(name.slice(at + '.partial-'.length))
     if (!owner) continue
     candidates.push({name, pid: owner[1] === undefined ? undefined : Number(owner[1])})
