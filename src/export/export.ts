@@ -43,8 +43,9 @@ export interface ExportHookContext {
 export interface ExportHooks {
   /**
    * Started as soon as an image's graph is in the archive, for several images at once (the lookahead window),
-   * while extraRoots runs image by image in order: network look-ups (signature discovery) go here, so they overlap
-   * instead of running one image after another. Nothing it does may depend on order; extraRoots awaits its result.
+   * while extraRoots runs image by image in order: everything that waits on the network or the CPU (signature
+   * discovery, log proofs, the policy's judgement) goes here, so it overlaps instead of running one image after
+   * another. Nothing it does may depend on order; extraRoots awaits its result and records it, in order.
    */
   discover?: (context: ExportHookContext) => void
   extraRoots?: (context: ExportHookContext) => Promise<Descriptor[]>
