@@ -310,9 +310,11 @@ const ZEROS = Buffer.alloc(BLOCK)
  * Start flushing to disk in the background after this many bytes. With plenty of RAM the kernel would otherwise
  * keep the whole archive dirty in the page cache until the final fsync, which then writes gigabytes while nothing
  * else happens (0.8 s of a 5 s export of 2 GB here); flushing as we go overlaps that with the downloads, and the
- * final fsync (still the one that makes the archive durable before the rename) only has the tail left.
+ * final fsync (still the one that makes the archive durable before the rename) only has the tail left. 64 MiB, not
+ * 256: each early flush took ~0.3 s for 256 MiB here, and the final fsync writes what the last interval left (up to
+ * the interval plus what arrived during the last flush), with nothing else to overlap it (docs/DECISIONS.md).
  */
-const EARLY_SYNC_BYTES = 256 * 1024 * 1024
+const EARLY_SYNC_BYTES = 64 * 1024 * 1024
 
 /** The place of one file entry in the archive: [headerOffset, end) is reserved for it and nothing else. */
 export interface TarRegion {

@@ -16,8 +16,13 @@ import {DeltaDestination, type DeltaBase} from './delta.ts'
 
 /** Blob downloads at once (the CLI's --concurrency default too). */
 export const DEFAULT_CONCURRENCY = 4
-/** Images whose graphs are copied ahead of the one being finished (see exportImages). */
+/** Image graphs copied at once, ahead of the one being finished (see exportImages). */
 const LOOKAHEAD_IMAGES = 4
+/**
+ * How far ahead of the image being finished a copy may start: finished copies wait for their turn, and each has
+ * its signature look-ups under way (ExportHooks.discover), so this bounds those too.
+ */
+const MAX_AHEAD_IMAGES = 16
 
 export interface ExportHookContext {
   source: Source
@@ -38,8 +43,9 @@ export interface ExportHookContext {
 export interface ExportHooks {
   /**
    * Started as soon as an image's graph is in the archive, for several images at once (the lookahead window),
-   * while extraRoots runs image by image in order: network look-ups (signature discovery) go here, so they overlap
-   * instead of running one image after another. Nothing it does may depend on order; extraRoots awaits its result.
+   * while extraRoots runs image by image in order: everything that waits on the network or the CPU (signature
+   * discovery, log proofs, the policy's judgement) goes here, so it overlaps instead of running one image after
+   * another. Nothing it does may depend on order; extraRoots awaits its result and records it, in order.
    */
   discover?: (context: ExportHookContext) => void
   extraRoots?: (context: ExportHookContext) => Promise<Descriptor[]>
@@ -109,19 +115,29 @@ export async function exportImages(options: ExportOptions): Promise<ExportResult
 
   // The image graphs of the next few sources are copied ahead, concurrently, while hooks run image by image in
   // order: the writer takes blobs in parallel, and one image rarely has enough blobs (or one big layer has enough
-  // bytes) to keep every download slot busy. Blob downloads stay bounded by the copier's limiter; the window only
-  // bounds how many manifests and sources are open at once.
+  // bytes) to keep every download slot busy. Blob downloads stay bounded by the copier's limiter; the window bounds
+  // how many graph copies (manifests, sources) are open at once, and a copy that finishes starts the next one, so
+  // one image with a big layer does not hold the sources behind it back until its turn in the ordered loop.
   interface Copied {
     fetcher: Fetcher
     context: ExportHookContext
   }
   const copies: Array<Promise<Copied>> = []
-  // The first failure of any copy ahead fails the export now, not when its image's turn comes.
+  // The first failure of any copy ahead (or of a signature graph copied behind) fails the export now, not when
+  // its image's turn comes.
   let fail: (error: unknown) => void = () => undefined
   const failed = new Promise<never>((_, reject) => (fail = reject))
   failed.catch(() => undefined)
+  let running = 0
+  let cursor = 0
+  let stopped = false
+  const startNext = (): void => {
+    while (!stopped && running < LOOKAHEAD_IMAGES && copies.length < Math.min(specs.length, cursor + MAX_AHEAD_IMAGES))
+      startCopy(copies.length)
+  }
   const startCopy = (i: number): void => {
     const spec = specs[i]!
+    running++
     const work = (async (): Promise<Copied> => {
       const source = await openSource(spec, options.openRegistry ? {openRegistry: options.openRegistry} : {})
       let fetcher: Fetcher = source.store
@@ -147,17 +163,35 @@ export async function exportImages(options: ExportOptions): Promise<ExportResult
       options.hooks?.discover?.(context)
       return {fetcher, context}
     })()
-    work.catch(fail)
+    const done = (): void => {
+      running--
+      startNext()
+    }
+    work.then(done, error => {
+      stopped = true
+      fail(error)
+    })
     copies[i] = work
   }
+  // Signature (and other extra) graphs of earlier images, still copying while later images are finished.
+  const attached: Array<Promise<unknown>> = []
   try {
+    startNext()
     for (const [i, spec] of specs.entries()) {
-      for (let j = copies.length; j < Math.min(specs.length, i + LOOKAHEAD_IMAGES); j++) startCopy(j)
+      cursor = i
+      startNext()
       onEvent?.({type: 'image-start', source: spec.input, index: i, total: specs.length})
       const {fetcher, context} = await Promise.race([copies[i]!, failed])
       const {image} = context
       const extra = (await options.hooks?.extraRoots?.(context)) ?? []
-      for (const d of extra) await copier.copy(fetcher, d, copyOptions)
+      // Extra graphs (signature artifacts) are small and many round trips: they are copied in parallel, without
+      // holding the next image back; commit waits for them. afterImage is promised the image's graphs complete.
+      const extraCopies = Promise.all(
+        extra.filter(d => !writer.has(d.digest)).map(d => copier.copy(fetcher, d, copyOptions)),
+      )
+      extraCopies.catch(fail)
+      if (options.hooks?.afterImage) await Promise.race([extraCopies, failed])
+      else attached.push(extraCopies)
       if (extra.length) image.attached = extra.map(d => ({mediaType: d.mediaType, digest: d.digest, size: d.size}))
       await options.hooks?.afterImage?.({...context, extra})
       // The same reference twice on the command line is one image.
@@ -167,6 +201,7 @@ export async function exportImages(options: ExportOptions): Promise<ExportResult
       }
       onEvent?.({type: 'image-done', source: spec.input, image, index: i, total: specs.length})
     }
+    await Promise.race([Promise.all(attached), failed])
     if (options.policy !== undefined) writer.setSection('policy', options.policy)
     if (options.trustOnly) writer.setSection(TRUST_ONLY_SECTION, true)
     delta?.record(writer)
@@ -193,6 +228,7 @@ export async function exportImages(options: ExportOptions): Promise<ExportResult
       ...(summary.volumes ? {volumes: summary.volumes} : {}),
     }
   } catch (error) {
+    stopped = true
     await writer.abort()
     throw error
   }

@@ -8,12 +8,11 @@ import type {Descriptor} from '../oci/descriptor.ts'
 import type {Digest} from '../oci/digest.ts'
 import type {Policy} from '../policy/index.ts'
 import {globMatches} from '../policy/glob.ts'
-import type {RekorInclusionProof} from '../sigstore/cosign-legacy.ts'
 import {fetcherContentReader} from '../sigstore/artifacts.ts'
 import {discoverSignatures, readManifest} from '../sigstore/discover.ts'
 import {judgeImage, type ImageJudgement} from '../sigstore/judge.ts'
-import {DEFAULT_REKOR_URL, fetchInclusionProof, proofPath, setPayload} from '../sigstore/proofs.ts'
-import {SIGNATURES_SECTION, type SignaturesSection} from '../sigstore/section.ts'
+import {DEFAULT_REKOR_URL, fetchInclusionProof, proofPath, setPayload, type StoredProof} from '../sigstore/proofs.ts'
+import {SIGNATURES_SECTION, type SignaturesSection, type SubjectSignatures} from '../sigstore/section.ts'
 
 export type SignatureMode = 'required' | 'optional' | 'skip'
 
@@ -45,38 +44,106 @@ export function signatureExportHooks(options: SignatureExportOptions): {
     state.warnings.push(message)
     options.onWarning?.(message)
   }
-  const proofs = new Map<string, RekorInclusionProof>()
-  const tried = new Set<string>()
+  // Rekor proofs, one fetch per log index for the whole run (several images may run at once): the promise is kept,
+  // so an image judged while another fetches the same entry waits for that fetch instead of asking again.
+  const proofFetches = new Map<string, Promise<StoredProof | undefined>>()
+  const proofsWritten = new Set<string>()
   let rekorDown = false
   const logUrls = new Map<string, string>()
   for (const root of options.trustedRoots ?? [])
     for (const tlog of root.tlogs)
       if (tlog.logId?.keyId && tlog.baseUrl) logUrls.set(Buffer.from(tlog.logId.keyId).toString('hex'), tlog.baseUrl)
 
-  // Discovery starts for several images at once (ExportHooks.discover); extraRoots, in image order, awaits it.
-  type Found = Awaited<ReturnType<typeof discoverSignatures>>
-  const discoveries = new Map<ExportHookContext, Promise<Found>>()
-  const discoveryOf = (context: ExportHookContext): Promise<Found> => {
-    let found = discoveries.get(context)
-    if (!found) {
-      found = discoverSignatures(context.source, context.subjects, context.image.reference)
-      found.catch(() => undefined) // awaited (and reported) by extraRoots
-      discoveries.set(context, found)
+  /** What the network and the judgement found for one image, before anything is recorded. */
+  interface Prepared {
+    found: SubjectSignatures[]
+    proofs: StoredProof[]
+    warnings: string[]
+    judgement?: ImageJudgement
+  }
+  const proofFor = (
+    set: NonNullable<ReturnType<typeof setPayload>>,
+    warnings: string[],
+  ): Promise<StoredProof | undefined> => {
+    const key = String(set.logIndex)
+    let fetch = proofFetches.get(key)
+    if (!fetch) {
+      const url = options.rekorUrl ?? logUrls.get(set.logID) ?? DEFAULT_REKOR_URL
+      fetch = rekorDown
+        ? Promise.resolve(undefined)
+        : fetchInclusionProof(url, set).catch((error: unknown) => {
+            const e = toAirlockError(error)
+            if (e.code === 'NETWORK_ERROR') {
+              if (!rekorDown)
+                warnings.push(`${e.message}; keeping the signed entry timestamps (SET) without inclusion proofs`)
+              rekorDown = true
+            } else warnings.push(`log entry ${set.logIndex}: no inclusion proof stored (${e.message}); keeping the SET`)
+            return undefined
+          })
+      proofFetches.set(key, fetch)
     }
-    return found
+    return fetch
+  }
+
+  /**
+   * Everything that needs the network or the CPU for one image: discovery, the log proofs of SET-only legacy
+   * entries, and the policy's judgement. Runs for several images at once (ExportHooks.discover); what it finds is
+   * recorded by extraRoots, in image order, so the archive and the messages do not depend on timing.
+   */
+  const prepare = async (context: ExportHookContext): Promise<Prepared> => {
+    const {source, image, subjects} = context
+    const found = await discoverSignatures(source, subjects, image.reference)
+    const warnings: string[] = []
+    const stored: StoredProof[] = []
+    if (options.fetchProofs !== false) {
+      const legacy = found
+        .flatMap(s => s.entries)
+        .filter(e => e.kind === 'legacy-tag' && (e.role === 'signature' || e.role === 'attestation'))
+      const manifests = await Promise.all(legacy.map(e => readManifest(source.store, e.descriptor)))
+      const sets = manifests.flatMap(m => (m.parsed.kind === 'manifest' ? m.parsed.layers : []))
+      const fetched = await Promise.all(
+        sets.flatMap(layer => {
+          const set = setPayload(layer.annotations ?? {})
+          return set ? [proofFor(set, warnings)] : []
+        }),
+      )
+      for (const proof of fetched) if (proof && !stored.some(p => p.logIndex === proof.logIndex)) stored.push(proof)
+    }
+    if (!options.policy) return {found, proofs: stored, warnings}
+    const judgement = await judgeImage({
+      image: image.reference,
+      root: {mediaType: image.mediaType, digest: image.digest, size: image.size},
+      platforms: subjects.slice(1),
+      entriesFor: d => found.filter(s => s.digest === d).flatMap(s => s.entries),
+      reader: fetcherContentReader(source.store, async logIndex => (await proofFetches.get(logIndex))?.inclusionProof),
+      policy: options.policy,
+      trustedRoots: options.trustedRoots ?? [],
+    })
+    return {found, proofs: stored, warnings, judgement}
+  }
+  const prepared = new Map<ExportHookContext, Promise<Prepared>>()
+  const preparedFor = (context: ExportHookContext): Promise<Prepared> => {
+    let work = prepared.get(context)
+    if (!work) {
+      work = prepare(context)
+      work.catch(() => undefined) // awaited (and reported) by extraRoots
+      prepared.set(context, work)
+    }
+    return work
   }
 
   const missing: string[] = []
   const denied: Array<{reference: string; reason: string; code: string; judgement: unknown}> = []
   const hooks: ExportHooks = {
     discover: context => {
-      if (options.mode !== 'skip') void discoveryOf(context)
+      if (options.mode !== 'skip') void preparedFor(context)
     },
     extraRoots: async context => {
-      const {source, image, subjects, writer} = context
+      const {image, subjects, writer} = context
       if (options.mode === 'skip') return []
-      const found = await discoveryOf(context)
-      discoveries.delete(context)
+      const {found, proofs, warnings, judgement} = await preparedFor(context)
+      prepared.delete(context)
+      for (const message of warnings) warn(message)
       const signed = (d: Digest): boolean =>
         found.some(s => s.digest === d && s.entries.some(e => e.role === 'signature'))
       const covered = signed(image.digest) || (subjects.length > 1 && subjects.slice(1).every(s => signed(s.digest)))
@@ -92,44 +159,14 @@ export function signatureExportHooks(options: SignatureExportOptions): {
           `${image.reference}: no signature found (carried unsigned: ${rule?.action === 'skip' ? `policy rule ${rule.image} skip` : '--signatures optional'})`,
         )
 
-      // Log proofs for SET-only legacy entries.
-      if (options.fetchProofs !== false) {
-        for (const entry of found.flatMap(s => s.entries)) {
-          if (entry.kind !== 'legacy-tag' || (entry.role !== 'signature' && entry.role !== 'attestation') || rekorDown)
-            continue
-          const manifest = await readManifest(source.store, entry.descriptor)
-          if (manifest.parsed.kind !== 'manifest') continue
-          for (const layer of manifest.parsed.layers) {
-            const set = setPayload(layer.annotations ?? {})
-            if (!set || tried.has(String(set.logIndex)) || rekorDown) continue
-            tried.add(String(set.logIndex))
-            const url = options.rekorUrl ?? logUrls.get(set.logID) ?? DEFAULT_REKOR_URL
-            try {
-              const stored = await fetchInclusionProof(url, set)
-              await writer.addFile(proofPath(stored.logIndex), Buffer.from(JSON.stringify(stored, null, 2) + '\n'))
-              proofs.set(stored.logIndex, stored.inclusionProof)
-              state.section.proofs = {...state.section.proofs, [stored.logIndex]: proofPath(stored.logIndex)}
-            } catch (error) {
-              const e = toAirlockError(error)
-              if (e.code === 'NETWORK_ERROR') {
-                rekorDown = true
-                warn(`${e.message}; keeping the signed entry timestamps (SET) without inclusion proofs`)
-              } else warn(`log entry ${set.logIndex}: no inclusion proof stored (${e.message}); keeping the SET`)
-            }
-          }
-        }
+      for (const stored of proofs) {
+        if (proofsWritten.has(stored.logIndex)) continue
+        proofsWritten.add(stored.logIndex)
+        await writer.addFile(proofPath(stored.logIndex), Buffer.from(JSON.stringify(stored, null, 2) + '\n'))
+        state.section.proofs = {...state.section.proofs, [stored.logIndex]: proofPath(stored.logIndex)}
       }
 
-      if (options.policy) {
-        const judgement = await judgeImage({
-          image: image.reference,
-          root: {mediaType: image.mediaType, digest: image.digest, size: image.size},
-          platforms: subjects.slice(1),
-          entriesFor: d => found.filter(s => s.digest === d).flatMap(s => s.entries),
-          reader: fetcherContentReader(source.store, async logIndex => proofs.get(logIndex)),
-          policy: options.policy,
-          trustedRoots: options.trustedRoots ?? [],
-        })
+      if (judgement) {
         state.judgements[image.reference] = judgement
         options.onJudgement?.(image.reference, judgement)
         if (!judgement.ok) {

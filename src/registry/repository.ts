@@ -63,6 +63,9 @@ export class Repository implements Target, ReferrerLister, TagLister {
     const held = this.session.manifestBytes.get(`${this.path}@${descriptor.digest}`)
     const raw =
       held && sha256(held) === descriptor.digest ? {bytes: held} : await this.fetchManifestByDigest(descriptor.digest)
+    // Kept (verified against its digest): export reads a signature manifest for discovery, proofs, the judgement
+    // and the copy; one GET serves them all.
+    if (!held) this.session.rememberManifest(this.path, descriptor.digest, raw.bytes)
     if (raw.bytes.length !== descriptor.size)
       throw new AirlockError(
         'SIZE_MISMATCH',

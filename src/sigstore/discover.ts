@@ -109,9 +109,10 @@ export async function discoverInRegistry(
   // The signature tags are asked for directly, never filtered through the tag list: registry.k8s.io lists tags
   // from regional backends that may lack new signature tags the canonical one serves (siderolabs/talos#13342).
   const tags: Set<string> | undefined = undefined
-  const out: SubjectSignatures[] = []
-  for (const subject of subjects)
-    out.push({image, digest: subject.digest, entries: await fromRegistry(repo, tags, subject)})
+  // Every subject's look-ups at once (each is a few round trips of a few bytes); the result keeps subject order.
+  const out: SubjectSignatures[] = await Promise.all(
+    subjects.map(async subject => ({image, digest: subject.digest, entries: await fromRegistry(repo, tags, subject)})),
+  )
   return out.filter(s => s.entries.length > 0)
 }
 
@@ -120,22 +121,26 @@ async function fromRegistry(
   tags: Set<string> | undefined,
   subject: Descriptor,
 ): Promise<SignatureEntry[]> {
-  const entries: SignatureEntry[] = []
   const base = `sha256-${digestHex(subject.digest)}`
-  for (const [suffix, role] of LEGACY_SUFFIXES) {
-    const tag = base + suffix
-    if (tags && tags.size > 0 && !tags.has(tag)) continue
-    let root: Descriptor
-    try {
-      root = await repo.resolve(tag)
-    } catch (error) {
-      if (notFound(error)) continue
-      throw error
-    }
-    entries.push({kind: 'legacy-tag', tag, role, descriptor: strip(root)})
-  }
-  for (const d of await repo.referrers(subject)) entries.push(referrerEntry(d))
-  return entries
+  // The legacy tags and the referrers are asked for at once: independent round trips, results in a fixed order.
+  const legacy = Promise.all(
+    LEGACY_SUFFIXES.map(async ([suffix, role]): Promise<SignatureEntry | undefined> => {
+      const tag = base + suffix
+      if (tags && tags.size > 0 && !tags.has(tag)) return undefined
+      try {
+        return {kind: 'legacy-tag', tag, role, descriptor: strip(await repo.resolve(tag))}
+      } catch (error) {
+        if (notFound(error)) return undefined
+        throw error
+      }
+    }),
+  )
+  const referrers = repo.referrers(subject)
+  // Both settle before either's failure is reported: no look-up is left running behind an error.
+  const [tagged, referred] = await Promise.allSettled([legacy, referrers])
+  if (tagged.status === 'rejected') throw tagged.reason
+  if (referred.status === 'rejected') throw referred.reason
+  return [...tagged.value.filter((e): e is SignatureEntry => e !== undefined), ...referred.value.map(referrerEntry)]
 }
 
 function referrerEntry(d: Descriptor): SignatureEntry {
