@@ -93,7 +93,13 @@ export async function pushArchive(options: PushArchiveOptions): Promise<PushArch
   const verified: VerifiedArchive = await openVerifiedArchive(options.archive, {
     ...(options.skipVerify
       ? {structuralOnly: true}
-      : {signatures: options.signatures ?? 'required', policy: options.policy, trust: options.trust ?? {}}),
+      : {
+          signatures: options.signatures ?? 'required',
+          policy: options.policy,
+          trust: options.trust ?? {},
+          // the blobs to upload are hashed as they upload (pushVerdict: all of them before any manifest or tag)
+          hashOnUpload: true,
+        }),
     ...(options.onBytes ? {onBytes: options.onBytes} : {}),
     confirmBase: base.confirm,
     heldBlobs: async plan => {
@@ -210,7 +216,10 @@ function summary(report: VerifyReport): string {
   const skipped = report.hashSkipped?.blobs
     ? ` (${plural(report.hashSkipped.blobs, 'blob')}, ${formatBytes(report.hashSkipped.bytes)}, not re-hashed: ${report.hashSkipped.reason})`
     : ''
-  return `verified ${plural(report.images.length, 'image')}, ${plural(report.blobs, 'blob')}, ${formatBytes(report.bytes)}${skipped}`
+  const deferred = report.hashDeferred?.blobs
+    ? `; ${plural(report.hashDeferred.blobs, 'blob')}, ${formatBytes(report.hashDeferred.bytes)}, hashed as they upload: no manifest or tag is written unless every one matches`
+    : ''
+  return `verified ${plural(report.images.length, 'image')}, ${plural(report.blobs, 'blob')}, ${formatBytes(report.bytes)}${skipped}${deferred}`
 }
 
 function talosYaml(options: PushArchiveOptions, verdict: Verdict): string {

@@ -31,6 +31,12 @@ export interface VerifyRequest {
    * where they are going; those bodies are not hashed (the registry serves its own content under that digest).
    */
   heldBlobs?: (plan: PlannedImage[]) => Promise<{digests: ReadonlySet<string>; reason: string} | undefined>
+  /**
+   * push: the blobs it will upload (every blob of the plan the mirror lacks) are not hashed here but while they
+   * upload; everything else (manifests, signatures, policy, trust, the other files) is judged first, and the verdict
+   * lists them in `hashOnUpload` (push commits each only once it matched, and writes no manifest or tag before all did).
+   */
+  hashOnUpload?: boolean
   onBytes?: (n: number) => void
   workers?: number
   /** Delta archives: confirms the blobs left out in the mirror (verify --registry, push). See VerifyOptions. */
@@ -107,10 +113,15 @@ export async function openVerifiedArchive(path: string, request: VerifyRequest):
         ? {imageChecks: [], notes: []}
         : signatureSetup({mode, policy: request.policy, trustedRoots})
     let skipHash: {digests: ReadonlySet<string>; reason: string} | undefined
+    let hashOnUpload: Set<string> | undefined
     if (!structural && !archive.hashed) {
-      if (request.heldBlobs) skipHash = await request.heldBlobs(await plannedBlobs(archive)).catch(() => undefined)
+      const plan = request.heldBlobs || request.hashOnUpload ? await plannedBlobs(archive) : []
+      if (request.heldBlobs) skipHash = await request.heldBlobs(plan).catch(() => undefined)
+      if (request.hashOnUpload)
+        hashOnUpload = new Set(plan.flatMap(i => i.blobs.map(b => b.digest)).filter(d => !skipHash?.digests.has(d)))
+      const waived = new Set([...(skipHash?.digests ?? []), ...(hashOnUpload ?? [])])
       await archive.hashPending({
-        ...(skipHash ? {skipHash: skipHash.digests} : {}),
+        ...(waived.size > 0 ? {skipHash: waived} : {}),
         ...(request.onBytes ? {onBytes: request.onBytes} : {}),
         ...(request.workers !== undefined ? {workers: request.workers} : {}),
       })
@@ -121,6 +132,7 @@ export async function openVerifiedArchive(path: string, request: VerifyRequest):
         imageChecks: setup.imageChecks,
         archiveChecks: trust ? [trust.check] : [],
         ...(skipHash && skipHash.digests.size > 0 ? {skipHash} : {}),
+        ...(hashOnUpload && hashOnUpload.size > 0 ? {hashOnUpload} : {}),
         ...(request.confirmBase ? {confirmBase: request.confirmBase} : {}),
       },
       started,
