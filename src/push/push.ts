@@ -455,8 +455,11 @@ function hashOnUploadFailure(
     committed.length > 0
       ? `${committed.length === 1 ? '1 blob' : `${committed.length} blobs`} already uploaded ${committed.length === 1 ? 'is' : 'are'} left unreferenced in the mirror (listed; the registry's garbage collection removes them)`
       : ''
+  // Said as verify says it (the uploader's "expected D" is the blob's own name here)
+  const digest = (e.details?.['copy'] as {digest?: string} | undefined)?.digest
+  const cause = digest ? e.message.replace(`, expected ${digest}`, ', not to its name') : e.message
   const message = content
-    ? `verification failed while uploading, no manifest or tag was pushed: ${image ? `${image.reference}: ` : ''}${e.message}`
+    ? `verification failed while uploading, no manifest or tag was pushed: ${image ? `${image.reference}: ` : ''}${cause}`
     : e.message
   const hint = content
     ? `the archive does not hold what it was signed with: copy it again (compare its sha256 with the one export printed)${left ? `; ${left}` : ''}`
