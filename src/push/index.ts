@@ -144,6 +144,7 @@ export async function pushArchive(options: PushArchiveOptions): Promise<PushArch
     const result = await pushVerdict(verdict, verified.archive, mirror, {
       target: options.target,
       ...(held || base.found.length ? {held: [...(held?.pairs ?? []), ...base.found]} : {}),
+      ...(held?.roots.length ? {heldManifests: held.roots} : {}),
       keepHost: options.keepHost ?? false,
       force: options.force ?? false,
       ...(options.concurrency ? {concurrency: options.concurrency} : {}),
@@ -248,6 +249,8 @@ interface Holdings {
   digests: Set<string>
   /** Every (repository, digest) the mirror answered "present" for, with the size it stated. */
   pairs: Array<{repository: string; digest: string; size?: number}>
+  /** Root manifests (image, signature artifact) the mirror holds where they are going. */
+  roots: Array<{repository: string; digest: string}>
 }
 
 /**
@@ -264,6 +267,7 @@ async function mirrorHoldings(
   const wanted = new Map<string, Map<string, Descriptor>>() // repository -> digest -> descriptor still to ask about
   const vouched = new Map<string, Set<string>>() // repository -> digests under a root manifest it holds
   const askRoots: Array<Promise<void>> = []
+  const roots: Holdings['roots'] = []
   for (const image of plan) {
     const repository = mapRepository(parseReference(image.reference), options.target, {
       keepHost: options.keepHost ?? false,
@@ -276,8 +280,10 @@ async function mirrorHoldings(
     for (const {root, blobs: under} of image.roots)
       askRoots.push(
         limiter.run(async () => {
-          if (await dst.exists(root)) for (const blob of under) held.add(blob.digest)
-          else for (const blob of under) blobs.set(blob.digest, blob)
+          if (await dst.exists(root)) {
+            roots.push({repository, digest: root.digest})
+            for (const blob of under) held.add(blob.digest)
+          } else for (const blob of under) blobs.set(blob.digest, blob)
         }),
       )
   }
@@ -304,5 +310,5 @@ async function mirrorHoldings(
         ),
     ),
   )
-  return {digests: new Set([...present].filter(([, has]) => has).map(([digest]) => digest)), pairs}
+  return {digests: new Set([...present].filter(([, has]) => has).map(([digest]) => digest)), pairs, roots}
 }

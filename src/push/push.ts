@@ -48,6 +48,11 @@ export interface PushOptions {
   concurrency?: number
   /** Blobs the caller already saw in the mirror (HEAD before verification): not asked about again. */
   held?: Array<{repository: string; digest: string; size?: number}>
+  /**
+   * Root manifests (images, signature artifacts) the caller already saw in the mirror: skipped without asking again
+   * (the mirror holds a manifest only with its whole subtree).
+   */
+  heldManifests?: Array<{repository: string; digest: string}>
   /** 'legacy': write `.sig/.att/.sbom` tags only, no bundle referrers (said in the result). Default 'all'. */
   signatureForms?: SignatureForms
   onEvent?: (event: PushEvent & {image?: string}) => void
@@ -135,8 +140,14 @@ async function copyJudged(
   repository: string,
   counters: PushCounters,
   onEvent: (event: PushEvent) => void,
+  heldRoots?: ReadonlySet<string>,
 ): Promise<void> {
   const {source, root, findSuccessors} = judgedSource(archive, graph)
+  if (heldRoots?.has(`${repository}@${root.digest}`)) {
+    counters.manifests.skipped++
+    onEvent({type: 'manifest', repository, descriptor: root, action: 'skipped'})
+    return
+  }
   const blob = (d: Descriptor) => !manifestNodes.has(d.digest)
   const manifestNodes = new Set(graph.manifests.map(m => m.descriptor.digest))
   await copier.copy(source, root, {
@@ -189,6 +200,7 @@ export async function pushVerdict(
     {keepHost: options.keepHost ?? false},
   )
   const engine = new CopyEngine({concurrency: options.concurrency ?? 4})
+  const heldRoots = new Set((options.heldManifests ?? []).map(m => `${m.repository}@${m.digest}`))
   for (const {repository, digest, size} of options.held ?? []) engine.markHeld(repository, digest, size)
   const forms = options.signatureForms ?? 'all'
   if (forms === 'legacy') refuseUnsignedUnderLegacy(verdict)
@@ -236,14 +248,14 @@ export async function pushVerdict(
     const counters = countersOf.get(image)!
     const write: TagWrite = {dst, repository, counters, onEvent}
     try {
-      await copyJudged(copier, source, image.graph, repository, counters, onEvent)
+      await copyJudged(copier, source, image.graph, repository, counters, onEvent, heldRoots)
     } catch (error) {
       throw filteredIndexHint(error, image)
     }
 
     for (const artifact of image.artifacts.filter(a => a.kind === 'tag')) {
       written.add('legacy-tags')
-      await copyJudged(copier, source, artifact.graph, repository, counters, onEvent)
+      await copyJudged(copier, source, artifact.graph, repository, counters, onEvent, heldRoots)
       const archived = artifact.graph.manifests.at(-1)!
       await writeTag(write, artifact.graph.root, artifact.tag!, force, async current =>
         extendsSignatureManifest(await fetchManifest(dst, current), archived.raw),
@@ -259,7 +271,7 @@ export async function pushVerdict(
       const bySubject = new Map<Digest, RawManifest[]>()
       for (const referrer of referrers) {
         const before = counters.manifests.pushed
-        await copyJudged(copier, source, referrer.graph, repository, counters, onEvent)
+        await copyJudged(copier, source, referrer.graph, repository, counters, onEvent, heldRoots)
         if (counters.manifests.pushed > before) counters.referrers.pushed++
         else counters.referrers.skipped++
         const list = bySubject.get(referrer.subject) ?? []
