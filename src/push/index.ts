@@ -14,15 +14,13 @@ import {parseReference} from '../reference/index.ts'
 import type {RegistryClient} from '../registry/index.ts'
 import type {VerifyReport} from '../verify/report-model.ts'
 import {formatBytes, plural} from '../util/progress.ts'
-import {renderTalosYaml, talosConfig} from '../talos/config.ts'
-import {talosRulesFromPolicy} from '../talos/policy.ts'
 import type {TrustFlagValues} from '../trust/flags.ts'
 import {Limiter} from '../util/concurrency.ts'
 import {openVerifiedArchive, type VerifiedArchive} from '../verify/open.ts'
 import type {VerifySignatureMode} from '../verify/signatures.ts'
 import type {Verdict} from '../verify/verdict.ts'
 import {firstFailure, type PlannedImage} from '../verify/verify.ts'
-import {mirrorCheckError, verifyMirror, type MirrorCheckResult, type SignatureForms} from '../verify/mirror-check.ts'
+import type {MirrorCheckResult, SignatureForms} from '../verify/mirror-check.ts'
 import type {PushEvent} from './tags.ts'
 import {checkHostIndependentRule} from './host-rules.ts'
 import {mapRepository, type MirrorTarget} from '../reference/mirror-path.ts'
@@ -131,7 +129,7 @@ export async function pushArchive(options: PushArchiveOptions): Promise<PushArch
       verification,
       verdict.images.reduce((n, image) => n + image.graph.blobs.reduce((m, b) => m + b.descriptor.size, 0), 0),
     )
-    const talos = options.talos ? talosYaml(options, verdict) : undefined
+    const talos = options.talos ? await talosYaml(options, verdict) : undefined
 
     // Without --keep-host the mirror path answers for every source host: the rule must not depend on the host.
     if (options.policy && !options.skipVerify && !options.keepHost)
@@ -175,6 +173,8 @@ export async function pushArchive(options: PushArchiveOptions): Promise<PushArch
     if (!options.check) return out
     // The same mirror check as `airlock verify --registry`, on the same verdict; signatures verified from the
     // mirror when a policy was verified against (not with --skip-verify, which checked nothing).
+    // loaded when asked for: a plain push (a second push above all) does not pay for what it does not run
+    const {mirrorCheckError, verifyMirror} = await import('../verify/mirror-check.ts')
     const check = await verifyMirror({
       verdict,
       archive: verified.archive,
@@ -223,7 +223,11 @@ function summary(report: VerifyReport): string {
   return `verified ${plural(report.images.length, 'image')}, ${plural(report.blobs, 'blob')}, ${formatBytes(report.bytes)}${skipped}${deferred}`
 }
 
-function talosYaml(options: PushArchiveOptions, verdict: Verdict): string {
+async function talosYaml(options: PushArchiveOptions, verdict: Verdict): Promise<string> {
+  const [{renderTalosYaml, talosConfig}, {talosRulesFromPolicy}] = await Promise.all([
+    import('../talos/config.ts'),
+    import('../talos/policy.ts'),
+  ])
   const refs = verdict.images.map(image => parseReference(image.reference))
   const conversion = options.policy
     ? talosRulesFromPolicy(
