@@ -2,7 +2,10 @@
 // (test/support/hostile/corpus.ts) goes through the built CLI `airlock push ARCHIVE HOST/prefix` against a real
 // registry, in the two ways push can be asked to run:
 //   (a) with a key policy (`--key`, on a key-signed base): push verifies first, so every hostile archive must be refused before anything
-//       reaches the registry: exit 1, one error line, no stack trace, `GET /v2/_catalog` still empty.
+//       reaches the registry: exit 1, one error line, no stack trace, `GET /v2/_catalog` still empty. The one
+//       exception (KEY_FOUND_ON_UPLOAD): a blob whose bytes are corrupt is found while it uploads (push hashes the
+//       blobs it sends as they stream, after judging everything else): still no manifest, no tag, the corrupt
+//       blob never committed, and every blob committed before it named on its own line.
 //   (b) with `--skip-verify`: nothing is verified up front, but the archive is still read strictly and every blob
 //       is hashed while it streams, so damaged content must be refused (exit 1) and nothing may ever be stored
 //       under a digest it does not match, nor a tag left pointing at content the registry does not have.
@@ -20,11 +23,13 @@ import {createTestSigstore} from './support/sigstore/index.ts'
 import {
   catalog,
   getJson,
+  KEY_FOUND_ON_UPLOAD,
   KEY_MESSAGE_GAPS,
   misfiledBlobs,
   PUSH_SAMPLE,
   SKIP_VERIFY_HANGS,
   SKIP_VERIFY_MAY_PUSH,
+  storedUnder,
 } from './support/hostile/push-sample.ts'
 import {assertFreshBuild} from './support/built.ts'
 
@@ -143,8 +148,10 @@ describe('push --key refuses every hostile archive before anything reaches the r
   for (const c of signedCases)
     it(`${c.id}`, async () => {
       const control = c.id === 'control-valid'
+      const onUpload = KEY_FOUND_ON_UPLOAD.has(c.id)
+      const prefix = control ? 'control' : `key-${c.id.replace(/[^a-z0-9]+/g, '-')}`
       const args = [
-        `${registryA.host}/${control ? 'control' : 'key'}`,
+        `${registryA.host}/${prefix}`,
         '--insecure-registry',
         registryA.host,
         '--key',
@@ -153,7 +160,25 @@ describe('push --key refuses every hostile archive before anything reaches the r
         trustedRootFile,
       ]
       // the control really verifies and pushes two images: give it the time a loaded machine needs
-      const o = await runCase(work, c, signedCtx, 'push', {extraArgs: args, ...(control ? {timeoutMs: 120_000} : {})})
+      const run = await runCase(work, c, signedCtx, 'push', {
+        extraArgs: args,
+        ...(control ? {timeoutMs: 120_000} : {}),
+      })
+      // a case found on upload passed the judgement before it: its verification notes and the blobs it left are said
+      const left = run.stderr
+        .split('\n')
+        .filter(l => l.startsWith('left unreferenced in the mirror: '))
+        .map(l => l.slice('left unreferenced in the mirror: '.length).split(' ')[0]!.replace(`${registryA.host}/`, ''))
+        .sort()
+      const o = onUpload
+        ? {
+            ...run,
+            stderr: run.stderr
+              .split('\n')
+              .filter(l => !/^(verification|forecast|left unreferenced in the mirror): /.test(l))
+              .join('\n'),
+          }
+        : run
       const problems = safetyProblems(o, control ? 120_000 : c.expect.maxMs)
       if (control) {
         assert.deepEqual(problems, [], o.stderr)
@@ -178,12 +203,22 @@ describe('push --key refuses every hostile archive before anything reaches the r
           'the base is signed: a hostile archive must be refused for its mutation',
         )
       }
-      assert.deepEqual(problems, [], `${c.id}: ${c.attack}\nstderr: ${o.stderr.trim()}`)
-      assert.deepEqual(
-        (await catalog(registryA)).filter(r => !r.startsWith('control/')),
-        [],
-        `${c.id}: something reached the registry`,
-      )
+      assert.deepEqual(problems, [], `${c.id}: ${c.attack}\nstderr: ${run.stderr.trim()}`)
+      if (!onUpload) {
+        assert.deepEqual(
+          (await catalog(registryA)).filter(r => r.startsWith(`${prefix}/`)),
+          [],
+          `${c.id}: something reached the registry`,
+        )
+        assert.deepEqual(left, [])
+        return
+      }
+      const stored = storedUnder(registryA, prefix)
+      assert.deepEqual(stored.manifests, [], `${c.id}: a manifest reached the registry`)
+      assert.deepEqual(stored.tags, [], `${c.id}: a tag reached the registry`)
+      const corrupt = /blob (sha256:[0-9a-f]{64}): content hashes to/.exec(o.error ?? '')?.[1]
+      assert.ok(corrupt && !stored.linked.some(l => l.endsWith(`@${corrupt}`)), `${c.id}: the corrupt blob landed`)
+      assert.deepEqual(left, stored.linked, `${c.id}: every blob left in the mirror is named`)
     })
 })
 

@@ -6,6 +6,7 @@ import {rmSync} from 'node:fs'
 import {join} from 'node:path'
 import {Readable} from 'node:stream'
 import {after, before, describe, it} from 'node:test'
+import {AirlockError} from '../src/errors.ts'
 import {ArchiveWriter} from '../src/archive/writer.ts'
 import {exportImages} from '../src/export/export.ts'
 import {sha256} from '../src/oci/digest.ts'
@@ -157,11 +158,33 @@ describe('push to a real registry', () => {
       const at = buf.indexOf(Buffer.from('layer'))
       buf[at + 2] = 'z'.charCodeAt(0)
       ;(await import('node:fs')).writeFileSync(bad, buf)
-      await assert.rejects(pushArchive({archive: bad, target: parseMirrorTarget(empty.host), client, policy}), {
-        code: 'DIGEST_MISMATCH',
-      })
-      const catalog = (await fetch(`${empty.url}/v2/_catalog`).then(r => r.json())) as {repositories: string[]}
-      assert.deepEqual(catalog.repositories, [], 'registry catalog is empty')
+      // The layer is hashed while it uploads (everything else was judged first, issue 11): it is never committed,
+      // no manifest and no tag is written, and a blob committed before it (the config) is named as left behind.
+      let left: Array<{repository: string; digest: string}> = []
+      await assert.rejects(
+        pushArchive({archive: bad, target: parseMirrorTarget(empty.host), client, policy}),
+        (error: unknown) => {
+          assert.ok(error instanceof AirlockError)
+          assert.equal(error.code, 'DIGEST_MISMATCH')
+          assert.match(error.message, /no manifest or tag was pushed/)
+          left = error.details?.['unreferencedBlobs'] as typeof left
+          return true
+        },
+      )
+      const head = async (path: string) => (await fetch(`${empty.url}/v2/x/y/${path}`, {method: 'HEAD'})).status
+      assert.equal(await head(`manifests/${sha256(manifest)}`), 404, 'no manifest')
+      assert.equal(await head('manifests/1'), 404, 'no tag')
+      assert.equal(await head(`blobs/${sha256(layer)}`), 404, 'the corrupt layer was not committed')
+      for (const blob of [config])
+        if ((await head(`blobs/${sha256(blob)}`)) === 200)
+          assert.ok(
+            left.some(b => b.repository === 'x/y' && b.digest === sha256(blob)),
+            JSON.stringify(left),
+          )
+      assert.ok(
+        left.every(b => b.digest === sha256(config)),
+        JSON.stringify(left),
+      )
       client.close()
     } finally {
       await empty.stop()

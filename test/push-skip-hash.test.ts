@@ -1,10 +1,13 @@
 // push asks the mirror what it already holds before verifying, and verification hashes only the blobs that will
 // be sent (issue 7: a second push of the same archive costs HEADs, not a hashing pass over gigabytes). Blobs the
 // mirror holds are not re-hashed and the report counts them; a corrupt blob that would be sent still fails
-// verification and nothing is pushed.
+// verification, and no manifest and no tag is pushed (issue 11: the blobs to send are hashed as they upload, so
+// blobs committed before the corrupt one was reached may be left, each named in the error; never the corrupt one).
 import assert from 'node:assert/strict'
+import {existsSync, readdirSync} from 'node:fs'
 import {copyFile, open} from 'node:fs/promises'
 import {join} from 'node:path'
+import {AirlockError} from '../src/errors.ts'
 import {after, before, describe, it} from 'node:test'
 import {scanTar} from '../src/archive/tar.ts'
 import {parseMirrorTarget, pushArchive} from '../src/push/index.ts'
@@ -75,9 +78,28 @@ describe('push: verification hashes only what the mirror lacks', () => {
     await fh.close()
 
     const reports: VerifyReport[] = []
-    await assert.rejects(push(bad, `${registry.host}/fresh`, reports), /nothing was pushed/)
-    const catalog = (await fetch(`${registry.url}/v2/_catalog`).then(r => r.json())) as {repositories: string[]}
-    assert.ok(!catalog.repositories.some(r => r.startsWith('fresh/')), JSON.stringify(catalog))
+    const digest = `sha256:${layer.name.slice('blobs/sha256/'.length)}`
+    let left: Array<{repository: string; digest: string}> = []
+    await assert.rejects(push(bad, `${registry.host}/fresh`, reports), (error: unknown) => {
+      assert.ok(error instanceof AirlockError)
+      assert.match(error.message, /verification failed while uploading, no manifest or tag was pushed/)
+      assert.ok(error.message.includes(digest), error.message)
+      left = error.details?.['unreferencedBlobs'] as typeof left
+      return true
+    })
+    // no manifest, no tag under fresh/; the corrupt blob is in no repository; the blobs that are there are named
+    const v2 = join(registry.dir, 'storage', 'docker', 'registry', 'v2', 'repositories')
+    const ls = (dir: string) => (existsSync(dir) ? readdirSync(dir) : [])
+    const linked: string[] = []
+    const walk = (repo: string): void => {
+      const dir = join(v2, repo)
+      assert.deepEqual(ls(join(dir, '_manifests')), [], `${repo} has manifests or tags`)
+      for (const hex of ls(join(dir, '_layers', 'sha256'))) linked.push(`${repo}@sha256:${hex}`)
+      for (const child of ls(dir)) if (!child.startsWith('_')) walk(`${repo}/${child}`)
+    }
+    walk('fresh')
+    assert.ok(!linked.some(l => l.endsWith(digest)), 'the corrupt blob was not committed')
+    assert.deepEqual(linked.sort(), left.map(b => `${b.repository}@${b.digest}`).sort())
 
     // into the mirror that already holds that layer (m1), the archive's bad copy is never sent: push succeeds
     const again = await push(bad, `${registry.host}/m1`, reports)

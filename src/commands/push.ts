@@ -279,6 +279,14 @@ export default class Push extends BaseCommand {
       const check =
         error instanceof AirlockError ? (error.details?.['check'] as MirrorCheckResult | undefined) : undefined
       if (check) for (const line of renderMirrorCheck(check)) this.note(`check: ${line}`)
+      // A push that failed after committing blobs (a blob that did not hash to its digest while uploading) names
+      // each blob it left: no manifest or tag refers to them.
+      const left = error instanceof AirlockError ? error.details?.['unreferencedBlobs'] : undefined
+      if (Array.isArray(left))
+        for (const blob of left as Array<{repository: string; digest: string; size: number}>)
+          this.note(
+            `left unreferenced in the mirror: ${target.registry}/${blob.repository}@${blob.digest} (${formatBytes(blob.size)})`,
+          )
       throw error
     } finally {
       progress.finish()

@@ -17,7 +17,7 @@
 // searches in Go syntax, as in cosign and Talos.
 import {createHash} from 'node:crypto'
 import {readFileSync} from 'node:fs'
-import {parseAllDocuments} from 'yaml'
+import {createRequire} from 'node:module'
 import {AirlockError} from '../errors.ts'
 import {compileGoRegExp} from './go-regexp.ts'
 import {validateGlob} from './glob.ts'
@@ -45,7 +45,7 @@ export function readPolicyDocument(path: string): {rules: PolicyRule[]; sha256: 
 
 /** Parses policy text (YAML, of which JSON is a subset). Throws USAGE listing every problem. */
 export function parsePolicy(text: string, source = 'policy'): PolicyRule[] {
-  const docs = parseAllDocuments(text)
+  const docs = yaml().parseAllDocuments(text)
   if (!Array.isArray(docs)) throw new AirlockError('USAGE', `${source}: empty policy file`)
   const syntax = docs.flatMap(d => d.errors.map(e => e.message.split('\n')[0]))
   if (syntax.length > 0) throw problemsError(source, syntax.map(String))
@@ -178,4 +178,11 @@ function problemsError(source: string, problems: string[]): AirlockError {
     details: {problems},
     hint: 'each rule is {image: GLOB} plus one of keyless: {issuer, subject or subjectRegex}, publicKey: {certificate: PEM}, skip: true, deny: true',
   })
+}
+
+/** The YAML parser (72 modules), loaded the first time a policy file is read: flag policies never need it. */
+let yamlModule: typeof import('yaml') | undefined
+function yaml(): typeof import('yaml') {
+  yamlModule ??= createRequire(import.meta.url)('yaml') as typeof import('yaml')
+  return yamlModule
 }

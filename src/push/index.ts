@@ -14,15 +14,13 @@ import {parseReference} from '../reference/index.ts'
 import type {RegistryClient} from '../registry/index.ts'
 import type {VerifyReport} from '../verify/report-model.ts'
 import {formatBytes, plural} from '../util/progress.ts'
-import {renderTalosYaml, talosConfig} from '../talos/config.ts'
-import {talosRulesFromPolicy} from '../talos/policy.ts'
 import type {TrustFlagValues} from '../trust/flags.ts'
 import {Limiter} from '../util/concurrency.ts'
 import {openVerifiedArchive, type VerifiedArchive} from '../verify/open.ts'
 import type {VerifySignatureMode} from '../verify/signatures.ts'
 import type {Verdict} from '../verify/verdict.ts'
 import {firstFailure, type PlannedImage} from '../verify/verify.ts'
-import {mirrorCheckError, verifyMirror, type MirrorCheckResult, type SignatureForms} from '../verify/mirror-check.ts'
+import type {MirrorCheckResult, SignatureForms} from '../verify/mirror-check.ts'
 import type {PushEvent} from './tags.ts'
 import {checkHostIndependentRule} from './host-rules.ts'
 import {mapRepository, type MirrorTarget} from '../reference/mirror-path.ts'
@@ -93,7 +91,13 @@ export async function pushArchive(options: PushArchiveOptions): Promise<PushArch
   const verified: VerifiedArchive = await openVerifiedArchive(options.archive, {
     ...(options.skipVerify
       ? {structuralOnly: true}
-      : {signatures: options.signatures ?? 'required', policy: options.policy, trust: options.trust ?? {}}),
+      : {
+          signatures: options.signatures ?? 'required',
+          policy: options.policy,
+          trust: options.trust ?? {},
+          // the blobs to upload are hashed as they upload (pushVerdict: all of them before any manifest or tag)
+          hashOnUpload: true,
+        }),
     ...(options.onBytes ? {onBytes: options.onBytes} : {}),
     confirmBase: base.confirm,
     heldBlobs: async plan => {
@@ -125,7 +129,7 @@ export async function pushArchive(options: PushArchiveOptions): Promise<PushArch
       verification,
       verdict.images.reduce((n, image) => n + image.graph.blobs.reduce((m, b) => m + b.descriptor.size, 0), 0),
     )
-    const talos = options.talos ? talosYaml(options, verdict) : undefined
+    const talos = options.talos ? await talosYaml(options, verdict) : undefined
 
     // Without --keep-host the mirror path answers for every source host: the rule must not depend on the host.
     if (options.policy && !options.skipVerify && !options.keepHost)
@@ -138,6 +142,7 @@ export async function pushArchive(options: PushArchiveOptions): Promise<PushArch
     const result = await pushVerdict(verdict, verified.archive, mirror, {
       target: options.target,
       ...(held || base.found.length ? {held: [...(held?.pairs ?? []), ...base.found]} : {}),
+      ...(held?.roots.length ? {heldManifests: held.roots} : {}),
       keepHost: options.keepHost ?? false,
       force: options.force ?? false,
       ...(options.concurrency ? {concurrency: options.concurrency} : {}),
@@ -168,6 +173,8 @@ export async function pushArchive(options: PushArchiveOptions): Promise<PushArch
     if (!options.check) return out
     // The same mirror check as `airlock verify --registry`, on the same verdict; signatures verified from the
     // mirror when a policy was verified against (not with --skip-verify, which checked nothing).
+    // loaded when asked for: a plain push (a second push above all) does not pay for what it does not run
+    const {mirrorCheckError, verifyMirror} = await import('../verify/mirror-check.ts')
     const check = await verifyMirror({
       verdict,
       archive: verified.archive,
@@ -210,10 +217,17 @@ function summary(report: VerifyReport): string {
   const skipped = report.hashSkipped?.blobs
     ? ` (${plural(report.hashSkipped.blobs, 'blob')}, ${formatBytes(report.hashSkipped.bytes)}, not re-hashed: ${report.hashSkipped.reason})`
     : ''
-  return `verified ${plural(report.images.length, 'image')}, ${plural(report.blobs, 'blob')}, ${formatBytes(report.bytes)}${skipped}`
+  const deferred = report.hashDeferred?.blobs
+    ? `; ${plural(report.hashDeferred.blobs, 'blob')}, ${formatBytes(report.hashDeferred.bytes)}, hashed as they upload: no manifest or tag is written unless every one matches`
+    : ''
+  return `verified ${plural(report.images.length, 'image')}, ${plural(report.blobs, 'blob')}, ${formatBytes(report.bytes)}${skipped}${deferred}`
 }
 
-function talosYaml(options: PushArchiveOptions, verdict: Verdict): string {
+async function talosYaml(options: PushArchiveOptions, verdict: Verdict): Promise<string> {
+  const [{renderTalosYaml, talosConfig}, {talosRulesFromPolicy}] = await Promise.all([
+    import('../talos/config.ts'),
+    import('../talos/policy.ts'),
+  ])
   const refs = verdict.images.map(image => parseReference(image.reference))
   const conversion = options.policy
     ? talosRulesFromPolicy(
@@ -239,6 +253,8 @@ interface Holdings {
   digests: Set<string>
   /** Every (repository, digest) the mirror answered "present" for, with the size it stated. */
   pairs: Array<{repository: string; digest: string; size?: number}>
+  /** Root manifests (image, signature artifact) the mirror holds where they are going. */
+  roots: Array<{repository: string; digest: string}>
 }
 
 /**
@@ -255,6 +271,7 @@ async function mirrorHoldings(
   const wanted = new Map<string, Map<string, Descriptor>>() // repository -> digest -> descriptor still to ask about
   const vouched = new Map<string, Set<string>>() // repository -> digests under a root manifest it holds
   const askRoots: Array<Promise<void>> = []
+  const roots: Holdings['roots'] = []
   for (const image of plan) {
     const repository = mapRepository(parseReference(image.reference), options.target, {
       keepHost: options.keepHost ?? false,
@@ -267,8 +284,10 @@ async function mirrorHoldings(
     for (const {root, blobs: under} of image.roots)
       askRoots.push(
         limiter.run(async () => {
-          if (await dst.exists(root)) for (const blob of under) held.add(blob.digest)
-          else for (const blob of under) blobs.set(blob.digest, blob)
+          if (await dst.exists(root)) {
+            roots.push({repository, digest: root.digest})
+            for (const blob of under) held.add(blob.digest)
+          } else for (const blob of under) blobs.set(blob.digest, blob)
         }),
       )
   }
@@ -295,5 +314,5 @@ async function mirrorHoldings(
         ),
     ),
   )
-  return {digests: new Set([...present].filter(([, has]) => has).map(([digest]) => digest)), pairs}
+  return {digests: new Set([...present].filter(([, has]) => has).map(([digest]) => digest)), pairs, roots}
 }

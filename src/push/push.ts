@@ -2,7 +2,7 @@
 // (legacy `.sig/.att/.sbom` tags, referrers and, without the referrers API, the merged fallback tag), and only
 // then its tag, so a node that can pull the tag also finds the signatures its verifier will ask for.
 import {Readable} from 'node:stream'
-import {AirlockError} from '../errors.ts'
+import {AirlockError, toAirlockError} from '../errors.ts'
 import type {Descriptor} from '../oci/descriptor.ts'
 import type {Digest} from '../oci/digest.ts'
 import {successors} from '../oci/graph.ts'
@@ -48,6 +48,11 @@ export interface PushOptions {
   concurrency?: number
   /** Blobs the caller already saw in the mirror (HEAD before verification): not asked about again. */
   held?: Array<{repository: string; digest: string; size?: number}>
+  /**
+   * Root manifests (images, signature artifacts) the caller already saw in the mirror: skipped without asking again
+   * (the mirror holds a manifest only with its whole subtree).
+   */
+  heldManifests?: Array<{repository: string; digest: string}>
   /** 'legacy': write `.sig/.att/.sbom` tags only, no bundle referrers (said in the result). Default 'all'. */
   signatureForms?: SignatureForms
   onEvent?: (event: PushEvent & {image?: string}) => void
@@ -135,8 +140,14 @@ async function copyJudged(
   repository: string,
   counters: PushCounters,
   onEvent: (event: PushEvent) => void,
+  heldRoots?: ReadonlySet<string>,
 ): Promise<void> {
   const {source, root, findSuccessors} = judgedSource(archive, graph)
+  if (heldRoots?.has(`${repository}@${root.digest}`)) {
+    counters.manifests.skipped++
+    onEvent({type: 'manifest', repository, descriptor: root, action: 'skipped'})
+    return
+  }
   const blob = (d: Descriptor) => !manifestNodes.has(d.digest)
   const manifestNodes = new Set(graph.manifests.map(m => m.descriptor.digest))
   await copier.copy(source, root, {
@@ -189,6 +200,7 @@ export async function pushVerdict(
     {keepHost: options.keepHost ?? false},
   )
   const engine = new CopyEngine({concurrency: options.concurrency ?? 4})
+  const heldRoots = new Set((options.heldManifests ?? []).map(m => `${m.repository}@${m.digest}`))
   for (const {repository, digest, size} of options.held ?? []) engine.markHeld(repository, digest, size)
   const forms = options.signatureForms ?? 'all'
   if (forms === 'legacy') refuseUnsignedUnderLegacy(verdict)
@@ -210,21 +222,40 @@ export async function pushVerdict(
   // The fallback tag is read, merged and written back: one writer per repository at a time.
   const fallbackLocks = new Map<string, Mutex>()
 
+  const repositoryOf = (ref: (typeof refs)[number]['ref']) =>
+    mapRepository(ref, options.target, {keepHost: options.keepHost ?? false})
+  const countersOf = new Map(refs.map(({image}) => [image, emptyCounters()] as const))
+  // The blobs verification left to the upload go first, all of them, and nothing else is written until every one
+  // matched: a corrupt blob then leaves no manifest and no tag, only the blobs already committed (named).
+  if (verdict.hashOnUpload?.length)
+    await uploadHashedFirst(
+      verdict,
+      source,
+      forms,
+      (image, ref) => {
+        const repository = repositoryOf(ref)
+        return {copier: copierFor(repository), repository, counters: countersOf.get(image)!}
+      },
+      refs,
+      onEvent,
+      options.concurrency ?? 4,
+    )
+
   const pushImage = async ({image, ref}: (typeof refs)[number]): Promise<ImagePushResult> => {
-    const repository = mapRepository(ref, options.target, {keepHost: options.keepHost ?? false})
+    const repository = repositoryOf(ref)
     const dst = mirror.repository(repository)
     const copier = copierFor(repository)
-    const counters = emptyCounters()
+    const counters = countersOf.get(image)!
     const write: TagWrite = {dst, repository, counters, onEvent}
     try {
-      await copyJudged(copier, source, image.graph, repository, counters, onEvent)
+      await copyJudged(copier, source, image.graph, repository, counters, onEvent, heldRoots)
     } catch (error) {
       throw filteredIndexHint(error, image)
     }
 
     for (const artifact of image.artifacts.filter(a => a.kind === 'tag')) {
       written.add('legacy-tags')
-      await copyJudged(copier, source, artifact.graph, repository, counters, onEvent)
+      await copyJudged(copier, source, artifact.graph, repository, counters, onEvent, heldRoots)
       const archived = artifact.graph.manifests.at(-1)!
       await writeTag(write, artifact.graph.root, artifact.tag!, force, async current =>
         extendsSignatureManifest(await fetchManifest(dst, current), archived.raw),
@@ -240,7 +271,7 @@ export async function pushVerdict(
       const bySubject = new Map<Digest, RawManifest[]>()
       for (const referrer of referrers) {
         const before = counters.manifests.pushed
-        await copyJudged(copier, source, referrer.graph, repository, counters, onEvent)
+        await copyJudged(copier, source, referrer.graph, repository, counters, onEvent, heldRoots)
         if (counters.manifests.pushed > before) counters.referrers.pushed++
         else counters.referrers.skipped++
         const list = bySubject.get(referrer.subject) ?? []
@@ -312,6 +343,144 @@ export async function pushVerdict(
       tagsWritten: sum(results, r => r.tags.written.length + r.fallbackTags.length),
     },
   }
+}
+
+/** A blob committed to the mirror by a push that then failed: no manifest or tag names it. */
+export interface UnreferencedBlob {
+  repository: string
+  digest: string
+  size: number
+}
+
+/**
+ * The first phase of a push whose verdict left blob hashes to the upload (`verdict.hashOnUpload`): every such blob
+ * is uploaded (largest first, so the long transfers overlap the short ones), hashed as it streams and committed only
+ * once it matched (src/registry/uploads.ts), or hashed from the archive when the push will not send it (a bundle
+ * left out by `--signature-forms legacy`). A blob the mirror holds or mounts is the registry's content, not the
+ * archive's. After the first failure nothing more starts and what is under way settles; the error names the blob
+ * and lists, in `details.unreferencedBlobs`, every blob this phase committed (no manifest or tag names them).
+ */
+async function uploadHashedFirst(
+  verdict: Verdict,
+  source: CopySource,
+  forms: SignatureForms,
+  destination: (
+    image: VerifiedImage,
+    ref: ReturnType<typeof parseReference>,
+  ) => {
+    copier: GraphCopier
+    repository: string
+    counters: PushCounters
+  },
+  refs: Array<{image: VerifiedImage; ref: ReturnType<typeof parseReference>}>,
+  onEvent: (event: PushEvent) => void,
+  concurrency: number,
+): Promise<void> {
+  const pending = new Set<string>(verdict.hashOnUpload)
+  const uploads = new Map<
+    string,
+    {image: VerifiedImage; ref: (typeof refs)[number]['ref']; graph: JudgedGraph; descriptor: Descriptor}
+  >()
+  const local = new Map<string, {graph: JudgedGraph; descriptor: Descriptor}>()
+  for (const {image, ref} of refs) {
+    const {repository} = destination(image, ref)
+    const sent = [image.graph, ...image.artifacts.filter(a => forms === 'all' || a.kind === 'tag').map(a => a.graph)]
+    const kept = image.artifacts.filter(a => !(forms === 'all' || a.kind === 'tag')).map(a => a.graph)
+    for (const graph of sent)
+      for (const {descriptor} of graph.blobs)
+        if (pending.has(descriptor.digest))
+          uploads.set(`${repository}@${descriptor.digest}`, {image, ref, graph, descriptor})
+    for (const graph of kept)
+      for (const {descriptor} of graph.blobs)
+        if (pending.has(descriptor.digest)) local.set(descriptor.digest, {graph, descriptor})
+  }
+  const uploaded = new Set<string>([...uploads.values()].map(u => u.descriptor.digest))
+  for (const digest of uploaded) local.delete(digest)
+  const lost = [...pending].filter(d => !uploaded.has(d) && !local.has(d))
+  if (lost.length > 0)
+    throw new AirlockError('INTERNAL', `${lost[0]} was left to be hashed on upload, but no judged graph names it`)
+  const sources = new Map<JudgedGraph, CopySource>()
+  const judged = (graph: JudgedGraph): CopySource => {
+    const known = sources.get(graph) ?? judgedSource(source, graph).source
+    sources.set(graph, known)
+    return known
+  }
+
+  const committed: UnreferencedBlob[] = []
+  let failure: {error: unknown; image?: VerifiedImage} | undefined
+  const gate = new Limiter(concurrency)
+  const work = [...uploads.values()].sort((a, b) => b.descriptor.size - a.descriptor.size)
+  await Promise.all([
+    ...work.map(({image, ref, graph, descriptor}) =>
+      gate.run(async () => {
+        if (failure) return
+        const {copier, repository, counters} = destination(image, ref)
+        try {
+          await copier.copy(judged(graph), descriptor, {
+            preCopy: d => onEvent({type: 'blob-start', repository, descriptor: d}),
+            postCopy: d => {
+              committed.push({repository, digest: d.digest, size: d.size})
+              counters.blobs.pushed++
+              counters.blobs.bytes += d.size
+              onEvent({type: 'blob', repository, descriptor: d, action: 'pushed'})
+            },
+            onCopySkipped: d => {
+              counters.blobs.skipped++
+              onEvent({type: 'blob', repository, descriptor: d, action: 'skipped'})
+            },
+            onMounted: d => {
+              committed.push({repository, digest: d.digest, size: d.size})
+              counters.blobs.mounted++
+              onEvent({type: 'blob', repository, descriptor: d, action: 'mounted'})
+            },
+          })
+        } catch (error) {
+          failure ??= {error, image}
+        }
+      }),
+    ),
+    ...[...local.values()].map(({graph, descriptor}) =>
+      gate.run(async () => {
+        if (failure) return
+        try {
+          // the stream checks size and digest at its end
+          for await (const _ of await judged(graph).fetch(descriptor));
+        } catch (error) {
+          failure ??= {error}
+        }
+      }),
+    ),
+  ])
+  if (!failure) return
+  throw hashOnUploadFailure(failure.error, failure.image, committed)
+}
+
+/** The one error of a failed first phase: the blob and its cause, and the blobs left unreferenced as data. */
+function hashOnUploadFailure(
+  error: unknown,
+  image: VerifiedImage | undefined,
+  committed: UnreferencedBlob[],
+): AirlockError {
+  const e = toAirlockError(error)
+  const content = e.code === 'DIGEST_MISMATCH' || e.code === 'SIZE_MISMATCH'
+  const left =
+    committed.length > 0
+      ? `${committed.length === 1 ? '1 blob' : `${committed.length} blobs`} already uploaded ${committed.length === 1 ? 'is' : 'are'} left unreferenced in the mirror (listed; the registry's garbage collection removes them)`
+      : ''
+  // Said as verify says it (the uploader's "expected D" is the blob's own name here)
+  const digest = (e.details?.['copy'] as {digest?: string} | undefined)?.digest
+  const cause = digest ? e.message.replace(`, expected ${digest}`, ', not to its name') : e.message
+  const message = content
+    ? `verification failed while uploading, no manifest or tag was pushed: ${image ? `${image.reference}: ` : ''}${cause}`
+    : e.message
+  const hint = content
+    ? `the archive does not hold what it was signed with: copy it again (compare its sha256 with the one export printed)${left ? `; ${left}` : ''}`
+    : [e.hint, left].filter(Boolean).join('; ')
+  return new AirlockError(e.code, message, {
+    cause: error,
+    ...(hint ? {hint} : {}),
+    details: {...e.details, unreferencedBlobs: committed},
+  })
 }
 
 /**

@@ -381,12 +381,17 @@ async function uploadAttempt(
   }
 }
 
-/** Hashes what passes through into a shared hash; with `expected`, checks size and digest at the end (last request). */
+/**
+ * Hashes what passes through into a shared hash; with `expected` (the request that commits), checks size and digest
+ * at the end and holds the last piece back until they matched: the registry never receives the whole body of
+ * content that does not hash to its digest, so it cannot commit it, whatever it checks itself.
+ */
 class HashingStream extends Transform {
   private readonly hash: Hash
   private readonly expected: Descriptor | undefined
   private readonly length: number
   private seen = 0
+  private held: Buffer | undefined
   failure: AirlockError | undefined
 
   constructor(hash: Hash, length: number, expected: Descriptor | undefined) {
@@ -404,7 +409,13 @@ class HashingStream extends Transform {
       return
     }
     this.hash.update(chunk)
-    callback(null, chunk)
+    if (!this.expected) {
+      callback(null, chunk)
+      return
+    }
+    const previous = this.held
+    this.held = chunk
+    callback(null, previous)
   }
 
   override _flush(callback: TransformCallback): void {
@@ -424,7 +435,7 @@ class HashingStream extends Transform {
         return
       }
     }
-    callback()
+    callback(null, this.held)
   }
 }
 

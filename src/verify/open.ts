@@ -6,10 +6,10 @@ import {ArchiveReader} from '../archive/reader.ts'
 import {AirlockError, toAirlockError} from '../errors.ts'
 import type {Policy} from '../policy/index.ts'
 import type {VerifyReport} from './report-model.ts'
-import {parseTrustedRoot} from '../sigstore/trust.ts'
-import {ArchiveTrust, type TrustResolution} from './trust.ts'
+import type {parseTrustedRoot} from '../sigstore/trust.ts'
+import type {TrustResolution} from './trust.ts'
 import type {TrustFlagValues} from '../trust/flags.ts'
-import {signatureSetup, type VerifySignatureMode} from './signatures.ts'
+import type {VerifySignatureMode} from './signatures.ts'
 import type {Verdict} from './verdict.ts'
 import {type ConfirmBase, judgeArchive, plannedBlobs, type PlannedImage} from './verify.ts'
 import {TRUST_ONLY_SECTION} from '../archive/base-section.ts'
@@ -31,6 +31,12 @@ export interface VerifyRequest {
    * where they are going; those bodies are not hashed (the registry serves its own content under that digest).
    */
   heldBlobs?: (plan: PlannedImage[]) => Promise<{digests: ReadonlySet<string>; reason: string} | undefined>
+  /**
+   * push: the blobs it will upload (every blob of the plan the mirror lacks) are not hashed here but while they
+   * upload; everything else (manifests, signatures, policy, trust, the other files) is judged first, and the verdict
+   * lists them in `hashOnUpload` (push commits each only once it matched, and writes no manifest or tag before all did).
+   */
+  hashOnUpload?: boolean
   onBytes?: (n: number) => void
   workers?: number
   /** Delta archives: confirms the blobs left out in the mirror (verify --registry, push). See VerifyOptions. */
@@ -78,24 +84,26 @@ export async function openVerifiedArchive(path: string, request: VerifyRequest):
   try {
     if (request.trustFrom) trustSource = await openTrustSource(request.trustFrom)
     const trustOnly = archive.airlock[TRUST_ONLY_SECTION] === true
-    if (policyMissing && !trustOnly) signatureSetup({mode, policy: undefined, trustedRoots: []}) // throws the usage error
+    // Signatures and trust (sigstore-js, tuf-js) are loaded only when they are judged: push --skip-verify never pays
+    // for them.
+    const [{signatureSetup}, {ArchiveTrust}, {parseTrustedRoot: parseRoot}] = structural
+      ? [{signatureSetup: undefined}, {ArchiveTrust: undefined}, {parseTrustedRoot: undefined}]
+      : await Promise.all([import('./signatures.ts'), import('./trust.ts'), import('../sigstore/trust.ts')])
+    if (policyMissing && !trustOnly) signatureSetup?.({mode, policy: undefined, trustedRoots: []}) // throws the usage error
     // Trust from this same reader (TUF verifies the bytes it reads; the integrity pass checks them against airlock.json).
-    const trust = structural
+    const trust = !ArchiveTrust
       ? undefined
       : new ArchiveTrust(request.trust ?? {}, {
           required: keyless || trustOnly,
           ...(trustSource ? {source: trustSource} : {}),
         })
     let trustedRoots: ReturnType<typeof parseTrustedRoot>[] = []
-    if (trust && (mode !== 'skip' || trustOnly)) {
+    if (trust && parseRoot && (mode !== 'skip' || trustOnly)) {
       try {
         const resolution = await trust.resolve(archive)
         trustedRoots = resolution.trustedRoots.map((bytes, i) => {
           const source = resolution.sources[i]
-          return parseTrustedRoot(
-            bytes,
-            source ? `${source.kind === 'tuf' ? 'TUF' : 'file'} ${source.name}` : 'trusted root',
-          )
+          return parseRoot(bytes, source ? `${source.kind === 'tuf' ? 'TUF' : 'file'} ${source.name}` : 'trusted root')
         })
       } catch (error) {
         if (keyless || trustOnly) throw error
@@ -103,14 +111,19 @@ export async function openVerifiedArchive(path: string, request: VerifyRequest):
       }
     }
     const setup =
-      structural || trustOnly
+      !signatureSetup || trustOnly
         ? {imageChecks: [], notes: []}
         : signatureSetup({mode, policy: request.policy, trustedRoots})
     let skipHash: {digests: ReadonlySet<string>; reason: string} | undefined
+    let hashOnUpload: Set<string> | undefined
     if (!structural && !archive.hashed) {
-      if (request.heldBlobs) skipHash = await request.heldBlobs(await plannedBlobs(archive)).catch(() => undefined)
+      const plan = request.heldBlobs || request.hashOnUpload ? await plannedBlobs(archive) : []
+      if (request.heldBlobs) skipHash = await request.heldBlobs(plan).catch(() => undefined)
+      if (request.hashOnUpload)
+        hashOnUpload = new Set(plan.flatMap(i => i.blobs.map(b => b.digest)).filter(d => !skipHash?.digests.has(d)))
+      const waived = new Set([...(skipHash?.digests ?? []), ...(hashOnUpload ?? [])])
       await archive.hashPending({
-        ...(skipHash ? {skipHash: skipHash.digests} : {}),
+        ...(waived.size > 0 ? {skipHash: waived} : {}),
         ...(request.onBytes ? {onBytes: request.onBytes} : {}),
         ...(request.workers !== undefined ? {workers: request.workers} : {}),
       })
@@ -121,6 +134,7 @@ export async function openVerifiedArchive(path: string, request: VerifyRequest):
         imageChecks: setup.imageChecks,
         archiveChecks: trust ? [trust.check] : [],
         ...(skipHash && skipHash.digests.size > 0 ? {skipHash} : {}),
+        ...(hashOnUpload && hashOnUpload.size > 0 ? {hashOnUpload} : {}),
         ...(request.confirmBase ? {confirmBase: request.confirmBase} : {}),
       },
       started,

@@ -114,6 +114,11 @@ export interface VerifyReport {
   /** Blobs whose bodies were not hashed, and why (push: the mirror already holds them under their digest). */
   hashSkipped?: {blobs: number; bytes: number; reason: string}
   /**
+   * Push only: blobs whose bodies were not hashed before the push but while they upload (each upload is committed
+   * only after its hash matched, and no manifest or tag is written unless every one did).
+   */
+  hashDeferred?: {blobs: number; bytes: number}
+  /**
    * Delta archives (export --since): the blobs left out, expected in the mirror holding the base. `status`:
    * 'unconfirmed' (no --registry: complete only together with the base), 'confirmed' (each found in `registry`
    * with its size), 'missing' (`missing` names each blob not there).

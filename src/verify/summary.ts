@@ -7,7 +7,7 @@ import {forecast} from '../trust/forecast.ts'
 import type {TufReport} from '../trust/verify.ts'
 import type {TrustedRootFileReport} from '../trust/trusted-root-file.ts'
 import type {ImageReport, PolicySummary, SignerSummary, TrustSummary, VerifyReport} from './report-model.ts'
-import {graceSeconds, type TrustResolution} from './trust.ts'
+import type {TrustResolution} from './trust.ts'
 
 /** The signatures that satisfied the policy for an image (empty when none did or none were checked). */
 export function signersOf(image: ImageReport): SignerSummary[] {
@@ -77,7 +77,7 @@ export function trustSummary(
       })),
       ...files.map(r => ({kind: 'trusted-root' as const, name: r.path, trustedRootSha256: r.sha256})),
     ],
-    graceSeconds: grace === undefined ? null : graceSeconds(grace),
+    graceSeconds: grace === undefined ? null : grace === 'unlimited' ? 'unlimited' : grace / 1000, // as graceSeconds() of trust.ts (not imported: it loads tuf-js)
     forecast: forecast({
       tuf: tuf.map(r => ({mirror: r.mirror, expiries: r.expiries, expiryKinds: r.expiryKinds})),
       grace: grace ?? 0,

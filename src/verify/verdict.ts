@@ -45,6 +45,12 @@ export interface Verdict {
   /** false only for push --skip-verify: structure and bindings checked, content and signatures NOT verified. */
   readonly verified: boolean
   readonly images: readonly VerifiedImage[]
+  /**
+   * push only: blobs of these graphs whose content hash was left to the upload (everything else was judged). The
+   * verdict holds for them only once each matched: push commits each upload only after its hash matched, and
+   * writes no manifest, signature, referrer or tag before every one did (docs/DECISIONS.md).
+   */
+  readonly hashOnUpload?: readonly Digest[]
   readonly report: VerifyReport
 }
 
@@ -58,6 +64,7 @@ export function freezeVerdict(verdict: Verdict): Verdict {
     })
   return Object.freeze({
     ...verdict,
+    ...(verdict.hashOnUpload ? {hashOnUpload: Object.freeze([...verdict.hashOnUpload])} : {}),
     images: Object.freeze(
       verdict.images.map(image =>
         Object.freeze({

@@ -62,6 +62,12 @@ export interface VerifyOptions {
    * signatures and policy are checked as always, and the report counts them in `hashSkipped`.
    */
   skipHash?: {digests: ReadonlySet<string>; reason: string}
+  /**
+   * Push only: blob digests left unhashed here because push hashes them while it uploads them, committing each
+   * upload only once it matched and writing no manifest or tag unless all did (the verdict lists them in
+   * `hashOnUpload`). Everything else, manifests, signatures, policy and trust included, is judged here first.
+   */
+  hashOnUpload?: ReadonlySet<string>
   /** Hashing threads (see ScanOptions.workers). */
   workers?: number
   /**
@@ -111,13 +117,14 @@ interface ImageWork {
  */
 export async function judgeArchive(
   archive: ArchiveReader,
-  options: Pick<VerifyOptions, 'imageChecks' | 'archiveChecks' | 'skipHash' | 'confirmBase'> = {},
+  options: Pick<VerifyOptions, 'imageChecks' | 'archiveChecks' | 'skipHash' | 'hashOnUpload' | 'confirmBase'> = {},
   started = performance.now(),
 ): Promise<{report: VerifyReport; verdict?: Verdict}> {
   const problems: Problem[] = []
   const referenced = new Set<string>()
   let blobs = 0
   const skipped = {blobs: 0, bytes: 0}
+  const deferred = {blobs: 0, bytes: 0, digests: [] as Digest[]}
 
   // Every blob must hash to its name, whether or not anything refers to it (unless push waived it: see skipHash).
   for (const record of archive.entries.values()) {
@@ -125,8 +132,10 @@ export async function judgeArchive(
     if (!digest) continue
     blobs++
     if (record.hashSkipped) {
-      skipped.blobs++
-      skipped.bytes += record.size
+      const counted = options.hashOnUpload?.has(digest) ? deferred : skipped
+      counted.blobs++
+      counted.bytes += record.size
+      if (counted === deferred) deferred.digests.push(digest)
       continue
     }
     if (!archive.hashed) continue
@@ -424,6 +433,7 @@ export async function judgeArchive(
     bytes: archive.totalBytes,
     blobs,
     ...(options.skipHash ? {hashSkipped: {...skipped, reason: options.skipHash.reason}} : {}),
+    ...(deferred.blobs > 0 ? {hashDeferred: {blobs: deferred.blobs, bytes: deferred.bytes}} : {}),
     ...(baseReport ? {base: baseReport} : {}),
     ...(trustOnly ? {trustOnly: true} : {}),
     seconds: (performance.now() - started) / 1000,
@@ -446,6 +456,7 @@ export async function judgeArchive(
       archive: archive.path,
       verified: archive.hashed && (options.imageChecks?.length ?? 0) > 0,
       images: verified,
+      ...(deferred.blobs > 0 ? {hashOnUpload: deferred.digests} : {}),
       report,
     }),
   }

@@ -96,6 +96,35 @@ export const SKIP_VERIFY_MAY_PUSH = new Set([
 ])
 
 /**
+ * With --key (the base signed), cases whose only fault is in the bytes of a blob push uploads. Push judges
+ * everything else first (manifests, signatures, policy, trust) and hashes those blobs while they upload (issue 11,
+ * docs/DECISIONS.md "push hashing overlapped with uploads"), so these are refused during the upload: no manifest and
+ * no tag is written, the corrupt blob is never committed, and the blobs committed before it are each named (a
+ * `left unreferenced in the mirror:` line). Every other case must leave the registry untouched.
+ */
+export const KEY_FOUND_ON_UPLOAD = new Set(['flip-config-blob', 'flip-layer-first', 'flip-layer-last'])
+
+/** Blobs linked into repositories under `prefix/`, and their manifests and tags (read from the registry's disk). */
+export function storedUnder(
+  registry: StartedRegistry,
+  prefix: string,
+): {linked: string[]; manifests: string[]; tags: string[]} {
+  const root = join(registry.dir, 'storage', 'docker', 'registry', 'v2', 'repositories')
+  const ls = (dir: string) => (existsSync(dir) ? readdirSync(dir) : [])
+  const out = {linked: [] as string[], manifests: [] as string[], tags: [] as string[]}
+  const walk = (repo: string): void => {
+    const dir = join(root, repo)
+    for (const hex of ls(join(dir, '_layers', 'sha256'))) out.linked.push(`${repo}@sha256:${hex}`)
+    for (const hex of ls(join(dir, '_manifests', 'revisions', 'sha256'))) out.manifests.push(`${repo}@sha256:${hex}`)
+    for (const tag of ls(join(dir, '_manifests', 'tags'))) out.tags.push(`${repo}:${tag}`)
+    for (const child of ls(dir)) if (!child.startsWith('_')) walk(`${repo}/${child}`)
+  }
+  walk(prefix)
+  out.linked.sort()
+  return out
+}
+
+/**
  * Cases where `push --skip-verify` once hung: a blob failing its digest while the upload session was opening left
  * the PUT with an already-destroyed body (fixed in src/registry/uploads.ts and transport.ts). Kept, empty, so a
  * case can be marked again with a short bound while a regression is fixed.
