@@ -19,6 +19,7 @@ const folders = {
     'test/trust-select.test.ts',
     'test/trust-hardening.test.ts',
     'test/trust-public-good.test.ts',
+    'test/forecast.test.ts',
     'test/trust-*.unit.test.ts',
   ],
   sigstore: ['test/sigstore-corpora.test.ts', 'test/talos.test.ts', 'test/sigstore-*.unit.test.ts'],
