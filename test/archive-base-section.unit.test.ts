@@ -50,9 +50,11 @@ describe('airlock.json base section', () => {
       {sha256: INV.slice(1)},
       {sha256: `${INV}0`},
       {sha256: `x${INV}`},
+      // an array's string form is the digest: the type is checked, not only the text
+      {sha256: [INV]},
     ])
       refused({inventory, blobs: []}, 'inventory must be {sha256, signer?}')
-    for (const signer of [5, '', 'key', `${KEY}0`, KEY.toUpperCase()])
+    for (const signer of [5, '', 'key', `${KEY}0`, `x${KEY}`, KEY.toUpperCase(), [KEY]])
       refused({inventory: {sha256: INV, signer}, blobs: []}, 'inventory.signer must be a key fingerprint (sha256:…)')
     refused({inventory: {sha256: INV, by: 'x'}, blobs: []}, 'inventory has an unexpected field "by"')
     refused({inventory: {sha256: INV}}, 'blobs must be an array')
