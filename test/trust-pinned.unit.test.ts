@@ -249,8 +249,9 @@ describe('key identity', () => {
     // an id inherited from Object.prototype is not a key
     assert.equal(validSigners(root15.signed.keys, ['constructor', 'toString'], root15).size, 0)
     // the signed part changed: nothing verifies
-    const changed = rootOf('root.json')
-    changed.signed.version = 99
+    const raw = JSON.parse(rootBytes('root.json').toString('utf8'))
+    raw.signed.version = 99
+    const changed = Metadata.fromJSON(MetadataKind.Root, raw)
     assert.equal(validSigners(changed.signed.keys, rootKeys, changed).size, 0)
   })
 

@@ -5,6 +5,7 @@ import assert from 'node:assert/strict'
 import {readFileSync} from 'node:fs'
 import {describe, it} from 'node:test'
 import {selectTrustedRoots} from '../src/trust/select.ts'
+import type {TrustedRootFileReport} from '../src/trust/trusted-root-file.ts'
 
 const TRUSTED_ROOT = '/work/shared/corpora/sigstore+root-signing/targets/trusted_root.json'
 const noFiles = () => new Map<string, Buffer>()
@@ -52,7 +53,7 @@ describe('selectTrustedRoots', () => {
       ],
     )
     assert.deepEqual(sources[0]!.trustedRoot, readFileSync(TRUSTED_ROOT))
-    assert.equal(sources[0]!.report.tuf, false)
+    assert.equal((sources[0]!.report as TrustedRootFileReport).tuf, false)
     assert.equal('nextState' in sources[0]!, false)
   })
 
