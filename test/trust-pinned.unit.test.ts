@@ -31,6 +31,13 @@ describe('mirror names', () => {
       ['https://example.com/.well-known/', 'example.com_.well-known'],
     ]
     for (const [url, id] of table) assert.equal(mirrorIdFor(url), id, url)
+    // every leading and trailing `_`/`.` goes, not only one
+    assert.equal(mirrorIdFor('https://example.com/a./'), 'example.com_a')
+    assert.equal(mirrorIdFor('http://._x.example/'), 'x.example')
+    assert.throws(() => mirrorIdFor('http://./'), {
+      code: 'USAGE',
+      message: 'cannot derive a mirror name from http://./',
+    })
     assert.equal(PUBLIC_GOOD_ID, 'tuf-repo-cdn.sigstore.dev')
     assert.equal(PUBLIC_GOOD_MIRROR, 'https://tuf-repo-cdn.sigstore.dev')
   })
@@ -90,6 +97,8 @@ describe('--tuf-root values', () => {
     assert.deepEqual(splitTufRoot('http://127.0.0.1:8080=r.json'), {mirror: '127.0.0.1_8080', file: 'r.json'})
     assert.deepEqual(splitTufRoot('TUF.example.com=r.json'), {mirror: 'tuf.example.com', file: 'r.json'})
     assert.deepEqual(splitTufRoot('r.json'), {file: 'r.json'})
+    // only http(s):// at the start makes a URL
+    assert.deepEqual(splitTufRoot('xhttp://a=r.json'), {file: 'xhttp://a=r.json'})
     assert.deepEqual(splitTufRoot('=r.json'), {file: '=r.json'})
     assert.deepEqual(splitTufRoot('mirror='), {file: 'mirror='})
     assert.deepEqual(splitTufRoot('a b=r.json'), {file: 'a b=r.json'})
@@ -215,6 +224,21 @@ describe('key identity', () => {
     assert.equal(keyFingerprint(odd), 'keyval:ecdsa:abc')
     const badHex = new Key({keyID: 'b', keyType: 'rsa', scheme: 'x', keyVal: {public: 'AbCd'}})
     assert.equal(keyFingerprint(badHex), 'keyval:rsa:abcd')
+    // real key material under another declared type is not read as that other type
+    const edRaw = Buffer.from(generateKeyPairSync('ed25519').publicKey.export({format: 'jwk'}).x!, 'base64url')
+    const ec = generateKeyPairSync('ec', {namedCurve: 'P-256'}).publicKey.export({format: 'jwk'})
+    const ecPoint = Buffer.concat([Buffer.from([4]), Buffer.from(ec.x!, 'base64url'), Buffer.from(ec.y!, 'base64url')])
+    for (const [keyType, raw] of [
+      ['ecdsa', edRaw],
+      ['rsa', ecPoint],
+      ['ecdsa-sha2-nistp256', ecPoint.subarray(0, 64)],
+      ['ecdsa-sha2-nistp256', Buffer.concat([Buffer.from([2]), ecPoint.subarray(1)])],
+    ] as const)
+      assert.equal(
+        keyFingerprint(new Key({keyID: 'h', keyType, scheme: 'x', keyVal: {public: raw.toString('hex')}})),
+        `keyval:${keyType}:${raw.toString('hex')}`,
+        `${keyType} ${raw.length} bytes`,
+      )
     const oddLength = new Key({keyID: 'l', keyType: 'ed25519', scheme: 'x', keyVal: {public: 'abc'}})
     assert.equal(keyFingerprint(oddLength), 'keyval:ed25519:abc')
   })

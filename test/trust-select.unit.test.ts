@@ -57,6 +57,22 @@ describe('selectTrustedRoots', () => {
     assert.equal('nextState' in sources[0]!, false)
   })
 
+  it('an error that is not about the TUF data (a usage error) is never skipped, --trusted-root or not', () => {
+    const mirrors = new Map([['tuf.example.com', noFiles()]])
+    const pinned = readFileSync('/work/shared/corpora/sigstore+root-signing/metadata/root.json')
+    assert.throws(
+      () =>
+        selectTrustedRoots({
+          mirrors,
+          pinnedRoots: new Map([['tuf.example.com', pinned]]),
+          trustedRootFiles: [TRUSTED_ROOT],
+          grace: -1,
+          state: false,
+        }),
+      {code: 'USAGE', message: 'invalid TUF grace period -1'},
+    )
+  })
+
   it('a pinned root given for a mirror is used: bad metadata is then its failure, not a missing root', () => {
     const mirrors = new Map([['tuf.example.com', new Map([['metadata/timestamp.json', Buffer.from('{}')]])]])
     const pinned = readFileSync('/work/shared/corpora/sigstore+root-signing/metadata/root.json')

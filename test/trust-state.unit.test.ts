@@ -91,6 +91,13 @@ describe('TUF state files', () => {
     assert.equal(readTufState(dir, OTHER), undefined)
   })
 
+  it('0 is a valid floor (a fresh repository), not a corrupt one', () => {
+    const dir = freshDir()
+    writeTufState(dir, {...STATE, root: 0, timestamp: 0, snapshot: 0, targets: 0, delegated: {r: 0}})
+    const read = readTufState(dir, FP)!
+    assert.deepEqual([read.root, read.timestamp, read.snapshot, read.targets, read.delegated.r], [0, 0, 0, 0, 0])
+  })
+
   it('missing lists and map default to empty', () => {
     const dir = freshDir()
     mkdirSync(join(dir, 'tuf'), {recursive: true})
