@@ -19,6 +19,9 @@ const folders = {
     'test/trust-select.test.ts',
     'test/trust-hardening.test.ts',
     'test/trust-public-good.test.ts',
+    'test/forecast.test.ts',
+    // --trusted-root FILE (src/trust/trusted-root-file.ts) is tested with the trusted-root parser it wraps
+    'test/sigstore-trusted-root.unit.test.ts',
     'test/trust-*.unit.test.ts',
   ],
   sigstore: ['test/sigstore-corpora.test.ts', 'test/talos.test.ts', 'test/sigstore-*.unit.test.ts'],

@@ -99,6 +99,13 @@ describe('accepted spellings match what Go matches', () => {
     ['^(ab){2}$', ['abab'], ['ab']],
     ['^a{1000}$', ['a'.repeat(1000)], ['a'.repeat(999)]],
     ['^\\x{10FFFF}$', ['\u{10FFFF}'], ['x']],
+    // Go's parseEscape (regexp/syntax/parse.go, `c < utf8.RuneSelf && !isalnum(c)`) takes a backslash before ANY
+    // non-alphanumeric ASCII character, control characters and DEL (0x7f) included, as that character; from U+0080 on
+    // it refuses ("invalid escape sequence", above). Checked with go1.19: `^a\\\x7fb$` matches "a\x7fb" only.
+    ['^a\\\x7fb$', ['a\x7fb'], ['ab', 'a\\\x7fb', 'a\\b']],
+    ['^[\\\x7f]$', ['\x7f'], ['\\', 'x']],
+    ['^a\\\x01b$', ['a\x01b'], ['ab', 'a\\\x01b']],
+    ['^a\\ b$', ['a b'], ['ab', 'a\\ b']],
   ]
   for (const [pattern, yes, no] of cases)
     it(pattern, () => {
