@@ -3,16 +3,11 @@
 // images.txt --password-stdin` must never turn the password into an image reference. Found by the README examples
 // test on a clean clone, where it failed one run in four.
 import assert from 'node:assert/strict'
-import {spawnSync} from 'node:child_process'
 import {mkdtempSync, readdirSync, writeFileSync} from 'node:fs'
 import {tmpdir} from 'node:os'
 import {join} from 'node:path'
 import {describe, it} from 'node:test'
-import {fileURLToPath} from 'node:url'
-import {assertFreshBuild} from './support/built.ts'
-
-const ROOT = fileURLToPath(new URL('..', import.meta.url))
-assertFreshBuild()
+import {ROOT, runCli} from './support/cli.ts'
 
 describe('stdin is never read as an argument', () => {
   it('every argument of every command has ignoreStdin', async () => {
@@ -27,19 +22,14 @@ describe('stdin is never read as an argument', () => {
     }
   })
 
-  it('export -f FILE with piped stdin reads the file, not stdin (repeated: the race it closes is a timeout)', () => {
+  it('export -f FILE with piped stdin reads the file, not stdin (repeated: the race it closes is a timeout)', async () => {
     const dir = mkdtempSync(join(tmpdir(), 'airlock-stdin-'))
     writeFileSync(join(dir, 'images.txt'), 'bad reference from the file\n')
     for (let i = 0; i < 4; i++) {
-      const r = spawnSync(
-        process.execPath,
-        [join(ROOT, 'bin/run.js'), 'export', '-f', 'images.txt', '-o', 'x.tar', '--no-tuf'],
-        {
-          cwd: dir,
-          input: 'correct horse battery staple\n',
-          encoding: 'utf8',
-        },
-      )
+      const r = await runCli(['export', '-f', 'images.txt', '-o', 'x.tar', '--no-tuf'], {
+        cwd: dir,
+        input: 'correct horse battery staple\n',
+      })
       assert.equal(r.status, 1)
       assert.match(r.stderr, /"bad reference from the file"/)
       assert.doesNotMatch(r.stderr, /correct horse/)

@@ -1,14 +1,13 @@
 // All sigstore-conformance bundle-verify cases, read from the shared corpora at test time, in both artifact and
 // sha256:<hex> forms: in-process through verifyBlob, and a handful through the built CLI.
 import assert from 'node:assert/strict'
-import {execFileSync, spawnSync} from 'node:child_process'
 import {createHash} from 'node:crypto'
 import {existsSync, readdirSync, readFileSync} from 'node:fs'
 import {join} from 'node:path'
-import {describe, it, before} from 'node:test'
+import {describe, it} from 'node:test'
 import {isAirlockError} from '../src/errors.ts'
 import {loadTrustedRoot, verifyBlob, type ArtifactInput, type SignerRequirement} from '../src/sigstore/index.ts'
-import {parseCliJson} from './support/json-contract.ts'
+import {runCliJson} from './support/cli.ts'
 
 const CORPORA = '/work/shared/corpora'
 const BASE = join(CORPORA, 'sigstore+sigstore-conformance/test/assets/bundle-verify')
@@ -16,7 +15,6 @@ const PROD_ROOT = join(CORPORA, 'sigstore+root-signing/targets/trusted_root.json
 const DEFAULT_IDENTITY =
   'https://github.com/sigstore-conformance/extremely-dangerous-public-oidc-beacon/.github/workflows/extremely-dangerous-oidc-beacon.yml@refs/heads/main'
 const DEFAULT_ISSUER = 'https://token.actions.githubusercontent.com'
-const ROOT_DIR = new URL('..', import.meta.url).pathname
 
 interface Case {
   name: string
@@ -95,10 +93,6 @@ describe('sigstore-conformance bundle-verify (in-process)', () => {
 })
 
 describe('sigstore-conformance bundle-verify (CLI)', () => {
-  before(() => {
-    if (!existsSync(join(ROOT_DIR, 'dist/commands/verify-blob.js')))
-      execFileSync('npm', ['run', 'build'], {cwd: ROOT_DIR, stdio: 'ignore'})
-  })
   const picked = [
     'happy-path-v0.1',
     'happy-path-v0.3-new-mediaType',
@@ -111,23 +105,20 @@ describe('sigstore-conformance bundle-verify (CLI)', () => {
   ]
   for (const name of picked) {
     for (const form of ['artifact', 'digest'] as const) {
-      it(`${name} (${form})`, () => {
+      it(`${name} (${form})`, async () => {
         const c = cases.find(x => x.name === name)
         assert.ok(c, name)
         const subject =
           form === 'artifact'
             ? c.artifact
             : `sha256:${createHash('sha256').update(readFileSync(c.artifact)).digest('hex')}`
-        const args = ['bin/run.js', 'verify-blob', '--bundle', c.bundle, '--trusted-root', c.trustedRoot, '--json']
+        const args = ['verify-blob', '--bundle', c.bundle, '--trusted-root', c.trustedRoot]
         if (c.key) args.push('--key', join(BASE, c.name, 'key.pub'))
         else args.push('--certificate-identity', c.identity, '--certificate-oidc-issuer', c.issuer)
         args.push(subject)
-        const run = spawnSync(process.execPath, args, {cwd: ROOT_DIR, encoding: 'utf8'})
+        const run = await runCliJson<{ok?: boolean; error?: {code: string; details?: {report?: {ok: boolean}}}}>(args)
         assert.equal(run.status, c.expectPass ? 0 : 1, `${name}: ${run.stdout}${run.stderr}`)
-        const out = parseCliJson(run.stdout) as {
-          ok?: boolean
-          error?: {code: string; details?: {report?: {ok: boolean}}}
-        }
+        const out = run.json
         if (c.expectPass) assert.equal(out.ok, true)
         else
           assert.ok(

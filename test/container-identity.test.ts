@@ -3,20 +3,13 @@
 // does not compare docker-reference) and fails with the flag; the in-toto subject name of a cosign bundle is held to
 // the same rule. Signed by the test Sigstore instance; verify runs offline under the no-network preload.
 import assert from 'node:assert/strict'
-import {spawnSync} from 'node:child_process'
-import {mkdirSync, writeFileSync} from 'node:fs'
+import {writeFileSync} from 'node:fs'
 import {join} from 'node:path'
 import {after, before, describe, it} from 'node:test'
 import {tempDir} from './support/layouts.ts'
-import {
-  createTestSigstore,
-  digestTag,
-  referrersIndex,
-  sampleImage,
-  type OciImage,
-  type TestSigstore,
-} from './support/sigstore/index.ts'
-import {parseCliJson} from './support/json-contract.ts'
+import {runCli} from './support/cli.ts'
+import {SignedLayout, exportFromLayout, verifyVerdicts} from './support/signed-layout.ts'
+import {createTestSigstore, sampleImage, type TestSigstore} from './support/sigstore/index.ts'
 
 const REPO = 'registry.example.test/names'
 const id = {identity: 'release@example.test', issuer: 'https://accounts.example.test'}
@@ -27,66 +20,44 @@ describe('--require-container-identity binds the signed name to the image reposi
   let cleanup: () => Promise<void>
   let ss: TestSigstore
   let archive: string
-  const run = (...args: string[]) =>
-    spawnSync(process.execPath, ['--import', './test/support/no-network.ts', 'bin/run.js', ...args], {
-      encoding: 'utf8',
-      env: {...process.env, AIRLOCK_NETWORK_LOG: join(dir, 'net.log')},
-    })
-  const verify = (...extra: string[]) => {
-    const r = run(
-      'verify',
+  const verify = async (...extra: string[]) => {
+    const r = await verifyVerdicts(
       archive,
-      '--json',
-      '--trusted-root',
-      join(dir, 'trusted_root.json'),
-      '--certificate-identity',
-      id.identity,
-      '--certificate-oidc-issuer',
-      id.issuer,
-      ...extra,
+      [
+        '--trusted-root',
+        join(dir, 'trusted_root.json'),
+        '--certificate-identity',
+        id.identity,
+        '--certificate-oidc-issuer',
+        id.issuer,
+        ...extra,
+      ],
+      {repo: REPO, log: join(dir, 'verify-net.log')},
     )
-    const json = parseCliJson(r.stdout) as {
-      images: {reference: string; ok: boolean; checks: {name: string; reasons: string[]}[]}[]
+    return {
+      status: r.status,
+      report: new Map([...r.verdicts].map(([name, v]) => [name, {ok: v.ok, reasons: v.reasons.join('\n')}])),
     }
-    return new Map(
-      json.images.map(i => [
-        i.reference.replace(`${REPO}/`, '').replace(/:v1$/, ''),
-        {ok: i.ok, reasons: (i.checks.find(c => c.name === 'signatures')?.reasons ?? []).join('\n')},
-      ]),
-    )
   }
 
   before(async () => {
     ;({dir, cleanup} = await tempDir())
     ss = await createTestSigstore({listen: false, name: 'example.test'})
     writeFileSync(join(dir, 'trusted_root.json'), ss.trustedRootJSON())
-    const layout = join(dir, 'layout')
-    const blobs = join(layout, 'blobs', 'sha256')
-    mkdirSync(blobs, {recursive: true})
-    const put = (digest: string, bytes: Buffer) => writeFileSync(join(blobs, digest.slice(7)), bytes)
-    const putImage = (img: OciImage) => {
-      put(img.manifestDescriptor.digest, img.manifest)
-      put(img.config.descriptor.digest, img.config.bytes)
-      for (const l of img.layers) put(l.descriptor.digest, l.bytes)
-    }
-    const manifests: unknown[] = []
-    const named = (d: {mediaType: string; digest: string; size: number}, name: string) =>
-      manifests.push({...d, annotations: {'org.opencontainers.image.ref.name': name}})
+    const layout = new SignedLayout(join(dir, 'layout'))
     /** `name` in the layout: an image signed (legacy .sig, or a cosign v3 bundle) for the repository `signedFor`. */
     const add = (name: string, signedFor: string, form: 'legacy' | 'bundle') => {
       const image = sampleImage(name)
-      putImage(image)
-      named(image.manifestDescriptor, `${REPO}/${name}:v1`)
       if (form === 'legacy') {
+        layout.putImage(image)
+        layout.name(image.manifestDescriptor, `${REPO}/${name}:v1`)
         const sig = ss.signImageLegacy(signedFor, image.manifestDescriptor.digest, id)
-        putImage(sig)
-        named(sig.manifestDescriptor, `${REPO}/${name}:${sig.tag}`)
+        layout.putImage(sig)
+        layout.name(sig.manifestDescriptor, `${REPO}/${name}:${sig.tag}`)
       } else {
-        const referrer = ss.signImageBundle(image.manifestDescriptor, signedFor, id)
-        const index = referrersIndex([referrer])
-        putImage(referrer)
-        put(index.descriptor.digest, index.bytes)
-        named(index.descriptor, `${REPO}/${name}:${digestTag(image.manifestDescriptor.digest)}`)
+        layout.putReferred(image, `${REPO}/${name}`, 'v1', [
+          ss.signImageBundle(image.manifestDescriptor, signedFor, id),
+        ])
       }
     }
     add('release', `${REPO}/release`, 'legacy')
@@ -95,35 +66,29 @@ describe('--require-container-identity binds the signed name to the image reposi
     add('bundle-relabeled', `${REPO}/release`, 'bundle')
     // cosign spells the repository as go-containerregistry does; a different spelling of the same name still binds.
     add('hub-spelling', `REGISTRY.EXAMPLE.TEST/names/hub-spelling`, 'legacy')
-    writeFileSync(join(layout, 'oci-layout'), '{"imageLayoutVersion":"1.0.0"}')
-    writeFileSync(
-      join(layout, 'index.json'),
-      JSON.stringify({schemaVersion: 2, mediaType: 'application/vnd.oci.image.index.v1+json', manifests}),
-    )
+    layout.finish()
     archive = join(dir, 'names.tar')
-    const exported = run(
-      'export',
-      '--no-tuf',
-      '--rekor-url',
-      'https://rekor.airlock.test',
-      '-o',
+    await exportFromLayout(
+      layout.dir,
+      IMAGES.map(n => `${REPO}/${n}:v1`),
       archive,
-      ...IMAGES.map(n => `oci:${layout}:${REPO}/${n}:v1`),
+      join(dir, 'export-net.log'),
     )
-    assert.equal(exported.status, 0, exported.stderr)
   })
   after(async () => {
     await ss?.stop()
     await cleanup()
   })
 
-  it('without the flag (cosign default), an image signed for another repository passes', () => {
-    const report = verify()
+  it('without the flag (cosign default), an image signed for another repository passes', async () => {
+    const {status, report} = await verify()
+    assert.equal(status, 0)
     for (const name of IMAGES) assert.equal(report.get(name)?.ok, true, `${name}: ${report.get(name)?.reasons}`)
   })
 
-  it('with the flag, the signed name must be the repository: relabeled images fail naming both, the rest pass', () => {
-    const report = verify('--require-container-identity')
+  it('with the flag, the signed name must be the repository: relabeled images fail naming both, the rest pass', async () => {
+    const {status, report} = await verify('--require-container-identity')
+    assert.equal(status, 1)
     for (const name of ['release', 'bundle-release', 'hub-spelling'])
       assert.equal(report.get(name)?.ok, true, `${name}: ${report.get(name)?.reasons}`)
     for (const name of ['relabeled', 'bundle-relabeled']) {
@@ -135,8 +100,11 @@ describe('--require-container-identity binds the signed name to the image reposi
     }
   })
 
-  it('the flag alone is a usage error: it adds to a policy, it is not one', () => {
-    const r = run('verify', archive, '--trusted-root', join(dir, 'trusted_root.json'), '--require-container-identity')
+  it('the flag alone is a usage error: it adds to a policy, it is not one', async () => {
+    const r = await runCli(
+      ['verify', archive, '--trusted-root', join(dir, 'trusted_root.json'), '--require-container-identity'],
+      {networkLog: join(dir, 'verify-net.log')},
+    )
     assert.equal(r.status, 2, r.stdout + r.stderr)
     assert.match(r.stderr, /airlock: error: .*--require-container-identity.*--policy/)
   })

@@ -71,6 +71,24 @@ describe('delta archives: inventory, export --since, verify and push against the
   const exportArgs = () => ['export', '--no-tuf', '--no-rekor', '--insecure-registry', upstream.host]
   const refs = () => [`${upstream.host}/app:v1`, `${upstream.host}/tools:v1`]
   const mirrorFlags = (r: StartedRegistry) => ['--insecure-registry', r.host]
+  /** `push [extra] ARCHIVE R/dc` with the site key. */
+  const pushTo = (archive: string, r: StartedRegistry, ...extra: string[]) => [
+    'push',
+    ...keyArgs,
+    ...mirrorFlags(r),
+    ...extra,
+    archive,
+    `${r.host}/dc`,
+  ]
+  /** `verify ARCHIVE --registry R/dc` with the site key. */
+  const verifyOn = (archive: string, r: StartedRegistry) => [
+    'verify',
+    ...keyArgs,
+    archive,
+    '--registry',
+    `${r.host}/dc`,
+    ...mirrorFlags(r),
+  ]
 
   before(async () => {
     ;({dir, cleanup} = await tempDir('airlock-delta-'))
@@ -102,7 +120,7 @@ describe('delta archives: inventory, export --since, verify and push against the
     const full = join(dir, 'full.tar')
     const e = await runCli([...exportArgs(), '-o', full, ...refs()])
     assert.equal(e.status, 0, e.stderr)
-    const p = await runCli(['push', ...keyArgs, ...mirrorFlags(mirror), full, `${mirror.host}/dc`])
+    const p = await runCli(pushTo(full, mirror))
     assert.equal(p.status, 0, p.stderr)
     const inv = await runCliJson<Record<string, unknown>>([
       'inventory',
@@ -197,14 +215,9 @@ describe('delta archives: inventory, export --since, verify and push against the
 
   it('verify --registry confirms the base in the mirror: complete (images still to push are named)', async () => {
     const delta = join(dir, 'delta.tar')
-    const j = await runCliJson<{ok: boolean; base: {status: string}; mirror: {pending: string[]}}>([
-      'verify',
-      ...keyArgs,
-      delta,
-      '--registry',
-      `${mirror.host}/dc`,
-      ...mirrorFlags(mirror),
-    ])
+    const j = await runCliJson<{ok: boolean; base: {status: string}; mirror: {pending: string[]}}>(
+      verifyOn(delta, mirror),
+    )
     assert.equal(j.status, 0, j.stderr + j.stdout)
     assert.equal(j.json.ok, true)
     assert.equal(j.json.base.status, 'confirmed')
@@ -233,25 +246,19 @@ describe('delta archives: inventory, export --since, verify and push against the
   it('push of the delta into the mirror holding the base works, again (resumable), and the mirror verifies', async () => {
     const delta = join(dir, 'delta.tar')
     // app:v1 was rebuilt: moving its tag is the operator's explicit --force
-    const p = await runCli(['push', ...keyArgs, ...mirrorFlags(mirror), '--force', delta, `${mirror.host}/dc`])
+    const p = await runCli(pushTo(delta, mirror, '--force'))
     assert.equal(p.status, 0, p.stderr)
-    const again = await runCliJson<{totals: {blobsPushed: number}}>([
-      'push',
-      ...keyArgs,
-      ...mirrorFlags(mirror),
-      delta,
-      `${mirror.host}/dc`,
-    ])
+    const again = await runCliJson<{totals: {blobsPushed: number}}>(pushTo(delta, mirror))
     assert.equal(again.status, 0, again.stderr)
     assert.equal(again.json.totals.blobsPushed, 0)
-    const v = await runCli(['verify', ...keyArgs, delta, '--registry', `${mirror.host}/dc`, ...mirrorFlags(mirror)])
+    const v = await runCli(verifyOn(delta, mirror))
     assert.equal(v.status, 0, v.stderr + v.stdout)
     assert.match(v.stdout, /3\/3 image\(s\) intact on .*signatures verified from the mirror/)
     // Exactly as for a full export of the same images.
     const full = join(dir, 'full-now.tar')
     const e = await runCli([...exportArgs(), '-o', full, ...refs(), `${upstream.host}/new:v1`])
     assert.equal(e.status, 0, e.stderr)
-    const vf = await runCli(['verify', ...keyArgs, full, '--registry', `${mirror.host}/dc`, ...mirrorFlags(mirror)])
+    const vf = await runCli(verifyOn(full, mirror))
     assert.equal(vf.status, 0, vf.stderr + vf.stdout)
     assert.match(vf.stdout, /3\/3 image\(s\) intact on .*signatures verified from the mirror/)
   })
@@ -270,38 +277,25 @@ describe('delta archives: inventory, export --since, verify and push against the
     const digest = `sha256:${carried.name.slice(13)}`
     json.base.blobs.push({digest, size: 100_000, repository: 'dc/app'})
     const hostile = join(dir, 'hostile.tar')
-    writeFileSync(
-      hostile,
-      writeTar(
-        delta.entries
-          .filter(x => x !== carried)
-          .map(x =>
+    /** `entries` written to hostile.tar with airlock.json as `json` says now. */
+    const rewrite = (entries: typeof delta.entries) =>
+      writeFileSync(
+        hostile,
+        writeTar(
+          entries.map(x =>
             x === aj ? {name: x.name, body: Buffer.from(JSON.stringify(json))} : {name: x.name, body: x.body},
           ),
-      ),
-    )
+        ),
+      )
+    rewrite(delta.entries.filter(x => x !== carried))
     const offline = await runCliJson<{ok: boolean; base: {status: string}}>(['verify', ...keyArgs, hostile])
     assert.equal(offline.status, 1)
     assert.equal(offline.json.ok, false)
     // The mirror holding the base does not have it (it was never pushed there): named, not complete.
-    const online = await runCli([
-      'verify',
-      ...keyArgs,
-      hostile,
-      '--registry',
-      `${empty.host}/dc`,
-      ...mirrorFlags(empty),
-    ])
+    const online = await runCli(verifyOn(hostile, empty))
     assert.equal(online.status, 1, online.stdout)
     assert.match(online.stderr, /expected in the base/)
-    const named = await runCliJson<{base: {status: string; missing: string[]}}>([
-      'verify',
-      ...keyArgs,
-      hostile,
-      '--registry',
-      `${empty.host}/dc`,
-      ...mirrorFlags(empty),
-    ])
+    const named = await runCliJson<{base: {status: string; missing: string[]}}>(verifyOn(hostile, empty))
     assert.equal(named.json.base.status, 'missing')
     assert.ok(
       named.json.base.missing.some(m => m.includes(digest)),
@@ -311,22 +305,8 @@ describe('delta archives: inventory, export --since, verify and push against the
     json.base.blobs = json.base.blobs.map((b: {digest: string; size: number}) =>
       b.digest === shared.descriptor.digest ? {...b, size: b.size + 1} : b,
     )
-    writeFileSync(
-      hostile,
-      writeTar(
-        delta.entries.map(x =>
-          x === aj ? {name: x.name, body: Buffer.from(JSON.stringify(json))} : {name: x.name, body: x.body},
-        ),
-      ),
-    )
-    const sized = await runCli([
-      'verify',
-      ...keyArgs,
-      hostile,
-      '--registry',
-      `${mirror.host}/dc`,
-      ...mirrorFlags(mirror),
-    ])
+    rewrite(delta.entries)
+    const sized = await runCli(verifyOn(hostile, mirror))
     assert.equal(sized.status, 1)
     assert.match(sized.stdout + sized.stderr, /listed in airlock\.json base as \d+ bytes/)
   })

@@ -2,14 +2,12 @@
 // held in memory. The layer is generated straight to disk in 1 MiB chunks. Peak RSS is measured in the child CLI
 // process itself (process.resourceUsage().maxRSS at exit, via a preload module), so it is the CLI's, not the test's.
 import assert from 'node:assert/strict'
-import {spawnSync} from 'node:child_process'
 import {readFile} from 'node:fs/promises'
 import {join} from 'node:path'
 import {after, before, describe, it} from 'node:test'
-import {fileURLToPath} from 'node:url'
+import {runCli} from './support/cli.ts'
 import {LayoutBuilder, tempDir} from './support/layouts.ts'
 
-const root = fileURLToPath(new URL('..', import.meta.url))
 const LAYER = 300 * 1024 * 1024
 const RSS_LIMIT_KB = 200 * 1024
 
@@ -30,11 +28,7 @@ describe('a 300 MB layer', () => {
     const rssFile = join(dir, `${args[0]}.rss`)
     const hook = `import {writeFileSync} from 'node:fs'; process.on('exit', () => writeFileSync(${JSON.stringify(rssFile)}, String(process.resourceUsage().maxRSS)))`
     const started = performance.now()
-    const r = spawnSync(
-      process.execPath,
-      ['--import', `data:text/javascript,${encodeURIComponent(hook)}`, join(root, 'bin/run.js'), ...args],
-      {encoding: 'utf8', cwd: root},
-    )
+    const r = await runCli(args, {nodeArgs: ['--import', `data:text/javascript,${encodeURIComponent(hook)}`]})
     const seconds = (performance.now() - started) / 1000
     return {
       status: r.status,

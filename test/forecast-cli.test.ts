@@ -9,11 +9,9 @@ import {mirrorIdFor} from '../src/trust/index.ts'
 import {runCli, runCliJson} from './support/cli.ts'
 import {tempDir} from './support/layouts.ts'
 import {startRegistry, type StartedRegistry} from './support/registry.ts'
-import {startStaticServer, type StaticServer} from './support/static-server.ts'
-import {TestTufRepo} from './support/tuf-repo.ts'
+import {type ServedTuf, serveTuf} from './support/tuf-export.ts'
 
 const DAY = 86_400_000
-const FIXTURE = 'oci:fixtures/example:example.com/demo/hello:1.0'
 
 interface Forecast {
   basis: string
@@ -25,8 +23,7 @@ interface Forecast {
 }
 
 describe('verify and push say until when the archive verifies', () => {
-  let repo: TestTufRepo
-  let server: StaticServer
+  let tuf: ServedTuf
   let dir: string
   let cleanup: () => Promise<void>
   let rootFile: string
@@ -37,31 +34,19 @@ describe('verify and push say until when the archive verifies', () => {
   before(async () => {
     ;({dir, cleanup} = await tempDir('airlock-forecast-'))
     // timestamp valid 2 days, snapshot 7, targets 90, root 365 (test/support/tuf-repo.ts)
-    repo = new TestTufRepo({rootVersions: 2, timestampTtlMs: 2 * DAY})
-    server = await startStaticServer(repo.dir)
-    rootFile = join(dir, 'root.json')
-    writeFileSync(rootFile, repo.pinnedRoot())
+    tuf = await serveTuf(dir, {rootVersions: 2, timestampTtlMs: 2 * DAY})
+    rootFile = tuf.rootFile
     archive = join(dir, 'a.tar')
-    const timestamp = JSON.parse(readFileSync(join(repo.dir, 'timestamp.json'), 'utf8')) as {signed: {expires: string}}
+    const timestamp = JSON.parse(readFileSync(join(tuf.repo.dir, 'timestamp.json'), 'utf8')) as {
+      signed: {expires: string}
+    }
     timestampExpires = Date.parse(timestamp.signed.expires)
-    const e = await runCli([
-      'export',
-      '--signatures',
-      'optional',
-      '--tuf-mirror',
-      server.url,
-      '--tuf-root',
-      rootFile,
-      '-o',
-      archive,
-      FIXTURE,
-    ])
+    const e = await tuf.exportTo(archive)
     assert.equal(e.status, 0, e.stderr)
   })
   after(async () => {
     await registry?.stop()
-    await server?.stop()
-    repo?.remove()
+    await tuf?.stop()
     await cleanup?.()
   })
 
@@ -83,7 +68,7 @@ describe('verify and push say until when the archive verifies', () => {
     assert.equal(forecast.basis, 'tuf')
     assert.equal(forecast.strictUntil, new Date(timestampExpires).toISOString())
     assert.equal(forecast.graceUntil, new Date(timestampExpires + 10 * DAY).toISOString())
-    assert.equal(forecast.limitedBy, `TUF ${mirrorIdFor(server.url)} timestamp v1`)
+    assert.equal(forecast.limitedBy, `TUF ${mirrorIdFor(tuf.server.url)} timestamp v1`)
     assert.deepEqual(forecast.noExpiry, [])
   })
 

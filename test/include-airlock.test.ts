@@ -4,14 +4,13 @@
 // attacked with archives edited entry by entry (test/support/hostile).
 import assert from 'node:assert/strict'
 import {createHash} from 'node:crypto'
-import {spawnSync} from 'node:child_process'
 import {existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync} from 'node:fs'
 import {tmpdir} from 'node:os'
 import {join} from 'node:path'
 import {after, before, describe, it} from 'node:test'
 import {Archive} from './support/hostile/base.ts'
 import {standardLayout} from './support/layouts.ts'
-import {parseCliJson} from './support/json-contract.ts'
+import {runCli, runCliJson} from './support/cli.ts'
 
 const ROOT = new URL('..', import.meta.url).pathname
 const VERSION = (JSON.parse(readFileSync(join(ROOT, 'package.json'), 'utf8')) as {version: string}).version
@@ -28,9 +27,7 @@ function fakeElf(machine: number, fill: string): Buffer {
   return Buffer.concat([head, Buffer.from(fill.repeat(1000))])
 }
 
-function airlock(...args: string[]) {
-  return spawnSync(process.execPath, [join(ROOT, 'bin/run.js'), ...args], {cwd: work, encoding: 'utf8'})
-}
+const airlock = (...args: string[]) => runCli(args, {cwd: work})
 
 function makeDir(dir: string, files: Record<string, Buffer>, sums = true): string {
   mkdirSync(dir, {recursive: true})
@@ -58,8 +55,6 @@ const bundle = Buffer.from(
 const source = `oci:${join(work, 'layout')}:example.com/test/single:1.0`
 
 before(async () => {
-  if (!existsSync(join(ROOT, 'dist/commands/export.js')))
-    spawnSync('npm', ['run', 'build'], {cwd: ROOT, stdio: 'ignore'})
   await standardLayout(join(work, 'layout'))
 })
 after(() => rmSync(work, {recursive: true, force: true}))
@@ -71,8 +66,8 @@ describe('export --include-airlock', () => {
     [`${name('amd64')}.sigstore.json`]: bundle,
   })
 
-  it('carries both executables (and the bundle next to one) under airlock/; inspect lists them; verify checks them', () => {
-    const r = airlock(
+  it('carries both executables (and the bundle next to one) under airlock/; inspect lists them; verify checks them', async () => {
+    const r = await airlock(
       'export',
       '--no-tuf',
       '--signatures',
@@ -97,20 +92,23 @@ describe('export --include-airlock', () => {
     assert.deepEqual(archive.get(`airlock/${name('amd64')}.sigstore.json`), bundle)
     const files = archive.json('airlock.json').files as Record<string, {digest: string; size: number}>
     assert.deepEqual(files[`airlock/${name('arm64')}`], {digest: `sha256:${hex(arm64)}`, size: arm64.length})
-    const inspected = airlock('inspect', 'with-airlock.tar', '--json')
+    const inspected = await runCliJson<{airlockExecutables: unknown}>(['inspect', 'with-airlock.tar'], {cwd: work})
     assert.equal(inspected.status, 0, inspected.stderr)
-    assert.deepEqual((parseCliJson(inspected.stdout) as {airlockExecutables: unknown}).airlockExecutables, [
+    assert.deepEqual(inspected.json.airlockExecutables, [
       {entry: `airlock/${name('amd64')}`, size: amd64.length, digest: `sha256:${hex(amd64)}`},
       {entry: `airlock/${name('amd64')}.sigstore.json`, size: bundle.length, digest: `sha256:${hex(bundle)}`},
       {entry: `airlock/${name('arm64')}`, size: arm64.length, digest: `sha256:${hex(arm64)}`},
     ])
-    assert.match(airlock('inspect', 'with-airlock.tar').stdout, new RegExp(`^airlock: airlock/${name('arm64')} `, 'm'))
-    const verified = airlock('verify', 'with-airlock.tar', '--signatures', 'skip')
+    assert.match(
+      (await airlock('inspect', 'with-airlock.tar')).stdout,
+      new RegExp(`^airlock: airlock/${name('arm64')} `, 'm'),
+    )
+    const verified = await airlock('verify', 'with-airlock.tar', '--signatures', 'skip')
     assert.equal(verified.status, 0, verified.stderr)
   })
 
-  it('--airlock-platform carries only the named one', () => {
-    const r = airlock(
+  it('--airlock-platform carries only the named one', async () => {
+    const r = await airlock(
       'export',
       '--no-tuf',
       '--signatures',
@@ -132,9 +130,9 @@ describe('export --include-airlock', () => {
   })
 
   const refuse = (label: string, dir: string, expected: RegExp) =>
-    it(`refuses before any download: ${label}`, () => {
+    it(`refuses before any download: ${label}`, async () => {
       // the source is a registry nobody listens on: reaching it would be a network error, not this one
-      const r = airlock(
+      const r = await airlock(
         'export',
         '127.0.0.1:9/x/y:1',
         '--no-tuf',
@@ -184,8 +182,8 @@ describe('export --include-airlock', () => {
     new RegExp(`${name('arm64')} is not listed in`),
   )
 
-  it('refuses without --airlock-dir when airlock is not the single-file executable', () => {
-    const r = airlock('export', '--no-tuf', '-o', 'refused.tar', '--include-airlock', source)
+  it('refuses without --airlock-dir when airlock is not the single-file executable', async () => {
+    const r = await airlock('export', '--no-tuf', '-o', 'refused.tar', '--include-airlock', source)
     assert.equal(r.status, 2)
     assert.match(r.stderr, /^airlock: error: --include-airlock: this airlock is not the single-file executable/)
   })
@@ -197,12 +195,12 @@ describe('verify accepts exactly the airlock executables under airlock/', () => 
     base = Archive.parse(readFileSync(join(work, 'with-airlock.tar')))
   })
   const attack = (label: string, edit: (a: Archive) => void, expected: RegExp) =>
-    it(label, () => {
+    it(label, async () => {
       const a = base.clone()
       edit(a)
       const file = join(work, `attack-${label.replace(/\W+/g, '-')}.tar`)
       writeFileSync(file, a.toTar())
-      const r = airlock('verify', file, '--signatures', 'skip')
+      const r = await airlock('verify', file, '--signatures', 'skip')
       assert.equal(r.status, 1, r.stdout + r.stderr)
       assert.match(r.stdout + r.stderr, expected)
     })

@@ -3,9 +3,7 @@
 // no referrers API, so bundles travel through the fallback tag), the test Sigstore instance (Rekor on loopback).
 // Export signed images -> push --check -> verify --registry passes and names the signer; then the mirror is
 // attacked through the raw registry API and each attack fails with one line naming the image and the problem.
-import {HANG_GUARD_MS} from './support/cli.ts'
 import assert from 'node:assert/strict'
-import {execFileSync, spawnSync} from 'node:child_process'
 import {readFileSync, writeFileSync} from 'node:fs'
 import https from 'node:https'
 import {join} from 'node:path'
@@ -23,9 +21,8 @@ import {startRegistry, type StartedRegistry} from './support/registry.ts'
 import {checkMirrorOf} from './support/mirror-check.ts'
 import {createTestSigstore, sampleImage, type TestSigstore} from './support/sigstore/index.ts'
 import {pushBundleSignedIndex, putImage} from './support/sigstore/registry-images.ts'
-import {parseCliJson} from './support/json-contract.ts'
+import {runCli, runCliJson} from './support/cli.ts'
 
-const ROOT = join(import.meta.dirname, '..')
 const ID = 'release@airlock.test'
 const ISSUER = 'https://accounts.airlock.test'
 const id = {identity: ID, issuer: ISSUER}
@@ -50,15 +47,7 @@ describe('verify --registry / push --check: signatures verified from the mirror'
     checkMirrorOf(archive, {target: target(), client: mirrorClient, signatures: {policy: policy(), trustedRoots}})
   // Repairing a mirror whose tags were moved is an explicit --force (issue 10, finding 1: tags never move silently).
   const repush = () => pushArchive({archive, target: target(), client: mirrorClient, skipVerify: true, force: true})
-  const cli = (args: string[], input?: string) => {
-    const r = spawnSync('node', ['bin/run.js', ...args], {
-      cwd: ROOT,
-      encoding: 'utf8',
-      input: input ?? '',
-      timeout: HANG_GUARD_MS,
-    })
-    return {status: r.status, stdout: r.stdout, stderr: r.stderr}
-  }
+  const cli = (args: string[], input?: string) => runCli(args, input === undefined ? {} : {input})
   const mirrorArgs = () => ['--ca-file', mirror.caFile!, '--username', mirror.username!, '--password-stdin']
   const policyArgs = () => [
     '--trusted-root',
@@ -140,8 +129,6 @@ describe('verify --registry / push --check: signatures verified from the mirror'
       },
       hooks: signatureExportHooks({mode: 'required', rekorUrl: ss.url, trustedRoots, policy: policy()}).hooks,
     })
-    if (!readFileSync(join(ROOT, 'dist/commands/verify.js'), 'utf8').includes('--registry'))
-      execFileSync('npm', ['run', 'build'], {cwd: ROOT, stdio: 'ignore'})
   })
 
   after(async () => {
@@ -151,8 +138,11 @@ describe('verify --registry / push --check: signatures verified from the mirror'
     work?.cleanup()
   })
 
-  it('push --check pushes and verifies the signatures from the mirror, naming the signer', () => {
-    const r = cli(['push', archive, `${mirror.host}/dc`, '--check', ...policyArgs(), ...mirrorArgs()], mirror.password!)
+  it('push --check pushes and verifies the signatures from the mirror, naming the signer', async () => {
+    const r = await cli(
+      ['push', archive, `${mirror.host}/dc`, '--check', ...policyArgs(), ...mirrorArgs()],
+      mirror.password!,
+    )
     assert.equal(r.status, 0, r.stderr)
     assert.match(
       r.stderr,
@@ -163,8 +153,8 @@ describe('verify --registry / push --check: signatures verified from the mirror'
     assert.match(r.stderr, /check: mirror: ok: 2\/2 image\(s\) intact on .*, signatures verified from the mirror/)
   })
 
-  it('verify --registry runs the archive verify, then the mirror check; --json has per-image mirror results', () => {
-    const text = cli(
+  it('verify --registry runs the archive verify, then the mirror check; --json has per-image mirror results', async () => {
+    const text = await cli(
       ['verify', archive, ...policyArgs(), '--registry', `${mirror.host}/dc`, ...mirrorArgs()],
       mirror.password!,
     )
@@ -176,12 +166,12 @@ describe('verify --registry / push --check: signatures verified from the mirror'
     )
     assert.match(text.stdout, /mirror: ok: 2\/2 image\(s\) intact/)
 
-    const json = cli(
-      ['verify', archive, '--json', ...policyArgs(), '--registry', `${mirror.host}/dc`, ...mirrorArgs()],
-      mirror.password!,
+    const json = await runCliJson<{ok: boolean; images: unknown[]; mirror: MirrorCheckResult}>(
+      ['verify', archive, ...policyArgs(), '--registry', `${mirror.host}/dc`, ...mirrorArgs()],
+      {input: mirror.password!},
     )
     assert.equal(json.status, 0, json.stderr)
-    const report = parseCliJson(json.stdout) as {ok: boolean; images: unknown[]; mirror: MirrorCheckResult}
+    const report = json.json
     assert.equal(report.ok, true)
     assert.equal(report.images.length, 2)
     assert.equal(report.mirror.passed, true)
@@ -209,7 +199,7 @@ describe('verify --registry / push --check: signatures verified from the mirror'
     )
 
     // A usage error: mirror flags without --registry.
-    const usage = cli(['verify', archive, ...policyArgs(), '--keep-host'])
+    const usage = await cli(['verify', archive, ...policyArgs(), '--keep-host'])
     assert.equal(usage.status, 2)
     assert.match(usage.stderr, /--keep-host needs --registry/)
   })
@@ -235,7 +225,7 @@ describe('verify --registry / push --check: signatures verified from the mirror'
     assert.equal(mirrorCheckError(result).code, 'SIGNATURE_MISSING')
 
     // The CLI says it in one line on stderr, exit 1.
-    const r = cli(
+    const r = await cli(
       ['verify', archive, ...policyArgs(), '--registry', `${mirror.host}/dc`, ...mirrorArgs()],
       mirror.password!,
     )

@@ -2,10 +2,10 @@
 // archive exported from the example signatures (registry.example.test/airlock/hello, signed by release@example.test),
 // offline under the no-network preload.
 import assert from 'node:assert/strict'
-import {spawnSync} from 'node:child_process'
 import {writeFileSync} from 'node:fs'
 import {join} from 'node:path'
 import {after, before, describe, it} from 'node:test'
+import {networkAttempts, runCli} from './support/cli.ts'
 import {tempDir} from './support/layouts.ts'
 
 const FIX = 'fixtures/example-signatures'
@@ -15,22 +15,25 @@ describe('verify --policy: rules read as Talos reads them', () => {
   let dir: string
   let cleanup: () => Promise<void>
   let archive: string
-  const run = (...args: string[]) =>
-    spawnSync(process.execPath, ['--import', './test/support/no-network.ts', 'bin/run.js', ...args], {
-      encoding: 'utf8',
-      env: {...process.env, AIRLOCK_NETWORK_LOG: join(dir, 'net.log')},
-    })
+  const run = (...args: string[]) => runCli(args, {networkLog: join(dir, 'net.log')})
+  /** verify under the no-network preload, which must record no attempt. */
+  const offline = async (...args: string[]) => {
+    const log = join(dir, 'verify-net.log')
+    const r = await runCli(args, {networkLog: log})
+    assert.deepEqual(networkAttempts(log), [], 'verify stays offline')
+    return r
+  }
   let n = 0
   const verify = (rules: string[], ...extra: string[]) => {
     const file = join(dir, `policy-${n++}.yaml`)
     writeFileSync(file, ['rules:', ...rules.map(r => `  - ${r}`)].join('\n') + '\n')
-    return run('verify', archive, '--trusted-root', `${FIX}/trusted_root.json`, '--policy', file, ...extra)
+    return offline('verify', archive, '--trusted-root', `${FIX}/trusted_root.json`, '--policy', file, ...extra)
   }
 
   before(async () => {
     ;({dir, cleanup} = await tempDir())
     archive = join(dir, 'signed.tar')
-    const r = run(
+    const r = await run(
       'export',
       '--no-tuf',
       '--rekor-url',
@@ -43,8 +46,11 @@ describe('verify --policy: rules read as Talos reads them', () => {
   })
   after(() => cleanup())
 
-  it('a deny rule written with an upper-case host is refused, not passed over for a later skip', () => {
-    const r = verify(["image: 'REGISTRY.EXAMPLE.TEST/airlock/hello'\n    deny: true", "image: '*'\n    skip: true"])
+  it('a deny rule written with an upper-case host is refused, not passed over for a later skip', async () => {
+    const r = await verify([
+      "image: 'REGISTRY.EXAMPLE.TEST/airlock/hello'\n    deny: true",
+      "image: '*'\n    skip: true",
+    ])
     assert.equal(r.status, 2, r.stdout + r.stderr)
     assert.match(
       r.stderr,
@@ -52,26 +58,26 @@ describe('verify --policy: rules read as Talos reads them', () => {
     )
   })
 
-  it('a Docker Hub rule spelled so that some Talos releases ignore it is refused with the spelling that works', () => {
+  it('a Docker Hub rule spelled so that some Talos releases ignore it is refused with the spelling that works', async () => {
     for (const glob of ['busybox', 'docker.io/library/*']) {
-      const r = verify([`image: '${glob}'\n    deny: true`, "image: '*'\n    skip: true"])
+      const r = await verify([`image: '${glob}'\n    deny: true`, "image: '*'\n    skip: true"])
       assert.equal(r.status, 2, r.stdout + r.stderr)
       assert.match(r.stderr, /write index\.docker\.io\/library\//)
       assert.doesNotMatch(r.stderr, /\n\s+at /, 'no stack trace')
     }
   })
 
-  it('* matches across "/" as in Talos: registry.example.test/* denies airlock/hello', () => {
-    const r = verify(["image: 'registry.example.test/*'\n    deny: true", `image: '*'\n    ${KEYLESS}`])
+  it('* matches across "/" as in Talos: registry.example.test/* denies airlock/hello', async () => {
+    const r = await verify(["image: 'registry.example.test/*'\n    deny: true", `image: '*'\n    ${KEYLESS}`])
     assert.equal(r.status, 1, r.stdout + r.stderr)
     assert.match(r.stdout + r.stderr, /denied by .*rules\[0\]/)
-    const ok = verify([`image: 'registry.example.test/*'\n    ${KEYLESS}`])
+    const ok = await verify([`image: 'registry.example.test/*'\n    ${KEYLESS}`])
     assert.equal(ok.status, 0, ok.stdout + ok.stderr)
   })
 
-  it('identity regexps mean what they mean in Go: \\x{40} is "@", \\Z is refused (JavaScript would read a literal Z)', () => {
+  it('identity regexps mean what they mean in Go: \\x{40} is "@", \\Z is refused (JavaScript would read a literal Z)', async () => {
     const flags = (regexp: string) =>
-      run(
+      offline(
         'verify',
         archive,
         '--trusted-root',
@@ -81,9 +87,9 @@ describe('verify --policy: rules read as Talos reads them', () => {
         '--certificate-identity-regexp',
         regexp,
       )
-    const hex = flags('^release\\x{40}example\\.test$')
+    const hex = await flags('^release\\x{40}example\\.test$')
     assert.equal(hex.status, 0, hex.stdout + hex.stderr)
-    const z = flags('release@example\\.test\\Z')
+    const z = await flags('release@example\\.test\\Z')
     assert.equal(z.status, 2, z.stdout + z.stderr)
     assert.match(z.stderr, /\\Z is not RE2 syntax/)
   })

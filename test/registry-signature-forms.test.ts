@@ -38,6 +38,17 @@ describe('--signature-forms legacy: push into Quay 3.11 without bundle manifests
     '--certificate-oidc-issuer',
     ISSUER,
   ]
+  /** `airlock push|verify ARCHIVE ...where` against the Quay front (plain HTTP), `--signature-forms legacy`. */
+  const legacyOnQuay = (command: 'push' | 'verify', archive: string, ...where: string[]) => [
+    command,
+    archive,
+    ...where,
+    '--insecure-registry',
+    quay.host,
+    '--signature-forms',
+    'legacy',
+    ...policy(),
+  ]
 
   before(async () => {
     ;[source, mirror, ss] = await Promise.all([startRegistry(), startRegistry(), createTestSigstore()])
@@ -62,21 +73,18 @@ describe('--signature-forms legacy: push into Quay 3.11 without bundle manifests
       client.close()
     }
     const exportArchive = async (out: string, refs: string[]) => {
-      const r = await runCli(
-        [
-          'export',
-          '-o',
-          out,
-          '--insecure-registry',
-          source.host,
-          '--no-tuf',
-          '--rekor-url',
-          ss.url,
-          ...policy(),
-          ...refs,
-        ],
-        {},
-      )
+      const r = await runCli([
+        'export',
+        '-o',
+        out,
+        '--insecure-registry',
+        source.host,
+        '--no-tuf',
+        '--rekor-url',
+        ss.url,
+        ...policy(),
+        ...refs,
+      ])
       assert.equal(r.status, 0, r.stderr)
     }
     both = join(work.dir, 'both.tar')
@@ -92,7 +100,7 @@ describe('--signature-forms legacy: push into Quay 3.11 without bundle manifests
   })
 
   it('without the flag: the refusal names the Quay setting and --signature-forms, in one error line', async () => {
-    const r = await runCli(['push', both, `${quay.host}/plain`, '--insecure-registry', quay.host, ...policy()], {})
+    const r = await runCli(['push', both, `${quay.host}/plain`, '--insecure-registry', quay.host, ...policy()])
     assert.notEqual(r.status, 0)
     const errors = r.stderr.split('\n').filter(l => l.startsWith('airlock: error:'))
     assert.equal(errors.length, 1, r.stderr)
@@ -107,19 +115,7 @@ describe('--signature-forms legacy: push into Quay 3.11 without bundle manifests
       signatureForms: {requested: string; written: string[]; referrersNotPushed: number}
       signatures: {legacyTags: number; referrers: number; referrersNotPushed: number}
       images: Array<{referrersNotPushed?: number; fallbackTags: string[]}>
-    }>(
-      [
-        'push',
-        both,
-        `${quay.host}/legacy`,
-        '--insecure-registry',
-        quay.host,
-        '--signature-forms',
-        'legacy',
-        ...policy(),
-      ],
-      {},
-    )
+    }>(legacyOnQuay('push', both, `${quay.host}/legacy`))
     assert.equal(r.status, 0, r.stderr)
     assert.deepEqual(r.json.signatureForms, {requested: 'legacy', written: ['legacy-tags'], referrersNotPushed: 1})
     assert.deepEqual(r.json.signatures, {legacyTags: 2, referrers: 0, referrersNotPushed: 1})
@@ -128,43 +124,23 @@ describe('--signature-forms legacy: push into Quay 3.11 without bundle manifests
     // No bundle manifest was even offered to Quay (it would have answered 400).
     assert.equal(quay.count(/^PUT \/v2\/legacy\/.*-> 400$/), 0, quay.log.join('\n'))
     // The text output says it too (not only --json).
-    const text = await runCli(
-      [
-        'push',
-        both,
-        `${quay.host}/legacy`,
-        '--insecure-registry',
-        quay.host,
-        '--signature-forms',
-        'legacy',
-        ...policy(),
-      ],
-      {},
-    )
+    const text = await runCli(legacyOnQuay('push', both, `${quay.host}/legacy`))
     assert.equal(text.status, 0, text.stderr)
     assert.match(text.stderr, /signature forms: legacy \.sig\/\.att tags only .* 1 Sigstore bundle referrer NOT pushed/)
 
-    const v = await runCli(
-      [
-        'verify',
-        both,
-        '--registry',
-        `${quay.host}/legacy`,
-        '--insecure-registry',
-        quay.host,
-        '--signature-forms',
-        'legacy',
-        ...policy(),
-      ],
-      {},
-    )
+    const v = await runCli(legacyOnQuay('verify', both, '--registry', `${quay.host}/legacy`))
     assert.equal(v.status, 0, `${v.stderr}\n${v.stdout}`)
     assert.match(v.stdout, /legacy signature forms only: 1 bundle referrer\(s\) not expected/)
     // Without the flag the mirror check expects the bundle and says it is missing.
-    const strict = await runCli(
-      ['verify', both, '--registry', `${quay.host}/legacy`, '--insecure-registry', quay.host, ...policy()],
-      {},
-    )
+    const strict = await runCli([
+      'verify',
+      both,
+      '--registry',
+      `${quay.host}/legacy`,
+      '--insecure-registry',
+      quay.host,
+      ...policy(),
+    ])
     assert.notEqual(strict.status, 0)
     assert.match(
       `${strict.stdout}\n${strict.stderr}`,
@@ -173,19 +149,7 @@ describe('--signature-forms legacy: push into Quay 3.11 without bundle manifests
   })
 
   it('with --signature-forms legacy, an image signed only by bundles is refused before anything is written', async () => {
-    const r = await runCli(
-      [
-        'push',
-        mixed,
-        `${quay.host}/refused`,
-        '--insecure-registry',
-        quay.host,
-        '--signature-forms',
-        'legacy',
-        ...policy(),
-      ],
-      {},
-    )
+    const r = await runCli(legacyOnQuay('push', mixed, `${quay.host}/refused`))
     assert.notEqual(r.status, 0)
     assert.match(r.stderr, /--signature-forms legacy would push \S+\/t\/bundle-only:v1 without a signature/)
     assert.match(r.stderr, /nothing was pushed/)

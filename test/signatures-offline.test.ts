@@ -6,6 +6,7 @@ import {spawnSync} from 'node:child_process'
 import {existsSync, readFileSync, writeFileSync} from 'node:fs'
 import {join} from 'node:path'
 import {after, before, describe, it} from 'node:test'
+import {networkAttempts, runCli} from './support/cli.ts'
 import {tempDir} from './support/layouts.ts'
 
 const FIX = 'fixtures/example-signatures'
@@ -22,20 +23,15 @@ describe('verify opens no network connection', () => {
   let dir: string
   let cleanup: () => Promise<void>
   let archive: string
-  const run = (log: string, ...args: string[]) =>
-    spawnSync(process.execPath, ['--import', './test/support/no-network.ts', 'bin/run.js', ...args], {
-      encoding: 'utf8',
-      env: {...process.env, AIRLOCK_NETWORK_LOG: log},
-    })
-  const attempts = (log: string): string[] =>
-    existsSync(log) ? readFileSync(log, 'utf8').split('\n').filter(Boolean) : []
+  const run = (log: string, ...args: string[]) => runCli(args, {networkLog: log})
+  const attempts = networkAttempts
 
   before(async () => {
     ;({dir, cleanup} = await tempDir())
     archive = join(dir, 'signed.tar')
     const log = join(dir, 'export.log')
     // Export from oci: with Rekor wanted: the preload must catch the attempt, and export goes on with the SET only.
-    const r = run(
+    const r = await run(
       log,
       'export',
       '--no-tuf',
@@ -51,17 +47,17 @@ describe('verify opens no network connection', () => {
   })
   after(() => cleanup())
 
-  it('verify passes a signed archive with no network attempt at all', () => {
+  it('verify passes a signed archive with no network attempt at all', async () => {
     const log = join(dir, 'verify.log')
-    const r = run(log, 'verify', archive, ...POLICY)
+    const r = await run(log, 'verify', archive, ...POLICY)
     assert.equal(r.status, 0, r.stderr + r.stdout)
     assert.match(r.stdout, /signatures: +ok +signature/)
     assert.deepEqual(attempts(log), [])
   })
 
-  it('a rejected identity is also decided offline', () => {
+  it('a rejected identity is also decided offline', async () => {
     const log = join(dir, 'verify-bad.log')
-    const r = run(
+    const r = await run(
       log,
       'verify',
       archive,
@@ -78,7 +74,7 @@ describe('verify opens no network connection', () => {
 
   it('no socket file descriptor is ever open in the verify process (Linux /proc)', {
     skip: !existsSync('/proc/self/fd'),
-  }, () => {
+  }, async () => {
     // A sampler preload: list the process's fds every millisecond and record any socket.
     const log = join(dir, 'fds.log')
     const sampler = join(dir, 'sampler.mjs')
@@ -86,14 +82,15 @@ describe('verify opens no network connection', () => {
 const seen = new Set(); const tick = () => { for (const fd of readdirSync('/proc/self/fd')) { try { const l = readlinkSync('/proc/self/fd/' + fd); if (l.startsWith('socket:') && !seen.has(l)) { seen.add(l); appendFileSync(process.env.AIRLOCK_FD_LOG, l + '\\n') } } catch {} } }
 setInterval(tick, 1).unref(); process.on('exit', tick)`
     writeFileSync(sampler, code)
-    const r = spawnSync(process.execPath, ['--import', sampler, 'bin/run.js', 'verify', archive, ...POLICY], {
-      encoding: 'utf8',
-      env: {...process.env, AIRLOCK_FD_LOG: log},
+    const r = await runCli(['verify', archive, ...POLICY], {
+      nodeArgs: ['--import', sampler],
+      env: {AIRLOCK_FD_LOG: log},
     })
     assert.equal(r.status, 0, r.stderr)
     // Node itself may hold an internal socketpair for stdio; none may be created by airlock (inet sockets are what
     // matter, and the no-network preload above already proves none was requested).
     const sockets = existsSync(log) ? readFileSync(log, 'utf8').split('\n').filter(Boolean) : []
+    // the same sampler in a bare node process (not the CLI): what node alone opens
     const baseline = spawnSync(process.execPath, ['--import', sampler, '-e', 'setTimeout(()=>{},50)'], {
       encoding: 'utf8',
       env: {...process.env, AIRLOCK_FD_LOG: join(dir, 'base.log')},

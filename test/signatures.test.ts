@@ -24,7 +24,7 @@ import {startRegistry, type StartedRegistry} from './support/registry.ts'
 import {denyAllPolicy} from './support/policies.ts'
 import {createTestSigstore, referrersIndex, sampleImage, type TestSigstore} from './support/sigstore/index.ts'
 import {pushBundleSignedIndex, putImage} from './support/sigstore/registry-images.ts'
-import {parseCliJson} from './support/json-contract.ts'
+import {runCli, runCliJson} from './support/cli.ts'
 
 const ID = 'release@airlock.test'
 const ISSUER = 'https://accounts.airlock.test'
@@ -314,9 +314,7 @@ describe('signatures: export, verify, push with a real registry and the test Sig
     assert.equal(existsSync(out2), false)
   })
 
-  it('CLI: export with policy + Rekor, verify exit 0 / 1, --json report', () => {
-    const cli = (...args: string[]) =>
-      execFileSync('node', ['bin/run.js', ...args], {encoding: 'utf8', stdio: ['ignore', 'pipe', 'pipe']})
+  it('CLI: export with policy + Rekor, verify exit 0 / 1, --json report', async () => {
     const out = join(work.dir, 'cli.tar')
     const policyArgs = [
       '--trusted-root',
@@ -326,7 +324,7 @@ describe('signatures: export, verify, push with a real registry and the test Sig
       '--certificate-oidc-issuer',
       ISSUER,
     ]
-    cli(
+    const exported = await runCli([
       'export',
       '-o',
       out,
@@ -338,31 +336,29 @@ describe('signatures: export, verify, push with a real registry and the test Sig
       ...policyArgs,
       refs['legacy']!,
       refs['multi']!,
-    )
-    const text = cli('verify', out, ...policyArgs)
+    ])
+    assert.equal(exported.status, 0, exported.stderr)
+    const text = await runCli(['verify', out, ...policyArgs])
+    assert.equal(text.status, 0, text.stderr)
     assert.match(
-      text,
+      text.stdout,
       /signatures: +ok +signature .*identity release@airlock\.test, issuer https:\/\/accounts\.airlock\.test, log index \d+, integrated /,
     )
-    const json = parseCliJson(cli('verify', out, '--json', ...policyArgs)) as VerifyReport
-    assert.equal(json.ok, true)
-    let failed: {status?: number; stdout?: string} = {}
-    try {
-      cli(
-        'verify',
-        out,
-        '--trusted-root',
-        trustedRootFile,
-        '--certificate-identity',
-        'x@evil.test',
-        '--certificate-oidc-issuer',
-        ISSUER,
-      )
-    } catch (error) {
-      failed = error as typeof failed
-    }
+    const json = await runCliJson<VerifyReport>(['verify', out, ...policyArgs])
+    assert.equal(json.status, 0, json.stderr)
+    assert.equal(json.json.ok, true)
+    const failed = await runCli([
+      'verify',
+      out,
+      '--trusted-root',
+      trustedRootFile,
+      '--certificate-identity',
+      'x@evil.test',
+      '--certificate-oidc-issuer',
+      ISSUER,
+    ])
     assert.equal(failed.status, 1)
-    assert.match(failed.stdout ?? '', /FAIL/)
+    assert.match(failed.stdout, /FAIL/)
   })
 
   it('push carries the .sig tag and the fallback-tag referrers; re-export from the mirror verifies', async () => {

@@ -5,13 +5,13 @@
 // loopback address, and the flags a loopback test needs (plain HTTP, the test trusted root instead of the public
 // TUF repository, the test Rekor). The `talosctl` lines are not run.
 import assert from 'node:assert/strict'
-import {execFileSync, spawn} from 'node:child_process'
 import {existsSync, readFileSync, writeFileSync} from 'node:fs'
 import {join} from 'node:path'
 import {after, before, describe, it} from 'node:test'
 import {parseAllDocuments} from 'yaml'
 import {parseReference} from '../src/reference/index.ts'
 import {RegistryClient} from '../src/registry/index.ts'
+import {runCli} from './support/cli.ts'
 import {makeWorkDir} from './support/images.ts'
 import {startRegistry, type StartedRegistry} from './support/registry.ts'
 import {createTestSigstore, sampleImage, type TestSigstore} from './support/sigstore/index.ts'
@@ -78,8 +78,6 @@ describe('README walkthrough: Talos in a disconnected datacenter', () => {
       join(work.dir, 'images.txt'),
       `${source.host}/siderolabs/installer:v1\n${source.host}/siderolabs/kubelet:v1\n`,
     )
-    if (!existsSync(join(ROOT, 'dist/commands/countersign.js')))
-      execFileSync('npm', ['run', 'build'], {cwd: ROOT, stdio: 'ignore'})
   })
 
   after(async () => {
@@ -117,16 +115,6 @@ describe('README walkthrough: Talos in a disconnected datacenter', () => {
     return {args: w, env}
   }
 
-  const run = (args: string[], env: Record<string, string>): Promise<{status: number | null; out: string}> =>
-    new Promise(resolve => {
-      const child = spawn('node', [join(ROOT, 'bin/run.js'), ...args], {cwd: work.dir, env: {...process.env, ...env}})
-      let out = ''
-      child.stdout.on('data', (c: Buffer) => (out += c.toString()))
-      child.stderr.on('data', (c: Buffer) => (out += c.toString()))
-      child.on('close', status => resolve({status, out}))
-      child.stdin.end()
-    })
-
   it('runs every airlock command of the walkthrough, and the mirror then passes a Talos publicKey rule', async () => {
     const commands = walkthroughCommands().filter(l => !l.startsWith('talosctl'))
     assert.deepEqual(
@@ -135,8 +123,8 @@ describe('README walkthrough: Talos in a disconnected datacenter', () => {
     )
     for (const line of commands) {
       const {args, env} = adapt(line)
-      const r = await run(args, env)
-      assert.equal(r.status, 0, `${args.join(' ')}\n${r.out}`)
+      const r = await runCli(args, {cwd: work.dir, env})
+      assert.equal(r.status, 0, `${args.join(' ')}\n${r.stdout}${r.stderr}`)
     }
     // The emitted documents parse and carry the key; the cluster's view passes for every image.
     const pub = readFileSync(join(work.dir, 'dc-gap.pub'), 'utf8')

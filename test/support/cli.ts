@@ -1,14 +1,16 @@
 // The one way a test runs the built CLI (bin/run.js -> dist/): asynchronously, so registries started in the same
 // process keep answering, with the build checked fresh once, stdin closed unless given, and a wall-clock limit that
 // kills the whole run instead of hanging the file.
-import {spawn} from 'node:child_process'
+import {type ChildProcessWithoutNullStreams, spawn} from 'node:child_process'
+import {existsSync, readFileSync} from 'node:fs'
 import {join} from 'node:path'
-import {fileURLToPath} from 'node:url'
+import {fileURLToPath, pathToFileURL} from 'node:url'
 import {assertFreshBuild} from './built.ts'
 import {assertContract} from './json-contract.ts'
 
 export const ROOT = fileURLToPath(new URL('../../', import.meta.url))
 export const BIN = join(ROOT, 'bin/run.js')
+const NO_NETWORK = pathToFileURL(join(ROOT, 'test/support/no-network.ts')).href
 
 export interface CliRun {
   status: number | null
@@ -30,6 +32,13 @@ export interface CliOptions {
   timeoutMs?: number
   /** Node options before bin/run.js, e.g. `['--import', './test/support/no-network.ts']` (relative to `cwd`). */
   nodeArgs?: readonly string[]
+  /**
+   * Runs under the no-network preload (test/support/no-network.ts): every socket, DNS lookup and request throws and
+   * is recorded in this file (read it with networkAttempts).
+   */
+  networkLog?: string
+  /** Called with the child once it is started, for tests that signal it while it runs. */
+  onSpawn?: (child: ChildProcessWithoutNullStreams) => void
 }
 
 /** How long a CLI run may take before the test calls it hung. */
@@ -44,18 +53,21 @@ export function runCli(args: readonly string[], options: CliOptions = {}): Promi
     checked = true
   }
   const env: NodeJS.ProcessEnv = {...process.env}
+  const nodeArgs = [...(options.networkLog ? ['--import', NO_NETWORK] : []), ...(options.nodeArgs ?? [])]
+  if (options.networkLog) env['AIRLOCK_NETWORK_LOG'] = options.networkLog
   for (const [name, value] of Object.entries(options.env ?? {})) {
     if (value === undefined) delete env[name]
     else env[name] = value
   }
   return new Promise(resolve => {
-    const child = spawn(process.execPath, [...(options.nodeArgs ?? []), BIN, ...args], {
+    const child = spawn(process.execPath, [...nodeArgs, BIN, ...args], {
       cwd: options.cwd ?? ROOT,
       env,
       stdio: 'pipe',
     })
     let stdout = ''
     let stderr = ''
+    options.onSpawn?.(child)
     child.stdout.setEncoding('utf8').on('data', (d: string) => (stdout += d))
     child.stderr.setEncoding('utf8').on('data', (d: string) => (stderr += d))
     child.stdin.on('error', () => {}) // the CLI may exit before reading what we offered
@@ -66,6 +78,11 @@ export function runCli(args: readonly string[], options: CliOptions = {}): Promi
       resolve({status, signal, stdout, stderr})
     })
   })
+}
+
+/** The network attempts the no-network preload recorded in `log` (one JSON line each; none when it has no file). */
+export function networkAttempts(log: string): string[] {
+  return existsSync(log) ? readFileSync(log, 'utf8').split('\n').filter(Boolean) : []
 }
 
 /**

@@ -9,6 +9,8 @@ export interface FaultRequest {
   /** Path and query, e.g. /v2/a/b/blobs/sha256:... */
   path: string
   headers: IncomingHttpHeaders
+  /** When it arrived (Date.now()): lets a test time what the CLI did on the wire, without its start-up. */
+  at: number
 }
 
 export interface Fault {
@@ -66,7 +68,12 @@ export async function startFaultProxy(upstream: string, options: {hostname?: str
   const requests: FaultRequest[] = []
 
   const server = http.createServer((req, res) => {
-    const request: FaultRequest = {method: req.method ?? 'GET', path: req.url ?? '/', headers: req.headers}
+    const request: FaultRequest = {
+      method: req.method ?? 'GET',
+      path: req.url ?? '/',
+      headers: req.headers,
+      at: Date.now(),
+    }
     requests.push(request)
     const fault = faults.find(f => f.left > 0 && f.match(request))
     if (fault) fault.left--
