@@ -123,7 +123,7 @@ async function waitUntilServing(
   child: ChildProcess,
   output: () => string,
   client?: {cert: Buffer; key: Buffer},
-  timeoutMs = 15_000,
+  timeoutMs = 60_000,
 ): Promise<void> {
   const deadline = Date.now() + timeoutMs
   for (;;) {
