@@ -16,6 +16,7 @@ import {signatureExportHooks} from '../src/export/signature-hook.ts'
 import {loadPolicy} from '../src/policy/index.ts'
 import {parseReference} from '../src/reference/index.ts'
 import {RegistryClient} from '../src/registry/index.ts'
+import {discoverInRegistry} from '../src/sigstore/discover.ts'
 import {parseSignaturesSection} from '../src/sigstore/section.ts'
 import {makeWorkDir} from './support/images.ts'
 import {startRegistry, type StartedRegistry} from './support/registry.ts'
@@ -146,6 +147,30 @@ describe('export: signature work of several images at once, recorded in image or
       } finally {
         await reader.close()
       }
+    } finally {
+      await front.stop()
+    }
+  })
+
+  it("one subject's look-ups (.sig, .att, .sbom tags and the referrers) are asked at once, not one after another", async () => {
+    // The front holds the first look-up (the .sig tag) back until another request arrives.
+    const front = await holdingFront(registry.url, 1, 20_000)
+    try {
+      const frontHost = new URL(front.url).host
+      const viaFront = new RegistryClient({insecure: [frontHost]})
+      const ref = parseReference(refs[0]!.replace(registry.host, frontHost))
+      const repo = viaFront.repository(ref)
+      const subject = await client.repository(parseReference(refs[0]!)).resolve('v1')
+      const found = await discoverInRegistry(repo, [subject], ref.toString())
+      const firstAnswered = front.events.indexOf('answered 1')
+      const second = front.events.findIndex(e => e.startsWith('request 2 '))
+      assert.ok(second >= 0 && second < firstAnswered, `look-ups one after another: ${front.events.join(', ')}`)
+      assert.equal(found.length, 1)
+      assert.deepEqual(
+        found[0]!.entries.map(e => e.kind === 'legacy-tag' && e.tag.endsWith('.sig')),
+        [true],
+        'the .sig tag, found whatever order the answers came in',
+      )
     } finally {
       await front.stop()
     }
