@@ -388,7 +388,7 @@ async function uploadHashedFirst(
     const kept = image.artifacts.filter(a => !(forms === 'all' || a.kind === 'tag')).map(a => a.graph)
     for (const graph of sent)
       for (const {descriptor} of graph.blobs)
-        if (pending.has(descriptor.digest))
+        if (pending.has(descriptor.digest) && !uploads.has(`${repository}@${descriptor.digest}`))
           uploads.set(`${repository}@${descriptor.digest}`, {image, ref, graph, descriptor})
     for (const graph of kept)
       for (const {descriptor} of graph.blobs)
