@@ -3,38 +3,18 @@
 // "NOT verified: N image(s)" naming only the first failure, push printing "tagged" before "verification", exact
 // byte counts beside "MB", "1 manifests", and `push --emit-talos-config -` writing the YAML to stderr.
 import assert from 'node:assert/strict'
-import {spawnSync} from 'node:child_process'
 import {join} from 'node:path'
 import {after, before, describe, it} from 'node:test'
-import {fileURLToPath} from 'node:url'
 import {parse as parseYaml} from 'yaml'
 import {tempDir} from './support/layouts.ts'
 import {startRegistry, type StartedRegistry} from './support/registry.ts'
-import {type CliRun, HANG_GUARD_MS, runCli} from './support/cli.ts'
+import {type CliRun, runCli} from './support/cli.ts'
+import {EXAMPLE_POLICY, EXAMPLE_SIGNATURES, exportExampleArchives} from './support/example-archives.ts'
 
-const root = fileURLToPath(new URL('..', import.meta.url))
-const SIG = join(root, 'fixtures/example-signatures')
-const SIGNED = `oci:${SIG}/oci-layout:registry.example.test/airlock/hello:v1`
-const UNSIGNED = `oci:${join(root, 'fixtures/example')}:example.com/demo/hello:1.0`
-const POLICY = [
-  '--trusted-root',
-  join(SIG, 'trusted_root.json'),
-  '--certificate-identity',
-  'release@example.test',
-  '--certificate-oidc-issuer',
-  'https://accounts.example.test',
-]
+const SIG = EXAMPLE_SIGNATURES
+const POLICY = EXAMPLE_POLICY
 
-function airlock(...args: string[]) {
-  return spawnSync(process.execPath, [join(root, 'bin/run.js'), ...args], {
-    encoding: 'utf8',
-    cwd: root,
-    timeout: HANG_GUARD_MS,
-  })
-}
-function airlockAsync(...args: string[]): Promise<CliRun> {
-  return runCli(args)
-}
+const airlock = (...args: string[]): Promise<CliRun> => runCli(args)
 
 describe('CLI: output never contradicts itself', () => {
   let dir: string
@@ -44,12 +24,7 @@ describe('CLI: output never contradicts itself', () => {
   let mirror: StartedRegistry
   before(async () => {
     ;({dir, cleanup} = await tempDir('airlock-output-'))
-    two = join(dir, 'two.tar')
-    signed = join(dir, 'signed.tar')
-    const a = airlock('export', '--no-tuf', '--no-rekor', '--signatures', 'optional', '-o', two, SIGNED, UNSIGNED)
-    assert.equal(a.status, 0, a.stderr)
-    const b = airlock('export', '--no-tuf', '--no-rekor', '-o', signed, ...POLICY, SIGNED)
-    assert.equal(b.status, 0, b.stderr)
+    ;({signed, two} = await exportExampleArchives(dir))
     mirror = await startRegistry()
   })
   after(async () => {
@@ -57,8 +32,8 @@ describe('CLI: output never contradicts itself', () => {
     await cleanup?.()
   })
 
-  it('verify --signatures skip: no "ok trust" without a trust source, no bare "verified"', () => {
-    const r = airlock('verify', '--signatures', 'skip', two)
+  it('verify --signatures skip: no "ok trust" without a trust source, no bare "verified"', async () => {
+    const r = await airlock('verify', '--signatures', 'skip', two)
     assert.equal(r.status, 0, r.stderr)
     assert.doesNotMatch(r.stdout, /^ok +trust/m)
     assert.match(r.stdout, /^none +trust\n.*keyless signatures cannot be verified/m)
@@ -66,8 +41,15 @@ describe('CLI: output never contradicts itself', () => {
     assert.match(r.stdout, /^integrity verified, signatures NOT checked: 2 images, 16 blobs, [\d.]+ KB in /m)
   })
 
-  it('a failed verify names every failed image, not only the first', () => {
-    const r = airlock('verify', two, '--key', join(SIG, 'cosign.pub'), '--trusted-root', join(SIG, 'trusted_root.json'))
+  it('a failed verify names every failed image, not only the first', async () => {
+    const r = await airlock(
+      'verify',
+      two,
+      '--key',
+      join(SIG, 'cosign.pub'),
+      '--trusted-root',
+      join(SIG, 'trusted_root.json'),
+    )
     assert.equal(r.status, 1)
     assert.match(r.stdout, /^NOT verified \(2 of 2 failed\): 2 images/m)
     const error = r.stderr.split('\n').filter(l => l.startsWith('airlock: error:'))
@@ -78,7 +60,7 @@ describe('CLI: output never contradicts itself', () => {
     )
   })
 
-  it('verify-blob --insecure-ignore-tlog does not quote the log index it did not check', () => {
+  it('verify-blob --insecure-ignore-tlog does not quote the log index it did not check', async () => {
     const args = [
       'verify-blob',
       '--bundle',
@@ -88,17 +70,17 @@ describe('CLI: output never contradicts itself', () => {
       '--trusted-root',
       join(SIG, 'trusted_root.json'),
     ]
-    const checked = airlock(...args, join(SIG, 'hello.txt'))
+    const checked = await airlock(...args, join(SIG, 'hello.txt'))
     assert.equal(checked.status, 0, checked.stderr)
     assert.match(checked.stdout, /Verified OK: .* signed by the given key, log index \d+/)
-    const ignored = airlock(...args, '--insecure-ignore-tlog', join(SIG, 'hello.txt'))
+    const ignored = await airlock(...args, '--insecure-ignore-tlog', join(SIG, 'hello.txt'))
     assert.equal(ignored.status, 0, ignored.stderr)
     assert.match(ignored.stdout, /Verified OK: .* signed by the given key\n/)
     assert.doesNotMatch(ignored.stdout, /log index/)
   })
 
   it('push: verification before any tag, human sizes, singulars right, --emit-talos-config - is the YAML alone on stdout', async () => {
-    const r = await airlockAsync(
+    const r = await airlock(
       'push',
       signed,
       `${mirror.host}/m`,

@@ -49,7 +49,7 @@ describe('stale partial volumes', () => {
     writeFileSync(held, 'being written')
     const fd = openSync(held, 'r')
     try {
-      const r = await runCli(args, {timeoutMs: 120_000})
+      const r = await runCli(args)
       assert.equal(r.status, 0, r.stderr)
       for (const name of left)
         assert.match(

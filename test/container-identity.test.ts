@@ -8,6 +8,7 @@ import {join} from 'node:path'
 import {after, before, describe, it} from 'node:test'
 import {tempDir} from './support/layouts.ts'
 import {runCli} from './support/cli.ts'
+import {keylessFlags} from './support/policies.ts'
 import {SignedLayout, exportFromLayout, verifyVerdicts} from './support/signed-layout.ts'
 import {createTestSigstore, sampleImage, type TestSigstore} from './support/sigstore/index.ts'
 
@@ -21,19 +22,10 @@ describe('--require-container-identity binds the signed name to the image reposi
   let ss: TestSigstore
   let archive: string
   const verify = async (...extra: string[]) => {
-    const r = await verifyVerdicts(
-      archive,
-      [
-        '--trusted-root',
-        join(dir, 'trusted_root.json'),
-        '--certificate-identity',
-        id.identity,
-        '--certificate-oidc-issuer',
-        id.issuer,
-        ...extra,
-      ],
-      {repo: REPO, log: join(dir, 'verify-net.log')},
-    )
+    const r = await verifyVerdicts(archive, [...keylessFlags(join(dir, 'trusted_root.json'), id), ...extra], {
+      repo: REPO,
+      log: join(dir, 'verify-net.log'),
+    })
     return {
       status: r.status,
       report: new Map([...r.verdicts].map(([name, v]) => [name, {ok: v.ok, reasons: v.reasons.join('\n')}])),

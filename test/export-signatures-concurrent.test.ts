@@ -167,7 +167,7 @@ describe('export: signature work of several images at once, recorded in image or
       assert.ok(second >= 0 && second < firstAnswered, `look-ups one after another: ${front.events.join(', ')}`)
       assert.equal(found.length, 1)
       assert.deepEqual(
-        found[0]!.entries.map(e => e.kind === 'legacy-tag' && e.tag.endsWith('.sig')),
+        found[0]!.entries.map(e => e.kind === 'legacy-tag' && (e.tag ?? '').endsWith('.sig')),
         [true],
         'the .sig tag, found whatever order the answers came in',
       )

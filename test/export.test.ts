@@ -12,6 +12,7 @@ import {parseSource} from '../src/store/source.ts'
 import {verifyArchive} from '../src/verify/verify.ts'
 import {standardLayout, tempDir} from './support/layouts.ts'
 import {startRegistry, type StartedRegistry} from './support/registry.ts'
+import {registryOpener} from './support/open-registry.ts'
 
 describe('export', () => {
   let dir: string
@@ -150,15 +151,7 @@ describe('export from a registry', () => {
     await cleanup()
   })
 
-  const openRegistry = async (reference: string) => {
-    const ref = parseReference(reference)
-    return {
-      store: client.repository(ref),
-      name: ref.toString(),
-      reference: ref.reference,
-      ...(ref.tag ? {tag: ref.tag} : {}),
-    }
-  }
+  const openRegistry = (reference: string) => registryOpener(client)(reference)
 
   it('exports registry images with parallel staged downloads, and resumes from --cache', async () => {
     const out = join(dir, 'reg.tar')

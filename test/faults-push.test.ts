@@ -14,6 +14,7 @@ import {buildImage, makeWorkDir, pushImage, type TestImage} from './support/imag
 import {startRegistry, type StartedRegistry} from './support/registry.ts'
 import {assertFreshBuild} from './support/built.ts'
 import {runCli} from './support/cli.ts'
+import {registryOpener} from './support/open-registry.ts'
 
 // dist/ must be the current source: fail (never skip, never test old code) when it is not
 assertFreshBuild()
@@ -59,6 +60,18 @@ describe('push under network faults (fault proxy in front of the mirror registry
   const push = (p: string, extra: string[] = []) =>
     run(['push', archive, `${proxy.host}/${p}`, '--insecure-registry', proxy.host, '--skip-verify', ...extra])
 
+  /**
+   * A push that had to fail: exit 1, one error line, no stack trace, and it gave up within 30 s, timed from its first
+   * request to the mirror (requests[mark]) to its exit: the retries, not node's start-up or the archive's reading.
+   */
+  const failsWithinBounds = (run: Run, mark: number) => {
+    assert.equal(run.exit, 1, run.stderr)
+    assert.equal(errorLines(run.stderr).length, 1, run.stderr)
+    assert.ok(!/^\s+at /m.test(run.stderr), 'stack trace')
+    const gaveUpMs = run.ended - proxy.requests[mark]!.at
+    assert.ok(gaveUpMs < 30_000, `gave up only after ${gaveUpMs} ms`)
+  }
+
   /** Read back from the registry itself (not through the proxy): the tag resolves to the archive's root and every blob is there. */
   async function confirm(p: string): Promise<void> {
     const repo = client.repository(parseReference(`${mirror.host}/${p}/faults/app:1`))
@@ -87,15 +100,7 @@ describe('push under network faults (fault proxy in front of the mirror registry
     await exportImages({
       sources: [`${source.host}/faults/app:1`],
       output: archive,
-      openRegistry: async reference => {
-        const ref = parseReference(reference)
-        return {
-          store: client.repository(ref),
-          name: ref.toString(),
-          reference: ref.reference,
-          ...(ref.tag ? {tag: ref.tag} : {}),
-        }
-      },
+      openRegistry: registryOpener(client),
     })
     proxy = await startFaultProxy(mirror.host)
   })
@@ -176,13 +181,8 @@ describe('push under network faults (fault proxy in front of the mirror registry
     const mark0 = proxy.requests.length
     const first = await push(p)
     proxy.clearFaults()
-    assert.equal(first.exit, 1, first.stderr)
-    assert.equal(errorLines(first.stderr).length, 1, first.stderr)
-    assert.ok(!/^\s+at /m.test(first.stderr), 'stack trace')
+    failsWithinBounds(first, mark0)
     assert.match(errorLines(first.stderr)[0]!, /503|unavailable/i)
-    // from its first request to the mirror to its exit: the retries, not node's start-up or the archive's reading
-    const gaveUpMs = first.ended - proxy.requests[mark0]!.at
-    assert.ok(gaveUpMs < 30_000, `gave up only after ${gaveUpMs} ms`)
     assert.deepEqual(await tags(p), [], 'a tag was written although content is missing')
     assert.equal(
       proxy.requests.slice(mark0).filter(isTagPut).length,
@@ -213,12 +213,7 @@ describe('push under network faults (fault proxy in front of the mirror registry
     const mark0 = proxy.requests.length
     const first = await push(p)
     proxy.clearFaults()
-    assert.equal(first.exit, 1, first.stderr)
-    assert.equal(errorLines(first.stderr).length, 1, first.stderr)
-    assert.ok(!/^\s+at /m.test(first.stderr), 'stack trace')
-    // from its first request to the mirror to its exit: the retries, not node's start-up or the archive's reading
-    const gaveUpMs = first.ended - proxy.requests[mark0]!.at
-    assert.ok(gaveUpMs < 30_000, `gave up only after ${gaveUpMs} ms`)
+    failsWithinBounds(first, mark0)
     assert.deepEqual(await tags(p), [])
     const second = await push(p)
     assert.equal(second.exit, 0, second.stderr)

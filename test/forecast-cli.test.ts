@@ -9,7 +9,7 @@ import {mirrorIdFor} from '../src/trust/index.ts'
 import {runCli, runCliJson} from './support/cli.ts'
 import {tempDir} from './support/layouts.ts'
 import {startRegistry, type StartedRegistry} from './support/registry.ts'
-import {type ServedTuf, serveTuf} from './support/tuf-export.ts'
+import {type ServedTuf, serveTuf} from './support/served-tuf.ts'
 
 const DAY = 86_400_000
 

@@ -19,9 +19,11 @@ import {signatureExportHooks} from '../src/export/signature-hook.ts'
 import {makeWorkDir} from './support/images.ts'
 import {startRegistry, type StartedRegistry} from './support/registry.ts'
 import {checkMirrorOf} from './support/mirror-check.ts'
+import {keylessFlags} from './support/policies.ts'
 import {createTestSigstore, sampleImage, type TestSigstore} from './support/sigstore/index.ts'
 import {pushBundleSignedIndex, putImage} from './support/sigstore/registry-images.ts'
 import {runCli, runCliJson} from './support/cli.ts'
+import {registryOpener} from './support/open-registry.ts'
 
 const ID = 'release@airlock.test'
 const ISSUER = 'https://accounts.airlock.test'
@@ -49,14 +51,7 @@ describe('verify --registry / push --check: signatures verified from the mirror'
   const repush = () => pushArchive({archive, target: target(), client: mirrorClient, skipVerify: true, force: true})
   const cli = (args: string[], input?: string) => runCli(args, input === undefined ? {} : {input})
   const mirrorArgs = () => ['--ca-file', mirror.caFile!, '--username', mirror.username!, '--password-stdin']
-  const policyArgs = () => [
-    '--trusted-root',
-    trustedRootFile,
-    '--certificate-identity',
-    ID,
-    '--certificate-oidc-issuer',
-    ISSUER,
-  ]
+  const policyArgs = () => keylessFlags(trustedRootFile, id)
 
   /** The raw Distribution API: DELETE a manifest by digest (storage delete is enabled in test registries). */
   function deleteManifest(repository: string, digest: string): Promise<number> {
@@ -118,15 +113,7 @@ describe('verify --registry / push --check: signatures verified from the mirror'
     await exportImages({
       sources: [`${source.host}/t/legacy:v1`, `${source.host}/t/multi:v1`],
       output: archive,
-      openRegistry: async reference => {
-        const ref = parseReference(reference)
-        return {
-          store: sourceClient.repository(ref),
-          name: ref.toString(),
-          reference: ref.reference,
-          ...(ref.tag ? {tag: ref.tag} : {}),
-        }
-      },
+      openRegistry: registryOpener(sourceClient),
       hooks: signatureExportHooks({mode: 'required', rekorUrl: ss.url, trustedRoots, policy: policy()}).hooks,
     })
   })

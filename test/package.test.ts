@@ -5,6 +5,7 @@
 // PATH, HOME an empty read-only directory), inside a network namespace of its own (`unshare -n`, only loopback,
 // where the test registry also runs), so any network attempt or file read outside the work directory would fail.
 import assert from 'node:assert/strict'
+// Not runCli (test/support/cli.ts): the subject is the packaged executable, run with an empty environment in a network namespace.
 import {execFileSync, spawn, spawnSync, type ChildProcess} from 'node:child_process'
 import {createHash} from 'node:crypto'
 import {

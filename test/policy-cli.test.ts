@@ -7,6 +7,7 @@ import {join} from 'node:path'
 import {after, before, describe, it} from 'node:test'
 import {networkAttempts, runCli} from './support/cli.ts'
 import {tempDir} from './support/layouts.ts'
+import {exportFromLayout} from './support/signed-layout.ts'
 
 const FIX = 'fixtures/example-signatures'
 const KEYLESS = "keyless: {issuer: 'https://accounts.example.test', subject: 'release@example.test'}"
@@ -15,7 +16,6 @@ describe('verify --policy: rules read as Talos reads them', () => {
   let dir: string
   let cleanup: () => Promise<void>
   let archive: string
-  const run = (...args: string[]) => runCli(args, {networkLog: join(dir, 'net.log')})
   /** verify under the no-network preload, which must record no attempt. */
   const offline = async (...args: string[]) => {
     const log = join(dir, 'verify-net.log')
@@ -33,16 +33,12 @@ describe('verify --policy: rules read as Talos reads them', () => {
   before(async () => {
     ;({dir, cleanup} = await tempDir())
     archive = join(dir, 'signed.tar')
-    const r = await run(
-      'export',
-      '--no-tuf',
-      '--rekor-url',
-      'https://rekor.airlock.test',
-      '-o',
+    await exportFromLayout(
+      `${FIX}/oci-layout`,
+      ['registry.example.test/airlock/hello:v1'],
       archive,
-      `oci:${FIX}/oci-layout:registry.example.test/airlock/hello:v1`,
+      join(dir, 'net.log'),
     )
-    assert.equal(r.status, 0, r.stderr)
   })
   after(() => cleanup())
 

@@ -11,6 +11,7 @@ import {RegistryClient} from '../src/registry/index.ts'
 import {makeWorkDir, pushMultiPlatformImage} from './support/images.ts'
 import {startRegistry, type StartedRegistry} from './support/registry.ts'
 import {parseCliJson} from './support/json-contract.ts'
+import {registryOpener} from './support/open-registry.ts'
 
 interface PushJson {
   verification: {status: string}
@@ -41,15 +42,7 @@ describe('push interrupted mid-blob', () => {
     await exportImages({
       sources: [`${source.host}/big/app:v1`],
       output: archive,
-      openRegistry: async reference => {
-        const ref = parseReference(reference)
-        return {
-          store: client.repository(ref),
-          name: ref.toString(),
-          reference: ref.reference,
-          ...(ref.tag ? {tag: ref.tag} : {}),
-        }
-      },
+      openRegistry: registryOpener(client),
     })
     client.close()
   })

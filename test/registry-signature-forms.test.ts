@@ -14,6 +14,7 @@ import {RegistryClient} from '../src/registry/index.ts'
 import {runCli, runCliJson} from './support/cli.ts'
 import {makeWorkDir} from './support/images.ts'
 import {startQuirksFront, type QuirksFront} from './support/quirks-front.ts'
+import {keylessFlags} from './support/policies.ts'
 import {startRegistry, type StartedRegistry} from './support/registry.ts'
 import {createTestSigstore, referrersIndex, sampleImage, type TestSigstore} from './support/sigstore/index.ts'
 import {pushBundleSignedIndex, putImage} from './support/sigstore/registry-images.ts'
@@ -30,14 +31,7 @@ describe('--signature-forms legacy: push into Quay 3.11 without bundle manifests
   let trustedRoot = ''
   let both = ''
   let mixed = ''
-  const policy = () => [
-    '--trusted-root',
-    trustedRoot,
-    '--certificate-identity',
-    ID,
-    '--certificate-oidc-issuer',
-    ISSUER,
-  ]
+  const policy = () => keylessFlags(trustedRoot, {identity: ID, issuer: ISSUER})
   /** `airlock push|verify ARCHIVE ...where` against the Quay front (plain HTTP), `--signature-forms legacy`. */
   const legacyOnQuay = (command: 'push' | 'verify', archive: string, ...where: string[]) => [
     command,

@@ -12,6 +12,7 @@ import {writeFileSync} from 'node:fs'
 import {join} from 'node:path'
 import {after, before, describe, it} from 'node:test'
 import {tempDir} from './support/layouts.ts'
+import {keylessFlags} from './support/policies.ts'
 import {type ImageVerdict, SignedLayout, exportFromLayout, verifyVerdicts} from './support/signed-layout.ts'
 import {createTestSigstore, sampleImage, type OciImage, type TestSigstore} from './support/sigstore/index.ts'
 
@@ -60,18 +61,10 @@ describe('image signatures: what cosign accepts, and nothing else', () => {
       archive,
       join(dir, 'export-net.log'),
     )
-    const verified = await verifyVerdicts(
-      archive,
-      [
-        '--trusted-root',
-        join(dir, 'trusted_root.json'),
-        '--certificate-identity',
-        id.identity,
-        '--certificate-oidc-issuer',
-        id.issuer,
-      ],
-      {repo: REPO, log: join(dir, 'verify-net.log')},
-    )
+    const verified = await verifyVerdicts(archive, keylessFlags(join(dir, 'trusted_root.json'), id), {
+      repo: REPO,
+      log: join(dir, 'verify-net.log'),
+    })
     // cosign-v3 passes, the three others fail
     assert.equal(verified.status, 1)
     report = verified.verdicts

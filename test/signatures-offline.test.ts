@@ -7,17 +7,13 @@ import {existsSync, readFileSync, writeFileSync} from 'node:fs'
 import {join} from 'node:path'
 import {after, before, describe, it} from 'node:test'
 import {networkAttempts, runCli} from './support/cli.ts'
+import {EXAMPLE_POLICY, EXAMPLE_SIGNATURES} from './support/example-archives.ts'
 import {tempDir} from './support/layouts.ts'
+import {keylessFlags} from './support/policies.ts'
+import {exportFromLayout} from './support/signed-layout.ts'
 
-const FIX = 'fixtures/example-signatures'
-const POLICY = [
-  '--trusted-root',
-  `${FIX}/trusted_root.json`,
-  '--certificate-identity',
-  'release@example.test',
-  '--certificate-oidc-issuer',
-  'https://accounts.example.test',
-]
+const FIX = EXAMPLE_SIGNATURES
+const POLICY = EXAMPLE_POLICY
 
 describe('verify opens no network connection', () => {
   let dir: string
@@ -31,17 +27,7 @@ describe('verify opens no network connection', () => {
     archive = join(dir, 'signed.tar')
     const log = join(dir, 'export.log')
     // Export from oci: with Rekor wanted: the preload must catch the attempt, and export goes on with the SET only.
-    const r = await run(
-      log,
-      'export',
-      '--no-tuf',
-      '--rekor-url',
-      'https://rekor.airlock.test',
-      '-o',
-      archive,
-      `oci:${FIX}/oci-layout:registry.example.test/airlock/hello:v1`,
-    )
-    assert.equal(r.status, 0, r.stderr)
+    const r = await exportFromLayout(`${FIX}/oci-layout`, ['registry.example.test/airlock/hello:v1'], archive, log)
     assert.ok(attempts(log).length > 0, 'the preload records network attempts (export wanted Rekor)')
     assert.match(r.stderr, /warning: .*Rekor|SET/)
   })
@@ -61,12 +47,10 @@ describe('verify opens no network connection', () => {
       log,
       'verify',
       archive,
-      '--trusted-root',
-      `${FIX}/trusted_root.json`,
-      '--certificate-identity',
-      'someone@evil.test',
-      '--certificate-oidc-issuer',
-      'https://accounts.example.test',
+      ...keylessFlags(`${FIX}/trusted_root.json`, {
+        identity: 'someone@evil.test',
+        issuer: 'https://accounts.example.test',
+      }),
     )
     assert.equal(r.status, 1)
     assert.deepEqual(attempts(log), [])

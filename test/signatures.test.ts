@@ -21,10 +21,11 @@ import {verifyArchive} from '../src/verify/verify.ts'
 import type {VerifyReport} from '../src/verify/report-model.ts'
 import {makeWorkDir} from './support/images.ts'
 import {startRegistry, type StartedRegistry} from './support/registry.ts'
-import {denyAllPolicy} from './support/policies.ts'
+import {denyAllPolicy, keylessFlags} from './support/policies.ts'
 import {createTestSigstore, referrersIndex, sampleImage, type TestSigstore} from './support/sigstore/index.ts'
 import {pushBundleSignedIndex, putImage} from './support/sigstore/registry-images.ts'
 import {runCli, runCliJson} from './support/cli.ts'
+import {registryOpener} from './support/open-registry.ts'
 
 const ID = 'release@airlock.test'
 const ISSUER = 'https://accounts.airlock.test'
@@ -41,15 +42,7 @@ describe('signatures: export, verify, push with a real registry and the test Sig
   const refs: Record<string, string> = {}
   const digests: Record<string, string> = {}
   const open = (ref: string) => client.repository(parseReference(ref))
-  const openRegistry = async (reference: string) => {
-    const ref = parseReference(reference)
-    return {
-      store: client.repository(ref),
-      name: ref.toString(),
-      reference: ref.reference,
-      ...(ref.tag ? {tag: ref.tag} : {}),
-    }
-  }
+  const openRegistry = (reference: string) => registryOpener(client)(reference)
   const policy = (flags: Record<string, string>): Policy => loadPolicy(flags)
   const good = () => policy({'certificate-identity': ID, 'certificate-oidc-issuer': ISSUER})
   const verifyWith = (path: string, p: Policy): Promise<VerifyReport> =>
@@ -316,14 +309,7 @@ describe('signatures: export, verify, push with a real registry and the test Sig
 
   it('CLI: export with policy + Rekor, verify exit 0 / 1, --json report', async () => {
     const out = join(work.dir, 'cli.tar')
-    const policyArgs = [
-      '--trusted-root',
-      trustedRootFile,
-      '--certificate-identity',
-      ID,
-      '--certificate-oidc-issuer',
-      ISSUER,
-    ]
+    const policyArgs = keylessFlags(trustedRootFile, {identity: ID, issuer: ISSUER})
     const exported = await runCli([
       'export',
       '-o',
@@ -350,12 +336,7 @@ describe('signatures: export, verify, push with a real registry and the test Sig
     const failed = await runCli([
       'verify',
       out,
-      '--trusted-root',
-      trustedRootFile,
-      '--certificate-identity',
-      'x@evil.test',
-      '--certificate-oidc-issuer',
-      ISSUER,
+      ...keylessFlags(trustedRootFile, {identity: 'x@evil.test', issuer: ISSUER}),
     ])
     assert.equal(failed.status, 1)
     assert.match(failed.stdout, /FAIL/)

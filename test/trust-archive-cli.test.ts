@@ -9,7 +9,7 @@ import {after, before, describe, it} from 'node:test'
 import {mirrorIdFor, pinnedRootFingerprint} from '../src/trust/index.ts'
 import {runCli, runCliJson} from './support/cli.ts'
 import {readTar, writeTar} from './support/hostile/tar.ts'
-import {FIXTURE, type ServedTuf, serveTuf} from './support/tuf-export.ts'
+import {FIXTURE, type ServedTuf, serveTuf} from './support/served-tuf.ts'
 import type {StaticServer} from './support/static-server.ts'
 import type {TestTufRepo} from './support/tuf-repo.ts'
 

@@ -16,20 +16,11 @@ import {renderHtml} from '../src/report/html.ts'
 import {renderMarkdown} from '../src/report/markdown.ts'
 import type {VerifyReport} from '../src/verify/report-model.ts'
 import {a4Overflow, launchChromium, loadFile, saveEvidence} from './support/browser.ts'
-import {ROOT, runCli} from './support/cli.ts'
+import {runCli} from './support/cli.ts'
+import {EXAMPLE_POLICY, exportExampleArchives} from './support/example-archives.ts'
 import {tempDir} from './support/layouts.ts'
 
-const SIG = join(ROOT, 'fixtures/example-signatures')
-const SIGNED = `oci:${SIG}/oci-layout:registry.example.test/airlock/hello:v1`
-const UNSIGNED = `oci:${join(ROOT, 'fixtures/example')}:example.com/demo/hello:1.0`
-const POLICY = [
-  '--trusted-root',
-  join(SIG, 'trusted_root.json'),
-  '--certificate-identity',
-  'release@example.test',
-  '--certificate-oidc-issuer',
-  'https://accounts.example.test',
-]
+const POLICY = EXAMPLE_POLICY
 const HOSTILE = 'example.com/demo/<script>window.pwned=1</script><img src=https://evil.example/x.png>:1.0'
 
 /** Rewrites one image name inside an archive's index.json and airlock.json (what a hostile exporter can do). */
@@ -90,14 +81,9 @@ describe('verify --report', () => {
   let hostile: string
   before(async () => {
     ;({dir, cleanup} = await tempDir('airlock-report-'))
-    signed = join(dir, 'signed.tar')
-    const two = join(dir, 'two.tar')
-    const [a, b] = await Promise.all([
-      runCli(['export', '--no-tuf', '--no-rekor', '-o', signed, ...POLICY, SIGNED]),
-      runCli(['export', '--no-tuf', '--no-rekor', '--signatures', 'optional', '-o', two, SIGNED, UNSIGNED]),
-    ])
-    assert.equal(a.status, 0, a.stderr)
-    assert.equal(b.status, 0, b.stderr)
+    const exported = await exportExampleArchives(dir)
+    signed = exported.signed
+    const two = exported.two
     hostile = join(dir, 'hostile.tar')
     const work = join(dir, 'unpacked')
     execFileSync('mkdir', ['-p', work])

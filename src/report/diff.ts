@@ -3,7 +3,7 @@
 import type {ClaimedSigner} from '../diff/claims.ts'
 import type {DiffResult, ImageChange, PlatformChange} from '../diff/diff.ts'
 import {formatBytes} from '../util/progress.ts'
-import {cell, type ReportDocument, type Section} from './document.ts'
+import {type Block, cell, type ReportDocument, type Section} from './document.ts'
 import {printable} from './document.ts'
 
 const short = (digest: string | undefined) => (digest ? digest.slice(0, 19) : '-')
@@ -47,15 +47,10 @@ export function renderDiff(diff: DiffResult): string[] {
   }
   for (const a of diff.attestationsAdded)
     lines.push(`attestation added  ${t(a.reference)}: ${t(a.name)} ${short(a.digest)}`)
-  for (const m of diff.tuf) {
-    const v = (x: DiffResult['tuf'][number]['old']) =>
-      x
-        ? `root v${x.rootVersion ?? '?'}, timestamp v${x.timestampVersion ?? '?'}, snapshot v${x.snapshotVersion ?? '?'}, targets v${x.targetsVersion ?? '?'}`
-        : 'not carried'
+  for (const m of diff.tuf)
     lines.push(
-      `TUF ${t(m.mirror)}: ${v(m.old)} -> ${v(m.new)}${m.trustedRootChanged ? '; trusted_root.json changed' : '; trusted_root.json unchanged'}`,
+      `TUF ${t(m.mirror)}: ${tufText(m.old, ', ')} -> ${tufText(m.new, ', ')}${m.trustedRootChanged ? '; trusted_root.json changed' : '; trusted_root.json unchanged'}`,
     )
-  }
   const b = diff.blobs
   lines.push(
     `blobs: ${b.shared} shared (${formatBytes(b.sharedBytes)} the second transfer did not need), ${b.added} new (${formatBytes(b.addedBytes)}), ${b.removed} dropped (${formatBytes(b.removedBytes)})`,
@@ -63,10 +58,23 @@ export function renderDiff(diff: DiffResult): string[] {
   return lines
 }
 
-function tufText(x: DiffResult['tuf'][number]['old']): string {
+/** The carried TUF metadata versions of one side, joined by `sep`. */
+function tufText(x: DiffResult['tuf'][number]['old'], sep: string): string {
   return x
-    ? `root v${x.rootVersion ?? '?'} · timestamp v${x.timestampVersion ?? '?'} · snapshot v${x.snapshotVersion ?? '?'} · targets v${x.targetsVersion ?? '?'}`
+    ? [
+        `root v${x.rootVersion ?? '?'}`,
+        `timestamp v${x.timestampVersion ?? '?'}`,
+        `snapshot v${x.snapshotVersion ?? '?'}`,
+        `targets v${x.targetsVersion ?? '?'}`,
+      ].join(sep)
     : 'not carried'
+}
+
+type TableRow = Extract<Block, {kind: 'table'}>['rows'][number]
+
+/** A section holding one table, or the line `none` when the table would have no row. */
+function tableSection(heading: string, columns: string[], rows: TableRow[], none: string): Section {
+  return {heading, blocks: rows.length ? [{kind: 'table', columns, rows}] : [{kind: 'text', text: none}]}
 }
 
 export function diffDocument(diff: DiffResult, written: {at: string; host: string; version: string}): ReportDocument {
@@ -141,59 +149,39 @@ export function diffDocument(diff: DiffResult, written: {at: string; host: strin
         ],
       })),
     },
-    {
-      heading: 'Signers (as the certificates claim them, not verified)',
-      blocks: diff.signersChanged.length
-        ? [
-            {
-              kind: 'table',
-              columns: ['Image', 'Change', 'Signer'],
-              rows: diff.signersChanged.flatMap(s => [
-                ...s.appeared.map(a => ({cells: [s.reference, 'appeared', signer(a)]})),
-                ...s.gone.map(g => ({cells: [s.reference, 'gone', signer(g)]})),
-              ]),
-            },
-          ]
-        : [{kind: 'text', text: 'No signer appeared or disappeared.'}],
-    },
-    {
-      heading: 'Attestations added',
-      blocks: diff.attestationsAdded.length
-        ? [
-            {
-              kind: 'table',
-              columns: ['Image', 'Kind', 'Name', 'Digest'],
-              rows: diff.attestationsAdded.map(a => ({
-                cells: [a.reference, a.kind, a.name, cell(a.digest, {code: true})],
-              })),
-            },
-          ]
-        : [{kind: 'text', text: 'None.'}],
-    },
-    {
-      heading: 'Trust material (TUF versions as carried, not verified)',
-      blocks: diff.tuf.length
-        ? [
-            {
-              kind: 'table',
-              columns: ['Mirror', 'Old', 'New', 'trusted_root.json'],
-              rows: diff.tuf.map(m => ({
-                ...(m.trustedRootChanged ? {tone: 'warn' as const} : {}),
-                cells: [
-                  m.mirror,
-                  tufText(m.old),
-                  tufText(m.new),
-                  m.trustedRootChanged
-                    ? cell(`changed: ${m.old?.trustedRootSha256 ?? 'none'} -> ${m.new?.trustedRootSha256 ?? 'none'}`, {
-                        tone: 'warn',
-                      })
-                    : 'unchanged',
-                ],
-              })),
-            },
-          ]
-        : [{kind: 'text', text: 'Neither archive carries TUF metadata.'}],
-    },
+    tableSection(
+      'Signers (as the certificates claim them, not verified)',
+      ['Image', 'Change', 'Signer'],
+      diff.signersChanged.flatMap(s => [
+        ...s.appeared.map(a => ({cells: [s.reference, 'appeared', signer(a)]})),
+        ...s.gone.map(g => ({cells: [s.reference, 'gone', signer(g)]})),
+      ]),
+      'No signer appeared or disappeared.',
+    ),
+    tableSection(
+      'Attestations added',
+      ['Image', 'Kind', 'Name', 'Digest'],
+      diff.attestationsAdded.map(a => ({cells: [a.reference, a.kind, a.name, cell(a.digest, {code: true})]})),
+      'None.',
+    ),
+    tableSection(
+      'Trust material (TUF versions as carried, not verified)',
+      ['Mirror', 'Old', 'New', 'trusted_root.json'],
+      diff.tuf.map(m => ({
+        ...(m.trustedRootChanged ? {tone: 'warn' as const} : {}),
+        cells: [
+          m.mirror,
+          tufText(m.old, ' · '),
+          tufText(m.new, ' · '),
+          m.trustedRootChanged
+            ? cell(`changed: ${m.old?.trustedRootSha256 ?? 'none'} -> ${m.new?.trustedRootSha256 ?? 'none'}`, {
+                tone: 'warn',
+              })
+            : 'unchanged',
+        ],
+      })),
+      'Neither archive carries TUF metadata.',
+    ),
     {
       heading: 'Blobs',
       blocks: [

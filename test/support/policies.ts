@@ -17,3 +17,15 @@ export function denyAllPolicy(): Policy {
   writeFileSync(file, 'rules:\n  - image: "**"\n    deny: true\n')
   return loadPolicy({policy: file})
 }
+
+/** The verify/push flags of a keyless policy: this trusted root, exactly this signer identity and OIDC issuer. */
+export function keylessFlags(trustedRoot: string, signer: {identity: string; issuer: string}): string[] {
+  return [
+    '--trusted-root',
+    trustedRoot,
+    '--certificate-identity',
+    signer.identity,
+    '--certificate-oidc-issuer',
+    signer.issuer,
+  ]
+}

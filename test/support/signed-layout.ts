@@ -4,7 +4,7 @@
 import assert from 'node:assert/strict'
 import {mkdirSync, writeFileSync} from 'node:fs'
 import {join} from 'node:path'
-import {networkAttempts, runCli, runCliJson} from './cli.ts'
+import {type CliRun, networkAttempts, runCli, runCliJson} from './cli.ts'
 import {digestTag, type OciImage, referrersIndex} from './sigstore/index.ts'
 
 interface Descriptor {
@@ -61,8 +61,16 @@ export class SignedLayout {
   }
 }
 
-/** `airlock export --no-tuf` of `refs` from the layout into `archive`, Rekor unreachable; asserts it succeeds. */
-export async function exportFromLayout(layout: string, refs: readonly string[], archive: string, log: string) {
+/**
+ * `airlock export --no-tuf` of `refs` from the layout into `archive` under the no-network preload (recording in
+ * `log`), Rekor wanted but unreachable; asserts it succeeds.
+ */
+export async function exportFromLayout(
+  layout: string,
+  refs: readonly string[],
+  archive: string,
+  log: string,
+): Promise<CliRun> {
   const r = await runCli(
     [
       'export',
@@ -76,6 +84,7 @@ export async function exportFromLayout(layout: string, refs: readonly string[], 
     {networkLog: log},
   )
   assert.equal(r.status, 0, r.stderr)
+  return r
 }
 
 export interface ImageVerdict {
