@@ -137,6 +137,10 @@ describe('TUF state files', () => {
     refusedState({...STATE, delegated: 0}, 'has an invalid delegated map')
     refusedState({...STATE, timestampKeys: 'spki:1'}, 'has an invalid timestampKeys')
     refusedState({...STATE, snapshotKeys: ['spki:1', 2]}, 'has an invalid snapshotKeys')
+    // null is not "missing": read as empty it would reset the delegated floors and the key-rotation memory silently
+    refusedState({...STATE, delegated: null}, 'has an invalid delegated map')
+    refusedState({...STATE, timestampKeys: null}, 'has an invalid timestampKeys')
+    refusedState({...STATE, snapshotKeys: null}, 'has an invalid snapshotKeys')
   })
 
   it('a state file that cannot be read is an I/O error naming it', () => {

@@ -92,12 +92,13 @@ function fields(file: string, data: Record<string, unknown>) {
     return v
   }
   const strings = (name: string): string[] => {
-    const v = data[name] ?? []
+    // null is corrupt, not empty: an empty list would drop the rotation memory without a word
+    const v = data[name] === undefined ? [] : data[name]
     if (!Array.isArray(v) || v.some(x => typeof x !== 'string')) throw corrupt(file, `has an invalid ${name}`)
     return v as string[]
   }
   const delegated = (): Record<string, number> => {
-    const v = data.delegated ?? {}
+    const v = data.delegated === undefined ? {} : data.delegated
     if (!v || typeof v !== 'object' || Array.isArray(v)) throw corrupt(file, 'has an invalid delegated map')
     const out: Record<string, number> = Object.create(null)
     for (const [role, n] of Object.entries(v)) out[role] = version(`delegated ${role}`, n)
