@@ -145,3 +145,29 @@ describe('volume hashes at verify: one read per volume', () => {
       })
   })
 })
+
+describe('ordered hash: a chunk waiting too long is spilled and read back', () => {
+  it('the entry behind goes on at once, the digest is still the sha256 of the bytes in order', async () => {
+    const {OrderedHash} = await import('../src/archive/ordered-hash.ts')
+    const file = randomBytes(5 * MiB + 123)
+    const reads: number[] = []
+    const hash = new OrderedHash(
+      async (position, length) => {
+        reads.push(position)
+        return file.subarray(position, position + length)
+      },
+      {holdMs: 30},
+    )
+    // The first MiB (the cursor's entry) is slow; the rest is written at once and must not wait for it.
+    const later = [1, 2, 3, 4, 5].map(m =>
+      hash.written(m * MiB, file.subarray(m * MiB, Math.min((m + 1) * MiB, file.length))),
+    )
+    const started = Date.now()
+    await Promise.all(later)
+    assert.ok(Date.now() - started < 2000, 'the chunks behind were held instead of spilled')
+    await new Promise(r => setTimeout(r, 50))
+    await hash.written(0, file.subarray(0, MiB))
+    assert.equal(await hash.digest(file.length), createHash('sha256').update(file).digest('hex'))
+    assert.ok(reads.length > 0 && reads.every(p => p >= MiB), `read back at ${reads.join(', ')}`)
+  })
+})

@@ -120,12 +120,17 @@ export class VolumeOutput implements ArchiveOutput {
     const unregister = removeOnSignal(temp)
     let fh: FileHandle
     try {
-      fh = await open(temp, 'wx', 0o644)
+      // Read and write: the volume's hash reads back what it could not hash as written (ordered-hash.ts).
+      fh = await open(temp, 'wx+', 0o644)
     } catch (error) {
       unregister()
       throw toAirlockError(error, 'IO_ERROR')
     }
-    const hash = new OrderedHash()
+    const hash = new OrderedHash(async (position, length) => {
+      const buf = Buffer.allocUnsafe(length)
+      const {bytesRead} = await fh.read(buf, 0, length, position)
+      return buf.subarray(0, bytesRead)
+    })
     const volume: Volume = {
       index,
       file,
