@@ -79,6 +79,25 @@ describe('volume hashes at export: from the bytes as written', () => {
     )
   })
 
+  it('entries held back long enough to be spilled and read back: the volume hashes are still right', async () => {
+    await import('node:fs/promises').then(fs => fs.mkdir(join(dir, 'spill')))
+    const writer = await ArchiveWriter.create(join(dir, 'spill', 'set.tar'), {volumeSize: 4 * MiB, volumeHoldMs: 5})
+    const blobs = [blob(2 * MiB), blob(3 * MiB + 11), blob(5 * MiB), blob(700 * 1024)]
+    const releases: Array<() => void> = []
+    const pushes = blobs.map(b => {
+      const gate = new Promise<void>(r => releases.push(r))
+      return writer.push(b.descriptor, gated(b.bytes, gate))
+    })
+    // The first entry starts last, long after the others were written (and spilled).
+    for (const release of releases.slice(1)) release()
+    await new Promise(r => setTimeout(r, 200))
+    releases[0]!()
+    await Promise.all(pushes)
+    await writer.commit()
+    const set = JSON.parse(readFileSync(join(dir, 'spill', 'set.volumes.json'), 'utf8')) as VolumesJson
+    for (const v of set.volumes) assert.equal(fileSha256(join(dir, 'spill', v.file)), v.sha256, v.file)
+  })
+
   it('an entry that fails releases the entries waiting behind it: the export fails, it does not hang', async () => {
     await import('node:fs/promises').then(fs => fs.mkdir(join(dir, 'fail')))
     const writer = await ArchiveWriter.create(join(dir, 'fail', 'set.tar'), {volumeSize: 8 * MiB})
