@@ -79,6 +79,25 @@ describe('volume hashes at export: from the bytes as written', () => {
     )
   })
 
+  it('entries held back long enough to be spilled and read back: the volume hashes are still right', async () => {
+    await import('node:fs/promises').then(fs => fs.mkdir(join(dir, 'spill')))
+    const writer = await ArchiveWriter.create(join(dir, 'spill', 'set.tar'), {volumeSize: 4 * MiB, volumeHoldMs: 5})
+    const blobs = [blob(2 * MiB), blob(3 * MiB + 11), blob(5 * MiB), blob(700 * 1024)]
+    const releases: Array<() => void> = []
+    const pushes = blobs.map(b => {
+      const gate = new Promise<void>(r => releases.push(r))
+      return writer.push(b.descriptor, gated(b.bytes, gate))
+    })
+    // The first entry starts last, long after the others were written (and spilled).
+    for (const release of releases.slice(1)) release()
+    await new Promise(r => setTimeout(r, 200))
+    releases[0]!()
+    await Promise.all(pushes)
+    await writer.commit()
+    const set = JSON.parse(readFileSync(join(dir, 'spill', 'set.volumes.json'), 'utf8')) as VolumesJson
+    for (const v of set.volumes) assert.equal(fileSha256(join(dir, 'spill', v.file)), v.sha256, v.file)
+  })
+
   it('an entry that fails releases the entries waiting behind it: the export fails, it does not hang', async () => {
     await import('node:fs/promises').then(fs => fs.mkdir(join(dir, 'fail')))
     const writer = await ArchiveWriter.create(join(dir, 'fail', 'set.tar'), {volumeSize: 8 * MiB})
@@ -143,5 +162,31 @@ describe('volume hashes at verify: one read per volume', () => {
         assert.match(e.message, new RegExp(`${set.volumes[middle - 1]!.file}: volume ${middle} hashes to sha256`))
         return true
       })
+  })
+})
+
+describe('ordered hash: a chunk waiting too long is spilled and read back', () => {
+  it('the entry behind goes on at once, the digest is still the sha256 of the bytes in order', async () => {
+    const {OrderedHash} = await import('../src/archive/ordered-hash.ts')
+    const file = randomBytes(5 * MiB + 123)
+    const reads: number[] = []
+    const hash = new OrderedHash(
+      async (position, length) => {
+        reads.push(position)
+        return file.subarray(position, position + length)
+      },
+      {holdMs: 30},
+    )
+    // The first MiB (the cursor's entry) is slow; the rest is written at once and must not wait for it.
+    const later = [1, 2, 3, 4, 5].map(m =>
+      hash.written(m * MiB, file.subarray(m * MiB, Math.min((m + 1) * MiB, file.length))),
+    )
+    const started = Date.now()
+    await Promise.all(later)
+    assert.ok(Date.now() - started < 2000, 'the chunks behind were held instead of spilled')
+    await new Promise(r => setTimeout(r, 50))
+    await hash.written(0, file.subarray(0, MiB))
+    assert.equal(await hash.digest(file.length), createHash('sha256').update(file).digest('hex'))
+    assert.ok(reads.length > 0 && reads.every(p => p >= MiB), `read back at ${reads.join(', ')}`)
   })
 })

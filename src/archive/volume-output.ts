@@ -83,12 +83,20 @@ export class VolumeOutput implements ArchiveOutput {
   private failure: unknown
   private result: VolumeSetSummary | undefined
 
-  private constructor(base: string, capacity: number) {
+  /** How long a chunk may wait for its volume's hash before it is spilled (ordered-hash.ts HOLD_MS). */
+  private readonly holdMs: number | undefined
+
+  private constructor(base: string, capacity: number, holdMs: number | undefined) {
     this.base = base
     this.capacity = capacity
+    this.holdMs = holdMs
   }
 
-  static async create(path: string, volumeSize: number, options: {force: boolean}): Promise<VolumeOutput> {
+  static async create(
+    path: string,
+    volumeSize: number,
+    options: {force: boolean; holdMs?: number},
+  ): Promise<VolumeOutput> {
     const base = setBase(path)
     if (!options.force)
       for (const target of [manifestFile(base), volumeFile(base, 1)])
@@ -96,7 +104,7 @@ export class VolumeOutput implements ArchiveOutput {
           throw new AirlockError('IO_ERROR', `${target} already exists`, {
             hint: 'choose another output path or pass --force to overwrite the set',
           })
-    const output = new VolumeOutput(base, volumeSize)
+    const output = new VolumeOutput(base, volumeSize, options.holdMs)
     await output.startVolume()
     return output
   }
@@ -120,12 +128,20 @@ export class VolumeOutput implements ArchiveOutput {
     const unregister = removeOnSignal(temp)
     let fh: FileHandle
     try {
-      fh = await open(temp, 'wx', 0o644)
+      // Read and write: the volume's hash reads back what it could not hash as written (ordered-hash.ts).
+      fh = await open(temp, 'wx+', 0o644)
     } catch (error) {
       unregister()
       throw toAirlockError(error, 'IO_ERROR')
     }
-    const hash = new OrderedHash()
+    const hash = new OrderedHash(
+      async (position, length) => {
+        const buf = Buffer.allocUnsafe(length)
+        const {bytesRead} = await fh.read(buf, 0, length, position)
+        return buf.subarray(0, bytesRead)
+      },
+      this.holdMs === undefined ? {} : {holdMs: this.holdMs},
+    )
     const volume: Volume = {
       index,
       file,
@@ -299,9 +315,11 @@ export class VolumeOutput implements ArchiveOutput {
 
   private async finish(volume: Volume): Promise<{size: number; sha256: string}> {
     await volume.tar.finish()
-    await volume.fh.close()
     const size = volume.tar.bytesWritten
-    return {size, sha256: await volume.hash.digest(size)}
+    // Before the close: the hash may still read back spilled chunks through this handle.
+    const sha256 = await volume.hash.digest(size)
+    await volume.fh.close()
+    return {size, sha256}
   }
 
   async commit(force: boolean): Promise<{bytes: number}> {

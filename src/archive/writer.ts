@@ -46,6 +46,8 @@ export interface ArchiveWriterOptions {
   onBytes?: (n: number) => void
   /** Write a volume set (NAME.volNNN.tar + NAME.volumes.json, NAME = path without .tar) of volumes this large. */
   volumeSize?: number
+  /** Volume sets: how long a written chunk may wait for its volume's hash before it is read back instead (tests). */
+  volumeHoldMs?: number
 }
 
 export interface ArchiveSummary {
@@ -85,7 +87,10 @@ export class ArchiveWriter implements ExistenceChecker, Pusher {
       })
     const output =
       options.volumeSize !== undefined
-        ? await VolumeOutput.create(path, options.volumeSize, {force: options.force ?? false})
+        ? await VolumeOutput.create(path, options.volumeSize, {
+            force: options.force ?? false,
+            ...(options.volumeHoldMs !== undefined ? {holdMs: options.volumeHoldMs} : {}),
+          })
         : await FileOutput.create(path)
     const writer = new ArchiveWriter(path, output, options)
     await writer.guarded(async () => {
