@@ -25,6 +25,7 @@ import {
   withTrustHooks,
 } from '../export/trust.ts'
 import {removeStaleCacheFiles} from '../copy/staging.ts'
+import {registryOpener} from '../store/source.ts'
 import {exportTrustFlags} from '../trust/flags.ts'
 import {embedded, packagedExecutable} from '../embedded.ts'
 import {loadDeltaBase} from '../export/delta.ts'
@@ -238,16 +239,7 @@ export default class Export extends BaseCommand {
               },
             }
           : {}),
-        openRegistry: async reference => {
-          client ??= new RegistryClient(registryOptions)
-          const ref = parseReference(reference)
-          return {
-            store: client.repository(ref),
-            name: ref.toString(),
-            reference: ref.reference,
-            ...(ref.tag ? {tag: ref.tag} : {}),
-          }
-        },
+        openRegistry: registryOpener(() => (client ??= new RegistryClient(registryOptions))),
         onEvent: event => {
           if (event.type === 'blob') {
             // The total is what the graphs resolved so far name; it grows as more are walked (signatures too).

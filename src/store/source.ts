@@ -4,6 +4,7 @@
 import {AirlockError} from '../errors.ts'
 import {isDigest} from '../oci/digest.ts'
 import {parseReference} from '../reference/index.ts'
+import type {RegistryClient} from '../registry/index.ts'
 import type {ReadOnlyTarget} from '../content/types.ts'
 import {OciArchiveStore} from './oci-archive.ts'
 import {OciLayoutStore} from './oci-layout.ts'
@@ -15,6 +16,22 @@ export type {Source, SourceSpec} from '../content/source.ts'
 export type RegistryOpener = (
   reference: string,
 ) => Promise<{store: ReadOnlyTarget; name: string; reference: string; tag?: string}>
+
+/**
+ * The usual opener: each reference through one registry client, which `client()` may create on first use (a run that
+ * names only layouts and archives never builds one).
+ */
+export function registryOpener(client: () => RegistryClient): RegistryOpener {
+  return async reference => {
+    const ref = parseReference(reference)
+    return {
+      store: client().repository(ref),
+      name: ref.toString(),
+      reference: ref.reference,
+      ...(ref.tag ? {tag: ref.tag} : {}),
+    }
+  }
+}
 
 /** Splits `transport:rest`; like skopeo, the path ends at the first colon and the rest is the image name. */
 export function parseSource(input: string): SourceSpec {
