@@ -34,10 +34,16 @@ export function whereAndWhen(): {verifiedAt: string; host: string; airlock: {ver
   }
 }
 
-/** The archive file's sha256 and size (streamed); undefined fields when it cannot be read. */
-export async function archiveFacts(path: string): Promise<{path: string; sha256?: string; size?: number}> {
+/**
+ * The archive file's sha256 and size; undefined fields when it cannot be read. `knownSha256`: the one verify computed
+ * while it read the file (the file is then not read again).
+ */
+export async function archiveFacts(
+  path: string,
+  knownSha256?: string,
+): Promise<{path: string; sha256?: string; size?: number}> {
   const [sha256, size] = await Promise.all([
-    fileSha256(path).catch(() => undefined),
+    knownSha256 ?? fileSha256(path).catch(() => undefined),
     Promise.resolve().then(() => {
       try {
         return statSync(path).size

@@ -98,8 +98,6 @@ export default class Verify extends BaseCommand {
     const policy = given && flags.signatures !== 'skip' ? loadPolicy(flags as PolicyFlagValues) : undefined
     this.sweepTufState(flags)
     checkReportFile(flags.report)
-    // The archive's own sha256 for the report, read alongside verification (the file is in the page cache anyway).
-    const facts = flags.report ? archiveFacts(args.archive) : undefined
     const context = flags.report
       ? {...whereAndWhen(), policy: await policySource(flags, flags.signatures === 'skip')}
       : undefined
@@ -126,12 +124,13 @@ export default class Verify extends BaseCommand {
       // Verification stopped before judging: the report is still filed, and says why at the top.
       const e = toAirlockError(error)
       // A usage error is not a verification that failed: nothing was judged, nothing to file.
-      if (flags.report && facts && context && e.code !== 'USAGE') {
+      if (flags.report && context && e.code !== 'USAGE') {
         await writeReport(
           flags.report,
           abortedDocument({
             ...context,
-            archive: await facts,
+            // verification stopped before its own hash of the file: read it here
+            archive: await archiveFacts(args.archive),
             error: {code: e.code, message: e.message, ...(e.hint ? {hint: e.hint} : {})},
           }),
         )
@@ -152,13 +151,13 @@ export default class Verify extends BaseCommand {
         this.log(
           `volume set ${set.setId}: ${set.count} volume(s), each hashed against ${set.manifest} (sha256 ${set.manifestSha256}: compare with the one export printed)`,
         )
-      if (flags.report && facts && context) {
+      if (flags.report && context) {
         await writeReport(
           flags.report,
           verifyDocument({
             ...context,
             report,
-            archive: await facts,
+            archive: await archiveFacts(args.archive, report.archiveSha256),
             signaturesChecked: flags.signatures !== 'skip',
             notes,
           }),
