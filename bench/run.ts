@@ -218,7 +218,9 @@ async function benchExport(ctx: Ctx, out: Measurement[]): Promise<string | undef
     // skopeo leaves its layout in the page cache (no fsync), airlock fsyncs its archive before the rename: the
     // informative row "+ fsync" adds what making that layout durable costs (coreutils `sync FILE...` fsyncs each
     // of its files, nothing else on the machine), timed right after the copy. The target row keeps skopeo's own time.
-    const layoutFiles = execFileSync('find', [skopeoOci, '-type', 'f'], {encoding: 'utf8'}).split('\n').filter(Boolean)
+    const layoutFiles = readdirSync(skopeoOci, {recursive: true, withFileTypes: true})
+      .filter(e => e.isFile())
+      .map(e => join(e.parentPath, e.name))
     const fsynced = await timed(['sync', ...layoutFiles], {log: LOG})
     const last = r.oci!.at(-1)!
     r.ociSync!.push({seconds: last.seconds + fsynced.seconds, maxRssKiB: last.maxRssKiB, stdout: ''})
