@@ -5,7 +5,7 @@
 // (two platforms, three signatures with every named check each, a TUF trust section), since a real 1,000-image
 // verify would measure verify, not the report. Prints one JSON line: {images, htmlBytes, markdownBytes,
 // writeHtmlSeconds, writeMarkdownSeconds, renderSeconds}.
-import {mkdtempSync, rmSync, statSync} from 'node:fs'
+import {mkdtempSync, rmSync, statSync, writeFileSync} from 'node:fs'
 import {tmpdir} from 'node:os'
 import {join} from 'node:path'
 import {verifyDocument, type VerifyEvidence} from '../src/report/evidence.ts'
@@ -114,9 +114,14 @@ try {
   const browser = await launchChromium()
   let renderSeconds: number
   try {
-    // Load and a forced layout of the whole page (what a reader waits for), browser start excluded.
+    // Load and a forced layout of the whole page (what a reader waits for), browser start excluded: a first page
+    // (a tiny file, untimed) starts Chromium's renderer and loads its fonts, as a reader's open browser already has.
+    const warm = join(dir, 'warm.html')
+    writeFileSync(warm, '<!DOCTYPE html><html lang="en"><body><p>warm</p></body></html>')
+    await (await loadFile(browser, warm)).page.close()
     t = performance.now()
-    const loaded = await loadFile(browser, html)
+    // requests observed, not intercepted: interception adds a CDP round trip a reader's browser does not have
+    const loaded = await loadFile(browser, html, {observeOnly: true})
     await loaded.page.evaluate(() => document.body.getBoundingClientRect().height)
     renderSeconds = (performance.now() - t) / 1000
     if (loaded.requests.length) throw new Error(`the report made requests: ${loaded.requests.join(', ')}`)

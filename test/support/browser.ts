@@ -32,18 +32,27 @@ export interface LoadedPage {
   loadMs: number
 }
 
-export async function loadFile(browser: Browser, file: string): Promise<LoadedPage> {
+/**
+ * `observeOnly`: requests are recorded but not held (no CDP round trip per request, which slows a large page's load:
+ * the benchmark's timing); tests keep the default, which refuses them too.
+ */
+export async function loadFile(
+  browser: Browser,
+  file: string,
+  options: {observeOnly?: boolean} = {},
+): Promise<LoadedPage> {
   const page = await browser.newPage()
   const url = pathToFileURL(file).href
   const requests: string[] = []
   const errors: string[] = []
   const dialogs: string[] = []
-  await page.setRequestInterception(true)
+  if (!options.observeOnly) await page.setRequestInterception(true)
   page.on('request', request => {
-    if (request.url() === url) void request.continue()
-    else {
+    if (request.url() === url) {
+      if (!options.observeOnly) void request.continue()
+    } else {
       requests.push(request.url())
-      void request.abort('blockedbyclient')
+      if (!options.observeOnly) void request.abort('blockedbyclient')
     }
   })
   page.on('pageerror', error => errors.push(String(error)))
