@@ -133,6 +133,36 @@ export function judgedSource(
 }
 
 /** Copies one judged graph into one repository, counting what happened and reporting it as push events. */
+/**
+ * The counters and progress events of a blob's copy, the same in both phases of a push; `committed` also collects
+ * what reached the mirror (pushed or mounted), for the report of a push that fails after it.
+ */
+function blobEvents(
+  repository: string,
+  counters: PushCounters,
+  onEvent: (event: PushEvent) => void,
+  committed?: UnreferencedBlob[],
+) {
+  return {
+    start: (d: Descriptor) => onEvent({type: 'blob-start', repository, descriptor: d}),
+    pushed: (d: Descriptor) => {
+      committed?.push({repository, digest: d.digest, size: d.size})
+      counters.blobs.pushed++
+      counters.blobs.bytes += d.size
+      onEvent({type: 'blob', repository, descriptor: d, action: 'pushed'})
+    },
+    skipped: (d: Descriptor) => {
+      counters.blobs.skipped++
+      onEvent({type: 'blob', repository, descriptor: d, action: 'skipped'})
+    },
+    mounted: (d: Descriptor) => {
+      committed?.push({repository, digest: d.digest, size: d.size})
+      counters.blobs.mounted++
+      onEvent({type: 'blob', repository, descriptor: d, action: 'mounted'})
+    },
+  }
+}
+
 async function copyJudged(
   copier: GraphCopier,
   archive: CopySource,
@@ -150,34 +180,27 @@ async function copyJudged(
   }
   const blob = (d: Descriptor) => !manifestNodes.has(d.digest)
   const manifestNodes = new Set(graph.manifests.map(m => m.descriptor.digest))
+  const blobs = blobEvents(repository, counters, onEvent)
   await copier.copy(source, root, {
     findSuccessors,
     preCopy: d => {
-      if (blob(d)) onEvent({type: 'blob-start', repository, descriptor: d})
+      if (blob(d)) blobs.start(d)
     },
     postCopy: d => {
-      if (blob(d)) {
-        counters.blobs.pushed++
-        counters.blobs.bytes += d.size
-        onEvent({type: 'blob', repository, descriptor: d, action: 'pushed'})
-      } else {
+      if (blob(d)) blobs.pushed(d)
+      else {
         counters.manifests.pushed++
         onEvent({type: 'manifest', repository, descriptor: d, action: 'pushed'})
       }
     },
     onCopySkipped: d => {
-      if (blob(d)) {
-        counters.blobs.skipped++
-        onEvent({type: 'blob', repository, descriptor: d, action: 'skipped'})
-      } else {
+      if (blob(d)) blobs.skipped(d)
+      else {
         counters.manifests.skipped++
         onEvent({type: 'manifest', repository, descriptor: d, action: 'skipped'})
       }
     },
-    onMounted: d => {
-      counters.blobs.mounted++
-      onEvent({type: 'blob', repository, descriptor: d, action: 'mounted'})
-    },
+    onMounted: blobs.mounted,
   })
 }
 
@@ -416,23 +439,12 @@ async function uploadHashedFirst(
         if (failure) return
         const {copier, repository, counters} = destination(image, ref)
         try {
+          const blobs = blobEvents(repository, counters, onEvent, committed)
           await copier.copy(judged(graph), descriptor, {
-            preCopy: d => onEvent({type: 'blob-start', repository, descriptor: d}),
-            postCopy: d => {
-              committed.push({repository, digest: d.digest, size: d.size})
-              counters.blobs.pushed++
-              counters.blobs.bytes += d.size
-              onEvent({type: 'blob', repository, descriptor: d, action: 'pushed'})
-            },
-            onCopySkipped: d => {
-              counters.blobs.skipped++
-              onEvent({type: 'blob', repository, descriptor: d, action: 'skipped'})
-            },
-            onMounted: d => {
-              committed.push({repository, digest: d.digest, size: d.size})
-              counters.blobs.mounted++
-              onEvent({type: 'blob', repository, descriptor: d, action: 'mounted'})
-            },
+            preCopy: blobs.start,
+            postCopy: blobs.pushed,
+            onCopySkipped: blobs.skipped,
+            onMounted: blobs.mounted,
           })
         } catch (error) {
           failure ??= {error, image}
