@@ -43,9 +43,12 @@ const keep = process.argv.includes('--keep') // keep bench/work/out (the archive
 const forceProfile = process.argv.includes('--profile')
 const noProfile = process.argv.includes('--no-profile')
 const sigCount = Number(argValue('--signatures') ?? 1000)
+// --baseline DIR: another built airlock checkout (e.g. /work/main after `npm run build`) whose start-up and second
+// push are timed in the same run, interleaved with this build's, for an A/B on a loaded machine
+const baseline = argValue('--baseline')
 if (!(scale >= 1) || !Number.isInteger(scale) || !(runs >= 1)) {
   process.stderr.write(
-    'usage: node bench/run.ts [--scale N] [--quick] [--runs R] [--only export,verify,push,sigs,report] [--keep] [--profile|--no-profile]\n',
+    'usage: node bench/run.ts [--scale N] [--quick] [--runs R] [--only export,verify,push,sigs,report] [--keep] [--profile|--no-profile] [--baseline DIR]\n',
   )
   process.exit(2)
 }
@@ -111,6 +114,9 @@ function buildSnapshot(): void {
 function airlock(args: string[], profileDir?: string): string[] {
   const prof = profileDir ? ['--cpu-prof', `--cpu-prof-dir=${profileDir}`] : []
   return [NODE, ...prof, join(SNAP, 'bin', 'run.js'), ...args]
+}
+function baselineAirlock(args: string[]): string[] {
+  return [NODE, join(baseline!, 'bin', 'run.js'), ...args]
 }
 function airlockAvailable(command: string): boolean {
   return existsSync(join(SNAP, 'dist', 'commands', `${command}.js`))
@@ -364,6 +370,10 @@ async function benchPush(ctx: Ctx, archive: string | undefined, out: Measurement
     node: [],
     version: [],
     help: [],
+    baseVersion: [],
+    baseHelp: [],
+    baseAgain: [],
+    baseAgainSkip: [],
   }
   for (let i = 0; i < runs; i++) {
     log(`  push run ${i + 1}/${runs} (load ${loadavg()[0]!.toFixed(2)})`)
@@ -373,6 +383,10 @@ async function benchPush(ctx: Ctx, archive: string | undefined, out: Measurement
       r.node!.push(await timed([NODE, '-e', '0'], {log: LOG}))
       r.version!.push(await timed(airlock(['--version']), {log: LOG}))
       r.help!.push(await timed(airlock(['push', '--help']), {log: LOG}))
+      if (baseline) {
+        r.baseVersion!.push(await timed(baselineAirlock(['--version']), {log: LOG}))
+        r.baseHelp!.push(await timed(baselineAirlock(['push', '--help']), {log: LOG}))
+      }
     }
     if (have) {
       const reg = await startRegistry({auth: 'none'})
@@ -382,6 +396,12 @@ async function benchPush(ctx: Ctx, archive: string | undefined, out: Measurement
         r.again!.push(await timed(airlock(pushArgs(ctx, archive, reg.host)), {log: LOG}))
         // the same, without the verification pass push makes first: what skipping by HEAD alone costs
         r.againSkip!.push(await timed(airlock([...pushArgs(ctx, archive, reg.host), '--skip-verify']), {log: LOG}))
+        if (baseline) {
+          // the same second pushes by the baseline build, into the same registry
+          r.baseAgain!.push(await timed(baselineAirlock(pushArgs(ctx, archive, reg.host)), {log: LOG}))
+          const skip = [...pushArgs(ctx, archive, reg.host), '--skip-verify']
+          r.baseAgainSkip!.push(await timed(baselineAirlock(skip), {log: LOG}))
+        }
       } finally {
         await reg.stop()
       }
@@ -432,6 +452,13 @@ async function benchPush(ctx: Ctx, archive: string | undefined, out: Measurement
     out.push(measurement('push', 'start-up: node -e 0', 0, r.node!, 'the Node 22 process alone'))
     out.push(measurement('push', 'start-up: airlock --version', 0, r.version!, 'node + oclif, no command module'))
     out.push(measurement('push', 'start-up: airlock push --help', 0, r.help!, "node + oclif + push's modules"))
+    if (baseline) {
+      const note = `baseline build ${baseline}, interleaved`
+      out.push(measurement('push', 'baseline: airlock push (again)', bytes, r.baseAgain!, note))
+      out.push(measurement('push', 'baseline: airlock push (again, --skip-verify)', bytes, r.baseAgainSkip!, note))
+      out.push(measurement('push', 'baseline: start-up: airlock --version', 0, r.baseVersion!, note))
+      out.push(measurement('push', 'baseline: start-up: airlock push --help', 0, r.baseHelp!, note))
+    }
   }
   out.push(
     measurement(

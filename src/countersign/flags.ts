@@ -4,7 +4,7 @@ import {readFileSync} from 'node:fs'
 import {writeFileAtomicSync} from '../util/files.ts'
 import {AirlockError} from '../errors.ts'
 import type {KeyObject} from 'node:crypto'
-import {keyPassword, loadSigningKey, parsePublicKey, type SigningKey} from '../keys/index.ts'
+import {keyPassword, loadPublicKey, loadSigningKey, type SigningKey} from '../keys/index.ts'
 import type {Policy} from '../policy/index.ts'
 import type {MirrorTarget} from '../reference/mirror-path.ts'
 import {parseReference} from '../reference/index.ts'
@@ -97,16 +97,7 @@ export function writeClusterConfig(
 }
 
 export function readTalosKey(file: string): KeyObject {
-  let text: string
-  try {
-    text = readFileSync(file, 'utf8')
-  } catch (error) {
-    throw new AirlockError(
-      'NOT_FOUND',
-      `${file}: cannot read the public key (${(error as NodeJS.ErrnoException).code ?? 'error'})`,
-    )
-  }
-  return parsePublicKey(text, file)
+  return loadPublicKey(file)
 }
 
 /** The cluster documents from the command's flags (push --countersign-key and airlock countersign alike). */

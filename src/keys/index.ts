@@ -6,6 +6,7 @@ export {
   decodePem,
   encodePem,
   keyAlgorithm,
+  loadPublicKey,
   loadSigningKey,
   parsePublicKey,
   parseSigningKey,

@@ -159,16 +159,24 @@ export async function parseSigningKey(
 
 /** Reads and parses a private key file (see parseSigningKey). */
 export async function loadSigningKey(file: string, password: () => Promise<Buffer> | Buffer): Promise<SigningKey> {
-  let text: string
+  return parseSigningKey(readKeyFile(file, 'the key file'), file, password)
+}
+
+/** Reads and parses a public key file (cosign.pub; see parsePublicKey). */
+export function loadPublicKey(file: string): KeyObject {
+  return parsePublicKey(readKeyFile(file, 'the public key'), file)
+}
+
+/** A key file's text; an unreadable file is one line naming it and the reason (ENOENT, EACCES...). */
+function readKeyFile(file: string, what: string): string {
   try {
-    text = readFileSync(file, 'utf8')
+    return readFileSync(file, 'utf8')
   } catch (error) {
     throw new AirlockError(
       'NOT_FOUND',
-      `${file}: cannot read the key file (${(error as NodeJS.ErrnoException).code ?? 'error'})`,
+      `${file}: cannot read ${what} (${(error as NodeJS.ErrnoException).code ?? 'error'})`,
     )
   }
-  return parseSigningKey(text, file, password)
 }
 
 function hashFor(algorithm: KeyAlgorithm): string | null {

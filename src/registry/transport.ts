@@ -4,10 +4,11 @@
 // by rules we choose (S3-style blob redirects must not carry our credentials).
 // Retries live here too: 5xx, 429 (honouring Retry-After) and broken connections are retried with backoff, but
 // only for requests whose body can be sent again.
-import http, {type IncomingHttpHeaders, type IncomingMessage} from 'node:http'
-import https from 'node:https'
+import type {Agent as HttpAgent, IncomingHttpHeaders, IncomingMessage} from 'node:http'
+import type {Agent as HttpsAgent} from 'node:https'
 import type {Readable} from 'node:stream'
 import {AirlockError} from '../errors.ts'
+import {http, https} from '../util/http-modules.ts'
 import {backoffDelay, retryAfterMs, sleep} from './backoff.ts'
 import {isRetryableNetworkError, isRetryableStatus, networkError} from './errors.ts'
 import {checkTlsFiles, hostTls, type TlsOptions} from './tls.ts'
@@ -101,9 +102,9 @@ export class Transport {
   private readonly maxRetryDelayMs: number
   private readonly tls: TlsOptions
   private readonly proxyEnv: NodeJS.ProcessEnv
-  private readonly httpAgent: http.Agent
+  private readonly httpAgent: HttpAgent
   /** One agent per HTTPS host: certs.d gives each host its own trust and client certificate. */
-  private readonly httpsAgents = new Map<string, https.Agent>()
+  private readonly httpsAgents = new Map<string, HttpsAgent>()
 
   constructor(options: TransportOptions = {}) {
     this.insecure = new Set((options.insecure ?? []).map(normalizeInsecureHost))
@@ -125,7 +126,7 @@ export class Transport {
     checkTlsFiles(this.tls)
   }
 
-  private httpsAgent(host: string): https.Agent {
+  private httpsAgent(host: string): HttpsAgent {
     let agent = this.httpsAgents.get(host)
     if (!agent) {
       const material = hostTls(host, this.tls)

@@ -4,9 +4,8 @@
 // legacy -> bundle adapter as `inclusionProof`, so @sigstore/verify checks the Merkle path and the checkpoint
 // signature too. This is the only network use in src/sigstore, and it happens at export only; no Rekor reachable
 // means a warning and the SET alone.
-import {get as httpGet} from 'node:http'
-import {get as httpsGet} from 'node:https'
 import {AirlockError} from '../errors.ts'
+import {http, https} from '../util/http-modules.ts'
 import {proxiedAgent} from '../registry/proxy.ts'
 import {COSIGN_ANNOTATIONS, type RekorInclusionProof} from './cosign-legacy.ts'
 import {PROOFS_DIR} from './section.ts'
@@ -109,7 +108,7 @@ export async function fetchInclusionProof(
 
 /** One GET without keep-alive (a pooled socket would hold the CLI process open after export), bounded at 1 MiB. */
 function getText(url: URL, timeoutMs: number): Promise<{status: number; text: string}> {
-  const get = url.protocol === 'https:' ? httpsGet : url.protocol === 'http:' ? httpGet : undefined
+  const get = url.protocol === 'https:' ? https.get : url.protocol === 'http:' ? http.get : undefined
   if (!get) return Promise.reject(new AirlockError('USAGE', `--rekor-url must be http(s): ${url.href}`))
   return new Promise((resolve, reject) => {
     const request = get(
