@@ -53,7 +53,13 @@ if (major < 22) {
     timer.unref()
   }
   startCompileCache()
+  // oclif checks the Node version against its own engines range with semver (47 modules) at import; the check above
+  // already holds airlock to Node 22+. Set for the import only, so no child process inherits it.
+  const engineWarning = process.env.OCLIF_DISABLE_ENGINE_WARNING
+  process.env.OCLIF_DISABLE_ENGINE_WARNING = '1'
   const {execute} = await import('@oclif/core')
+  if (engineWarning === undefined) delete process.env.OCLIF_DISABLE_ENGINE_WARNING
+  else process.env.OCLIF_DISABLE_ENGINE_WARNING = engineWarning
   await execute({dir: import.meta.url})
 }
 

@@ -1,7 +1,7 @@
 // The mirror's command-line flags, shared by `push` and `verify --registry` (one definition, one client builder),
 // so both talk to the mirror the same way. The registry connection flags themselves live in
 // src/cli/registry-flags.ts, shared with export.
-import {Flags} from '@oclif/core'
+import {Args, Flags} from '@oclif/core'
 import {registryClientOptions, registryFlags, type RegistryFlagValues} from './registry-flags.ts'
 import {RegistryClient} from '../registry/index.ts'
 
@@ -13,6 +13,14 @@ export const keepHostFlag = {
 }
 
 export const mirrorRegistryFlags = registryFlags
+
+/** ARCHIVE TARGET, the positional arguments of the commands that write into a mirror from an archive. */
+export function archiveToMirrorArgs(archiveDescription: string) {
+  return {
+    archive: Args.string({description: archiveDescription, required: true, ignoreStdin: true}),
+    target: Args.string({description: 'REGISTRY[/PREFIX] of the mirror', required: true, ignoreStdin: true}),
+  }
+}
 
 export type MirrorRegistryFlagValues = RegistryFlagValues
 

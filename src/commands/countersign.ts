@@ -1,4 +1,4 @@
-import {Args, Flags} from '@oclif/core'
+import {Flags} from '@oclif/core'
 import {BaseCommand} from '../cli/base-command.ts'
 import {AirlockError} from '../errors.ts'
 import {clusterConfigFlags, keyPasswordFlag} from '../countersign/cli-flags.ts'
@@ -11,7 +11,7 @@ import {
   type CountersignReport,
 } from '../countersign/index.ts'
 import {loadPolicy, policyFlags, type PolicyFlagValues} from '../policy/index.ts'
-import {keepHostFlag, mirrorClient, mirrorRegistryFlags} from '../cli/mirror-flags.ts'
+import {archiveToMirrorArgs, keepHostFlag, mirrorClient, mirrorRegistryFlags} from '../cli/mirror-flags.ts'
 import {parseMirrorTarget} from '../reference/mirror-path.ts'
 import {type TrustFlagValues, trustFlags} from '../trust/flags.ts'
 import {openVerifiedArchive} from '../verify/open.ts'
@@ -30,14 +30,7 @@ export default class Countersign extends BaseCommand {
   static override examples = [
     "<%= config.bin %> countersign talos.tar registry.dc.local/mirror --key cosign.key --certificate-identity-regexp '@siderolabs\\.com$' --certificate-oidc-issuer https://accounts.google.com --emit-talos-config talos-verify.yaml",
   ]
-  static override args = {
-    archive: Args.string({
-      description: 'airlock archive (tar) the mirror was populated from',
-      required: true,
-      ignoreStdin: true,
-    }),
-    target: Args.string({description: 'REGISTRY[/PREFIX] of the mirror', required: true, ignoreStdin: true}),
-  }
+  static override args = archiveToMirrorArgs('airlock archive (tar) the mirror was populated from')
   static override flags = {
     key: Flags.string({
       summary: 'Signing key: cosign.key (ENCRYPTED SIGSTORE/COSIGN PRIVATE KEY) or an unencrypted PEM private key.',

@@ -1,6 +1,6 @@
 import {statSync} from 'node:fs'
 import {constants as osConstants} from 'node:os'
-import {Args, Flags} from '@oclif/core'
+import {Flags} from '@oclif/core'
 import {BaseCommand} from '../cli/base-command.ts'
 import {archiveArgument, isManifestFile, readVolumesJson} from '../archive/volumes.ts'
 import {checkOutputFile} from '../cli/output-path.ts'
@@ -14,7 +14,13 @@ import {parseMirrorTarget, pushArchive, type PushArchiveResult} from '../push/in
 import type {MirrorCheckResult, SignatureForms} from '../verify/mirror-check.ts'
 import {renderMirrorCheck} from '../report/mirror.ts'
 import {pushFlatFields} from '../report/push-fields.ts'
-import {keepHostFlag, mirrorClient, mirrorRegistryFlags, signatureFormsFlag} from '../cli/mirror-flags.ts'
+import {
+  archiveToMirrorArgs,
+  keepHostFlag,
+  mirrorClient,
+  mirrorRegistryFlags,
+  signatureFormsFlag,
+} from '../cli/mirror-flags.ts'
 import {type TrustFlagValues, trustFlags} from '../trust/flags.ts'
 import {clusterConfigFlags, keyPasswordFlag, talosKeyFlag} from '../countersign/cli-flags.ts'
 import type {CountersignReport, TalosMirrorView} from '../countersign/index.ts'
@@ -34,14 +40,7 @@ export default class Push extends BaseCommand {
   ]
   // A volume set may be given as NAME.volumes.json or as its volumes, NAME.vol*.tar, before the target.
   static override strict = false
-  static override args = {
-    archive: Args.string({
-      description: 'airlock archive (tar), or a volume set (NAME.volumes.json)',
-      required: true,
-      ignoreStdin: true,
-    }),
-    target: Args.string({description: 'REGISTRY[/PREFIX] of the mirror', required: true, ignoreStdin: true}),
-  }
+  static override args = archiveToMirrorArgs('airlock archive (tar), or a volume set (NAME.volumes.json)')
   static override flags = {
     ...policyFlags,
     ...keepHostFlag,

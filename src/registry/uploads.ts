@@ -84,6 +84,27 @@ function withDigest(location: URL, descriptor: Descriptor): URL {
   return url
 }
 
+/** The empty PUT that ends a chunked upload: the registry commits the blob under `descriptor.digest` if it matches. */
+function closeUpload(
+  session: RegistrySession,
+  location: URL,
+  descriptor: Descriptor,
+  scopes: string[],
+  what: string,
+): Promise<HttpResponse> {
+  return session.request(
+    {
+      method: 'PUT',
+      url: withDigest(location, descriptor),
+      headers: {'Content-Length': '0'},
+      body: Buffer.alloc(0),
+      commit: true,
+    },
+    scopes,
+    what,
+  )
+}
+
 /** Pushes one blob from a stream. Nothing is committed unless the bytes match the descriptor. */
 export async function pushBlob(
   session: RegistrySession,
@@ -187,17 +208,7 @@ export async function pushBlob(
       }
     }
     if (contentError) throw contentError
-    const put = await session.request(
-      {
-        method: 'PUT',
-        url: withDigest(location, descriptor),
-        headers: {'Content-Length': '0'},
-        body: Buffer.alloc(0),
-        commit: true,
-      },
-      scopes,
-      what,
-    )
+    const put = await closeUpload(session, location, descriptor, scopes, what)
     if (put.status !== 201) throw statusError(what, put.status, await readErrorBody(put.body), session.registry)
     discard(put.body)
     location = undefined
@@ -358,17 +369,7 @@ async function uploadAttempt(
       }
     let put: HttpResponse
     try {
-      put = await session.request(
-        {
-          method: 'PUT',
-          url: withDigest(location, descriptor),
-          headers: {'Content-Length': '0'},
-          body: Buffer.alloc(0),
-          commit: true,
-        },
-        scopes,
-        what,
-      )
+      put = await closeUpload(session, location, descriptor, scopes, what)
     } catch (error) {
       return failed(error)
     }

@@ -124,3 +124,25 @@ export function checkTargetFile(
       )
   }
 }
+
+/**
+ * A role's file as another role lists it (5.5.1-5.5.3, 5.6.1-5.6.3, 5.6.7): length and hashes as listed, parsed,
+ * signed by its delegator's threshold, and exactly the listed version (else a `pair` mix-and-match).
+ */
+export function checkListedMetadata<K extends MetadataKind.Snapshot | MetadataKind.Targets>(
+  fail: Fail,
+  kind: K,
+  role: string,
+  bytes: Buffer,
+  listed: {meta: MetaFile; by: string},
+  delegator: {md: Metadata<Root> | Metadata<Targets>; label: string},
+  pair: string,
+): {md: Metadata<Signed<K>>; label: string} {
+  checkMetaFile(fail, bytes, listed.meta, `${role}.json`, listed.by)
+  const md = parseMetadata(fail, kind, bytes, `${role}.json`)
+  const label = `${role} v${md.signed.version}`
+  requireThreshold(fail, delegator.md, role, md, label, `${delegator.label}'s ${role}`)
+  if (md.signed.version !== listed.meta.version)
+    fail(`${label} is not the version ${listed.by} lists (v${listed.meta.version}): ${pair} mix-and-match`)
+  return {md, label}
+}

@@ -25,7 +25,7 @@ import {
   writeTufState,
 } from './state.ts'
 import {
-  checkMetaFile,
+  checkListedMetadata,
   checkTargetFile,
   checkVersion,
   type Fail,
@@ -266,12 +266,15 @@ function updateSnapshot(
 ): {snapshot: Metadata<Snapshot>; label: string} {
   const snapshotMeta = ts.timestamp.signed.snapshotMeta
   const bytes = s.files.get('metadata/snapshot.json') ?? s.fail('snapshot.json is missing from the archive')
-  checkMetaFile(s.fail, bytes, snapshotMeta, 'snapshot.json', ts.label)
-  const snapshot = parseMetadata(s.fail, MetadataKind.Snapshot, bytes, 'snapshot.json')
-  const label = `snapshot v${snapshot.signed.version}`
-  requireThreshold(s.fail, root, MetadataKind.Snapshot, snapshot, label, `root v${root.signed.version}'s snapshot`)
-  if (snapshot.signed.version !== snapshotMeta.version)
-    s.fail(`${label} is not the version ${ts.label} lists (v${snapshotMeta.version}): snapshot/timestamp mix-and-match`)
+  const {md: snapshot, label} = checkListedMetadata(
+    s.fail,
+    MetadataKind.Snapshot,
+    MetadataKind.Snapshot,
+    bytes,
+    {meta: snapshotMeta, by: ts.label},
+    {md: root, label: `root v${root.signed.version}`},
+    'snapshot/timestamp',
+  )
   for (const [name, meta] of Object.entries(snapshot.signed.meta))
     checkVersion(s.fail, `${label} lists ${name} version`, meta.version)
   const floor = s.floor
@@ -301,12 +304,15 @@ function updateSnapshot(
 function updateTargets(s: Session, root: Metadata<Root>, snap: {snapshot: Metadata<Snapshot>; label: string}): Role {
   const meta = own(snap.snapshot.signed.meta, 'targets.json') ?? s.fail(`${snap.label} does not list targets.json`)
   const bytes = s.files.get('metadata/targets.json') ?? s.fail('targets.json is missing from the archive')
-  checkMetaFile(s.fail, bytes, meta, 'targets.json', snap.label)
-  const md = parseMetadata(s.fail, MetadataKind.Targets, bytes, 'targets.json')
-  const label = `targets v${md.signed.version}`
-  requireThreshold(s.fail, root, MetadataKind.Targets, md, label, `root v${root.signed.version}'s targets`)
-  if (md.signed.version !== meta.version)
-    s.fail(`${label} is not the version ${snap.label} lists (v${meta.version}): snapshot/targets mix-and-match`)
+  const {md, label} = checkListedMetadata(
+    s.fail,
+    MetadataKind.Targets,
+    MetadataKind.Targets,
+    bytes,
+    {meta, by: snap.label},
+    {md: root, label: `root v${root.signed.version}`},
+    'snapshot/targets',
+  )
   s.expiry.check(MetadataKind.Targets, label, md.signed.expires)
   return {md, label}
 }
@@ -339,12 +345,15 @@ class Delegations {
     const meta =
       own(this.snap.snapshot.signed.meta, `${role}.json`) ??
       s.fail(`delegated role ${role} is not listed in ${this.snap.label}`)
-    checkMetaFile(s.fail, bytes, meta, `${role}.json`, this.snap.label)
-    const md = parseMetadata(s.fail, MetadataKind.Targets, bytes, `${role}.json`)
-    const label = `${role} v${md.signed.version}`
-    requireThreshold(s.fail, parent.md, role, md, label, `${parent.label}'s ${role}`)
-    if (md.signed.version !== meta.version)
-      s.fail(`${label} is not the version ${this.snap.label} lists (v${meta.version}): snapshot/targets mix-and-match`)
+    const {md, label} = checkListedMetadata(
+      s.fail,
+      MetadataKind.Targets,
+      role,
+      bytes,
+      {meta, by: this.snap.label},
+      parent,
+      'snapshot/targets',
+    )
     s.expiry.check(MetadataKind.Targets, label, md.signed.expires)
     const entry = {md, label}
     this.loaded.set(role, entry)
