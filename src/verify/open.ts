@@ -81,6 +81,11 @@ export async function openVerifiedArchive(path: string, request: VerifyRequest):
     ...(hashNow && request.workers !== undefined ? {workers: request.workers} : {}),
   })
   let trustSource: ArchiveReader | undefined
+  // push: the plan is walked and the mirror asked what it holds (HEAD requests) while sigstore-js and tuf-js load
+  // below, so the network waits overlap module loading; the answers are used exactly as before (hashing waived).
+  const needPlan = !structural && !archive.hashed && !policyMissing && (request.heldBlobs || request.hashOnUpload)
+  const planned = needPlan ? planWithHoldings(archive, request.heldBlobs) : undefined
+  planned?.catch(() => undefined) // awaited below; an early failure must not surface as an unhandled rejection
   try {
     if (request.trustFrom) trustSource = await openTrustSource(request.trustFrom)
     const trustOnly = archive.airlock[TRUST_ONLY_SECTION] === true
@@ -117,8 +122,8 @@ export async function openVerifiedArchive(path: string, request: VerifyRequest):
     let skipHash: {digests: ReadonlySet<string>; reason: string} | undefined
     let hashOnUpload: Set<string> | undefined
     if (!structural && !archive.hashed) {
-      const plan = request.heldBlobs || request.hashOnUpload ? await plannedBlobs(archive) : []
-      if (request.heldBlobs) skipHash = await request.heldBlobs(plan).catch(() => undefined)
+      const {plan, held} = planned ? await planned : {plan: [], held: undefined}
+      skipHash = held
       if (request.hashOnUpload)
         hashOnUpload = new Set(plan.flatMap(i => i.blobs.map(b => b.digest)).filter(d => !skipHash?.digests.has(d)))
       const waived = new Set([...(skipHash?.digests ?? []), ...(hashOnUpload ?? [])])
@@ -166,6 +171,15 @@ export async function openVerifiedArchive(path: string, request: VerifyRequest):
     await archive.close()
     throw error instanceof AirlockError ? error : toAirlockError(error)
   }
+}
+
+/** The blobs of every image (walked from the archive, bounded) and which of them the mirror already holds. */
+async function planWithHoldings(
+  archive: ArchiveReader,
+  heldBlobs: VerifyRequest['heldBlobs'],
+): Promise<{plan: PlannedImage[]; held: Awaited<ReturnType<NonNullable<VerifyRequest['heldBlobs']>>>}> {
+  const plan = await plannedBlobs(archive)
+  return {plan, held: heldBlobs ? await heldBlobs(plan).catch(() => undefined) : undefined}
 }
 
 /**
