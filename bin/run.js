@@ -8,8 +8,8 @@
 import {spawn} from 'node:child_process'
 import {existsSync} from 'node:fs'
 import {enableCompileCache} from 'node:module'
-import {constants, homedir} from 'node:os'
-import {isAbsolute, join} from 'node:path'
+import {constants} from 'node:os'
+import {isAbsolute} from 'node:path'
 import {fileURLToPath} from 'node:url'
 
 const FORWARDED = ['SIGINT', 'SIGTERM', 'SIGHUP']
@@ -65,15 +65,18 @@ if (major < 22) {
 
 /**
  * Node 22's module compile cache: V8 keeps the compiled code of every module (oclif, airlock's own ~100 modules)
- * under the user's cache directory, so later starts skip compiling them. Entries are keyed by the source's hash
- * (a changed file is compiled again). Anything that stops the cache (no HOME, a read-only or full disk,
- * NODE_DISABLE_COMPILE_CACHE) only costs the speed-up: airlock starts the same way without it.
+ * in the installation's own node_modules/.cache, so later starts skip compiling them. Entries are keyed by the
+ * source's hash (a changed file is compiled again). Not under the user's home: airlock writes nothing there that
+ * the user did not ask for (the hostile-archive suite checks it), and code is cached where the code itself lives,
+ * writable by whoever can change airlock anyway. Anything that stops the cache (a read-only installation,
+ * NODE_DISABLE_COMPILE_CACHE, AIRLOCK_COMPILE_CACHE=off; AIRLOCK_COMPILE_CACHE=/DIR moves it) only costs the speed-up: airlock starts the same way.
  */
 function startCompileCache() {
+  const chosen = process.env.AIRLOCK_COMPILE_CACHE // a directory, or "off"
+  if (chosen === 'off') return
   try {
-    const xdg = process.env.XDG_CACHE_HOME
-    const base = xdg && isAbsolute(xdg) ? xdg : join(homedir(), '.cache')
-    enableCompileCache?.(join(base, 'airlock', 'compile-cache'))
+    const own = fileURLToPath(new URL('../node_modules/.cache/airlock-compile-cache', import.meta.url))
+    enableCompileCache?.(chosen && isAbsolute(chosen) ? chosen : own)
   } catch {
     // no cache: compile as usual
   }
