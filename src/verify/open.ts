@@ -83,7 +83,9 @@ export async function openVerifiedArchive(path: string, request: VerifyRequest):
   let trustSource: ArchiveReader | undefined
   // push: the plan is walked and the mirror asked what it holds (HEAD requests) while sigstore-js and tuf-js load
   // below, so the network waits overlap module loading; the answers are used exactly as before (hashing waived).
-  const needPlan = !structural && !archive.hashed && !policyMissing && (request.heldBlobs || request.hashOnUpload)
+  // (not before a usage error: a missing policy is refused below without a request to the mirror)
+  const usageError = policyMissing && archive.airlock[TRUST_ONLY_SECTION] !== true
+  const needPlan = !structural && !archive.hashed && !usageError && (request.heldBlobs || request.hashOnUpload)
   const planned = needPlan ? planWithHoldings(archive, request.heldBlobs) : undefined
   planned?.catch(() => undefined) // awaited below; an early failure must not surface as an unhandled rejection
   try {
