@@ -7,7 +7,9 @@
 // real process stops by itself if the wrapper disappears (SIGKILL), so no airlock keeps running unseen.
 import {spawn} from 'node:child_process'
 import {existsSync} from 'node:fs'
-import {enableCompileCache} from 'node:module'
+// a namespace import: the older Node this file may first run on has no enableCompileCache, and a named import of
+// a missing export fails before any line runs
+import * as nodeModule from 'node:module'
 import {constants} from 'node:os'
 import {isAbsolute} from 'node:path'
 import {fileURLToPath} from 'node:url'
@@ -76,7 +78,7 @@ function startCompileCache() {
   if (chosen === 'off') return
   try {
     const own = fileURLToPath(new URL('../node_modules/.cache/airlock-compile-cache', import.meta.url))
-    enableCompileCache?.(chosen && isAbsolute(chosen) ? chosen : own)
+    nodeModule.enableCompileCache?.(chosen && isAbsolute(chosen) ? chosen : own)
   } catch {
     // no cache: compile as usual
   }
