@@ -31,15 +31,17 @@ export default class Inventory extends BaseCommand {
   static override summary =
     'Write what the disconnected side already holds (a mirror, or archives imported) to a small JSON file for export --since.'
   static override description =
-    'Per repository the manifests and blobs present (digest, size) and the signature tags, and per TUF mirror the versions the rollback state accepted. Carry it back to the connected side; export --since FILE then leaves out the blobs it lists. With --key the file is signed (FILE.sig beside it, the cosign sign-blob format); export checks it with --inventory-key.'
+    "Per repository the manifests and blobs present (digest, size) and the signature tags, and per TUF mirror the versions the rollback state accepted. With --registry and no repository names, every repository the mirror's catalog lists (under its PREFIX) is inventoried; registries that refuse the catalog (GHCR, Docker Hub, Harbor for non-admins) need the names. Carry it back to the connected side; export --since FILE then leaves out the blobs it lists. With --key the file is signed (FILE.sig beside it, the cosign sign-blob format); export checks it with --inventory-key."
   static override examples = [
     '<%= config.bin %> inventory --registry registry.dc.local/mirror siderolabs/kubelet -o inventory.json',
+    '<%= config.bin %> inventory --registry registry.dc.local/mirror -o inventory.json',
     '<%= config.bin %> inventory images.tar -o inventory.json --key site.key',
   ]
   static override strict = false
   static override args = {
     item: Args.string({
-      description: 'with --registry: repositories of the mirror (paths under REGISTRY[/PREFIX]); else archive files',
+      description:
+        'with --registry: repositories of the mirror (paths under REGISTRY[/PREFIX]; none: all the catalog lists); else archive files',
       required: false,
       ignoreStdin: true,
     }),
@@ -47,7 +49,10 @@ export default class Inventory extends BaseCommand {
   static override flags = {
     output: Flags.string({char: 'o', summary: 'Inventory file to write.', required: true}),
     force: Flags.boolean({summary: 'Replace an existing inventory at the output path.', default: false}),
-    registry: Flags.string({summary: 'Inventory this mirror REGISTRY[/PREFIX] (the repositories named as arguments).'}),
+    registry: Flags.string({
+      summary:
+        'Inventory this mirror REGISTRY[/PREFIX]: the repositories named as arguments, else every one its catalog lists.',
+    }),
     key: Flags.string({
       summary: 'Sign the inventory with this key (cosign.key or a PEM private key): FILE.sig is written beside it.',
     }),
@@ -62,11 +67,9 @@ export default class Inventory extends BaseCommand {
   async run(): Promise<InventoryResult> {
     const {argv, flags} = await this.parse(Inventory)
     const items = argv as string[]
-    if (items.length === 0)
-      throw new AirlockError('USAGE', flags.registry ? 'no repositories to inventory' : 'no archives to inventory', {
-        hint: flags.registry
-          ? 'name the mirror repositories, e.g. airlock inventory --registry REGISTRY library/alpine -o inventory.json'
-          : 'name archive files, or give --registry REGISTRY and repositories',
+    if (items.length === 0 && !flags.registry)
+      throw new AirlockError('USAGE', 'no archives to inventory', {
+        hint: 'name archive files, or give --registry REGISTRY[/PREFIX] (and optionally repositories)',
       })
     checkOutputFile(flags.output, '-o', {force: flags.force})
     const password = keyPassword({stdin: flags['key-password-stdin']})
@@ -77,13 +80,18 @@ export default class Inventory extends BaseCommand {
       const target = parseMirrorTarget(flags.registry)
       const client = mirrorClient(flags as MirrorRegistryFlagValues, {registry: target.registry})
       try {
-        const repos = items.map(name => {
+        for (const name of items)
           if (/[:@]/.test(name))
             throw new AirlockError('USAGE', `${name}: name a repository, not an image (no tag or digest)`)
-          const path = target.prefix ? `${target.prefix}/${name.replace(/^\/+/, '')}` : name
-          const ref = parseReference(`${target.registry}/${path}`)
-          return {name: path, repo: client.repository(ref)}
-        })
+        // No names: the whole mirror (under its prefix), as its catalog lists it.
+        const paths =
+          items.length > 0
+            ? items.map(name => (target.prefix ? `${target.prefix}/${name.replace(/^\/+/, '')}` : name))
+            : await client.catalog(target.registry, {prefix: target.prefix})
+        const repos = paths.map(path => ({
+          name: path,
+          repo: client.repository(parseReference(`${target.registry}/${path}`)),
+        }))
         repositories = await inventoryRegistry(repos)
       } finally {
         client.close()

@@ -22,6 +22,12 @@ import {fetchManifest} from '../content/read-manifest.ts'
 import {Limiter} from '../util/concurrency.ts'
 import {matchesPlatform, type PlatformSpec} from './platform.ts'
 
+/**
+ * Manifests (small, and each one reveals more work) go before any waiting blob; waiting blobs go largest first
+ * (Limiter priorities), so the longest downloads start early and do not finish last (docs/DECISIONS.md).
+ */
+const MANIFEST_PRIORITY = Number.MAX_SAFE_INTEGER
+
 /** Where a copy writes. Only exists() and push() are required; the rest are capabilities used when present. */
 export interface CopyTarget extends ExistenceChecker, Pusher {
   /** HEAD of a blob with the size the registry states (-1: present, size not stated; undefined: absent). */
@@ -237,8 +243,9 @@ export class GraphCopier {
     // has means a complete subtree. The root is still read when the caller needs its platforms.
     const held = await this.step('exists', 'destination', descriptor, () => this.dst.exists(descriptor))
     if (held && !result) return this.skipped(descriptor, options)
-    const manifest = await this.engine.limiter.run(() =>
-      this.step('fetch', 'source', descriptor, () => fetchManifest(src, descriptor)),
+    const manifest = await this.engine.limiter.run(
+      () => this.step('fetch', 'source', descriptor, () => fetchManifest(src, descriptor)),
+      MANIFEST_PRIORITY,
     )
     let next = options.findSuccessors
       ? await options.findSuccessors(descriptor, manifest, depth)
@@ -266,8 +273,10 @@ export class GraphCopier {
     if (result && (await this.step('exists', 'destination', descriptor, () => this.dst.exists(descriptor))))
       return this.skipped(descriptor, options)
     options.preCopy?.(descriptor)
-    await this.engine.limiter.run(() =>
-      this.step('push', 'destination', descriptor, () => this.dst.push(descriptor, Readable.from([manifest.bytes]))),
+    await this.engine.limiter.run(
+      () =>
+        this.step('push', 'destination', descriptor, () => this.dst.push(descriptor, Readable.from([manifest.bytes]))),
+      MANIFEST_PRIORITY,
     )
     options.postCopy?.(descriptor)
     options.onEvent?.({type: 'copied', descriptor})
@@ -281,7 +290,7 @@ export class GraphCopier {
   /** A leaf blob: skip if held (at the right size), else mount from a destination that holds it, else send it. */
   private async copyBlob(src: CopySource, descriptor: Descriptor, options: CopyGraphOptions): Promise<void> {
     await this.engine.afterFirst(descriptor.digest, () =>
-      this.engine.limiter.run(() => this.transferBlob(src, descriptor, options)),
+      this.engine.limiter.run(() => this.transferBlob(src, descriptor, options), descriptor.size),
     )
   }
 

@@ -16,8 +16,12 @@ import {DeltaDestination, type DeltaBase} from './delta.ts'
 
 /** Blob downloads at once (the CLI's --concurrency default too). */
 export const DEFAULT_CONCURRENCY = 4
-/** Image graphs copied at once, ahead of the one being finished (see exportImages). */
-const LOOKAHEAD_IMAGES = 4
+/**
+ * Image graphs copied at once, ahead of the one being finished (see exportImages). A walk holds manifests only (blob
+ * transfers are bounded by the copier's limiter, largest first), so all of them start early: with 4, a delta's last
+ * image found its big layer late and downloaded it alone at the end (docs/DECISIONS.md).
+ */
+const LOOKAHEAD_IMAGES = 16
 /**
  * How far ahead of the image being finished a copy may start: finished copies wait for their turn, and each has
  * its signature look-ups under way (ExportHooks.discover), so this bounds those too.

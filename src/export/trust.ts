@@ -12,7 +12,7 @@ import type {ExportHooks} from './export.ts'
 import type {TrustedRoot} from '@sigstore/protobuf-specs'
 import {parseTrustedRoot} from '../sigstore/trust.ts'
 import {AirlockError, toAirlockError} from '../errors.ts'
-import {exportTufRepository, type TufExport} from '../trust/export.ts'
+import type {TufExport} from '../trust/export.ts'
 import type {TrustFlagValues} from '../trust/flags.ts'
 import {mirrorIdFor, PUBLIC_GOOD_MIRROR} from '../trust/pinned.ts'
 import {loadTrustedRootFile} from '../trust/trusted-root-file.ts'
@@ -101,6 +101,8 @@ export async function fetchTrust(flags: TrustFlagValues, options: TrustExportOpt
   const scratch = options.cacheDir ? undefined : makePartialDir(tmpdir(), TUF_SCRATCH)
   const cacheDir = options.cacheDir ?? (scratch as string)
   try {
+    // The TUF client (tuf-js) is loaded only when a mirror is fetched: --no-tuf and --trusted-root exports skip it.
+    const {exportTufRepository} = await import('../trust/export.ts')
     const tuf = await Promise.all(
       urls.map(async (mirrorUrl, i) => {
         const id = ids[i] as string

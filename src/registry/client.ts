@@ -3,6 +3,7 @@
 // semaphore that bounds concurrent blob transfers.
 import {AirlockError} from '../errors.ts'
 import type {ImageReference} from '../reference/reference.ts'
+import {type CatalogOptions, listCatalog} from './catalog.ts'
 import {Repository} from './repository.ts'
 import {Semaphore} from './semaphore.ts'
 import {RegistrySession} from './session.ts'
@@ -89,6 +90,14 @@ export class RegistryClient {
       retryBaseMs: this.options.retryBaseMs ?? 250,
       tagPageSize: this.options.tagPageSize,
     })
+  }
+
+  /**
+   * The repository names a registry lists in its catalog (under `options.prefix`), bounded; a registry that refuses
+   * the catalog fails with UNSUPPORTED and a hint to name the repositories.
+   */
+  catalog(registry: string, options: CatalogOptions = {}): Promise<string[]> {
+    return listCatalog(this.session(registry), options)
   }
 
   /** Closes idle keep-alive connections. */

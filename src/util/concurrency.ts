@@ -3,7 +3,8 @@
 
 export class Limiter {
   private active = 0
-  private readonly waiting: Array<() => void> = []
+  /** Waiting tasks, highest priority first; equal priorities keep their arrival order. */
+  private readonly waiting: Array<{priority: number; start: () => void}> = []
 
   readonly limit: number
 
@@ -13,14 +14,24 @@ export class Limiter {
       throw new RangeError(`concurrency must be a positive integer, got ${limit}`)
   }
 
-  async run<T>(task: () => Promise<T>): Promise<T> {
-    if (this.active >= this.limit) await new Promise<void>(resolve => this.waiting.push(resolve))
+  /**
+   * Runs `task` when a slot is free. When tasks wait, the one with the highest `priority` starts next (default 0,
+   * first come first served): export gives a blob its size, so the longest downloads start first and the last
+   * one to finish is not a big layer that happened to be discovered late (docs/DECISIONS.md).
+   */
+  async run<T>(task: () => Promise<T>, priority = 0): Promise<T> {
+    if (this.active >= this.limit)
+      await new Promise<void>(start => {
+        let at = this.waiting.length
+        while (at > 0 && this.waiting[at - 1]!.priority < priority) at--
+        this.waiting.splice(at, 0, {priority, start})
+      })
     this.active++
     try {
       return await task()
     } finally {
       this.active--
-      this.waiting.shift()?.()
+      this.waiting.shift()?.start()
     }
   }
 }
