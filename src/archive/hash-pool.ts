@@ -16,8 +16,31 @@ import {
   RangeTruncatedError,
   type HashJob,
   type HashResult,
+  type StreamJob,
+  type StreamReply,
   type VolumeGroupJob,
 } from './hash-ranges.ts'
+
+/**
+ * A running sha256 in a hash worker (export: a blob's, a volume's; StreamJob in hash-ranges.ts). Steps are sent in
+ * order and hashed in order; nothing waits for them but digest().
+ */
+export interface StreamHash {
+  /** Bytes [offset, offset + length) of `file`, already written: the worker reads them back and hashes them. */
+  range(file: string, offset: number, length: number): void
+  /** Bytes known in memory (a header, padding): copied to the worker. */
+  bytes(data: Uint8Array): void
+  /** Ends the stream: the digest (`sha256:<hex>`) of every step, in order. */
+  digest(): Promise<string>
+  /** Ends the stream without a digest (its entry failed). */
+  discard(): void
+}
+
+/**
+ * Written bytes the workers may lag behind the writers before writes wait (the bounded queue): the lag is read back
+ * from the page cache, never held in memory, but a hash far behind would make the final wait long.
+ */
+export const STREAM_BACKLOG_BYTES = 128 * 1024 * 1024
 
 export interface RangeToHash {
   /** Entry name, for error messages. */
@@ -90,16 +113,137 @@ export class HashPool {
   /** The file the workers opened (undefined for a pool hashing volume groups, which open their volumes). */
   private readonly file: string | undefined
   private readonly workers: Worker[]
+  /** Streaming (export): bytes sent to each worker and not hashed yet. */
+  private readonly backlog: number[]
+  private readonly digests = new Map<number, {resolve: (digest: string) => void; reject: (error: unknown) => void}>()
+  private readonly roomWaiters: Array<() => void> = []
+  private streamIds = 0
+  private failure: AirlockError | undefined
+  private closing = false
 
   private constructor(file: string | undefined, workers: Worker[]) {
     this.file = file
     this.workers = workers
+    this.backlog = workers.map(() => 0)
   }
 
   static start(file: string | undefined, size = availableParallelism()): HashPool {
     // Callers close() the pool in a finally: a live worker keeps the process running.
     const workers = Array.from({length: Math.max(1, size)}, () => new Worker(hashWorkerUrl(), {workerData: {file}}))
     return new HashPool(file, workers)
+  }
+
+  /**
+   * A pool for running hashes (export). Its workers keep the process alive only while a digest is awaited, so a
+   * writer that fails before closing its pool cannot hang the command.
+   */
+  static startStreaming(size = availableParallelism()): HashPool {
+    const pool = HashPool.start(undefined, size)
+    pool.listen()
+    return pool
+  }
+
+  private listen(): void {
+    for (const [i, w] of this.workers.entries()) {
+      w.unref()
+      w.on('message', (message: StreamReply) => {
+        if (message.type === 'stream-ack') {
+          this.backlog[i]! -= message.bytes
+          if (this.totalBacklog() < STREAM_BACKLOG_BYTES) for (const wake of this.roomWaiters.splice(0)) wake()
+          this.updateRef()
+        } else if (message.type === 'stream-digest' || message.type === 'stream-error') {
+          const pending = this.digests.get(message.stream)
+          this.digests.delete(message.stream)
+          this.updateRef()
+          if (message.type === 'stream-digest') pending?.resolve(message.digest)
+          else pending?.reject(new AirlockError('IO_ERROR', `cannot read back what was written: ${message.message}`))
+        }
+      })
+      w.once('error', error => this.failStreams(`hash worker failed: ${error.message}`, error))
+      w.once('exit', code =>
+        this.failStreams(
+          this.closing ? 'the hash workers were stopped' : `hash worker exited (code ${code}) before finishing`,
+        ),
+      )
+    }
+  }
+
+  /** Workers keep the process alive only while something waits for them. */
+  private updateRef(): void {
+    const waited = this.digests.size > 0 || this.roomWaiters.length > 0
+    for (const w of this.workers)
+      if (waited) w.ref()
+      else w.unref()
+  }
+
+  private totalBacklog(): number {
+    return this.backlog.reduce((a, b) => a + b, 0)
+  }
+
+  /** A dead worker fails every running hash (one clear error), and every later one at once. */
+  private failStreams(message: string, cause?: unknown): void {
+    this.failure ??= new AirlockError('INTERNAL', message, cause === undefined ? {} : {cause})
+    for (const pending of this.digests.values()) pending.reject(this.failure)
+    this.digests.clear()
+    for (const wake of this.roomWaiters.splice(0)) wake()
+  }
+
+  /**
+   * Undefined while the workers are less than STREAM_BACKLOG_BYTES behind; else a promise that resolves when they
+   * are again (rejects once a worker has failed).
+   */
+  room(): Promise<void> | undefined {
+    if (this.failure) return Promise.reject(this.failure)
+    return this.totalBacklog() < STREAM_BACKLOG_BYTES ? undefined : this.waitForRoom()
+  }
+
+  private async waitForRoom(): Promise<void> {
+    while (this.failure === undefined && this.totalBacklog() >= STREAM_BACKLOG_BYTES) {
+      const wait = new Promise<void>(resolve => this.roomWaiters.push(resolve))
+      this.updateRef()
+      await wait
+    }
+    if (this.failure) throw this.failure
+  }
+
+  /** Starts a running hash on the worker with the least work queued. */
+  stream(): StreamHash {
+    const id = ++this.streamIds
+    const i = this.backlog.indexOf(Math.min(...this.backlog))
+    const worker = this.workers[i]!
+    let ended = false
+    const post = (job: StreamJob) => {
+      if (ended) throw new AirlockError('INTERNAL', 'running hash used after its end')
+      if (this.failure === undefined) worker.postMessage(job)
+    }
+    return {
+      range: (file, offset, length) => {
+        if (length === 0) return
+        this.backlog[i]! += length
+        post({stream: id, file, offset, length})
+      },
+      bytes: data => {
+        // A copy of just these bytes: a view would carry its whole backing buffer to the worker.
+        if (data.length > 0) post({stream: id, bytes: new Uint8Array(data)})
+      },
+      digest: () => {
+        if (this.failure) return Promise.reject(this.failure)
+        const result = new Promise<string>((resolve, reject) => this.digests.set(id, {resolve, reject}))
+        this.updateRef()
+        post({stream: id, end: 'digest'})
+        ended = true
+        return result
+      },
+      discard: () => {
+        if (!ended) post({stream: id, end: 'discard'})
+        ended = true
+      },
+    }
+  }
+
+  /** Tells the workers a written file is done with (closes their read handles). */
+  releaseFile(file: string): void {
+    if (this.failure === undefined) for (const w of this.workers) w.postMessage({closeFile: file})
   }
 
   /** Hashes every range; digests in the order of `ranges`. Rejects on the first failure. */
@@ -179,6 +323,7 @@ export class HashPool {
   }
 
   async close(): Promise<void> {
+    this.closing = true
     await Promise.all(this.workers.map(w => w.terminate()))
   }
 }

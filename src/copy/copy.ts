@@ -344,7 +344,10 @@ export class GraphCopier {
     } catch (error) {
       stream.destroy()
       // A source that failed mid-stream (a short read, a digest mismatch) made the push fail: the source's fault.
-      throw this.wrap(error, 'push', sourceError === undefined ? 'destination' : 'source', descriptor)
+      // So is content the destination hashed itself and found not to match (an archive writer hashing on a worker).
+      const fromSource =
+        sourceError !== undefined || (error instanceof AirlockError && error.code === 'DIGEST_MISMATCH')
+      throw this.wrap(error, 'push', fromSource ? 'source' : 'destination', descriptor)
     }
   }
 
