@@ -212,13 +212,12 @@ async function benchExport(ctx: Ctx, out: Measurement[]): Promise<string | undef
         sync()
         fresh(dirname(airlockVolumes))
         mkdirSync(dirname(airlockVolumes), {recursive: true})
-        r.baselineVolumes!.push(
-          await timed(
-            airlock([...exportArgs(ctx, airlockVolumes), '--volume-size', VOLUME_SIZE], undefined, BASE_SNAP),
-            {
-              log: LOG,
-            },
-          ),
+        // The baseline may fail where the change fixed it (main's volume writer: "short read back" under load).
+        await timed(airlock([...exportArgs(ctx, airlockVolumes), '--volume-size', VOLUME_SIZE], undefined, BASE_SNAP), {
+          log: LOG,
+        }).then(
+          x => r.baselineVolumes!.push(x),
+          (error: Error) => log(`  baseline volume export failed: ${error.message.split('\n').at(-2) ?? ''}`),
         )
         rmSync(dirname(airlockVolumes), {recursive: true, force: true})
         sync()
