@@ -13,6 +13,7 @@ import {after, before, describe, it} from 'node:test'
 import {HashPool} from '../src/archive/hash-pool.ts'
 import {ArchiveReader} from '../src/archive/reader.ts'
 import {ArchiveWriter} from '../src/archive/writer.ts'
+import {copyErrorDetails, GraphCopier} from '../src/copy/copy.ts'
 import type {Descriptor} from '../src/oci/descriptor.ts'
 import {sha256, VerifyingStream} from '../src/oci/digest.ts'
 import {MediaType} from '../src/oci/media-types.ts'
@@ -87,6 +88,24 @@ describe('archive writer: large blobs hashed on a worker thread', () => {
       await writer.abort()
       assert.deepEqual(await readdir(sub), [], 'no archive, no partial file')
     })
+
+  it('through the copy engine, a mismatch found by the worker is the source side of the copy', async () => {
+    const sub = join(dir, 'copy')
+    await mkdir(sub)
+    const writer = await ArchiveWriter.create(join(sub, 'copy.tar'))
+    const b = blob(3 * MiB)
+    const source = {fetch: async () => chunked(tampered(b.bytes))}
+    const error = await new GraphCopier(writer, {name: 'archive'}).copy(source, b.descriptor).catch((e: unknown) => e)
+    assert.equal((error as {code?: string}).code, 'DIGEST_MISMATCH')
+    assert.deepEqual(copyErrorDetails(error), {
+      operation: 'push',
+      side: 'source',
+      digest: b.descriptor.digest,
+      destination: 'archive',
+    })
+    await writer.abort()
+    assert.deepEqual(await readdir(sub), [])
+  })
 
   it('a blob of the wrong size is still refused by the stream (SIZE_MISMATCH)', async () => {
     const sub = join(dir, 'size')
