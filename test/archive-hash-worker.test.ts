@@ -145,3 +145,32 @@ describe('archive writer: large blobs hashed on a worker thread', () => {
       assert.deepEqual(await readdir(sub), [], 'no archive, no volume, no volumes.json, no partial file')
     })
 })
+
+describe('running hashes on the hash pool', () => {
+  it('the digest of ranges and bytes in order is the sha256 of those bytes; a range the worker cannot read back is an IO_ERROR', async () => {
+    const {dir, cleanup} = await tempDir('airlock-streamhash-')
+    const pool = HashPool.startStreaming()
+    try {
+      const file = join(dir, 'f')
+      const bytes = randomBytes(20 * MiB + 3)
+      await import('node:fs/promises').then(fs => fs.writeFile(file, bytes))
+      const hash = pool.stream()
+      hash.bytes(bytes.subarray(0, 100))
+      for (let at = 100; at < bytes.length; at += MiB) hash.range(file, at, Math.min(MiB, bytes.length - at))
+      assert.equal(await hash.digest(), sha256(bytes))
+      const missing = pool.stream()
+      missing.range(join(dir, 'gone'), 0, 10)
+      await assert.rejects(missing.digest(), (e: Error & {code?: string}) => {
+        assert.equal(e.code, 'IO_ERROR')
+        assert.match(e.message, /^cannot read back what was written: .*gone/)
+        return true
+      })
+      const short = pool.stream()
+      short.range(file, bytes.length - 5, 10)
+      await assert.rejects(short.digest(), /the file ends at offset/)
+    } finally {
+      await pool.close()
+      await cleanup()
+    }
+  })
+})
