@@ -88,7 +88,7 @@ describe('volume hashes at export: from the bytes as written', () => {
       const gate = new Promise<void>(r => releases.push(r))
       return writer.push(b.descriptor, gated(b.bytes, gate))
     })
-    // The first entry starts last, long after the others were written (and spilled).
+    // The first entry starts last, long after the others were written.
     for (const release of releases.slice(1)) release()
     await new Promise(r => setTimeout(r, 200))
     releases[0]!()
