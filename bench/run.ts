@@ -43,12 +43,9 @@ const keep = process.argv.includes('--keep') // keep bench/work/out (the archive
 const forceProfile = process.argv.includes('--profile')
 const noProfile = process.argv.includes('--no-profile')
 const sigCount = Number(argValue('--signatures') ?? 1000)
-// --baseline DIR: another built airlock checkout (e.g. /work/main after `npm run build`) whose start-up and second
-// push are timed in the same run, interleaved with this build's, for an A/B on a loaded machine
-const baseline = argValue('--baseline')
 if (!(scale >= 1) || !Number.isInteger(scale) || !(runs >= 1)) {
   process.stderr.write(
-    'usage: node bench/run.ts [--scale N] [--quick] [--runs R] [--only export,verify,push,sigs,report] [--keep] [--profile|--no-profile] [--baseline DIR]\n',
+    'usage: node bench/run.ts [--scale N] [--quick] [--runs R] [--only export,verify,push,sigs,report] [--keep] [--profile|--no-profile] [--baseline REV]\n',
   )
   process.exit(2)
 }
@@ -90,12 +87,18 @@ function machine(): Record<string, string> {
 // --worktree): dist/ is shared with everyone building in this checkout, so a run could otherwise measure
 // someone's half-finished change, or see dist/ rebuilt under it.
 const SNAP = join(WORK, 'airlock')
+// `--baseline REV`: a second build (of REV) whose export, volume export, start-up and second push are measured in
+// the same runs, interleaved: an A/B of a change on a loaded machine (rows marked "baseline", not targets).
+const baseline = argValue('--baseline')
+const BASE_SNAP = join(WORK, 'airlock-baseline')
 let airlockCommit = 'working tree'
-function buildSnapshot(): void {
+function buildSnapshot(snap = SNAP, rev?: string): void {
+  const SNAP = snap
   rmSync(SNAP, {recursive: true, force: true})
   mkdirSync(SNAP, {recursive: true})
   const paths = ['bin', 'src', 'scripts/manifest.js', 'package.json', 'tsconfig.json']
-  if (process.argv.includes('--worktree')) {
+  if (rev) execFileSync('sh', ['-c', `git archive ${rev} ${paths.join(' ')} | tar -x -C '${SNAP}'`], {cwd: ROOT})
+  else if (process.argv.includes('--worktree')) {
     for (const p of paths) {
       mkdirSync(dirname(join(SNAP, p)), {recursive: true})
       execFileSync('cp', ['-r', join(ROOT, p), join(SNAP, p)], {stdio: 'ignore'})
@@ -111,12 +114,12 @@ function buildSnapshot(): void {
   })
   execFileSync(NODE, [join(SNAP, 'scripts', 'manifest.js')], {cwd: SNAP, stdio: 'inherit'})
 }
-function airlock(args: string[], profileDir?: string): string[] {
+function airlock(args: string[], profileDir?: string, snap = SNAP): string[] {
   const prof = profileDir ? ['--cpu-prof', `--cpu-prof-dir=${profileDir}`] : []
-  return [NODE, ...prof, join(SNAP, 'bin', 'run.js'), ...args]
+  return [NODE, ...prof, join(snap, 'bin', 'run.js'), ...args]
 }
 function baselineAirlock(args: string[]): string[] {
-  return [NODE, join(baseline!, 'bin', 'run.js'), ...args]
+  return [NODE, join(BASE_SNAP, 'bin', 'run.js'), ...args]
 }
 function airlockAvailable(command: string): boolean {
   return existsSync(join(SNAP, 'dist', 'commands', `${command}.js`))
@@ -182,6 +185,8 @@ async function benchExport(ctx: Ctx, out: Measurement[]): Promise<string | undef
   const r: Record<string, RunResult[]> = {
     airlock: [],
     volumes: [],
+    baseline: [],
+    baselineVolumes: [],
     oci: [],
     ociSync: [],
     ociArchive: [],
@@ -204,6 +209,22 @@ async function benchExport(ctx: Ctx, out: Measurement[]): Promise<string | undef
       )
       rmSync(dirname(airlockVolumes), {recursive: true, force: true})
       sync()
+      if (baseline) {
+        fresh(airlockTar)
+        r.baseline!.push(await timed(airlock(exportArgs(ctx, airlockTar), undefined, BASE_SNAP), {log: LOG}))
+        sync()
+        fresh(dirname(airlockVolumes))
+        mkdirSync(dirname(airlockVolumes), {recursive: true})
+        // The baseline may fail where the change fixed it (main's volume writer: "short read back" under load).
+        await timed(airlock([...exportArgs(ctx, airlockVolumes), '--volume-size', VOLUME_SIZE], undefined, BASE_SNAP), {
+          log: LOG,
+        }).then(
+          x => r.baselineVolumes!.push(x),
+          (error: Error) => log(`  baseline volume export failed: ${error.message.split('\n').at(-2) ?? ''}`),
+        )
+        rmSync(dirname(airlockVolumes), {recursive: true, force: true})
+        sync()
+      }
     }
     fresh(skopeoOci)
     r.oci!.push(
@@ -269,6 +290,12 @@ async function benchExport(ctx: Ctx, out: Measurement[]): Promise<string | undef
   }
   if (have) {
     out.push(measurement('export', 'airlock export', bytes, r.airlock!, 'registry -> one archive, with signatures'))
+    if (baseline) {
+      out.push(measurement('export', `airlock export (baseline ${baseline})`, bytes, r.baseline!, 'A/B, same runs'))
+      out.push(
+        measurement('export', `airlock export --volume-size (baseline ${baseline})`, bytes, r.baselineVolumes!, 'A/B'),
+      )
+    }
     out.push(
       measurement(
         'export',
@@ -714,6 +741,7 @@ async function main(): Promise<void> {
   writeFileSync(LOG, '')
   log(`airlock bench ${label}: ${runs} runs per step, work dir ${WORK}`)
   buildSnapshot()
+  if (baseline) buildSnapshot(BASE_SNAP, baseline)
   log(`airlock built from ${airlockCommit} into ${SNAP}`)
   const loadStart = loadavg()
 

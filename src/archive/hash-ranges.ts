@@ -135,3 +135,87 @@ export async function hashVolumeGroup(
   if (onBytes && unreported > 0) onBytes(unreported)
   return {volumes, entries: [...entries].map(([id, hash]) => ({id, digest: `sha256:${hash.digest('hex')}`}))}
 }
+
+/**
+ * One step of a running sha256 kept in a worker (export: a blob's, a volume's, a split part's), fed in order: a
+ * range of a file the writer has just written (read back here, from the page cache, so the bytes hashed are the
+ * bytes on disk and the main thread never hashes them), a few bytes known in memory (a tar header, padding), or the
+ * end (the digest is posted back, or the hash discarded).
+ */
+export type StreamJob =
+  | {stream: number; file: string; offset: number; length: number}
+  | {stream: number; bytes: Uint8Array}
+  | {stream: number; end: 'digest' | 'discard'}
+
+export type StreamReply =
+  | {type: 'stream-ack'; bytes: number}
+  | {type: 'stream-digest'; stream: number; digest: string}
+  | {type: 'stream-error'; stream: number; message: string}
+
+export function isStreamJob(job: unknown): job is StreamJob {
+  return typeof job === 'object' && job !== null && 'stream' in job
+}
+
+/** The worker side of the running hashes: one Hash per stream, the written files opened once each. */
+export class StreamHashes {
+  private readonly hashes = new Map<number, Hash>()
+  /** A stream whose read failed: its digest is an error, its later steps are skipped. */
+  private readonly failed = new Map<number, string>()
+  private readonly files = new Map<string, FileHandle>()
+  private readonly buf: Buffer
+
+  constructor(buf: Buffer) {
+    this.buf = buf
+  }
+
+  async run(job: StreamJob): Promise<StreamReply | undefined> {
+    const {stream} = job
+    if ('end' in job) {
+      const hash = this.hashes.get(stream)
+      const failure = this.failed.get(stream)
+      this.hashes.delete(stream)
+      this.failed.delete(stream)
+      if (job.end === 'discard') return undefined
+      if (failure !== undefined) return {type: 'stream-error', stream, message: failure}
+      return {type: 'stream-digest', stream, digest: `sha256:${(hash ?? createHash('sha256')).digest('hex')}`}
+    }
+    let hash = this.hashes.get(stream)
+    if (!hash) {
+      hash = createHash('sha256')
+      this.hashes.set(stream, hash)
+    }
+    if ('bytes' in job) {
+      hash.update(job.bytes)
+      return undefined
+    }
+    if (!this.failed.has(stream))
+      try {
+        await this.read(hash, job.file, job.offset, job.length)
+      } catch (error) {
+        this.failed.set(stream, (error as Error).message)
+      }
+    return {type: 'stream-ack', bytes: job.length}
+  }
+
+  private async read(hash: Hash, file: string, offset: number, length: number): Promise<void> {
+    let fh = this.files.get(file)
+    if (!fh) {
+      fh = await open(file, 'r')
+      this.files.set(file, fh)
+    }
+    let done = 0
+    while (done < length) {
+      const {bytesRead} = await fh.read(this.buf, 0, Math.min(this.buf.length, length - done), offset + done)
+      if (bytesRead === 0) throw new Error(`${file}: the file ends at offset ${offset + done}, inside written bytes`)
+      hash.update(bytesRead === this.buf.length ? this.buf : this.buf.subarray(0, bytesRead))
+      done += bytesRead
+    }
+  }
+
+  /** Closes the handle of a file the writer is done with (renamed or removed). */
+  async closeFile(file: string): Promise<void> {
+    const fh = this.files.get(file)
+    this.files.delete(file)
+    await fh?.close()
+  }
+}

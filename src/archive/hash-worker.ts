@@ -2,14 +2,19 @@
 // of byte ranges the main thread sends, one batch at a time, posting back {type: 'done', results} per batch and
 // {type: 'progress', bytes} on the way. Batches are queued here, so the main thread can keep one in reserve per
 // worker and the worker never waits for a message round trip between batches.
+// Export uses the same workers for running hashes (StreamJob, hash-ranges.ts): steps of one stream come in order on
+// this one queue, so they are hashed in order.
 import {open} from 'node:fs/promises'
 import {parentPort, workerData} from 'node:worker_threads'
 import {
   HASH_READ_BYTES,
   hashRanges,
   hashVolumeGroup,
+  isStreamJob,
   RangeTruncatedError,
+  StreamHashes,
   type HashJob,
+  type StreamJob,
   type VolumeGroupJob,
 } from './hash-ranges.ts'
 
@@ -18,7 +23,9 @@ const port = parentPort!
 const {file} = workerData as {file?: string}
 const fh = file === undefined ? undefined : await open(file, 'r')
 const buf = Buffer.allocUnsafe(HASH_READ_BYTES)
-const queue: Array<HashJob[] | VolumeGroupJob> = []
+type Job = HashJob[] | VolumeGroupJob | StreamJob | {closeFile: string}
+const queue: Job[] = []
+const streams = new StreamHashes(buf)
 let running = false
 
 async function drain(): Promise<void> {
@@ -26,6 +33,15 @@ async function drain(): Promise<void> {
   while (queue.length > 0) {
     const jobs = queue.shift()!
     const progress = (bytes: number) => port.postMessage({type: 'progress', bytes})
+    if (isStreamJob(jobs)) {
+      const reply = await streams.run(jobs)
+      if (reply) port.postMessage(reply)
+      continue
+    }
+    if ('closeFile' in jobs) {
+      await streams.closeFile(jobs.closeFile).catch(() => undefined)
+      continue
+    }
     try {
       if (!Array.isArray(jobs)) {
         const {volumes, entries} = await hashVolumeGroup(jobs, buf, progress)
@@ -43,7 +59,7 @@ async function drain(): Promise<void> {
   running = false
 }
 
-port.on('message', (jobs: HashJob[] | VolumeGroupJob) => {
+port.on('message', (jobs: Job) => {
   queue.push(jobs)
   if (!running) void drain()
 })

@@ -7,6 +7,9 @@ import {toAirlockError} from '../errors.ts'
 import {commitFile, partialName, removeOnSignal, removeQuiet} from '../util/files.ts'
 import {TarWriter} from './tar.ts'
 
+/** A body range on disk: where it is, so a hash worker can read it back; a returned promise holds the next write. */
+export type WrittenRange = (file: string, position: number, length: number) => void | Promise<void>
+
 /** One reserved entry; what it holds is the output's own business. */
 export interface OutputRegion {
   readonly name: string
@@ -17,7 +20,13 @@ export interface ArchiveOutput {
   /** Bytes reserved so far (all files). */
   readonly bytesWritten: number
   reserve(name: string, size: number): Promise<OutputRegion>
-  fill(region: OutputRegion, body: AsyncIterable<Buffer>, onBytes?: (n: number) => void): Promise<void>
+  /** `written` is told each body range once it is on disk (in order), with the file it is in. */
+  fill(
+    region: OutputRegion,
+    body: AsyncIterable<Buffer>,
+    onBytes?: (n: number) => void,
+    written?: WrittenRange,
+  ): Promise<void>
   writeHeader(region: OutputRegion): Promise<void>
   addBuffer(name: string, data: Buffer): Promise<void>
   addDirectory(name: string): Promise<void>
@@ -63,8 +72,18 @@ export class FileOutput implements ArchiveOutput {
     return Promise.resolve(this.tar.reserve(name, size))
   }
 
-  fill(region: OutputRegion, body: AsyncIterable<Buffer>, onBytes?: (n: number) => void): Promise<void> {
-    return this.tar.fill(region as ReturnType<TarWriter['reserve']>, body, onBytes)
+  fill(
+    region: OutputRegion,
+    body: AsyncIterable<Buffer>,
+    onBytes?: (n: number) => void,
+    written?: WrittenRange,
+  ): Promise<void> {
+    return this.tar.fill(
+      region as ReturnType<TarWriter['reserve']>,
+      body,
+      onBytes,
+      written && ((position, length) => written(this.temp, position, length)),
+    )
   }
 
   writeHeader(region: OutputRegion): Promise<void> {

@@ -346,12 +346,18 @@ export class BufferPool {
   }
 }
 
+/**
+ * Told each body range once its write is done, in the order of the entry's bytes (one write in flight per entry);
+ * the next write of the entry waits for a returned promise (a hash worker that is too far behind).
+ */
+export type OnWritten = (position: number, length: number) => void | Promise<void>
+
 export interface TarWriterOptions {
   /** Write buffers shared with other writers (a volume set's). */
   pool?: BufferPool
   /**
-   * The file's sha256, fed from the bytes as they are written (volume sets: ordered-hash.ts). A body chunk written
-   * ahead of the hash then holds its entry (and its buffer) until every byte before it is hashed.
+   * The file's sha256, fed from the ranges as they are written (volume sets: ordered-hash.ts, hashed on a worker
+   * thread that reads them back: no write waits for it).
    */
   hash?: OrderedHash
 }
@@ -414,15 +420,11 @@ export class TarWriter {
     return {name, size, headerOffset, dataOffset, end, header}
   }
 
-  /** Writes body bytes, and (when hashing) resolves only once they are hashed: `buf` is not reused before. */
-  private async writeBody(buf: Buffer, length: number, position: number): Promise<void> {
-    if (!this.hash) return this.writeAt(buf, length, position)
-    const [written, hashed] = await Promise.allSettled([
-      this.writeAt(buf, length, position),
-      this.hash.written(position, length === buf.length ? buf : buf.subarray(0, length)),
-    ])
-    if (written.status === 'rejected') throw written.reason
-    if (hashed.status === 'rejected') throw hashed.reason
+  /** Writes body bytes, then reports them written (the file's hash, the entry's own running hash). */
+  private async writeBody(buf: Buffer, length: number, position: number, onWritten?: OnWritten): Promise<void> {
+    await this.writeAt(buf, length, position)
+    this.hash?.written(position, length)
+    await onWritten?.(position, length)
   }
 
   private async writeAt(buf: Buffer, length: number, position: number): Promise<void> {
@@ -461,10 +463,8 @@ export class TarWriter {
   async addBuffer(name: string, data: Buffer): Promise<void> {
     const region = this.reserve(name, data.length)
     const all = Buffer.concat([region.header, data, ZEROS.subarray(0, padded(data.length) - data.length)])
-    await Promise.all([
-      this.writeAt(all, all.length, region.headerOffset),
-      this.hash?.written(region.dataOffset, all.subarray(region.header.length, region.header.length + data.length)),
-    ])
+    this.hash?.known(region.dataOffset, data)
+    await this.writeAt(all, all.length, region.headerOffset)
   }
 
   /**
@@ -472,7 +472,12 @@ export class TarWriter {
    * count differs. Chunks are gathered into 1 MiB buffers; one buffer's write is in flight while the next fills,
    * so the network and the disk overlap within one entry. Does not write the header (see writeHeader).
    */
-  async fill(region: TarRegion, body: AsyncIterable<Buffer>, onBytes?: (n: number) => void): Promise<void> {
+  async fill(
+    region: TarRegion,
+    body: AsyncIterable<Buffer>,
+    onBytes?: (n: number) => void,
+    onWritten?: OnWritten,
+  ): Promise<void> {
     const {name, size} = region
     let pos = region.dataOffset
     let seen = 0
@@ -487,7 +492,7 @@ export class TarWriter {
       if (inflight) await inflight
       const at = pos
       pos += length
-      inflight = this.writeBody(data, length, at)
+      inflight = this.writeBody(data, length, at, onWritten)
       inflight.catch(() => undefined)
     }
     try {

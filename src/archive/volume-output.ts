@@ -4,8 +4,9 @@
 // larger than a whole volume is split, into parts/<name>.NNN entries that fill each volume to its end. Every
 // volume starts with its label (the set's random id and its number), so volumes of two exports cannot be mixed.
 //
-// Entries are still written in parallel with positional writes (TarWriter); each volume's sha256 is computed from
-// the bytes as they are written (ordered-hash.ts: no read-back, no second pass). A volume is finished (end marker,
+// Entries are still written in parallel with positional writes (TarWriter); each volume's sha256 (and a split
+// part's) is computed as the bytes are written, on a hash worker thread that reads the written ranges back from the
+// page cache (ordered-hash.ts, hash-pool.ts): no second pass at the end, no hashing on the main thread. A volume is finished (end marker,
 // fsync) as soon as no entry of it is still being written and a later volume has been started.
 import {createHash, randomBytes} from 'node:crypto'
 import type {FileHandle} from 'node:fs/promises'
@@ -13,8 +14,9 @@ import {open, rm, writeFile} from 'node:fs/promises'
 import {basename, dirname, join} from 'node:path'
 import {AirlockError, toAirlockError} from '../errors.ts'
 import {commitFile, exists, fsyncDir, partialName, removeOnSignal, removeQuiet} from '../util/files.ts'
+import type {HashPool} from './hash-pool.ts'
 import {OrderedHash} from './ordered-hash.ts'
-import type {ArchiveOutput, OutputRegion} from './output.ts'
+import type {ArchiveOutput, OutputRegion, WrittenRange} from './output.ts'
 import {BufferPool, padded, TarWriter, type TarRegion} from './tar.ts'
 import {
   labelBytes,
@@ -39,7 +41,7 @@ interface Volume {
   temp: string
   fh: FileHandle
   tar: TarWriter
-  /** The volume's sha256, fed by its TarWriter as bytes are written. */
+  /** The volume's sha256, fed by its TarWriter as bytes are written (hashed on a worker). */
   hash: OrderedHash
   /** Entries reserved in this volume whose header is not written yet. */
   pending: number
@@ -83,19 +85,19 @@ export class VolumeOutput implements ArchiveOutput {
   private failure: unknown
   private result: VolumeSetSummary | undefined
 
-  /** How long a chunk may wait for its volume's hash before it is spilled (ordered-hash.ts HOLD_MS). */
-  private readonly holdMs: number | undefined
+  /** The hash workers (owned by the archive writer). */
+  private readonly hashes: HashPool
 
-  private constructor(base: string, capacity: number, holdMs: number | undefined) {
+  private constructor(base: string, capacity: number, hashes: HashPool) {
     this.base = base
     this.capacity = capacity
-    this.holdMs = holdMs
+    this.hashes = hashes
   }
 
   static async create(
     path: string,
     volumeSize: number,
-    options: {force: boolean; holdMs?: number},
+    options: {force: boolean; hashes: HashPool},
   ): Promise<VolumeOutput> {
     const base = setBase(path)
     if (!options.force)
@@ -104,7 +106,7 @@ export class VolumeOutput implements ArchiveOutput {
           throw new AirlockError('IO_ERROR', `${target} already exists`, {
             hint: 'choose another output path or pass --force to overwrite the set',
           })
-    const output = new VolumeOutput(base, volumeSize, options.holdMs)
+    const output = new VolumeOutput(base, volumeSize, options.hashes)
     await output.startVolume()
     return output
   }
@@ -128,20 +130,12 @@ export class VolumeOutput implements ArchiveOutput {
     const unregister = removeOnSignal(temp)
     let fh: FileHandle
     try {
-      // Read and write: the volume's hash reads back what it could not hash as written (ordered-hash.ts).
-      fh = await open(temp, 'wx+', 0o644)
+      fh = await open(temp, 'wx', 0o644)
     } catch (error) {
       unregister()
       throw toAirlockError(error, 'IO_ERROR')
     }
-    const hash = new OrderedHash(
-      async (position, length) => {
-        const buf = Buffer.allocUnsafe(length)
-        const {bytesRead} = await fh.read(buf, 0, length, position)
-        return buf.subarray(0, bytesRead)
-      },
-      this.holdMs === undefined ? {} : {holdMs: this.holdMs},
-    )
+    const hash = new OrderedHash(this.hashes.stream(), temp)
     const volume: Volume = {
       index,
       file,
@@ -218,25 +212,39 @@ export class VolumeOutput implements ArchiveOutput {
     return {name, size, pieces}
   }
 
-  async fill(region: OutputRegion, body: AsyncIterable<Buffer>, onBytes?: (n: number) => void): Promise<void> {
+  async fill(
+    region: OutputRegion,
+    body: AsyncIterable<Buffer>,
+    onBytes?: (n: number) => void,
+    written?: WrittenRange,
+  ): Promise<void> {
     try {
-      await this.fillPieces(region as VolumeRegion, body, onBytes)
+      await this.fillPieces(region as VolumeRegion, body, onBytes, written)
     } catch (error) {
       this.giveUp(error)
       throw error
     }
   }
 
-  private async fillPieces(region: VolumeRegion, body: AsyncIterable<Buffer>, onBytes?: (n: number) => void) {
+  private async fillPieces(
+    region: VolumeRegion,
+    body: AsyncIterable<Buffer>,
+    onBytes?: (n: number) => void,
+    written?: WrittenRange,
+  ) {
     const {pieces} = region
-    if (pieces.length === 1) return pieces[0]!.volume.tar.fill(pieces[0]!.region, body, onBytes)
-    // A split entry: the one body stream is cut at the part boundaries, each part hashed on the way (its sha256
+    const into = (v: Volume) => written && ((position: number, length: number) => written(v.temp, position, length))
+    if (pieces.length === 1) {
+      const {volume, region: r} = pieces[0]!
+      return volume.tar.fill(r, body, onBytes, into(volume))
+    }
+    // A split entry: the one body stream is cut at the part boundaries, each part hashed as written (its sha256
     // goes to volumes.json, so one volume can be checked alone). The stream is read to its end, where the
-    // verifying stream upstream reports a wrong digest or size.
+    // verifying stream upstream reports a wrong size.
     const source = body[Symbol.asyncIterator]()
     let carry: Buffer | undefined
     for (const piece of pieces) {
-      const hash = createHash('sha256')
+      const hash = this.hashes.stream()
       const part = async function* (): AsyncGenerator<Buffer> {
         let left = piece.region.size
         while (left > 0) {
@@ -252,12 +260,20 @@ export class VolumeOutput implements ArchiveOutput {
             chunk = chunk.subarray(0, left)
           }
           left -= chunk.length
-          hash.update(chunk)
           yield chunk
         }
       }
-      await piece.volume.tar.fill(piece.region, part(), onBytes)
-      piece.sha256 = hash.digest('hex')
+      const file = piece.volume.temp
+      try {
+        await piece.volume.tar.fill(piece.region, part(), onBytes, (position, length) => {
+          hash.range(file, position, length)
+          return written?.(file, position, length)
+        })
+      } catch (error) {
+        hash.discard()
+        throw error
+      }
+      piece.sha256 = (await hash.digest()).slice('sha256:'.length)
     }
     const rest = carry ?? (await source.next()).value
     if (rest && rest.length > 0)
@@ -316,8 +332,8 @@ export class VolumeOutput implements ArchiveOutput {
   private async finish(volume: Volume): Promise<{size: number; sha256: string}> {
     await volume.tar.finish()
     const size = volume.tar.bytesWritten
-    // Before the close: the hash may still read back spilled chunks through this handle.
     const sha256 = await volume.hash.digest(size)
+    this.hashes.releaseFile(volume.temp)
     await volume.fh.close()
     return {size, sha256}
   }

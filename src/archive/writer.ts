@@ -12,6 +12,8 @@
 // - every blob is verified against its descriptor while it streams in, and its tar header is written only after
 //   that; a blob that fails leaves a hole in the tar, so the writer refuses all further work (commit included)
 //   and the export must abort;
+// - large blobs are hashed off the main thread: a hash worker reads each range back as soon as it is written and
+//   the blob's header waits for that digest (docs/DECISIONS.md); a dead worker fails the blob, so the same rule holds;
 // - commit() waits for every reserved region, so a committed archive has no hole.
 import {Readable} from 'node:stream'
 import {AirlockError, toAirlockError} from '../errors.ts'
@@ -36,7 +38,8 @@ import {
   RESERVED_SECTIONS,
   SOURCE_ANNOTATION,
 } from './schema.ts'
-import {type ArchiveOutput, FileOutput} from './output.ts'
+import {HashPool, type StreamHash} from './hash-pool.ts'
+import {type ArchiveOutput, FileOutput, type WrittenRange} from './output.ts'
 import {VolumeOutput, type VolumeSetSummary} from './volume-output.ts'
 
 export interface ArchiveWriterOptions {
@@ -46,9 +49,14 @@ export interface ArchiveWriterOptions {
   onBytes?: (n: number) => void
   /** Write a volume set (NAME.volNNN.tar + NAME.volumes.json, NAME = path without .tar) of volumes this large. */
   volumeSize?: number
-  /** Volume sets: how long a written chunk may wait for its volume's hash before it is read back instead (tests). */
-  volumeHoldMs?: number
+  /** Blobs at least this large are hashed on a worker thread (default OFFLOAD_HASH_BYTES; tests lower it). */
+  offloadHashBytes?: number
+  /** The hash workers to use (tests); by default the writer starts its own when it first needs them. */
+  hashPool?: HashPool
 }
+
+/** Below this, a blob is hashed in this thread as it streams: a worker's messages would cost more than they save. */
+export const OFFLOAD_HASH_BYTES = 1024 * 1024
 
 export interface ArchiveSummary {
   path: string
@@ -72,11 +80,19 @@ export class ArchiveWriter implements ExistenceChecker, Pusher {
   private readonly options: ArchiveWriterOptions
   private broken: AirlockError | undefined
   private closed = false
+  private pool: HashPool | undefined
 
-  private constructor(path: string, output: ArchiveOutput, options: ArchiveWriterOptions) {
+  private constructor(path: string, output: ArchiveOutput, options: ArchiveWriterOptions, pool?: HashPool) {
     this.path = path
     this.tar = output
     this.options = options
+    this.pool = pool
+  }
+
+  /** The hash workers, started on first use (an export of small blobs never starts them). */
+  private hashPool(): HashPool {
+    this.pool ??= HashPool.startStreaming()
+    return this.pool
   }
 
   /** Opens a new archive for `path`. Fails at once if `path` exists and `force` is not set. */
@@ -85,14 +101,19 @@ export class ArchiveWriter implements ExistenceChecker, Pusher {
       throw new AirlockError('IO_ERROR', `${path} already exists`, {
         hint: 'choose another output path or pass --force to overwrite it',
       })
-    const output =
-      options.volumeSize !== undefined
-        ? await VolumeOutput.create(path, options.volumeSize, {
-            force: options.force ?? false,
-            ...(options.volumeHoldMs !== undefined ? {holdMs: options.volumeHoldMs} : {}),
-          })
-        : await FileOutput.create(path)
-    const writer = new ArchiveWriter(path, output, options)
+    // A volume set hashes every volume on the workers: they start now.
+    const pool = options.hashPool ?? (options.volumeSize !== undefined ? HashPool.startStreaming() : undefined)
+    let output: ArchiveOutput
+    try {
+      output =
+        options.volumeSize !== undefined
+          ? await VolumeOutput.create(path, options.volumeSize, {force: options.force ?? false, hashes: pool!})
+          : await FileOutput.create(path)
+    } catch (error) {
+      await pool?.close()
+      throw error
+    }
+    const writer = new ArchiveWriter(path, output, options, pool)
     await writer.guarded(async () => {
       await writer.tar.addBuffer(OCI_LAYOUT, OCI_LAYOUT_BYTES)
       await writer.tar.addDirectory('blobs/')
@@ -127,19 +148,30 @@ export class ArchiveWriter implements ExistenceChecker, Pusher {
       return running
     }
     const work = this.guarded(async () => {
-      let body: Readable = content
-      if (!isVerifying(content, descriptor)) {
+      let body: VerifyingStream
+      if (isVerifying(content, descriptor)) body = content
+      else {
         body = content.pipe(new VerifyingStream(descriptor, `blob ${digest}`))
         content.once('error', error => body.destroy(error))
       }
+      // A large blob: the stream only counts, a worker hashes the bytes as written (read back from the file).
+      const hash =
+        descriptor.size >= (this.options.offloadHashBytes ?? OFFLOAD_HASH_BYTES) ? this.blobHash() : undefined
+      if (hash) body.hashElsewhere()
       const region = await this.tar.reserve(blobPath(digest), descriptor.size)
       try {
-        await this.tar.fill(region, body as AsyncIterable<Buffer>, this.options.onBytes)
+        await this.tar.fill(region, body as AsyncIterable<Buffer>, this.options.onBytes, hash?.written)
       } catch (error) {
+        hash?.stream.discard()
         content.destroy()
         throw error
       }
-      // The body ended without error, so the VerifyingStream matched digest and size: only now the entry exists.
+      if (hash) {
+        const actual = await hash.stream.digest()
+        if (actual !== digest) throw body.mismatch(actual)
+      }
+      // The body ended without error and its digest matched (the VerifyingStream's, or the worker's of the bytes
+      // written): only now the entry exists.
       await this.tar.writeHeader(region)
       this.blobs.add(digest)
     })
@@ -148,6 +180,19 @@ export class ArchiveWriter implements ExistenceChecker, Pusher {
       await work
     } finally {
       this.writing.delete(digest)
+    }
+  }
+
+  /** A running hash on a worker, and the `written` hook that feeds it (and holds writes when it falls behind). */
+  private blobHash(): {stream: StreamHash; written: WrittenRange} {
+    const pool = this.hashPool()
+    const stream = pool.stream()
+    return {
+      stream,
+      written: (file, position, length) => {
+        stream.range(file, position, length)
+        return pool.room()
+      },
     }
   }
 
@@ -230,7 +275,12 @@ export class ArchiveWriter implements ExistenceChecker, Pusher {
       await this.tar.addBuffer(AIRLOCK_JSON, Buffer.from(JSON.stringify(this.airlockJson(), null, 2) + '\n'))
     })
     this.closed = true
-    const written = await this.tar.commit(this.options.force ?? false)
+    let written: {bytes: number}
+    try {
+      written = await this.tar.commit(this.options.force ?? false)
+    } finally {
+      await this.pool?.close()
+    }
     return {
       path: this.path,
       bytes: written.bytes,
@@ -244,6 +294,7 @@ export class ArchiveWriter implements ExistenceChecker, Pusher {
   async abort(): Promise<void> {
     this.closed = true
     await this.tar.abort()
+    await this.pool?.close()
   }
 
   /** Runs one piece of writing work (several may run at once); the first failure breaks the writer for good. */

@@ -188,6 +188,16 @@ export class CopyEngine {
   }
 }
 
+/** Where a node is visited from: its source, the walk's options, its place in the graph (the root: the result). */
+interface NodeVisit {
+  src: CopySource
+  options: CopyGraphOptions
+  depth: number
+  ancestors: ReadonlySet<string>
+  /** Only for the root: what the caller learns about it. */
+  result?: CopyGraphResult | undefined
+}
+
 /**
  * Copies graphs into one destination. Keep one instance per destination for a whole run: its memory of what was
  * copied (or is being copied) is what dedups content shared between images.
@@ -206,37 +216,25 @@ export class GraphCopier {
 
   async copy(src: CopySource, root: Descriptor, options: CopyGraphOptions = {}): Promise<CopyGraphResult> {
     const result: CopyGraphResult = {root, rootManifest: undefined, filtered: false}
-    await this.node(src, root, options, 0, new Set(), result)
+    await this.node(root, {src, options, depth: 0, ancestors: new Set(), result})
     return result
   }
 
   /** Copies one node (and its subtree) once; concurrent requests for the same digest share the work. */
-  private node(
-    src: CopySource,
-    descriptor: Descriptor,
-    options: CopyGraphOptions,
-    depth: number,
-    ancestors: ReadonlySet<string>,
-    result?: CopyGraphResult,
-  ): Promise<void> {
+  private node(descriptor: Descriptor, visit: NodeVisit): Promise<void> {
+    const {options, ancestors, result} = visit
     if (ancestors.has(descriptor.digest))
       throw new AirlockError('MANIFEST_INVALID', `manifest ${descriptor.digest} refers to itself`)
     const known = this.inflight.get(descriptor.digest)
     if (known && !result) return known
     if (!known) options.onEvent?.({type: 'planned', descriptor})
-    const work = this.copyNode(src, descriptor, options, depth, ancestors, result)
+    const work = this.copyNode(descriptor, visit)
     if (!known) this.inflight.set(descriptor.digest, work)
     return work
   }
 
-  private async copyNode(
-    src: CopySource,
-    descriptor: Descriptor,
-    options: CopyGraphOptions,
-    depth: number,
-    ancestors: ReadonlySet<string>,
-    result?: CopyGraphResult,
-  ): Promise<void> {
+  private async copyNode(descriptor: Descriptor, visit: NodeVisit): Promise<void> {
+    const {src, options, depth, ancestors, result} = visit
     checkDepth(depth, descriptor.digest)
     if (!isManifestType(descriptor.mediaType)) return this.copyBlob(src, descriptor, options)
     // The destination only holds a manifest once all of its successors are in (they go first), so a manifest it
@@ -268,7 +266,7 @@ export class GraphCopier {
     }
     if (held) return this.skipped(descriptor, options)
     const path = new Set(ancestors).add(descriptor.digest)
-    await Promise.all(next.map(child => this.node(src, child, options, depth + 1, path)))
+    await Promise.all(next.map(child => this.node(child, {src, options, depth: depth + 1, ancestors: path})))
     // A root copied while the same root was in flight elsewhere (no dedup for roots): the other may have landed.
     if (result && (await this.step('exists', 'destination', descriptor, () => this.dst.exists(descriptor))))
       return this.skipped(descriptor, options)
@@ -353,7 +351,10 @@ export class GraphCopier {
     } catch (error) {
       stream.destroy()
       // A source that failed mid-stream (a short read, a digest mismatch) made the push fail: the source's fault.
-      throw this.wrap(error, 'push', sourceError === undefined ? 'destination' : 'source', descriptor)
+      // So is content the destination hashed itself and found not to match (an archive writer hashing on a worker).
+      const fromSource =
+        sourceError !== undefined || (error instanceof AirlockError && error.code === 'DIGEST_MISMATCH')
+      throw this.wrap(error, 'push', fromSource ? 'source' : 'destination', descriptor)
     }
   }
 

@@ -43,6 +43,7 @@ export class VerifyingStream extends Transform {
   private readonly hash: Hash
   private readonly label: string
   private seen = 0
+  private hashing = true
 
   constructor(
     expected: {digest: Digest; size: number},
@@ -61,13 +62,30 @@ export class VerifyingStream extends Transform {
     return this.seen
   }
 
+  /**
+   * The consumer takes over the digest check: from now on the stream only counts (a wrong size still fails it) and
+   * leaves hashing to the consumer, which must hash every byte of the content itself (the archive writer hashes
+   * what it wrote, on a worker thread) and refuse it with mismatch() unless the digest matches, before it trusts it.
+   */
+  hashElsewhere(): void {
+    this.hashing = false
+  }
+
+  /** The error for content that hashed to `actual` instead of the expected digest. */
+  mismatch(actual: string): AirlockError {
+    return new AirlockError(
+      'DIGEST_MISMATCH',
+      `${this.label}: content hashes to ${actual}, expected ${this.expectedDigest}`,
+    )
+  }
+
   override _transform(chunk: Buffer, _encoding: BufferEncoding, callback: TransformCallback): void {
     this.seen += chunk.length
     if (this.seen > this.expectedSize) {
       callback(new AirlockError('SIZE_MISMATCH', `${this.label}: more than the expected ${this.expectedSize} bytes`))
       return
     }
-    this.hash.update(chunk)
+    if (this.hashing) this.hash.update(chunk)
     callback(null, chunk)
   }
 
@@ -78,17 +96,12 @@ export class VerifyingStream extends Transform {
       )
       return
     }
-    const actual = `sha256:${this.hash.digest('hex')}`
-    if (actual !== this.expectedDigest) {
-      callback(
-        new AirlockError(
-          'DIGEST_MISMATCH',
-          `${this.label}: content hashes to ${actual}, expected ${this.expectedDigest}`,
-        ),
-      )
+    if (!this.hashing) {
+      callback()
       return
     }
-    callback()
+    const actual = `sha256:${this.hash.digest('hex')}`
+    callback(actual === this.expectedDigest ? null : this.mismatch(actual))
   }
 }
 
