@@ -141,7 +141,7 @@ describe('judgeImage: the lines that say who signed', () => {
       j.lines[1]!,
       new RegExp(
         // cosign v3 signs an in-toto statement of predicate type https://sigstore.dev/cosign/sign/v1
-        `^  ok   signature ${esc('https://sigstore.dev/cosign/sign/v1')} \\[referrer ${esc(unlogged.manifestDescriptor.digest.slice(0, 19))} layer 0\\]: key-signed; checks: \\S`,
+        `^  ok   signature ${esc('https://sigstore.dev/cosign/sign/v1')} \\[referrer ${esc(unlogged.manifestDescriptor.digest.slice(0, 19))} layer 0\\]: key-signed; checks: subject-digest, public-key, signature$`,
       ),
     )
     // a key policy with no trusted root says nothing about --trusted-root when it fails
@@ -149,5 +149,57 @@ describe('judgeImage: the lines that say who signed', () => {
     const none = await judgeImage(input({policy: keyPolicy, trustedRoots: []}))
     assert.equal(none.ok, false)
     assert.ok(!none.reason.includes('--trusted-root'), none.reason)
+  })
+
+  it('only the checks that passed are listed: the log checks skipped by --insecure-ignore-tlog are not', async () => {
+    entries = [entry(unlogged)]
+    const j = await judgeImage(input({policy: {...keyPolicy, insecureIgnoreTlog: true}}))
+    const checks = j.subjects[0]!.results[0]!.checks
+    assert.ok(
+      checks.some(c => c.status === 'skipped' && c.name === 'tlog'),
+      JSON.stringify(checks),
+    )
+    assert.ok(!j.lines[1]!.includes('tlog'))
+  })
+
+  it('a signed index lacking the required attestation is not rescued by attested platforms', async () => {
+    const platform = sampleImage('judge-lines-platform')
+    const pSig = ss.signImageLegacy(NAME, platform.manifestDescriptor.digest)
+    const pAtt = ss.attestImageLegacy(NAME, platform.manifestDescriptor.digest, {predicateType: SLSA})
+    for (const img of [platform, pSig, pAtt])
+      for (const b of [img.manifest, img.config.bytes, ...img.layers.map(l => l.bytes)])
+        writeFileSync(join(dir, 'blobs', 'sha256', digestOf(b).slice(7)), b)
+    const byDigest = new Map<string, SignatureEntry[]>([
+      [subject.digest, [entry(keylessSig)]],
+      [platform.manifestDescriptor.digest, [entry(pSig), entry(pAtt, 'attestation')]],
+    ])
+    const policy = {...keyless, attestationType: SLSA}
+    const j = await judgeImage(
+      input({policy, platforms: [platform.manifestDescriptor as Descriptor], entriesFor: d => byDigest.get(d) ?? []}),
+    )
+    assert.equal(j.ok, false)
+    assert.equal(j.coveredBy, 'root')
+    assert.equal(j.subjects[0]!.errorCode, 'SIGNATURE_MISSING')
+    assert.equal(j.reason, `no attestation found for this image (required: ${SLSA})`)
+    // the platform alone, judged as the root, passes: the refusal above is the index's
+    const alone = await judgeImage(
+      input({policy, root: platform.manifestDescriptor as Descriptor, entriesFor: d => byDigest.get(d) ?? []}),
+    )
+    assert.equal(alone.ok, true, alone.reason)
+  })
+
+  it('an unsigned image with no platform carried keeps its own reason, whatever the index lists', async () => {
+    entries = []
+    const j = await judgeImage(input({children: {listed: 2, carried: 0}}))
+    assert.equal(j.ok, false)
+    assert.equal(j.reason, j.subjects[0]!.reason)
+    assert.equal(j.reason, 'no signature found for this image')
+  })
+
+  it('without --require-container-identity the payload may name another repository', async () => {
+    entries = [entry(keylessSig)]
+    const j = await judgeImage(input({image: 'registry.example/other:1'}))
+    assert.equal(j.ok, true, j.reason)
+    assert.ok(!j.subjects[0]!.results[0]!.checks.some(c => c.name === 'container-identity'))
   })
 })
