@@ -181,6 +181,16 @@ describe('collectArtifacts: the signature artifacts of one subject', () => {
     )
   })
 
+  it('an entry naming an index instead of a manifest holds no signature layers: skipped', async () => {
+    const indexBytes = Buffer.from(
+      JSON.stringify({schemaVersion: 2, mediaType: MEDIA.ociIndex, manifests: [sig.manifestDescriptor]}),
+    )
+    put(indexBytes)
+    const index = {mediaType: MEDIA.ociIndex, digest: digestOf(indexBytes), size: indexBytes.length} as Descriptor
+    assert.deepEqual(await collectArtifacts([entry(index)], reader()), [])
+    assert.deepEqual(reads, [])
+  })
+
   it('a legacy layer gets the inclusion proof stored for its log index; bundles carry their own', async () => {
     const index = legacyLogIndex(sig.signature.annotations)!
     const proof = ss.tlog.inclusionProof(ss.tlog.find({logIndex: Number(index)})!)
