@@ -159,7 +159,7 @@ describe('collectArtifacts: the signature artifacts of one subject', () => {
         ['cosign-signature', `referrer ${mixed.digest.slice(0, 19)} layer 1`],
       ],
     )
-    const [s, a, b] = artifacts as [
+    const [s, a, b] = artifacts as unknown as [
       {payload: Buffer; annotations: Record<string, string>},
       {envelope: Buffer; annotations: Record<string, string>},
       {bundle: Buffer},
