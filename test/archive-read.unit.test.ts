@@ -4,6 +4,7 @@
 // volumes) are written once by the real exporter from an OCI layout; every expected byte comes from that layout.
 import assert from 'node:assert/strict'
 import {
+  appendFileSync,
   closeSync,
   copyFileSync,
   mkdirSync,
@@ -254,6 +255,28 @@ describe('ArchiveReader as a push source (plain archive)', () => {
     }
   })
 
+  it('readEntry of a layout file (no digest to check it against) returns its bytes', async () => {
+    const reader = await ArchiveReader.open(plain)
+    try {
+      const want = Archive.parse(readFileSync(plain)).get('airlock.json')
+      assert.deepEqual(await reader.readEntry('airlock.json', want.length), want)
+    } finally {
+      await reader.close()
+    }
+  })
+
+  it('checkUnchanged: passes on the file as opened, refuses it once rewritten', async () => {
+    const path = copyOf(plain)
+    const reader = await ArchiveReader.open(path)
+    try {
+      await reader.checkUnchanged()
+      appendFileSync(path, Buffer.alloc(512))
+      await assert.rejects(reader.checkUnchanged(), (e: Error) => e.message.includes(path))
+    } finally {
+      await reader.close()
+    }
+  })
+
   it('a closed reader refuses reads; closing twice is harmless', async () => {
     const reader = await ArchiveReader.open(plain)
     await reader.close()
@@ -321,7 +344,8 @@ describe('layout files the open pass needs', () => {
       assert.ok(cause instanceof Error)
       assert.equal(e.code, cause.code)
       assert.equal(e.message, `${path}: ${cause.message}`)
-      assert.match(e.message, new RegExp(`${name.replace('.', '\\.')} is not valid JSON`))
+      // the archive, then the file's name (no other label between them), then the parser's reason
+      assert.match(e.message, new RegExp(`^[^ ]+: +${name.replace('.', '\\.')} is not valid JSON`))
     }
   })
 })
@@ -415,6 +439,47 @@ describe('entries split across volumes', () => {
       )
     } finally {
       await copy.close()
+    }
+  })
+
+  it('segmentStream is a byte stream; on a file cut mid-chunk it hands out only the bytes that exist, then fails', async () => {
+    const manifestPath = copySet()
+    const copy = await ArchiveReader.open(manifestPath)
+    const files: OpenFile[] = []
+    try {
+      const rec = copy.blob(big.digest)!
+      const first = rec.parts![0]!
+      const path = volumeFile(join(manifestPath, '..', 'set'), first.file + 1)
+      const fh = await open(path, 'r')
+      files[first.file] = {path, fh, identity: identityOf(await fh.stat())}
+      const stream = segmentStream(files, [first], 0, first.size)
+      assert.equal(stream.readableObjectMode, false)
+      truncateSync(path, first.offset + 333)
+      const got: Buffer[] = []
+      const e = await failure(
+        (async () => {
+          for await (const c of segmentStream(files, [first], 0, first.size)) got.push(c as Buffer)
+        })(),
+      )
+      assert.match(e.message, /truncated at offset/)
+      assert.deepEqual(Buffer.concat(got), bytesOf(big).subarray(0, 333))
+      stream.destroy()
+    } finally {
+      await Promise.all(files.map(f => f?.fh.close()))
+      await copy.close()
+    }
+  })
+
+  it('a volume set opened without hashing is not hashed until hashPending', async () => {
+    const set = await ArchiveReader.open(join(setDir, 'set.volumes.json'))
+    try {
+      assert.equal(set.hashed, false)
+      assert.equal(set.blob(big.digest)!.digest, undefined)
+      await set.hashPending({workers: 0})
+      assert.equal(set.hashed, true)
+      assert.equal(set.blob(big.digest)!.digest, big.digest)
+    } finally {
+      await set.close()
     }
   })
 
