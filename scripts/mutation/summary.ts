@@ -1,6 +1,8 @@
 // Scores of the committed mutation reports, as the tables in docs/MUTATION.md show them: per file and per folder,
 // from reports/mutation/<folder>.json (or, after an interrupted run, the partial <folder>.incremental.json, which
-// Stryker saves on SIGINT). `node scripts/mutation/summary.ts archive [--incremental] [--survivors] [--files a.ts,b.ts]`.
+// Stryker saves on SIGINT). `node scripts/mutation/summary.ts archive [--incremental] [--survivors] [--by-line]
+// [--files a.ts,b.ts]`: --by-line prints the survivors one line of source each (how many, which mutators), the form
+// the survivor list of docs/MUTATION.md is written from.
 import {readFileSync} from 'node:fs'
 
 interface Mutant {
@@ -40,6 +42,8 @@ const lines = [
   '|---|---|---|---|---|---|---|',
 ]
 const survivors: string[] = []
+/** file:line -> survivors of that line (--by-line) */
+const byLine = new Map<string, {file: string; line: number; text: string; what: string[]}>()
 for (const [file, {mutants, source}] of Object.entries(report.files).sort(([a], [b]) => a.localeCompare(b))) {
   if (only && !only.has(file)) continue
   const c = zero()
@@ -48,6 +52,10 @@ for (const [file, {mutants, source}] of Object.entries(report.files).sort(([a], 
     if (m.status in c) c[m.status as keyof Counts]++
     if (m.status === 'Survived' || m.status === 'NoCoverage') {
       const line = m.location.start.line
+      const key = `${file}:${line}`
+      const entry = byLine.get(key) ?? {file, line, text: text[line - 1]?.trim().slice(0, 90) ?? '', what: []}
+      entry.what.push(`${m.status === 'NoCoverage' ? 'nocov ' : ''}${m.mutatorName}`)
+      byLine.set(key, entry)
       survivors.push(
         `${file}:${line} ${m.status} ${m.mutatorName} -> ${JSON.stringify((m.replacement ?? '').slice(0, 60))} | ${text[line - 1]?.trim().slice(0, 100)}`,
       )
@@ -59,3 +67,8 @@ for (const [file, {mutants, source}] of Object.entries(report.files).sort(([a], 
 lines.push(row(`**src/${folder}**`, total))
 console.log(lines.join('\n'))
 if (args.includes('--survivors')) console.log(`\n${survivors.join('\n')}`)
+if (args.includes('--by-line')) {
+  console.log('')
+  for (const {file, line, text, what} of byLine.values())
+    console.log(`${file}:${line} (${what.length}: ${[...new Set(what)].join(', ')}) | ${text}`)
+}

@@ -89,11 +89,6 @@ export class ArchiveReader implements RangeFetcher, ExistenceChecker {
    * One pass over the archive. Throws on any structural problem; content problems are left for checks. A path
    * ending in `.volumes.json` opens that volume set (openSet) as the same logical archive.
    */
-
-  /**
-   * One pass over the archive. Throws on any structural problem; content problems are left for checks. A path
-   * ending in `.volumes.json` opens that volume set (openSet) as the same logical archive.
-   */
   static async open(path: string, options: ScanOptions = {}): Promise<ArchiveReader> {
     if (isManifestFile(path)) return ArchiveReader.openSet(path, options)
     const scan = await scanArchive(path, options)
@@ -182,8 +177,11 @@ export class ArchiveReader implements RangeFetcher, ExistenceChecker {
         throw new AirlockError(e.code, `${path}: ${e.message}`, {cause: error})
       }
     }
-    const index = wrap(() => parseLayoutIndex(need(INDEX_JSON), ''))
-    const airlock = wrap(() => parseAirlockJson(need(AIRLOCK_JSON)))
+    // need() outside wrap(): its refusal already names the archive and carries the hint that wrap would drop
+    const indexBytes = need(INDEX_JSON)
+    const index = wrap(() => parseLayoutIndex(indexBytes, ''))
+    const airlockBytes = need(AIRLOCK_JSON)
+    const airlock = wrap(() => parseAirlockJson(airlockBytes))
     const reader = new ArchiveReader(path, files, {
       entries,
       bytes: scan.bytes,
