@@ -4,7 +4,7 @@
 // delta (resumable; refused before any write into a mirror without the base) -> verify --registry of the mirror
 // under the policy passes as for a full export. Then the attacker's archive: a tampered blob "left in the base".
 import assert from 'node:assert/strict'
-import {generateKeyPairSync, randomBytes} from 'node:crypto'
+import {generateKeyPairSync} from 'node:crypto'
 import {existsSync, readFileSync, writeFileSync} from 'node:fs'
 import {join} from 'node:path'
 import {after, before, describe, it} from 'node:test'
@@ -15,37 +15,8 @@ import {readTar, writeTar} from './support/hostile/tar.ts'
 import {tempDir} from './support/layouts.ts'
 import {startRegistry, type StartedRegistry} from './support/registry.ts'
 import {createTestSigstore, type TestSigstore} from './support/sigstore/index.ts'
-import {blob, digestOf, MEDIA, type Blob, type OciImage} from './support/sigstore/oci.ts'
+import {layeredImage, randomLayer as layer, type OciImage} from './support/sigstore/oci.ts'
 import {putImage} from './support/sigstore/registry-images.ts'
-
-/** A signed-looking OCI image over the given layers (configs differ by `seed`). */
-function layeredImage(layers: Blob[], seed: string): OciImage {
-  const config = blob(
-    JSON.stringify({
-      architecture: 'amd64',
-      os: 'linux',
-      config: {Labels: {seed}},
-      rootfs: {type: 'layers', diff_ids: layers.map(l => l.descriptor.digest)},
-    }),
-    MEDIA.ociConfig,
-  )
-  const manifest = Buffer.from(
-    JSON.stringify({
-      schemaVersion: 2,
-      mediaType: MEDIA.ociManifest,
-      config: config.descriptor,
-      layers: layers.map(l => l.descriptor),
-    }),
-  )
-  return {
-    manifest,
-    manifestDescriptor: {mediaType: MEDIA.ociManifest, digest: digestOf(manifest), size: manifest.length},
-    config,
-    layers,
-  }
-}
-
-const layer = (size: number): Blob => blob(randomBytes(size), MEDIA.ociLayer)
 
 describe('delta archives: inventory, export --since, verify and push against the base', () => {
   let upstream: StartedRegistry

@@ -3,7 +3,6 @@
 // docker-registry. Registries that refuse the catalog are replayed by a small HTTP front with the status and body
 // each one answers (sources cited per mode); the catalog of a hostile registry is bounded.
 import assert from 'node:assert/strict'
-import {randomBytes} from 'node:crypto'
 import {existsSync, readFileSync} from 'node:fs'
 import http from 'node:http'
 import type {AddressInfo} from 'node:net'
@@ -14,31 +13,16 @@ import {RegistryClient} from '../src/registry/index.ts'
 import {runCli, runCliJson} from './support/cli.ts'
 import {tempDir} from './support/layouts.ts'
 import {startRegistry, type StartedRegistry} from './support/registry.ts'
-import {blob, digestOf, MEDIA, type Blob, type OciImage} from './support/sigstore/oci.ts'
+import {layeredImage as image, randomLayer as layer, type OciImage} from './support/sigstore/oci.ts'
 import {putImage} from './support/sigstore/registry-images.ts'
-
-function image(layers: Blob[], seed: string): OciImage {
-  const config = blob(JSON.stringify({architecture: 'amd64', os: 'linux', config: {Labels: {seed}}}), MEDIA.ociConfig)
-  const manifest = Buffer.from(
-    JSON.stringify({
-      schemaVersion: 2,
-      mediaType: MEDIA.ociManifest,
-      config: config.descriptor,
-      layers: layers.map(l => l.descriptor),
-    }),
-  )
-  return {
-    manifest,
-    manifestDescriptor: {mediaType: MEDIA.ociManifest, digest: digestOf(manifest), size: manifest.length},
-    config,
-    layers,
-  }
-}
-const layer = (size: number): Blob => blob(randomBytes(size), MEDIA.ociLayer)
 
 interface InventoryFile {
   repositories: Array<{name: string; manifests: Array<[string, number]>; blobs: Array<[string, number]>}>
 }
+
+/** `airlock inventory` of every repository of MIRROR/dc, with no names (the catalog path). */
+const inventoryOfMirror = (host: string, out: string) =>
+  runCli(['inventory', '--registry', `${host}/dc`, '--insecure-registry', host, '--no-state', '-o', out])
 
 describe('inventory --registry with no repository names: the catalog of a real registry', () => {
   let registry: StartedRegistry
@@ -229,16 +213,7 @@ describe('inventory --registry with no names on registries that refuse the catal
       const f = await front(refusal.answer)
       try {
         const out = join(dir, `${refusal.name.replace(/\W+/g, '-')}.json`)
-        const r = await runCli([
-          'inventory',
-          '--registry',
-          `${f.host}/dc`,
-          '--insecure-registry',
-          f.host,
-          '--no-state',
-          '-o',
-          out,
-        ])
+        const r = await inventoryOfMirror(f.host, out)
         assert.equal(r.status, 1, r.stderr)
         assert.ok(!existsSync(out), 'no inventory written')
         const lines = r.stderr.trim().split('\n')
@@ -328,16 +303,7 @@ describe('the catalog of a hostile registry is bounded', () => {
       const f = await front(c.answer)
       try {
         const out = join(dir, `${c.name.replace(/\W+/g, '-')}.json`)
-        const r = await runCli([
-          'inventory',
-          '--registry',
-          `${f.host}/dc`,
-          '--insecure-registry',
-          f.host,
-          '--no-state',
-          '-o',
-          out,
-        ])
+        const r = await inventoryOfMirror(f.host, out)
         assert.equal(r.status, 1, r.stderr)
         assert.ok(!existsSync(out), 'no inventory written')
         assert.match(r.stderr.trim().split('\n')[0]!, c.expect)

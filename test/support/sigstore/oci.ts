@@ -1,5 +1,6 @@
 // OCI content for signatures as cosign writes it: legacy `.sig` / `.att` images and v0.3 bundle referrers.
 // Pure data: manifests, configs and layers with their descriptors; pushing them is the caller's business.
+import {randomBytes} from 'node:crypto'
 import {sha256} from './keys.ts'
 import {BUNDLE_V03_MEDIA_TYPE, type SigstoreBundleJSON} from './sign.ts'
 
@@ -185,6 +186,26 @@ export function sampleImage(seed = 'airlock', platform = {architecture: 'amd64',
     {config, layers: [layer]},
   )
 }
+
+/** An amd64 OCI image over the given layers (configs differ by `seed`), for tests that share layers across images. */
+export function layeredImage(layers: Blob[], seed: string): OciImage {
+  const config = blob(
+    JSON.stringify({
+      architecture: 'amd64',
+      os: 'linux',
+      config: {Labels: {seed}},
+      rootfs: {type: 'layers', diff_ids: layers.map(l => l.descriptor.digest)},
+    }),
+    MEDIA.ociConfig,
+  )
+  return manifestOf(
+    {schemaVersion: 2, mediaType: MEDIA.ociManifest, config: config.descriptor, layers: layers.map(l => l.descriptor)},
+    {config, layers},
+  )
+}
+
+/** A layer of `size` random (incompressible, unique) bytes. */
+export const randomLayer = (size: number): Blob => blob(randomBytes(size), MEDIA.ociLayer)
 
 /** An image index over `images` (multi-platform). */
 export function sampleIndex(images: {image: OciImage; platform: {architecture: string; os: string}}[]): {
