@@ -228,8 +228,10 @@ async function walk(reader: BlockReader, onEntry: (entry: TarEntry) => TarBodySi
         'the archive is corrupt, or an entry before it states a wrong size',
       )
     const type = header.type as string
-    const size = header.size ?? 0
-    if (!Number.isSafeInteger(size) || size < 0) throw invalid(`entry at offset ${pos} has an invalid size`)
+    // node-tar reads a negative (base-256) size as undefined: an entry without a size is refused, not read as empty
+    const size = header.size
+    if (size === undefined || !Number.isSafeInteger(size) || size < 0)
+      throw invalid(`entry at offset ${pos} has an invalid size`)
     const dataOffset = pos + BLOCK
     if (dataOffset + size > reader.size)
       throw invalid(
@@ -256,10 +258,14 @@ async function walk(reader: BlockReader, onEntry: (entry: TarEntry) => TarBodySi
         `unsupported tar extension (${type}) at offset ${pos} ${after()}`,
         'airlock archives use plain ustar headers with pax extended headers',
       )
-    const name = header.path ?? ''
+    // A pax path or linkpath replaces the ustar fields whole (POSIX pax), as GNU tar and bsdtar read it; node-tar's
+    // Header puts the ustar prefix in front of a pax path and keeps the ustar linkpath, so it would read another name
+    // than they do (and than TarWriter wrote: a long name carries both a prefix and a pax path).
+    const name = pax?.path ?? header.path ?? ''
     if (++entries > MAX_ENTRIES) throw invalid(`archive has more than ${MAX_ENTRIES} entries`)
     const entry: TarEntry = {name, type, size, headerOffset: pax ? paxOffset : pos, dataOffset}
-    if (header.linkpath) entry.linkpath = header.linkpath
+    const linkpath = pax?.linkpath ?? header.linkpath
+    if (linkpath) entry.linkpath = linkpath
     pax = undefined
     previous = name
     const sink = onEntry(entry)
