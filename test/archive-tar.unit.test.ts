@@ -33,7 +33,7 @@ async function scan(
 ): Promise<{entries: Array<ScannedEntry & {body: Buffer}>; count: number; bytes: number}> {
   const entries: Array<ScannedEntry & {body: Buffer}> = []
   const result = await scanTar(path, entry => {
-    const kept = {...entry, body: Buffer.alloc(0)}
+    const kept: ScannedEntry & {body: Buffer} = {...entry, body: Buffer.alloc(0)}
     entries.push(kept)
     return new KeepSink(body => {
       kept.body = body
