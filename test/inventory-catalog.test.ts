@@ -64,18 +64,21 @@ describe('inventory --registry with no repository names: the catalog of a real r
     assert.deepEqual(repo.blobs, expected)
   }
 
+  /** `inventory --registry MIRROR` with no repository names, over plain HTTP, no TUF state. */
+  const inventoryArgs = (mirror: string, out: string) => [
+    'inventory',
+    '--registry',
+    mirror,
+    '--insecure-registry',
+    registry.host,
+    '--no-state',
+    '-o',
+    out,
+  ]
+
   it('no names: every repository of the registry, with its manifests and blobs', async () => {
     const out = join(dir, 'all.json')
-    const r = await runCliJson<Record<string, unknown>>([
-      'inventory',
-      '--registry',
-      registry.host,
-      '--insecure-registry',
-      registry.host,
-      '--no-state',
-      '-o',
-      out,
-    ])
+    const r = await runCliJson<Record<string, unknown>>(inventoryArgs(registry.host, out))
     assert.equal(r.status, 0, r.stderr)
     assert.equal(r.json.repositories, 4)
     const inventory = JSON.parse(readFileSync(out, 'utf8')) as InventoryFile
@@ -88,16 +91,7 @@ describe('inventory --registry with no repository names: the catalog of a real r
 
   it('REGISTRY/PREFIX and no names: only the repositories under the prefix', async () => {
     const out = join(dir, 'dc.json')
-    const r = await runCli([
-      'inventory',
-      '--registry',
-      `${registry.host}/dc`,
-      '--insecure-registry',
-      registry.host,
-      '--no-state',
-      '-o',
-      out,
-    ])
+    const r = await runCli(inventoryArgs(`${registry.host}/dc`, out))
     assert.equal(r.status, 0, r.stderr)
     assert.match(r.stdout, /3 repositories/)
     const inventory = JSON.parse(readFileSync(out, 'utf8')) as InventoryFile

@@ -3,53 +3,24 @@
 // another type), a subject that is not a sha256 digest, and how the failures of several candidates are summed up.
 // Every signature is made by the test Sigstore instance (real certificates, log entries and SETs).
 import assert from 'node:assert/strict'
-import {after, before, describe, it} from 'node:test'
-import type {TrustedRoot} from '@sigstore/protobuf-specs'
-import type {PolicyRule} from '../src/policy/index.ts'
-import {
-  parseTrustedRoot,
-  verifyImageSignatures,
-  type SignatureArtifact,
-  type VerifyImageInput,
-} from '../src/sigstore/index.ts'
-import {createTestSigstore, type TestSigstore} from './support/sigstore/index.ts'
+import {describe, it} from 'node:test'
+import type {SignatureArtifact} from '../src/sigstore/index.ts'
+import {DIGEST, REF, useImageVerifier} from './support/sigstore/image-verify.ts'
 
-const DIGEST = `sha256:${'ab'.repeat(32)}`
-const REF = 'registry.example/team/app'
-const KEYLESS: PolicyRule = {
-  image: '**',
-  origin: 'flags',
-  action: 'keyless',
-  identities: [{subject: 'signer@airlock.test', issuer: 'https://issuer.airlock.test'}],
-}
 const SUBJECT = {mediaType: 'application/vnd.oci.image.manifest.v1+json', digest: DIGEST, size: 100} as never
 
 describe('verifyImageSignatures: shapes cosign does not accept as an image signature', () => {
-  let ss: TestSigstore
-  let root: TrustedRoot
-  const verify = (artifacts: SignatureArtifact[], extra: Partial<VerifyImageInput> = {}) =>
-    verifyImageSignatures({
-      subjectDigest: DIGEST,
-      artifacts,
-      policyRule: KEYLESS,
-      trust: {trustedRoots: [root]},
-      ...extra,
-    })
+  const fx = useImageVerifier()
+  const {verify} = fx
   const simpleSigning = (type: string, digest = DIGEST) =>
     JSON.stringify({
       critical: {identity: {'docker-reference': REF}, image: {'docker-manifest-digest': digest}, type},
       optional: null,
     })
   const legacy = (payload: string): SignatureArtifact => {
-    const s = ss.signCosignLegacy(payload)
+    const s = fx.ss.signCosignLegacy(payload)
     return {kind: 'cosign-signature', payload: s.payload, annotations: s.annotations}
   }
-
-  before(async () => {
-    ss = await createTestSigstore({listen: false})
-    root = parseTrustedRoot(ss.trustedRootJSON())
-  })
-  after(() => ss?.stop())
 
   it('a subject that is not sha256:<lower-case hex> fails before any signature is read', () => {
     const good = legacy(simpleSigning('cosign container image signature'))
@@ -76,7 +47,7 @@ describe('verifyImageSignatures: shapes cosign does not accept as an image signa
   })
 
   it('a message-signature bundle signs bytes, not an image: refused even though its signature is good', () => {
-    const signed = ss.signImageBundle(SUBJECT, REF, {messageSignature: true}).signed
+    const signed = fx.ss.signImageBundle(SUBJECT, REF, {messageSignature: true}).signed
     const r = verify([{kind: 'bundle', bundle: Buffer.from(JSON.stringify(signed.bundle)), source: 'referrer'}])
     const notImage =
       'a message signature signs bytes, not an image: it is not an image signature (cosign verify accepts only DSSE in-toto bundles for images)'
@@ -96,7 +67,7 @@ describe('verifyImageSignatures: shapes cosign does not accept as an image signa
 
   it('a DSSE bundle whose payload is not in-toto is not an image signature or attestation', () => {
     const type = 'application/vnd.example.note+json'
-    const signed = ss.signDsse(JSON.stringify({note: 'not a statement'}), type)
+    const signed = fx.ss.signDsse(JSON.stringify({note: 'not a statement'}), type)
     const r = verify([{kind: 'bundle', bundle: Buffer.from(JSON.stringify(signed.bundle))}])
     const reason = `DSSE payload type ${type} is not application/vnd.in-toto+json: not an image signature or attestation (as cosign)`
     assert.equal(r.reason, `no signature verifies: subject-digest: ${reason}`)
@@ -134,7 +105,7 @@ describe('verifyImageSignatures: shapes cosign does not accept as an image signa
 
   it('the failures of several signatures: distinct reasons, at most three, policy-only only when all are', () => {
     const stranger = (identity: string) => {
-      const s = ss.signImageLegacy(REF, DIGEST, {identity}).signature
+      const s = fx.ss.signImageLegacy(REF, DIGEST, {identity}).signature
       return {kind: 'cosign-signature', payload: s.payload, annotations: s.annotations} as SignatureArtifact
     }
     // two signatures by the same stranger: one reason, shown once
@@ -153,7 +124,7 @@ describe('verifyImageSignatures: shapes cosign does not accept as an image signa
   })
 
   it('passing checks are recorded: container identity and attestation type', () => {
-    const s = ss.signImageLegacy(REF, DIGEST).signature
+    const s = fx.ss.signImageLegacy(REF, DIGEST).signature
     const sig: SignatureArtifact = {kind: 'cosign-signature', payload: s.payload, annotations: s.annotations}
     const r = verify([sig], {containerIdentity: `${REF}:1.0`})
     assert.equal(r.ok, true, r.reason)
@@ -162,7 +133,7 @@ describe('verifyImageSignatures: shapes cosign does not accept as an image signa
       [{name: 'container-identity', status: 'pass'}],
     )
     const predicateType = 'https://slsa.dev/provenance/v1'
-    const a = ss.attestImageLegacy(REF, DIGEST, {predicateType}).attestation
+    const a = fx.ss.attestImageLegacy(REF, DIGEST, {predicateType}).attestation
     const att: SignatureArtifact = {kind: 'cosign-attestation', envelope: a.envelopeBytes, annotations: a.annotations}
     const attested = verify([sig, att], {attestationType: predicateType, containerIdentity: `${REF}:1.0`})
     assert.equal(attested.ok, true, attested.reason)

@@ -2,61 +2,33 @@
 // action and each way the signatures found can fall short. Signatures are real (test Sigstore instance, real crypto)
 // in cosign's legacy layer form, as an attestation, and as a Sigstore bundle referrer.
 import assert from 'node:assert/strict'
-import {after, before, describe, it} from 'node:test'
-import type {TrustedRoot} from '@sigstore/protobuf-specs'
+import {describe, it} from 'node:test'
 import type {PolicyRule} from '../src/policy/index.ts'
-import {
-  INSECURE_TLOG_WARNING,
-  parseTrustedRoot,
-  verifyImageSignatures,
-  type SignatureArtifact,
-  type VerifyImageInput,
-} from '../src/sigstore/index.ts'
-import {createTestSigstore, type SignOptions, type TestSigstore} from './support/sigstore/index.ts'
+import {INSECURE_TLOG_WARNING, type SignatureArtifact} from '../src/sigstore/index.ts'
+import {DIGEST, REF, useImageVerifier} from './support/sigstore/image-verify.ts'
+import type {SignOptions} from './support/sigstore/index.ts'
 
-const DIGEST = `sha256:${'ab'.repeat(32)}`
 const OTHER = `sha256:${'cd'.repeat(32)}`
-const REF = 'registry.example/team/app'
-const KEYLESS: PolicyRule = {
-  image: '**',
-  origin: 'flags',
-  action: 'keyless',
-  identities: [{subject: 'signer@airlock.test', issuer: 'https://issuer.airlock.test'}],
-}
 const REQUIREMENT = 'identity signer@airlock.test, issuer https://issuer.airlock.test'
 const SIGNED_BY = 'signed by signer@airlock.test (issuer https://issuer.airlock.test)'
 
 describe('verifyImageSignatures: the verdict for one image', () => {
-  let ss: TestSigstore
-  let root: TrustedRoot
+  const fx = useImageVerifier()
+  const {verify} = fx
   const sig = (opts: SignOptions = {}, digest = DIGEST, ref = REF): SignatureArtifact => {
-    const s = ss.signImageLegacy(ref, digest, opts).signature
+    const s = fx.ss.signImageLegacy(ref, digest, opts).signature
     return {kind: 'cosign-signature', payload: s.payload, annotations: s.annotations, source: 'app.sig'}
   }
   const att = (predicateType: string): SignatureArtifact => {
-    const a = ss.attestImageLegacy(REF, DIGEST, {predicateType}).attestation
+    const a = fx.ss.attestImageLegacy(REF, DIGEST, {predicateType}).attestation
     return {kind: 'cosign-attestation', envelope: a.envelopeBytes, annotations: a.annotations, source: 'app.att'}
   }
-  const verify = (artifacts: SignatureArtifact[], extra: Partial<VerifyImageInput> = {}) =>
-    verifyImageSignatures({
-      subjectDigest: DIGEST,
-      artifacts,
-      policyRule: KEYLESS,
-      trust: {trustedRoots: [root]},
-      ...extra,
-    })
   const summary = (r: ReturnType<typeof verify>) => ({
     ok: r.ok,
     decision: r.decision,
     reason: r.reason,
     errorCode: r.errorCode,
   })
-
-  before(async () => {
-    ss = await createTestSigstore({listen: false})
-    root = parseTrustedRoot(ss.trustedRootJSON())
-  })
-  after(() => ss.stop())
 
   it('a signature by the required signer verifies the image, and the rule is shown as the user wrote it', () => {
     const report = verify([sig()])
@@ -135,7 +107,7 @@ describe('verifyImageSignatures: the verdict for one image', () => {
   })
 
   it('a key rule verifies a key-signed image; --insecure-ignore-tlog says so in the warnings', () => {
-    const rule: PolicyRule = {image: '**', origin: 'flags', action: 'public-key', publicKeyPem: ss.staticKeyPem}
+    const rule: PolicyRule = {image: '**', origin: 'flags', action: 'public-key', publicKeyPem: fx.ss.staticKeyPem}
     const report = verify([sig({key: true})], {policyRule: rule})
     assert.deepEqual(summary(report), {
       ok: true,
@@ -202,7 +174,7 @@ describe('verifyImageSignatures: the verdict for one image', () => {
   })
 
   it('a Sigstore bundle referrer verifies; one that is not a bundle fails with its source named', () => {
-    const signed = ss.signImageBundle(
+    const signed = fx.ss.signImageBundle(
       {mediaType: 'application/vnd.oci.image.manifest.v1+json', digest: DIGEST, size: 100} as never,
       REF,
     ).signed

@@ -2,6 +2,7 @@
 // trusted by verify (GUIDE section 2): it is checked against the content it describes, and it records what the
 // exporter intended (which platforms were carried, which files belong, which policy was used).
 import {AirlockError} from '../errors.ts'
+import type {Descriptor} from '../oci/descriptor.ts'
 import type {Digest} from '../oci/digest.ts'
 import {parseDigest} from '../oci/digest.ts'
 import {parseJsonStrict} from '../oci/manifest.ts'
@@ -71,6 +72,27 @@ function fail(message: string): never {
   throw new AirlockError('ARCHIVE_INVALID', `airlock.json: ${message}`)
 }
 
+/** A `{mediaType, digest, size}` record of airlock.json, checked field by field; `fail` raises the section's refusal. */
+export function parseRecordedDescriptor(
+  value: unknown,
+  what: string,
+  fail: (message: string) => never,
+): Pick<Descriptor, 'mediaType' | 'digest' | 'size'> {
+  if (
+    !isObject(value) ||
+    typeof value.mediaType !== 'string' ||
+    typeof value.size !== 'number' ||
+    !Number.isSafeInteger(value.size) ||
+    value.size < 0
+  )
+    fail(`${what} must be {mediaType, digest, size}`)
+  return {
+    mediaType: value.mediaType,
+    digest: parseDigest(value.digest, `airlock.json ${what}.digest`),
+    size: value.size,
+  }
+}
+
 /** Strictly parses airlock.json from untrusted bytes. Unknown sections are kept (later modules read them). */
 export function parseAirlockJson(bytes: Buffer): AirlockJson {
   const json = parseJsonStrict(bytes, AIRLOCK_JSON, MAX_AIRLOCK_JSON_BYTES)
@@ -113,21 +135,7 @@ export function parseAirlockJson(bytes: Buffer): AirlockJson {
     }
     if (image.attached !== undefined) {
       if (!Array.isArray(image.attached)) fail(`${what}.attached must be an array`)
-      out.attached = image.attached.map((d, j) => {
-        if (
-          !isObject(d) ||
-          typeof d.mediaType !== 'string' ||
-          typeof d.size !== 'number' ||
-          !Number.isSafeInteger(d.size) ||
-          d.size < 0
-        )
-          fail(`${what}.attached[${j}] must be {mediaType, digest, size}`)
-        return {
-          mediaType: d.mediaType,
-          digest: parseDigest(d.digest, `airlock.json ${what}.attached[${j}].digest`),
-          size: d.size,
-        }
-      })
+      out.attached = image.attached.map((d, j) => parseRecordedDescriptor(d, `${what}.attached[${j}]`, fail))
     }
     if (image.filtered !== undefined) {
       if (typeof image.filtered !== 'boolean') fail(`${what}.filtered must be a boolean`)

@@ -2,14 +2,7 @@ import {Flags} from '@oclif/core'
 import {BaseCommand} from '../cli/base-command.ts'
 import {AirlockError} from '../errors.ts'
 import {clusterConfigFlags, keyPasswordFlag} from '../countersign/cli-flags.ts'
-import {
-  loadCountersignKey,
-  renderCountersign,
-  runCountersign,
-  verificationRecord,
-  writeClusterConfigFromFlags,
-  type CountersignReport,
-} from '../countersign/index.ts'
+import {countersignVerified, loadCountersignKey, type CountersignReport} from '../countersign/index.ts'
 import {loadPolicy, policyFlags, type PolicyFlagValues} from '../policy/index.ts'
 import {archiveToMirrorArgs, keepHostFlag, mirrorClient, mirrorRegistryFlags} from '../cli/mirror-flags.ts'
 import {parseMirrorTarget} from '../reference/mirror-path.ts'
@@ -86,25 +79,15 @@ export default class Countersign extends BaseCommand {
           },
         )
       this.note(`verification: verified ${report.images.length} image(s), ${report.blobs} blobs, ${report.bytes} bytes`)
-      const record = await verificationRecord({
+      return await countersignVerified({
         archive: args.archive,
         policy,
         policyFile: flags.policy,
-        trust: verified.trust,
+        verified,
+        run: {verdict, target, client, keepHost: flags['keep-host'], key: signingKey},
+        flags,
+        note: line => this.note(line),
       })
-      await verified.archive.checkUnchanged()
-      const result = await runCountersign({
-        verdict,
-        target,
-        client,
-        keepHost: flags['keep-host'],
-        key: signingKey,
-        record,
-      })
-      for (const line of renderCountersign(result)) this.note(line)
-      for (const file of writeClusterConfigFromFlags(result, target, flags))
-        this.note(`written ${file} (review before applying)`)
-      return result
     } finally {
       client.close()
       await verified.close()

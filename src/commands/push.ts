@@ -193,26 +193,16 @@ export default class Push extends BaseCommand {
               afterPush: async verified => {
                 pushed = verified.verdict
                 if (!countersignKey) return
-                const {runCountersign, renderCountersign, verificationRecord, writeClusterConfigFromFlags} =
-                  await countersignLib()
-                const record = await verificationRecord({
+                const {countersignVerified} = await countersignLib()
+                countersign = await countersignVerified({
                   archive: args.archive,
                   policy,
                   policyFile: flags.policy,
-                  trust: verified.trust,
+                  verified,
+                  run: {verdict: verified.verdict, target, client, keepHost: flags['keep-host'], key: countersignKey},
+                  flags,
+                  note: line => this.note(line),
                 })
-                await verified.archive.checkUnchanged() // the sha256 in the receipt is of the file that was judged
-                countersign = await runCountersign({
-                  verdict: verified.verdict,
-                  target,
-                  client,
-                  keepHost: flags['keep-host'],
-                  key: countersignKey,
-                  record,
-                })
-                for (const line of renderCountersign(countersign)) this.note(line)
-                for (const file of writeClusterConfigFromFlags(countersign, target, flags))
-                  this.note(`written ${file} (review before applying)`)
               },
             }
           : {}),

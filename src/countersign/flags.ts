@@ -13,6 +13,7 @@ import type {TrustResolution} from '../verify/trust.ts'
 import {TOOL_VERSION} from '../version.ts'
 import type {CountersignReport} from './countersign.ts'
 import {fileSha256, policyDigest, trustRecord} from './from-verify.ts'
+import {renderCountersign, runCountersign, type RunCountersignOptions} from './run.ts'
 import type {VerificationRecord} from './types.ts'
 
 /**
@@ -100,18 +101,21 @@ export function readTalosKey(file: string): KeyObject {
   return loadPublicKey(file)
 }
 
+/** The flags that shape the cluster documents written after countersigning. */
+export interface ClusterConfigFlags {
+  'keep-host'?: boolean
+  'insecure-registry'?: string[]
+  'ca-file'?: string
+  username?: string
+  'emit-talos-config'?: string
+  'emit-policy-controller'?: string
+}
+
 /** The cluster documents from the command's flags (push --countersign-key and airlock countersign alike). */
 export function writeClusterConfigFromFlags(
   report: CountersignReport,
   target: MirrorTarget,
-  flags: {
-    'keep-host'?: boolean
-    'insecure-registry'?: string[]
-    'ca-file'?: string
-    username?: string
-    'emit-talos-config'?: string
-    'emit-policy-controller'?: string
-  },
+  flags: ClusterConfigFlags,
 ): string[] {
   return writeClusterConfig(report, {
     target,
@@ -122,4 +126,32 @@ export function writeClusterConfigFromFlags(
     talosFile: flags['emit-talos-config'],
     policyControllerFile: flags['emit-policy-controller'],
   })
+}
+
+/**
+ * The countersigning step both commands run after a verification that passed: the receipt's record, a check that the
+ * archive on disk is still the file that was judged (its sha256 goes in the receipt), the signatures, then the
+ * cluster documents. `note` gets each line the command shows.
+ */
+export async function countersignVerified(input: {
+  archive: string
+  policy: Policy
+  policyFile?: string | undefined
+  verified: {trust?: TrustResolution | undefined; archive: {checkUnchanged(): Promise<void>}}
+  run: Omit<RunCountersignOptions, 'record'>
+  flags: ClusterConfigFlags
+  note: (line: string) => void
+}): Promise<CountersignReport> {
+  const record = await verificationRecord({
+    archive: input.archive,
+    policy: input.policy,
+    policyFile: input.policyFile,
+    trust: input.verified.trust,
+  })
+  await input.verified.archive.checkUnchanged()
+  const report = await runCountersign({...input.run, record})
+  for (const line of renderCountersign(report)) input.note(line)
+  for (const file of writeClusterConfigFromFlags(report, input.run.target, input.flags))
+    input.note(`written ${file} (review before applying)`)
+  return report
 }

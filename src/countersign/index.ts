@@ -29,6 +29,7 @@ export {
 } from './run.ts'
 export {bundleFailure, readReceipt, talosView, type TalosForm, type TalosViewResult} from './talos-view.ts'
 export {
+  countersignVerified,
   loadCountersignKey,
   readTalosKey,
   verificationRecord,

@@ -8,6 +8,7 @@
 // The default drops the source host because that is what a containerd mirror sends: a pull of
 // ghcr.io/siderolabs/installer through a mirror endpoint asks the mirror for `siderolabs/installer`.
 import {AirlockError} from '../errors.ts'
+import {isPathComponent} from './repository-path.ts'
 
 /** A push destination: `REGISTRY[/PREFIX]`, e.g. `registry.dc.local:5000/mirror`. */
 export interface MirrorTarget {
@@ -27,9 +28,6 @@ export interface MappingOptions {
   keepHost?: boolean
 }
 
-// Distribution's repository path component grammar (distribution/reference): lower-case alphanumerics
-// joined by '.', '_', '__' or runs of '-'.
-const PATH_COMPONENT = /^[a-z0-9]+(?:(?:[._]|__|-+)[a-z0-9]+)*$/
 const HOST =
   /^(?:[a-zA-Z0-9](?:[a-zA-Z0-9-]*[a-zA-Z0-9])?(?:\.[a-zA-Z0-9](?:[a-zA-Z0-9-]*[a-zA-Z0-9])?)*|\[[0-9a-fA-F:.]+\])(?::[0-9]+)?$/
 
@@ -51,7 +49,7 @@ export function parseMirrorTarget(input: string): MirrorTarget {
       `mirror target ${JSON.stringify(input)} does not start with a registry host (e.g. registry.dc.local[:5000])`,
     )
   for (const component of path) {
-    if (!PATH_COMPONENT.test(component))
+    if (!isPathComponent(component))
       throw new AirlockError(
         'USAGE',
         `mirror prefix component ${JSON.stringify(component)} is not a valid repository path component`,

@@ -3,6 +3,7 @@
 // says what is wrong; nothing is guessed silently (an uppercase repository is an error, as in Docker).
 import {AirlockError} from '../errors.ts'
 import {isDigest, type Digest} from '../oci/digest.ts'
+import {isPathComponent} from './repository-path.ts'
 
 export const DOCKER_HUB = 'docker.io'
 /** The host that actually serves Docker Hub's API: `docker.io` itself only redirects browsers. */
@@ -15,7 +16,6 @@ const DOMAIN_COMPONENT = '(?:[a-zA-Z0-9]|[a-zA-Z0-9][a-zA-Z0-9-]*[a-zA-Z0-9])'
 const IPV6 = '\\[(?:[a-fA-F0-9:]+)\\]'
 const HOST = `(?:${DOMAIN_COMPONENT}(?:\\.${DOMAIN_COMPONENT})*|${IPV6})`
 const DOMAIN = new RegExp(`^${HOST}(?::[0-9]+)?$`)
-const PATH_COMPONENT = /^[a-z0-9]+(?:(?:[_.]|__|-+)[a-z0-9]+)*$/
 const TAG = /^[\w][\w.-]{0,127}$/
 const DIGEST_SHAPE = /^[a-z0-9]+(?:[+._-][a-z0-9]+)*:[a-zA-Z0-9=_-]+$/
 
@@ -146,8 +146,8 @@ export function parseReference(input: string): ImageReference {
   if (repository.length === 0) throw invalid(input, 'missing repository name')
 
   for (const component of repository.split('/')) {
-    if (PATH_COMPONENT.test(component)) continue
-    if (component.length > 0 && PATH_COMPONENT.test(component.toLowerCase()))
+    if (isPathComponent(component)) continue
+    if (component.length > 0 && isPathComponent(component.toLowerCase()))
       throw invalid(
         input,
         'repository names must be lowercase',

@@ -3,6 +3,7 @@
 // one error that says to name the repositories instead. A hostile registry may list without end or loop its Link
 // headers: pages, names and page sizes are bounded, a Link to another origin or back to a page seen is refused.
 import {AirlockError} from '../errors.ts'
+import {isRepositoryPath} from '../reference/repository-path.ts'
 import {readLimited} from './body.ts'
 import {describeErrorBody, readErrorBody, statusError} from './errors.ts'
 import {nextPage} from './pagination.ts'
@@ -16,8 +17,6 @@ export const CATALOG_PAGE_SIZE = 1000
 export const MAX_CATALOG_NAMES = 100_000
 export const MAX_CATALOG_PAGES = 1000
 const MAX_PAGE_BYTES = 16 * 1024 * 1024
-// distribution/reference's repository path: components of lower-case alphanumerics joined by '.', '_', '__' or '-'s.
-const REPOSITORY_NAME = /^[a-z0-9]+(?:(?:[._]|__|-+)[a-z0-9]+)*(?:\/[a-z0-9]+(?:(?:[._]|__|-+)[a-z0-9]+)*)*$/
 const MAX_NAME_LENGTH = 255
 
 export interface CatalogOptions {
@@ -86,7 +85,7 @@ export async function listCatalog(session: RegistrySession, options: CatalogOpti
     if (!Array.isArray(entries) || !entries.every(n => typeof n === 'string'))
       throw new AirlockError('REGISTRY_ERROR', `${what}: "repositories" is not a list of strings`)
     for (const name of entries as string[]) {
-      if (name.length > MAX_NAME_LENGTH || !REPOSITORY_NAME.test(name))
+      if (name.length > MAX_NAME_LENGTH || !isRepositoryPath(name))
         throw new AirlockError(
           'REGISTRY_ERROR',
           `${what}: ${JSON.stringify(name.slice(0, 300))} is not a repository name`,

@@ -14,6 +14,7 @@
 //     ],
 //     "proofs": {"<logIndex>": "sigstore/proofs/<logIndex>.json"}      inclusion proofs fetched at export
 //   }
+import {parseRecordedDescriptor} from '../archive/schema.ts'
 import {AirlockError} from '../errors.ts'
 import type {Descriptor} from '../oci/descriptor.ts'
 import {parseDigest, type Digest} from '../oci/digest.ts'
@@ -72,23 +73,10 @@ export function parseSignaturesSection(value: unknown): SignaturesSection | unde
       if (!isObject(e) || (e.kind !== 'legacy-tag' && e.kind !== 'referrer'))
         fail(`${what}.kind must be legacy-tag or referrer`)
       if (!ROLES.has(e.role as SignatureRole)) fail(`${what}.role is not one of ${[...ROLES].join(', ')}`)
-      const d = e.descriptor
-      if (
-        !isObject(d) ||
-        typeof d.mediaType !== 'string' ||
-        typeof d.size !== 'number' ||
-        !Number.isSafeInteger(d.size) ||
-        d.size < 0
-      )
-        fail(`${what}.descriptor must be {mediaType, digest, size}`)
       const entry: SignatureEntry = {
         kind: e.kind,
         role: e.role as SignatureRole,
-        descriptor: {
-          mediaType: d.mediaType,
-          digest: parseDigest(d.digest, `airlock.json ${what}.descriptor.digest`),
-          size: d.size,
-        },
+        descriptor: parseRecordedDescriptor(e.descriptor, `${what}.descriptor`, fail),
       }
       if (e.tag !== undefined) {
         if (typeof e.tag !== 'string' || !/^sha256-[0-9a-f]{64}\.(sig|att|sbom)$/.test(e.tag))

@@ -101,13 +101,8 @@ export interface TufVerifyResult {
 }
 
 /** The versions accepted before (the previous trusted metadata, in spec terms). Legacy states name keys by id. */
-interface Floor {
-  root: number
-  timestamp: number
-  timestampSha256?: string
-  snapshot: number
-  targets: number
-  delegated: Record<string, number>
+interface Floor
+  extends Pick<TufState, 'root' | 'timestamp' | 'timestampSha256' | 'snapshot' | 'targets' | 'delegated'> {
   keys: {timestamp: string[]; snapshot: string[]; byKeyId: boolean}
   updatedAt?: number
 }
