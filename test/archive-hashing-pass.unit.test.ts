@@ -280,6 +280,11 @@ describe('hashPendingEntries', () => {
       assert.equal(counted, a.length + c.length, String(workers))
       await Promise.all(opened.files.map(f => f.fh.close()))
     }
+    // and without a progress callback
+    const opened = await openVolumeSet(set.manifest)
+    await hashPendingEntries(opened.files, opened.entries, opened.volumes, opened.small, {workers: 0})
+    assert.deepEqual(digests(opened.entries), {[blobName(a)]: digest(a), [blobName(c)]: digest(c)})
+    await Promise.all(opened.files.map(f => f.fh.close()))
   })
 
   it('a volume whose bytes are not the ones volumes.json lists is named', async () => {
