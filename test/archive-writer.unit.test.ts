@@ -176,7 +176,13 @@ describe('ArchiveWriter, one file', () => {
     )
   })
 
-  it('an existing output with force: false is refused again at commit (it appeared meanwhile)', async () => {
+  it('an existing output is refused again at commit (it appeared meanwhile), force unset or false', async () => {
+    const unset = fresh('late-unset.tar')
+    const w0 = await ArchiveWriter.create(unset)
+    writeFileSync(unset, 'appeared')
+    assert.equal((await failure(w0.commit())).message, `${unset} already exists`)
+    assert.equal(readFileSync(unset, 'utf8'), 'appeared')
+    await w0.abort()
     const path = fresh('late.tar')
     const w = await ArchiveWriter.create(path, {force: false})
     writeFileSync(path, 'appeared')
