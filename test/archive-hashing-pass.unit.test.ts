@@ -291,7 +291,7 @@ describe('hashPendingEntries', () => {
     const set = volumeSet([[{name: blobName(a), body: a}], [{name: blobName(b), body: b}]])
     const bytes = readFileSync(set.files[1]!)
     const listed = sha(bytes)
-    bytes[1024 + 512 + 3] ^= 0xff
+    bytes[1024 + 512 + 3]! ^= 0xff
     writeFileSync(set.files[1]!, bytes)
     for (const workers of [0, 1]) {
       const opened = await openVolumeSet(set.manifest)
