@@ -2,7 +2,7 @@
 // end unless every byte matched the descriptor). When the connection breaks mid-blob the download continues with
 // a Range request from the last byte received, feeding the same hash, so a 300 MB layer is not restarted from zero.
 import type {IncomingMessage} from 'node:http'
-import {finished, type Readable} from 'node:stream'
+import type {Readable} from 'node:stream'
 import {AirlockError} from '../errors.ts'
 import type {Descriptor} from '../oci/descriptor.ts'
 import {VerifyingStream} from '../oci/digest.ts'
@@ -86,7 +86,19 @@ async function pump(
   let resumes = 0
   for (;;) {
     try {
-      await copyBody(current.body, output, current.skip, n => (offset += n))
+      let skip = current.skip
+      for await (const chunk of current.body as AsyncIterable<Buffer>) {
+        if (output.destroyed) break
+        let data = chunk
+        if (skip > 0) {
+          const dropped = Math.min(skip, data.length)
+          data = data.subarray(dropped)
+          skip -= dropped
+          if (data.length === 0) continue
+        }
+        offset += data.length
+        if (!output.write(data)) await drained(output)
+      }
       if (output.destroyed) {
         current.body.destroy()
         return
@@ -119,44 +131,18 @@ async function pump(
   }
 }
 
-/**
- * Feeds one response body into `output` with backpressure, dropping its first `skip` bytes (a server that ignored
- * Range); `count` is told every byte passed on, as it goes, so a resume knows where to start. Flowing-mode events
- * rather than an async iterator: no promise per chunk on the download path. Resolves at the body's end (or when
- * `output` went away); rejects when the body fails or closes early.
- */
-function copyBody(body: IncomingMessage, output: VerifyingStream, skip: number, count: (n: number) => void) {
-  return new Promise<void>((resolve, reject) => {
-    let settled = false
-    const settle = (error?: Error | null): void => {
-      if (settled) return
-      settled = true
-      body.off('data', onData)
-      output.off('drain', onDrain)
-      output.off('close', onClose)
-      cleanup()
-      if (error) reject(error)
-      else resolve()
-    }
-    const onData = (chunk: Buffer): void => {
-      let data = chunk
-      if (skip > 0) {
-        const dropped = Math.min(skip, data.length)
-        data = data.subarray(dropped)
-        skip -= dropped
-        if (data.length === 0) return
-      }
-      count(data.length)
-      if (!output.write(data)) body.pause()
-    }
+/** Resolves when `stream` wants more data; rejects if it is destroyed first (the consumer went away). */
+function drained(stream: VerifyingStream): Promise<void> {
+  return new Promise((resolve, reject) => {
     const onDrain = (): void => {
-      body.resume()
+      stream.off('close', onClose)
+      resolve()
     }
-    // The consumer went away: stop here (pump sees output.destroyed).
-    const onClose = (): void => settle()
-    const cleanup = finished(body, {writable: false}, error => settle(error))
-    output.on('drain', onDrain)
-    output.once('close', onClose)
-    body.on('data', onData)
+    const onClose = (): void => {
+      stream.off('drain', onDrain)
+      reject(new AirlockError('INTERRUPTED', 'blob reader closed'))
+    }
+    stream.once('drain', onDrain)
+    stream.once('close', onClose)
   })
 }

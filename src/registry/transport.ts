@@ -55,12 +55,6 @@ export interface HttpResponse {
 }
 
 const MAX_REDIRECTS = 5
-/**
- * Socket (and so response body) buffer: a blob body may get this far ahead of its consumer before the socket stops
- * reading. At Node's default (64 KiB, one socket read) a download paused and resumed its socket for nearly every
- * read while its archive write was in flight (docs/DECISIONS.md, "export download buffers").
- */
-export const SOCKET_BUFFER_BYTES = 1024 * 1024
 const REDIRECT_STATUSES = new Set([301, 302, 303, 307, 308])
 
 export function header(headers: IncomingHttpHeaders, name: string): string | undefined {
@@ -127,7 +121,7 @@ export class Transport {
       certsDirs: options.certsDirs,
     }
     this.proxyEnv = options.proxyEnv ?? process.env
-    this.httpAgent = new http.Agent({keepAlive: true, ...socketBuffer(), ...proxyOption(this.proxyEnv)})
+    this.httpAgent = new http.Agent({keepAlive: true, ...proxyOption(this.proxyEnv)})
     // Read the flags' files now: a missing CA file or a half client certificate is a usage error before any request.
     checkTlsFiles(this.tls)
   }
@@ -138,7 +132,6 @@ export class Transport {
       const material = hostTls(host, this.tls)
       agent = new https.Agent({
         keepAlive: true,
-        ...socketBuffer(),
         ...proxyOption(this.proxyEnv),
         ca: material.ca,
         ...(material.cert ? {cert: material.cert, key: material.key} : {}),
@@ -286,11 +279,6 @@ export class Transport {
  */
 function proxyOption(env: NodeJS.ProcessEnv): object {
   return {proxyEnv: env}
-}
-
-/** The agents' sockets' buffer size (a net.Socket option the agents pass on; not in @types/node's AgentOptions). */
-function socketBuffer(): object {
-  return {highWaterMark: SOCKET_BUFFER_BYTES}
 }
 
 function formatSeconds(ms: number): string {
