@@ -2,29 +2,20 @@
 // unchanged (device, inode, size, modification time), or it is refused; each way it can change is tried on a real
 // file, one field at a time.
 import assert from 'node:assert/strict'
-import {mkdtempSync, renameSync, rmSync, truncateSync, utimesSync, writeFileSync} from 'node:fs'
+import {renameSync, rmSync, truncateSync, utimesSync, writeFileSync} from 'node:fs'
 import {open, stat} from 'node:fs/promises'
-import {tmpdir} from 'node:os'
 import {join} from 'node:path'
-import {after, describe, it} from 'node:test'
+import {describe, it} from 'node:test'
 import {checkIdentity, identityOf} from '../src/archive/file-identity.ts'
+import {type Failure, failure, workDir} from './support/archive-unit.ts'
 
-const work = mkdtempSync(join(tmpdir(), 'airlock-file-identity-'))
-after(() => rmSync(work, {recursive: true, force: true}))
-let n = 0
+const work = workDir('airlock-file-identity-')
 async function opened(): Promise<{path: string; fh: Awaited<ReturnType<typeof open>>}> {
-  const path = join(work, `${n++}.tar`)
+  const path = work.next('.tar')
   writeFileSync(path, Buffer.alloc(2048, 1))
   return {path, fh: await open(path, 'r')}
 }
-async function refusal(p: Promise<unknown>): Promise<Error & {code?: string; hint?: string}> {
-  try {
-    await p
-  } catch (error) {
-    return error as Error & {code?: string; hint?: string}
-  }
-  assert.fail('expected a refusal')
-}
+const refusal = (p: Promise<unknown>): Promise<Failure> => failure(p, 'a refusal')
 const changed = (path: string) =>
   `${path}: the archive file changed while airlock was reading it (size, modification time or inode differ)`
 const HINT = 'copy the archive to local storage that nothing else writes to, then run again'
@@ -67,7 +58,7 @@ describe('checkIdentity', () => {
     const {path, fh} = await opened()
     const st = await fh.stat()
     const identity = identityOf(st)
-    const other = join(work, 'other')
+    const other = join(work.dir, 'other')
     writeFileSync(other, Buffer.alloc(2048, 1))
     utimesSync(other, st.atime, st.mtime)
     renameSync(other, path)

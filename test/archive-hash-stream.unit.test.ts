@@ -4,32 +4,15 @@
 // refused with their exact messages.
 import assert from 'node:assert/strict'
 import {createHash, randomBytes} from 'node:crypto'
-import {mkdtempSync, rmSync, writeFileSync} from 'node:fs'
-import {tmpdir} from 'node:os'
+import {writeFileSync} from 'node:fs'
 import {join} from 'node:path'
-import {after, describe, it} from 'node:test'
+import {describe, it} from 'node:test'
 import {HashPool} from '../src/archive/hash-pool.ts'
+import {failure, thrown, workDir} from './support/archive-unit.ts'
 
-const work = mkdtempSync(join(tmpdir(), 'airlock-hash-stream-'))
-after(() => rmSync(work, {recursive: true, force: true}))
+const work = workDir('airlock-hash-stream-').dir
 const digest = (...parts: Buffer[]): string =>
   `sha256:${createHash('sha256').update(Buffer.concat(parts)).digest('hex')}`
-async function failure(p: Promise<unknown>): Promise<Error & {code?: string}> {
-  try {
-    await p
-  } catch (error) {
-    return error as Error & {code?: string}
-  }
-  assert.fail('expected a failure')
-}
-function thrown(f: () => unknown): Error & {code?: string} {
-  try {
-    f()
-  } catch (error) {
-    return error as Error & {code?: string}
-  }
-  assert.fail('expected a throw')
-}
 
 describe('HashPool running hashes', () => {
   it('ranges of two files and known bytes, in the order given, hash to their sha256', async () => {

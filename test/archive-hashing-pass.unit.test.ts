@@ -4,24 +4,29 @@
 // skipped blobs, progress counts, a corrupt volume, a split entry whose parts are not in consecutive volumes, and
 // the refusals of the header pass are asserted exactly.
 import assert from 'node:assert/strict'
-import {createHash, randomBytes} from 'node:crypto'
-import {mkdtempSync, readdirSync, readlinkSync, readFileSync, rmSync, writeFileSync} from 'node:fs'
-import {tmpdir} from 'node:os'
+import {randomBytes} from 'node:crypto'
+import {readFileSync, writeFileSync} from 'node:fs'
 import {join} from 'node:path'
-import {after, describe, it} from 'node:test'
+import {describe, it} from 'node:test'
 import type {EntryRecord} from '../src/archive/entries.ts'
 import {hashPendingEntries, startPool} from '../src/archive/hashing-pass.ts'
 import {scanArchive} from '../src/archive/plain-source.ts'
 import {openVolumeSet} from '../src/archive/volume-set-source.ts'
-import {labelBytes, partName} from '../src/archive/volumes.ts'
+import {partName} from '../src/archive/volumes.ts'
+import {
+  type BuiltSet,
+  blobName,
+  buildVolumeSet,
+  digestOf as digest,
+  type Failure,
+  failure,
+  openPaths,
+  sha,
+  workDir,
+} from './support/archive-unit.ts'
 import {type TarEntry, writeTar} from './support/hostile/tar.ts'
 
-const work = mkdtempSync(join(tmpdir(), 'airlock-hashing-pass-'))
-after(() => rmSync(work, {recursive: true, force: true}))
-let n = 0
-const sha = (b: Buffer): string => createHash('sha256').update(b).digest('hex')
-const digest = (b: Buffer): string => `sha256:${sha(b)}`
-const blobName = (b: Buffer): string => `blobs/sha256/${sha(b)}`
+const work = workDir('airlock-hashing-pass-')
 
 const layout = Buffer.from('{"imageLayoutVersion":"1.0.0"}')
 const index = Buffer.from('{"schemaVersion":2,"manifests":[]}')
@@ -31,7 +36,7 @@ const b = randomBytes(700)
 const c = randomBytes(2500)
 
 function archive(entries: TarEntry[]): string {
-  const path = join(work, `${n++}.tar`)
+  const path = work.next('.tar')
   writeFileSync(path, writeTar(entries))
   return path
 }
@@ -54,58 +59,10 @@ const expected = {
   'airlock.json': digest(airlock),
 }
 /** File descriptors of this process open on `path`. */
-function openOn(path: string): number {
-  let count = 0
-  for (const fd of readdirSync('/proc/self/fd'))
-    try {
-      if (readlinkSync(`/proc/self/fd/${fd}`) === path) count++
-    } catch {}
-  return count
-}
-async function refusal(p: Promise<unknown>): Promise<Error & {code?: string; hint?: string}> {
-  try {
-    await p
-  } catch (error) {
-    return error as Error & {code?: string; hint?: string}
-  }
-  assert.fail('expected a refusal')
-}
-
+const openOn = (path: string): number => openPaths().filter(target => target === path).length
+const refusal = (p: Promise<unknown>): Promise<Failure> => failure(p, 'a refusal')
 /** A volume set: set.volNNN.tar with a label each, and set.volumes.json derived from the parts found. */
-function volumeSet(volumes: TarEntry[][]): {manifest: string; files: string[]} {
-  const dir = mkdtempSync(join(work, `set-${n++}-`))
-  const setId = randomBytes(16).toString('hex')
-  const split = new Map<string, {entry: string; size: number; parts: unknown[]}>()
-  const records = volumes.map((entries, i) => {
-    for (const e of entries) {
-      const m = /^parts\/(.+)\.([0-9]{3})$/.exec(e.name as string)
-      if (!m) continue
-      const s = split.get(m[1]!) ?? {entry: m[1]!, size: 0, parts: []}
-      s.parts.push({part: Number(m[2]), volume: i + 1, name: e.name, size: e.body!.length, sha256: sha(e.body!)})
-      s.size += e.body!.length
-      split.set(m[1]!, s)
-    }
-    const bytes = writeTar([{name: 'airlock-volume.json', body: labelBytes(setId, i + 1)}, ...entries])
-    const file = `set.vol${String(i + 1).padStart(3, '0')}.tar`
-    writeFileSync(join(dir, file), bytes)
-    return {volume: i + 1, file, size: bytes.length, sha256: sha(bytes)}
-  })
-  const manifest = join(dir, 'set.volumes.json')
-  writeFileSync(
-    manifest,
-    JSON.stringify({
-      airlockVolumes: 1,
-      setId,
-      name: 'set',
-      volumeSize: 65536,
-      count: records.length,
-      totalBytes: records.reduce((x, r) => x + r.size, 0),
-      volumes: records,
-      split: [...split.values()].map(s => ({...s, parts: s.parts.sort((x: any, y: any) => x.part - y.part)})),
-    }),
-  )
-  return {manifest, files: records.map(r => join(dir, r.file))}
-}
+const volumeSet = (volumes: TarEntry[][]): BuiltSet => buildVolumeSet(work, volumes)
 
 describe('scanArchive (the plain archive header pass)', () => {
   it('without hashing: where each entry is, the layout files read whole, no digest', async () => {
@@ -156,7 +113,7 @@ describe('scanArchive (the plain archive header pass)', () => {
   })
 
   it('refusals name the archive; the file is closed again', async () => {
-    const gone = join(work, 'gone.tar')
+    const gone = join(work.dir, 'gone.tar')
     const e1 = await refusal(scanArchive(gone, {}))
     assert.equal(e1.code, 'NOT_FOUND')
     assert.equal(e1.message, `${gone}: ENOENT: no such file or directory, open '${gone}'`)
@@ -177,7 +134,7 @@ describe('scanArchive (the plain archive header pass)', () => {
     const e3 = await refusal(scanArchive(stray, {}))
     assert.equal(e3.message, `${stray}: entry "etc/passwd": unexpected entry (not part of an airlock archive)`)
     assert.equal(openOn(stray), 0)
-    const bad = join(work, 'bad.tar')
+    const bad = join(work.dir, 'bad.tar')
     writeFileSync(bad, Buffer.concat([writeTar(good()).subarray(0, 512), Buffer.alloc(100)]))
     const e4 = await refusal(scanArchive(bad, {}))
     assert.equal(e4.code, 'ARCHIVE_INVALID')
@@ -332,7 +289,7 @@ describe('startPool', () => {
     const path = archive(good())
     assert.equal(await startPool(path, 0), undefined)
     assert.equal(await startPool(path, undefined), undefined)
-    assert.equal(await startPool(join(work, 'missing.tar'), undefined), undefined)
+    assert.equal(await startPool(join(work.dir, 'missing.tar'), undefined), undefined)
     const pool = await startPool(path, 1)
     assert.ok(pool)
     try {

@@ -30,6 +30,7 @@ import {volumeFile} from '../src/archive/volumes.ts'
 import {exportImages} from '../src/export/export.ts'
 import type {Descriptor} from '../src/oci/descriptor.ts'
 import type {Digest} from '../src/oci/digest.ts'
+import {failure} from './support/archive-unit.ts'
 import {Archive} from './support/hostile/base.ts'
 import {LayoutBuilder} from './support/layouts.ts'
 
@@ -50,15 +51,6 @@ async function drain(stream: Readable): Promise<Buffer> {
   const chunks: Buffer[] = []
   for await (const chunk of stream) chunks.push(chunk as Buffer)
   return Buffer.concat(chunks)
-}
-/** The error a promise (or a stream's end) rejects with; fails the test when it resolves. */
-async function failure(p: Promise<unknown>): Promise<Error & {code?: string}> {
-  try {
-    await p
-  } catch (error) {
-    return error as Error & {code?: string}
-  }
-  assert.fail('expected a failure')
 }
 function copyOf(path: string): string {
   const to = join(work, `copy${n++}.tar`)

@@ -4,67 +4,23 @@
 // a damaged header before or after the label, a changed body byte, an entry the archive rules refuse) is refused
 // with its exact message; a good volume reports what is present and what is still missing.
 import assert from 'node:assert/strict'
-import {createHash, randomBytes} from 'node:crypto'
-import {appendFileSync, copyFileSync, mkdtempSync, readFileSync, rmSync, truncateSync, writeFileSync} from 'node:fs'
-import {tmpdir} from 'node:os'
+import {randomBytes} from 'node:crypto'
+import {appendFileSync, copyFileSync, readFileSync, rmSync, truncateSync, writeFileSync} from 'node:fs'
 import {join} from 'node:path'
-import {after, describe, it} from 'node:test'
+import {describe, it} from 'node:test'
 import {checkVolume} from '../src/archive/volume-check.ts'
 import {labelBytes, partName} from '../src/archive/volumes.ts'
+import {type BuiltSet, blobName, buildVolumeSet, failure, sha, workDir} from './support/archive-unit.ts'
 import {type TarEntry, writeTar} from './support/hostile/tar.ts'
 
-const work = mkdtempSync(join(tmpdir(), 'airlock-volume-check-'))
-after(() => rmSync(work, {recursive: true, force: true}))
-let n = 0
-const sha = (b: Buffer): string => createHash('sha256').update(b).digest('hex')
-const blobName = (b: Buffer): string => `blobs/sha256/${sha(b)}`
+const work = workDir('airlock-volume-check-')
 const label = (setId: string, volume: number): TarEntry => ({
   name: 'airlock-volume.json',
   body: labelBytes(setId, volume),
 })
-
-interface Built {
-  dir: string
-  setId: string
-  files: string[]
-  manifest: string
-  manifestSha256: string
-}
-/** Writes NAME.volNNN.tar for each list of entries after its label, and NAME.volumes.json listing them. */
-function buildSet(volumes: TarEntry[][], options: {name?: string; setId?: string; labels?: number[]} = {}): Built {
-  const dir = mkdtempSync(join(work, `${n++}-`))
-  const name = options.name ?? 'set'
-  const setId = options.setId ?? randomBytes(16).toString('hex')
-  const records = volumes.map((entries, i) => {
-    const bytes = writeTar([label(setId, options.labels?.[i] ?? i + 1), ...entries])
-    const file = `${name}.vol${String(i + 1).padStart(3, '0')}.tar`
-    writeFileSync(join(dir, file), bytes)
-    return {volume: i + 1, file, size: bytes.length, sha256: sha(bytes)}
-  })
-  const json = Buffer.from(
-    `${JSON.stringify({
-      airlockVolumes: 1,
-      setId,
-      name,
-      volumeSize: 65536,
-      count: records.length,
-      totalBytes: records.reduce((x, r) => x + r.size, 0),
-      volumes: records,
-      split: [],
-    })}\n`,
-  )
-  const manifest = join(dir, `${name}.volumes.json`)
-  writeFileSync(manifest, json)
-  return {dir, setId, files: records.map(r => join(dir, r.file)), manifest, manifestSha256: sha(json)}
-}
-async function failure(p: Promise<unknown>): Promise<Error & {code?: string; hint?: string}> {
-  try {
-    await p
-  } catch (error) {
-    return error as Error & {code?: string; hint?: string}
-  }
-  assert.fail('expected a failure')
-}
+/** NAME.volNNN.tar for each list of entries after its label, and NAME.volumes.json listing them (no split records). */
+const buildSet = (volumes: TarEntry[][], options: {name?: string; setId?: string; labels?: number[]} = {}): BuiltSet =>
+  buildVolumeSet(work, volumes, {...options, split: []})
 
 const b1 = randomBytes(1000)
 const b2 = randomBytes(700)
@@ -227,7 +183,7 @@ describe('checkVolume', () => {
       ['an oversized label', [{name: 'airlock-volume.json', body: Buffer.alloc(1025, 0x20)}]],
     ]
     for (const [what, entries] of cases) {
-      const dir = mkdtempSync(join(work, `${n++}-`))
+      const dir = work.subdir()
       const file = join(dir, 'set.vol001.tar')
       writeFileSync(file, writeTar(entries))
       writeFileSync(

@@ -5,56 +5,21 @@
 // expected offsets below follow from the tar layout (512-byte headers, bodies padded to 512, 1024-byte end marker,
 // a 1024-byte label entry opening each volume).
 import assert from 'node:assert/strict'
-import {createHash, randomBytes} from 'node:crypto'
-import {mkdtempSync, readdirSync, readFileSync, rmSync} from 'node:fs'
-import {tmpdir} from 'node:os'
+import {randomBytes} from 'node:crypto'
+import {readdirSync, readFileSync, rmSync} from 'node:fs'
 import {join} from 'node:path'
-import {after, before, describe, it} from 'node:test'
-import {HashPool} from '../src/archive/hash-pool.ts'
+import {describe, it} from 'node:test'
 import {blobPath} from '../src/archive/schema.ts'
-import {KeepSink, scanTar} from '../src/archive/tar.ts'
 import {VolumeOutput} from '../src/archive/volume-output.ts'
 import {parseLabel, parseVolumesJson, type VolumesJson} from '../src/archive/volumes.ts'
 import {ArchiveWriter, bufferStream} from '../src/archive/writer.ts'
 import type {Digest} from '../src/oci/digest.ts'
+import {failure, sha, streamingPool, tarEntries, workDir} from './support/archive-unit.ts'
 
-const work = mkdtempSync(join(tmpdir(), 'airlock-volume-output-'))
-let pool: HashPool
-before(() => {
-  pool = HashPool.startStreaming()
-})
-after(async () => {
-  await pool.close()
-  rmSync(work, {recursive: true, force: true})
-})
-let n = 0
-const freshDir = (): string => mkdtempSync(join(work, `${n++}-`))
-const sha = (b: Buffer): string => createHash('sha256').update(b).digest('hex')
-
-interface Entry {
-  name: string
-  type: string
-  body: Buffer
-}
-async function entries(path: string): Promise<Entry[]> {
-  const found: Entry[] = []
-  await scanTar(path, e => {
-    const kept: Entry = {name: e.name, type: e.type, body: Buffer.alloc(0)}
-    found.push(kept)
-    return new KeepSink(body => {
-      kept.body = body
-    })
-  })
-  return found
-}
-async function failure(p: Promise<unknown>): Promise<Error & {code?: string; hint?: string}> {
-  try {
-    await p
-  } catch (error) {
-    return error as Error & {code?: string; hint?: string}
-  }
-  assert.fail('expected a failure')
-}
+// the pool is closed before the directory is removed (hooks run in the order they were registered)
+const pool = streamingPool()
+const work = workDir('airlock-volume-output-')
+const entries = tarEntries
 const manifestOf = (dir: string): {text: string; set: VolumesJson} => {
   const text = readFileSync(join(dir, 'set.volumes.json'), 'utf8')
   // parseVolumesJson refuses volumes under 64 KiB (--volume-size's minimum), so these small sets are read as JSON
@@ -66,8 +31,8 @@ async function* chunks(bytes: Buffer, size: number): AsyncGenerator<Buffer> {
 
 describe('VolumeOutput', () => {
   it('places entries whole while they fit, starts a volume for one that fits an empty one, splits a larger one', async () => {
-    const dir = freshDir()
-    const out = await VolumeOutput.create(join(dir, 'set.tar'), 8192, {force: false, hashes: pool})
+    const dir = work.subdir()
+    const out = await VolumeOutput.create(join(dir, 'set.tar'), 8192, {force: false, hashes: pool()})
     assert.equal(out.bytesWritten, 1024)
     const a = randomBytes(3000)
     const b = randomBytes(3000)
@@ -159,8 +124,8 @@ describe('VolumeOutput', () => {
   })
 
   it('an entry that exactly fills a volume stays in it; a directory that does not fit starts the next one', async () => {
-    const dir = freshDir()
-    const out = await VolumeOutput.create(join(dir, 'set.tar'), 4096, {force: false, hashes: pool})
+    const dir = work.subdir()
+    const out = await VolumeOutput.create(join(dir, 'set.tar'), 4096, {force: false, hashes: pool()})
     await out.addBuffer('x', randomBytes(1536))
     await out.addDirectory('d')
     await out.addDirectory('e/')
@@ -187,20 +152,20 @@ describe('VolumeOutput', () => {
   })
 
   it('refuses an existing set (volumes.json or volume 1) unless forced; forced over a larger set removes its extra volumes', async () => {
-    const dir = freshDir()
+    const dir = work.subdir()
     const path = join(dir, 'set.tar')
-    const big = await VolumeOutput.create(path, 4096, {force: false, hashes: pool})
+    const big = await VolumeOutput.create(path, 4096, {force: false, hashes: pool()})
     for (let i = 0; i < 4; i++) await big.addBuffer(`f${i}`, randomBytes(1536))
     await big.commit(false)
     assert.equal(manifestOf(dir).set.count, 4)
-    const refused = await failure(VolumeOutput.create(path, 4096, {force: false, hashes: pool}))
+    const refused = await failure(VolumeOutput.create(path, 4096, {force: false, hashes: pool()}))
     assert.equal(refused.code, 'IO_ERROR')
     assert.equal(refused.message, `${join(dir, 'set.volumes.json')} already exists`)
     assert.equal(refused.hint, 'choose another output path or pass --force to overwrite the set')
     rmSync(join(dir, 'set.volumes.json'))
-    const refused1 = await failure(VolumeOutput.create(path, 4096, {force: false, hashes: pool}))
+    const refused1 = await failure(VolumeOutput.create(path, 4096, {force: false, hashes: pool()}))
     assert.equal(refused1.message, `${join(dir, 'set.vol001.tar')} already exists`)
-    const small = await VolumeOutput.create(path, 4096, {force: true, hashes: pool})
+    const small = await VolumeOutput.create(path, 4096, {force: true, hashes: pool()})
     await small.addBuffer('g', randomBytes(1536))
     await small.addBuffer('h', randomBytes(100))
     await small.commit(true)
@@ -214,8 +179,8 @@ describe('VolumeOutput', () => {
   })
 
   it('a split entry longer than reserved is refused, and the set can then only be aborted', async () => {
-    const dir = freshDir()
-    const out = await VolumeOutput.create(join(dir, 'set.tar'), 4096, {force: false, hashes: pool})
+    const dir = work.subdir()
+    const out = await VolumeOutput.create(join(dir, 'set.tar'), 4096, {force: false, hashes: pool()})
     const region = await out.reserve('big', 5000)
     const refused = await failure(out.fill(region, chunks(randomBytes(5001), 700)))
     assert.equal(refused.code, 'SIZE_MISMATCH')
@@ -231,8 +196,8 @@ describe('VolumeOutput', () => {
   })
 
   it('an exactly sized split entry given as one chunk is cut at every part boundary', async () => {
-    const dir = freshDir()
-    const out = await VolumeOutput.create(join(dir, 'set.tar'), 4096, {force: false, hashes: pool})
+    const dir = work.subdir()
+    const out = await VolumeOutput.create(join(dir, 'set.tar'), 4096, {force: false, hashes: pool()})
     const body = randomBytes(5000)
     const region = await out.reserve('big', 5000)
     await out.fill(region, chunks(body, 5000))
@@ -255,7 +220,7 @@ describe('VolumeOutput', () => {
 
 describe('ArchiveWriter over a volume set, hashing on workers', () => {
   it('a large blob split across volumes is hashed from the written parts; wrong bytes are refused', async () => {
-    const dir = freshDir()
+    const dir = work.subdir()
     const path = join(dir, 'set.tar')
     // the writer closes its hash pool at commit and abort: each writer starts its own
     const w = await ArchiveWriter.create(path, {volumeSize: 65536, offloadHashBytes: 1000})

@@ -5,108 +5,40 @@
 // absent, an entry both whole and split, a layout file over its limit) is refused by its exact message, and no file
 // stays open after a refusal.
 import assert from 'node:assert/strict'
-import {createHash, randomBytes} from 'node:crypto'
-import {appendFileSync, mkdtempSync, readdirSync, readlinkSync, rmSync, truncateSync, writeFileSync} from 'node:fs'
-import {tmpdir} from 'node:os'
+import {randomBytes} from 'node:crypto'
+import {appendFileSync, rmSync, truncateSync, writeFileSync} from 'node:fs'
 import {join} from 'node:path'
-import {after, describe, it} from 'node:test'
-import {labelBytes, partName} from '../src/archive/volumes.ts'
+import {describe, it} from 'node:test'
+import {partName} from '../src/archive/volumes.ts'
 import {openVolumeSet} from '../src/archive/volume-set-source.ts'
+import {
+  type BuiltSet,
+  blobName,
+  buildVolumeSet,
+  type Failure,
+  openPaths,
+  type SetOptions,
+  type SplitClaim,
+  sha,
+  workDir,
+} from './support/archive-unit.ts'
 import {BLOCK, type TarEntry, writeTar} from './support/hostile/tar.ts'
 
-const work = mkdtempSync(join(tmpdir(), 'airlock-volume-set-'))
-after(() => rmSync(work, {recursive: true, force: true}))
-let n = 0
-const sha = (b: Buffer): string => createHash('sha256').update(b).digest('hex')
-const blobName = (b: Buffer): string => `blobs/sha256/${sha(b)}`
-const label = (setId: string, volume: number): TarEntry => ({
-  name: 'airlock-volume.json',
-  body: labelBytes(setId, volume),
-})
-
-interface SplitClaim {
-  entry: string
-  size: number
-  parts: Array<{part: number; volume: number; name: string; size: number; sha256: string}>
-}
-interface Built {
-  dir: string
-  setId: string
-  files: string[]
-  manifest: string
-  manifestSha256: string
-  /** Bytes of each volume. */
-  volumes: Buffer[]
-}
+const work = workDir('airlock-volume-set-')
 /**
  * Writes set.volNNN.tar (a label, then `entries`) for each volume and set.volumes.json. Split records are derived
  * from the `parts/` entries found, unless `split` is given.
  */
-function buildSet(
-  volumes: TarEntry[][],
-  options: {setId?: string; labels?: Array<[string | undefined, number]>; split?: SplitClaim[]} = {},
-): Built {
-  const dir = mkdtempSync(join(work, `${n++}-`))
-  const setId = options.setId ?? randomBytes(16).toString('hex')
-  const derived = new Map<string, SplitClaim>()
-  const bytes = volumes.map((entries, i) => {
-    const [labelSet, labelVolume] = options.labels?.[i] ?? [setId, i + 1]
-    for (const e of entries) {
-      const m = typeof e.name === 'string' ? /^parts\/(.+)\.([0-9]{3})$/.exec(e.name) : null
-      if (!m) continue
-      const claim = derived.get(m[1]!) ?? {entry: m[1]!, size: 0, parts: []}
-      const body = e.body ?? Buffer.alloc(0)
-      claim.parts.push({
-        part: Number(m[2]),
-        volume: i + 1,
-        name: e.name as string,
-        size: body.length,
-        sha256: sha(body),
-      })
-      claim.size += body.length
-      derived.set(m[1]!, claim)
-    }
-    return writeTar([label(labelSet ?? setId, labelVolume), ...entries])
-  })
-  const records = bytes.map((b, i) => {
-    const file = `set.vol${String(i + 1).padStart(3, '0')}.tar`
-    writeFileSync(join(dir, file), b)
-    return {volume: i + 1, file, size: b.length, sha256: sha(b)}
-  })
-  const json = Buffer.from(
-    JSON.stringify({
-      airlockVolumes: 1,
-      setId,
-      name: 'set',
-      volumeSize: 65536,
-      count: records.length,
-      totalBytes: records.reduce((x, r) => x + r.size, 0),
-      volumes: records,
-      split: options.split ?? [...derived.values()],
-    }),
-  )
-  const manifest = join(dir, 'set.volumes.json')
-  writeFileSync(manifest, json)
-  return {dir, setId, files: records.map(r => join(dir, r.file)), manifest, manifestSha256: sha(json), volumes: bytes}
-}
-/** File descriptors of this process open on a path under `dir`. */
-function openUnder(dir: string): string[] {
-  const found: string[] = []
-  for (const fd of readdirSync('/proc/self/fd')) {
-    try {
-      const target = readlinkSync(`/proc/self/fd/${fd}`)
-      if (target.startsWith(dir)) found.push(target)
-    } catch {}
-  }
-  return found
-}
-async function refusal(built: Built): Promise<Error & {code?: string; hint?: string}> {
+const buildSet = (volumes: TarEntry[][], options: SetOptions = {}): BuiltSet => buildVolumeSet(work, volumes, options)
+/** Paths of this process's open files under `dir`. */
+const openUnder = (dir: string): string[] => openPaths().filter(target => target.startsWith(dir))
+async function refusal(built: BuiltSet): Promise<Failure> {
   try {
     const opened = await openVolumeSet(built.manifest)
     await Promise.all(opened.files.map(f => f.fh.close()))
   } catch (error) {
     assert.deepEqual(openUnder(built.dir), [], 'a refused set leaves no file open')
-    return error as Error & {code?: string; hint?: string}
+    return error as Failure
   }
   assert.fail('expected a refusal')
 }

@@ -4,69 +4,31 @@
 // refusal is asserted by code and exact message. Blobs are small random buffers: each test runs in milliseconds.
 import assert from 'node:assert/strict'
 import {createHash, randomBytes} from 'node:crypto'
-import {existsSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync} from 'node:fs'
-import {tmpdir} from 'node:os'
-import {join} from 'node:path'
+import {existsSync, readdirSync, readFileSync, writeFileSync} from 'node:fs'
+import {basename, dirname, join} from 'node:path'
 import {PassThrough, Readable} from 'node:stream'
-import {after, describe, it} from 'node:test'
+import {describe, it} from 'node:test'
 import {HashPool} from '../src/archive/hash-pool.ts'
 import {blobPath, FORMAT_VERSION, type ArchiveImage} from '../src/archive/schema.ts'
-import {KeepSink, scanTar} from '../src/archive/tar.ts'
 import {parseVolumesJson} from '../src/archive/volumes.ts'
 import {ArchiveWriter, bufferStream, OFFLOAD_HASH_BYTES} from '../src/archive/writer.ts'
 import type {Descriptor} from '../src/oci/descriptor.ts'
-import {type Digest, VerifyingStream} from '../src/oci/digest.ts'
+import {VerifyingStream} from '../src/oci/digest.ts'
 import {TOOL_VERSION} from '../src/version.ts'
+import {digestOf, failure, type TarRead, tarEntries, thrown, workDir} from './support/archive-unit.ts'
 
-const work = mkdtempSync(join(tmpdir(), 'airlock-writer-'))
-after(() => rmSync(work, {recursive: true, force: true}))
-let n = 0
-const fresh = (name: string): string => join(work, `${n++}-${name}`)
+const work = workDir('airlock-writer-')
+const fresh = (name: string): string => work.next(`-${name}`)
 
-const digestOf = (bytes: Buffer): Digest => `sha256:${createHash('sha256').update(bytes).digest('hex')}` as Digest
 const blob = (size: number): {bytes: Buffer; descriptor: Descriptor} => {
   const bytes = randomBytes(size)
   return {bytes, descriptor: {mediaType: 'application/octet-stream', digest: digestOf(bytes), size}}
 }
-
-interface Entry {
-  name: string
-  type: string
-  size: number
-  body: Buffer
-}
-async function entries(path: string): Promise<Entry[]> {
-  const found: Entry[] = []
-  await scanTar(path, e => {
-    const kept: Entry = {name: e.name, type: e.type, size: e.size, body: Buffer.alloc(0)}
-    found.push(kept)
-    return new KeepSink(body => {
-      kept.body = body
-    })
-  })
-  return found
-}
-const named = (list: Entry[], name: string): Entry => {
+const entries = tarEntries
+const named = (list: TarRead[], name: string): TarRead => {
   const e = list.find(x => x.name === name)
   assert.ok(e, `no entry ${name} in ${list.map(x => x.name).join(', ')}`)
   return e
-}
-
-async function failure(p: Promise<unknown>): Promise<Error & {code?: string; hint?: string}> {
-  try {
-    await p
-  } catch (error) {
-    return error as Error & {code?: string; hint?: string}
-  }
-  assert.fail('expected a failure')
-}
-function thrown(f: () => unknown): Error & {code?: string} {
-  try {
-    f()
-  } catch (error) {
-    return error as Error & {code?: string}
-  }
-  assert.fail('expected a throw')
 }
 
 /** Files in `dir` whose name contains `.partial-` (the writer's temporaries). */
@@ -155,7 +117,7 @@ describe('ArchiveWriter, one file', () => {
     assert.deepEqual(json.files, {})
     assert.deepEqual(json.signatures, {x: 1})
     assert.deepEqual(
-      partials(join(path, '..')).filter(f => f.includes(`${n - 1}-a.tar`)),
+      partials(dirname(path)).filter(f => f.includes(basename(path))),
       [],
     )
   })
@@ -244,7 +206,7 @@ describe('ArchiveWriter, one file', () => {
   })
 
   it('a blob whose bytes do not match is refused by name, and the writer then refuses everything', async () => {
-    const dir = mkdtempSync(join(work, 'bad-'))
+    const dir = work.subdir('bad-')
     const path = join(dir, 'bad.tar')
     const w = await ArchiveWriter.create(path)
     const a = blob(100)
@@ -358,7 +320,7 @@ describe('ArchiveWriter, one file', () => {
     const closed = await failure(w.push(a.descriptor, bufferStream(a.bytes)))
     assert.equal(closed.code, 'INTERNAL')
     assert.equal(closed.message, 'archive writer is closed')
-    const dir = mkdtempSync(join(work, 'aborted-'))
+    const dir = work.subdir('aborted-')
     const w2 = await ArchiveWriter.create(join(dir, 'x.tar'))
     await w2.abort()
     assert.deepEqual(readdirSync(dir), [])
@@ -393,7 +355,7 @@ describe('ArchiveWriter, one file', () => {
 
 describe('ArchiveWriter, volume set', () => {
   it('writes volumes and volumes.json, and reports the set in the summary', async () => {
-    const dir = mkdtempSync(join(work, 'set-'))
+    const dir = work.subdir('set-')
     const path = join(dir, 'set.tar')
     writeFileSync(path, 'a plain archive of the same name is not in the way')
     const w = await ArchiveWriter.create(path, {volumeSize: 65536})
@@ -437,7 +399,7 @@ describe('ArchiveWriter, volume set', () => {
   })
 
   it('refuses an existing set unless forced', async () => {
-    const dir = mkdtempSync(join(work, 'set-exists-'))
+    const dir = work.subdir('set-exists-')
     const path = join(dir, 'set.tar')
     await (await ArchiveWriter.create(path, {volumeSize: 65536})).commit()
     const refused = await failure(ArchiveWriter.create(path, {volumeSize: 65536}))
@@ -453,7 +415,7 @@ describe('ArchiveWriter, volume set', () => {
   })
 
   it('an uncreatable set is refused and leaves nothing behind', async () => {
-    const path = join(work, 'no-such-dir', 'set.tar')
+    const path = join(work.dir, 'no-such-dir', 'set.tar')
     const refused = await failure(ArchiveWriter.create(path, {volumeSize: 65536}))
     assert.equal(refused.code, 'NOT_FOUND')
     assert.match(
@@ -463,6 +425,6 @@ describe('ArchiveWriter, volume set', () => {
     const plain = await failure(ArchiveWriter.create(path))
     assert.equal(plain.code, 'NOT_FOUND')
     assert.match(plain.message, /^ENOENT: no such file or directory, open '.*\/no-such-dir\/\.set\.tar\.partial-/)
-    assert.equal(existsSync(join(work, 'no-such-dir')), false)
+    assert.equal(existsSync(join(work.dir, 'no-such-dir')), false)
   })
 })
