@@ -2,7 +2,9 @@
 // from reports/mutation/<folder>.json (or, after an interrupted run, the partial <folder>.incremental.json, which
 // Stryker saves on SIGINT). `node scripts/mutation/summary.ts archive [--incremental] [--survivors] [--by-line]
 // [--files a.ts,b.ts]`: --by-line prints the survivors one line of source each (how many, which mutators), the form
-// the survivor list of docs/MUTATION.md is written from.
+// the survivor list of docs/MUTATION.md is written from. `--instrumented N` (the count Stryker logs as "Instrumented
+// 19 source file(s) with N mutant(s)"): also the worst case over the whole folder, every mutant without a row in the
+// report (not judged yet) counted as survived; static mutants with an "Ignored" row stay outside the score.
 import {readFileSync} from 'node:fs'
 
 interface Mutant {
@@ -66,6 +68,15 @@ for (const [file, {mutants, source}] of Object.entries(report.files).sort(([a], 
 }
 lines.push(row(`**src/${folder}**`, total))
 console.log(lines.join('\n'))
+const instrumented = args.includes('--instrumented') ? Number(args[args.indexOf('--instrumented') + 1]) : undefined
+if (instrumented !== undefined) {
+  const rows = STATUSES.reduce((sum, s) => sum + total[s], 0)
+  const scored = instrumented - total.Ignored
+  console.log(
+    `\n${instrumented} mutants, ${rows} with a row, ${instrumented - rows} not judged; worst case over the whole folder: ` +
+      `${total.Killed + total.Timeout} / ${scored} = ${((100 * (total.Killed + total.Timeout)) / scored).toFixed(1)} %`,
+  )
+}
 if (args.includes('--survivors')) console.log(`\n${survivors.join('\n')}`)
 if (args.includes('--by-line')) {
   console.log('')
