@@ -74,8 +74,8 @@ if (major < 22) {
 }
 
 /**
- * Node 22's module compile cache: V8 keeps the compiled code of every module (oclif, airlock's own ~100 modules)
- * in the installation's own node_modules/.cache, so later starts skip compiling them. Entries are keyed by the
+ * Node 22's module compile cache: V8 keeps the compiled code of every module (the bundle's top level; without it,
+ * oclif and airlock's own ~100 modules) in the installation's own node_modules/.cache, so later starts skip compiling them. Entries are keyed by the
  * source's hash (a changed file is compiled again). Not under the user's home: airlock writes nothing there that
  * the user did not ask for (the hostile-archive suite checks it), and code is cached where the code itself lives,
  * writable by whoever can change airlock anyway. Anything that stops the cache (a read-only installation,

@@ -86,10 +86,12 @@ export async function bundleForNpm(options: {minify?: boolean} = {}): Promise<Bu
     minify: options.minify ?? esbuildCommon.minify,
     entryPoints: ['scripts/bundle/entry.ts'],
     format: 'cjs',
-    // every import.meta.url in src/ is rewritten above; one anywhere else would be undefined here: fail loudly
+    // every import.meta.url in src/ is rewritten above; one anywhere else would be undefined here
     logOverride: {},
     plugins: [plugin],
   })
+  if (result.warnings.length > 0)
+    throw new Error(`bundling ${BUNDLE} warned ${result.warnings.length} time(s) (above): fix before it ships`)
   return Buffer.from(result.outputFiles![0]!.contents)
 }
 
