@@ -12,7 +12,7 @@
 //            (bench/report.ts; goal under 2 s each)
 // Peak RSS of every process comes from GNU time (-f %M). Prints a table and writes bench/RESULTS.md (machine,
 // workload, results, target ratios, cost growth over every scale measured so far, profiles of missed targets).
-import {execFileSync} from 'node:child_process'
+import {execFileSync, spawnSync} from 'node:child_process'
 import {existsSync, mkdirSync, readFileSync, rmSync, statSync, writeFileSync, readdirSync} from 'node:fs'
 import {availableParallelism, cpus, loadavg, totalmem} from 'node:os'
 import {dirname, join, resolve} from 'node:path'
@@ -96,7 +96,14 @@ function buildSnapshot(snap = SNAP, rev?: string): void {
   const SNAP = snap
   rmSync(SNAP, {recursive: true, force: true})
   mkdirSync(SNAP, {recursive: true})
-  const paths = ['bin', 'src', 'scripts/manifest.js', 'package.json', 'tsconfig.json']
+  // the bundle's build (scripts/bundle.ts, as `npm run build` makes it) only where the tree has it: an older
+  // --baseline REV measures what it shipped, dist/ modules
+  const bundler = ['scripts/bundle.ts', 'scripts/bundle', 'scripts/esbuild-common.ts']
+  const inTree = (path: string) =>
+    rev
+      ? spawnSync('git', ['cat-file', '-e', `${rev}:${path}`], {cwd: ROOT}).status === 0
+      : existsSync(join(ROOT, path))
+  const paths = ['bin', 'src', 'scripts/manifest.js', 'package.json', 'tsconfig.json', ...bundler.filter(inTree)]
   if (rev) execFileSync('sh', ['-c', `git archive ${rev} ${paths.join(' ')} | tar -x -C '${SNAP}'`], {cwd: ROOT})
   else if (process.argv.includes('--worktree')) {
     for (const p of paths) {
@@ -113,6 +120,8 @@ function buildSnapshot(snap = SNAP, rev?: string): void {
     stdio: 'inherit',
   })
   execFileSync(NODE, [join(SNAP, 'scripts', 'manifest.js')], {cwd: SNAP, stdio: 'inherit'})
+  if (existsSync(join(SNAP, 'scripts', 'bundle.ts')))
+    execFileSync(NODE, [join(SNAP, 'scripts', 'bundle.ts')], {cwd: SNAP, stdio: 'inherit'})
 }
 function airlock(args: string[], profileDir?: string, snap = SNAP): string[] {
   const prof = profileDir ? ['--cpu-prof', `--cpu-prof-dir=${profileDir}`] : []

@@ -55,19 +55,27 @@ if (major < 22) {
     timer.unref()
   }
   startCompileCache()
+  // `npm run build` bundles airlock, oclif and the other dependencies into dist/airlock.cjs (scripts/bundle.ts): one
+  // file to read and compile instead of ~340 modules. It is the canonical start; the dist/ modules are the fallback
+  // when only tsc ran (no bundle), and what bin/dev.js runs.
+  const bundle = fileURLToPath(new URL('../dist/airlock.cjs', import.meta.url))
+  const useBundle = existsSync(bundle)
   // oclif checks the Node version against its own engines range with semver (47 modules) at import; the check above
   // already holds airlock to Node 22+. Set for the import only, so no child process inherits it.
   const engineWarning = process.env.OCLIF_DISABLE_ENGINE_WARNING
   process.env.OCLIF_DISABLE_ENGINE_WARNING = '1'
-  const {execute} = await import('@oclif/core')
+  // oclif requires the bundle again for its commands, help class and hooks: the same require cache, the same module
+  const bundled = useBundle ? nodeModule.createRequire(import.meta.url)(bundle) : undefined
+  const {execute} = bundled ? {} : await import('@oclif/core')
   if (engineWarning === undefined) delete process.env.OCLIF_DISABLE_ENGINE_WARNING
   else process.env.OCLIF_DISABLE_ENGINE_WARNING = engineWarning
-  await execute({dir: import.meta.url})
+  if (bundled) await bundled.run(fileURLToPath(new URL('..', import.meta.url)))
+  else await execute({dir: import.meta.url})
 }
 
 /**
- * Node 22's module compile cache: V8 keeps the compiled code of every module (oclif, airlock's own ~100 modules)
- * in the installation's own node_modules/.cache, so later starts skip compiling them. Entries are keyed by the
+ * Node 22's module compile cache: V8 keeps the compiled code of every module (the bundle's top level; without it,
+ * oclif and airlock's own ~100 modules) in the installation's own node_modules/.cache, so later starts skip compiling them. Entries are keyed by the
  * source's hash (a changed file is compiled again). Not under the user's home: airlock writes nothing there that
  * the user did not ask for (the hostile-archive suite checks it), and code is cached where the code itself lives,
  * writable by whoever can change airlock anyway. Anything that stops the cache (a read-only installation,

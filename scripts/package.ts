@@ -14,16 +14,15 @@
 //    `--version` start-up time budgets.
 import {execFileSync, spawnSync} from 'node:child_process'
 import {createHash, createPrivateKey, createPublicKey, sign as signData} from 'node:crypto'
-import {chmodSync, existsSync, mkdirSync, readdirSync, readFileSync, rmSync, statSync, writeFileSync} from 'node:fs'
+import {chmodSync, existsSync, mkdirSync, readdirSync, readFileSync, rmSync, writeFileSync} from 'node:fs'
 import {createRequire} from 'node:module'
 import {arch, availableParallelism, loadavg} from 'node:os'
 import {join, relative} from 'node:path'
-import {fileURLToPath} from 'node:url'
 import {parseArgs} from 'node:util'
-import {build, type BuildOptions, type Plugin} from 'esbuild'
+import {build, type Plugin} from 'esbuild'
 import * as tar from 'tar'
+import {commandModules, esbuildCommon, ROOT} from './esbuild-common.ts'
 
-const ROOT = fileURLToPath(new URL('..', import.meta.url))
 const require = createRequire(import.meta.url)
 const {inject} = require('postject') as {
   inject: (file: string, name: string, data: Buffer, options: {sentinelFuse: string}) => Promise<void>
@@ -72,29 +71,6 @@ function commitOf(): string {
   }
 }
 
-/** Every command module under src/commands, sorted, with its oclif id (`a/b.ts` -> `a:b`). */
-function commandModules(): {id: string; file: string}[] {
-  const dir = join(ROOT, 'src/commands')
-  const out: {id: string; file: string}[] = []
-  const walk = (sub: string) => {
-    for (const name of readdirSync(join(dir, sub)).sort()) {
-      const rel = sub ? `${sub}/${name}` : name
-      if (statSync(join(dir, rel)).isDirectory()) walk(rel)
-      else if (name.endsWith('.ts') && !name.endsWith('.d.ts'))
-        out.push({
-          id: rel
-            .slice(0, -3)
-            .replace(/\/index$/, '')
-            .split('/')
-            .join(':'),
-          file: join(dir, rel),
-        })
-    }
-  }
-  walk('')
-  return out.sort((a, b) => (a.id < b.id ? -1 : a.id > b.id ? 1 : 0))
-}
-
 /** The virtual modules the entry imports: the command table and the build's fixed values. */
 function virtualModules(values: {pjson: object; build: object}): Plugin {
   return {
@@ -116,25 +92,6 @@ function virtualModules(values: {pjson: object; build: object}): Plugin {
     },
   }
 }
-
-const esbuildCommon = {
-  absWorkingDir: ROOT,
-  bundle: true,
-  platform: 'node',
-  target: 'node22',
-  write: false,
-  minify: true,
-  // oclif and the error mapping look at class names (BaseCommand.catch): keep them
-  keepNames: true,
-  legalComments: 'none',
-  charset: 'utf8',
-  logLevel: 'warning',
-  // import.meta.url is only read where src/embedded.ts is absent (see src/version.ts, src/archive/hash-pool.ts)
-  logOverride: {'empty-import-meta': 'silent'},
-  // oclif reads tsconfig.json with `typescript` only when it runs from TypeScript sources (never in the executable);
-  // bundling it would add 4 MB of code to compile at every start
-  external: ['typescript'],
-} satisfies BuildOptions
 
 /** The bundled JavaScript (same bytes for every platform). */
 export async function bundle(commit: string): Promise<{code: Buffer; commands: string[]}> {

@@ -1,4 +1,4 @@
-// The one way a test runs the built CLI (bin/run.js -> dist/): asynchronously, so registries started in the same
+// The one way a test runs the built CLI (bin/run.js -> dist/airlock.cjs): asynchronously, so registries started in the same
 // process keep answering, with the build checked fresh once, stdin closed unless given, and a wall-clock limit that
 // kills the whole run instead of hanging the file.
 import {type ChildProcessWithoutNullStreams, spawn} from 'node:child_process'
@@ -37,6 +37,8 @@ export interface CliOptions {
    * is recorded in this file (read it with networkAttempts).
    */
   networkLog?: string
+  /** Another installation's bin/run.js instead of this checkout's (test/cli-bundle.test.ts compares the two). */
+  bin?: string
   /** Called with the child once it is started, for tests that signal it while it runs. */
   onSpawn?: (child: ChildProcessWithoutNullStreams) => void
 }
@@ -60,7 +62,7 @@ export function runCli(args: readonly string[], options: CliOptions = {}): Promi
     else env[name] = value
   }
   return new Promise(resolve => {
-    const child = spawn(process.execPath, [...nodeArgs, BIN, ...args], {
+    const child = spawn(process.execPath, [...nodeArgs, options.bin ?? BIN, ...args], {
       cwd: options.cwd ?? ROOT,
       env,
       stdio: 'pipe',
