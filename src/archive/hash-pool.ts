@@ -30,6 +30,8 @@ export interface StreamHash {
   range(file: string, offset: number, length: number): void
   /** Bytes known in memory (a header, padding): copied to the worker. */
   bytes(data: Uint8Array): void
+  /** The digest of every step so far (a split entry's first part); the stream runs on. */
+  checkpoint(): Promise<string>
   /** Ends the stream: the digest (`sha256:<hex>`) of every step, in order. */
   digest(): Promise<string>
   /** Ends the stream without a digest (its entry failed). */
@@ -256,6 +258,15 @@ export class HashPool {
         flush()
         // A copy of just these bytes: a view would carry its whole backing buffer to the worker.
         post({stream: id, bytes: new Uint8Array(data)})
+      },
+      checkpoint: () => {
+        if (this.failure) return Promise.reject(this.failure)
+        flush()
+        const checkpoint = ++this.streamIds
+        const result = new Promise<string>((resolve, reject) => this.digests.set(checkpoint, {resolve, reject}))
+        this.updateRef()
+        post({stream: id, checkpoint})
+        return result
       },
       digest: () => {
         if (this.failure) return Promise.reject(this.failure)

@@ -146,6 +146,8 @@ export type StreamJob =
   | {stream: number; file: string; offset: number; length: number}
   | {stream: number; bytes: Uint8Array}
   | {stream: number; end: 'digest' | 'discard'}
+  /** The digest of the stream's bytes so far, posted under the id `checkpoint`; the stream runs on. */
+  | {stream: number; checkpoint: number}
 
 export type StreamReply =
   | {type: 'stream-ack'; bytes: number}
@@ -183,6 +185,12 @@ export class StreamHashes {
     if (!hash) {
       hash = createHash('sha256')
       this.hashes.set(stream, hash)
+    }
+    if ('checkpoint' in job) {
+      // A split entry's first part is the entry's first bytes: its sha256 is a copy of the entry's running state.
+      const failure = this.failed.get(stream)
+      if (failure !== undefined) return {type: 'stream-error', stream: job.checkpoint, message: failure}
+      return {type: 'stream-digest', stream: job.checkpoint, digest: `sha256:${hash.copy().digest('hex')}`}
     }
     if ('bytes' in job) {
       hash.update(job.bytes)

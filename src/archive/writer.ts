@@ -57,6 +57,11 @@ export interface ArchiveWriterOptions {
 
 /** Below this, a blob is hashed in this thread as it streams: a worker's messages would cost more than they save. */
 export const OFFLOAD_HASH_BYTES = 1024 * 1024
+/**
+ * A volume set hashes every byte twice (its blob's digest, its volume's sha256, two separate states: sha256 cannot
+ * be shared across different starts): two workers, so the volume hashes run beside the blob hashes.
+ */
+const VOLUME_HASH_WORKERS = 2
 
 export interface ArchiveSummary {
   path: string
@@ -102,7 +107,8 @@ export class ArchiveWriter implements ExistenceChecker, Pusher {
         hint: 'choose another output path or pass --force to overwrite it',
       })
     // A volume set hashes every volume on the workers: they start now.
-    const pool = options.hashPool ?? (options.volumeSize !== undefined ? HashPool.startStreaming() : undefined)
+    const pool =
+      options.hashPool ?? (options.volumeSize !== undefined ? HashPool.startStreaming(VOLUME_HASH_WORKERS) : undefined)
     let output: ArchiveOutput
     try {
       output =
@@ -160,7 +166,7 @@ export class ArchiveWriter implements ExistenceChecker, Pusher {
       if (hash) body.hashElsewhere()
       const region = await this.tar.reserve(blobPath(digest), descriptor.size)
       try {
-        await this.tar.fill(region, body as AsyncIterable<Buffer>, this.options.onBytes, hash?.written)
+        await this.tar.fill(region, body as AsyncIterable<Buffer>, this.options.onBytes, hash?.written, hash?.stream)
       } catch (error) {
         hash?.stream.discard()
         content.destroy()
