@@ -1,8 +1,10 @@
-// A split entry's parts at export (issue 17 item 5): the first part's sha256 is taken from the blob's own running
-// hash at the part boundary (StreamHash.checkpoint) instead of hashing those bytes a second time. Held to the
-// property that matters: every part's sha256 in volumes.json is the sha256 of that part's bytes in its volume file,
-// whichever way the blob was hashed (on a worker, or in the stream for a blob under the offload size), and the
-// running hash goes on to the blob's full digest after a checkpoint.
+// Hashing a volume set at export with fewer reads (issue 17 item 5): a split entry's first part takes its sha256
+// from the blob's own running hash at the part boundary (StreamHash.checkpoint) instead of hashing those bytes a
+// second time, and a volume's (or a part's) hash takes bytes from a blob's read back of them when it has got there
+// (a `follow` step: one read, two hash states). Held to the property that matters: every part's and every volume's
+// sha256 in volumes.json is the sha256 of those bytes in the file, whichever way the blob was hashed (on a worker,
+// or in the stream for a blob under the offload size); the running hash goes on to the blob's full digest after a
+// checkpoint; and the shared read is proven by changing the file after it (the follower keeps what was read).
 import assert from 'node:assert/strict'
 import {createHash, randomBytes} from 'node:crypto'
 import {mkdtempSync, readFileSync, rmSync, writeFileSync} from 'node:fs'
@@ -10,6 +12,7 @@ import {tmpdir} from 'node:os'
 import {join} from 'node:path'
 import {after, describe, it} from 'node:test'
 import {HashPool} from '../src/archive/hash-pool.ts'
+import {StreamHashes} from '../src/archive/hash-ranges.ts'
 import {blobPath} from '../src/archive/schema.ts'
 import {KeepSink, scanTar} from '../src/archive/tar.ts'
 import {parseVolumesJson} from '../src/archive/volumes.ts'
@@ -104,5 +107,88 @@ describe('split parts hashed at export', () => {
     } finally {
       await pool.close()
     }
+  })
+
+  describe("a follower fed from another stream's read", () => {
+    const MiB = 1024 * 1024
+    const header = Buffer.alloc(512, 7)
+    const run = async (hashes: StreamHashes, job: Parameters<StreamHashes['run']>[0]) => {
+      const reply = await hashes.run(job)
+      if (reply?.type === 'stream-error') throw new Error(reply.message)
+      return reply
+    }
+    const digestOf = async (hashes: StreamHashes, stream: number): Promise<string> => {
+      const reply = await hashes.run({stream, end: 'digest'})
+      assert.equal(reply?.type, 'stream-digest', JSON.stringify(reply))
+      return (reply as {digest: string}).digest
+    }
+
+    it('bytes the blob read back are hashed into the volume once; its own range for them is not read again', async () => {
+      const file = join(work, 'follow.bin')
+      const body = randomBytes(5 * MiB + 123)
+      writeFileSync(file, Buffer.concat([header, body]))
+      const hashes = new StreamHashes(Buffer.allocUnsafe(2 * MiB))
+      // stream 1: the volume (header known, body written); stream 2: the blob, reading its body back
+      await run(hashes, {stream: 1, follow: file, from: 0})
+      await run(hashes, {stream: 1, bytes: header})
+      await run(hashes, {stream: 2, file, offset: 512, length: 3 * MiB})
+      // the file changes after the blob's read: the volume hash keeps the bytes that read saw
+      const changed = Buffer.from(body)
+      changed[10] = changed[10]! ^ 1
+      changed[4 * MiB] = changed[4 * MiB]! ^ 1
+      writeFileSync(file, Buffer.concat([header, changed]))
+      await run(hashes, {stream: 2, file, offset: 512 + 3 * MiB, length: body.length - 3 * MiB})
+      await run(hashes, {stream: 1, file, offset: 512, length: body.length})
+      assert.equal(
+        await digestOf(hashes, 2),
+        `sha256:${sha(Buffer.concat([body.subarray(0, 3 * MiB), changed.subarray(3 * MiB)]))}`,
+      )
+      // both of the blob's reads fed the volume (it was there each time): nothing was read for the volume itself
+      assert.equal(
+        await digestOf(hashes, 1),
+        `sha256:${sha(Buffer.concat([header, body.subarray(0, 3 * MiB), changed.subarray(3 * MiB)]))}`,
+      )
+      await hashes.closeFile(file)
+    })
+
+    it('a follower not yet where the read is hashes those bytes from its own read, in order', async () => {
+      const file = join(work, 'behind.bin')
+      const bytes = randomBytes(4 * MiB)
+      writeFileSync(file, bytes)
+      const hashes = new StreamHashes(Buffer.allocUnsafe(1 * MiB))
+      await run(hashes, {stream: 1, follow: file, from: 0})
+      // the blob reads the second half first: the volume (at 0) is not there, so it is not fed
+      await run(hashes, {stream: 2, file, offset: 2 * MiB, length: 2 * MiB})
+      await run(hashes, {stream: 1, file, offset: 0, length: MiB})
+      // now at 1 MiB: a read from 1 MiB feeds it, the rest comes from its own range
+      await run(hashes, {stream: 3, file, offset: MiB, length: MiB})
+      await run(hashes, {stream: 1, file, offset: MiB, length: 3 * MiB})
+      assert.equal(await digestOf(hashes, 1), `sha256:${sha(bytes)}`)
+      assert.equal(await digestOf(hashes, 2), `sha256:${sha(bytes.subarray(2 * MiB))}`)
+      assert.equal(await digestOf(hashes, 3), `sha256:${sha(bytes.subarray(MiB, 2 * MiB))}`)
+      await hashes.closeFile(file)
+    })
+
+    it('steps of a follower that are not contiguous, or known bytes where it was fed ahead, fail its digest', async () => {
+      const file = join(work, 'gap.bin')
+      writeFileSync(file, randomBytes(MiB))
+      const hashes = new StreamHashes(Buffer.allocUnsafe(MiB))
+      await run(hashes, {stream: 1, follow: file, from: 0})
+      await run(hashes, {stream: 1, file, offset: 512, length: 512})
+      assert.deepEqual(await hashes.run({stream: 1, end: 'digest'}), {
+        type: 'stream-error',
+        stream: 1,
+        message: `hash of ${file}: range at 512, expected 0`,
+      })
+      await run(hashes, {stream: 4, follow: file, from: 0})
+      await run(hashes, {stream: 5, file, offset: 0, length: 1024})
+      await run(hashes, {stream: 4, bytes: header})
+      assert.deepEqual(await hashes.run({stream: 4, end: 'digest'}), {
+        type: 'stream-error',
+        stream: 4,
+        message: `hash of ${file}: bytes at 0 were hashed ahead`,
+      })
+      await hashes.closeFile(file)
+    })
   })
 })

@@ -28,6 +28,11 @@ import {
 export interface StreamHash {
   /** Bytes [offset, offset + length) of `file`, already written: the worker reads them back and hashes them. */
   range(file: string, offset: number, length: number): void
+  /**
+   * The stream hashes `file` in order from `from` (each step starts where the last ended): bytes there that another
+   * stream on the same worker reads back are hashed from that read (one read, two states). Before any other step.
+   */
+  follow(file: string, from: number): void
   /** Bytes known in memory (a header, padding): copied to the worker. */
   bytes(data: Uint8Array): void
   /** The digest of every step so far (a split entry's first part); the stream runs on. */
@@ -259,6 +264,7 @@ export class HashPool {
         // A copy of just these bytes: a view would carry its whole backing buffer to the worker.
         post({stream: id, bytes: new Uint8Array(data)})
       },
+      follow: (file, from) => post({stream: id, follow: file, from}),
       checkpoint: () => {
         if (this.failure) return Promise.reject(this.failure)
         flush()

@@ -29,6 +29,8 @@ export class OrderedHash {
   constructor(sink: StreamHash, file: string) {
     this.sink = sink
     this.file = file
+    // The worker may hash bytes from a blob's read back of them when this hash has got there (hash-ranges.ts).
+    sink.follow(file, 0)
   }
 
   /** Bytes sent to be hashed so far. */

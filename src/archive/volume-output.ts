@@ -271,10 +271,13 @@ export class VolumeOutput implements ArchiveOutput {
           }
         }
         const file = piece.volume.temp
+        own?.follow(file, piece.region.dataOffset)
         try {
           await piece.volume.tar.fill(piece.region, part(), onBytes, (position, length) => {
+            // The blob's range first: its read back feeds the part's hash (and the volume's) on the worker.
+            const wait = written?.(file, position, length)
             own?.range(file, position, length)
-            return written?.(file, position, length)
+            return wait
           })
         } catch (error) {
           own?.discard()

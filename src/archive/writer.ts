@@ -57,11 +57,6 @@ export interface ArchiveWriterOptions {
 
 /** Below this, a blob is hashed in this thread as it streams: a worker's messages would cost more than they save. */
 export const OFFLOAD_HASH_BYTES = 1024 * 1024
-/**
- * A volume set hashes every byte twice (its blob's digest, its volume's sha256, two separate states: sha256 cannot
- * be shared across different starts): two workers, so the volume hashes run beside the blob hashes.
- */
-const VOLUME_HASH_WORKERS = 2
 
 export interface ArchiveSummary {
   path: string
@@ -107,8 +102,7 @@ export class ArchiveWriter implements ExistenceChecker, Pusher {
         hint: 'choose another output path or pass --force to overwrite it',
       })
     // A volume set hashes every volume on the workers: they start now.
-    const pool =
-      options.hashPool ?? (options.volumeSize !== undefined ? HashPool.startStreaming(VOLUME_HASH_WORKERS) : undefined)
+    const pool = options.hashPool ?? (options.volumeSize !== undefined ? HashPool.startStreaming() : undefined)
     let output: ArchiveOutput
     try {
       output =
