@@ -191,4 +191,26 @@ describe('split parts hashed at export', () => {
       await hashes.closeFile(file)
     })
   })
+
+  it("a volume's hash waits behind a blob's: the blob's digest comes first, both are right", async () => {
+    const pool = HashPool.startStreaming()
+    try {
+      const file = join(work, 'priority.bin')
+      const bytes = randomBytes(64 * 1024 * 1024)
+      writeFileSync(file, bytes)
+      const order: string[] = []
+      const volume = pool.stream()
+      volume.follow(file, 0, true)
+      volume.range(file, 0, bytes.length)
+      const volumeDigest = volume.digest().then(d => (order.push('volume'), d))
+      const blob = pool.stream()
+      blob.range(file, 1024 * 1024, 1024 * 1024)
+      const blobDigest = blob.digest().then(d => (order.push('blob'), d))
+      assert.equal(await volumeDigest, `sha256:${sha(bytes)}`)
+      assert.equal(await blobDigest, `sha256:${sha(bytes.subarray(1024 * 1024, 2 * 1024 * 1024))}`)
+      assert.deepEqual(order, ['blob', 'volume'])
+    } finally {
+      await pool.close()
+    }
+  })
 })

@@ -151,11 +151,13 @@ export type StreamJob =
   /**
    * The stream hashes `file` in order from offset `from` (a volume, a split part): bytes at its position that
    * another stream of this worker reads back are hashed from that same read, and skipped when its own range comes.
+   * A `background` stream (a volume's: nothing waits for it until the volume is finished) is hashed only when no
+   * other step waits (hash-worker.ts).
    */
-  | {stream: number; follow: string; from: number}
+  | {stream: number; follow: string; from: number; background?: boolean}
 
 export type StreamReply =
-  | {type: 'stream-ack'; bytes: number}
+  | {type: 'stream-ack'; bytes: number; background: boolean}
   | {type: 'stream-digest'; stream: number; digest: string}
   | {type: 'stream-error'; stream: number; message: string}
 
@@ -167,6 +169,7 @@ export function isStreamJob(job: unknown): job is StreamJob {
 interface Follower {
   stream: number
   file: string
+  background: boolean
   /** Where the stream's next step starts (the steps are contiguous). */
   expect: number
   /** Bytes [.., fed) are hashed: at least `expect`, more when another stream's read fed it ahead of its steps. */
@@ -214,7 +217,13 @@ export class StreamHashes {
       return {type: 'stream-digest', stream: job.checkpoint, digest: `sha256:${hash.copy().digest('hex')}`}
     }
     if ('follow' in job) {
-      this.followers.set(stream, {stream, file: job.follow, expect: job.from, fed: job.from})
+      this.followers.set(stream, {
+        stream,
+        file: job.follow,
+        background: job.background ?? false,
+        expect: job.from,
+        fed: job.from,
+      })
       return undefined
     }
     const follower = this.followers.get(stream)
@@ -244,7 +253,7 @@ export class StreamHashes {
       } catch (error) {
         this.failed.set(stream, (error as Error).message)
       }
-    return {type: 'stream-ack', bytes: job.length}
+    return {type: 'stream-ack', bytes: job.length, background: follower?.background ?? false}
   }
 
   /** Reads [offset, offset + length) of `file` into `hash`, and into every other follower of the file that is there. */
