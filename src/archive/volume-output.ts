@@ -13,7 +13,7 @@ import type {FileHandle} from 'node:fs/promises'
 import {open, rm, writeFile} from 'node:fs/promises'
 import {basename, dirname, join} from 'node:path'
 import {AirlockError, toAirlockError} from '../errors.ts'
-import {commitFile, exists, fsyncDir, partialName, removeOnSignal, removeQuiet} from '../util/files.ts'
+import {commitFile, exists, fsyncDir, partialName, removeOnSignal, removeQuiet, renameInto} from '../util/files.ts'
 import type {HashPool, StreamHash} from './hash-pool.ts'
 import {OrderedHash} from './ordered-hash.ts'
 import type {ArchiveOutput, OutputRegion, WrittenRange} from './output.ts'
@@ -386,16 +386,22 @@ export class VolumeOutput implements ArchiveOutput {
       await writeFile(manifestTemp, bytes, {flag: 'wx', mode: 0o644})
       const fh = await open(manifestTemp, 'r+')
       await fh.sync().finally(() => fh.close())
-      // Volumes first, volumes.json last: a set whose volumes.json is there is complete.
+      // Volumes first, volumes.json last: a set whose volumes.json is there is complete. The volumes are all in
+      // one directory: one fsync of it makes every rename durable before volumes.json's (one per file cost a
+      // journal commit each, at the very end of the export).
       for (const v of this.volumes) {
-        await commitFile(v.temp, v.file, force)
+        await renameInto(v.temp, v.file, force)
         v.unregister()
       }
+      await fsyncDir(dirname(manifestPath))
       await commitFile(manifestTemp, manifestPath, force)
       // A forced export over a larger set: its later volumes would pass for part of this one in NAME.vol*.
-      for (let i = records.length + 1; i <= MAX_VOLUMES && (await exists(volumeFile(this.base, i))); i++)
+      let removed = false
+      for (let i = records.length + 1; i <= MAX_VOLUMES && (await exists(volumeFile(this.base, i))); i++) {
         await rm(volumeFile(this.base, i), {force: true})
-      await fsyncDir(dirname(manifestPath))
+        removed = true
+      }
+      if (removed) await fsyncDir(dirname(manifestPath))
     } catch (error) {
       await this.abort()
       await removeQuiet(manifestTemp)
