@@ -51,11 +51,11 @@ export interface StreamHash {
  */
 export const STREAM_BACKLOG_BYTES = 128 * 1024 * 1024
 /**
- * The same for background hashes (a volume's): they run only when no blob's hash waits, and a volume's ranges come
- * in bursts (everything written behind an entry still downloading, once it is done): room for a volume's worth,
- * so a burst does not stop every download while the worker catches up.
+ * The same, apart, for background hashes (a volume's): they run only when no blob's hash waits, so a blob's digest
+ * never queues behind a volume's burst (everything written behind an entry still downloading, sent once it is
+ * done). 512 MiB was measured too: no wall gain out of the noise, peak RSS up ~20 MiB (docs/DECISIONS.md).
  */
-export const STREAM_BACKGROUND_BYTES = 512 * 1024 * 1024
+export const STREAM_BACKGROUND_BYTES = 128 * 1024 * 1024
 /** Adjacent written ranges of one running hash sent as one message (the hash lags at most this much). */
 const STREAM_BATCH_BYTES = 8 * 1024 * 1024
 /**
