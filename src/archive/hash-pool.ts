@@ -28,8 +28,17 @@ import {
 export interface StreamHash {
   /** Bytes [offset, offset + length) of `file`, already written: the worker reads them back and hashes them. */
   range(file: string, offset: number, length: number): void
+  /**
+   * The stream hashes `file` in order from `from` (each step starts where the last ended): bytes there that another
+   * stream on the same worker reads back are hashed from that read (one read, two states). Before any other step.
+   * `background`: nothing waits for this hash until its end (a volume's): the worker hashes it when no other step
+   * waits, and it may lag further (STREAM_BACKGROUND_BYTES).
+   */
+  follow(file: string, from: number, background?: boolean): void
   /** Bytes known in memory (a header, padding): copied to the worker. */
   bytes(data: Uint8Array): void
+  /** The digest of every step so far (a split entry's first part); the stream runs on. */
+  checkpoint(): Promise<string>
   /** Ends the stream: the digest (`sha256:<hex>`) of every step, in order. */
   digest(): Promise<string>
   /** Ends the stream without a digest (its entry failed). */
@@ -41,6 +50,12 @@ export interface StreamHash {
  * from the page cache, never held in memory, but a hash far behind would make the final wait long.
  */
 export const STREAM_BACKLOG_BYTES = 128 * 1024 * 1024
+/**
+ * The same, apart, for background hashes (a volume's): they run only when no blob's hash waits, so a blob's digest
+ * never queues behind a volume's burst (everything written behind an entry still downloading, sent once it is
+ * done). 512 MiB was measured too: no wall gain out of the noise, peak RSS up ~20 MiB (docs/DECISIONS.md).
+ */
+export const STREAM_BACKGROUND_BYTES = 128 * 1024 * 1024
 /** Adjacent written ranges of one running hash sent as one message (the hash lags at most this much). */
 const STREAM_BATCH_BYTES = 8 * 1024 * 1024
 /**
@@ -120,8 +135,9 @@ export class HashPool {
   /** The file the workers opened (undefined for a pool hashing volume groups, which open their volumes). */
   private readonly file: string | undefined
   private readonly workers: Worker[]
-  /** Streaming (export): bytes sent to each worker and not hashed yet. */
+  /** Streaming (export): bytes sent to each worker and not hashed yet (blob hashes; background ones apart). */
   private readonly backlog: number[]
+  private readonly backgroundBacklog: number[]
   private readonly digests = new Map<number, {resolve: (digest: string) => void; reject: (error: unknown) => void}>()
   private readonly roomWaiters: Array<() => void> = []
   private streamIds = 0
@@ -134,6 +150,7 @@ export class HashPool {
     this.file = file
     this.workers = workers
     this.backlog = workers.map(() => 0)
+    this.backgroundBacklog = workers.map(() => 0)
   }
 
   static start(file: string | undefined, size = availableParallelism()): HashPool {
@@ -157,8 +174,9 @@ export class HashPool {
       w.unref()
       w.on('message', (message: StreamReply) => {
         if (message.type === 'stream-ack') {
-          this.backlog[i]! -= message.bytes
-          if (this.totalBacklog() < STREAM_BACKLOG_BYTES) for (const wake of this.roomWaiters.splice(0)) wake()
+          if (message.background) this.backgroundBacklog[i]! -= message.bytes
+          else this.backlog[i]! -= message.bytes
+          if (this.hasRoom()) for (const wake of this.roomWaiters.splice(0)) wake()
           this.updateRef()
         } else if (message.type === 'stream-digest' || message.type === 'stream-error') {
           const pending = this.digests.get(message.stream)
@@ -185,8 +203,9 @@ export class HashPool {
       else w.unref()
   }
 
-  private totalBacklog(): number {
-    return this.backlog.reduce((a, b) => a + b, 0)
+  private hasRoom(): boolean {
+    const sum = (xs: number[]) => xs.reduce((a, b) => a + b, 0)
+    return sum(this.backlog) < STREAM_BACKLOG_BYTES && sum(this.backgroundBacklog) < STREAM_BACKGROUND_BYTES
   }
 
   /** A dead worker fails every running hash (one clear error), and every later one at once. */
@@ -198,18 +217,18 @@ export class HashPool {
   }
 
   /**
-   * Undefined while the workers are less than STREAM_BACKLOG_BYTES behind; else a promise that resolves when they
-   * are again (rejects once a worker has failed).
+   * Undefined while the workers are less than STREAM_BACKLOG_BYTES behind (STREAM_BACKGROUND_BYTES for background
+   * hashes); else a promise that resolves when they are again (rejects once a worker has failed).
    */
   room(): Promise<void> | undefined {
     if (this.failure) return Promise.reject(this.failure)
-    return this.totalBacklog() < STREAM_BACKLOG_BYTES ? undefined : this.waitForRoom()
+    return this.hasRoom() ? undefined : this.waitForRoom()
   }
 
   private async waitForRoom(): Promise<void> {
     // Ranges still gathered would never be acknowledged: send them first.
     for (const flush of [...this.flushers]) flush()
-    while (this.failure === undefined && this.totalBacklog() >= STREAM_BACKLOG_BYTES) {
+    while (this.failure === undefined && !this.hasRoom()) {
       const wait = new Promise<void>(resolve => this.roomWaiters.push(resolve))
       this.updateRef()
       await wait
@@ -220,8 +239,10 @@ export class HashPool {
   /** Starts a running hash on the worker with the least work queued. */
   stream(): StreamHash {
     const id = ++this.streamIds
-    const i = this.backlog.indexOf(Math.min(...this.backlog))
+    const queued = this.backlog.map((n, w) => n + this.backgroundBacklog[w]!)
+    const i = queued.indexOf(Math.min(...queued))
     const worker = this.workers[i]!
+    let background = false
     let ended = false
     const post = (job: StreamJob) => {
       if (ended) throw new AirlockError('INTERNAL', 'running hash used after its end')
@@ -241,7 +262,8 @@ export class HashPool {
       range: (file, offset, length) => {
         if (length === 0) return
         if (ended) throw new AirlockError('INTERNAL', 'running hash used after its end')
-        this.backlog[i]! += length
+        if (background) this.backgroundBacklog[i]! += length
+        else this.backlog[i]! += length
         if (gathered && gathered.file === file && gathered.offset + gathered.length === offset)
           gathered.length += length
         else {
@@ -256,6 +278,19 @@ export class HashPool {
         flush()
         // A copy of just these bytes: a view would carry its whole backing buffer to the worker.
         post({stream: id, bytes: new Uint8Array(data)})
+      },
+      follow: (file, from, inBackground = false) => {
+        background = inBackground
+        post({stream: id, follow: file, from, background})
+      },
+      checkpoint: () => {
+        if (this.failure) return Promise.reject(this.failure)
+        flush()
+        const checkpoint = ++this.streamIds
+        const result = new Promise<string>((resolve, reject) => this.digests.set(checkpoint, {resolve, reject}))
+        this.updateRef()
+        post({stream: id, checkpoint})
+        return result
       },
       digest: () => {
         if (this.failure) return Promise.reject(this.failure)

@@ -146,9 +146,18 @@ export type StreamJob =
   | {stream: number; file: string; offset: number; length: number}
   | {stream: number; bytes: Uint8Array}
   | {stream: number; end: 'digest' | 'discard'}
+  /** The digest of the stream's bytes so far, posted under the id `checkpoint`; the stream runs on. */
+  | {stream: number; checkpoint: number}
+  /**
+   * The stream hashes `file` in order from offset `from` (a volume, a split part): bytes at its position that
+   * another stream of this worker reads back are hashed from that same read, and skipped when its own range comes.
+   * A `background` stream (a volume's: nothing waits for it until the volume is finished) is hashed only when no
+   * other step waits (hash-worker.ts).
+   */
+  | {stream: number; follow: string; from: number; background?: boolean}
 
 export type StreamReply =
-  | {type: 'stream-ack'; bytes: number}
+  | {type: 'stream-ack'; bytes: number; background: boolean}
   | {type: 'stream-digest'; stream: number; digest: string}
   | {type: 'stream-error'; stream: number; message: string}
 
@@ -156,9 +165,25 @@ export function isStreamJob(job: unknown): job is StreamJob {
   return typeof job === 'object' && job !== null && 'stream' in job
 }
 
-/** The worker side of the running hashes: one Hash per stream, the written files opened once each. */
+/** A stream that hashes one file in order (a `follow` step): where its steps have got to, and its hash. */
+interface Follower {
+  stream: number
+  file: string
+  background: boolean
+  /** Where the stream's next step starts (the steps are contiguous). */
+  expect: number
+  /** Bytes [.., fed) are hashed: at least `expect`, more when another stream's read fed it ahead of its steps. */
+  fed: number
+}
+
+/**
+ * The worker side of the running hashes: one Hash per stream, the written files opened once each. A volume's bytes
+ * are hashed twice (its blob's digest, its own sha256: two states that sha256 cannot share), but read back once
+ * where the volume's hash has caught up with a blob being written: the blob's read feeds both.
+ */
 export class StreamHashes {
   private readonly hashes = new Map<number, Hash>()
+  private readonly followers = new Map<number, Follower>()
   /** A stream whose read failed: its digest is an error, its later steps are skipped. */
   private readonly failed = new Map<number, string>()
   private readonly files = new Map<string, FileHandle>()
@@ -175,6 +200,7 @@ export class StreamHashes {
       const failure = this.failed.get(stream)
       this.hashes.delete(stream)
       this.failed.delete(stream)
+      this.followers.delete(stream)
       if (job.end === 'discard') return undefined
       if (failure !== undefined) return {type: 'stream-error', stream, message: failure}
       return {type: 'stream-digest', stream, digest: `sha256:${(hash ?? createHash('sha256')).digest('hex')}`}
@@ -184,20 +210,55 @@ export class StreamHashes {
       hash = createHash('sha256')
       this.hashes.set(stream, hash)
     }
+    if ('checkpoint' in job) {
+      // A split entry's first part is the entry's first bytes: its sha256 is a copy of the entry's running state.
+      const failure = this.failed.get(stream)
+      if (failure !== undefined) return {type: 'stream-error', stream: job.checkpoint, message: failure}
+      return {type: 'stream-digest', stream: job.checkpoint, digest: `sha256:${hash.copy().digest('hex')}`}
+    }
+    if ('follow' in job) {
+      this.followers.set(stream, {
+        stream,
+        file: job.follow,
+        background: job.background ?? false,
+        expect: job.from,
+        fed: job.from,
+      })
+      return undefined
+    }
+    const follower = this.followers.get(stream)
     if ('bytes' in job) {
+      if (follower) {
+        // Known bytes (a header, padding) are never where another stream reads: fed ahead of them is a bug.
+        if (follower.fed !== follower.expect)
+          this.failed.set(stream, `hash of ${follower.file}: bytes at ${follower.expect} were hashed ahead`)
+        follower.expect += job.bytes.length
+        follower.fed = follower.expect
+      }
       hash.update(job.bytes)
       return undefined
     }
     if (!this.failed.has(stream))
       try {
-        await this.read(hash, job.file, job.offset, job.length)
+        let from = job.offset
+        if (follower) {
+          if (job.offset !== follower.expect)
+            throw new Error(`hash of ${job.file}: range at ${job.offset}, expected ${follower.expect}`)
+          // Bytes another stream's read already fed to this one are not read again.
+          from = Math.min(Math.max(follower.fed, job.offset), job.offset + job.length)
+          follower.expect = job.offset + job.length
+          follower.fed = Math.max(follower.fed, follower.expect)
+        }
+        await this.read(stream, hash, job.file, from, job.offset + job.length - from)
       } catch (error) {
         this.failed.set(stream, (error as Error).message)
       }
-    return {type: 'stream-ack', bytes: job.length}
+    return {type: 'stream-ack', bytes: job.length, background: follower?.background ?? false}
   }
 
-  private async read(hash: Hash, file: string, offset: number, length: number): Promise<void> {
+  /** Reads [offset, offset + length) of `file` into `hash`, and into every other follower of the file that is there. */
+  private async read(stream: number, hash: Hash, file: string, offset: number, length: number): Promise<void> {
+    if (length === 0) return
     let fh = this.files.get(file)
     if (!fh) {
       fh = await open(file, 'r')
@@ -205,9 +266,16 @@ export class StreamHashes {
     }
     let done = 0
     while (done < length) {
-      const {bytesRead} = await fh.read(this.buf, 0, Math.min(this.buf.length, length - done), offset + done)
-      if (bytesRead === 0) throw new Error(`${file}: the file ends at offset ${offset + done}, inside written bytes`)
-      hash.update(bytesRead === this.buf.length ? this.buf : this.buf.subarray(0, bytesRead))
+      const at = offset + done
+      const {bytesRead} = await fh.read(this.buf, 0, Math.min(this.buf.length, length - done), at)
+      if (bytesRead === 0) throw new Error(`${file}: the file ends at offset ${at}, inside written bytes`)
+      const chunk = bytesRead === this.buf.length ? this.buf : this.buf.subarray(0, bytesRead)
+      hash.update(chunk)
+      for (const other of this.followers.values())
+        if (other.stream !== stream && other.file === file && other.fed === at && !this.failed.has(other.stream)) {
+          this.hashes.get(other.stream)?.update(chunk)
+          other.fed += bytesRead
+        }
       done += bytesRead
     }
   }

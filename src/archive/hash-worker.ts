@@ -3,7 +3,7 @@
 // {type: 'progress', bytes} on the way. Batches are queued here, so the main thread can keep one in reserve per
 // worker and the worker never waits for a message round trip between batches.
 // Export uses the same workers for running hashes (StreamJob, hash-ranges.ts): steps of one stream come in order on
-// this one queue, so they are hashed in order.
+// one queue (below), so they are hashed in order.
 import {open} from 'node:fs/promises'
 import {parentPort, workerData} from 'node:worker_threads'
 import {
@@ -24,14 +24,29 @@ const {file} = workerData as {file?: string}
 const fh = file === undefined ? undefined : await open(file, 'r')
 const buf = Buffer.allocUnsafe(HASH_READ_BYTES)
 type Job = HashJob[] | VolumeGroupJob | StreamJob | {closeFile: string}
-const queue: Job[] = []
+// Two queues: steps something waits for (verify's batches, a blob's hash: its download holds a transfer slot until
+// its digest is known) go first; a volume's hash (background: awaited only when the volume is finished) and file
+// closes (sent once a volume's hash is done) run when nothing else waits. Each stream's steps stay on one queue, so
+// they are hashed in order.
+const urgent: Job[] = []
+const background: Job[] = []
+const backgroundStreams = new Set<number>()
 const streams = new StreamHashes(buf)
 let running = false
 
+function isBackground(job: Job): boolean {
+  if (isStreamJob(job)) {
+    if ('follow' in job && job.background) backgroundStreams.add(job.stream)
+    const low = backgroundStreams.has(job.stream)
+    if ('end' in job) backgroundStreams.delete(job.stream)
+    return low
+  }
+  return 'closeFile' in job
+}
+
 async function drain(): Promise<void> {
   running = true
-  while (queue.length > 0) {
-    const jobs = queue.shift()!
+  for (let jobs = urgent.shift() ?? background.shift(); jobs; jobs = urgent.shift() ?? background.shift()) {
     const progress = (bytes: number) => port.postMessage({type: 'progress', bytes})
     if (isStreamJob(jobs)) {
       const reply = await streams.run(jobs)
@@ -60,7 +75,7 @@ async function drain(): Promise<void> {
 }
 
 port.on('message', (jobs: Job) => {
-  queue.push(jobs)
+  ;(isBackground(jobs) ? background : urgent).push(jobs)
   if (!running) void drain()
 })
 port.postMessage({type: 'ready'})

@@ -29,6 +29,9 @@ export class OrderedHash {
   constructor(sink: StreamHash, file: string) {
     this.sink = sink
     this.file = file
+    // The worker may hash bytes from a blob's read back of them when this hash has got there (hash-ranges.ts), and
+    // hashes the rest when no blob's hash waits: nothing waits for this one until the volume is finished.
+    sink.follow(file, 0, true)
   }
 
   /** Bytes sent to be hashed so far. */

@@ -5,6 +5,7 @@ import type {FileHandle} from 'node:fs/promises'
 import {open} from 'node:fs/promises'
 import {toAirlockError} from '../errors.ts'
 import {commitFile, partialName, removeOnSignal, removeQuiet} from '../util/files.ts'
+import type {StreamHash} from './hash-pool.ts'
 import {TarWriter} from './tar.ts'
 
 /** A body range on disk: where it is, so a hash worker can read it back; a returned promise holds the next write. */
@@ -20,12 +21,16 @@ export interface ArchiveOutput {
   /** Bytes reserved so far (all files). */
   readonly bytesWritten: number
   reserve(name: string, size: number): Promise<OutputRegion>
-  /** `written` is told each body range once it is on disk (in order), with the file it is in. */
+  /**
+   * `written` is told each body range once it is on disk (in order), with the file it is in; `running` is the
+   * entry's own hash that `written` feeds, when it has one (a split entry's first part takes its digest from it).
+   */
   fill(
     region: OutputRegion,
     body: AsyncIterable<Buffer>,
     onBytes?: (n: number) => void,
     written?: WrittenRange,
+    running?: StreamHash,
   ): Promise<void>
   writeHeader(region: OutputRegion): Promise<void>
   addBuffer(name: string, data: Buffer): Promise<void>

@@ -13,8 +13,8 @@ import type {FileHandle} from 'node:fs/promises'
 import {open, rm, writeFile} from 'node:fs/promises'
 import {basename, dirname, join} from 'node:path'
 import {AirlockError, toAirlockError} from '../errors.ts'
-import {commitFile, exists, fsyncDir, partialName, removeOnSignal, removeQuiet} from '../util/files.ts'
-import type {HashPool} from './hash-pool.ts'
+import {commitFile, exists, fsyncDir, partialName, removeOnSignal, removeQuiet, renameInto} from '../util/files.ts'
+import type {HashPool, StreamHash} from './hash-pool.ts'
 import {OrderedHash} from './ordered-hash.ts'
 import type {ArchiveOutput, OutputRegion, WrittenRange} from './output.ts'
 import {BufferPool, padded, TarWriter, type TarRegion} from './tar.ts'
@@ -217,9 +217,10 @@ export class VolumeOutput implements ArchiveOutput {
     body: AsyncIterable<Buffer>,
     onBytes?: (n: number) => void,
     written?: WrittenRange,
+    running?: StreamHash,
   ): Promise<void> {
     try {
-      await this.fillPieces(region as VolumeRegion, body, onBytes, written)
+      await this.fillPieces(region as VolumeRegion, body, onBytes, written, running)
     } catch (error) {
       this.giveUp(error)
       throw error
@@ -231,6 +232,7 @@ export class VolumeOutput implements ArchiveOutput {
     body: AsyncIterable<Buffer>,
     onBytes?: (n: number) => void,
     written?: WrittenRange,
+    running?: StreamHash,
   ) {
     const {pieces} = region
     const into = (v: Volume) => written && ((position: number, length: number) => written(v.temp, position, length))
@@ -239,45 +241,60 @@ export class VolumeOutput implements ArchiveOutput {
       return volume.tar.fill(r, body, onBytes, into(volume))
     }
     // A split entry: the one body stream is cut at the part boundaries, each part hashed as written (its sha256
-    // goes to volumes.json, so one volume can be checked alone). The stream is read to its end, where the
-    // verifying stream upstream reports a wrong size.
+    // goes to volumes.json, so one volume can be checked alone). The first part is the entry's first bytes: when
+    // the entry has a running hash (fed the same ranges), the part's digest is that hash's state at the boundary,
+    // so those bytes are read back and hashed once, not twice. The stream is read to its end, where the verifying
+    // stream upstream reports a wrong size. Part digests are awaited at the end: no part waits for the previous
+    // one's hash.
     const source = body[Symbol.asyncIterator]()
     let carry: Buffer | undefined
-    for (const piece of pieces) {
-      const hash = this.hashes.stream()
-      const part = async function* (): AsyncGenerator<Buffer> {
-        let left = piece.region.size
-        while (left > 0) {
-          let chunk = carry
-          carry = undefined
-          if (!chunk) {
-            const next = await source.next()
-            if (next.done) return
-            chunk = next.value
+    const digests: Array<Promise<string>> = []
+    try {
+      for (const [i, piece] of pieces.entries()) {
+        const own = i === 0 && running ? undefined : this.hashes.stream()
+        const part = async function* (): AsyncGenerator<Buffer> {
+          let left = piece.region.size
+          while (left > 0) {
+            let chunk = carry
+            carry = undefined
+            if (!chunk) {
+              const next = await source.next()
+              if (next.done) return
+              chunk = next.value
+            }
+            if (chunk.length > left) {
+              carry = chunk.subarray(left)
+              chunk = chunk.subarray(0, left)
+            }
+            left -= chunk.length
+            yield chunk
           }
-          if (chunk.length > left) {
-            carry = chunk.subarray(left)
-            chunk = chunk.subarray(0, left)
-          }
-          left -= chunk.length
-          yield chunk
         }
+        const file = piece.volume.temp
+        own?.follow(file, piece.region.dataOffset)
+        try {
+          await piece.volume.tar.fill(piece.region, part(), onBytes, (position, length) => {
+            // The blob's range first: its read back feeds the part's hash (and the volume's) on the worker.
+            const wait = written?.(file, position, length)
+            own?.range(file, position, length)
+            return wait
+          })
+        } catch (error) {
+          own?.discard()
+          throw error
+        }
+        const digest = own ? own.digest() : running!.checkpoint()
+        // Observed now, awaited below: a failure meanwhile is not an unhandled rejection.
+        digest.catch(() => undefined)
+        digests.push(digest)
       }
-      const file = piece.volume.temp
-      try {
-        await piece.volume.tar.fill(piece.region, part(), onBytes, (position, length) => {
-          hash.range(file, position, length)
-          return written?.(file, position, length)
-        })
-      } catch (error) {
-        hash.discard()
-        throw error
-      }
-      piece.sha256 = (await hash.digest()).slice('sha256:'.length)
+      const rest = carry ?? (await source.next()).value
+      if (rest && rest.length > 0)
+        throw new AirlockError('SIZE_MISMATCH', `${region.name}: more than the expected ${region.size} bytes`)
+    } finally {
+      await Promise.allSettled(digests)
     }
-    const rest = carry ?? (await source.next()).value
-    if (rest && rest.length > 0)
-      throw new AirlockError('SIZE_MISMATCH', `${region.name}: more than the expected ${region.size} bytes`)
+    for (const [i, digest] of digests.entries()) pieces[i]!.sha256 = (await digest).slice('sha256:'.length)
   }
 
   async writeHeader(region: OutputRegion): Promise<void> {
@@ -369,16 +386,22 @@ export class VolumeOutput implements ArchiveOutput {
       await writeFile(manifestTemp, bytes, {flag: 'wx', mode: 0o644})
       const fh = await open(manifestTemp, 'r+')
       await fh.sync().finally(() => fh.close())
-      // Volumes first, volumes.json last: a set whose volumes.json is there is complete.
+      // Volumes first, volumes.json last: a set whose volumes.json is there is complete. The volumes are all in
+      // one directory: one fsync of it makes every rename durable before volumes.json's (one per file cost a
+      // journal commit each, at the very end of the export).
       for (const v of this.volumes) {
-        await commitFile(v.temp, v.file, force)
+        await renameInto(v.temp, v.file, force)
         v.unregister()
       }
+      await fsyncDir(dirname(manifestPath))
       await commitFile(manifestTemp, manifestPath, force)
       // A forced export over a larger set: its later volumes would pass for part of this one in NAME.vol*.
-      for (let i = records.length + 1; i <= MAX_VOLUMES && (await exists(volumeFile(this.base, i))); i++)
+      let removed = false
+      for (let i = records.length + 1; i <= MAX_VOLUMES && (await exists(volumeFile(this.base, i))); i++) {
         await rm(volumeFile(this.base, i), {force: true})
-      await fsyncDir(dirname(manifestPath))
+        removed = true
+      }
+      if (removed) await fsyncDir(dirname(manifestPath))
     } catch (error) {
       await this.abort()
       await removeQuiet(manifestTemp)

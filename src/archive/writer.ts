@@ -160,7 +160,7 @@ export class ArchiveWriter implements ExistenceChecker, Pusher {
       if (hash) body.hashElsewhere()
       const region = await this.tar.reserve(blobPath(digest), descriptor.size)
       try {
-        await this.tar.fill(region, body as AsyncIterable<Buffer>, this.options.onBytes, hash?.written)
+        await this.tar.fill(region, body as AsyncIterable<Buffer>, this.options.onBytes, hash?.written, hash?.stream)
       } catch (error) {
         hash?.stream.discard()
         content.destroy()

@@ -79,6 +79,15 @@ export async function fsyncDir(dir: string): Promise<void> {
 
 /** Renames `from` to `to`, refusing to replace an existing `to` unless `force`. */
 export async function commitFile(from: string, to: string, force: boolean): Promise<void> {
+  await renameInto(from, to, force)
+  await fsyncDir(dirname(to))
+}
+
+/**
+ * commitFile without the directory's fsync: for several files into one directory (a volume set's), synced once
+ * after the last.
+ */
+export async function renameInto(from: string, to: string, force: boolean): Promise<void> {
   if (!force && (await exists(to)))
     throw new AirlockError('IO_ERROR', `${to} already exists`, {
       hint: 'choose another output path or pass --force to overwrite it',
@@ -88,7 +97,6 @@ export async function commitFile(from: string, to: string, force: boolean): Prom
   } catch (error) {
     throw toAirlockError(error, 'IO_ERROR')
   }
-  await fsyncDir(dirname(to))
 }
 
 export async function ensureDir(dir: string): Promise<void> {
