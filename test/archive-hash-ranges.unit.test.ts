@@ -147,14 +147,24 @@ describe('StreamHashes (the running hashes of a hash worker)', () => {
     assert.deepEqual(await hashes.run({stream: 1, file: pa, offset: 100, length: 2000}), {
       type: 'stream-ack',
       bytes: 2000,
+      background: false,
     })
     assert.equal(await hashes.run({stream: 1, bytes: Buffer.from('known')}), undefined)
-    assert.deepEqual(await hashes.run({stream: 2, file: pb, offset: 0, length: 300}), {type: 'stream-ack', bytes: 300})
+    assert.deepEqual(await hashes.run({stream: 2, file: pb, offset: 0, length: 300}), {
+      type: 'stream-ack',
+      bytes: 300,
+      background: false,
+    })
     assert.deepEqual(await hashes.run({stream: 1, file: pa, offset: 4000, length: 1000}), {
       type: 'stream-ack',
       bytes: 1000,
+      background: false,
     })
-    assert.deepEqual(await hashes.run({stream: 1, file: pb, offset: 10, length: 0}), {type: 'stream-ack', bytes: 0})
+    assert.deepEqual(await hashes.run({stream: 1, file: pb, offset: 10, length: 0}), {
+      type: 'stream-ack',
+      bytes: 0,
+      background: false,
+    })
     assert.deepEqual(await hashes.run({stream: 1, end: 'digest'}), {
       type: 'stream-digest',
       stream: 1,
@@ -208,13 +218,23 @@ describe('StreamHashes (the running hashes of a hash worker)', () => {
     assert.deepEqual(await hashes.run({stream: 1, file: missing, offset: 0, length: 10}), {
       type: 'stream-ack',
       bytes: 10,
+      background: false,
     })
-    assert.deepEqual(await hashes.run({stream: 1, file: pg, offset: 0, length: 10}), {type: 'stream-ack', bytes: 10})
+    assert.deepEqual(await hashes.run({stream: 1, file: pg, offset: 0, length: 10}), {
+      type: 'stream-ack',
+      bytes: 10,
+      background: false,
+    })
     assert.deepEqual(await hashes.run({stream: 2, file: short, offset: 50, length: 80}), {
       type: 'stream-ack',
       bytes: 80,
+      background: false,
     })
-    assert.deepEqual(await hashes.run({stream: 3, file: pg, offset: 0, length: 200}), {type: 'stream-ack', bytes: 200})
+    assert.deepEqual(await hashes.run({stream: 3, file: pg, offset: 0, length: 200}), {
+      type: 'stream-ack',
+      bytes: 200,
+      background: false,
+    })
     assert.deepEqual(await hashes.run({stream: 1, end: 'digest'}), {
       type: 'stream-error',
       stream: 1,
