@@ -27,7 +27,7 @@ function* nodes(obj: ASN1Obj): Generator<ASN1Obj> {
   for (const sub of obj.subs) yield* nodes(sub)
 }
 
-function pemDer(path: string): Buffer {
+function pemDer(path: string): Buffer<ArrayBuffer> {
   const pem = readFileSync(path, 'utf8')
   const body = pem.split('-----BEGIN CERTIFICATE-----')[1]!.split('-----END CERTIFICATE-----')[0]!
   return Buffer.from(body.replace(/\s+/g, ''), 'base64')

@@ -21,7 +21,7 @@ interface Asn1Node {
 }
 
 /** ASN1Obj.toDER's encoding (same bytes: test/der-cache.unit.test.ts compares them), in one allocation. */
-export function encodeDer(node: Asn1Node): Buffer {
+export function encodeDer(node: Asn1Node): Buffer<ArrayBuffer> {
   const parts = node.subs.length > 0 ? node.subs.map(sub => sub.toDER()) : [node.value]
   let size = 0
   for (const part of parts) size += part.length
