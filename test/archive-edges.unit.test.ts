@@ -1,0 +1,41 @@
+// Edges of src/archive that survivors of the mutation run showed no test pinned (issue 13 item 5): a pax record whose
+// stated length ends inside its value, a volume size with text before the number, and which of two stray command-line
+// arguments is named.
+import assert from 'node:assert/strict'
+import {writeFileSync} from 'node:fs'
+import {describe, it} from 'node:test'
+import {scanTar} from '../src/archive/tar.ts'
+import {archiveArgument, parseVolumeSize} from '../src/archive/volumes.ts'
+import {failure, thrown, workDir} from './support/archive-unit.ts'
+import {writeTar} from './support/hostile/tar.ts'
+
+const work = workDir('airlock-archive-edges-')
+
+describe('src/archive edges', () => {
+  it('a pax record whose length ends inside its value is malformed (not read as a shorter value)', async () => {
+    const path = work.next('.tar')
+    // "8 path=ab\n" is 10 bytes: a length of 8 ends the record at "a", before its newline
+    writeFileSync(
+      path,
+      writeTar([
+        {name: 'PaxHeader/x', type: 'ExtendedHeader', body: Buffer.from('8 path=ab\n')},
+        {name: 'a', body: Buffer.from('body')},
+      ]),
+    )
+    const error = await failure(scanTar(path, () => undefined))
+    assert.equal(error.message, 'pax header at offset 0 has a malformed record')
+  })
+
+  it('a volume size must be the whole text: a prefix before the number is not a size', () => {
+    for (const text of ['x100M', 'size 100M', '=64Ki'])
+      assert.equal(thrown(() => parseVolumeSize(text)).message, `--volume-size ${JSON.stringify(text)}: not a size`)
+    assert.equal(parseVolumeSize(' 100M '), 100_000_000)
+  })
+
+  it('a stray archive first and another after a volume: the later stray one is named', () => {
+    assert.equal(
+      thrown(() => archiveArgument(['/d/a.tar', '/d/s.vol001.tar', '/d/x.tar'])).message,
+      'Unexpected argument: /d/x.tar (this command takes 1 argument(s): ARCHIVE)',
+    )
+  })
+})
