@@ -1,12 +1,13 @@
 // Edges of src/archive that survivors of the mutation run showed no test pinned (issue 13 item 5): a pax record whose
-// stated length ends inside its value, a volume size with text before the number, and which of two stray command-line
-// arguments is named.
+// stated length ends inside its value, a volume size with text before the number or two decimals, which of two stray
+// command-line arguments is named, and a whole entry of a volume set whose name the archive rules refuse.
 import assert from 'node:assert/strict'
 import {writeFileSync} from 'node:fs'
 import {describe, it} from 'node:test'
 import {scanTar} from '../src/archive/tar.ts'
+import {openVolumeSet} from '../src/archive/volume-set-source.ts'
 import {archiveArgument, parseVolumeSize} from '../src/archive/volumes.ts'
-import {failure, thrown, workDir} from './support/archive-unit.ts'
+import {buildVolumeSet, failure, openPaths, thrown, workDir} from './support/archive-unit.ts'
 import {writeTar} from './support/hostile/tar.ts'
 
 const work = workDir('airlock-archive-edges-')
@@ -30,12 +31,29 @@ describe('src/archive edges', () => {
     for (const text of ['x100M', 'size 100M', '=64Ki'])
       assert.equal(thrown(() => parseVolumeSize(text)).message, `--volume-size ${JSON.stringify(text)}: not a size`)
     assert.equal(parseVolumeSize(' 100M '), 100_000_000)
+    // any number of decimals, not just one
+    assert.equal(parseVolumeSize('4.75G'), 4_750_000_000)
+    assert.equal(parseVolumeSize('1.125Mi'), 1_179_648)
   })
 
   it('a stray archive first and another after a volume: the later stray one is named', () => {
     assert.equal(
       thrown(() => archiveArgument(['/d/a.tar', '/d/s.vol001.tar', '/d/x.tar'])).message,
       'Unexpected argument: /d/x.tar (this command takes 1 argument(s): ARCHIVE)',
+    )
+  })
+
+  it('a volume set refuses a whole entry whose name the archive rules refuse, naming the volume', async () => {
+    const built = buildVolumeSet(work, [[{name: 'etc/passwd', body: Buffer.from('root:x:0:0')}]])
+    const error = await failure(openVolumeSet(built.manifest))
+    assert.equal(error.code, 'ARCHIVE_INVALID')
+    assert.equal(
+      error.message,
+      `${built.files[0]}: entry "etc/passwd": unexpected entry (not part of an airlock archive)`,
+    )
+    assert.deepEqual(
+      openPaths().filter(p => p.startsWith(built.dir)),
+      [],
     )
   })
 })
