@@ -1,9 +1,11 @@
 // Edges of src/archive that survivors of the mutation run showed no test pinned (issue 13 item 5): a pax record whose
 // stated length ends inside its value, a volume size with text before the number or two decimals, which of two stray
-// command-line arguments is named, and a whole entry of a volume set whose name the archive rules refuse.
+// command-line arguments is named, a whole entry of a volume set whose name the archive rules refuse, and a null file
+// record in airlock.json.
 import assert from 'node:assert/strict'
 import {writeFileSync} from 'node:fs'
 import {describe, it} from 'node:test'
+import {parseAirlockJson} from '../src/archive/schema.ts'
 import {scanTar} from '../src/archive/tar.ts'
 import {openVolumeSet} from '../src/archive/volume-set-source.ts'
 import {archiveArgument, parseVolumeSize} from '../src/archive/volumes.ts'
@@ -55,5 +57,12 @@ describe('src/archive edges', () => {
       openPaths().filter(p => p.startsWith(built.dir)),
       [],
     )
+  })
+
+  it('airlock.json: a null file record is refused by name like any other non-record', () => {
+    const json = {formatVersion: 1, tool: {name: 'airlock', version: '0.1.0'}, images: [], files: {'sigstore/x': null}}
+    const error = thrown(() => parseAirlockJson(Buffer.from(JSON.stringify(json))))
+    assert.equal(error.code, 'ARCHIVE_INVALID')
+    assert.equal(error.message, 'airlock.json: files["sigstore/x"] must be {digest, size}')
   })
 })
