@@ -1,10 +1,11 @@
 // Edges of src/archive that survivors of the mutation run showed no test pinned (issue 13 item 5): a pax record whose
 // stated length ends inside its value, a volume size with text before the number or two decimals, which of two stray
 // command-line arguments is named, a whole entry of a volume set whose name the archive rules refuse, and a null file
-// record in airlock.json.
+// record in airlock.json, and a plain archive replaced while it is hashed (named once, not twice).
 import assert from 'node:assert/strict'
-import {writeFileSync} from 'node:fs'
+import {copyFileSync, renameSync, writeFileSync} from 'node:fs'
 import {describe, it} from 'node:test'
+import {scanArchive} from '../src/archive/plain-source.ts'
 import {parseAirlockJson} from '../src/archive/schema.ts'
 import {scanTar} from '../src/archive/tar.ts'
 import {openVolumeSet} from '../src/archive/volume-set-source.ts'
@@ -64,5 +65,39 @@ describe('src/archive edges', () => {
     const error = thrown(() => parseAirlockJson(Buffer.from(JSON.stringify(json))))
     assert.equal(error.code, 'ARCHIVE_INVALID')
     assert.equal(error.message, 'airlock.json: files["sigstore/x"] must be {digest, size}')
+  })
+
+  it('a plain archive replaced while it is hashed is refused, named once, and closed', async () => {
+    const path = work.next('.tar')
+    const layout = Buffer.from('{"imageLayoutVersion":"1.0.0"}')
+    writeFileSync(
+      path,
+      writeTar([
+        {name: 'oci-layout', body: layout},
+        {name: 'blobs/', type: 'Directory'},
+      ]),
+    )
+    // the same bytes under another inode, renamed over the archive once hashing has begun: only the identity check
+    // after the pass can tell
+    const copy = work.next('.tar')
+    copyFileSync(path, copy)
+    let replaced = false
+    const onBytes = () => {
+      if (replaced) return
+      replaced = true
+      renameSync(copy, path)
+    }
+    const error = await failure(scanArchive(path, {hash: true, workers: 0, onBytes}))
+    assert.equal(replaced, true)
+    assert.equal(error.code, 'ARCHIVE_INVALID')
+    assert.equal(
+      error.message,
+      `${path}: the archive file changed while airlock was reading it (size, modification time or inode differ)`,
+    )
+    assert.equal(error.hint, 'copy the archive to local storage that nothing else writes to, then run again')
+    assert.deepEqual(
+      openPaths().filter(p => p === path),
+      [],
+    )
   })
 })
