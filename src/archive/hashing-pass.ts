@@ -41,8 +41,15 @@ export async function hashPendingEntries(
   options: Omit<ScanOptions, 'hash'>,
 ): Promise<void> {
   const pending: EntryRecord[] = []
+  const parsed: Array<[EntryRecord, Buffer]> = []
   for (const record of entries.values()) {
     if (record.digest || record.hashSkipped) continue
+    // Small layout files were read whole by the pass: hash the bytes that were parsed, not a re-read.
+    const bytes = layoutBytes.get(record.name)
+    if (bytes) {
+      parsed.push([record, bytes])
+      continue
+    }
     const blob = digestFromBlobPath(record.name)
     if (blob && options.skipHash?.has(blob)) {
       record.hashSkipped = true
@@ -52,10 +59,9 @@ export async function hashPendingEntries(
   }
   if (setVolumes) await hashSet(files, pending, setVolumes, options)
   else await hashFile(files[0]!, pending, options)
-  // Small layout files were read whole by the pass: hash the bytes that were parsed, not a re-read.
-  for (const [name, bytes] of layoutBytes) {
-    const record = entries.get(name)
-    if (record && !record.digest) record.digest = sha256(bytes)
+  for (const [record, bytes] of parsed) {
+    record.digest = sha256(bytes)
+    options.onBytes?.(bytes.length)
   }
 }
 

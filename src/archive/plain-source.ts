@@ -91,7 +91,9 @@ export async function scanArchive(path: string, options: ScanOptions): Promise<S
   } catch (error) {
     await fh.close()
     const e = toAirlockError(error, 'ARCHIVE_INVALID')
-    throw new AirlockError(e.code, `${path}: ${e.message}`, {cause: error, ...(e.hint ? {hint: e.hint} : {})})
+    // the identity check's refusal already names the archive
+    const message = e.message.startsWith(`${path}: `) ? e.message : `${path}: ${e.message}`
+    throw new AirlockError(e.code, message, {cause: error, ...(e.hint ? {hint: e.hint} : {})})
   } finally {
     await pool?.close()
   }
