@@ -7,7 +7,7 @@ import assert from 'node:assert/strict'
 import {readFileSync} from 'node:fs'
 import {describe, it} from 'node:test'
 import {ASN1Obj, X509Certificate} from '@sigstore/core'
-import {encodeDer, installDerCache} from '../src/sigstore/der-cache.ts'
+import {encodeDer, installDerCache, libraryToDer} from '../src/sigstore/der-cache.ts'
 
 const CORPORA = '/work/shared/corpora'
 const PEMS = [
@@ -18,8 +18,9 @@ const PEMS = [
 ]
 const SCT_OID = '1.3.6.1.4.1.11129.2.4.2'
 
-// the library's encoder, taken before anything installs the cache (each test file runs in its own process)
-const libraryToDER = ASN1Obj.prototype.toDER
+// the library's encoder, kept by der-cache.ts when it installs itself (the mutation runner loads every test file in
+// one process, where another file may have installed the cache before this one is imported)
+const libraryToDER = libraryToDer()
 const library = (obj: ASN1Obj): Buffer => libraryToDER.call(obj)
 
 function* nodes(obj: ASN1Obj): Generator<ASN1Obj> {
@@ -76,6 +77,7 @@ describe('der-cache: the same DER as @sigstore/core', () => {
     installDerCache()
     installDerCache() // idempotent
     assert.notEqual(ASN1Obj.prototype.toDER, libraryToDER)
+    assert.equal(libraryToDer(), libraryToDER, 'the library encoder stays reachable once the cache is installed')
     const root = ASN1Obj.parseBuffer(der)
     const first = root.toDER()
     assert.deepEqual(first, expected)

@@ -37,9 +37,20 @@ export function encodeDer(node: Asn1Node): Buffer<ArrayBuffer> {
   return out
 }
 
+type ToDer = (this: object) => Buffer
+type Asn1Proto = Record<PropertyKey, unknown> & {toDER: ToDer}
+const asn1Proto = () => ASN1Obj.prototype as unknown as Asn1Proto
+
+/** The library's own ASN1Obj.toDER, also once the cache is installed (it is kept under the INSTALLED mark). */
+export function libraryToDer(): ToDer {
+  const proto = asn1Proto()
+  return (proto[INSTALLED] as ToDer | undefined) ?? proto.toDER
+}
+
 export function installDerCache(): void {
-  const proto = ASN1Obj.prototype as unknown as Record<PropertyKey, unknown> & {toDER(this: object): Buffer}
+  const proto = asn1Proto()
   if (proto[INSTALLED]) return
+  const library = proto.toDER
   const cache = new WeakMap<object, Buffer>()
   proto.toDER = function toDER(this: object): Buffer {
     let der = cache.get(this)
@@ -49,5 +60,5 @@ export function installDerCache(): void {
     }
     return der
   }
-  proto[INSTALLED] = true
+  proto[INSTALLED] = library
 }
