@@ -272,24 +272,31 @@ export async function pushVerdict(
       options.concurrency ?? 4,
     )
 
+  // A second push: the roots are in the mirror, so their tags are asked now, every image's at once (bounded),
+  // instead of one after the other at each image's end. Only for roots the mirror holds: a tag cannot point at a
+  // manifest it lacks, so a first push asks nothing more; an answer naming other content is asked again when the
+  // tag is written (writeTag).
+  const early = new Map<string, Promise<Descriptor | undefined>>()
+  const asks = new Limiter(8)
+  for (const {image, ref} of refs) {
+    const repository = repositoryOf(ref)
+    const dst = mirror.repository(repository)
+    const askEarly = (tag: string | undefined, root: Descriptor): void => {
+      if (!tag || !heldRoots.has(`${repository}@${root.digest}`) || early.has(`${repository}:${tag}`)) return
+      const answer = asks.run(() => resolveOptional(dst, tag))
+      answer.catch(() => undefined)
+      early.set(`${repository}:${tag}`, answer)
+    }
+    for (const artifact of image.artifacts) if (artifact.kind === 'tag') askEarly(artifact.tag, artifact.graph.root)
+    askEarly(image.tag, image.root)
+  }
+
   const pushImage = async ({image, ref}: (typeof refs)[number]): Promise<ImagePushResult> => {
     const repository = repositoryOf(ref)
     const dst = mirror.repository(repository)
     const copier = copierFor(repository)
     const counters = countersOf.get(image)!
     const write: TagWrite = {dst, repository, counters, onEvent}
-    // A second push: every root is in the mirror, so its tags are asked at once, all of them, instead of one after
-    // the other at the end (only roots the mirror holds: a tag cannot point at a manifest it lacks, so a first push
-    // asks nothing more; an answer naming other content is asked again when the tag is written).
-    const early = new Map<string, Promise<Descriptor | undefined>>()
-    const askEarly = (tag: string | undefined, root: Descriptor): void => {
-      if (!tag || !heldRoots.has(`${repository}@${root.digest}`)) return
-      const answer = resolveOptional(dst, tag)
-      answer.catch(() => undefined)
-      early.set(tag, answer)
-    }
-    for (const artifact of image.artifacts) if (artifact.kind === 'tag') askEarly(artifact.tag, artifact.graph.root)
-    askEarly(image.tag, image.root)
     try {
       await copyJudged(copier, source, image.graph, repository, counters, onEvent, heldRoots)
     } catch (error) {
@@ -306,7 +313,7 @@ export async function pushVerdict(
         artifact.tag!,
         force,
         async current => extendsSignatureManifest(await fetchManifest(dst, current), archived.raw),
-        early.get(artifact.tag!),
+        early.get(`${repository}:${artifact.tag!}`),
       )
     }
     const allReferrers = image.artifacts.filter(a => a.kind === 'referrer')
@@ -341,7 +348,8 @@ export async function pushVerdict(
           await lock.lock(() => updateFallbackTag(write, subject, manifests))
       }
     }
-    if (image.tag) await writeTag(write, image.root, image.tag, force, undefined, early.get(image.tag))
+    if (image.tag)
+      await writeTag(write, image.root, image.tag, force, undefined, early.get(`${repository}:${image.tag}`))
     return {
       source: image.reference,
       target: `${options.target.registry}/${repository}${image.tag ? `:${image.tag}` : ''}@${image.root.digest}`,
