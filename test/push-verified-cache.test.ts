@@ -261,6 +261,24 @@ describe('push: the verified-archive cache', () => {
     const p = await push(two, 'failed', s)
     assert.equal(p.status, 1, p.stdout)
     assert.deepEqual(entries(s), [])
+    // A layer flipped: the judgement passes with the layer left to the upload, which then fails: nothing remembered.
+    const file = join(dir, 'flipped.tar')
+    copyFileSync(signed, file)
+    const layers: Array<{name: string; dataOffset: number; size: number}> = []
+    await scanTar(file, e => {
+      if (e.name.startsWith('blobs/sha256/') && e.size > 200) layers.push(e)
+      return undefined
+    })
+    const layer = layers.sort((a, b) => b.size - a.size)[0]!
+    const at = layer.dataOffset + Math.floor(layer.size / 2)
+    const bytes = readFileSync(file)
+    const fd = openSync(file, 'r+')
+    writeSync(fd, Buffer.from([bytes[at]! ^ 0xff]), 0, 1, at)
+    closeSync(fd)
+    const flipped = await push(file, 'failed-flipped', s)
+    assert.equal(flipped.status, 1, flipped.stdout)
+    assert.match(flipped.stdout, /hashes to/)
+    assert.deepEqual(entries(s), [], 'a push whose upload hash failed remembers nothing')
   })
 
   it('a cache directory others can write is not used (one note), and nothing is written to it', async () => {

@@ -173,6 +173,8 @@ export async function pushArchive(options: PushArchiveOptions): Promise<PushArch
       ...(options.signatureForms ? {signatureForms: options.signatureForms} : {}),
     })
     await verified.archive.checkUnchanged()
+    // every blob left to the upload matched: the judgement is complete and may be remembered
+    verified.remember?.()
     if (options.afterPush) {
       if (options.skipVerify || !verdict.verified)
         throw new AirlockError('USAGE', 'airlock never signs what it did not verify (--skip-verify)')

@@ -83,6 +83,11 @@ export interface VerifiedArchive {
   trust: TrustResolution | undefined
   /** Present when the verdict is a remembered judgement (push): when it ran, and until when it holds. */
   cached?: {judgedAt: string; validUntil: string | null}
+  /**
+   * Present when a passing judgement left blob hashes to the upload (push): the entry is remembered only once the
+   * push saw every one of them match (call after pushVerdict succeeded); keyed by the state this judgement left.
+   */
+  remember?: () => void
   close(): Promise<void>
 }
 
@@ -199,18 +204,24 @@ export async function openVerifiedArchive(path: string, request: VerifyRequest):
     // The rollback memory moves forward only when everything passed.
     const stateFiles = verdict && trust ? trust.commitState(report) : []
     // Remembered only after full success, keyed by the rollback state as it now stands (a later state: a miss).
-    if (remember && verdict && report.ok)
-      remember.cache.write({
-        format: 1,
-        key: cacheKey(remember.base, stateDigest(remember.cache.stateDir)),
-        judgedAt: new Date(startedAt).toISOString(),
-        validUntil: judgementValidUntil(report, startedAt),
-        verified: verdict.verified,
-        verdict: verdictFingerprint(verdict),
-        report: JSON.parse(JSON.stringify(report)) as VerifyReport,
-        notes: setup.notes,
-      })
+    const entry =
+      remember && verdict && report.ok
+        ? {
+            format: 1,
+            key: cacheKey(remember.base, stateDigest(remember.cache.stateDir)),
+            judgedAt: new Date(startedAt).toISOString(),
+            validUntil: judgementValidUntil(report, startedAt),
+            verified: verdict.verified,
+            verdict: verdictFingerprint(verdict),
+            report: JSON.parse(JSON.stringify(report)) as VerifyReport,
+            notes: setup.notes,
+          }
+        : undefined
+    // A judgement that left hashes to the upload is complete only once push saw them match (`remember`).
+    const cache = remember?.cache
+    if (entry && cache && !verdict?.hashOnUpload?.length) cache.write(entry)
     return {
+      ...(entry && cache && verdict?.hashOnUpload?.length ? {remember: () => cache.write(entry)} : {}),
       report,
       verdict,
       archive,
