@@ -264,13 +264,13 @@ describe('push: the verified-archive cache', () => {
     // A layer flipped: the judgement passes with the layer left to the upload, which then fails: nothing remembered.
     const file = join(dir, 'flipped.tar')
     copyFileSync(signed, file)
-    const layers: Array<{name: string; dataOffset: number; size: number}> = []
-    await scanTar(file, e => {
-      if (e.name.startsWith('blobs/sha256/') && e.size > 200) layers.push(e)
-      return undefined
-    })
-    const layer = layers.sort((a, b) => b.size - a.size)[0]!
-    const at = layer.dataOffset + Math.floor(layer.size / 2)
+    // a blob of the image itself (not a signature's, which the judgement reads): left to the upload
+    const structural = await openVerifiedArchive(file, {structuralOnly: true})
+    const blob = [...structural.verdict!.images[0]!.graph.blobs].sort(
+      (a, b) => b.descriptor.size - a.descriptor.size,
+    )[0]!
+    await structural.close()
+    const at = blob.offset + Math.floor(blob.descriptor.size / 2)
     const bytes = readFileSync(file)
     const fd = openSync(file, 'r+')
     writeSync(fd, Buffer.from([bytes[at]! ^ 0xff]), 0, 1, at)
