@@ -10,6 +10,7 @@ import {
   chmodSync,
   copyFileSync,
   existsSync,
+  mkdirSync,
   openSync,
   readdirSync,
   readFileSync,
@@ -132,6 +133,11 @@ describe('push: the verified-archive cache', () => {
     const judged = await push(signed, 'nocache', s, keyless(), ['--no-cache'])
     assert.equal(judged.status, 0, judged.stderr)
     assert.equal(entries(s).length, 0)
+    // verify remembers only into a state directory that exists (it creates nothing in HOME for the cache)
+    const v0 = await runCli(['verify', signed, '--state', s, ...keyless()])
+    assert.equal(v0.status, 0, v0.stderr + v0.stdout)
+    assert.equal(existsSync(s), false)
+    mkdirSync(s, {mode: 0o700})
     const v = await runCli(['verify', signed, '--state', s, ...keyless()])
     assert.equal(v.status, 0, v.stderr + v.stdout)
     assert.equal(entries(s).length, 1)

@@ -59,11 +59,12 @@ export interface VerifyRequest {
   /** verify: record the sha256 of the whole archive file in the report (one more streamed read, concurrent) */
   archiveSha256?: boolean
   /**
-   * The verified-archive cache in the state directory (verdict-cache.ts): 'write' (verify) remembers a passing
-   * judgement; 'read-write' (push, which must also give heldBlobs and hashOnUpload) also takes one it remembers for
-   * the same file and inputs instead of judging again. Never with --no-state or --trust-from.
+   * The verified-archive cache in the state directory (verdict-cache.ts): 'write' remembers a passing judgement
+   * ('write-existing', verify: only into a state directory that exists); 'read-write' (push, which must also give
+   * heldBlobs and hashOnUpload) also takes one it remembers for the same file and inputs instead of judging again.
+   * Never with --no-state or --trust-from.
    */
-  cache?: 'write' | 'read-write'
+  cache?: 'write-existing' | 'write' | 'read-write'
   /** Called with each line saying why the cache was not used (unsafe permissions, an edited entry): said at once. */
   onCacheNote?: (line: string) => void
 }
@@ -219,9 +220,10 @@ export async function openVerifiedArchive(path: string, request: VerifyRequest):
         : undefined
     // A judgement that left hashes to the upload is complete only once push saw them match (`remember`).
     const cache = remember?.cache
-    if (entry && cache && !verdict?.hashOnUpload?.length) cache.write(entry)
+    const createState = request.cache !== 'write-existing'
+    if (entry && cache && !verdict?.hashOnUpload?.length) cache.write(entry, createState)
     return {
-      ...(entry && cache && verdict?.hashOnUpload?.length ? {remember: () => cache.write(entry)} : {}),
+      ...(entry && cache && verdict?.hashOnUpload?.length ? {remember: () => cache.write(entry, createState)} : {}),
       report,
       verdict,
       archive,

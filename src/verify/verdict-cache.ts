@@ -208,6 +208,7 @@ export class VerdictCache {
   /** The directories must be ours and closed to others; `create` makes them (0700) when missing. */
   private safeDirs(create: boolean): boolean {
     if (create) mkdirSync(this.dir, {recursive: true, mode: 0o700})
+    else if (!lstatOrNone(this.dir)) return false
     for (const dir of [this.stateDir, this.dir]) {
       const st = lstatOrNone(dir)
       if (!st) return false
@@ -285,10 +286,17 @@ export class VerdictCache {
     }
   }
 
-  /** Remembers a passing judgement (atomically, 0600), keeping at most MAX_ENTRIES entries. */
-  write(entry: CacheEntry): void {
+  /**
+   * Remembers a passing judgement (atomically, 0600), keeping at most MAX_ENTRIES entries. `createState` false
+   * (verify): only into a state directory that exists already (a verify that had nothing else to remember there
+   * writes nothing to HOME).
+   */
+  write(entry: CacheEntry, createState = true): void {
     try {
-      if (!this.safeDirs(true)) return
+      if (!createState && !lstatOrNone(this.stateDir)) return
+      if (createState) mkdirSync(this.stateDir, {recursive: true, mode: 0o700})
+      mkdirSync(this.dir, {mode: 0o700, recursive: true})
+      if (!this.safeDirs(false)) return
       const macKey = this.macKey(true)
       if (!macKey) return
       const mac = createHmac('sha256', macKey).update(canonicalJson(entry)).digest('hex')
