@@ -144,6 +144,28 @@ export class ArchiveReader implements RangeFetcher, ExistenceChecker {
     for (const file of this.openFiles()) await checkIdentity(file.path, file.fh, file.identity)
   }
 
+  /**
+   * Every file read (the archive, or each volume in order) as it is now, ctime included (a user cannot set it back):
+   * for keys that must change whenever a file is rewritten (src/verify/verdict-cache.ts).
+   */
+  async fileStats(): Promise<
+    Array<{path: string; dev: string; ino: string; size: string; mtimeNs: string; ctimeNs: string}>
+  > {
+    const out = []
+    for (const file of this.openFiles()) {
+      const st = await file.fh.stat({bigint: true})
+      out.push({
+        path: file.path,
+        dev: String(st.dev),
+        ino: String(st.ino),
+        size: String(st.size),
+        mtimeNs: String(st.mtimeNs),
+        ctimeNs: String(st.ctimeNs),
+      })
+    }
+    return out
+  }
+
   private static fromPass(
     path: string,
     files: OpenFile[],

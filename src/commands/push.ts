@@ -76,6 +76,11 @@ export default class Push extends BaseCommand {
     ...clusterConfigFlags,
     ...talosKeyFlag,
     ...trustFlags,
+    'no-cache': Flags.boolean({
+      summary:
+        'Judge the archive again even when the state directory (--state) remembers a passing verification of the same file under the same policy and trust inputs; and do not remember this one.',
+      default: false,
+    }),
     concurrency: Flags.integer({summary: 'Blob transfers at once.', default: 4, min: 1, max: 64}),
     ...mirrorRegistryFlags,
   }
@@ -173,6 +178,8 @@ export default class Push extends BaseCommand {
         ...(policy ? {policy} : {}),
         signatures: signatureMode,
         trust: flags as TrustFlagValues,
+        cache: !flags['no-cache'],
+        onCacheNote: line => process.stderr.write(`airlock: note: ${line}\n`),
         onBytes: n => progress.add(n),
         // Said when it happens: before the first upload and tag, never after them.
         onVerified: (verification, bytes) => {
@@ -180,6 +187,10 @@ export default class Push extends BaseCommand {
           for (const note of verification.notes ?? []) process.stderr.write(`airlock: ${note}\n`)
           // --skip-verify was already said loudly (the WARNING line) and is recorded in the --json result
           if (verification.status === 'passed') this.note(`verification: ${verification.summary}`)
+          if (verification.cache)
+            this.note(
+              `verification: remembered from the judgement of ${verification.cache.judgedAt}${verification.cache.validUntil ? `, valid until ${verification.cache.validUntil}` : ''} (verified-archive cache; --no-cache judges again)`,
+            )
           const forecast = verification.report?.trust?.forecast
           if (verification.status === 'passed' && forecast) this.note(`forecast: ${forecast.summary}`)
           progress.phase(`push: uploading to ${target.registry}`, bytes)

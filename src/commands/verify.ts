@@ -118,6 +118,9 @@ export default class Verify extends BaseCommand {
         ...(flags['trust-from'] ? {trustFrom: flags['trust-from']} : {}),
         // the whole file's sha256 is one more full read: only for the outputs that record it (--json, --report)
         archiveSha256: this.jsonEnabled() || flags.report !== undefined,
+        // a passing judgement is remembered for push, in a state directory that exists (verify itself always judges)
+        cache: 'write-existing',
+        onCacheNote: line => process.stderr.write(`airlock: note: ${line}\n`),
       })
     } catch (error) {
       progress.finish()

@@ -64,12 +64,27 @@ export interface PushArchiveOptions {
    * signs exactly these images. Given only when verification passed (never with --skip-verify).
    */
   afterPush?: (verified: VerifiedArchive & {verdict: Verdict}) => Promise<void>
+  /**
+   * Use the verified-archive cache of the state directory (src/verify/verdict-cache.ts): take a remembered passing
+   * judgement of the same file under the same inputs, and remember this one. Not with `check` or `afterPush`, which
+   * need the trust material a judgement resolves (they judge, and remember).
+   */
+  cache?: boolean
+  /** Why the cache was not used (one line each), said when it happens. */
+  onCacheNote?: (line: string) => void
 }
 
 export interface PushArchiveResult extends PushResult {
   archive: string
   /** notes: what the verification did not check (`--signatures skip`), said before the summary. */
-  verification: {status: 'passed' | 'skipped'; summary: string; report?: VerifyReport; notes?: string[]}
+  verification: {
+    status: 'passed' | 'skipped'
+    summary: string
+    report?: VerifyReport
+    notes?: string[]
+    /** The judgement was remembered (verified-archive cache): when it ran, and until when it holds. */
+    cache?: {judgedAt: string; validUntil: string | null}
+  }
   /** Signature artifacts of the verdict that were pushed with the images (and bundle referrers left out by `legacy`). */
   signatures: {legacyTags: number; referrers: number; referrersNotPushed: number}
   talosConfig?: string
@@ -97,6 +112,8 @@ export async function pushArchive(options: PushArchiveOptions): Promise<PushArch
           trust: options.trust ?? {},
           // the blobs to upload are hashed as they upload (pushVerdict: all of them before any manifest or tag)
           hashOnUpload: true,
+          ...(options.cache ? {cache: options.check || options.afterPush ? 'write' : 'read-write'} : {}),
+          ...(options.onCacheNote ? {onCacheNote: options.onCacheNote} : {}),
         }),
     ...(options.onBytes ? {onBytes: options.onBytes} : {}),
     confirmBase: base.confirm,
@@ -124,7 +141,13 @@ export async function pushArchive(options: PushArchiveOptions): Promise<PushArch
     }
     const verification: PushArchiveResult['verification'] = options.skipVerify
       ? {status: 'skipped', summary: 'verification SKIPPED (--skip-verify): content was pushed without checking it'}
-      : {status: 'passed', summary: summary(report), report, ...(verified.notes.length ? {notes: verified.notes} : {})}
+      : {
+          status: 'passed',
+          summary: summary(report),
+          report,
+          ...(verified.notes.length ? {notes: verified.notes} : {}),
+          ...(verified.cached ? {cache: verified.cached} : {}),
+        }
     options.onVerified?.(
       verification,
       verdict.images.reduce((n, image) => n + image.graph.blobs.reduce((m, b) => m + b.descriptor.size, 0), 0),
@@ -150,6 +173,8 @@ export async function pushArchive(options: PushArchiveOptions): Promise<PushArch
       ...(options.signatureForms ? {signatureForms: options.signatureForms} : {}),
     })
     await verified.archive.checkUnchanged()
+    // every blob left to the upload matched: the judgement is complete and may be remembered
+    verified.remember?.()
     if (options.afterPush) {
       if (options.skipVerify || !verdict.verified)
         throw new AirlockError('USAGE', 'airlock never signs what it did not verify (--skip-verify)')

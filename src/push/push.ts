@@ -11,7 +11,15 @@ import {parseReference} from '../reference/index.ts'
 import type {Target} from '../content/types.ts'
 import {CopyEngine, type CopyGraphOptions, type CopySource, type CopyTarget, type GraphCopier} from '../copy/copy.ts'
 import type {JudgedGraph, Verdict, VerifiedImage} from '../verify/verdict.ts'
-import {emptyCounters, type PushCounters, type PushEvent, type TagWrite, updateFallbackTag, writeTag} from './tags.ts'
+import {
+  emptyCounters,
+  type PushCounters,
+  type PushEvent,
+  resolveOptional,
+  type TagWrite,
+  updateFallbackTag,
+  writeTag,
+} from './tags.ts'
 import {checkCollisions, mapRepository, type MirrorTarget} from '../reference/mirror-path.ts'
 import {extendsSignatureManifest} from '../oci/extended-signature.ts'
 import {fetchManifest} from '../content/read-manifest.ts'
@@ -264,6 +272,25 @@ export async function pushVerdict(
       options.concurrency ?? 4,
     )
 
+  // A second push: the roots are in the mirror, so their tags are asked now, every image's at once (bounded),
+  // instead of one after the other at each image's end. Only for roots the mirror holds: a tag cannot point at a
+  // manifest it lacks, so a first push asks nothing more; an answer naming other content is asked again when the
+  // tag is written (writeTag).
+  const early = new Map<string, Promise<Descriptor | undefined>>()
+  const asks = new Limiter(8)
+  for (const {image, ref} of refs) {
+    const repository = repositoryOf(ref)
+    const dst = mirror.repository(repository)
+    const askEarly = (tag: string | undefined, root: Descriptor): void => {
+      if (!tag || !heldRoots.has(`${repository}@${root.digest}`) || early.has(`${repository}:${tag}`)) return
+      const answer = asks.run(() => resolveOptional(dst, tag))
+      answer.catch(() => undefined)
+      early.set(`${repository}:${tag}`, answer)
+    }
+    for (const artifact of image.artifacts) if (artifact.kind === 'tag') askEarly(artifact.tag, artifact.graph.root)
+    askEarly(image.tag, image.root)
+  }
+
   const pushImage = async ({image, ref}: (typeof refs)[number]): Promise<ImagePushResult> => {
     const repository = repositoryOf(ref)
     const dst = mirror.repository(repository)
@@ -280,8 +307,13 @@ export async function pushVerdict(
       written.add('legacy-tags')
       await copyJudged(copier, source, artifact.graph, repository, counters, onEvent, heldRoots)
       const archived = artifact.graph.manifests.at(-1)!
-      await writeTag(write, artifact.graph.root, artifact.tag!, force, async current =>
-        extendsSignatureManifest(await fetchManifest(dst, current), archived.raw),
+      await writeTag(
+        write,
+        artifact.graph.root,
+        artifact.tag!,
+        force,
+        async current => extendsSignatureManifest(await fetchManifest(dst, current), archived.raw),
+        early.get(`${repository}:${artifact.tag!}`),
       )
     }
     const allReferrers = image.artifacts.filter(a => a.kind === 'referrer')
@@ -316,7 +348,8 @@ export async function pushVerdict(
           await lock.lock(() => updateFallbackTag(write, subject, manifests))
       }
     }
-    if (image.tag) await writeTag(write, image.root, image.tag, force)
+    if (image.tag)
+      await writeTag(write, image.root, image.tag, force, undefined, early.get(`${repository}:${image.tag}`))
     return {
       source: image.reference,
       target: `${options.target.registry}/${repository}${image.tag ? `:${image.tag}` : ''}@${image.root.digest}`,

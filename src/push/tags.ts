@@ -50,7 +50,18 @@ export async function writeTag(
   tag: string,
   force: boolean,
   keep?: (current: Descriptor) => Promise<boolean>,
+  /**
+   * The tag as asked earlier in this push (only for a root the mirror holds): when it already points at
+   * `descriptor` it is unchanged and not asked again; any other answer (or none) is asked again here.
+   */
+  early?: Promise<Descriptor | undefined>,
 ): Promise<void> {
+  const known = early ? await early.catch(() => undefined) : undefined
+  if (known?.digest === descriptor.digest) {
+    counters.tags.unchanged.push(tag)
+    onEvent({type: 'tag', repository, tag, action: 'unchanged'})
+    return
+  }
   const current = await resolveOptional(dst, tag)
   if (current?.digest === descriptor.digest || (current && keep && (await keep(current)))) {
     counters.tags.unchanged.push(tag)

@@ -15,6 +15,19 @@ import {type ConfirmBase, judgeArchive, plannedBlobs, type PlannedImage} from '.
 import {TRUST_ONLY_SECTION} from '../archive/base-section.ts'
 import {addSummaries} from './summary.ts'
 import {fileSha256} from '../util/file-sha256.ts'
+import {
+  type CacheEntry,
+  cacheKey,
+  cacheKeyBase,
+  cacheStateDir,
+  judgementValidUntil,
+  stateDigest,
+  VerdictCache,
+  verdictFingerprint,
+} from './verdict-cache.ts'
+import {freezeVerdict} from './verdict.ts'
+import {digestFromBlobPath} from '../archive/schema.ts'
+import type {Digest} from '../oci/digest.ts'
 
 export interface VerifyRequest {
   /** 'skip': integrity only (said loudly in `notes`); otherwise a policy is required. */
@@ -45,6 +58,15 @@ export interface VerifyRequest {
   trustFrom?: string
   /** verify: record the sha256 of the whole archive file in the report (one more streamed read, concurrent) */
   archiveSha256?: boolean
+  /**
+   * The verified-archive cache in the state directory (verdict-cache.ts): 'write' remembers a passing judgement
+   * ('write-existing', verify: only into a state directory that exists); 'read-write' (push, which must also give
+   * heldBlobs and hashOnUpload) also takes one it remembers for the same file and inputs instead of judging again.
+   * Never with --no-state or --trust-from.
+   */
+  cache?: 'write-existing' | 'write' | 'read-write'
+  /** Called with each line saying why the cache was not used (unsafe permissions, an edited entry): said at once. */
+  onCacheNote?: (line: string) => void
 }
 
 export interface VerifiedArchive {
@@ -60,11 +82,19 @@ export interface VerifiedArchive {
   stateFiles: string[]
   /** How the trusted roots were reached (TUF mirror, root version, grace), for receipts and reports. */
   trust: TrustResolution | undefined
+  /** Present when the verdict is a remembered judgement (push): when it ran, and until when it holds. */
+  cached?: {judgedAt: string; validUntil: string | null}
+  /**
+   * Present when a passing judgement left blob hashes to the upload (push): the entry is remembered only once the
+   * push saw every one of them match (call after pushVerdict succeeded); keyed by the state this judgement left.
+   */
+  remember?: () => void
   close(): Promise<void>
 }
 
 export async function openVerifiedArchive(path: string, request: VerifyRequest): Promise<VerifiedArchive> {
   const started = performance.now()
+  const startedAt = Date.now()
   const structural = request.structuralOnly === true
   const mode = structural ? 'skip' : request.signatures
   // Usage errors before the file is hashed. Only a trust-only archive (export --trust-only) needs no policy: its
@@ -88,7 +118,26 @@ export async function openVerifiedArchive(path: string, request: VerifyRequest):
   const needPlan = !structural && !archive.hashed && !usageError && (request.heldBlobs || request.hashOnUpload)
   const planned = needPlan ? planWithHoldings(archive, request.heldBlobs) : undefined
   planned?.catch(() => undefined) // awaited below; an early failure must not surface as an unhandled rejection
+  let remember: {cache: VerdictCache; base: string} | undefined
   try {
+    const stateDir =
+      request.cache && !structural && !usageError && !policyMissing && !request.trustFrom
+        ? cacheStateDir(request.trust ?? {})
+        : undefined
+    if (stateDir) {
+      const cache = new VerdictCache(stateDir, request.onCacheNote)
+      const base = await cacheKeyBase(
+        archive,
+        {signatures: mode, policy: request.policy, trust: request.trust ?? {}},
+        stateDir,
+      )
+      remember = {cache, base}
+      if (request.cache === 'read-write' && request.heldBlobs && request.hashOnUpload) {
+        const entry = cache.read(cacheKey(base, stateDigest(stateDir)))
+        const hit = entry ? await fromCache(archive, entry, request, planned, started) : undefined
+        if (hit) return hit
+      }
+    }
     if (request.trustFrom) trustSource = await openTrustSource(request.trustFrom)
     const trustOnly = archive.airlock[TRUST_ONLY_SECTION] === true
     // Signatures and trust (sigstore-js, tuf-js) are loaded only when they are judged: push --skip-verify never pays
@@ -155,7 +204,26 @@ export async function openVerifiedArchive(path: string, request: VerifyRequest):
     if (fileHash) report.archiveSha256 = await fileHash
     // The rollback memory moves forward only when everything passed.
     const stateFiles = verdict && trust ? trust.commitState(report) : []
+    // Remembered only after full success, keyed by the rollback state as it now stands (a later state: a miss).
+    const entry =
+      remember && verdict && report.ok
+        ? {
+            format: 1,
+            key: cacheKey(remember.base, stateDigest(remember.cache.stateDir)),
+            judgedAt: new Date(startedAt).toISOString(),
+            validUntil: judgementValidUntil(report, startedAt),
+            verified: verdict.verified,
+            verdict: verdictFingerprint(verdict),
+            report: JSON.parse(JSON.stringify(report)) as VerifyReport,
+            notes: setup.notes,
+          }
+        : undefined
+    // A judgement that left hashes to the upload is complete only once push saw them match (`remember`).
+    const cache = remember?.cache
+    const createState = request.cache !== 'write-existing'
+    if (entry && cache && !verdict?.hashOnUpload?.length) cache.write(entry, createState)
     return {
+      ...(entry && cache && verdict?.hashOnUpload?.length ? {remember: () => cache.write(entry, createState)} : {}),
       report,
       verdict,
       archive,
@@ -172,6 +240,64 @@ export async function openVerifiedArchive(path: string, request: VerifyRequest):
     await trustSource?.close()
     await archive.close()
     throw error instanceof AirlockError ? error : toAirlockError(error)
+  }
+}
+
+/**
+ * A remembered judgement (push): the verdict is walked again from the same open archive (structure, sizes and
+ * bindings; manifests by digest) and must be the one judged, byte for byte (its fingerprint); every blob the mirror
+ * does not hold is hashed as it uploads, as after a fresh judgement. Anything else is a miss (undefined).
+ */
+async function fromCache(
+  archive: ArchiveReader,
+  entry: CacheEntry,
+  request: VerifyRequest,
+  planned: ReturnType<typeof planWithHoldings> | undefined,
+  started: number,
+): Promise<(Omit<VerifiedArchive, 'close'> & {close(): Promise<void>}) | undefined> {
+  const {verdict: rebuilt} = await judgeArchive(archive, request.confirmBase ? {confirmBase: request.confirmBase} : {})
+  if (!rebuilt || verdictFingerprint(rebuilt) !== entry.verdict) return undefined
+  const {held} = planned ? await planned : {held: undefined}
+  const heldDigests = held?.digests ?? new Set<string>()
+  const graphs = rebuilt.images.flatMap(image => [image.graph, ...image.artifacts.map(a => a.graph)])
+  const hashOnUpload = [...new Set(graphs.flatMap(g => g.blobs.map(b => b.descriptor.digest)))].filter(
+    d => !heldDigests.has(d),
+  )
+  const pending = new Set<string>(hashOnUpload)
+  const skipped = {blobs: 0, bytes: 0}
+  const deferred = {blobs: 0, bytes: 0}
+  for (const record of archive.entries.values()) {
+    const digest = digestFromBlobPath(record.name)
+    if (!digest) continue
+    const counted = pending.has(digest) ? deferred : heldDigests.has(digest) ? skipped : undefined
+    if (!counted) continue
+    counted.blobs++
+    counted.bytes += record.size
+  }
+  const {hashSkipped: _s, hashDeferred: _d, ...judged} = entry.report
+  const report: VerifyReport = {
+    ...judged,
+    archive: archive.path,
+    seconds: (performance.now() - started) / 1000,
+    ...(held ? {hashSkipped: {...skipped, reason: held.reason}} : {}),
+    ...(deferred.blobs > 0 ? {hashDeferred: deferred} : {}),
+  }
+  await archive.checkUnchanged()
+  return {
+    report,
+    verdict: freezeVerdict({
+      ...rebuilt,
+      verified: entry.verified,
+      ...(hashOnUpload.length > 0 ? {hashOnUpload: hashOnUpload as Digest[]} : {}),
+      report,
+    }),
+    archive,
+    notes: entry.notes,
+    trustedRoots: [],
+    stateFiles: [],
+    trust: undefined,
+    cached: {judgedAt: entry.judgedAt, validUntil: entry.validUntil},
+    close: () => archive.close(),
   }
 }
 
