@@ -52,7 +52,8 @@ describe('trusted roots and --key material', () => {
 
   it('trust material is cached per --key: another key gets its own material', () => {
     const roots = [parseTrustedRoot(bytes)]
-    const pem = () => generateKeyPairSync('ec', {namedCurve: 'prime256v1'}).publicKey.export({format: 'pem', type: 'spki'}).toString()
+    const pem = () =>
+      generateKeyPairSync('ec', {namedCurve: 'prime256v1'}).publicKey.export({format: 'pem', type: 'spki'}).toString()
     const [a, b] = [pem(), pem()]
     const withA = buildTrustMaterial({trustedRoots: roots, publicKeyPem: a})
     const withB = buildTrustMaterial({trustedRoots: roots, publicKeyPem: b})

@@ -130,13 +130,23 @@ describe('verifyBundle: the result it reports', () => {
     }
   })
 
-  it('a certificate that does not parse: the signer is not reported as a key signer', () => {
+  it('a certificate that does not parse: a failed verification, and the signer is not reported as a key signer', () => {
     const bundle = bundleOf()
     const material = bundle.verificationMaterial.content
     if (material.$case === 'certificate') material.certificate.rawBytes = Buffer.from('not a certificate')
     const result = run(bundle)
     assert.equal(result.ok, false)
     assert.deepStrictEqual(result.signer, {keyed: false})
+    // the library cannot even build the signed entity: one failed verification check, every named check not run
+    assert.deepEqual(result.failure, {
+      check: 'verification',
+      category: 'verification',
+      reason: 'request past end of buffer',
+    })
+    assert.equal(
+      table(result),
+      'subject-digest:pass rfc3161-timestamp:not-run certificate-chain:not-run public-key:not-run sct:not-run set:not-run inclusion-proof:not-run checkpoint:not-run tlog-body:not-run tlog:not-run signature:not-run identity-policy:not-run verification:fail',
+    )
   })
 
   it('signerFromCertificate: a certificate without SAN or issuer extension gives neither', () => {
