@@ -19,7 +19,7 @@ const section = (tag: unknown) => ({
 
 describe('airlock.json signatures: an entry tag', () => {
   it('is a string cosign tag; an array holding one is refused', () => {
-    assert.equal(parseSignaturesSection(section(TAG)).subjects[0]?.entries[0]?.tag, TAG)
+    assert.equal(parseSignaturesSection(section(TAG))?.subjects[0]?.entries[0]?.tag, TAG)
     assert.throws(() => parseSignaturesSection(section([TAG])), {
       code: 'ARCHIVE_INVALID',
       message: 'airlock.json signatures: subjects[0].entries[0].tag is not a cosign tag',
