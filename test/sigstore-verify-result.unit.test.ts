@@ -156,6 +156,33 @@ describe('verifyBundle: the result it reports', () => {
   })
 })
 
+// A self-signed certificate whose issuer extension .1.8 holds one byte that is not DER (0xFF) instead of a UTF8String
+// (so the parsed extension has no element), made once with `openssl req -x509 -newkey ec -pkeyopt
+// ec_paramgen_curve:prime256v1 -nodes -subj "/O=airlock test" -addext "1.3.6.1.4.1.57264.1.8=DER:FF"
+// -addext "subjectAltName=email:signer@airlock.test"` (OpenSSL 3).
+const NULL_ISSUER_CERT = `
+-----BEGIN CERTIFICATE-----
+MIIBtjCCAVygAwIBAgIUfZNH63DauifTAfHl9QeL36WMGeYwCgYIKoZIzj0EAwIw
+FzEVMBMGA1UECgwMYWlybG9jayB0ZXN0MB4XDTI2MTIwMzA2NDkyOFoXDTM2MTEz
+MDA2NDkyOFowFzEVMBMGA1UECgwMYWlybG9jayB0ZXN0MFkwEwYHKoZIzj0CAQYI
+KoZIzj0DAQcDQgAEZleV6FlUD3c1kW3arxDiUpEN2LOGri9hsRAe8v0wpe/12j9u
+qKR/npbOyQ6gXItC9lEBUpDAIgV4iBHcGVA0l6OBhTCBgjAdBgNVHQ4EFgQUr0Yg
+WC69QJ3Vi83zHl26DWAbJqQwHwYDVR0jBBgwFoAUr0YgWC69QJ3Vi83zHl26DWAb
+JqQwDwYDVR0TAQH/BAUwAwEB/zAPBgorBgEEAYO/MAEIBAH/MB4GA1UdEQQXMBWB
+E3NpZ25lckBhaXJsb2NrLnRlc3QwCgYIKoZIzj0EAwIDSAAwRQIgO7mxNKau2pQD
+Owa0BxvDGBY5lAcl8gujR/iYeYNEkV0CIQDQKfHDjRHxTaNNGzWUusuqV40loqLm
+tvbymIJ5mTQaCA==
+-----END CERTIFICATE-----
+`
+
+describe('signerFromCertificate: an issuer extension with nothing in it', () => {
+  it('gives the SAN and no issuer, without throwing', () => {
+    assert.deepStrictEqual(signerFromCertificate(X509Certificate.parse(NULL_ISSUER_CERT)), {
+      identity: 'signer@airlock.test',
+    })
+  })
+})
+
 describe('unusable: the result of a signature that cannot be read', () => {
   it('names the reason once as a failed verification check, with nothing else reported', () => {
     assert.deepStrictEqual(unusable(new Error('bundle is not JSON'), true), {
