@@ -26,6 +26,16 @@ const ARTIFACT = Buffer.from('release notes v1.9.0\n')
 const table = (r: {checks: Array<{name: string; status: string}>}) =>
   r.checks.map(c => `${c.name}:${c.status}`).join(' ')
 
+/** A failed result: the failure it names, and every check's status in order (`name:status ...`). */
+function assertFailed(
+  r: {failure?: unknown; checks: Array<{name: string; status: string}>},
+  failure: {check: string; category: string; reason: string},
+  checks: string,
+): void {
+  assert.deepEqual(r.failure, failure)
+  assert.equal(table(r), checks)
+}
+
 describe('verifyBundle: the result it reports', () => {
   let ss: TestSigstore
   let root: ReturnType<typeof parseTrustedRoot>
@@ -91,13 +101,13 @@ describe('verifyBundle: the result it reports', () => {
     assert.equal(same.checks.find(c => c.name === 'public-key')?.status, 'pass')
     // another key: public-key fails, the checks after it were not run
     const other = run(bundle, {signer: {kind: 'public-key'}, keyPem: ss.staticKeyPem})
-    assert.deepEqual(other.failure, {
-      check: 'public-key',
-      category: 'verification',
-      reason: 'the signing certificate does not hold the --key public key',
-    })
-    assert.equal(
-      table(other),
+    assertFailed(
+      other,
+      {
+        check: 'public-key',
+        category: 'verification',
+        reason: 'the signing certificate does not hold the --key public key',
+      },
       'subject-digest:pass rfc3161-timestamp:not-applicable certificate-chain:not-applicable public-key:fail sct:not-applicable set:not-run inclusion-proof:not-run checkpoint:not-run tlog-body:not-run tlog:not-run signature:not-run identity-policy:not-applicable',
     )
   })
@@ -138,13 +148,9 @@ describe('verifyBundle: the result it reports', () => {
     assert.equal(result.ok, false)
     assert.deepStrictEqual(result.signer, {keyed: false})
     // the library cannot even build the signed entity: one failed verification check, every named check not run
-    assert.deepEqual(result.failure, {
-      check: 'verification',
-      category: 'verification',
-      reason: 'request past end of buffer',
-    })
-    assert.equal(
-      table(result),
+    assertFailed(
+      result,
+      {check: 'verification', category: 'verification', reason: 'request past end of buffer'},
       'subject-digest:pass rfc3161-timestamp:not-run certificate-chain:not-run public-key:not-run sct:not-run set:not-run inclusion-proof:not-run checkpoint:not-run tlog-body:not-run tlog:not-run signature:not-run identity-policy:not-run verification:fail',
     )
   })
