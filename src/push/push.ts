@@ -1,16 +1,16 @@
 // `airlock push`: copy(archive -> mirror). For each image: its whole graph by digest, then its signature artifacts
 // (legacy `.sig/.att/.sbom` tags, referrers and, without the referrers API, the merged fallback tag), and only
 // then its tag, so a node that can pull the tag also finds the signatures its verifier will ask for.
-import {Readable} from 'node:stream'
-import {AirlockError, toAirlockError} from '../errors.ts'
+import {AirlockError} from '../errors.ts'
 import type {Descriptor} from '../oci/descriptor.ts'
 import type {Digest} from '../oci/digest.ts'
-import {successors} from '../oci/graph.ts'
 import type {RawManifest} from '../oci/manifest.ts'
 import {parseReference} from '../reference/index.ts'
 import type {Target} from '../content/types.ts'
-import {CopyEngine, type CopyGraphOptions, type CopySource, type CopyTarget, type GraphCopier} from '../copy/copy.ts'
-import type {JudgedGraph, Verdict, VerifiedImage} from '../verify/verdict.ts'
+import {CopyEngine, type CopySource, type CopyTarget, type GraphCopier} from '../copy/copy.ts'
+import {copyJudged} from './judged-copy.ts'
+import {uploadHashedFirst} from './hash-on-upload.ts'
+import type {Verdict, VerifiedImage} from '../verify/verdict.ts'
 import {
   emptyCounters,
   type PushCounters,
@@ -90,126 +90,6 @@ export interface PushResult {
     manifestsPushed: number
     tagsWritten: number
   }
-}
-
-/**
- * A judged graph as a copy source: it serves the judged manifests' verified bytes and the judged blobs from the
- * archive the verdict was judged from, and nothing else; its successors are the judged nodes, with the judged
- * descriptors. A node the verdict did not judge is refused, so the copy can only write the verdict.
- */
-export function judgedSource(
-  archive: CopySource,
-  graph: JudgedGraph,
-): {source: CopySource; root: Descriptor; findSuccessors: NonNullable<CopyGraphOptions['findSuccessors']>} {
-  const manifests = new Map(graph.manifests.map(m => [m.descriptor.digest, m] as const))
-  const blobs = new Map(graph.blobs.map(b => [b.descriptor.digest, b.descriptor] as const))
-  const judged = (d: Descriptor): Descriptor => {
-    const node = manifests.get(d.digest)?.descriptor ?? blobs.get(d.digest)
-    if (!node || node.size !== d.size)
-      throw new AirlockError('INTERNAL', `${d.digest} is not in the verdict; push writes only what was judged`)
-    return node
-  }
-  const blob = (d: Descriptor): Descriptor => {
-    const node = blobs.get(d.digest)
-    if (!node || node.size !== d.size)
-      throw new AirlockError('INTERNAL', `blob ${d.digest} is not in the verdict; push writes only what was judged`)
-    return node
-  }
-  const source: CopySource = {
-    async fetch(d) {
-      const manifest = manifests.get(d.digest)
-      if (manifest && manifest.descriptor.size === d.size) return Readable.from([manifest.raw.bytes])
-      return archive.fetch(blob(d))
-    },
-    async rereadable(d) {
-      return archive.rereadable?.(blob(d))
-    },
-  }
-  const root = graph.manifests.at(-1)?.descriptor ?? judged(graph.root)
-  return {
-    source,
-    root,
-    findSuccessors: (node, manifest, depth) => {
-      const all = successors(manifest.parsed)
-      const carried = all.filter(d => manifests.has(d.digest) || blobs.has(d.digest))
-      // Only the root index of an image exported with --platform may leave children out (verify judged which).
-      if (carried.length !== all.length && !(depth === 0 && manifest.parsed.kind === 'index'))
-        throw new AirlockError('INTERNAL', `${node.digest}: a successor is not in the verdict`)
-      return carried.map(judged)
-    },
-  }
-}
-
-/** Copies one judged graph into one repository, counting what happened and reporting it as push events. */
-/**
- * The counters and progress events of a blob's copy, the same in both phases of a push; `committed` also collects
- * what reached the mirror (pushed or mounted), for the report of a push that fails after it.
- */
-function blobEvents(
-  repository: string,
-  counters: PushCounters,
-  onEvent: (event: PushEvent) => void,
-  committed?: UnreferencedBlob[],
-) {
-  return {
-    start: (d: Descriptor) => onEvent({type: 'blob-start', repository, descriptor: d}),
-    pushed: (d: Descriptor) => {
-      committed?.push({repository, digest: d.digest, size: d.size})
-      counters.blobs.pushed++
-      counters.blobs.bytes += d.size
-      onEvent({type: 'blob', repository, descriptor: d, action: 'pushed'})
-    },
-    skipped: (d: Descriptor) => {
-      counters.blobs.skipped++
-      onEvent({type: 'blob', repository, descriptor: d, action: 'skipped'})
-    },
-    mounted: (d: Descriptor) => {
-      committed?.push({repository, digest: d.digest, size: d.size})
-      counters.blobs.mounted++
-      onEvent({type: 'blob', repository, descriptor: d, action: 'mounted'})
-    },
-  }
-}
-
-async function copyJudged(
-  copier: GraphCopier,
-  archive: CopySource,
-  graph: JudgedGraph,
-  repository: string,
-  counters: PushCounters,
-  onEvent: (event: PushEvent) => void,
-  heldRoots?: ReadonlySet<string>,
-): Promise<void> {
-  const {source, root, findSuccessors} = judgedSource(archive, graph)
-  if (heldRoots?.has(`${repository}@${root.digest}`)) {
-    counters.manifests.skipped++
-    onEvent({type: 'manifest', repository, descriptor: root, action: 'skipped'})
-    return
-  }
-  const blob = (d: Descriptor) => !manifestNodes.has(d.digest)
-  const manifestNodes = new Set(graph.manifests.map(m => m.descriptor.digest))
-  const blobs = blobEvents(repository, counters, onEvent)
-  await copier.copy(source, root, {
-    findSuccessors,
-    preCopy: d => {
-      if (blob(d)) blobs.start(d)
-    },
-    postCopy: d => {
-      if (blob(d)) blobs.pushed(d)
-      else {
-        counters.manifests.pushed++
-        onEvent({type: 'manifest', repository, descriptor: d, action: 'pushed'})
-      }
-    },
-    onCopySkipped: d => {
-      if (blob(d)) blobs.skipped(d)
-      else {
-        counters.manifests.skipped++
-        onEvent({type: 'manifest', repository, descriptor: d, action: 'skipped'})
-      }
-    },
-    onMounted: blobs.mounted,
-  })
 }
 
 /**
@@ -399,133 +279,6 @@ export async function pushVerdict(
       tagsWritten: sum(results, r => r.tags.written.length + r.fallbackTags.length),
     },
   }
-}
-
-/** A blob committed to the mirror by a push that then failed: no manifest or tag names it. */
-export interface UnreferencedBlob {
-  repository: string
-  digest: string
-  size: number
-}
-
-/**
- * The first phase of a push whose verdict left blob hashes to the upload (`verdict.hashOnUpload`): every such blob
- * is uploaded (largest first, so the long transfers overlap the short ones), hashed as it streams and committed only
- * once it matched (src/registry/uploads.ts), or hashed from the archive when the push will not send it (a bundle
- * left out by `--signature-forms legacy`). A blob the mirror holds or mounts is the registry's content, not the
- * archive's. After the first failure nothing more starts and what is under way settles; the error names the blob
- * and lists, in `details.unreferencedBlobs`, every blob this phase committed (no manifest or tag names them).
- */
-async function uploadHashedFirst(
-  verdict: Verdict,
-  source: CopySource,
-  forms: SignatureForms,
-  destination: (
-    image: VerifiedImage,
-    ref: ReturnType<typeof parseReference>,
-  ) => {
-    copier: GraphCopier
-    repository: string
-    counters: PushCounters
-  },
-  refs: Array<{image: VerifiedImage; ref: ReturnType<typeof parseReference>}>,
-  onEvent: (event: PushEvent) => void,
-  concurrency: number,
-): Promise<void> {
-  const pending = new Set<string>(verdict.hashOnUpload)
-  const uploads = new Map<
-    string,
-    {image: VerifiedImage; ref: (typeof refs)[number]['ref']; graph: JudgedGraph; descriptor: Descriptor}
-  >()
-  const local = new Map<string, {graph: JudgedGraph; descriptor: Descriptor}>()
-  for (const {image, ref} of refs) {
-    const {repository} = destination(image, ref)
-    const sent = [image.graph, ...image.artifacts.filter(a => forms === 'all' || a.kind === 'tag').map(a => a.graph)]
-    const kept = image.artifacts.filter(a => !(forms === 'all' || a.kind === 'tag')).map(a => a.graph)
-    for (const graph of sent)
-      for (const {descriptor} of graph.blobs)
-        if (pending.has(descriptor.digest) && !uploads.has(`${repository}@${descriptor.digest}`))
-          uploads.set(`${repository}@${descriptor.digest}`, {image, ref, graph, descriptor})
-    for (const graph of kept)
-      for (const {descriptor} of graph.blobs)
-        if (pending.has(descriptor.digest)) local.set(descriptor.digest, {graph, descriptor})
-  }
-  const uploaded = new Set<string>([...uploads.values()].map(u => u.descriptor.digest))
-  for (const digest of uploaded) local.delete(digest)
-  const lost = [...pending].filter(d => !uploaded.has(d) && !local.has(d))
-  if (lost.length > 0)
-    throw new AirlockError('INTERNAL', `${lost[0]} was left to be hashed on upload, but no judged graph names it`)
-  const sources = new Map<JudgedGraph, CopySource>()
-  const judged = (graph: JudgedGraph): CopySource => {
-    const known = sources.get(graph) ?? judgedSource(source, graph).source
-    sources.set(graph, known)
-    return known
-  }
-
-  const committed: UnreferencedBlob[] = []
-  let failure: {error: unknown; image?: VerifiedImage} | undefined
-  const gate = new Limiter(concurrency)
-  const work = [...uploads.values()].sort((a, b) => b.descriptor.size - a.descriptor.size)
-  await Promise.all([
-    ...work.map(({image, ref, graph, descriptor}) =>
-      gate.run(async () => {
-        if (failure) return
-        const {copier, repository, counters} = destination(image, ref)
-        try {
-          const blobs = blobEvents(repository, counters, onEvent, committed)
-          await copier.copy(judged(graph), descriptor, {
-            preCopy: blobs.start,
-            postCopy: blobs.pushed,
-            onCopySkipped: blobs.skipped,
-            onMounted: blobs.mounted,
-          })
-        } catch (error) {
-          failure ??= {error, image}
-        }
-      }),
-    ),
-    ...[...local.values()].map(({graph, descriptor}) =>
-      gate.run(async () => {
-        if (failure) return
-        try {
-          // the stream checks size and digest at its end
-          for await (const _ of await judged(graph).fetch(descriptor));
-        } catch (error) {
-          failure ??= {error}
-        }
-      }),
-    ),
-  ])
-  if (!failure) return
-  throw hashOnUploadFailure(failure.error, failure.image, committed)
-}
-
-/** The one error of a failed first phase: the blob and its cause, and the blobs left unreferenced as data. */
-function hashOnUploadFailure(
-  error: unknown,
-  image: VerifiedImage | undefined,
-  committed: UnreferencedBlob[],
-): AirlockError {
-  const e = toAirlockError(error)
-  const content = e.code === 'DIGEST_MISMATCH' || e.code === 'SIZE_MISMATCH'
-  const left =
-    committed.length > 0
-      ? `${committed.length === 1 ? '1 blob' : `${committed.length} blobs`} already uploaded ${committed.length === 1 ? 'is' : 'are'} left unreferenced in the mirror (listed; the registry's garbage collection removes them)`
-      : ''
-  // Said as verify says it (the uploader's "expected D" is the blob's own name here)
-  const digest = (e.details?.['copy'] as {digest?: string} | undefined)?.digest
-  const cause = digest ? e.message.replace(`, expected ${digest}`, ', not to its name') : e.message
-  const message = content
-    ? `verification failed while uploading, no manifest or tag was pushed: ${image ? `${image.reference}: ` : ''}${cause}`
-    : e.message
-  const hint = content
-    ? `the archive does not hold what it was signed with: copy it again (compare its sha256 with the one export printed)${left ? `; ${left}` : ''}`
-    : [e.hint, left].filter(Boolean).join('; ')
-  return new AirlockError(e.code, message, {
-    cause: error,
-    ...(hint ? {hint} : {}),
-    details: {...e.details, unreferencedBlobs: committed},
-  })
 }
 
 /**
