@@ -90,3 +90,32 @@ export function segmentStream(
     {objectMode: false},
   )
 }
+
+/**
+ * Reads from `start` of an entry laid out as `segments` into `target`: one positional read, within one segment (so
+ * possibly fewer bytes than `target` holds), resolving to the bytes read; 0 at or past the entry's end.
+ */
+export async function readSegmentsAt(
+  files: readonly OpenFile[],
+  segments: readonly Segment[],
+  start: number,
+  target: Buffer,
+): Promise<number> {
+  let skip = start
+  for (const segment of segments) {
+    if (skip >= segment.size) {
+      skip -= segment.size
+      continue
+    }
+    const file = files[segment.file]!
+    const length = Math.min(target.length, segment.size - skip)
+    const {bytesRead} = await file.fh.read(target, 0, length, segment.offset + skip)
+    if (bytesRead === 0)
+      throw new AirlockError(
+        'ARCHIVE_INVALID',
+        `${file.path}: truncated at offset ${segment.offset + skip} (the file changed since it was opened)`,
+      )
+    return bytesRead
+  }
+  return 0
+}

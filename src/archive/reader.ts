@@ -13,7 +13,7 @@ import type {Digest} from '../oci/digest.ts'
 import {VerifyingStream} from '../oci/digest.ts'
 import {parseManifest, type ImageIndex, type RawManifest} from '../oci/manifest.ts'
 import {MAX_MANIFEST_BYTES} from '../oci/media-types.ts'
-import {type EntryRecord, readSegments, segmentStream, segmentsOf} from './entries.ts'
+import {type EntryRecord, readSegments, readSegmentsAt, segmentStream, segmentsOf} from './entries.ts'
 import {checkIdentity, type FileIdentity, type OpenFile} from './file-identity.ts'
 import {hashPendingEntries, type ScanOptions} from './hashing-pass.ts'
 import {scanArchive} from './plain-source.ts'
@@ -298,6 +298,8 @@ export class ArchiveReader implements RangeFetcher, ExistenceChecker {
           throw new AirlockError('INTERNAL', `range ${offset}+${length} outside blob ${descriptor.digest}`)
         return segmentStream(this.openFiles(), segments, offset, length)
       },
+      read: (target: Buffer, offset: number): Promise<number> =>
+        readSegmentsAt(this.openFiles(), segments, offset, target),
     }
   }
 

@@ -22,6 +22,11 @@ export interface Fetcher {
 export interface RereadableBlob {
   size: number
   open(offset: number, length: number): Readable
+  /**
+   * Reads from `offset` of the blob into `target` (at most its length; fewer at a segment's end), resolving to the
+   * bytes read (0 past the end). Optional: a source that has it lets an upload reuse its read buffers.
+   */
+  read?(target: Buffer, offset: number): Promise<number>
 }
 
 /** A Fetcher that can also hand out a blob as a re-readable region (undefined when it cannot). */

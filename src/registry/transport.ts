@@ -7,6 +7,7 @@
 import type {Agent as HttpAgent, IncomingHttpHeaders, IncomingMessage} from 'node:http'
 import type {Agent as HttpsAgent} from 'node:https'
 import type {Readable} from 'node:stream'
+import {isBodyWriter, type BodyWriter} from './hashed-body.ts'
 import {AirlockError} from '../errors.ts'
 import {http, https} from '../util/http-modules.ts'
 import {backoffDelay, retryAfterMs, sleep} from './backoff.ts'
@@ -38,8 +39,8 @@ export interface HttpRequest {
   method: string
   url: URL
   headers?: Record<string, string>
-  /** A Buffer can be re-sent on retry; a stream cannot, so streamed requests get exactly one attempt. */
-  body?: Buffer | Readable
+  /** A Buffer can be re-sent on retry; a stream or a body writer cannot, so they get exactly one attempt. */
+  body?: Buffer | Readable | BodyWriter
   /** Follow 3xx redirects (default: for GET and HEAD). */
   followRedirects?: boolean
   /** The request commits content: once its body is sent, wait up to the commit timeout for the answer. */
@@ -254,6 +255,11 @@ export class Transport {
       const body = request.body
       if (body === undefined) req.end()
       else if (Buffer.isBuffer(body)) req.end(body)
+      else if (isBodyWriter(body))
+        body.writeTo(req).then(
+          () => req.end(),
+          (error: Error) => req.destroy(error),
+        )
       else {
         // A body that already failed (e.g. its digest check fired while the upload session was being opened)
         // emits no further events: without this the request would wait for the socket timeout.

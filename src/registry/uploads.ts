@@ -4,7 +4,7 @@
 // not cost the whole layer and proxies with body limits still pass). The content is checked against the
 // descriptor while it is sent; the registry checks it again when it commits `?digest=`.
 import {createHash, type Hash} from 'node:crypto'
-import {Transform, type Readable, type TransformCallback} from 'node:stream'
+import type {Readable} from 'node:stream'
 import {AirlockError} from '../errors.ts'
 import type {Descriptor} from '../oci/descriptor.ts'
 import {VerifyingStream} from '../oci/digest.ts'
@@ -14,6 +14,7 @@ import {backoffDelay, retryAfterMs, sleep} from './backoff.ts'
 import {isRetryableError, isRetryableStatus, readErrorBody, statusError} from './errors.ts'
 import type {RegistrySession} from './session.ts'
 import {blobSize} from './manifests.ts'
+import {HashedBody} from './hashed-body.ts'
 import {discard, header, type HttpResponse} from './transport.ts'
 
 export interface UploadOptions {
@@ -382,64 +383,6 @@ async function uploadAttempt(
   }
 }
 
-/**
- * Hashes what passes through into a shared hash; with `expected` (the request that commits), checks size and digest
- * at the end and holds the last piece back until they matched: the registry never receives the whole body of
- * content that does not hash to its digest, so it cannot commit it, whatever it checks itself.
- */
-class HashingStream extends Transform {
-  private readonly hash: Hash
-  private readonly expected: Descriptor | undefined
-  private readonly length: number
-  private seen = 0
-  private held: Buffer | undefined
-  failure: AirlockError | undefined
-
-  constructor(hash: Hash, length: number, expected: Descriptor | undefined) {
-    super()
-    this.hash = hash
-    this.length = length
-    this.expected = expected
-  }
-
-  override _transform(chunk: Buffer, _encoding: BufferEncoding, callback: TransformCallback): void {
-    this.seen += chunk.length
-    if (this.seen > this.length) {
-      this.failure = new AirlockError('SIZE_MISMATCH', `blob: more than the expected ${this.length} bytes`)
-      callback(this.failure)
-      return
-    }
-    this.hash.update(chunk)
-    if (!this.expected) {
-      callback(null, chunk)
-      return
-    }
-    const previous = this.held
-    this.held = chunk
-    callback(null, previous)
-  }
-
-  override _flush(callback: TransformCallback): void {
-    if (this.seen !== this.length) {
-      this.failure = new AirlockError('SIZE_MISMATCH', `blob: read ${this.seen} bytes, expected ${this.length}`)
-      callback(this.failure)
-      return
-    }
-    if (this.expected) {
-      const actual = `sha256:${this.hash.digest('hex')}`
-      if (actual !== this.expected.digest) {
-        this.failure = new AirlockError(
-          'DIGEST_MISMATCH',
-          `blob ${this.expected.digest}: content hashes to ${actual}, expected ${this.expected.digest}`,
-        )
-        callback(this.failure)
-        return
-      }
-    }
-    callback(null, this.held)
-  }
-}
-
 /** One request whose body is `length` bytes of `source` from `offset`, hashed into `hash` on the way. */
 async function sendRange(
   session: RegistrySession,
@@ -452,17 +395,7 @@ async function sendRange(
   hash: Hash,
   expected: Descriptor | undefined,
 ): Promise<{response: HttpResponse} | {error: Error; content: boolean}> {
-  const body = new HashingStream(hash, length, expected)
-  const file = length > 0 ? source.open(offset, length) : undefined
-  let readError: Error | undefined
-  if (file) {
-    file.once('error', error => {
-      readError = error
-      body.destroy(error)
-    })
-    file.pipe(body)
-  } else body.end()
-  body.on('error', () => {}) // the transport sees it through the request; the cause is read from `failure`
+  const body = new HashedBody(source, offset, length, hash, expected)
   const headers: Record<string, string> = {'Content-Type': 'application/octet-stream', 'Content-Length': String(length)}
   if (request.contentRange) headers['Content-Range'] = request.contentRange
   try {
@@ -478,18 +411,16 @@ async function sendRange(
     return {response}
   } catch (error) {
     if (body.failure) return {error: body.failure, content: true}
-    if (readError)
+    if (body.readError)
       return {
-        error: new AirlockError('IO_ERROR', `${what}: reading the blob: ${readError.message}`, {cause: readError}),
+        error: new AirlockError('IO_ERROR', `${what}: reading the blob: ${body.readError.message}`, {
+          cause: body.readError,
+        }),
         content: true,
       }
     return {error: error instanceof Error ? error : new Error(String(error)), content: false}
   } finally {
-    if (file && !file.destroyed) {
-      file.unpipe(body)
-      file.destroy()
-    }
-    if (!body.destroyed) body.destroy()
+    body.stop()
   }
 }
 
