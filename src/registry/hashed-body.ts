@@ -75,7 +75,7 @@ export class HashedBody implements BodyWriter {
     for await (const piece of this.pieces()) {
       seen += piece.bytes.length
       if (seen > this.length)
-        throw (this.failure = new AirlockError('SIZE_MISMATCH', `blob: more than the expected ${this.length} bytes`))
+        throw this.content(new AirlockError('SIZE_MISMATCH', `blob: more than the expected ${this.length} bytes`))
       this.hash.update(piece.bytes)
       if (!this.expected) {
         await this.write(request, piece)
@@ -86,14 +86,16 @@ export class HashedBody implements BodyWriter {
     }
     if (this.stopped) throw new Error('request body stopped')
     if (seen !== this.length)
-      throw (this.failure = new AirlockError('SIZE_MISMATCH', `blob: read ${seen} bytes, expected ${this.length}`))
+      throw this.content(new AirlockError('SIZE_MISMATCH', `blob: read ${seen} bytes, expected ${this.length}`))
     if (this.expected) {
       const actual = `sha256:${this.hash.digest('hex')}`
       if (actual !== this.expected.digest)
-        throw (this.failure = new AirlockError(
-          'DIGEST_MISMATCH',
-          `blob ${this.expected.digest}: content hashes to ${actual}, expected ${this.expected.digest}`,
-        ))
+        throw this.content(
+          new AirlockError(
+            'DIGEST_MISMATCH',
+            `blob ${this.expected.digest}: content hashes to ${actual}, expected ${this.expected.digest}`,
+          ),
+        )
       if (held) await this.write(request, held)
     }
   }
@@ -129,6 +131,12 @@ export class HashedBody implements BodyWriter {
       at += n
       yield {bytes: pooled.subarray(0, n), pooled}
     }
+  }
+
+  /** The content is not what the descriptor says: remembered, so the caller reports it and never retries. */
+  private content(error: AirlockError): AirlockError {
+    this.failure = error
+    return error
   }
 
   private readFailed(error: unknown): Error {
