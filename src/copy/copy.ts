@@ -106,6 +106,8 @@ export class CopyEngine {
   private readonly holders = new Map<string, Set<string>>()
   /** digest -> the size held under it (a HEAD's Content-Length, or what this run sent). */
   private readonly heldSizes = new Map<string, number>()
+  /** `name@digest` a HEAD earlier in this run found missing (markAbsent). */
+  private readonly absent = new Set<string>()
   /** digest -> the first transfer of that blob in this run, whatever the destination. */
   private readonly firstTransfer = new Map<string, Promise<void>>()
   /** Mounts asked for and mounts done in this run (a declined mount, 202, is "not this time", not "never"). */
@@ -134,6 +136,19 @@ export class CopyEngine {
   mountAttempted(done: boolean): void {
     this.mountsTried++
     if (done) this.mountsDone++
+  }
+
+  /**
+   * Records that `name` lacked `digest` when asked earlier in this run (a HEAD before the copy): it is sent without
+   * asking again. A writer that added it since only costs a transfer the registry dedups.
+   */
+  markAbsent(name: string, digest: string): void {
+    this.absent.add(`${name}@${digest}`)
+  }
+
+  /** @internal */
+  knownAbsent(name: string, digest: string): boolean {
+    return this.absent.has(`${name}@${digest}`)
   }
 
   /** Records that `name` holds `digest` (a HEAD made before the copy): skipped without asking again. */
@@ -207,6 +222,8 @@ export class GraphCopier {
   private readonly engine: CopyEngine
   private readonly name: string
   private readonly inflight = new Map<string, Promise<void>>()
+  /** root digest -> copies of it started on this copier (roots are not deduped: each caller wants its result). */
+  private readonly rootCopies = new Map<string, number>()
 
   constructor(dst: CopyTarget, options: {concurrency?: number; engine?: CopyEngine; name?: string} = {}) {
     this.dst = dst
@@ -216,6 +233,7 @@ export class GraphCopier {
 
   async copy(src: CopySource, root: Descriptor, options: CopyGraphOptions = {}): Promise<CopyGraphResult> {
     const result: CopyGraphResult = {root, rootManifest: undefined, filtered: false}
+    this.rootCopies.set(root.digest, (this.rootCopies.get(root.digest) ?? 0) + 1)
     await this.node(root, {src, options, depth: 0, ancestors: new Set(), result})
     return result
   }
@@ -239,7 +257,9 @@ export class GraphCopier {
     if (!isManifestType(descriptor.mediaType)) return this.copyBlob(src, descriptor, options)
     // The destination only holds a manifest once all of its successors are in (they go first), so a manifest it
     // has means a complete subtree. The root is still read when the caller needs its platforms.
-    const held = await this.step('exists', 'destination', descriptor, () => this.dst.exists(descriptor))
+    const held =
+      !this.engine.knownAbsent(this.name, descriptor.digest) &&
+      (await this.step('exists', 'destination', descriptor, () => this.dst.exists(descriptor)))
     if (held && !result) return this.skipped(descriptor, options)
     const manifest = await this.engine.limiter.run(
       () => this.step('fetch', 'source', descriptor, () => fetchManifest(src, descriptor)),
@@ -268,7 +288,8 @@ export class GraphCopier {
     const path = new Set(ancestors).add(descriptor.digest)
     await Promise.all(next.map(child => this.node(child, {src, options, depth: depth + 1, ancestors: path})))
     // A root copied while the same root was in flight elsewhere (no dedup for roots): the other may have landed.
-    if (result && (await this.step('exists', 'destination', descriptor, () => this.dst.exists(descriptor))))
+    const contended = result && (this.rootCopies.get(descriptor.digest) ?? 0) > 1
+    if (contended && (await this.step('exists', 'destination', descriptor, () => this.dst.exists(descriptor))))
       return this.skipped(descriptor, options)
     options.preCopy?.(descriptor)
     await this.engine.limiter.run(
@@ -334,6 +355,7 @@ export class GraphCopier {
 
   /** Whether the destination holds the blob, remembering the size it states. */
   private async held(descriptor: Descriptor): Promise<boolean> {
+    if (this.engine.knownAbsent(this.name, descriptor.digest)) return false
     const dst = this.dst
     if (!dst.blobSize) return this.step('exists', 'destination', descriptor, () => dst.exists(descriptor))
     const size = await this.step('exists', 'destination', descriptor, () => dst.blobSize!(descriptor))

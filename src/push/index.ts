@@ -166,6 +166,7 @@ export async function pushArchive(options: PushArchiveOptions): Promise<PushArch
       target: options.target,
       ...(held || base.found.length ? {held: [...(held?.pairs ?? []), ...base.found]} : {}),
       ...(held?.roots.length ? {heldManifests: held.roots} : {}),
+      ...(held?.absent.length ? {absent: held.absent} : {}),
       keepHost: options.keepHost ?? false,
       force: options.force ?? false,
       ...(options.concurrency ? {concurrency: options.concurrency} : {}),
@@ -280,6 +281,8 @@ interface Holdings {
   pairs: Array<{repository: string; digest: string; size?: number}>
   /** Root manifests (image, signature artifact) the mirror holds where they are going. */
   roots: Array<{repository: string; digest: string}>
+  /** Root manifests and blobs the mirror answered "missing" for where they are going: sent without asking again. */
+  absent: Array<{repository: string; digest: string}>
 }
 
 /**
@@ -292,11 +295,12 @@ async function mirrorHoldings(
   mirror: MirrorRegistry,
   options: PushArchiveOptions,
 ): Promise<Holdings> {
-  const limiter = new Limiter(8) // HEADs are tiny: more in flight than blob transfers
+  const limiter = new Limiter(16) // HEADs are tiny: more in flight than blob transfers
   const wanted = new Map<string, Map<string, Descriptor>>() // repository -> digest -> descriptor still to ask about
   const vouched = new Map<string, Set<string>>() // repository -> digests under a root manifest it holds
   const askRoots: Array<Promise<void>> = []
   const roots: Holdings['roots'] = []
+  const absent: Holdings['absent'] = []
   for (const image of plan) {
     const repository = mapRepository(parseReference(image.reference), options.target, {
       keepHost: options.keepHost ?? false,
@@ -312,7 +316,10 @@ async function mirrorHoldings(
           if (await dst.exists(root)) {
             roots.push({repository, digest: root.digest})
             for (const blob of under) held.add(blob.digest)
-          } else for (const blob of under) blobs.set(blob.digest, blob)
+          } else {
+            absent.push({repository, digest: root.digest})
+            for (const blob of under) blobs.set(blob.digest, blob)
+          }
         }),
       )
   }
@@ -334,10 +341,11 @@ async function mirrorHoldings(
             const size = dst.blobSize ? await dst.blobSize(blob) : (await dst.exists(blob)) ? -1 : undefined
             const has = size !== undefined
             if (has) pairs.push({repository, digest: blob.digest, ...(size >= 0 ? {size} : {})})
+            else absent.push({repository, digest: blob.digest})
             present.set(blob.digest, (present.get(blob.digest) ?? true) && has)
           }),
         ),
     ),
   )
-  return {digests: new Set([...present].filter(([, has]) => has).map(([digest]) => digest)), pairs, roots}
+  return {digests: new Set([...present].filter(([, has]) => has).map(([digest]) => digest)), pairs, roots, absent}
 }

@@ -26,8 +26,11 @@ import {fetchManifest} from '../content/read-manifest.ts'
 import {Limiter, Mutex} from '../util/concurrency.ts'
 import type {SignatureForms} from '../verify/mirror-check.ts'
 
-/** Images pushed at once: enough to keep the transfer slots busy between one image's manifests and tags. */
-const IMAGES_AT_ONCE = 4
+/**
+ * Images pushed at once: their manifests and tags are small requests, one after another within an image, so more
+ * images than transfer slots keep the registry busy (blob transfers stay bounded by the engine's limiter).
+ */
+const IMAGES_AT_ONCE = 8
 
 export {emptyCounters, type PushCounters, type PushEvent} from './tags.ts'
 
@@ -56,6 +59,8 @@ export interface PushOptions {
   concurrency?: number
   /** Blobs the caller already saw in the mirror (HEAD before verification): not asked about again. */
   held?: Array<{repository: string; digest: string; size?: number}>
+  /** Root manifests and blobs the caller saw missing in the mirror (HEAD before verification): not asked again. */
+  absent?: Array<{repository: string; digest: string}>
   /**
    * Root manifests (images, signature artifacts) the caller already saw in the mirror: skipped without asking again
    * (the mirror holds a manifest only with its whole subtree).
@@ -113,6 +118,7 @@ export async function pushVerdict(
   const engine = new CopyEngine({concurrency: options.concurrency ?? 4})
   const heldRoots = new Set((options.heldManifests ?? []).map(m => `${m.repository}@${m.digest}`))
   for (const {repository, digest, size} of options.held ?? []) engine.markHeld(repository, digest, size)
+  for (const {repository, digest} of options.absent ?? []) engine.markAbsent(repository, digest)
   const forms = options.signatureForms ?? 'all'
   if (forms === 'legacy') refuseUnsignedUnderLegacy(verdict)
   const written = new Set<'legacy-tags' | 'referrers'>()
@@ -243,7 +249,7 @@ export async function pushVerdict(
   // graph, signature tags, referrers, its tag last. After the first failure no image starts, the ones under way
   // settle (no write continues after push returns), and that first failure is what push reports.
   // --concurrency 1 also means one image at a time (in archive order)
-  const images = new Limiter(Math.min(IMAGES_AT_ONCE, options.concurrency ?? IMAGES_AT_ONCE))
+  const images = new Limiter(options.concurrency === 1 ? 1 : IMAGES_AT_ONCE)
   let failure: {error: unknown} | undefined
   const settled = await Promise.allSettled(
     refs.map(entry =>
