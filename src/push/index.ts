@@ -21,7 +21,7 @@ import type {VerifySignatureMode} from '../verify/signatures.ts'
 import type {Verdict} from '../verify/verdict.ts'
 import {firstFailure, type PlannedImage} from '../verify/verify.ts'
 import type {MirrorCheckResult, SignatureForms} from '../verify/mirror-check.ts'
-import type {PushEvent} from './tags.ts'
+import {resolveOptional, type PushEvent} from './tags.ts'
 import {checkHostIndependentRule} from './host-rules.ts'
 import {mapRepository, type MirrorTarget} from '../reference/mirror-path.ts'
 import {RegistryMirror} from '../registry/mirror.ts'
@@ -167,6 +167,7 @@ export async function pushArchive(options: PushArchiveOptions): Promise<PushArch
       ...(held || base.found.length ? {held: [...(held?.pairs ?? []), ...base.found]} : {}),
       ...(held?.roots.length ? {heldManifests: held.roots} : {}),
       ...(held?.absent.length ? {absent: held.absent} : {}),
+      ...(held?.tags.length ? {tagsInPlace: held.tags} : {}),
       keepHost: options.keepHost ?? false,
       force: options.force ?? false,
       ...(options.concurrency ? {concurrency: options.concurrency} : {}),
@@ -283,6 +284,8 @@ interface Holdings {
   roots: Array<{repository: string; digest: string}>
   /** Root manifests and blobs the mirror answered "missing" for where they are going: sent without asking again. */
   absent: Array<{repository: string; digest: string}>
+  /** Tags the mirror answered already pointing at their root. */
+  tags: Array<{repository: string; tag: string; descriptor: Descriptor}>
 }
 
 /**
@@ -301,6 +304,7 @@ async function mirrorHoldings(
   const askRoots: Array<Promise<void>> = []
   const roots: Holdings['roots'] = []
   const absent: Holdings['absent'] = []
+  const tags: Holdings['tags'] = []
   for (const image of plan) {
     const repository = mapRepository(parseReference(image.reference), options.target, {
       keepHost: options.keepHost ?? false,
@@ -310,10 +314,13 @@ async function mirrorHoldings(
     wanted.set(repository, blobs)
     const held = vouched.get(repository) ?? new Set<string>()
     vouched.set(repository, held)
-    for (const {root, blobs: under} of image.roots)
+    for (const {root, blobs: under, tag} of image.roots)
       askRoots.push(
         limiter.run(async () => {
-          if (await dst.exists(root)) {
+          // A tag naming the root answers two questions in one request: the root is held, and the tag is in place.
+          const tagged = tag ? await resolveOptional(dst, tag).catch(() => undefined) : undefined
+          if (tag && tagged?.digest === root.digest) tags.push({repository, tag, descriptor: tagged})
+          if (tagged?.digest === root.digest || (await dst.exists(root))) {
             roots.push({repository, digest: root.digest})
             for (const blob of under) held.add(blob.digest)
           } else {
@@ -347,5 +354,5 @@ async function mirrorHoldings(
         ),
     ),
   )
-  return {digests: new Set([...present].filter(([, has]) => has).map(([digest]) => digest)), pairs, roots, absent}
+  return {digests: new Set([...present].filter(([, has]) => has).map(([digest]) => digest)), pairs, roots, absent, tags}
 }

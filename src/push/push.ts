@@ -59,6 +59,8 @@ export interface PushOptions {
   concurrency?: number
   /** Blobs the caller already saw in the mirror (HEAD before verification): not asked about again. */
   held?: Array<{repository: string; digest: string; size?: number}>
+  /** Tags the caller saw already pointing at their root (HEAD before verification): left as they are. */
+  tagsInPlace?: Array<{repository: string; tag: string; descriptor: Descriptor}>
   /** Root manifests and blobs the caller saw missing in the mirror (HEAD before verification): not asked again. */
   absent?: Array<{repository: string; digest: string}>
   /**
@@ -162,7 +164,9 @@ export async function pushVerdict(
   // instead of one after the other at each image's end. Only for roots the mirror holds: a tag cannot point at a
   // manifest it lacks, so a first push asks nothing more; an answer naming other content is asked again when the
   // tag is written (writeTag).
-  const early = new Map<string, Promise<Descriptor | undefined>>()
+  const early = new Map<string, Promise<Descriptor | undefined>>(
+    (options.tagsInPlace ?? []).map(t => [`${t.repository}:${t.tag}`, Promise.resolve(t.descriptor)]),
+  )
   const asks = new Limiter(8)
   for (const {image, ref} of refs) {
     const repository = repositoryOf(ref)

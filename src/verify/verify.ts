@@ -476,7 +476,8 @@ export interface PlannedImage {
   reference: string
   /** Every blob of the image and its artifacts, once. */
   blobs: Descriptor[]
-  roots: Array<{root: Descriptor; blobs: Descriptor[]}>
+  /** `tag`: where the archive says the root goes (the image's tag, a legacy signature tag), as claimed, unjudged. */
+  roots: Array<{root: Descriptor; blobs: Descriptor[]; tag?: string}>
 }
 
 export async function plannedBlobs(archive: ArchiveReader): Promise<PlannedImage[]> {
@@ -500,11 +501,13 @@ export async function plannedBlobs(archive: ArchiveReader): Promise<PlannedImage
     const reference = root.annotations?.[REF_NAME_ANNOTATION] ?? `index.json manifests[${i}]`
     const record = archive.airlock.images.find(r => r.reference === reference)
     const carried = record?.filtered ? new Set((record.platforms ?? []).map(p => p.digest)) : undefined
-    const roots = [
-      {root, carried},
+    const roots: Array<{root: Descriptor; carried: Set<string> | undefined; tag: string | undefined}> = [
+      {root, carried, tag: record?.tag},
       ...(section?.subjects
         .filter(s => s.image === reference)
-        .flatMap(s => s.entries.map(e => ({root: e.descriptor, carried: undefined}))) ?? []),
+        .flatMap(s =>
+          s.entries.map(e => ({root: e.descriptor, carried: undefined, tag: e.kind === 'legacy-tag' ? e.tag : undefined})),
+        ) ?? []),
     ]
     const blobs = new Map<string, Descriptor>()
     const walked: PlannedImage['roots'] = []
@@ -512,7 +515,11 @@ export async function plannedBlobs(archive: ArchiveReader): Promise<PlannedImage
       const under = [...(await walkImage(archive, r.root, r.carried, budget, baseSizes)).blobs.values()].map(
         b => b.descriptor,
       )
-      walked.push({root: {mediaType: r.root.mediaType, digest: r.root.digest, size: r.root.size}, blobs: under})
+      walked.push({
+        root: {mediaType: r.root.mediaType, digest: r.root.digest, size: r.root.size},
+        blobs: under,
+        ...(r.tag ? {tag: r.tag} : {}),
+      })
       for (const b of under) blobs.set(b.digest, b)
     }
     plan.push({reference, blobs: [...blobs.values()], roots: walked})
