@@ -30,7 +30,7 @@ import type {SignatureForms} from '../verify/mirror-check.ts'
  * Images pushed at once: their manifests and tags are small requests, one after another within an image, so more
  * images than transfer slots keep the registry busy (blob transfers stay bounded by the engine's limiter).
  */
-const IMAGES_AT_ONCE = 8
+const IMAGES_AT_ONCE = 16
 
 export {emptyCounters, type PushCounters, type PushEvent} from './tags.ts'
 
