@@ -118,6 +118,37 @@ describe('copy engine', () => {
     assert.deepEqual(skipped, [root.digest], 'a held manifest means a held subtree')
   })
 
+  it('what a HEAD earlier in the run found missing is sent without asking again (markAbsent)', async () => {
+    const b = builder()
+    const one = b.image(['absent 1', 'absent 2'])
+    const reg = new MemoryRegistry()
+    const engine = new CopyEngine({concurrency: 2})
+    const nodes = [one, ...successors(b.raw(one).parsed)]
+    for (const d of nodes) engine.markAbsent('r', d.digest)
+    await engine.to(reg.repository('r'), 'r').copy(b.c, one)
+    assert.deepEqual(reg.requests('HEAD'), [], 'nothing asked again')
+    assert.equal(reg.requests('PUT').length, nodes.length, 'every node sent')
+    // the answer is per repository: another repository is still asked
+    reg.log.length = 0
+    await engine.to(reg.repository('s'), 's').copy(b.c, one)
+    assert.ok(reg.requests('HEAD').length > 0)
+  })
+
+  it('a root is asked again after its children only when another copy of the same root ran', async () => {
+    const b = builder()
+    const one = b.image(['only layer'])
+    const reg = new MemoryRegistry()
+    await new GraphCopier(reg.repository('r')).copy(b.c, one)
+    assert.equal(reg.requests('HEAD').filter(l => l.endsWith(short(one))).length, 1, 'one HEAD for a lone root')
+
+    const two = b.image(['another layer'])
+    const reg2 = new MemoryRegistry()
+    const copier = new GraphCopier(reg2.repository('r'))
+    await Promise.all([copier.copy(b.c, two), copier.copy(b.c, two)])
+    assert.ok(reg2.requests('HEAD').filter(l => l.endsWith(short(two))).length >= 3, 'contended: asked again')
+    assert.ok(reg2.requests('PUT').filter(l => l.endsWith(short(two))).length >= 1)
+  })
+
   it('shares in-flight work: two images with a common layer send it once; transfers stay within the limit', async () => {
     const b = builder()
     const layers = Array.from({length: 12}, (_, i) => `layer ${i}`)

@@ -81,7 +81,12 @@ export default class Push extends BaseCommand {
         'Judge the archive again even when the state directory (--state) remembers a passing verification of the same file under the same policy and trust inputs; and do not remember this one.',
       default: false,
     }),
-    concurrency: Flags.integer({summary: 'Blob transfers at once (6, as skopeo copies layers).', default: 6, min: 1, max: 64}),
+    concurrency: Flags.integer({
+      summary: 'Blob transfers at once (6, as skopeo copies layers).',
+      default: 6,
+      min: 1,
+      max: 64,
+    }),
     ...mirrorRegistryFlags,
   }
 

@@ -506,7 +506,11 @@ export async function plannedBlobs(archive: ArchiveReader): Promise<PlannedImage
       ...(section?.subjects
         .filter(s => s.image === reference)
         .flatMap(s =>
-          s.entries.map(e => ({root: e.descriptor, carried: undefined, tag: e.kind === 'legacy-tag' ? e.tag : undefined})),
+          s.entries.map(e => ({
+            root: e.descriptor,
+            carried: undefined,
+            tag: e.kind === 'legacy-tag' ? e.tag : undefined,
+          })),
         ) ?? []),
     ]
     const blobs = new Map<string, Descriptor>()
