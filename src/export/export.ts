@@ -2,6 +2,7 @@
 // discovery adds roots per image), then commit the archive. Any failure aborts the archive: nothing appears at
 // the output path, and an existing file there is left untouched.
 import type {Descriptor} from '../oci/descriptor.ts'
+import {MemoFetcher} from '../content/memo-fetcher.ts'
 import {AirlockError} from '../errors.ts'
 import {ArchiveWriter} from '../archive/writer.ts'
 import type {VolumeSetSummary} from '../archive/volume-output.ts'
@@ -35,6 +36,11 @@ export interface ExportHookContext {
   /** Root plus the platform manifests carried: the subjects whose signatures belong in the archive. */
   subjects: Descriptor[]
   writer: ArchiveWriter
+  /**
+   * The source as hooks read it: small contents they read (signature manifests, payloads) are kept and served again
+   * to the copy of the graphs they return (one GET each instead of two).
+   */
+  content: Fetcher
 }
 
 /**
@@ -123,7 +129,6 @@ export async function exportImages(options: ExportOptions): Promise<ExportResult
   // how many graph copies (manifests, sources) are open at once, and a copy that finishes starts the next one, so
   // one image with a big layer does not hold the sources behind it back until its turn in the ordered loop.
   interface Copied {
-    fetcher: Fetcher
     context: ExportHookContext
   }
   const copies: Array<Promise<Copied>> = []
@@ -163,9 +168,11 @@ export async function exportImages(options: ExportOptions): Promise<ExportResult
       if (copied.platforms) image.platforms = copied.platforms.map(({platform, digest}) => ({platform, digest}))
       if (copied.filtered) image.filtered = true
       const subjects = [root, ...(copied.platforms ?? []).map(p => p.descriptor)]
-      const context: ExportHookContext = {source, image, subjects, writer}
+      // A local source reads cheaply and may offer re-readable regions the copy uses: only registries are kept.
+      const content = source.store.isLocal ? fetcher : new MemoFetcher(fetcher)
+      const context: ExportHookContext = {source, image, subjects, writer, content}
       options.hooks?.discover?.(context)
-      return {fetcher, context}
+      return {context}
     })()
     const done = (): void => {
       running--
@@ -185,13 +192,13 @@ export async function exportImages(options: ExportOptions): Promise<ExportResult
       cursor = i
       startNext()
       onEvent?.({type: 'image-start', source: spec.input, index: i, total: specs.length})
-      const {fetcher, context} = await Promise.race([copies[i]!, failed])
+      const {context} = await Promise.race([copies[i]!, failed])
       const {image} = context
       const extra = (await options.hooks?.extraRoots?.(context)) ?? []
       // Extra graphs (signature artifacts) are small and many round trips: they are copied in parallel, without
       // holding the next image back; commit waits for them. afterImage is promised the image's graphs complete.
       const extraCopies = Promise.all(
-        extra.filter(d => !writer.has(d.digest)).map(d => copier.copy(fetcher, d, copyOptions)),
+        extra.filter(d => !writer.has(d.digest)).map(d => copier.copy(context.content, d, copyOptions)),
       )
       extraCopies.catch(fail)
       if (options.hooks?.afterImage) await Promise.race([extraCopies, failed])

@@ -91,7 +91,7 @@ export function signatureExportHooks(options: SignatureExportOptions): {
    * recorded by extraRoots, in image order, so the archive and the messages do not depend on timing.
    */
   const prepare = async (context: ExportHookContext): Promise<Prepared> => {
-    const {source, image, subjects} = context
+    const {source, image, subjects, content} = context
     const found = await discoverSignatures(source, subjects, image.reference)
     const warnings: string[] = []
     const stored: StoredProof[] = []
@@ -99,7 +99,7 @@ export function signatureExportHooks(options: SignatureExportOptions): {
       const legacy = found
         .flatMap(s => s.entries)
         .filter(e => e.kind === 'legacy-tag' && (e.role === 'signature' || e.role === 'attestation'))
-      const manifests = await Promise.all(legacy.map(e => readManifest(source.store, e.descriptor)))
+      const manifests = await Promise.all(legacy.map(e => readManifest(content, e.descriptor)))
       const sets = manifests.flatMap(m => (m.parsed.kind === 'manifest' ? m.parsed.layers : []))
       const fetched = await Promise.all(
         sets.flatMap(layer => {
@@ -115,7 +115,7 @@ export function signatureExportHooks(options: SignatureExportOptions): {
       root: {mediaType: image.mediaType, digest: image.digest, size: image.size},
       platforms: subjects.slice(1),
       entriesFor: d => found.filter(s => s.digest === d).flatMap(s => s.entries),
-      reader: fetcherContentReader(source.store, async logIndex => (await proofFetches.get(logIndex))?.inclusionProof),
+      reader: fetcherContentReader(content, async logIndex => (await proofFetches.get(logIndex))?.inclusionProof),
       policy: options.policy,
       trustedRoots: options.trustedRoots ?? [],
     })
