@@ -7,6 +7,7 @@
 import assert from 'node:assert/strict'
 import {createHash, randomBytes} from 'node:crypto'
 import {createReadStream, writeFileSync} from 'node:fs'
+import {open} from 'node:fs/promises'
 import {join} from 'node:path'
 import {after, before, describe, it} from 'node:test'
 import type {RereadableBlob} from '../src/content/types.ts'
@@ -49,6 +50,18 @@ describe('chunked uploads under body limits, minimum chunk sizes and moved uploa
     size: blob.size,
     open: (offset, length) => createReadStream(file, {start: offset, end: offset + length - 1}),
   })
+  /** The same region with positional reads, as the archive reader offers it (pooled upload buffers). */
+  const readableRegion = (): RereadableBlob => ({
+    ...region(),
+    read: async (target, offset) => {
+      const fh = await open(file)
+      try {
+        return (await fh.read(target, 0, target.length, offset)).bytesRead
+      } finally {
+        await fh.close()
+      }
+    },
+  })
 
   async function front(mode: QuirkMode, options: QuirksFrontOptions = {}): Promise<QuirksFront> {
     const f = await startQuirksFront(registry.host, mode, options)
@@ -57,12 +70,17 @@ describe('chunked uploads under body limits, minimum chunk sizes and moved uploa
   }
 
   /** Pushes the blob through `f` into a fresh repository, from the file region or from a stream. */
-  async function push(f: QuirksFront, how: 'region' | 'stream', options: Partial<RegistryOptions> = {}) {
+  async function push(
+    f: QuirksFront,
+    how: 'region' | 'stream' | 'readable-region',
+    options: Partial<RegistryOptions> = {},
+  ) {
     const repository = `chunks/r${++n}`
     const client = new RegistryClient({insecure: [f.host], retryBaseMs: 1, ...options})
     try {
       const repo = client.repository(parseReference(`${f.host}/${repository}`))
       if (how === 'region') await repo.pushFrom(blob, region())
+      else if (how === 'readable-region') await repo.pushFrom(blob, readableRegion())
       else await repo.push(blob, createReadStream(file))
     } finally {
       client.close()
@@ -81,6 +99,14 @@ describe('chunked uploads under body limits, minimum chunk sizes and moved uploa
     assert.ok(await held(repository))
     assert.equal(f.count(/^PUT .*digest=.* -> 413$/), 1, f.log.join('\n'))
     // all 3 MiB + 40 KiB refused, then half of it refused, then four quarters taken
+    assert.equal(f.count(/^PATCH .* -> 413$/), 2, f.log.join('\n'))
+    assert.equal(f.count(/^PATCH .* -> 202$/), 4, f.log.join('\n'))
+  })
+
+  it('nginx 413: the same with positional reads into pooled buffers (the archive reader)', async () => {
+    const f = await front('nginx-413')
+    const repository = await push(f, 'readable-region', {chunkSize: 4 * MiB})
+    assert.ok(await held(repository))
     assert.equal(f.count(/^PATCH .* -> 413$/), 2, f.log.join('\n'))
     assert.equal(f.count(/^PATCH .* -> 202$/), 4, f.log.join('\n'))
   })
