@@ -59,6 +59,24 @@ describe('test suite set-up', () => {
     assert.equal(here.status, 0, `this machine lacks test tools: ${here.stderr}`)
   })
 
+  it('npm test on a clean clone (no npm ci yet) says in one line to run npm ci, on any Node', () => {
+    assert.equal(pkg.scripts.pretest, 'node scripts/need-install.js')
+    // the script as it sits in a checkout without node_modules
+    const clone = mkdtempSync(join(tmpdir(), 'airlock-clean-clone-'))
+    try {
+      writeFileSync(join(clone, 'need-install.js'), readFileSync(join(root, 'scripts/need-install.js')))
+      writeFileSync(join(clone, 'package.json'), '{"type": "module"}')
+      const r = spawnSync(process.execPath, [join(clone, 'need-install.js')], {encoding: 'utf8'})
+      assert.equal(r.status, 1)
+      assert.equal(r.stderr.trimEnd().split('\n').length, 1, r.stderr)
+      assert.match(r.stderr, /node_modules is missing\): run "npm ci" first$/m)
+    } finally {
+      rmSync(clone, {recursive: true, force: true})
+    }
+    const here = spawnSync(process.execPath, [join(root, 'scripts/need-install.js')], {encoding: 'utf8'})
+    assert.equal(here.status, 0, here.stderr)
+  })
+
   it('every external program a test runs is checked by the preflight or is part of the base system', () => {
     const ci = readFileSync(join(root, '.ci/run'), 'utf8')
     for (const tool of TOOLS) assert.ok(ci.includes(tool.debian), `.ci/run does not install ${tool.debian}`)
