@@ -1,10 +1,10 @@
 // Small contents read once per run: export's signature judgement reads each signature manifest and payload from the
 // source registry, then the copy of the same signature graph would ask for them again. A MemoFetcher keeps what it
 // read and verified (small items only, within a byte budget) and serves it to the later reader.
-import {createHash} from 'node:crypto'
 import {Readable} from 'node:stream'
 import {AirlockError} from '../errors.ts'
 import type {Descriptor} from '../oci/descriptor.ts'
+import {sha256} from '../oci/digest.ts'
 import type {Fetcher} from './types.ts'
 
 /** Items up to this size are kept (signature manifests, payloads and bundles are a few KB). */
@@ -37,7 +37,7 @@ export class MemoFetcher implements Fetcher {
     }
     const bytes = Buffer.concat(chunks)
     // The inner stream checked them at its end; checked again here because these bytes are served again later.
-    const digest = `sha256:${createHash('sha256').update(bytes).digest('hex')}`
+    const digest = sha256(bytes)
     if (bytes.length !== descriptor.size || digest !== descriptor.digest)
       throw new AirlockError('DIGEST_MISMATCH', `${descriptor.digest}: content hashes to ${digest}`)
     if (!this.kept.has(descriptor.digest)) {

@@ -7,6 +7,7 @@ import type {Writable} from 'node:stream'
 import {AirlockError} from '../errors.ts'
 import type {Descriptor} from '../oci/descriptor.ts'
 import type {RereadableBlob} from '../content/types.ts'
+import {giveBuffer, takeBuffer} from './buffer-pool.ts'
 
 /** A request body that writes itself into the request and settles when all of it is written. */
 export interface BodyWriter {
@@ -17,18 +18,12 @@ export function isBodyWriter(body: unknown): body is BodyWriter {
   return typeof (body as BodyWriter | undefined)?.writeTo === 'function'
 }
 
-/** Bytes per read; the pool keeps this many spare buffers (a few per upload in flight). */
+/** Bytes per read. */
 export const READ_BYTES = 1024 * 1024
+/** Read buffers kept for reuse: a few per upload in flight. */
 const MAX_SPARE = 16
-const spare: Buffer[] = []
-
-function take(): Buffer {
-  return spare.pop() ?? Buffer.allocUnsafeSlow(READ_BYTES)
-}
-
-function give(buffer: Buffer): void {
-  if (spare.length < MAX_SPARE) spare.push(buffer)
-}
+const take = (): Buffer => takeBuffer(READ_BYTES)
+const give = (buffer: Buffer): void => giveBuffer(buffer, MAX_SPARE)
 
 /** One piece read from the source: `bytes` to send, and the pooled buffer it lives in (none for a stream piece). */
 interface Piece {
