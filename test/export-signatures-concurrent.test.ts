@@ -19,6 +19,7 @@ import {RegistryClient} from '../src/registry/index.ts'
 import {discoverInRegistry} from '../src/sigstore/discover.ts'
 import {parseSignaturesSection} from '../src/sigstore/section.ts'
 import {makeWorkDir} from './support/images.ts'
+import {startFaultProxy} from './support/fault-proxy.ts'
 import {startRegistry, type StartedRegistry} from './support/registry.ts'
 import {createTestSigstore, sampleImage, type TestSigstore} from './support/sigstore/index.ts'
 import {putImage} from './support/sigstore/registry-images.ts'
@@ -149,6 +150,59 @@ describe('export: signature work of several images at once, recorded in image or
       }
     } finally {
       await front.stop()
+    }
+  })
+
+  it('each manifest is asked for once: the image tag and its .sig tag by one GET, never HEAD then GET', async () => {
+    const proxy = await startFaultProxy(registry.host)
+    const viaProxy = new RegistryClient({insecure: [proxy.host]})
+    try {
+      const trustedRoots = [TrustedRoot.fromJSON(JSON.parse(ss.trustedRootJSON()))]
+      const {hooks} = signatureExportHooks({
+        mode: 'required',
+        rekorUrl: ss.url,
+        trustedRoots,
+        policy: loadPolicy({'certificate-identity': ID, 'certificate-oidc-issuer': ISSUER}),
+      })
+      const sources = refs.map(r => r.replace(registry.host, proxy.host))
+      const result = await exportImages({
+        sources,
+        output: join(work.dir, 'once.tar'),
+        hooks,
+        openRegistry: async reference => {
+          const ref = parseReference(reference)
+          return {store: viaProxy.repository(ref), name: ref.toString(), reference: ref.reference, tag: ref.tag!}
+        },
+      })
+      assert.equal(result.images.length, names.length)
+      const manifests = proxy.requests.filter(r => r.path.includes('/manifests/')).map(r => `${r.method} ${r.path}`)
+      for (const image of result.images) {
+        const repo = `/v2/t/${image.reference.split('/t/')[1]!.replace(/:v1$/, '')}`
+        const sig = `${repo}/manifests/${image.digest.replace(':', '-')}.sig`
+        assert.deepEqual(
+          manifests.filter(m => m.endsWith(`${repo}/manifests/v1`)),
+          [`GET ${repo}/manifests/v1`],
+          'the image tag: one GET',
+        )
+        assert.deepEqual(
+          manifests.filter(m => m.endsWith(sig)),
+          [`GET ${sig}`],
+          'the .sig tag: one GET',
+        )
+        assert.equal(image.attached?.length, 1, `${image.reference}: its .sig carried`)
+      }
+      // What the tags named was kept: nothing is fetched again by digest, and nothing is asked twice.
+      assert.deepEqual(
+        manifests.filter(m => m.startsWith('GET ') && m.includes('/manifests/sha256:')),
+        [],
+      )
+      assert.deepEqual(
+        manifests.filter((m, i) => manifests.indexOf(m) !== i),
+        [],
+      )
+    } finally {
+      viaProxy.close()
+      await proxy.stop()
     }
   })
 

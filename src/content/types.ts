@@ -42,9 +42,17 @@ export interface Pusher {
   push(descriptor: Descriptor, content: Readable): Promise<void>
 }
 
+export interface ResolveOptions {
+  /**
+   * The caller reads the manifest next: a store that pays a round trip per question (a registry) fetches it now and
+   * keeps its bytes, one GET instead of a HEAD and then a GET.
+   */
+  read?: boolean
+}
+
 /** Turns a tag or digest reference (in the store's own terms) into the descriptor of its root manifest. */
 export interface Resolver {
-  resolve(reference: string): Promise<Descriptor>
+  resolve(reference: string, options?: ResolveOptions): Promise<Descriptor>
 }
 
 export interface Tagger {

@@ -155,7 +155,9 @@ export async function exportImages(options: ExportOptions): Promise<ExportResult
         stagers.push(stager)
         fetcher = stager
       }
-      const root = await source.store.resolve(source.reference)
+      // Unstaged, the copy reads the root manifest at once: one GET by tag (bytes kept) instead of HEAD then GET.
+      // Staged, HEAD stays: a manifest in the cache costs no pull on Docker Hub.
+      const root = await source.store.resolve(source.reference, {read: fetcher === source.store})
       const copied = await copier.copy(fetcher, root, copyOptions)
       const image: ArchiveImage = {
         reference: source.name,

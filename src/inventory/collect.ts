@@ -6,7 +6,7 @@ import {join} from 'node:path'
 import {ArchiveReader} from '../archive/reader.ts'
 import {REF_NAME_ANNOTATION} from '../archive/schema.ts'
 import {fetchManifest} from '../content/read-manifest.ts'
-import type {Fetcher} from '../content/types.ts'
+import type {Fetcher, ResolveOptions} from '../content/types.ts'
 import {AirlockError} from '../errors.ts'
 import type {Descriptor} from '../oci/descriptor.ts'
 import type {Digest} from '../oci/digest.ts'
@@ -22,6 +22,8 @@ const SIGNATURE_TAG = /^sha256-[a-f0-9]{64}\.(sig|att|sbom)$/
 const MAX_DEPTH = 8
 /** Manifests walked per repository: a Talos release is a few hundred; this only stops a hostile registry. */
 const MAX_MANIFESTS = 100_000
+/** Tags of one repository resolved at once (a separate bound from the walk's own fetches: no slot waits on itself). */
+const TAGS_AT_ONCE = 8
 
 class RepositoryWalk {
   readonly manifests = new Map<string, number>()
@@ -74,7 +76,7 @@ class RepositoryWalk {
 /** A repository of the mirror as the inventory needs it: tags, resolve, fetch. */
 export interface InventoryRepositorySource extends Fetcher {
   tags(): Promise<string[]>
-  resolve(reference: string): Promise<Descriptor>
+  resolve(reference: string, options?: ResolveOptions): Promise<Descriptor>
 }
 
 /** Inventories repositories of a registry: every tag (signature tags too) resolved and walked. */
@@ -94,11 +96,27 @@ export async function inventoryRegistry(
       }
       throw error
     }
-    for (const tag of tags) {
-      const root = await repo.resolve(tag)
-      if (SIGNATURE_TAG.test(tag)) walk.signatures.add(tag)
-      await walk.visit(root)
-    }
+    // Tags are resolved several at once (a mirror holds hundreds per repository; the result is sorted, so the
+    // order answers come in does not matter). The walk reads each root next unless another tag named it: one GET
+    // either way, never HEAD then GET.
+    // After a failure the tags still queued are not asked; the error is reported once nothing runs any more.
+    const asks = new Limiter(TAGS_AT_ONCE)
+    let failure: {error: unknown} | undefined
+    await Promise.all(
+      tags.map(tag =>
+        asks.run(async () => {
+          if (failure) return
+          try {
+            const root = await repo.resolve(tag, {read: true})
+            if (SIGNATURE_TAG.test(tag)) walk.signatures.add(tag)
+            await walk.visit(root)
+          } catch (error) {
+            failure ??= {error}
+          }
+        }),
+      ),
+    )
+    if (failure) throw failure.error
     out.push(walk.result())
   }
   return out

@@ -8,7 +8,7 @@ import type {RawManifest} from '../oci/manifest.ts'
 import {isManifestType} from '../oci/media-types.ts'
 import type {ImageReference} from '../reference/reference.ts'
 import {readManifestBytes} from '../content/read-manifest.ts'
-import type {ReferrerLister, TagLister, Target} from '../content/types.ts'
+import type {ReferrerLister, ResolveOptions, TagLister, Target} from '../content/types.ts'
 import {fetchBlob} from './blobs.ts'
 import {blobSize, contentExists, getManifest, headManifest, putManifest} from './manifests.ts'
 import {listReferrersApi, listReferrersByTag, type ReferrersCapability} from './referrers.ts'
@@ -107,8 +107,16 @@ export class Repository implements Target, ReferrerLister, TagLister {
     }
   }
 
-  /** The root descriptor a tag or digest names: HEAD first (cheap, no rate-limit cost on Hub), GET if HEAD is not enough. */
-  async resolve(reference: string): Promise<Descriptor> {
+  /**
+   * The root descriptor a tag or digest names: HEAD first (cheap, no rate-limit cost on Hub), GET if HEAD is not
+   * enough. With `read` (the caller fetches the manifest next) one GET, its verified bytes kept for that fetch: the
+   * same single pull Hub counts, one round trip fewer.
+   */
+  async resolve(reference: string, options: ResolveOptions = {}): Promise<Descriptor> {
+    if (options.read) {
+      const raw = await this.fetchManifest(reference)
+      return {mediaType: raw.mediaType, digest: raw.digest, size: raw.bytes.length}
+    }
     const head = await headManifest(this.session, this.path, reference)
     if (head) {
       if (!isDigest(reference)) this.session.tagOf.set(`${this.path}@${head.digest}`, reference)

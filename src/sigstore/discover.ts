@@ -11,7 +11,7 @@ import {parseManifest, type ImageIndex, type RawManifest} from '../oci/manifest.
 import {isManifestType, MAX_MANIFEST_BYTES} from '../oci/media-types.ts'
 import {REF_NAME_ANNOTATION} from '../oci/media-types.ts'
 import type {Source} from '../content/source.ts'
-import type {Fetcher} from '../content/types.ts'
+import type {Fetcher, ResolveOptions} from '../content/types.ts'
 import {COSIGN_SIGN_PREDICATE} from './payload.ts'
 import type {SignatureEntry, SignatureRole, SubjectSignatures} from './section.ts'
 
@@ -24,7 +24,7 @@ const LEGACY_SUFFIXES: Array<[string, SignatureRole]> = [
 
 /** A registry repository as discovery needs it (src/registry Repository implements it). */
 export interface RegistryLike {
-  resolve(reference: string): Promise<Descriptor>
+  resolve(reference: string, options?: ResolveOptions): Promise<Descriptor>
   referrers(subject: Descriptor): Promise<Descriptor[]>
   tags?(): Promise<string[]>
 }
@@ -128,7 +128,8 @@ async function fromRegistry(
       const tag = base + suffix
       if (tags && tags.size > 0 && !tags.has(tag)) return undefined
       try {
-        return {kind: 'legacy-tag', tag, role, descriptor: strip(await repo.resolve(tag))}
+        // Found signature manifests are read next (judged, copied): fetched now, one round trip instead of two.
+        return {kind: 'legacy-tag', tag, role, descriptor: strip(await repo.resolve(tag, {read: true}))}
       } catch (error) {
         if (notFound(error)) return undefined
         throw error
