@@ -8,15 +8,7 @@ import {AirlockError} from '../errors.ts'
 import type {Descriptor} from '../oci/descriptor.ts'
 import type {RereadableBlob} from '../content/types.ts'
 import {giveBuffer, takeBuffer} from './buffer-pool.ts'
-
-/** A request body that writes itself into the request and settles when all of it is written. */
-export interface BodyWriter {
-  writeTo(request: Writable): Promise<void>
-}
-
-export function isBodyWriter(body: unknown): body is BodyWriter {
-  return typeof (body as BodyWriter | undefined)?.writeTo === 'function'
-}
+import type {BodyWriter} from './transport.ts'
 
 /** Bytes per read. */
 export const READ_BYTES = 1024 * 1024

@@ -6,8 +6,7 @@
 // only for requests whose body can be sent again.
 import type {Agent as HttpAgent, IncomingHttpHeaders, IncomingMessage} from 'node:http'
 import type {Agent as HttpsAgent} from 'node:https'
-import type {Readable} from 'node:stream'
-import {isBodyWriter, type BodyWriter} from './hashed-body.ts'
+import type {Readable, Writable} from 'node:stream'
 import {AirlockError} from '../errors.ts'
 import {http, https} from '../util/http-modules.ts'
 import {backoffDelay, retryAfterMs, sleep} from './backoff.ts'
@@ -33,6 +32,15 @@ export interface TransportOptions extends TlsOptions {
   retryBaseMs?: number
   /** Upper bound for any single wait, backoff or Retry-After (default 30 s). */
   maxRetryDelayMs?: number
+}
+
+/** A request body that writes itself into the request and settles when all of it is written (hashed-body.ts). */
+export interface BodyWriter {
+  writeTo(request: Writable): Promise<void>
+}
+
+function isBodyWriter(body: unknown): body is BodyWriter {
+  return typeof (body as BodyWriter | undefined)?.writeTo === 'function'
 }
 
 export interface HttpRequest {
