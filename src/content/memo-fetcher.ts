@@ -5,6 +5,7 @@ import {Readable} from 'node:stream'
 import {AirlockError} from '../errors.ts'
 import type {Descriptor} from '../oci/descriptor.ts'
 import {sha256} from '../oci/digest.ts'
+import {readUpTo} from './read-manifest.ts'
 import type {Fetcher} from './types.ts'
 
 /** Items up to this size are kept (signature manifests, payloads and bundles are a few KB). */
@@ -27,15 +28,7 @@ export class MemoFetcher implements Fetcher {
     const stream = await this.inner.fetch(descriptor)
     if (descriptor.size > MAX_ITEM_BYTES || this.total + descriptor.size > MAX_TOTAL_BYTES) return stream
     // read whole (small), then kept only if it is exactly what the descriptor names
-    const chunks: Buffer[] = []
-    let size = 0
-    for await (const chunk of stream) {
-      size += (chunk as Buffer).length
-      if (size > descriptor.size)
-        throw new AirlockError('SIZE_MISMATCH', `${descriptor.digest}: more than the expected ${descriptor.size} bytes`)
-      chunks.push(chunk as Buffer)
-    }
-    const bytes = Buffer.concat(chunks)
+    const bytes = await readUpTo(stream, descriptor, descriptor.digest)
     // The inner stream checked them at its end; checked again here because these bytes are served again later.
     const digest = sha256(bytes)
     if (bytes.length !== descriptor.size || digest !== descriptor.digest)

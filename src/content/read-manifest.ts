@@ -8,6 +8,24 @@ import {parseManifest, type RawManifest} from '../oci/manifest.ts'
 import {MAX_MANIFEST_BYTES} from '../oci/media-types.ts'
 import type {Fetcher} from './types.ts'
 
+/**
+ * Buffers a small stream, refusing it as soon as it is over `descriptor.size` (SIZE_MISMATCH, `what` names it); the
+ * caller checks what it got (size, digest) the way its errors read.
+ */
+export async function readUpTo(content: Readable, descriptor: Descriptor, what: string): Promise<Buffer> {
+  const chunks: Buffer[] = []
+  let size = 0
+  for await (const chunk of content as AsyncIterable<Buffer>) {
+    size += chunk.length
+    if (size > descriptor.size) {
+      content.destroy()
+      throw new AirlockError('SIZE_MISMATCH', `${what}: more than the expected ${descriptor.size} bytes`)
+    }
+    chunks.push(chunk)
+  }
+  return Buffer.concat(chunks, size)
+}
+
 /** Buffers a manifest stream, refusing it as soon as it is over its descriptor's size or the manifest limit. */
 export async function readManifestBytes(content: Readable, descriptor: Descriptor): Promise<Buffer> {
   if (!isDigest(descriptor.digest)) throw new AirlockError('MANIFEST_INVALID', `invalid digest ${descriptor.digest}`)
@@ -16,25 +34,13 @@ export async function readManifestBytes(content: Readable, descriptor: Descripto
       'TOO_LARGE',
       `manifest ${descriptor.digest} is ${descriptor.size} bytes, over the ${MAX_MANIFEST_BYTES} byte limit`,
     )
-  const chunks: Buffer[] = []
-  let size = 0
-  for await (const chunk of content as AsyncIterable<Buffer>) {
-    size += chunk.length
-    if (size > descriptor.size) {
-      content.destroy()
-      throw new AirlockError(
-        'SIZE_MISMATCH',
-        `manifest ${descriptor.digest}: more than the expected ${descriptor.size} bytes`,
-      )
-    }
-    chunks.push(chunk)
-  }
+  const bytes = await readUpTo(content, descriptor, `manifest ${descriptor.digest}`)
+  const size = bytes.length
   if (size !== descriptor.size)
     throw new AirlockError(
       'SIZE_MISMATCH',
       `manifest ${descriptor.digest}: got ${size} bytes, expected ${descriptor.size}`,
     )
-  const bytes = Buffer.concat(chunks, size)
   const actual = sha256(bytes)
   if (actual !== descriptor.digest)
     throw new AirlockError('DIGEST_MISMATCH', `manifest ${descriptor.digest} hashes to ${actual}`)
